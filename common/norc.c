@@ -1,0 +1,191 @@
+//  norc.c - return codes, status and request names, time helpers.
+#include "norc.h"
+#include <ctype.h>
+#include <strings.h>
+#include <time.h>
+
+const char *
+norc_strerror (int rc)
+{
+    switch (rc) {
+        case NORC_OK:       return "ok";
+        case NORC_ERROR:    return "error";
+        case NORC_AGAIN:    return "temporary failure, try again";
+        case NORC_NOTFOUND: return "not found";
+        case NORC_CONFLICT: return "conflict";
+        default:            return "unknown return code";
+    }
+}
+
+static const struct { int code; const char *name; } s_statuses [] = {
+    { NORC_ST_CREATED, "CREATED" },     { NORC_ST_RUNNING, "RUNNING" },
+    { NORC_ST_PAUSED, "PAUSED" },       { NORC_ST_STOPPING, "STOPPING" },
+    { NORC_ST_SUSPENDED, "SUSPENDED" }, { NORC_ST_PAUSING, "PAUSING" },
+    { NORC_ST_SUCCESS, "SUCCESS" },     { NORC_ST_ENDED, "ENDED" },
+    { NORC_ST_KILLED, "KILLED" },       { NORC_ST_SKIPPED, "SKIPPED" },
+    { NORC_ST_HANDLED, "HANDLED" },     { NORC_ST_FAILURE, "FAILURE" },
+    { NORC_ST_ERROR, "ERROR" },         { NORC_ST_TIMEDOUT, "TIMEDOUT" },
+    { NORC_ST_INTERRUPTED, "INTERRUPTED" }
+};
+
+static const struct { int code; const char *name; } s_requests [] = {
+    { NORC_REQ_STOP, "STOP" },     { NORC_REQ_KILL, "KILL" },
+    { NORC_REQ_PAUSE, "PAUSE" },   { NORC_REQ_RESUME, "RESUME" },
+    { NORC_REQ_RELOAD, "RELOAD" }, { NORC_REQ_HANDLE, "HANDLE" }
+};
+
+#define S_LOOKUP_NAME(table, value) \
+    for (size_t i = 0; i < sizeof (table) / sizeof (table [0]); i++) \
+        if (table [i].code == (value)) \
+            return table [i].name; \
+    return NULL;
+
+#define S_LOOKUP_CODE(table, text) \
+    if (!(text)) \
+        return -1; \
+    for (size_t i = 0; i < sizeof (table) / sizeof (table [0]); i++) \
+        if (strcasecmp (table [i].name, (text)) == 0) \
+            return table [i].code; \
+    return -1;
+
+const char *norc_status_name (int status)      { S_LOOKUP_NAME (s_statuses, status) }
+int         norc_status_code (const char *name) { S_LOOKUP_CODE (s_statuses, name) }
+const char *norc_request_name (int request)    { S_LOOKUP_NAME (s_requests, request) }
+int         norc_request_code (const char *name) { S_LOOKUP_CODE (s_requests, name) }
+
+norc_us_t
+norc_now_us (void)
+{
+    struct timespec ts;
+    clock_gettime (CLOCK_REALTIME, &ts);
+    return (norc_us_t) ts.tv_sec * NORC_US_PER_SEC + ts.tv_nsec / 1000;
+}
+
+norc_us_t
+norc_mono_us (void)
+{
+    struct timespec ts;
+    clock_gettime (CLOCK_MONOTONIC, &ts);
+    return (norc_us_t) ts.tv_sec * NORC_US_PER_SEC + ts.tv_nsec / 1000;
+}
+
+char *
+norc_time_iso (norc_us_t t, char *buf, size_t size)
+{
+    int64_t secs = t / NORC_US_PER_SEC;
+    int64_t us = t % NORC_US_PER_SEC;
+    if (us < 0) {
+        us += NORC_US_PER_SEC;
+        secs -= 1;
+    }
+    time_t tt = (time_t) secs;
+    struct tm tm;
+    gmtime_r (&tt, &tm);
+    snprintf (buf, size, "%04d-%02d-%02dT%02d:%02d:%02d.%06dZ",
+              tm.tm_year + 1900, tm.tm_mon + 1, tm.tm_mday,
+              tm.tm_hour, tm.tm_min, tm.tm_sec, (int) us);
+    return buf;
+}
+
+//  Read exactly n digits; returns -1 if they are not there.
+static int
+s_digits (const char **p, int n)
+{
+    int value = 0;
+    for (int i = 0; i < n; i++) {
+        if (!isdigit ((unsigned char) (*p) [i]))
+            return -1;
+        value = value * 10 + ((*p) [i] - '0');
+    }
+    *p += n;
+    return value;
+}
+
+int
+norc_time_parse (const char *text, norc_us_t *result)
+{
+    if (!text || !*text)
+        return NORC_ERROR;
+    if (strcmp (text, "now") == 0) {
+        *result = norc_now_us ();
+        return NORC_OK;
+    }
+    const char *p = text;
+    bool all_digits = true;
+    for (const char *q = text; *q; q++)
+        if (!isdigit ((unsigned char) *q) && !(q == text && *q == '-'))
+            all_digits = false;
+    if (all_digits && strlen (text) < 15) {
+        *result = (norc_us_t) strtoll (text, NULL, 10) * NORC_US_PER_SEC;
+        return NORC_OK;
+    }
+    struct tm tm = { 0 };
+    int year = s_digits (&p, 4);
+    if (year < 0 || *p++ != '-')
+        return NORC_ERROR;
+    int mon = s_digits (&p, 2);
+    if (mon < 1 || mon > 12 || *p++ != '-')
+        return NORC_ERROR;
+    int day = s_digits (&p, 2);
+    if (day < 1 || day > 31)
+        return NORC_ERROR;
+    int hour = 0, min = 0, sec = 0, us = 0;
+    if (*p == 'T' || *p == ' ') {
+        p++;
+        hour = s_digits (&p, 2);
+        if (hour < 0 || hour > 23 || *p++ != ':')
+            return NORC_ERROR;
+        min = s_digits (&p, 2);
+        if (min < 0 || min > 59)
+            return NORC_ERROR;
+        if (*p == ':') {
+            p++;
+            sec = s_digits (&p, 2);
+            if (sec < 0 || sec > 60)
+                return NORC_ERROR;
+            if (*p == '.') {
+                p++;
+                int scale = 100000;
+                if (!isdigit ((unsigned char) *p))
+                    return NORC_ERROR;
+                while (isdigit ((unsigned char) *p)) {
+                    us += (*p - '0') * scale;
+                    scale /= 10;
+                    p++;
+                }
+            }
+        }
+    }
+    int offset = 0;
+    if (*p == 'Z')
+        p++;
+    else
+    if (*p == '+' || *p == '-') {
+        int sign = *p++ == '-' ? -1 : 1;
+        int oh = s_digits (&p, 2);
+        if (oh < 0 || oh > 23)
+            return NORC_ERROR;
+        if (*p == ':')
+            p++;
+        int om = s_digits (&p, 2);
+        if (om < 0 || om > 59)
+            return NORC_ERROR;
+        offset = sign * (oh * 3600 + om * 60);
+    }
+    if (*p)
+        return NORC_ERROR;
+    tm.tm_year = year - 1900;
+    tm.tm_mon = mon - 1;
+    tm.tm_mday = day;
+    tm.tm_hour = hour;
+    tm.tm_min = min;
+    tm.tm_sec = sec;
+    time_t t = timegm (&tm);
+    //  timegm normalises 31 Feb into March: refuse dates that moved
+    struct tm check;
+    gmtime_r (&t, &check);
+    if (check.tm_mday != day || check.tm_mon != mon - 1)
+        return NORC_ERROR;
+    *result = ((norc_us_t) t - offset) * NORC_US_PER_SEC + us;
+    return NORC_OK;
+}

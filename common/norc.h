@@ -1,0 +1,98 @@
+//  norc.h - the prelude every Norc source includes: standard headers, return
+//  codes, status and request codes, time helpers.
+#ifndef NORC_H_INCLUDED
+#define NORC_H_INCLUDED
+
+#include <stdarg.h>
+#include <stdbool.h>
+#include <stddef.h>
+#include <stdint.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <assert.h>
+
+#define NORC_OK         0
+#define NORC_ERROR     -1   //  Failed; the reason is logged or in the object's errstr
+#define NORC_AGAIN     -2   //  Transient (timeout, deadlock, lost link); caller may retry
+#define NORC_NOTFOUND  -3   //  The thing asked for does not exist
+#define NORC_CONFLICT  -4   //  State changed under us, or the key already exists
+
+//  Return a short English text for a NORC_* return code.
+const char *
+    norc_strerror (int rc);
+
+//  Status codes: the original's numbers. final >= 7, failure >= 13.
+typedef enum {
+    NORC_ST_CREATED     = 1,    //  row exists; for an instance: waiting in its queue
+    NORC_ST_RUNNING     = 2,
+    NORC_ST_PAUSED      = 3,    //  daemon takes no new work
+    NORC_ST_STOPPING    = 4,    //  executor draining; ENDED when empty
+    NORC_ST_SUSPENDED   = 5,    //  executor paused by a machine fault (error group)
+    NORC_ST_PAUSING     = 6,    //  executor paused, instances still running
+    NORC_ST_SUCCESS     = 7,
+    NORC_ST_ENDED       = 8,    //  daemon shut down gracefully
+    NORC_ST_KILLED      = 9,    //  daemon killed on request
+    NORC_ST_SKIPPED     = 10,   //  job node not run: an upstream node failed
+    NORC_ST_HANDLED     = 12,   //  error acknowledged by an operator
+    NORC_ST_FAILURE     = 13,   //  the task's fault (non-zero exit)
+    NORC_ST_ERROR       = 14,   //  Norc's own fault (lost executor, spawn failure)
+    NORC_ST_TIMEDOUT    = 15,
+    NORC_ST_INTERRUPTED = 16    //  killed by an operator or a shutdown
+} norc_status_t;
+
+#define NORC_STATUS_IS_FINAL(s)    ((s) >= 7)
+#define NORC_STATUS_IS_FAILURE(s)  ((s) >= 13)
+
+//  Request codes: the original's numbers plus HANDLE.
+typedef enum {
+    NORC_REQ_STOP   = 1,
+    NORC_REQ_KILL   = 2,
+    NORC_REQ_PAUSE  = 7,
+    NORC_REQ_RESUME = 8,
+    NORC_REQ_RELOAD = 9,
+    NORC_REQ_HANDLE = 12
+} norc_request_t;
+
+//  Name of a status ("SUCCESS") or NULL when the code is unknown.
+const char *
+    norc_status_name (int status);
+
+//  Code of a status name (case-insensitive), or -1.
+int
+    norc_status_code (const char *name);
+
+//  Name of a request ("STOP") or NULL when unknown.
+const char *
+    norc_request_name (int request);
+
+//  Code of a request name (case-insensitive), or -1.
+int
+    norc_request_code (const char *name);
+
+//  Time: Norc keeps instants as microseconds since the Unix epoch, UTC.
+typedef int64_t norc_us_t;
+#define NORC_US_PER_SEC INT64_C(1000000)
+
+//  Wall clock now, in microseconds.
+norc_us_t
+    norc_now_us (void);
+
+//  Monotonic clock, in microseconds.
+norc_us_t
+    norc_mono_us (void);
+
+//  Format an instant as ISO-8601 UTC with microseconds into buf
+//  ("2026-05-01T12:00:00.123456Z"). Returns buf.
+char *
+    norc_time_iso (norc_us_t t, char *buf, size_t size);
+
+//  Parse ISO-8601: "YYYY-MM-DD[T ]HH:MM[:SS[.ffffff]]" followed by "Z", an
+//  offset "+HH:MM"/"-HH:MM" or nothing (then UTC). Also "now" and a bare
+//  integer of epoch seconds. Returns NORC_OK or NORC_ERROR.
+int
+    norc_time_parse (const char *text, norc_us_t *result);
+
+#define NORC_UNUSED(x) (void) (x)
+
+#endif

@@ -1,0 +1,59 @@
+#!/usr/bin/env bash
+# A private MariaDB server for tests and the local launcher: its own datadir,
+# socket and loopback port under DIR. It never reads /etc/mysql and never
+# touches any other server on the machine.
+#
+#   mariadb-private.sh start DIR    prints the DSN (mysql://root@127.0.0.1:PORT/)
+#   mariadb-private.sh stop DIR
+#   mariadb-private.sh dsn DIR
+set -euo pipefail
+cmd=${1:?usage: mariadb-private.sh start|stop|dsn DIR}
+dir=$(mkdir -p "${2:?DIR}" && cd "$2" && pwd)
+data=$dir/data
+sock=$dir/mysqld.sock
+pidf=$dir/mysqld.pid
+
+s_alive () { [ -f "$pidf" ] && kill -0 "$(cat "$pidf")" 2>/dev/null; }
+
+case $cmd in
+start)
+    if s_alive; then cat "$dir/dsn"; exit 0; fi
+    if [ ! -d "$data/mysql" ]; then
+        rm -rf "$data"
+        mariadb-install-db --no-defaults --datadir="$data" --user="$(id -un)" \
+            --auth-root-authentication-method=normal --skip-test-db \
+            >"$dir/install.log" 2>&1 || { cat "$dir/install.log" >&2; exit 1; }
+    fi
+    port=$(python3 -c 'import socket; s=socket.socket(); s.bind(("127.0.0.1",0)); print(s.getsockname()[1])')
+    mariadbd --no-defaults --datadir="$data" --socket="$sock" --pid-file="$pidf" \
+        --port="$port" --bind-address=127.0.0.1 --user="$(id -un)" \
+        --skip-name-resolve --innodb-buffer-pool-size=128M \
+        --innodb-flush-log-at-trx-commit=1 --max-connections=500 \
+        --log-error="$dir/error.log" >/dev/null 2>&1 &
+    for _ in $(seq 1 300); do
+        if mariadb --no-defaults -uroot --socket="$sock" -e 'SELECT 1' >/dev/null 2>&1; then
+            echo "mysql://root@127.0.0.1:$port/" >"$dir/dsn"
+            cat "$dir/dsn"
+            exit 0
+        fi
+        sleep 0.1
+    done
+    echo "mariadb-private: server did not start; see $dir/error.log" >&2
+    tail -20 "$dir/error.log" >&2 || true
+    exit 1
+    ;;
+stop)
+    if s_alive; then
+        pid=$(cat "$pidf")
+        kill "$pid" 2>/dev/null || true
+        for _ in $(seq 1 300); do kill -0 "$pid" 2>/dev/null || break; sleep 0.1; done
+        kill -9 "$pid" 2>/dev/null || true
+    fi
+    rm -f "$dir/dsn"
+    ;;
+dsn)
+    cat "$dir/dsn"
+    ;;
+*)
+    echo "usage: mariadb-private.sh start|stop|dsn DIR" >&2; exit 2 ;;
+esac

@@ -1,0 +1,146 @@
+//  Unit tests: the prelude (codes, names, time), memory, logging, buffers.
+#include <criterion/criterion.h>
+#include <errno.h>
+#include "norc.h"
+#include "norc_mem.h"
+#include "norc_log.h"
+#include "norc_buf.h"
+
+Test (norc, names_round_trip_with_original_numbers)
+{
+    cr_expect_eq (norc_status_code ("success"), 7);
+    cr_expect_eq (norc_status_code ("INTERRUPTED"), 16);
+    cr_expect_str_eq (norc_status_name (13), "FAILURE");
+    cr_expect_str_eq (norc_status_name (5), "SUSPENDED");
+    cr_expect_null (norc_status_name (11));
+    cr_expect_eq (norc_status_code ("nonsense"), -1);
+    cr_expect_eq (norc_request_code ("reload"), 9);
+    cr_expect_str_eq (norc_request_name (7), "PAUSE");
+    cr_expect_null (norc_request_name (3));
+    cr_expect (NORC_STATUS_IS_FINAL (NORC_ST_SUCCESS));
+    cr_expect (!NORC_STATUS_IS_FINAL (NORC_ST_PAUSING));
+    cr_expect (NORC_STATUS_IS_FAILURE (NORC_ST_ERROR));
+    cr_expect (!NORC_STATUS_IS_FAILURE (NORC_ST_SKIPPED));
+    cr_expect_str_eq (norc_strerror (NORC_CONFLICT), "conflict");
+    cr_expect_str_eq (norc_strerror (42), "unknown return code");
+}
+
+Test (norc, time_parse_and_format)
+{
+    norc_us_t t;
+    char buf [40];
+    cr_assert_eq (norc_time_parse ("2026-05-01T12:00:00.123456Z", &t), NORC_OK);
+    cr_expect_str_eq (norc_time_iso (t, buf, sizeof buf), "2026-05-01T12:00:00.123456Z");
+    cr_assert_eq (norc_time_parse ("2026-05-01 14:00:00+02:00", &t), NORC_OK);
+    cr_expect_str_eq (norc_time_iso (t, buf, sizeof buf), "2026-05-01T12:00:00.000000Z");
+    cr_assert_eq (norc_time_parse ("2026-05-01T07:30-04:30", &t), NORC_OK);
+    cr_expect_str_eq (norc_time_iso (t, buf, sizeof buf), "2026-05-01T12:00:00.000000Z");
+    cr_assert_eq (norc_time_parse ("2024-02-29", &t), NORC_OK);
+    cr_expect_str_eq (norc_time_iso (t, buf, sizeof buf), "2024-02-29T00:00:00.000000Z");
+    cr_assert_eq (norc_time_parse ("86400", &t), NORC_OK);
+    cr_expect_eq (t, 86400 * NORC_US_PER_SEC);
+    cr_expect_str_eq (norc_time_iso (-1, buf, sizeof buf), "1969-12-31T23:59:59.999999Z");
+    cr_expect_eq (norc_time_parse ("2023-02-29", &t), NORC_ERROR);
+    cr_expect_eq (norc_time_parse ("2026-13-01", &t), NORC_ERROR);
+    cr_expect_eq (norc_time_parse ("2026-05-01T25:00", &t), NORC_ERROR);
+    cr_expect_eq (norc_time_parse ("2026-05-01T12:00:00Zjunk", &t), NORC_ERROR);
+    cr_expect_eq (norc_time_parse ("", &t), NORC_ERROR);
+    cr_expect_eq (norc_time_parse (NULL, &t), NORC_ERROR);
+    norc_us_t before = norc_now_us ();
+    cr_assert_eq (norc_time_parse ("now", &t), NORC_OK);
+    cr_expect_geq (t, before);
+    norc_us_t m1 = norc_mono_us (), m2 = norc_mono_us ();
+    cr_expect_geq (m2, m1);
+}
+
+Test (norc_mem, helpers_copy_and_format)
+{
+    char *s = norc_strdup ("hello");
+    cr_expect_str_eq (s, "hello");
+    char *t = norc_strndup ("hello", 3);
+    cr_expect_str_eq (t, "hel");
+    char *u = norc_asprintf ("%s-%d", s, 42);
+    cr_expect_str_eq (u, "hello-42");
+    int *zeros = (int *) norc_calloc (4, sizeof (int));
+    cr_expect_eq (zeros [3], 0);
+    zeros = (int *) norc_realloc (zeros, 100 * sizeof (int));
+    zeros [99] = 1;
+    free (zeros);
+    free (s);
+    free (t);
+    free (u);
+}
+
+Test (norc_log, one_line_per_event_with_time_service_level)
+{
+    char *text = NULL;
+    size_t size = 0;
+    FILE *stream = open_memstream (&text, &size);
+    norc_log_set_stream (stream);
+    norc_log_init ("scheduler", NORC_LOG_INFO);
+    norc_log_debug ("hidden %d", 1);
+    norc_log_info ("task=%d executor=%d: lease\nexpired", 42, 3);
+    errno = ENOENT;
+    norc_log_warn ("open %s", "x");
+    cr_expect_eq (errno, ENOENT);
+    norc_log_warnx ("plain");
+    norc_log_error ("bad");
+    norc_log_set_stream (NULL);
+    fclose (stream);
+    //  2026-05-01T12:00:00.123456Z scheduler[17] info: task=42 executor=3: lease expired
+    char *line = strtok (text, "\n");
+    cr_assert_not_null (line);
+    cr_expect_eq (strlen (line) > 28, true);
+    cr_expect_eq (line [10], 'T');
+    cr_expect_eq (line [19], '.');
+    cr_expect_eq (line [26], 'Z');
+    cr_expect_not_null (strstr (line, " scheduler["));
+    cr_expect_not_null (strstr (line, "] info: task=42 executor=3: lease expired"));
+    line = strtok (NULL, "\n");
+    cr_expect_not_null (strstr (line, "warn: open x: No such file or directory"));
+    line = strtok (NULL, "\n");
+    cr_expect_not_null (strstr (line, "warn: plain"));
+    line = strtok (NULL, "\n");
+    cr_expect_not_null (strstr (line, "error: bad"));
+    cr_expect_null (strtok (NULL, "\n"));
+    cr_expect_eq (norc_log_level_parse ("DEBUG"), NORC_LOG_DEBUG);
+    cr_expect_eq (norc_log_level_parse ("warning"), NORC_LOG_WARN);
+    cr_expect_eq (norc_log_level_parse ("loud"), -1);
+    cr_expect (norc_log_enabled (NORC_LOG_ERROR));
+    cr_expect (!norc_log_enabled (NORC_LOG_DEBUG));
+    free (text);
+}
+
+Test (norc_log, fatalx_exits_one, .exit_code = 1)
+{
+    norc_fatalx ("cannot start: %s", "reason");
+}
+
+Test (norc_buf, grows_to_cap_and_refuses_more)
+{
+    norc_buf_t *buf = norc_buf_new (1000);
+    for (int i = 0; i < 100; i++)
+        cr_assert_eq (norc_buf_append (buf, "0123456789", 10), NORC_OK);
+    cr_expect_eq (norc_buf_size (buf), 1000);
+    cr_expect_eq (norc_buf_cap (buf), 1000);
+    cr_expect_eq (norc_buf_append (buf, "x", 1), NORC_ERROR);
+    cr_expect_eq (norc_buf_size (buf), 1000);
+    cr_expect_eq (norc_buf_str (buf) [1000], 0);
+    norc_buf_reset (buf);
+    cr_expect_eq (norc_buf_size (buf), 0);
+    cr_expect_eq (norc_buf_printf (buf, "%s=%d", "key", 7), NORC_OK);
+    cr_expect_str_eq (norc_buf_str (buf), "key=7");
+    size_t size;
+    uint8_t *taken = norc_buf_take (buf, &size);
+    cr_expect_eq (size, 5);
+    cr_expect_str_eq ((char *) taken, "key=7");
+    cr_expect_eq (norc_buf_size (buf), 0);
+    free (taken);
+    norc_buf_t *small = norc_buf_new (4);
+    cr_expect_eq (norc_buf_printf (small, "%s", "toolong"), NORC_ERROR);
+    cr_expect_eq (norc_buf_append (small, norc_buf_data (buf), 0), NORC_OK);
+    norc_buf_destroy (&small);
+    norc_buf_destroy (&buf);
+    cr_expect_null (buf);
+    norc_buf_destroy (&buf);
+}
