@@ -1,0 +1,79 @@
+//  norc_timing.c - tick arithmetic for period and cron schedules, and the
+//  catch-up decision. No I/O, no clock: `now` is always an argument, so every
+//  rule is tested with a table.
+#include "norc_timing.h"
+#include <strings.h>
+
+static const char *s_catchup_names [] = { "none", "all", "latest", "within" };
+
+const char *
+norc_catchup_name (int catchup)
+{
+    return catchup >= 0 && catchup <= 3 ? s_catchup_names [catchup] : NULL;
+}
+
+int
+norc_catchup_code (const char *name)
+{
+    for (int i = 0; i < 4; i++)
+        if (name && strcasecmp (name, s_catchup_names [i]) == 0)
+            return i;
+    return -1;
+}
+
+int
+norc_timing_next (const norc_timing_t *self, norc_us_t after, norc_us_t *next)
+{
+    if (self->cron) {
+        norc_us_t base = after < self->start ? self->start : after;
+        return norc_cron_next (self->cron, base, next);
+    }
+    assert (self->period_s >= 1);
+    if (after < self->start) {
+        *next = self->start;
+        return NORC_OK;
+    }
+    int64_t period = self->period_s * NORC_US_PER_SEC;
+    int64_t k = (after - self->start) / period + 1;
+    *next = self->start + k * period;
+    return NORC_OK;
+}
+
+size_t
+norc_timing_plan (const norc_timing_t *self, norc_us_t last, norc_us_t now,
+                  int catchup, int64_t window_us, int64_t grace_us,
+                  int64_t remaining, norc_tick_t *out, size_t cap,
+                  norc_us_t *next)
+{
+    size_t count = 0;
+    norc_us_t after = last ? last : self->start - 1;
+    norc_us_t tick;
+    *next = 0;
+    if (remaining == 0)
+        return 0;
+    //  For LATEST we must know which due tick is the last one: look one ahead
+    while (count < cap && norc_timing_next (self, after, &tick) == NORC_OK) {
+        if (tick > now) {
+            *next = tick;
+            return count;
+        }
+        norc_us_t following;
+        bool is_latest = norc_timing_next (self, tick, &following) != NORC_OK || following > now;
+        bool fire;
+        switch (catchup) {
+            case NORC_CATCHUP_ALL:    fire = true; break;
+            case NORC_CATCHUP_LATEST: fire = is_latest || now - tick <= grace_us; break;
+            case NORC_CATCHUP_WITHIN: fire = now - tick <= (window_us > grace_us ? window_us : grace_us); break;
+            default:                  fire = now - tick <= grace_us; break;
+        }
+        out [count].nominal = tick;
+        out [count].fire = fire;
+        count++;
+        after = tick;
+        if (fire && remaining > 0 && --remaining == 0)
+            return count;
+    }
+    if (count == cap && norc_timing_next (self, after, &tick) == NORC_OK)
+        *next = tick;
+    return count;
+}

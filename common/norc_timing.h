@@ -1,0 +1,49 @@
+//  norc_timing.h - when a schedule's ticks fall, and what to do with the
+//  ticks that came due: the pure half of the scheduler.
+#ifndef NORC_TIMING_H_INCLUDED
+#define NORC_TIMING_H_INCLUDED
+#include "norc.h"
+#include "norc_cron.h"
+
+//  What happens to ticks that came due while Norc could not fire them.
+typedef enum {
+    NORC_CATCHUP_NONE   = 0,    //  fire only ticks late by at most the grace; miss the rest
+    NORC_CATCHUP_ALL    = 1,    //  fire every one (the original's make_up)
+    NORC_CATCHUP_LATEST = 2,    //  fire the most recent one; miss the others
+    NORC_CATCHUP_WITHIN = 3     //  fire those late by at most the window; miss the rest
+} norc_catchup_t;
+
+//  Name "none", "all", "latest", "within" and back; -1 when unknown.
+const char *norc_catchup_name (int catchup);
+int         norc_catchup_code (const char *name);
+
+typedef struct {
+    const norc_cron_t *cron;    //  cron timing, or NULL for a period schedule
+    norc_us_t start;            //  period: the first tick; cron: ticks come after it
+    int64_t period_s;           //  period: seconds between ticks (1 or more)
+} norc_timing_t;
+
+//  The first tick strictly after `after`. A period schedule's first tick
+//  is its start. NORC_OK, or NORC_NOTFOUND when there is none.
+int
+    norc_timing_next (const norc_timing_t *self, norc_us_t after, norc_us_t *next);
+
+typedef struct {
+    norc_us_t nominal;          //  the tick's nominal time
+    bool fire;                  //  true: create an instance; false: record as missed
+} norc_tick_t;
+
+//  Decide what to do, at `now`, with the ticks after `last` (the last tick
+//  already handled; 0 for none yet) that are due (nominal <= now). Writes up
+//  to `cap` ticks into out and returns how many; call again from the last
+//  one returned when the result equals cap. `remaining` is how many fires
+//  are left (-1 for no limit): missed ticks do not use one. *next is the
+//  first tick after those returned, or 0 when the schedule has no more
+//  fires (remaining used up or no further date).
+size_t
+    norc_timing_plan (const norc_timing_t *self, norc_us_t last, norc_us_t now,
+                      int catchup, int64_t window_us, int64_t grace_us,
+                      int64_t remaining, norc_tick_t *out, size_t cap,
+                      norc_us_t *next);
+
+#endif
