@@ -1,0 +1,387 @@
+//  norc_config.c - the configuration table and its loaders. Every value is
+//  kept as text and checked against its type when set, so a bad value is
+//  reported where it was given, with its key, before a service starts.
+#include "norc_config.h"
+#include "norc_mem.h"
+#include "norc_log.h"
+#include <ctype.h>
+#include <errno.h>
+#include <strings.h>
+
+typedef enum { T_STR, T_INT, T_BOOL, T_LEVEL, T_URL, T_ENDPOINT } s_type_t;
+
+typedef struct {
+    const char *key;
+    s_type_t type;
+    const char *value;      //  default
+    int64_t min, max;       //  for T_INT
+    const char *doc;
+} s_key_t;
+
+static const s_key_t s_keys [] = {
+    { "db.url", T_URL, "mysql://norc@127.0.0.1:3306/norc", 0, 0,
+      "MariaDB/MySQL to use: mysql://USER[:PASSWORD]@HOST[:PORT]/DATABASE[?socket=PATH]" },
+    { "db.connect_timeout_s", T_INT, "5", 1, 3600, "Seconds to wait for a connection" },
+    { "db.read_timeout_s", T_INT, "30", 1, 3600, "Seconds to wait for a query's answer" },
+    { "db.write_timeout_s", T_INT, "30", 1, 3600, "Seconds to wait while sending a query" },
+    { "db.retries", T_INT, "8", 0, 1000, "Times a transaction is retried after a deadlock or a lost connection" },
+    { "log.level", T_LEVEL, "info", 0, 0, "Lowest level logged: debug, info, warn, error" },
+    { "log.dir", T_STR, "/var/lib/norc/logs", 0, 0, "Where the log-archiver keeps instance logs" },
+    { "spool.dir", T_STR, "/var/lib/norc/spool", 0, 0, "Where an executor spools output while the log-archiver is away" },
+    { "aggregator.events", T_ENDPOINT, "tcp://127.0.0.1:7601", 0, 0,
+      "status-aggregator ROUTER for lifecycle events, heartbeats and control" },
+    { "aggregator.api", T_ENDPOINT, "tcp://127.0.0.1:7602", 0, 0, "status-aggregator ROUTER for norcctl" },
+    { "aggregator.stream", T_ENDPOINT, "tcp://127.0.0.1:7603", 0, 0, "status-aggregator PUB: the public event stream" },
+    { "scheduler.dispatch", T_ENDPOINT, "tcp://127.0.0.1:7604", 0, 0, "scheduler ROUTER that executors take work from" },
+    { "archiver.logs", T_ENDPOINT, "tcp://127.0.0.1:7605", 0, 0, "log-archiver PULL for output chunks" },
+    { "archiver.fetch", T_ENDPOINT, "tcp://127.0.0.1:7606", 0, 0, "log-archiver ROUTER serving logs to readers" },
+    { "listen.host", T_STR, "", 0, 0,
+      "When set (e.g. *), services bind their tcp endpoints on this host instead of the endpoint's own" },
+    { "heartbeat.period_ms", T_INT, "1000", 50, 60000, "How often daemons send a heartbeat" },
+    { "heartbeat.failure_ms", T_INT, "5000", 200, 600000, "Silence after which a daemon is marked dead" },
+    { "scheduler.lease_ms", T_INT, "10000", 500, 600000, "Length of a scheduler's lease on its schedules" },
+    { "scheduler.misfire_grace_ms", T_INT, "1000", 0, 3600000,
+      "A tick later than this is handled by its schedule's catch-up policy" },
+    { "executor.kill_grace_ms", T_INT, "5000", 0, 600000, "Time between SIGTERM and SIGKILL" },
+    { "api.timeout_ms", T_INT, "5000", 100, 600000, "How long norcctl waits for an answer" },
+};
+
+#define N_KEYS (sizeof s_keys / sizeof s_keys [0])
+
+struct _norc_config_t {
+    char *values [N_KEYS];      //  current text of each key
+    char errstr [512];          //  last error
+};
+
+static int
+s_index (const char *key)
+{
+    for (size_t i = 0; i < N_KEYS; i++)
+        if (strcmp (s_keys [i].key, key) == 0)
+            return (int) i;
+    return -1;
+}
+
+bool
+norc_config_known (const char *key)
+{
+    return s_index (key) >= 0;
+}
+
+norc_config_t *
+norc_config_new (void)
+{
+    norc_config_t *self = (norc_config_t *) norc_calloc (1, sizeof (norc_config_t));
+    for (size_t i = 0; i < N_KEYS; i++)
+        self->values [i] = norc_strdup (s_keys [i].value);
+    return self;
+}
+
+void
+norc_config_destroy (norc_config_t **self_p)
+{
+    if (self_p && *self_p) {
+        for (size_t i = 0; i < N_KEYS; i++)
+            free ((*self_p)->values [i]);
+        free (*self_p);
+        *self_p = NULL;
+    }
+}
+
+const char *
+norc_config_errstr (norc_config_t *self)
+{
+    return self->errstr;
+}
+
+static bool
+s_parse_int (const char *text, int64_t *value)
+{
+    if (!text || !*text)
+        return false;
+    char *end;
+    errno = 0;
+    long long v = strtoll (text, &end, 10);
+    if (errno || *end)
+        return false;
+    *value = v;
+    return true;
+}
+
+static int
+s_parse_bool (const char *text)
+{
+    if (strcasecmp (text, "1") == 0 || strcasecmp (text, "true") == 0
+    ||  strcasecmp (text, "yes") == 0 || strcasecmp (text, "on") == 0)
+        return 1;
+    if (strcasecmp (text, "0") == 0 || strcasecmp (text, "false") == 0
+    ||  strcasecmp (text, "no") == 0 || strcasecmp (text, "off") == 0)
+        return 0;
+    return -1;
+}
+
+int
+norc_config_set (norc_config_t *self, const char *key, const char *value)
+{
+    int i = s_index (key);
+    if (i < 0) {
+        snprintf (self->errstr, sizeof self->errstr, "unknown configuration key \"%s\"", key);
+        return NORC_ERROR;
+    }
+    const s_key_t *k = &s_keys [i];
+    int64_t n;
+    const char *why = NULL;
+    switch (k->type) {
+        case T_INT:
+            if (!s_parse_int (value, &n))
+                why = "not an integer";
+            else
+            if (n < k->min || n > k->max)
+                why = "out of range";
+            break;
+        case T_BOOL:
+            if (s_parse_bool (value) < 0)
+                why = "not a boolean (true/false)";
+            break;
+        case T_LEVEL:
+            if (norc_log_level_parse (value) < 0)
+                why = "not a log level (debug, info, warn, error)";
+            break;
+        case T_URL:
+            if (strncmp (value, "mysql://", 8) != 0 || !strchr (value + 8, '/'))
+                why = "not a mysql://USER@HOST[:PORT]/DATABASE URL";
+            break;
+        case T_ENDPOINT:
+            if (strncmp (value, "tcp://", 6) != 0 && strncmp (value, "ipc://", 6) != 0
+            &&  strncmp (value, "inproc://", 9) != 0)
+                why = "not a ZeroMQ endpoint (tcp://HOST:PORT, ipc://PATH)";
+            break;
+        case T_STR:
+            break;
+    }
+    if (why) {
+        if (k->type == T_INT)
+            snprintf (self->errstr, sizeof self->errstr,
+                      "bad value \"%.100s\" for %s: %s (%lld to %lld)", value, key, why,
+                      (long long) k->min, (long long) k->max);
+        else
+            snprintf (self->errstr, sizeof self->errstr,
+                      "bad value \"%.100s\" for %s: %s", value, key, why);
+        return NORC_ERROR;
+    }
+    free (self->values [i]);
+    self->values [i] = norc_strdup (value);
+    return NORC_OK;
+}
+
+static char *
+s_trim (char *text)
+{
+    while (isspace ((unsigned char) *text))
+        text++;
+    size_t n = strlen (text);
+    while (n && isspace ((unsigned char) text [n - 1]))
+        text [--n] = 0;
+    return text;
+}
+
+int
+norc_config_load_file (norc_config_t *self, const char *path)
+{
+    FILE *file = fopen (path, "r");
+    if (!file) {
+        snprintf (self->errstr, sizeof self->errstr, "cannot read configuration file %s: %s",
+                  path, strerror (errno));
+        return NORC_ERROR;
+    }
+    char line [4096];
+    int number = 0;
+    int rc = NORC_OK;
+    while (fgets (line, sizeof line, file)) {
+        number++;
+        char *text = s_trim (line);
+        if (!*text || *text == '#')
+            continue;
+        char *eq = strchr (text, '=');
+        if (!eq) {
+            snprintf (self->errstr, sizeof self->errstr, "%s:%d: expected key = value", path, number);
+            rc = NORC_ERROR;
+            break;
+        }
+        *eq = 0;
+        char *key = s_trim (text);
+        char *value = s_trim (eq + 1);
+        if (norc_config_set (self, key, value)) {
+            char inner [512];
+            snprintf (inner, sizeof inner, "%s", self->errstr);
+            snprintf (self->errstr, sizeof self->errstr, "%s:%d: %.300s", path, number, inner);
+            rc = NORC_ERROR;
+            break;
+        }
+    }
+    fclose (file);
+    return rc;
+}
+
+//  "db.url" -> "NORC_DB_URL"
+static void
+s_env_name (const char *key, char *out, size_t size)
+{
+    size_t n = (size_t) snprintf (out, size, "NORC_");
+    for (const char *p = key; *p && n + 1 < size; p++)
+        out [n++] = *p == '.' ? '_' : (char) toupper ((unsigned char) *p);
+    out [n] = 0;
+}
+
+int
+norc_config_load_env (norc_config_t *self)
+{
+    for (size_t i = 0; i < N_KEYS; i++) {
+        char name [64];
+        s_env_name (s_keys [i].key, name, sizeof name);
+        const char *value = getenv (name);
+        if (value && norc_config_set (self, s_keys [i].key, value)) {
+            char inner [512];
+            snprintf (inner, sizeof inner, "%s", self->errstr);
+            snprintf (self->errstr, sizeof self->errstr, "environment %s: %.300s", name, inner);
+            return NORC_ERROR;
+        }
+    }
+    return NORC_OK;
+}
+
+//  "--db-url" or "--db.url" -> "db.url" when that is a key.
+static int
+s_flag_key (const char *flag, char *key, size_t size)
+{
+    if (strncmp (flag, "--", 2) != 0)
+        return -1;
+    const char *name = flag + 2;
+    size_t n = strcspn (name, "=");
+    if (n == 0 || n >= size)
+        return -1;
+    memcpy (key, name, n);
+    key [n] = 0;
+    if (s_index (key) >= 0)
+        return s_index (key);
+    //  Accept dashes for the first dot: --db-url, --heartbeat-period_ms
+    for (size_t i = 0; i < n; i++)
+        if (key [i] == '-') {
+            key [i] = '.';
+            if (s_index (key) >= 0)
+                return s_index (key);
+            key [i] = '-';
+        }
+    return -1;
+}
+
+int
+norc_config_load_args (norc_config_t *self, int *argc, char **argv)
+{
+    int out = 1;
+    for (int i = 1; i < *argc; i++) {
+        const char *arg = argv [i];
+        char key [64];
+        if (strcmp (arg, "--") == 0) {
+            while (i < *argc)
+                argv [out++] = argv [i++];
+            break;
+        }
+        if (strcmp (arg, "--config") == 0 || strncmp (arg, "--config=", 9) == 0) {
+            const char *path = arg [8] == '=' ? arg + 9 : (i + 1 < *argc ? argv [++i] : NULL);
+            if (!path) {
+                snprintf (self->errstr, sizeof self->errstr, "--config needs a file");
+                return NORC_ERROR;
+            }
+            if (norc_config_load_file (self, path))
+                return NORC_ERROR;
+            continue;
+        }
+        int k = s_flag_key (arg, key, sizeof key);
+        if (k < 0) {
+            argv [out++] = argv [i];
+            continue;
+        }
+        const char *eq = strchr (arg, '=');
+        const char *value = eq ? eq + 1 : (i + 1 < *argc ? argv [++i] : NULL);
+        if (!value) {
+            snprintf (self->errstr, sizeof self->errstr, "%s needs a value", arg);
+            return NORC_ERROR;
+        }
+        if (norc_config_set (self, s_keys [k].key, value)) {
+            char inner [512];
+            snprintf (inner, sizeof inner, "%s", self->errstr);
+            snprintf (self->errstr, sizeof self->errstr, "flag %.*s: %.300s",
+                      (int) strcspn (arg, "="), arg, inner);
+            return NORC_ERROR;
+        }
+    }
+    argv [out] = NULL;
+    *argc = out;
+    return NORC_OK;
+}
+
+int
+norc_config_load (norc_config_t *self, int *argc, char **argv)
+{
+    const char *file = getenv ("NORC_CONFIG");
+    if (file && *file && norc_config_load_file (self, file))
+        return NORC_ERROR;
+    if (norc_config_load_env (self))
+        return NORC_ERROR;
+    return norc_config_load_args (self, argc, argv);
+}
+
+const char *
+norc_config_str (norc_config_t *self, const char *key)
+{
+    int i = s_index (key);
+    assert (i >= 0);
+    return self->values [i];
+}
+
+int64_t
+norc_config_int (norc_config_t *self, const char *key)
+{
+    int i = s_index (key);
+    assert (i >= 0 && s_keys [i].type == T_INT);
+    int64_t v = 0;
+    s_parse_int (self->values [i], &v);
+    return v;
+}
+
+bool
+norc_config_bool (norc_config_t *self, const char *key)
+{
+    int i = s_index (key);
+    assert (i >= 0 && s_keys [i].type == T_BOOL);
+    return s_parse_bool (self->values [i]) == 1;
+}
+
+char *
+norc_config_bind_endpoint (norc_config_t *self, const char *key)
+{
+    const char *endpoint = norc_config_str (self, key);
+    const char *host = norc_config_str (self, "listen.host");
+    if (!*host || strncmp (endpoint, "tcp://", 6) != 0)
+        return norc_strdup (endpoint);
+    const char *colon = strrchr (endpoint + 6, ':');
+    if (!colon)
+        return norc_strdup (endpoint);
+    return norc_asprintf ("tcp://%s%s", host, colon);
+}
+
+void
+norc_config_print_markdown (FILE *out)
+{
+    fprintf (out, "| key | environment | default | meaning |\n|---|---|---|---|\n");
+    for (size_t i = 0; i < N_KEYS; i++) {
+        char name [64];
+        s_env_name (s_keys [i].key, name, sizeof name);
+        fprintf (out, "| `%s` | `%s` | `%s` | %s", s_keys [i].key, name,
+                 s_keys [i].value, s_keys [i].doc);
+        if (s_keys [i].type == T_INT)
+            fprintf (out, " (%lld to %lld)", (long long) s_keys [i].min, (long long) s_keys [i].max);
+        fprintf (out, " |\n");
+    }
+}
