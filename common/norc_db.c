@@ -195,7 +195,10 @@ s_classify (norc_db_t *self, unsigned err, const char *text)
     switch (err) {
         case ER_DUP_ENTRY:
         case ER_DUP_ENTRY_WITH_KEY_NAME:
+        case ER_ROW_IS_REFERENCED_2:
             return NORC_CONFLICT;
+        case ER_NO_REFERENCED_ROW_2:
+            return NORC_NOTFOUND;
         case ER_LOCK_DEADLOCK:
         case ER_LOCK_WAIT_TIMEOUT:
             return NORC_AGAIN;
@@ -241,13 +244,14 @@ s_connect_to (norc_db_t *self, const char *dbname)
         return (err == ER_ACCESS_DENIED_ERROR || err == ER_BAD_DB_ERROR || err == ER_DBACCESS_DENIED_ERROR)
                ? NORC_ERROR : (rc == NORC_ERROR ? NORC_AGAIN : rc);
     }
-    const char *setup = "SET time_zone = '+00:00', "
-                        "SESSION TRANSACTION ISOLATION LEVEL READ COMMITTED";
-    if (mysql_real_query (self->mysql, setup, strlen (setup))) {
-        int rc = s_classify (self, mysql_errno (self->mysql), mysql_error (self->mysql));
-        s_disconnect (self);
-        return rc;
-    }
+    const char *setup [] = { "SET time_zone = '+00:00'",
+                             "SET SESSION TRANSACTION ISOLATION LEVEL READ COMMITTED" };
+    for (size_t i = 0; i < 2; i++)
+        if (mysql_real_query (self->mysql, setup [i], strlen (setup [i]))) {
+            int rc = s_classify (self, mysql_errno (self->mysql), mysql_error (self->mysql));
+            s_disconnect (self);
+            return rc;
+        }
     self->errstr [0] = 0;
     self->last_errno = 0;
     return NORC_OK;

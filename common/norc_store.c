@@ -1,0 +1,1675 @@
+//  norc_store.c - the durable record. One function per business operation,
+//  each a transaction run by norc_db_txn (so a deadlock or a lost connection
+//  is retried there and nowhere else). The SQL of each sits right above the
+//  body that uses it. Every body is safe to run twice: inserts are guarded
+//  by unique keys, status changes by "WHERE status < 7", counters are
+//  recomputed rather than incremented where a retry could double them.
+#include "norc_store.h"
+#include "norc_mem.h"
+#include "norc_log.h"
+
+#define S_FINAL 7
+
+//  --------------------------------------------------------------------------
+//  Helpers
+
+static char *
+s_dup (const char *s)
+{
+    return s ? norc_strdup (s) : NULL;
+}
+
+//  Fetch every row of an executed statement into rows (column name -> text).
+static int
+s_rows (norc_stmt_t *st, norc_rows_t *rows)
+{
+    norc_rows_clear (rows);
+    int rc;
+    while ((rc = norc_stmt_fetch (st)) == NORC_OK) {
+        norc_strmap_t *row = norc_rows_add (rows);
+        for (int c = 0; c < norc_stmt_columns (st); c++)
+            norc_strmap_set (row, norc_stmt_column_name (st, c), norc_stmt_text (st, c));
+    }
+    return rc == NORC_NOTFOUND ? NORC_OK : rc;
+}
+
+//  Execute and fetch the single row expected: NORC_NOTFOUND if none.
+static int
+s_exec_one (norc_stmt_t *st)
+{
+    int rc = norc_stmt_exec (st);
+    if (rc)
+        return rc;
+    return norc_stmt_fetch (st);
+}
+
+void
+norc_queue_clear (norc_queue_t *self)
+{
+    free (self->name);
+    memset (self, 0, sizeof (*self));
+}
+
+void
+norc_task_clear (norc_task_t *self)
+{
+    free (self->name);
+    free (self->description);
+    free (self->command);
+    free (self->cwd);
+    norc_strmap_clear (&self->env);
+    memset (self, 0, sizeof (*self));
+}
+
+void
+norc_schedule_clear (norc_schedule_t *self)
+{
+    free (self->cron);
+    free (self->tz);
+    free (self->deleted_reason);
+    free (self->task);
+    free (self->queue);
+    memset (self, 0, sizeof (*self));
+}
+
+void
+norc_instance_clear (norc_instance_t *self)
+{
+    free (self->log_path);
+    free (self->reason);
+    free (self->task);
+    free (self->queue);
+    free (self->command);
+    memset (self, 0, sizeof (*self));
+}
+
+void
+norc_daemon_clear (norc_daemon_t *self)
+{
+    free (self->host);
+    free (self->queue);
+    free (self->reason);
+    memset (self, 0, sizeof (*self));
+}
+
+//  --------------------------------------------------------------------------
+//  Queues
+
+typedef struct {
+    const char *name;
+    int kind;
+    uint64_t *id;
+    norc_queue_t *queue;
+    norc_us_t alive_after;
+    norc_rows_t *rows;
+    const char **members;
+    const int *priorities;
+    size_t count;
+} s_queue_args_t;
+
+static const char *s_sql_queue_add =
+    "INSERT INTO queues (name, kind, created_at) VALUES (?, ?, UTC_TIMESTAMP(6))";
+
+static int
+s_queue_add (norc_db_t *db, void *arg)
+{
+    s_queue_args_t *a = (s_queue_args_t *) arg;
+    norc_stmt_t *st = norc_db_stmt (db, s_sql_queue_add);
+    norc_stmt_bind_str (st, 0, a->name);
+    norc_stmt_bind_i64 (st, 1, a->kind);
+    int rc = norc_stmt_exec (st);
+    if (rc == NORC_OK && a->id)
+        *a->id = norc_stmt_insert_id (st);
+    return rc;
+}
+
+int
+norc_store_queue_add (norc_db_t *db, const char *name, int kind, uint64_t *id)
+{
+    s_queue_args_t a = { .name = name, .kind = kind, .id = id };
+    return norc_db_txn (db, s_queue_add, &a);
+}
+
+static const char *s_sql_queue_get = "SELECT id, name, kind FROM queues WHERE name = ?";
+
+static int
+s_queue_get (norc_db_t *db, void *arg)
+{
+    s_queue_args_t *a = (s_queue_args_t *) arg;
+    norc_stmt_t *st = norc_db_stmt (db, s_sql_queue_get);
+    norc_stmt_bind_str (st, 0, a->name);
+    int rc = s_exec_one (st);
+    if (rc)
+        return rc;
+    norc_queue_clear (a->queue);
+    a->queue->id = norc_stmt_u64 (st, 0);
+    a->queue->name = s_dup (norc_stmt_str (st, 1));
+    a->queue->kind = (int) norc_stmt_i64 (st, 2);
+    return NORC_OK;
+}
+
+int
+norc_store_queue_get (norc_db_t *db, const char *name, norc_queue_t *queue)
+{
+    s_queue_args_t a = { .name = name, .queue = queue };
+    return norc_db_txn (db, s_queue_get, &a);
+}
+
+static const char *s_sql_queue_list =
+    "SELECT q.id, q.name, "
+    "  CASE q.kind WHEN 1 THEN 'db' WHEN 2 THEN 'sqs' ELSE 'group' END AS kind, "
+    "  (SELECT COUNT(*) FROM instances i WHERE i.status = 1 AND "
+    "     (i.queue_id = q.id OR i.queue_id IN "
+    "       (SELECT m.queue_id FROM queue_group_members m WHERE m.group_id = q.id))) AS waiting, "
+    "  (SELECT COUNT(*) FROM daemons d WHERE d.kind = 2 AND d.queue_id = q.id "
+    "     AND d.status < 7 AND d.heartbeat > ?) AS executors "
+    "FROM queues q ORDER BY q.name";
+
+static int
+s_queue_list (norc_db_t *db, void *arg)
+{
+    s_queue_args_t *a = (s_queue_args_t *) arg;
+    norc_stmt_t *st = norc_db_stmt (db, s_sql_queue_list);
+    norc_stmt_bind_time (st, 0, a->alive_after);
+    int rc = norc_stmt_exec (st);
+    return rc ? rc : s_rows (st, a->rows);
+}
+
+int
+norc_store_queue_list (norc_db_t *db, norc_us_t alive_after, norc_rows_t *rows)
+{
+    s_queue_args_t a = { .alive_after = alive_after, .rows = rows };
+    return norc_db_txn (db, s_queue_list, &a);
+}
+
+static const char *s_sql_queue_in_use =
+    "SELECT (SELECT COUNT(*) FROM schedules WHERE queue_id = q.id AND deleted_at IS NULL) "
+    "     + (SELECT COUNT(*) FROM instances WHERE queue_id = q.id) "
+    "     + (SELECT COUNT(*) FROM queue_group_members WHERE queue_id = q.id) "
+    "     + (SELECT COUNT(*) FROM daemons WHERE queue_id = q.id) "
+    "FROM queues q WHERE q.name = ? FOR UPDATE";
+static const char *s_sql_queue_rm = "DELETE FROM queues WHERE name = ?";
+
+static int
+s_queue_rm (norc_db_t *db, void *arg)
+{
+    s_queue_args_t *a = (s_queue_args_t *) arg;
+    norc_stmt_t *st = norc_db_stmt (db, s_sql_queue_in_use);
+    norc_stmt_bind_str (st, 0, a->name);
+    int rc = s_exec_one (st);
+    if (rc)
+        return rc;
+    if (norc_stmt_i64 (st, 0) > 0)
+        return NORC_CONFLICT;
+    st = norc_db_stmt (db, s_sql_queue_rm);
+    norc_stmt_bind_str (st, 0, a->name);
+    return norc_stmt_exec (st);
+}
+
+int
+norc_store_queue_rm (norc_db_t *db, const char *name)
+{
+    s_queue_args_t a = { .name = name };
+    return norc_db_txn (db, s_queue_rm, &a);
+}
+
+static const char *s_sql_group_member =
+    "INSERT INTO queue_group_members (group_id, queue_id, priority) VALUES (?, ?, ?)";
+
+static int
+s_group_add (norc_db_t *db, void *arg)
+{
+    s_queue_args_t *a = (s_queue_args_t *) arg;
+    a->kind = NORC_QUEUE_GROUP;
+    int rc = s_queue_add (db, a);
+    if (rc)
+        return rc;
+    for (size_t i = 0; i < a->count; i++) {
+        norc_stmt_t *st = norc_db_stmt (db, s_sql_queue_get);
+        norc_stmt_bind_str (st, 0, a->members [i]);
+        rc = s_exec_one (st);
+        if (rc)
+            return rc;
+        uint64_t queue_id = norc_stmt_u64 (st, 0);
+        if (norc_stmt_i64 (st, 2) == NORC_QUEUE_GROUP)
+            return NORC_CONFLICT;
+        st = norc_db_stmt (db, s_sql_group_member);
+        norc_stmt_bind_u64 (st, 0, *a->id);
+        norc_stmt_bind_u64 (st, 1, queue_id);
+        norc_stmt_bind_i64 (st, 2, a->priorities [i]);
+        if ((rc = norc_stmt_exec (st)))
+            return rc;
+    }
+    return NORC_OK;
+}
+
+int
+norc_store_group_add (norc_db_t *db, const char *name, const char **queues,
+                      const int *priorities, size_t count, uint64_t *id)
+{
+    uint64_t local;
+    s_queue_args_t a = { .name = name, .id = id ? id : &local, .members = queues,
+                         .priorities = priorities, .count = count };
+    return norc_db_txn (db, s_group_add, &a);
+}
+
+static const char *s_sql_group_members =
+    "SELECT m.queue_id, q.name AS queue, m.priority FROM queue_group_members m "
+    "JOIN queues g ON g.id = m.group_id JOIN queues q ON q.id = m.queue_id "
+    "WHERE g.name = ? ORDER BY m.priority, q.name";
+
+static int
+s_group_members (norc_db_t *db, void *arg)
+{
+    s_queue_args_t *a = (s_queue_args_t *) arg;
+    norc_stmt_t *st = norc_db_stmt (db, s_sql_queue_get);
+    norc_stmt_bind_str (st, 0, a->name);
+    int rc = s_exec_one (st);
+    if (rc)
+        return rc;
+    st = norc_db_stmt (db, s_sql_group_members);
+    norc_stmt_bind_str (st, 0, a->name);
+    rc = norc_stmt_exec (st);
+    return rc ? rc : s_rows (st, a->rows);
+}
+
+int
+norc_store_group_members (norc_db_t *db, const char *group, norc_rows_t *rows)
+{
+    s_queue_args_t a = { .name = group, .rows = rows };
+    return norc_db_txn (db, s_group_members, &a);
+}
+
+//  --------------------------------------------------------------------------
+//  Tasks
+
+typedef struct {
+    norc_task_t *task;
+    const char *name;
+    norc_rows_t *rows;
+} s_task_args_t;
+
+static const char *s_sql_task_add =
+    "INSERT INTO tasks (name, kind, description, command, timeout_s, cwd, nice, "
+    "  retry_max, retry_backoff_s, retry_cap_s, created_at) "
+    "VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, UTC_TIMESTAMP(6))";
+static const char *s_sql_task_env =
+    "INSERT INTO task_env (task_id, name, value) VALUES (?, ?, ?)";
+
+static int
+s_task_add (norc_db_t *db, void *arg)
+{
+    norc_task_t *t = ((s_task_args_t *) arg)->task;
+    norc_stmt_t *st = norc_db_stmt (db, s_sql_task_add);
+    norc_stmt_bind_str (st, 0, t->name);
+    norc_stmt_bind_i64 (st, 1, t->kind ? t->kind : NORC_TASK_COMMAND);
+    norc_stmt_bind_str (st, 2, t->description ? t->description : "");
+    norc_stmt_bind_str (st, 3, t->command);
+    norc_stmt_bind_i64 (st, 4, t->timeout_s);
+    norc_stmt_bind_str (st, 5, t->cwd);
+    norc_stmt_bind_i64 (st, 6, t->nice);
+    norc_stmt_bind_i64 (st, 7, t->retry_max);
+    norc_stmt_bind_i64 (st, 8, t->retry_backoff_s ? t->retry_backoff_s : 10);
+    norc_stmt_bind_i64 (st, 9, t->retry_cap_s ? t->retry_cap_s : 3600);
+    int rc = norc_stmt_exec (st);
+    if (rc)
+        return rc;
+    t->id = norc_stmt_insert_id (st);
+    for (size_t i = 0; i < t->env.count; i++) {
+        st = norc_db_stmt (db, s_sql_task_env);
+        norc_stmt_bind_u64 (st, 0, t->id);
+        norc_stmt_bind_str (st, 1, t->env.keys [i]);
+        norc_stmt_bind_str (st, 2, t->env.values [i]);
+        if ((rc = norc_stmt_exec (st)))
+            return rc;
+    }
+    return NORC_OK;
+}
+
+int
+norc_store_task_add (norc_db_t *db, norc_task_t *task)
+{
+    s_task_args_t a = { .task = task };
+    return norc_db_txn (db, s_task_add, &a);
+}
+
+static const char *s_sql_task_by_name =
+    "SELECT id, name, kind, description, command, timeout_s, cwd, nice, retry_max, "
+    "  retry_backoff_s, retry_cap_s, deleted_at FROM tasks WHERE name = ?";
+static const char *s_sql_task_by_id =
+    "SELECT id, name, kind, description, command, timeout_s, cwd, nice, retry_max, "
+    "  retry_backoff_s, retry_cap_s, deleted_at FROM tasks WHERE id = ?";
+static const char *s_sql_task_env_get =
+    "SELECT name, value FROM task_env WHERE task_id = ? ORDER BY name";
+
+static int
+s_task_get (norc_db_t *db, void *arg)
+{
+    s_task_args_t *a = (s_task_args_t *) arg;
+    norc_stmt_t *st;
+    if (a->name [0] == '#') {
+        st = norc_db_stmt (db, s_sql_task_by_id);
+        norc_stmt_bind_u64 (st, 0, strtoull (a->name + 1, NULL, 10));
+    }
+    else {
+        st = norc_db_stmt (db, s_sql_task_by_name);
+        norc_stmt_bind_str (st, 0, a->name);
+    }
+    int rc = s_exec_one (st);
+    if (rc)
+        return rc;
+    norc_task_t *t = a->task;
+    norc_task_clear (t);
+    t->id = norc_stmt_u64 (st, 0);
+    t->name = s_dup (norc_stmt_str (st, 1));
+    t->kind = (int) norc_stmt_i64 (st, 2);
+    t->description = s_dup (norc_stmt_str (st, 3));
+    t->command = s_dup (norc_stmt_str (st, 4));
+    t->timeout_s = (int) norc_stmt_i64 (st, 5);
+    t->cwd = s_dup (norc_stmt_str (st, 6));
+    t->nice = (int) norc_stmt_i64 (st, 7);
+    t->retry_max = (int) norc_stmt_i64 (st, 8);
+    t->retry_backoff_s = (int) norc_stmt_i64 (st, 9);
+    t->retry_cap_s = (int) norc_stmt_i64 (st, 10);
+    t->deleted_at = norc_stmt_time (st, 11);
+    st = norc_db_stmt (db, s_sql_task_env_get);
+    norc_stmt_bind_u64 (st, 0, t->id);
+    if ((rc = norc_stmt_exec (st)))
+        return rc;
+    while (norc_stmt_fetch (st) == NORC_OK)
+        norc_strmap_set (&t->env, norc_stmt_str (st, 0), norc_stmt_str (st, 1));
+    return NORC_OK;
+}
+
+int
+norc_store_task_get (norc_db_t *db, const char *name, norc_task_t *task)
+{
+    s_task_args_t a = { .task = task, .name = name };
+    return norc_db_txn (db, s_task_get, &a);
+}
+
+static const char *s_sql_task_list =
+    "SELECT t.id, t.name, CASE t.kind WHEN 1 THEN 'command' ELSE 'job' END AS kind, "
+    "  t.description, COALESCE(t.command, '') AS command, t.timeout_s, "
+    "  t.retry_max, t.created_at AS added, "
+    "  (SELECT COUNT(*) FROM instances i WHERE i.task_id = t.id) AS instances "
+    "FROM tasks t WHERE t.deleted_at IS NULL ORDER BY t.name";
+
+static int
+s_task_list (norc_db_t *db, void *arg)
+{
+    s_task_args_t *a = (s_task_args_t *) arg;
+    norc_stmt_t *st = norc_db_stmt (db, s_sql_task_list);
+    int rc = norc_stmt_exec (st);
+    return rc ? rc : s_rows (st, a->rows);
+}
+
+int
+norc_store_task_list (norc_db_t *db, norc_rows_t *rows)
+{
+    s_task_args_t a = { .rows = rows };
+    return norc_db_txn (db, s_task_list, &a);
+}
+
+static const char *s_sql_task_lock =
+    "SELECT t.id, (SELECT COUNT(*) FROM schedules s WHERE s.task_id = t.id AND s.deleted_at IS NULL) "
+    "FROM tasks t WHERE t.name = ? AND t.deleted_at IS NULL FOR UPDATE";
+static const char *s_sql_task_rm =
+    "UPDATE tasks SET deleted_at = UTC_TIMESTAMP(6), name = CONCAT(LEFT(name, 100), '~deleted~', id) "
+    "WHERE id = ?";
+
+static int
+s_task_rm (norc_db_t *db, void *arg)
+{
+    s_task_args_t *a = (s_task_args_t *) arg;
+    norc_stmt_t *st = norc_db_stmt (db, s_sql_task_lock);
+    norc_stmt_bind_str (st, 0, a->name);
+    int rc = s_exec_one (st);
+    if (rc)
+        return rc;
+    uint64_t id = norc_stmt_u64 (st, 0);
+    if (norc_stmt_i64 (st, 1) > 0)
+        return NORC_CONFLICT;
+    st = norc_db_stmt (db, s_sql_task_rm);
+    norc_stmt_bind_u64 (st, 0, id);
+    return norc_stmt_exec (st);
+}
+
+int
+norc_store_task_rm (norc_db_t *db, const char *name)
+{
+    s_task_args_t a = { .name = name };
+    return norc_db_txn (db, s_task_rm, &a);
+}
+
+//  --------------------------------------------------------------------------
+//  Schedules
+
+typedef struct {
+    norc_schedule_t *schedule;
+    uint64_t id;
+    uint64_t owner;
+    norc_us_t now, until;
+    int limit;
+    int *count;
+    bool flag;
+    const char *reason;
+    norc_rows_t *rows;
+    norc_schedule_t **list;
+    size_t *list_count;
+} s_sched_args_t;
+
+static const char *s_sql_schedule_add =
+    "INSERT INTO schedules (task_id, queue_id, kind, start_at, period_s, cron_expr, tz, "
+    "  repetitions, remaining, catchup, catchup_window_s, concurrency, deadline_s, paused, "
+    "  next_nominal, created_at) "
+    "VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, UTC_TIMESTAMP(6))";
+
+static int
+s_schedule_add (norc_db_t *db, void *arg)
+{
+    norc_schedule_t *s = ((s_sched_args_t *) arg)->schedule;
+    norc_stmt_t *st = norc_db_stmt (db, s_sql_schedule_add);
+    norc_stmt_bind_u64 (st, 0, s->task_id);
+    norc_stmt_bind_u64 (st, 1, s->queue_id);
+    norc_stmt_bind_i64 (st, 2, s->kind);
+    norc_stmt_bind_time (st, 3, s->start ? s->start : norc_now_us ());
+    norc_stmt_bind_i64 (st, 4, s->period_s);
+    norc_stmt_bind_str (st, 5, s->cron);
+    norc_stmt_bind_str (st, 6, s->tz && *s->tz ? s->tz : "UTC");
+    norc_stmt_bind_i64 (st, 7, s->repetitions);
+    norc_stmt_bind_i64 (st, 8, s->repetitions);
+    norc_stmt_bind_i64 (st, 9, s->catchup);
+    norc_stmt_bind_i64 (st, 10, s->catchup_window_s);
+    norc_stmt_bind_i64 (st, 11, s->concurrency);
+    norc_stmt_bind_i64 (st, 12, s->deadline_s);
+    norc_stmt_bind_i64 (st, 13, s->paused);
+    norc_stmt_bind_time (st, 14, s->next_nominal);
+    int rc = norc_stmt_exec (st);
+    if (rc == NORC_OK) {
+        s->id = norc_stmt_insert_id (st);
+        s->remaining = s->repetitions;
+    }
+    return rc;
+}
+
+int
+norc_store_schedule_add (norc_db_t *db, norc_schedule_t *schedule)
+{
+    s_sched_args_t a = { .schedule = schedule };
+    return norc_db_txn (db, s_schedule_add, &a);
+}
+
+#define S_SCHEDULE_COLUMNS \
+    "s.id, s.task_id, s.queue_id, s.kind, s.start_at, s.period_s, s.cron_expr, s.tz, " \
+    "s.repetitions, s.remaining, s.catchup, s.catchup_window_s, s.concurrency, s.deadline_s, " \
+    "s.paused, s.last_nominal, s.next_nominal, s.lease_owner, s.lease_until, s.lease_epoch, " \
+    "s.deleted_at, s.deleted_reason, t.name, q.name "
+#define S_SCHEDULE_FROM \
+    "FROM schedules s JOIN tasks t ON t.id = s.task_id JOIN queues q ON q.id = s.queue_id "
+
+static void
+s_schedule_from (norc_stmt_t *st, norc_schedule_t *s)
+{
+    norc_schedule_clear (s);
+    s->id = norc_stmt_u64 (st, 0);
+    s->task_id = norc_stmt_u64 (st, 1);
+    s->queue_id = norc_stmt_u64 (st, 2);
+    s->kind = (int) norc_stmt_i64 (st, 3);
+    s->start = norc_stmt_time (st, 4);
+    s->period_s = norc_stmt_i64 (st, 5);
+    s->cron = s_dup (norc_stmt_str (st, 6));
+    s->tz = s_dup (norc_stmt_str (st, 7));
+    s->repetitions = norc_stmt_i64 (st, 8);
+    s->remaining = norc_stmt_i64 (st, 9);
+    s->catchup = (int) norc_stmt_i64 (st, 10);
+    s->catchup_window_s = norc_stmt_i64 (st, 11);
+    s->concurrency = (int) norc_stmt_i64 (st, 12);
+    s->deadline_s = norc_stmt_i64 (st, 13);
+    s->paused = norc_stmt_i64 (st, 14) != 0;
+    s->last_nominal = norc_stmt_time (st, 15);
+    s->next_nominal = norc_stmt_time (st, 16);
+    s->lease_owner = norc_stmt_u64 (st, 17);
+    s->lease_until = norc_stmt_time (st, 18);
+    s->lease_epoch = norc_stmt_u64 (st, 19);
+    s->deleted_at = norc_stmt_time (st, 20);
+    s->deleted_reason = s_dup (norc_stmt_str (st, 21));
+    s->task = s_dup (norc_stmt_str (st, 22));
+    s->queue = s_dup (norc_stmt_str (st, 23));
+}
+
+static const char *s_sql_schedule_get =
+    "SELECT " S_SCHEDULE_COLUMNS S_SCHEDULE_FROM "WHERE s.id = ?";
+
+static int
+s_schedule_get (norc_db_t *db, void *arg)
+{
+    s_sched_args_t *a = (s_sched_args_t *) arg;
+    norc_stmt_t *st = norc_db_stmt (db, s_sql_schedule_get);
+    norc_stmt_bind_u64 (st, 0, a->id);
+    int rc = s_exec_one (st);
+    if (rc == NORC_OK)
+        s_schedule_from (st, a->schedule);
+    return rc;
+}
+
+int
+norc_store_schedule_get (norc_db_t *db, uint64_t id, norc_schedule_t *schedule)
+{
+    s_sched_args_t a = { .id = id, .schedule = schedule };
+    return norc_db_txn (db, s_schedule_get, &a);
+}
+
+static const char *s_sql_schedule_list =
+    "SELECT s.id, t.name AS task, q.name AS queue, "
+    "  CASE s.kind WHEN 1 THEN CONCAT('every ', s.period_s, 's') ELSE s.cron_expr END AS timing, "
+    "  s.tz, s.repetitions, s.remaining, "
+    "  CASE s.catchup WHEN 0 THEN 'none' WHEN 1 THEN 'all' WHEN 2 THEN 'latest' ELSE 'within' END AS catchup, "
+    "  CASE s.concurrency WHEN 0 THEN 'allow' WHEN 1 THEN 'forbid' ELSE 'replace' END AS concurrency, "
+    "  s.paused, s.next_nominal AS next, s.last_nominal AS last, s.lease_owner AS scheduler, "
+    "  s.deleted_at AS deleted, COALESCE(s.deleted_reason, '') AS deleted_reason "
+    S_SCHEDULE_FROM "WHERE (? OR s.deleted_at IS NULL) ORDER BY s.id";
+
+static int
+s_schedule_list (norc_db_t *db, void *arg)
+{
+    s_sched_args_t *a = (s_sched_args_t *) arg;
+    norc_stmt_t *st = norc_db_stmt (db, s_sql_schedule_list);
+    norc_stmt_bind_i64 (st, 0, a->flag);
+    int rc = norc_stmt_exec (st);
+    return rc ? rc : s_rows (st, a->rows);
+}
+
+int
+norc_store_schedule_list (norc_db_t *db, bool with_deleted, norc_rows_t *rows)
+{
+    s_sched_args_t a = { .flag = with_deleted, .rows = rows };
+    return norc_db_txn (db, s_schedule_list, &a);
+}
+
+//  A change bumps the version, so a scheduler can tell its copy is stale.
+static const char *s_sql_schedule_delete =
+    "UPDATE schedules SET deleted_at = UTC_TIMESTAMP(6), deleted_reason = ?, "
+    "  version = version + 1 WHERE id = ? AND deleted_at IS NULL";
+static const char *s_sql_schedule_exists = "SELECT id FROM schedules WHERE id = ?";
+
+static int
+s_schedule_delete (norc_db_t *db, void *arg)
+{
+    s_sched_args_t *a = (s_sched_args_t *) arg;
+    norc_stmt_t *st = norc_db_stmt (db, s_sql_schedule_delete);
+    norc_stmt_bind_str (st, 0, a->reason ? a->reason : "deleted");
+    norc_stmt_bind_u64 (st, 1, a->id);
+    int rc = norc_stmt_exec (st);
+    if (rc || norc_stmt_affected (st) == 1)
+        return rc;
+    st = norc_db_stmt (db, s_sql_schedule_exists);
+    norc_stmt_bind_u64 (st, 0, a->id);
+    rc = s_exec_one (st);
+    return rc == NORC_OK ? NORC_OK : rc;      //  already deleted: fine
+}
+
+int
+norc_store_schedule_delete (norc_db_t *db, uint64_t id, const char *reason)
+{
+    s_sched_args_t a = { .id = id, .reason = reason };
+    return norc_db_txn (db, s_schedule_delete, &a);
+}
+
+static const char *s_sql_schedule_pause =
+    "UPDATE schedules SET paused = ?, version = version + 1 WHERE id = ? AND deleted_at IS NULL";
+static const char *s_sql_schedule_live = "SELECT id FROM schedules WHERE id = ? AND deleted_at IS NULL";
+
+static int
+s_schedule_pause (norc_db_t *db, void *arg)
+{
+    s_sched_args_t *a = (s_sched_args_t *) arg;
+    norc_stmt_t *st = norc_db_stmt (db, s_sql_schedule_live);
+    norc_stmt_bind_u64 (st, 0, a->id);
+    int rc = s_exec_one (st);
+    if (rc)
+        return rc;
+    st = norc_db_stmt (db, s_sql_schedule_pause);
+    norc_stmt_bind_i64 (st, 0, a->flag);
+    norc_stmt_bind_u64 (st, 1, a->id);
+    return norc_stmt_exec (st);
+}
+
+int
+norc_store_schedule_set_paused (norc_db_t *db, uint64_t id, bool paused)
+{
+    s_sched_args_t a = { .id = id, .flag = paused };
+    return norc_db_txn (db, s_schedule_pause, &a);
+}
+
+static const char *s_sql_schedule_claim =
+    "UPDATE schedules SET lease_owner = ?, lease_until = ?, lease_epoch = lease_epoch + 1 "
+    "WHERE deleted_at IS NULL AND (repetitions = 0 OR remaining > 0) "
+    "  AND (lease_owner IS NULL OR lease_until < ?) "
+    "ORDER BY id LIMIT ?";
+
+static int
+s_schedule_claim (norc_db_t *db, void *arg)
+{
+    s_sched_args_t *a = (s_sched_args_t *) arg;
+    norc_stmt_t *st = norc_db_stmt (db, s_sql_schedule_claim);
+    norc_stmt_bind_u64 (st, 0, a->owner);
+    norc_stmt_bind_time (st, 1, a->until);
+    norc_stmt_bind_time (st, 2, a->now);
+    norc_stmt_bind_i64 (st, 3, a->limit);
+    int rc = norc_stmt_exec (st);
+    if (rc == NORC_OK)
+        *a->count = (int) norc_stmt_affected (st);
+    return rc;
+}
+
+int
+norc_store_schedule_claim (norc_db_t *db, uint64_t owner, norc_us_t now,
+                           norc_us_t lease_until, int limit, int *claimed)
+{
+    int local;
+    s_sched_args_t a = { .owner = owner, .now = now, .until = lease_until, .limit = limit,
+                         .count = claimed ? claimed : &local };
+    return norc_db_txn (db, s_schedule_claim, &a);
+}
+
+static const char *s_sql_schedule_owned =
+    "SELECT " S_SCHEDULE_COLUMNS S_SCHEDULE_FROM
+    "WHERE s.lease_owner = ? AND s.deleted_at IS NULL ORDER BY s.id";
+
+static void
+s_schedules_free (norc_schedule_t **list, size_t count)
+{
+    for (size_t i = 0; i < count; i++)
+        norc_schedule_clear (&(*list) [i]);
+    free (*list);
+    *list = NULL;
+}
+
+static int
+s_schedule_owned (norc_db_t *db, void *arg)
+{
+    s_sched_args_t *a = (s_sched_args_t *) arg;
+    s_schedules_free (a->list, *a->list_count);
+    *a->list_count = 0;
+    norc_stmt_t *st = norc_db_stmt (db, s_sql_schedule_owned);
+    norc_stmt_bind_u64 (st, 0, a->owner);
+    int rc = norc_stmt_exec (st);
+    if (rc)
+        return rc;
+    while ((rc = norc_stmt_fetch (st)) == NORC_OK) {
+        *a->list = (norc_schedule_t *) norc_realloc (*a->list, (*a->list_count + 1) * sizeof (norc_schedule_t));
+        norc_schedule_t *s = &(*a->list) [(*a->list_count)++];
+        memset (s, 0, sizeof (*s));
+        s_schedule_from (st, s);
+    }
+    return rc == NORC_NOTFOUND ? NORC_OK : rc;
+}
+
+int
+norc_store_schedule_owned (norc_db_t *db, uint64_t owner, norc_schedule_t **schedules, size_t *count)
+{
+    *schedules = NULL;
+    *count = 0;
+    s_sched_args_t a = { .owner = owner, .list = schedules, .list_count = count };
+    int rc = norc_db_txn (db, s_schedule_owned, &a);
+    if (rc)
+        s_schedules_free (schedules, *count), *count = 0;
+    return rc;
+}
+
+static const char *s_sql_schedule_renew =
+    "UPDATE schedules SET lease_until = ? WHERE lease_owner = ? AND deleted_at IS NULL";
+
+static int
+s_schedule_renew (norc_db_t *db, void *arg)
+{
+    s_sched_args_t *a = (s_sched_args_t *) arg;
+    norc_stmt_t *st = norc_db_stmt (db, s_sql_schedule_renew);
+    norc_stmt_bind_time (st, 0, a->until);
+    norc_stmt_bind_u64 (st, 1, a->owner);
+    int rc = norc_stmt_exec (st);
+    if (rc == NORC_OK)
+        *a->count = (int) norc_stmt_affected (st);
+    return rc;
+}
+
+int
+norc_store_schedule_renew (norc_db_t *db, uint64_t owner, norc_us_t lease_until, int *renewed)
+{
+    int local;
+    s_sched_args_t a = { .owner = owner, .until = lease_until, .count = renewed ? renewed : &local };
+    return norc_db_txn (db, s_schedule_renew, &a);
+}
+
+static const char *s_sql_schedule_release =
+    "UPDATE schedules SET lease_owner = NULL, lease_until = NULL WHERE lease_owner = ?";
+
+static int
+s_schedule_release (norc_db_t *db, void *arg)
+{
+    s_sched_args_t *a = (s_sched_args_t *) arg;
+    norc_stmt_t *st = norc_db_stmt (db, s_sql_schedule_release);
+    norc_stmt_bind_u64 (st, 0, a->owner);
+    int rc = norc_stmt_exec (st);
+    if (rc == NORC_OK)
+        *a->count = (int) norc_stmt_affected (st);
+    return rc;
+}
+
+int
+norc_store_schedule_release (norc_db_t *db, uint64_t owner, int *released)
+{
+    int local;
+    s_sched_args_t a = { .owner = owner, .count = released ? released : &local };
+    return norc_db_txn (db, s_schedule_release, &a);
+}
+
+//  --------------------------------------------------------------------------
+//  Ticks
+
+typedef struct {
+    norc_tick_fire_t *tick;
+    bool duplicate;             //  the tick had an instance already
+    int outcome;
+    const char *reason;
+    uint64_t schedule_id;
+    int limit;
+    norc_rows_t *rows;
+} s_tick_args_t;
+
+//  The fence: the row is locked and must still be held at this epoch.
+static const char *s_sql_tick_fence =
+    "SELECT task_id, queue_id FROM schedules "
+    "WHERE id = ? AND lease_owner = ? AND lease_epoch = ? AND deleted_at IS NULL FOR UPDATE";
+static const char *s_sql_tick_advance =
+    "UPDATE schedules SET last_nominal = GREATEST(COALESCE(last_nominal, ?), ?), "
+    "  next_nominal = ?, remaining = ? WHERE id = ?";
+
+static int
+s_tick_fence (norc_db_t *db, const norc_tick_fire_t *t, uint64_t *task_id, uint64_t *queue_id)
+{
+    norc_stmt_t *st = norc_db_stmt (db, s_sql_tick_fence);
+    norc_stmt_bind_u64 (st, 0, t->schedule_id);
+    norc_stmt_bind_u64 (st, 1, t->owner);
+    norc_stmt_bind_u64 (st, 2, t->epoch);
+    int rc = s_exec_one (st);
+    if (rc)
+        return rc;
+    *task_id = norc_stmt_u64 (st, 0);
+    *queue_id = norc_stmt_u64 (st, 1);
+    return NORC_OK;
+}
+
+static int
+s_tick_advance (norc_db_t *db, const norc_tick_fire_t *t)
+{
+    norc_stmt_t *st = norc_db_stmt (db, s_sql_tick_advance);
+    norc_stmt_bind_time (st, 0, t->nominal);
+    norc_stmt_bind_time (st, 1, t->nominal);
+    norc_stmt_bind_time (st, 2, t->next_nominal);
+    norc_stmt_bind_i64 (st, 3, t->remaining < 0 ? 0 : t->remaining);
+    norc_stmt_bind_u64 (st, 4, t->schedule_id);
+    return norc_stmt_exec (st);
+}
+
+static const char *s_sql_tick_instance =
+    "INSERT INTO instances (task_id, queue_id, schedule_id, nominal, attempt, trigger_kind, "
+    "  status, enqueued_at) VALUES (?, ?, ?, ?, 1, 1, 1, UTC_TIMESTAMP(6))";
+static const char *s_sql_instance_log_path =
+    "UPDATE instances SET log_path = CONCAT('instances/', task_id, '/', id) WHERE id = ?";
+
+static int
+s_tick_fire (norc_db_t *db, void *arg)
+{
+    norc_tick_fire_t *t = ((s_tick_args_t *) arg)->tick;
+    uint64_t task_id, queue_id;
+    ((s_tick_args_t *) arg)->duplicate = false;
+    int rc = s_tick_fence (db, t, &task_id, &queue_id);
+    if (rc)
+        return rc;
+    norc_stmt_t *st = norc_db_stmt (db, s_sql_tick_instance);
+    norc_stmt_bind_u64 (st, 0, task_id);
+    norc_stmt_bind_u64 (st, 1, queue_id);
+    norc_stmt_bind_u64 (st, 2, t->schedule_id);
+    norc_stmt_bind_time (st, 3, t->nominal);
+    rc = norc_stmt_exec (st);
+    if (rc == NORC_CONFLICT) {
+        //  Fired before (a retry after an unclear commit, or another
+        //  scheduler): only move the schedule on, and commit that
+        ((s_tick_args_t *) arg)->duplicate = true;
+        t->instance_id = 0;
+        return s_tick_advance (db, t);
+    }
+    if (rc)
+        return rc;
+    t->instance_id = norc_stmt_insert_id (st);
+    st = norc_db_stmt (db, s_sql_instance_log_path);
+    norc_stmt_bind_u64 (st, 0, t->instance_id);
+    if ((rc = norc_stmt_exec (st)))
+        return rc;
+    return s_tick_advance (db, t);
+}
+
+int
+norc_store_tick_fire (norc_db_t *db, norc_tick_fire_t *tick)
+{
+    s_tick_args_t a = { .tick = tick };
+    int rc = norc_db_txn (db, s_tick_fire, &a);
+    return rc == NORC_OK && a.duplicate ? NORC_CONFLICT : rc;
+}
+
+static const char *s_sql_tick_skip =
+    "INSERT INTO ticks (schedule_id, nominal, outcome, reason, recorded_at) "
+    "VALUES (?, ?, ?, ?, UTC_TIMESTAMP(6)) ON DUPLICATE KEY UPDATE outcome = outcome";
+
+static int
+s_tick_skip (norc_db_t *db, void *arg)
+{
+    s_tick_args_t *a = (s_tick_args_t *) arg;
+    uint64_t task_id, queue_id;
+    int rc = s_tick_fence (db, a->tick, &task_id, &queue_id);
+    if (rc)
+        return rc;
+    norc_stmt_t *st = norc_db_stmt (db, s_sql_tick_skip);
+    norc_stmt_bind_u64 (st, 0, a->tick->schedule_id);
+    norc_stmt_bind_time (st, 1, a->tick->nominal);
+    norc_stmt_bind_i64 (st, 2, a->outcome);
+    norc_stmt_bind_str (st, 3, a->reason ? a->reason : "");
+    if ((rc = norc_stmt_exec (st)))
+        return rc;
+    return s_tick_advance (db, a->tick);
+}
+
+int
+norc_store_tick_skip (norc_db_t *db, const norc_tick_fire_t *tick, int outcome, const char *reason)
+{
+    s_tick_args_t a = { .tick = (norc_tick_fire_t *) tick, .outcome = outcome, .reason = reason };
+    return norc_db_txn (db, s_tick_skip, &a);
+}
+
+static const char *s_sql_tick_history =
+    "SELECT nominal, outcome, reason, instance_id, status, lateness_ms FROM ("
+    "  SELECT i.nominal, 'fired' AS outcome, '' AS reason, i.id AS instance_id, i.status, "
+    "    CAST(TIMESTAMPDIFF(MICROSECOND, i.nominal, COALESCE(i.started_at, i.enqueued_at)) / 1000 AS SIGNED) AS lateness_ms "
+    "  FROM instances i WHERE i.schedule_id = ? AND i.attempt = 1 "
+    "  UNION ALL "
+    "  SELECT k.nominal, CASE k.outcome WHEN 2 THEN 'skipped' ELSE 'missed' END, k.reason, "
+    "    NULL, NULL, NULL FROM ticks k WHERE k.schedule_id = ? "
+    ") h ORDER BY nominal DESC LIMIT ?";
+
+static int
+s_tick_history (norc_db_t *db, void *arg)
+{
+    s_tick_args_t *a = (s_tick_args_t *) arg;
+    norc_stmt_t *st = norc_db_stmt (db, s_sql_tick_history);
+    norc_stmt_bind_u64 (st, 0, a->schedule_id);
+    norc_stmt_bind_u64 (st, 1, a->schedule_id);
+    norc_stmt_bind_i64 (st, 2, a->limit);
+    int rc = norc_stmt_exec (st);
+    return rc ? rc : s_rows (st, a->rows);
+}
+
+int
+norc_store_tick_history (norc_db_t *db, uint64_t schedule_id, int limit, norc_rows_t *rows)
+{
+    s_tick_args_t a = { .schedule_id = schedule_id, .limit = limit, .rows = rows };
+    return norc_db_txn (db, s_tick_history, &a);
+}
+
+//  --------------------------------------------------------------------------
+//  Instances
+
+typedef struct {
+    uint64_t id, task_id, queue_id, executor_id;
+    uint64_t *out_id;
+    norc_us_t time;
+    const char *text;
+    norc_instance_t *instance;
+    const norc_instance_t *events;
+    size_t count;
+    int *out_count;
+    bool flag;
+    int limit;
+    norc_rows_t *rows;
+    norc_instance_t **list;
+    size_t *list_count;
+} s_inst_args_t;
+
+static const char *s_sql_instance_manual =
+    "INSERT INTO instances (task_id, queue_id, attempt, trigger_kind, status, enqueued_at) "
+    "VALUES (?, ?, 1, 2, 1, UTC_TIMESTAMP(6))";
+
+static int
+s_instance_manual (norc_db_t *db, void *arg)
+{
+    s_inst_args_t *a = (s_inst_args_t *) arg;
+    norc_stmt_t *st = norc_db_stmt (db, s_sql_instance_manual);
+    norc_stmt_bind_u64 (st, 0, a->task_id);
+    norc_stmt_bind_u64 (st, 1, a->queue_id);
+    int rc = norc_stmt_exec (st);
+    if (rc)
+        return rc;
+    *a->out_id = norc_stmt_insert_id (st);
+    st = norc_db_stmt (db, s_sql_instance_log_path);
+    norc_stmt_bind_u64 (st, 0, *a->out_id);
+    return norc_stmt_exec (st);
+}
+
+int
+norc_store_instance_manual (norc_db_t *db, uint64_t task_id, uint64_t queue_id, uint64_t *id)
+{
+    s_inst_args_t a = { .task_id = task_id, .queue_id = queue_id, .out_id = id };
+    return norc_db_txn (db, s_instance_manual, &a);
+}
+
+#define S_INSTANCE_COLUMNS \
+    "i.id, i.task_id, i.queue_id, i.schedule_id, i.nominal, i.attempt, i.trigger_kind, " \
+    "i.job_instance_id, i.job_node_id, i.executor_id, i.status, i.enqueued_at, i.started_at, " \
+    "i.ended_at, i.exit_code, i.term_signal, i.cpu_user_us, i.cpu_sys_us, i.max_rss_kb, " \
+    "i.log_path, i.reason, t.name, q.name, t.command, t.timeout_s "
+#define S_INSTANCE_FROM \
+    "FROM instances i JOIN tasks t ON t.id = i.task_id JOIN queues q ON q.id = i.queue_id "
+
+static void
+s_instance_from (norc_stmt_t *st, norc_instance_t *i)
+{
+    norc_instance_clear (i);
+    i->id = norc_stmt_u64 (st, 0);
+    i->task_id = norc_stmt_u64 (st, 1);
+    i->queue_id = norc_stmt_u64 (st, 2);
+    i->schedule_id = norc_stmt_u64 (st, 3);
+    i->nominal = norc_stmt_time (st, 4);
+    i->attempt = (int) norc_stmt_i64 (st, 5);
+    i->trigger = (int) norc_stmt_i64 (st, 6);
+    i->job_instance_id = norc_stmt_u64 (st, 7);
+    i->job_node_id = norc_stmt_u64 (st, 8);
+    i->executor_id = norc_stmt_u64 (st, 9);
+    i->status = (int) norc_stmt_i64 (st, 10);
+    i->enqueued = norc_stmt_time (st, 11);
+    i->started = norc_stmt_time (st, 12);
+    i->ended = norc_stmt_time (st, 13);
+    i->has_exit = !norc_stmt_is_null (st, 14);
+    i->exit_code = (int) norc_stmt_i64 (st, 14);
+    i->signal = (int) norc_stmt_i64 (st, 15);
+    i->cpu_user_us = norc_stmt_i64 (st, 16);
+    i->cpu_sys_us = norc_stmt_i64 (st, 17);
+    i->max_rss_kb = norc_stmt_i64 (st, 18);
+    i->log_path = s_dup (norc_stmt_str (st, 19));
+    i->reason = s_dup (norc_stmt_str (st, 20));
+    i->task = s_dup (norc_stmt_str (st, 21));
+    i->queue = s_dup (norc_stmt_str (st, 22));
+    i->command = s_dup (norc_stmt_str (st, 23));
+    i->timeout_s = (int) norc_stmt_i64 (st, 24);
+}
+
+static const char *s_sql_instance_get =
+    "SELECT " S_INSTANCE_COLUMNS S_INSTANCE_FROM "WHERE i.id = ?";
+
+static int
+s_instance_get (norc_db_t *db, void *arg)
+{
+    s_inst_args_t *a = (s_inst_args_t *) arg;
+    norc_stmt_t *st = norc_db_stmt (db, s_sql_instance_get);
+    norc_stmt_bind_u64 (st, 0, a->id);
+    int rc = s_exec_one (st);
+    if (rc == NORC_OK)
+        s_instance_from (st, a->instance);
+    return rc;
+}
+
+int
+norc_store_instance_get (norc_db_t *db, uint64_t id, norc_instance_t *instance)
+{
+    s_inst_args_t a = { .id = id, .instance = instance };
+    return norc_db_txn (db, s_instance_get, &a);
+}
+
+static const char *s_sql_instance_waiting =
+    "SELECT " S_INSTANCE_COLUMNS S_INSTANCE_FROM "WHERE i.status = 1 ORDER BY i.id";
+
+static void
+s_instances_free (norc_instance_t **list, size_t count)
+{
+    for (size_t i = 0; i < count; i++)
+        norc_instance_clear (&(*list) [i]);
+    free (*list);
+    *list = NULL;
+}
+
+static int
+s_instance_waiting (norc_db_t *db, void *arg)
+{
+    s_inst_args_t *a = (s_inst_args_t *) arg;
+    s_instances_free (a->list, *a->list_count);
+    *a->list_count = 0;
+    norc_stmt_t *st = norc_db_stmt (db, s_sql_instance_waiting);
+    int rc = norc_stmt_exec (st);
+    if (rc)
+        return rc;
+    while ((rc = norc_stmt_fetch (st)) == NORC_OK) {
+        *a->list = (norc_instance_t *) norc_realloc (*a->list, (*a->list_count + 1) * sizeof (norc_instance_t));
+        norc_instance_t *i = &(*a->list) [(*a->list_count)++];
+        memset (i, 0, sizeof (*i));
+        s_instance_from (st, i);
+    }
+    return rc == NORC_NOTFOUND ? NORC_OK : rc;
+}
+
+int
+norc_store_instance_waiting (norc_db_t *db, norc_instance_t **instances, size_t *count)
+{
+    *instances = NULL;
+    *count = 0;
+    s_inst_args_t a = { .list = instances, .list_count = count };
+    int rc = norc_db_txn (db, s_instance_waiting, &a);
+    if (rc)
+        s_instances_free (instances, *count), *count = 0;
+    return rc;
+}
+
+static const char *s_sql_instance_assign =
+    "UPDATE instances SET executor_id = ? WHERE id = ? AND status = 1";
+static const char *s_sql_instance_exists = "SELECT status, executor_id FROM instances WHERE id = ?";
+
+static int
+s_instance_assign (norc_db_t *db, void *arg)
+{
+    s_inst_args_t *a = (s_inst_args_t *) arg;
+    norc_stmt_t *st = norc_db_stmt (db, s_sql_instance_exists);
+    norc_stmt_bind_u64 (st, 0, a->id);
+    int rc = s_exec_one (st);
+    if (rc)
+        return rc;
+    if (norc_stmt_i64 (st, 0) != NORC_ST_CREATED)
+        return NORC_CONFLICT;
+    st = norc_db_stmt (db, s_sql_instance_assign);
+    norc_stmt_bind_u64 (st, 0, a->executor_id);
+    norc_stmt_bind_u64 (st, 1, a->id);
+    return norc_stmt_exec (st);
+}
+
+int
+norc_store_instance_assign (norc_db_t *db, uint64_t id, uint64_t executor_id)
+{
+    s_inst_args_t a = { .id = id, .executor_id = executor_id };
+    return norc_db_txn (db, s_instance_assign, &a);
+}
+
+static const char *s_sql_instance_start =
+    "UPDATE instances SET status = 2, executor_id = ?, started_at = ? "
+    "WHERE id = ? AND status < 7";
+
+static int
+s_instance_start_one (norc_db_t *db, uint64_t id, uint64_t executor_id, norc_us_t started)
+{
+    norc_stmt_t *st = norc_db_stmt (db, s_sql_instance_start);
+    norc_stmt_bind_u64 (st, 0, executor_id);
+    norc_stmt_bind_time (st, 1, started ? started : norc_now_us ());
+    norc_stmt_bind_u64 (st, 2, id);
+    int rc = norc_stmt_exec (st);
+    if (rc || norc_stmt_affected (st) == 1)
+        return rc;
+    st = norc_db_stmt (db, s_sql_instance_exists);
+    norc_stmt_bind_u64 (st, 0, id);
+    rc = s_exec_one (st);
+    if (rc)
+        return rc;
+    //  Same values again (a resent event) change no row: fine
+    return norc_stmt_i64 (st, 0) >= S_FINAL ? NORC_CONFLICT : NORC_OK;
+}
+
+static int
+s_instance_start (norc_db_t *db, void *arg)
+{
+    s_inst_args_t *a = (s_inst_args_t *) arg;
+    return s_instance_start_one (db, a->id, a->executor_id, a->time);
+}
+
+int
+norc_store_instance_start (norc_db_t *db, uint64_t id, uint64_t executor_id, norc_us_t started)
+{
+    s_inst_args_t a = { .id = id, .executor_id = executor_id, .time = started };
+    return norc_db_txn (db, s_instance_start, &a);
+}
+
+static const char *s_sql_instance_end =
+    "UPDATE instances SET status = ?, executor_id = COALESCE(NULLIF(?, 0), executor_id), "
+    "  started_at = COALESCE(started_at, ?), ended_at = ?, exit_code = ?, term_signal = ?, "
+    "  cpu_user_us = ?, cpu_sys_us = ?, max_rss_kb = ?, reason = ? "
+    "WHERE id = ? AND status < 7";
+
+static int
+s_instance_end_one (norc_db_t *db, const norc_instance_t *i)
+{
+    norc_stmt_t *st = norc_db_stmt (db, s_sql_instance_end);
+    norc_stmt_bind_i64 (st, 0, i->status);
+    norc_stmt_bind_u64 (st, 1, i->executor_id);
+    norc_stmt_bind_time (st, 2, i->started);
+    norc_stmt_bind_time (st, 3, i->ended ? i->ended : norc_now_us ());
+    if (i->has_exit)
+        norc_stmt_bind_i64 (st, 4, i->exit_code);
+    else
+        norc_stmt_bind_null (st, 4);
+    if (i->signal)
+        norc_stmt_bind_i64 (st, 5, i->signal);
+    else
+        norc_stmt_bind_null (st, 5);
+    norc_stmt_bind_i64 (st, 6, i->cpu_user_us);
+    norc_stmt_bind_i64 (st, 7, i->cpu_sys_us);
+    norc_stmt_bind_i64 (st, 8, i->max_rss_kb);
+    norc_stmt_bind_str (st, 9, i->reason && *i->reason ? i->reason : NULL);
+    norc_stmt_bind_u64 (st, 10, i->id);
+    int rc = norc_stmt_exec (st);
+    if (rc || norc_stmt_affected (st) == 1)
+        return rc;
+    st = norc_db_stmt (db, s_sql_instance_exists);
+    norc_stmt_bind_u64 (st, 0, i->id);
+    rc = s_exec_one (st);
+    return rc ? rc : NORC_CONFLICT;
+}
+
+static int
+s_instance_end (norc_db_t *db, void *arg)
+{
+    return s_instance_end_one (db, ((s_inst_args_t *) arg)->instance);
+}
+
+int
+norc_store_instance_end (norc_db_t *db, const norc_instance_t *instance)
+{
+    assert (NORC_STATUS_IS_FINAL (instance->status));
+    s_inst_args_t a = { .instance = (norc_instance_t *) instance };
+    return norc_db_txn (db, s_instance_end, &a);
+}
+
+static int
+s_instance_apply (norc_db_t *db, void *arg)
+{
+    s_inst_args_t *a = (s_inst_args_t *) arg;
+    for (size_t k = 0; k < a->count; k++) {
+        const norc_instance_t *e = &a->events [k];
+        int rc = NORC_STATUS_IS_FINAL (e->status)
+               ? s_instance_end_one (db, e)
+               : s_instance_start_one (db, e->id, e->executor_id, e->started);
+        if (rc == NORC_CONFLICT || rc == NORC_NOTFOUND)
+            continue;
+        if (rc)
+            return rc;
+    }
+    return NORC_OK;
+}
+
+int
+norc_store_instance_apply (norc_db_t *db, const norc_instance_t *events, size_t count)
+{
+    s_inst_args_t a = { .events = events, .count = count };
+    return norc_db_txn (db, s_instance_apply, &a);
+}
+
+static const char *s_sql_instance_list =
+    "SELECT i.id, t.name AS task, q.name AS queue, COALESCE(i.schedule_id, '') AS schedule_id, "
+    "  i.nominal, i.attempt, COALESCE(i.executor_id, '') AS executor_id, i.status, "
+    "  i.enqueued_at AS enqueued, i.started_at AS started, i.ended_at AS ended, i.exit_code, "
+    "  COALESCE(i.reason, '') AS reason "
+    S_INSTANCE_FROM
+    "WHERE (i.ended_at IS NULL OR i.ended_at >= ?) AND (? = 0 OR i.status >= 13) "
+    "ORDER BY i.id DESC LIMIT ?";
+
+static int
+s_instance_list (norc_db_t *db, void *arg)
+{
+    s_inst_args_t *a = (s_inst_args_t *) arg;
+    norc_stmt_t *st = norc_db_stmt (db, s_sql_instance_list);
+    norc_stmt_bind_time (st, 0, a->time ? a->time : 1);
+    norc_stmt_bind_i64 (st, 1, a->flag);
+    norc_stmt_bind_i64 (st, 2, a->limit > 0 ? a->limit : 1000000);
+    int rc = norc_stmt_exec (st);
+    return rc ? rc : s_rows (st, a->rows);
+}
+
+int
+norc_store_instance_list (norc_db_t *db, norc_us_t since, bool failed_only, int limit, norc_rows_t *rows)
+{
+    s_inst_args_t a = { .time = since, .flag = failed_only, .limit = limit, .rows = rows };
+    return norc_db_txn (db, s_instance_list, &a);
+}
+
+static const char *s_sql_instance_orphans =
+    "UPDATE instances SET status = 14, ended_at = UTC_TIMESTAMP(6), reason = ? "
+    "WHERE executor_id = ? AND status < 7";
+
+static int
+s_instance_orphans (norc_db_t *db, void *arg)
+{
+    s_inst_args_t *a = (s_inst_args_t *) arg;
+    norc_stmt_t *st = norc_db_stmt (db, s_sql_instance_orphans);
+    norc_stmt_bind_str (st, 0, a->text);
+    norc_stmt_bind_u64 (st, 1, a->executor_id);
+    int rc = norc_stmt_exec (st);
+    if (rc == NORC_OK)
+        *a->out_count = (int) norc_stmt_affected (st);
+    return rc;
+}
+
+int
+norc_store_instance_orphans (norc_db_t *db, uint64_t executor_id, const char *reason, int *count)
+{
+    int local;
+    s_inst_args_t a = { .executor_id = executor_id, .text = reason, .out_count = count ? count : &local };
+    return norc_db_txn (db, s_instance_orphans, &a);
+}
+
+static const char *s_sql_instance_handle =
+    "UPDATE instances SET status = 12, handled_by = ?, handled_at = UTC_TIMESTAMP(6) "
+    "WHERE id = ? AND status >= 13";
+
+static int
+s_instance_handle (norc_db_t *db, void *arg)
+{
+    s_inst_args_t *a = (s_inst_args_t *) arg;
+    norc_stmt_t *st = norc_db_stmt (db, s_sql_instance_handle);
+    norc_stmt_bind_str (st, 0, a->text ? a->text : "");
+    norc_stmt_bind_u64 (st, 1, a->id);
+    int rc = norc_stmt_exec (st);
+    if (rc || norc_stmt_affected (st) == 1)
+        return rc;
+    st = norc_db_stmt (db, s_sql_instance_exists);
+    norc_stmt_bind_u64 (st, 0, a->id);
+    rc = s_exec_one (st);
+    return rc ? rc : NORC_CONFLICT;
+}
+
+int
+norc_store_instance_handle (norc_db_t *db, uint64_t id, const char *by)
+{
+    s_inst_args_t a = { .id = id, .text = by };
+    return norc_db_txn (db, s_instance_handle, &a);
+}
+
+static const char *s_sql_revision_upsert =
+    "INSERT INTO revisions (info, created_at) VALUES (?, UTC_TIMESTAMP(6)) "
+    "ON DUPLICATE KEY UPDATE id = LAST_INSERT_ID(id)";
+static const char *s_sql_instance_revision = "UPDATE instances SET revision_id = ? WHERE id = ?";
+
+static int
+s_instance_revision (norc_db_t *db, void *arg)
+{
+    s_inst_args_t *a = (s_inst_args_t *) arg;
+    norc_stmt_t *st = norc_db_stmt (db, s_sql_instance_exists);
+    norc_stmt_bind_u64 (st, 0, a->id);
+    int rc = s_exec_one (st);
+    if (rc)
+        return rc;
+    st = norc_db_stmt (db, s_sql_revision_upsert);
+    norc_stmt_bind_str (st, 0, a->text);
+    if ((rc = norc_stmt_exec (st)))
+        return rc;
+    uint64_t revision = norc_stmt_insert_id (st);
+    st = norc_db_stmt (db, s_sql_instance_revision);
+    norc_stmt_bind_u64 (st, 0, revision);
+    norc_stmt_bind_u64 (st, 1, a->id);
+    return norc_stmt_exec (st);
+}
+
+int
+norc_store_instance_revision (norc_db_t *db, uint64_t id, const char *info)
+{
+    s_inst_args_t a = { .id = id, .text = info };
+    return norc_db_txn (db, s_instance_revision, &a);
+}
+
+//  --------------------------------------------------------------------------
+//  Daemons
+
+typedef struct {
+    norc_daemon_t *daemon;
+    uint64_t id;
+    int status, kind;
+    norc_us_t time, since;
+    const char *text;
+    norc_rows_t *rows;
+    uint64_t **ids;
+    size_t *count;
+} s_daemon_args_t;
+
+static const char *s_sql_daemon_register =
+    "INSERT INTO daemons (kind, host, pid, status, queue_id, concurrency, heartbeat, started_at) "
+    "VALUES (?, ?, ?, 2, ?, ?, UTC_TIMESTAMP(6), UTC_TIMESTAMP(6))";
+
+static int
+s_daemon_register (norc_db_t *db, void *arg)
+{
+    norc_daemon_t *d = ((s_daemon_args_t *) arg)->daemon;
+    norc_stmt_t *st = norc_db_stmt (db, s_sql_daemon_register);
+    norc_stmt_bind_i64 (st, 0, d->kind);
+    norc_stmt_bind_str (st, 1, d->host);
+    norc_stmt_bind_i64 (st, 2, d->pid);
+    if (d->queue_id)
+        norc_stmt_bind_u64 (st, 3, d->queue_id);
+    else
+        norc_stmt_bind_null (st, 3);
+    norc_stmt_bind_i64 (st, 4, d->concurrency);
+    int rc = norc_stmt_exec (st);
+    if (rc == NORC_OK) {
+        d->id = norc_stmt_insert_id (st);
+        d->status = NORC_ST_RUNNING;
+    }
+    return rc;
+}
+
+int
+norc_store_daemon_register (norc_db_t *db, norc_daemon_t *daemon)
+{
+    s_daemon_args_t a = { .daemon = daemon };
+    return norc_db_txn (db, s_daemon_register, &a);
+}
+
+//  A heartbeat never revives a daemon already declared dead or ended
+static const char *s_sql_daemon_heartbeat =
+    "UPDATE daemons SET heartbeat = ?, status = ? WHERE id = ? AND status < 7";
+
+static int
+s_daemon_heartbeat (norc_db_t *db, void *arg)
+{
+    s_daemon_args_t *a = (s_daemon_args_t *) arg;
+    norc_stmt_t *st = norc_db_stmt (db, s_sql_daemon_heartbeat);
+    norc_stmt_bind_time (st, 0, a->time ? a->time : norc_now_us ());
+    norc_stmt_bind_i64 (st, 1, a->status);
+    norc_stmt_bind_u64 (st, 2, a->id);
+    int rc = norc_stmt_exec (st);
+    if (rc || norc_stmt_affected (st) == 1)
+        return rc;
+    st = norc_db_stmt (db, "SELECT status FROM daemons WHERE id = ?");
+    norc_stmt_bind_u64 (st, 0, a->id);
+    rc = s_exec_one (st);
+    if (rc)
+        return rc;
+    return norc_stmt_i64 (st, 0) >= S_FINAL ? NORC_CONFLICT : NORC_OK;
+}
+
+int
+norc_store_daemon_heartbeat (norc_db_t *db, uint64_t id, int status, norc_us_t at)
+{
+    s_daemon_args_t a = { .id = id, .status = status, .time = at };
+    return norc_db_txn (db, s_daemon_heartbeat, &a);
+}
+
+static const char *s_sql_daemon_status =
+    "UPDATE daemons SET status = ?, reason = COALESCE(?, reason), "
+    "  ended_at = CASE WHEN ? >= 7 THEN COALESCE(ended_at, UTC_TIMESTAMP(6)) ELSE NULL END "
+    "WHERE id = ?";
+static const char *s_sql_daemon_exists = "SELECT status FROM daemons WHERE id = ?";
+
+static int
+s_daemon_status (norc_db_t *db, void *arg)
+{
+    s_daemon_args_t *a = (s_daemon_args_t *) arg;
+    norc_stmt_t *st = norc_db_stmt (db, s_sql_daemon_exists);
+    norc_stmt_bind_u64 (st, 0, a->id);
+    int rc = s_exec_one (st);
+    if (rc)
+        return rc;
+    st = norc_db_stmt (db, s_sql_daemon_status);
+    norc_stmt_bind_i64 (st, 0, a->status);
+    norc_stmt_bind_str (st, 1, a->text);
+    norc_stmt_bind_i64 (st, 2, a->status);
+    norc_stmt_bind_u64 (st, 3, a->id);
+    return norc_stmt_exec (st);
+}
+
+int
+norc_store_daemon_status (norc_db_t *db, uint64_t id, int status, const char *reason)
+{
+    s_daemon_args_t a = { .id = id, .status = status, .text = reason };
+    return norc_db_txn (db, s_daemon_status, &a);
+}
+
+static const char *s_sql_daemon_get =
+    "SELECT d.id, d.kind, d.host, d.pid, d.status, d.queue_id, q.name, d.concurrency, "
+    "  d.heartbeat, d.started_at, d.ended_at, d.reason "
+    "FROM daemons d LEFT JOIN queues q ON q.id = d.queue_id WHERE d.id = ?";
+
+static int
+s_daemon_get (norc_db_t *db, void *arg)
+{
+    s_daemon_args_t *a = (s_daemon_args_t *) arg;
+    norc_stmt_t *st = norc_db_stmt (db, s_sql_daemon_get);
+    norc_stmt_bind_u64 (st, 0, a->id);
+    int rc = s_exec_one (st);
+    if (rc)
+        return rc;
+    norc_daemon_t *d = a->daemon;
+    norc_daemon_clear (d);
+    d->id = norc_stmt_u64 (st, 0);
+    d->kind = (int) norc_stmt_i64 (st, 1);
+    d->host = s_dup (norc_stmt_str (st, 2));
+    d->pid = (int) norc_stmt_i64 (st, 3);
+    d->status = (int) norc_stmt_i64 (st, 4);
+    d->queue_id = norc_stmt_u64 (st, 5);
+    d->queue = s_dup (norc_stmt_str (st, 6));
+    d->concurrency = (int) norc_stmt_i64 (st, 7);
+    d->heartbeat = norc_stmt_time (st, 8);
+    d->started = norc_stmt_time (st, 9);
+    d->ended = norc_stmt_time (st, 10);
+    d->reason = s_dup (norc_stmt_str (st, 11));
+    return NORC_OK;
+}
+
+int
+norc_store_daemon_get (norc_db_t *db, uint64_t id, norc_daemon_t *daemon)
+{
+    s_daemon_args_t a = { .id = id, .daemon = daemon };
+    return norc_db_txn (db, s_daemon_get, &a);
+}
+
+static const char *s_sql_daemon_list =
+    "SELECT d.id, CASE d.kind WHEN 1 THEN 'scheduler' ELSE 'executor' END AS kind, d.host, d.pid, "
+    "  d.status, COALESCE(q.name, '') AS queue, d.concurrency, d.heartbeat, d.started_at AS started, "
+    "  d.ended_at AS ended, (d.status < 7 AND d.heartbeat > ?) AS alive, "
+    "  (SELECT COUNT(*) FROM instances i WHERE i.executor_id = d.id AND i.status = 2) AS running, "
+    "  (SELECT COUNT(*) FROM instances i WHERE i.executor_id = d.id AND i.status BETWEEN 7 AND 12 "
+    "     AND i.ended_at >= ?) AS succeeded, "
+    "  (SELECT COUNT(*) FROM instances i WHERE i.executor_id = d.id AND i.status >= 13 "
+    "     AND i.ended_at >= ?) AS failed, "
+    "  (SELECT COUNT(*) FROM schedules s WHERE s.lease_owner = d.id AND s.deleted_at IS NULL) AS claimed "
+    "FROM daemons d LEFT JOIN queues q ON q.id = d.queue_id "
+    "WHERE (? = 0 OR d.kind = ?) AND (d.ended_at IS NULL OR d.ended_at >= ?) "
+    "ORDER BY d.ended_at IS NOT NULL, d.ended_at DESC, d.id DESC";
+
+static int
+s_daemon_list (norc_db_t *db, void *arg)
+{
+    s_daemon_args_t *a = (s_daemon_args_t *) arg;
+    norc_us_t since = a->since ? a->since : 1;
+    norc_stmt_t *st = norc_db_stmt (db, s_sql_daemon_list);
+    norc_stmt_bind_time (st, 0, a->time);
+    norc_stmt_bind_time (st, 1, since);
+    norc_stmt_bind_time (st, 2, since);
+    norc_stmt_bind_i64 (st, 3, a->kind);
+    norc_stmt_bind_i64 (st, 4, a->kind);
+    norc_stmt_bind_time (st, 5, since);
+    int rc = norc_stmt_exec (st);
+    return rc ? rc : s_rows (st, a->rows);
+}
+
+int
+norc_store_daemon_list (norc_db_t *db, int kind, norc_us_t since, norc_us_t alive_after, norc_rows_t *rows)
+{
+    s_daemon_args_t a = { .kind = kind, .since = since, .time = alive_after, .rows = rows };
+    return norc_db_txn (db, s_daemon_list, &a);
+}
+
+static const char *s_sql_daemon_silent =
+    "SELECT id FROM daemons WHERE status < 7 AND (heartbeat IS NULL OR heartbeat < ?) FOR UPDATE";
+static const char *s_sql_daemon_dead =
+    "UPDATE daemons SET status = 14, reason = 'heartbeat lost', "
+    "  ended_at = COALESCE(heartbeat, UTC_TIMESTAMP(6)) WHERE id = ? AND status < 7";
+
+static int
+s_daemon_mark_dead (norc_db_t *db, void *arg)
+{
+    s_daemon_args_t *a = (s_daemon_args_t *) arg;
+    free (*a->ids);
+    *a->ids = NULL;
+    *a->count = 0;
+    norc_stmt_t *st = norc_db_stmt (db, s_sql_daemon_silent);
+    norc_stmt_bind_time (st, 0, a->time);
+    int rc = norc_stmt_exec (st);
+    if (rc)
+        return rc;
+    while (norc_stmt_fetch (st) == NORC_OK) {
+        *a->ids = (uint64_t *) norc_realloc (*a->ids, (*a->count + 1) * sizeof (uint64_t));
+        (*a->ids) [(*a->count)++] = norc_stmt_u64 (st, 0);
+    }
+    for (size_t i = 0; i < *a->count; i++) {
+        st = norc_db_stmt (db, s_sql_daemon_dead);
+        norc_stmt_bind_u64 (st, 0, (*a->ids) [i]);
+        if ((rc = norc_stmt_exec (st)))
+            return rc;
+    }
+    return NORC_OK;
+}
+
+int
+norc_store_daemon_mark_dead (norc_db_t *db, norc_us_t silent_before, uint64_t **ids, size_t *count)
+{
+    *ids = NULL;
+    *count = 0;
+    s_daemon_args_t a = { .time = silent_before, .ids = ids, .count = count };
+    int rc = norc_db_txn (db, s_daemon_mark_dead, &a);
+    if (rc) {
+        free (*ids);
+        *ids = NULL;
+        *count = 0;
+    }
+    return rc;
+}
+
+static const char *s_sql_daemon_lock =
+    "SELECT status, heartbeat > ? FROM daemons WHERE id = ? FOR UPDATE";
+static const char *s_sql_daemon_handle =
+    "UPDATE daemons SET status = 12, handled_by = ?, handled_at = UTC_TIMESTAMP(6), "
+    "  ended_at = COALESCE(ended_at, UTC_TIMESTAMP(6)) WHERE id = ?";
+
+static int
+s_daemon_handle (norc_db_t *db, void *arg)
+{
+    s_daemon_args_t *a = (s_daemon_args_t *) arg;
+    norc_stmt_t *st = norc_db_stmt (db, s_sql_daemon_lock);
+    norc_stmt_bind_time (st, 0, a->time);
+    norc_stmt_bind_u64 (st, 1, a->id);
+    int rc = s_exec_one (st);
+    if (rc)
+        return rc;
+    int status = (int) norc_stmt_i64 (st, 0);
+    bool alive = status < S_FINAL && norc_stmt_i64 (st, 1) == 1;
+    bool in_error = status >= 13 || status == NORC_ST_SUSPENDED;
+    if (alive || !in_error)
+        return NORC_CONFLICT;
+    st = norc_db_stmt (db, s_sql_daemon_handle);
+    norc_stmt_bind_str (st, 0, a->text ? a->text : "");
+    norc_stmt_bind_u64 (st, 1, a->id);
+    return norc_stmt_exec (st);
+}
+
+int
+norc_store_daemon_handle (norc_db_t *db, uint64_t id, const char *by, norc_us_t alive_after)
+{
+    s_daemon_args_t a = { .id = id, .text = by, .time = alive_after };
+    return norc_db_txn (db, s_daemon_handle, &a);
+}
+
+//  --------------------------------------------------------------------------
+//  Control requests
+
+typedef struct {
+    uint64_t id, daemon_id;
+    int request, state;
+    const char *text;
+    uint64_t *out_id;
+    norc_rows_t *rows;
+} s_control_args_t;
+
+static const char *s_sql_control_add =
+    "INSERT INTO control_requests (daemon_id, request, requested_by, created_at) "
+    "VALUES (?, ?, ?, UTC_TIMESTAMP(6))";
+
+static int
+s_control_add (norc_db_t *db, void *arg)
+{
+    s_control_args_t *a = (s_control_args_t *) arg;
+    norc_stmt_t *st = norc_db_stmt (db, s_sql_daemon_exists);
+    norc_stmt_bind_u64 (st, 0, a->daemon_id);
+    int rc = s_exec_one (st);
+    if (rc)
+        return rc;
+    st = norc_db_stmt (db, s_sql_control_add);
+    norc_stmt_bind_u64 (st, 0, a->daemon_id);
+    norc_stmt_bind_i64 (st, 1, a->request);
+    norc_stmt_bind_str (st, 2, a->text ? a->text : "");
+    rc = norc_stmt_exec (st);
+    if (rc == NORC_OK && a->out_id)
+        *a->out_id = norc_stmt_insert_id (st);
+    return rc;
+}
+
+int
+norc_store_control_add (norc_db_t *db, uint64_t daemon_id, int request, const char *by, uint64_t *id)
+{
+    s_control_args_t a = { .daemon_id = daemon_id, .request = request, .text = by, .out_id = id };
+    return norc_db_txn (db, s_control_add, &a);
+}
+
+static const char *s_sql_control_pending =
+    "SELECT id, request, requested_by FROM control_requests "
+    "WHERE daemon_id = ? AND state IN (1, 2) ORDER BY id";
+
+static int
+s_control_pending (norc_db_t *db, void *arg)
+{
+    s_control_args_t *a = (s_control_args_t *) arg;
+    norc_stmt_t *st = norc_db_stmt (db, s_sql_control_pending);
+    norc_stmt_bind_u64 (st, 0, a->daemon_id);
+    int rc = norc_stmt_exec (st);
+    return rc ? rc : s_rows (st, a->rows);
+}
+
+int
+norc_store_control_pending (norc_db_t *db, uint64_t daemon_id, norc_rows_t *rows)
+{
+    s_control_args_t a = { .daemon_id = daemon_id, .rows = rows };
+    return norc_db_txn (db, s_control_pending, &a);
+}
+
+static const char *s_sql_control_mark =
+    "UPDATE control_requests SET state = ?, reason = COALESCE(?, reason), "
+    "  delivered_at = CASE WHEN ? = 2 THEN UTC_TIMESTAMP(6) ELSE delivered_at END, "
+    "  done_at = CASE WHEN ? >= 3 THEN UTC_TIMESTAMP(6) ELSE done_at END "
+    "WHERE id = ?";
+static const char *s_sql_control_exists = "SELECT state FROM control_requests WHERE id = ?";
+
+static int
+s_control_mark (norc_db_t *db, void *arg)
+{
+    s_control_args_t *a = (s_control_args_t *) arg;
+    norc_stmt_t *st = norc_db_stmt (db, s_sql_control_exists);
+    norc_stmt_bind_u64 (st, 0, a->id);
+    int rc = s_exec_one (st);
+    if (rc)
+        return rc;
+    st = norc_db_stmt (db, s_sql_control_mark);
+    norc_stmt_bind_i64 (st, 0, a->state);
+    norc_stmt_bind_str (st, 1, a->text);
+    norc_stmt_bind_i64 (st, 2, a->state);
+    norc_stmt_bind_i64 (st, 3, a->state);
+    norc_stmt_bind_u64 (st, 4, a->id);
+    return norc_stmt_exec (st);
+}
+
+int
+norc_store_control_mark (norc_db_t *db, uint64_t id, int state, const char *reason)
+{
+    s_control_args_t a = { .id = id, .state = state, .text = reason };
+    return norc_db_txn (db, s_control_mark, &a);
+}

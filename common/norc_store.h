@@ -1,0 +1,238 @@
+//  norc_store.h - every operation on Norc's durable record. Each function is
+//  one business operation and one transaction (retried by norc_db_txn on a
+//  deadlock or a lost connection), with its SQL right above it in
+//  norc_store.c. Callers never see SQL or MySQL types.
+//
+//  Return codes: NORC_OK; NORC_NOTFOUND when the thing named does not exist
+//  (or, for tick writes, when the caller's lease is no longer current);
+//  NORC_CONFLICT when a unique name or tick key is taken or the row is in a
+//  state that forbids the change; NORC_AGAIN when the database stayed away
+//  through every retry; NORC_ERROR otherwise (norc_db_errstr says why).
+#ifndef NORC_STORE_H_INCLUDED
+#define NORC_STORE_H_INCLUDED
+#include "norc.h"
+#include "norc_db.h"
+#include "norc_pack.h"
+
+enum { NORC_QUEUE_DB = 1, NORC_QUEUE_SQS = 2, NORC_QUEUE_GROUP = 3 };
+enum { NORC_TASK_COMMAND = 1, NORC_TASK_JOB = 2 };
+enum { NORC_SCHED_PERIOD = 1, NORC_SCHED_CRON = 2 };
+enum { NORC_TRIGGER_SCHEDULE = 1, NORC_TRIGGER_MANUAL = 2, NORC_TRIGGER_JOB = 3, NORC_TRIGGER_RETRY = 4 };
+enum { NORC_TICK_SKIPPED = 2, NORC_TICK_MISSED = 3 };
+enum { NORC_DAEMON_SCHEDULER = 1, NORC_DAEMON_EXECUTOR = 2 };
+enum { NORC_CONCURRENCY_ALLOW = 0, NORC_CONCURRENCY_FORBID = 1, NORC_CONCURRENCY_REPLACE = 2 };
+enum { NORC_CONTROL_PENDING = 1, NORC_CONTROL_DELIVERED = 2, NORC_CONTROL_DONE = 3, NORC_CONTROL_REFUSED = 4 };
+
+typedef struct {
+    uint64_t id;
+    char *name;
+    int kind;                   //  NORC_QUEUE_*
+} norc_queue_t;
+
+typedef struct {
+    uint64_t id;
+    char *name;
+    int kind;                   //  NORC_TASK_*
+    char *description;          //  may be NULL
+    char *command;              //  command tasks
+    int timeout_s;              //  0 = none
+    char *cwd;                  //  NULL = the executor's
+    int nice;
+    int retry_max;              //  extra attempts after the first
+    int retry_backoff_s;        //  first retry delay, doubled each time
+    int retry_cap_s;            //  longest delay
+    norc_strmap_t env;          //  extra environment
+    norc_us_t deleted_at;       //  0 while live
+} norc_task_t;
+
+typedef struct {
+    uint64_t id;
+    uint64_t task_id;
+    uint64_t queue_id;
+    int kind;                   //  NORC_SCHED_*
+    norc_us_t start;            //  period: first tick; cron: ticks after it
+    int64_t period_s;
+    char *cron;                 //  stored (normalized) expression
+    char *tz;                   //  IANA zone
+    int64_t repetitions;        //  0 = forever
+    int64_t remaining;          //  fires left
+    int catchup;                //  norc_catchup_t
+    int64_t catchup_window_s;
+    int concurrency;            //  NORC_CONCURRENCY_*
+    int64_t deadline_s;         //  0 = none
+    bool paused;
+    norc_us_t last_nominal;     //  last tick handled, 0 if none
+    norc_us_t next_nominal;     //  next tick, 0 if none
+    uint64_t lease_owner;       //  scheduler holding it, 0 if none
+    norc_us_t lease_until;
+    uint64_t lease_epoch;       //  fencing token, +1 at every claim
+    norc_us_t deleted_at;       //  0 while live
+    char *deleted_reason;
+    char *task;                 //  task name (read only)
+    char *queue;                //  queue name (read only)
+} norc_schedule_t;
+
+typedef struct {
+    uint64_t id;
+    uint64_t task_id;
+    uint64_t queue_id;
+    uint64_t schedule_id;       //  0 for a manual run
+    norc_us_t nominal;          //  tick time, 0 for a manual run
+    int attempt;
+    int trigger;                //  NORC_TRIGGER_*
+    uint64_t job_instance_id;
+    uint64_t job_node_id;
+    uint64_t executor_id;
+    int status;
+    norc_us_t enqueued, started, ended;
+    bool has_exit;              //  exit_code is meaningful
+    int exit_code;
+    int signal;
+    int64_t cpu_user_us, cpu_sys_us, max_rss_kb;
+    char *log_path;
+    char *reason;
+    char *task;                 //  task name (read only)
+    char *queue;                //  queue name (read only)
+    char *command;              //  task command (read only)
+    int timeout_s;              //  task timeout (read only)
+} norc_instance_t;
+
+typedef struct {
+    uint64_t id;
+    int kind;                   //  NORC_DAEMON_*
+    char *host;
+    int pid;
+    int status;
+    uint64_t queue_id;          //  executors
+    char *queue;                //  queue name (read only)
+    int concurrency;
+    norc_us_t heartbeat, started, ended;
+    char *reason;
+} norc_daemon_t;
+
+void norc_queue_clear (norc_queue_t *self);
+void norc_task_clear (norc_task_t *self);
+void norc_schedule_clear (norc_schedule_t *self);
+void norc_instance_clear (norc_instance_t *self);
+void norc_daemon_clear (norc_daemon_t *self);
+
+//  Queues and groups (one name space)
+int norc_store_queue_add (norc_db_t *db, const char *name, int kind, uint64_t *id);
+int norc_store_queue_get (norc_db_t *db, const char *name, norc_queue_t *queue);
+//  Rows: id, name, kind, waiting (instances not yet started), executors
+//  (alive: heartbeat after alive_after).
+int norc_store_queue_list (norc_db_t *db, norc_us_t alive_after, norc_rows_t *rows);
+int norc_store_queue_rm (norc_db_t *db, const char *name);
+//  A group of existing (non-group) queues with priorities (lower first).
+int norc_store_group_add (norc_db_t *db, const char *name, const char **queues,
+                          const int *priorities, size_t count, uint64_t *id);
+//  Rows: queue_id, queue, priority, in serving order.
+int norc_store_group_members (norc_db_t *db, const char *group, norc_rows_t *rows);
+
+//  Tasks. task_add fills task->id.
+int norc_store_task_add (norc_db_t *db, norc_task_t *task);
+//  By name, or by "#ID".
+int norc_store_task_get (norc_db_t *db, const char *name, norc_task_t *task);
+int norc_store_task_list (norc_db_t *db, norc_rows_t *rows);
+//  Soft delete; NORC_CONFLICT while live schedules use it.
+int norc_store_task_rm (norc_db_t *db, const char *name);
+
+//  Schedules. schedule_add fills id (remaining starts at repetitions).
+int norc_store_schedule_add (norc_db_t *db, norc_schedule_t *schedule);
+int norc_store_schedule_get (norc_db_t *db, uint64_t id, norc_schedule_t *schedule);
+int norc_store_schedule_list (norc_db_t *db, bool with_deleted, norc_rows_t *rows);
+int norc_store_schedule_delete (norc_db_t *db, uint64_t id, const char *reason);
+int norc_store_schedule_set_paused (norc_db_t *db, uint64_t id, bool paused);
+
+//  Leases. claim takes up to `limit` live schedules that nobody holds or
+//  whose lease expired before `now`, bumping each one's epoch; *claimed
+//  says how many. owned lists what the owner holds (caller frees each with
+//  norc_schedule_clear and the array with free). renew extends the
+//  owner's leases; release gives them all up.
+int norc_store_schedule_claim (norc_db_t *db, uint64_t owner, norc_us_t now,
+                               norc_us_t lease_until, int limit, int *claimed);
+int norc_store_schedule_owned (norc_db_t *db, uint64_t owner,
+                               norc_schedule_t **schedules, size_t *count);
+int norc_store_schedule_renew (norc_db_t *db, uint64_t owner, norc_us_t lease_until, int *renewed);
+int norc_store_schedule_release (norc_db_t *db, uint64_t owner, int *released);
+
+//  A tick, written by the holder of the schedule's current lease epoch.
+typedef struct {
+    uint64_t schedule_id;
+    uint64_t owner;             //  scheduler
+    uint64_t epoch;             //  lease epoch it holds
+    norc_us_t nominal;          //  the tick
+    norc_us_t next_nominal;     //  the schedule's next tick after this, 0 if none
+    int64_t remaining;          //  fires left after this tick
+    uint64_t instance_id;       //  out: the new instance
+} norc_tick_fire_t;
+
+//  Create the tick's instance and advance the schedule, in one transaction.
+//  NORC_CONFLICT when the tick already has an instance (the schedule is
+//  advanced anyway); NORC_NOTFOUND when the lease is not the caller's any
+//  more or the schedule was deleted (nothing is written).
+int norc_store_tick_fire (norc_db_t *db, norc_tick_fire_t *tick);
+//  Record a tick that produced no instance (NORC_TICK_SKIPPED or
+//  NORC_TICK_MISSED, with why) and advance the schedule; same fencing.
+int norc_store_tick_skip (norc_db_t *db, const norc_tick_fire_t *tick, int outcome,
+                          const char *reason);
+//  Every tick of a schedule, newest first: nominal, outcome (fired,
+//  skipped, missed), reason, instance_id, status, lateness_ms.
+int norc_store_tick_history (norc_db_t *db, uint64_t schedule_id, int limit, norc_rows_t *rows);
+
+//  Instances
+int norc_store_instance_manual (norc_db_t *db, uint64_t task_id, uint64_t queue_id, uint64_t *id);
+int norc_store_instance_get (norc_db_t *db, uint64_t id, norc_instance_t *instance);
+//  Instances waiting for an executor (CREATED), oldest first, with their
+//  task's command and timeout. Caller frees as for schedule_owned.
+int norc_store_instance_waiting (norc_db_t *db, norc_instance_t **instances, size_t *count);
+//  CREATED -> assigned to executor. NORC_CONFLICT when no longer CREATED.
+int norc_store_instance_assign (norc_db_t *db, uint64_t id, uint64_t executor_id);
+//  -> RUNNING. Idempotent; NORC_CONFLICT when already final.
+int norc_store_instance_start (norc_db_t *db, uint64_t id, uint64_t executor_id, norc_us_t started);
+//  -> final status with exit code, signal, resource use and reason from
+//  *instance. Idempotent: NORC_CONFLICT when it was already final.
+int norc_store_instance_end (norc_db_t *db, const norc_instance_t *instance);
+//  Many starts and ends in one transaction (the aggregator's group commit).
+//  An instance that is already final is left alone and is not an error.
+int norc_store_instance_apply (norc_db_t *db, const norc_instance_t *events, size_t count);
+//  Report rows: id, task, queue, schedule_id, nominal, attempt, executor_id,
+//  status, enqueued, started, ended, exit_code. Ended after `since` (0 =
+//  all) or not ended; only failures when failed_only.
+int norc_store_instance_list (norc_db_t *db, norc_us_t since, bool failed_only,
+                              int limit, norc_rows_t *rows);
+//  Every non-final instance held by an executor becomes ERROR with reason.
+int norc_store_instance_orphans (norc_db_t *db, uint64_t executor_id, const char *reason, int *count);
+//  A failed instance becomes HANDLED. NORC_CONFLICT when it is not failed.
+int norc_store_instance_handle (norc_db_t *db, uint64_t id, const char *by);
+//  Record the revision (get-or-create by info) on an instance.
+int norc_store_instance_revision (norc_db_t *db, uint64_t id, const char *info);
+
+//  Daemons. register fills id; status RUNNING, started and heartbeat now.
+int norc_store_daemon_register (norc_db_t *db, norc_daemon_t *daemon);
+int norc_store_daemon_heartbeat (norc_db_t *db, uint64_t id, int status, norc_us_t at);
+//  Set a status (ended_at too when final) with an optional reason.
+int norc_store_daemon_status (norc_db_t *db, uint64_t id, int status, const char *reason);
+int norc_store_daemon_get (norc_db_t *db, uint64_t id, norc_daemon_t *daemon);
+//  Report rows: id, kind, host, pid, status, queue, concurrency, heartbeat,
+//  started, ended, alive, running, succeeded, failed (instance counts ended
+//  after since). kind 0 = both; ended before `since` are left out.
+int norc_store_daemon_list (norc_db_t *db, int kind, norc_us_t since,
+                            norc_us_t alive_after, norc_rows_t *rows);
+//  Daemons in an active status silent since before `silent_before` become
+//  ERROR ("heartbeat lost"). Their ids go into *ids (caller frees).
+int norc_store_daemon_mark_dead (norc_db_t *db, norc_us_t silent_before,
+                                 uint64_t **ids, size_t *count);
+//  A dead daemon in an error status becomes HANDLED. NORC_CONFLICT when it
+//  is alive (heartbeat after alive_after) or not in an error status.
+int norc_store_daemon_handle (norc_db_t *db, uint64_t id, const char *by, norc_us_t alive_after);
+
+//  Control requests
+int norc_store_control_add (norc_db_t *db, uint64_t daemon_id, int request,
+                            const char *by, uint64_t *id);
+//  Pending or delivered requests for a daemon, oldest first: rows id,
+//  request, requested_by.
+int norc_store_control_pending (norc_db_t *db, uint64_t daemon_id, norc_rows_t *rows);
+int norc_store_control_mark (norc_db_t *db, uint64_t id, int state, const char *reason);
+
+#endif
