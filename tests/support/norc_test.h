@@ -25,4 +25,13 @@ int64_t norc_test_db_int (norc_db_t *db, const char *sql);
 //  Poll cond(arg) every 10 ms until true or timeout_ms passes.
 bool norc_test_wait_for (bool (*cond) (void *arg), void *arg, int timeout_ms);
 
+//  Run a program (path and NULL-terminated argv) to completion with extra
+//  environment entries ("K=V", NULL-terminated, may be NULL); capture its
+//  stdout and stderr (caller frees). Returns the exit status, or -1 when it
+//  was killed by a signal.
+int norc_test_run (const char *const *argv, const char *const *env, char **out, char **err);
+
+//  Path of a Norc binary in the build tree, e.g. "norcctl". Caller frees.
+char *norc_test_bin (const char *name);
+
 #endif

@@ -1,0 +1,21 @@
+//  norc_zmq.h - ZeroMQ helpers on czmq: sockets made the same way in every
+//  service (linger, high-water marks, bind-or-connect with an error that
+//  says which endpoint failed), and a bounded wait for input.
+#ifndef NORC_ZMQ_H_INCLUDED
+#define NORC_ZMQ_H_INCLUDED
+#include "norc.h"
+#include <czmq.h>
+
+//  A socket of type (ZMQ_ROUTER, ZMQ_DEALER, ...) bound to endpoint.
+//  NULL when the bind fails (the reason is logged with the endpoint).
+zsock_t *norc_zmq_bind (int type, const char *endpoint);
+
+//  A socket of type connected to endpoint (connecting never waits for the
+//  peer: ZeroMQ reconnects by itself). NULL on a malformed endpoint.
+zsock_t *norc_zmq_connect (int type, const char *endpoint);
+
+//  Wait until the socket has input: NORC_OK, NORC_AGAIN after timeout_ms,
+//  NORC_ERROR when interrupted.
+int norc_zmq_wait (zsock_t *sock, int timeout_ms);
+
+#endif

@@ -1,0 +1,275 @@
+//  ctl_cmd.c - norcctl commands. Each handler takes the words after its
+//  command name, does one thing, prints the result (human text by default,
+//  JSON lines with --json) and returns an exit code: 0 ok, 1 failure, 2
+//  usage. Errors are one line on stderr.
+#include "ctl_cmd.h"
+#include "norc_cron.h"
+#include "norc_db.h"
+#include "norc_log.h"
+#include "norc_mem.h"
+#include "norc_migrate.h"
+#include <time.h>
+#include <unistd.h>
+
+typedef int (s_handler_fn) (norc_config_t *config, int argc, char **argv);
+
+typedef struct {
+    const char *words;      //  command words, e.g. "cron next"
+    const char *args;       //  argument synopsis
+    const char *help;       //  one line
+    s_handler_fn *handler;
+} s_command_t;
+
+static int
+s_fail (const char *fmt, ...) __attribute__ ((format (printf, 1, 2)));
+
+static int
+s_fail (const char *fmt, ...)
+{
+    va_list ap;
+    va_start (ap, fmt);
+    fprintf (stderr, "norcctl: ");
+    vfprintf (stderr, fmt, ap);
+    fprintf (stderr, "\n");
+    va_end (ap);
+    return CTL_FAIL;
+}
+
+static int
+s_usage_error (const char *fmt, ...) __attribute__ ((format (printf, 1, 2)));
+
+static int
+s_usage_error (const char *fmt, ...)
+{
+    va_list ap;
+    va_start (ap, fmt);
+    fprintf (stderr, "norcctl: ");
+    vfprintf (stderr, fmt, ap);
+    fprintf (stderr, " (see norcctl help)\n");
+    va_end (ap);
+    return CTL_USAGE;
+}
+
+//  --------------------------------------------------------------------------
+//  db
+
+static int
+s_db_open (norc_config_t *config, norc_db_t **db)
+{
+    norc_db_options_t options = {
+        (int) norc_config_int (config, "db.connect_timeout_s"),
+        (int) norc_config_int (config, "db.read_timeout_s"),
+        (int) norc_config_int (config, "db.write_timeout_s"),
+        (int) norc_config_int (config, "db.retries")
+    };
+    *db = norc_db_new (norc_config_str (config, "db.url"), &options);
+    if (!*db)
+        return s_fail ("malformed db.url \"%s\"", norc_config_str (config, "db.url"));
+    return CTL_OK;
+}
+
+static int
+s_db_migrate (norc_config_t *config, int argc, char **argv)
+{
+    NORC_UNUSED (argv);
+    if (argc > 0)
+        return s_usage_error ("db migrate takes no arguments");
+    norc_db_t *db;
+    if (s_db_open (config, &db))
+        return CTL_FAIL;
+    int rc = norc_db_create_database (db);
+    if (rc) {
+        s_fail ("cannot reach the database: %s", norc_db_errstr (db));
+        norc_db_destroy (&db);
+        return CTL_FAIL;
+    }
+    char err [512] = "";
+    int from = 0, to = 0;
+    rc = norc_migrate_run (db, &from, &to, err, sizeof err);
+    norc_db_destroy (&db);
+    if (rc)
+        return s_fail ("%s", err);
+    if (from == to)
+        printf ("schema is up to date at version %d\n", to);
+    else
+        printf ("schema migrated from version %d to %d\n", from, to);
+    return CTL_OK;
+}
+
+static int
+s_db_version (norc_config_t *config, int argc, char **argv)
+{
+    NORC_UNUSED (argv);
+    if (argc > 0)
+        return s_usage_error ("db version takes no arguments");
+    norc_db_t *db;
+    if (s_db_open (config, &db))
+        return CTL_FAIL;
+    int version = 0;
+    int rc = norc_migrate_current (db, &version);
+    if (rc) {
+        s_fail ("cannot read the schema version: %s", norc_db_errstr (db));
+        norc_db_destroy (&db);
+        return CTL_FAIL;
+    }
+    norc_db_destroy (&db);
+    printf ("database %d, this norcctl %d\n", version, norc_migrate_latest ());
+    return CTL_OK;
+}
+
+//  --------------------------------------------------------------------------
+//  cron
+
+static int
+s_cron_next (norc_config_t *config, int argc, char **argv)
+{
+    NORC_UNUSED (config);
+    const char *expr = NULL, *tz = NULL, *from = NULL;
+    long count = 5;
+    for (int i = 0; i < argc; i++) {
+        if (strcmp (argv [i], "--tz") == 0 && i + 1 < argc)
+            tz = argv [++i];
+        else
+        if (strcmp (argv [i], "--from") == 0 && i + 1 < argc)
+            from = argv [++i];
+        else
+        if ((strcmp (argv [i], "-n") == 0 || strcmp (argv [i], "--count") == 0) && i + 1 < argc) {
+            char *end;
+            count = strtol (argv [++i], &end, 10);
+            if (*end || count < 1 || count > 100000)
+                return s_usage_error ("-n needs a number from 1 to 100000");
+        }
+        else
+        if (argv [i][0] == '-' && argv [i][1] && !expr)
+            return s_usage_error ("unknown option %s", argv [i]);
+        else
+        if (!expr)
+            expr = argv [i];
+        else
+            return s_usage_error ("unexpected argument \"%s\" (quote the expression)", argv [i]);
+    }
+    if (!expr)
+        return s_usage_error ("cron next needs an expression");
+    norc_us_t t = norc_now_us ();
+    if (from && norc_time_parse (from, &t))
+        return s_usage_error ("--from: \"%s\" is not an ISO-8601 time", from);
+    char err [512] = "";
+    //  The same translation as when a schedule is saved; the random values
+    //  of a shorthand are drawn here and shown
+    char *stored = norc_cron_normalize (expr, tz, (uint32_t) (norc_now_us () ^ getpid ()), err, sizeof err);
+    if (!stored)
+        return s_fail ("bad cron expression \"%s\": %s", expr, err);
+    norc_cron_t *cron = norc_cron_new (stored, tz, err, sizeof err);
+    if (!cron) {
+        free (stored);
+        return s_fail ("bad cron expression \"%s\": %s", expr, err);
+    }
+    if (strcmp (stored, expr) != 0)
+        fprintf (stderr, "norcctl: \"%s\" is stored as \"%s\"\n", expr, stored);
+    int rc = CTL_OK;
+    for (long i = 0; i < count; i++) {
+        norc_us_t next;
+        if (norc_cron_next (cron, t, &next) != NORC_OK) {
+            rc = s_fail ("no further fire time within 50 years");
+            break;
+        }
+        char buf [64];
+        printf ("%s\n", norc_tz_format (tz, next, buf, sizeof buf));
+        t = next;
+    }
+    norc_cron_destroy (&cron);
+    free (stored);
+    return rc;
+}
+
+//  --------------------------------------------------------------------------
+//  config, version, help
+
+static int
+s_config_keys (norc_config_t *config, int argc, char **argv)
+{
+    NORC_UNUSED (config);
+    NORC_UNUSED (argv);
+    if (argc > 0)
+        return s_usage_error ("config keys takes no arguments");
+    norc_config_print_markdown (stdout);
+    return CTL_OK;
+}
+
+static int
+s_version (norc_config_t *config, int argc, char **argv)
+{
+    NORC_UNUSED (config);
+    NORC_UNUSED (argc);
+    NORC_UNUSED (argv);
+    printf ("norcctl %s (schema %d)\n", NORC_VERSION, norc_migrate_latest ());
+    return CTL_OK;
+}
+
+static int s_help (norc_config_t *config, int argc, char **argv);
+
+static const s_command_t s_commands [] = {
+    { "db migrate", "", "create or upgrade the database schema", s_db_migrate },
+    { "db version", "", "show the schema version", s_db_version },
+    { "cron next", "EXPR [--tz ZONE] [--from ISO-TIME] [-n N]",
+      "print the next N fire times of a cron expression", s_cron_next },
+    { "config keys", "", "list every configuration key (Markdown)", s_config_keys },
+    { "version", "", "print the version", s_version },
+    { "help", "", "this text", s_help },
+};
+
+#define N_COMMANDS (sizeof s_commands / sizeof s_commands [0])
+
+void
+ctl_cmd_usage (FILE *out)
+{
+    fprintf (out, "usage: norcctl [--config FILE] [--KEY VALUE ...] COMMAND [ARGS]\n\ncommands:\n");
+    for (size_t i = 0; i < N_COMMANDS; i++) {
+        char left [80];
+        snprintf (left, sizeof left, "%s %s", s_commands [i].words, s_commands [i].args);
+        fprintf (out, "  %-58s %s\n", left, s_commands [i].help);
+    }
+    fprintf (out, "\nConfiguration keys (norcctl config keys) are read from NORC_* environment\n"
+                  "variables, the file in NORC_CONFIG or --config, and --KEY VALUE flags.\n");
+}
+
+static int
+s_help (norc_config_t *config, int argc, char **argv)
+{
+    NORC_UNUSED (config);
+    NORC_UNUSED (argc);
+    NORC_UNUSED (argv);
+    ctl_cmd_usage (stdout);
+    return CTL_OK;
+}
+
+//  Number of words of `words` that argv starts with, or 0.
+static int
+s_match (const char *words, int argc, char **argv)
+{
+    char copy [64];
+    snprintf (copy, sizeof copy, "%s", words);
+    int n = 0;
+    for (char *w = strtok (copy, " "); w; w = strtok (NULL, " ")) {
+        if (n >= argc || strcmp (argv [n], w) != 0)
+            return 0;
+        n++;
+    }
+    return n;
+}
+
+int
+ctl_cmd_run (norc_config_t *config, int argc, char **argv)
+{
+    if (argc < 1) {
+        ctl_cmd_usage (stderr);
+        return CTL_USAGE;
+    }
+    for (size_t i = 0; i < N_COMMANDS; i++) {
+        int n = s_match (s_commands [i].words, argc, argv);
+        if (n)
+            return s_commands [i].handler (config, argc - n, argv + n);
+    }
+    return s_usage_error ("unknown command \"%s%s%s\"", argv [0], argc > 1 ? " " : "",
+                          argc > 1 ? argv [1] : "");
+}

@@ -1,0 +1,155 @@
+//  Unit tests: configuration from defaults, file, environment and flags,
+//  errors naming the key and value; ZeroMQ helpers on real sockets.
+#include <criterion/criterion.h>
+#include "norc_config.h"
+#include "norc_zmq.h"
+#include "norc_log.h"
+#include "norc_mem.h"
+
+Test (norc_config, defaults_then_file_env_flags_in_that_order)
+{
+    unsetenv ("NORC_CONFIG");
+    unsetenv ("NORC_DB_URL");
+    norc_config_t *config = norc_config_new ();
+    cr_expect_str_eq (norc_config_str (config, "db.url"), "mysql://norc@127.0.0.1:3306/norc");
+    cr_expect_eq (norc_config_int (config, "heartbeat.period_ms"), 1000);
+
+    char path [] = "/tmp/norc-config-XXXXXX";
+    int fd = mkstemp (path);
+    FILE *file = fdopen (fd, "w");
+    fprintf (file, "# comment\n\n db.url = mysql://file@h/f \nheartbeat.period_ms=250\nlog.level = debug\n");
+    fclose (file);
+    setenv ("NORC_CONFIG", path, 1);
+    setenv ("NORC_HEARTBEAT_PERIOD_MS", "300", 1);
+    char *argv [] = { (char *) "prog", (char *) "run", (char *) "--log-level=warn",
+                      (char *) "--heartbeat.failure_ms", (char *) "9000", (char *) "keep",
+                      (char *) "--unknown-flag", NULL };
+    int argc = 7;
+    cr_assert_eq (norc_config_load (config, &argc, argv), NORC_OK, "%s", norc_config_errstr (config));
+    cr_expect_str_eq (norc_config_str (config, "db.url"), "mysql://file@h/f");
+    cr_expect_eq (norc_config_int (config, "heartbeat.period_ms"), 300, "env beats file");
+    cr_expect_str_eq (norc_config_str (config, "log.level"), "warn", "flag beats file");
+    cr_expect_eq (norc_config_int (config, "heartbeat.failure_ms"), 9000);
+    cr_assert_eq (argc, 4, "known flags are taken out, the rest stays in order");
+    cr_expect_str_eq (argv [1], "run");
+    cr_expect_str_eq (argv [2], "keep");
+    cr_expect_str_eq (argv [3], "--unknown-flag");
+    cr_expect_null (argv [4]);
+    unsetenv ("NORC_CONFIG");
+    unsetenv ("NORC_HEARTBEAT_PERIOD_MS");
+    unlink (path);
+    norc_config_destroy (&config);
+    cr_expect_null (config);
+}
+
+Test (norc_config, errors_name_the_key_and_the_value)
+{
+    norc_config_t *config = norc_config_new ();
+    cr_expect_eq (norc_config_set (config, "db.nope", "x"), NORC_ERROR);
+    cr_expect_str_eq (norc_config_errstr (config), "unknown configuration key \"db.nope\"");
+    cr_expect_eq (norc_config_set (config, "heartbeat.period_ms", "fast"), NORC_ERROR);
+    cr_expect_not_null (strstr (norc_config_errstr (config), "bad value \"fast\" for heartbeat.period_ms"));
+    cr_expect_eq (norc_config_set (config, "heartbeat.period_ms", "1"), NORC_ERROR);
+    cr_expect_not_null (strstr (norc_config_errstr (config), "out of range"));
+    cr_expect_eq (norc_config_set (config, "log.level", "loud"), NORC_ERROR);
+    cr_expect_eq (norc_config_set (config, "db.url", "postgres://x"), NORC_ERROR);
+    cr_expect_eq (norc_config_set (config, "aggregator.api", "http://x"), NORC_ERROR);
+    cr_expect_eq (norc_config_int (config, "heartbeat.period_ms"), 1000, "bad values change nothing");
+
+    char path [] = "/tmp/norc-config-XXXXXX";
+    int fd = mkstemp (path);
+    FILE *file = fdopen (fd, "w");
+    fprintf (file, "db.url = mysql://a@b/c\nno equals sign here\n");
+    fclose (file);
+    cr_expect_eq (norc_config_load_file (config, path), NORC_ERROR);
+    cr_expect_not_null (strstr (norc_config_errstr (config), ":2: expected key = value"));
+    file = fopen (path, "w");
+    fprintf (file, "spool.dirr = /tmp\n");
+    fclose (file);
+    cr_expect_eq (norc_config_load_file (config, path), NORC_ERROR);
+    cr_expect_not_null (strstr (norc_config_errstr (config), ":1: unknown configuration key \"spool.dirr\""));
+    unlink (path);
+    cr_expect_eq (norc_config_load_file (config, "/nonexistent/norc.conf"), NORC_ERROR);
+    cr_expect_not_null (strstr (norc_config_errstr (config), "cannot read"));
+
+    setenv ("NORC_API_TIMEOUT_MS", "-5", 1);
+    cr_expect_eq (norc_config_load_env (config), NORC_ERROR);
+    cr_expect_not_null (strstr (norc_config_errstr (config), "environment NORC_API_TIMEOUT_MS"));
+    unsetenv ("NORC_API_TIMEOUT_MS");
+
+    char *argv [] = { (char *) "prog", (char *) "--db-url", NULL };
+    int argc = 2;
+    cr_expect_eq (norc_config_load_args (config, &argc, argv), NORC_ERROR);
+    cr_expect_not_null (strstr (norc_config_errstr (config), "needs a value"));
+    char *argv2 [] = { (char *) "prog", (char *) "--heartbeat-period_ms=x", NULL };
+    argc = 2;
+    cr_expect_eq (norc_config_load_args (config, &argc, argv2), NORC_ERROR);
+    cr_expect_not_null (strstr (norc_config_errstr (config), "flag --heartbeat-period_ms"));
+    norc_config_destroy (&config);
+}
+
+Test (norc_config, bind_endpoints_and_markdown)
+{
+    norc_config_t *config = norc_config_new ();
+    char *bind = norc_config_bind_endpoint (config, "aggregator.api");
+    cr_expect_str_eq (bind, "tcp://127.0.0.1:7602");
+    free (bind);
+    norc_config_set (config, "aggregator.api", "tcp://aggregator:7602");
+    norc_config_set (config, "listen.host", "*");
+    bind = norc_config_bind_endpoint (config, "aggregator.api");
+    cr_expect_str_eq (bind, "tcp://*:7602");
+    free (bind);
+    norc_config_set (config, "archiver.fetch", "ipc:///tmp/x.ipc");
+    bind = norc_config_bind_endpoint (config, "archiver.fetch");
+    cr_expect_str_eq (bind, "ipc:///tmp/x.ipc");
+    free (bind);
+    cr_expect (norc_config_known ("db.url"));
+    cr_expect (!norc_config_known ("db.urls"));
+    char *text = NULL;
+    size_t size = 0;
+    FILE *out = open_memstream (&text, &size);
+    norc_config_print_markdown (out);
+    fclose (out);
+    cr_expect_not_null (strstr (text, "| `db.url` | `NORC_DB_URL` |"));
+    free (text);
+    norc_config_destroy (&config);
+}
+
+//  Every key of the table is documented in docs/configuration.md.
+Test (norc_config, every_key_is_documented)
+{
+    FILE *doc = fopen (NORC_SOURCE_DIR "/docs/configuration.md", "r");
+    cr_assert_not_null (doc);
+    char *text = NULL;
+    size_t size = 0;
+    FILE *table = open_memstream (&text, &size);
+    norc_config_print_markdown (table);
+    fclose (table);
+    char *docs = (char *) norc_calloc (1, 1 << 20);
+    size_t n = fread (docs, 1, (1 << 20) - 1, doc);
+    docs [n] = 0;
+    fclose (doc);
+    for (char *line = strtok (text, "\n"); line; line = strtok (NULL, "\n"))
+        cr_expect_not_null (strstr (docs, line), "docs/configuration.md lacks: %s", line);
+    free (docs);
+    free (text);
+}
+
+Test (norc_zmq, bind_connect_wait)
+{
+    norc_log_init ("test", NORC_LOG_ERROR);
+    zsock_t *server = norc_zmq_bind (ZMQ_ROUTER, "inproc://zmq-helpers");
+    cr_assert_not_null (server);
+    cr_expect_null (norc_zmq_bind (ZMQ_ROUTER, "inproc://zmq-helpers"), "address in use");
+    cr_expect_null (norc_zmq_bind (ZMQ_ROUTER, "nonsense://x"));
+    zsock_t *client = norc_zmq_connect (ZMQ_DEALER, "inproc://zmq-helpers");
+    cr_assert_not_null (client);
+    cr_expect_eq (norc_zmq_wait (server, 50), NORC_AGAIN);
+    zstr_send (client, "hello");
+    cr_expect_eq (norc_zmq_wait (server, 2000), NORC_OK);
+    zmsg_t *msg = zmsg_recv (server);
+    cr_expect_eq (zmsg_size (msg), 2);
+    zmsg_destroy (&msg);
+    zsock_destroy (&client);
+    zsock_destroy (&server);
+}
