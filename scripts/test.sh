@@ -75,7 +75,12 @@ if CC=clang cmake -S . -B build-fuzz -DNORC_FUZZ=ON -DNORC_TESTS=OFF -DNORC_SANI
     if build-fuzz/tests/fuzz/fuzz_norc_msg -max_total_time="$fuzz_seconds" -rss_limit_mb=2048 \
             -max_len=65536 -print_final_stats=1 "$corpus" >build-fuzz/fuzz.log 2>&1; then
         grep -E '^stat::number_of_executed_units|Done [0-9]+ runs' build-fuzz/fuzz.log | tail -2
-        echo "fuzz: no crash, leak or sanitizer report"
+        cov=$(grep -oE 'DONE +cov: [0-9]+' build-fuzz/fuzz.log | grep -oE '[0-9]+$' || echo 0)
+        echo "fuzz: no crash, leak or sanitizer report; ${cov} edges covered"
+        if [ "${cov:-0}" -lt 300 ]; then
+            echo "FAIL: the fuzzer covered only ${cov} edges: is the library instrumented?"
+            failed=1
+        fi
     else
         tail -40 build-fuzz/fuzz.log
         echo "FAIL: fuzzer found a problem"
