@@ -189,3 +189,11 @@ norc_time_parse (const char *text, norc_us_t *result)
     *result = ((norc_us_t) t - offset) * NORC_US_PER_SEC + us;
     return NORC_OK;
 }
+
+char *
+norc_log_path (uint64_t instance_id, char *buf, size_t size)
+{
+    snprintf (buf, size, "instances/%llu/%llu", (unsigned long long) (instance_id / 1000),
+              (unsigned long long) instance_id);
+    return buf;
+}

@@ -93,6 +93,12 @@ char *
 int
     norc_time_parse (const char *text, norc_us_t *result);
 
+//  Where an instance's log lives, relative to the log directory:
+//  "instances/<id div 1000>/<id>". Built from the id only, never from a
+//  name. Returns buf.
+char *
+    norc_log_path (uint64_t instance_id, char *buf, size_t size);
+
 #define NORC_UNUSED(x) (void) (x)
 
 #endif

@@ -33,7 +33,7 @@ static const s_key_t s_keys [] = {
     { "aggregator.api", T_ENDPOINT, "tcp://127.0.0.1:7602", 0, 0, "status-aggregator ROUTER for norcctl" },
     { "aggregator.stream", T_ENDPOINT, "tcp://127.0.0.1:7603", 0, 0, "status-aggregator PUB: the public event stream" },
     { "scheduler.dispatch", T_ENDPOINT, "tcp://127.0.0.1:7604", 0, 0, "scheduler ROUTER that executors take work from" },
-    { "archiver.logs", T_ENDPOINT, "tcp://127.0.0.1:7605", 0, 0, "log-archiver PULL for output chunks" },
+    { "archiver.logs", T_ENDPOINT, "tcp://127.0.0.1:7605", 0, 0, "log-archiver ROUTER for output chunks" },
     { "archiver.fetch", T_ENDPOINT, "tcp://127.0.0.1:7606", 0, 0, "log-archiver ROUTER serving logs to readers" },
     { "listen.host", T_STR, "", 0, 0,
       "When set (e.g. *), services bind their tcp endpoints on this host instead of the endpoint's own" },

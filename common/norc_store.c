@@ -817,7 +817,7 @@ static const char *s_sql_tick_instance =
     "INSERT INTO instances (task_id, queue_id, schedule_id, nominal, attempt, trigger_kind, "
     "  status, enqueued_at) VALUES (?, ?, ?, ?, 1, 1, 1, UTC_TIMESTAMP(6))";
 static const char *s_sql_instance_log_path =
-    "UPDATE instances SET log_path = CONCAT('instances/', task_id, '/', id) WHERE id = ?";
+    "UPDATE instances SET log_path = CONCAT('instances/', id DIV 1000, '/', id) WHERE id = ?";
 
 static int
 s_tick_fire (norc_db_t *db, void *arg)

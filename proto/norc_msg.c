@@ -375,12 +375,14 @@ s_encode_daemon_status (const norc_daemon_status_t *m, norc_writer_t *w)
 static int
 s_encode_ack (const norc_ack_t *m, norc_writer_t *w)
 {
-    uint32_t count = 2 + 1;
+    uint32_t count = 2 + 2;
     if (norc_writer_map (w, count)
     ||  norc_writer_str (w, "type") || norc_writer_str (w, "ACK")
     ||  norc_writer_str (w, "v") || norc_writer_u64 (w, NORC_PROTOCOL_VERSION))
         return NORC_ERROR;
     if ((norc_writer_str (w, "seq") || norc_writer_u64 (w, m->seq)))
+        return NORC_ERROR;
+    if ((norc_writer_str (w, "instance_id") || norc_writer_u64 (w, m->instance_id)))
         return NORC_ERROR;
     return NORC_OK;
 }
@@ -808,6 +810,8 @@ s_decode_ack (norc_cursor_t *c, const char *key, uint32_t klen, norc_ack_t *m)
 {
     if (S_KEY ("seq"))
         return norc_cursor_nil (c) ? NORC_OK : norc_cursor_u64 (c, &m->seq);
+    if (S_KEY ("instance_id"))
+        return norc_cursor_nil (c) ? NORC_OK : norc_cursor_u64 (c, &m->instance_id);
     return norc_cursor_skip (c);
 }
 
@@ -1172,7 +1176,8 @@ norc_msg_equal (const norc_msg_t *a, const norc_msg_t *b)
                 && s_str_equal (a->daemon_status.reason, b->daemon_status.reason);
         case NORC_MSG_ACK:
             return true
-                && a->ack.seq == b->ack.seq;
+                && a->ack.seq == b->ack.seq
+                && a->ack.instance_id == b->ack.instance_id;
         case NORC_MSG_HEARTBEAT:
             return true
                 && a->heartbeat.daemon_id == b->heartbeat.daemon_id

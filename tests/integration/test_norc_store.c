@@ -347,9 +347,7 @@ Test (norc_store, tick_fire_writes_instance_and_advances_schedule)
     cr_expect_str_eq (inst.queue, "Q");
     cr_expect_str_eq (inst.command, "true");
     char path [64];
-    snprintf (path, sizeof path, "instances/%llu/%llu", (unsigned long long) inst.task_id,
-              (unsigned long long) inst.id);
-    cr_expect_str_eq (inst.log_path, path);
+    cr_expect_str_eq (inst.log_path, norc_log_path (inst.id, path, sizeof path));
 
     //  The same tick again: no second instance, schedule state still moves
     norc_tick_fire_t again = tick;

@@ -1,0 +1,90 @@
+//  Unit tests: the outbox keeps messages until acknowledged and resends
+//  them, over real sockets, including a peer that restarts.
+#include <criterion/criterion.h>
+#include <unistd.h>
+#include "norc_outbox.h"
+#include "norc_log.h"
+#include "norc_zmq.h"
+
+static norc_msg_t *
+s_event (uint64_t instance)
+{
+    norc_msg_t *msg = norc_msg_new (NORC_MSG_INSTANCE_STARTED);
+    msg->instance_started.instance_id = instance;
+    return msg;
+}
+
+Test (norc_outbox, keeps_until_acked_and_resends)
+{
+    norc_log_init ("test", NORC_LOG_ERROR);
+    zsock_t *peer = norc_zmq_bind (ZMQ_ROUTER, "inproc://outbox");
+    zsock_t *sender = norc_zmq_connect (ZMQ_DEALER, "inproc://outbox");
+    norc_outbox_t *outbox = norc_outbox_new (sender, 50);
+    norc_msg_t *m1 = s_event (1), *m2 = s_event (2);
+    cr_expect (norc_outbox_accepts (m1));
+    uint64_t s1 = norc_outbox_send (outbox, &m1);
+    uint64_t s2 = norc_outbox_send (outbox, &m2);
+    cr_expect_null (m1);
+    cr_expect_eq (s2, s1 + 1);
+    cr_expect_eq (norc_outbox_pending (outbox), 2);
+    norc_msg_t *got = norc_msg_recv (peer);
+    cr_assert_not_null (got);
+    cr_expect_eq (got->instance_started.seq, s1);
+    cr_expect_eq (got->instance_started.instance_id, 1);
+    norc_msg_destroy (&got);
+    got = norc_msg_recv (peer);
+    norc_msg_destroy (&got);
+    //  Only the first is acknowledged; the second comes again
+    norc_outbox_ack (outbox, s1);
+    norc_outbox_ack (outbox, 12345);
+    cr_expect_eq (norc_outbox_pending (outbox), 1);
+    cr_expect_eq (norc_outbox_resend (outbox), 0, "too early");
+    usleep (60000);
+    cr_expect_eq (norc_outbox_resend (outbox), 1);
+    got = norc_msg_recv (peer);
+    cr_assert_not_null (got);
+    cr_expect_eq (got->instance_started.seq, s2);
+    cr_expect_eq (got->instance_started.instance_id, 2);
+    norc_msg_destroy (&got);
+    norc_outbox_ack (outbox, s2);
+    cr_expect_eq (norc_outbox_pending (outbox), 0);
+    norc_msg_t *heartbeat = norc_msg_new (NORC_MSG_HEARTBEAT);
+    cr_expect (!norc_outbox_accepts (heartbeat));
+    norc_msg_destroy (&heartbeat);
+    norc_outbox_destroy (&outbox);
+    zsock_destroy (&sender);
+    zsock_destroy (&peer);
+}
+
+Test (norc_outbox, survives_a_peer_restart_over_tcp)
+{
+    norc_log_init ("test", NORC_LOG_ERROR);
+    zsock_t *peer = norc_zmq_bind (ZMQ_ROUTER, "tcp://127.0.0.1:*");
+    cr_assert_not_null (peer);
+    char *endpoint = zsock_last_endpoint (peer);
+    zsock_t *sender = norc_zmq_connect (ZMQ_DEALER, endpoint);
+    norc_outbox_t *outbox = norc_outbox_new (sender, 100);
+    norc_msg_t *m = s_event (7);
+    uint64_t seq = norc_outbox_send (outbox, &m);
+    zsock_set_rcvtimeo (peer, 2000);
+    norc_msg_t *got = norc_msg_recv (peer);
+    cr_assert_not_null (got);
+    norc_msg_destroy (&got);
+    //  The peer dies before acknowledging, and comes back
+    zsock_destroy (&peer);
+    peer = norc_zmq_bind (ZMQ_ROUTER, endpoint);
+    cr_assert_not_null (peer);
+    zsock_set_rcvtimeo (peer, 200);
+    got = NULL;
+    for (int i = 0; i < 50 && !got; i++) {
+        norc_outbox_resend (outbox);
+        got = norc_msg_recv (peer);
+    }
+    cr_assert_not_null (got, "resent to the new peer");
+    cr_expect_eq (got->instance_started.seq, seq);
+    norc_msg_destroy (&got);
+    zstr_free (&endpoint);
+    norc_outbox_destroy (&outbox);
+    zsock_destroy (&sender);
+    zsock_destroy (&peer);
+}
