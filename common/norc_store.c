@@ -1026,7 +1026,8 @@ norc_store_instance_get (norc_db_t *db, uint64_t id, norc_instance_t *instance)
 }
 
 static const char *s_sql_instance_waiting =
-    "SELECT " S_INSTANCE_COLUMNS S_INSTANCE_FROM "WHERE i.status = 1 ORDER BY i.id";
+    "SELECT " S_INSTANCE_COLUMNS S_INSTANCE_FROM
+    "WHERE i.status = 1 AND i.executor_id IS NULL ORDER BY i.id";
 
 static void
 s_instances_free (norc_instance_t **list, size_t count)
@@ -1069,7 +1070,7 @@ norc_store_instance_waiting (norc_db_t *db, norc_instance_t **instances, size_t 
 }
 
 static const char *s_sql_instance_assign =
-    "UPDATE instances SET executor_id = ? WHERE id = ? AND status = 1";
+    "UPDATE instances SET executor_id = NULLIF(?, 0) WHERE id = ? AND status = 1";
 static const char *s_sql_instance_exists = "SELECT status, executor_id FROM instances WHERE id = ?";
 
 static int

@@ -183,10 +183,12 @@ int norc_store_tick_history (norc_db_t *db, uint64_t schedule_id, int limit, nor
 //  Instances
 int norc_store_instance_manual (norc_db_t *db, uint64_t task_id, uint64_t queue_id, uint64_t *id);
 int norc_store_instance_get (norc_db_t *db, uint64_t id, norc_instance_t *instance);
-//  Instances waiting for an executor (CREATED), oldest first, with their
-//  task's command and timeout. Caller frees as for schedule_owned.
+//  Instances waiting for an executor (CREATED, not assigned), oldest first,
+//  with their task's command and timeout. Caller frees as for
+//  schedule_owned.
 int norc_store_instance_waiting (norc_db_t *db, norc_instance_t **instances, size_t *count);
-//  CREATED -> assigned to executor. NORC_CONFLICT when no longer CREATED.
+//  CREATED -> assigned to executor (0: back to unassigned). NORC_CONFLICT
+//  when no longer CREATED.
 int norc_store_instance_assign (norc_db_t *db, uint64_t id, uint64_t executor_id);
 //  -> RUNNING. Idempotent; NORC_CONFLICT when already final.
 int norc_store_instance_start (norc_db_t *db, uint64_t id, uint64_t executor_id, norc_us_t started);

@@ -15,7 +15,7 @@ cleanup () { scripts/mariadb-private.sh stop "$rundir/mariadb"; }
 trap cleanup EXIT
 trap 'exit 130' INT TERM
 export NORC_DB_URL="${dsn}norc"
-norcctl="$root/build/services/norcctl/norcctl"
+norcctl="$root/build/bin/norcctl"
 
 echo "== MariaDB at $NORC_DB_URL (private, under $rundir)"
 "$norcctl" db migrate

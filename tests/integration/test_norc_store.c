@@ -465,6 +465,14 @@ Test (norc_store, instance_lifecycle_is_idempotent)
     free (waiting);
 
     cr_assert_eq (norc_store_instance_assign (s_db, id, exec.id), NORC_OK);
+    cr_assert_eq (norc_store_instance_waiting (s_db, &waiting, &count), NORC_OK);
+    cr_expect_eq (count, 0, "an assigned instance is not waiting");
+    cr_assert_eq (norc_store_instance_assign (s_db, id, 0), NORC_OK);
+    cr_assert_eq (norc_store_instance_waiting (s_db, &waiting, &count), NORC_OK);
+    cr_expect_eq (count, 1, "released: waiting again");
+    norc_instance_clear (&waiting [0]);
+    free (waiting);
+    cr_assert_eq (norc_store_instance_assign (s_db, id, exec.id), NORC_OK);
     norc_us_t started = norc_now_us ();
     cr_assert_eq (norc_store_instance_start (s_db, id, exec.id, started), NORC_OK);
     cr_expect_eq (norc_store_instance_start (s_db, id, exec.id, started), NORC_OK, "resent start");

@@ -161,11 +161,7 @@ norc_test_bin (const char *name)
     const char *dir = getenv ("NORC_BIN_DIR");
     if (!dir || !*dir)
         dir = NORC_BIN_DIR;
-    char *path = norc_asprintf ("%s/%s/%s", dir, name, name);
-    if (access (path, X_OK) != 0) {
-        free (path);
-        path = norc_asprintf ("%s/%s", dir, name);
-    }
+    char *path = norc_asprintf ("%s/%s", dir, name);
     cr_assert_eq (access (path, X_OK), 0, "no binary %s", path);
     return path;
 }

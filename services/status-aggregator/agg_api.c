@@ -1,0 +1,794 @@
+//  agg_api.c - the definitions, reports and manual runs norcctl asks for.
+//  One table of operations; each reads its string arguments, makes one
+//  store call and fills the reply. Every refusal is one line that names
+//  what is wrong ("unknown queue \"Q\"").
+#include "agg_api.h"
+#include "norc_store.h"
+#include "norc_cron.h"
+#include "norc_timing.h"
+#include "norc_log.h"
+#include "norc_mem.h"
+#include <ctype.h>
+#include <errno.h>
+#include <unistd.h>
+
+typedef void (s_op_fn) (agg_api_t *self, const norc_strmap_t *args, norc_api_reply_t *reply);
+
+static void
+s_reply_error (norc_api_reply_t *reply, int code, const char *fmt, ...)
+    __attribute__ ((format (printf, 3, 4)));
+
+static void
+s_reply_error (norc_api_reply_t *reply, int code, const char *fmt, ...)
+{
+    char text [1024];
+    va_list ap;
+    va_start (ap, fmt);
+    vsnprintf (text, sizeof text, fmt, ap);
+    va_end (ap);
+    reply->code = code;
+    free (reply->error);
+    reply->error = norc_strdup (text);
+}
+
+//  A store failure that is not the caller's fault
+static void
+s_reply_store (agg_api_t *self, norc_api_reply_t *reply, int rc, const char *what)
+{
+    if (rc == NORC_AGAIN)
+        s_reply_error (reply, rc, "%s: the database is unavailable (%s)", what, norc_db_errstr (self->db));
+    else
+        s_reply_error (reply, rc, "%s: %s", what, norc_db_errstr (self->db));
+}
+
+static const char *
+s_arg (const norc_strmap_t *args, const char *key)
+{
+    const char *value = norc_strmap_get (args, key);
+    return value && *value ? value : NULL;
+}
+
+//  Parse an optional non-negative integer argument. false on a bad value
+//  (the reply is filled).
+static bool
+s_arg_int (const norc_strmap_t *args, const char *key, int64_t deflt, int64_t max,
+           int64_t *value, norc_api_reply_t *reply)
+{
+    const char *text = s_arg (args, key);
+    if (!text) {
+        *value = deflt;
+        return true;
+    }
+    char *end;
+    errno = 0;
+    long long v = strtoll (text, &end, 10);
+    if (errno || *end || v < 0 || v > max) {
+        s_reply_error (reply, NORC_ERROR, "bad %s \"%s\": expected a whole number from 0 to %lld",
+                       key, text, (long long) max);
+        return false;
+    }
+    *value = v;
+    return true;
+}
+
+static bool
+s_arg_flag (const norc_strmap_t *args, const char *key)
+{
+    const char *text = s_arg (args, key);
+    return text && (strcmp (text, "1") == 0 || strcmp (text, "true") == 0 || strcmp (text, "yes") == 0);
+}
+
+static bool
+s_valid_name (const char *name, norc_api_reply_t *reply, const char *what)
+{
+    if (!name) {
+        s_reply_error (reply, NORC_ERROR, "a %s name is required", what);
+        return false;
+    }
+    size_t n = strlen (name);
+    bool ok = n <= 64 && name [0] != '#';
+    for (size_t i = 0; ok && i < n; i++)
+        ok = isalnum ((unsigned char) name [i]) || strchr ("_-.:@", name [i]);
+    if (!ok)
+        s_reply_error (reply, NORC_ERROR, "bad %s name \"%.80s\": use up to 64 letters, digits "
+                       "and _ - . : @, not starting with #", what, name);
+    return ok;
+}
+
+void
+agg_api_publish (zsock_t *stream, norc_msg_t **event_p, const char *topic)
+{
+    norc_msg_t *event = *event_p;
+    if (event->id == NORC_MSG_EVENT) {
+        free (event->event.topic);
+        event->event.topic = norc_strdup (topic);
+        if (!event->event.time_us)
+            event->event.time_us = norc_now_us ();
+    }
+    norc_msg_publish (event_p, stream, topic);
+}
+
+static void
+s_notify_schedule (agg_api_t *self, uint64_t id, const char *op)
+{
+    norc_msg_t *msg = norc_msg_new (NORC_MSG_SCHEDULE_CHANGED);
+    msg->schedule_changed.schedule_id = id;
+    msg->schedule_changed.op = norc_strdup (op);
+    norc_msg_publish (&msg, self->stream, "schedule.changed");
+}
+
+static void
+s_row_u64 (norc_api_reply_t *reply, const char *key, uint64_t value)
+{
+    char text [32];
+    snprintf (text, sizeof text, "%llu", (unsigned long long) value);
+    norc_strmap_set (norc_rows_add (&reply->rows), key, text);
+}
+
+//  --------------------------------------------------------------------------
+//  Queues
+
+static void
+s_queue_add (agg_api_t *self, const norc_strmap_t *args, norc_api_reply_t *reply)
+{
+    const char *name = s_arg (args, "name");
+    if (!s_valid_name (name, reply, "queue"))
+        return;
+    const char *kind_text = s_arg (args, "kind");
+    int kind = NORC_QUEUE_DB;
+    if (kind_text && strcmp (kind_text, "sqs") == 0)
+        kind = NORC_QUEUE_SQS;
+    else
+    if (kind_text && strcmp (kind_text, "db") != 0) {
+        s_reply_error (reply, NORC_ERROR, "bad queue kind \"%s\": use db or sqs", kind_text);
+        return;
+    }
+    uint64_t id = 0;
+    int rc = norc_store_queue_add (self->db, name, kind, &id);
+    if (rc == NORC_CONFLICT)
+        s_reply_error (reply, rc, "a queue or group named \"%s\" already exists", name);
+    else
+    if (rc)
+        s_reply_store (self, reply, rc, "cannot add the queue");
+    else
+        s_row_u64 (reply, "id", id);
+}
+
+static void
+s_queue_list (agg_api_t *self, const norc_strmap_t *args, norc_api_reply_t *reply)
+{
+    NORC_UNUSED (args);
+    int rc = norc_store_queue_list (self->db, norc_now_us () - self->alive_ms * 1000, &reply->rows);
+    if (rc)
+        s_reply_store (self, reply, rc, "cannot list queues");
+}
+
+static void
+s_queue_rm (agg_api_t *self, const norc_strmap_t *args, norc_api_reply_t *reply)
+{
+    const char *name = s_arg (args, "name");
+    if (!s_valid_name (name, reply, "queue"))
+        return;
+    int rc = norc_store_queue_rm (self->db, name);
+    if (rc == NORC_NOTFOUND)
+        s_reply_error (reply, rc, "unknown queue \"%s\"", name);
+    else
+    if (rc == NORC_CONFLICT)
+        s_reply_error (reply, rc, "queue \"%s\" is in use (schedules, instances, groups or executors "
+                       "refer to it)", name);
+    else
+    if (rc)
+        s_reply_store (self, reply, rc, "cannot remove the queue");
+}
+
+static void
+s_group_add (agg_api_t *self, const norc_strmap_t *args, norc_api_reply_t *reply)
+{
+    const char *name = s_arg (args, "name");
+    const char *members = s_arg (args, "members");
+    if (!s_valid_name (name, reply, "group"))
+        return;
+    if (!members) {
+        s_reply_error (reply, NORC_ERROR, "a group needs members QUEUE:PRIORITY ...");
+        return;
+    }
+    char *copy = norc_strdup (members);
+    const char *queues [256];
+    int priorities [256];
+    size_t count = 0;
+    for (char *item = strtok (copy, ", "); item && count < 256; item = strtok (NULL, ", ")) {
+        char *colon = strrchr (item, ':');
+        char *end = NULL;
+        long priority = colon ? strtol (colon + 1, &end, 10) : -1;
+        if (!colon || *end || priority < 0) {
+            s_reply_error (reply, NORC_ERROR, "bad member \"%s\": expected QUEUE:PRIORITY", item);
+            free (copy);
+            return;
+        }
+        *colon = 0;
+        queues [count] = item;
+        priorities [count++] = (int) priority;
+    }
+    uint64_t id = 0;
+    int rc = norc_store_group_add (self->db, name, queues, priorities, count, &id);
+    if (rc == NORC_NOTFOUND)
+        s_reply_error (reply, rc, "a member queue does not exist");
+    else
+    if (rc == NORC_CONFLICT)
+        s_reply_error (reply, rc, "\"%s\" already exists, a member is a group, or a queue is listed twice", name);
+    else
+    if (rc)
+        s_reply_store (self, reply, rc, "cannot add the group");
+    else
+        s_row_u64 (reply, "id", id);
+    free (copy);
+}
+
+//  --------------------------------------------------------------------------
+//  Tasks
+
+static void
+s_task_add (agg_api_t *self, const norc_strmap_t *args, norc_api_reply_t *reply)
+{
+    const char *name = s_arg (args, "name");
+    const char *command = s_arg (args, "command");
+    if (!s_valid_name (name, reply, "task"))
+        return;
+    if (!command) {
+        s_reply_error (reply, NORC_ERROR, "a command task needs --command");
+        return;
+    }
+    int64_t timeout, retries;
+    if (!s_arg_int (args, "timeout", 0, 86400 * 365, &timeout, reply)
+    ||  !s_arg_int (args, "retries", 0, 100, &retries, reply))
+        return;
+    norc_task_t task = { 0 };
+    task.name = norc_strdup (name);
+    task.kind = NORC_TASK_COMMAND;
+    task.command = norc_strdup (command);
+    task.timeout_s = (int) timeout;
+    task.retry_max = (int) retries;
+    const char *cwd = s_arg (args, "cwd");
+    task.cwd = cwd ? norc_strdup (cwd) : NULL;
+    const char *description = s_arg (args, "description");
+    task.description = description ? norc_strdup (description) : NULL;
+    for (size_t i = 0; i < args->count; i++)
+        if (strncmp (args->keys [i], "env.", 4) == 0 && args->keys [i][4])
+            norc_strmap_set (&task.env, args->keys [i] + 4, args->values [i]);
+    int rc = norc_store_task_add (self->db, &task);
+    if (rc == NORC_CONFLICT)
+        s_reply_error (reply, rc, "a task named \"%s\" already exists", name);
+    else
+    if (rc)
+        s_reply_store (self, reply, rc, "cannot add the task");
+    else
+        s_row_u64 (reply, "id", task.id);
+    norc_task_clear (&task);
+}
+
+static void
+s_task_list (agg_api_t *self, const norc_strmap_t *args, norc_api_reply_t *reply)
+{
+    NORC_UNUSED (args);
+    int rc = norc_store_task_list (self->db, &reply->rows);
+    if (rc)
+        s_reply_store (self, reply, rc, "cannot list tasks");
+}
+
+static void
+s_task_show (agg_api_t *self, const norc_strmap_t *args, norc_api_reply_t *reply)
+{
+    const char *name = s_arg (args, "name");
+    if (!name) {
+        s_reply_error (reply, NORC_ERROR, "a task name is required");
+        return;
+    }
+    norc_task_t task = { 0 };
+    int rc = norc_store_task_get (self->db, name, &task);
+    if (rc == NORC_NOTFOUND || (rc == NORC_OK && task.deleted_at)) {
+        s_reply_error (reply, NORC_NOTFOUND, "unknown task \"%s\"", name);
+        norc_task_clear (&task);
+        return;
+    }
+    if (rc) {
+        s_reply_store (self, reply, rc, "cannot read the task");
+        return;
+    }
+    norc_strmap_t *row = norc_rows_add (&reply->rows);
+    char text [64];
+    snprintf (text, sizeof text, "%llu", (unsigned long long) task.id);
+    norc_strmap_set (row, "id", text);
+    norc_strmap_set (row, "name", task.name);
+    norc_strmap_set (row, "kind", task.kind == NORC_TASK_JOB ? "job" : "command");
+    norc_strmap_set (row, "command", task.command ? task.command : "");
+    snprintf (text, sizeof text, "%d", task.timeout_s);
+    norc_strmap_set (row, "timeout", text);
+    norc_strmap_set (row, "cwd", task.cwd ? task.cwd : "");
+    snprintf (text, sizeof text, "%d", task.retry_max);
+    norc_strmap_set (row, "retries", text);
+    for (size_t i = 0; i < task.env.count; i++) {
+        char key [300];
+        snprintf (key, sizeof key, "env.%s", task.env.keys [i]);
+        norc_strmap_set (row, key, task.env.values [i]);
+    }
+    norc_task_clear (&task);
+}
+
+static void
+s_task_rm (agg_api_t *self, const norc_strmap_t *args, norc_api_reply_t *reply)
+{
+    const char *name = s_arg (args, "name");
+    if (!s_valid_name (name, reply, "task"))
+        return;
+    int rc = norc_store_task_rm (self->db, name);
+    if (rc == NORC_NOTFOUND)
+        s_reply_error (reply, rc, "unknown task \"%s\"", name);
+    else
+    if (rc == NORC_CONFLICT)
+        s_reply_error (reply, rc, "task \"%s\" has live schedules; remove them first", name);
+    else
+    if (rc)
+        s_reply_store (self, reply, rc, "cannot remove the task");
+}
+
+//  --------------------------------------------------------------------------
+//  Schedules
+
+//  The queue must exist and accept pushes (not a group).
+static bool
+s_push_queue (agg_api_t *self, const char *name, norc_queue_t *queue, norc_api_reply_t *reply)
+{
+    if (!name) {
+        s_reply_error (reply, NORC_ERROR, "a queue is required (--queue)");
+        return false;
+    }
+    int rc = norc_store_queue_get (self->db, name, queue);
+    if (rc == NORC_NOTFOUND) {
+        s_reply_error (reply, rc, "unknown queue \"%s\"", name);
+        return false;
+    }
+    if (rc) {
+        s_reply_store (self, reply, rc, "cannot read the queue");
+        return false;
+    }
+    if (queue->kind == NORC_QUEUE_GROUP) {
+        s_reply_error (reply, NORC_CONFLICT, "\"%s\" is a queue group: work is pushed to a queue, "
+                       "groups only serve executors", name);
+        return false;
+    }
+    return true;
+}
+
+static bool
+s_live_task (agg_api_t *self, const char *name, norc_task_t *task, norc_api_reply_t *reply)
+{
+    if (!name) {
+        s_reply_error (reply, NORC_ERROR, "a task is required");
+        return false;
+    }
+    int rc = norc_store_task_get (self->db, name, task);
+    if (rc == NORC_NOTFOUND || (rc == NORC_OK && task->deleted_at)) {
+        s_reply_error (reply, NORC_NOTFOUND, "unknown task \"%s\"", name);
+        return false;
+    }
+    if (rc) {
+        s_reply_store (self, reply, rc, "cannot read the task");
+        return false;
+    }
+    return true;
+}
+
+static void
+s_schedule_add (agg_api_t *self, const norc_strmap_t *args, norc_api_reply_t *reply)
+{
+    norc_task_t task = { 0 };
+    norc_queue_t queue = { 0 };
+    norc_schedule_t s = { 0 };
+    norc_cron_t *cron = NULL;
+    if (!s_live_task (self, s_arg (args, "task"), &task, reply)
+    ||  !s_push_queue (self, s_arg (args, "queue"), &queue, reply))
+        goto done;
+    const char *cron_text = s_arg (args, "cron");
+    const char *period_text = s_arg (args, "period");
+    if (!!cron_text == !!period_text) {
+        s_reply_error (reply, NORC_ERROR, "give exactly one of --period SECONDS or --cron EXPR");
+        goto done;
+    }
+    int64_t period, reps, window, deadline;
+    if (!s_arg_int (args, "period", 0, INT64_C (3153600000), &period, reply)
+    ||  !s_arg_int (args, "reps", 0, UINT32_MAX, &reps, reply)
+    ||  !s_arg_int (args, "window", 0, 86400 * 365, &window, reply)
+    ||  !s_arg_int (args, "deadline", 0, 86400 * 365, &deadline, reply))
+        goto done;
+    if (period_text && period < 1) {
+        s_reply_error (reply, NORC_ERROR, "the period must be 1 second or more");
+        goto done;
+    }
+    s.task_id = task.id;
+    s.queue_id = queue.id;
+    s.repetitions = reps;
+    s.start = norc_now_us ();
+    const char *start = s_arg (args, "start");
+    if (start && norc_time_parse (start, &s.start)) {
+        //  A relative start in seconds, as the original allowed ("-10", "+30")
+        char *end;
+        long long offset = strtoll (start, &end, 10);
+        if (*end || (start [0] != '+' && start [0] != '-')) {
+            s_reply_error (reply, NORC_ERROR, "bad start \"%s\": use ISO-8601, \"now\" or +/-SECONDS", start);
+            goto done;
+        }
+        s.start = norc_now_us () + offset * NORC_US_PER_SEC;
+    }
+    else
+    if (start && (start [0] == '+' || start [0] == '-'))
+        s.start = norc_now_us () + strtoll (start, NULL, 10) * NORC_US_PER_SEC;
+    const char *tz = s_arg (args, "tz");
+    if (tz && !norc_tz_valid (tz)) {
+        s_reply_error (reply, NORC_ERROR, "unknown time zone \"%s\"", tz);
+        goto done;
+    }
+    s.tz = norc_strdup (tz ? tz : "UTC");
+    const char *catchup = s_arg (args, "catchup");
+    s.catchup = s_arg_flag (args, "make_up") ? NORC_CATCHUP_ALL : NORC_CATCHUP_NONE;
+    if (catchup) {
+        s.catchup = norc_catchup_code (catchup);
+        if (s.catchup < 0) {
+            s_reply_error (reply, NORC_ERROR, "bad catch-up \"%s\": use none, all, latest or within", catchup);
+            goto done;
+        }
+    }
+    s.catchup_window_s = window;
+    s.deadline_s = deadline;
+    const char *concurrency = s_arg (args, "concurrency");
+    if (concurrency) {
+        s.concurrency = strcmp (concurrency, "allow") == 0 ? 0 : strcmp (concurrency, "forbid") == 0 ? 1
+                      : strcmp (concurrency, "replace") == 0 ? 2 : -1;
+        if (s.concurrency < 0) {
+            s_reply_error (reply, NORC_ERROR, "bad concurrency \"%s\": use allow, forbid or replace", concurrency);
+            goto done;
+        }
+    }
+    norc_timing_t timing = { NULL, s.start, period };
+    if (cron_text) {
+        char err [512];
+        s.kind = NORC_SCHED_CRON;
+        s.cron = norc_cron_normalize (cron_text, s.tz, (uint32_t) (norc_now_us () ^ (uint64_t) getpid ()),
+                                      err, sizeof err);
+        if (!s.cron) {
+            s_reply_error (reply, NORC_ERROR, "bad cron expression \"%s\": %s", cron_text, err);
+            goto done;
+        }
+        cron = norc_cron_new (s.cron, s.tz, err, sizeof err);
+        timing.cron = cron;
+    }
+    else {
+        s.kind = NORC_SCHED_PERIOD;
+        s.period_s = period;
+    }
+    if (norc_timing_next (&timing, s.start - 1, &s.next_nominal) != NORC_OK)
+        s.next_nominal = 0;
+    int rc = norc_store_schedule_add (self->db, &s);
+    if (rc) {
+        s_reply_store (self, reply, rc, "cannot add the schedule");
+        goto done;
+    }
+    norc_strmap_t *row = norc_rows_add (&reply->rows);
+    char text [64];
+    snprintf (text, sizeof text, "%llu", (unsigned long long) s.id);
+    norc_strmap_set (row, "id", text);
+    norc_strmap_set (row, "timing", s.cron ? s.cron : "period");
+    norc_strmap_set (row, "next", norc_time_iso (s.next_nominal, text, sizeof text));
+    s_notify_schedule (self, s.id, "add");
+done:
+    norc_cron_destroy (&cron);
+    norc_schedule_clear (&s);
+    norc_queue_clear (&queue);
+    norc_task_clear (&task);
+}
+
+static void
+s_schedule_list (agg_api_t *self, const norc_strmap_t *args, norc_api_reply_t *reply)
+{
+    int rc = norc_store_schedule_list (self->db, s_arg_flag (args, "all"), &reply->rows);
+    if (rc)
+        s_reply_store (self, reply, rc, "cannot list schedules");
+}
+
+static bool
+s_schedule_id (const norc_strmap_t *args, uint64_t *id, norc_api_reply_t *reply)
+{
+    const char *text = s_arg (args, "id");
+    char *end = NULL;
+    if (text && *text == '#')
+        text++;
+    unsigned long long v = text ? strtoull (text, &end, 10) : 0;
+    if (!text || *end || v == 0) {
+        s_reply_error (reply, NORC_ERROR, "a schedule id is required");
+        return false;
+    }
+    *id = v;
+    return true;
+}
+
+static void
+s_schedule_show (agg_api_t *self, const norc_strmap_t *args, norc_api_reply_t *reply)
+{
+    uint64_t id;
+    if (!s_schedule_id (args, &id, reply))
+        return;
+    norc_rows_t all = { 0 };
+    int rc = norc_store_schedule_list (self->db, true, &all);
+    if (rc) {
+        s_reply_store (self, reply, rc, "cannot read the schedule");
+        return;
+    }
+    char want [32];
+    snprintf (want, sizeof want, "%llu", (unsigned long long) id);
+    for (size_t i = 0; i < all.count; i++)
+        if (strcmp (norc_strmap_get (&all.rows [i], "id"), want) == 0) {
+            norc_strmap_t *row = norc_rows_add (&reply->rows);
+            for (size_t k = 0; k < all.rows [i].count; k++)
+                norc_strmap_set (row, all.rows [i].keys [k], all.rows [i].values [k]);
+        }
+    norc_rows_clear (&all);
+    if (reply->rows.count == 0)
+        s_reply_error (reply, NORC_NOTFOUND, "unknown schedule %s", want);
+}
+
+static void
+s_schedule_rm (agg_api_t *self, const norc_strmap_t *args, norc_api_reply_t *reply)
+{
+    uint64_t id;
+    if (!s_schedule_id (args, &id, reply))
+        return;
+    int rc = norc_store_schedule_delete (self->db, id, "deleted by norcctl");
+    if (rc == NORC_NOTFOUND)
+        s_reply_error (reply, rc, "unknown schedule %llu", (unsigned long long) id);
+    else
+    if (rc)
+        s_reply_store (self, reply, rc, "cannot delete the schedule");
+    else
+        s_notify_schedule (self, id, "delete");
+}
+
+static void
+s_schedule_pause (agg_api_t *self, const norc_strmap_t *args, norc_api_reply_t *reply, bool paused)
+{
+    uint64_t id;
+    if (!s_schedule_id (args, &id, reply))
+        return;
+    int rc = norc_store_schedule_set_paused (self->db, id, paused);
+    if (rc == NORC_NOTFOUND)
+        s_reply_error (reply, rc, "unknown schedule %llu", (unsigned long long) id);
+    else
+    if (rc)
+        s_reply_store (self, reply, rc, "cannot change the schedule");
+    else
+        s_notify_schedule (self, id, "change");
+}
+
+static void
+s_schedule_pause_op (agg_api_t *self, const norc_strmap_t *args, norc_api_reply_t *reply)
+{
+    s_schedule_pause (self, args, reply, true);
+}
+
+static void
+s_schedule_resume_op (agg_api_t *self, const norc_strmap_t *args, norc_api_reply_t *reply)
+{
+    s_schedule_pause (self, args, reply, false);
+}
+
+static void
+s_schedule_history (agg_api_t *self, const norc_strmap_t *args, norc_api_reply_t *reply)
+{
+    uint64_t id;
+    int64_t limit;
+    if (!s_schedule_id (args, &id, reply) || !s_arg_int (args, "limit", 100, 1000000, &limit, reply))
+        return;
+    int rc = norc_store_tick_history (self->db, id, (int) limit, &reply->rows);
+    if (rc)
+        s_reply_store (self, reply, rc, "cannot read the history");
+}
+
+//  --------------------------------------------------------------------------
+//  Runs, reports, registration
+
+static void
+s_run (agg_api_t *self, const norc_strmap_t *args, norc_api_reply_t *reply)
+{
+    norc_task_t task = { 0 };
+    norc_queue_t queue = { 0 };
+    if (s_live_task (self, s_arg (args, "task"), &task, reply)
+    &&  s_push_queue (self, s_arg (args, "queue"), &queue, reply)) {
+        uint64_t id = 0;
+        int rc = norc_store_instance_manual (self->db, task.id, queue.id, &id);
+        if (rc)
+            s_reply_store (self, reply, rc, "cannot create the instance");
+        else {
+            s_row_u64 (reply, "id", id);
+            norc_msg_t *event = norc_msg_new (NORC_MSG_EVENT);
+            event->event.instance_id = id;
+            event->event.task = norc_strdup (task.name);
+            event->event.queue = norc_strdup (queue.name);
+            event->event.status = NORC_ST_CREATED;
+            event->event.status_name = norc_strdup ("CREATED");
+            event->event.attempt = 1;
+            event->event.detail = norc_strdup ("manual run");
+            agg_api_publish (self->stream, &event, "instance.created");
+        }
+    }
+    norc_queue_clear (&queue);
+    norc_task_clear (&task);
+}
+
+static norc_us_t
+s_since (const norc_strmap_t *args, const char *deflt)
+{
+    const char *text = s_arg (args, "since");
+    if (!text)
+        text = deflt;
+    if (!text || strcmp (text, "all") == 0)
+        return 0;
+    char *end;
+    long long n = strtoll (text, &end, 10);
+    long long unit = strcmp (end, "m") == 0 ? 60 : strcmp (end, "h") == 0 ? 3600
+                   : strcmp (end, "d") == 0 ? 86400 : strcmp (end, "s") == 0 || !*end ? 1 : -1;
+    if (n <= 0 || unit < 0)
+        return -1;
+    return norc_now_us () - n * unit * NORC_US_PER_SEC;
+}
+
+static void
+s_status (agg_api_t *self, const norc_strmap_t *args, norc_api_reply_t *reply, int kind)
+{
+    norc_us_t since = s_since (args, "10m");
+    if (since < 0) {
+        s_reply_error (reply, NORC_ERROR, "bad --since \"%s\": use 10m 30m 1h 3h 12h 1d 7d or all",
+                       s_arg (args, "since"));
+        return;
+    }
+    int rc = norc_store_daemon_list (self->db, kind, since, norc_now_us () - self->alive_ms * 1000,
+                                     &reply->rows);
+    if (rc)
+        s_reply_store (self, reply, rc, "cannot read daemons");
+}
+
+static void
+s_status_executors (agg_api_t *self, const norc_strmap_t *args, norc_api_reply_t *reply)
+{
+    s_status (self, args, reply, NORC_DAEMON_EXECUTOR);
+}
+
+static void
+s_status_schedulers (agg_api_t *self, const norc_strmap_t *args, norc_api_reply_t *reply)
+{
+    s_status (self, args, reply, NORC_DAEMON_SCHEDULER);
+}
+
+static void
+s_status_instances (agg_api_t *self, const norc_strmap_t *args, norc_api_reply_t *reply)
+{
+    norc_us_t since = s_since (args, "all");
+    int64_t limit;
+    if (since < 0) {
+        s_reply_error (reply, NORC_ERROR, "bad --since \"%s\": use 10m 30m 1h 3h 12h 1d 7d or all",
+                       s_arg (args, "since"));
+        return;
+    }
+    if (!s_arg_int (args, "limit", 0, 10000000, &limit, reply))
+        return;
+    int rc = norc_store_instance_list (self->db, since, s_arg_flag (args, "failed"), (int) limit, &reply->rows);
+    if (rc)
+        s_reply_store (self, reply, rc, "cannot read instances");
+}
+
+static void
+s_instance_show (agg_api_t *self, const norc_strmap_t *args, norc_api_reply_t *reply)
+{
+    const char *text = s_arg (args, "id");
+    if (text && *text == '#')
+        text++;
+    char *end = NULL;
+    unsigned long long id = text ? strtoull (text, &end, 10) : 0;
+    if (!text || *end || !id) {
+        s_reply_error (reply, NORC_ERROR, "an instance id is required");
+        return;
+    }
+    norc_instance_t inst = { 0 };
+    int rc = norc_store_instance_get (self->db, id, &inst);
+    if (rc == NORC_NOTFOUND) {
+        s_reply_error (reply, rc, "unknown instance %llu", id);
+        return;
+    }
+    if (rc) {
+        s_reply_store (self, reply, rc, "cannot read the instance");
+        return;
+    }
+    norc_strmap_t *row = norc_rows_add (&reply->rows);
+    char v [64];
+    snprintf (v, sizeof v, "%llu", id);
+    norc_strmap_set (row, "id", v);
+    norc_strmap_set (row, "task", inst.task);
+    norc_strmap_set (row, "queue", inst.queue);
+    snprintf (v, sizeof v, "%d", inst.status);
+    norc_strmap_set (row, "status", v);
+    snprintf (v, sizeof v, "%llu", (unsigned long long) inst.executor_id);
+    norc_strmap_set (row, "executor_id", v);
+    norc_strmap_set (row, "log_path", inst.log_path ? inst.log_path : "");
+    norc_strmap_set (row, "started", inst.started ? norc_time_iso (inst.started, v, sizeof v) : "");
+    norc_strmap_set (row, "ended", inst.ended ? norc_time_iso (inst.ended, v, sizeof v) : "");
+    if (inst.has_exit) {
+        snprintf (v, sizeof v, "%d", inst.exit_code);
+        norc_strmap_set (row, "exit_code", v);
+    }
+    norc_instance_clear (&inst);
+}
+
+static void
+s_daemon_register (agg_api_t *self, const norc_strmap_t *args, norc_api_reply_t *reply)
+{
+    const char *kind = s_arg (args, "kind");
+    const char *host = s_arg (args, "host");
+    int64_t pid, concurrency;
+    if (!s_arg_int (args, "pid", 0, INT32_MAX, &pid, reply)
+    ||  !s_arg_int (args, "concurrency", 0, 100000, &concurrency, reply))
+        return;
+    norc_daemon_t daemon = { 0 };
+    daemon.kind = kind && strcmp (kind, "scheduler") == 0 ? NORC_DAEMON_SCHEDULER : NORC_DAEMON_EXECUTOR;
+    daemon.host = (char *) (host ? host : "?");
+    daemon.pid = (int) pid;
+    daemon.concurrency = (int) concurrency;
+    const char *queue_name = s_arg (args, "queue");
+    if (daemon.kind == NORC_DAEMON_EXECUTOR) {
+        norc_queue_t queue = { 0 };
+        int rc = queue_name ? norc_store_queue_get (self->db, queue_name, &queue) : NORC_NOTFOUND;
+        if (rc == NORC_NOTFOUND) {
+            s_reply_error (reply, rc, "unknown queue \"%s\"", queue_name ? queue_name : "");
+            return;
+        }
+        if (rc) {
+            s_reply_store (self, reply, rc, "cannot read the queue");
+            return;
+        }
+        daemon.queue_id = queue.id;
+        norc_queue_clear (&queue);
+    }
+    int rc = norc_store_daemon_register (self->db, &daemon);
+    if (rc) {
+        s_reply_store (self, reply, rc, "cannot register");
+        return;
+    }
+    s_row_u64 (reply, "id", daemon.id);
+}
+
+//  --------------------------------------------------------------------------
+
+static const struct { const char *op; s_op_fn *fn; } s_ops [] = {
+    { "queue.add", s_queue_add },           { "queue.list", s_queue_list },
+    { "queue.rm", s_queue_rm },             { "group.add", s_group_add },
+    { "task.add", s_task_add },             { "task.list", s_task_list },
+    { "task.show", s_task_show },           { "task.rm", s_task_rm },
+    { "schedule.add", s_schedule_add },     { "schedule.list", s_schedule_list },
+    { "schedule.show", s_schedule_show },   { "schedule.rm", s_schedule_rm },
+    { "schedule.pause", s_schedule_pause_op }, { "schedule.resume", s_schedule_resume_op },
+    { "schedule.history", s_schedule_history },
+    { "run", s_run },
+    { "status.executors", s_status_executors }, { "status.schedulers", s_status_schedulers },
+    { "status.queues", s_queue_list },      { "status.instances", s_status_instances },
+    { "instance.show", s_instance_show },
+    { "daemon.register", s_daemon_register },
+};
+
+void
+agg_api_handle (agg_api_t *self, const norc_api_request_t *request, norc_api_reply_t *reply)
+{
+    reply->request_id = request->request_id;
+    reply->code = NORC_OK;
+    for (size_t i = 0; i < sizeof s_ops / sizeof s_ops [0]; i++)
+        if (request->op && strcmp (request->op, s_ops [i].op) == 0) {
+            s_ops [i].fn (self, &request->args, reply);
+            return;
+        }
+    s_reply_error (reply, NORC_ERROR, "unknown operation \"%s\"", request->op ? request->op : "");
+}

@@ -1,0 +1,21 @@
+//  agg_api.h - the operations norcctl asks the aggregator for (API-REQUEST
+//  op + args, answered by API-REPLY code + error + rows).
+#ifndef AGG_API_H_INCLUDED
+#define AGG_API_H_INCLUDED
+#include "norc.h"
+#include "norc_db.h"
+#include "norc_msg.h"
+
+typedef struct {
+    norc_db_t *db;              //  the aggregator's connection
+    zsock_t *stream;            //  PUB, for change notifications
+    int64_t alive_ms;           //  heartbeat failure threshold
+} agg_api_t;
+
+//  Run request's operation and fill reply (an API-REPLY).
+void agg_api_handle (agg_api_t *self, const norc_api_request_t *request, norc_api_reply_t *reply);
+
+//  Publish an EVENT on the stream under topic.
+void agg_api_publish (zsock_t *stream, norc_msg_t **event_p, const char *topic);
+
+#endif

@@ -1,0 +1,434 @@
+//  aggregator.c - the status-aggregator's loop.
+//
+//  Lifecycle events from every scheduler and executor arrive on one ROUTER.
+//  The handler drains everything waiting (up to a batch limit), applies the
+//  instance changes in one transaction (a group commit), and only after the
+//  commit acknowledges each event to its sender and publishes it on the
+//  stream. If the commit fails, nothing is acknowledged and the senders'
+//  outboxes send the events again. Heartbeats are kept in memory and
+//  written once per period for all daemons; a sweep marks daemons silent
+//  past the failure threshold dead and ends their unfinished instances as
+//  ERROR. The API ROUTER serves norcctl (agg_api.c).
+#include "aggregator.h"
+#include "agg_api.h"
+#include "norc_db.h"
+#include "norc_log.h"
+#include "norc_mem.h"
+#include "norc_migrate.h"
+#include "norc_msg.h"
+#include "norc_store.h"
+#include "norc_zmq.h"
+
+#define BATCH_MAX 2000
+
+typedef struct {
+    zframe_t *routing_id;       //  sender
+    uint64_t seq;               //  its sequence number
+} s_ack_t;
+
+typedef struct {
+    uint64_t daemon_id;
+    int status;
+    norc_us_t at;               //  wall clock of the last heartbeat
+    bool dirty;                 //  not yet written
+} s_beat_t;
+
+struct _aggregator_t {
+    norc_config_t *config;      //  not owned
+    norc_db_t *db;
+    zsock_t *events;            //  ROUTER: events, heartbeats
+    zsock_t *api;               //  ROUTER: norcctl
+    zsock_t *stream;            //  PUB: the public event stream
+    zloop_t *loop;
+    agg_api_t api_ctx;
+    norc_instance_t *batch;     //  instance changes waiting for commit
+    size_t batch_count;
+    s_ack_t *acks;              //  acknowledgements waiting for commit
+    size_t ack_count;
+    norc_msg_t **publish;       //  events waiting for commit
+    size_t publish_count;
+    zhashx_t *beats;            //  daemon id (string) -> s_beat_t
+    int64_t period_ms;
+    int64_t failure_ms;
+    norc_us_t started;          //  monotonic start time
+};
+
+aggregator_t *
+aggregator_new (norc_config_t *config)
+{
+    aggregator_t *self = (aggregator_t *) norc_calloc (1, sizeof (aggregator_t));
+    self->config = config;
+    self->period_ms = norc_config_int (config, "heartbeat.period_ms");
+    self->failure_ms = norc_config_int (config, "heartbeat.failure_ms");
+    self->batch = (norc_instance_t *) norc_calloc (BATCH_MAX, sizeof (norc_instance_t));
+    self->acks = (s_ack_t *) norc_calloc (BATCH_MAX * 2, sizeof (s_ack_t));
+    self->publish = (norc_msg_t **) norc_calloc (BATCH_MAX * 2, sizeof (norc_msg_t *));
+    self->beats = zhashx_new ();
+    zhashx_set_destructor (self->beats, (zhashx_destructor_fn *) zstr_free);
+    return self;
+}
+
+static void
+s_clear_pending (aggregator_t *self)
+{
+    for (size_t i = 0; i < self->batch_count; i++)
+        norc_instance_clear (&self->batch [i]);
+    self->batch_count = 0;
+    for (size_t i = 0; i < self->ack_count; i++)
+        zframe_destroy (&self->acks [i].routing_id);
+    self->ack_count = 0;
+    for (size_t i = 0; i < self->publish_count; i++)
+        norc_msg_destroy (&self->publish [i]);
+    self->publish_count = 0;
+}
+
+void
+aggregator_destroy (aggregator_t **self_p)
+{
+    if (self_p && *self_p) {
+        aggregator_t *self = *self_p;
+        s_clear_pending (self);
+        free (self->batch);
+        free (self->acks);
+        free (self->publish);
+        zhashx_destroy (&self->beats);
+        zloop_destroy (&self->loop);
+        zsock_destroy (&self->stream);
+        zsock_destroy (&self->api);
+        zsock_destroy (&self->events);
+        norc_db_destroy (&self->db);
+        free (self);
+        *self_p = NULL;
+    }
+}
+
+//  --------------------------------------------------------------------------
+//  Events
+
+static void
+s_queue_ack (aggregator_t *self, zframe_t *routing_id, uint64_t seq)
+{
+    s_ack_t *ack = &self->acks [self->ack_count++];
+    ack->routing_id = zframe_dup (routing_id);
+    ack->seq = seq;
+}
+
+static norc_msg_t *
+s_event (const char *topic_status, uint64_t instance_id, int status)
+{
+    NORC_UNUSED (topic_status);
+    norc_msg_t *event = norc_msg_new (NORC_MSG_EVENT);
+    event->event.instance_id = instance_id;
+    event->event.status = status;
+    const char *name = norc_status_name (status);
+    event->event.status_name = norc_strdup (name ? name : "?");
+    return event;
+}
+
+//  Commit the batch; on success acknowledge and publish everything queued.
+static void
+s_flush (aggregator_t *self)
+{
+    if (self->ack_count == 0 && self->batch_count == 0)
+        return;
+    int rc = NORC_OK;
+    if (self->batch_count)
+        rc = norc_store_instance_apply (self->db, self->batch, self->batch_count);
+    if (rc == NORC_OK) {
+        for (size_t i = 0; i < self->ack_count; i++) {
+            norc_msg_t *ack = norc_msg_new (NORC_MSG_ACK);
+            ack->ack.seq = self->acks [i].seq;
+            ack->routing_id = self->acks [i].routing_id;
+            self->acks [i].routing_id = NULL;
+            norc_msg_send (&ack, self->events);
+        }
+        for (size_t i = 0; i < self->publish_count; i++) {
+            norc_msg_t *event = self->publish [i];
+            char *topic = norc_strdup (event->event.topic);
+            agg_api_publish (self->stream, &event, topic);
+            free (topic);
+            self->publish [i] = NULL;
+        }
+        self->publish_count = 0;
+    }
+    else
+        norc_log_warnx ("db: cannot record %zu events, they will be resent: %s",
+                        self->batch_count, norc_db_errstr (self->db));
+    s_clear_pending (self);
+}
+
+static void
+s_publish_later (aggregator_t *self, norc_msg_t *event, const char *topic)
+{
+    event->event.topic = norc_strdup (topic);
+    event->event.time_us = norc_now_us ();
+    self->publish [self->publish_count++] = event;
+}
+
+static void
+s_heartbeat (aggregator_t *self, norc_heartbeat_t *hb)
+{
+    char key [32];
+    snprintf (key, sizeof key, "%llu", (unsigned long long) hb->daemon_id);
+    s_beat_t *beat = (s_beat_t *) zhashx_lookup (self->beats, key);
+    if (!beat) {
+        beat = (s_beat_t *) norc_calloc (1, sizeof (s_beat_t));
+        beat->daemon_id = hb->daemon_id;
+        zhashx_insert (self->beats, key, beat);
+    }
+    beat->status = hb->status ? hb->status : NORC_ST_RUNNING;
+    beat->at = norc_now_us ();
+    beat->dirty = true;
+}
+
+static void
+s_on_event (aggregator_t *self, norc_msg_t *msg)
+{
+    norc_msg_t *event;
+    norc_instance_t *change;
+    switch (msg->id) {
+        case NORC_MSG_INSTANCE_STARTED: {
+            norc_instance_started_t *m = &msg->instance_started;
+            change = &self->batch [self->batch_count++];
+            memset (change, 0, sizeof (*change));
+            change->id = m->instance_id;
+            change->executor_id = m->executor_id;
+            change->status = NORC_ST_RUNNING;
+            change->started = m->started_us;
+            s_queue_ack (self, msg->routing_id, m->seq);
+            event = s_event (NULL, m->instance_id, NORC_ST_RUNNING);
+            event->event.daemon_id = m->executor_id;
+            s_publish_later (self, event, "instance.started");
+            break;
+        }
+        case NORC_MSG_INSTANCE_ENDED: {
+            norc_instance_ended_t *m = &msg->instance_ended;
+            if (!NORC_STATUS_IS_FINAL (m->status)) {
+                norc_log_warnx ("instance=%llu: end event with status %d is not final; dropped",
+                                (unsigned long long) m->instance_id, m->status);
+                s_queue_ack (self, msg->routing_id, m->seq);
+                break;
+            }
+            change = &self->batch [self->batch_count++];
+            memset (change, 0, sizeof (*change));
+            change->id = m->instance_id;
+            change->executor_id = m->executor_id;
+            change->status = m->status;
+            change->started = m->started_us;
+            change->ended = m->ended_us;
+            change->has_exit = m->exit_code >= 0 && m->signal == 0;
+            change->exit_code = m->exit_code;
+            change->signal = m->signal;
+            change->cpu_user_us = m->cpu_user_us;
+            change->cpu_sys_us = m->cpu_sys_us;
+            change->max_rss_kb = m->max_rss_kb;
+            change->reason = m->reason ? norc_strdup (m->reason) : NULL;
+            s_queue_ack (self, msg->routing_id, m->seq);
+            event = s_event (NULL, m->instance_id, m->status);
+            event->event.daemon_id = m->executor_id;
+            event->event.exit_code = m->exit_code;
+            event->event.detail = m->reason ? norc_strdup (m->reason) : NULL;
+            s_publish_later (self, event, "instance.ended");
+            break;
+        }
+        case NORC_MSG_INSTANCE_CREATED: {
+            //  The scheduler committed the row itself; this is for the stream
+            norc_instance_created_t *m = &msg->instance_created;
+            s_queue_ack (self, msg->routing_id, m->seq);
+            event = s_event (NULL, m->instance_id, NORC_ST_CREATED);
+            event->event.schedule_id = m->schedule_id;
+            event->event.task = m->task ? norc_strdup (m->task) : NULL;
+            event->event.queue = m->queue ? norc_strdup (m->queue) : NULL;
+            event->event.nominal_us = m->nominal_us;
+            event->event.attempt = m->attempt;
+            s_publish_later (self, event, "instance.created");
+            break;
+        }
+        case NORC_MSG_TICK_SKIPPED: {
+            norc_tick_skipped_t *m = &msg->tick_skipped;
+            s_queue_ack (self, msg->routing_id, m->seq);
+            event = norc_msg_new (NORC_MSG_EVENT);
+            event->event.schedule_id = m->schedule_id;
+            event->event.nominal_us = m->nominal_us;
+            event->event.detail = norc_asprintf ("%s: %s", m->outcome ? m->outcome : "skipped",
+                                                 m->reason ? m->reason : "");
+            s_publish_later (self, event, "tick.skipped");
+            break;
+        }
+        case NORC_MSG_DAEMON_STATUS: {
+            norc_daemon_status_t *m = &msg->daemon_status;
+            int rc = norc_store_daemon_status (self->db, m->daemon_id, m->status, m->reason);
+            if (rc == NORC_OK || rc == NORC_NOTFOUND) {
+                s_queue_ack (self, msg->routing_id, m->seq);
+                event = s_event (NULL, 0, m->status);
+                event->event.daemon_id = m->daemon_id;
+                event->event.detail = m->reason ? norc_strdup (m->reason) : NULL;
+                s_publish_later (self, event, m->kind && strcmp (m->kind, "scheduler") == 0
+                                 ? "scheduler.status" : "executor.status");
+            }
+            break;
+        }
+        case NORC_MSG_HEARTBEAT:
+            s_heartbeat (self, &msg->heartbeat);
+            break;
+        default:
+            norc_log_warnx ("unexpected %s on the events socket", norc_msg_name (msg));
+    }
+}
+
+static int
+s_handle_events (zloop_t *loop, zsock_t *sock, void *arg)
+{
+    NORC_UNUSED (loop);
+    aggregator_t *self = (aggregator_t *) arg;
+    //  Drain what is waiting, then commit it all at once
+    while (self->batch_count < BATCH_MAX && self->ack_count < BATCH_MAX
+       && (zsock_events (sock) & ZMQ_POLLIN)) {
+        norc_msg_t *msg = norc_msg_recv (sock);
+        if (!msg)
+            continue;
+        s_on_event (self, msg);
+        norc_msg_destroy (&msg);
+    }
+    s_flush (self);
+    return 0;
+}
+
+static int
+s_handle_api (zloop_t *loop, zsock_t *sock, void *arg)
+{
+    NORC_UNUSED (loop);
+    aggregator_t *self = (aggregator_t *) arg;
+    norc_msg_t *msg = norc_msg_recv (sock);
+    if (!msg)
+        return 0;
+    if (msg->id != NORC_MSG_API_REQUEST) {
+        norc_log_warnx ("unexpected %s on the api socket", norc_msg_name (msg));
+        norc_msg_destroy (&msg);
+        return 0;
+    }
+    norc_msg_t *reply = norc_msg_new (NORC_MSG_API_REPLY);
+    agg_api_handle (&self->api_ctx, &msg->api_request, &reply->api_reply);
+    if (reply->api_reply.code)
+        norc_log_debug ("api %s: %s", msg->api_request.op, reply->api_reply.error);
+    norc_msg_set_routing_id (reply, msg->routing_id);
+    norc_msg_send (&reply, sock);
+    norc_msg_destroy (&msg);
+    return 0;
+}
+
+//  --------------------------------------------------------------------------
+//  Timers
+
+static int
+s_on_heartbeat_write (zloop_t *loop, int timer_id, void *arg)
+{
+    NORC_UNUSED (loop);
+    NORC_UNUSED (timer_id);
+    aggregator_t *self = (aggregator_t *) arg;
+    for (s_beat_t *beat = (s_beat_t *) zhashx_first (self->beats); beat;
+         beat = (s_beat_t *) zhashx_next (self->beats)) {
+        if (!beat->dirty)
+            continue;
+        int rc = norc_store_daemon_heartbeat (self->db, beat->daemon_id, beat->status, beat->at);
+        if (rc == NORC_OK || rc == NORC_CONFLICT || rc == NORC_NOTFOUND)
+            beat->dirty = false;
+    }
+    return 0;
+}
+
+static int
+s_on_sweep (zloop_t *loop, int timer_id, void *arg)
+{
+    NORC_UNUSED (loop);
+    NORC_UNUSED (timer_id);
+    aggregator_t *self = (aggregator_t *) arg;
+    //  After a restart, give every daemon one threshold to be heard again
+    if (norc_mono_us () - self->started < self->failure_ms * 1000)
+        return 0;
+    s_on_heartbeat_write (loop, 0, self);
+    uint64_t *dead = NULL;
+    size_t count = 0;
+    norc_us_t silent_before = norc_now_us () - self->failure_ms * 1000;
+    if (norc_store_daemon_mark_dead (self->db, silent_before, &dead, &count) != NORC_OK)
+        return 0;
+    for (size_t i = 0; i < count; i++) {
+        int orphans = 0;
+        norc_store_instance_orphans (self->db, dead [i], "executor lost: no heartbeat", &orphans);
+        norc_log_warnx ("daemon=%llu: no heartbeat for %lld ms: marked dead, %d instances ended as ERROR",
+                        (unsigned long long) dead [i], (long long) self->failure_ms, orphans);
+        norc_msg_t *event = s_event (NULL, 0, NORC_ST_ERROR);
+        event->event.daemon_id = dead [i];
+        event->event.detail = norc_asprintf ("no heartbeat; %d instances ended as ERROR", orphans);
+        event->event.time_us = norc_now_us ();
+        agg_api_publish (self->stream, &event, "executor.status");
+        char key [32];
+        snprintf (key, sizeof key, "%llu", (unsigned long long) dead [i]);
+        zhashx_delete (self->beats, key);
+    }
+    free (dead);
+    return 0;
+}
+
+//  --------------------------------------------------------------------------
+
+int
+aggregator_start (aggregator_t *self)
+{
+    const char *url = norc_config_str (self->config, "db.url");
+    char err [512] = "";
+    //  The database may still be starting (compose): wait for it a while
+    int rc = NORC_AGAIN;
+    for (int attempt = 0; attempt < 60 && rc == NORC_AGAIN && !zsys_interrupted; attempt++) {
+        rc = norc_migrate_url (url, err, sizeof err);
+        if (rc == NORC_AGAIN || (rc == NORC_ERROR && strstr (err, "cannot connect"))) {
+            rc = NORC_AGAIN;
+            norc_log_warnx ("db: %s; retrying", err);
+            zclock_sleep (1000);
+        }
+    }
+    if (rc) {
+        norc_log_error ("db: %s", err);
+        return NORC_ERROR;
+    }
+    norc_db_options_t options = {
+        (int) norc_config_int (self->config, "db.connect_timeout_s"),
+        (int) norc_config_int (self->config, "db.read_timeout_s"),
+        (int) norc_config_int (self->config, "db.write_timeout_s"),
+        (int) norc_config_int (self->config, "db.retries")
+    };
+    self->db = norc_db_new (url, &options);
+    char *events = norc_config_bind_endpoint (self->config, "aggregator.events");
+    char *api = norc_config_bind_endpoint (self->config, "aggregator.api");
+    char *stream = norc_config_bind_endpoint (self->config, "aggregator.stream");
+    self->events = norc_zmq_bind (ZMQ_ROUTER, events);
+    self->api = norc_zmq_bind (ZMQ_ROUTER, api);
+    self->stream = norc_zmq_bind (ZMQ_PUB, stream);
+    bool ok = self->events && self->api && self->stream;
+    if (ok)
+        norc_log_info ("listening: events %s, api %s, stream %s", events, api, stream);
+    free (events);
+    free (api);
+    free (stream);
+    if (!ok)
+        return NORC_ERROR;
+    self->api_ctx.db = self->db;
+    self->api_ctx.stream = self->stream;
+    self->api_ctx.alive_ms = self->failure_ms;
+    self->started = norc_mono_us ();
+    self->loop = zloop_new ();
+    zloop_reader (self->loop, self->events, s_handle_events, self);
+    zloop_reader (self->loop, self->api, s_handle_api, self);
+    zloop_timer (self->loop, (size_t) self->period_ms, 0, s_on_heartbeat_write, self);
+    zloop_timer (self->loop, (size_t) self->period_ms, 0, s_on_sweep, self);
+    return NORC_OK;
+}
+
+void
+aggregator_run (aggregator_t *self)
+{
+    zloop_start (self->loop);
+    s_flush (self);
+    s_on_heartbeat_write (self->loop, 0, self);
+    norc_log_info ("stopped");
+}
