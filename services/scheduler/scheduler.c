@@ -1,0 +1,887 @@
+//  scheduler.c - the scheduler's loop.
+//
+//  Schedules: every lease period the scheduler renews its leases and claims
+//  free or expired ones (norc_store_schedule_claim), loads what it holds and
+//  keeps each in a min-heap keyed by its next fire time. One zloop timer is
+//  armed for the head of the heap. When it fires, every due schedule is
+//  planned with norc_timing_plan (fire, or record as missed, per its
+//  catch-up policy) and each tick is written with norc_store_tick_fire,
+//  which also advances the schedule and refuses a scheduler whose lease
+//  epoch is stale. Changes made through norcctl arrive as notifications on
+//  the aggregator's stream and take effect at once; the lease period is
+//  only a backstop.
+//
+//  Dispatch: instances waiting for an executor sit in one FIFO per queue
+//  (rebuilt from MySQL at start). Executors connect to the dispatch ROUTER,
+//  say HELLO (queue or group, concurrency, what they run) and grant
+//  CREDITs; the scheduler sends at most one ASSIGN per credit, taking from
+//  the highest-priority queue with work, one instance per executor per
+//  round so that work spreads. Each assignment is recorded
+//  (norc_store_instance_assign) before the ASSIGN is sent, so after a
+//  restart nothing is handed out twice.
+#include "scheduler.h"
+#include "sched_heap.h"
+#include "norc_cron.h"
+#include "norc_db.h"
+#include "norc_log.h"
+#include "norc_mem.h"
+#include "norc_migrate.h"
+#include "norc_msg.h"
+#include "norc_outbox.h"
+#include "norc_store.h"
+#include "norc_timing.h"
+#include "norc_zmq.h"
+#include <unistd.h>
+
+#define PLAN_CAP 64
+
+typedef struct {
+    sched_heap_node_t node;     //  position in the heap; node.item = self
+    norc_schedule_t row;        //  as loaded
+    norc_cron_t *cron;          //  parsed expression, cron schedules
+    norc_timing_t timing;
+} s_sched_t;
+
+typedef struct {
+    uint64_t instance_id;
+    uint64_t task_id;
+    uint64_t schedule_id;
+    int attempt;
+    norc_us_t nominal;
+    char *queue;
+    char *log_path;
+} s_work_t;
+
+typedef struct {
+    zframe_t *routing_id;
+    uint64_t executor_id;
+    char *queue;                //  queue or group it serves
+    char **members;             //  queues in priority order
+    size_t member_count;
+    int credits;
+    norc_us_t last_seen;        //  monotonic
+} s_exec_t;
+
+struct _scheduler_t {
+    norc_config_t *config;      //  not owned
+    norc_db_t *db;
+    uint64_t id;                //  daemons.id
+    char host [256];
+    zsock_t *events;            //  DEALER to the aggregator
+    zsock_t *notify;            //  SUB to the aggregator's stream
+    zsock_t *dispatch;          //  ROUTER for executors
+    norc_outbox_t *outbox;
+    zloop_t *loop;
+    int fire_timer;             //  zloop timer id, -1 when none
+    sched_heap_t *heap;
+    zhashx_t *schedules;        //  id -> s_sched_t
+    zhashx_t *queues;           //  name -> zlistx of s_work_t
+    zhashx_t *known;            //  instance id -> monotonic time (queued or dispatched)
+    zhashx_t *tasks;            //  task id -> norc_task_t
+    zhashx_t *executors;        //  routing id hex -> s_exec_t
+    int64_t lease_ms, period_ms, failure_ms, grace_ms;
+    uint64_t ticks_fired;
+};
+
+static char *
+s_key (uint64_t id, char *buf, size_t size)
+{
+    snprintf (buf, size, "%llu", (unsigned long long) id);
+    return buf;
+}
+
+static void
+s_sched_destroy (void **item)
+{
+    s_sched_t *s = (s_sched_t *) *item;
+    if (s) {
+        norc_schedule_clear (&s->row);
+        norc_cron_destroy (&s->cron);
+        free (s);
+        *item = NULL;
+    }
+}
+
+static void
+s_work_destroy (void **item)
+{
+    s_work_t *w = (s_work_t *) *item;
+    if (w) {
+        free (w->queue);
+        free (w->log_path);
+        free (w);
+        *item = NULL;
+    }
+}
+
+static void
+s_queue_destroy (void **item)
+{
+    zlistx_destroy ((zlistx_t **) item);
+}
+
+static void
+s_exec_destroy (void **item)
+{
+    s_exec_t *e = (s_exec_t *) *item;
+    if (e) {
+        zframe_destroy (&e->routing_id);
+        free (e->queue);
+        for (size_t i = 0; i < e->member_count; i++)
+            free (e->members [i]);
+        free (e->members);
+        free (e);
+        *item = NULL;
+    }
+}
+
+static void
+s_task_destroy (void **item)
+{
+    norc_task_t *t = (norc_task_t *) *item;
+    if (t) {
+        norc_task_clear (t);
+        free (t);
+        *item = NULL;
+    }
+}
+
+scheduler_t *
+scheduler_new (norc_config_t *config)
+{
+    scheduler_t *self = (scheduler_t *) norc_calloc (1, sizeof (scheduler_t));
+    self->config = config;
+    self->fire_timer = -1;
+    self->lease_ms = norc_config_int (config, "scheduler.lease_ms");
+    self->period_ms = norc_config_int (config, "heartbeat.period_ms");
+    self->failure_ms = norc_config_int (config, "heartbeat.failure_ms");
+    self->grace_ms = norc_config_int (config, "scheduler.misfire_grace_ms");
+    self->heap = sched_heap_new ();
+    self->schedules = zhashx_new ();
+    zhashx_set_destructor (self->schedules, s_sched_destroy);
+    self->queues = zhashx_new ();
+    zhashx_set_destructor (self->queues, s_queue_destroy);
+    self->known = zhashx_new ();
+    zhashx_set_destructor (self->known, (zhashx_destructor_fn *) zstr_free);
+    self->tasks = zhashx_new ();
+    zhashx_set_destructor (self->tasks, s_task_destroy);
+    self->executors = zhashx_new ();
+    zhashx_set_destructor (self->executors, s_exec_destroy);
+    if (gethostname (self->host, sizeof self->host) != 0)
+        snprintf (self->host, sizeof self->host, "unknown");
+    return self;
+}
+
+void
+scheduler_destroy (scheduler_t **self_p)
+{
+    if (self_p && *self_p) {
+        scheduler_t *self = *self_p;
+        zhashx_destroy (&self->executors);
+        zhashx_destroy (&self->tasks);
+        zhashx_destroy (&self->known);
+        zhashx_destroy (&self->queues);
+        zhashx_destroy (&self->schedules);
+        sched_heap_destroy (&self->heap);
+        zloop_destroy (&self->loop);
+        norc_outbox_destroy (&self->outbox);
+        zsock_destroy (&self->dispatch);
+        zsock_destroy (&self->notify);
+        zsock_destroy (&self->events);
+        norc_db_destroy (&self->db);
+        free (self);
+        *self_p = NULL;
+    }
+}
+
+//  --------------------------------------------------------------------------
+//  Waiting instances and dispatch
+
+static void
+s_mark_known (scheduler_t *self, uint64_t instance_id)
+{
+    char key [32];
+    norc_us_t *when = (norc_us_t *) norc_malloc (sizeof (norc_us_t));
+    *when = norc_mono_us ();
+    zhashx_update (self->known, s_key (instance_id, key, sizeof key), when);
+}
+
+static void
+s_enqueue (scheduler_t *self, s_work_t *work, bool front)
+{
+    zlistx_t *fifo = (zlistx_t *) zhashx_lookup (self->queues, work->queue);
+    if (!fifo) {
+        fifo = zlistx_new ();
+        zlistx_set_destructor (fifo, s_work_destroy);
+        zhashx_insert (self->queues, work->queue, fifo);
+    }
+    if (front)
+        zlistx_add_start (fifo, work);
+    else
+        zlistx_add_end (fifo, work);
+    s_mark_known (self, work->instance_id);
+}
+
+static s_work_t *
+s_work_from_instance (const norc_instance_t *inst)
+{
+    s_work_t *work = (s_work_t *) norc_calloc (1, sizeof (s_work_t));
+    work->instance_id = inst->id;
+    work->task_id = inst->task_id;
+    work->schedule_id = inst->schedule_id;
+    work->attempt = inst->attempt ? inst->attempt : 1;
+    work->nominal = inst->nominal;
+    work->queue = norc_strdup (inst->queue ? inst->queue : "");
+    char path [64];
+    work->log_path = norc_strdup (inst->log_path ? inst->log_path
+                                  : norc_log_path (inst->id, path, sizeof path));
+    return work;
+}
+
+static norc_task_t *
+s_task (scheduler_t *self, uint64_t task_id)
+{
+    char key [32];
+    norc_task_t *task = (norc_task_t *) zhashx_lookup (self->tasks, s_key (task_id, key, sizeof key));
+    if (task)
+        return task;
+    task = (norc_task_t *) norc_calloc (1, sizeof (norc_task_t));
+    char name [32];
+    snprintf (name, sizeof name, "#%llu", (unsigned long long) task_id);
+    if (norc_store_task_get (self->db, name, task) != NORC_OK) {
+        norc_task_clear (task);
+        free (task);
+        return NULL;
+    }
+    zhashx_insert (self->tasks, key, task);
+    return task;
+}
+
+//  Hand one instance to an executor. False when nothing could be sent.
+static bool
+s_assign (scheduler_t *self, s_exec_t *exec, s_work_t *work)
+{
+    norc_task_t *task = s_task (self, work->task_id);
+    if (!task) {
+        norc_log_warnx ("instance=%llu: task %llu cannot be read; left waiting",
+                        (unsigned long long) work->instance_id, (unsigned long long) work->task_id);
+        return false;
+    }
+    int rc = norc_store_instance_assign (self->db, work->instance_id, exec->executor_id);
+    if (rc == NORC_CONFLICT || rc == NORC_NOTFOUND)
+        return true;        //  no longer waiting (killed, or started elsewhere): drop it
+    if (rc) {
+        norc_log_warnx ("instance=%llu: cannot record the assignment: %s",
+                        (unsigned long long) work->instance_id, norc_db_errstr (self->db));
+        return false;
+    }
+    norc_msg_t *msg = norc_msg_new (NORC_MSG_ASSIGN);
+    norc_assign_t *a = &msg->assign;
+    a->instance_id = work->instance_id;
+    a->task_id = work->task_id;
+    a->task = norc_strdup (task->name);
+    a->attempt = work->attempt;
+    a->command = norc_strdup (task->command ? task->command : "true");
+    for (size_t i = 0; i < task->env.count; i++)
+        norc_strmap_set (&a->env, task->env.keys [i], task->env.values [i]);
+    a->cwd = task->cwd ? norc_strdup (task->cwd) : NULL;
+    a->timeout_s = task->timeout_s;
+    a->log_path = norc_strdup (work->log_path);
+    a->nominal_us = work->nominal;
+    a->queue = norc_strdup (work->queue);
+    norc_msg_set_routing_id (msg, exec->routing_id);
+    if (norc_msg_send (&msg, self->dispatch) != NORC_OK) {
+        //  The executor is gone: undo the assignment
+        norc_store_instance_assign (self->db, work->instance_id, 0);
+        return false;
+    }
+    exec->credits--;
+    s_mark_known (self, work->instance_id);
+    norc_log_debug ("instance=%llu executor=%llu: assigned", (unsigned long long) work->instance_id,
+                    (unsigned long long) exec->executor_id);
+    return true;
+}
+
+//  Rounds of at most one assignment per executor, until no progress.
+static void
+s_dispatch (scheduler_t *self)
+{
+    bool progress = true;
+    while (progress) {
+        progress = false;
+        for (s_exec_t *exec = (s_exec_t *) zhashx_first (self->executors); exec;
+             exec = (s_exec_t *) zhashx_next (self->executors)) {
+            if (exec->credits <= 0)
+                continue;
+            for (size_t m = 0; m < exec->member_count; m++) {
+                zlistx_t *fifo = (zlistx_t *) zhashx_lookup (self->queues, exec->members [m]);
+                s_work_t *work = fifo ? (s_work_t *) zlistx_first (fifo) : NULL;
+                if (!work)
+                    continue;
+                work = (s_work_t *) zlistx_detach_cur (fifo);
+                if (s_assign (self, exec, work)) {
+                    void *item = work;
+                    s_work_destroy (&item);
+                    progress = true;
+                }
+                else
+                    zlistx_add_start (fifo, work);
+                break;
+            }
+        }
+    }
+}
+
+//  Add every waiting instance the scheduler does not know yet.
+static void
+s_resync_waiting (scheduler_t *self)
+{
+    norc_instance_t *list = NULL;
+    size_t count = 0;
+    if (norc_store_instance_waiting (self->db, &list, &count) != NORC_OK) {
+        norc_log_warnx ("db: cannot read waiting instances: %s", norc_db_errstr (self->db));
+        return;
+    }
+    size_t added = 0;
+    for (size_t i = 0; i < count; i++) {
+        char key [32];
+        if (!zhashx_lookup (self->known, s_key (list [i].id, key, sizeof key))) {
+            s_enqueue (self, s_work_from_instance (&list [i]), false);
+            added++;
+        }
+        norc_instance_clear (&list [i]);
+    }
+    free (list);
+    if (added)
+        norc_log_info ("%zu waiting instances queued", added);
+    s_dispatch (self);
+}
+
+//  --------------------------------------------------------------------------
+//  Executors
+
+static s_exec_t *
+s_executor (scheduler_t *self, zframe_t *routing_id, bool create)
+{
+    char *key = zframe_strhex (routing_id);
+    s_exec_t *exec = (s_exec_t *) zhashx_lookup (self->executors, key);
+    if (!exec && create) {
+        exec = (s_exec_t *) norc_calloc (1, sizeof (s_exec_t));
+        exec->routing_id = zframe_dup (routing_id);
+        zhashx_insert (self->executors, key, exec);
+    }
+    free (key);
+    if (exec)
+        exec->last_seen = norc_mono_us ();
+    return exec;
+}
+
+static void
+s_set_members (scheduler_t *self, s_exec_t *exec, const char *queue)
+{
+    if (exec->queue && strcmp (exec->queue, queue) == 0 && exec->member_count)
+        return;
+    for (size_t i = 0; i < exec->member_count; i++)
+        free (exec->members [i]);
+    free (exec->members);
+    exec->members = NULL;
+    exec->member_count = 0;
+    free (exec->queue);
+    exec->queue = norc_strdup (queue);
+    norc_queue_t q = { 0 };
+    if (norc_store_queue_get (self->db, queue, &q) == NORC_OK && q.kind == NORC_QUEUE_GROUP) {
+        norc_rows_t rows = { 0 };
+        if (norc_store_group_members (self->db, queue, &rows) == NORC_OK) {
+            exec->members = (char **) norc_calloc (rows.count ? rows.count : 1, sizeof (char *));
+            for (size_t i = 0; i < rows.count; i++)
+                exec->members [exec->member_count++] = norc_strdup (norc_strmap_get (&rows.rows [i], "queue"));
+        }
+        norc_rows_clear (&rows);
+    }
+    else {
+        exec->members = (char **) norc_calloc (1, sizeof (char *));
+        exec->members [exec->member_count++] = norc_strdup (queue);
+    }
+    norc_queue_clear (&q);
+}
+
+static int
+s_handle_dispatch (zloop_t *loop, zsock_t *sock, void *arg)
+{
+    NORC_UNUSED (loop);
+    scheduler_t *self = (scheduler_t *) arg;
+    norc_msg_t *msg = norc_msg_recv (sock);
+    if (!msg)
+        return 0;
+    s_exec_t *exec = s_executor (self, msg->routing_id, msg->id == NORC_MSG_HELLO);
+    switch (msg->id) {
+        case NORC_MSG_HELLO: {
+            norc_hello_t *h = &msg->hello;
+            bool fresh = exec->executor_id != h->executor_id;
+            exec->executor_id = h->executor_id;
+            s_set_members (self, exec, h->queue ? h->queue : "");
+            //  HELLO is also the executor's periodic resync of its credits
+            exec->credits = h->concurrency - (int) h->running.count;
+            for (size_t i = 0; i < h->running.count; i++)
+                s_mark_known (self, h->running.items [i]);
+            if (fresh)
+                norc_log_info ("executor=%llu: serving %s with %d slots", (unsigned long long) h->executor_id,
+                               exec->queue, h->concurrency);
+            break;
+        }
+        case NORC_MSG_CREDIT:
+            if (exec)
+                exec->credits += msg->credit.credits;
+            break;
+        case NORC_MSG_RELEASE: {
+            norc_instance_t inst = { 0 };
+            if (norc_store_instance_get (self->db, msg->release.instance_id, &inst) == NORC_OK
+            &&  inst.status == NORC_ST_CREATED
+            &&  norc_store_instance_assign (self->db, inst.id, 0) == NORC_OK)
+                s_enqueue (self, s_work_from_instance (&inst), true);
+            norc_instance_clear (&inst);
+            break;
+        }
+        default:
+            norc_log_warnx ("unexpected %s from an executor", norc_msg_name (msg));
+    }
+    if (!exec && msg->id != NORC_MSG_HELLO)
+        norc_log_debug ("message from an executor that has not said HELLO");
+    norc_msg_destroy (&msg);
+    s_dispatch (self);
+    return 0;
+}
+
+//  --------------------------------------------------------------------------
+//  Schedules and ticks
+
+static void s_arm (scheduler_t *self);
+
+static void
+s_forget (scheduler_t *self, s_sched_t *s, const char *why)
+{
+    norc_log_info ("schedule=%llu: dropped (%s)", (unsigned long long) s->row.id, why);
+    if (sched_heap_contains (self->heap, &s->node))
+        sched_heap_remove (self->heap, &s->node);
+    char key [32];
+    zhashx_delete (self->schedules, s_key (s->row.id, key, sizeof key));
+}
+
+//  Add (or replace) a schedule the scheduler holds. An invalid one is
+//  soft-deleted with its reason.
+static void
+s_adopt (scheduler_t *self, norc_schedule_t *row)
+{
+    char key [32];
+    s_key (row->id, key, sizeof key);
+    s_sched_t *old = (s_sched_t *) zhashx_lookup (self->schedules, key);
+    if (old)
+        s_forget (self, old, "reloaded");
+    s_sched_t *s = (s_sched_t *) norc_calloc (1, sizeof (s_sched_t));
+    s->row = *row;
+    memset (row, 0, sizeof (*row));
+    s->node.item = s;
+    s->node.index = SIZE_MAX;
+    s->timing.start = s->row.start;
+    s->timing.period_s = s->row.period_s;
+    const char *invalid = NULL;
+    char err [512] = "";
+    if (s->row.kind == NORC_SCHED_CRON) {
+        s->cron = norc_cron_new (s->row.cron, s->row.tz, err, sizeof err);
+        if (!s->cron)
+            invalid = err;
+        s->timing.cron = s->cron;
+    }
+    else
+    if (s->row.period_s < 1)
+        invalid = "period under 1 second";
+    if (invalid) {
+        norc_log_warnx ("schedule=%llu: invalid (%s): soft-deleted", (unsigned long long) s->row.id, invalid);
+        char *reason = norc_asprintf ("invalid: %s", invalid);
+        norc_store_schedule_delete (self->db, s->row.id, reason);
+        free (reason);
+        void *item = s;
+        s_sched_destroy (&item);
+        return;
+    }
+    norc_us_t after = s->row.last_nominal ? s->row.last_nominal : s->timing.start - 1;
+    norc_us_t next;
+    if (norc_timing_next (&s->timing, after, &next) != NORC_OK) {
+        void *item = s;
+        s_sched_destroy (&item);
+        return;
+    }
+    s->node.key = next;
+    zhashx_insert (self->schedules, key, s);
+    sched_heap_push (self->heap, &s->node);
+}
+
+static void
+s_send_created (scheduler_t *self, s_sched_t *s, uint64_t instance_id, norc_us_t nominal)
+{
+    norc_msg_t *msg = norc_msg_new (NORC_MSG_INSTANCE_CREATED);
+    norc_instance_created_t *m = &msg->instance_created;
+    m->instance_id = instance_id;
+    m->schedule_id = s->row.id;
+    m->task_id = s->row.task_id;
+    m->task = norc_strdup (s->row.task ? s->row.task : "");
+    m->queue = norc_strdup (s->row.queue ? s->row.queue : "");
+    m->nominal_us = nominal;
+    m->attempt = 1;
+    norc_outbox_send (self->outbox, &msg);
+}
+
+static void
+s_send_skipped (scheduler_t *self, s_sched_t *s, norc_us_t nominal, const char *outcome, const char *reason)
+{
+    norc_msg_t *msg = norc_msg_new (NORC_MSG_TICK_SKIPPED);
+    msg->tick_skipped.schedule_id = s->row.id;
+    msg->tick_skipped.nominal_us = nominal;
+    msg->tick_skipped.outcome = norc_strdup (outcome);
+    msg->tick_skipped.reason = norc_strdup (reason);
+    norc_outbox_send (self->outbox, &msg);
+}
+
+//  Handle every due tick of one schedule. False when it is to be dropped.
+static bool
+s_fire_schedule (scheduler_t *self, s_sched_t *s, norc_us_t now)
+{
+    norc_tick_t ticks [PLAN_CAP];
+    norc_us_t next = 0;
+    int64_t remaining = s->row.repetitions ? s->row.remaining : -1;
+    size_t count = norc_timing_plan (&s->timing, s->row.last_nominal, now, s->row.catchup,
+                                     s->row.catchup_window_s * NORC_US_PER_SEC,
+                                     self->grace_ms * 1000, remaining, ticks, PLAN_CAP, &next);
+    for (size_t i = 0; i < count; i++) {
+        norc_tick_fire_t tick = { .schedule_id = s->row.id, .owner = self->id,
+                                  .epoch = s->row.lease_epoch, .nominal = ticks [i].nominal };
+        bool fire = ticks [i].fire && !s->row.paused;
+        if (fire && remaining > 0)
+            remaining--;
+        tick.remaining = remaining < 0 ? 0 : remaining;
+        tick.next_nominal = i + 1 < count ? ticks [i + 1].nominal : (remaining == 0 ? 0 : next);
+        int rc;
+        if (fire) {
+            rc = norc_store_tick_fire (self->db, &tick);
+            if (rc == NORC_OK) {
+                self->ticks_fired++;
+                s_send_created (self, s, tick.instance_id, tick.nominal);
+                norc_instance_t inst = { .id = tick.instance_id, .task_id = s->row.task_id,
+                                         .schedule_id = s->row.id, .nominal = tick.nominal,
+                                         .attempt = 1, .queue = s->row.queue };
+                s_enqueue (self, s_work_from_instance (&inst), false);
+                norc_log_debug ("schedule=%llu instance=%llu: fired", (unsigned long long) s->row.id,
+                                (unsigned long long) tick.instance_id);
+            }
+        }
+        else {
+            const char *reason = s->row.paused ? "paused" : "late: not fired within the misfire grace";
+            const char *outcome = s->row.paused ? "skipped" : "missed";
+            rc = norc_store_tick_skip (self->db, &tick, s->row.paused ? NORC_TICK_SKIPPED : NORC_TICK_MISSED, reason);
+            if (rc == NORC_OK)
+                s_send_skipped (self, s, tick.nominal, outcome, reason);
+        }
+        if (rc == NORC_NOTFOUND)
+            return false;       //  lease lost or schedule deleted
+        if (rc != NORC_OK && rc != NORC_CONFLICT) {
+            norc_log_warnx ("schedule=%llu: cannot record a tick, will try again: %s",
+                            (unsigned long long) s->row.id, norc_db_errstr (self->db));
+            s->node.key = now + NORC_US_PER_SEC;
+            return true;
+        }
+        s->row.last_nominal = tick.nominal;
+        s->row.remaining = tick.remaining;
+    }
+    if (count == PLAN_CAP) {
+        s->node.key = now;      //  more are due: come back at once
+        return true;
+    }
+    if (remaining == 0 || next == 0)
+        return false;
+    s->node.key = next;
+    return true;
+}
+
+static int
+s_on_fire (zloop_t *loop, int timer_id, void *arg)
+{
+    NORC_UNUSED (loop);
+    NORC_UNUSED (timer_id);
+    scheduler_t *self = (scheduler_t *) arg;
+    self->fire_timer = -1;
+    norc_us_t now = norc_now_us ();
+    sched_heap_node_t *top;
+    int handled = 0;
+    while ((top = sched_heap_top (self->heap)) && top->key <= now && handled < 1000) {
+        s_sched_t *s = (s_sched_t *) top->item;
+        sched_heap_remove (self->heap, &s->node);
+        if (s_fire_schedule (self, s, now))
+            sched_heap_push (self->heap, &s->node);
+        else
+            s_forget (self, s, "finished, deleted or claimed by another scheduler");
+        handled++;
+    }
+    s_dispatch (self);
+    s_arm (self);
+    return 0;
+}
+
+//  Arm the one timer for the head of the heap (wall-clock distance, slept
+//  on the loop's monotonic clock; recomputed after every fire).
+static void
+s_arm (scheduler_t *self)
+{
+    if (self->fire_timer >= 0) {
+        zloop_timer_end (self->loop, self->fire_timer);
+        self->fire_timer = -1;
+    }
+    sched_heap_node_t *top = sched_heap_top (self->heap);
+    if (!top)
+        return;
+    norc_us_t delay = top->key - norc_now_us ();
+    size_t ms = delay <= 0 ? 0 : (size_t) ((delay + 999) / 1000);
+    self->fire_timer = zloop_timer (self->loop, ms, 1, s_on_fire, self);
+}
+
+//  Renew, claim, and load what is held.
+static void
+s_lease (scheduler_t *self)
+{
+    norc_us_t now = norc_now_us ();
+    norc_us_t until = now + self->lease_ms * 1000;
+    int renewed = 0, claimed = 0;
+    if (norc_store_schedule_renew (self->db, self->id, until, &renewed) != NORC_OK
+    ||  norc_store_schedule_claim (self->db, self->id, now, until, 10000, &claimed) != NORC_OK) {
+        norc_log_warnx ("db: cannot renew or claim leases: %s", norc_db_errstr (self->db));
+        return;
+    }
+    norc_schedule_t *owned = NULL;
+    size_t count = 0;
+    if (norc_store_schedule_owned (self->db, self->id, &owned, &count) != NORC_OK)
+        return;
+    //  Forget what is no longer ours; adopt what is new
+    zhashx_t *held = zhashx_new ();
+    for (size_t i = 0; i < count; i++) {
+        char key [32];
+        s_key (owned [i].id, key, sizeof key);
+        zhashx_insert (held, key, (void *) 1);
+        s_sched_t *s = (s_sched_t *) zhashx_lookup (self->schedules, key);
+        if (!s || s->row.lease_epoch != owned [i].lease_epoch || s->row.paused != owned [i].paused)
+            s_adopt (self, &owned [i]);
+        norc_schedule_clear (&owned [i]);
+    }
+    free (owned);
+    zlistx_t *ids = zhashx_keys (self->schedules);
+    for (char *key = (char *) zlistx_first (ids); key; key = (char *) zlistx_next (ids))
+        if (!zhashx_lookup (held, key)) {
+            s_sched_t *s = (s_sched_t *) zhashx_lookup (self->schedules, key);
+            if (s)
+                s_forget (self, s, "no longer held");
+        }
+    zlistx_destroy (&ids);
+    zhashx_destroy (&held);
+    if (claimed)
+        norc_log_info ("claimed %d schedules; holding %zu", claimed, zhashx_size (self->schedules));
+    s_arm (self);
+}
+
+static int
+s_on_lease (zloop_t *loop, int timer_id, void *arg)
+{
+    NORC_UNUSED (loop);
+    NORC_UNUSED (timer_id);
+    s_lease ((scheduler_t *) arg);
+    return 0;
+}
+
+//  A schedule changed through norcctl: reload it now
+static void
+s_schedule_changed (scheduler_t *self, uint64_t id)
+{
+    char key [32];
+    s_sched_t *s = (s_sched_t *) zhashx_lookup (self->schedules, s_key (id, key, sizeof key));
+    if (!s) {
+        s_lease (self);     //  a new one: claim it
+        return;
+    }
+    norc_schedule_t row = { 0 };
+    int rc = norc_store_schedule_get (self->db, id, &row);
+    if (rc == NORC_OK && !row.deleted_at && row.lease_owner == self->id) {
+        //  Keep the tick state we hold; take the definition
+        s->row.paused = row.paused;
+        norc_log_info ("schedule=%llu: %s", (unsigned long long) id, row.paused ? "paused" : "active");
+    }
+    else
+    if (rc == NORC_OK || rc == NORC_NOTFOUND)
+        s_forget (self, s, row.deleted_at ? "deleted" : "not held");
+    norc_schedule_clear (&row);
+    s_arm (self);
+}
+
+static int
+s_handle_notify (zloop_t *loop, zsock_t *sock, void *arg)
+{
+    NORC_UNUSED (loop);
+    scheduler_t *self = (scheduler_t *) arg;
+    norc_msg_t *msg = norc_msg_recv (sock);
+    if (!msg)
+        return 0;
+    if (msg->id == NORC_MSG_SCHEDULE_CHANGED)
+        s_schedule_changed (self, msg->schedule_changed.schedule_id);
+    else
+    if (msg->id == NORC_MSG_EVENT && msg->event.instance_id) {
+        //  A manual run (or our own instance, already known)
+        char key [32];
+        if (!zhashx_lookup (self->known, s_key (msg->event.instance_id, key, sizeof key))) {
+            norc_instance_t inst = { 0 };
+            if (norc_store_instance_get (self->db, msg->event.instance_id, &inst) == NORC_OK
+            &&  inst.status == NORC_ST_CREATED && !inst.executor_id)
+                s_enqueue (self, s_work_from_instance (&inst), false);
+            norc_instance_clear (&inst);
+            s_dispatch (self);
+        }
+    }
+    norc_msg_destroy (&msg);
+    return 0;
+}
+
+//  --------------------------------------------------------------------------
+//  Aggregator link, heartbeats, housekeeping
+
+static int
+s_handle_events (zloop_t *loop, zsock_t *sock, void *arg)
+{
+    NORC_UNUSED (loop);
+    scheduler_t *self = (scheduler_t *) arg;
+    norc_msg_t *msg = norc_msg_recv (sock);
+    if (msg && msg->id == NORC_MSG_ACK)
+        norc_outbox_ack (self->outbox, msg->ack.seq);
+    else
+    if (msg)
+        norc_log_warnx ("unexpected %s from the aggregator", norc_msg_name (msg));
+    norc_msg_destroy (&msg);
+    return 0;
+}
+
+static int
+s_on_heartbeat (zloop_t *loop, int timer_id, void *arg)
+{
+    NORC_UNUSED (loop);
+    NORC_UNUSED (timer_id);
+    scheduler_t *self = (scheduler_t *) arg;
+    norc_msg_t *msg = norc_msg_new (NORC_MSG_HEARTBEAT);
+    msg->heartbeat.daemon_id = self->id;
+    msg->heartbeat.kind = norc_strdup ("scheduler");
+    msg->heartbeat.host = norc_strdup (self->host);
+    msg->heartbeat.pid = getpid ();
+    msg->heartbeat.status = NORC_ST_RUNNING;
+    msg->heartbeat.sent_us = norc_now_us ();
+    norc_msg_send (&msg, self->events);
+    norc_outbox_resend (self->outbox);
+    //  Executors silent past the threshold lose their credits
+    norc_us_t cutoff = norc_mono_us () - self->failure_ms * 1000;
+    zlistx_t *keys = zhashx_keys (self->executors);
+    for (char *key = (char *) zlistx_first (keys); key; key = (char *) zlistx_next (keys)) {
+        s_exec_t *exec = (s_exec_t *) zhashx_lookup (self->executors, key);
+        if (exec && exec->last_seen < cutoff) {
+            norc_log_info ("executor=%llu: silent, forgotten", (unsigned long long) exec->executor_id);
+            zhashx_delete (self->executors, key);
+        }
+    }
+    zlistx_destroy (&keys);
+    return 0;
+}
+
+static int
+s_on_resync (zloop_t *loop, int timer_id, void *arg)
+{
+    NORC_UNUSED (loop);
+    NORC_UNUSED (timer_id);
+    scheduler_t *self = (scheduler_t *) arg;
+    //  Forget dispatched instances after an hour (they are in MySQL)
+    norc_us_t cutoff = norc_mono_us () - INT64_C (3600000000);
+    zlistx_t *keys = zhashx_keys (self->known);
+    for (char *key = (char *) zlistx_first (keys); key; key = (char *) zlistx_next (keys)) {
+        norc_us_t *when = (norc_us_t *) zhashx_lookup (self->known, key);
+        if (when && *when < cutoff)
+            zhashx_delete (self->known, key);
+    }
+    zlistx_destroy (&keys);
+    s_resync_waiting (self);
+    return 0;
+}
+
+int
+scheduler_start (scheduler_t *self)
+{
+    const char *url = norc_config_str (self->config, "db.url");
+    norc_db_options_t options = {
+        (int) norc_config_int (self->config, "db.connect_timeout_s"),
+        (int) norc_config_int (self->config, "db.read_timeout_s"),
+        (int) norc_config_int (self->config, "db.write_timeout_s"),
+        (int) norc_config_int (self->config, "db.retries")
+    };
+    self->db = norc_db_new (url, &options);
+    if (!self->db) {
+        norc_log_error ("malformed db.url");
+        return NORC_ERROR;
+    }
+    int version = 0, rc = NORC_AGAIN;
+    for (int attempt = 0; attempt < 60 && !zsys_interrupted; attempt++) {
+        rc = norc_migrate_current (self->db, &version);
+        if (rc == NORC_OK && version >= 1)
+            break;
+        norc_log_warnx ("db: not ready (%s); retrying", rc ? norc_db_errstr (self->db) : "schema not migrated");
+        zclock_sleep (1000);
+    }
+    if (rc || version < 1) {
+        norc_log_error ("db: unavailable or not migrated (run norcctl db migrate)");
+        return NORC_ERROR;
+    }
+    norc_daemon_t me = { .kind = NORC_DAEMON_SCHEDULER, .host = self->host, .pid = getpid () };
+    if (norc_store_daemon_register (self->db, &me) != NORC_OK) {
+        norc_log_error ("db: cannot register: %s", norc_db_errstr (self->db));
+        return NORC_ERROR;
+    }
+    self->id = me.id;
+    char *dispatch = norc_config_bind_endpoint (self->config, "scheduler.dispatch");
+    self->dispatch = norc_zmq_bind (ZMQ_ROUTER, dispatch);
+    free (dispatch);
+    self->events = norc_zmq_connect (ZMQ_DEALER, norc_config_str (self->config, "aggregator.events"));
+    self->notify = norc_zmq_connect (ZMQ_SUB, norc_config_str (self->config, "aggregator.stream"));
+    if (!self->dispatch || !self->events || !self->notify)
+        return NORC_ERROR;
+    zsock_set_subscribe (self->notify, "schedule.");
+    zsock_set_subscribe (self->notify, "instance.created");
+    self->outbox = norc_outbox_new (self->events, (int) self->period_ms);
+    self->loop = zloop_new ();
+    zloop_reader (self->loop, self->dispatch, s_handle_dispatch, self);
+    zloop_reader (self->loop, self->events, s_handle_events, self);
+    zloop_reader (self->loop, self->notify, s_handle_notify, self);
+    zloop_timer (self->loop, (size_t) self->period_ms, 0, s_on_heartbeat, self);
+    zloop_timer (self->loop, (size_t) (self->lease_ms / 3), 0, s_on_lease, self);
+    zloop_timer (self->loop, 10000, 0, s_on_resync, self);
+    norc_log_info ("scheduler=%llu on %s: dispatching on %s", (unsigned long long) self->id, self->host,
+                   norc_config_str (self->config, "scheduler.dispatch"));
+    s_on_heartbeat (self->loop, 0, self);
+    s_resync_waiting (self);
+    s_lease (self);
+    return NORC_OK;
+}
+
+void
+scheduler_run (scheduler_t *self)
+{
+    zloop_start (self->loop);
+    //  Give the schedules back at once so another scheduler takes them
+    int released = 0;
+    norc_store_schedule_release (self->db, self->id, &released);
+    norc_store_daemon_status (self->db, self->id, NORC_ST_ENDED, "stopped");
+    //  Let the aggregator acknowledge what is still in flight (briefly)
+    for (int i = 0; i < 20 && norc_outbox_pending (self->outbox); i++) {
+        if (norc_zmq_wait (self->events, 50) == NORC_OK)
+            s_handle_events (self->loop, self->events, self);
+    }
+    norc_log_info ("stopped: released %d schedules, %llu ticks fired", released,
+                   (unsigned long long) self->ticks_fired);
+}
