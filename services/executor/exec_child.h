@@ -1,0 +1,34 @@
+//  exec_child.h - start one command as a child in its own process group,
+//  with its output (stdout and stderr together) on a pipe, and decide how
+//  to start it: a command that is one simple word list is exec'd directly
+//  after a PATH search (as GNU make does), anything else goes through
+//  /bin/sh -c. The user cannot tell the difference: a command that is not
+//  found always goes to the shell, which gives its usual message and 127.
+#ifndef EXEC_CHILD_H_INCLUDED
+#define EXEC_CHILD_H_INCLUDED
+#include "norc.h"
+#include "norc_pack.h"
+#include <sys/types.h>
+
+typedef struct {
+    pid_t pid;              //  child, also its process group id
+    int output_fd;          //  read end of its stdout+stderr pipe (non-blocking)
+    bool direct;            //  exec'd without a shell
+} exec_child_t;
+
+//  True when the command can be exec'd without a shell: only plain words
+//  (no quotes, expansions, globs, redirections, operators, assignments)
+//  and a first word that is not a shell builtin or keyword.
+bool exec_child_is_simple (const char *command);
+
+//  Find an executable for word in PATH (or word itself when it has a '/').
+//  Caller owns the result; NULL when there is none.
+char *exec_child_which (const char *word, const char *path);
+
+//  Start command. env: extra environment (may be NULL); cwd: working
+//  directory (NULL for ours). NORC_OK, or NORC_ERROR with errno's text in
+//  err (the machine could not start it: no process, no pipe, bad cwd).
+int exec_child_spawn (const char *command, const norc_strmap_t *env, const char *cwd,
+                      exec_child_t *child, char *err, size_t errsize);
+
+#endif

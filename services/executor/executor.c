@@ -1,0 +1,750 @@
+//  executor.c - the executor's loop.
+//
+//  Work: the executor says HELLO to the scheduler (again every heartbeat
+//  period, which also resyncs its credits) and grants a CREDIT each time a
+//  slot frees. An ASSIGN beyond its free slots is given back (RELEASE), so
+//  it never holds work it cannot start.
+//
+//  Children: exec_child starts each command in its own process group with
+//  stdout and stderr on one pipe, read by the loop. SIGCHLD is blocked and
+//  read from a signalfd, so reaping is event-driven; wait4 gives each
+//  child's exit status and resource use. A timeout sends SIGTERM to the
+//  group and SIGKILL after executor.kill_grace_ms.
+//
+//  Logs: every byte (Norc's own lines and the command's output) is appended
+//  to a spool file first, then sent to the archiver in chunks at offsets;
+//  the archiver acknowledges the offset it holds. Unacknowledged bytes are
+//  sent again from the spool, so output survives an archiver restart; a
+//  spool file is removed once its log is complete at the archiver.
+//
+//  Events: STARTED and ENDED go through an outbox to the aggregator and are
+//  resent until acknowledged.
+#include "executor.h"
+#include "exec_child.h"
+#include "norc_log.h"
+#include "norc_mem.h"
+#include "norc_msg.h"
+#include "norc_outbox.h"
+#include "norc_zmq.h"
+#include <errno.h>
+#include <fcntl.h>
+#include <signal.h>
+#include <sys/resource.h>
+#include <sys/signalfd.h>
+#include <sys/stat.h>
+#include <sys/wait.h>
+#include <time.h>
+#include <unistd.h>
+
+#define WINDOW (1024 * 1024)        //  unacknowledged log bytes in flight
+#define CHUNK (64 * 1024)
+
+typedef struct {
+    uint64_t instance_id;
+    char *path;                 //  log path at the archiver
+    char *spool;                //  spool file path
+    int fd;                     //  spool file
+    uint64_t written, sent, acked;
+    bool eof;                   //  nothing more will be written
+    norc_us_t progress;         //  monotonic time of the last ack or send
+} s_log_t;
+
+typedef struct _executor_t executor_t;
+
+typedef struct {
+    executor_t *owner;          //  the executor running it
+    uint64_t instance_id;
+    char *task;
+    exec_child_t child;
+    s_log_t *log;
+    norc_us_t started;          //  wall clock
+    int timeout_timer;          //  -1 when none
+    int kill_timer;
+    bool timed_out;
+    bool interrupted;
+    bool exited;
+    int wait_status;
+    struct rusage usage;
+} s_run_t;
+
+struct _executor_t {
+    norc_config_t *config;      //  not owned
+    char *queue;
+    int concurrency;
+    uint64_t id;
+    char host [256];
+    char *spool_dir;
+    zsock_t *dispatch;          //  DEALER to the scheduler
+    zsock_t *events;            //  DEALER to the aggregator
+    zsock_t *logs;              //  DEALER to the archiver
+    norc_outbox_t *outbox;
+    zloop_t *loop;
+    int sigfd;                  //  SIGCHLD signalfd
+    zhashx_t *runs;             //  instance id -> s_run_t
+    zhashx_t *logs_open;        //  instance id -> s_log_t
+    int64_t period_ms, grace_ms;
+    uint64_t completed;
+};
+
+static char *
+s_key (uint64_t id, char *buf, size_t size)
+{
+    snprintf (buf, size, "%llu", (unsigned long long) id);
+    return buf;
+}
+
+static void
+s_log_destroy (void **item)
+{
+    s_log_t *log = (s_log_t *) *item;
+    if (log) {
+        if (log->fd >= 0)
+            close (log->fd);
+        free (log->path);
+        free (log->spool);
+        free (log);
+        *item = NULL;
+    }
+}
+
+static void
+s_run_destroy (void **item)
+{
+    s_run_t *run = (s_run_t *) *item;
+    if (run) {
+        if (run->child.output_fd >= 0)
+            close (run->child.output_fd);
+        free (run->task);
+        free (run);
+        *item = NULL;
+    }
+}
+
+void
+executor_block_sigchld (void)
+{
+    sigset_t set;
+    sigemptyset (&set);
+    sigaddset (&set, SIGCHLD);
+    pthread_sigmask (SIG_BLOCK, &set, NULL);
+}
+
+executor_t *
+executor_new (norc_config_t *config, const char *queue, int concurrency)
+{
+    executor_t *self = (executor_t *) norc_calloc (1, sizeof (executor_t));
+    self->config = config;
+    self->queue = norc_strdup (queue);
+    self->concurrency = concurrency;
+    self->sigfd = -1;
+    self->period_ms = norc_config_int (config, "heartbeat.period_ms");
+    self->grace_ms = norc_config_int (config, "executor.kill_grace_ms");
+    self->spool_dir = norc_strdup (norc_config_str (config, "spool.dir"));
+    self->runs = zhashx_new ();
+    zhashx_set_destructor (self->runs, s_run_destroy);
+    self->logs_open = zhashx_new ();
+    zhashx_set_destructor (self->logs_open, s_log_destroy);
+    if (gethostname (self->host, sizeof self->host) != 0)
+        snprintf (self->host, sizeof self->host, "unknown");
+    return self;
+}
+
+void
+executor_destroy (executor_t **self_p)
+{
+    if (self_p && *self_p) {
+        executor_t *self = *self_p;
+        zhashx_destroy (&self->runs);
+        zhashx_destroy (&self->logs_open);
+        zloop_destroy (&self->loop);
+        norc_outbox_destroy (&self->outbox);
+        zsock_destroy (&self->logs);
+        zsock_destroy (&self->events);
+        zsock_destroy (&self->dispatch);
+        if (self->sigfd >= 0)
+            close (self->sigfd);
+        free (self->spool_dir);
+        free (self->queue);
+        free (self);
+        *self_p = NULL;
+    }
+}
+
+//  --------------------------------------------------------------------------
+//  Logs
+
+static void
+s_log_write (s_log_t *log, const void *data, size_t size)
+{
+    const char *p = (const char *) data;
+    while (size > 0) {
+        ssize_t n = pwrite (log->fd, p, size, (off_t) log->written);
+        if (n <= 0) {
+            if (errno == EINTR)
+                continue;
+            norc_log_warn ("instance=%llu: cannot write the spool %s", (unsigned long long) log->instance_id,
+                           log->spool);
+            return;
+        }
+        log->written += (uint64_t) n;
+        p += n;
+        size -= (size_t) n;
+    }
+}
+
+//  A line in the original's format: [YYYY/MM/DD HH:MM:SS.ffffff] LEVEL: message
+static void
+s_log_line (s_log_t *log, const char *level, const char *fmt, ...) __attribute__ ((format (printf, 3, 4)));
+
+static void
+s_log_line (s_log_t *log, const char *level, const char *fmt, ...)
+{
+    norc_us_t now = norc_now_us ();
+    time_t secs = (time_t) (now / NORC_US_PER_SEC);
+    struct tm tm;
+    gmtime_r (&secs, &tm);
+    char line [4096];
+    int n = snprintf (line, sizeof line, "[%04d/%02d/%02d %02d:%02d:%02d.%06d] %s: ",
+                      tm.tm_year + 1900, tm.tm_mon + 1, tm.tm_mday, tm.tm_hour, tm.tm_min, tm.tm_sec,
+                      (int) (now % NORC_US_PER_SEC), level);
+    va_list ap;
+    va_start (ap, fmt);
+    int m = vsnprintf (line + n, sizeof line - (size_t) n - 1, fmt, ap);
+    va_end (ap);
+    n += m < 0 ? 0 : ((size_t) m >= sizeof line - (size_t) n - 1 ? (int) (sizeof line - (size_t) n - 2) : m);
+    line [n++] = '\n';
+    s_log_write (log, line, (size_t) n);
+}
+
+static s_log_t *
+s_log_open (executor_t *self, uint64_t instance_id, const char *path)
+{
+    s_log_t *log = (s_log_t *) norc_calloc (1, sizeof (s_log_t));
+    log->instance_id = instance_id;
+    char fallback [64];
+    log->path = norc_strdup (path && *path ? path : norc_log_path (instance_id, fallback, sizeof fallback));
+    log->spool = norc_asprintf ("%s/%llu.log", self->spool_dir, (unsigned long long) instance_id);
+    log->fd = open (log->spool, O_RDWR | O_CREAT | O_TRUNC | O_CLOEXEC, 0640);
+    if (log->fd < 0) {
+        norc_log_warn ("instance=%llu: cannot open the spool %s", (unsigned long long) instance_id, log->spool);
+        void *item = log;
+        s_log_destroy (&item);
+        return NULL;
+    }
+    log->progress = norc_mono_us ();
+    char key [32];
+    zhashx_update (self->logs_open, s_key (instance_id, key, sizeof key), log);
+    return log;
+}
+
+//  Send what the window allows.
+static void
+s_pump (executor_t *self)
+{
+    char *buf = NULL;
+    for (s_log_t *log = (s_log_t *) zhashx_first (self->logs_open); log;
+         log = (s_log_t *) zhashx_next (self->logs_open)) {
+        bool final_sent = log->eof && log->sent == log->written && log->acked == log->written;
+        while (!final_sent && log->sent - log->acked < WINDOW
+           && (log->sent < log->written || (log->eof && log->sent == log->written && log->acked < log->written + 1))) {
+            if (!buf)
+                buf = (char *) norc_malloc (CHUNK);
+            size_t want = (size_t) (log->written - log->sent);
+            if (want > CHUNK)
+                want = CHUNK;
+            ssize_t n = want ? pread (log->fd, buf, want, (off_t) log->sent) : 0;
+            if (n < 0)
+                break;
+            norc_msg_t *msg = norc_msg_new (NORC_MSG_LOG_CHUNK);
+            msg->log_chunk.instance_id = log->instance_id;
+            msg->log_chunk.path = norc_strdup (log->path);
+            msg->log_chunk.offset = log->sent;
+            norc_bin_set (&msg->log_chunk.data, buf, (size_t) n);
+            msg->log_chunk.eof = log->eof && log->sent + (uint64_t) n == log->written;
+            bool last = msg->log_chunk.eof;
+            zsock_set_sndtimeo (self->logs, 0);
+            if (norc_msg_send (&msg, self->logs) != NORC_OK)
+                break;
+            log->sent += (uint64_t) n;
+            log->progress = norc_mono_us ();
+            if (last)
+                break;      //  wait for its ack
+        }
+    }
+    free (buf);
+}
+
+static int
+s_handle_logs (zloop_t *loop, zsock_t *sock, void *arg)
+{
+    NORC_UNUSED (loop);
+    executor_t *self = (executor_t *) arg;
+    norc_msg_t *msg = norc_msg_recv (sock);
+    if (!msg)
+        return 0;
+    if (msg->id == NORC_MSG_ACK) {
+        char key [32];
+        s_key (msg->ack.instance_id, key, sizeof key);
+        s_log_t *log = (s_log_t *) zhashx_lookup (self->logs_open, key);
+        if (log && msg->ack.seq > log->acked) {
+            log->acked = msg->ack.seq;
+            log->progress = norc_mono_us ();
+        }
+        //  The archiver acknowledges written + 1 once the log is closed
+        if (log && log->eof && log->acked > log->written) {
+            unlink (log->spool);
+            zhashx_delete (self->logs_open, key);
+        }
+    }
+    norc_msg_destroy (&msg);
+    s_pump (self);
+    return 0;
+}
+
+//  --------------------------------------------------------------------------
+//  Instances
+
+static void
+s_send_credit (executor_t *self, int credits)
+{
+    norc_msg_t *msg = norc_msg_new (NORC_MSG_CREDIT);
+    msg->credit.executor_id = self->id;
+    msg->credit.credits = credits;
+    norc_msg_send (&msg, self->dispatch);
+}
+
+static void
+s_send_hello (executor_t *self)
+{
+    norc_msg_t *msg = norc_msg_new (NORC_MSG_HELLO);
+    norc_hello_t *h = &msg->hello;
+    h->executor_id = self->id;
+    h->host = norc_strdup (self->host);
+    h->pid = getpid ();
+    h->queue = norc_strdup (self->queue);
+    h->concurrency = self->concurrency;
+    for (s_run_t *run = (s_run_t *) zhashx_first (self->runs); run; run = (s_run_t *) zhashx_next (self->runs))
+        norc_u64list_append (&h->running, run->instance_id);
+    norc_msg_send (&msg, self->dispatch);
+}
+
+static void
+s_send_ended (executor_t *self, uint64_t instance_id, int status, int exit_code, int signal,
+              norc_us_t started, const struct rusage *usage, const char *reason)
+{
+    norc_msg_t *msg = norc_msg_new (NORC_MSG_INSTANCE_ENDED);
+    norc_instance_ended_t *m = &msg->instance_ended;
+    m->instance_id = instance_id;
+    m->executor_id = self->id;
+    m->status = status;
+    m->exit_code = exit_code;
+    m->signal = signal;
+    m->started_us = started;
+    m->ended_us = norc_now_us ();
+    if (usage) {
+        m->cpu_user_us = (int64_t) usage->ru_utime.tv_sec * 1000000 + usage->ru_utime.tv_usec;
+        m->cpu_sys_us = (int64_t) usage->ru_stime.tv_sec * 1000000 + usage->ru_stime.tv_usec;
+        m->max_rss_kb = usage->ru_maxrss;
+    }
+    m->reason = reason ? norc_strdup (reason) : NULL;
+    norc_outbox_send (self->outbox, &msg);
+}
+
+//  Read what the child wrote, into the spool.
+static void
+s_drain (executor_t *self, s_run_t *run)
+{
+    char buf [CHUNK];
+    while (run->child.output_fd >= 0) {
+        ssize_t n = read (run->child.output_fd, buf, sizeof buf);
+        if (n > 0) {
+            if (run->log)
+                s_log_write (run->log, buf, (size_t) n);
+            continue;
+        }
+        if (n < 0 && errno == EINTR)
+            continue;
+        if (n == 0 || (n < 0 && errno != EAGAIN)) {
+            zmq_pollitem_t item = { NULL, run->child.output_fd, ZMQ_POLLIN, 0 };
+            zloop_poller_end (self->loop, &item);
+            close (run->child.output_fd);
+            run->child.output_fd = -1;
+        }
+        break;
+    }
+    s_pump (self);
+}
+
+static int
+s_handle_output (zloop_t *loop, zmq_pollitem_t *item, void *arg)
+{
+    NORC_UNUSED (loop);
+    executor_t *self = (executor_t *) arg;
+    char key [32];
+    for (s_run_t *run = (s_run_t *) zhashx_first (self->runs); run; run = (s_run_t *) zhashx_next (self->runs))
+        if (run->child.output_fd == item->fd) {
+            s_drain (self, run);
+            return 0;
+        }
+    NORC_UNUSED (key);
+    return 0;
+}
+
+static void
+s_finish (executor_t *self, s_run_t *run)
+{
+    s_drain (self, run);
+    if (run->timeout_timer >= 0)
+        zloop_timer_end (self->loop, run->timeout_timer);
+    if (run->kill_timer >= 0)
+        zloop_timer_end (self->loop, run->kill_timer);
+    int status, exit_code = -1, signal = 0;
+    const char *reason = NULL;
+    char reason_buf [128];
+    if (WIFEXITED (run->wait_status)) {
+        exit_code = WEXITSTATUS (run->wait_status);
+        status = exit_code == 0 ? NORC_ST_SUCCESS : NORC_ST_FAILURE;
+    }
+    else {
+        signal = WTERMSIG (run->wait_status);
+        status = run->timed_out ? NORC_ST_TIMEDOUT : run->interrupted ? NORC_ST_INTERRUPTED : NORC_ST_FAILURE;
+        snprintf (reason_buf, sizeof reason_buf, "killed by signal %d (%s)", signal, strsignal (signal));
+        reason = run->timed_out ? "timed out" : reason_buf;
+    }
+    if (run->timed_out && status != NORC_ST_TIMEDOUT) {
+        status = NORC_ST_TIMEDOUT;
+        reason = "timed out";
+    }
+    if (run->log) {
+        if (exit_code >= 0)
+            s_log_line (run->log, status == NORC_ST_SUCCESS ? "INFO" : "ERROR",
+                        "Task ended with status %s (exit code %d).", norc_status_name (status), exit_code);
+        else
+            s_log_line (run->log, "ERROR", "Task ended with status %s (%s).", norc_status_name (status), reason);
+        run->log->eof = true;
+    }
+    s_send_ended (self, run->instance_id, status, exit_code, signal, run->started, &run->usage, reason);
+    norc_log_info ("instance=%llu task=%s: %s", (unsigned long long) run->instance_id, run->task,
+                   norc_status_name (status));
+    self->completed++;
+    char key [32];
+    zhashx_delete (self->runs, s_key (run->instance_id, key, sizeof key));
+    s_pump (self);
+    s_send_credit (self, 1);
+}
+
+static int
+s_on_kill (zloop_t *loop, int timer_id, void *arg)
+{
+    NORC_UNUSED (loop);
+    NORC_UNUSED (timer_id);
+    s_run_t *run = (s_run_t *) arg;
+    run->kill_timer = -1;
+    kill (-run->child.pid, SIGKILL);
+    return 0;
+}
+
+static void
+s_terminate (executor_t *self, s_run_t *run)
+{
+    kill (-run->child.pid, SIGTERM);
+    if (run->kill_timer < 0)
+        run->kill_timer = zloop_timer (self->loop, (size_t) self->grace_ms, 1, s_on_kill, run);
+}
+
+static int
+s_on_timeout (zloop_t *loop, int timer_id, void *arg)
+{
+    NORC_UNUSED (loop);
+    NORC_UNUSED (timer_id);
+    s_run_t *run = (s_run_t *) arg;
+    run->timeout_timer = -1;
+    run->timed_out = true;
+    if (run->log)
+        s_log_line (run->log, "ERROR", "Timeout reached: sending SIGTERM to the task.");
+    s_terminate (run->owner, run);
+    return 0;
+}
+
+static int
+s_handle_sigchld (zloop_t *loop, zmq_pollitem_t *item, void *arg)
+{
+    NORC_UNUSED (loop);
+    NORC_UNUSED (item);
+    executor_t *self = (executor_t *) arg;
+    struct signalfd_siginfo info;
+    while (read (self->sigfd, &info, sizeof info) == sizeof info)
+        ;
+    while (true) {
+        int status;
+        struct rusage usage;
+        pid_t pid = wait4 (-1, &status, WNOHANG, &usage);
+        if (pid <= 0)
+            break;
+        for (s_run_t *run = (s_run_t *) zhashx_first (self->runs); run; run = (s_run_t *) zhashx_next (self->runs))
+            if (run->child.pid == pid) {
+                run->exited = true;
+                run->wait_status = status;
+                run->usage = usage;
+                s_finish (self, run);
+                break;
+            }
+    }
+    return 0;
+}
+
+static void
+s_start (executor_t *self, norc_assign_t *a)
+{
+    s_run_t *run = (s_run_t *) norc_calloc (1, sizeof (s_run_t));
+    run->owner = self;
+    run->instance_id = a->instance_id;
+    run->task = norc_strdup (a->task ? a->task : "?");
+    run->timeout_timer = run->kill_timer = -1;
+    run->child.output_fd = -1;
+    run->log = s_log_open (self, a->instance_id, a->log_path);
+    if (run->log) {
+        s_log_line (run->log, "INFO", "Starting instance #%llu of %s (attempt %d) on executor %llu, host %s.",
+                    (unsigned long long) a->instance_id, run->task, a->attempt ? a->attempt : 1,
+                    (unsigned long long) self->id, self->host);
+        s_log_line (run->log, "INFO", "$ %s", a->command ? a->command : "");
+    }
+    norc_strmap_t env = { 0 };
+    for (size_t i = 0; i < a->env.count; i++)
+        norc_strmap_set (&env, a->env.keys [i], a->env.values [i]);
+    char value [32];
+    norc_strmap_set (&env, "NORC_INSTANCE_ID", s_key (a->instance_id, value, sizeof value));
+    norc_strmap_set (&env, "NORC_TASK", run->task);
+    norc_strmap_set (&env, "NORC_QUEUE", a->queue ? a->queue : "");
+    char err [512] = "";
+    run->started = norc_now_us ();
+    int rc = exec_child_spawn (a->command ? a->command : "", &env, a->cwd, &run->child, err, sizeof err);
+    norc_strmap_clear (&env);
+    if (rc != NORC_OK) {
+        //  The machine could not start it: Norc's fault, not the task's
+        if (run->log) {
+            s_log_line (run->log, "ERROR", "%s", err);
+            s_log_line (run->log, "ERROR", "Task ended with status ERROR.");
+            run->log->eof = true;
+        }
+        norc_log_warnx ("instance=%llu: %s", (unsigned long long) a->instance_id, err);
+        s_send_ended (self, a->instance_id, NORC_ST_ERROR, -1, 0, run->started, NULL, err);
+        void *item = run;
+        s_run_destroy (&item);
+        s_pump (self);
+        s_send_credit (self, 1);
+        return;
+    }
+    char key [32];
+    zhashx_insert (self->runs, s_key (a->instance_id, key, sizeof key), run);
+    zmq_pollitem_t item = { NULL, run->child.output_fd, ZMQ_POLLIN, 0 };
+    zloop_poller (self->loop, &item, s_handle_output, self);
+    if (a->timeout_s > 0)
+        run->timeout_timer = zloop_timer (self->loop, (size_t) a->timeout_s * 1000, 1, s_on_timeout, run);
+    norc_msg_t *msg = norc_msg_new (NORC_MSG_INSTANCE_STARTED);
+    msg->instance_started.instance_id = a->instance_id;
+    msg->instance_started.executor_id = self->id;
+    msg->instance_started.pid = run->child.pid;
+    msg->instance_started.started_us = run->started;
+    norc_outbox_send (self->outbox, &msg);
+    norc_log_debug ("instance=%llu pid=%d: started%s", (unsigned long long) a->instance_id,
+                    (int) run->child.pid, run->child.direct ? " (direct exec)" : "");
+    s_pump (self);
+}
+
+static int
+s_handle_dispatch (zloop_t *loop, zsock_t *sock, void *arg)
+{
+    NORC_UNUSED (loop);
+    executor_t *self = (executor_t *) arg;
+    norc_msg_t *msg = norc_msg_recv (sock);
+    if (!msg)
+        return 0;
+    if (msg->id == NORC_MSG_ASSIGN) {
+        char key [32];
+        if (zhashx_lookup (self->runs, s_key (msg->assign.instance_id, key, sizeof key)))
+            norc_log_debug ("instance=%llu: already running", (unsigned long long) msg->assign.instance_id);
+        else
+        if ((int) zhashx_size (self->runs) >= self->concurrency || zsys_interrupted) {
+            norc_msg_t *release = norc_msg_new (NORC_MSG_RELEASE);
+            release->release.executor_id = self->id;
+            release->release.instance_id = msg->assign.instance_id;
+            release->release.reason = norc_strdup ("no free slot");
+            norc_msg_send (&release, sock);
+        }
+        else
+            s_start (self, &msg->assign);
+    }
+    else
+        norc_log_warnx ("unexpected %s from the scheduler", norc_msg_name (msg));
+    norc_msg_destroy (&msg);
+    return 0;
+}
+
+static int
+s_handle_events (zloop_t *loop, zsock_t *sock, void *arg)
+{
+    NORC_UNUSED (loop);
+    executor_t *self = (executor_t *) arg;
+    norc_msg_t *msg = norc_msg_recv (sock);
+    if (msg && msg->id == NORC_MSG_ACK)
+        norc_outbox_ack (self->outbox, msg->ack.seq);
+    norc_msg_destroy (&msg);
+    return 0;
+}
+
+static int
+s_on_heartbeat (zloop_t *loop, int timer_id, void *arg)
+{
+    NORC_UNUSED (loop);
+    NORC_UNUSED (timer_id);
+    executor_t *self = (executor_t *) arg;
+    norc_msg_t *msg = norc_msg_new (NORC_MSG_HEARTBEAT);
+    msg->heartbeat.daemon_id = self->id;
+    msg->heartbeat.kind = norc_strdup ("executor");
+    msg->heartbeat.host = norc_strdup (self->host);
+    msg->heartbeat.pid = getpid ();
+    msg->heartbeat.status = NORC_ST_RUNNING;
+    msg->heartbeat.running = (int32_t) zhashx_size (self->runs);
+    msg->heartbeat.free = self->concurrency - (int32_t) zhashx_size (self->runs);
+    msg->heartbeat.sent_us = norc_now_us ();
+    norc_msg_send (&msg, self->events);
+    s_send_hello (self);
+    norc_outbox_resend (self->outbox);
+    //  Logs without progress for a while: send again from the last ack
+    norc_us_t stale = norc_mono_us () - 2 * self->period_ms * 1000;
+    for (s_log_t *log = (s_log_t *) zhashx_first (self->logs_open); log;
+         log = (s_log_t *) zhashx_next (self->logs_open))
+        if (log->sent > log->acked && log->progress < stale) {
+            log->sent = log->acked;
+            log->progress = norc_mono_us ();
+        }
+        else
+        if (log->eof && log->sent == log->written && log->acked <= log->written && log->progress < stale) {
+            //  The final chunk's ack was lost: send it again
+            log->sent = log->acked;
+            log->progress = norc_mono_us ();
+        }
+    s_pump (self);
+    return 0;
+}
+
+//  --------------------------------------------------------------------------
+
+//  Register through the aggregator's API (the executor needs no database).
+static int
+s_register (executor_t *self)
+{
+    zsock_t *api = norc_zmq_connect (ZMQ_DEALER, norc_config_str (self->config, "aggregator.api"));
+    if (!api)
+        return NORC_ERROR;
+    int rc = NORC_AGAIN;
+    int timeout = (int) norc_config_int (self->config, "api.timeout_ms");
+    for (int attempt = 0; attempt < 60 && rc == NORC_AGAIN && !zsys_interrupted; attempt++) {
+        norc_msg_t *msg = norc_msg_new (NORC_MSG_API_REQUEST);
+        msg->api_request.request_id = (uint64_t) attempt + 1;
+        msg->api_request.op = norc_strdup ("daemon.register");
+        char value [32];
+        norc_strmap_set (&msg->api_request.args, "kind", "executor");
+        norc_strmap_set (&msg->api_request.args, "host", self->host);
+        norc_strmap_set (&msg->api_request.args, "pid", s_key ((uint64_t) getpid (), value, sizeof value));
+        norc_strmap_set (&msg->api_request.args, "queue", self->queue);
+        norc_strmap_set (&msg->api_request.args, "concurrency", s_key ((uint64_t) self->concurrency, value, sizeof value));
+        norc_msg_send (&msg, api);
+        norc_us_t deadline = norc_mono_us () + (norc_us_t) timeout * 1000;
+        while (rc == NORC_AGAIN && norc_mono_us () < deadline
+           && norc_zmq_wait (api, (int) ((deadline - norc_mono_us ()) / 1000) + 1) == NORC_OK) {
+            norc_msg_t *reply = norc_msg_recv (api);
+            if (reply && reply->id == NORC_MSG_API_REPLY
+            &&  reply->api_reply.request_id == (uint64_t) attempt + 1) {
+                if (reply->api_reply.code == NORC_OK && reply->api_reply.rows.count) {
+                    self->id = strtoull (norc_strmap_get (&reply->api_reply.rows.rows [0], "id"), NULL, 10);
+                    rc = NORC_OK;
+                }
+                else {
+                    norc_log_error ("cannot register: %s", reply->api_reply.error ? reply->api_reply.error : "?");
+                    rc = reply->api_reply.code == NORC_AGAIN ? NORC_AGAIN : NORC_ERROR;
+                }
+            }
+            norc_msg_destroy (&reply);
+        }
+        if (rc == NORC_AGAIN)
+            norc_log_warnx ("no answer from the status-aggregator at %s; retrying",
+                            norc_config_str (self->config, "aggregator.api"));
+    }
+    zsock_destroy (&api);
+    return rc;
+}
+
+int
+executor_start (executor_t *self)
+{
+    if (mkdir (self->spool_dir, 0750) != 0 && errno != EEXIST) {
+        norc_log_warn ("cannot create the spool directory %s", self->spool_dir);
+        return NORC_ERROR;
+    }
+    if (s_register (self) != NORC_OK)
+        return NORC_ERROR;
+    sigset_t set;
+    sigemptyset (&set);
+    sigaddset (&set, SIGCHLD);
+    self->sigfd = signalfd (-1, &set, SFD_NONBLOCK | SFD_CLOEXEC);
+    if (self->sigfd < 0) {
+        norc_log_warn ("signalfd");
+        return NORC_ERROR;
+    }
+    self->dispatch = norc_zmq_connect (ZMQ_DEALER, norc_config_str (self->config, "scheduler.dispatch"));
+    self->events = norc_zmq_connect (ZMQ_DEALER, norc_config_str (self->config, "aggregator.events"));
+    self->logs = norc_zmq_connect (ZMQ_DEALER, norc_config_str (self->config, "archiver.logs"));
+    if (!self->dispatch || !self->events || !self->logs)
+        return NORC_ERROR;
+    self->outbox = norc_outbox_new (self->events, (int) self->period_ms);
+    self->loop = zloop_new ();
+    zloop_reader (self->loop, self->dispatch, s_handle_dispatch, self);
+    zloop_reader (self->loop, self->events, s_handle_events, self);
+    zloop_reader (self->loop, self->logs, s_handle_logs, self);
+    zmq_pollitem_t item = { NULL, self->sigfd, ZMQ_POLLIN, 0 };
+    zloop_poller (self->loop, &item, s_handle_sigchld, self);
+    zloop_timer (self->loop, (size_t) self->period_ms, 0, s_on_heartbeat, self);
+    norc_log_info ("executor=%llu on %s: serving %s with %d slots", (unsigned long long) self->id,
+                   self->host, self->queue, self->concurrency);
+    s_on_heartbeat (self->loop, 0, self);
+    return NORC_OK;
+}
+
+void
+executor_run (executor_t *self)
+{
+    zloop_start (self->loop);
+    //  Stop what still runs: SIGTERM, then SIGKILL after the grace period
+    for (s_run_t *run = (s_run_t *) zhashx_first (self->runs); run; run = (s_run_t *) zhashx_next (self->runs)) {
+        run->interrupted = true;
+        kill (-run->child.pid, SIGTERM);
+    }
+    norc_us_t deadline = norc_mono_us () + self->grace_ms * 1000;
+    bool killed = false;
+    while (zhashx_size (self->runs) > 0) {
+        if (!killed && norc_mono_us () > deadline) {
+            for (s_run_t *run = (s_run_t *) zhashx_first (self->runs); run;
+                 run = (s_run_t *) zhashx_next (self->runs))
+                kill (-run->child.pid, SIGKILL);
+            killed = true;
+        }
+        zmq_pollitem_t item = { NULL, self->sigfd, ZMQ_POLLIN, 0 };
+        zmq_poll (&item, 1, 100);
+        s_handle_sigchld (self->loop, &item, self);
+    }
+    //  A moment for the aggregator and archiver to take what is in flight
+    norc_us_t until = norc_mono_us () + 2 * NORC_US_PER_SEC;
+    while (norc_mono_us () < until && (norc_outbox_pending (self->outbox) || zhashx_size (self->logs_open))) {
+        zmq_pollitem_t items [2] = { { zsock_resolve (self->events), 0, ZMQ_POLLIN, 0 },
+                                     { zsock_resolve (self->logs), 0, ZMQ_POLLIN, 0 } };
+        if (zmq_poll (items, 2, 100) > 0) {
+            if (items [0].revents & ZMQ_POLLIN)
+                s_handle_events (self->loop, self->events, self);
+            if (items [1].revents & ZMQ_POLLIN)
+                s_handle_logs (self->loop, self->logs, self);
+        }
+    }
+    norc_log_info ("stopped after %llu instances", (unsigned long long) self->completed);
+}

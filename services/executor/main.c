@@ -1,0 +1,44 @@
+//  norc-executor QUEUE -c N - the executor service.
+#include "norc.h"
+#include "norc_config.h"
+#include "norc_log.h"
+#include "executor.h"
+#include <czmq.h>
+
+int
+main (int argc, char *argv [])
+{
+    executor_block_sigchld ();
+    norc_config_t *config = norc_config_new ();
+    if (norc_config_load (config, &argc, argv))
+        norc_fatalx ("configuration: %s", norc_config_errstr (config));
+    const char *queue = NULL;
+    long concurrency = 1;
+    for (int i = 1; i < argc; i++) {
+        if ((strcmp (argv [i], "-c") == 0 || strcmp (argv [i], "--concurrency") == 0) && i + 1 < argc) {
+            char *end;
+            concurrency = strtol (argv [++i], &end, 10);
+            if (*end || concurrency < 1 || concurrency > 10000)
+                norc_fatalx ("-c needs a number of slots from 1 to 10000");
+        }
+        else
+        if (argv [i][0] == '-')
+            norc_fatalx ("unknown option %s (usage: norc-executor QUEUE -c N [--KEY VALUE ...])", argv [i]);
+        else
+        if (!queue)
+            queue = argv [i];
+        else
+            norc_fatalx ("one queue or group only (usage: norc-executor QUEUE -c N)");
+    }
+    if (!queue)
+        norc_fatalx ("usage: norc-executor QUEUE -c N [--KEY VALUE ...]");
+    norc_log_init ("executor", norc_log_level_parse (norc_config_str (config, "log.level")));
+    zsys_init ();
+    executor_t *executor = executor_new (config, queue, (int) concurrency);
+    if (executor_start (executor))
+        norc_fatalx ("cannot start");
+    executor_run (executor);
+    executor_destroy (&executor);
+    norc_config_destroy (&config);
+    return 0;
+}

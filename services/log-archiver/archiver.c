@@ -1,0 +1,371 @@
+//  archiver.c - the log-archiver's loop.
+//
+//  A log lives at log.dir/instances/<id div 1000>/<id>, a path made from the
+//  instance id alone (the path a sender suggests is ignored). While the
+//  instance runs the file is "<path>.part"; the chunk marked eof closes it
+//  and renames it, so "complete" survives a restart of the archiver.
+//
+//  Chunks carry their offset. A chunk that starts beyond what is held is a
+//  gap (a chunk was lost) and is dropped; one that is already held is a
+//  resend and is skipped; the rest is appended. Every chunk is answered
+//  with ACK(offset held), and ACK(size + 1) once the log is closed, which
+//  tells the executor it may delete its spool.
+//
+//  Readers send LOG-FETCH; with follow set and nothing new, the request is
+//  parked until more arrives or a second passes, then answered.
+#include "archiver.h"
+#include "norc_log.h"
+#include "norc_mem.h"
+#include "norc_msg.h"
+#include "norc_zmq.h"
+#include <errno.h>
+#include <fcntl.h>
+#include <sys/stat.h>
+#include <unistd.h>
+
+#define FETCH_MAX (1024 * 1024)
+
+typedef struct {
+    uint64_t instance_id;
+    int fd;                     //  open .part file
+    uint64_t size;
+    char *path;                 //  final path
+    char *part;                 //  path while open
+} s_open_t;
+
+typedef struct {
+    zframe_t *routing_id;
+    uint64_t instance_id;
+    uint64_t offset;
+    uint64_t max;
+    norc_us_t until;            //  monotonic time to answer anyway
+} s_parked_t;
+
+struct _archiver_t {
+    norc_config_t *config;      //  not owned
+    char *dir;                  //  log.dir
+    zsock_t *logs;              //  ROUTER for executors
+    zsock_t *fetch;             //  ROUTER for readers
+    zloop_t *loop;
+    zhashx_t *open;             //  instance id -> s_open_t
+    zlistx_t *parked;           //  s_parked_t
+    uint64_t chunks, bytes;
+};
+
+static void
+s_open_destroy (void **item)
+{
+    s_open_t *o = (s_open_t *) *item;
+    if (o) {
+        if (o->fd >= 0)
+            close (o->fd);
+        free (o->path);
+        free (o->part);
+        free (o);
+        *item = NULL;
+    }
+}
+
+static void
+s_parked_destroy (void **item)
+{
+    s_parked_t *p = (s_parked_t *) *item;
+    if (p) {
+        zframe_destroy (&p->routing_id);
+        free (p);
+        *item = NULL;
+    }
+}
+
+archiver_t *
+archiver_new (norc_config_t *config)
+{
+    archiver_t *self = (archiver_t *) norc_calloc (1, sizeof (archiver_t));
+    self->config = config;
+    self->dir = norc_strdup (norc_config_str (config, "log.dir"));
+    self->open = zhashx_new ();
+    zhashx_set_destructor (self->open, s_open_destroy);
+    self->parked = zlistx_new ();
+    zlistx_set_destructor (self->parked, s_parked_destroy);
+    return self;
+}
+
+void
+archiver_destroy (archiver_t **self_p)
+{
+    if (self_p && *self_p) {
+        archiver_t *self = *self_p;
+        zlistx_destroy (&self->parked);
+        zhashx_destroy (&self->open);
+        zloop_destroy (&self->loop);
+        zsock_destroy (&self->fetch);
+        zsock_destroy (&self->logs);
+        free (self->dir);
+        free (self);
+        *self_p = NULL;
+    }
+}
+
+static char *
+s_final_path (archiver_t *self, uint64_t instance_id)
+{
+    char rel [64];
+    return norc_asprintf ("%s/%s", self->dir, norc_log_path (instance_id, rel, sizeof rel));
+}
+
+//  mkdir -p for the directory part of path
+static int
+s_mkdirs (const char *path)
+{
+    char *copy = norc_strdup (path);
+    for (char *p = copy + 1; *p; p++)
+        if (*p == '/') {
+            *p = 0;
+            if (mkdir (copy, 0755) != 0 && errno != EEXIST) {
+                free (copy);
+                return -1;
+            }
+            *p = '/';
+        }
+    free (copy);
+    return 0;
+}
+
+static int64_t
+s_file_size (const char *path)
+{
+    struct stat st;
+    return stat (path, &st) == 0 ? (int64_t) st.st_size : -1;
+}
+
+static void
+s_ack (archiver_t *self, zframe_t *routing_id, uint64_t instance_id, uint64_t offset)
+{
+    norc_msg_t *ack = norc_msg_new (NORC_MSG_ACK);
+    ack->ack.instance_id = instance_id;
+    ack->ack.seq = offset;
+    norc_msg_set_routing_id (ack, routing_id);
+    norc_msg_send (&ack, self->logs);
+}
+
+static void s_answer_parked (archiver_t *self, uint64_t instance_id, bool all);
+
+static void
+s_on_chunk (archiver_t *self, norc_msg_t *msg)
+{
+    norc_log_chunk_t *c = &msg->log_chunk;
+    char key [32];
+    snprintf (key, sizeof key, "%llu", (unsigned long long) c->instance_id);
+    s_open_t *o = (s_open_t *) zhashx_lookup (self->open, key);
+    if (!o) {
+        char *path = s_final_path (self, c->instance_id);
+        int64_t done = s_file_size (path);
+        if (done >= 0) {
+            //  Closed before: a resend of the end
+            s_ack (self, msg->routing_id, c->instance_id, (uint64_t) done + 1);
+            free (path);
+            return;
+        }
+        o = (s_open_t *) norc_calloc (1, sizeof (s_open_t));
+        o->instance_id = c->instance_id;
+        o->path = path;
+        o->part = norc_asprintf ("%s.part", path);
+        if (s_mkdirs (o->part) != 0
+        ||  (o->fd = open (o->part, O_WRONLY | O_CREAT | O_CLOEXEC, 0644)) < 0) {
+            norc_log_warn ("instance=%llu: cannot open %s", (unsigned long long) c->instance_id, o->part);
+            void *item = o;
+            s_open_destroy (&item);
+            return;         //  no ack: the executor keeps its spool and sends again
+        }
+        int64_t size = s_file_size (o->part);
+        o->size = size > 0 ? (uint64_t) size : 0;
+        zhashx_insert (self->open, key, o);
+    }
+    uint64_t end = c->offset + c->data.size;
+    if (c->offset <= o->size && end > o->size) {
+        size_t skip = (size_t) (o->size - c->offset);
+        const uint8_t *data = c->data.data + skip;
+        size_t left = c->data.size - skip;
+        while (left > 0) {
+            ssize_t n = pwrite (o->fd, data, left, (off_t) o->size);
+            if (n <= 0) {
+                if (errno == EINTR)
+                    continue;
+                norc_log_warn ("instance=%llu: cannot write %s", (unsigned long long) c->instance_id, o->part);
+                break;
+            }
+            o->size += (uint64_t) n;
+            data += n;
+            left -= (size_t) n;
+        }
+        self->bytes += c->data.size - skip;
+    }
+    self->chunks++;
+    if (c->eof && end == o->size) {
+        fsync (o->fd);
+        if (rename (o->part, o->path) != 0)
+            norc_log_warn ("instance=%llu: cannot close %s", (unsigned long long) c->instance_id, o->path);
+        uint64_t size = o->size;
+        zhashx_delete (self->open, key);
+        s_ack (self, msg->routing_id, c->instance_id, size + 1);
+    }
+    else
+        s_ack (self, msg->routing_id, c->instance_id, o->size);
+    s_answer_parked (self, c->instance_id, false);
+}
+
+static int
+s_handle_logs (zloop_t *loop, zsock_t *sock, void *arg)
+{
+    NORC_UNUSED (loop);
+    archiver_t *self = (archiver_t *) arg;
+    norc_msg_t *msg = norc_msg_recv (sock);
+    if (!msg)
+        return 0;
+    if (msg->id == NORC_MSG_LOG_CHUNK)
+        s_on_chunk (self, msg);
+    else
+        norc_log_warnx ("unexpected %s on the logs socket", norc_msg_name (msg));
+    norc_msg_destroy (&msg);
+    return 0;
+}
+
+//  Answer a fetch with what is there. False when there was nothing new and
+//  the log is not complete (the caller may park it).
+static bool
+s_answer (archiver_t *self, zframe_t *routing_id, uint64_t instance_id, uint64_t offset,
+          uint64_t max, bool force)
+{
+    char *path = s_final_path (self, instance_id);
+    char *part = norc_asprintf ("%s.part", path);
+    bool complete = s_file_size (path) >= 0;
+    const char *file = complete ? path : part;
+    int64_t size = s_file_size (file);
+    norc_msg_t *reply = norc_msg_new (NORC_MSG_LOG_DATA);
+    reply->log_data.instance_id = instance_id;
+    reply->log_data.offset = offset;
+    bool answered = true;
+    if (size < 0) {
+        if (!force) {
+            answered = false;
+            goto done;
+        }
+        reply->log_data.error = norc_asprintf ("no log for instance %llu (yet)", (unsigned long long) instance_id);
+    }
+    else {
+        uint64_t want = max && max < FETCH_MAX ? max : FETCH_MAX;
+        uint64_t avail = (uint64_t) size > offset ? (uint64_t) size - offset : 0;
+        if (want > avail)
+            want = avail;
+        if (want == 0 && !complete && !force) {
+            answered = false;
+            goto done;
+        }
+        if (want) {
+            int fd = open (file, O_RDONLY | O_CLOEXEC);
+            uint8_t *buf = (uint8_t *) norc_malloc ((size_t) want);
+            ssize_t n = fd >= 0 ? pread (fd, buf, (size_t) want, (off_t) offset) : -1;
+            if (fd >= 0)
+                close (fd);
+            if (n > 0)
+                norc_bin_set (&reply->log_data.data, buf, (size_t) n);
+            free (buf);
+        }
+        reply->log_data.complete = complete && offset + reply->log_data.data.size >= (uint64_t) size;
+    }
+    norc_msg_set_routing_id (reply, routing_id);
+    norc_msg_send (&reply, self->fetch);
+done:
+    norc_msg_destroy (&reply);
+    free (path);
+    free (part);
+    return answered;
+}
+
+static void
+s_answer_parked (archiver_t *self, uint64_t instance_id, bool all)
+{
+    norc_us_t now = norc_mono_us ();
+    s_parked_t *p = (s_parked_t *) zlistx_first (self->parked);
+    while (p) {
+        bool due = all || now >= p->until;
+        if ((p->instance_id == instance_id || due)
+        &&  s_answer (self, p->routing_id, p->instance_id, p->offset, p->max, due)) {
+            zlistx_delete (self->parked, zlistx_cursor (self->parked));
+            p = (s_parked_t *) zlistx_first (self->parked);
+            continue;
+        }
+        p = (s_parked_t *) zlistx_next (self->parked);
+    }
+}
+
+static int
+s_handle_fetch (zloop_t *loop, zsock_t *sock, void *arg)
+{
+    NORC_UNUSED (loop);
+    archiver_t *self = (archiver_t *) arg;
+    norc_msg_t *msg = norc_msg_recv (sock);
+    if (!msg)
+        return 0;
+    if (msg->id == NORC_MSG_LOG_FETCH) {
+        norc_log_fetch_t *f = &msg->log_fetch;
+        if (!s_answer (self, msg->routing_id, f->instance_id, f->offset, f->max_bytes, !f->follow)) {
+            s_parked_t *p = (s_parked_t *) norc_calloc (1, sizeof (s_parked_t));
+            p->routing_id = zframe_dup (msg->routing_id);
+            p->instance_id = f->instance_id;
+            p->offset = f->offset;
+            p->max = f->max_bytes;
+            p->until = norc_mono_us () + NORC_US_PER_SEC;
+            zlistx_add_end (self->parked, p);
+        }
+    }
+    else
+        norc_log_warnx ("unexpected %s on the fetch socket", norc_msg_name (msg));
+    norc_msg_destroy (&msg);
+    return 0;
+}
+
+static int
+s_on_tick (zloop_t *loop, int timer_id, void *arg)
+{
+    NORC_UNUSED (loop);
+    NORC_UNUSED (timer_id);
+    s_answer_parked ((archiver_t *) arg, 0, false);
+    return 0;
+}
+
+int
+archiver_start (archiver_t *self)
+{
+    char *probe = norc_asprintf ("%s/instances/x", self->dir);
+    int rc = s_mkdirs (probe);
+    free (probe);
+    if (rc != 0) {
+        norc_log_warn ("cannot create the log directory %s", self->dir);
+        return NORC_ERROR;
+    }
+    char *logs = norc_config_bind_endpoint (self->config, "archiver.logs");
+    char *fetch = norc_config_bind_endpoint (self->config, "archiver.fetch");
+    self->logs = norc_zmq_bind (ZMQ_ROUTER, logs);
+    self->fetch = norc_zmq_bind (ZMQ_ROUTER, fetch);
+    if (self->logs && self->fetch)
+        norc_log_info ("writing logs under %s; chunks on %s, readers on %s", self->dir, logs, fetch);
+    free (logs);
+    free (fetch);
+    if (!self->logs || !self->fetch)
+        return NORC_ERROR;
+    self->loop = zloop_new ();
+    zloop_reader (self->loop, self->logs, s_handle_logs, self);
+    zloop_reader (self->loop, self->fetch, s_handle_fetch, self);
+    zloop_timer (self->loop, 200, 0, s_on_tick, self);
+    return NORC_OK;
+}
+
+void
+archiver_run (archiver_t *self)
+{
+    zloop_start (self->loop);
+    s_answer_parked (self, 0, true);
+    norc_log_info ("stopped: %llu chunks, %llu bytes written", (unsigned long long) self->chunks,
+                   (unsigned long long) self->bytes);
+}
