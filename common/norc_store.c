@@ -675,7 +675,8 @@ norc_store_schedule_claim (norc_db_t *db, uint64_t owner, norc_us_t now,
 
 static const char *s_sql_schedule_owned =
     "SELECT " S_SCHEDULE_COLUMNS S_SCHEDULE_FROM
-    "WHERE s.lease_owner = ? AND s.deleted_at IS NULL ORDER BY s.id";
+    "WHERE s.lease_owner = ? AND s.deleted_at IS NULL AND (s.repetitions = 0 OR s.remaining > 0) "
+    "ORDER BY s.id";
 
 static void
 s_schedules_free (norc_schedule_t **list, size_t count)

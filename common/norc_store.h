@@ -147,7 +147,8 @@ int norc_store_schedule_set_paused (norc_db_t *db, uint64_t id, bool paused);
 //  Leases. claim takes up to `limit` live schedules that nobody holds or
 //  whose lease expired before `now`, bumping each one's epoch; *claimed
 //  says how many. owned lists what the owner holds (caller frees each with
-//  norc_schedule_clear and the array with free). renew extends the
+//  norc_schedule_clear and the array with free; finished schedules are
+//  left out). renew extends the
 //  owner's leases; release gives them all up.
 int norc_store_schedule_claim (norc_db_t *db, uint64_t owner, norc_us_t now,
                                norc_us_t lease_until, int limit, int *claimed);

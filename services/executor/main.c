@@ -35,8 +35,11 @@ main (int argc, char *argv [])
     norc_log_init ("executor", norc_log_level_parse (norc_config_str (config, "log.level")));
     zsys_init ();
     executor_t *executor = executor_new (config, queue, (int) concurrency);
-    if (executor_start (executor))
+    if (executor_start (executor)) {
+        executor_destroy (&executor);
+        norc_config_destroy (&config);
         norc_fatalx ("cannot start");
+    }
     executor_run (executor);
     executor_destroy (&executor);
     norc_config_destroy (&config);

@@ -16,8 +16,11 @@ main (int argc, char *argv [])
     norc_log_init ("log-archiver", norc_log_level_parse (norc_config_str (config, "log.level")));
     zsys_init ();
     archiver_t *archiver = archiver_new (config);
-    if (archiver_start (archiver))
+    if (archiver_start (archiver)) {
+        archiver_destroy (&archiver);
+        norc_config_destroy (&config);
         norc_fatalx ("cannot start");
+    }
     archiver_run (archiver);
     archiver_destroy (&archiver);
     norc_config_destroy (&config);

@@ -3,6 +3,7 @@
 //  JSON lines with --json) and returns an exit code: 0 ok, 1 failure, 2
 //  usage. Errors are one line on stderr.
 #include "ctl_cmd.h"
+#include "ctl_api.h"
 #include "norc_cron.h"
 #include "norc_db.h"
 #include "norc_log.h"
@@ -209,6 +210,30 @@ s_version (norc_config_t *config, int argc, char **argv)
 static int s_help (norc_config_t *config, int argc, char **argv);
 
 static const s_command_t s_commands [] = {
+    { "queue add", "NAME [--kind db|sqs]", "add a queue", ctl_api_queue_add },
+    { "queue list", "[--json]", "list queues with waiting instances and executors", ctl_api_queue_list },
+    { "queue rm", "NAME", "remove an unused queue", ctl_api_queue_rm },
+    { "group add", "NAME QUEUE:PRIORITY...", "add a queue group (lower priority first)", ctl_api_group_add },
+    { "task add", "NAME --command CMD [--timeout S] [--env K=V]... [--cwd DIR] [--retries N]",
+      "add a command task", ctl_api_task_add },
+    { "task list", "[--json]", "list tasks", ctl_api_task_list },
+    { "task show", "NAME", "show a task", ctl_api_task_show },
+    { "task rm", "NAME", "remove a task without live schedules", ctl_api_task_rm },
+    { "schedule add", "TASK --queue Q (--period S [--reps N] [--start T] [--make-up] | --cron EXPR [--tz Z])",
+      "schedule a task", ctl_api_schedule_add },
+    { "schedule list", "[--all] [--json]", "list schedules", ctl_api_schedule_list },
+    { "schedule show", "ID", "show a schedule", ctl_api_schedule_show },
+    { "schedule rm", "ID", "delete a schedule", ctl_api_schedule_rm },
+    { "schedule pause", "ID", "pause a schedule (its ticks are recorded as skipped)", ctl_api_schedule_pause },
+    { "schedule resume", "ID", "resume a schedule", ctl_api_schedule_resume },
+    { "schedule history", "ID [-n N]", "each tick and what happened to it", ctl_api_schedule_history },
+    { "run", "TASK --queue Q", "run a task now", ctl_api_run },
+    { "status", "[executors|schedulers|queues|instances] [--since 10m|30m|1h|3h|12h|1d|7d|all] [--failed] [--json]",
+      "report on daemons, queues and instances", ctl_api_status },
+    { "instance show", "ID", "show an instance", ctl_api_instance_show },
+    { "logs", "[-f] ID", "print an instance's log (follow it with -f)", ctl_api_logs },
+    { "events", "[--filter PREFIX] [-n COUNT]", "print the event stream, one JSON object per line",
+      ctl_api_events },
     { "db migrate", "", "create or upgrade the database schema", s_db_migrate },
     { "db version", "", "show the schema version", s_db_version },
     { "cron next", "EXPR [--tz ZONE] [--from ISO-TIME] [-n N]",

@@ -3,6 +3,7 @@
 #include "norc_config.h"
 #include "norc_log.h"
 #include "ctl_cmd.h"
+#include <czmq.h>
 
 int
 main (int argc, char *argv [])
@@ -16,6 +17,7 @@ main (int argc, char *argv [])
         return CTL_USAGE;
     }
     norc_log_init ("norcctl", norc_log_level_parse (norc_config_str (config, "log.level")));
+    zsys_init ();
     int rc = ctl_cmd_run (config, argc - 1, argv + 1);
     norc_config_destroy (&config);
     return rc;

@@ -16,8 +16,11 @@ main (int argc, char *argv [])
     norc_log_init ("scheduler", norc_log_level_parse (norc_config_str (config, "log.level")));
     zsys_init ();
     scheduler_t *scheduler = scheduler_new (config);
-    if (scheduler_start (scheduler))
+    if (scheduler_start (scheduler)) {
+        scheduler_destroy (&scheduler);
+        norc_config_destroy (&config);
         norc_fatalx ("cannot start");
+    }
     scheduler_run (scheduler);
     scheduler_destroy (&scheduler);
     norc_config_destroy (&config);

@@ -16,8 +16,11 @@ main (int argc, char *argv [])
     norc_log_init ("status-aggregator", norc_log_level_parse (norc_config_str (config, "log.level")));
     zsys_init ();
     aggregator_t *aggregator = aggregator_new (config);
-    if (aggregator_start (aggregator))
+    if (aggregator_start (aggregator)) {
+        aggregator_destroy (&aggregator);
+        norc_config_destroy (&config);
         norc_fatalx ("cannot start");
+    }
     aggregator_run (aggregator);
     aggregator_destroy (&aggregator);
     norc_config_destroy (&config);

@@ -165,3 +165,164 @@ norc_test_bin (const char *name)
     cr_assert_eq (access (path, X_OK), 0, "no binary %s", path);
     return path;
 }
+
+//  --------------------------------------------------------------------------
+//  A private Norc
+
+#include <signal.h>
+#include <sys/stat.h>
+
+norc_test_system_t *
+norc_test_system_new (void)
+{
+    norc_test_system_t *self = (norc_test_system_t *) norc_calloc (1, sizeof (norc_test_system_t));
+    char template [] = "/tmp/norc-e2e-XXXXXX";
+    cr_assert_not_null (mkdtemp (template));
+    self->dir = norc_strdup (template);
+    self->db_url = norc_test_db_create ();
+    const char *names [][2] = {
+        { "NORC_AGGREGATOR_EVENTS", "ipc://%s/events.ipc" }, { "NORC_AGGREGATOR_API", "ipc://%s/api.ipc" },
+        { "NORC_AGGREGATOR_STREAM", "ipc://%s/stream.ipc" }, { "NORC_SCHEDULER_DISPATCH", "ipc://%s/dispatch.ipc" },
+        { "NORC_ARCHIVER_LOGS", "ipc://%s/logs.ipc" }, { "NORC_ARCHIVER_FETCH", "ipc://%s/fetch.ipc" },
+        { "NORC_LOG_DIR", "%s/logs" }, { "NORC_SPOOL_DIR", "%s/spool" },
+    };
+    size_t n = sizeof names / sizeof names [0];
+    self->env = (char **) norc_calloc (n + 8, sizeof (char *));
+    size_t k = 0;
+    for (size_t i = 0; i < n; i++) {
+        char *value = norc_asprintf (names [i][1], self->dir);
+        self->env [k++] = norc_asprintf ("%s=%s", names [i][0], value);
+        free (value);
+    }
+    self->env [k++] = norc_asprintf ("NORC_DB_URL=%s", self->db_url);
+    self->env [k++] = norc_strdup ("NORC_HEARTBEAT_PERIOD_MS=200");
+    self->env [k++] = norc_strdup ("NORC_HEARTBEAT_FAILURE_MS=2000");
+    self->env [k++] = norc_strdup ("NORC_SCHEDULER_LEASE_MS=3000");
+    self->env [k++] = norc_strdup ("NORC_EXECUTOR_KILL_GRACE_MS=1000");
+    self->env [k++] = norc_strdup ("NORC_LOG_LEVEL=info");
+    self->env [k] = NULL;
+    return self;
+}
+
+pid_t
+norc_test_system_start (norc_test_system_t *self, const char *binary, const char *const *args)
+{
+    cr_assert_lt (self->count, 32);
+    char *path = norc_test_bin (binary);
+    char *log = norc_asprintf ("%s/%s-%d.log", self->dir, binary, self->count);
+    pid_t pid = fork ();
+    cr_assert_geq (pid, 0);
+    if (pid == 0) {
+        int fd = open (log, O_WRONLY | O_CREAT | O_APPEND, 0644);
+        dup2 (fd, 1);
+        dup2 (fd, 2);
+        close (fd);
+        for (int i = 0; self->env [i]; i++)
+            putenv (self->env [i]);
+        const char *argv [16] = { path };
+        int n = 1;
+        for (int i = 0; args && args [i] && n < 15; i++)
+            argv [n++] = args [i];
+        argv [n] = NULL;
+        execv (path, (char *const *) argv);
+        _exit (127);
+    }
+    self->pids [self->count] = pid;
+    self->names [self->count++] = norc_strdup (binary);
+    free (path);
+    free (log);
+    return pid;
+}
+
+int
+norc_test_system_ctl (norc_test_system_t *self, char **out, char **err, ...)
+{
+    char *path = norc_test_bin ("norcctl");
+    const char *argv [32] = { path };
+    int n = 1;
+    va_list ap;
+    va_start (ap, err);
+    const char *arg;
+    while ((arg = va_arg (ap, const char *)) && n < 31)
+        argv [n++] = arg;
+    va_end (ap);
+    argv [n] = NULL;
+    int rc = norc_test_run (argv, (const char *const *) self->env, out, err);
+    free (path);
+    return rc;
+}
+
+void
+norc_test_system_start_core (norc_test_system_t *self)
+{
+    norc_test_system_start (self, "norc-aggregator", NULL);
+    norc_test_system_start (self, "norc-archiver", NULL);
+    norc_test_system_start (self, "norc-scheduler", NULL);
+    for (int i = 0; i < 100; i++) {
+        if (norc_test_system_ctl (self, NULL, NULL, "queue", "list", "--api-timeout_ms", "200", NULL) == 0)
+            return;
+        usleep (100000);
+    }
+    cr_assert_fail ("the status-aggregator did not answer (see %s)", self->dir);
+}
+
+void
+norc_test_system_signal (norc_test_system_t *self, pid_t pid, int sig)
+{
+    kill (pid, sig);
+    if (sig != SIGKILL && sig != SIGTERM)
+        return;
+    for (int i = 0; i < 1000; i++) {
+        if (waitpid (pid, NULL, WNOHANG) == pid)
+            break;
+        usleep (10000);
+    }
+    for (int i = 0; i < self->count; i++)
+        if (self->pids [i] == pid)
+            self->pids [i] = 0;
+}
+
+norc_db_t *
+norc_test_system_db (norc_test_system_t *self)
+{
+    return norc_test_db_open (self->db_url);
+}
+
+void
+norc_test_system_destroy (norc_test_system_t **self_p)
+{
+    if (!self_p || !*self_p)
+        return;
+    norc_test_system_t *self = *self_p;
+    for (int i = self->count - 1; i >= 0; i--)
+        if (self->pids [i] > 0)
+            kill (self->pids [i], SIGTERM);
+    for (int i = self->count - 1; i >= 0; i--) {
+        if (self->pids [i] <= 0)
+            continue;
+        int waited = 0;
+        while (waitpid (self->pids [i], NULL, WNOHANG) == 0 && waited < 500) {
+            usleep (10000);
+            waited++;
+        }
+        if (waited == 500) {
+            kill (self->pids [i], SIGKILL);
+            waitpid (self->pids [i], NULL, 0);
+        }
+    }
+    for (int i = 0; i < self->count; i++)
+        free (self->names [i]);
+    for (int i = 0; self->env [i]; i++)
+        free (self->env [i]);
+    free (self->env);
+    norc_test_db_drop (&self->db_url);
+    if (!getenv ("NORC_TEST_KEEP")) {
+        char *cmd = norc_asprintf ("rm -rf '%s'", self->dir);
+        if (system (cmd) != 0)
+            fprintf (stderr, "could not remove %s\n", self->dir);
+        free (cmd);
+    }
+    free (self->dir);
+    free (self);
+    *self_p = NULL;
+}

@@ -34,4 +34,42 @@ int norc_test_run (const char *const *argv, const char *const *env, char **out, 
 //  Path of a Norc binary in the build tree, e.g. "norcctl". Caller frees.
 char *norc_test_bin (const char *name);
 
+//  A private Norc for one test: a database, a temp dir, ipc:// endpoints,
+//  and the real service binaries started with that configuration.
+typedef struct {
+    char *dir;              //  temp dir (logs, spool, sockets, service output)
+    char *db_url;           //  its database
+    char **env;             //  NORC_* settings for every program, NULL-terminated
+    pid_t pids [32];        //  started services
+    char *names [32];
+    int count;
+} norc_test_system_t;
+
+//  Make the database, the dir and the settings (nothing is started yet).
+norc_test_system_t *norc_test_system_new (void);
+
+//  Start a service binary (e.g. "norc-scheduler") with extra arguments
+//  (NULL-terminated, may be NULL); its output goes to DIR/NAME-N.log.
+//  Returns its pid.
+pid_t norc_test_system_start (norc_test_system_t *self, const char *binary, const char *const *args);
+
+//  Start the aggregator, archiver and scheduler, and wait until the API
+//  answers.
+void norc_test_system_start_core (norc_test_system_t *self);
+
+//  Run norcctl with these arguments (NULL-terminated); output as for
+//  norc_test_run. Returns the exit status.
+int norc_test_system_ctl (norc_test_system_t *self, char **out, char **err, ...);
+
+//  Signal one service (by pid) and wait for it when sig is SIGKILL or
+//  SIGTERM (at most 10 s).
+void norc_test_system_signal (norc_test_system_t *self, pid_t pid, int sig);
+
+//  Stop every service (SIGTERM, then SIGKILL), drop the database, remove
+//  the dir, free.
+void norc_test_system_destroy (norc_test_system_t **self_p);
+
+//  An open handle on the system's database.
+norc_db_t *norc_test_system_db (norc_test_system_t *self);
+
 #endif

@@ -1,0 +1,119 @@
+//  ctl_print.c - tables and JSON. Tables follow the original reporter:
+//  first column left-aligned, the others right-aligned.
+#include "ctl_print.h"
+#include "norc_mem.h"
+#include <ctype.h>
+
+static const char *
+s_cell (const norc_strmap_t *row, const char *key, char *buf, size_t size)
+{
+    const char *value = norc_strmap_get (row, key);
+    if (!value || !*value)
+        return "-";
+    if (strcmp (key, "status") == 0) {
+        const char *name = norc_status_name (atoi (value));
+        snprintf (buf, size, "%s", name ? name : value);
+        return buf;
+    }
+    //  Times: "2026-05-01T12:00:00.123456Z" -> "2026-05-01 12:00:00"
+    if (strlen (value) == 27 && value [10] == 'T' && value [26] == 'Z') {
+        snprintf (buf, size, "%.10s %.8s", value, value + 11);
+        return buf;
+    }
+    return value;
+}
+
+void
+ctl_print_table (FILE *out, const norc_rows_t *rows, const ctl_column_t *columns)
+{
+    if (rows->count == 0) {
+        fprintf (out, "None found.\n");
+        return;
+    }
+    size_t ncols = 0;
+    while (columns [ncols].key)
+        ncols++;
+    size_t *width = (size_t *) norc_calloc (ncols, sizeof (size_t));
+    char buf [128];
+    for (size_t c = 0; c < ncols; c++) {
+        width [c] = strlen (columns [c].header);
+        for (size_t r = 0; r < rows->count; r++) {
+            size_t w = strlen (s_cell (&rows->rows [r], columns [c].key, buf, sizeof buf));
+            if (w > width [c])
+                width [c] = w;
+        }
+    }
+    for (size_t c = 0; c < ncols; c++)
+        fprintf (out, c == 0 ? "%-*s" : "  %*s", (int) width [c], columns [c].header);
+    fprintf (out, "\n");
+    for (size_t r = 0; r < rows->count; r++) {
+        for (size_t c = 0; c < ncols; c++)
+            fprintf (out, c == 0 ? "%-*s" : "  %*s", (int) width [c],
+                     s_cell (&rows->rows [r], columns [c].key, buf, sizeof buf));
+        fprintf (out, "\n");
+    }
+    free (width);
+}
+
+void
+ctl_print_json_string (FILE *out, const char *s)
+{
+    fputc ('"', out);
+    for (const unsigned char *p = (const unsigned char *) (s ? s : ""); *p; p++) {
+        if (*p == '"' || *p == '\\')
+            fprintf (out, "\\%c", *p);
+        else
+        if (*p == '\n')
+            fputs ("\\n", out);
+        else
+        if (*p == '\t')
+            fputs ("\\t", out);
+        else
+        if (*p < 0x20)
+            fprintf (out, "\\u%04x", *p);
+        else
+            fputc (*p, out);
+    }
+    fputc ('"', out);
+}
+
+static bool
+s_is_number (const char *s)
+{
+    if (!s || !*s)
+        return false;
+    const char *p = s;
+    if (*p == '-')
+        p++;
+    if (!*p || (*p == '0' && p [1]))
+        return false;
+    for (; *p; p++)
+        if (!isdigit ((unsigned char) *p))
+            return false;
+    return strlen (s) < 16;
+}
+
+void
+ctl_print_json (FILE *out, const norc_rows_t *rows)
+{
+    fprintf (out, "[");
+    for (size_t r = 0; r < rows->count; r++) {
+        const norc_strmap_t *row = &rows->rows [r];
+        fprintf (out, "%s{", r ? ",\n " : "");
+        for (size_t k = 0; k < row->count; k++) {
+            fprintf (out, "%s", k ? ", " : "");
+            ctl_print_json_string (out, row->keys [k]);
+            fprintf (out, ": ");
+            if (s_is_number (row->values [k]))
+                fprintf (out, "%s", row->values [k]);
+            else
+                ctl_print_json_string (out, row->values [k]);
+            if (strcmp (row->keys [k], "status") == 0 && norc_status_name (atoi (row->values [k]))) {
+                fprintf (out, ", \"status_name\": ");
+                ctl_print_json_string (out, norc_status_name (atoi (row->values [k])));
+            }
+        }
+        fprintf (out, "}");
+    }
+    fprintf (out, "]\n");
+}

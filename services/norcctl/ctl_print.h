@@ -1,0 +1,23 @@
+//  ctl_print.h - norcctl output: aligned tables for people, JSON for
+//  scripts.
+#ifndef CTL_PRINT_H_INCLUDED
+#define CTL_PRINT_H_INCLUDED
+#include "norc.h"
+#include "norc_pack.h"
+
+typedef struct {
+    const char *key;            //  row key
+    const char *header;         //  column title
+} ctl_column_t;
+
+//  Print rows as a table with these columns (NULL-key terminated); "None
+//  found." when empty. Status columns ("status") show the status name.
+void ctl_print_table (FILE *out, const norc_rows_t *rows, const ctl_column_t *columns);
+
+//  Print rows as a JSON array of objects (numbers stay numbers).
+void ctl_print_json (FILE *out, const norc_rows_t *rows);
+
+//  Print a string as a JSON string literal.
+void ctl_print_json_string (FILE *out, const char *s);
+
+#endif
