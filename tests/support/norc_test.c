@@ -310,6 +310,26 @@ norc_test_system_destroy (norc_test_system_t **self_p)
             waitpid (self->pids [i], NULL, 0);
         }
     }
+    //  A sanitizer report in any service's output fails the test
+    char *scan = norc_asprintf ("grep -l -E 'ERROR: (Address|Leak)Sanitizer|runtime error:' %s/*.log "
+                                "2>/dev/null", self->dir);
+    FILE *found = popen (scan, "r");
+    char hit [512] = "";
+    if (found) {
+        if (!fgets (hit, sizeof hit, found))
+            hit [0] = 0;
+        pclose (found);
+    }
+    free (scan);
+    if (*hit) {
+        char *show = norc_asprintf ("grep -h -A 30 -E 'ERROR: (Address|Leak)Sanitizer|runtime error:' %s/*.log "
+                                    "| head -60 >&2", self->dir);
+        if (system (show) != 0)
+            fprintf (stderr, "(could not show the report)\n");
+        free (show);
+        setenv ("NORC_TEST_KEEP", "1", 1);
+        cr_expect_fail ("sanitizer report in service output: %s", hit);
+    }
     for (int i = 0; i < self->count; i++)
         free (self->names [i]);
     for (int i = 0; self->env [i]; i++)
