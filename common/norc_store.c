@@ -889,6 +889,38 @@ norc_store_tick_skip (norc_db_t *db, const norc_tick_fire_t *tick, int outcome, 
     return norc_db_txn (db, s_tick_skip, &a);
 }
 
+static int
+s_tick_batch (norc_db_t *db, void *arg)
+{
+    s_tick_args_t *a = (s_tick_args_t *) arg;
+    norc_tick_fire_t *ticks = a->tick;
+    for (size_t i = 0; i < (size_t) a->limit; i++) {
+        norc_tick_fire_t *t = &ticks [i];
+        int rc;
+        if (t->outcome == 0) {
+            s_tick_args_t one = { .tick = t };
+            rc = s_tick_fire (db, &one);
+            if (rc == NORC_OK && one.duplicate)
+                rc = NORC_CONFLICT;
+        }
+        else {
+            s_tick_args_t one = { .tick = t, .outcome = t->outcome, .reason = t->reason };
+            rc = s_tick_skip (db, &one);
+        }
+        if (rc == NORC_AGAIN || rc == NORC_ERROR)
+            return rc;          //  the whole batch is retried or fails
+        t->result = rc;
+    }
+    return NORC_OK;
+}
+
+int
+norc_store_tick_batch (norc_db_t *db, norc_tick_fire_t *ticks, size_t count)
+{
+    s_tick_args_t a = { .tick = ticks, .limit = (int) count };
+    return count ? norc_db_txn (db, s_tick_batch, &a) : NORC_OK;
+}
+
 static const char *s_sql_tick_history =
     "SELECT nominal, outcome, reason, instance_id, status, lateness_ms FROM ("
     "  SELECT i.nominal, 'fired' AS outcome, '' AS reason, i.id AS instance_id, i.status, "
@@ -1096,6 +1128,36 @@ norc_store_instance_assign (norc_db_t *db, uint64_t id, uint64_t executor_id)
 {
     s_inst_args_t a = { .id = id, .executor_id = executor_id };
     return norc_db_txn (db, s_instance_assign, &a);
+}
+
+typedef struct {
+    const uint64_t *ids, *executor_ids;
+    int *results;
+    size_t count;
+} s_assign_batch_t;
+
+static int
+s_instance_assign_batch (norc_db_t *db, void *arg)
+{
+    s_assign_batch_t *a = (s_assign_batch_t *) arg;
+    for (size_t i = 0; i < a->count; i++) {
+        norc_stmt_t *st = norc_db_stmt (db, s_sql_instance_assign);
+        norc_stmt_bind_u64 (st, 0, a->executor_ids [i]);
+        norc_stmt_bind_u64 (st, 1, a->ids [i]);
+        int rc = norc_stmt_exec (st);
+        if (rc)
+            return rc;
+        a->results [i] = norc_stmt_affected (st) == 1 ? NORC_OK : NORC_CONFLICT;
+    }
+    return NORC_OK;
+}
+
+int
+norc_store_instance_assign_batch (norc_db_t *db, const uint64_t *ids, const uint64_t *executor_ids,
+                                  int *results, size_t count)
+{
+    s_assign_batch_t a = { ids, executor_ids, results, count };
+    return count ? norc_db_txn (db, s_instance_assign_batch, &a) : NORC_OK;
 }
 
 static const char *s_sql_instance_start =

@@ -165,7 +165,10 @@ typedef struct {
     norc_us_t nominal;          //  the tick
     norc_us_t next_nominal;     //  the schedule's next tick after this, 0 if none
     int64_t remaining;          //  fires left after this tick
+    int outcome;                //  batch only: 0 fire, or NORC_TICK_SKIPPED / NORC_TICK_MISSED
+    const char *reason;         //  batch only: why it was skipped or missed
     uint64_t instance_id;       //  out: the new instance
+    int result;                 //  batch only, out: as tick_fire / tick_skip would return
 } norc_tick_fire_t;
 
 //  Create the tick's instance and advance the schedule, in one transaction.
@@ -177,6 +180,11 @@ int norc_store_tick_fire (norc_db_t *db, norc_tick_fire_t *tick);
 //  NORC_TICK_MISSED, with why) and advance the schedule; same fencing.
 int norc_store_tick_skip (norc_db_t *db, const norc_tick_fire_t *tick, int outcome,
                           const char *reason);
+//  Many ticks (fired or skipped, of any schedules, in order) in one
+//  transaction: the scheduler's group commit. Each tick's own outcome is
+//  in its `result` (NORC_OK, NORC_CONFLICT, NORC_NOTFOUND) and does not
+//  stop the others. Returns NORC_OK when the transaction committed.
+int norc_store_tick_batch (norc_db_t *db, norc_tick_fire_t *ticks, size_t count);
 //  Every tick of a schedule, newest first: nominal, outcome (fired,
 //  skipped, missed), reason, instance_id, status, lateness_ms.
 int norc_store_tick_history (norc_db_t *db, uint64_t schedule_id, int limit, norc_rows_t *rows);
@@ -191,6 +199,10 @@ int norc_store_instance_waiting (norc_db_t *db, norc_instance_t **instances, siz
 //  CREATED -> assigned to executor (0: back to unassigned). NORC_CONFLICT
 //  when no longer CREATED.
 int norc_store_instance_assign (norc_db_t *db, uint64_t id, uint64_t executor_id);
+//  Many assignments in one transaction; results [i] gets what
+//  instance_assign would return for ids [i]. NORC_OK when committed.
+int norc_store_instance_assign_batch (norc_db_t *db, const uint64_t *ids, const uint64_t *executor_ids,
+                                      int *results, size_t count);
 //  -> RUNNING. Idempotent; NORC_CONFLICT when already final.
 int norc_store_instance_start (norc_db_t *db, uint64_t id, uint64_t executor_id, norc_us_t started);
 //  -> final status with exit code, signal, resource use and reason from

@@ -1,13 +1,18 @@
 //  norc_zmq.c - socket set-up shared by every service. Linger is short so a
 //  stopping service never hangs on unsent messages; anything that must not
 //  be lost is acknowledged at the application level instead (design.md §3).
-//  ROUTER sockets report unroutable peers instead of dropping silently.
+//  ROUTER sockets report unroutable peers instead of dropping silently, and
+//  no send ever blocks.
 #include "norc_zmq.h"
 #include "norc_log.h"
 
 static void
 s_setup (zsock_t *sock, int type)
 {
+    //  A send never blocks the loop: when a peer's pipe is full (or it is
+    //  gone) the message is dropped and the sender's own mechanism (outbox
+    //  resend, periodic HELLO, client retry) makes up for it
+    zsock_set_sndtimeo (sock, 0);
     zsock_set_linger (sock, 200);
     zsock_set_sndhwm (sock, 100000);
     zsock_set_rcvhwm (sock, 100000);

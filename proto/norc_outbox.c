@@ -124,7 +124,8 @@ norc_outbox_resend (norc_outbox_t *self)
     norc_us_t cutoff = norc_mono_us () - self->resend_us;
     size_t count = 0;
     s_entry_t *entry = (s_entry_t *) zlistx_first (self->entries);
-    while (entry && count < 10000) {
+    //  A bounded batch per call: a slow peer is not flooded with resends
+    while (entry && count < 1000) {
         if (entry->sent_at <= cutoff) {
             s_transmit (self, entry);
             count++;

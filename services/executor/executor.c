@@ -84,6 +84,7 @@ struct _executor_t {
     zhashx_t *logs_open;        //  instance id -> s_log_t
     int64_t period_ms, grace_ms;
     uint64_t completed;
+    bool benchmark_instant;     //  benchmark only: complete at once, spawn nothing
 };
 
 static char *
@@ -118,6 +119,13 @@ s_run_destroy (void **item)
         free (run);
         *item = NULL;
     }
+}
+
+void
+executor_set_benchmark_instant (executor_t *self)
+{
+    self->benchmark_instant = true;
+    norc_log_warnx ("benchmark mode: instances are reported done without being run");
 }
 
 void
@@ -552,6 +560,22 @@ s_start (executor_t *self, norc_assign_t *a)
     s_pump (self);
 }
 
+//  Benchmark-only: report the instance started and succeeded without
+//  running anything, to measure Norc's own pipeline. Never used by tests.
+static void
+s_complete_at_once (executor_t *self, norc_assign_t *a)
+{
+    norc_us_t now = norc_now_us ();
+    norc_msg_t *msg = norc_msg_new (NORC_MSG_INSTANCE_STARTED);
+    msg->instance_started.instance_id = a->instance_id;
+    msg->instance_started.executor_id = self->id;
+    msg->instance_started.started_us = now;
+    norc_outbox_send (self->outbox, &msg);
+    s_send_ended (self, a->instance_id, NORC_ST_SUCCESS, 0, 0, now, NULL, "benchmark: not run");
+    self->completed++;
+    s_send_credit (self, 1);
+}
+
 static int
 s_handle_dispatch (zloop_t *loop, zsock_t *sock, void *arg)
 {
@@ -572,6 +596,9 @@ s_handle_dispatch (zloop_t *loop, zsock_t *sock, void *arg)
             release->release.reason = norc_strdup ("no free slot");
             norc_msg_send (&release, sock);
         }
+        else
+        if (self->benchmark_instant)
+            s_complete_at_once (self, &msg->assign);
         else
             s_start (self, &msg->assign);
     }
@@ -698,7 +725,7 @@ executor_start (executor_t *self)
     self->logs = norc_zmq_connect (ZMQ_DEALER, norc_config_str (self->config, "archiver.logs"));
     if (!self->dispatch || !self->events || !self->logs)
         return NORC_ERROR;
-    self->outbox = norc_outbox_new (self->events, (int) self->period_ms);
+    self->outbox = norc_outbox_new (self->events, (int) self->period_ms * 3);
     self->loop = zloop_new ();
     zloop_reader (self->loop, self->dispatch, s_handle_dispatch, self);
     zloop_reader (self->loop, self->events, s_handle_events, self);

@@ -17,6 +17,11 @@ int         executor_start (executor_t *self);
 //  Serve until interrupted; running instances are then stopped.
 void        executor_run (executor_t *self);
 
+//  Benchmark only (--benchmark-instant): every assigned instance is reported
+//  STARTED and SUCCESS at once and nothing is run. Measures Norc's own
+//  pipeline; never used to stand in for real execution.
+void        executor_set_benchmark_instant (executor_t *self);
+
 //  Call first thing in main, before any thread exists: blocks SIGCHLD so
 //  the loop can take it from a signalfd.
 void        executor_block_sigchld (void);

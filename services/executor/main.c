@@ -14,6 +14,7 @@ main (int argc, char *argv [])
         norc_fatalx ("configuration: %s", norc_config_errstr (config));
     const char *queue = NULL;
     long concurrency = 1;
+    bool benchmark_instant = false;
     for (int i = 1; i < argc; i++) {
         if ((strcmp (argv [i], "-c") == 0 || strcmp (argv [i], "--concurrency") == 0) && i + 1 < argc) {
             char *end;
@@ -21,6 +22,9 @@ main (int argc, char *argv [])
             if (*end || concurrency < 1 || concurrency > 10000)
                 norc_fatalx ("-c needs a number of slots from 1 to 10000");
         }
+        else
+        if (strcmp (argv [i], "--benchmark-instant") == 0)
+            benchmark_instant = true;
         else
         if (argv [i][0] == '-')
             norc_fatalx ("unknown option %s (usage: norc-executor QUEUE -c N [--KEY VALUE ...])", argv [i]);
@@ -35,6 +39,8 @@ main (int argc, char *argv [])
     norc_log_init ("executor", norc_log_level_parse (norc_config_str (config, "log.level")));
     zsys_init ();
     executor_t *executor = executor_new (config, queue, (int) concurrency);
+    if (benchmark_instant)
+        executor_set_benchmark_instant (executor);
     if (executor_start (executor)) {
         executor_destroy (&executor);
         norc_config_destroy (&config);

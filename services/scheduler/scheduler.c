@@ -257,24 +257,10 @@ s_task (scheduler_t *self, uint64_t task_id)
     return task;
 }
 
-//  Hand one instance to an executor. False when nothing could be sent.
+//  Send one recorded assignment. False when the executor is gone.
 static bool
-s_assign (scheduler_t *self, s_exec_t *exec, s_work_t *work)
+s_send_assign (scheduler_t *self, s_exec_t *exec, s_work_t *work, norc_task_t *task)
 {
-    norc_task_t *task = s_task (self, work->task_id);
-    if (!task) {
-        norc_log_warnx ("instance=%llu: task %llu cannot be read; left waiting",
-                        (unsigned long long) work->instance_id, (unsigned long long) work->task_id);
-        return false;
-    }
-    int rc = norc_store_instance_assign (self->db, work->instance_id, exec->executor_id);
-    if (rc == NORC_CONFLICT || rc == NORC_NOTFOUND)
-        return true;        //  no longer waiting (killed, or started elsewhere): drop it
-    if (rc) {
-        norc_log_warnx ("instance=%llu: cannot record the assignment: %s",
-                        (unsigned long long) work->instance_id, norc_db_errstr (self->db));
-        return false;
-    }
     norc_msg_t *msg = norc_msg_new (NORC_MSG_ASSIGN);
     norc_assign_t *a = &msg->assign;
     a->instance_id = work->instance_id;
@@ -290,46 +276,83 @@ s_assign (scheduler_t *self, s_exec_t *exec, s_work_t *work)
     a->nominal_us = work->nominal;
     a->queue = norc_strdup (work->queue);
     norc_msg_set_routing_id (msg, exec->routing_id);
-    if (norc_msg_send (&msg, self->dispatch) != NORC_OK) {
-        //  The executor is gone: undo the assignment
-        norc_store_instance_assign (self->db, work->instance_id, 0);
-        return false;
-    }
-    exec->credits--;
-    s_mark_known (self, work->instance_id);
-    norc_log_debug ("instance=%llu executor=%llu: assigned", (unsigned long long) work->instance_id,
-                    (unsigned long long) exec->executor_id);
-    return true;
+    return norc_msg_send (&msg, self->dispatch) == NORC_OK;
 }
 
-//  Rounds of at most one assignment per executor, until no progress.
+typedef struct {
+    s_work_t *work;
+    s_exec_t *exec;
+    zlistx_t *fifo;
+} s_pick_t;
+
+//  Plan rounds of at most one assignment per executor with credits (so
+//  work spreads), record them all in one transaction, then send them.
 static void
 s_dispatch (scheduler_t *self)
 {
+    size_t room = 4096, count = 0;
+    s_pick_t *picks = NULL;
     bool progress = true;
-    while (progress) {
+    while (progress && count < room) {
         progress = false;
-        for (s_exec_t *exec = (s_exec_t *) zhashx_first (self->executors); exec;
+        for (s_exec_t *exec = (s_exec_t *) zhashx_first (self->executors); exec && count < room;
              exec = (s_exec_t *) zhashx_next (self->executors)) {
             if (exec->credits <= 0)
                 continue;
             for (size_t m = 0; m < exec->member_count; m++) {
                 zlistx_t *fifo = (zlistx_t *) zhashx_lookup (self->queues, exec->members [m]);
-                s_work_t *work = fifo ? (s_work_t *) zlistx_first (fifo) : NULL;
-                if (!work)
+                if (!fifo || !zlistx_first (fifo))
                     continue;
-                work = (s_work_t *) zlistx_detach_cur (fifo);
-                if (s_assign (self, exec, work)) {
-                    void *item = work;
-                    s_work_destroy (&item);
-                    progress = true;
-                }
-                else
-                    zlistx_add_start (fifo, work);
+                if (!picks)
+                    picks = (s_pick_t *) norc_calloc (room, sizeof (s_pick_t));
+                picks [count].work = (s_work_t *) zlistx_detach_cur (fifo);
+                picks [count].exec = exec;
+                picks [count].fifo = fifo;
+                count++;
+                exec->credits--;
+                progress = true;
                 break;
             }
         }
     }
+    if (!count)
+        return;
+    uint64_t *ids = (uint64_t *) norc_calloc (count, sizeof (uint64_t));
+    uint64_t *execs = (uint64_t *) norc_calloc (count, sizeof (uint64_t));
+    int *results = (int *) norc_calloc (count, sizeof (int));
+    for (size_t i = 0; i < count; i++) {
+        ids [i] = picks [i].work->instance_id;
+        execs [i] = picks [i].exec->executor_id;
+    }
+    int rc = norc_store_instance_assign_batch (self->db, ids, execs, results, count);
+    for (size_t i = count; i-- > 0; ) {
+        s_pick_t *p = &picks [i];
+        norc_task_t *task = rc == NORC_OK && results [i] == NORC_OK ? s_task (self, p->work->task_id) : NULL;
+        bool done = rc == NORC_OK && results [i] != NORC_OK;    //  no longer waiting: drop
+        if (task && s_send_assign (self, p->exec, p->work, task)) {
+            s_mark_known (self, p->work->instance_id);
+            done = true;
+        }
+        else
+        if (!done) {
+            //  Not recorded, no task, or the executor is gone: wait again
+            if (rc == NORC_OK)
+                norc_store_instance_assign (self->db, p->work->instance_id, 0);
+            p->exec->credits++;
+            zlistx_add_start (p->fifo, p->work);
+            p->work = NULL;
+        }
+        if (p->work) {
+            void *item = p->work;
+            s_work_destroy (&item);
+        }
+    }
+    if (rc != NORC_OK)
+        norc_log_warnx ("cannot record %zu assignments: %s", count, norc_db_errstr (self->db));
+    free (results);
+    free (execs);
+    free (ids);
+    free (picks);
 }
 
 //  Add every waiting instance the scheduler does not know yet.
@@ -405,14 +428,9 @@ s_set_members (scheduler_t *self, s_exec_t *exec, const char *queue)
     norc_queue_clear (&q);
 }
 
-static int
-s_handle_dispatch (zloop_t *loop, zsock_t *sock, void *arg)
+static void
+s_on_executor_message (scheduler_t *self, norc_msg_t *msg)
 {
-    NORC_UNUSED (loop);
-    scheduler_t *self = (scheduler_t *) arg;
-    norc_msg_t *msg = norc_msg_recv (sock);
-    if (!msg)
-        return 0;
     s_exec_t *exec = s_executor (self, msg->routing_id, msg->id == NORC_MSG_HELLO);
     switch (msg->id) {
         case NORC_MSG_HELLO: {
@@ -447,7 +465,20 @@ s_handle_dispatch (zloop_t *loop, zsock_t *sock, void *arg)
     }
     if (!exec && msg->id != NORC_MSG_HELLO)
         norc_log_debug ("message from an executor that has not said HELLO");
-    norc_msg_destroy (&msg);
+}
+
+static int
+s_handle_dispatch (zloop_t *loop, zsock_t *sock, void *arg)
+{
+    NORC_UNUSED (loop);
+    scheduler_t *self = (scheduler_t *) arg;
+    //  Take every waiting message (credits come in bursts), then dispatch once
+    for (int i = 0; i < 1000 && (zsock_events (sock) & ZMQ_POLLIN); i++) {
+        norc_msg_t *msg = norc_msg_recv (sock);
+        if (msg)
+            s_on_executor_message (self, msg);
+        norc_msg_destroy (&msg);
+    }
     s_dispatch (self);
     return 0;
 }
@@ -542,64 +573,86 @@ s_send_skipped (scheduler_t *self, s_sched_t *s, norc_us_t nominal, const char *
     norc_outbox_send (self->outbox, &msg);
 }
 
-//  Handle every due tick of one schedule. False when it is to be dropped.
-static bool
-s_fire_schedule (scheduler_t *self, s_sched_t *s, norc_us_t now)
+//  One planned tick of the current fire round, with its schedule.
+typedef struct {
+    s_sched_t *sched;
+    norc_tick_fire_t tick;
+} s_planned_t;
+
+//  Plan one schedule's due ticks into the round (nothing is written yet).
+//  Returns how many were added; sets *more when more are due than planned.
+static size_t
+s_plan_schedule (scheduler_t *self, s_sched_t *s, norc_us_t now, s_planned_t *out, size_t room,
+                 norc_us_t *next_out)
 {
     norc_tick_t ticks [PLAN_CAP];
     norc_us_t next = 0;
     int64_t remaining = s->row.repetitions ? s->row.remaining : -1;
+    size_t cap = room < PLAN_CAP ? room : PLAN_CAP;
     size_t count = norc_timing_plan (&s->timing, s->row.last_nominal, now, s->row.catchup,
                                      s->row.catchup_window_s * NORC_US_PER_SEC,
-                                     self->grace_ms * 1000, remaining, ticks, PLAN_CAP, &next);
+                                     self->grace_ms * 1000, remaining, ticks, cap, &next);
     for (size_t i = 0; i < count; i++) {
-        norc_tick_fire_t tick = { .schedule_id = s->row.id, .owner = self->id,
-                                  .epoch = s->row.lease_epoch, .nominal = ticks [i].nominal };
+        norc_tick_fire_t *t = &out [i].tick;
+        memset (t, 0, sizeof (*t));
+        out [i].sched = s;
+        t->schedule_id = s->row.id;
+        t->owner = self->id;
+        t->epoch = s->row.lease_epoch;
+        t->nominal = ticks [i].nominal;
         bool fire = ticks [i].fire && !s->row.paused;
         if (fire && remaining > 0)
             remaining--;
-        tick.remaining = remaining < 0 ? 0 : remaining;
-        tick.next_nominal = i + 1 < count ? ticks [i + 1].nominal : (remaining == 0 ? 0 : next);
-        int rc;
-        if (fire) {
-            rc = norc_store_tick_fire (self->db, &tick);
-            if (rc == NORC_OK) {
-                self->ticks_fired++;
-                s_send_created (self, s, tick.instance_id, tick.nominal);
-                norc_instance_t inst = { .id = tick.instance_id, .task_id = s->row.task_id,
-                                         .schedule_id = s->row.id, .nominal = tick.nominal,
-                                         .attempt = 1, .queue = s->row.queue };
-                s_enqueue (self, s_work_from_instance (&inst), false);
-                norc_log_debug ("schedule=%llu instance=%llu: fired", (unsigned long long) s->row.id,
-                                (unsigned long long) tick.instance_id);
-            }
-        }
-        else {
-            const char *reason = s->row.paused ? "paused" : "late: not fired within the misfire grace";
-            const char *outcome = s->row.paused ? "skipped" : "missed";
-            rc = norc_store_tick_skip (self->db, &tick, s->row.paused ? NORC_TICK_SKIPPED : NORC_TICK_MISSED, reason);
-            if (rc == NORC_OK)
-                s_send_skipped (self, s, tick.nominal, outcome, reason);
-        }
-        if (rc == NORC_NOTFOUND)
-            return false;       //  lease lost or schedule deleted
-        if (rc != NORC_OK && rc != NORC_CONFLICT) {
-            norc_log_warnx ("schedule=%llu: cannot record a tick, will try again: %s",
-                            (unsigned long long) s->row.id, norc_db_errstr (self->db));
-            s->node.key = now + NORC_US_PER_SEC;
-            return true;
-        }
-        s->row.last_nominal = tick.nominal;
-        s->row.remaining = tick.remaining;
+        t->remaining = remaining < 0 ? 0 : remaining;
+        t->next_nominal = i + 1 < count ? ticks [i + 1].nominal : (remaining == 0 ? 0 : next);
+        t->outcome = fire ? 0 : s->row.paused ? NORC_TICK_SKIPPED : NORC_TICK_MISSED;
+        t->reason = fire ? NULL : s->row.paused ? "paused" : "late: not fired within the misfire grace";
     }
-    if (count == PLAN_CAP) {
-        s->node.key = now;      //  more are due: come back at once
-        return true;
+    *next_out = count == cap ? now : (remaining == 0 ? 0 : next);
+    return count;
+}
+
+//  Write the round's ticks in one transaction, then act on each result.
+static void
+s_apply_round (scheduler_t *self, s_planned_t *round, size_t count, norc_us_t now)
+{
+    norc_tick_fire_t *ticks = (norc_tick_fire_t *) norc_calloc (count ? count : 1, sizeof (norc_tick_fire_t));
+    for (size_t i = 0; i < count; i++)
+        ticks [i] = round [i].tick;
+    int rc = norc_store_tick_batch (self->db, ticks, count);
+    if (rc != NORC_OK) {
+        //  Nothing was written: every schedule of the round tries again soon
+        norc_log_warnx ("cannot record %zu ticks, will try again: %s", count, norc_db_errstr (self->db));
+        for (size_t i = 0; i < count; i++)
+            round [i].sched->node.key = now + NORC_US_PER_SEC;
+        free (ticks);
+        return;
     }
-    if (remaining == 0 || next == 0)
-        return false;
-    s->node.key = next;
-    return true;
+    for (size_t i = 0; i < count; i++) {
+        s_sched_t *s = round [i].sched;
+        norc_tick_fire_t *t = &ticks [i];
+        if (t->result == NORC_NOTFOUND) {
+            s->node.key = -1;       //  marks it for dropping
+            continue;
+        }
+        if (s->node.key == -1)
+            continue;
+        if (t->outcome == 0 && t->result == NORC_OK) {
+            self->ticks_fired++;
+            s_send_created (self, s, t->instance_id, t->nominal);
+            norc_instance_t inst = { .id = t->instance_id, .task_id = s->row.task_id,
+                                     .schedule_id = s->row.id, .nominal = t->nominal,
+                                     .attempt = 1, .queue = s->row.queue };
+            s_enqueue (self, s_work_from_instance (&inst), false);
+        }
+        else
+        if (t->outcome && t->result == NORC_OK)
+            s_send_skipped (self, s, t->nominal, t->outcome == NORC_TICK_SKIPPED ? "skipped" : "missed",
+                            t->reason);
+        s->row.last_nominal = t->nominal;
+        s->row.remaining = t->remaining;
+    }
+    free (ticks);
 }
 
 static int
@@ -610,17 +663,29 @@ s_on_fire (zloop_t *loop, int timer_id, void *arg)
     scheduler_t *self = (scheduler_t *) arg;
     self->fire_timer = -1;
     norc_us_t now = norc_now_us ();
+    //  Take every due schedule off the heap and plan its ticks into one
+    //  round, written in one transaction (a group commit)
+    size_t room = 20000, count = 0;
+    s_planned_t *round = (s_planned_t *) norc_calloc (room, sizeof (s_planned_t));
+    zlistx_t *due = zlistx_new ();
     sched_heap_node_t *top;
-    int handled = 0;
-    while ((top = sched_heap_top (self->heap)) && top->key <= now && handled < 1000) {
+    while ((top = sched_heap_top (self->heap)) && top->key <= now && count + PLAN_CAP <= room) {
         s_sched_t *s = (s_sched_t *) top->item;
         sched_heap_remove (self->heap, &s->node);
-        if (s_fire_schedule (self, s, now))
+        norc_us_t next;
+        count += s_plan_schedule (self, s, now, round + count, room - count, &next);
+        s->node.key = next;
+        zlistx_add_end (due, s);
+    }
+    s_apply_round (self, round, count, now);
+    for (s_sched_t *s = (s_sched_t *) zlistx_first (due); s; s = (s_sched_t *) zlistx_next (due)) {
+        if (s->node.key > 0)
             sched_heap_push (self->heap, &s->node);
         else
-            s_forget (self, s, "finished, deleted or claimed by another scheduler");
-        handled++;
+            s_forget (self, s, s->node.key == 0 ? "finished" : "deleted or claimed by another scheduler");
     }
+    zlistx_destroy (&due);
+    free (round);
     s_dispatch (self);
     s_arm (self);
     return 0;
@@ -853,7 +918,7 @@ scheduler_start (scheduler_t *self)
         return NORC_ERROR;
     zsock_set_subscribe (self->notify, "schedule.");
     zsock_set_subscribe (self->notify, "instance.created");
-    self->outbox = norc_outbox_new (self->events, (int) self->period_ms);
+    self->outbox = norc_outbox_new (self->events, (int) self->period_ms * 3);
     self->loop = zloop_new ();
     zloop_reader (self->loop, self->dispatch, s_handle_dispatch, self);
     zloop_reader (self->loop, self->events, s_handle_events, self);

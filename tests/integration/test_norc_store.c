@@ -651,3 +651,59 @@ Test (norc_store, control_requests_are_stored_and_marked)
     cr_expect_eq (norc_store_control_mark (s_db, 999, NORC_CONTROL_DONE, NULL), NORC_NOTFOUND);
     norc_rows_clear (&rows);
 }
+
+Test (norc_store, tick_batch_writes_each_tick_and_reports_each_outcome)
+{
+    uint64_t schedule;
+    norc_tick_fire_t first = s_claim_one (7, &schedule);
+    norc_tick_fire_t ticks [4];
+    for (int i = 0; i < 4; i++) {
+        ticks [i] = first;
+        ticks [i].nominal = first.nominal + i * 5 * NORC_US_PER_SEC;
+        ticks [i].next_nominal = ticks [i].nominal + 5 * NORC_US_PER_SEC;
+        ticks [i].remaining = 4 - i;
+    }
+    ticks [1].outcome = NORC_TICK_MISSED;
+    ticks [1].reason = "late";
+    ticks [3] = ticks [0];                  //  the first tick again: a duplicate
+    cr_assert_eq (norc_store_tick_batch (s_db, ticks, 4), NORC_OK, "%s", norc_db_errstr (s_db));
+    cr_expect_eq (ticks [0].result, NORC_OK);
+    cr_expect_neq (ticks [0].instance_id, 0);
+    cr_expect_eq (ticks [1].result, NORC_OK);
+    cr_expect_eq (ticks [2].result, NORC_OK);
+    cr_expect_eq (ticks [3].result, NORC_CONFLICT);
+    cr_expect_eq (norc_test_db_int (s_db, "SELECT COUNT(*) FROM instances"), 2);
+    cr_expect_eq (norc_test_db_int (s_db, "SELECT COUNT(*) FROM ticks WHERE outcome = 3"), 1);
+    //  A stale epoch in a batch: that tick is refused, the others go in
+    norc_tick_fire_t mixed [2] = { ticks [2], ticks [2] };
+    mixed [0].nominal += 60 * NORC_US_PER_SEC;
+    mixed [1].nominal += 65 * NORC_US_PER_SEC;
+    mixed [1].epoch += 9;
+    cr_assert_eq (norc_store_tick_batch (s_db, mixed, 2), NORC_OK);
+    cr_expect_eq (mixed [0].result, NORC_OK);
+    cr_expect_eq (mixed [1].result, NORC_NOTFOUND);
+    cr_expect_eq (norc_test_db_int (s_db, "SELECT COUNT(*) FROM instances"), 3);
+    cr_expect_eq (norc_store_tick_batch (s_db, mixed, 0), NORC_OK);
+}
+
+Test (norc_store, assign_batch_records_each_assignment)
+{
+    uint64_t task = s_task ("T", "true");
+    uint64_t queue = s_queue ("Q");
+    uint64_t ids [3];
+    for (int i = 0; i < 3; i++)
+        cr_assert_eq (norc_store_instance_manual (s_db, task, queue, &ids [i]), NORC_OK);
+    cr_assert_eq (norc_store_instance_start (s_db, ids [2], 5, norc_now_us ()), NORC_OK);
+    uint64_t execs [3] = { 5, 6, 5 };
+    int results [3];
+    cr_assert_eq (norc_store_instance_assign_batch (s_db, ids, execs, results, 3), NORC_OK);
+    cr_expect_eq (results [0], NORC_OK);
+    cr_expect_eq (results [1], NORC_OK);
+    cr_expect_eq (results [2], NORC_CONFLICT, "already running");
+    cr_expect_eq (norc_test_db_int (s_db, "SELECT COUNT(*) FROM instances WHERE executor_id = 6"), 1);
+    norc_instance_t *waiting = NULL;
+    size_t count = 0;
+    cr_assert_eq (norc_store_instance_waiting (s_db, &waiting, &count), NORC_OK);
+    cr_expect_eq (count, 0);
+    free (waiting);
+}

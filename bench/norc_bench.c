@@ -1,0 +1,350 @@
+//  norc_bench - measures Norc against this machine's own limits, in one run.
+//
+//  (a) the machine: posix_spawn of "/bin/sh -c true" and of /bin/true per
+//      second (8 in flight), and MariaDB commits per second;
+//  (b) end-to-end throughput of `true` instances from dispatch to durable
+//      final status, with 1 and 2 executors of -c 8;
+//  (c) lateness from nominal fire time to the child's start, p50/p99/max,
+//      with schedules firing every second at half the spawn limit;
+//  (d) the pipeline without spawning: ticks created, dispatched and
+//      recorded per second, with an executor in its benchmark-only
+//      --benchmark-instant mode.
+//
+//  usage: norc_bench SERVER-URL BIN-DIR [--lateness-seconds N]
+//  (bench/run.sh starts a private MariaDB and runs it). Prints Markdown.
+#include "norc.h"
+#include "norc_db.h"
+#include "norc_log.h"
+#include "norc_mem.h"
+#include "norc_migrate.h"
+#include <fcntl.h>
+#include <signal.h>
+#include <spawn.h>
+#include <sys/stat.h>
+#include <sys/wait.h>
+#include <unistd.h>
+
+extern char **environ;
+
+static const char *s_server;
+static const char *s_bin;
+static char s_dir [] = "/tmp/norc-bench-XXXXXX";
+
+//  --------------------------------------------------------------------------
+//  (a) machine limits
+
+static double
+s_spawn_rate (char *const argv [], double seconds)
+{
+    norc_us_t start = norc_mono_us (), end = start + (norc_us_t) (seconds * 1e6);
+    int in_flight = 0;
+    long done = 0;
+    while (norc_mono_us () < end || in_flight > 0) {
+        while (in_flight < 8 && norc_mono_us () < end) {
+            pid_t pid;
+            if (posix_spawn (&pid, argv [0], NULL, NULL, argv, environ) != 0)
+                break;
+            in_flight++;
+        }
+        if (in_flight && wait (NULL) > 0) {
+            in_flight--;
+            done++;
+        }
+    }
+    return done / ((norc_mono_us () - start) / 1e6);
+}
+
+static int
+s_insert_one (norc_db_t *db, void *arg)
+{
+    norc_stmt_t *st = norc_db_stmt (db, "INSERT INTO bench_commits (n) VALUES (?)");
+    norc_stmt_bind_i64 (st, 0, *(int64_t *) arg);
+    return norc_stmt_exec (st);
+}
+
+static double
+s_commit_rate (const char *url, double seconds)
+{
+    norc_db_t *db = norc_db_new (url, NULL);
+    norc_stmt_exec (norc_db_stmt (db, "CREATE TABLE IF NOT EXISTS bench_commits "
+                                      "(id BIGINT AUTO_INCREMENT PRIMARY KEY, n BIGINT) ENGINE=InnoDB"));
+    norc_us_t start = norc_mono_us (), end = start + (norc_us_t) (seconds * 1e6);
+    int64_t n = 0;
+    while (norc_mono_us () < end)
+        if (norc_db_txn (db, s_insert_one, &n) == NORC_OK)
+            n++;
+    double rate = n / ((norc_mono_us () - start) / 1e6);
+    norc_db_destroy (&db);
+    return rate;
+}
+
+//  --------------------------------------------------------------------------
+//  A private Norc for one measurement
+
+typedef struct {
+    char *url;
+    char *env [16];
+    pid_t pids [16];
+    int count;
+    int serial;
+} s_sys_t;
+
+static void
+s_sys_init (s_sys_t *sys, const char *name)
+{
+    static int serial = 0;
+    memset (sys, 0, sizeof (*sys));
+    sys->serial = serial++;
+    sys->url = norc_asprintf ("%snorc_bench_%s_%d", s_server, name, (int) getpid ());
+    char err [512];
+    if (norc_migrate_url (sys->url, err, sizeof err) != NORC_OK)
+        norc_fatalx ("cannot create %s: %s", sys->url, err);
+    int k = 0;
+    const char *keys [] = { "AGGREGATOR_EVENTS", "AGGREGATOR_API", "AGGREGATOR_STREAM",
+                            "SCHEDULER_DISPATCH", "ARCHIVER_LOGS", "ARCHIVER_FETCH" };
+    for (int i = 0; i < 6; i++)
+        sys->env [k++] = norc_asprintf ("NORC_%s=ipc://%s/%d-%d.ipc", keys [i], s_dir, sys->serial, i);
+    sys->env [k++] = norc_asprintf ("NORC_DB_URL=%s", sys->url);
+    sys->env [k++] = norc_asprintf ("NORC_LOG_DIR=%s/logs-%d", s_dir, sys->serial);
+    sys->env [k++] = norc_asprintf ("NORC_SPOOL_DIR=%s/spool-%d", s_dir, sys->serial);
+    sys->env [k++] = norc_strdup ("NORC_LOG_LEVEL=warn");
+    sys->env [k] = NULL;
+}
+
+static pid_t
+s_sys_start (s_sys_t *sys, const char *binary, const char *a1, const char *a2, const char *a3, const char *a4)
+{
+    char *path = norc_asprintf ("%s/%s", s_bin, binary);
+    char *log = norc_asprintf ("%s/%s-%d.log", s_dir, binary, sys->serial);
+    pid_t pid = fork ();
+    if (pid == 0) {
+        int fd = open (log, O_WRONLY | O_CREAT | O_APPEND, 0644);
+        dup2 (fd, 1);
+        dup2 (fd, 2);
+        for (int i = 0; sys->env [i]; i++)
+            putenv (sys->env [i]);
+        execl (path, path, a1, a2, a3, a4, (char *) NULL);
+        _exit (127);
+    }
+    free (path);
+    free (log);
+    sys->pids [sys->count++] = pid;
+    return pid;
+}
+
+static void
+s_sys_stop (s_sys_t *sys)
+{
+    for (int i = sys->count - 1; i >= 0; i--)
+        kill (sys->pids [i], SIGTERM);
+    for (int i = sys->count - 1; i >= 0; i--)
+        waitpid (sys->pids [i], NULL, 0);
+    norc_db_t *db = norc_db_new (sys->url, NULL);
+    norc_db_drop_database (db);
+    norc_db_destroy (&db);
+    for (int i = 0; sys->env [i]; i++)
+        free (sys->env [i]);
+    free (sys->url);
+}
+
+static int64_t
+s_int (norc_db_t *db, const char *sql)
+{
+    norc_stmt_t *st = norc_db_stmt (db, sql);
+    if (norc_stmt_exec (st) != NORC_OK || norc_stmt_fetch (st) != NORC_OK)
+        return -1;
+    return norc_stmt_i64 (st, 0);
+}
+
+static void
+s_exec (norc_db_t *db, const char *sql)
+{
+    if (norc_stmt_exec (norc_db_stmt (db, sql)) != NORC_OK)
+        norc_fatalx ("%s: %s", sql, norc_db_errstr (db));
+}
+
+static void
+s_define (norc_db_t *db)
+{
+    s_exec (db, "INSERT INTO queues (name, kind, created_at) VALUES ('Q', 1, UTC_TIMESTAMP(6))");
+    s_exec (db, "INSERT INTO tasks (name, kind, command, created_at) VALUES ('T', 1, 'true', UTC_TIMESTAMP(6))");
+}
+
+//  --------------------------------------------------------------------------
+//  (b) throughput
+
+static double
+s_throughput (int executors, int count)
+{
+    s_sys_t sys;
+    s_sys_init (&sys, executors == 1 ? "tp1" : "tp2");
+    norc_db_t *db = norc_db_new (sys.url, NULL);
+    s_define (db);
+    //  The instances wait in MySQL before anything starts: what is measured
+    //  is dispatch -> run -> durable final status
+    char *sql = norc_asprintf ("INSERT INTO instances (task_id, queue_id, trigger_kind, status, enqueued_at) "
+                               "SELECT 1, 1, 2, 1, UTC_TIMESTAMP(6) FROM seq_1_to_%d", count);
+    s_exec (db, sql);
+    free (sql);
+    s_sys_start (&sys, "norc-aggregator", NULL, NULL, NULL, NULL);
+    s_sys_start (&sys, "norc-archiver", NULL, NULL, NULL, NULL);
+    s_sys_start (&sys, "norc-scheduler", NULL, NULL, NULL, NULL);
+    usleep (500000);
+    norc_us_t start = norc_mono_us ();
+    for (int i = 0; i < executors; i++)
+        s_sys_start (&sys, "norc-executor", "Q", "-c", "8", NULL);
+    while (s_int (db, "SELECT COUNT(*) FROM instances WHERE status >= 7") < count
+       && norc_mono_us () - start < 120 * NORC_US_PER_SEC)
+        usleep (20000);
+    double seconds = (norc_mono_us () - start) / 1e6;
+    int64_t done = s_int (db, "SELECT COUNT(*) FROM instances WHERE status = 7");
+    norc_db_destroy (&db);
+    s_sys_stop (&sys);
+    return done / seconds;
+}
+
+//  --------------------------------------------------------------------------
+//  (c) lateness and (d) pipeline capacity
+
+typedef struct {
+    double p50, p99, max;       //  ms
+    int64_t count;
+    double rate;                //  final instances per second
+} s_lateness_t;
+
+static double
+s_percentile (norc_db_t *db, const char *expr, const char *where, double p, int64_t count)
+{
+    char *sql = norc_asprintf ("SELECT %s AS x FROM instances WHERE %s ORDER BY x LIMIT 1 OFFSET %lld",
+                               expr, where, (long long) (p * (count - 1)));
+    norc_stmt_t *st = norc_db_stmt (db, sql);
+    double v = -1;
+    if (norc_stmt_exec (st) == NORC_OK && norc_stmt_fetch (st) == NORC_OK)
+        v = norc_stmt_i64 (st, 0) / 1000.0;
+    free (sql);
+    return v;
+}
+
+static s_lateness_t
+s_schedules_run (const char *name, int schedules, int seconds, bool instant)
+{
+    s_sys_t sys;
+    s_sys_init (&sys, name);
+    norc_db_t *db = norc_db_new (sys.url, NULL);
+    s_define (db);
+    char *sql = norc_asprintf (
+        "INSERT INTO schedules (task_id, queue_id, kind, start_at, period_s, repetitions, remaining, created_at) "
+        "SELECT 1, 1, 1, UTC_TIMESTAMP(6) + INTERVAL 3 SECOND, 1, 0, 0, UTC_TIMESTAMP(6) FROM seq_1_to_%d",
+        schedules);
+    s_exec (db, sql);
+    free (sql);
+    s_sys_start (&sys, "norc-aggregator", NULL, NULL, NULL, NULL);
+    s_sys_start (&sys, "norc-archiver", NULL, NULL, NULL, NULL);
+    usleep (300000);
+    if (instant)
+        s_sys_start (&sys, "norc-executor", "Q", "-c", "10000", "--benchmark-instant");
+    else {
+        s_sys_start (&sys, "norc-executor", "Q", "-c", "8", NULL);
+        s_sys_start (&sys, "norc-executor", "Q", "-c", "8", NULL);
+    }
+    s_sys_start (&sys, "norc-scheduler", NULL, NULL, NULL, NULL);
+    sleep ((unsigned) seconds + 3);
+    kill (sys.pids [sys.count - 1], SIGTERM);      //  the scheduler: no more ticks
+    waitpid (sys.pids [sys.count - 1], NULL, 0);
+    sys.count--;
+    sleep (2);
+    //  Measure the ticks of the window, after a second of warm-up
+    const char *where = "nominal >= (SELECT MIN(nominal) FROM instances) + INTERVAL 1 SECOND "
+                        "AND started_at IS NOT NULL";
+    s_lateness_t r = { 0 };
+    sql = norc_asprintf ("SELECT COUNT(*) FROM instances WHERE %s", where);
+    r.count = s_int (db, sql);
+    free (sql);
+    const char *expr = "TIMESTAMPDIFF(MICROSECOND, nominal, started_at)";
+    r.p50 = s_percentile (db, expr, where, 0.50, r.count);
+    r.p99 = s_percentile (db, expr, where, 0.99, r.count);
+    r.max = s_percentile (db, expr, where, 1.0, r.count);
+    int64_t span = s_int (db, "SELECT TIMESTAMPDIFF(MICROSECOND, MIN(nominal), MAX(nominal)) FROM instances "
+                              "WHERE status = 7");
+    int64_t final = s_int (db, "SELECT COUNT(*) FROM instances WHERE status = 7");
+    r.rate = span > 0 ? final / (span / 1e6 + 1) : 0;
+    norc_db_destroy (&db);
+    s_sys_stop (&sys);
+    return r;
+}
+
+int
+main (int argc, char *argv [])
+{
+    if (argc < 3) {
+        fprintf (stderr, "usage: norc_bench SERVER-URL BIN-DIR [--lateness-seconds N]\n");
+        return 2;
+    }
+    s_server = argv [1];
+    s_bin = argv [2];
+    int lateness_seconds = 60;
+    if (argc > 4 && strcmp (argv [3], "--lateness-seconds") == 0)
+        lateness_seconds = atoi (argv [4]);
+    norc_log_init ("bench", NORC_LOG_WARN);
+    if (!mkdtemp (s_dir))
+        norc_fatal ("mkdtemp");
+    long cores = sysconf (_SC_NPROCESSORS_ONLN);
+
+    char *sh [] = { (char *) "/bin/sh", (char *) "-c", (char *) "true", NULL };
+    char *direct [] = { (char *) "/bin/true", NULL };
+    double spawn_sh = s_spawn_rate (sh, 3);
+    double spawn_direct = s_spawn_rate (direct, 3);
+    char *url = norc_asprintf ("%snorc_bench_commits_%d", s_server, (int) getpid ());
+    char err [512];
+    norc_migrate_url (url, err, sizeof err);
+    double commits = s_commit_rate (url, 3);
+    norc_db_t *db = norc_db_new (url, NULL);
+    norc_db_drop_database (db);
+    norc_db_destroy (&db);
+    free (url);
+    printf ("## Machine limits (measured in this run)\n\n");
+    printf ("| limit | per second |\n|---|---|\n");
+    printf ("| CPU cores | %ld |\n", cores);
+    printf ("| posix_spawn `/bin/sh -c true`, 8 in flight | %.0f |\n", spawn_sh);
+    printf ("| posix_spawn `/bin/true` (direct exec), 8 in flight | %.0f |\n", spawn_direct);
+    printf ("| MariaDB commits (one connection, one row each, durable) | %.0f |\n\n", commits);
+    fflush (stdout);
+
+    int count = (int) (spawn_direct * 3);
+    if (count < 300)
+        count = 300;
+    if (count > 3000)
+        count = 3000;
+    double tp1 = s_throughput (1, count);
+    double tp2 = s_throughput (2, count);
+    printf ("## End-to-end throughput of `true` (dispatch to durable final status, %d instances)\n\n", count);
+    printf ("`true` is one plain word, so executors exec /bin/true directly; the limit is the direct spawn rate.\n\n");
+    printf ("| executors | instances/s | ratio to the direct spawn limit |\n|---|---|---|\n");
+    printf ("| 1 × -c 8 | %.0f | %.2f |\n", tp1, tp1 / spawn_direct);
+    printf ("| 2 × -c 8 | %.0f | %.2f |\n\n", tp2, tp2 / spawn_direct);
+    fflush (stdout);
+
+    int schedules = (int) (spawn_direct / 2);
+    s_lateness_t late = s_schedules_run ("late", schedules, lateness_seconds, false);
+    printf ("## Lateness: %d schedules every second (half the direct spawn limit) for %d s\n\n",
+            schedules, lateness_seconds);
+    printf ("From the nominal tick to the executor starting the child, over %lld instances:\n\n",
+            (long long) late.count);
+    printf ("| p50 | p99 | max | completed per second |\n|---|---|---|---|\n");
+    printf ("| %.1f ms | %.1f ms | %.1f ms | %.0f |\n\n", late.p50, late.p99, late.max, late.rate);
+    fflush (stdout);
+
+    int many = 2000;
+    s_lateness_t pipe = s_schedules_run ("pipe", many, 10, true);
+    printf ("## Pipeline capacity without spawning (%d schedules every second, 10 s, "
+            "executor in --benchmark-instant mode)\n\n", many);
+    printf ("| ticks created, dispatched and recorded per second | p50 tick to dispatch | p99 | max |\n"
+            "|---|---|---|---|\n");
+    printf ("| %.0f | %.1f ms | %.1f ms | %.1f ms |\n\n", pipe.rate, pipe.p50, pipe.p99, pipe.max);
+    printf ("Ratios: pipeline capacity / MariaDB commit rate = %.2f.\n", pipe.rate / commits);
+    char *cmd = norc_asprintf ("rm -rf %s", s_dir);
+    if (system (cmd) != 0)
+        fprintf (stderr, "could not remove %s\n", s_dir);
+    free (cmd);
+    return 0;
+}
