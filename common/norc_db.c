@@ -45,7 +45,7 @@ typedef struct {
 
 struct _norc_stmt_t {
     norc_db_t *db;              //  owner
-    const char *sql;            //  SQL text (not owned)
+    char *sql;                  //  SQL text (a copy)
     MYSQL_STMT *stmt;           //  NULL until prepared on this connection
     s_param_t *params;          //  bound values, by position
     int nparams;                //  positions bound
@@ -172,6 +172,7 @@ norc_db_destroy (norc_db_t **self_p)
                 free (s->params [i].s);
             free (s->params);
             free (s->param_binds);
+            free (s->sql);
             free (s);
             s = next;
         }
@@ -369,12 +370,12 @@ norc_db_stmt (norc_db_t *self, const char *sql)
 {
     norc_stmt_t *s;
     for (s = self->stmts; s; s = s->next)
-        if (s->sql == sql || strcmp (s->sql, sql) == 0)
+        if (strcmp (s->sql, sql) == 0)
             break;
     if (!s) {
         s = (norc_stmt_t *) norc_calloc (1, sizeof (norc_stmt_t));
         s->db = self;
-        s->sql = sql;
+        s->sql = norc_strdup (sql);
         s->next = self->stmts;
         self->stmts = s;
     }

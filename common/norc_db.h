@@ -44,7 +44,7 @@ int        norc_db_exec_script (norc_db_t *self, const char *sql);
 
 //  A prepared statement for this SQL text, prepared on first use and kept
 //  (and prepared again after a reconnect). Bindings are reset. The handle
-//  owns the statement; sql must outlive it (use string literals).
+//  owns the statement and keeps its own copy of the text.
 norc_stmt_t *norc_db_stmt (norc_db_t *self, const char *sql);
 
 //  Parameters, by position from 0. Strings are copied.

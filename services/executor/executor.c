@@ -46,6 +46,7 @@ typedef struct {
     int fd;                     //  spool file
     uint64_t written, sent, acked;
     bool eof;                   //  nothing more will be written
+    bool eof_sent;              //  the chunk marked eof went out
     norc_us_t progress;         //  monotonic time of the last ack or send
 } s_log_t;
 
@@ -245,40 +246,44 @@ s_log_open (executor_t *self, uint64_t instance_id, const char *path)
     return log;
 }
 
-//  Send what the window allows.
+//  Send what the window allows; the chunk marked eof goes out once (until
+//  a resend is due).
+static void
+s_pump_log (executor_t *self, s_log_t *log, char **buf)
+{
+    while (log->sent - log->acked < WINDOW && !log->eof_sent) {
+        size_t want = (size_t) (log->written - log->sent);
+        if (want == 0 && !log->eof)
+            break;
+        if (want > CHUNK)
+            want = CHUNK;
+        if (want && !*buf)
+            *buf = (char *) norc_malloc (CHUNK);
+        ssize_t n = want ? pread (log->fd, *buf, want, (off_t) log->sent) : 0;
+        if (n < 0)
+            break;
+        norc_msg_t *msg = norc_msg_new (NORC_MSG_LOG_CHUNK);
+        msg->log_chunk.instance_id = log->instance_id;
+        msg->log_chunk.path = norc_strdup (log->path);
+        msg->log_chunk.offset = log->sent;
+        norc_bin_set (&msg->log_chunk.data, *buf, (size_t) n);
+        msg->log_chunk.eof = log->eof && log->sent + (uint64_t) n == log->written;
+        bool last = msg->log_chunk.eof;
+        if (norc_msg_send (&msg, self->logs) != NORC_OK)
+            break;
+        log->sent += (uint64_t) n;
+        log->progress = norc_mono_us ();
+        log->eof_sent = last;
+    }
+}
+
 static void
 s_pump (executor_t *self)
 {
     char *buf = NULL;
     for (s_log_t *log = (s_log_t *) zhashx_first (self->logs_open); log;
-         log = (s_log_t *) zhashx_next (self->logs_open)) {
-        bool final_sent = log->eof && log->sent == log->written && log->acked == log->written;
-        while (!final_sent && log->sent - log->acked < WINDOW
-           && (log->sent < log->written || (log->eof && log->sent == log->written && log->acked < log->written + 1))) {
-            if (!buf)
-                buf = (char *) norc_malloc (CHUNK);
-            size_t want = (size_t) (log->written - log->sent);
-            if (want > CHUNK)
-                want = CHUNK;
-            ssize_t n = want ? pread (log->fd, buf, want, (off_t) log->sent) : 0;
-            if (n < 0)
-                break;
-            norc_msg_t *msg = norc_msg_new (NORC_MSG_LOG_CHUNK);
-            msg->log_chunk.instance_id = log->instance_id;
-            msg->log_chunk.path = norc_strdup (log->path);
-            msg->log_chunk.offset = log->sent;
-            norc_bin_set (&msg->log_chunk.data, buf, (size_t) n);
-            msg->log_chunk.eof = log->eof && log->sent + (uint64_t) n == log->written;
-            bool last = msg->log_chunk.eof;
-            zsock_set_sndtimeo (self->logs, 0);
-            if (norc_msg_send (&msg, self->logs) != NORC_OK)
-                break;
-            log->sent += (uint64_t) n;
-            log->progress = norc_mono_us ();
-            if (last)
-                break;      //  wait for its ack
-        }
-    }
+         log = (s_log_t *) zhashx_next (self->logs_open))
+        s_pump_log (self, log, &buf);
     free (buf);
 }
 
@@ -303,9 +308,14 @@ s_handle_logs (zloop_t *loop, zsock_t *sock, void *arg)
             unlink (log->spool);
             zhashx_delete (self->logs_open, key);
         }
+        else
+        if (log) {
+            char *buf = NULL;
+            s_pump_log (self, log, &buf);
+            free (buf);
+        }
     }
     norc_msg_destroy (&msg);
-    s_pump (self);
     return 0;
 }
 
@@ -638,18 +648,14 @@ s_on_heartbeat (zloop_t *loop, int timer_id, void *arg)
     norc_msg_send (&msg, self->events);
     s_send_hello (self);
     norc_outbox_resend (self->outbox);
-    //  Logs without progress for a while: send again from the last ack
-    norc_us_t stale = norc_mono_us () - 2 * self->period_ms * 1000;
+    //  Logs without progress for a while (the archiver was away, or an ack
+    //  was lost): send again from the last acknowledged byte
+    norc_us_t stale = norc_mono_us () - 3 * self->period_ms * 1000;
     for (s_log_t *log = (s_log_t *) zhashx_first (self->logs_open); log;
          log = (s_log_t *) zhashx_next (self->logs_open))
-        if (log->sent > log->acked && log->progress < stale) {
-            log->sent = log->acked;
-            log->progress = norc_mono_us ();
-        }
-        else
-        if (log->eof && log->sent == log->written && log->acked <= log->written && log->progress < stale) {
-            //  The final chunk's ack was lost: send it again
-            log->sent = log->acked;
+        if ((log->sent > log->acked || log->eof_sent) && log->progress < stale) {
+            log->sent = log->acked < log->written ? log->acked : log->written;
+            log->eof_sent = false;
             log->progress = norc_mono_us ();
         }
     s_pump (self);

@@ -8,8 +8,9 @@
 //  Chunks carry their offset. A chunk that starts beyond what is held is a
 //  gap (a chunk was lost) and is dropped; one that is already held is a
 //  resend and is skipped; the rest is appended. Every chunk is answered
-//  with ACK(offset held), and ACK(size + 1) once the log is closed, which
-//  tells the executor it may delete its spool.
+//  with ACK(offset held), and ACK(size + 1) once the log is closed and the
+//  file system synced (one syncfs every 50 ms covers every log closed
+//  meanwhile), which tells the executor it may delete its spool.
 //
 //  Readers send LOG-FETCH; with follow set and nothing new, the request is
 //  parked until more arrives or a second passes, then answered.
@@ -41,9 +42,17 @@ typedef struct {
     norc_us_t until;            //  monotonic time to answer anyway
 } s_parked_t;
 
+typedef struct {
+    zframe_t *routing_id;       //  the executor
+    uint64_t instance_id;
+    uint64_t size;              //  acknowledged as size + 1 after the sync
+} s_closed_t;
+
 struct _archiver_t {
     norc_config_t *config;      //  not owned
     char *dir;                  //  log.dir
+    char *last_dir;             //  the directory made last (skip mkdir -p)
+    zlistx_t *closed;           //  s_closed_t waiting for the group sync
     zsock_t *logs;              //  ROUTER for executors
     zsock_t *fetch;             //  ROUTER for readers
     zloop_t *loop;
@@ -62,6 +71,17 @@ s_open_destroy (void **item)
         free (o->path);
         free (o->part);
         free (o);
+        *item = NULL;
+    }
+}
+
+static void
+s_closed_destroy (void **item)
+{
+    s_closed_t *c = (s_closed_t *) *item;
+    if (c) {
+        zframe_destroy (&c->routing_id);
+        free (c);
         *item = NULL;
     }
 }
@@ -87,6 +107,8 @@ archiver_new (norc_config_t *config)
     zhashx_set_destructor (self->open, s_open_destroy);
     self->parked = zlistx_new ();
     zlistx_set_destructor (self->parked, s_parked_destroy);
+    self->closed = zlistx_new ();
+    zlistx_set_destructor (self->closed, s_closed_destroy);
     return self;
 }
 
@@ -95,8 +117,10 @@ archiver_destroy (archiver_t **self_p)
 {
     if (self_p && *self_p) {
         archiver_t *self = *self_p;
+        zlistx_destroy (&self->closed);
         zlistx_destroy (&self->parked);
         zhashx_destroy (&self->open);
+        free (self->last_dir);
         zloop_destroy (&self->loop);
         zsock_destroy (&self->fetch);
         zsock_destroy (&self->logs);
@@ -170,8 +194,16 @@ s_on_chunk (archiver_t *self, norc_msg_t *msg)
         o->instance_id = c->instance_id;
         o->path = path;
         o->part = norc_asprintf ("%s.part", path);
-        if (s_mkdirs (o->part) != 0
-        ||  (o->fd = open (o->part, O_WRONLY | O_CREAT | O_CLOEXEC, 0644)) < 0) {
+        //  Most logs land in the directory made last: skip the mkdirs then
+        const char *slash = strrchr (o->part, '/');
+        size_t dirlen = slash ? (size_t) (slash - o->part) : 0;
+        bool known = self->last_dir && strlen (self->last_dir) == dirlen
+                  && strncmp (self->last_dir, o->part, dirlen) == 0;
+        if (!known && s_mkdirs (o->part) == 0) {
+            free (self->last_dir);
+            self->last_dir = norc_strndup (o->part, dirlen);
+        }
+        if ((o->fd = open (o->part, O_WRONLY | O_CREAT | O_CLOEXEC, 0644)) < 0) {
             norc_log_warn ("instance=%llu: cannot open %s", (unsigned long long) c->instance_id, o->part);
             void *item = o;
             s_open_destroy (&item);
@@ -202,12 +234,16 @@ s_on_chunk (archiver_t *self, norc_msg_t *msg)
     }
     self->chunks++;
     if (c->eof && end == o->size) {
-        fsync (o->fd);
         if (rename (o->part, o->path) != 0)
             norc_log_warn ("instance=%llu: cannot close %s", (unsigned long long) c->instance_id, o->path);
-        uint64_t size = o->size;
+        //  The final ack lets the executor delete its spool: it waits for
+        //  the next group sync of the file system (one sync for many logs)
+        s_closed_t *closed = (s_closed_t *) norc_calloc (1, sizeof (s_closed_t));
+        closed->routing_id = zframe_dup (msg->routing_id);
+        closed->instance_id = c->instance_id;
+        closed->size = o->size;
+        zlistx_add_end (self->closed, closed);
         zhashx_delete (self->open, key);
-        s_ack (self, msg->routing_id, c->instance_id, size + 1);
     }
     else
         s_ack (self, msg->routing_id, c->instance_id, o->size);
@@ -325,6 +361,32 @@ s_handle_fetch (zloop_t *loop, zsock_t *sock, void *arg)
     return 0;
 }
 
+//  Make the closed logs durable with one syncfs, then acknowledge them.
+static void
+s_sync_closed (archiver_t *self)
+{
+    if (zlistx_size (self->closed) == 0)
+        return;
+    int fd = open (self->dir, O_RDONLY | O_DIRECTORY | O_CLOEXEC);
+    if (fd >= 0) {
+        syncfs (fd);
+        close (fd);
+    }
+    for (s_closed_t *c = (s_closed_t *) zlistx_first (self->closed); c;
+         c = (s_closed_t *) zlistx_next (self->closed))
+        s_ack (self, c->routing_id, c->instance_id, c->size + 1);
+    zlistx_purge (self->closed);
+}
+
+static int
+s_on_sync (zloop_t *loop, int timer_id, void *arg)
+{
+    NORC_UNUSED (loop);
+    NORC_UNUSED (timer_id);
+    s_sync_closed ((archiver_t *) arg);
+    return 0;
+}
+
 static int
 s_on_tick (zloop_t *loop, int timer_id, void *arg)
 {
@@ -358,6 +420,7 @@ archiver_start (archiver_t *self)
     zloop_reader (self->loop, self->logs, s_handle_logs, self);
     zloop_reader (self->loop, self->fetch, s_handle_fetch, self);
     zloop_timer (self->loop, 200, 0, s_on_tick, self);
+    zloop_timer (self->loop, 50, 0, s_on_sync, self);
     return NORC_OK;
 }
 
@@ -365,6 +428,7 @@ void
 archiver_run (archiver_t *self)
 {
     zloop_start (self->loop);
+    s_sync_closed (self);
     s_answer_parked (self, 0, true);
     norc_log_info ("stopped: %llu chunks, %llu bytes written", (unsigned long long) self->chunks,
                    (unsigned long long) self->bytes);
