@@ -334,7 +334,17 @@ main (int argc, char *argv [])
     printf ("| %.1f ms | %.1f ms | %.1f ms | %.0f |\n\n", late.p50, late.p99, late.max, late.rate);
     fflush (stdout);
 
-    int many = 2000;
+    //  The same at a quarter of the spawn limit, for comparison
+    int quarter = (int) (spawn_direct / 4);
+    s_lateness_t light = s_schedules_run ("light", quarter, lateness_seconds / 2, false);
+    printf ("## Lateness at a quarter of the limit: %d schedules every second for %d s\n\n",
+            quarter, lateness_seconds / 2);
+    printf ("| p50 | p99 | max | completed per second | instances |\n|---|---|---|---|---|\n");
+    printf ("| %.1f ms | %.1f ms | %.1f ms | %.0f | %lld |\n\n", light.p50, light.p99, light.max, light.rate,
+            (long long) light.count);
+    fflush (stdout);
+
+    int many = 5000;
     s_lateness_t pipe = s_schedules_run ("pipe", many, 10, true);
     printf ("## Pipeline capacity without spawning (%d schedules every second, 10 s, "
             "executor in --benchmark-instant mode)\n\n", many);

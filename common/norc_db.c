@@ -9,7 +9,9 @@
 //  norc_db_txn retries, with a short exponential backoff, so every
 //  transaction body must be safe to run again (the store's bodies are: the
 //  tick key, "WHERE status < final" guards and upserts make them
-//  idempotent). Sessions run in UTC with READ COMMITTED isolation.
+//  idempotent). Sessions run in UTC with READ COMMITTED isolation, and an
+//  UPDATE reports the rows it matched (CLIENT_FOUND_ROWS), not only those
+//  it changed, so running one twice gives the same answer.
 #include "norc_db.h"
 #include "norc_mem.h"
 #include "norc_log.h"
@@ -236,7 +238,7 @@ s_connect_to (norc_db_t *self, const char *dbname)
     mysql_options (self->mysql, MYSQL_OPT_RECONNECT, &no);
     mysql_options (self->mysql, MYSQL_SET_CHARSET_NAME, "utf8mb4");
     if (!mysql_real_connect (self->mysql, self->socket ? NULL : self->host, self->user,
-                             self->password, dbname, self->port, self->socket, 0)) {
+                             self->password, dbname, self->port, self->socket, CLIENT_FOUND_ROWS)) {
         unsigned err = mysql_errno (self->mysql);
         int rc = s_classify (self, err, mysql_error (self->mysql));
         s_disconnect (self);

@@ -59,6 +59,8 @@ void norc_stmt_bind_null (norc_stmt_t *self, int index);
 //  The result of a SELECT is fetched in full into client memory.
 int  norc_stmt_exec (norc_stmt_t *self);
 uint64_t norc_stmt_insert_id (norc_stmt_t *self);
+//  Rows an INSERT, DELETE or UPDATE matched (for UPDATE: matched, even if
+//  unchanged).
 uint64_t norc_stmt_affected (norc_stmt_t *self);
 
 //  Next row: NORC_OK, NORC_NOTFOUND at the end, NORC_ERROR.

@@ -779,28 +779,12 @@ typedef struct {
     norc_rows_t *rows;
 } s_tick_args_t;
 
-//  The fence: the row is locked and must still be held at this epoch.
-static const char *s_sql_tick_fence =
-    "SELECT task_id, queue_id FROM schedules "
-    "WHERE id = ? AND lease_owner = ? AND lease_epoch = ? AND deleted_at IS NULL FOR UPDATE";
+//  The fence and the advance in one statement: it matches only while the
+//  caller holds the lease at this epoch and the schedule is live.
 static const char *s_sql_tick_advance =
     "UPDATE schedules SET last_nominal = GREATEST(COALESCE(last_nominal, ?), ?), "
-    "  next_nominal = ?, remaining = ? WHERE id = ?";
-
-static int
-s_tick_fence (norc_db_t *db, const norc_tick_fire_t *t, uint64_t *task_id, uint64_t *queue_id)
-{
-    norc_stmt_t *st = norc_db_stmt (db, s_sql_tick_fence);
-    norc_stmt_bind_u64 (st, 0, t->schedule_id);
-    norc_stmt_bind_u64 (st, 1, t->owner);
-    norc_stmt_bind_u64 (st, 2, t->epoch);
-    int rc = s_exec_one (st);
-    if (rc)
-        return rc;
-    *task_id = norc_stmt_u64 (st, 0);
-    *queue_id = norc_stmt_u64 (st, 1);
-    return NORC_OK;
-}
+    "  next_nominal = ?, remaining = ? "
+    "WHERE id = ? AND lease_owner = ? AND lease_epoch = ? AND deleted_at IS NULL";
 
 static int
 s_tick_advance (norc_db_t *db, const norc_tick_fire_t *t)
@@ -811,45 +795,53 @@ s_tick_advance (norc_db_t *db, const norc_tick_fire_t *t)
     norc_stmt_bind_time (st, 2, t->next_nominal);
     norc_stmt_bind_i64 (st, 3, t->remaining < 0 ? 0 : t->remaining);
     norc_stmt_bind_u64 (st, 4, t->schedule_id);
-    return norc_stmt_exec (st);
+    norc_stmt_bind_u64 (st, 5, t->owner);
+    norc_stmt_bind_u64 (st, 6, t->epoch);
+    int rc = norc_stmt_exec (st);
+    if (rc)
+        return rc;
+    return norc_stmt_affected (st) == 1 ? NORC_OK : NORC_NOTFOUND;
 }
 
 static const char *s_sql_tick_instance =
     "INSERT INTO instances (task_id, queue_id, schedule_id, nominal, attempt, trigger_kind, "
     "  status, enqueued_at) VALUES (?, ?, ?, ?, 1, 1, 1, UTC_TIMESTAMP(6))";
-static const char *s_sql_instance_log_path =
-    "UPDATE instances SET log_path = CONCAT('instances/', id DIV 1000, '/', id) WHERE id = ?";
+static const char *s_sql_tick_schedule =
+    "SELECT task_id, queue_id FROM schedules WHERE id = ?";
 
 static int
 s_tick_fire (norc_db_t *db, void *arg)
 {
     norc_tick_fire_t *t = ((s_tick_args_t *) arg)->tick;
-    uint64_t task_id, queue_id;
     ((s_tick_args_t *) arg)->duplicate = false;
-    int rc = s_tick_fence (db, t, &task_id, &queue_id);
+    int rc = s_tick_advance (db, t);
     if (rc)
         return rc;
+    if (!t->task_id || !t->queue_id) {
+        norc_stmt_t *st = norc_db_stmt (db, s_sql_tick_schedule);
+        norc_stmt_bind_u64 (st, 0, t->schedule_id);
+        if ((rc = s_exec_one (st)))
+            return rc;
+        t->task_id = norc_stmt_u64 (st, 0);
+        t->queue_id = norc_stmt_u64 (st, 1);
+    }
     norc_stmt_t *st = norc_db_stmt (db, s_sql_tick_instance);
-    norc_stmt_bind_u64 (st, 0, task_id);
-    norc_stmt_bind_u64 (st, 1, queue_id);
+    norc_stmt_bind_u64 (st, 0, t->task_id);
+    norc_stmt_bind_u64 (st, 1, t->queue_id);
     norc_stmt_bind_u64 (st, 2, t->schedule_id);
     norc_stmt_bind_time (st, 3, t->nominal);
     rc = norc_stmt_exec (st);
     if (rc == NORC_CONFLICT) {
         //  Fired before (a retry after an unclear commit, or another
-        //  scheduler): only move the schedule on, and commit that
+        //  scheduler): the schedule has moved on; commit that
         ((s_tick_args_t *) arg)->duplicate = true;
         t->instance_id = 0;
-        return s_tick_advance (db, t);
+        return NORC_OK;
     }
     if (rc)
         return rc;
     t->instance_id = norc_stmt_insert_id (st);
-    st = norc_db_stmt (db, s_sql_instance_log_path);
-    norc_stmt_bind_u64 (st, 0, t->instance_id);
-    if ((rc = norc_stmt_exec (st)))
-        return rc;
-    return s_tick_advance (db, t);
+    return NORC_OK;
 }
 
 int
@@ -868,8 +860,7 @@ static int
 s_tick_skip (norc_db_t *db, void *arg)
 {
     s_tick_args_t *a = (s_tick_args_t *) arg;
-    uint64_t task_id, queue_id;
-    int rc = s_tick_fence (db, a->tick, &task_id, &queue_id);
+    int rc = s_tick_advance (db, a->tick);
     if (rc)
         return rc;
     norc_stmt_t *st = norc_db_stmt (db, s_sql_tick_skip);
@@ -877,9 +868,7 @@ s_tick_skip (norc_db_t *db, void *arg)
     norc_stmt_bind_time (st, 1, a->tick->nominal);
     norc_stmt_bind_i64 (st, 2, a->outcome);
     norc_stmt_bind_str (st, 3, a->reason ? a->reason : "");
-    if ((rc = norc_stmt_exec (st)))
-        return rc;
-    return s_tick_advance (db, a->tick);
+    return norc_stmt_exec (st);
 }
 
 int
@@ -984,9 +973,7 @@ s_instance_manual (norc_db_t *db, void *arg)
     if (rc)
         return rc;
     *a->out_id = norc_stmt_insert_id (st);
-    st = norc_db_stmt (db, s_sql_instance_log_path);
-    norc_stmt_bind_u64 (st, 0, *a->out_id);
-    return norc_stmt_exec (st);
+    return NORC_OK;
 }
 
 int
@@ -1028,7 +1015,9 @@ s_instance_from (norc_stmt_t *st, norc_instance_t *i)
     i->cpu_user_us = norc_stmt_i64 (st, 16);
     i->cpu_sys_us = norc_stmt_i64 (st, 17);
     i->max_rss_kb = norc_stmt_i64 (st, 18);
-    i->log_path = s_dup (norc_stmt_str (st, 19));
+    char path [64];
+    i->log_path = s_dup (norc_stmt_str (st, 19) ? norc_stmt_str (st, 19)
+                                                : norc_log_path (i->id, path, sizeof path));
     i->reason = s_dup (norc_stmt_str (st, 20));
     i->task = s_dup (norc_stmt_str (st, 21));
     i->queue = s_dup (norc_stmt_str (st, 22));

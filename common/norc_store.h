@@ -160,6 +160,8 @@ int norc_store_schedule_release (norc_db_t *db, uint64_t owner, int *released);
 //  A tick, written by the holder of the schedule's current lease epoch.
 typedef struct {
     uint64_t schedule_id;
+    uint64_t task_id;           //  the schedule's task
+    uint64_t queue_id;          //  the schedule's queue
     uint64_t owner;             //  scheduler
     uint64_t epoch;             //  lease epoch it holds
     norc_us_t nominal;          //  the tick

@@ -597,6 +597,8 @@ s_plan_schedule (scheduler_t *self, s_sched_t *s, norc_us_t now, s_planned_t *ou
         memset (t, 0, sizeof (*t));
         out [i].sched = s;
         t->schedule_id = s->row.id;
+        t->task_id = s->row.task_id;
+        t->queue_id = s->row.queue_id;
         t->owner = self->id;
         t->epoch = s->row.lease_epoch;
         t->nominal = ticks [i].nominal;

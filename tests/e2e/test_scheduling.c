@@ -1,0 +1,169 @@
+//  End to end: catch-up, pause, invalid schedules, restarts of the
+//  scheduler and of the log-archiver, with the real binaries.
+#include <criterion/criterion.h>
+#include <signal.h>
+#include <unistd.h>
+#include "norc_test.h"
+#include "norc_mem.h"
+#include "norc_log.h"
+
+static norc_test_system_t *s_sys;
+static norc_db_t *s_db;
+
+static void
+s_setup (void)
+{
+    norc_log_init ("test", NORC_LOG_ERROR);
+    s_sys = norc_test_system_new ();
+    norc_test_system_start_core (s_sys);
+    s_db = norc_test_system_db (s_sys);
+}
+
+static void
+s_teardown (void)
+{
+    norc_db_destroy (&s_db);
+    norc_test_system_destroy (&s_sys);
+}
+
+TestSuite (scheduling, .init = s_setup, .fini = s_teardown, .timeout = 120);
+
+#define OK(...) do { \
+        char *ok_out = NULL, *ok_err = NULL; \
+        int ok_rc = norc_test_system_ctl (s_sys, &ok_out, &ok_err, __VA_ARGS__, (const char *) NULL); \
+        cr_assert_eq (ok_rc, 0, "norcctl failed: %s%s", ok_out, ok_err); \
+        free (ok_out); \
+        free (ok_err); \
+    } while (0)
+
+typedef struct {
+    const char *sql;
+    int64_t want;
+} s_count_t;
+
+static bool
+s_reached (void *arg)
+{
+    s_count_t *c = (s_count_t *) arg;
+    return norc_test_db_int (s_db, c->sql) >= c->want;
+}
+
+static void
+s_wait (const char *sql, int64_t want, int timeout_ms)
+{
+    s_count_t c = { sql, want };
+    cr_assert (norc_test_wait_for (s_reached, &c, timeout_ms), "waited for %s >= %lld (is %lld)",
+               sql, (long long) want, (long long) norc_test_db_int (s_db, sql));
+}
+
+static void
+s_define (void)
+{
+    OK ("queue", "add", "Q");
+    OK ("task", "add", "T", "--command", "echo ran");
+    const char *args [] = { "Q", "-c", "4", NULL };
+    norc_test_system_start (s_sys, "norc-executor", args);
+}
+
+Test (scheduling, make_up_replays_missed_ticks_and_none_records_them)
+{
+    s_define ();
+    //  Started 5 s ago, every second, 5 repetitions, made up: all 5 run now
+    OK ("schedule", "add", "T", "--queue", "Q", "--period", "1", "--reps", "5", "--start", "-5", "--make-up");
+    s_wait ("SELECT COUNT(*) FROM instances WHERE status = 7", 5, 10000);
+    cr_expect_eq (norc_test_db_int (s_db, "SELECT COUNT(*) FROM instances"), 5);
+    //  Without make-up: the missed ticks are recorded as missed, not run
+    OK ("schedule", "add", "T", "--queue", "Q", "--period", "1", "--reps", "3", "--start", "-5");
+    s_wait ("SELECT COUNT(*) FROM ticks WHERE schedule_id = 2 AND outcome = 3", 4, 10000);
+    s_wait ("SELECT COUNT(*) FROM instances WHERE schedule_id = 2 AND status = 7", 3, 10000);
+    char *out, *err;
+    cr_assert_eq (norc_test_system_ctl (s_sys, &out, &err, "schedule", "history", "2", NULL), 0, "%s", err);
+    cr_expect_not_null (strstr (out, "missed"), "%s", out);
+    cr_expect_not_null (strstr (out, "fired"), "%s", out);
+    free (out);
+    free (err);
+}
+
+Test (scheduling, pause_skips_ticks_and_resume_fires_again)
+{
+    s_define ();
+    OK ("schedule", "add", "T", "--queue", "Q", "--period", "1");
+    s_wait ("SELECT COUNT(*) FROM instances WHERE status = 7", 2, 10000);
+    OK ("schedule", "pause", "1");
+    s_wait ("SELECT COUNT(*) FROM ticks WHERE outcome = 2 AND reason = 'paused'", 2, 10000);
+    int64_t before = norc_test_db_int (s_db, "SELECT COUNT(*) FROM instances");
+    usleep (1500000);
+    cr_expect_leq (norc_test_db_int (s_db, "SELECT COUNT(*) FROM instances"), before + 1,
+                  "nothing fires while paused (one tick may have been in flight)");
+    OK ("schedule", "resume", "1");
+    int64_t after = norc_test_db_int (s_db, "SELECT COUNT(*) FROM instances");
+    s_wait ("SELECT COUNT(*) FROM instances WHERE status = 7", after + 2, 10000);
+    OK ("schedule", "rm", "1");
+    usleep (1500000);
+    int64_t final = norc_test_db_int (s_db, "SELECT COUNT(*) FROM instances");
+    usleep (1500000);
+    cr_expect_eq (norc_test_db_int (s_db, "SELECT COUNT(*) FROM instances"), final, "deleted: no more fires");
+    cr_expect_eq (norc_test_db_int (s_db, "SELECT COUNT(*) FROM instances i JOIN ticks k ON "
+                                          "k.schedule_id = i.schedule_id AND k.nominal = i.nominal"), 0,
+                  "no tick both fired and skipped");
+}
+
+Test (scheduling, an_invalid_schedule_is_soft_deleted_with_its_reason)
+{
+    s_define ();
+    OK ("schedule", "add", "T", "--queue", "Q", "--cron", "* * * * * *");
+    s_wait ("SELECT COUNT(*) FROM instances", 1, 10000);
+    //  Someone writes garbage into the row behind Norc's back
+    norc_test_db_exec (s_db, "UPDATE schedules SET cron_expr = 'gibberish', lease_owner = NULL, lease_until = NULL");
+    s_wait ("SELECT COUNT(*) FROM schedules WHERE deleted_at IS NOT NULL "
+            "AND deleted_reason LIKE 'invalid: %'", 1, 10000);
+    char *out, *err;
+    cr_assert_eq (norc_test_system_ctl (s_sys, &out, &err, "schedule", "list", "--all", NULL), 0);
+    free (out);
+    free (err);
+    //  The scheduler is still serving
+    OK ("run", "T", "--queue", "Q");
+    s_wait ("SELECT COUNT(*) FROM instances WHERE trigger_kind = 2 AND status = 7", 1, 10000);
+}
+
+Test (scheduling, waiting_instances_survive_a_scheduler_restart)
+{
+    OK ("queue", "add", "Q");
+    OK ("task", "add", "T", "--command", "echo ran");
+    for (int i = 0; i < 3; i++)
+        OK ("run", "T", "--queue", "Q");
+    //  The scheduler (third service started) stops and comes back
+    norc_test_system_signal (s_sys, s_sys->pids [2], SIGTERM);
+    norc_test_system_start (s_sys, "norc-scheduler", NULL);
+    const char *args [] = { "Q", "-c", "2", NULL };
+    norc_test_system_start (s_sys, "norc-executor", args);
+    s_wait ("SELECT COUNT(*) FROM instances WHERE status = 7", 3, 15000);
+    cr_expect_eq (norc_test_db_int (s_db, "SELECT COUNT(*) FROM instances"), 3);
+}
+
+Test (scheduling, output_is_kept_while_the_archiver_is_away)
+{
+    s_define ();
+    norc_test_system_signal (s_sys, s_sys->pids [1], SIGKILL);     //  the archiver
+    OK ("task", "add", "Chatty", "--command", "seq 1 20000");
+    OK ("run", "Chatty", "--queue", "Q");
+    s_wait ("SELECT COUNT(*) FROM instances WHERE status = 7", 1, 10000);
+    norc_test_system_start (s_sys, "norc-archiver", NULL);
+    int64_t id = norc_test_db_int (s_db, "SELECT id FROM instances");
+    char idtext [32];
+    snprintf (idtext, sizeof idtext, "%lld", (long long) id);
+    char *out = NULL, *err = NULL;
+    for (int i = 0; i < 100; i++) {
+        free (out);
+        free (err);
+        norc_test_system_ctl (s_sys, &out, &err, "logs", idtext, NULL);
+        if (strstr (out, "Task ended with status SUCCESS"))
+            break;
+        usleep (100000);
+    }
+    cr_expect_not_null (strstr (out, "\n1\n2\n3\n"), "the output from its start");
+    cr_expect_not_null (strstr (out, "\n19999\n20000\n"), "to its end");
+    cr_expect_not_null (strstr (out, "Task ended with status SUCCESS (exit code 0)."));
+    free (out);
+    free (err);
+}

@@ -1,0 +1,128 @@
+//  Unit tests: how the executor starts commands (real child processes).
+#include <criterion/criterion.h>
+#include <errno.h>
+#include <poll.h>
+#include <signal.h>
+#include <sys/wait.h>
+#include <unistd.h>
+#include "exec_child.h"
+#include "norc_mem.h"
+
+//  Read the child's output to the end and reap it.
+static char *
+s_collect (exec_child_t *child, int *status)
+{
+    char *out = norc_calloc (1, 1);
+    size_t len = 0;
+    while (true) {
+        struct pollfd pfd = { child->output_fd, POLLIN, 0 };
+        poll (&pfd, 1, 5000);
+        char buf [4096];
+        ssize_t n = read (child->output_fd, buf, sizeof buf);
+        if (n < 0 && errno == EAGAIN)
+            continue;
+        if (n <= 0)
+            break;
+        out = norc_realloc (out, len + (size_t) n + 1);
+        memcpy (out + len, buf, (size_t) n);
+        len += (size_t) n;
+        out [len] = 0;
+    }
+    close (child->output_fd);
+    waitpid (child->pid, status, 0);
+    return out;
+}
+
+Test (exec_child, which_commands_skip_the_shell)
+{
+    const char *simple [] = { "true", "/bin/echo hello", "echo a=b c", "sleep 0.1", "ls -la /tmp", "x_y.z-1 +2 %3 @4" };
+    for (size_t i = 0; i < sizeof simple / sizeof simple [0]; i++)
+        cr_expect (exec_child_is_simple (simple [i]), "%s", simple [i]);
+    const char *shell [] = { "", "   ", "echo 'Demo successful!'", "echo $HOME", "a | b", "a > f", "a; b",
+                             "a && b", "FOO=1 cmd", "cd /tmp", "exit 3", "echo `x`", "echo *", "echo ~",
+                             "for x in 1; do :; done", "(sub)", "echo \"q\"", "a\\b", "export X=1", "." };
+    for (size_t i = 0; i < sizeof shell / sizeof shell [0]; i++)
+        cr_expect (!exec_child_is_simple (shell [i]), "%s", shell [i]);
+    char *path = exec_child_which ("sh", "/nonexistent:/bin:/usr/bin");
+    cr_assert_not_null (path);
+    cr_expect_str_eq (path, "/bin/sh");
+    free (path);
+    cr_expect_null (exec_child_which ("asd78sad7ftaoq", "/bin:/usr/bin"));
+    cr_expect_null (exec_child_which ("/etc/passwd", NULL), "not executable");
+    path = exec_child_which ("/bin/true", NULL);
+    cr_expect_str_eq (path, "/bin/true");
+    free (path);
+}
+
+Test (exec_child, output_exit_environment_directory_and_group)
+{
+    exec_child_t child;
+    char err [256];
+    norc_strmap_t env = { 0 };
+    norc_strmap_set (&env, "GREETING", "hello world");
+    cr_assert_eq (exec_child_spawn ("pwd; echo \"$GREETING\" >&2; echo pgid=$(ps -o pgid= -p $$ | tr -d ' ') pid=$$; exit 4",
+                                    &env, "/usr", &child, err, sizeof err), NORC_OK, "%s", err);
+    cr_expect (!child.direct);
+    int status;
+    char *out = s_collect (&child, &status);
+    cr_expect (WIFEXITED (status) && WEXITSTATUS (status) == 4);
+    cr_expect_not_null (strstr (out, "/usr\nhello world\n"), "%s", out);
+    char expect [64];
+    snprintf (expect, sizeof expect, "pgid=%d pid=%d", (int) child.pid, (int) child.pid);
+    cr_expect_not_null (strstr (out, expect), "own process group: %s", out);
+    free (out);
+    norc_strmap_clear (&env);
+
+    //  Direct exec, same result as through the shell
+    cr_assert_eq (exec_child_spawn ("/bin/echo direct words", NULL, NULL, &child, err, sizeof err), NORC_OK);
+    cr_expect (child.direct);
+    out = s_collect (&child, &status);
+    cr_expect_str_eq (out, "direct words\n");
+    cr_expect (WIFEXITED (status) && WEXITSTATUS (status) == 0);
+    free (out);
+
+    //  Not found: the shell's message and 127
+    cr_assert_eq (exec_child_spawn ("asd78sad7ftaoq", NULL, NULL, &child, err, sizeof err), NORC_OK);
+    cr_expect (!child.direct);
+    out = s_collect (&child, &status);
+    cr_expect (WIFEXITED (status) && WEXITSTATUS (status) == 127);
+    cr_expect_not_null (strstr (out, "not found"), "%s", out);
+    free (out);
+
+    //  A working directory that does not exist: the machine's fault, reported
+    cr_expect_eq (exec_child_spawn ("true", NULL, "/nonexistent/dir", &child, err, sizeof err), NORC_ERROR);
+    cr_expect_not_null (strstr (err, "/nonexistent/dir"), "%s", err);
+}
+
+//  Processes of a group that are still running (zombies do not count: an
+//  orphan's zombie waits for init to reap it).
+static int
+s_group_running (pid_t pgid)
+{
+    char cmd [128];
+    snprintf (cmd, sizeof cmd, "ps -e -o pgid=,stat= | awk '$1 == %d && $2 !~ /^Z/' | wc -l", (int) pgid);
+    FILE *p = popen (cmd, "r");
+    int n = -1;
+    if (p) {
+        if (fscanf (p, "%d", &n) != 1)
+            n = -1;
+        pclose (p);
+    }
+    return n;
+}
+
+Test (exec_child, a_signal_to_the_group_reaches_grandchildren)
+{
+    exec_child_t child;
+    char err [256];
+    cr_assert_eq (exec_child_spawn ("sleep 30 & sleep 30; echo never", NULL, NULL, &child, err, sizeof err), NORC_OK);
+    usleep (200000);
+    cr_assert_eq (kill (-child.pid, SIGTERM), 0);
+    int status;
+    char *out = s_collect (&child, &status);
+    cr_expect (WIFSIGNALED (status), "the shell was killed");
+    cr_expect_null (strstr (out, "never"));
+    free (out);
+    usleep (100000);
+    cr_expect_eq (s_group_running (child.pid), 0, "no process of the group is left running");
+}
