@@ -15,6 +15,7 @@
 #include "norc_db.h"
 #include "norc_mem.h"
 #include "norc_log.h"
+#include "norc_config.h"
 #include <mysql.h>
 #include <errmsg.h>
 #include <mysqld_error.h>
@@ -127,6 +128,18 @@ norc_db_new (const char *url, const norc_db_options_t *options)
     self->options = options ? *options
                             : (norc_db_options_t) { 5, 30, 30, 8 };
     return self;
+}
+
+norc_db_t *
+norc_db_new_from_config (norc_config_t *config)
+{
+    norc_db_options_t options = {
+        (int) norc_config_int (config, "db.connect_timeout_s"),
+        (int) norc_config_int (config, "db.read_timeout_s"),
+        (int) norc_config_int (config, "db.write_timeout_s"),
+        (int) norc_config_int (config, "db.retries")
+    };
+    return norc_db_new (norc_config_str (config, "db.url"), &options);
 }
 
 static void

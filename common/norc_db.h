@@ -23,6 +23,11 @@ typedef struct {
 norc_db_t *norc_db_new (const char *url, const norc_db_options_t *options);
 void       norc_db_destroy (norc_db_t **self_p);
 
+//  A handle for db.url with the db.* timeouts and retries of a
+//  configuration. NULL if the URL is malformed.
+struct _norc_config_t;
+norc_db_t *norc_db_new_from_config (struct _norc_config_t *config);
+
 //  Connect now (also done on first use). NORC_OK, or NORC_AGAIN when the
 //  server cannot be reached.
 int        norc_db_connect (norc_db_t *self);

@@ -57,13 +57,7 @@ s_usage_error (const char *fmt, ...)
 static int
 s_db_open (norc_config_t *config, norc_db_t **db)
 {
-    norc_db_options_t options = {
-        (int) norc_config_int (config, "db.connect_timeout_s"),
-        (int) norc_config_int (config, "db.read_timeout_s"),
-        (int) norc_config_int (config, "db.write_timeout_s"),
-        (int) norc_config_int (config, "db.retries")
-    };
-    *db = norc_db_new (norc_config_str (config, "db.url"), &options);
+    *db = norc_db_new_from_config (config);
     if (!*db)
         return s_fail ("malformed db.url \"%s\"", norc_config_str (config, "db.url"));
     return CTL_OK;

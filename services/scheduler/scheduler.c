@@ -881,14 +881,7 @@ s_on_resync (zloop_t *loop, int timer_id, void *arg)
 int
 scheduler_start (scheduler_t *self)
 {
-    const char *url = norc_config_str (self->config, "db.url");
-    norc_db_options_t options = {
-        (int) norc_config_int (self->config, "db.connect_timeout_s"),
-        (int) norc_config_int (self->config, "db.read_timeout_s"),
-        (int) norc_config_int (self->config, "db.write_timeout_s"),
-        (int) norc_config_int (self->config, "db.retries")
-    };
-    self->db = norc_db_new (url, &options);
+    self->db = norc_db_new_from_config (self->config);
     if (!self->db) {
         norc_log_error ("malformed db.url");
         return NORC_ERROR;

@@ -391,13 +391,7 @@ aggregator_start (aggregator_t *self)
         norc_log_error ("db: %s", err);
         return NORC_ERROR;
     }
-    norc_db_options_t options = {
-        (int) norc_config_int (self->config, "db.connect_timeout_s"),
-        (int) norc_config_int (self->config, "db.read_timeout_s"),
-        (int) norc_config_int (self->config, "db.write_timeout_s"),
-        (int) norc_config_int (self->config, "db.retries")
-    };
-    self->db = norc_db_new (url, &options);
+    self->db = norc_db_new_from_config (self->config);
     char *events = norc_config_bind_endpoint (self->config, "aggregator.events");
     char *api = norc_config_bind_endpoint (self->config, "aggregator.api");
     char *stream = norc_config_bind_endpoint (self->config, "aggregator.stream");
