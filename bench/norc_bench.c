@@ -5,7 +5,8 @@
 //  (b) end-to-end throughput of `true` instances from dispatch to durable
 //      final status, with 1 and 2 executors of -c 8;
 //  (c) lateness from nominal fire time to the child's start, p50/p99/max,
-//      with schedules firing every second at half the spawn limit;
+//      with schedules firing every second at half the spawn limit (their
+//      ticks spread evenly over the second);
 //  (d) the pipeline without spawning: ticks created, dispatched and
 //      recorded per second, with an executor in its benchmark-only
 //      --benchmark-instant mode.
@@ -234,8 +235,9 @@ s_schedules_run (const char *name, int schedules, int seconds, bool instant)
     s_define (db);
     char *sql = norc_asprintf (
         "INSERT INTO schedules (task_id, queue_id, kind, start_at, period_s, repetitions, remaining, created_at) "
-        "SELECT 1, 1, 1, UTC_TIMESTAMP(6) + INTERVAL 3 SECOND, 1, 0, 0, UTC_TIMESTAMP(6) FROM seq_1_to_%d",
-        schedules);
+        "SELECT 1, 1, 1, UTC_TIMESTAMP(6) + INTERVAL 3 SECOND + INTERVAL (seq * 1000000 DIV %d) MICROSECOND, "
+        "1, 0, 0, UTC_TIMESTAMP(6) FROM seq_1_to_%d",
+        schedules, schedules);
     s_exec (db, sql);
     free (sql);
     s_sys_start (&sys, "norc-aggregator", NULL, NULL, NULL, NULL);

@@ -48,6 +48,7 @@ struct _aggregator_t {
     norc_msg_t **publish;       //  events waiting for commit
     size_t publish_count;
     zhashx_t *beats;            //  daemon id (string) -> s_beat_t
+    zhashx_t *in_batch;         //  instance id (string) -> its change in the batch
     int64_t period_ms;
     int64_t failure_ms;
     norc_us_t started;          //  monotonic start time
@@ -65,6 +66,7 @@ aggregator_new (norc_config_t *config)
     self->publish = (norc_msg_t **) norc_calloc (BATCH_MAX * 2, sizeof (norc_msg_t *));
     self->beats = zhashx_new ();
     zhashx_set_destructor (self->beats, (zhashx_destructor_fn *) zstr_free);
+    self->in_batch = zhashx_new ();
     return self;
 }
 
@@ -74,6 +76,7 @@ s_clear_pending (aggregator_t *self)
     for (size_t i = 0; i < self->batch_count; i++)
         norc_instance_clear (&self->batch [i]);
     self->batch_count = 0;
+    zhashx_purge (self->in_batch);
     for (size_t i = 0; i < self->ack_count; i++)
         zframe_destroy (&self->acks [i].routing_id);
     self->ack_count = 0;
@@ -92,6 +95,7 @@ aggregator_destroy (aggregator_t **self_p)
         free (self->acks);
         free (self->publish);
         zhashx_destroy (&self->beats);
+        zhashx_destroy (&self->in_batch);
         zloop_destroy (&self->loop);
         zsock_destroy (&self->stream);
         zsock_destroy (&self->api);
@@ -111,6 +115,22 @@ s_queue_ack (aggregator_t *self, zframe_t *routing_id, uint64_t seq)
     s_ack_t *ack = &self->acks [self->ack_count++];
     ack->routing_id = zframe_dup (routing_id);
     ack->seq = seq;
+}
+
+//  The batch entry for an instance: its earlier change in this batch (a
+//  start, which the end supersedes: one UPDATE instead of two), or a new one.
+static norc_instance_t *
+s_change (aggregator_t *self, uint64_t instance_id)
+{
+    char key [32];
+    snprintf (key, sizeof key, "%llu", (unsigned long long) instance_id);
+    norc_instance_t *change = (norc_instance_t *) zhashx_lookup (self->in_batch, key);
+    if (change)
+        return change;
+    change = &self->batch [self->batch_count++];
+    memset (change, 0, sizeof (*change));
+    zhashx_insert (self->in_batch, key, change);
+    return change;
 }
 
 static norc_msg_t *
@@ -189,8 +209,12 @@ s_on_event (aggregator_t *self, norc_msg_t *msg)
     switch (msg->id) {
         case NORC_MSG_INSTANCE_STARTED: {
             norc_instance_started_t *m = &msg->instance_started;
-            change = &self->batch [self->batch_count++];
-            memset (change, 0, sizeof (*change));
+            change = s_change (self, m->instance_id);
+            if (change->status) {
+                //  Already in this batch (its end, or the same start again)
+                s_queue_ack (self, msg->routing_id, m->seq);
+                break;
+            }
             change->id = m->instance_id;
             change->executor_id = m->executor_id;
             change->status = NORC_ST_RUNNING;
@@ -209,12 +233,13 @@ s_on_event (aggregator_t *self, norc_msg_t *msg)
                 s_queue_ack (self, msg->routing_id, m->seq);
                 break;
             }
-            change = &self->batch [self->batch_count++];
-            memset (change, 0, sizeof (*change));
+            change = s_change (self, m->instance_id);
+            norc_us_t started = change->started;
+            norc_instance_clear (change);
             change->id = m->instance_id;
             change->executor_id = m->executor_id;
             change->status = m->status;
-            change->started = m->started_us;
+            change->started = m->started_us ? m->started_us : started;
             change->ended = m->ended_us;
             change->has_exit = m->exit_code >= 0 && m->signal == 0;
             change->exit_code = m->exit_code;
