@@ -279,14 +279,20 @@ int
 main (int argc, char *argv [])
 {
     if (argc < 3) {
-        fprintf (stderr, "usage: norc_bench SERVER-URL BIN-DIR [--lateness-seconds N]\n");
+        fprintf (stderr, "usage: norc_bench SERVER-URL BIN-DIR [--lateness-seconds N] [--only pipeline]\n");
         return 2;
     }
     s_server = argv [1];
     s_bin = argv [2];
     int lateness_seconds = 60;
-    if (argc > 4 && strcmp (argv [3], "--lateness-seconds") == 0)
-        lateness_seconds = atoi (argv [4]);
+    const char *only = NULL;
+    for (int i = 3; i + 1 < argc; i += 2) {
+        if (strcmp (argv [i], "--lateness-seconds") == 0)
+            lateness_seconds = atoi (argv [i + 1]);
+        else
+        if (strcmp (argv [i], "--only") == 0)
+            only = argv [i + 1];    //  "pipeline": part (d) alone, for quick checks
+    }
     norc_log_init ("bench", NORC_LOG_WARN);
     if (!mkdtemp (s_dir))
         norc_fatal ("mkdtemp");
@@ -312,6 +318,8 @@ main (int argc, char *argv [])
     printf ("| MariaDB commits (one connection, one row each, durable) | %.0f |\n\n", commits);
     fflush (stdout);
 
+    if (only && strcmp (only, "pipeline") == 0)
+        goto pipeline;
     int count = (int) (spawn_direct * 3);
     if (count < 300)
         count = 300;
@@ -346,6 +354,7 @@ main (int argc, char *argv [])
             (long long) light.count);
     fflush (stdout);
 
+pipeline:;
     int many = 5000;
     s_lateness_t pipe = s_schedules_run ("pipe", many, 10, true);
     printf ("## Pipeline capacity without spawning (%d schedules every second, 10 s, "

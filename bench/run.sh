@@ -1,6 +1,6 @@
 #!/usr/bin/env bash
 # Run the benchmark against a private MariaDB; prints Markdown for
-# docs/performance.md.   bench/run.sh [LATENESS-SECONDS]
+# docs/performance.md.   bench/run.sh [LATENESS-SECONDS [pipeline]]
 set -euo pipefail
 root=$(cd "$(dirname "$0")/.." && pwd)
 cd "$root"
@@ -10,4 +10,4 @@ cmake --build build -j "$(nproc)" >/dev/null
 dir="$root/build/bench-mariadb"
 dsn=$(scripts/mariadb-private.sh start "$dir")
 trap 'scripts/mariadb-private.sh stop "$dir"' EXIT
-build/bin/norc_bench "$dsn" "$root/build/bin" --lateness-seconds "${1:-60}"
+build/bin/norc_bench "$dsn" "$root/build/bin" --lateness-seconds "${1:-60}" ${2:+--only "$2"}

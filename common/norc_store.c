@@ -805,7 +805,7 @@ s_tick_advance (norc_db_t *db, const norc_tick_fire_t *t)
 
 static const char *s_sql_tick_instance =
     "INSERT INTO instances (task_id, queue_id, schedule_id, nominal, attempt, trigger_kind, "
-    "  status, enqueued_at) VALUES (?, ?, ?, ?, 1, 1, 1, UTC_TIMESTAMP(6))";
+    "  status, enqueued_at, executor_id) VALUES (?, ?, ?, ?, 1, 1, 1, UTC_TIMESTAMP(6), NULLIF(?, 0))";
 static const char *s_sql_tick_schedule =
     "SELECT task_id, queue_id FROM schedules WHERE id = ?";
 
@@ -830,6 +830,7 @@ s_tick_fire (norc_db_t *db, void *arg)
     norc_stmt_bind_u64 (st, 1, t->queue_id);
     norc_stmt_bind_u64 (st, 2, t->schedule_id);
     norc_stmt_bind_time (st, 3, t->nominal);
+    norc_stmt_bind_u64 (st, 4, t->executor_id);
     rc = norc_stmt_exec (st);
     if (rc == NORC_CONFLICT) {
         //  Fired before (a retry after an unclear commit, or another

@@ -167,6 +167,7 @@ typedef struct {
     norc_us_t nominal;          //  the tick
     norc_us_t next_nominal;     //  the schedule's next tick after this, 0 if none
     int64_t remaining;          //  fires left after this tick
+    uint64_t executor_id;       //  when not 0, the new instance is assigned to it at once
     int outcome;                //  batch only: 0 fire, or NORC_TICK_SKIPPED / NORC_TICK_MISSED
     const char *reason;         //  batch only: why it was skipped or missed
     uint64_t instance_id;       //  out: the new instance

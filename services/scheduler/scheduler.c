@@ -285,6 +285,24 @@ typedef struct {
     zlistx_t *fifo;
 } s_pick_t;
 
+//  An executor with a free credit that serves this queue, taking turns.
+static s_exec_t *
+s_free_executor (scheduler_t *self, const char *queue)
+{
+    size_t count = zhashx_size (self->executors);
+    for (size_t i = 0; i < count; i++) {
+        s_exec_t *exec = (s_exec_t *) zhashx_next (self->executors);
+        if (!exec)
+            exec = (s_exec_t *) zhashx_first (self->executors);
+        if (!exec || exec->credits <= 0)
+            continue;
+        for (size_t m = 0; m < exec->member_count; m++)
+            if (strcmp (exec->members [m], queue) == 0)
+                return exec;
+    }
+    return NULL;
+}
+
 //  Plan rounds of at most one assignment per executor with credits (so
 //  work spreads), record them all in one transaction, then send them.
 static void
@@ -577,6 +595,7 @@ s_send_skipped (scheduler_t *self, s_sched_t *s, norc_us_t nominal, const char *
 typedef struct {
     s_sched_t *sched;
     norc_tick_fire_t tick;
+    s_exec_t *exec;             //  assigned with the tick, when one was free
 } s_planned_t;
 
 //  Plan one schedule's due ticks into the round (nothing is written yet).
@@ -619,35 +638,58 @@ static void
 s_apply_round (scheduler_t *self, s_planned_t *round, size_t count, norc_us_t now)
 {
     norc_tick_fire_t *ticks = (norc_tick_fire_t *) norc_calloc (count ? count : 1, sizeof (norc_tick_fire_t));
-    for (size_t i = 0; i < count; i++)
+    for (size_t i = 0; i < count; i++) {
+        //  When an executor is free for the queue, the instance is written
+        //  assigned to it: no second transaction for the assignment
+        if (round [i].tick.outcome == 0 && (round [i].exec = s_free_executor (self, round [i].sched->row.queue))) {
+            round [i].exec->credits--;
+            round [i].tick.executor_id = round [i].exec->executor_id;
+        }
         ticks [i] = round [i].tick;
+    }
     int rc = norc_store_tick_batch (self->db, ticks, count);
     if (rc != NORC_OK) {
         //  Nothing was written: every schedule of the round tries again soon
         norc_log_warnx ("cannot record %zu ticks, will try again: %s", count, norc_db_errstr (self->db));
-        for (size_t i = 0; i < count; i++)
+        for (size_t i = 0; i < count; i++) {
             round [i].sched->node.key = now + NORC_US_PER_SEC;
+            if (round [i].exec)
+                round [i].exec->credits++;
+        }
         free (ticks);
         return;
     }
     for (size_t i = 0; i < count; i++) {
         s_sched_t *s = round [i].sched;
         norc_tick_fire_t *t = &ticks [i];
-        if (t->result == NORC_NOTFOUND) {
+        bool sent = false;
+        if (t->result == NORC_NOTFOUND || s->node.key == -1)
             s->node.key = -1;       //  marks it for dropping
-            continue;
-        }
-        if (s->node.key == -1)
-            continue;
+        else
         if (t->outcome == 0 && t->result == NORC_OK) {
             self->ticks_fired++;
             s_send_created (self, s, t->instance_id, t->nominal);
             norc_instance_t inst = { .id = t->instance_id, .task_id = s->row.task_id,
                                      .schedule_id = s->row.id, .nominal = t->nominal,
                                      .attempt = 1, .queue = s->row.queue };
-            s_enqueue (self, s_work_from_instance (&inst), false);
+            s_work_t *work = s_work_from_instance (&inst);
+            norc_task_t *task = round [i].exec ? s_task (self, work->task_id) : NULL;
+            if (task && s_send_assign (self, round [i].exec, work, task)) {
+                s_mark_known (self, work->instance_id);
+                void *item = work;
+                s_work_destroy (&item);
+                sent = true;
+            }
+            else {
+                if (round [i].exec)
+                    norc_store_instance_assign (self->db, work->instance_id, 0);
+                s_enqueue (self, work, false);
+            }
         }
-        else
+        if (round [i].exec && !sent)
+            round [i].exec->credits++;
+        if (s->node.key == -1)
+            continue;
         if (t->outcome && t->result == NORC_OK)
             s_send_skipped (self, s, t->nominal, t->outcome == NORC_TICK_SKIPPED ? "skipped" : "missed",
                             t->reason);
