@@ -72,7 +72,12 @@ Test (norc_outbox, survives_a_peer_restart_over_tcp)
     norc_msg_destroy (&got);
     //  The peer dies before acknowledging, and comes back
     zsock_destroy (&peer);
-    peer = norc_zmq_bind (ZMQ_ROUTER, endpoint);
+    //  ZeroMQ frees the port in its own thread: the new bind may wait a little
+    for (int i = 0; i < 100 && !peer; i++) {
+        peer = norc_zmq_bind (ZMQ_ROUTER, endpoint);
+        if (!peer)
+            zclock_sleep (20);
+    }
     cr_assert_not_null (peer);
     zsock_set_rcvtimeo (peer, 200);
     got = NULL;
