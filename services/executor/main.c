@@ -1,17 +1,14 @@
 //  norc-executor QUEUE -c N - the executor service.
 #include "norc.h"
-#include "norc_config.h"
+#include "norc_service.h"
 #include "norc_log.h"
 #include "executor.h"
-#include <czmq.h>
 
 int
 main (int argc, char *argv [])
 {
     executor_block_sigchld ();
-    norc_config_t *config = norc_config_new ();
-    if (norc_config_load (config, &argc, argv))
-        norc_fatalx ("configuration: %s", norc_config_errstr (config));
+    norc_config_t *config = norc_service_init ("executor", &argc, argv, true);
     const char *queue = NULL;
     long concurrency = 1;
     bool benchmark_instant = false;
@@ -36,8 +33,6 @@ main (int argc, char *argv [])
     }
     if (!queue)
         norc_fatalx ("usage: norc-executor QUEUE -c N [--KEY VALUE ...]");
-    norc_log_init ("executor", norc_log_level_parse (norc_config_str (config, "log.level")));
-    zsys_init ();
     executor_t *executor = executor_new (config, queue, (int) concurrency);
     if (benchmark_instant)
         executor_set_benchmark_instant (executor);

@@ -1,20 +1,13 @@
 //  norc-archiver - the log-archiver service.
 #include "norc.h"
-#include "norc_config.h"
+#include "norc_service.h"
 #include "norc_log.h"
 #include "archiver.h"
-#include <czmq.h>
 
 int
 main (int argc, char *argv [])
 {
-    norc_config_t *config = norc_config_new ();
-    if (norc_config_load (config, &argc, argv))
-        norc_fatalx ("configuration: %s", norc_config_errstr (config));
-    if (argc > 1)
-        norc_fatalx ("unexpected argument \"%s\" (options are --KEY VALUE; see docs/configuration.md)", argv [1]);
-    norc_log_init ("log-archiver", norc_log_level_parse (norc_config_str (config, "log.level")));
-    zsys_init ();
+    norc_config_t *config = norc_service_init ("log-archiver", &argc, argv, false);
     archiver_t *archiver = archiver_new (config);
     if (archiver_start (archiver)) {
         archiver_destroy (&archiver);

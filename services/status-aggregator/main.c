@@ -1,20 +1,13 @@
 //  norc-aggregator - the status-aggregator service.
 #include "norc.h"
-#include "norc_config.h"
+#include "norc_service.h"
 #include "norc_log.h"
 #include "aggregator.h"
-#include <czmq.h>
 
 int
 main (int argc, char *argv [])
 {
-    norc_config_t *config = norc_config_new ();
-    if (norc_config_load (config, &argc, argv))
-        norc_fatalx ("configuration: %s", norc_config_errstr (config));
-    if (argc > 1)
-        norc_fatalx ("unexpected argument \"%s\" (options are --KEY VALUE; see docs/configuration.md)", argv [1]);
-    norc_log_init ("status-aggregator", norc_log_level_parse (norc_config_str (config, "log.level")));
-    zsys_init ();
+    norc_config_t *config = norc_service_init ("status-aggregator", &argc, argv, false);
     aggregator_t *aggregator = aggregator_new (config);
     if (aggregator_start (aggregator)) {
         aggregator_destroy (&aggregator);
