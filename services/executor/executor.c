@@ -86,6 +86,9 @@ struct _executor_t {
     int64_t period_ms, grace_ms;
     uint64_t completed;
     bool benchmark_instant;     //  benchmark only: complete at once, spawn nothing
+    int status;                 //  RUNNING, PAUSED, STOPPING; KILLED or ENDED at the end
+    bool killing;               //  a KILL request is being carried out
+    bool done;                  //  the loop is to end
 };
 
 static char *
@@ -146,6 +149,7 @@ executor_new (norc_config_t *config, const char *queue, int concurrency)
     self->queue = norc_strdup (queue);
     self->concurrency = concurrency;
     self->sigfd = -1;
+    self->status = NORC_ST_RUNNING;
     self->period_ms = norc_config_int (config, "heartbeat.period_ms");
     self->grace_ms = norc_config_int (config, "executor.kill_grace_ms");
     self->spool_dir = norc_strdup (norc_config_str (config, "spool.dir"));
@@ -325,6 +329,8 @@ s_handle_logs (zloop_t *loop, zsock_t *sock, void *arg)
 static void
 s_send_credit (executor_t *self, int credits)
 {
+    if (self->status != NORC_ST_RUNNING)
+        return;         //  paused or stopping: no new work
     norc_msg_t *msg = norc_msg_new (NORC_MSG_CREDIT);
     msg->credit.executor_id = self->id;
     msg->credit.credits = credits;
@@ -340,7 +346,8 @@ s_send_hello (executor_t *self)
     h->host = norc_strdup (self->host);
     h->pid = getpid ();
     h->queue = norc_strdup (self->queue);
-    h->concurrency = self->concurrency;
+    //  Paused or stopping: advertise no free slot
+    h->concurrency = self->status == NORC_ST_RUNNING ? self->concurrency : (int32_t) zhashx_size (self->runs);
     for (s_run_t *run = (s_run_t *) zhashx_first (self->runs); run; run = (s_run_t *) zhashx_next (self->runs))
         norc_u64list_append (&h->running, run->instance_id);
     norc_msg_send (&msg, self->dispatch);
@@ -449,6 +456,8 @@ s_finish (executor_t *self, s_run_t *run)
     zhashx_delete (self->runs, s_key (run->instance_id, key, sizeof key));
     s_pump (self);
     s_send_credit (self, 1);
+    if ((self->status == NORC_ST_STOPPING || self->killing) && zhashx_size (self->runs) == 0)
+        self->done = true;
 }
 
 static int
@@ -508,7 +517,7 @@ s_handle_sigchld (zloop_t *loop, zmq_pollitem_t *item, void *arg)
                 break;
             }
     }
-    return 0;
+    return self->done ? -1 : 0;
 }
 
 static void
@@ -599,11 +608,13 @@ s_handle_dispatch (zloop_t *loop, zsock_t *sock, void *arg)
         if (zhashx_lookup (self->runs, s_key (msg->assign.instance_id, key, sizeof key)))
             norc_log_debug ("instance=%llu: already running", (unsigned long long) msg->assign.instance_id);
         else
-        if ((int) zhashx_size (self->runs) >= self->concurrency || zsys_interrupted) {
+        if ((int) zhashx_size (self->runs) >= self->concurrency || zsys_interrupted
+        ||  self->status != NORC_ST_RUNNING) {
             norc_msg_t *release = norc_msg_new (NORC_MSG_RELEASE);
             release->release.executor_id = self->id;
             release->release.instance_id = msg->assign.instance_id;
-            release->release.reason = norc_strdup ("no free slot");
+            release->release.reason = norc_strdup (self->status == NORC_ST_RUNNING ? "no free slot"
+                                                                                  : "not taking work");
             norc_msg_send (&release, sock);
         }
         else
@@ -618,6 +629,70 @@ s_handle_dispatch (zloop_t *loop, zsock_t *sock, void *arg)
     return 0;
 }
 
+static void
+s_send_status (executor_t *self, const char *reason)
+{
+    norc_msg_t *msg = norc_msg_new (NORC_MSG_DAEMON_STATUS);
+    msg->daemon_status.daemon_id = self->id;
+    msg->daemon_status.kind = norc_strdup ("executor");
+    msg->daemon_status.status = self->status;
+    msg->daemon_status.reason = reason ? norc_strdup (reason) : NULL;
+    norc_outbox_send (self->outbox, &msg);
+}
+
+//  A control request from the aggregator: act, answer, report the status.
+static void
+s_control (executor_t *self, norc_control_t *c)
+{
+    const char *refused = NULL;
+    switch (c->request) {
+        case NORC_REQ_PAUSE:
+            if (self->status != NORC_ST_RUNNING)
+                refused = "not running";
+            else
+                self->status = NORC_ST_PAUSED;
+            break;
+        case NORC_REQ_RESUME:
+            if (self->status != NORC_ST_PAUSED && self->status != NORC_ST_SUSPENDED)
+                refused = "not paused";
+            else
+                self->status = NORC_ST_RUNNING;
+            break;
+        case NORC_REQ_STOP:
+            self->status = NORC_ST_STOPPING;
+            break;
+        case NORC_REQ_KILL:
+            self->killing = true;
+            for (s_run_t *run = (s_run_t *) zhashx_first (self->runs); run;
+                 run = (s_run_t *) zhashx_next (self->runs)) {
+                run->interrupted = true;
+                if (run->log)
+                    s_log_line (run->log, "ERROR", "Executor killed on request: stopping the task.");
+                s_terminate (self, run);
+            }
+            break;
+        default:
+            refused = "not a request for an executor";
+    }
+    norc_log_info ("request %s from %s: %s", norc_request_name (c->request) ? norc_request_name (c->request) : "?",
+                   c->requested_by ? c->requested_by : "?", refused ? refused : "done");
+    norc_msg_t *reply = norc_msg_new (NORC_MSG_CONTROL_REPLY);
+    reply->control_reply.request_id = c->request_id;
+    reply->control_reply.daemon_id = self->id;
+    reply->control_reply.accepted = refused == NULL;
+    reply->control_reply.status = self->status;
+    reply->control_reply.reason = refused ? norc_strdup (refused) : NULL;
+    norc_msg_send (&reply, self->events);
+    if (!refused) {
+        if ((self->status == NORC_ST_STOPPING || self->killing) && zhashx_size (self->runs) == 0)
+            self->done = true;
+        else
+            s_send_status (self, norc_request_name (c->request));
+        if (self->status == NORC_ST_RUNNING)
+            s_send_hello (self);
+    }
+}
+
 static int
 s_handle_events (zloop_t *loop, zsock_t *sock, void *arg)
 {
@@ -626,8 +701,11 @@ s_handle_events (zloop_t *loop, zsock_t *sock, void *arg)
     norc_msg_t *msg = norc_msg_recv (sock);
     if (msg && msg->id == NORC_MSG_ACK)
         norc_outbox_ack (self->outbox, msg->ack.seq);
+    else
+    if (msg && msg->id == NORC_MSG_CONTROL)
+        s_control (self, &msg->control);
     norc_msg_destroy (&msg);
-    return 0;
+    return self->done ? -1 : 0;
 }
 
 static int
@@ -641,7 +719,7 @@ s_on_heartbeat (zloop_t *loop, int timer_id, void *arg)
     msg->heartbeat.kind = norc_strdup ("executor");
     msg->heartbeat.host = norc_strdup (self->host);
     msg->heartbeat.pid = getpid ();
-    msg->heartbeat.status = NORC_ST_RUNNING;
+    msg->heartbeat.status = self->status;
     msg->heartbeat.running = (int32_t) zhashx_size (self->runs);
     msg->heartbeat.free = self->concurrency - (int32_t) zhashx_size (self->runs);
     msg->heartbeat.sent_us = norc_now_us ();
@@ -767,6 +845,8 @@ executor_run (executor_t *self)
         zmq_poll (&item, 1, 100);
         s_handle_sigchld (self->loop, &item, self);
     }
+    self->status = self->killing ? NORC_ST_KILLED : NORC_ST_ENDED;
+    s_send_status (self, self->killing ? "killed on request" : "stopped");
     //  A moment for the aggregator and archiver to take what is in flight
     norc_us_t until = norc_mono_us () + 2 * NORC_US_PER_SEC;
     while (norc_mono_us () < until && (norc_outbox_pending (self->outbox) || zhashx_size (self->logs_open))) {

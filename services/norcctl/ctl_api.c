@@ -635,3 +635,116 @@ ctl_api_events (norc_config_t *config, int argc, char **argv)
     zsock_destroy (&sub);
     return CTL_OK;
 }
+
+//  --------------------------------------------------------------------------
+//  control: requests to daemons, optionally waiting for their effect
+
+//  The status a request leads to (0: none to wait for).
+static int
+s_expected_status (int request)
+{
+    switch (request) {
+        case NORC_REQ_STOP:   return NORC_ST_ENDED;
+        case NORC_REQ_KILL:   return NORC_ST_KILLED;
+        case NORC_REQ_PAUSE:  return NORC_ST_PAUSED;
+        case NORC_REQ_RESUME: return NORC_ST_RUNNING;
+        default:              return 0;
+    }
+}
+
+int
+ctl_api_control (norc_config_t *config, int argc, char **argv)
+{
+    if (argc < 1) {
+        fprintf (stderr, "norcctl: control stop|kill|pause|resume|reload|handle "
+                         "(executor ID | scheduler ID | --host HOST) [--wait [--timeout S]]\n");
+        return CTL_USAGE;
+    }
+    int request = norc_request_code (argv [0]);
+    if (request < 0) {
+        fprintf (stderr, "norcctl: unknown request \"%s\" (stop, kill, pause, resume, reload, handle)\n", argv [0]);
+        return CTL_USAGE;
+    }
+    norc_strmap_t args = { 0 };
+    norc_strmap_set (&args, "request", argv [0]);
+    bool wait = false;
+    long timeout_s = 30;
+    const char *kind = NULL;
+    for (int i = 1; i < argc; i++) {
+        if ((strcmp (argv [i], "executor") == 0 || strcmp (argv [i], "scheduler") == 0
+          || strcmp (argv [i], "e") == 0 || strcmp (argv [i], "s") == 0) && i + 1 < argc) {
+            kind = argv [i];
+            norc_strmap_set (&args, "daemon", argv [++i]);
+        }
+        else
+        if (strcmp (argv [i], "--host") == 0 && i + 1 < argc)
+            norc_strmap_set (&args, "host", argv [++i]);
+        else
+        if (strcmp (argv [i], "--wait") == 0)
+            wait = true;
+        else
+        if (strcmp (argv [i], "--timeout") == 0 && i + 1 < argc)
+            timeout_s = strtol (argv [++i], NULL, 10);
+        else {
+            fprintf (stderr, "norcctl: unexpected \"%s\" (see norcctl help)\n", argv [i]);
+            norc_strmap_clear (&args);
+            return CTL_USAGE;
+        }
+    }
+    NORC_UNUSED (kind);
+    char by [300];
+    char host [256] = "";
+    gethostname (host, sizeof host);
+    snprintf (by, sizeof by, "%s@%s", getenv ("USER") ? getenv ("USER") : "norcctl", host);
+    norc_strmap_set (&args, "by", by);
+    norc_msg_t *reply = NULL;
+    int rc = s_request (config, "control", &args, &reply);
+    norc_strmap_clear (&args);
+    if (rc != CTL_OK)
+        return rc;
+    norc_rows_t targets = reply->api_reply.rows;
+    memset (&reply->api_reply.rows, 0, sizeof (reply->api_reply.rows));
+    norc_msg_destroy (&reply);
+    for (size_t i = 0; i < targets.count; i++) {
+        norc_strmap_t *row = &targets.rows [i];
+        const char *outcome = norc_strmap_get (row, "outcome");
+        if (outcome && strcmp (outcome, "handled") == 0)
+            printf ("%s %s marked HANDLED\n", norc_strmap_get (row, "kind"), norc_strmap_get (row, "daemon_id"));
+        else
+            printf ("%s %s on %s was sent a %s request (%s)\n", norc_strmap_get (row, "kind"),
+                    norc_strmap_get (row, "daemon_id"), norc_strmap_get (row, "host"),
+                    norc_strmap_get (row, "request"), outcome ? outcome : "sent");
+    }
+    int expected = s_expected_status (request);
+    if (wait && expected) {
+        norc_us_t deadline = norc_mono_us () + (norc_us_t) timeout_s * NORC_US_PER_SEC;
+        for (size_t i = 0; i < targets.count && rc == CTL_OK; i++) {
+            const char *id = norc_strmap_get (&targets.rows [i], "daemon_id");
+            int status = 0;
+            while (true) {
+                norc_strmap_t q = { 0 };
+                norc_strmap_set (&q, "id", id);
+                norc_msg_t *r = s_call (config, "daemon.show", &q);
+                norc_strmap_clear (&q);
+                if (r && r->api_reply.code == NORC_OK && r->api_reply.rows.count)
+                    status = atoi (norc_strmap_get (&r->api_reply.rows.rows [0], "status"));
+                norc_msg_destroy (&r);
+                if (status == expected || NORC_STATUS_IS_FINAL (status)
+                ||  norc_mono_us () > deadline || zsys_interrupted)
+                    break;
+                usleep (100000);
+            }
+            if (status == expected)
+                printf ("%s %s is %s\n", norc_strmap_get (&targets.rows [i], "kind"), id, norc_status_name (status));
+            else {
+                fprintf (stderr, "norcctl: %s %s is %s, not %s, after %ld s\n",
+                         norc_strmap_get (&targets.rows [i], "kind"), id,
+                         norc_status_name (status) ? norc_status_name (status) : "unknown",
+                         norc_status_name (expected), timeout_s);
+                rc = CTL_FAIL;
+            }
+        }
+    }
+    norc_rows_clear (&targets);
+    return rc;
+}

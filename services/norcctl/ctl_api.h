@@ -24,5 +24,6 @@ int ctl_api_status (norc_config_t *config, int argc, char **argv);
 int ctl_api_instance_show (norc_config_t *config, int argc, char **argv);
 int ctl_api_logs (norc_config_t *config, int argc, char **argv);
 int ctl_api_events (norc_config_t *config, int argc, char **argv);
+int ctl_api_control (norc_config_t *config, int argc, char **argv);
 
 #endif

@@ -228,6 +228,8 @@ static const s_command_t s_commands [] = {
     { "logs", "[-f] ID", "print an instance's log (follow it with -f)", ctl_api_logs },
     { "events", "[--filter PREFIX] [-n COUNT]", "print the event stream, one JSON object per line",
       ctl_api_events },
+    { "control", "stop|kill|pause|resume|reload|handle (executor ID | scheduler ID | --host HOST) "
+      "[--wait [--timeout S]]", "control daemons", ctl_api_control },
     { "db migrate", "", "create or upgrade the database schema", s_db_migrate },
     { "db version", "", "show the schema version", s_db_version },
     { "cron next", "EXPR [--tz ZONE] [--from ISO-TIME] [-n N]",

@@ -81,6 +81,7 @@ struct _scheduler_t {
     zhashx_t *executors;        //  routing id hex -> s_exec_t
     int64_t lease_ms, period_ms, failure_ms, grace_ms;
     uint64_t ticks_fired;
+    int status;                 //  RUNNING or PAUSED; ENDED or KILLED at the end
 };
 
 static char *
@@ -152,6 +153,7 @@ scheduler_new (norc_config_t *config)
     scheduler_t *self = (scheduler_t *) norc_calloc (1, sizeof (scheduler_t));
     self->config = config;
     self->fire_timer = -1;
+    self->status = NORC_ST_RUNNING;
     self->lease_ms = norc_config_int (config, "scheduler.lease_ms");
     self->period_ms = norc_config_int (config, "heartbeat.period_ms");
     self->failure_ms = norc_config_int (config, "heartbeat.failure_ms");
@@ -745,7 +747,9 @@ s_arm (scheduler_t *self)
         self->fire_timer = -1;
     }
     sched_heap_node_t *top = sched_heap_top (self->heap);
-    if (!top)
+    //  Paused: nothing fires; the ticks due meanwhile are handled at resume
+    //  by each schedule's catch-up policy
+    if (!top || self->status == NORC_ST_PAUSED)
         return;
     norc_us_t delay = top->key - norc_now_us ();
     size_t ms = delay <= 0 ? 0 : (size_t) ((delay + 999) / 1000);
@@ -857,19 +861,87 @@ s_handle_notify (zloop_t *loop, zsock_t *sock, void *arg)
 //  --------------------------------------------------------------------------
 //  Aggregator link, heartbeats, housekeeping
 
+//  A control request from the aggregator: act, answer, report the status.
+//  Returns -1 when the scheduler is to stop.
+static int
+s_control (scheduler_t *self, norc_control_t *c)
+{
+    const char *refused = NULL;
+    switch (c->request) {
+        case NORC_REQ_PAUSE:
+            if (self->status != NORC_ST_RUNNING)
+                refused = "not running";
+            else {
+                self->status = NORC_ST_PAUSED;
+                s_arm (self);
+            }
+            break;
+        case NORC_REQ_RESUME:
+            if (self->status != NORC_ST_PAUSED)
+                refused = "not paused";
+            else {
+                self->status = NORC_ST_RUNNING;
+                s_arm (self);
+            }
+            break;
+        case NORC_REQ_RELOAD: {
+            //  Forget every schedule and take them again from MySQL
+            zlistx_t *keys = zhashx_keys (self->schedules);
+            for (char *key = (char *) zlistx_first (keys); key; key = (char *) zlistx_next (keys)) {
+                s_sched_t *s = (s_sched_t *) zhashx_lookup (self->schedules, key);
+                if (s)
+                    s_forget (self, s, "reload");
+            }
+            zlistx_destroy (&keys);
+            s_lease (self);
+            break;
+        }
+        case NORC_REQ_STOP:
+            self->status = NORC_ST_ENDED;
+            break;
+        case NORC_REQ_KILL:
+            self->status = NORC_ST_KILLED;
+            break;
+        default:
+            refused = "not a request for a scheduler";
+    }
+    norc_log_info ("request %s from %s: %s", norc_request_name (c->request) ? norc_request_name (c->request) : "?",
+                   c->requested_by ? c->requested_by : "?", refused ? refused : "done");
+    norc_msg_t *reply = norc_msg_new (NORC_MSG_CONTROL_REPLY);
+    reply->control_reply.request_id = c->request_id;
+    reply->control_reply.daemon_id = self->id;
+    reply->control_reply.accepted = refused == NULL;
+    reply->control_reply.status = self->status;
+    reply->control_reply.reason = refused ? norc_strdup (refused) : NULL;
+    norc_msg_send (&reply, self->events);
+    if (!refused && !NORC_STATUS_IS_FINAL (self->status)) {
+        norc_msg_t *msg = norc_msg_new (NORC_MSG_DAEMON_STATUS);
+        msg->daemon_status.daemon_id = self->id;
+        msg->daemon_status.kind = norc_strdup ("scheduler");
+        msg->daemon_status.status = self->status;
+        msg->daemon_status.reason = norc_strdup (norc_request_name (c->request));
+        norc_outbox_send (self->outbox, &msg);
+    }
+    return NORC_STATUS_IS_FINAL (self->status) ? -1 : 0;
+}
+
 static int
 s_handle_events (zloop_t *loop, zsock_t *sock, void *arg)
 {
     NORC_UNUSED (loop);
     scheduler_t *self = (scheduler_t *) arg;
     norc_msg_t *msg = norc_msg_recv (sock);
+    int rc = 0;
     if (msg && msg->id == NORC_MSG_ACK)
         norc_outbox_ack (self->outbox, msg->ack.seq);
+    else
+    if (msg && msg->id == NORC_MSG_CONTROL)
+        rc = s_control (self, &msg->control);
     else
     if (msg)
         norc_log_warnx ("unexpected %s from the aggregator", norc_msg_name (msg));
     norc_msg_destroy (&msg);
-    return 0;
+    return rc;
 }
 
 static int
@@ -883,7 +955,7 @@ s_on_heartbeat (zloop_t *loop, int timer_id, void *arg)
     msg->heartbeat.kind = norc_strdup ("scheduler");
     msg->heartbeat.host = norc_strdup (self->host);
     msg->heartbeat.pid = getpid ();
-    msg->heartbeat.status = NORC_ST_RUNNING;
+    msg->heartbeat.status = self->status;
     msg->heartbeat.sent_us = norc_now_us ();
     norc_msg_send (&msg, self->events);
     norc_outbox_resend (self->outbox);
@@ -978,7 +1050,10 @@ scheduler_run (scheduler_t *self)
     //  Give the schedules back at once so another scheduler takes them
     int released = 0;
     norc_store_schedule_release (self->db, self->id, &released);
-    norc_store_daemon_status (self->db, self->id, NORC_ST_ENDED, "stopped");
+    if (!NORC_STATUS_IS_FINAL (self->status))
+        self->status = NORC_ST_ENDED;
+    norc_store_daemon_status (self->db, self->id, self->status,
+                              self->status == NORC_ST_KILLED ? "killed on request" : "stopped");
     //  Let the aggregator acknowledge what is still in flight (briefly)
     for (int i = 0; i < 20 && norc_outbox_pending (self->outbox); i++) {
         if (norc_zmq_wait (self->events, 50) == NORC_OK)

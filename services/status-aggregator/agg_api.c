@@ -763,8 +763,159 @@ s_daemon_register (agg_api_t *self, const norc_strmap_t *args, norc_api_reply_t 
 }
 
 //  --------------------------------------------------------------------------
+//  Control requests
+
+//  Why a request cannot apply to a daemon now, or NULL when it can.
+static const char *
+s_refusal (const norc_daemon_t *d, int request)
+{
+    bool scheduler = d->kind == NORC_DAEMON_SCHEDULER;
+    if (NORC_STATUS_IS_FINAL (d->status))
+        return "it has already ended";
+    if (request == NORC_REQ_RELOAD && !scheduler)
+        return "RELOAD is for schedulers only";
+    if (request == NORC_REQ_RESUME && d->status != NORC_ST_PAUSED
+    &&  !(d->status == NORC_ST_SUSPENDED && !scheduler))
+        return "RESUME needs a PAUSED (or, for an executor, SUSPENDED) daemon";
+    if (request == NORC_REQ_PAUSE && d->status == NORC_ST_PAUSED)
+        return "it is already PAUSED";
+    if (request == NORC_REQ_PAUSE && d->status == NORC_ST_STOPPING)
+        return "it is STOPPING";
+    return NULL;
+}
+
+static void
+s_control_one (agg_api_t *self, uint64_t daemon_id, int request, const char *by, bool host_mode,
+               norc_api_reply_t *reply)
+{
+    norc_daemon_t d = { 0 };
+    int rc = norc_store_daemon_get (self->db, daemon_id, &d);
+    if (rc) {
+        if (!host_mode)
+            s_reply_error (reply, rc, rc == NORC_NOTFOUND ? "unknown daemon %llu" : "cannot read daemon %llu",
+                           (unsigned long long) daemon_id);
+        norc_daemon_clear (&d);
+        return;
+    }
+    const char *kind = d.kind == NORC_DAEMON_SCHEDULER ? "scheduler" : "executor";
+    norc_strmap_t *row = NULL;
+    char text [64];
+    if (request == NORC_REQ_HANDLE) {
+        rc = norc_store_daemon_handle (self->db, daemon_id, by, norc_now_us () - self->alive_ms * 1000);
+        if (rc == NORC_CONFLICT && !host_mode)
+            s_reply_error (reply, rc, "%s %llu is alive or not in an error state: nothing to handle", kind,
+                           (unsigned long long) daemon_id);
+        else
+        if (rc && !host_mode)
+            s_reply_store (self, reply, rc, "cannot handle");
+        else
+        if (rc == NORC_OK) {
+            row = norc_rows_add (&reply->rows);
+            norc_strmap_set (row, "outcome", "handled");
+        }
+    }
+    else {
+        const char *why = s_refusal (&d, request);
+        if (why) {
+            if (!host_mode)
+                s_reply_error (reply, NORC_CONFLICT, "%s %llu refused %s: %s", kind,
+                               (unsigned long long) daemon_id, norc_request_name (request), why);
+        }
+        else {
+            uint64_t request_id = 0;
+            rc = norc_store_control_add (self->db, daemon_id, request, by, &request_id);
+            if (rc)
+                s_reply_store (self, reply, rc, "cannot store the request");
+            else {
+                bool sent = self->deliver && self->deliver (self->owner, daemon_id, request_id, request, by);
+                if (sent)
+                    norc_store_control_mark (self->db, request_id, NORC_CONTROL_DELIVERED, NULL);
+                row = norc_rows_add (&reply->rows);
+                norc_strmap_set (row, "outcome", sent ? "sent" : "stored, delivered when it reconnects");
+                snprintf (text, sizeof text, "%llu", (unsigned long long) request_id);
+                norc_strmap_set (row, "request_id", text);
+            }
+        }
+    }
+    if (row) {
+        norc_strmap_set (row, "kind", kind);
+        snprintf (text, sizeof text, "%llu", (unsigned long long) daemon_id);
+        norc_strmap_set (row, "daemon_id", text);
+        norc_strmap_set (row, "host", d.host ? d.host : "");
+        norc_strmap_set (row, "request", norc_request_name (request));
+    }
+    norc_daemon_clear (&d);
+}
+
+static void
+s_control (agg_api_t *self, const norc_strmap_t *args, norc_api_reply_t *reply)
+{
+    int request = norc_request_code (s_arg (args, "request"));
+    if (request < 0) {
+        s_reply_error (reply, NORC_ERROR, "bad request \"%s\": use stop, kill, pause, resume, reload or handle",
+                       s_arg (args, "request") ? s_arg (args, "request") : "");
+        return;
+    }
+    const char *by = s_arg (args, "by") ? s_arg (args, "by") : "norcctl";
+    const char *host = s_arg (args, "host");
+    if (host) {
+        if (request == NORC_REQ_HANDLE) {
+            s_reply_error (reply, NORC_ERROR, "handle takes one daemon, not a host");
+            return;
+        }
+        norc_rows_t daemons = { 0 };
+        int rc = norc_store_daemon_list (self->db, 0, norc_now_us (), 0, &daemons);
+        if (rc) {
+            s_reply_store (self, reply, rc, "cannot list daemons");
+            return;
+        }
+        for (size_t i = 0; i < daemons.count; i++) {
+            const char *h = norc_strmap_get (&daemons.rows [i], "host");
+            const char *status = norc_strmap_get (&daemons.rows [i], "status");
+            if (h && strcmp (h, host) == 0 && status && atoi (status) < 7)
+                s_control_one (self, strtoull (norc_strmap_get (&daemons.rows [i], "id"), NULL, 10),
+                               request, by, true, reply);
+        }
+        norc_rows_clear (&daemons);
+        if (reply->code == NORC_OK && reply->rows.count == 0)
+            s_reply_error (reply, NORC_NOTFOUND, "no running daemon on host \"%s\" accepts %s", host,
+                           norc_request_name (request));
+        return;
+    }
+    const char *id_text = s_arg (args, "daemon");
+    char *end = NULL;
+    unsigned long long id = id_text ? strtoull (id_text, &end, 10) : 0;
+    if (!id_text || *end || !id) {
+        s_reply_error (reply, NORC_ERROR, "a daemon id or --host is required");
+        return;
+    }
+    s_control_one (self, id, request, by, false, reply);
+}
+
+static void
+s_daemon_show (agg_api_t *self, const norc_strmap_t *args, norc_api_reply_t *reply)
+{
+    const char *id_text = s_arg (args, "id");
+    norc_daemon_t d = { 0 };
+    int rc = id_text ? norc_store_daemon_get (self->db, strtoull (id_text, NULL, 10), &d) : NORC_NOTFOUND;
+    if (rc) {
+        s_reply_error (reply, rc, "unknown daemon %s", id_text ? id_text : "");
+        return;
+    }
+    norc_strmap_t *row = norc_rows_add (&reply->rows);
+    char text [64];
+    snprintf (text, sizeof text, "%llu", (unsigned long long) d.id);
+    norc_strmap_set (row, "id", text);
+    norc_strmap_set (row, "kind", d.kind == NORC_DAEMON_SCHEDULER ? "scheduler" : "executor");
+    norc_strmap_set (row, "host", d.host ? d.host : "");
+    snprintf (text, sizeof text, "%d", d.status);
+    norc_strmap_set (row, "status", text);
+    norc_strmap_set (row, "queue", d.queue ? d.queue : "");
+    norc_daemon_clear (&d);
+}
 
 static const struct { const char *op; s_op_fn *fn; } s_ops [] = {
+    { "control", s_control },               { "daemon.show", s_daemon_show },
     { "queue.add", s_queue_add },           { "queue.list", s_queue_list },
     { "queue.rm", s_queue_rm },             { "group.add", s_group_add },
     { "task.add", s_task_add },             { "task.list", s_task_list },

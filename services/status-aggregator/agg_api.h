@@ -6,10 +6,17 @@
 #include "norc_db.h"
 #include "norc_msg.h"
 
+//  Deliver a stored control request to its daemon now, if it is connected.
+//  Returns true when it was sent.
+typedef bool (agg_api_deliver_fn) (void *owner, uint64_t daemon_id, uint64_t request_id, int request,
+                                   const char *by);
+
 typedef struct {
     norc_db_t *db;              //  the aggregator's connection
     zsock_t *stream;            //  PUB, for change notifications
     int64_t alive_ms;           //  heartbeat failure threshold
+    agg_api_deliver_fn *deliver;    //  control delivery
+    void *owner;                //  its first argument
 } agg_api_t;
 
 //  Run request's operation and fill reply (an API-REPLY).

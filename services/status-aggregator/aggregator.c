@@ -49,6 +49,7 @@ struct _aggregator_t {
     size_t publish_count;
     zhashx_t *beats;            //  daemon id (string) -> s_beat_t
     zhashx_t *in_batch;         //  instance id (string) -> its change in the batch
+    zhashx_t *routes;           //  daemon id (string) -> its routing id on the events socket
     int64_t period_ms;
     int64_t failure_ms;
     norc_us_t started;          //  monotonic start time
@@ -67,6 +68,8 @@ aggregator_new (norc_config_t *config)
     self->beats = zhashx_new ();
     zhashx_set_destructor (self->beats, (zhashx_destructor_fn *) zstr_free);
     self->in_batch = zhashx_new ();
+    self->routes = zhashx_new ();
+    zhashx_set_destructor (self->routes, (zhashx_destructor_fn *) zframe_destroy);
     return self;
 }
 
@@ -96,6 +99,7 @@ aggregator_destroy (aggregator_t **self_p)
         free (self->publish);
         zhashx_destroy (&self->beats);
         zhashx_destroy (&self->in_batch);
+        zhashx_destroy (&self->routes);
         zloop_destroy (&self->loop);
         zsock_destroy (&self->stream);
         zsock_destroy (&self->api);
@@ -183,6 +187,54 @@ s_publish_later (aggregator_t *self, norc_msg_t *event, const char *topic)
     event->event.topic = norc_strdup (topic);
     event->event.time_us = norc_now_us ();
     self->publish [self->publish_count++] = event;
+}
+
+//  Send a control request to a connected daemon (agg_api_deliver_fn).
+static bool
+s_deliver (void *owner, uint64_t daemon_id, uint64_t request_id, int request, const char *by)
+{
+    aggregator_t *self = (aggregator_t *) owner;
+    char key [32];
+    snprintf (key, sizeof key, "%llu", (unsigned long long) daemon_id);
+    zframe_t *route = (zframe_t *) zhashx_lookup (self->routes, key);
+    if (!route)
+        return false;
+    norc_msg_t *msg = norc_msg_new (NORC_MSG_CONTROL);
+    msg->control.request_id = request_id;
+    msg->control.daemon_id = daemon_id;
+    msg->control.request = request;
+    msg->control.requested_by = norc_strdup (by ? by : "");
+    norc_msg_set_routing_id (msg, route);
+    return norc_msg_send (&msg, self->events) == NORC_OK;
+}
+
+//  A daemon (re)connected: hand it what was asked while it was away.
+static void
+s_deliver_pending (aggregator_t *self, uint64_t daemon_id)
+{
+    norc_rows_t rows = { 0 };
+    if (norc_store_control_pending (self->db, daemon_id, &rows) == NORC_OK)
+        for (size_t i = 0; i < rows.count; i++) {
+            uint64_t id = strtoull (norc_strmap_get (&rows.rows [i], "id"), NULL, 10);
+            int request = atoi (norc_strmap_get (&rows.rows [i], "request"));
+            if (s_deliver (self, daemon_id, id, request, norc_strmap_get (&rows.rows [i], "requested_by")))
+                norc_store_control_mark (self->db, id, NORC_CONTROL_DELIVERED, NULL);
+        }
+    norc_rows_clear (&rows);
+}
+
+static void
+s_route (aggregator_t *self, uint64_t daemon_id, zframe_t *routing_id)
+{
+    if (!daemon_id || !routing_id)
+        return;
+    char key [32];
+    snprintf (key, sizeof key, "%llu", (unsigned long long) daemon_id);
+    zframe_t *known = (zframe_t *) zhashx_lookup (self->routes, key);
+    if (known && zframe_eq (known, routing_id))
+        return;
+    zhashx_update (self->routes, key, zframe_dup (routing_id));
+    s_deliver_pending (self, daemon_id);
 }
 
 static void
@@ -295,7 +347,14 @@ s_on_event (aggregator_t *self, norc_msg_t *msg)
         }
         case NORC_MSG_HEARTBEAT:
             s_heartbeat (self, &msg->heartbeat);
+            s_route (self, msg->heartbeat.daemon_id, msg->routing_id);
             break;
+        case NORC_MSG_CONTROL_REPLY: {
+            norc_control_reply_t *m = &msg->control_reply;
+            norc_store_control_mark (self->db, m->request_id,
+                                     m->accepted ? NORC_CONTROL_DONE : NORC_CONTROL_REFUSED, m->reason);
+            break;
+        }
         default:
             norc_log_warnx ("unexpected %s on the events socket", norc_msg_name (msg));
     }
@@ -434,6 +493,8 @@ aggregator_start (aggregator_t *self)
     self->api_ctx.db = self->db;
     self->api_ctx.stream = self->stream;
     self->api_ctx.alive_ms = self->failure_ms;
+    self->api_ctx.deliver = s_deliver;
+    self->api_ctx.owner = self;
     self->started = norc_mono_us ();
     self->loop = zloop_new ();
     zloop_reader (self->loop, self->events, s_handle_events, self);

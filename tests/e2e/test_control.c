@@ -1,0 +1,183 @@
+//  End to end: control requests to executors and schedulers through
+//  norcctl, with --wait, host-wide, refusals, and handling a dead daemon.
+#include <criterion/criterion.h>
+#include <signal.h>
+#include <unistd.h>
+#include "norc_test.h"
+#include "norc_mem.h"
+#include "norc_log.h"
+
+static norc_test_system_t *s_sys;
+static norc_db_t *s_db;
+
+static void
+s_setup (void)
+{
+    norc_log_init ("test", NORC_LOG_ERROR);
+    s_sys = norc_test_system_new ();
+    norc_test_system_start_core (s_sys);
+    s_db = norc_test_system_db (s_sys);
+}
+
+static void
+s_teardown (void)
+{
+    norc_db_destroy (&s_db);
+    norc_test_system_destroy (&s_sys);
+}
+
+TestSuite (control, .init = s_setup, .fini = s_teardown, .timeout = 120);
+
+#define OK(...) do { \
+        char *ok_out = NULL, *ok_err = NULL; \
+        int ok_rc = norc_test_system_ctl (s_sys, &ok_out, &ok_err, __VA_ARGS__, (const char *) NULL); \
+        cr_assert_eq (ok_rc, 0, "norcctl failed: %s%s", ok_out, ok_err); \
+        free (ok_out); \
+        free (ok_err); \
+    } while (0)
+
+typedef struct {
+    const char *sql;
+    int64_t want;
+} s_count_t;
+
+static bool
+s_reached (void *arg)
+{
+    s_count_t *c = (s_count_t *) arg;
+    return norc_test_db_int (s_db, c->sql) >= c->want;
+}
+
+static void
+s_wait (const char *sql, int64_t want, int timeout_ms)
+{
+    s_count_t c = { sql, want };
+    cr_assert (norc_test_wait_for (s_reached, &c, timeout_ms), "waited for %s >= %lld (is %lld)",
+               sql, (long long) want, (long long) norc_test_db_int (s_db, sql));
+}
+
+static char *
+s_id (const char *sql)
+{
+    return norc_asprintf ("%lld", (long long) norc_test_db_int (s_db, sql));
+}
+
+//  Run norcctl expecting failure with this text on stderr.
+static void
+s_refused (const char *expect, const char *a1, const char *a2, const char *a3)
+{
+    char *out, *err;
+    int rc = norc_test_system_ctl (s_sys, &out, &err, "control", a1, a2, a3, (const char *) NULL);
+    cr_expect_eq (rc, 1, "control %s %s %s: rc %d", a1, a2, a3, rc);
+    cr_expect_not_null (strstr (err, expect), "%s", err);
+    free (out);
+    free (err);
+}
+
+Test (control, executor_pause_resume_stop_and_refusals)
+{
+    OK ("queue", "add", "Q");
+    OK ("task", "add", "T", "--command", "echo ran");
+    OK ("task", "add", "Slow", "--command", "sleep 2; echo finished");
+    const char *args [] = { "Q", "-c", "2", NULL };
+    norc_test_system_start (s_sys, "norc-executor", args);
+    s_wait ("SELECT COUNT(*) FROM daemons WHERE kind = 2", 1, 10000);
+    char *exec = s_id ("SELECT id FROM daemons WHERE kind = 2");
+    usleep (500000);
+    s_refused ("RELOAD is for schedulers only", "reload", "executor", exec);
+    s_refused ("RESUME needs a PAUSED", "resume", "executor", exec);
+    s_refused ("unknown daemon 999", "pause", "executor", "999");
+
+    char *out, *err;
+    cr_assert_eq (norc_test_system_ctl (s_sys, &out, &err, "control", "pause", "executor", exec, "--wait",
+                                        (const char *) NULL), 0, "%s", err);
+    cr_expect_not_null (strstr (out, "was sent a PAUSE request"), "%s", out);
+    cr_expect_not_null (strstr (out, "is PAUSED"), "%s", out);
+    free (out);
+    free (err);
+    //  Paused: a run waits
+    OK ("run", "T", "--queue", "Q");
+    usleep (1500000);
+    cr_expect_eq (norc_test_db_int (s_db, "SELECT COUNT(*) FROM instances WHERE status = 1"), 1, "still waiting");
+    OK ("control", "resume", "executor", exec, "--wait");
+    s_wait ("SELECT COUNT(*) FROM instances WHERE status = 7", 1, 10000);
+
+    //  STOP drains: the running instance finishes, then the executor ends
+    OK ("run", "Slow", "--queue", "Q");
+    s_wait ("SELECT COUNT(*) FROM instances WHERE status = 2", 1, 10000);
+    OK ("control", "stop", "executor", exec, "--wait", "--timeout", "20");
+    cr_expect_eq (norc_test_db_int (s_db, "SELECT COUNT(*) FROM instances WHERE status = 7"), 2,
+                  "the running instance finished");
+    cr_expect_eq (norc_test_db_int (s_db, "SELECT status FROM daemons WHERE kind = 2"), 8, "ENDED");
+    s_refused ("has already ended", "pause", "executor", exec);
+    //  ENDED is not an error: nothing to handle
+    s_refused ("nothing to handle", "handle", "executor", exec);
+    free (exec);
+}
+
+Test (control, executor_kill_interrupts_and_a_dead_executor_gets_handled)
+{
+    OK ("queue", "add", "Q");
+    OK ("task", "add", "Long", "--command", "sleep 30");
+    const char *args [] = { "Q", "-c", "2", NULL };
+    norc_test_system_start (s_sys, "norc-executor", args);
+    s_wait ("SELECT COUNT(*) FROM daemons WHERE kind = 2", 1, 10000);
+    char *exec = s_id ("SELECT id FROM daemons WHERE kind = 2");
+    OK ("run", "Long", "--queue", "Q");
+    s_wait ("SELECT COUNT(*) FROM instances WHERE status = 2", 1, 10000);
+    OK ("control", "kill", "executor", exec, "--wait", "--timeout", "20");
+    s_wait ("SELECT COUNT(*) FROM instances WHERE status = 16", 1, 10000);
+    cr_expect_eq (norc_test_db_int (s_db, "SELECT status FROM daemons WHERE kind = 2"), 9, "KILLED");
+    cr_expect_neq (system ("pgrep -f '^sleep 30$' >/dev/null"), 0, "the task's process is gone");
+    free (exec);
+
+    //  An executor killed -9 is marked dead after the threshold, then handled
+    pid_t pid = norc_test_system_start (s_sys, "norc-executor", args);
+    s_wait ("SELECT COUNT(*) FROM daemons WHERE kind = 2 AND status = 2", 1, 10000);
+    exec = s_id ("SELECT id FROM daemons WHERE kind = 2 AND status = 2");
+    s_refused ("alive or not in an error state", "handle", "executor", exec);
+    norc_test_system_signal (s_sys, pid, SIGKILL);
+    char *sql = norc_asprintf ("SELECT COUNT(*) FROM daemons WHERE id = %s AND status = 14", exec);
+    s_wait (sql, 1, 15000);
+    free (sql);
+    OK ("control", "handle", "executor", exec);
+    sql = norc_asprintf ("SELECT status FROM daemons WHERE id = %s", exec);
+    cr_expect_eq (norc_test_db_int (s_db, sql), 12, "HANDLED");
+    free (sql);
+    free (exec);
+}
+
+Test (control, scheduler_pause_reload_host_wide_and_stop)
+{
+    OK ("queue", "add", "Q");
+    OK ("task", "add", "T", "--command", "true");
+    const char *args [] = { "Q", "-c", "2", NULL };
+    norc_test_system_start (s_sys, "norc-executor", args);
+    char *sched = s_id ("SELECT id FROM daemons WHERE kind = 1");
+    OK ("schedule", "add", "T", "--queue", "Q", "--period", "1");
+    s_wait ("SELECT COUNT(*) FROM instances WHERE status = 7", 1, 10000);
+    OK ("control", "pause", "scheduler", sched, "--wait");
+    int64_t before = norc_test_db_int (s_db, "SELECT COUNT(*) FROM instances");
+    usleep (2500000);
+    cr_expect_leq (norc_test_db_int (s_db, "SELECT COUNT(*) FROM instances"), before + 1,
+                   "nothing fires while the scheduler is paused");
+    OK ("control", "resume", "scheduler", sched, "--wait");
+    s_wait ("SELECT COUNT(*) FROM instances WHERE status = 7", before + 2, 10000);
+    OK ("control", "reload", "scheduler", sched);
+    s_wait ("SELECT COUNT(*) FROM control_requests WHERE request = 9 AND state = 3", 1, 10000);
+    //  Host-wide: every daemon on this host
+    char host [256];
+    gethostname (host, sizeof host);
+    char *out, *err;
+    cr_assert_eq (norc_test_system_ctl (s_sys, &out, &err, "control", "pause", "--host", host, "--wait",
+                                        (const char *) NULL), 0, "%s", err);
+    cr_expect_not_null (strstr (out, "scheduler"), "%s", out);
+    cr_expect_not_null (strstr (out, "executor"), "%s", out);
+    free (out);
+    free (err);
+    cr_expect_eq (norc_test_db_int (s_db, "SELECT COUNT(*) FROM daemons WHERE status = 3"), 2);
+    //  STOP releases the scheduler's schedules at once
+    OK ("control", "stop", "scheduler", sched, "--wait");
+    cr_expect_eq (norc_test_db_int (s_db, "SELECT COUNT(*) FROM schedules WHERE lease_owner IS NOT NULL"), 0);
+    free (sched);
+}
