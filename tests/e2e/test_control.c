@@ -28,32 +28,12 @@ s_teardown (void)
 
 TestSuite (control, .init = s_setup, .fini = s_teardown, .timeout = 120);
 
-#define OK(...) do { \
-        char *ok_out = NULL, *ok_err = NULL; \
-        int ok_rc = norc_test_system_ctl (s_sys, &ok_out, &ok_err, __VA_ARGS__, (const char *) NULL); \
-        cr_assert_eq (ok_rc, 0, "norcctl failed: %s%s", ok_out, ok_err); \
-        free (ok_out); \
-        free (ok_err); \
-    } while (0)
-
-typedef struct {
-    const char *sql;
-    int64_t want;
-} s_count_t;
-
-static bool
-s_reached (void *arg)
-{
-    s_count_t *c = (s_count_t *) arg;
-    return norc_test_db_int (s_db, c->sql) >= c->want;
-}
+#define OK(...) NORC_TEST_CTL_OK (s_sys, __VA_ARGS__)
 
 static void
 s_wait (const char *sql, int64_t want, int timeout_ms)
 {
-    s_count_t c = { sql, want };
-    cr_assert (norc_test_wait_for (s_reached, &c, timeout_ms), "waited for %s >= %lld (is %lld)",
-               sql, (long long) want, (long long) norc_test_db_int (s_db, sql));
+    norc_test_db_wait_count (s_db, sql, want, timeout_ms);
 }
 
 static char *

@@ -31,35 +31,7 @@ TestSuite (demo, .init = s_setup, .fini = s_teardown, .timeout = 120);
 #define CTL(out, err, ...) norc_test_system_ctl (s_sys, out, err, __VA_ARGS__, (const char *) NULL)
 
 //  Run norcctl; the command must succeed.
-#define OK(...) do { \
-        char *ok_out = NULL, *ok_err = NULL; \
-        int ok_rc = norc_test_system_ctl (s_sys, &ok_out, &ok_err, __VA_ARGS__, (const char *) NULL); \
-        cr_assert_eq (ok_rc, 0, "norcctl failed: %s%s", ok_out, ok_err); \
-        free (ok_out); \
-        free (ok_err); \
-    } while (0)
-
-typedef struct {
-    norc_db_t *db;
-    const char *sql;
-    int64_t want;
-} s_count_t;
-
-static bool
-s_count_reached (void *arg)
-{
-    s_count_t *c = (s_count_t *) arg;
-    return norc_test_db_int (c->db, c->sql) >= c->want;
-}
-
-static void
-s_wait_count (norc_db_t *db, const char *sql, int64_t want, int timeout_ms)
-{
-    s_count_t c = { db, sql, want };
-    cr_assert (norc_test_wait_for (s_count_reached, &c, timeout_ms),
-               "waited %d ms for %s to reach %lld (is %lld)", timeout_ms, sql, (long long) want,
-               (long long) norc_test_db_int (db, sql));
-}
+#define OK(...) NORC_TEST_CTL_OK (s_sys, __VA_ARGS__)
 
 static char *
 s_log_of (int64_t id)
@@ -83,7 +55,7 @@ Test (demo, five_runs_at_their_ticks_with_complete_logs_and_reports)
     OK ("schedule", "add", "DemoTask", "--queue", "DemoQueue",
                                "--period", "1", "--reps", "5");
     norc_db_t *db = norc_test_system_db (s_sys);
-    s_wait_count (db, "SELECT COUNT(*) FROM instances WHERE status = 7", 5, 20000);
+    norc_test_db_wait_count (db, "SELECT COUNT(*) FROM instances WHERE status = 7", 5, 20000);
     cr_expect_eq (norc_test_db_int (db, "SELECT COUNT(*) FROM instances"), 5, "exactly 5 instances");
     //  One per tick, one second apart, each started at its tick
     cr_expect_eq (norc_test_db_int (db, "SELECT COUNT(DISTINCT nominal) FROM instances"), 5);
@@ -162,7 +134,7 @@ Test (demo, exits_timeouts_environment_and_manual_runs)
     for (int i = 0; i < 4; i++)
         OK ("run", tasks [i], "--queue", "Q");
     norc_db_t *db = norc_test_system_db (s_sys);
-    s_wait_count (db, "SELECT COUNT(*) FROM instances WHERE status >= 7", 4, 20000);
+    norc_test_db_wait_count (db, "SELECT COUNT(*) FROM instances WHERE status >= 7", 4, 20000);
     cr_expect_eq (norc_test_db_int (db, "SELECT status FROM instances i JOIN tasks t ON t.id = i.task_id "
                                         "WHERE t.name = 'Fail'"), 13);
     cr_expect_eq (norc_test_db_int (db, "SELECT exit_code FROM instances i JOIN tasks t ON t.id = i.task_id "

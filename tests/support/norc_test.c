@@ -346,3 +346,24 @@ norc_test_system_destroy (norc_test_system_t **self_p)
     free (self);
     *self_p = NULL;
 }
+
+typedef struct {
+    norc_db_t *db;
+    const char *sql;
+    int64_t want;
+} s_count_t;
+
+static bool
+s_count_reached (void *arg)
+{
+    s_count_t *c = (s_count_t *) arg;
+    return norc_test_db_int (c->db, c->sql) >= c->want;
+}
+
+void
+norc_test_db_wait_count (norc_db_t *db, const char *sql, int64_t want, int timeout_ms)
+{
+    s_count_t c = { db, sql, want };
+    cr_assert (norc_test_wait_for (s_count_reached, &c, timeout_ms), "waited %d ms for %s >= %lld (is %lld)",
+               timeout_ms, sql, (long long) want, (long long) norc_test_db_int (db, sql));
+}

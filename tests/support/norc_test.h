@@ -72,4 +72,17 @@ void norc_test_system_destroy (norc_test_system_t **self_p);
 //  An open handle on the system's database.
 norc_db_t *norc_test_system_db (norc_test_system_t *self);
 
+//  Wait until the first column of sql (an integer) reaches want, polling
+//  every 10 ms; fails the test after timeout_ms with the value it has.
+void norc_test_db_wait_count (norc_db_t *db, const char *sql, int64_t want, int timeout_ms);
+
+//  Run norcctl on a system with these arguments; the command must succeed.
+#define NORC_TEST_CTL_OK(sys, ...) do { \
+        char *ok_out = NULL, *ok_err = NULL; \
+        int ok_rc = norc_test_system_ctl ((sys), &ok_out, &ok_err, __VA_ARGS__, (const char *) NULL); \
+        cr_assert_eq (ok_rc, 0, "norcctl failed: %s%s", ok_out, ok_err); \
+        free (ok_out); \
+        free (ok_err); \
+    } while (0)
+
 #endif
