@@ -43,6 +43,8 @@ static const s_key_t s_keys [] = {
     { "scheduler.misfire_grace_ms", T_INT, "1000", 0, 3600000,
       "A tick later than this is handled by its schedule's catch-up policy" },
     { "executor.kill_grace_ms", T_INT, "5000", 0, 600000, "Time between SIGTERM and SIGKILL" },
+    { "executor.drain_ms", T_INT, "30000", 0, 86400000,
+      "After SIGTERM or SIGINT, how long running instances may go on before they are interrupted" },
     { "api.timeout_ms", T_INT, "5000", 100, 600000, "How long norcctl waits for an answer" },
 };
 

@@ -1,7 +1,19 @@
 //  norc_service.c - the common start of every service's main.
 #include "norc_service.h"
 #include "norc_log.h"
-#include <czmq.h>
+#include <signal.h>
+#include <sys/signalfd.h>
+#include <unistd.h>
+
+static int s_sigfd = -1;
+static int s_signals;
+
+typedef struct {
+    norc_service_signal_fn *fn;
+    void *arg;
+} s_watch_t;
+
+static s_watch_t s_watch;
 
 norc_config_t *
 norc_service_init (const char *name, int *argc, char **argv, bool takes_arguments)
@@ -14,6 +26,51 @@ norc_service_init (const char *name, int *argc, char **argv, bool takes_argument
         norc_fatalx ("unexpected argument \"%s\" (options are --KEY VALUE; see docs/configuration.md)",
                      argv [1]);
     norc_log_init (name, norc_log_level_parse (norc_config_str (config, "log.level")));
+    //  Before any thread exists: every thread inherits the blocked set
+    sigset_t set;
+    sigemptyset (&set);
+    sigaddset (&set, SIGTERM);
+    sigaddset (&set, SIGINT);
+    if (sigprocmask (SIG_BLOCK, &set, NULL) != 0
+    ||  (s_sigfd = signalfd (-1, &set, SFD_NONBLOCK | SFD_CLOEXEC)) < 0)
+        norc_fatal ("cannot take SIGTERM and SIGINT into a signalfd");
+    zsys_handler_set (NULL);
     zsys_init ();
     return config;
+}
+
+int
+norc_service_signalled (void)
+{
+    struct signalfd_siginfo info;
+    while (s_sigfd >= 0 && read (s_sigfd, &info, sizeof info) == sizeof info) {
+        s_signals++;
+        norc_log_info ("%s received (%d so far)", strsignal ((int) info.ssi_signo), s_signals);
+    }
+    return s_signals;
+}
+
+static int
+s_on_signal (zloop_t *loop, zmq_pollitem_t *item, void *arg)
+{
+    NORC_UNUSED (loop);
+    NORC_UNUSED (item);
+    s_watch_t *watch = (s_watch_t *) arg;
+    int before = s_signals;
+    int count = norc_service_signalled ();
+    int rc = 0;
+    for (int i = before + 1; i <= count && rc == 0; i++)
+        rc = watch->fn (watch->arg, i);
+    return rc;
+}
+
+void
+norc_service_on_signal (zloop_t *loop, norc_service_signal_fn *fn, void *arg)
+{
+    if (s_sigfd < 0)
+        return;             //  not a service (a test driving the library)
+    s_watch.fn = fn;
+    s_watch.arg = arg;
+    zmq_pollitem_t item = { NULL, s_sigfd, ZMQ_POLLIN, 0 };
+    zloop_poller (loop, &item, s_on_signal, &s_watch);
 }

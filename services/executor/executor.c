@@ -22,6 +22,7 @@
 #include "executor.h"
 #include "exec_child.h"
 #include "norc_log.h"
+#include "norc_service.h"
 #include "norc_mem.h"
 #include "norc_msg.h"
 #include "norc_outbox.h"
@@ -83,11 +84,12 @@ struct _executor_t {
     int sigfd;                  //  SIGCHLD signalfd
     zhashx_t *runs;             //  instance id -> s_run_t
     zhashx_t *logs_open;        //  instance id -> s_log_t
-    int64_t period_ms, grace_ms;
+    int64_t period_ms, grace_ms, drain_ms;
     uint64_t completed;
     bool benchmark_instant;     //  benchmark only: complete at once, spawn nothing
     int status;                 //  RUNNING, PAUSED, STOPPING; KILLED or ENDED at the end
-    bool killing;               //  a KILL request is being carried out
+    bool killing;               //  instances are being interrupted (KILL, drain over, 2nd signal)
+    const char *end_reason;     //  for the final DAEMON-STATUS
     bool done;                  //  the loop is to end
 };
 
@@ -152,6 +154,7 @@ executor_new (norc_config_t *config, const char *queue, int concurrency)
     self->status = NORC_ST_RUNNING;
     self->period_ms = norc_config_int (config, "heartbeat.period_ms");
     self->grace_ms = norc_config_int (config, "executor.kill_grace_ms");
+    self->drain_ms = norc_config_int (config, "executor.drain_ms");
     self->spool_dir = norc_strdup (norc_config_str (config, "spool.dir"));
     self->runs = zhashx_new ();
     zhashx_set_destructor (self->runs, s_run_destroy);
@@ -433,7 +436,11 @@ s_finish (executor_t *self, s_run_t *run)
     else {
         signal = WTERMSIG (run->wait_status);
         status = run->timed_out ? NORC_ST_TIMEDOUT : run->interrupted ? NORC_ST_INTERRUPTED : NORC_ST_FAILURE;
-        snprintf (reason_buf, sizeof reason_buf, "killed by signal %d (%s)", signal, strsignal (signal));
+        if (run->interrupted && !run->timed_out)
+            snprintf (reason_buf, sizeof reason_buf, "interrupted (%s): killed by signal %d (%s)",
+                      self->end_reason ? self->end_reason : "executor stopping", signal, strsignal (signal));
+        else
+            snprintf (reason_buf, sizeof reason_buf, "killed by signal %d (%s)", signal, strsignal (signal));
         reason = run->timed_out ? "timed out" : reason_buf;
     }
     if (run->timed_out && status != NORC_ST_TIMEDOUT) {
@@ -608,7 +615,7 @@ s_handle_dispatch (zloop_t *loop, zsock_t *sock, void *arg)
         if (zhashx_lookup (self->runs, s_key (msg->assign.instance_id, key, sizeof key)))
             norc_log_debug ("instance=%llu: already running", (unsigned long long) msg->assign.instance_id);
         else
-        if ((int) zhashx_size (self->runs) >= self->concurrency || zsys_interrupted
+        if ((int) zhashx_size (self->runs) >= self->concurrency 
         ||  self->status != NORC_ST_RUNNING) {
             norc_msg_t *release = norc_msg_new (NORC_MSG_RELEASE);
             release->release.executor_id = self->id;
@@ -640,6 +647,62 @@ s_send_status (executor_t *self, const char *reason)
     norc_outbox_send (self->outbox, &msg);
 }
 
+//  Interrupt every running instance: SIGTERM to its group, SIGKILL after
+//  the grace period; they end INTERRUPTED and the executor KILLED.
+static void
+s_interrupt_all (executor_t *self, const char *log_line, const char *reason)
+{
+    self->killing = true;
+    self->end_reason = reason;
+    for (s_run_t *run = (s_run_t *) zhashx_first (self->runs); run;
+         run = (s_run_t *) zhashx_next (self->runs)) {
+        if (run->interrupted)
+            continue;
+        run->interrupted = true;
+        if (run->log)
+            s_log_line (run->log, "ERROR", "%s", log_line);
+        s_terminate (self, run);
+    }
+}
+
+static int
+s_on_drain_over (zloop_t *loop, int timer_id, void *arg)
+{
+    NORC_UNUSED (loop);
+    NORC_UNUSED (timer_id);
+    executor_t *self = (executor_t *) arg;
+    norc_log_warnx ("drain time over: interrupting %zu instances", zhashx_size (self->runs));
+    s_interrupt_all (self, "Executor stopping and the drain time is over: stopping the task.",
+                     "stopped: drain time over");
+    return 0;
+}
+
+//  SIGTERM/SIGINT: the first drains (no new work; running instances have
+//  executor.drain_ms to finish, then they are interrupted); a second one
+//  interrupts them at once.
+static int
+s_on_signal (void *arg, int count)
+{
+    executor_t *self = (executor_t *) arg;
+    if (count == 1 && !self->killing) {
+        norc_log_info ("draining: %zu instances running, %lld ms to finish", zhashx_size (self->runs),
+                       (long long) self->drain_ms);
+        self->status = NORC_ST_STOPPING;
+        self->end_reason = "stopped by signal";
+        if (zhashx_size (self->runs) == 0)
+            self->done = true;
+        else {
+            s_send_status (self, "signal: draining");
+            zloop_timer (self->loop, (size_t) self->drain_ms, 1, s_on_drain_over, self);
+        }
+    }
+    else
+    if (count > 1)
+        s_interrupt_all (self, "Executor stopped by a second signal: stopping the task.",
+                         "stopped by a second signal");
+    return self->done ? -1 : 0;
+}
+
 //  A control request from the aggregator: act, answer, report the status.
 static void
 s_control (executor_t *self, norc_control_t *c)
@@ -660,16 +723,10 @@ s_control (executor_t *self, norc_control_t *c)
             break;
         case NORC_REQ_STOP:
             self->status = NORC_ST_STOPPING;
+            self->end_reason = "stopped on request";
             break;
         case NORC_REQ_KILL:
-            self->killing = true;
-            for (s_run_t *run = (s_run_t *) zhashx_first (self->runs); run;
-                 run = (s_run_t *) zhashx_next (self->runs)) {
-                run->interrupted = true;
-                if (run->log)
-                    s_log_line (run->log, "ERROR", "Executor killed on request: stopping the task.");
-                s_terminate (self, run);
-            }
+            s_interrupt_all (self, "Executor killed on request: stopping the task.", "killed on request");
             break;
         default:
             refused = "not a request for an executor";
@@ -751,7 +808,7 @@ s_register (executor_t *self)
         return NORC_ERROR;
     int rc = NORC_AGAIN;
     int timeout = (int) norc_config_int (self->config, "api.timeout_ms");
-    for (int attempt = 0; attempt < 60 && rc == NORC_AGAIN && !zsys_interrupted; attempt++) {
+    for (int attempt = 0; attempt < 60 && rc == NORC_AGAIN && !norc_service_signalled (); attempt++) {
         norc_msg_t *msg = norc_msg_new (NORC_MSG_API_REQUEST);
         msg->api_request.request_id = (uint64_t) attempt + 1;
         msg->api_request.op = norc_strdup ("daemon.register");
@@ -817,6 +874,7 @@ executor_start (executor_t *self)
     zmq_pollitem_t item = { NULL, self->sigfd, ZMQ_POLLIN, 0 };
     zloop_poller (self->loop, &item, s_handle_sigchld, self);
     zloop_timer (self->loop, (size_t) self->period_ms, 0, s_on_heartbeat, self);
+    norc_service_on_signal (self->loop, s_on_signal, self);
     norc_log_info ("executor=%llu on %s: serving %s with %d slots", (unsigned long long) self->id,
                    self->host, self->queue, self->concurrency);
     s_on_heartbeat (self->loop, 0, self);
@@ -846,7 +904,7 @@ executor_run (executor_t *self)
         s_handle_sigchld (self->loop, &item, self);
     }
     self->status = self->killing ? NORC_ST_KILLED : NORC_ST_ENDED;
-    s_send_status (self, self->killing ? "killed on request" : "stopped");
+    s_send_status (self, self->end_reason ? self->end_reason : "stopped");
     //  A moment for the aggregator and archiver to take what is in flight
     norc_us_t until = norc_mono_us () + 2 * NORC_US_PER_SEC;
     while (norc_mono_us () < until && (norc_outbox_pending (self->outbox) || zhashx_size (self->logs_open))) {

@@ -16,6 +16,7 @@
 //  parked until more arrives or a second passes, then answered.
 #include "archiver.h"
 #include "norc_log.h"
+#include "norc_service.h"
 #include "norc_mem.h"
 #include "norc_msg.h"
 #include "norc_zmq.h"
@@ -396,6 +397,15 @@ s_on_tick (zloop_t *loop, int timer_id, void *arg)
     return 0;
 }
 
+//  SIGTERM/SIGINT: stop taking chunks; what is written is synced on the way out
+static int
+s_on_signal (void *arg, int count)
+{
+    NORC_UNUSED (arg);
+    NORC_UNUSED (count);
+    return -1;
+}
+
 int
 archiver_start (archiver_t *self)
 {
@@ -421,6 +431,7 @@ archiver_start (archiver_t *self)
     zloop_reader (self->loop, self->fetch, s_handle_fetch, self);
     zloop_timer (self->loop, 200, 0, s_on_tick, self);
     zloop_timer (self->loop, 50, 0, s_on_sync, self);
+    norc_service_on_signal (self->loop, s_on_signal, self);
     return NORC_OK;
 }
 

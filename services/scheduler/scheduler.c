@@ -24,6 +24,7 @@
 #include "norc_cron.h"
 #include "norc_db.h"
 #include "norc_log.h"
+#include "norc_service.h"
 #include "norc_mem.h"
 #include "norc_migrate.h"
 #include "norc_msg.h"
@@ -992,6 +993,16 @@ s_on_resync (zloop_t *loop, int timer_id, void *arg)
     return 0;
 }
 
+//  SIGTERM/SIGINT: stop as a STOP request would (leases released at once)
+static int
+s_on_signal (void *arg, int count)
+{
+    NORC_UNUSED (count);
+    scheduler_t *self = (scheduler_t *) arg;
+    self->status = NORC_ST_ENDED;
+    return -1;
+}
+
 int
 scheduler_start (scheduler_t *self)
 {
@@ -1001,7 +1012,7 @@ scheduler_start (scheduler_t *self)
         return NORC_ERROR;
     }
     int version = 0, rc = NORC_AGAIN;
-    for (int attempt = 0; attempt < 60 && !zsys_interrupted; attempt++) {
+    for (int attempt = 0; attempt < 60 && !norc_service_signalled (); attempt++) {
         rc = norc_migrate_current (self->db, &version);
         if (rc == NORC_OK && version >= 1)
             break;
@@ -1035,6 +1046,7 @@ scheduler_start (scheduler_t *self)
     zloop_timer (self->loop, (size_t) self->period_ms, 0, s_on_heartbeat, self);
     zloop_timer (self->loop, (size_t) (self->lease_ms / 3), 0, s_on_lease, self);
     zloop_timer (self->loop, 10000, 0, s_on_resync, self);
+    norc_service_on_signal (self->loop, s_on_signal, self);
     norc_log_info ("scheduler=%llu on %s: dispatching on %s", (unsigned long long) self->id, self->host,
                    norc_config_str (self->config, "scheduler.dispatch"));
     s_on_heartbeat (self->loop, 0, self);

@@ -13,6 +13,7 @@
 #include "agg_api.h"
 #include "norc_db.h"
 #include "norc_log.h"
+#include "norc_service.h"
 #include "norc_mem.h"
 #include "norc_migrate.h"
 #include "norc_msg.h"
@@ -456,6 +457,15 @@ s_on_sweep (zloop_t *loop, int timer_id, void *arg)
 
 //  --------------------------------------------------------------------------
 
+//  SIGTERM/SIGINT: the batch in hand is committed on the way out
+static int
+s_on_signal (void *arg, int count)
+{
+    NORC_UNUSED (arg);
+    NORC_UNUSED (count);
+    return -1;
+}
+
 int
 aggregator_start (aggregator_t *self)
 {
@@ -463,7 +473,7 @@ aggregator_start (aggregator_t *self)
     char err [512] = "";
     //  The database may still be starting (compose): wait for it a while
     int rc = NORC_AGAIN;
-    for (int attempt = 0; attempt < 60 && rc == NORC_AGAIN && !zsys_interrupted; attempt++) {
+    for (int attempt = 0; attempt < 60 && rc == NORC_AGAIN && !norc_service_signalled (); attempt++) {
         rc = norc_migrate_url (url, err, sizeof err);
         if (rc == NORC_AGAIN || (rc == NORC_ERROR && strstr (err, "cannot connect"))) {
             rc = NORC_AGAIN;
@@ -501,6 +511,7 @@ aggregator_start (aggregator_t *self)
     zloop_reader (self->loop, self->api, s_handle_api, self);
     zloop_timer (self->loop, (size_t) self->period_ms, 0, s_on_heartbeat_write, self);
     zloop_timer (self->loop, (size_t) self->period_ms, 0, s_on_sweep, self);
+    norc_service_on_signal (self->loop, s_on_signal, self);
     return NORC_OK;
 }
 

@@ -199,6 +199,7 @@ norc_test_system_new (void)
     self->env [k++] = norc_strdup ("NORC_HEARTBEAT_FAILURE_MS=2000");
     self->env [k++] = norc_strdup ("NORC_SCHEDULER_LEASE_MS=3000");
     self->env [k++] = norc_strdup ("NORC_EXECUTOR_KILL_GRACE_MS=1000");
+    self->env [k++] = norc_strdup ("NORC_EXECUTOR_DRAIN_MS=1500");
     self->env [k++] = norc_strdup ("NORC_LOG_LEVEL=info");
     self->env [k] = NULL;
     return self;
