@@ -1092,8 +1092,12 @@ norc_store_instance_waiting (norc_db_t *db, norc_instance_t **instances, size_t 
     return rc;
 }
 
+//  An instance is assigned only while no executor holds it, so two
+//  dispatchers can never hand out the same instance.
 static const char *s_sql_instance_assign =
-    "UPDATE instances SET executor_id = NULLIF(?, 0) WHERE id = ? AND status = 1";
+    "UPDATE instances SET executor_id = ? WHERE id = ? AND status = 1 AND executor_id IS NULL";
+static const char *s_sql_instance_unassign =
+    "UPDATE instances SET executor_id = NULL WHERE id = ? AND status = 1";
 static const char *s_sql_instance_exists = "SELECT status, executor_id FROM instances WHERE id = ?";
 
 static int
@@ -1107,10 +1111,16 @@ s_instance_assign (norc_db_t *db, void *arg)
         return rc;
     if (norc_stmt_i64 (st, 0) != NORC_ST_CREATED)
         return NORC_CONFLICT;
+    if (a->executor_id == 0) {
+        st = norc_db_stmt (db, s_sql_instance_unassign);
+        norc_stmt_bind_u64 (st, 0, a->id);
+        return norc_stmt_exec (st);
+    }
     st = norc_db_stmt (db, s_sql_instance_assign);
     norc_stmt_bind_u64 (st, 0, a->executor_id);
     norc_stmt_bind_u64 (st, 1, a->id);
-    return norc_stmt_exec (st);
+    rc = norc_stmt_exec (st);
+    return rc ? rc : norc_stmt_affected (st) == 1 ? NORC_OK : NORC_CONFLICT;
 }
 
 int
@@ -1287,31 +1297,6 @@ norc_store_instance_list (norc_db_t *db, norc_us_t since, bool failed_only, int 
 {
     s_inst_args_t a = { .time = since, .flag = failed_only, .limit = limit, .rows = rows };
     return norc_db_txn (db, s_instance_list, &a);
-}
-
-static const char *s_sql_instance_orphans =
-    "UPDATE instances SET status = 14, ended_at = UTC_TIMESTAMP(6), reason = ? "
-    "WHERE executor_id = ? AND status < 7";
-
-static int
-s_instance_orphans (norc_db_t *db, void *arg)
-{
-    s_inst_args_t *a = (s_inst_args_t *) arg;
-    norc_stmt_t *st = norc_db_stmt (db, s_sql_instance_orphans);
-    norc_stmt_bind_str (st, 0, a->text);
-    norc_stmt_bind_u64 (st, 1, a->executor_id);
-    int rc = norc_stmt_exec (st);
-    if (rc == NORC_OK)
-        *a->out_count = (int) norc_stmt_affected (st);
-    return rc;
-}
-
-int
-norc_store_instance_orphans (norc_db_t *db, uint64_t executor_id, const char *reason, int *count)
-{
-    int local;
-    s_inst_args_t a = { .executor_id = executor_id, .text = reason, .out_count = count ? count : &local };
-    return norc_db_txn (db, s_instance_orphans, &a);
 }
 
 static const char *s_sql_instance_handle =
@@ -1555,46 +1540,107 @@ norc_store_daemon_list (norc_db_t *db, int kind, norc_us_t since, norc_us_t aliv
 }
 
 static const char *s_sql_daemon_silent =
-    "SELECT id FROM daemons WHERE status < 7 AND (heartbeat IS NULL OR heartbeat < ?) FOR UPDATE";
+    "SELECT id, kind FROM daemons WHERE status < 7 AND (heartbeat IS NULL OR heartbeat < ?) FOR UPDATE";
 static const char *s_sql_daemon_dead =
     "UPDATE daemons SET status = 14, reason = 'heartbeat lost', "
     "  ended_at = COALESCE(heartbeat, UTC_TIMESTAMP(6)) WHERE id = ? AND status < 7";
+static const char *s_sql_daemon_held =
+    "SELECT id, status FROM instances WHERE executor_id = ? AND status < 7 ORDER BY id FOR UPDATE";
+static const char *s_sql_instance_requeue =
+    "UPDATE instances SET executor_id = NULL WHERE executor_id = ? AND status = 1";
+static const char *s_sql_instance_lost =
+    "UPDATE instances SET status = 14, ended_at = UTC_TIMESTAMP(6), reason = ? "
+    "WHERE executor_id = ? AND status > 1 AND status < 7";
+
+void
+norc_dead_list_free (norc_dead_t **list, size_t count)
+{
+    if (!list || !*list)
+        return;
+    for (size_t i = 0; i < count; i++) {
+        free ((*list) [i].requeued);
+        free ((*list) [i].ended);
+    }
+    free (*list);
+    *list = NULL;
+}
+
+typedef struct {
+    norc_us_t silent_before;
+    const char *reason;
+    norc_dead_t **dead;
+    size_t *count;
+} s_dead_args_t;
+
+static void
+s_u64_push (uint64_t **list, size_t *count, uint64_t value)
+{
+    *list = (uint64_t *) norc_realloc (*list, (*count + 1) * sizeof (uint64_t));
+    (*list) [(*count)++] = value;
+}
 
 static int
 s_daemon_mark_dead (norc_db_t *db, void *arg)
 {
-    s_daemon_args_t *a = (s_daemon_args_t *) arg;
-    free (*a->ids);
-    *a->ids = NULL;
+    s_dead_args_t *a = (s_dead_args_t *) arg;
+    norc_dead_list_free (a->dead, *a->count);       //  a retried transaction starts over
     *a->count = 0;
     norc_stmt_t *st = norc_db_stmt (db, s_sql_daemon_silent);
-    norc_stmt_bind_time (st, 0, a->time);
+    norc_stmt_bind_time (st, 0, a->silent_before);
     int rc = norc_stmt_exec (st);
     if (rc)
         return rc;
     while (norc_stmt_fetch (st) == NORC_OK) {
-        *a->ids = (uint64_t *) norc_realloc (*a->ids, (*a->count + 1) * sizeof (uint64_t));
-        (*a->ids) [(*a->count)++] = norc_stmt_u64 (st, 0);
+        *a->dead = (norc_dead_t *) norc_realloc (*a->dead, (*a->count + 1) * sizeof (norc_dead_t));
+        norc_dead_t *d = &(*a->dead) [(*a->count)++];
+        memset (d, 0, sizeof *d);
+        d->id = norc_stmt_u64 (st, 0);
+        d->kind = (int) norc_stmt_i64 (st, 1);
     }
     for (size_t i = 0; i < *a->count; i++) {
+        norc_dead_t *d = &(*a->dead) [i];
         st = norc_db_stmt (db, s_sql_daemon_dead);
-        norc_stmt_bind_u64 (st, 0, (*a->ids) [i]);
+        norc_stmt_bind_u64 (st, 0, d->id);
         if ((rc = norc_stmt_exec (st)))
             return rc;
+        st = norc_db_stmt (db, s_sql_daemon_held);
+        norc_stmt_bind_u64 (st, 0, d->id);
+        if ((rc = norc_stmt_exec (st)))
+            return rc;
+        while (norc_stmt_fetch (st) == NORC_OK) {
+            if (norc_stmt_i64 (st, 1) == NORC_ST_CREATED)
+                s_u64_push (&d->requeued, &d->requeued_count, norc_stmt_u64 (st, 0));
+            else
+                s_u64_push (&d->ended, &d->ended_count, norc_stmt_u64 (st, 0));
+        }
+        st = norc_db_stmt (db, s_sql_instance_requeue);
+        norc_stmt_bind_u64 (st, 0, d->id);
+        if ((rc = norc_stmt_exec (st)))
+            return rc;
+        st = norc_db_stmt (db, s_sql_instance_lost);
+        norc_stmt_bind_str (st, 0, a->reason);
+        norc_stmt_bind_u64 (st, 1, d->id);
+        if ((rc = norc_stmt_exec (st)))
+            return rc;
+        st = norc_db_stmt (db, s_sql_schedule_release);
+        norc_stmt_bind_u64 (st, 0, d->id);
+        if ((rc = norc_stmt_exec (st)))
+            return rc;
+        d->leases_released = (int) norc_stmt_affected (st);
     }
     return NORC_OK;
 }
 
 int
-norc_store_daemon_mark_dead (norc_db_t *db, norc_us_t silent_before, uint64_t **ids, size_t *count)
+norc_store_daemon_mark_dead (norc_db_t *db, norc_us_t silent_before, const char *reason,
+                             norc_dead_t **dead, size_t *count)
 {
-    *ids = NULL;
+    *dead = NULL;
     *count = 0;
-    s_daemon_args_t a = { .time = silent_before, .ids = ids, .count = count };
+    s_dead_args_t a = { silent_before, reason, dead, count };
     int rc = norc_db_txn (db, s_daemon_mark_dead, &a);
     if (rc) {
-        free (*ids);
-        *ids = NULL;
+        norc_dead_list_free (dead, *count);
         *count = 0;
     }
     return rc;

@@ -200,7 +200,7 @@ int norc_store_instance_get (norc_db_t *db, uint64_t id, norc_instance_t *instan
 //  schedule_owned.
 int norc_store_instance_waiting (norc_db_t *db, norc_instance_t **instances, size_t *count);
 //  CREATED -> assigned to executor (0: back to unassigned). NORC_CONFLICT
-//  when no longer CREATED.
+//  when no longer CREATED, or (assigning) when an executor holds it already.
 int norc_store_instance_assign (norc_db_t *db, uint64_t id, uint64_t executor_id);
 //  Many assignments in one transaction; results [i] gets what
 //  instance_assign would return for ids [i]. NORC_OK when committed.
@@ -219,8 +219,6 @@ int norc_store_instance_apply (norc_db_t *db, const norc_instance_t *events, siz
 //  all) or not ended; only failures when failed_only.
 int norc_store_instance_list (norc_db_t *db, norc_us_t since, bool failed_only,
                               int limit, norc_rows_t *rows);
-//  Every non-final instance held by an executor becomes ERROR with reason.
-int norc_store_instance_orphans (norc_db_t *db, uint64_t executor_id, const char *reason, int *count);
 //  A failed instance becomes HANDLED. NORC_CONFLICT when it is not failed.
 int norc_store_instance_handle (norc_db_t *db, uint64_t id, const char *by);
 //  Record the revision (get-or-create by info) on an instance.
@@ -237,10 +235,26 @@ int norc_store_daemon_get (norc_db_t *db, uint64_t id, norc_daemon_t *daemon);
 //  after since). kind 0 = both; ended before `since` are left out.
 int norc_store_daemon_list (norc_db_t *db, int kind, norc_us_t since,
                             norc_us_t alive_after, norc_rows_t *rows);
+//  A daemon found dead, and what was done about it in the same transaction.
+typedef struct {
+    uint64_t id;
+    int kind;                   //  NORC_DAEMON_*
+    uint64_t *requeued;         //  assigned to it, never started: waiting again
+    size_t requeued_count;
+    uint64_t *ended;            //  started on it: now ERROR with the reason
+    size_t ended_count;
+    int leases_released;        //  schedules it held, free to claim now
+} norc_dead_t;
+
+void norc_dead_list_free (norc_dead_t **list, size_t count);
+
 //  Daemons in an active status silent since before `silent_before` become
-//  ERROR ("heartbeat lost"). Their ids go into *ids (caller frees).
-int norc_store_daemon_mark_dead (norc_db_t *db, norc_us_t silent_before,
-                                 uint64_t **ids, size_t *count);
+//  ERROR ("heartbeat lost"); in the same transaction their instances that
+//  never started go back to their queue, those that started end ERROR with
+//  `reason`, and their schedule leases are released. *dead (caller frees
+//  with norc_dead_list_free) says what was done.
+int norc_store_daemon_mark_dead (norc_db_t *db, norc_us_t silent_before, const char *reason,
+                                 norc_dead_t **dead, size_t *count);
 //  A dead daemon in an error status becomes HANDLED. NORC_CONFLICT when it
 //  is alive (heartbeat after alive_after) or not in an error status.
 int norc_store_daemon_handle (norc_db_t *db, uint64_t id, const char *by, norc_us_t alive_after);

@@ -844,8 +844,11 @@ s_handle_notify (zloop_t *loop, zsock_t *sock, void *arg)
         s_schedule_changed (self, msg->schedule_changed.schedule_id);
     else
     if (msg->id == NORC_MSG_EVENT && msg->event.instance_id) {
-        //  A manual run (or our own instance, already known)
+        //  A manual run (or our own instance, already known), or one given
+        //  back because its executor was lost before starting it
         char key [32];
+        if (msg->event.topic && streq (msg->event.topic, "instance.requeued"))
+            zhashx_delete (self->known, s_key (msg->event.instance_id, key, sizeof key));
         if (!zhashx_lookup (self->known, s_key (msg->event.instance_id, key, sizeof key))) {
             norc_instance_t inst = { 0 };
             if (norc_store_instance_get (self->db, msg->event.instance_id, &inst) == NORC_OK
@@ -1038,6 +1041,7 @@ scheduler_start (scheduler_t *self)
         return NORC_ERROR;
     zsock_set_subscribe (self->notify, "schedule.");
     zsock_set_subscribe (self->notify, "instance.created");
+    zsock_set_subscribe (self->notify, "instance.requeued");
     self->outbox = norc_outbox_new (self->events, (int) self->period_ms * 3);
     self->loop = zloop_new ();
     zloop_reader (self->loop, self->dispatch, s_handle_dispatch, self);

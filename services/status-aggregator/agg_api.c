@@ -108,13 +108,19 @@ agg_api_publish (zsock_t *stream, norc_msg_t **event_p, const char *topic)
     norc_msg_publish (event_p, stream, topic);
 }
 
-static void
-s_notify_schedule (agg_api_t *self, uint64_t id, const char *op)
+void
+agg_api_notify_schedule (zsock_t *stream, uint64_t id, const char *op)
 {
     norc_msg_t *msg = norc_msg_new (NORC_MSG_SCHEDULE_CHANGED);
     msg->schedule_changed.schedule_id = id;
     msg->schedule_changed.op = norc_strdup (op);
-    norc_msg_publish (&msg, self->stream, "schedule.changed");
+    norc_msg_publish (&msg, stream, "schedule.changed");
+}
+
+static void
+s_notify_schedule (agg_api_t *self, uint64_t id, const char *op)
+{
+    agg_api_notify_schedule (self->stream, id, op);
 }
 
 static void

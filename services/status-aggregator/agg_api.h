@@ -25,4 +25,8 @@ void agg_api_handle (agg_api_t *self, const norc_api_request_t *request, norc_ap
 //  Publish an EVENT on the stream under topic.
 void agg_api_publish (zsock_t *stream, norc_msg_t **event_p, const char *topic);
 
+//  Tell the schedulers a schedule changed (id 0 with op "release": leases
+//  were freed, claim now).
+void agg_api_notify_schedule (zsock_t *stream, uint64_t id, const char *op);
+
 #endif

@@ -432,26 +432,51 @@ s_on_sweep (zloop_t *loop, int timer_id, void *arg)
     if (norc_mono_us () - self->started < self->failure_ms * 1000)
         return 0;
     s_on_heartbeat_write (loop, 0, self);
-    uint64_t *dead = NULL;
+    norc_dead_t *dead = NULL;
     size_t count = 0;
     norc_us_t silent_before = norc_now_us () - self->failure_ms * 1000;
-    if (norc_store_daemon_mark_dead (self->db, silent_before, &dead, &count) != NORC_OK)
+    const char *reason = "executor lost: no heartbeat";
+    if (norc_store_daemon_mark_dead (self->db, silent_before, reason, &dead, &count) != NORC_OK)
         return 0;
+    bool released = false;
     for (size_t i = 0; i < count; i++) {
-        int orphans = 0;
-        norc_store_instance_orphans (self->db, dead [i], "executor lost: no heartbeat", &orphans);
-        norc_log_warnx ("daemon=%llu: no heartbeat for %lld ms: marked dead, %d instances ended as ERROR",
-                        (unsigned long long) dead [i], (long long) self->failure_ms, orphans);
+        norc_dead_t *d = &dead [i];
+        bool is_executor = d->kind == NORC_DAEMON_EXECUTOR;
+        norc_log_warnx ("%s=%llu: no heartbeat for %lld ms: marked dead; %zu instances ended as ERROR, "
+                        "%zu waiting again, %d schedules released", is_executor ? "executor" : "scheduler",
+                        (unsigned long long) d->id, (long long) self->failure_ms, d->ended_count,
+                        d->requeued_count, d->leases_released);
         norc_msg_t *event = s_event (NULL, 0, NORC_ST_ERROR);
-        event->event.daemon_id = dead [i];
-        event->event.detail = norc_asprintf ("no heartbeat; %d instances ended as ERROR", orphans);
+        event->event.daemon_id = d->id;
         event->event.time_us = norc_now_us ();
-        agg_api_publish (self->stream, &event, "executor.status");
+        event->event.detail = is_executor
+            ? norc_asprintf ("no heartbeat; %zu instances ended as ERROR, %zu waiting again",
+                             d->ended_count, d->requeued_count)
+            : norc_asprintf ("no heartbeat; %d schedules released", d->leases_released);
+        agg_api_publish (self->stream, &event, is_executor ? "executor.status" : "scheduler.status");
+        for (size_t j = 0; j < d->ended_count; j++) {
+            event = s_event (NULL, d->ended [j], NORC_ST_ERROR);
+            event->event.daemon_id = d->id;
+            event->event.time_us = norc_now_us ();
+            event->event.detail = norc_strdup (reason);
+            agg_api_publish (self->stream, &event, "instance.ended");
+        }
+        //  The dispatcher takes these again at once
+        for (size_t j = 0; j < d->requeued_count; j++) {
+            event = s_event (NULL, d->requeued [j], NORC_ST_CREATED);
+            event->event.time_us = norc_now_us ();
+            event->event.detail = norc_strdup ("its executor was lost before starting it");
+            agg_api_publish (self->stream, &event, "instance.requeued");
+        }
+        released = released || d->leases_released > 0;
         char key [32];
-        snprintf (key, sizeof key, "%llu", (unsigned long long) dead [i]);
+        snprintf (key, sizeof key, "%llu", (unsigned long long) d->id);
         zhashx_delete (self->beats, key);
     }
-    free (dead);
+    //  The surviving schedulers claim the released schedules now
+    if (released)
+        agg_api_notify_schedule (self->stream, 0, "release");
+    norc_dead_list_free (&dead, count);
     return 0;
 }
 

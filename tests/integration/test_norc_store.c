@@ -570,31 +570,48 @@ Test (norc_store, daemons_heartbeat_die_and_get_handled)
     cr_expect_eq (got.heartbeat, now);
     cr_expect_eq (norc_store_daemon_get (s_db, 999, &got), NORC_NOTFOUND);
 
-    //  The executor runs an instance, then goes silent
-    uint64_t id;
+    //  The executor runs one instance and holds another not yet started,
+    //  then goes silent
+    uint64_t id, held;
     cr_assert_eq (norc_store_instance_manual (s_db, task, queue, &id), NORC_OK);
     cr_assert_eq (norc_store_instance_start (s_db, id, exec.id, now), NORC_OK);
+    cr_assert_eq (norc_store_instance_manual (s_db, task, queue, &held), NORC_OK);
+    cr_assert_eq (norc_store_instance_assign (s_db, held, exec.id), NORC_OK);
+    //  Held by one executor: nobody else gets it
+    cr_expect_eq (norc_store_instance_assign (s_db, held, exec.id + 1000), NORC_CONFLICT);
     norc_test_db_exec (s_db, "UPDATE daemons SET heartbeat = UTC_TIMESTAMP(6) - INTERVAL 1 MINUTE WHERE kind = 2");
-    uint64_t *dead = NULL;
+    norc_dead_t *dead = NULL;
     size_t ndead = 0;
-    cr_assert_eq (norc_store_daemon_mark_dead (s_db, now - 10 * NORC_US_PER_SEC, &dead, &ndead), NORC_OK);
+    cr_assert_eq (norc_store_daemon_mark_dead (s_db, now - 10 * NORC_US_PER_SEC, "executor lost", &dead, &ndead),
+                  NORC_OK);
     cr_assert_eq (ndead, 1);
-    cr_expect_eq (dead [0], exec.id);
-    free (dead);
+    cr_expect_eq (dead [0].id, exec.id);
+    cr_expect_eq (dead [0].kind, NORC_DAEMON_EXECUTOR);
+    cr_assert_eq (dead [0].ended_count, 1);
+    cr_expect_eq (dead [0].ended [0], id);
+    cr_assert_eq (dead [0].requeued_count, 1);
+    cr_expect_eq (dead [0].requeued [0], held);
+    norc_dead_list_free (&dead, ndead);
     cr_assert_eq (norc_store_daemon_get (s_db, exec.id, &got), NORC_OK);
     cr_expect_eq (got.status, NORC_ST_ERROR);
     cr_expect_str_eq (got.reason, "heartbeat lost");
     cr_expect_neq (got.ended, 0);
     //  A late heartbeat does not revive it
     cr_expect_eq (norc_store_daemon_heartbeat (s_db, exec.id, NORC_ST_RUNNING, now), NORC_CONFLICT);
-    int orphans = 0;
-    cr_assert_eq (norc_store_instance_orphans (s_db, exec.id, "executor lost", &orphans), NORC_OK);
-    cr_expect_eq (orphans, 1);
     norc_instance_t inst = { 0 };
     cr_assert_eq (norc_store_instance_get (s_db, id, &inst), NORC_OK);
     cr_expect_eq (inst.status, NORC_ST_ERROR);
     cr_expect_str_eq (inst.reason, "executor lost");
     norc_instance_clear (&inst);
+    cr_assert_eq (norc_store_instance_get (s_db, held, &inst), NORC_OK);
+    cr_expect_eq (inst.status, NORC_ST_CREATED);
+    cr_expect_eq (inst.executor_id, 0, "waiting again");
+    norc_instance_clear (&inst);
+    //  Found once only
+    cr_assert_eq (norc_store_daemon_mark_dead (s_db, now - 10 * NORC_US_PER_SEC, "executor lost", &dead, &ndead),
+                  NORC_OK);
+    cr_expect_eq (ndead, 0);
+    norc_dead_list_free (&dead, ndead);
 
     //  Handle: refused for the live scheduler, done for the dead executor
     norc_us_t alive_after = now - 10 * NORC_US_PER_SEC;
