@@ -32,7 +32,7 @@ static const s_key_t s_keys [] = {
       "status-aggregator ROUTER for lifecycle events, heartbeats and control" },
     { "aggregator.api", T_ENDPOINT, "tcp://127.0.0.1:7602", 0, 0, "status-aggregator ROUTER for norcctl" },
     { "aggregator.stream", T_ENDPOINT, "tcp://127.0.0.1:7603", 0, 0, "status-aggregator PUB: the public event stream" },
-    { "scheduler.dispatch", T_ENDPOINT, "tcp://127.0.0.1:7604", 0, 0, "scheduler ROUTER that executors take work from" },
+    { "scheduler.dispatch", T_ENDPOINT, "tcp://127.0.0.1:7604", 0, 0, "scheduler ROUTER that executors take work from; executors take a comma-separated list (one per scheduler)" },
     { "archiver.logs", T_ENDPOINT, "tcp://127.0.0.1:7605", 0, 0, "log-archiver ROUTER for output chunks" },
     { "archiver.fetch", T_ENDPOINT, "tcp://127.0.0.1:7606", 0, 0, "log-archiver ROUTER serving logs to readers" },
     { "listen.host", T_STR, "", 0, 0,
@@ -154,9 +154,11 @@ norc_config_set (norc_config_t *self, const char *key, const char *value)
                 why = "not a mysql://USER@HOST[:PORT]/DATABASE URL";
             break;
         case T_ENDPOINT:
-            if (strncmp (value, "tcp://", 6) != 0 && strncmp (value, "ipc://", 6) != 0
-            &&  strncmp (value, "inproc://", 9) != 0)
-                why = "not a ZeroMQ endpoint (tcp://HOST:PORT, ipc://PATH)";
+            //  One endpoint, or a comma-separated list (for connecting)
+            for (const char *one = value; one && !why; one = strchr (one, ',') ? strchr (one, ',') + 1 : NULL)
+                if (strncmp (one, "tcp://", 6) != 0 && strncmp (one, "ipc://", 6) != 0
+                &&  strncmp (one, "inproc://", 9) != 0)
+                    why = "not a ZeroMQ endpoint (tcp://HOST:PORT, ipc://PATH, or a comma-separated list)";
             break;
         case T_STR:
             break;

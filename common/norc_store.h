@@ -235,6 +235,15 @@ int norc_store_daemon_get (norc_db_t *db, uint64_t id, norc_daemon_t *daemon);
 //  after since). kind 0 = both; ended before `since` are left out.
 int norc_store_daemon_list (norc_db_t *db, int kind, norc_us_t since,
                             norc_us_t alive_after, norc_rows_t *rows);
+//  Named leases (table leases): one holder at a time. Takes the lease for
+//  `holder` until `until` when it is free, expired or already held by it;
+//  *held says whether it now holds it, *epoch the lease's epoch (it goes up
+//  whenever the holder changes).
+int norc_store_lease_acquire (norc_db_t *db, const char *name, uint64_t holder, norc_us_t now,
+                              norc_us_t until, bool *held, uint64_t *epoch);
+//  Gives the lease up if `holder` holds it.
+int norc_store_lease_release (norc_db_t *db, const char *name, uint64_t holder);
+
 //  A daemon found dead, and what was done about it in the same transaction.
 typedef struct {
     uint64_t id;
@@ -243,7 +252,7 @@ typedef struct {
     size_t requeued_count;
     uint64_t *ended;            //  started on it: now ERROR with the reason
     size_t ended_count;
-    int leases_released;        //  schedules it held, free to claim now
+    int leases_released;        //  schedules and named leases it held, free now
 } norc_dead_t;
 
 void norc_dead_list_free (norc_dead_t **list, size_t count);
@@ -251,7 +260,7 @@ void norc_dead_list_free (norc_dead_t **list, size_t count);
 //  Daemons in an active status silent since before `silent_before` become
 //  ERROR ("heartbeat lost"); in the same transaction their instances that
 //  never started go back to their queue, those that started end ERROR with
-//  `reason`, and their schedule leases are released. *dead (caller frees
+//  `reason`, and their schedule and named leases are released. *dead (caller frees
 //  with norc_dead_list_free) says what was done.
 int norc_store_daemon_mark_dead (norc_db_t *db, norc_us_t silent_before, const char *reason,
                                  norc_dead_t **dead, size_t *count);

@@ -5,6 +5,7 @@
 //  no send ever blocks.
 #include "norc_zmq.h"
 #include "norc_log.h"
+#include "norc_mem.h"
 
 static void
 s_setup (zsock_t *sock, int type)
@@ -41,10 +42,18 @@ norc_zmq_connect (int type, const char *endpoint)
     if (!sock)
         return NULL;
     s_setup (sock, type);
-    if (zsock_connect (sock, "%s", endpoint) < 0) {
-        norc_log_warn ("cannot connect to %s", endpoint);
-        zsock_destroy (&sock);
-    }
+    //  A list (executors: every scheduler that may dispatch): messages go
+    //  only to peers actually connected, never queued for an absent one
+    if (strchr (endpoint, ','))
+        zsock_set_immediate (sock, 1);
+    char *list = norc_strdup (endpoint);
+    char *save = NULL;
+    for (char *one = strtok_r (list, ",", &save); one && sock; one = strtok_r (NULL, ",", &save))
+        if (zsock_connect (sock, "%s", one) < 0) {
+            norc_log_warn ("cannot connect to %s", one);
+            zsock_destroy (&sock);
+        }
+    free (list);
     return sock;
 }
 

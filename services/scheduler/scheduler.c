@@ -11,8 +11,14 @@
 //  the aggregator's stream and take effect at once; the lease period is
 //  only a backstop.
 //
-//  Dispatch: instances waiting for an executor sit in one FIFO per queue
-//  (rebuilt from MySQL at start). Executors connect to the dispatch ROUTER,
+//  Dispatch: one scheduler at a time dispatches, the holder of the
+//  "dispatch" lease (norc_store_lease_acquire, renewed with the schedule
+//  leases). Only it binds the dispatch ROUTER; executors connect to every
+//  scheduler's endpoint and so talk to whichever binds. Instances fired by
+//  the other schedulers reach it as instance.created notifications (and the
+//  periodic resync). Instances waiting for an executor sit in one FIFO per
+//  queue (rebuilt from MySQL when the lease is taken). Executors connect to
+//  the dispatch ROUTER,
 //  say HELLO (queue or group, concurrency, what they run) and grant
 //  CREDITs; the scheduler sends at most one ASSIGN per credit, taking from
 //  the highest-priority queue with work, one instance per executor per
@@ -70,7 +76,7 @@ struct _scheduler_t {
     char host [256];
     zsock_t *events;            //  DEALER to the aggregator
     zsock_t *notify;            //  SUB to the aggregator's stream
-    zsock_t *dispatch;          //  ROUTER for executors
+    zsock_t *dispatch;          //  ROUTER for executors, while dispatching
     norc_outbox_t *outbox;
     zloop_t *loop;
     int fire_timer;             //  zloop timer id, -1 when none
@@ -83,6 +89,7 @@ struct _scheduler_t {
     int64_t lease_ms, period_ms, failure_ms, grace_ms;
     uint64_t ticks_fired;
     int status;                 //  RUNNING or PAUSED; ENDED or KILLED at the end
+    bool standing_by;           //  another scheduler holds the dispatch lease
 };
 
 static char *
@@ -212,6 +219,13 @@ s_mark_known (scheduler_t *self, uint64_t instance_id)
 static void
 s_enqueue (scheduler_t *self, s_work_t *work, bool front)
 {
+    if (!self->dispatch) {
+        //  Another scheduler dispatches: it learns of this instance from
+        //  the aggregator's notification, or from MySQL
+        void *item = work;
+        s_work_destroy (&item);
+        return;
+    }
     zlistx_t *fifo = (zlistx_t *) zhashx_lookup (self->queues, work->queue);
     if (!fifo) {
         fifo = zlistx_new ();
@@ -380,6 +394,8 @@ s_dispatch (scheduler_t *self)
 static void
 s_resync_waiting (scheduler_t *self)
 {
+    if (!self->dispatch)
+        return;
     norc_instance_t *list = NULL;
     size_t count = 0;
     if (norc_store_instance_waiting (self->db, &list, &count) != NORC_OK) {
@@ -757,12 +773,51 @@ s_arm (scheduler_t *self)
     self->fire_timer = zloop_timer (self->loop, ms, 1, s_on_fire, self);
 }
 
+//  Take, keep or lose the dispatch lease, binding or closing the dispatch
+//  socket to match.
+static void
+s_dispatch_lease (scheduler_t *self, norc_us_t now, norc_us_t until)
+{
+    bool held = false;
+    uint64_t epoch = 0;
+    if (norc_store_lease_acquire (self->db, "dispatch", self->id, now, until, &held, &epoch) != NORC_OK) {
+        norc_log_warnx ("db: cannot renew or take the dispatch lease: %s", norc_db_errstr (self->db));
+        return;
+    }
+    if (held && !self->dispatch) {
+        char *endpoint = norc_config_bind_endpoint (self->config, "scheduler.dispatch");
+        self->dispatch = norc_zmq_bind (ZMQ_ROUTER, endpoint);
+        if (self->dispatch) {
+            zloop_reader (self->loop, self->dispatch, s_handle_dispatch, self);
+            norc_log_info ("dispatching on %s (dispatch lease, epoch %llu)", endpoint, (unsigned long long) epoch);
+            s_resync_waiting (self);
+        }
+        else
+            norc_store_lease_release (self->db, "dispatch", self->id);
+        free (endpoint);
+    }
+    else
+    if (!held && self->dispatch) {
+        norc_log_warnx ("the dispatch lease went to another scheduler: no longer dispatching");
+        zloop_reader_end (self->loop, self->dispatch);
+        zsock_destroy (&self->dispatch);
+        zhashx_purge (self->executors);
+        zhashx_purge (self->queues);
+        zhashx_purge (self->known);
+    }
+    else
+    if (!held && !self->standing_by)
+        norc_log_info ("another scheduler dispatches; standing by to take over");
+    self->standing_by = !held;
+}
+
 //  Renew, claim, and load what is held.
 static void
 s_lease (scheduler_t *self)
 {
     norc_us_t now = norc_now_us ();
     norc_us_t until = now + self->lease_ms * 1000;
+    s_dispatch_lease (self, now, until);
     int renewed = 0, claimed = 0;
     if (norc_store_schedule_renew (self->db, self->id, until, &renewed) != NORC_OK
     ||  norc_store_schedule_claim (self->db, self->id, now, until, 10000, &claimed) != NORC_OK) {
@@ -1032,27 +1087,26 @@ scheduler_start (scheduler_t *self)
         return NORC_ERROR;
     }
     self->id = me.id;
-    char *dispatch = norc_config_bind_endpoint (self->config, "scheduler.dispatch");
-    self->dispatch = norc_zmq_bind (ZMQ_ROUTER, dispatch);
-    free (dispatch);
+    if (strchr (norc_config_str (self->config, "scheduler.dispatch"), ',')) {
+        norc_log_error ("scheduler.dispatch: a scheduler binds one endpoint (executors take a list)");
+        return NORC_ERROR;
+    }
     self->events = norc_zmq_connect (ZMQ_DEALER, norc_config_str (self->config, "aggregator.events"));
     self->notify = norc_zmq_connect (ZMQ_SUB, norc_config_str (self->config, "aggregator.stream"));
-    if (!self->dispatch || !self->events || !self->notify)
+    if (!self->events || !self->notify)
         return NORC_ERROR;
     zsock_set_subscribe (self->notify, "schedule.");
     zsock_set_subscribe (self->notify, "instance.created");
     zsock_set_subscribe (self->notify, "instance.requeued");
     self->outbox = norc_outbox_new (self->events, (int) self->period_ms * 3);
     self->loop = zloop_new ();
-    zloop_reader (self->loop, self->dispatch, s_handle_dispatch, self);
     zloop_reader (self->loop, self->events, s_handle_events, self);
     zloop_reader (self->loop, self->notify, s_handle_notify, self);
     zloop_timer (self->loop, (size_t) self->period_ms, 0, s_on_heartbeat, self);
     zloop_timer (self->loop, (size_t) (self->lease_ms / 3), 0, s_on_lease, self);
     zloop_timer (self->loop, 10000, 0, s_on_resync, self);
     norc_service_on_signal (self->loop, s_on_signal, self);
-    norc_log_info ("scheduler=%llu on %s: dispatching on %s", (unsigned long long) self->id, self->host,
-                   norc_config_str (self->config, "scheduler.dispatch"));
+    norc_log_info ("scheduler=%llu on %s", (unsigned long long) self->id, self->host);
     s_on_heartbeat (self->loop, 0, self);
     s_resync_waiting (self);
     s_lease (self);
@@ -1066,6 +1120,8 @@ scheduler_run (scheduler_t *self)
     //  Give the schedules back at once so another scheduler takes them
     int released = 0;
     norc_store_schedule_release (self->db, self->id, &released);
+    if (self->dispatch)
+        norc_store_lease_release (self->db, "dispatch", self->id);
     if (!NORC_STATUS_IS_FINAL (self->status))
         self->status = NORC_ST_ENDED;
     norc_store_daemon_status (self->db, self->id, self->status,

@@ -50,6 +50,38 @@ s_executor (const char *queue, const char *slots)
     return norc_test_system_start (s_sys, "norc-executor", args);
 }
 
+//  The record after any scenario: one instance per tick key, every instance
+//  final, every completed instance's log complete (its final status line).
+static void
+s_check_record (void)
+{
+    cr_expect_eq (s_int ("SELECT COUNT(*) FROM (SELECT schedule_id, nominal FROM instances "
+                         "WHERE schedule_id IS NOT NULL GROUP BY schedule_id, nominal, attempt "
+                         "HAVING COUNT(*) > 1) d"), 0, "one instance per tick key");
+    s_wait ("SELECT COUNT(*) = 0 FROM instances WHERE status < 7", 1, 20000);
+    norc_stmt_t *st = norc_db_stmt (s_db, "SELECT id, status FROM instances WHERE status IN (7, 13, 15, 16)");
+    cr_assert_eq (norc_stmt_exec (st), NORC_OK);
+    int checked = 0;
+    while (norc_stmt_fetch (st) == NORC_OK) {
+        uint64_t id = norc_stmt_u64 (st, 0);
+        char *path = norc_asprintf ("%s/logs/instances/%llu/%llu", s_sys->dir, (unsigned long long) (id / 1000),
+                                    (unsigned long long) id);
+        char *cmd = norc_asprintf ("grep -q 'Task ended with status' %s", path);
+        bool found = false;
+        for (int i = 0; i < 200 && !found; i++) {
+            found = system (cmd) == 0;
+            if (!found)
+                usleep (50000);
+        }
+        cr_expect (found, "instance %llu (status %lld): log %s lacks its final line", (unsigned long long) id,
+                   (long long) norc_stmt_i64 (st, 1), path);
+        free (cmd);
+        free (path);
+        checked++;
+    }
+    cr_expect_gt (checked, 0, "some instance completed");
+}
+
 Test (failure, executor_sigterm_drains_then_ends)
 {
     OK ("queue", "add", "Q");
@@ -122,4 +154,53 @@ Test (failure, scheduler_sigterm_releases_its_schedules)
     cr_expect_eq (s_int ("SELECT COUNT(*) FROM schedules WHERE lease_owner IS NOT NULL"), 0,
                   "the lease is released at once");
     s_wait ("SELECT COUNT(*) FROM daemons WHERE kind = 1 AND status = 8", 1, 5000);
+}
+
+Test (failure, scheduler_killed_its_schedules_and_dispatch_move_to_the_survivor)
+{
+    //  A second scheduler, with its own dispatch endpoint; the executor
+    //  connects to both
+    char *second = norc_asprintf ("ipc://%s/dispatch2.ipc", s_sys->dir);
+    char *both = norc_asprintf ("ipc://%s/dispatch.ipc,%s", s_sys->dir, second);
+    const char *sargs [] = { "--scheduler.dispatch", second, NULL };
+    norc_test_system_start (s_sys, "norc-scheduler", sargs);
+    const char *eargs [] = { "Q", "-c", "4", "--scheduler.dispatch", both, NULL };
+    OK ("queue", "add", "Q");
+    OK ("task", "add", "T", "--command", "echo tick");
+    norc_test_system_start (s_sys, "norc-executor", eargs);
+    for (int i = 0; i < 4; i++)
+        OK ("schedule", "add", "T", "--queue", "Q", "--period", "1");
+    s_wait ("SELECT COUNT(*) FROM daemons WHERE kind = 1 AND status = 2", 2, 10000);
+    s_wait ("SELECT COUNT(*) FROM instances WHERE status = 7", 8, 20000);
+    //  Kill -9 the scheduler that dispatches (it also holds schedules)
+    int64_t holder = s_int ("SELECT holder FROM leases WHERE name = 'dispatch'");
+    cr_assert_gt (holder, 0);
+    char *sql = norc_asprintf ("SELECT pid FROM daemons WHERE id = %lld", (long long) holder);
+    pid_t victim = (pid_t) s_int (sql);
+    free (sql);
+    cr_expect_gt (s_int ("SELECT COUNT(*) FROM schedules WHERE lease_owner IS NOT NULL"), 0);
+    norc_test_system_signal (s_sys, victim, SIGKILL);
+    int64_t before = s_int ("SELECT COUNT(*) FROM instances WHERE status = 7");
+    //  The survivor takes the lease, the schedules, and the work
+    sql = norc_asprintf ("SELECT COUNT(*) FROM leases WHERE name = 'dispatch' AND holder IS NOT NULL "
+                         "AND holder <> %lld", (long long) holder);
+    s_wait (sql, 1, 15000);
+    free (sql);
+    sql = norc_asprintf ("SELECT COUNT(*) FROM schedules WHERE lease_owner IS NOT NULL AND lease_owner <> %lld",
+                         (long long) holder);
+    s_wait (sql, 4, 15000);
+    free (sql);
+    char *more = norc_asprintf ("SELECT COUNT(*) FROM instances WHERE status = 7");
+    s_wait (more, before + 8, 20000);
+    free (more);
+    sql = norc_asprintf ("SELECT COUNT(*) FROM daemons WHERE id = %lld AND status = 14", (long long) holder);
+    s_wait (sql, 1, 10000);
+    free (sql);
+    OK ("schedule", "pause", "1");
+    OK ("schedule", "pause", "2");
+    OK ("schedule", "pause", "3");
+    OK ("schedule", "pause", "4");
+    s_check_record ();
+    free (second);
+    free (both);
 }

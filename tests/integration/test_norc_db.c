@@ -246,7 +246,7 @@ Test (norc_migrate, fresh_database_gets_every_table, .init = s_setup, .fini = s_
     norc_db_t *db = norc_test_db_open (s_url);
     const char *tables [] = { "queues", "queue_group_members", "revisions", "tasks", "task_env",
                               "job_nodes", "job_edges", "daemons", "schedules", "instances",
-                              "ticks", "control_requests", "schema_version" };
+                              "ticks", "control_requests", "leases", "schema_version" };
     for (size_t i = 0; i < sizeof tables / sizeof tables [0]; i++) {
         norc_stmt_t *st = norc_db_stmt (db, "SELECT COUNT(*) FROM information_schema.tables "
                                             "WHERE table_schema = DATABASE() AND table_name = ?");
