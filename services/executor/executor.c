@@ -19,8 +19,14 @@
 //
 //  Events: STARTED and ENDED go through an outbox to the aggregator and are
 //  resent until acknowledged.
+//
+//  Restart: the spool is a slot of its own under spool.dir (exec_spool);
+//  what an executor that died left there is adopted at start: the process
+//  groups of its lost runs are stopped, those instances are reported ERROR,
+//  and every log it spooled is sent to the archiver complete.
 #include "executor.h"
 #include "exec_child.h"
+#include "exec_spool.h"
 #include "norc_log.h"
 #include "norc_service.h"
 #include "norc_mem.h"
@@ -75,7 +81,8 @@ struct _executor_t {
     int concurrency;
     uint64_t id;
     char host [256];
-    char *spool_dir;
+    char *spool_dir;            //  spool.dir: the root of every executor's slot
+    exec_spool_t *spool;        //  our slot
     zsock_t *dispatch;          //  DEALER to the scheduler
     zsock_t *events;            //  DEALER to the aggregator
     zsock_t *logs;              //  DEALER to the archiver
@@ -177,6 +184,7 @@ executor_destroy (executor_t **self_p)
         zsock_destroy (&self->logs);
         zsock_destroy (&self->events);
         zsock_destroy (&self->dispatch);
+        exec_spool_destroy (&self->spool);
         if (self->sigfd >= 0)
             close (self->sigfd);
         free (self->spool_dir);
@@ -232,21 +240,27 @@ s_log_line (s_log_t *log, const char *level, const char *fmt, ...)
     s_log_write (log, line, (size_t) n);
 }
 
+//  A new spool file for an instance, or (existing) one adopted from an
+//  executor that died, continued at its end.
 static s_log_t *
-s_log_open (executor_t *self, uint64_t instance_id, const char *path)
+s_log_open (executor_t *self, uint64_t instance_id, const char *path, const char *existing)
 {
     s_log_t *log = (s_log_t *) norc_calloc (1, sizeof (s_log_t));
     log->instance_id = instance_id;
     char fallback [64];
     log->path = norc_strdup (path && *path ? path : norc_log_path (instance_id, fallback, sizeof fallback));
-    log->spool = norc_asprintf ("%s/%llu.log", self->spool_dir, (unsigned long long) instance_id);
-    log->fd = open (log->spool, O_RDWR | O_CREAT | O_TRUNC | O_CLOEXEC, 0640);
+    log->spool = existing ? norc_strdup (existing)
+                          : norc_asprintf ("%s/%llu.log", exec_spool_dir (self->spool), (unsigned long long) instance_id);
+    log->fd = open (log->spool, O_RDWR | O_CLOEXEC | (existing ? 0 : O_CREAT | O_TRUNC), 0640);
     if (log->fd < 0) {
         norc_log_warn ("instance=%llu: cannot open the spool %s", (unsigned long long) instance_id, log->spool);
         void *item = log;
         s_log_destroy (&item);
         return NULL;
     }
+    struct stat st;
+    if (existing && fstat (log->fd, &st) == 0)
+        log->written = (uint64_t) st.st_size;
     log->progress = norc_mono_us ();
     char key [32];
     zhashx_update (self->logs_open, s_key (instance_id, key, sizeof key), log);
@@ -422,6 +436,7 @@ static void
 s_finish (executor_t *self, s_run_t *run)
 {
     s_drain (self, run);
+    exec_spool_run_forget (self->spool, run->instance_id);
     if (run->timeout_timer >= 0)
         zloop_timer_end (self->loop, run->timeout_timer);
     if (run->kill_timer >= 0)
@@ -536,7 +551,7 @@ s_start (executor_t *self, norc_assign_t *a)
     run->task = norc_strdup (a->task ? a->task : "?");
     run->timeout_timer = run->kill_timer = -1;
     run->child.output_fd = -1;
-    run->log = s_log_open (self, a->instance_id, a->log_path);
+    run->log = s_log_open (self, a->instance_id, a->log_path, NULL);
     if (run->log) {
         s_log_line (run->log, "INFO", "Starting instance #%llu of %s (attempt %d) on executor %llu, host %s.",
                     (unsigned long long) a->instance_id, run->task, a->attempt ? a->attempt : 1,
@@ -569,6 +584,8 @@ s_start (executor_t *self, norc_assign_t *a)
         s_send_credit (self, 1);
         return;
     }
+    if (exec_spool_run_record (self->spool, a->instance_id, run->child.pid) != NORC_OK)
+        norc_log_warn ("instance=%llu: cannot record the run in the spool", (unsigned long long) a->instance_id);
     char key [32];
     zhashx_insert (self->runs, s_key (a->instance_id, key, sizeof key), run);
     zmq_pollitem_t item = { NULL, run->child.output_fd, ZMQ_POLLIN, 0 };
@@ -844,11 +861,53 @@ s_register (executor_t *self)
     return rc;
 }
 
+//  What an executor that died left in the spool: its lost runs end ERROR
+//  (their process groups were stopped by exec_spool), and every log it
+//  spooled goes to the archiver, complete.
+static void
+s_reconcile (executor_t *self)
+{
+    exec_spool_leftover_t *list = NULL;
+    size_t count = 0;
+    exec_spool_leftovers (self->spool, &list, &count);
+    for (size_t i = 0; i < count; i++) {
+        exec_spool_leftover_t *l = &list [i];
+        const char *reason = l->stopped
+            ? "executor lost while the task ran; its processes were stopped by the next executor on this host"
+            : "executor lost while the task ran";
+        s_log_t *log = l->log ? s_log_open (self, l->instance_id, NULL, l->log) : NULL;
+        if (log) {
+            if (l->lost_run) {
+                s_log_line (log, "ERROR", "Executor lost while the task ran: the run is lost%s.",
+                            l->stopped ? " (its processes were stopped)" : "");
+                s_log_line (log, "ERROR", "Task ended with status ERROR (%s).", reason);
+            }
+            log->eof = true;
+        }
+        if (l->lost_run) {
+            //  executor_id 0: the instance stays recorded on the executor that ran it
+            norc_msg_t *msg = norc_msg_new (NORC_MSG_INSTANCE_ENDED);
+            msg->instance_ended.instance_id = l->instance_id;
+            msg->instance_ended.status = NORC_ST_ERROR;
+            msg->instance_ended.exit_code = -1;
+            msg->instance_ended.ended_us = norc_now_us ();
+            msg->instance_ended.reason = norc_strdup (reason);
+            norc_outbox_send (self->outbox, &msg);
+        }
+    }
+    if (count)
+        norc_log_info ("reconciled %zu instances left by an executor that is gone", count);
+    exec_spool_leftovers_free (&list, count);
+    s_pump (self);
+}
+
 int
 executor_start (executor_t *self)
 {
-    if (mkdir (self->spool_dir, 0750) != 0 && errno != EEXIST) {
-        norc_log_warn ("cannot create the spool directory %s", self->spool_dir);
+    char err [512];
+    self->spool = exec_spool_open (self->spool_dir, err, sizeof err);
+    if (!self->spool) {
+        norc_log_error ("spool: %s", err);
         return NORC_ERROR;
     }
     if (s_register (self) != NORC_OK)
@@ -875,6 +934,7 @@ executor_start (executor_t *self)
     zloop_poller (self->loop, &item, s_handle_sigchld, self);
     zloop_timer (self->loop, (size_t) self->period_ms, 0, s_on_heartbeat, self);
     norc_service_on_signal (self->loop, s_on_signal, self);
+    s_reconcile (self);
     norc_log_info ("executor=%llu on %s: serving %s with %d slots", (unsigned long long) self->id,
                    self->host, self->queue, self->concurrency);
     s_on_heartbeat (self->loop, 0, self);

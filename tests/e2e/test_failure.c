@@ -204,3 +204,51 @@ Test (failure, scheduler_killed_its_schedules_and_dispatch_move_to_the_survivor)
     free (second);
     free (both);
 }
+
+//  Wait until the instance's log holds the text (the archiver writes
+//  asynchronously).
+static bool
+s_log_has (uint64_t id, const char *text)
+{
+    //  While the instance runs the archiver writes NAME.part
+    char *path = norc_asprintf ("%s/logs/instances/%llu/%llu", s_sys->dir, (unsigned long long) (id / 1000),
+                                (unsigned long long) id);
+    char *cmd = norc_asprintf ("grep -q -s -F '%s' %s %s.part", text, path, path);
+    free (path);
+    bool found = false;
+    for (int i = 0; i < 200 && !found; i++) {
+        found = system (cmd) == 0;
+        if (!found)
+            usleep (50000);
+    }
+    free (cmd);
+    return found;
+}
+
+Test (failure, executor_killed_mid_task_then_a_new_one_reconciles)
+{
+    OK ("queue", "add", "Q");
+    OK ("task", "add", "Long", "--command", "echo started; exec sleep 30");
+    OK ("task", "add", "Quick", "--command", "echo quick");
+    pid_t pid = s_executor ("Q", "1");
+    s_wait ("SELECT COUNT(*) FROM daemons WHERE kind = 2 AND status = 2", 1, 10000);
+    OK ("run", "Long", "--queue", "Q");
+    s_wait ("SELECT COUNT(*) FROM instances WHERE status = 2", 1, 10000);
+    uint64_t lost = (uint64_t) s_int ("SELECT id FROM instances WHERE status = 2");
+    cr_assert (s_log_has (lost, "started"));
+    OK ("run", "Quick", "--queue", "Q");
+    norc_test_system_signal (s_sys, pid, SIGKILL);
+    //  Within the failure threshold the lost run is final, with the reason
+    s_wait ("SELECT COUNT(*) FROM instances WHERE status = 14 AND reason LIKE 'executor lost%'", 1, 10000);
+    cr_expect_eq (s_int ("SELECT COUNT(*) FROM instances WHERE status = 1"), 1, "the other still waits");
+    cr_expect_eq (system ("pgrep -f '^sleep 30$' >/dev/null"), 0, "the orphaned task still runs");
+    //  A new executor on this host adopts the dead one's spool: the orphan
+    //  is stopped, the log completed, and the waiting instance runs
+    s_executor ("Q", "1");
+    s_wait ("SELECT COUNT(*) FROM instances WHERE status = 7", 1, 10000);
+    cr_expect (s_log_has (lost, "Executor lost while the task ran"), "the lost run's log is completed");
+    for (int i = 0; i < 100 && system ("pgrep -f '^sleep 30$' >/dev/null") == 0; i++)
+        usleep (50000);
+    cr_expect_neq (system ("pgrep -f '^sleep 30$' >/dev/null"), 0, "the orphaned task was stopped");
+    s_check_record ();
+}

@@ -1,0 +1,48 @@
+//  exec_spool.h - the executor's spool: where output waits for the
+//  log-archiver, and what lets a restarted executor reconcile the work of
+//  one that died.
+//
+//  Each executor works in its own slot, a directory under spool.dir that
+//  it holds an flock on for its whole life (the kernel releases the lock
+//  when the process dies, however it dies). A slot whose lock is free
+//  belongs to an executor that is gone: the next executor to start adopts
+//  its files. Per instance the slot holds ID.log (the spooled output) and,
+//  while the child runs, ID.run (its process group and that process's
+//  start time, so a later executor can stop the group without ever
+//  signalling an unrelated process that reused the number).
+#ifndef EXEC_SPOOL_H_INCLUDED
+#define EXEC_SPOOL_H_INCLUDED
+#include "norc.h"
+#include <sys/types.h>
+
+typedef struct _exec_spool_t exec_spool_t;
+
+//  What a dead executor left behind, found when a spool is opened.
+typedef struct {
+    uint64_t instance_id;
+    bool lost_run;              //  its child was running when the executor died
+    bool stopped;               //  ... and its process group was still there: SIGKILLed
+    char *log;                  //  spool file of its output, NULL if none
+} exec_spool_leftover_t;
+
+//  Create this executor's slot under root (made if missing) and adopt every
+//  abandoned slot's files. NULL with the reason in err on failure.
+exec_spool_t *exec_spool_open (const char *root, char *err, size_t errsize);
+
+//  Release the slot (removed when empty) and free.
+void exec_spool_destroy (exec_spool_t **self_p);
+
+//  The slot's directory.
+const char *exec_spool_dir (exec_spool_t *self);
+
+//  Remember that instance id runs as process group pgid; forget it.
+int exec_spool_run_record (exec_spool_t *self, uint64_t id, pid_t pgid);
+void exec_spool_run_forget (exec_spool_t *self, uint64_t id);
+
+//  The instances adopted at open, each once: lost runs have their process
+//  group stopped (SIGKILL) when it still exists and their record removed.
+//  Caller frees with exec_spool_leftovers_free.
+int exec_spool_leftovers (exec_spool_t *self, exec_spool_leftover_t **list, size_t *count);
+void exec_spool_leftovers_free (exec_spool_leftover_t **list, size_t count);
+
+#endif

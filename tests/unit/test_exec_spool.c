@@ -1,0 +1,178 @@
+//  exec_spool: an executor's slot, and what a later executor does with the
+//  slot of one that died (real processes, real flocks).
+#include <criterion/criterion.h>
+#include <dirent.h>
+#include <signal.h>
+#include <sys/prctl.h>
+#include <sys/stat.h>
+#include <sys/wait.h>
+#include <unistd.h>
+#include "exec_spool.h"
+#include "norc_log.h"
+#include "norc_mem.h"
+
+static char s_root [] = "/tmp/norc-spool-XXXXXX";
+
+static void
+s_setup (void)
+{
+    norc_log_init ("test", NORC_LOG_ERROR);
+    strcpy (s_root, "/tmp/norc-spool-XXXXXX");
+    cr_assert_not_null (mkdtemp (s_root));
+}
+
+static void
+s_teardown (void)
+{
+    char *cmd = norc_asprintf ("rm -rf %s", s_root);
+    cr_expect_eq (system (cmd), 0);
+    free (cmd);
+}
+
+TestSuite (exec_spool, .init = s_setup, .fini = s_teardown, .timeout = 30);
+
+static int
+s_entries (const char *path)
+{
+    DIR *dir = opendir (path);
+    int n = 0;
+    struct dirent *entry;
+    while (dir && (entry = readdir (dir)))
+        n += entry->d_name [0] != '.';
+    if (dir)
+        closedir (dir);
+    return n;
+}
+
+static void
+s_write (const char *dir, const char *name, const char *text)
+{
+    char *path = norc_asprintf ("%s/%s", dir, name);
+    FILE *file = fopen (path, "w");
+    cr_assert_not_null (file);
+    fputs (text, file);
+    fclose (file);
+    free (path);
+}
+
+Test (exec_spool, two_live_executors_keep_their_own_slots)
+{
+    char err [256];
+    exec_spool_t *a = exec_spool_open (s_root, err, sizeof err);
+    cr_assert_not_null (a, "%s", err);
+    s_write (exec_spool_dir (a), "7.log", "output\n");
+    cr_assert_eq (exec_spool_run_record (a, 7, getpid ()), NORC_OK);
+    exec_spool_t *b = exec_spool_open (s_root, err, sizeof err);
+    cr_assert_not_null (b, "%s", err);
+    cr_expect_str_neq (exec_spool_dir (a), exec_spool_dir (b));
+    //  a lives: b adopts nothing of it
+    exec_spool_leftover_t *list;
+    size_t count;
+    exec_spool_leftovers (b, &list, &count);
+    cr_expect_eq (count, 0);
+    exec_spool_leftovers_free (&list, count);
+    cr_expect_eq (s_entries (exec_spool_dir (a)), 3, "lock, 7.log, 7.run");
+    exec_spool_run_forget (a, 7);
+    cr_expect_eq (s_entries (exec_spool_dir (a)), 2);
+    //  b is empty and goes away when closed; a keeps its log for adoption
+    char *a_dir = norc_strdup (exec_spool_dir (a));
+    exec_spool_destroy (&b);
+    exec_spool_destroy (&a);
+    cr_expect_eq (s_entries (s_root), 1, "only a's slot, with its log, is left");
+    cr_expect_eq (access (a_dir, F_OK), 0);
+    free (a_dir);
+}
+
+Test (exec_spool, a_dead_executors_slot_is_adopted_and_its_lost_run_stopped)
+{
+    //  Orphans of the dead executor become our children, so we can reap them
+    cr_assert_eq (prctl (PR_SET_CHILD_SUBREAPER, 1), 0);
+    int pipefd [2];
+    cr_assert_eq (pipe (pipefd), 0);
+    pid_t executor = fork ();
+    cr_assert_geq (executor, 0);
+    if (executor == 0) {
+        //  The "executor": a slot, a finished instance's log, a running
+        //  child in its own process group; then it dies without cleaning up
+        char err [256];
+        exec_spool_t *spool = exec_spool_open (s_root, err, sizeof err);
+        if (!spool)
+            _exit (1);
+        pid_t child = fork ();
+        if (child == 0) {
+            setpgid (0, 0);
+            execl ("/bin/sleep", "sleep", "60", (char *) NULL);
+            _exit (127);
+        }
+        setpgid (child, child);
+        s_write (exec_spool_dir (spool), "41.log", "done\n");
+        s_write (exec_spool_dir (spool), "42.log", "half of the output\n");
+        exec_spool_run_record (spool, 42, child);
+        if (write (pipefd [1], &child, sizeof child) != sizeof child)
+            _exit (1);
+        pause ();
+        _exit (0);
+    }
+    close (pipefd [1]);
+    pid_t child = 0;
+    cr_assert_eq (read (pipefd [0], &child, sizeof child), (ssize_t) sizeof child);
+    close (pipefd [0]);
+    kill (executor, SIGKILL);
+    cr_assert_eq (waitpid (executor, NULL, 0), executor);
+    cr_expect_eq (kill (child, 0), 0, "its child still runs");
+
+    char err [256];
+    exec_spool_t *spool = exec_spool_open (s_root, err, sizeof err);
+    cr_assert_not_null (spool, "%s", err);
+    exec_spool_leftover_t *list;
+    size_t count;
+    exec_spool_leftovers (spool, &list, &count);
+    cr_assert_eq (count, 2);
+    for (size_t i = 0; i < count; i++) {
+        cr_assert_not_null (list [i].log);
+        cr_expect_eq (strncmp (list [i].log, exec_spool_dir (spool), strlen (exec_spool_dir (spool))), 0,
+                      "moved into our slot: %s", list [i].log);
+        if (list [i].instance_id == 41)
+            cr_expect_not (list [i].lost_run);
+        else {
+            cr_expect_eq (list [i].instance_id, 42);
+            cr_expect (list [i].lost_run);
+            cr_expect (list [i].stopped);
+        }
+    }
+    exec_spool_leftovers_free (&list, count);
+    //  The lost run's process was stopped: reap it as its new parent
+    int status = 0;
+    cr_assert_eq (waitpid (child, &status, 0), child);
+    cr_expect (WIFSIGNALED (status) && WTERMSIG (status) == SIGKILL);
+    cr_expect_eq (s_entries (s_root), 1, "the dead executor's slot is gone");
+    //  Adopted once only
+    exec_spool_leftovers (spool, &list, &count);
+    cr_expect_eq (count, 0);
+    exec_spool_destroy (&spool);
+}
+
+Test (exec_spool, a_reused_process_number_is_never_signalled)
+{
+    //  A record naming our own process group with a start time that is not
+    //  its own (as after a restart in a new pid namespace)
+    char *slot = norc_asprintf ("%s/slot-old", s_root);
+    cr_assert_eq (mkdir (slot, 0750), 0);
+    s_write (slot, "lock", "");
+    char *line = norc_asprintf ("%d 1\n", (int) getpgrp ());
+    s_write (slot, "9.run", line);
+    free (line);
+    char err [256];
+    exec_spool_t *spool = exec_spool_open (s_root, err, sizeof err);
+    cr_assert_not_null (spool, "%s", err);
+    exec_spool_leftover_t *list;
+    size_t count;
+    exec_spool_leftovers (spool, &list, &count);
+    cr_assert_eq (count, 1);
+    cr_expect (list [0].lost_run);
+    cr_expect_not (list [0].stopped, "we are still here");
+    cr_expect_null (list [0].log);
+    exec_spool_leftovers_free (&list, count);
+    exec_spool_destroy (&spool);
+    free (slot);
+}
