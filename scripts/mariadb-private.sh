@@ -5,9 +5,10 @@
 #
 #   mariadb-private.sh start DIR    prints the DSN (mysql://root@127.0.0.1:PORT/)
 #   mariadb-private.sh stop DIR
+#   mariadb-private.sh crash-restart DIR   kill -9 the server, start it again on the same port
 #   mariadb-private.sh dsn DIR
 set -euo pipefail
-cmd=${1:?usage: mariadb-private.sh start|stop|dsn DIR}
+cmd=${1:?usage: mariadb-private.sh start|stop|crash-restart|dsn DIR}
 dir=$(mkdir -p "${2:?DIR}" && cd "$2" && pwd)
 data=$dir/data
 sock=$dir/mysqld.sock
@@ -24,7 +25,7 @@ start)
             --auth-root-authentication-method=normal --skip-test-db \
             >"$dir/install.log" 2>&1 || { cat "$dir/install.log" >&2; exit 1; }
     fi
-    port=$(python3 -c 'import socket; s=socket.socket(); s.bind(("127.0.0.1",0)); print(s.getsockname()[1])')
+    port=${NORC_MARIADB_PORT:-$(python3 -c 'import socket; s=socket.socket(); s.bind(("127.0.0.1",0)); print(s.getsockname()[1])')}
     mariadbd --no-defaults --datadir="$data" --socket="$sock" --pid-file="$pidf" \
         --port="$port" --bind-address=127.0.0.1 --user="$(id -un)" \
         --skip-name-resolve --innodb-buffer-pool-size=128M \
@@ -51,9 +52,20 @@ stop)
     fi
     rm -f "$dir/dsn"
     ;;
+crash-restart)
+    # What a crash looks like to clients: connections drop, nothing is flushed
+    port=$(sed -E 's|.*:([0-9]+)/$|\1|' "$dir/dsn")
+    if s_alive; then
+        pid=$(cat "$pidf")
+        kill -9 "$pid"
+        for _ in $(seq 1 300); do kill -0 "$pid" 2>/dev/null || break; sleep 0.1; done
+    fi
+    sleep "${NORC_MARIADB_DOWN_S:-0}"
+    NORC_MARIADB_PORT=$port exec "$0" start "$dir"
+    ;;
 dsn)
     cat "$dir/dsn"
     ;;
 *)
-    echo "usage: mariadb-private.sh start|stop|dsn DIR" >&2; exit 2 ;;
+    echo "usage: mariadb-private.sh start|stop|crash-restart|dsn DIR" >&2; exit 2 ;;
 esac

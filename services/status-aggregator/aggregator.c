@@ -53,7 +53,8 @@ struct _aggregator_t {
     zhashx_t *routes;           //  daemon id (string) -> its routing id on the events socket
     int64_t period_ms;
     int64_t failure_ms;
-    norc_us_t started;          //  monotonic start time
+    norc_us_t observing_since;  //  monotonic: since when heartbeats were seen and stored without a gap
+    norc_us_t last_sweep;       //  monotonic
 };
 
 aggregator_t *
@@ -418,6 +419,8 @@ s_on_heartbeat_write (zloop_t *loop, int timer_id, void *arg)
         int rc = norc_store_daemon_heartbeat (self->db, beat->daemon_id, beat->status, beat->at);
         if (rc == NORC_OK || rc == NORC_CONFLICT || rc == NORC_NOTFOUND)
             beat->dirty = false;
+        else
+            self->observing_since = norc_mono_us ();    //  the record is behind: judge nobody yet
     }
     return 0;
 }
@@ -428,10 +431,17 @@ s_on_sweep (zloop_t *loop, int timer_id, void *arg)
     NORC_UNUSED (loop);
     NORC_UNUSED (timer_id);
     aggregator_t *self = (aggregator_t *) arg;
-    //  After a restart, give every daemon one threshold to be heard again
-    if (norc_mono_us () - self->started < self->failure_ms * 1000)
-        return 0;
+    //  Judge a daemon silent only after watching for a whole threshold
+    //  without a gap: after a restart, after the loop stalled (the database
+    //  was away), or while heartbeats cannot be stored, everyone gets one
+    //  full threshold to be heard again
+    norc_us_t now = norc_mono_us ();
+    if (now - self->last_sweep > 3 * self->period_ms * 1000)
+        self->observing_since = now;
+    self->last_sweep = now;
     s_on_heartbeat_write (loop, 0, self);
+    if (norc_mono_us () - self->observing_since < self->failure_ms * 1000)
+        return 0;
     norc_dead_t *dead = NULL;
     size_t count = 0;
     norc_us_t silent_before = norc_now_us () - self->failure_ms * 1000;
@@ -530,7 +540,7 @@ aggregator_start (aggregator_t *self)
     self->api_ctx.alive_ms = self->failure_ms;
     self->api_ctx.deliver = s_deliver;
     self->api_ctx.owner = self;
-    self->started = norc_mono_us ();
+    self->observing_since = self->last_sweep = norc_mono_us ();
     self->loop = zloop_new ();
     zloop_reader (self->loop, self->events, s_handle_events, self);
     zloop_reader (self->loop, self->api, s_handle_api, self);

@@ -252,3 +252,76 @@ Test (failure, executor_killed_mid_task_then_a_new_one_reconciles)
     cr_expect_neq (system ("pgrep -f '^sleep 30$' >/dev/null"), 0, "the orphaned task was stopped");
     s_check_record ();
 }
+
+static pid_t
+s_pid_of (const char *binary)
+{
+    for (int i = s_sys->count - 1; i >= 0; i--)
+        if (s_sys->pids [i] > 0 && strcmp (s_sys->names [i], binary) == 0)
+            return s_sys->pids [i];
+    cr_assert_fail ("%s is not running", binary);
+    return 0;
+}
+
+//  Several schedules firing every second into two executors, with output
+//  spread over time.
+static void
+s_busy_system (void)
+{
+    OK ("queue", "add", "Q");
+    OK ("task", "add", "T", "--command", "echo one; sleep 0.3; echo two; sleep 0.3; echo three");
+    s_executor ("Q", "4");
+    s_executor ("Q", "4");
+    for (int i = 0; i < 3; i++)
+        OK ("schedule", "add", "T", "--queue", "Q", "--period", "1");
+    s_wait ("SELECT COUNT(*) FROM instances WHERE status = 7", 6, 20000);
+}
+
+static void
+s_quiesce (void)
+{
+    for (int i = 1; i <= 3; i++) {
+        char id [8];
+        snprintf (id, sizeof id, "%d", i);
+        OK ("schedule", "pause", id);
+    }
+}
+
+Test (failure, aggregator_killed_mid_run_loses_nothing)
+{
+    s_busy_system ();
+    norc_test_system_signal (s_sys, s_pid_of ("norc-aggregator"), SIGKILL);
+    //  Down for a while: events wait in the senders' outboxes
+    usleep (2000000);
+    int64_t before = s_int ("SELECT COUNT(*) FROM instances WHERE status = 7");
+    norc_test_system_start (s_sys, "norc-aggregator", NULL);
+    s_wait ("SELECT COUNT(*) FROM instances WHERE status = 7", before + 6, 20000);
+    cr_expect_eq (s_int ("SELECT COUNT(*) FROM daemons WHERE status = 14"), 0, "nobody was declared dead");
+    s_quiesce ();
+    s_check_record ();
+    //  Every tick since the first has an instance or a recorded reason
+    cr_expect_eq (s_int ("SELECT COUNT(*) FROM instances i JOIN tasks t ON t.id = i.task_id WHERE i.status = 7 "
+                         "AND t.name = 'T'"), s_int ("SELECT COUNT(*) FROM instances"));
+}
+
+Test (failure, archiver_killed_mid_run_loses_no_log_byte)
+{
+    s_busy_system ();
+    norc_test_system_signal (s_sys, s_pid_of ("norc-archiver"), SIGKILL);
+    usleep (1500000);
+    norc_test_system_start (s_sys, "norc-archiver", NULL);
+    int64_t before = s_int ("SELECT COUNT(*) FROM instances WHERE status = 7");
+    s_wait ("SELECT COUNT(*) FROM instances WHERE status = 7", before + 6, 20000);
+    s_quiesce ();
+    s_check_record ();
+    //  Every log holds the whole output, in order
+    norc_stmt_t *st = norc_db_stmt (s_db, "SELECT id FROM instances WHERE status = 7");
+    cr_assert_eq (norc_stmt_exec (st), NORC_OK);
+    while (norc_stmt_fetch (st) == NORC_OK) {
+        uint64_t id = norc_stmt_u64 (st, 0);
+        char *cmd = norc_asprintf ("tr '\\n' ' ' < %s/logs/instances/%llu/%llu | grep -q 'one two three'",
+                                   s_sys->dir, (unsigned long long) (id / 1000), (unsigned long long) id);
+        cr_expect_eq (system (cmd), 0, "instance %llu: output incomplete", (unsigned long long) id);
+        free (cmd);
+    }
+}
