@@ -113,7 +113,7 @@ s_sys_init (s_sys_t *sys, const char *name)
 }
 
 static pid_t
-s_sys_start (s_sys_t *sys, const char *binary, const char *a1, const char *a2, const char *a3, const char *a4)
+s_sys_startv (s_sys_t *sys, const char *binary, const char *const *args)
 {
     char *path = norc_asprintf ("%s/%s", s_bin, binary);
     char *log = norc_asprintf ("%s/%s-%d.log", s_dir, binary, sys->serial);
@@ -124,13 +124,23 @@ s_sys_start (s_sys_t *sys, const char *binary, const char *a1, const char *a2, c
         dup2 (fd, 2);
         for (int i = 0; sys->env [i]; i++)
             putenv (sys->env [i]);
-        execl (path, path, a1, a2, a3, a4, (char *) NULL);
+        const char *argv [16] = { path };
+        for (int i = 0; args [i] && i < 14; i++)
+            argv [i + 1] = args [i];
+        execv (path, (char *const *) argv);
         _exit (127);
     }
     free (path);
     free (log);
     sys->pids [sys->count++] = pid;
     return pid;
+}
+
+static pid_t
+s_sys_start (s_sys_t *sys, const char *binary, const char *a1, const char *a2, const char *a3, const char *a4)
+{
+    const char *args [] = { a1, a2, a3, a4, NULL };
+    return s_sys_startv (sys, binary, args);
 }
 
 static void
@@ -275,6 +285,106 @@ s_schedules_run (const char *name, int schedules, int seconds, bool instant)
     return r;
 }
 
+//  --------------------------------------------------------------------------
+//  (e) failover, with the default liveness settings
+
+//  A UTC wall-clock time as MySQL DATETIME(6) text.
+static char *
+s_sql_time (norc_us_t t)
+{
+    char iso [64];
+    norc_time_iso (t, iso, sizeof iso);
+    iso [10] = ' ';                     //  "YYYY-MM-DD HH:MM:SS.ffffff"
+    iso [strcspn (iso, "Z")] = 0;
+    return norc_strdup (iso);
+}
+
+static double
+s_wait_ms (norc_db_t *db, const char *sql, int64_t want, norc_us_t since, int timeout_s)
+{
+    while (s_int (db, sql) < want && norc_mono_us () - since < timeout_s * NORC_US_PER_SEC)
+        usleep (5000);
+    return (norc_mono_us () - since) / 1000.0;
+}
+
+//  The scheduler that dispatches and holds schedules is killed -9; the
+//  other takes over. Returns the gap from the kill to the first instance
+//  the survivor creates for one of the victim's schedules.
+static double
+s_failover_scheduler (double *threshold_ms)
+{
+    s_sys_t sys;
+    s_sys_init (&sys, "failover");
+    norc_db_t *db = norc_db_new (sys.url, NULL);
+    s_define (db);
+    s_exec (db, "INSERT INTO schedules (task_id, queue_id, kind, start_at, period_s, repetitions, remaining, "
+                "created_at) SELECT 1, 1, 1, UTC_TIMESTAMP(6), 1, 0, 0, UTC_TIMESTAMP(6) FROM seq_1_to_20");
+    char *first = norc_asprintf ("ipc://%s/%d-3.ipc", s_dir, sys.serial);
+    char *second = norc_asprintf ("ipc://%s/failover-second.ipc", s_dir);
+    char *both = norc_asprintf ("%s,%s", first, second);
+    s_sys_start (&sys, "norc-aggregator", NULL, NULL, NULL, NULL);
+    s_sys_start (&sys, "norc-archiver", NULL, NULL, NULL, NULL);
+    pid_t victim = s_sys_start (&sys, "norc-scheduler", NULL, NULL, NULL, NULL);
+    usleep (1000000);
+    s_sys_start (&sys, "norc-scheduler", "--scheduler.dispatch", second, NULL, NULL);
+    const char *eargs [] = { "Q", "-c", "8", "--scheduler.dispatch", both, NULL };
+    s_sys_startv (&sys, "norc-executor", eargs);
+    usleep (5000000);
+    char *sql = norc_asprintf ("SELECT id FROM daemons WHERE pid = %d AND kind = 1", (int) victim);
+    int64_t victim_id = s_int (db, sql);
+    free (sql);
+    sql = norc_asprintf ("SELECT GROUP_CONCAT(id) FROM schedules WHERE lease_owner = %lld", (long long) victim_id);
+    norc_stmt_t *st = norc_db_stmt (db, sql);
+    char *held = NULL;
+    if (norc_stmt_exec (st) == NORC_OK && norc_stmt_fetch (st) == NORC_OK && norc_stmt_str (st, 0))
+        held = norc_strdup (norc_stmt_str (st, 0));
+    free (sql);
+    if (!held)
+        norc_fatalx ("failover: the first scheduler holds no schedule");
+    kill (victim, SIGKILL);
+    norc_us_t killed = norc_mono_us ();
+    char *since = s_sql_time (norc_now_us ());
+    sql = norc_asprintf ("SELECT COUNT(*) FROM instances WHERE schedule_id IN (%s) AND enqueued_at > '%s'",
+                         held, since);
+    double gap = s_wait_ms (db, sql, 1, killed, 60);
+    free (sql);
+    free (since);
+    free (held);
+    *threshold_ms = 5000;
+    norc_db_destroy (&db);
+    s_sys_stop (&sys);
+    free (first);
+    free (second);
+    free (both);
+    return gap;
+}
+
+//  An executor running 8 instances is killed -9: time until all 8 are final.
+static double
+s_failover_executor (void)
+{
+    s_sys_t sys;
+    s_sys_init (&sys, "lost");
+    norc_db_t *db = norc_db_new (sys.url, NULL);
+    s_exec (db, "INSERT INTO queues (name, kind, created_at) VALUES ('Q', 1, UTC_TIMESTAMP(6))");
+    s_exec (db, "INSERT INTO tasks (name, kind, command, created_at) VALUES ('T', 1, 'sleep 60', UTC_TIMESTAMP(6))");
+    s_exec (db, "INSERT INTO instances (task_id, queue_id, trigger_kind, status, enqueued_at) "
+                "SELECT 1, 1, 2, 1, UTC_TIMESTAMP(6) FROM seq_1_to_8");
+    s_sys_start (&sys, "norc-aggregator", NULL, NULL, NULL, NULL);
+    s_sys_start (&sys, "norc-archiver", NULL, NULL, NULL, NULL);
+    s_sys_start (&sys, "norc-scheduler", NULL, NULL, NULL, NULL);
+    pid_t victim = s_sys_start (&sys, "norc-executor", "Q", "-c", "8", NULL);
+    s_wait_ms (db, "SELECT COUNT(*) FROM instances WHERE status = 2", 8, norc_mono_us (), 30);
+    kill (victim, SIGKILL);
+    norc_us_t killed = norc_mono_us ();
+    double ms = s_wait_ms (db, "SELECT COUNT(*) FROM instances WHERE status >= 7", 8, killed, 60);
+    norc_db_destroy (&db);
+    s_sys_stop (&sys);
+    if (system ("pkill -KILL -f '^sleep 60$'") < 0)
+        norc_log_warnx ("could not clean up");
+    return ms;
+}
+
 int
 main (int argc, char *argv [])
 {
@@ -320,6 +430,8 @@ main (int argc, char *argv [])
 
     if (only && strcmp (only, "pipeline") == 0)
         goto pipeline;
+    if (only && strcmp (only, "failover") == 0)
+        goto failover;
     int count = (int) (spawn_direct * 3);
     if (count < 300)
         count = 300;
@@ -362,7 +474,22 @@ pipeline:;
     printf ("| ticks created, dispatched and recorded per second | p50 tick to dispatch | p99 | max |\n"
             "|---|---|---|---|\n");
     printf ("| %.0f | %.1f ms | %.1f ms | %.1f ms |\n\n", pipe.rate, pipe.p50, pipe.p99, pipe.max);
-    printf ("Ratios: pipeline capacity / MariaDB commit rate = %.2f.\n", pipe.rate / commits);
+    printf ("Ratios: pipeline capacity / MariaDB commit rate = %.2f.\n\n", pipe.rate / commits);
+    fflush (stdout);
+    if (only)
+        goto done;
+
+failover:;
+    double threshold = 0;
+    double gap = s_failover_scheduler (&threshold);
+    double lost = s_failover_executor ();
+    printf ("## Failover (default settings: heartbeat every 1 s, failure threshold %.0f ms)\n\n", threshold);
+    printf ("| event | time | ratio to the failure threshold |\n|---|---|---|\n");
+    printf ("| scheduler killed -9 → first tick fired by the survivor for one of its schedules | %.0f ms | %.2f |\n",
+            gap, gap / threshold);
+    printf ("| executor killed -9 with 8 instances running → all 8 final (ERROR) | %.0f ms | %.2f |\n\n",
+            lost, lost / threshold);
+done:;
     char *cmd = norc_asprintf ("rm -rf %s", s_dir);
     if (system (cmd) != 0)
         fprintf (stderr, "could not remove %s\n", s_dir);
