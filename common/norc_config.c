@@ -45,6 +45,8 @@ static const s_key_t s_keys [] = {
     { "executor.kill_grace_ms", T_INT, "5000", 0, 600000, "Time between SIGTERM and SIGKILL" },
     { "executor.drain_ms", T_INT, "30000", 0, 86400000,
       "After SIGTERM or SIGINT, how long running instances may go on before they are interrupted" },
+    { "health.file", T_STR, "", 0, 0,
+      "When set, a service touches this file every heartbeat period; `norcctl health` checks it" },
     { "api.timeout_ms", T_INT, "5000", 100, 600000, "How long norcctl waits for an answer" },
 };
 

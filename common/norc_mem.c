@@ -57,12 +57,20 @@ norc_asprintf (const char *fmt, ...)
 {
     va_list ap;
     va_start (ap, fmt);
-    int n = vsnprintf (NULL, 0, fmt, ap);
+    char *p = norc_vasprintf (fmt, ap);
     va_end (ap);
+    return p;
+}
+
+char *
+norc_vasprintf (const char *fmt, va_list ap)
+{
+    va_list copy;
+    va_copy (copy, ap);
+    int n = vsnprintf (NULL, 0, fmt, copy);
+    va_end (copy);
     assert (n >= 0);
     char *p = (char *) norc_malloc ((size_t) n + 1);
-    va_start (ap, fmt);
     vsnprintf (p, (size_t) n + 1, fmt, ap);
-    va_end (ap);
     return p;
 }

@@ -2,7 +2,9 @@
 #include "norc_service.h"
 #include "norc_log.h"
 #include <signal.h>
+#include <fcntl.h>
 #include <sys/signalfd.h>
+#include <sys/stat.h>
 #include <unistd.h>
 
 static int s_sigfd = -1;
@@ -73,4 +75,36 @@ norc_service_on_signal (zloop_t *loop, norc_service_signal_fn *fn, void *arg)
     s_watch.arg = arg;
     zmq_pollitem_t item = { NULL, s_sigfd, ZMQ_POLLIN, 0 };
     zloop_poller (loop, &item, s_on_signal, &s_watch);
+}
+
+static char *s_health_file;
+
+static int
+s_touch (zloop_t *loop, int timer_id, void *arg)
+{
+    NORC_UNUSED (loop);
+    NORC_UNUSED (timer_id);
+    NORC_UNUSED (arg);
+    if (utimensat (AT_FDCWD, s_health_file, NULL, 0) != 0) {
+        int fd = open (s_health_file, O_WRONLY | O_CREAT | O_CLOEXEC, 0644);
+        if (fd >= 0)
+            close (fd);
+        else
+            norc_log_warn ("cannot touch %s", s_health_file);
+    }
+    return 0;
+}
+
+void
+norc_service_health (zloop_t *loop, norc_config_t *config)
+{
+    const char *file = norc_config_str (config, "health.file");
+    if (!*file)
+        return;
+    free (s_health_file);
+    s_health_file = strdup (file);
+    if (!s_health_file)
+        return;
+    s_touch (loop, 0, NULL);
+    zloop_timer (loop, (size_t) norc_config_int (config, "heartbeat.period_ms"), 0, s_touch, NULL);
 }

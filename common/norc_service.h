@@ -30,4 +30,8 @@ typedef int (norc_service_signal_fn) (void *arg, int count);
 //  Watch for SIGTERM/SIGINT on `loop`.
 void norc_service_on_signal (zloop_t *loop, norc_service_signal_fn *fn, void *arg);
 
+//  When health.file is set, touch it now and every heartbeat period from
+//  `loop`, so `norcctl health` can tell a live loop from a stuck one.
+void norc_service_health (zloop_t *loop, norc_config_t *config);
+
 #endif

@@ -1,15 +1,33 @@
 #!/usr/bin/env bash
-# Install, with apt-get, every Debian package Norc needs to build, test and run
-# that is not installed yet. Safe to run again: it installs only what is missing.
+# Install, with apt-get, the Debian packages Norc needs that are not installed
+# yet. Safe to run again: it installs only what is missing.
+#
+#   scripts/install-deps.sh          everything to build, test and run here
+#   scripts/install-deps.sh build    what an image's build stage needs
+#   scripts/install-deps.sh runtime  what an image's runtime stage needs
+#   scripts/install-deps.sh list GROUP...  print the packages of those groups
 set -euo pipefail
 
-PACKAGES=(
-    build-essential cmake pkg-config python3
-    libzmq3-dev libczmq-dev libmsgpack-dev libmariadb-dev
-    libcurl4-openssl-dev libcriterion-dev
-    mariadb-server mariadb-client tzdata
-    clang libclang-rt-14-dev
-)
+BUILD=(build-essential cmake pkg-config libzmq3-dev libczmq-dev libmsgpack-dev libmariadb-dev
+       libcurl4-openssl-dev)
+RUNTIME=(libzmq5 libczmq4 libmsgpackc2 libmariadb3 libcurl4 tzdata ca-certificates)
+TEST=(python3 libcriterion-dev mariadb-server mariadb-client clang libclang-rt-14-dev)
+
+if [ "${1:-}" = list ]; then
+    shift
+    for g in "$@"; do
+        case $g in build) echo "${BUILD[*]}" ;; runtime) echo "${RUNTIME[*]}" ;; test) echo "${TEST[*]}" ;; esac
+    done | tr '\n' ' '
+    echo
+    exit 0
+fi
+
+case "${1:-all}" in
+    build) PACKAGES=("${BUILD[@]}") ;;
+    runtime) PACKAGES=("${RUNTIME[@]}") ;;
+    all) PACKAGES=("${BUILD[@]}" "${RUNTIME[@]}" "${TEST[@]}") ;;
+    *) echo "usage: install-deps.sh [all|build|runtime]" >&2; exit 2 ;;
+esac
 
 missing=()
 for p in "${PACKAGES[@]}"; do
@@ -26,3 +44,6 @@ if [ "$(id -u)" -ne 0 ]; then SUDO="sudo"; fi
 export DEBIAN_FRONTEND=noninteractive
 $SUDO apt-get update -qq
 $SUDO apt-get install -y -qq --no-install-recommends "${missing[@]}" >/dev/null
+if [ "${1:-all}" != "all" ]; then
+    $SUDO rm -rf /var/lib/apt/lists/*
+fi

@@ -9,6 +9,8 @@
 #include "norc_log.h"
 #include "norc_mem.h"
 #include "norc_migrate.h"
+#include <errno.h>
+#include <sys/stat.h>
 #include <time.h>
 #include <unistd.h>
 
@@ -201,6 +203,30 @@ s_version (norc_config_t *config, int argc, char **argv)
     return CTL_OK;
 }
 
+//  A container's health check: the service on this host touches
+//  health.file from its loop every heartbeat period.
+static int
+s_health (norc_config_t *config, int argc, char **argv)
+{
+    NORC_UNUSED (argv);
+    if (argc > 0)
+        return s_usage_error ("health takes no arguments");
+    const char *file = norc_config_str (config, "health.file");
+    if (!*file)
+        return s_fail ("health.file is not set (the services touch it when it is)");
+    struct stat st;
+    if (stat (file, &st) != 0)
+        return s_fail ("%s: %s (the service has not started its loop)", file, strerror (errno));
+    int64_t limit_ms = 3 * norc_config_int (config, "heartbeat.period_ms");
+    if (limit_ms < 3000)
+        limit_ms = 3000;
+    int64_t age_ms = (int64_t) (time (NULL) - st.st_mtime) * 1000;
+    if (age_ms > limit_ms)
+        return s_fail ("%s: last touched %lld s ago: the service's loop is stuck", file, (long long) (age_ms / 1000));
+    printf ("alive\n");
+    return CTL_OK;
+}
+
 static int s_help (norc_config_t *config, int argc, char **argv);
 
 static const s_command_t s_commands [] = {
@@ -235,6 +261,8 @@ static const s_command_t s_commands [] = {
     { "cron next", "EXPR [--tz ZONE] [--from ISO-TIME] [-n N]",
       "print the next N fire times of a cron expression", s_cron_next },
     { "config keys", "", "list every configuration key (Markdown)", s_config_keys },
+    { "health", "", "exit 0 when this host's service touched health.file lately (container health check)",
+      s_health },
     { "version", "", "print the version", s_version },
     { "help", "", "this text", s_help },
 };

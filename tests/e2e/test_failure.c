@@ -325,3 +325,44 @@ Test (failure, archiver_killed_mid_run_loses_no_log_byte)
         free (cmd);
     }
 }
+
+Test (failure, health_file_tells_a_live_loop_from_a_stuck_one)
+{
+    char *file = norc_asprintf ("%s/archiver.alive", s_sys->dir);
+    //  A second archiver on its own endpoints, with a health file
+    char *logs = norc_asprintf ("ipc://%s/logs2.ipc", s_sys->dir);
+    char *fetch = norc_asprintf ("ipc://%s/fetch2.ipc", s_sys->dir);
+    const char *aargs [] = { "--health.file", file, "--archiver.logs", logs, "--archiver.fetch", fetch, NULL };
+    pid_t pid = norc_test_system_start (s_sys, "norc-archiver", aargs);
+    bool alive = false;
+    for (int i = 0; i < 100 && !alive; i++) {
+        alive = norc_test_system_ctl (s_sys, NULL, NULL, "health", "--health.file", file, NULL) == 0;
+        if (!alive)
+            usleep (50000);
+    }
+    cr_expect (alive, "healthy once its loop runs");
+    //  Stopped (SIGSTOP): the file goes stale and the check fails
+    kill (pid, SIGSTOP);
+    bool stale = false;
+    for (int i = 0; i < 100 && !stale; i++) {
+        char *out, *err;
+        stale = norc_test_system_ctl (s_sys, &out, &err, "health", "--health.file", file,
+                                      "--heartbeat.period_ms", "200", NULL) == 1;
+        if (stale)
+            cr_expect_not_null (strstr (err, "stuck"), "%s", err);
+        free (out);
+        free (err);
+        if (!stale)
+            usleep (100000);
+    }
+    cr_expect (stale, "unhealthy while its loop cannot run");
+    kill (pid, SIGCONT);
+    char *out, *err;
+    cr_expect_eq (norc_test_system_ctl (s_sys, &out, &err, "health", NULL), 1, "no health.file: an error");
+    cr_expect_not_null (strstr (err, "health.file is not set"), "%s", err);
+    free (out);
+    free (err);
+    free (logs);
+    free (fetch);
+    free (file);
+}

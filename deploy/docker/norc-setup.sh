@@ -1,0 +1,22 @@
+#!/bin/sh
+# The compose stack's one-shot set-up, run once the status-aggregator
+# answers: the queues executors serve (NORC_QUEUES, space-separated) and,
+# when NORC_DEMO=1, the demo task and its schedule. Safe to run again.
+set -eu
+for _ in $(seq 1 120); do
+    norcctl queue list >/dev/null 2>&1 && break
+    sleep 1
+done
+for q in ${NORC_QUEUES:-DemoQueue}; do
+    norcctl queue list --json | grep -q "\"$q\"" || norcctl queue add "$q"
+done
+if [ "${NORC_DEMO:-0}" = 1 ]; then
+    queue=${NORC_DEMO_QUEUE:-DemoQueue}
+    norcctl task show DemoTask >/dev/null 2>&1 \
+        || norcctl task add DemoTask --command "${NORC_DEMO_COMMAND:-echo 'Demo successful!'}"
+    if ! norcctl schedule list --all --json | grep -q '"task": "DemoTask"'; then
+        norcctl schedule add DemoTask --queue "$queue" --period "${NORC_DEMO_PERIOD:-5}" \
+            --reps "${NORC_DEMO_REPS:-0}"
+    fi
+fi
+echo "norc-setup: done"

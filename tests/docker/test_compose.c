@@ -1,0 +1,214 @@
+//  End to end in containers: docker compose up with three executors, the
+//  demo schedule spread over them, scaling down (drain), an executor killed,
+//  MariaDB restarted, the event stream read from the host by the Python
+//  example, and `down -v` leaving nothing behind. Skipped, saying so, when
+//  no Docker engine answers.
+#include <criterion/criterion.h>
+#include <stdarg.h>
+#include <unistd.h>
+#include "norc_test.h"
+#include "norc_mem.h"
+#include "norc_log.h"
+
+static char s_project [64];
+static char *s_compose;                 //  "docker compose" or "docker-compose", with -p and -f
+static int s_api_port, s_stream_port, s_fetch_port;
+
+//  Run a shell command (formatted); its output goes to the test's output.
+static int
+s_sh (const char *fmt, ...)
+{
+    va_list ap;
+    va_start (ap, fmt);
+    char *cmd = norc_vasprintf (fmt, ap);
+    va_end (ap);
+    int rc = system (cmd);
+    free (cmd);
+    return rc == -1 ? -1 : WEXITSTATUS (rc);
+}
+
+//  A shell command's standard output, trimmed.
+static char *
+s_out (const char *fmt, ...)
+{
+    va_list ap;
+    va_start (ap, fmt);
+    char *cmd = norc_vasprintf (fmt, ap);
+    va_end (ap);
+    FILE *pipe = popen (cmd, "r");
+    free (cmd);
+    cr_assert_not_null (pipe);
+    size_t size = 0, used = 0;
+    char *text = NULL;
+    char buf [4096];
+    size_t n;
+    while ((n = fread (buf, 1, sizeof buf, pipe)) > 0) {
+        if (used + n + 1 > size) {
+            size = (used + n + 1) * 2;
+            text = (char *) norc_realloc (text, size);
+        }
+        memcpy (text + used, buf, n);
+        used += n;
+    }
+    pclose (pipe);
+    if (!text)
+        text = norc_strdup ("");
+    else
+        text [used] = 0;
+    while (used > 0 && (text [used - 1] == '\n' || text [used - 1] == ' '))
+        text [--used] = 0;
+    return text;
+}
+
+//  One integer from SQL run inside the MariaDB container (-1 on failure).
+static int64_t
+s_sql (const char *sql)
+{
+    char *out = s_out ("%s exec -T mariadb mariadb -uroot -pnorc-root norc -N -e \"%s\" 2>/dev/null",
+                       s_compose, sql);
+    int64_t value = *out ? strtoll (out, NULL, 10) : -1;
+    free (out);
+    return value;
+}
+
+static void
+s_wait_sql (const char *sql, int64_t want, int timeout_s)
+{
+    int64_t value = -1;
+    for (int i = 0; i < timeout_s * 2; i++) {
+        value = s_sql (sql);
+        if (value >= want)
+            return;
+        usleep (500000);
+    }
+    s_sh ("%s ps; %s logs --tail 30", s_compose, s_compose);
+    cr_assert_fail ("waited %d s for %s >= %lld (is %lld)", timeout_s, sql, (long long) want, (long long) value);
+}
+
+static int
+s_free_port (void)
+{
+    char *out = s_out ("python3 -c 'import socket; s=socket.socket(); s.bind((\"127.0.0.1\",0)); "
+                       "print(s.getsockname()[1])'");
+    int port = atoi (out);
+    free (out);
+    return port;
+}
+
+static void
+s_setup (void)
+{
+    norc_log_init ("test", NORC_LOG_ERROR);
+    if (s_sh ("docker info >/dev/null 2>&1") != 0)
+        cr_skip_test ("docker: skipped (no Docker engine answers)");
+    snprintf (s_project, sizeof s_project, "norctest%d", (int) getpid ());
+    const char *tool = s_sh ("docker compose version >/dev/null 2>&1") == 0 ? "docker compose" : "docker-compose";
+    s_compose = norc_asprintf ("%s -p %s -f %s/docker-compose.yml", tool, s_project, NORC_SOURCE_DIR);
+    s_api_port = s_free_port ();
+    s_stream_port = s_free_port ();
+    s_fetch_port = s_free_port ();
+    char port [16];
+    snprintf (port, sizeof port, "%d", s_api_port);
+    setenv ("NORC_API_PORT", port, 1);
+    snprintf (port, sizeof port, "%d", s_stream_port);
+    setenv ("NORC_STREAM_PORT", port, 1);
+    snprintf (port, sizeof port, "%d", s_fetch_port);
+    setenv ("NORC_FETCH_PORT", port, 1);
+    //  The images: a local base and MariaDB (no registry here), Norc built
+    setenv ("NORC_MARIADB_IMAGE", "norc-test/mariadb:10.11", 1);
+    setenv ("NORC_IMAGE", "norc-test/norc:latest", 1);
+    setenv ("NORC_DB_ROOT_PASSWORD", "norc-root", 1);
+    setenv ("NORC_DEMO", "1", 1);
+    setenv ("NORC_DEMO_PERIOD", "1", 1);
+    setenv ("NORC_DEMO_COMMAND", "echo begin; sleep 2; echo done", 1);
+    setenv ("NORC_EXECUTOR_SLOTS", "2", 1);
+    setenv ("NORC_HEARTBEAT_FAILURE_MS", "3000", 1);
+    setenv ("NORC_EXECUTOR_DRAIN_MS", "10000", 1);
+    setenv ("NORC_EXECUTOR_STOP_GRACE", "30s", 1);
+    cr_assert_eq (s_sh ("%s/deploy/docker/make-test-images.sh", NORC_SOURCE_DIR), 0);
+    cr_assert_eq (s_sh ("%s build -q >/dev/null", s_compose), 0, "the Norc image builds");
+}
+
+static void
+s_teardown (void)
+{
+    if (!s_compose)
+        return;
+    s_sh ("%s down -v --remove-orphans >/dev/null 2>&1", s_compose);
+    free (s_compose);
+    s_compose = NULL;
+}
+
+TestSuite (compose, .init = s_setup, .fini = s_teardown, .timeout = 1200);
+
+Test (compose, up_scale_kill_restart_down)
+{
+    cr_assert_eq (s_sh ("%s up -d --scale executor=3 >/dev/null 2>&1 || %s up -d --scale executor=3",
+                        s_compose, s_compose), 0);
+    //  The demo's instances spread over the three executor hosts
+    s_wait_sql ("SELECT COUNT(*) FROM instances WHERE status = 7", 6, 180);
+    s_wait_sql ("SELECT COUNT(DISTINCT d.host) FROM instances i JOIN daemons d ON d.id = i.executor_id "
+                "WHERE i.status = 7", 3, 60);
+    cr_expect_eq (s_sql ("SELECT COUNT(*) FROM daemons WHERE kind = 2 AND status = 2"), 3);
+
+    //  norcctl from the host, against the published port, and inside the stack
+    char *ctl = norc_asprintf ("%s/norcctl --aggregator.api tcp://127.0.0.1:%d --archiver.fetch tcp://127.0.0.1:%d",
+                               NORC_BIN_DIR, s_api_port, s_fetch_port);
+    char *hosts = s_out ("%s status executors --json", ctl);
+    cr_expect_neq (strstr (hosts, "\"host\""), NULL, "%s", hosts);
+    free (hosts);
+    char *log = s_out ("%s logs 1", ctl);
+    cr_expect_neq (strstr (log, "done"), NULL, "the log from the host: %s", log);
+    free (log);
+    cr_expect_eq (s_sh ("%s exec -T aggregator norcctl status >/dev/null", s_compose), 0);
+
+    //  Any ZeroMQ + msgpack client reads the event stream from the host
+    char *events = s_out ("python3 %s/deploy/examples/norc_events.py --endpoint tcp://127.0.0.1:%d "
+                          "--filter instance.ended -n 2 --timeout 30", NORC_SOURCE_DIR, s_stream_port);
+    cr_expect_neq (strstr (events, "\"topic\": \"instance.ended\""), NULL, "%s", events);
+    free (events);
+
+    //  Scale down while instances run: the two removed executors drain and end
+    cr_assert_eq (s_sh ("%s up -d --scale executor=1 --no-recreate >/dev/null 2>&1", s_compose), 0);
+    s_wait_sql ("SELECT COUNT(*) FROM daemons WHERE kind = 2 AND status = 8", 2, 60);
+    cr_expect_eq (s_sql ("SELECT COUNT(*) FROM instances WHERE status IN (14, 16)"), 0,
+                  "draining lost nothing");
+
+    //  docker kill the last executor mid-task: its instance reaches a final
+    //  status within the failure threshold (the container restarts, adopts
+    //  its spool and reports the lost run)
+    s_wait_sql ("SELECT COUNT(*) FROM instances WHERE status = 2", 1, 30);
+    int64_t running = s_sql ("SELECT MIN(id) FROM instances WHERE status = 2");
+    char *container = s_out ("%s ps -q executor", s_compose);
+    cr_assert_eq (s_sh ("docker kill %s >/dev/null", container), 0);
+    free (container);
+    char *sql = norc_asprintf ("SELECT COUNT(*) FROM instances WHERE id = %lld AND status >= 7",
+                               (long long) running);
+    s_wait_sql (sql, 1, 20);
+    free (sql);
+
+    //  Restart MariaDB: the stack recovers by itself
+    int64_t before = s_sql ("SELECT COUNT(*) FROM instances WHERE status = 7");
+    cr_assert_eq (s_sh ("%s restart mariadb >/dev/null 2>&1", s_compose), 0);
+    s_wait_sql ("SELECT COUNT(*) FROM instances WHERE status = 7", before + 5, 120);
+
+    //  Stop the demo; then every instance is final, no tick doubled or lost
+    cr_expect_eq (s_sh ("%s schedule pause 1 >/dev/null", ctl), 0);
+    s_wait_sql ("SELECT COUNT(*) = 0 FROM instances WHERE status < 7", 1, 60);
+    cr_expect_eq (s_sql ("SELECT COUNT(*) FROM (SELECT nominal FROM instances GROUP BY schedule_id, nominal "
+                         "HAVING COUNT(*) > 1) d"), 0, "no tick twice");
+    cr_expect_eq (s_sql ("SELECT COUNT(*) - TIMESTAMPDIFF(SECOND, MIN(nominal), MAX(nominal)) - 1 FROM "
+                         "(SELECT nominal FROM instances WHERE schedule_id = 1 UNION "
+                         "SELECT nominal FROM ticks WHERE schedule_id = 1) u"), 0,
+                  "every tick has an instance or a recorded reason");
+    free (ctl);
+
+    //  down -v leaves nothing behind
+    cr_assert_eq (s_sh ("%s down -v --remove-orphans >/dev/null 2>&1", s_compose), 0);
+    char *left = s_out ("docker ps -aq --filter label=com.docker.compose.project=%s; "
+                        "docker volume ls -q --filter label=com.docker.compose.project=%s; "
+                        "docker network ls -q --filter label=com.docker.compose.project=%s",
+                        s_project, s_project, s_project);
+    cr_expect_str_eq (left, "", "left behind: %s", left);
+    free (left);
+}
