@@ -90,6 +90,18 @@ else
     echo "FAIL: cannot build the fuzz target"; failed=1
 fi
 
+step "containers (docker compose)"
+if docker info >/dev/null 2>&1; then
+    # Test tools from PyPI: the Python event-stream example's client libraries
+    python3 -m pip install -q pyzmq msgpack 2>&1 | grep -v -i "warning" || true
+    build/tests/test_compose --jobs 1 >build/compose-test.log 2>&1 || failed=1
+    grep -E '^\[(FAIL|----)\]|Synthesis' build/compose-test.log | tail -20
+    docker_line=$(grep -E 'Synthesis' build/compose-test.log | tail -1)
+else
+    docker_line="docker: skipped (no Docker engine answers)"
+    echo "$docker_line"
+fi
+
 step "summary"
 for b in build build-asan; do
     log="$b/Testing/Temporary/LastTest.log"
@@ -103,6 +115,8 @@ for b in build build-asan; do
         print
     } END { printf "[====] Synthesis (all suites): Tested: %d | Passing: %d | Failing: %d | Crashing: %d\n", t, p, f, c }'
 done
+echo "-- containers"
+echo "${docker_line:-}"
 if [ "$failed" -ne 0 ]; then
     echo "TESTS FAILED"
     exit 1

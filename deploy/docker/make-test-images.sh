@@ -45,6 +45,8 @@ if ! docker image inspect "$base" >/dev/null 2>&1; then
 fi
 
 if ! docker image inspect "$mariadb" >/dev/null 2>&1; then
-    docker build -q -t "$mariadb" "$here/mariadb-test" >/dev/null
+    mkdir -p "$work"
+    docker build -t "$mariadb" "$here/mariadb-test" >"$work/mariadb-build.log" 2>&1 \
+        || { tail -20 "$work/mariadb-build.log" >&2; exit 1; }
     echo "make-test-images: $mariadb built"
 fi

@@ -66,6 +66,7 @@ typedef struct {
     char **members;             //  queues in priority order
     size_t member_count;
     int credits;
+    uint64_t last_pick;         //  when it was last given work (a counter)
     norc_us_t last_seen;        //  monotonic
 } s_exec_t;
 
@@ -90,6 +91,7 @@ struct _scheduler_t {
     uint64_t ticks_fired;
     int status;                 //  RUNNING or PAUSED; ENDED or KILLED at the end
     bool standing_by;           //  another scheduler holds the dispatch lease
+    uint64_t picks;             //  executors picked so far
 };
 
 static char *
@@ -302,38 +304,62 @@ typedef struct {
     zlistx_t *fifo;
 } s_pick_t;
 
-//  An executor with a free credit that serves this queue, taking turns.
+//  The executor serving this queue with the most free credits (the least
+//  loaded), the one given work longest ago among equals, so work spreads
+//  over every host.
 static s_exec_t *
 s_free_executor (scheduler_t *self, const char *queue)
 {
-    size_t count = zhashx_size (self->executors);
-    for (size_t i = 0; i < count; i++) {
-        s_exec_t *exec = (s_exec_t *) zhashx_next (self->executors);
-        if (!exec)
-            exec = (s_exec_t *) zhashx_first (self->executors);
-        if (!exec || exec->credits <= 0)
+    s_exec_t *best = NULL;
+    for (s_exec_t *exec = (s_exec_t *) zhashx_first (self->executors); exec;
+         exec = (s_exec_t *) zhashx_next (self->executors)) {
+        if (exec->credits <= 0)
+            continue;
+        if (best && (exec->credits < best->credits
+                     || (exec->credits == best->credits && exec->last_pick > best->last_pick)))
             continue;
         for (size_t m = 0; m < exec->member_count; m++)
-            if (strcmp (exec->members [m], queue) == 0)
-                return exec;
+            if (strcmp (exec->members [m], queue) == 0) {
+                best = exec;
+                break;
+            }
     }
-    return NULL;
+    if (best)
+        best->last_pick = ++self->picks;
+    return best;
 }
 
 //  Plan rounds of at most one assignment per executor with credits (so
 //  work spreads), record them all in one transaction, then send them.
+static int
+s_exec_order (const void *a, const void *b)
+{
+    const s_exec_t *x = *(const s_exec_t *const *) a;
+    const s_exec_t *y = *(const s_exec_t *const *) b;
+    if (x->credits != y->credits)
+        return x->credits > y->credits ? -1 : 1;
+    return x->last_pick < y->last_pick ? -1 : x->last_pick > y->last_pick;
+}
+
 static void
 s_dispatch (scheduler_t *self)
 {
     size_t room = 4096, count = 0;
     s_pick_t *picks = NULL;
     bool progress = true;
+    size_t nexec = zhashx_size (self->executors);
+    s_exec_t **order = (s_exec_t **) norc_calloc (nexec ? nexec : 1, sizeof (s_exec_t *));
     while (progress && count < room) {
         progress = false;
-        for (s_exec_t *exec = (s_exec_t *) zhashx_first (self->executors); exec && count < room;
-             exec = (s_exec_t *) zhashx_next (self->executors)) {
-            if (exec->credits <= 0)
-                continue;
+        //  Each round, the least loaded first, then the one idle longest
+        size_t n = 0;
+        for (s_exec_t *exec = (s_exec_t *) zhashx_first (self->executors); exec && n < nexec;
+             exec = (s_exec_t *) zhashx_next (self->executors))
+            if (exec->credits > 0)
+                order [n++] = exec;
+        qsort (order, n, sizeof (s_exec_t *), s_exec_order);
+        for (size_t e = 0; e < n && count < room; e++) {
+            s_exec_t *exec = order [e];
             for (size_t m = 0; m < exec->member_count; m++) {
                 zlistx_t *fifo = (zlistx_t *) zhashx_lookup (self->queues, exec->members [m]);
                 if (!fifo || !zlistx_first (fifo))
@@ -345,11 +371,13 @@ s_dispatch (scheduler_t *self)
                 picks [count].fifo = fifo;
                 count++;
                 exec->credits--;
+                exec->last_pick = ++self->picks;
                 progress = true;
                 break;
             }
         }
     }
+    free (order);
     if (!count)
         return;
     uint64_t *ids = (uint64_t *) norc_calloc (count, sizeof (uint64_t));

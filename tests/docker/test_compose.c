@@ -120,7 +120,7 @@ s_setup (void)
     setenv ("NORC_DB_ROOT_PASSWORD", "norc-root", 1);
     setenv ("NORC_DEMO", "1", 1);
     setenv ("NORC_DEMO_PERIOD", "1", 1);
-    setenv ("NORC_DEMO_COMMAND", "echo begin; sleep 2; echo done", 1);
+    setenv ("NORC_DEMO_COMMAND", "echo begin; sleep 4; echo done", 1);
     setenv ("NORC_EXECUTOR_SLOTS", "2", 1);
     setenv ("NORC_HEARTBEAT_FAILURE_MS", "3000", 1);
     setenv ("NORC_EXECUTOR_DRAIN_MS", "10000", 1);
@@ -178,14 +178,28 @@ Test (compose, up_scale_kill_restart_down)
     //  status within the failure threshold (the container restarts, adopts
     //  its spool and reports the lost run)
     s_wait_sql ("SELECT COUNT(*) FROM instances WHERE status = 2", 1, 30);
-    int64_t running = s_sql ("SELECT MIN(id) FROM instances WHERE status = 2");
     char *container = s_out ("%s ps -q executor", s_compose);
     cr_assert_eq (s_sh ("docker kill %s >/dev/null", container), 0);
     free (container);
-    char *sql = norc_asprintf ("SELECT COUNT(*) FROM instances WHERE id = %lld AND status >= 7",
-                               (long long) running);
-    s_wait_sql (sql, 1, 20);
-    free (sql);
+    s_wait_sql ("SELECT COUNT(*) FROM instances WHERE status = 14", 1, 20);
+    int64_t running = s_sql ("SELECT MIN(id) FROM instances WHERE status = 14");
+    cr_expect_eq (s_sql ("SELECT COUNT(*) FROM instances WHERE status = 2"), 0, "nothing left running");
+    //  Started again (docker kill counts as a manual stop), it adopts the
+    //  dead executor's spool slot and completes the lost run's log
+    cr_assert_eq (s_sh ("%s up -d --scale executor=1 >/dev/null 2>&1", s_compose), 0);
+    bool completed = false;
+    for (int i = 0; i < 60 && !completed; i++) {
+        log = s_out ("%s logs %lld 2>&1", ctl, (long long) running);
+        completed = strstr (log, "Executor lost while the task ran") != NULL;
+        free (log);
+        if (!completed)
+            usleep (500000);
+    }
+    if (!completed) {
+        s_sh ("%s logs executor 2>&1 | grep -v SUCCESS | tail -20", s_compose);
+        s_sh ("%s logs %lld", ctl, (long long) running);
+    }
+    cr_expect (completed, "the lost run's log is completed by the restarted executor");
 
     //  Restart MariaDB: the stack recovers by itself
     int64_t before = s_sql ("SELECT COUNT(*) FROM instances WHERE status = 7");
