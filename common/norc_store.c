@@ -1299,6 +1299,33 @@ norc_store_instance_list (norc_db_t *db, norc_us_t since, bool failed_only, int 
     return norc_db_txn (db, s_instance_list, &a);
 }
 
+static const char *s_sql_instance_cancel =
+    "UPDATE instances SET status = 9, ended_at = UTC_TIMESTAMP(6), reason = ? "
+    "WHERE id = ? AND status = 1 AND executor_id IS NULL";
+
+static int
+s_instance_cancel (norc_db_t *db, void *arg)
+{
+    s_inst_args_t *a = (s_inst_args_t *) arg;
+    norc_stmt_t *st = norc_db_stmt (db, s_sql_instance_cancel);
+    norc_stmt_bind_str (st, 0, a->text ? a->text : "");
+    norc_stmt_bind_u64 (st, 1, a->id);
+    int rc = norc_stmt_exec (st);
+    if (rc || norc_stmt_affected (st) == 1)
+        return rc;
+    st = norc_db_stmt (db, s_sql_instance_exists);
+    norc_stmt_bind_u64 (st, 0, a->id);
+    rc = s_exec_one (st);
+    return rc ? rc : NORC_CONFLICT;
+}
+
+int
+norc_store_instance_cancel (norc_db_t *db, uint64_t id, const char *reason)
+{
+    s_inst_args_t a = { .id = id, .text = reason };
+    return norc_db_txn (db, s_instance_cancel, &a);
+}
+
 static const char *s_sql_instance_handle =
     "UPDATE instances SET status = 12, handled_by = ?, handled_at = UTC_TIMESTAMP(6) "
     "WHERE id = ? AND status >= 13";

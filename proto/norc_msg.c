@@ -417,7 +417,7 @@ s_encode_heartbeat (const norc_heartbeat_t *m, norc_writer_t *w)
 static int
 s_encode_control (const norc_control_t *m, norc_writer_t *w)
 {
-    uint32_t count = 2 + 3 + (m->requested_by != NULL);
+    uint32_t count = 2 + 4 + (m->requested_by != NULL);
     if (norc_writer_map (w, count)
     ||  norc_writer_str (w, "type") || norc_writer_str (w, "CONTROL")
     ||  norc_writer_str (w, "v") || norc_writer_u64 (w, NORC_PROTOCOL_VERSION))
@@ -429,6 +429,8 @@ s_encode_control (const norc_control_t *m, norc_writer_t *w)
     if ((norc_writer_str (w, "request") || norc_writer_i64 (w, m->request)))
         return NORC_ERROR;
     if (m->requested_by && (norc_writer_str (w, "requested_by") || norc_writer_str (w, m->requested_by)))
+        return NORC_ERROR;
+    if ((norc_writer_str (w, "instance_id") || norc_writer_u64 (w, m->instance_id)))
         return NORC_ERROR;
     return NORC_OK;
 }
@@ -848,6 +850,8 @@ s_decode_control (norc_cursor_t *c, const char *key, uint32_t klen, norc_control
         return norc_cursor_nil (c) ? NORC_OK : norc_cursor_i32 (c, &m->request);
     if (S_KEY ("requested_by"))
         return norc_cursor_nil (c) ? NORC_OK : norc_cursor_str (c, 255, &m->requested_by);
+    if (S_KEY ("instance_id"))
+        return norc_cursor_nil (c) ? NORC_OK : norc_cursor_u64 (c, &m->instance_id);
     return norc_cursor_skip (c);
 }
 
@@ -1193,7 +1197,8 @@ norc_msg_equal (const norc_msg_t *a, const norc_msg_t *b)
                 && a->control.request_id == b->control.request_id
                 && a->control.daemon_id == b->control.daemon_id
                 && a->control.request == b->control.request
-                && s_str_equal (a->control.requested_by, b->control.requested_by);
+                && s_str_equal (a->control.requested_by, b->control.requested_by)
+                && a->control.instance_id == b->control.instance_id;
         case NORC_MSG_CONTROL_REPLY:
             return true
                 && a->control_reply.request_id == b->control_reply.request_id

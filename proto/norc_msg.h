@@ -148,6 +148,7 @@ typedef struct {
     uint64_t daemon_id;       //  daemons.id of the target
     int32_t request;          //  Request code (STOP 1, KILL 2, PAUSE 7, RESUME 8, RELOAD 9)
     char *requested_by;      //  Who asked
+    uint64_t instance_id;     //  With KILL to an executor: stop this one instance only (0: th
 } norc_control_t;
 
 //  CONTROL-REPLY: A daemon answers a control request.

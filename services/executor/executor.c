@@ -70,6 +70,7 @@ typedef struct {
     int kill_timer;
     bool timed_out;
     bool interrupted;
+    char *killed_by;            //  an instance kill request: who asked
     bool exited;
     int wait_status;
     struct rusage usage;
@@ -128,6 +129,7 @@ s_run_destroy (void **item)
     if (run) {
         if (run->child.output_fd >= 0)
             close (run->child.output_fd);
+        free (run->killed_by);
         free (run->task);
         free (run);
         *item = NULL;
@@ -450,7 +452,12 @@ s_finish (executor_t *self, s_run_t *run)
     }
     else {
         signal = WTERMSIG (run->wait_status);
-        status = run->timed_out ? NORC_ST_TIMEDOUT : run->interrupted ? NORC_ST_INTERRUPTED : NORC_ST_FAILURE;
+        status = run->timed_out ? NORC_ST_TIMEDOUT : run->killed_by ? NORC_ST_KILLED
+               : run->interrupted ? NORC_ST_INTERRUPTED : NORC_ST_FAILURE;
+        if (run->killed_by && !run->timed_out)
+            snprintf (reason_buf, sizeof reason_buf, "killed on request by %.60s: signal %d (%s)", run->killed_by,
+                      signal, strsignal (signal));
+        else
         if (run->interrupted && !run->timed_out)
             snprintf (reason_buf, sizeof reason_buf, "interrupted (%s): killed by signal %d (%s)",
                       self->end_reason ? self->end_reason : "executor stopping", signal, strsignal (signal));
@@ -720,10 +727,32 @@ s_on_signal (void *arg, int count)
     return self->done ? -1 : 0;
 }
 
+//  KILL for one instance: stop it, report it KILLED; the executor goes on.
+static void
+s_control_instance (executor_t *self, norc_control_t *c)
+{
+    char key [32];
+    s_run_t *run = (s_run_t *) zhashx_lookup (self->runs, s_key (c->instance_id, key, sizeof key));
+    const char *refused = c->request != NORC_REQ_KILL ? "only KILL applies to one instance"
+                        : !run ? "that instance is not running here" : NULL;
+    if (!refused && !run->killed_by) {
+        run->killed_by = norc_strdup (c->requested_by && *c->requested_by ? c->requested_by : "?");
+        if (run->log)
+            s_log_line (run->log, "ERROR", "Killed on request by %s: stopping the task.", run->killed_by);
+        s_terminate (self, run);
+    }
+    norc_log_info ("instance=%llu: KILL from %s: %s", (unsigned long long) c->instance_id,
+                   c->requested_by ? c->requested_by : "?", refused ? refused : "done");
+}
+
 //  A control request from the aggregator: act, answer, report the status.
 static void
 s_control (executor_t *self, norc_control_t *c)
 {
+    if (c->instance_id) {
+        s_control_instance (self, c);
+        return;
+    }
     const char *refused = NULL;
     switch (c->request) {
         case NORC_REQ_PAUSE:

@@ -115,6 +115,12 @@ s_call (norc_config_t *config, const char *op, norc_strmap_t *args)
 static int
 s_request (norc_config_t *config, const char *op, norc_strmap_t *args, norc_msg_t **reply_p)
 {
+    //  Who asks, for the record (control requests, kills, handling)
+    char by [300];
+    char host [256] = "";
+    gethostname (host, sizeof host);
+    snprintf (by, sizeof by, "%s@%s", getenv ("USER") ? getenv ("USER") : "norcctl", host);
+    norc_strmap_set (args, "by", by);
     norc_msg_t *reply = s_call (config, op, args);
     if (!reply)
         return CTL_FAIL;
@@ -393,6 +399,25 @@ int
 ctl_api_instance_show (norc_config_t *config, int argc, char **argv)
 {
     return s_print_record (config, argc, argv, "instance.show", s_id_key);
+}
+
+int
+ctl_api_instance_kill (norc_config_t *config, int argc, char **argv)
+{
+    return s_simple (config, argc, argv, "instance.kill", s_id_key, 1, NULL, NULL, "instance %s: kill requested");
+}
+
+int
+ctl_api_instance_handle (norc_config_t *config, int argc, char **argv)
+{
+    return s_simple (config, argc, argv, "instance.handle", s_id_key, 1, NULL, NULL, "instance %s handled");
+}
+
+int
+ctl_api_instance_rerun (norc_config_t *config, int argc, char **argv)
+{
+    return s_simple (config, argc, argv, "instance.rerun", s_id_key, 1, NULL, NULL,
+                     "instance %2$s created to rerun %1$s");
 }
 
 //  --------------------------------------------------------------------------
@@ -692,11 +717,6 @@ ctl_api_control (norc_config_t *config, int argc, char **argv)
         }
     }
     NORC_UNUSED (kind);
-    char by [300];
-    char host [256] = "";
-    gethostname (host, sizeof host);
-    snprintf (by, sizeof by, "%s@%s", getenv ("USER") ? getenv ("USER") : "norcctl", host);
-    norc_strmap_set (&args, "by", by);
     norc_msg_t *reply = NULL;
     int rc = s_request (config, "control", &args, &reply);
     norc_strmap_clear (&args);

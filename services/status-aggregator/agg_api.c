@@ -689,8 +689,10 @@ s_status_instances (agg_api_t *self, const norc_strmap_t *args, norc_api_reply_t
         s_reply_store (self, reply, rc, "cannot read instances");
 }
 
-static void
-s_instance_show (agg_api_t *self, const norc_strmap_t *args, norc_api_reply_t *reply)
+//  The instance named by args "id" (also "#ID"), read into inst. False,
+//  with the error in reply, when there is none.
+static bool
+s_instance_arg (agg_api_t *self, const norc_strmap_t *args, norc_instance_t *inst, norc_api_reply_t *reply)
 {
     const char *text = s_arg (args, "id");
     if (text && *text == '#')
@@ -699,18 +701,133 @@ s_instance_show (agg_api_t *self, const norc_strmap_t *args, norc_api_reply_t *r
     unsigned long long id = text ? strtoull (text, &end, 10) : 0;
     if (!text || *end || !id) {
         s_reply_error (reply, NORC_ERROR, "an instance id is required");
-        return;
+        return false;
     }
-    norc_instance_t inst = { 0 };
-    int rc = norc_store_instance_get (self->db, id, &inst);
-    if (rc == NORC_NOTFOUND) {
+    int rc = norc_store_instance_get (self->db, id, inst);
+    if (rc == NORC_NOTFOUND)
         s_reply_error (reply, rc, "unknown instance %llu", id);
-        return;
-    }
-    if (rc) {
+    else
+    if (rc)
         s_reply_store (self, reply, rc, "cannot read the instance");
+    return rc == NORC_OK;
+}
+
+static void
+s_instance_event (agg_api_t *self, const norc_instance_t *inst, int status, const char *topic, const char *detail)
+{
+    norc_msg_t *event = norc_msg_new (NORC_MSG_EVENT);
+    event->event.instance_id = inst->id;
+    event->event.task = norc_strdup (inst->task ? inst->task : "");
+    event->event.queue = norc_strdup (inst->queue ? inst->queue : "");
+    event->event.status = status;
+    const char *name = norc_status_name (status);
+    event->event.status_name = norc_strdup (name ? name : "?");
+    event->event.attempt = inst->attempt;
+    event->event.detail = norc_strdup (detail);
+    agg_api_publish (self->stream, &event, topic);
+}
+
+//  instance kill: a waiting instance ends KILLED here; a running one is
+//  stopped by its executor (SIGTERM to its process group, SIGKILL after the
+//  grace period) and reported KILLED by it.
+static void
+s_instance_kill (agg_api_t *self, const norc_strmap_t *args, norc_api_reply_t *reply)
+{
+    norc_instance_t inst = { 0 };
+    if (!s_instance_arg (self, args, &inst, reply)) {
+        norc_instance_clear (&inst);
         return;
     }
+    const char *by = s_arg (args, "by") ? s_arg (args, "by") : "norcctl";
+    char *reason = norc_asprintf ("killed on request by %s", by);
+    const char *name = norc_status_name (inst.status);
+    if (NORC_STATUS_IS_FINAL (inst.status))
+        s_reply_error (reply, NORC_CONFLICT, "instance %llu has already ended (%s)", (unsigned long long) inst.id,
+                       name ? name : "?");
+    else
+    if (inst.status == NORC_ST_CREATED && !inst.executor_id) {
+        int rc = norc_store_instance_cancel (self->db, inst.id, reason);
+        if (rc == NORC_CONFLICT)
+            s_reply_error (reply, rc, "instance %llu was just handed to an executor: try again",
+                           (unsigned long long) inst.id);
+        else
+        if (rc)
+            s_reply_store (self, reply, rc, "cannot kill the instance");
+        else {
+            s_row_u64 (reply, "id", inst.id);
+            norc_strmap_set (&reply->rows.rows [0], "outcome", "killed before it started");
+            s_instance_event (self, &inst, NORC_ST_KILLED, "instance.ended", reason);
+        }
+    }
+    else
+    if (self->deliver && self->deliver (self->owner, inst.executor_id, 0, NORC_REQ_KILL, by, inst.id)) {
+        s_row_u64 (reply, "id", inst.id);
+        norc_strmap_set (&reply->rows.rows [0], "outcome", "sent to its executor");
+    }
+    else
+        s_reply_error (reply, NORC_AGAIN, "executor %llu, which holds instance %llu, is not connected",
+                       (unsigned long long) inst.executor_id, (unsigned long long) inst.id);
+    free (reason);
+    norc_instance_clear (&inst);
+}
+
+static void
+s_instance_handle_op (agg_api_t *self, const norc_strmap_t *args, norc_api_reply_t *reply)
+{
+    norc_instance_t inst = { 0 };
+    if (s_instance_arg (self, args, &inst, reply)) {
+        const char *by = s_arg (args, "by") ? s_arg (args, "by") : "norcctl";
+        int rc = norc_store_instance_handle (self->db, inst.id, by);
+        const char *name = norc_status_name (inst.status);
+        if (rc == NORC_CONFLICT)
+            s_reply_error (reply, rc, "instance %llu is %s, not a failure: nothing to handle",
+                           (unsigned long long) inst.id, name ? name : "?");
+        else
+        if (rc)
+            s_reply_store (self, reply, rc, "cannot handle the instance");
+        else {
+            s_row_u64 (reply, "id", inst.id);
+            char *detail = norc_asprintf ("handled by %s (was %s)", by, name ? name : "?");
+            s_instance_event (self, &inst, NORC_ST_HANDLED, "instance.handled", detail);
+            free (detail);
+        }
+    }
+    norc_instance_clear (&inst);
+}
+
+//  instance rerun: a new manual instance of the same task on the same queue
+static void
+s_instance_rerun (agg_api_t *self, const norc_strmap_t *args, norc_api_reply_t *reply)
+{
+    norc_instance_t inst = { 0 };
+    if (s_instance_arg (self, args, &inst, reply)) {
+        uint64_t id = 0;
+        int rc = norc_store_instance_manual (self->db, inst.task_id, inst.queue_id, &id);
+        if (rc)
+            s_reply_store (self, reply, rc, "cannot create the instance");
+        else {
+            s_row_u64 (reply, "id", id);
+            char *detail = norc_asprintf ("rerun of #%llu", (unsigned long long) inst.id);
+            uint64_t old = inst.id;
+            inst.id = id;
+            inst.attempt = 1;
+            s_instance_event (self, &inst, NORC_ST_CREATED, "instance.created", detail);
+            inst.id = old;
+            free (detail);
+        }
+    }
+    norc_instance_clear (&inst);
+}
+
+static void
+s_instance_show (agg_api_t *self, const norc_strmap_t *args, norc_api_reply_t *reply)
+{
+    norc_instance_t inst = { 0 };
+    if (!s_instance_arg (self, args, &inst, reply)) {
+        norc_instance_clear (&inst);
+        return;
+    }
+    unsigned long long id = inst.id;
     norc_strmap_t *row = norc_rows_add (&reply->rows);
     char v [64];
     snprintf (v, sizeof v, "%llu", id);
@@ -833,7 +950,7 @@ s_control_one (agg_api_t *self, uint64_t daemon_id, int request, const char *by,
             if (rc)
                 s_reply_store (self, reply, rc, "cannot store the request");
             else {
-                bool sent = self->deliver && self->deliver (self->owner, daemon_id, request_id, request, by);
+                bool sent = self->deliver && self->deliver (self->owner, daemon_id, request_id, request, by, 0);
                 if (sent)
                     norc_store_control_mark (self->db, request_id, NORC_CONTROL_DELIVERED, NULL);
                 row = norc_rows_add (&reply->rows);
@@ -933,7 +1050,8 @@ static const struct { const char *op; s_op_fn *fn; } s_ops [] = {
     { "run", s_run },
     { "status.executors", s_status_executors }, { "status.schedulers", s_status_schedulers },
     { "status.queues", s_queue_list },      { "status.instances", s_status_instances },
-    { "instance.show", s_instance_show },
+    { "instance.show", s_instance_show },   { "instance.kill", s_instance_kill },
+    { "instance.handle", s_instance_handle_op }, { "instance.rerun", s_instance_rerun },
     { "daemon.register", s_daemon_register },
 };
 

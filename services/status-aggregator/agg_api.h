@@ -6,10 +6,11 @@
 #include "norc_db.h"
 #include "norc_msg.h"
 
-//  Deliver a stored control request to its daemon now, if it is connected.
-//  Returns true when it was sent.
+//  Deliver a stored control request to its daemon now, if it is connected
+//  (instance_id: a KILL for that one instance, not stored). Returns true
+//  when it was sent.
 typedef bool (agg_api_deliver_fn) (void *owner, uint64_t daemon_id, uint64_t request_id, int request,
-                                   const char *by);
+                                    const char *by, uint64_t instance_id);
 
 typedef struct {
     norc_db_t *db;              //  the aggregator's connection

@@ -193,7 +193,8 @@ s_publish_later (aggregator_t *self, norc_msg_t *event, const char *topic)
 
 //  Send a control request to a connected daemon (agg_api_deliver_fn).
 static bool
-s_deliver (void *owner, uint64_t daemon_id, uint64_t request_id, int request, const char *by)
+s_deliver (void *owner, uint64_t daemon_id, uint64_t request_id, int request, const char *by,
+           uint64_t instance_id)
 {
     aggregator_t *self = (aggregator_t *) owner;
     char key [32];
@@ -206,6 +207,7 @@ s_deliver (void *owner, uint64_t daemon_id, uint64_t request_id, int request, co
     msg->control.daemon_id = daemon_id;
     msg->control.request = request;
     msg->control.requested_by = norc_strdup (by ? by : "");
+    msg->control.instance_id = instance_id;
     norc_msg_set_routing_id (msg, route);
     return norc_msg_send (&msg, self->events) == NORC_OK;
 }
@@ -219,7 +221,7 @@ s_deliver_pending (aggregator_t *self, uint64_t daemon_id)
         for (size_t i = 0; i < rows.count; i++) {
             uint64_t id = strtoull (norc_strmap_get (&rows.rows [i], "id"), NULL, 10);
             int request = atoi (norc_strmap_get (&rows.rows [i], "request"));
-            if (s_deliver (self, daemon_id, id, request, norc_strmap_get (&rows.rows [i], "requested_by")))
+            if (s_deliver (self, daemon_id, id, request, norc_strmap_get (&rows.rows [i], "requested_by"), 0))
                 norc_store_control_mark (self->db, id, NORC_CONTROL_DELIVERED, NULL);
         }
     norc_rows_clear (&rows);

@@ -1,0 +1,105 @@
+//  End to end: acting on one instance with norcctl: kill (waiting or
+//  running), handle (a failure), rerun.
+#include <criterion/criterion.h>
+#include <signal.h>
+#include <unistd.h>
+#include "norc_test.h"
+#include "norc_mem.h"
+#include "norc_log.h"
+
+static norc_test_system_t *s_sys;
+static norc_db_t *s_db;
+
+static void
+s_setup (void)
+{
+    norc_log_init ("test", NORC_LOG_ERROR);
+    s_sys = norc_test_system_new ();
+    norc_test_system_start_core (s_sys);
+    s_db = norc_test_system_db (s_sys);
+}
+
+static void
+s_teardown (void)
+{
+    norc_db_destroy (&s_db);
+    norc_test_system_destroy (&s_sys);
+}
+
+TestSuite (instances, .init = s_setup, .fini = s_teardown, .timeout = 120);
+
+#define OK(...) NORC_TEST_CTL_OK (s_sys, __VA_ARGS__)
+
+static void
+s_wait (const char *sql, int64_t want)
+{
+    norc_test_db_wait_count (s_db, sql, want, 10000);
+}
+
+//  norcctl expecting failure, with this text on stderr.
+static void
+s_refused (const char *expect, const char *a1, const char *a2, const char *a3)
+{
+    char *out, *err;
+    int rc = norc_test_system_ctl (s_sys, &out, &err, a1, a2, a3, (const char *) NULL);
+    cr_expect_eq (rc, 1, "%s %s %s: rc %d", a1, a2, a3, rc);
+    cr_expect_not_null (strstr (err, expect), "%s", err);
+    free (out);
+    free (err);
+}
+
+Test (instances, kill_before_and_while_running)
+{
+    OK ("queue", "add", "Q");
+    OK ("task", "add", "Long", "--command", "echo going; sleep 30");
+    //  No executor yet: it waits, and is killed before it starts
+    OK ("run", "Long", "--queue", "Q");
+    OK ("instance", "kill", "1");
+    s_wait ("SELECT COUNT(*) FROM instances WHERE id = 1 AND status = 9 AND reason LIKE 'killed on request by %'", 1);
+    //  Running: its executor stops it; the executor goes on
+    const char *args [] = { "Q", "-c", "1", NULL };
+    norc_test_system_start (s_sys, "norc-executor", args);
+    OK ("run", "Long", "--queue", "Q");
+    s_wait ("SELECT COUNT(*) FROM instances WHERE id = 2 AND status = 2", 1);
+    OK ("instance", "kill", "#2");
+    s_wait ("SELECT COUNT(*) FROM instances WHERE id = 2 AND status = 9", 1);
+    cr_expect_eq (norc_test_db_int (s_db, "SELECT COUNT(*) FROM instances WHERE id = 2 "
+                                          "AND reason LIKE 'killed on request by %'"), 1);
+    cr_expect_neq (system ("pgrep -f 'sleep 30$' >/dev/null"), 0, "the task's processes are gone");
+    cr_expect_eq (norc_test_db_int (s_db, "SELECT status FROM daemons WHERE kind = 2"), 2, "the executor runs on");
+    char *out, *err;
+    cr_assert_eq (norc_test_system_ctl (s_sys, &out, &err, "logs", "2", NULL), 0, "%s", err);
+    cr_expect_not_null (strstr (out, "Killed on request by"), "%s", out);
+    cr_expect_not_null (strstr (out, "Task ended with status KILLED"), "%s", out);
+    free (out);
+    free (err);
+    s_refused ("has already ended (KILLED)", "instance", "kill", "2");
+    s_refused ("unknown instance 99", "instance", "kill", "99");
+}
+
+Test (instances, handle_a_failure_and_rerun_it)
+{
+    OK ("queue", "add", "Q");
+    OK ("task", "add", "Fails", "--command", "echo trying; exit 3");
+    OK ("task", "add", "Works", "--command", "true");
+    const char *args [] = { "Q", "-c", "2", NULL };
+    norc_test_system_start (s_sys, "norc-executor", args);
+    OK ("run", "Fails", "--queue", "Q");
+    OK ("run", "Works", "--queue", "Q");
+    s_wait ("SELECT COUNT(*) FROM instances WHERE status >= 7", 2);
+    s_refused ("is SUCCESS, not a failure", "instance", "handle", "2");
+    OK ("instance", "handle", "1");
+    cr_expect_eq (norc_test_db_int (s_db, "SELECT COUNT(*) FROM instances WHERE id = 1 AND status = 12 "
+                                          "AND handled_by LIKE '%@%' AND handled_at IS NOT NULL"), 1);
+    s_refused ("is HANDLED, not a failure", "instance", "handle", "1");
+    //  Rerun: a new instance of the same task on the same queue
+    char *out, *err;
+    cr_assert_eq (norc_test_system_ctl (s_sys, &out, &err, "instance", "rerun", "1", NULL), 0, "%s", err);
+    cr_expect_not_null (strstr (out, "instance 3 created to rerun 1"), "%s", out);
+    free (out);
+    free (err);
+    s_wait ("SELECT COUNT(*) FROM instances WHERE id = 3 AND status = 13 AND exit_code = 3", 1);
+    cr_expect_eq (norc_test_db_int (s_db, "SELECT COUNT(*) FROM instances a JOIN instances b "
+                                          "ON a.task_id = b.task_id AND a.queue_id = b.queue_id "
+                                          "WHERE a.id = 1 AND b.id = 3"), 1);
+}
