@@ -391,6 +391,30 @@ int
 ctl_api_run (norc_config_t *config, int argc, char **argv)
 {
     static const char *keys [] = { "task" };
+    for (int i = 0; i + 1 < argc; i++)
+        if (strcmp (argv [i], "--at") == 0) {
+            //  Later: a schedule of one repetition starting then, so the run
+            //  is durable, fenced and in the tick ledger like any other
+            char **rest = (char **) norc_calloc ((size_t) argc + 4, sizeof (char *));
+            int n = 0;
+            for (int j = 0; j < argc; j++)
+                if (j == i)
+                    rest [n++] = (char *) "--start";
+                else
+                    rest [n++] = argv [j];
+            rest [n++] = (char *) "--period";
+            rest [n++] = (char *) "1";
+            rest [n++] = (char *) "--reps";
+            rest [n++] = (char *) "1";
+            static const s_flag_t flags [] = {
+                { "--queue", "queue", true }, { "--start", "start", true }, { "--period", "period", true },
+                { "--reps", "reps", true }, { NULL, NULL, false }
+            };
+            int rc = s_simple (config, n, rest, "schedule.add", keys, 1, flags, NULL,
+                               "%s will run once at the given time (schedule %s)");
+            free (rest);
+            return rc;
+        }
     static const s_flag_t flags [] = { { "--queue", "queue", true }, { NULL, NULL, false } };
     return s_simple (config, argc, argv, "run", keys, 1, flags, NULL, "instance %2$s of %1$s created");
 }

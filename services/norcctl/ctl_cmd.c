@@ -247,7 +247,7 @@ static const s_command_t s_commands [] = {
     { "schedule pause", "ID", "pause a schedule (its ticks are recorded as skipped)", ctl_api_schedule_pause },
     { "schedule resume", "ID", "resume a schedule", ctl_api_schedule_resume },
     { "schedule history", "ID [-n N]", "each tick and what happened to it", ctl_api_schedule_history },
-    { "run", "TASK --queue Q", "run a task now", ctl_api_run },
+    { "run", "TASK --queue Q [--at TIME]", "run a task now, or once at TIME (ISO-8601)", ctl_api_run },
     { "status", "[executors|schedulers|queues|instances] [--since 10m|30m|1h|3h|12h|1d|7d|all] [--failed] [--json]",
       "report on daemons, queues and instances", ctl_api_status },
     { "instance show", "ID", "show an instance", ctl_api_instance_show },

@@ -103,3 +103,30 @@ Test (instances, handle_a_failure_and_rerun_it)
                                           "ON a.task_id = b.task_id AND a.queue_id = b.queue_id "
                                           "WHERE a.id = 1 AND b.id = 3"), 1);
 }
+
+Test (instances, run_once_at_a_given_time)
+{
+    OK ("queue", "add", "Q");
+    OK ("task", "add", "Works", "--command", "true");
+    const char *args [] = { "Q", "-c", "1", NULL };
+    norc_test_system_start (s_sys, "norc-executor", args);
+    //  Two seconds from now, to the second
+    char at [64];
+    norc_time_iso ((norc_now_us () / NORC_US_PER_SEC + 2) * NORC_US_PER_SEC, at, sizeof at);
+    char *out, *err;
+    cr_assert_eq (norc_test_system_ctl (s_sys, &out, &err, "run", "Works", "--queue", "Q", "--at", at, NULL), 0,
+                  "%s", err);
+    cr_expect_not_null (strstr (out, "will run once"), "%s", out);
+    free (out);
+    free (err);
+    cr_expect_eq (norc_test_db_int (s_db, "SELECT COUNT(*) FROM instances"), 0, "nothing yet");
+    s_wait ("SELECT COUNT(*) FROM instances WHERE status = 7", 1);
+    char *sql = norc_asprintf ("SELECT COUNT(*) FROM instances WHERE nominal = '%.10s %.15s' "
+                               "AND started_at >= nominal AND schedule_id IS NOT NULL", at, at + 11);
+    cr_expect_eq (norc_test_db_int (s_db, sql), 1, "ran at %s, once", at);
+    free (sql);
+    usleep (1500000);
+    cr_expect_eq (norc_test_db_int (s_db, "SELECT COUNT(*) FROM instances"), 1, "once only");
+    cr_expect_neq (norc_test_system_ctl (s_sys, NULL, NULL, "run", "Works", "--queue", "Q", "--at", "tomorrowish",
+                                        NULL), 0, "a bad time is refused");
+}
