@@ -957,6 +957,7 @@ typedef struct {
     norc_rows_t *rows;
     norc_instance_t **list;
     size_t *list_count;
+    uint64_t *retry_ids;
 } s_inst_args_t;
 
 static const char *s_sql_instance_manual =
@@ -988,7 +989,7 @@ norc_store_instance_manual (norc_db_t *db, uint64_t task_id, uint64_t queue_id, 
     "i.id, i.task_id, i.queue_id, i.schedule_id, i.nominal, i.attempt, i.trigger_kind, " \
     "i.job_instance_id, i.job_node_id, i.executor_id, i.status, i.enqueued_at, i.started_at, " \
     "i.ended_at, i.exit_code, i.term_signal, i.cpu_user_us, i.cpu_sys_us, i.max_rss_kb, " \
-    "i.log_path, i.reason, t.name, q.name, t.command, t.timeout_s "
+    "i.log_path, i.reason, t.name, q.name, t.command, t.timeout_s, i.not_before, i.retry_of "
 #define S_INSTANCE_FROM \
     "FROM instances i JOIN tasks t ON t.id = i.task_id JOIN queues q ON q.id = i.queue_id "
 
@@ -1024,6 +1025,36 @@ s_instance_from (norc_stmt_t *st, norc_instance_t *i)
     i->queue = s_dup (norc_stmt_str (st, 22));
     i->command = s_dup (norc_stmt_str (st, 23));
     i->timeout_s = (int) norc_stmt_i64 (st, 24);
+    i->not_before = norc_stmt_time (st, 25);
+    i->retry_of = norc_stmt_u64 (st, 26);
+}
+
+//  The task's retry policy, applied to an instance that just ended: on
+//  FAILURE, TIMEDOUT, or ERROR because its executor was lost, while
+//  attempts remain, the next attempt is created waiting, not before the
+//  backoff (retry_backoff_s doubled per attempt, at most retry_cap_s).
+//  INSERT IGNORE on the unique keys (retry_of; the tick key) makes this
+//  safe to run again for a resent event. *retry_id is 0 when none.
+static const char *s_sql_instance_retry =
+    "INSERT IGNORE INTO instances (task_id, queue_id, schedule_id, nominal, attempt, trigger_kind, status, "
+    "  enqueued_at, not_before, retry_of) "
+    "SELECT i.task_id, i.queue_id, i.schedule_id, i.nominal, i.attempt + 1, 4, 1, UTC_TIMESTAMP(6), "
+    "  UTC_TIMESTAMP(6) + INTERVAL CAST(LEAST(t.retry_cap_s, t.retry_backoff_s * POW(2, LEAST(i.attempt, 40) - 1)) "
+    "    AS UNSIGNED) SECOND, i.id "
+    "FROM instances i JOIN tasks t ON t.id = i.task_id "
+    "WHERE i.id = ? AND i.attempt <= t.retry_max "
+    "  AND (i.status IN (13, 15) OR (i.status = 14 AND i.reason LIKE 'executor lost%'))";
+
+static int
+s_instance_retry (norc_db_t *db, uint64_t id, uint64_t *retry_id)
+{
+    *retry_id = 0;
+    norc_stmt_t *st = norc_db_stmt (db, s_sql_instance_retry);
+    norc_stmt_bind_u64 (st, 0, id);
+    int rc = norc_stmt_exec (st);
+    if (rc == NORC_OK && norc_stmt_affected (st) == 1)
+        *retry_id = norc_stmt_insert_id (st);
+    return rc;
 }
 
 static const char *s_sql_instance_get =
@@ -1236,7 +1267,10 @@ s_instance_end_one (norc_db_t *db, const norc_instance_t *i)
 static int
 s_instance_end (norc_db_t *db, void *arg)
 {
-    return s_instance_end_one (db, ((s_inst_args_t *) arg)->instance);
+    s_inst_args_t *a = (s_inst_args_t *) arg;
+    int rc = s_instance_end_one (db, a->instance);
+    uint64_t retry_id;
+    return rc ? rc : s_instance_retry (db, a->instance->id, &retry_id);
 }
 
 int
@@ -1253,11 +1287,19 @@ s_instance_apply (norc_db_t *db, void *arg)
     s_inst_args_t *a = (s_inst_args_t *) arg;
     for (size_t k = 0; k < a->count; k++) {
         const norc_instance_t *e = &a->events [k];
+        if (a->retry_ids)
+            a->retry_ids [k] = 0;
         int rc = NORC_STATUS_IS_FINAL (e->status)
                ? s_instance_end_one (db, e)
                : s_instance_start_one (db, e->id, e->executor_id, e->started);
         if (rc == NORC_CONFLICT || rc == NORC_NOTFOUND)
             continue;
+        if (rc == NORC_OK && NORC_STATUS_IS_FINAL (e->status)) {
+            uint64_t retry_id;
+            rc = s_instance_retry (db, e->id, &retry_id);
+            if (a->retry_ids)
+                a->retry_ids [k] = retry_id;
+        }
         if (rc)
             return rc;
     }
@@ -1265,9 +1307,9 @@ s_instance_apply (norc_db_t *db, void *arg)
 }
 
 int
-norc_store_instance_apply (norc_db_t *db, const norc_instance_t *events, size_t count)
+norc_store_instance_apply (norc_db_t *db, const norc_instance_t *events, size_t count, uint64_t *retry_ids)
 {
-    s_inst_args_t a = { .events = events, .count = count };
+    s_inst_args_t a = { .events = events, .count = count, .retry_ids = retry_ids };
     return norc_db_txn (db, s_instance_apply, &a);
 }
 
@@ -1666,6 +1708,7 @@ norc_dead_list_free (norc_dead_t **list, size_t count)
     for (size_t i = 0; i < count; i++) {
         free ((*list) [i].requeued);
         free ((*list) [i].ended);
+        free ((*list) [i].retried);
     }
     free (*list);
     *list = NULL;
@@ -1728,6 +1771,13 @@ s_daemon_mark_dead (norc_db_t *db, void *arg)
         norc_stmt_bind_u64 (st, 1, d->id);
         if ((rc = norc_stmt_exec (st)))
             return rc;
+        for (size_t j = 0; j < d->ended_count; j++) {
+            uint64_t retry_id;
+            if ((rc = s_instance_retry (db, d->ended [j], &retry_id)))
+                return rc;
+            if (retry_id)
+                s_u64_push (&d->retried, &d->retried_count, retry_id);
+        }
         st = norc_db_stmt (db, s_sql_schedule_release);
         norc_stmt_bind_u64 (st, 0, d->id);
         if ((rc = norc_stmt_exec (st)))

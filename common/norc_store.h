@@ -95,6 +95,8 @@ typedef struct {
     char *queue;                //  queue name (read only)
     char *command;              //  task command (read only)
     int timeout_s;              //  task timeout (read only)
+    norc_us_t not_before;       //  a retry waits for its backoff until then (0: no wait)
+    uint64_t retry_of;          //  the attempt this one retries, 0 if none
 } norc_instance_t;
 
 typedef struct {
@@ -213,7 +215,10 @@ int norc_store_instance_start (norc_db_t *db, uint64_t id, uint64_t executor_id,
 int norc_store_instance_end (norc_db_t *db, const norc_instance_t *instance);
 //  Many starts and ends in one transaction (the aggregator's group commit).
 //  An instance that is already final is left alone and is not an error.
-int norc_store_instance_apply (norc_db_t *db, const norc_instance_t *events, size_t count);
+//  An end creates the next attempt when the task's retry policy says so
+//  (also in norc_store_instance_end); retry_ids (count entries, may be
+//  NULL) receives each new attempt's id, 0 for none.
+int norc_store_instance_apply (norc_db_t *db, const norc_instance_t *events, size_t count, uint64_t *retry_ids);
 //  Report rows: id, task, queue, schedule_id, nominal, attempt, executor_id,
 //  status, enqueued, started, ended, exit_code. Ended after `since` (0 =
 //  all) or not ended; only failures when failed_only.
@@ -255,6 +260,8 @@ typedef struct {
     size_t requeued_count;
     uint64_t *ended;            //  started on it: now ERROR with the reason
     size_t ended_count;
+    uint64_t *retried;          //  new attempts of those, by their task's retry policy
+    size_t retried_count;
     int leases_released;        //  schedules and named leases it held, free now
 } norc_dead_t;
 

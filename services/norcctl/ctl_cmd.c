@@ -234,7 +234,8 @@ static const s_command_t s_commands [] = {
     { "queue list", "[--json]", "list queues with waiting instances and executors", ctl_api_queue_list },
     { "queue rm", "NAME", "remove an unused queue", ctl_api_queue_rm },
     { "group add", "NAME QUEUE:PRIORITY...", "add a queue group (lower priority first)", ctl_api_group_add },
-    { "task add", "NAME --command CMD [--timeout S] [--env K=V]... [--cwd DIR] [--retries N]",
+    { "task add", "NAME --command CMD [--timeout S] [--env K=V]... [--cwd DIR] [--retries N [--retry-backoff S] "
+      "[--retry-cap S]]",
       "add a command task", ctl_api_task_add },
     { "task list", "[--json]", "list tasks", ctl_api_task_list },
     { "task show", "NAME", "show a task", ctl_api_task_show },

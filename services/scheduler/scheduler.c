@@ -55,6 +55,7 @@ typedef struct {
     uint64_t schedule_id;
     int attempt;
     norc_us_t nominal;
+    norc_us_t not_before;       //  a retry's backoff: not handed out before (wall clock)
     char *queue;
     char *log_path;
 } s_work_t;
@@ -84,6 +85,7 @@ struct _scheduler_t {
     sched_heap_t *heap;
     zhashx_t *schedules;        //  id -> s_sched_t
     zhashx_t *queues;           //  name -> zlistx of s_work_t
+    zlistx_t *delayed;          //  s_work_t waiting for its not_before
     zhashx_t *known;            //  instance id -> monotonic time (queued or dispatched)
     zhashx_t *tasks;            //  task id -> norc_task_t
     zhashx_t *executors;        //  routing id hex -> s_exec_t
@@ -172,6 +174,8 @@ scheduler_new (norc_config_t *config)
     self->schedules = zhashx_new ();
     zhashx_set_destructor (self->schedules, s_sched_destroy);
     self->queues = zhashx_new ();
+    self->delayed = zlistx_new ();
+    zlistx_set_destructor (self->delayed, s_work_destroy);
     zhashx_set_destructor (self->queues, s_queue_destroy);
     self->known = zhashx_new ();
     zhashx_set_destructor (self->known, (zhashx_destructor_fn *) zstr_free);
@@ -193,6 +197,7 @@ scheduler_destroy (scheduler_t **self_p)
         zhashx_destroy (&self->tasks);
         zhashx_destroy (&self->known);
         zhashx_destroy (&self->queues);
+        zlistx_destroy (&self->delayed);
         zhashx_destroy (&self->schedules);
         sched_heap_destroy (&self->heap);
         zloop_destroy (&self->loop);
@@ -218,9 +223,19 @@ s_mark_known (scheduler_t *self, uint64_t instance_id)
     zhashx_update (self->known, s_key (instance_id, key, sizeof key), when);
 }
 
+static int s_on_delayed (zloop_t *loop, int timer_id, void *arg);
+
 static void
 s_enqueue (scheduler_t *self, s_work_t *work, bool front)
 {
+    norc_us_t wait = work->not_before - norc_now_us ();
+    if (self->dispatch && wait > 0) {
+        //  A retry in its backoff: it joins its queue when the time comes
+        zlistx_add_end (self->delayed, work);
+        s_mark_known (self, work->instance_id);
+        zloop_timer (self->loop, (size_t) (wait / 1000) + 1, 1, s_on_delayed, self);
+        return;
+    }
     if (!self->dispatch) {
         //  Another scheduler dispatches: it learns of this instance from
         //  the aggregator's notification, or from MySQL
@@ -241,6 +256,33 @@ s_enqueue (scheduler_t *self, s_work_t *work, bool front)
     s_mark_known (self, work->instance_id);
 }
 
+static void s_dispatch (scheduler_t *self);
+
+//  Retries whose backoff is over join their queues.
+static int
+s_on_delayed (zloop_t *loop, int timer_id, void *arg)
+{
+    NORC_UNUSED (loop);
+    NORC_UNUSED (timer_id);
+    scheduler_t *self = (scheduler_t *) arg;
+    norc_us_t now = norc_now_us ();
+    bool moved = true;
+    while (moved) {
+        moved = false;
+        for (s_work_t *work = (s_work_t *) zlistx_first (self->delayed); work;
+             work = (s_work_t *) zlistx_next (self->delayed))
+            if (work->not_before <= now) {
+                zlistx_detach_cur (self->delayed);
+                work->not_before = 0;
+                s_enqueue (self, work, false);
+                moved = true;
+                break;
+            }
+    }
+    s_dispatch (self);
+    return 0;
+}
+
 static s_work_t *
 s_work_from_instance (const norc_instance_t *inst)
 {
@@ -250,6 +292,7 @@ s_work_from_instance (const norc_instance_t *inst)
     work->schedule_id = inst->schedule_id;
     work->attempt = inst->attempt ? inst->attempt : 1;
     work->nominal = inst->nominal;
+    work->not_before = inst->not_before;
     work->queue = norc_strdup (inst->queue ? inst->queue : "");
     char path [64];
     work->log_path = norc_strdup (inst->log_path ? inst->log_path
@@ -831,6 +874,7 @@ s_dispatch_lease (scheduler_t *self, norc_us_t now, norc_us_t until)
         zsock_destroy (&self->dispatch);
         zhashx_purge (self->executors);
         zhashx_purge (self->queues);
+        zlistx_purge (self->delayed);
         zhashx_purge (self->known);
     }
     else

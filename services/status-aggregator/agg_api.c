@@ -244,16 +244,24 @@ s_task_add (agg_api_t *self, const norc_strmap_t *args, norc_api_reply_t *reply)
         s_reply_error (reply, NORC_ERROR, "a command task needs --command");
         return;
     }
-    int64_t timeout, retries;
+    int64_t timeout, retries, backoff, cap;
     if (!s_arg_int (args, "timeout", 0, 86400 * 365, &timeout, reply)
-    ||  !s_arg_int (args, "retries", 0, 100, &retries, reply))
+    ||  !s_arg_int (args, "retries", 0, 100, &retries, reply)
+    ||  !s_arg_int (args, "retry_backoff", 1, 86400, &backoff, reply)
+    ||  !s_arg_int (args, "retry_cap", 1, 86400 * 7, &cap, reply))
         return;
+    if (!s_arg (args, "retry_backoff"))
+        backoff = 10;
+    if (!s_arg (args, "retry_cap"))
+        cap = 3600;
     norc_task_t task = { 0 };
     task.name = norc_strdup (name);
     task.kind = NORC_TASK_COMMAND;
     task.command = norc_strdup (command);
     task.timeout_s = (int) timeout;
     task.retry_max = (int) retries;
+    task.retry_backoff_s = (int) backoff;
+    task.retry_cap_s = (int) cap;
     const char *cwd = s_arg (args, "cwd");
     task.cwd = cwd ? norc_strdup (cwd) : NULL;
     const char *description = s_arg (args, "description");

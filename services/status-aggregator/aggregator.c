@@ -44,6 +44,7 @@ struct _aggregator_t {
     agg_api_t api_ctx;
     norc_instance_t *batch;     //  instance changes waiting for commit
     size_t batch_count;
+    uint64_t *retry_ids;        //  per batch entry: the retry its end created, 0 if none
     s_ack_t *acks;              //  acknowledgements waiting for commit
     size_t ack_count;
     norc_msg_t **publish;       //  events waiting for commit
@@ -65,6 +66,7 @@ aggregator_new (norc_config_t *config)
     self->period_ms = norc_config_int (config, "heartbeat.period_ms");
     self->failure_ms = norc_config_int (config, "heartbeat.failure_ms");
     self->batch = (norc_instance_t *) norc_calloc (BATCH_MAX, sizeof (norc_instance_t));
+    self->retry_ids = (uint64_t *) norc_calloc (BATCH_MAX, sizeof (uint64_t));
     self->acks = (s_ack_t *) norc_calloc (BATCH_MAX * 2, sizeof (s_ack_t));
     self->publish = (norc_msg_t **) norc_calloc (BATCH_MAX * 2, sizeof (norc_msg_t *));
     self->beats = zhashx_new ();
@@ -97,6 +99,7 @@ aggregator_destroy (aggregator_t **self_p)
         aggregator_t *self = *self_p;
         s_clear_pending (self);
         free (self->batch);
+        free (self->retry_ids);
         free (self->acks);
         free (self->publish);
         zhashx_destroy (&self->beats);
@@ -151,6 +154,16 @@ s_event (const char *topic_status, uint64_t instance_id, int status)
     return event;
 }
 
+//  A retry was created for instance `of`.
+static void
+s_publish_retry (aggregator_t *self, uint64_t id, uint64_t of)
+{
+    norc_msg_t *event = s_event (NULL, id, NORC_ST_CREATED);
+    event->event.detail = of ? norc_asprintf ("retry of #%llu", (unsigned long long) of)
+                             : norc_strdup ("retry: its executor was lost");
+    agg_api_publish (self->stream, &event, "instance.created");
+}
+
 //  Commit the batch; on success acknowledge and publish everything queued.
 static void
 s_flush (aggregator_t *self)
@@ -159,7 +172,7 @@ s_flush (aggregator_t *self)
         return;
     int rc = NORC_OK;
     if (self->batch_count)
-        rc = norc_store_instance_apply (self->db, self->batch, self->batch_count);
+        rc = norc_store_instance_apply (self->db, self->batch, self->batch_count, self->retry_ids);
     if (rc == NORC_OK) {
         for (size_t i = 0; i < self->ack_count; i++) {
             norc_msg_t *ack = norc_msg_new (NORC_MSG_ACK);
@@ -176,6 +189,10 @@ s_flush (aggregator_t *self)
             self->publish [i] = NULL;
         }
         self->publish_count = 0;
+        //  New attempts: the dispatcher takes them from this notification
+        for (size_t i = 0; i < self->batch_count; i++)
+            if (self->retry_ids [i])
+                s_publish_retry (self, self->retry_ids [i], self->batch [i].id);
     }
     else
         norc_log_warnx ("db: cannot record %zu events, they will be resent: %s",
@@ -438,9 +455,14 @@ s_on_sweep (zloop_t *loop, int timer_id, void *arg)
     //  was away), or while heartbeats cannot be stored, everyone gets one
     //  full threshold to be heard again
     norc_us_t now = norc_mono_us ();
-    if (now - self->last_sweep > 3 * self->period_ms * 1000)
+    int64_t stall_ms = 3 * self->period_ms > self->failure_ms / 2 ? 3 * self->period_ms : self->failure_ms / 2;
+    if (now - self->last_sweep > stall_ms * 1000)
         self->observing_since = now;
     self->last_sweep = now;
+    //  Take the heartbeats already waiting first (timers run before
+    //  readers in a loop turn): after a slow moment they are in the socket
+    for (int i = 0; i < 10 && (zsock_events (self->events) & ZMQ_POLLIN); i++)
+        s_handle_events (loop, self->events, self);
     s_on_heartbeat_write (loop, 0, self);
     if (norc_mono_us () - self->observing_since < self->failure_ms * 1000)
         return 0;
@@ -473,6 +495,8 @@ s_on_sweep (zloop_t *loop, int timer_id, void *arg)
             event->event.detail = norc_strdup (reason);
             agg_api_publish (self->stream, &event, "instance.ended");
         }
+        for (size_t j = 0; j < d->retried_count; j++)
+            s_publish_retry (self, d->retried [j], 0);
         //  The dispatcher takes these again at once
         for (size_t j = 0; j < d->requeued_count; j++) {
             event = s_event (NULL, d->requeued [j], NORC_ST_CREATED);

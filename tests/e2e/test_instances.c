@@ -130,3 +130,54 @@ Test (instances, run_once_at_a_given_time)
     cr_expect_neq (norc_test_system_ctl (s_sys, NULL, NULL, "run", "Works", "--queue", "Q", "--at", "tomorrowish",
                                         NULL), 0, "a bad time is refused");
 }
+
+Test (instances, retries_with_backoff_each_attempt_its_own_instance)
+{
+    OK ("queue", "add", "Q");
+    char *marker = norc_asprintf ("%s/flaky.marker", s_sys->dir);
+    char *flaky = norc_asprintf ("test -f %s && echo second && exit 0; touch %s; echo first; exit 1", marker, marker);
+    OK ("task", "add", "Flaky", "--command", flaky, "--retries", "2", "--retry-backoff", "1");
+    OK ("task", "add", "Broken", "--command", "exit 4", "--retries", "2", "--retry-backoff", "1", "--retry-cap", "1");
+    const char *args [] = { "Q", "-c", "2", NULL };
+    norc_test_system_start (s_sys, "norc-executor", args);
+    //  Fails once, then succeeds on the second attempt, after the backoff
+    OK ("run", "Flaky", "--queue", "Q");
+    s_wait ("SELECT COUNT(*) FROM instances WHERE status = 7", 1);
+    cr_expect_eq (norc_test_db_int (s_db, "SELECT COUNT(*) FROM instances a JOIN instances b ON b.retry_of = a.id "
+                                          "WHERE a.status = 13 AND a.attempt = 1 AND b.status = 7 AND b.attempt = 2 "
+                                          "AND b.trigger_kind = 4 AND b.started_at >= a.ended_at + INTERVAL 1 SECOND"),
+                  1, "attempt 2 retried attempt 1 after its backoff");
+    //  A scheduled tick that always fails: attempts 1..3 on the same tick key, then no more
+    OK ("schedule", "add", "Broken", "--queue", "Q", "--period", "60", "--reps", "1");
+    s_wait ("SELECT COUNT(*) FROM instances WHERE schedule_id = 1 AND status = 13", 3);
+    usleep (2500000);
+    cr_expect_eq (norc_test_db_int (s_db, "SELECT COUNT(*) FROM instances WHERE schedule_id = 1"), 3,
+                  "retries stop after the last attempt");
+    cr_expect_eq (norc_test_db_int (s_db, "SELECT COUNT(DISTINCT nominal) * 10 + MAX(attempt) FROM instances "
+                                          "WHERE schedule_id = 1"), 13, "one tick, attempts 1 to 3");
+    free (flaky);
+    free (marker);
+}
+
+Test (instances, a_lost_executors_instance_is_retried_elsewhere)
+{
+    OK ("queue", "add", "Q");
+    OK ("task", "add", "Slow", "--command", "sleep 3; echo ok", "--retries", "1", "--retry-backoff", "1");
+    const char *args [] = { "Q", "-c", "1", NULL };
+    pid_t first = norc_test_system_start (s_sys, "norc-executor", args);
+    s_wait ("SELECT COUNT(*) FROM daemons WHERE kind = 2 AND status = 2", 1);
+    OK ("run", "Slow", "--queue", "Q");
+    s_wait ("SELECT COUNT(*) FROM instances WHERE status = 2", 1);
+    norc_test_system_signal (s_sys, first, SIGKILL);
+    //  Another executor on another spool: the retry runs there
+    char *spool = norc_asprintf ("%s/spool2", s_sys->dir);
+    const char *args2 [] = { "Q", "-c", "1", "--spool.dir", spool, NULL };
+    norc_test_system_start (s_sys, "norc-executor", args2);
+    norc_test_db_wait_count (s_db, "SELECT COUNT(*) FROM instances WHERE status = 7 AND attempt = 2", 1, 20000);
+    cr_expect_eq (norc_test_db_int (s_db, "SELECT COUNT(*) FROM instances WHERE id = 1 AND status = 14 "
+                                          "AND reason LIKE 'executor lost%'"), 1);
+    cr_expect_eq (norc_test_db_int (s_db, "SELECT COUNT(*) FROM instances a JOIN instances b "
+                                          "ON b.retry_of = a.id AND b.executor_id <> a.executor_id WHERE a.id = 1"), 1);
+    free (spool);
+    system ("pkill -f '^sleep 3$' 2>/dev/null");
+}

@@ -530,7 +530,7 @@ Test (norc_store, batched_apply_and_reports)
         { .id = ids [0], .executor_id = 1, .status = NORC_ST_FAILURE, .ended = t + 30 },  //  late duplicate
         { .id = 99999, .executor_id = 1, .status = NORC_ST_SUCCESS, .ended = t },         //  unknown: ignored
     };
-    cr_assert_eq (norc_store_instance_apply (s_db, events, 6), NORC_OK, "%s", norc_db_errstr (s_db));
+    cr_assert_eq (norc_store_instance_apply (s_db, events, 6, NULL), NORC_OK, "%s", norc_db_errstr (s_db));
     norc_rows_t rows = { 0 };
     cr_assert_eq (norc_store_instance_list (s_db, 0, false, 0, &rows), NORC_OK);
     cr_expect_eq (rows.count, 4);
