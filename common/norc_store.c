@@ -775,6 +775,7 @@ typedef struct {
     int outcome;
     const char *reason;
     uint64_t schedule_id;
+    uint64_t except;
     int limit;
     norc_rows_t *rows;
 } s_tick_args_t;
@@ -879,6 +880,31 @@ norc_store_tick_skip (norc_db_t *db, const norc_tick_fire_t *tick, int outcome, 
     return norc_db_txn (db, s_tick_skip, &a);
 }
 
+static const char *s_sql_schedule_busy =
+    "SELECT 1 FROM instances WHERE schedule_id = ? AND status < 7 LIMIT 1";
+
+static const char *s_sql_schedule_active =
+    "SELECT id, status, COALESCE(executor_id, 0) AS executor_id FROM instances "
+    "WHERE schedule_id = ? AND id <> ? AND status < 7 ORDER BY id";
+
+static int
+s_schedule_active (norc_db_t *db, void *arg)
+{
+    s_tick_args_t *a = (s_tick_args_t *) arg;
+    norc_stmt_t *st = norc_db_stmt (db, s_sql_schedule_active);
+    norc_stmt_bind_u64 (st, 0, a->schedule_id);
+    norc_stmt_bind_u64 (st, 1, a->except);
+    int rc = norc_stmt_exec (st);
+    return rc ? rc : s_rows (st, a->rows);
+}
+
+int
+norc_store_schedule_active (norc_db_t *db, uint64_t schedule_id, uint64_t except, norc_rows_t *rows)
+{
+    s_tick_args_t a = { .schedule_id = schedule_id, .except = except, .rows = rows };
+    return norc_db_txn (db, s_schedule_active, &a);
+}
+
 static int
 s_tick_batch (norc_db_t *db, void *arg)
 {
@@ -887,6 +913,16 @@ s_tick_batch (norc_db_t *db, void *arg)
     for (size_t i = 0; i < (size_t) a->limit; i++) {
         norc_tick_fire_t *t = &ticks [i];
         int rc;
+        if (t->outcome == 0 && t->forbid) {
+            norc_stmt_t *st = norc_db_stmt (db, s_sql_schedule_busy);
+            norc_stmt_bind_u64 (st, 0, t->schedule_id);
+            if ((rc = norc_stmt_exec (st)))
+                return rc;
+            if (norc_stmt_fetch (st) == NORC_OK) {
+                t->outcome = NORC_TICK_SKIPPED;
+                t->reason = "forbid: the previous run is still active";
+            }
+        }
         if (t->outcome == 0) {
             s_tick_args_t one = { .tick = t };
             rc = s_tick_fire (db, &one);

@@ -171,6 +171,7 @@ typedef struct {
     int64_t remaining;          //  fires left after this tick
     uint64_t executor_id;       //  when not 0, the new instance is assigned to it at once
     int outcome;                //  batch only: 0 fire, or NORC_TICK_SKIPPED / NORC_TICK_MISSED
+    bool forbid;                //  batch only: skip it while an earlier run of the schedule is active
     const char *reason;         //  batch only: why it was skipped or missed
     uint64_t instance_id;       //  out: the new instance
     int result;                 //  batch only, out: as tick_fire / tick_skip would return
@@ -181,6 +182,9 @@ typedef struct {
 //  advanced anyway); NORC_NOTFOUND when the lease is not the caller's any
 //  more or the schedule was deleted (nothing is written).
 int norc_store_tick_fire (norc_db_t *db, norc_tick_fire_t *tick);
+//  Active (not final) instances of a schedule other than `except`, oldest
+//  first: id, status, executor_id.
+int norc_store_schedule_active (norc_db_t *db, uint64_t schedule_id, uint64_t except, norc_rows_t *rows);
 //  Record a tick that produced no instance (NORC_TICK_SKIPPED or
 //  NORC_TICK_MISSED, with why) and advance the schedule; same fencing.
 int norc_store_tick_skip (norc_db_t *db, const norc_tick_fire_t *tick, int outcome,

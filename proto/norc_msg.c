@@ -250,7 +250,7 @@ s_encode_release (const norc_release_t *m, norc_writer_t *w)
 static int
 s_encode_instance_created (const norc_instance_created_t *m, norc_writer_t *w)
 {
-    uint32_t count = 2 + 6 + (m->task != NULL) + (m->queue != NULL);
+    uint32_t count = 2 + 7 + (m->task != NULL) + (m->queue != NULL);
     if (norc_writer_map (w, count)
     ||  norc_writer_str (w, "type") || norc_writer_str (w, "INSTANCE-CREATED")
     ||  norc_writer_str (w, "v") || norc_writer_u64 (w, NORC_PROTOCOL_VERSION))
@@ -270,6 +270,8 @@ s_encode_instance_created (const norc_instance_created_t *m, norc_writer_t *w)
     if ((norc_writer_str (w, "nominal_us") || norc_writer_i64 (w, m->nominal_us)))
         return NORC_ERROR;
     if ((norc_writer_str (w, "attempt") || norc_writer_i64 (w, m->attempt)))
+        return NORC_ERROR;
+    if ((norc_writer_str (w, "replace") || norc_writer_bool (w, m->replace)))
         return NORC_ERROR;
     return NORC_OK;
 }
@@ -726,6 +728,8 @@ s_decode_instance_created (norc_cursor_t *c, const char *key, uint32_t klen, nor
         return norc_cursor_nil (c) ? NORC_OK : norc_cursor_i64 (c, &m->nominal_us);
     if (S_KEY ("attempt"))
         return norc_cursor_nil (c) ? NORC_OK : norc_cursor_i32 (c, &m->attempt);
+    if (S_KEY ("replace"))
+        return norc_cursor_nil (c) ? NORC_OK : norc_cursor_bool (c, &m->replace);
     return norc_cursor_skip (c);
 }
 
@@ -1142,7 +1146,8 @@ norc_msg_equal (const norc_msg_t *a, const norc_msg_t *b)
                 && s_str_equal (a->instance_created.task, b->instance_created.task)
                 && s_str_equal (a->instance_created.queue, b->instance_created.queue)
                 && a->instance_created.nominal_us == b->instance_created.nominal_us
-                && a->instance_created.attempt == b->instance_created.attempt;
+                && a->instance_created.attempt == b->instance_created.attempt
+                && a->instance_created.replace == b->instance_created.replace;
         case NORC_MSG_INSTANCE_STARTED:
             return true
                 && a->instance_started.seq == b->instance_started.seq

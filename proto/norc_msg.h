@@ -79,6 +79,7 @@ typedef struct {
     char *queue;             //  Queue name
     int64_t nominal_us;       //  Nominal fire time
     int32_t attempt;          //  Attempt number
+    bool replace;             //  The schedule's concurrency policy is replace: stop its earli
 } norc_instance_created_t;
 
 //  INSTANCE-STARTED: An executor started an instance's process.

@@ -667,6 +667,7 @@ s_send_created (scheduler_t *self, s_sched_t *s, uint64_t instance_id, norc_us_t
     m->queue = norc_strdup (s->row.queue ? s->row.queue : "");
     m->nominal_us = nominal;
     m->attempt = 1;
+    m->replace = s->row.concurrency == NORC_CONCURRENCY_REPLACE;
     norc_outbox_send (self->outbox, &msg);
 }
 
@@ -712,12 +713,17 @@ s_plan_schedule (scheduler_t *self, s_sched_t *s, norc_us_t now, s_planned_t *ou
         t->epoch = s->row.lease_epoch;
         t->nominal = ticks [i].nominal;
         bool fire = ticks [i].fire && !s->row.paused;
+        //  A deadline: a tick later than that is missed, whatever the catch-up policy
+        bool too_late = fire && s->row.deadline_s > 0 && now - ticks [i].nominal > s->row.deadline_s * NORC_US_PER_SEC;
+        fire = fire && !too_late;
         if (fire && remaining > 0)
             remaining--;
         t->remaining = remaining < 0 ? 0 : remaining;
         t->next_nominal = i + 1 < count ? ticks [i + 1].nominal : (remaining == 0 ? 0 : next);
         t->outcome = fire ? 0 : s->row.paused ? NORC_TICK_SKIPPED : NORC_TICK_MISSED;
-        t->reason = fire ? NULL : s->row.paused ? "paused" : "late: not fired within the misfire grace";
+        t->reason = fire ? NULL : s->row.paused ? "paused" : too_late ? "past its deadline"
+                  : "late: not fired within the misfire grace";
+        t->forbid = s->row.concurrency == NORC_CONCURRENCY_FORBID;
     }
     *next_out = count == cap ? now : (remaining == 0 ? 0 : next);
     return count;

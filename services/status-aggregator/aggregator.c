@@ -154,6 +154,48 @@ s_event (const char *topic_status, uint64_t instance_id, int status)
     return event;
 }
 
+static bool s_deliver (void *owner, uint64_t daemon_id, uint64_t request_id, int request, const char *by,
+                       uint64_t instance_id);
+
+//  The replace policy: a schedule's new run stops its earlier ones (a
+//  waiting one ends KILLED here, a running one is stopped by its executor).
+static void
+s_replace (aggregator_t *self, uint64_t schedule_id, uint64_t instance_id)
+{
+    norc_rows_t rows = { 0 };
+    if (norc_store_schedule_active (self->db, schedule_id, instance_id, &rows) != NORC_OK) {
+        norc_log_warnx ("schedule=%llu: cannot read its active runs to replace them: %s",
+                        (unsigned long long) schedule_id, norc_db_errstr (self->db));
+        return;
+    }
+    char *by = norc_asprintf ("the replace policy of schedule %llu (#%llu)", (unsigned long long) schedule_id,
+                              (unsigned long long) instance_id);
+    for (size_t i = 0; i < rows.count; i++) {
+        uint64_t id = strtoull (norc_strmap_get (&rows.rows [i], "id"), NULL, 10);
+        int status = atoi (norc_strmap_get (&rows.rows [i], "status"));
+        uint64_t executor = strtoull (norc_strmap_get (&rows.rows [i], "executor_id"), NULL, 10);
+        bool done;
+        if (status == NORC_ST_CREATED && !executor) {
+            char *reason = norc_asprintf ("killed on request by %s", by);
+            done = norc_store_instance_cancel (self->db, id, reason) == NORC_OK;
+            if (done) {
+                norc_msg_t *event = s_event (NULL, id, NORC_ST_KILLED);
+                event->event.schedule_id = schedule_id;
+                event->event.detail = reason;
+                reason = NULL;
+                agg_api_publish (self->stream, &event, "instance.ended");
+            }
+            free (reason);
+        }
+        else
+            done = s_deliver (self, executor, 0, NORC_REQ_KILL, by, id);
+        norc_log_info ("instance=%llu: replaced by #%llu%s", (unsigned long long) id,
+                       (unsigned long long) instance_id, done ? "" : " (its executor is not connected)");
+    }
+    free (by);
+    norc_rows_clear (&rows);
+}
+
 //  A retry was created for instance `of`.
 static void
 s_publish_retry (aggregator_t *self, uint64_t id, uint64_t of)
@@ -340,6 +382,8 @@ s_on_event (aggregator_t *self, norc_msg_t *msg)
             event->event.nominal_us = m->nominal_us;
             event->event.attempt = m->attempt;
             s_publish_later (self, event, "instance.created");
+            if (m->replace)
+                s_replace (self, m->schedule_id, m->instance_id);
             break;
         }
         case NORC_MSG_TICK_SKIPPED: {
