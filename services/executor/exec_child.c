@@ -198,6 +198,7 @@ exec_child_spawn (const char *command, const norc_strmap_t *env, const char *cwd
             snprintf (err, errsize, "cannot start in working directory %s: %s", cwd, strerror (rc));
         else
             snprintf (err, errsize, "cannot start the command: %s", strerror (rc));
+        errno = rc;
         return NORC_ERROR;
     }
     fcntl (fds [0], F_SETFL, fcntl (fds [0], F_GETFL) | O_NONBLOCK);

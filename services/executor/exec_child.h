@@ -26,8 +26,9 @@ bool exec_child_is_simple (const char *command);
 char *exec_child_which (const char *word, const char *path);
 
 //  Start command. env: extra environment (may be NULL); cwd: working
-//  directory (NULL for ours). NORC_OK, or NORC_ERROR with errno's text in
-//  err (the machine could not start it: no process, no pipe, bad cwd).
+//  directory (NULL for ours). NORC_OK, or NORC_ERROR with errno set and its
+//  text in err (the machine could not start it: no process, no pipe, bad
+//  cwd).
 int exec_child_spawn (const char *command, const norc_strmap_t *env, const char *cwd,
                       exec_child_t *child, char *err, size_t errsize);
 

@@ -249,6 +249,31 @@ exec_spool_dir (exec_spool_t *self)
 }
 
 int
+exec_spool_repair (exec_spool_t *self)
+{
+    struct stat st;
+    if (stat (self->dir, &st) == 0 && S_ISDIR (st.st_mode))
+        return NORC_OK;
+    if (mkdir (self->root, 0750) != 0 && errno != EEXIST)
+        return NORC_ERROR;
+    if (mkdir (self->dir, 0750) != 0 && errno != EEXIST)
+        return NORC_ERROR;
+    char *lock = norc_asprintf ("%s/lock", self->dir);
+    int fd = open (lock, O_RDWR | O_CREAT | O_CLOEXEC, 0640);
+    free (lock);
+    if (fd < 0 || flock (fd, LOCK_EX | LOCK_NB) != 0) {
+        if (fd >= 0)
+            close (fd);
+        return NORC_ERROR;
+    }
+    if (self->lock_fd >= 0)
+        close (self->lock_fd);
+    self->lock_fd = fd;
+    norc_log_info ("spool: %s made again", self->dir);
+    return NORC_OK;
+}
+
+int
 exec_spool_run_record (exec_spool_t *self, uint64_t id, pid_t pgid)
 {
     char *path = norc_asprintf ("%s/%llu.run", self->dir, (unsigned long long) id);

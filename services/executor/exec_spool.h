@@ -35,6 +35,10 @@ void exec_spool_destroy (exec_spool_t **self_p);
 //  The slot's directory.
 const char *exec_spool_dir (exec_spool_t *self);
 
+//  Make the slot usable again if it went away under us (recreated and
+//  locked). NORC_OK when it is there.
+int exec_spool_repair (exec_spool_t *self);
+
 //  Remember that instance id runs as process group pgid; forget it.
 int exec_spool_run_record (exec_spool_t *self, uint64_t id, pid_t pgid);
 void exec_spool_run_forget (exec_spool_t *self, uint64_t id);

@@ -549,6 +549,40 @@ s_handle_sigchld (zloop_t *loop, zmq_pollitem_t *item, void *arg)
     return self->done ? -1 : 0;
 }
 
+static void s_send_status (executor_t *self, const char *reason);
+
+//  Give an assigned instance back to the dispatcher (it waits again).
+static void
+s_release (executor_t *self, uint64_t instance_id, const char *reason)
+{
+    norc_msg_t *release = norc_msg_new (NORC_MSG_RELEASE);
+    release->release.executor_id = self->id;
+    release->release.instance_id = instance_id;
+    release->release.reason = norc_strdup (reason);
+    norc_msg_send (&release, self->dispatch);
+}
+
+//  The machine cannot start work (no spool, no processes, no file
+//  descriptors): SUSPENDED, no new work until a RESUME request.
+static void
+s_suspend (executor_t *self, const char *why)
+{
+    if (self->status != NORC_ST_RUNNING)
+        return;
+    self->status = NORC_ST_SUSPENDED;
+    norc_log_error ("suspended: %s (norcctl control resume executor %llu when fixed)", why,
+                    (unsigned long long) self->id);
+    s_send_status (self, why);
+}
+
+//  An errno that says the machine, not the task, is at fault.
+static bool
+s_machine_fault (int err)
+{
+    return err == EAGAIN || err == ENOMEM || err == EMFILE || err == ENFILE || err == ENOSPC || err == EDQUOT
+        || err == EROFS || err == EIO;
+}
+
 static void
 s_start (executor_t *self, norc_assign_t *a)
 {
@@ -559,6 +593,17 @@ s_start (executor_t *self, norc_assign_t *a)
     run->timeout_timer = run->kill_timer = -1;
     run->child.output_fd = -1;
     run->log = s_log_open (self, a->instance_id, a->log_path, NULL);
+    if (!run->log) {
+        //  Without a spool its output would be lost: give it back, stop taking work
+        char why [256];
+        snprintf (why, sizeof why, "cannot write the spool in %s: %s", exec_spool_dir (self->spool),
+                  strerror (errno));
+        s_release (self, a->instance_id, why);
+        s_suspend (self, why);
+        void *item = run;
+        s_run_destroy (&item);
+        return;
+    }
     if (run->log) {
         s_log_line (run->log, "INFO", "Starting instance #%llu of %s (attempt %d) on executor %llu, host %s.",
                     (unsigned long long) a->instance_id, run->task, a->attempt ? a->attempt : 1,
@@ -575,8 +620,11 @@ s_start (executor_t *self, norc_assign_t *a)
     char err [512] = "";
     run->started = norc_now_us ();
     int rc = exec_child_spawn (a->command ? a->command : "", &env, a->cwd, &run->child, err, sizeof err);
+    int spawn_errno = errno;
     norc_strmap_clear (&env);
     if (rc != NORC_OK) {
+        if (s_machine_fault (spawn_errno))
+            s_suspend (self, err);
         //  The machine could not start it: Norc's fault, not the task's
         if (run->log) {
             s_log_line (run->log, "ERROR", "%s", err);
@@ -640,14 +688,9 @@ s_handle_dispatch (zloop_t *loop, zsock_t *sock, void *arg)
             norc_log_debug ("instance=%llu: already running", (unsigned long long) msg->assign.instance_id);
         else
         if ((int) zhashx_size (self->runs) >= self->concurrency 
-        ||  self->status != NORC_ST_RUNNING) {
-            norc_msg_t *release = norc_msg_new (NORC_MSG_RELEASE);
-            release->release.executor_id = self->id;
-            release->release.instance_id = msg->assign.instance_id;
-            release->release.reason = norc_strdup (self->status == NORC_ST_RUNNING ? "no free slot"
-                                                                                  : "not taking work");
-            norc_msg_send (&release, sock);
-        }
+        ||  self->status != NORC_ST_RUNNING)
+            s_release (self, msg->assign.instance_id,
+                       self->status == NORC_ST_RUNNING ? "no free slot" : "not taking work");
         else
         if (self->benchmark_instant)
             s_complete_at_once (self, &msg->assign);
@@ -764,6 +807,9 @@ s_control (executor_t *self, norc_control_t *c)
         case NORC_REQ_RESUME:
             if (self->status != NORC_ST_PAUSED && self->status != NORC_ST_SUSPENDED)
                 refused = "not paused";
+            else
+            if (exec_spool_repair (self->spool) != NORC_OK)
+                refused = "the spool is still unusable";
             else
                 self->status = NORC_ST_RUNNING;
             break;

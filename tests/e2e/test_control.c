@@ -161,3 +161,35 @@ Test (control, scheduler_pause_reload_host_wide_and_stop)
     cr_expect_eq (norc_test_db_int (s_db, "SELECT COUNT(*) FROM schedules WHERE lease_owner IS NOT NULL"), 0);
     free (sched);
 }
+
+Test (control, executor_suspends_when_it_cannot_spool_and_resumes)
+{
+    OK ("queue", "add", "Q");
+    OK ("task", "add", "T", "--command", "echo hello");
+    char *spool = norc_asprintf ("%s/spool-suspend", s_sys->dir);
+    const char *args [] = { "Q", "-c", "2", "--spool.dir", spool, NULL };
+    norc_test_system_start (s_sys, "norc-executor", args);
+    s_wait ("SELECT COUNT(*) FROM daemons WHERE kind = 2 AND status = 2", 1, 10000);
+    char *exec = s_id ("SELECT id FROM daemons WHERE kind = 2");
+    //  The machine takes the spool away: the executor cannot keep output
+    char *rm = norc_asprintf ("rm -rf %s", spool);
+    cr_assert_eq (system (rm), 0);
+    free (rm);
+    OK ("run", "T", "--queue", "Q");
+    s_wait ("SELECT COUNT(*) FROM daemons WHERE kind = 2 AND status = 5", 1, 10000);
+    //  The instance was given back, not lost
+    s_wait ("SELECT COUNT(*) FROM instances WHERE status = 1 AND executor_id IS NULL", 1, 10000);
+    usleep (1000000);
+    cr_expect_eq (norc_test_db_int (s_db, "SELECT COUNT(*) FROM instances WHERE status = 1"), 1,
+                  "suspended: it takes no work");
+    char *out, *err;
+    cr_assert_eq (norc_test_system_ctl (s_sys, &out, &err, "status", "executors", NULL), 0, "%s", err);
+    cr_expect_not_null (strstr (out, "SUSPENDED"), "%s", out);
+    free (out);
+    free (err);
+    //  Resumed: the spool is made again and the work runs
+    OK ("control", "resume", "executor", exec, "--wait");
+    s_wait ("SELECT COUNT(*) FROM instances WHERE status = 7", 1, 10000);
+    free (exec);
+    free (spool);
+}
