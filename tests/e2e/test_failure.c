@@ -200,6 +200,7 @@ Test (failure, scheduler_killed_its_schedules_and_dispatch_move_to_the_survivor)
     OK ("schedule", "pause", "2");
     OK ("schedule", "pause", "3");
     OK ("schedule", "pause", "4");
+    usleep (1500000);           //  a fire round under way may still add one
     s_check_record ();
     free (second);
     free (both);
@@ -285,6 +286,9 @@ s_quiesce (void)
         snprintf (id, sizeof id, "%d", i);
         OK ("schedule", "pause", id);
     }
+    //  A fire round already under way when the pause arrived may still add
+    //  an instance: let it
+    usleep (1500000);
 }
 
 Test (failure, aggregator_killed_mid_run_loses_nothing)
@@ -299,9 +303,12 @@ Test (failure, aggregator_killed_mid_run_loses_nothing)
     cr_expect_eq (s_int ("SELECT COUNT(*) FROM daemons WHERE status = 14"), 0, "nobody was declared dead");
     s_quiesce ();
     s_check_record ();
-    //  Every tick since the first has an instance or a recorded reason
-    cr_expect_eq (s_int ("SELECT COUNT(*) FROM instances i JOIN tasks t ON t.id = i.task_id WHERE i.status = 7 "
-                         "AND t.name = 'T'"), s_int ("SELECT COUNT(*) FROM instances"));
+    //  Every instance succeeded
+    norc_stmt_t *st = norc_db_stmt (s_db, "SELECT id, status, COALESCE(reason, '') FROM instances WHERE status <> 7");
+    cr_assert_eq (norc_stmt_exec (st), NORC_OK);
+    while (norc_stmt_fetch (st) == NORC_OK)
+        cr_expect_fail ("instance %llu ended %lld: %s", (unsigned long long) norc_stmt_u64 (st, 0),
+                        (long long) norc_stmt_i64 (st, 1), norc_stmt_str (st, 2));
 }
 
 Test (failure, archiver_killed_mid_run_loses_no_log_byte)
