@@ -1380,12 +1380,17 @@ norc_store_instance_list (norc_db_t *db, norc_us_t since, bool failed_only, int 
 static const char *s_sql_instance_cancel =
     "UPDATE instances SET status = 9, ended_at = UTC_TIMESTAMP(6), reason = ? "
     "WHERE id = ? AND status = 1 AND executor_id IS NULL";
+static const char *s_sql_instance_handle =
+    "UPDATE instances SET status = 12, handled_by = ?, handled_at = UTC_TIMESTAMP(6) "
+    "WHERE id = ? AND status >= 13";
 
+//  One conditional change of one instance, with a text (a->text) and its id
+//  (a->id) bound: NORC_NOTFOUND when there is no such instance,
+//  NORC_CONFLICT when its state does not allow the change.
 static int
-s_instance_cancel (norc_db_t *db, void *arg)
+s_instance_change (norc_db_t *db, s_inst_args_t *a, const char *sql)
 {
-    s_inst_args_t *a = (s_inst_args_t *) arg;
-    norc_stmt_t *st = norc_db_stmt (db, s_sql_instance_cancel);
+    norc_stmt_t *st = norc_db_stmt (db, sql);
     norc_stmt_bind_str (st, 0, a->text ? a->text : "");
     norc_stmt_bind_u64 (st, 1, a->id);
     int rc = norc_stmt_exec (st);
@@ -1395,6 +1400,12 @@ s_instance_cancel (norc_db_t *db, void *arg)
     norc_stmt_bind_u64 (st, 0, a->id);
     rc = s_exec_one (st);
     return rc ? rc : NORC_CONFLICT;
+}
+
+static int
+s_instance_cancel (norc_db_t *db, void *arg)
+{
+    return s_instance_change (db, (s_inst_args_t *) arg, s_sql_instance_cancel);
 }
 
 int
@@ -1404,24 +1415,10 @@ norc_store_instance_cancel (norc_db_t *db, uint64_t id, const char *reason)
     return norc_db_txn (db, s_instance_cancel, &a);
 }
 
-static const char *s_sql_instance_handle =
-    "UPDATE instances SET status = 12, handled_by = ?, handled_at = UTC_TIMESTAMP(6) "
-    "WHERE id = ? AND status >= 13";
-
 static int
 s_instance_handle (norc_db_t *db, void *arg)
 {
-    s_inst_args_t *a = (s_inst_args_t *) arg;
-    norc_stmt_t *st = norc_db_stmt (db, s_sql_instance_handle);
-    norc_stmt_bind_str (st, 0, a->text ? a->text : "");
-    norc_stmt_bind_u64 (st, 1, a->id);
-    int rc = norc_stmt_exec (st);
-    if (rc || norc_stmt_affected (st) == 1)
-        return rc;
-    st = norc_db_stmt (db, s_sql_instance_exists);
-    norc_stmt_bind_u64 (st, 0, a->id);
-    rc = s_exec_one (st);
-    return rc ? rc : NORC_CONFLICT;
+    return s_instance_change (db, (s_inst_args_t *) arg, s_sql_instance_handle);
 }
 
 int
