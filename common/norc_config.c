@@ -43,6 +43,8 @@ static const s_key_t s_keys [] = {
     { "scheduler.misfire_grace_ms", T_INT, "1000", 0, 3600000,
       "A tick later than this is handled by its schedule's catch-up policy" },
     { "executor.kill_grace_ms", T_INT, "5000", 0, 600000, "Time between SIGTERM and SIGKILL" },
+    { "executor.revision_command", T_STR, "", 0, 0,
+      "A shell command whose first output line is recorded as the revision of every instance (run at most once a minute)" },
     { "executor.drain_ms", T_INT, "30000", 0, 86400000,
       "After SIGTERM or SIGINT, how long running instances may go on before they are interrupted" },
     { "health.file", T_STR, "", 0, 0,

@@ -80,6 +80,7 @@ norc_instance_clear (norc_instance_t *self)
     free (self->task);
     free (self->queue);
     free (self->command);
+    free (self->revision);
     memset (self, 0, sizeof (*self));
 }
 
@@ -1025,7 +1026,8 @@ norc_store_instance_manual (norc_db_t *db, uint64_t task_id, uint64_t queue_id, 
     "i.id, i.task_id, i.queue_id, i.schedule_id, i.nominal, i.attempt, i.trigger_kind, " \
     "i.job_instance_id, i.job_node_id, i.executor_id, i.status, i.enqueued_at, i.started_at, " \
     "i.ended_at, i.exit_code, i.term_signal, i.cpu_user_us, i.cpu_sys_us, i.max_rss_kb, " \
-    "i.log_path, i.reason, t.name, q.name, t.command, t.timeout_s, i.not_before, i.retry_of "
+    "i.log_path, i.reason, t.name, q.name, t.command, t.timeout_s, i.not_before, i.retry_of, " \
+    "(SELECT r.info FROM revisions r WHERE r.id = i.revision_id) "
 #define S_INSTANCE_FROM \
     "FROM instances i JOIN tasks t ON t.id = i.task_id JOIN queues q ON q.id = i.queue_id "
 
@@ -1063,6 +1065,7 @@ s_instance_from (norc_stmt_t *st, norc_instance_t *i)
     i->timeout_s = (int) norc_stmt_i64 (st, 24);
     i->not_before = norc_stmt_time (st, 25);
     i->retry_of = norc_stmt_u64 (st, 26);
+    i->revision = s_dup (norc_stmt_str (st, 27));
 }
 
 //  The task's retry policy, applied to an instance that just ended: on
@@ -1317,6 +1320,8 @@ norc_store_instance_end (norc_db_t *db, const norc_instance_t *instance)
     return norc_db_txn (db, s_instance_end, &a);
 }
 
+static int s_instance_revision (norc_db_t *db, void *arg);
+
 static int
 s_instance_apply (norc_db_t *db, void *arg)
 {
@@ -1328,6 +1333,10 @@ s_instance_apply (norc_db_t *db, void *arg)
         int rc = NORC_STATUS_IS_FINAL (e->status)
                ? s_instance_end_one (db, e)
                : s_instance_start_one (db, e->id, e->executor_id, e->started);
+        if (rc == NORC_OK && e->revision && *e->revision) {
+            s_inst_args_t one = { .id = e->id, .text = e->revision };
+            rc = s_instance_revision (db, &one);
+        }
         if (rc == NORC_CONFLICT || rc == NORC_NOTFOUND)
             continue;
         if (rc == NORC_OK && NORC_STATUS_IS_FINAL (e->status)) {

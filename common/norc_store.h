@@ -97,6 +97,7 @@ typedef struct {
     int timeout_s;              //  task timeout (read only)
     norc_us_t not_before;       //  a retry waits for its backoff until then (0: no wait)
     uint64_t retry_of;          //  the attempt this one retries, 0 if none
+    char *revision;             //  the revision it ran at (recorded with its start), NULL if none
 } norc_instance_t;
 
 typedef struct {

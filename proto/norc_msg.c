@@ -86,6 +86,9 @@ s_free_fields (norc_msg_t *self)
             free (self->instance_created.task);
             free (self->instance_created.queue);
             break;
+        case NORC_MSG_INSTANCE_STARTED:
+            free (self->instance_started.revision);
+            break;
         case NORC_MSG_INSTANCE_ENDED:
             free (self->instance_ended.reason);
             break;
@@ -279,7 +282,7 @@ s_encode_instance_created (const norc_instance_created_t *m, norc_writer_t *w)
 static int
 s_encode_instance_started (const norc_instance_started_t *m, norc_writer_t *w)
 {
-    uint32_t count = 2 + 5;
+    uint32_t count = 2 + 5 + (m->revision != NULL);
     if (norc_writer_map (w, count)
     ||  norc_writer_str (w, "type") || norc_writer_str (w, "INSTANCE-STARTED")
     ||  norc_writer_str (w, "v") || norc_writer_u64 (w, NORC_PROTOCOL_VERSION))
@@ -293,6 +296,8 @@ s_encode_instance_started (const norc_instance_started_t *m, norc_writer_t *w)
     if ((norc_writer_str (w, "pid") || norc_writer_i64 (w, m->pid)))
         return NORC_ERROR;
     if ((norc_writer_str (w, "started_us") || norc_writer_i64 (w, m->started_us)))
+        return NORC_ERROR;
+    if (m->revision && (norc_writer_str (w, "revision") || norc_writer_str (w, m->revision)))
         return NORC_ERROR;
     return NORC_OK;
 }
@@ -746,6 +751,8 @@ s_decode_instance_started (norc_cursor_t *c, const char *key, uint32_t klen, nor
         return norc_cursor_nil (c) ? NORC_OK : norc_cursor_i64 (c, &m->pid);
     if (S_KEY ("started_us"))
         return norc_cursor_nil (c) ? NORC_OK : norc_cursor_i64 (c, &m->started_us);
+    if (S_KEY ("revision"))
+        return norc_cursor_nil (c) ? NORC_OK : norc_cursor_str (c, 64, &m->revision);
     return norc_cursor_skip (c);
 }
 
@@ -1154,7 +1161,8 @@ norc_msg_equal (const norc_msg_t *a, const norc_msg_t *b)
                 && a->instance_started.instance_id == b->instance_started.instance_id
                 && a->instance_started.executor_id == b->instance_started.executor_id
                 && a->instance_started.pid == b->instance_started.pid
-                && a->instance_started.started_us == b->instance_started.started_us;
+                && a->instance_started.started_us == b->instance_started.started_us
+                && s_str_equal (a->instance_started.revision, b->instance_started.revision);
         case NORC_MSG_INSTANCE_ENDED:
             return true
                 && a->instance_ended.seq == b->instance_ended.seq

@@ -89,6 +89,7 @@ typedef struct {
     uint64_t executor_id;     //  daemons.id of the executor
     int64_t pid;              //  Child process id
     int64_t started_us;       //  When the child was spawned
+    char *revision;          //  What the executor's revision hook printed (empty: none)
 } norc_instance_started_t;
 
 //  INSTANCE-ENDED: An instance reached a final status.

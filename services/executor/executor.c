@@ -98,6 +98,8 @@ struct _executor_t {
     int status;                 //  RUNNING, PAUSED, STOPPING; KILLED or ENDED at the end
     bool killing;               //  instances are being interrupted (KILL, drain over, 2nd signal)
     const char *end_reason;     //  for the final DAEMON-STATUS
+    char revision [65];         //  the revision hook's last answer ("" if none)
+    norc_us_t revision_at;      //  monotonic time it was asked, 0 never
     bool done;                  //  the loop is to end
 };
 
@@ -551,6 +553,51 @@ s_handle_sigchld (zloop_t *loop, zmq_pollitem_t *item, void *arg)
 
 static void s_send_status (executor_t *self, const char *reason);
 
+//  The revision hook (executor.revision_command): its first output line,
+//  asked at most once a minute, given 5 s to answer. "" when not set or
+//  when it fails (said once in the log).
+static const char *
+s_revision (executor_t *self)
+{
+    const char *command = norc_config_str (self->config, "executor.revision_command");
+    if (!*command)
+        return "";
+    norc_us_t now = norc_mono_us ();
+    if (self->revision_at && now - self->revision_at < 60 * NORC_US_PER_SEC)
+        return self->revision;
+    self->revision_at = now;
+    exec_child_t child;
+    char err [256], out [256];
+    size_t used = 0;
+    if (exec_child_spawn (command, NULL, NULL, &child, err, sizeof err) != NORC_OK) {
+        norc_log_warnx ("revision hook: %s", err);
+        self->revision [0] = 0;
+        return self->revision;
+    }
+    norc_us_t deadline = now + 5 * NORC_US_PER_SEC;
+    while (used < sizeof out - 1 && norc_mono_us () < deadline) {
+        zmq_pollitem_t item = { NULL, child.output_fd, ZMQ_POLLIN, 0 };
+        if (zmq_poll (&item, 1, (long) ((deadline - norc_mono_us ()) / 1000) + 1) <= 0)
+            continue;
+        ssize_t n = read (child.output_fd, out + used, sizeof out - 1 - used);
+        if (n <= 0)
+            break;
+        used += (size_t) n;
+    }
+    kill (-child.pid, SIGKILL);
+    int status = 0;
+    waitpid (child.pid, &status, 0);
+    close (child.output_fd);
+    out [used] = 0;
+    out [strcspn (out, "\r\n")] = 0;
+    if (strlen (out) >= sizeof self->revision)
+        out [sizeof self->revision - 1] = 0;       //  the record keeps 64 characters
+    memcpy (self->revision, out, strlen (out) + 1);
+    if (!*self->revision)
+        norc_log_warnx ("revision hook \"%s\" printed nothing", command);
+    return self->revision;
+}
+
 //  Give an assigned instance back to the dispatcher (it waits again).
 static void
 s_release (executor_t *self, uint64_t instance_id, const char *reason)
@@ -604,12 +651,13 @@ s_start (executor_t *self, norc_assign_t *a)
         s_run_destroy (&item);
         return;
     }
-    if (run->log) {
-        s_log_line (run->log, "INFO", "Starting instance #%llu of %s (attempt %d) on executor %llu, host %s.",
-                    (unsigned long long) a->instance_id, run->task, a->attempt ? a->attempt : 1,
-                    (unsigned long long) self->id, self->host);
-        s_log_line (run->log, "INFO", "$ %s", a->command ? a->command : "");
-    }
+    const char *revision = s_revision (self);
+    s_log_line (run->log, "INFO", "Starting instance #%llu of %s (attempt %d) on executor %llu, host %s.",
+                (unsigned long long) a->instance_id, run->task, a->attempt ? a->attempt : 1,
+                (unsigned long long) self->id, self->host);
+    if (*revision)
+        s_log_line (run->log, "INFO", "Revision: %s", revision);
+    s_log_line (run->log, "INFO", "$ %s", a->command ? a->command : "");
     norc_strmap_t env = { 0 };
     for (size_t i = 0; i < a->env.count; i++)
         norc_strmap_set (&env, a->env.keys [i], a->env.values [i]);
@@ -652,6 +700,8 @@ s_start (executor_t *self, norc_assign_t *a)
     msg->instance_started.executor_id = self->id;
     msg->instance_started.pid = run->child.pid;
     msg->instance_started.started_us = run->started;
+    if (*revision)
+        msg->instance_started.revision = norc_strdup (revision);
     norc_outbox_send (self->outbox, &msg);
     norc_log_debug ("instance=%llu pid=%d: started%s", (unsigned long long) a->instance_id,
                     (int) run->child.pid, run->child.direct ? " (direct exec)" : "");

@@ -853,6 +853,16 @@ s_instance_show (agg_api_t *self, const norc_strmap_t *args, norc_api_reply_t *r
         snprintf (v, sizeof v, "%d", inst.exit_code);
         norc_strmap_set (row, "exit_code", v);
     }
+    snprintf (v, sizeof v, "%d", inst.attempt);
+    norc_strmap_set (row, "attempt", v);
+    if (inst.retry_of) {
+        snprintf (v, sizeof v, "%llu", (unsigned long long) inst.retry_of);
+        norc_strmap_set (row, "retry_of", v);
+    }
+    if (inst.revision)
+        norc_strmap_set (row, "revision", inst.revision);
+    if (inst.reason)
+        norc_strmap_set (row, "reason", inst.reason);
     norc_instance_clear (&inst);
 }
 

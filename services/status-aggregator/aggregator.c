@@ -334,6 +334,7 @@ s_on_event (aggregator_t *self, norc_msg_t *msg)
             change->executor_id = m->executor_id;
             change->status = NORC_ST_RUNNING;
             change->started = m->started_us;
+            change->revision = m->revision && *m->revision ? norc_strdup (m->revision) : NULL;
             s_queue_ack (self, msg->routing_id, m->seq);
             event = s_event (NULL, m->instance_id, NORC_ST_RUNNING);
             event->event.daemon_id = m->executor_id;
@@ -350,7 +351,10 @@ s_on_event (aggregator_t *self, norc_msg_t *msg)
             }
             change = s_change (self, m->instance_id);
             norc_us_t started = change->started;
+            char *revision = change->revision;      //  from its start, in the same batch
+            change->revision = NULL;
             norc_instance_clear (change);
+            change->revision = revision;
             change->id = m->instance_id;
             change->executor_id = m->executor_id;
             change->status = m->status;

@@ -149,7 +149,7 @@ Test (instances, retries_with_backoff_each_attempt_its_own_instance)
                   1, "attempt 2 retried attempt 1 after its backoff");
     //  A scheduled tick that always fails: attempts 1..3 on the same tick key, then no more
     OK ("schedule", "add", "Broken", "--queue", "Q", "--period", "60", "--reps", "1");
-    s_wait ("SELECT COUNT(*) FROM instances WHERE schedule_id = 1 AND status = 13", 3);
+    norc_test_db_wait_count (s_db, "SELECT COUNT(*) FROM instances WHERE schedule_id = 1 AND status = 13", 3, 30000);
     usleep (2500000);
     cr_expect_eq (norc_test_db_int (s_db, "SELECT COUNT(*) FROM instances WHERE schedule_id = 1"), 3,
                   "retries stop after the last attempt");
@@ -180,4 +180,27 @@ Test (instances, a_lost_executors_instance_is_retried_elsewhere)
                                           "ON b.retry_of = a.id AND b.executor_id <> a.executor_id WHERE a.id = 1"), 1);
     free (spool);
     system ("pkill -f '^sleep 3$' 2>/dev/null");
+}
+
+Test (instances, the_revision_hook_is_recorded_on_each_instance)
+{
+    OK ("queue", "add", "Q");
+    OK ("task", "add", "T", "--command", "echo run");
+    const char *args [] = { "Q", "-c", "1", "--executor.revision_command", "echo rev-42; echo ignored", NULL };
+    norc_test_system_start (s_sys, "norc-executor", args);
+    OK ("run", "T", "--queue", "Q");
+    OK ("run", "T", "--queue", "Q");
+    s_wait ("SELECT COUNT(*) FROM instances WHERE status = 7", 2);
+    cr_expect_eq (norc_test_db_int (s_db, "SELECT COUNT(*) FROM instances i JOIN revisions r ON r.id = i.revision_id "
+                                          "WHERE r.info = 'rev-42'"), 2);
+    cr_expect_eq (norc_test_db_int (s_db, "SELECT COUNT(*) FROM revisions"), 1, "one row per revision");
+    char *out, *err;
+    cr_assert_eq (norc_test_system_ctl (s_sys, &out, &err, "instance", "show", "1", NULL), 0, "%s", err);
+    cr_expect_not_null (strstr (out, "rev-42"), "%s", out);
+    free (out);
+    free (err);
+    cr_assert_eq (norc_test_system_ctl (s_sys, &out, &err, "logs", "1", NULL), 0, "%s", err);
+    cr_expect_not_null (strstr (out, "INFO: Revision: rev-42"), "%s", out);
+    free (out);
+    free (err);
 }
