@@ -1303,13 +1303,22 @@ s_instance_end_one (norc_db_t *db, const norc_instance_t *i)
     return rc ? rc : NORC_CONFLICT;
 }
 
+//  Only an end that a retry policy can act on costs a statement (the
+//  common SUCCESS does not); the policy itself is checked in SQL.
+static bool
+s_retryable (const norc_instance_t *e)
+{
+    return e->status == NORC_ST_FAILURE || e->status == NORC_ST_TIMEDOUT
+        || (e->status == NORC_ST_ERROR && e->reason && strncmp (e->reason, "executor lost", 13) == 0);
+}
+
 static int
 s_instance_end (norc_db_t *db, void *arg)
 {
     s_inst_args_t *a = (s_inst_args_t *) arg;
     int rc = s_instance_end_one (db, a->instance);
     uint64_t retry_id;
-    return rc ? rc : s_instance_retry (db, a->instance->id, &retry_id);
+    return rc || !s_retryable (a->instance) ? rc : s_instance_retry (db, a->instance->id, &retry_id);
 }
 
 int
@@ -1321,6 +1330,7 @@ norc_store_instance_end (norc_db_t *db, const norc_instance_t *instance)
 }
 
 static int s_instance_revision (norc_db_t *db, void *arg);
+
 
 static int
 s_instance_apply (norc_db_t *db, void *arg)
@@ -1339,7 +1349,7 @@ s_instance_apply (norc_db_t *db, void *arg)
         }
         if (rc == NORC_CONFLICT || rc == NORC_NOTFOUND)
             continue;
-        if (rc == NORC_OK && NORC_STATUS_IS_FINAL (e->status)) {
+        if (rc == NORC_OK && s_retryable (e)) {
             uint64_t retry_id;
             rc = s_instance_retry (db, e->id, &retry_id);
             if (a->retry_ids)
