@@ -92,8 +92,16 @@ fi
 
 step "containers (docker compose)"
 if docker info >/dev/null 2>&1; then
-    # Test tools from PyPI: the Python event-stream example's client libraries
-    python3 -m pip install -q pyzmq msgpack 2>&1 | grep -v -i "warning" || true
+    # The Python event-stream example's client libraries (test tools): from
+    # PyPI, or else Debian's packages for Debian's own python3
+    export NORC_PYTHON=python3
+    if ! python3 -c 'import zmq, msgpack' 2>/dev/null; then
+        python3 -m pip install -q pyzmq msgpack 2>&1 | grep -v -i "warning" || true
+    fi
+    if ! python3 -c 'import zmq, msgpack' 2>/dev/null; then
+        DEBIAN_FRONTEND=noninteractive apt-get install -y -qq python3-zmq python3-msgpack >/dev/null
+        NORC_PYTHON=/usr/bin/python3
+    fi
     build/tests/test_compose --jobs 1 >build/compose-test.log 2>&1 || failed=1
     grep -E '^\[(FAIL|----)\]|Synthesis' build/compose-test.log | tail -20
     docker_line=$(grep -E 'Synthesis' build/compose-test.log | tail -1)

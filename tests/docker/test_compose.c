@@ -163,8 +163,9 @@ Test (compose, up_scale_kill_restart_down)
     cr_expect_eq (s_sh ("%s exec -T aggregator norcctl status >/dev/null", s_compose), 0);
 
     //  Any ZeroMQ + msgpack client reads the event stream from the host
-    char *events = s_out ("python3 %s/deploy/examples/norc_events.py --endpoint tcp://127.0.0.1:%d "
-                          "--filter instance.ended -n 2 --timeout 30", NORC_SOURCE_DIR, s_stream_port);
+    const char *python = getenv ("NORC_PYTHON") ? getenv ("NORC_PYTHON") : "python3";
+    char *events = s_out ("%s %s/deploy/examples/norc_events.py --endpoint tcp://127.0.0.1:%d "
+                          "--filter instance.ended -n 2 --timeout 30", python, NORC_SOURCE_DIR, s_stream_port);
     cr_expect_neq (strstr (events, "\"topic\": \"instance.ended\""), NULL, "%s", events);
     free (events);
 
