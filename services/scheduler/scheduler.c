@@ -279,6 +279,15 @@ s_on_delayed (zloop_t *loop, int timer_id, void *arg)
                 break;
             }
     }
+    //  The loop's timers have millisecond resolution on another clock: one
+    //  that fired a moment early must not strand what is still waiting
+    norc_us_t first = 0;
+    for (s_work_t *work = (s_work_t *) zlistx_first (self->delayed); work;
+         work = (s_work_t *) zlistx_next (self->delayed))
+        if (!first || work->not_before < first)
+            first = work->not_before;
+    if (first)
+        zloop_timer (self->loop, (size_t) ((first - now) / 1000) + 2, 1, s_on_delayed, self);
     s_dispatch (self);
     return 0;
 }
