@@ -142,7 +142,7 @@ Test (instances, retries_with_backoff_each_attempt_its_own_instance)
     norc_test_system_start (s_sys, "norc-executor", args);
     //  Fails once, then succeeds on the second attempt, after the backoff
     OK ("run", "Flaky", "--queue", "Q");
-    s_wait ("SELECT COUNT(*) FROM instances WHERE status = 7", 1);
+    norc_test_db_wait_count (s_db, "SELECT COUNT(*) FROM instances WHERE status = 7", 1, 30000);
     cr_expect_eq (norc_test_db_int (s_db, "SELECT COUNT(*) FROM instances a JOIN instances b ON b.retry_of = a.id "
                                           "WHERE a.status = 13 AND a.attempt = 1 AND b.status = 7 AND b.attempt = 2 "
                                           "AND b.trigger_kind = 4 AND b.started_at >= a.ended_at + INTERVAL 1 SECOND"),
