@@ -117,6 +117,22 @@ Test (exec_spool, a_dead_executors_slot_is_adopted_and_its_lost_run_stopped)
     pid_t child = 0;
     cr_assert_eq (read (pipefd [0], &child, sizeof child), (ssize_t) sizeof child);
     close (pipefd [0]);
+    //  Until the child has exec'd it shares the executor's open slot lock,
+    //  and the slot would rightly look alive: wait for the exec
+    char *comm_path = norc_asprintf ("/proc/%d/comm", (int) child);
+    bool execd = false;
+    for (int tries = 0; tries < 500 && !execd; tries++) {
+        char comm [32] = "";
+        FILE *file = fopen (comm_path, "r");
+        if (file) {
+            execd = fgets (comm, sizeof comm, file) && strcmp (comm, "sleep\n") == 0;
+            fclose (file);
+        }
+        if (!execd)
+            usleep (10000);
+    }
+    free (comm_path);
+    cr_assert (execd, "the child runs sleep");
     kill (executor, SIGKILL);
     cr_assert_eq (waitpid (executor, NULL, 0), executor);
     cr_expect_eq (kill (child, 0), 0, "its child still runs");
