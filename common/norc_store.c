@@ -1233,7 +1233,7 @@ norc_store_instance_assign_batch (norc_db_t *db, const uint64_t *ids, const uint
 }
 
 static const char *s_sql_instance_start =
-    "UPDATE instances SET status = 2, executor_id = ?, started_at = ? "
+    "UPDATE instances SET status = 2, executor_id = COALESCE(NULLIF(?, 0), executor_id), started_at = ? "
     "WHERE id = ? AND status < 7";
 
 static int
@@ -1400,7 +1400,7 @@ norc_store_instance_list (norc_db_t *db, norc_us_t since, bool failed_only, int 
 
 static const char *s_sql_instance_cancel =
     "UPDATE instances SET status = 9, ended_at = UTC_TIMESTAMP(6), reason = ? "
-    "WHERE id = ? AND status = 1 AND executor_id IS NULL";
+    "WHERE id = ? AND status IN (1, 2) AND executor_id IS NULL";
 static const char *s_sql_instance_handle =
     "UPDATE instances SET status = 12, handled_by = ?, handled_at = UTC_TIMESTAMP(6) "
     "WHERE id = ? AND status >= 13";

@@ -232,8 +232,9 @@ int norc_store_instance_apply (norc_db_t *db, const norc_instance_t *events, siz
 //  all) or not ended; only failures when failed_only.
 int norc_store_instance_list (norc_db_t *db, norc_us_t since, bool failed_only,
                               int limit, norc_rows_t *rows);
-//  A waiting instance (CREATED, not assigned) ends KILLED with reason.
-//  NORC_CONFLICT when it is no longer waiting.
+//  A waiting instance (CREATED, not assigned), or a job's run (on no
+//  executor), ends KILLED with reason. NORC_CONFLICT when it is no longer
+//  waiting, or has an executor.
 int norc_store_instance_cancel (norc_db_t *db, uint64_t id, const char *reason);
 //  A failed instance becomes HANDLED. NORC_CONFLICT when it is not failed.
 int norc_store_instance_handle (norc_db_t *db, uint64_t id, const char *by);

@@ -9,8 +9,8 @@
 set -euo pipefail
 
 BUILD=(build-essential cmake pkg-config libzmq3-dev libczmq-dev libmsgpack-dev libmariadb-dev
-       libcurl4-openssl-dev)
-RUNTIME=(libzmq5 libczmq4 libmsgpackc2 libmariadb3 libcurl4 tzdata ca-certificates)
+       libcurl4-openssl-dev libjansson-dev)
+RUNTIME=(libzmq5 libczmq4 libmsgpackc2 libmariadb3 libcurl4 libjansson4 tzdata ca-certificates)
 TEST=(python3 libcriterion-dev mariadb-server mariadb-client clang libclang-rt-14-dev)
 
 if [ "${1:-}" = list ]; then

@@ -9,6 +9,7 @@
 #include "norc_mem.h"
 #include "norc_msg.h"
 #include "norc_zmq.h"
+#include <jansson.h>
 #include <time.h>
 #include <unistd.h>
 
@@ -241,6 +242,176 @@ ctl_api_task_add (norc_config_t *config, int argc, char **argv)
         { NULL, NULL, false }
     };
     return s_simple (config, argc, argv, "task.add", s_name_key, 1, flags, NULL, "task %s added (id %s)");
+}
+
+//  A job file: {"timeout": S, "description": D, "nodes": [{"name": N,
+//  "task": T, "after": [N...]}...], "edges": [[PARENT, CHILD]...]}, the
+//  same arguments as the flags. CTL_OK, or CTL_USAGE after saying why.
+static int
+s_job_file (const char *path, norc_strmap_t *args, int *edges)
+{
+    json_error_t error;
+    json_t *root = json_load_file (path, JSON_REJECT_DUPLICATES, &error);
+    if (!root) {
+        fprintf (stderr, "norcctl: %s:%d:%d: %s\n", path, error.line, error.column, error.text);
+        return CTL_USAGE;
+    }
+    int rc = CTL_OK;
+    const char *problem = NULL;
+    json_t *nodes = json_object_get (root, "nodes");
+    json_t *value;
+    if (!json_is_object (root) || !json_is_array (nodes))
+        problem = "expected an object with a \"nodes\" array";
+    if (!problem && (value = json_object_get (root, "timeout"))) {
+        if (json_is_integer (value) && json_integer_value (value) >= 0) {
+            char text [32];
+            snprintf (text, sizeof text, "%lld", (long long) json_integer_value (value));
+            norc_strmap_set (args, "timeout", text);
+        }
+        else
+            problem = "\"timeout\" must be a number of seconds";
+    }
+    if (!problem && (value = json_object_get (root, "description"))) {
+        if (json_is_string (value))
+            norc_strmap_set (args, "description", json_string_value (value));
+        else
+            problem = "\"description\" must be a string";
+    }
+    size_t i;
+    json_t *node;
+    json_array_foreach (problem ? NULL : nodes, i, node) {
+        const char *name = json_string_value (json_object_get (node, "name"));
+        const char *task = json_string_value (json_object_get (node, "task"));
+        json_t *after = json_object_get (node, "after");
+        if (!name || !task || (after && !json_is_array (after))) {
+            problem = "each node needs \"name\" and \"task\" strings (and \"after\", if any, is an array)";
+            break;
+        }
+        char *key = norc_asprintf ("node.%s", name);
+        if (norc_strmap_get (args, key))
+            problem = "a node name is used twice";
+        norc_strmap_set (args, key, task);
+        free (key);
+        size_t k;
+        json_t *parent;
+        json_array_foreach (after, k, parent) {
+            if (!json_is_string (parent)) {
+                problem = "\"after\" lists node names";
+                break;
+            }
+            char *edge_key = norc_asprintf ("edge.%d", (*edges)++);
+            char *edge = norc_asprintf ("%s:%s", json_string_value (parent), name);
+            norc_strmap_set (args, edge_key, edge);
+            free (edge);
+            free (edge_key);
+        }
+    }
+    json_t *pair;
+    json_array_foreach (problem ? NULL : json_object_get (root, "edges"), i, pair) {
+        const char *p = json_string_value (json_array_get (pair, 0));
+        const char *c = json_string_value (json_array_get (pair, 1));
+        if (!p || !c || json_array_size (pair) != 2) {
+            problem = "each edge is [PARENT, CHILD]";
+            break;
+        }
+        char *edge_key = norc_asprintf ("edge.%d", (*edges)++);
+        char *edge = norc_asprintf ("%s:%s", p, c);
+        norc_strmap_set (args, edge_key, edge);
+        free (edge);
+        free (edge_key);
+    }
+    if (problem) {
+        fprintf (stderr, "norcctl: %s: %s\n", path, problem);
+        rc = CTL_USAGE;
+    }
+    json_decref (root);
+    return rc;
+}
+
+//  job add NAME (--node NAME=TASK... [--edge PARENT:CHILD...] | --file F)
+//  [--timeout S] [--description D]
+int
+ctl_api_job_add (norc_config_t *config, int argc, char **argv)
+{
+    norc_strmap_t args = { 0 };
+    const char *name = NULL;
+    int edges = 0, rc = CTL_OK;
+    for (int i = 0; i < argc && rc == CTL_OK; i++) {
+        const char *flag = argv [i];
+        bool valued = strcmp (flag, "--node") == 0 || strcmp (flag, "--edge") == 0 || strcmp (flag, "--file") == 0
+                   || strcmp (flag, "--timeout") == 0 || strcmp (flag, "--description") == 0;
+        if (valued && i + 1 >= argc) {
+            fprintf (stderr, "norcctl: %s needs a value\n", flag);
+            rc = CTL_USAGE;
+        }
+        else
+        if (strcmp (flag, "--node") == 0) {
+            const char *kv = argv [++i];
+            const char *eq = strchr (kv, '=');
+            if (!eq || eq == kv || !eq [1]) {
+                fprintf (stderr, "norcctl: --node needs NAME=TASK, not \"%s\"\n", kv);
+                rc = CTL_USAGE;
+                break;
+            }
+            char *key = norc_asprintf ("node.%.*s", (int) (eq - kv), kv);
+            if (norc_strmap_get (&args, key)) {
+                fprintf (stderr, "norcctl: node \"%.*s\" is given twice\n", (int) (eq - kv), kv);
+                rc = CTL_USAGE;
+            }
+            norc_strmap_set (&args, key, eq + 1);
+            free (key);
+        }
+        else
+        if (strcmp (flag, "--edge") == 0) {
+            char *key = norc_asprintf ("edge.%d", edges++);
+            norc_strmap_set (&args, key, argv [++i]);
+            free (key);
+        }
+        else
+        if (strcmp (flag, "--file") == 0)
+            rc = s_job_file (argv [++i], &args, &edges);
+        else
+        if (valued)
+            norc_strmap_set (&args, flag + 2, argv [++i]);
+        else
+        if (flag [0] == '-') {
+            fprintf (stderr, "norcctl: unknown option %s (see norcctl help)\n", flag);
+            rc = CTL_USAGE;
+        }
+        else
+        if (name) {
+            fprintf (stderr, "norcctl: unexpected argument \"%s\" (see norcctl help)\n", flag);
+            rc = CTL_USAGE;
+        }
+        else
+            name = flag;
+    }
+    if (rc == CTL_OK && !name) {
+        fprintf (stderr, "norcctl: job add needs a NAME (see norcctl help)\n");
+        rc = CTL_USAGE;
+    }
+    norc_msg_t *reply = NULL;
+    if (rc == CTL_OK) {
+        norc_strmap_set (&args, "name", name);
+        rc = s_request (config, "job.add", &args, &reply);
+    }
+    if (rc == CTL_OK) {
+        const char *id = reply->api_reply.rows.count ? norc_strmap_get (&reply->api_reply.rows.rows [0], "id") : NULL;
+        printf ("job %s added (id %s)\n", name, id ? id : "?");
+    }
+    norc_msg_destroy (&reply);
+    norc_strmap_clear (&args);
+    return rc;
+}
+
+static const ctl_column_t s_job_columns [] = {
+    { "node", "Node" }, { "task", "Task" }, { "after", "After" }, { NULL, NULL }
+};
+
+int
+ctl_api_job_show (norc_config_t *config, int argc, char **argv)
+{
+    return s_simple (config, argc, argv, "job.show", s_name_key, 1, NULL, s_job_columns, NULL);
 }
 
 static const ctl_column_t s_task_columns [] = {

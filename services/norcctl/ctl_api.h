@@ -9,6 +9,8 @@ int ctl_api_queue_list (norc_config_t *config, int argc, char **argv);
 int ctl_api_queue_rm (norc_config_t *config, int argc, char **argv);
 int ctl_api_group_add (norc_config_t *config, int argc, char **argv);
 int ctl_api_task_add (norc_config_t *config, int argc, char **argv);
+int ctl_api_job_add (norc_config_t *config, int argc, char **argv);
+int ctl_api_job_show (norc_config_t *config, int argc, char **argv);
 int ctl_api_task_list (norc_config_t *config, int argc, char **argv);
 int ctl_api_task_show (norc_config_t *config, int argc, char **argv);
 int ctl_api_task_rm (norc_config_t *config, int argc, char **argv);

@@ -240,6 +240,9 @@ static const s_command_t s_commands [] = {
     { "task list", "[--json]", "list tasks", ctl_api_task_list },
     { "task show", "NAME", "show a task", ctl_api_task_show },
     { "task rm", "NAME", "remove a task without live schedules", ctl_api_task_rm },
+    { "job add", "NAME (--node NAME=TASK... [--edge PARENT:CHILD]... | --file JOB.json) [--timeout S] "
+      "[--description D]", "add a job: command tasks as nodes, run in dependency order", ctl_api_job_add },
+    { "job show", "NAME", "show a job's nodes and what each waits for", ctl_api_job_show },
     { "schedule add", "TASK --queue Q (--period S [--reps N] [--start T] [--make-up] | --cron EXPR [--tz Z])",
       "schedule a task", ctl_api_schedule_add },
     { "schedule list", "[--all] [--json]", "list schedules", ctl_api_schedule_list },

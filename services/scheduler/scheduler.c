@@ -56,6 +56,7 @@ typedef struct {
     int attempt;
     norc_us_t nominal;
     norc_us_t not_before;       //  a retry's backoff: not handed out before (wall clock)
+    bool job;                   //  a job's run: coordinated here, never handed to an executor
     char *queue;
     char *log_path;
 } s_work_t;
@@ -89,6 +90,9 @@ struct _scheduler_t {
     zhashx_t *known;            //  instance id -> monotonic time (queued or dispatched)
     zhashx_t *tasks;            //  task id -> norc_task_t
     zhashx_t *executors;        //  routing id hex -> s_exec_t
+    zhashx_t *jobs;             //  running job instance id -> timeout deadline (wall clock, 0: none)
+    zhashx_t *job_of;           //  node instance id -> its job instance id
+    zsock_t *api;               //  DEALER to the aggregator's API (stopping nodes of an ended job)
     int64_t lease_ms, period_ms, failure_ms, grace_ms;
     uint64_t ticks_fired;
     int status;                 //  RUNNING or PAUSED; ENDED or KILLED at the end
@@ -183,6 +187,10 @@ scheduler_new (norc_config_t *config)
     zhashx_set_destructor (self->tasks, s_task_destroy);
     self->executors = zhashx_new ();
     zhashx_set_destructor (self->executors, s_exec_destroy);
+    self->jobs = zhashx_new ();
+    zhashx_set_destructor (self->jobs, (zhashx_destructor_fn *) zstr_free);
+    self->job_of = zhashx_new ();
+    zhashx_set_destructor (self->job_of, (zhashx_destructor_fn *) zstr_free);
     if (gethostname (self->host, sizeof self->host) != 0)
         snprintf (self->host, sizeof self->host, "unknown");
     return self;
@@ -194,6 +202,9 @@ scheduler_destroy (scheduler_t **self_p)
     if (self_p && *self_p) {
         scheduler_t *self = *self_p;
         zhashx_destroy (&self->executors);
+        zhashx_destroy (&self->job_of);
+        zhashx_destroy (&self->jobs);
+        zsock_destroy (&self->api);
         zhashx_destroy (&self->tasks);
         zhashx_destroy (&self->known);
         zhashx_destroy (&self->queues);
@@ -225,9 +236,20 @@ s_mark_known (scheduler_t *self, uint64_t instance_id)
 
 static int s_on_delayed (zloop_t *loop, int timer_id, void *arg);
 
+static void s_job_advance (scheduler_t *self, uint64_t job_id, bool stop);
+
 static void
 s_enqueue (scheduler_t *self, s_work_t *work, bool front)
 {
+    if (work->job) {
+        //  A job takes no executor: the dispatcher starts it and its nodes
+        uint64_t id = work->instance_id;
+        void *item = work;
+        s_work_destroy (&item);
+        if (self->dispatch)
+            s_job_advance (self, id, false);
+        return;
+    }
     norc_us_t wait = work->not_before - norc_now_us ();
     if (self->dispatch && wait > 0) {
         //  A retry in its backoff: it joins its queue when the time comes
@@ -302,6 +324,7 @@ s_work_from_instance (const norc_instance_t *inst)
     work->attempt = inst->attempt ? inst->attempt : 1;
     work->nominal = inst->nominal;
     work->not_before = inst->not_before;
+    work->job = inst->task_kind == NORC_TASK_JOB;
     work->queue = norc_strdup (inst->queue ? inst->queue : "");
     char path [64];
     work->log_path = norc_strdup (inst->log_path ? inst->log_path
@@ -470,6 +493,189 @@ s_dispatch (scheduler_t *self)
     free (picks);
 }
 
+//  --------------------------------------------------------------------------
+//  Jobs: the dispatcher coordinates each running job. A step
+//  (norc_store_job_advance, one transaction) starts the job, creates the
+//  instances of nodes whose parents all succeeded, records the nodes below
+//  a failure SKIPPED, and ends the job. Steps are taken when the job is
+//  first seen waiting, when one of its nodes ends (instance.ended on the
+//  aggregator's stream), at its timeout, and at every resync (the backstop
+//  for a dropped notification or a new dispatcher). The events sent after
+//  each step are for the record and the stream; the step itself is durable.
+
+static int s_on_job_timeout (zloop_t *loop, int timer_id, void *arg);
+
+static void
+s_send_job_event (scheduler_t *self, uint64_t id, int status, norc_us_t started, const char *reason)
+{
+    norc_msg_t *msg;
+    if (status == NORC_ST_RUNNING) {
+        msg = norc_msg_new (NORC_MSG_INSTANCE_STARTED);
+        msg->instance_started.instance_id = id;
+        msg->instance_started.started_us = started;
+    }
+    else {
+        msg = norc_msg_new (NORC_MSG_INSTANCE_ENDED);
+        norc_instance_ended_t *m = &msg->instance_ended;
+        m->instance_id = id;
+        m->status = status;
+        m->exit_code = -1;
+        m->started_us = started;
+        m->ended_us = norc_now_us ();
+        m->reason = reason ? norc_strdup (reason) : NULL;
+    }
+    norc_outbox_send (self->outbox, &msg);
+}
+
+//  Ask the aggregator to stop a running node (as norcctl instance kill)
+static void
+s_stop_node (scheduler_t *self, uint64_t job_id, uint64_t node_instance_id)
+{
+    norc_msg_t *msg = norc_msg_new (NORC_MSG_API_REQUEST);
+    msg->api_request.request_id = node_instance_id;
+    msg->api_request.op = norc_strdup ("instance.kill");
+    char text [64];
+    snprintf (text, sizeof text, "%llu", (unsigned long long) node_instance_id);
+    norc_strmap_set (&msg->api_request.args, "id", text);
+    snprintf (text, sizeof text, "job #%llu, which ended", (unsigned long long) job_id);
+    norc_strmap_set (&msg->api_request.args, "by", text);
+    norc_msg_send (&msg, self->api);
+}
+
+static int
+s_handle_api (zloop_t *loop, zsock_t *sock, void *arg)
+{
+    NORC_UNUSED (loop);
+    NORC_UNUSED (arg);
+    norc_msg_t *msg = norc_msg_recv (sock);
+    if (msg && msg->id == NORC_MSG_API_REPLY && msg->api_reply.code != NORC_OK)
+        norc_log_info ("instance=%llu: not stopped: %s", (unsigned long long) msg->api_reply.request_id,
+                       msg->api_reply.error ? msg->api_reply.error : "?");
+    norc_msg_destroy (&msg);
+    return 0;
+}
+
+static void
+s_job_advance (scheduler_t *self, uint64_t job_id, bool stop)
+{
+    if (!self->dispatch)
+        return;
+    norc_job_step_t step = { 0 };
+    int rc = norc_store_job_advance (self->db, job_id, 0, &step);
+    char key [32];
+    s_key (job_id, key, sizeof key);
+    if (rc == NORC_NOTFOUND || rc == NORC_CONFLICT) {
+        zhashx_delete (self->jobs, key);
+        return;
+    }
+    if (rc) {
+        norc_log_warnx ("job=%llu: cannot take its next step (again at the next resync): %s",
+                        (unsigned long long) job_id, norc_db_errstr (self->db));
+        return;
+    }
+    if (step.started) {
+        norc_log_info ("job=%llu: started", (unsigned long long) job_id);
+        s_send_job_event (self, job_id, NORC_ST_RUNNING, step.started_at, NULL);
+    }
+    for (size_t i = 0; i < step.active_count; i++) {
+        uint64_t *of = (uint64_t *) norc_malloc (sizeof (uint64_t));
+        *of = job_id;
+        char node_key [32];
+        zhashx_update (self->job_of, s_key (step.active [i], node_key, sizeof node_key), of);
+    }
+    for (size_t i = 0; i < step.created_count; i++) {
+        norc_instance_t *node = &step.created [i];
+        norc_msg_t *msg = norc_msg_new (NORC_MSG_INSTANCE_CREATED);
+        norc_instance_created_t *m = &msg->instance_created;
+        m->instance_id = node->id;
+        m->task_id = node->task_id;
+        m->task = norc_strdup (node->task ? node->task : "");
+        m->queue = norc_strdup (node->queue ? node->queue : "");
+        m->attempt = 1;
+        norc_outbox_send (self->outbox, &msg);
+        s_enqueue (self, s_work_from_instance (node), false);
+    }
+    for (size_t i = 0; i < step.closed_count; i++)
+        s_send_job_event (self, step.closed [i].id, step.closed [i].status, 0, step.closed [i].reason);
+    if (step.ended) {
+        const char *name = norc_status_name (step.status);
+        norc_log_info ("job=%llu: %s%s%s", (unsigned long long) job_id, name ? name : "?",
+                       step.reason ? ": " : "", step.reason ? step.reason : "");
+        s_send_job_event (self, job_id, step.status, step.started_at, step.reason);
+    }
+    if (step.ended || stop)
+        for (size_t i = 0; i < step.stop_count; i++)
+            s_stop_node (self, job_id, step.stop [i]);
+    if (NORC_STATUS_IS_FINAL (step.status))
+        zhashx_delete (self->jobs, key);
+    else
+    if (!zhashx_lookup (self->jobs, key)) {
+        norc_us_t *deadline = (norc_us_t *) norc_malloc (sizeof (norc_us_t));
+        *deadline = step.timeout_s ? step.started_at + (norc_us_t) step.timeout_s * NORC_US_PER_SEC : 0;
+        zhashx_insert (self->jobs, key, deadline);
+        if (*deadline) {
+            norc_us_t wait = *deadline - norc_now_us ();
+            zloop_timer (self->loop, wait > 0 ? (size_t) (wait / 1000) + 2 : 1, 1, s_on_job_timeout, self);
+        }
+    }
+    norc_job_step_clear (&step);
+    s_dispatch (self);
+}
+
+//  Jobs past their timeout end TIMEDOUT, and their nodes are stopped
+static int
+s_on_job_timeout (zloop_t *loop, int timer_id, void *arg)
+{
+    NORC_UNUSED (loop);
+    NORC_UNUSED (timer_id);
+    scheduler_t *self = (scheduler_t *) arg;
+    norc_us_t now = norc_now_us ();
+    size_t count = 0;
+    uint64_t *due = (uint64_t *) norc_calloc (zhashx_size (self->jobs) + 1, sizeof (uint64_t));
+    for (norc_us_t *deadline = (norc_us_t *) zhashx_first (self->jobs); deadline;
+         deadline = (norc_us_t *) zhashx_next (self->jobs))
+        if (*deadline && *deadline <= now)
+            due [count++] = strtoull ((const char *) zhashx_cursor (self->jobs), NULL, 10);
+    for (size_t i = 0; i < count; i++)
+        s_job_advance (self, due [i], false);
+    free (due);
+    return 0;
+}
+
+//  An instance ended: a step for its job, if it is a job's node, or for
+//  the job itself, if someone else ended it (norcctl instance kill)
+static void
+s_instance_ended (scheduler_t *self, uint64_t id)
+{
+    char key [32];
+    s_key (id, key, sizeof key);
+    uint64_t *of = (uint64_t *) zhashx_lookup (self->job_of, key);
+    if (of) {
+        uint64_t job_id = *of;
+        zhashx_delete (self->job_of, key);
+        s_job_advance (self, job_id, false);
+    }
+    else
+    if (zhashx_lookup (self->jobs, key))
+        s_job_advance (self, id, true);
+}
+
+//  Every running job takes a step (after a new dispatcher takes over, and
+//  as the backstop for a lost notification)
+static void
+s_resync_jobs (scheduler_t *self)
+{
+    uint64_t *ids = NULL;
+    size_t count = 0;
+    if (norc_store_job_running (self->db, &ids, &count) != NORC_OK) {
+        norc_log_warnx ("db: cannot read running jobs: %s", norc_db_errstr (self->db));
+        return;
+    }
+    for (size_t i = 0; i < count && self->dispatch; i++)
+        s_job_advance (self, ids [i], false);
+    free (ids);
+}
+
 //  Add every waiting instance the scheduler does not know yet.
 static void
 s_resync_waiting (scheduler_t *self)
@@ -494,6 +700,7 @@ s_resync_waiting (scheduler_t *self)
     free (list);
     if (added)
         norc_log_info ("%zu waiting instances queued", added);
+    s_resync_jobs (self);
     s_dispatch (self);
 }
 
@@ -746,7 +953,8 @@ s_apply_round (scheduler_t *self, s_planned_t *round, size_t count, norc_us_t no
     for (size_t i = 0; i < count; i++) {
         //  When an executor is free for the queue, the instance is written
         //  assigned to it: no second transaction for the assignment
-        if (round [i].tick.outcome == 0 && (round [i].exec = s_free_executor (self, round [i].sched->row.queue))) {
+        if (round [i].tick.outcome == 0 && round [i].sched->row.task_kind != NORC_TASK_JOB
+        &&  (round [i].exec = s_free_executor (self, round [i].sched->row.queue))) {
             round [i].exec->credits--;
             round [i].tick.executor_id = round [i].exec->executor_id;
         }
@@ -776,7 +984,7 @@ s_apply_round (scheduler_t *self, s_planned_t *round, size_t count, norc_us_t no
             s_send_created (self, s, t->instance_id, t->nominal);
             norc_instance_t inst = { .id = t->instance_id, .task_id = s->row.task_id,
                                      .schedule_id = s->row.id, .nominal = t->nominal,
-                                     .attempt = 1, .queue = s->row.queue };
+                                     .attempt = 1, .queue = s->row.queue, .task_kind = s->row.task_kind };
             s_work_t *work = s_work_from_instance (&inst);
             norc_task_t *task = round [i].exec ? s_task (self, work->task_id) : NULL;
             if (task && s_send_assign (self, round [i].exec, work, task)) {
@@ -989,6 +1197,11 @@ s_handle_notify (zloop_t *loop, zsock_t *sock, void *arg)
         //  A manual run (or our own instance, already known), or one given
         //  back because its executor was lost before starting it
         char key [32];
+        if (msg->event.topic && streq (msg->event.topic, "instance.ended")) {
+            s_instance_ended (self, msg->event.instance_id);
+            norc_msg_destroy (&msg);
+            return 0;
+        }
         if (msg->event.topic && streq (msg->event.topic, "instance.requeued"))
             zhashx_delete (self->known, s_key (msg->event.instance_id, key, sizeof key));
         if (!zhashx_lookup (self->known, s_key (msg->event.instance_id, key, sizeof key))) {
@@ -1185,10 +1398,15 @@ scheduler_start (scheduler_t *self)
     zsock_set_subscribe (self->notify, "schedule.");
     zsock_set_subscribe (self->notify, "instance.created");
     zsock_set_subscribe (self->notify, "instance.requeued");
+    zsock_set_subscribe (self->notify, "instance.ended");
+    self->api = norc_zmq_connect (ZMQ_DEALER, norc_config_str (self->config, "aggregator.api"));
+    if (!self->api)
+        return NORC_ERROR;
     self->outbox = norc_outbox_new (self->events, (int) self->period_ms * 3);
     self->loop = zloop_new ();
     zloop_reader (self->loop, self->events, s_handle_events, self);
     zloop_reader (self->loop, self->notify, s_handle_notify, self);
+    zloop_reader (self->loop, self->api, s_handle_api, self);
     zloop_timer (self->loop, (size_t) self->period_ms, 0, s_on_heartbeat, self);
     zloop_timer (self->loop, (size_t) (self->lease_ms / 3), 0, s_on_lease, self);
     zloop_timer (self->loop, 10000, 0, s_on_resync, self);

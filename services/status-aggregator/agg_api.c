@@ -346,6 +346,171 @@ s_task_rm (agg_api_t *self, const norc_strmap_t *args, norc_api_reply_t *reply)
 }
 
 //  --------------------------------------------------------------------------
+//  Jobs
+
+static bool s_live_task (agg_api_t *self, const char *name, norc_task_t *task, norc_api_reply_t *reply);
+
+static bool
+s_valid_node_name (const char *name)
+{
+    size_t n = strlen (name);
+    bool ok = n > 0 && n <= 64;
+    for (size_t i = 0; ok && i < n; i++)
+        ok = isalnum ((unsigned char) name [i]) || strchr ("_-.", name [i]);
+    return ok;
+}
+
+static size_t
+s_node_named (const norc_job_graph_t *g, const char *name, size_t len)
+{
+    for (size_t n = 0; n < g->node_count; n++)
+        if (strlen (g->nodes [n].name) == len && strncmp (g->nodes [n].name, name, len) == 0)
+            return n;
+    return SIZE_MAX;
+}
+
+//  job add: name, timeout, description, node.NAME = TASK (in order),
+//  edge.K = "PARENT:CHILD". Every node's task must be a live command task;
+//  the edges must name nodes and make no cycle.
+static void
+s_job_add (agg_api_t *self, const norc_strmap_t *args, norc_api_reply_t *reply)
+{
+    const char *name = s_arg (args, "name");
+    int64_t timeout;
+    if (!s_valid_name (name, reply, "job") || !s_arg_int (args, "timeout", 0, 86400 * 365, &timeout, reply))
+        return;
+    norc_job_graph_t g = { 0 };
+    norc_task_t job = { 0 };
+    size_t nodes = 0, edges = 0;
+    for (size_t i = 0; i < args->count; i++) {
+        nodes += strncmp (args->keys [i], "node.", 5) == 0;
+        edges += strncmp (args->keys [i], "edge.", 5) == 0;
+    }
+    if (nodes == 0 || nodes > NORC_DAG_MAX_NODES || edges > NORC_DAG_MAX_EDGES) {
+        s_reply_error (reply, NORC_ERROR, "a job needs 1 to %d nodes (--node NAME=TASK) and at most %d edges",
+                       NORC_DAG_MAX_NODES, NORC_DAG_MAX_EDGES);
+        return;
+    }
+    g.nodes = (norc_job_node_t *) norc_calloc (nodes, sizeof (norc_job_node_t));
+    g.edges = (norc_dag_edge_t *) norc_calloc (edges ? edges : 1, sizeof (norc_dag_edge_t));
+    for (size_t i = 0; i < args->count; i++) {
+        if (strncmp (args->keys [i], "node.", 5) != 0)
+            continue;
+        const char *node = args->keys [i] + 5;
+        if (!s_valid_node_name (node)) {
+            s_reply_error (reply, NORC_ERROR, "bad node name \"%.80s\": use up to 64 letters, digits and _ - .",
+                           node);
+            goto done;
+        }
+        if (s_node_named (&g, node, strlen (node)) != SIZE_MAX) {
+            s_reply_error (reply, NORC_CONFLICT, "node \"%s\" is defined twice", node);
+            goto done;
+        }
+        norc_task_t task = { 0 };
+        bool live = s_live_task (self, args->values [i], &task, reply);
+        if (live && task.kind != NORC_TASK_COMMAND) {
+            s_reply_error (reply, NORC_ERROR, "node \"%s\": task \"%s\" is a job; a node runs a command task",
+                           node, task.name);
+            live = false;
+        }
+        else
+        if (!live)
+            s_reply_error (reply, NORC_NOTFOUND, "node \"%s\": unknown task \"%s\"", node, args->values [i]);
+        if (live) {
+            g.nodes [g.node_count].name = norc_strdup (node);
+            g.nodes [g.node_count].task_id = task.id;
+            g.node_count++;
+        }
+        norc_task_clear (&task);
+        if (!live)
+            goto done;
+    }
+    for (size_t i = 0; i < args->count; i++) {
+        if (strncmp (args->keys [i], "edge.", 5) != 0)
+            continue;
+        const char *edge = args->values [i];
+        const char *colon = strchr (edge, ':');
+        size_t p = colon ? s_node_named (&g, edge, (size_t) (colon - edge)) : SIZE_MAX;
+        size_t c = colon ? s_node_named (&g, colon + 1, strlen (colon + 1)) : SIZE_MAX;
+        if (!colon)
+            s_reply_error (reply, NORC_ERROR, "bad edge \"%.80s\": expected PARENT:CHILD", edge);
+        else
+        if (p == SIZE_MAX || c == SIZE_MAX)
+            s_reply_error (reply, NORC_NOTFOUND, "edge \"%.80s\": no node named \"%.*s\"", edge,
+                           p == SIZE_MAX ? (int) (colon - edge) : (int) strlen (colon + 1),
+                           p == SIZE_MAX ? edge : colon + 1);
+        if (p == SIZE_MAX || c == SIZE_MAX)
+            goto done;
+        g.edges [g.edge_count].parent = p;
+        g.edges [g.edge_count].child = c;
+        g.edge_count++;
+    }
+    size_t culprit = 0;
+    int rc = norc_dag_check (g.node_count, g.edges, g.edge_count, &culprit);
+    if (rc == NORC_CONFLICT) {
+        s_reply_error (reply, rc, "the edges make a cycle through node \"%s\"", g.nodes [culprit].name);
+        goto done;
+    }
+    if (rc) {
+        s_reply_error (reply, rc, "edge %s:%s joins a node to itself", g.nodes [g.edges [culprit].parent].name,
+                       g.nodes [g.edges [culprit].child].name);
+        goto done;
+    }
+    job.name = norc_strdup (name);
+    job.timeout_s = (int) timeout;
+    const char *description = s_arg (args, "description");
+    job.description = description ? norc_strdup (description) : NULL;
+    rc = norc_store_job_add (self->db, &job, &g);
+    if (rc == NORC_CONFLICT)
+        s_reply_error (reply, rc, "a task named \"%s\" already exists", name);
+    else
+    if (rc)
+        s_reply_store (self, reply, rc, "cannot add the job");
+    else
+        s_row_u64 (reply, "id", job.id);
+done:
+    norc_task_clear (&job);
+    norc_job_graph_clear (&g);
+}
+
+//  job show: one row per node: node, task, after (its parents)
+static void
+s_job_show (agg_api_t *self, const norc_strmap_t *args, norc_api_reply_t *reply)
+{
+    norc_task_t job = { 0 };
+    if (!s_live_task (self, s_arg (args, "name"), &job, reply))
+        goto done;
+    if (job.kind != NORC_TASK_JOB) {
+        s_reply_error (reply, NORC_CONFLICT, "task \"%s\" is a command, not a job", job.name);
+        goto done;
+    }
+    norc_job_graph_t g = { 0 };
+    int rc = norc_store_job_get (self->db, job.id, &g);
+    if (rc)
+        s_reply_store (self, reply, rc, "cannot read the job");
+    for (size_t n = 0; rc == NORC_OK && n < g.node_count; n++) {
+        norc_strmap_t *row = norc_rows_add (&reply->rows);
+        norc_strmap_set (row, "node", g.nodes [n].name);
+        norc_strmap_set (row, "task", g.nodes [n].task);
+        char *after = norc_strdup ("");
+        for (size_t e = 0; e < g.edge_count; e++)
+            if (g.edges [e].child == n) {
+                char *more = norc_asprintf ("%s%s%s", after, *after ? "," : "", g.nodes [g.edges [e].parent].name);
+                free (after);
+                after = more;
+            }
+        norc_strmap_set (row, "after", after);
+        free (after);
+        char text [32];
+        snprintf (text, sizeof text, "%d", job.timeout_s);
+        norc_strmap_set (row, "timeout", text);
+    }
+    norc_job_graph_clear (&g);
+done:
+    norc_task_clear (&job);
+}
+
+//  --------------------------------------------------------------------------
 //  Schedules
 
 //  The queue must exist and accept pushes (not a group).
@@ -753,7 +918,8 @@ s_instance_kill (agg_api_t *self, const norc_strmap_t *args, norc_api_reply_t *r
         s_reply_error (reply, NORC_CONFLICT, "instance %llu has already ended (%s)", (unsigned long long) inst.id,
                        name ? name : "?");
     else
-    if (inst.status == NORC_ST_CREATED && !inst.executor_id) {
+    if ((inst.status == NORC_ST_CREATED || inst.task_kind == NORC_TASK_JOB) && !inst.executor_id) {
+        //  Waiting, or a job (it runs on no executor: the dispatcher stops its nodes)
         int rc = norc_store_instance_cancel (self->db, inst.id, reason);
         if (rc == NORC_CONFLICT)
             s_reply_error (reply, rc, "instance %llu was just handed to an executor: try again",
@@ -763,7 +929,8 @@ s_instance_kill (agg_api_t *self, const norc_strmap_t *args, norc_api_reply_t *r
             s_reply_store (self, reply, rc, "cannot kill the instance");
         else {
             s_row_u64 (reply, "id", inst.id);
-            norc_strmap_set (&reply->rows.rows [0], "outcome", "killed before it started");
+            norc_strmap_set (&reply->rows.rows [0], "outcome", inst.status == NORC_ST_CREATED
+                             ? "killed before it started" : "job killed: its running nodes are being stopped");
             s_instance_event (self, &inst, NORC_ST_KILLED, "instance.ended", reason);
         }
     }
@@ -1061,6 +1228,7 @@ static const struct { const char *op; s_op_fn *fn; } s_ops [] = {
     { "queue.rm", s_queue_rm },             { "group.add", s_group_add },
     { "task.add", s_task_add },             { "task.list", s_task_list },
     { "task.show", s_task_show },           { "task.rm", s_task_rm },
+    { "job.add", s_job_add },               { "job.show", s_job_show },
     { "schedule.add", s_schedule_add },     { "schedule.list", s_schedule_list },
     { "schedule.show", s_schedule_show },   { "schedule.rm", s_schedule_rm },
     { "schedule.pause", s_schedule_pause_op }, { "schedule.resume", s_schedule_resume_op },
