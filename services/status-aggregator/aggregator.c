@@ -172,10 +172,10 @@ s_replace (aggregator_t *self, uint64_t schedule_id, uint64_t instance_id)
                               (unsigned long long) instance_id);
     for (size_t i = 0; i < rows.count; i++) {
         uint64_t id = strtoull (norc_strmap_get (&rows.rows [i], "id"), NULL, 10);
-        int status = atoi (norc_strmap_get (&rows.rows [i], "status"));
         uint64_t executor = strtoull (norc_strmap_get (&rows.rows [i], "executor_id"), NULL, 10);
         bool done;
-        if (status == NORC_ST_CREATED && !executor) {
+        if (!executor) {
+            //  Waiting, or a job's run (on no executor: the dispatcher stops its nodes)
             char *reason = norc_asprintf ("killed on request by %s", by);
             done = norc_store_instance_cancel (self->db, id, reason) == NORC_OK;
             if (done) {

@@ -279,3 +279,26 @@ Test (jobs, a_timeout_or_a_kill_stops_the_running_nodes)
     cr_expect_eq (norc_test_db_int (s_db, "SELECT COUNT(*) FROM instances WHERE status < 7"), 0);
     cr_expect_neq (system ("pgrep -f 'sleep 30$' >/dev/null"), 0, "the nodes' processes are gone");
 }
+
+Test (jobs, the_replace_policy_stops_a_running_job)
+{
+    OK ("queue", "add", "Q");
+    OK ("task", "add", "Long", "--command", "echo long; sleep 30");
+    OK ("job", "add", "Hold", "--node", "long=Long");
+    s_executor ("2");
+    //  A new run every 3 s replaces the one still going
+    OK ("schedule", "add", "Hold", "--queue", "Q", "--period", "3", "--reps", "2", "--concurrency", "replace");
+    s_wait ("SELECT COUNT(*) FROM instances i JOIN tasks t ON t.id = i.task_id "
+            "WHERE t.name = 'Hold' AND i.status = 9 AND i.reason LIKE 'killed on request by the replace policy%'", 1);
+    s_wait ("SELECT COUNT(*) FROM instances i JOIN tasks t ON t.id = i.task_id "
+            "WHERE t.name = 'Long' AND i.status = 9", 1);
+    cr_expect_eq (norc_test_db_int (s_db, "SELECT COUNT(*) FROM instances i JOIN tasks t ON t.id = i.task_id "
+                                          "WHERE t.name = 'Hold' AND i.status = 2"), 1, "the second run goes on");
+    int second = (int) norc_test_db_int (s_db, "SELECT MAX(i.id) FROM instances i JOIN tasks t ON t.id = i.task_id "
+                                               "WHERE t.name = 'Hold'");
+    char id [16];
+    snprintf (id, sizeof id, "%d", second);
+    OK ("instance", "kill", id);
+    s_wait ("SELECT COUNT(*) FROM instances i JOIN tasks t ON t.id = i.task_id "
+            "WHERE t.name = 'Long' AND i.status = 9", 2);
+}
