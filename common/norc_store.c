@@ -1374,7 +1374,7 @@ static const char *s_sql_instance_list =
     "SELECT i.id, t.name AS task, q.name AS queue, COALESCE(i.schedule_id, '') AS schedule_id, "
     "  i.nominal, i.attempt, COALESCE(i.executor_id, '') AS executor_id, i.status, "
     "  i.enqueued_at AS enqueued, i.started_at AS started, i.ended_at AS ended, i.exit_code, "
-    "  COALESCE(i.reason, '') AS reason "
+    "  COALESCE(i.reason, '') AS reason, COALESCE(i.job_instance_id, '') AS job "
     S_INSTANCE_FROM
     "WHERE (i.ended_at IS NULL OR i.ended_at >= ?) AND (? = 0 OR i.status >= 13) "
     "ORDER BY i.id DESC LIMIT ?";

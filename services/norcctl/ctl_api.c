@@ -630,7 +630,7 @@ static const ctl_column_t s_scheduler_columns [] = {
 };
 static const ctl_column_t s_instance_columns [] = {
     { "id", "ID" }, { "task", "Task" }, { "queue", "Queue" }, { "schedule_id", "Schedule" },
-    { "attempt", "Try" }, { "executor_id", "Executor" }, { "started", "Started" }, { "ended", "Ended" },
+    { "job", "Job" }, { "attempt", "Try" }, { "executor_id", "Executor" }, { "started", "Started" }, { "ended", "Ended" },
     { "exit_code", "Exit" }, { "status", "Status" }, { NULL, NULL }
 };
 

@@ -239,6 +239,7 @@ Test (jobs, a_failing_node_skips_what_is_downstream_and_fails_the_job)
     char *out, *err;
     cr_assert_eq (norc_test_system_ctl (s_sys, &out, &err, "status", "instances", "--failed", NULL), 0, "%s", err);
     cr_expect_not_null (strstr (out, "FAILURE"), "%s", out);
+    cr_expect_not_null (strstr (out, "Job"), "node instances name their job's run: %s", out);
     free (out);
     free (err);
 }
