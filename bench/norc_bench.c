@@ -396,12 +396,16 @@ main (int argc, char *argv [])
     s_bin = argv [2];
     int lateness_seconds = 60;
     const char *only = NULL;
+    int many = 20000;               //  (d): schedules firing every second
     for (int i = 3; i + 1 < argc; i += 2) {
         if (strcmp (argv [i], "--lateness-seconds") == 0)
             lateness_seconds = atoi (argv [i + 1]);
         else
         if (strcmp (argv [i], "--only") == 0)
             only = argv [i + 1];    //  "pipeline": part (d) alone, for quick checks
+        else
+        if (strcmp (argv [i], "--pipeline-schedules") == 0)
+            many = atoi (argv [i + 1]);
     }
     norc_log_init ("bench", NORC_LOG_WARN);
     if (!mkdtemp (s_dir))
@@ -467,7 +471,6 @@ main (int argc, char *argv [])
     fflush (stdout);
 
 pipeline:;
-    int many = 5000;
     s_lateness_t pipe = s_schedules_run ("pipe", many, 10, true);
     printf ("## Pipeline capacity without spawning (%d schedules every second, 10 s, "
             "executor in --benchmark-instant mode)\n\n", many);

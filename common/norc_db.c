@@ -407,7 +407,7 @@ norc_db_stmt (norc_db_t *self, const char *sql)
 static s_param_t *
 s_param (norc_stmt_t *self, int index)
 {
-    assert (index >= 0 && index < 256);
+    assert (index >= 0 && index < 65535);      //  MySQL's limit on placeholders
     if (index >= self->nparams) {
         self->params = (s_param_t *) norc_realloc (self->params, (size_t) (index + 1) * sizeof (s_param_t));
         for (int i = self->nparams; i <= index; i++) {

@@ -907,39 +907,273 @@ norc_store_schedule_active (norc_db_t *db, uint64_t schedule_id, uint64_t except
     return norc_db_txn (db, s_schedule_active, &a);
 }
 
+//  Multi-row statements: the scheduler's round and the aggregator's batch
+//  cost a few round trips, not one per row. Chunks have power-of-two sizes
+//  (at most S_CHUNK rows), so each statement has few distinct texts and
+//  stays in the prepared-statement cache.
+#define S_CHUNK 256
+
+//  The largest power of two <= min (left, S_CHUNK)
+static size_t
+s_chunk (size_t left)
+{
+    size_t n = S_CHUNK;
+    while (n > left)
+        n /= 2;
+    return n;
+}
+
+//  prefix, then `row` n times joined by `sep`, then suffix (caller frees)
+static char *
+s_sql_rows (const char *prefix, const char *row, const char *sep, size_t n, const char *suffix)
+{
+    size_t len = strlen (prefix) + n * (strlen (row) + strlen (sep)) + strlen (suffix) + 1;
+    char *sql = (char *) norc_malloc (len);
+    char *p = sql;
+    p += sprintf (p, "%s", prefix);
+    for (size_t i = 0; i < n; i++)
+        p += sprintf (p, "%s%s", i ? sep : "", row);
+    sprintf (p, "%s", suffix);
+    return sql;
+}
+
+//  Per schedule of a round: the fence, and where the schedule ends up
+typedef struct {
+    uint64_t id;
+    uint64_t owner, epoch;      //  its lease in the record
+    bool live;                  //  found, not deleted
+    bool fenced;                //  held by the caller at the tick's epoch, live
+    bool fires_forbid;          //  a forbid schedule already fires in this round
+    norc_us_t last_nominal;     //  the latest tick of the round
+    norc_us_t next_nominal;     //  from its last tick
+    int64_t remaining;
+} s_round_sched_t;
+
+static int
+s_round_sched_cmp (const void *a, const void *b)
+{
+    uint64_t x = ((const s_round_sched_t *) a)->id, y = ((const s_round_sched_t *) b)->id;
+    return x < y ? -1 : x > y;
+}
+
+static s_round_sched_t *
+s_round_find (s_round_sched_t *list, size_t count, uint64_t id)
+{
+    s_round_sched_t key = { .id = id };
+    return (s_round_sched_t *) bsearch (&key, list, count, sizeof (s_round_sched_t), s_round_sched_cmp);
+}
+
 static int
 s_tick_batch (norc_db_t *db, void *arg)
 {
     s_tick_args_t *a = (s_tick_args_t *) arg;
     norc_tick_fire_t *ticks = a->tick;
-    for (size_t i = 0; i < (size_t) a->limit; i++) {
+    size_t n = (size_t) a->limit;
+    int rc = NORC_OK;
+    //  The round's schedules, sorted and distinct
+    s_round_sched_t *sched = (s_round_sched_t *) norc_calloc (n, sizeof (s_round_sched_t));
+    size_t ns = 0;
+    for (size_t i = 0; i < n; i++)
+        sched [i].id = ticks [i].schedule_id;
+    qsort (sched, n, sizeof (s_round_sched_t), s_round_sched_cmp);
+    for (size_t i = 0; i < n; i++)
+        if (i == 0 || sched [i].id != sched [ns - 1].id)
+            sched [ns++] = sched [i];
+    //  1. Lock the schedules and read their fences
+    for (size_t done = 0; rc == NORC_OK && done < ns; ) {
+        size_t k = s_chunk (ns - done);
+        char *sql = s_sql_rows ("SELECT id, lease_owner, lease_epoch, deleted_at IS NULL FROM schedules "
+                                "WHERE id IN (", "?", ",", k, ") FOR UPDATE");
+        norc_stmt_t *st = norc_db_stmt (db, sql);
+        free (sql);
+        for (size_t j = 0; j < k; j++)
+            norc_stmt_bind_u64 (st, (int) j, sched [done + j].id);
+        rc = norc_stmt_exec (st);
+        while (rc == NORC_OK && norc_stmt_fetch (st) == NORC_OK) {
+            s_round_sched_t *r = s_round_find (sched, ns, norc_stmt_u64 (st, 0));
+            if (r) {
+                r->owner = norc_stmt_u64 (st, 1);
+                r->epoch = norc_stmt_u64 (st, 2);
+                r->live = norc_stmt_i64 (st, 3) == 1;
+            }
+        }
+        done += k;
+    }
+    //  2. Each tick's outcome; forbid is checked against the record and
+    //  against earlier ticks of the same round
+    size_t fired = 0, skipped = 0;
+    for (size_t i = 0; rc == NORC_OK && i < n; i++) {
         norc_tick_fire_t *t = &ticks [i];
-        int rc;
+        s_round_sched_t *r = s_round_find (sched, ns, t->schedule_id);
+        t->instance_id = 0;
+        //  The fence: the caller holds the lease at this epoch
+        if (!r->live || r->owner != t->owner || r->epoch != t->epoch) {
+            t->result = NORC_NOTFOUND;
+            continue;
+        }
+        r->fenced = true;
+        t->result = NORC_OK;
         if (t->outcome == 0 && t->forbid) {
-            norc_stmt_t *st = norc_db_stmt (db, s_sql_schedule_busy);
-            norc_stmt_bind_u64 (st, 0, t->schedule_id);
-            if ((rc = norc_stmt_exec (st)))
-                return rc;
-            if (norc_stmt_fetch (st) == NORC_OK) {
+            bool busy = r->fires_forbid;
+            if (!busy) {
+                norc_stmt_t *st = norc_db_stmt (db, s_sql_schedule_busy);
+                norc_stmt_bind_u64 (st, 0, t->schedule_id);
+                if ((rc = norc_stmt_exec (st)))
+                    break;
+                busy = norc_stmt_fetch (st) == NORC_OK;
+            }
+            if (busy) {
                 t->outcome = NORC_TICK_SKIPPED;
                 t->reason = "forbid: the previous run is still active";
             }
+            else
+                r->fires_forbid = true;
         }
-        if (t->outcome == 0) {
-            s_tick_args_t one = { .tick = t };
-            rc = s_tick_fire (db, &one);
-            if (rc == NORC_OK && one.duplicate)
-                rc = NORC_CONFLICT;
+        if (t->outcome == 0 && (!t->task_id || !t->queue_id)) {
+            norc_stmt_t *st = norc_db_stmt (db, s_sql_tick_schedule);
+            norc_stmt_bind_u64 (st, 0, t->schedule_id);
+            if ((rc = s_exec_one (st)))
+                break;
+            t->task_id = norc_stmt_u64 (st, 0);
+            t->queue_id = norc_stmt_u64 (st, 1);
         }
-        else {
-            s_tick_args_t one = { .tick = t, .outcome = t->outcome, .reason = t->reason };
-            rc = s_tick_skip (db, &one);
-        }
-        if (rc == NORC_AGAIN || rc == NORC_ERROR)
-            return rc;          //  the whole batch is retried or fails
-        t->result = rc;
+        if (t->nominal > r->last_nominal)
+            r->last_nominal = t->nominal;
+        r->next_nominal = t->next_nominal;
+        r->remaining = t->remaining < 0 ? 0 : t->remaining;
+        if (t->outcome == 0)
+            fired++;
+        else
+            skipped++;
     }
-    return NORC_OK;
+    //  3. Advance every fenced schedule in one statement per chunk
+    s_round_sched_t **moved = (s_round_sched_t **) norc_calloc (ns + 1, sizeof (s_round_sched_t *));
+    size_t nm = 0;
+    for (size_t i = 0; i < ns; i++)
+        if (sched [i].fenced && sched [i].last_nominal)
+            moved [nm++] = &sched [i];
+    for (size_t done = 0; rc == NORC_OK && done < nm; ) {
+        size_t k = s_chunk (nm - done);
+        char *cases = s_sql_rows ("", "WHEN ? THEN ?", " ", k, "");
+        char *ids = s_sql_rows ("", "?", ",", k, "");
+        char *sql = norc_asprintf ("UPDATE schedules SET "
+                                   "last_nominal = COALESCE(GREATEST(last_nominal, CASE id %s END), CASE id %s END), "
+                                   "next_nominal = CASE id %s END, remaining = CASE id %s END WHERE id IN (%s)",
+                                   cases, cases, cases, cases, ids);
+        norc_stmt_t *st = norc_db_stmt (db, sql);
+        free (sql);
+        free (cases);
+        free (ids);
+        int p = 0;
+        for (int c = 0; c < 4; c++)
+            for (size_t j = 0; j < k; j++) {
+                s_round_sched_t *r = moved [done + j];
+                norc_stmt_bind_u64 (st, p++, r->id);
+                if (c < 2)
+                    norc_stmt_bind_time (st, p++, r->last_nominal);
+                else
+                if (c == 2)
+                    norc_stmt_bind_time (st, p++, r->next_nominal);
+                else
+                    norc_stmt_bind_i64 (st, p++, r->remaining);
+            }
+        for (size_t j = 0; j < k; j++)
+            norc_stmt_bind_u64 (st, p++, moved [done + j]->id);
+        rc = norc_stmt_exec (st);
+        done += k;
+    }
+    free (moved);
+    //  4. The fired ticks' instances; a tick fired before (an unclear
+    //  commit retried) makes its chunk go row by row
+    norc_tick_fire_t **fire = (norc_tick_fire_t **) norc_calloc (fired + skipped + 1, sizeof (norc_tick_fire_t *));
+    size_t nf = 0;
+    for (size_t i = 0; i < n; i++)
+        if (ticks [i].result == NORC_OK && ticks [i].outcome == 0)
+            fire [nf++] = &ticks [i];
+    for (size_t done = 0; rc == NORC_OK && done < nf; ) {
+        size_t k = s_chunk (nf - done);
+        char *sql = s_sql_rows ("INSERT INTO instances (task_id, queue_id, schedule_id, nominal, attempt, "
+                                "trigger_kind, status, enqueued_at, executor_id) VALUES ",
+                                "(?, ?, ?, ?, 1, 1, 1, UTC_TIMESTAMP(6), NULLIF(?, 0))", ",", k, "");
+        norc_stmt_t *st = norc_db_stmt (db, sql);
+        free (sql);
+        for (size_t j = 0; j < k; j++) {
+            norc_tick_fire_t *t = fire [done + j];
+            norc_stmt_bind_u64 (st, (int) (j * 5), t->task_id);
+            norc_stmt_bind_u64 (st, (int) (j * 5 + 1), t->queue_id);
+            norc_stmt_bind_u64 (st, (int) (j * 5 + 2), t->schedule_id);
+            norc_stmt_bind_time (st, (int) (j * 5 + 3), t->nominal);
+            norc_stmt_bind_u64 (st, (int) (j * 5 + 4), t->executor_id);
+        }
+        rc = norc_stmt_exec (st);
+        if (rc == NORC_CONFLICT) {
+            rc = NORC_OK;
+            for (size_t j = 0; rc == NORC_OK && j < k; j++) {
+                norc_tick_fire_t *t = fire [done + j];
+                st = norc_db_stmt (db, s_sql_tick_instance);
+                norc_stmt_bind_u64 (st, 0, t->task_id);
+                norc_stmt_bind_u64 (st, 1, t->queue_id);
+                norc_stmt_bind_u64 (st, 2, t->schedule_id);
+                norc_stmt_bind_time (st, 3, t->nominal);
+                norc_stmt_bind_u64 (st, 4, t->executor_id);
+                rc = norc_stmt_exec (st);
+                if (rc == NORC_CONFLICT) {
+                    t->result = NORC_CONFLICT;
+                    rc = NORC_OK;
+                }
+                else
+                if (rc == NORC_OK)
+                    t->instance_id = norc_stmt_insert_id (st);
+            }
+        }
+        else
+        if (rc == NORC_OK) {
+            //  Their ids, by tick key
+            sql = s_sql_rows ("SELECT id, schedule_id, nominal FROM instances "
+                              "WHERE (schedule_id, nominal, attempt) IN (", "(?, ?, 1)", ",", k, ")");
+            st = norc_db_stmt (db, sql);
+            free (sql);
+            for (size_t j = 0; j < k; j++) {
+                norc_stmt_bind_u64 (st, (int) (j * 2), fire [done + j]->schedule_id);
+                norc_stmt_bind_time (st, (int) (j * 2 + 1), fire [done + j]->nominal);
+            }
+            rc = norc_stmt_exec (st);
+            while (rc == NORC_OK && norc_stmt_fetch (st) == NORC_OK) {
+                uint64_t id = norc_stmt_u64 (st, 0), sid = norc_stmt_u64 (st, 1);
+                norc_us_t nominal = norc_stmt_time (st, 2);
+                for (size_t j = 0; j < k; j++)
+                    if (fire [done + j]->schedule_id == sid && fire [done + j]->nominal == nominal) {
+                        fire [done + j]->instance_id = id;
+                        break;
+                    }
+            }
+        }
+        done += k;
+    }
+    //  5. The ledger of ticks that fired nothing
+    nf = 0;
+    for (size_t i = 0; i < n; i++)
+        if (ticks [i].result == NORC_OK && ticks [i].outcome != 0)
+            fire [nf++] = &ticks [i];
+    for (size_t done = 0; rc == NORC_OK && done < nf; ) {
+        size_t k = s_chunk (nf - done);
+        char *sql = s_sql_rows ("INSERT INTO ticks (schedule_id, nominal, outcome, reason, recorded_at) VALUES ",
+                                "(?, ?, ?, ?, UTC_TIMESTAMP(6))", ",", k, " ON DUPLICATE KEY UPDATE outcome = outcome");
+        norc_stmt_t *st = norc_db_stmt (db, sql);
+        free (sql);
+        for (size_t j = 0; j < k; j++) {
+            norc_tick_fire_t *t = fire [done + j];
+            norc_stmt_bind_u64 (st, (int) (j * 4), t->schedule_id);
+            norc_stmt_bind_time (st, (int) (j * 4 + 1), t->nominal);
+            norc_stmt_bind_i64 (st, (int) (j * 4 + 2), t->outcome);
+            norc_stmt_bind_str (st, (int) (j * 4 + 3), t->reason ? t->reason : "");
+        }
+        rc = norc_stmt_exec (st);
+        done += k;
+    }
+    free (fire);
+    free (sched);
+    return rc;
 }
 
 int
