@@ -1568,33 +1568,165 @@ norc_store_instance_end (norc_db_t *db, const norc_instance_t *instance)
 static int s_instance_revision (norc_db_t *db, void *arg);
 
 
+//  A batch of lifecycle events in a few statements: the ends in one
+//  multi-row UPDATE per chunk (joined to the rows as a derived table), the
+//  starts likewise; then, row by row, only what is rare: revisions, and the
+//  retry policy for ends it can act on. An event for an instance that has
+//  already ended, or does not exist, changes nothing (as when resent).
+static const char *s_sql_apply_ends_row =
+    "SELECT ? AS id, ? AS status, ? AS executor_id, ? AS started_at, ? AS ended_at, ? AS exit_code, "
+    "? AS term_signal, ? AS cpu_user_us, ? AS cpu_sys_us, ? AS max_rss_kb, ? AS reason";
+static const char *s_sql_apply_starts_row =
+    "SELECT ? AS id, ? AS executor_id, ? AS started_at";
+
+static int
+s_apply_ends (norc_db_t *db, const norc_instance_t **ends, size_t count)
+{
+    int rc = NORC_OK;
+    for (size_t done = 0; rc == NORC_OK && done < count; ) {
+        size_t k = s_chunk (count - done);
+        char *rows = s_sql_rows (s_sql_apply_ends_row, " UNION ALL SELECT ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?", "",
+                                 k - 1, "");
+        char *sql = norc_asprintf (
+            "UPDATE instances i JOIN (%s) e ON e.id = i.id SET i.status = e.status, "
+            "  i.executor_id = COALESCE(NULLIF(e.executor_id, 0), i.executor_id), "
+            "  i.started_at = COALESCE(i.started_at, e.started_at), i.ended_at = e.ended_at, "
+            "  i.exit_code = e.exit_code, i.term_signal = e.term_signal, i.cpu_user_us = e.cpu_user_us, "
+            "  i.cpu_sys_us = e.cpu_sys_us, i.max_rss_kb = e.max_rss_kb, i.reason = e.reason "
+            "WHERE i.status < 7", rows);
+        free (rows);
+        norc_stmt_t *st = norc_db_stmt (db, sql);
+        free (sql);
+        for (size_t j = 0; j < k; j++) {
+            const norc_instance_t *e = ends [done + j];
+            int p = (int) (j * 11);
+            norc_stmt_bind_u64 (st, p, e->id);
+            norc_stmt_bind_i64 (st, p + 1, e->status);
+            norc_stmt_bind_u64 (st, p + 2, e->executor_id);
+            norc_stmt_bind_time (st, p + 3, e->started);
+            norc_stmt_bind_time (st, p + 4, e->ended ? e->ended : norc_now_us ());
+            if (e->has_exit)
+                norc_stmt_bind_i64 (st, p + 5, e->exit_code);
+            else
+                norc_stmt_bind_null (st, p + 5);
+            if (e->signal)
+                norc_stmt_bind_i64 (st, p + 6, e->signal);
+            else
+                norc_stmt_bind_null (st, p + 6);
+            norc_stmt_bind_i64 (st, p + 7, e->cpu_user_us);
+            norc_stmt_bind_i64 (st, p + 8, e->cpu_sys_us);
+            norc_stmt_bind_i64 (st, p + 9, e->max_rss_kb);
+            norc_stmt_bind_str (st, p + 10, e->reason && *e->reason ? e->reason : NULL);
+        }
+        rc = norc_stmt_exec (st);
+        done += k;
+    }
+    return rc;
+}
+
+static int
+s_apply_starts (norc_db_t *db, const norc_instance_t **starts, size_t count)
+{
+    int rc = NORC_OK;
+    for (size_t done = 0; rc == NORC_OK && done < count; ) {
+        size_t k = s_chunk (count - done);
+        char *rows = s_sql_rows (s_sql_apply_starts_row, " UNION ALL SELECT ?, ?, ?", "", k - 1, "");
+        char *sql = norc_asprintf (
+            "UPDATE instances i JOIN (%s) e ON e.id = i.id SET i.status = 2, "
+            "  i.executor_id = COALESCE(NULLIF(e.executor_id, 0), i.executor_id), i.started_at = e.started_at "
+            "WHERE i.status < 7", rows);
+        free (rows);
+        norc_stmt_t *st = norc_db_stmt (db, sql);
+        free (sql);
+        for (size_t j = 0; j < k; j++) {
+            const norc_instance_t *e = starts [done + j];
+            norc_stmt_bind_u64 (st, (int) (j * 3), e->id);
+            norc_stmt_bind_u64 (st, (int) (j * 3 + 1), e->executor_id);
+            norc_stmt_bind_time (st, (int) (j * 3 + 2), e->started ? e->started : norc_now_us ());
+        }
+        rc = norc_stmt_exec (st);
+        done += k;
+    }
+    return rc;
+}
+
+//  Keep the first of each instance's events (as if applied in order: a
+//  later end of an ended instance changes nothing); order is kept.
+typedef struct {
+    uint64_t id;
+    size_t pos;
+} s_id_pos_t;
+
+static int
+s_id_pos_cmp (const void *a, const void *b)
+{
+    const s_id_pos_t *x = (const s_id_pos_t *) a, *y = (const s_id_pos_t *) b;
+    if (x->id != y->id)
+        return x->id < y->id ? -1 : 1;
+    return x->pos < y->pos ? -1 : x->pos > y->pos;
+}
+
+static size_t
+s_first_per_instance (const norc_instance_t **list, size_t count)
+{
+    s_id_pos_t *order = (s_id_pos_t *) norc_calloc (count + 1, sizeof (s_id_pos_t));
+    bool *keep = (bool *) norc_calloc (count + 1, sizeof (bool));
+    for (size_t i = 0; i < count; i++) {
+        order [i].id = list [i]->id;
+        order [i].pos = i;
+    }
+    qsort (order, count, sizeof (s_id_pos_t), s_id_pos_cmp);
+    for (size_t i = 0; i < count; i++)
+        keep [order [i].pos] = i == 0 || order [i].id != order [i - 1].id;
+    size_t kept = 0;
+    for (size_t i = 0; i < count; i++)
+        if (keep [i])
+            list [kept++] = list [i];
+    free (keep);
+    free (order);
+    return kept;
+}
+
 static int
 s_instance_apply (norc_db_t *db, void *arg)
 {
     s_inst_args_t *a = (s_inst_args_t *) arg;
+    const norc_instance_t **ends = (const norc_instance_t **) norc_calloc (a->count + 1, sizeof (norc_instance_t *));
+    const norc_instance_t **starts = (const norc_instance_t **) norc_calloc (a->count + 1,
+                                                                          sizeof (norc_instance_t *));
+    size_t nends = 0, nstarts = 0;
     for (size_t k = 0; k < a->count; k++) {
-        const norc_instance_t *e = &a->events [k];
         if (a->retry_ids)
             a->retry_ids [k] = 0;
-        int rc = NORC_STATUS_IS_FINAL (e->status)
-               ? s_instance_end_one (db, e)
-               : s_instance_start_one (db, e->id, e->executor_id, e->started);
-        if (rc == NORC_OK && e->revision && *e->revision) {
+        if (NORC_STATUS_IS_FINAL (a->events [k].status))
+            ends [nends++] = &a->events [k];
+        else
+            starts [nstarts++] = &a->events [k];
+    }
+    //  Starts first: an end of the same instance in the batch overrides it
+    nends = s_first_per_instance (ends, nends);
+    nstarts = s_first_per_instance (starts, nstarts);
+    int rc = s_apply_starts (db, starts, nstarts);
+    if (rc == NORC_OK)
+        rc = s_apply_ends (db, ends, nends);
+    free (ends);
+    free (starts);
+    for (size_t k = 0; rc == NORC_OK && k < a->count; k++) {
+        const norc_instance_t *e = &a->events [k];
+        if (e->revision && *e->revision) {
             s_inst_args_t one = { .id = e->id, .text = e->revision };
             rc = s_instance_revision (db, &one);
+            if (rc == NORC_NOTFOUND)
+                rc = NORC_OK;
         }
-        if (rc == NORC_CONFLICT || rc == NORC_NOTFOUND)
-            continue;
         if (rc == NORC_OK && s_retryable (e)) {
             uint64_t retry_id;
             rc = s_instance_retry (db, e->id, &retry_id);
             if (a->retry_ids)
                 a->retry_ids [k] = retry_id;
         }
-        if (rc)
-            return rc;
     }
-    return NORC_OK;
+    return rc;
 }
 
 int
