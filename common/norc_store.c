@@ -940,8 +940,8 @@ s_sql_rows (const char *prefix, const char *row, const char *sep, size_t n, cons
 //  Per schedule of a round: the fence, and where the schedule ends up
 typedef struct {
     uint64_t id;
-    uint64_t owner, epoch;      //  its lease in the record
-    bool live;                  //  found, not deleted
+    uint64_t owner, epoch;      //  the lease the caller claims (its first tick's)
+    bool claimed;
     bool fenced;                //  held by the caller at the tick's epoch, live
     bool fires_forbid;          //  a forbid schedule already fires in this round
     norc_us_t last_nominal;     //  the latest tick of the round
@@ -979,40 +979,95 @@ s_tick_batch (norc_db_t *db, void *arg)
     for (size_t i = 0; i < n; i++)
         if (i == 0 || sched [i].id != sched [ns - 1].id)
             sched [ns++] = sched [i];
-    //  1. Lock the schedules and read their fences
+    //  1. Per schedule: the lease the caller claims (its first tick's) and
+    //  where its ticks move it
+    for (size_t i = 0; i < n; i++) {
+        norc_tick_fire_t *t = &ticks [i];
+        s_round_sched_t *r = s_round_find (sched, ns, t->schedule_id);
+        if (!r->claimed) {
+            r->claimed = true;
+            r->owner = t->owner;
+            r->epoch = t->epoch;
+        }
+        if (t->owner != r->owner || t->epoch != r->epoch)
+            continue;           //  judged on its own below
+        if (t->nominal > r->last_nominal)
+            r->last_nominal = t->nominal;
+        r->next_nominal = t->next_nominal;
+        r->remaining = t->remaining < 0 ? 0 : t->remaining;
+    }
+    //  2. Advance them, fenced in the statement itself: a row matches only
+    //  while the caller holds the lease at that epoch. A chunk that matches
+    //  fewer rows than it names reads which did.
     for (size_t done = 0; rc == NORC_OK && done < ns; ) {
         size_t k = s_chunk (ns - done);
-        char *sql = s_sql_rows ("SELECT id, lease_owner, lease_epoch, deleted_at IS NULL FROM schedules "
-                                "WHERE id IN (", "?", ",", k, ") FOR UPDATE");
+        char *rows = s_sql_rows ("SELECT ? AS id, ? AS last, ? AS next, ? AS remaining, ? AS owner, ? AS epoch",
+                                 " UNION ALL SELECT ?, ?, ?, ?, ?, ?", "", k - 1, "");
+        char *sql = norc_asprintf ("UPDATE schedules s JOIN (%s) v ON v.id = s.id SET "
+                                   "s.last_nominal = COALESCE(GREATEST(s.last_nominal, v.last), v.last), "
+                                   "s.next_nominal = v.next, s.remaining = v.remaining "
+                                   "WHERE s.deleted_at IS NULL AND s.lease_owner = v.owner AND s.lease_epoch = v.epoch",
+                                   rows);
         norc_stmt_t *st = norc_db_stmt (db, sql);
         free (sql);
-        for (size_t j = 0; j < k; j++)
-            norc_stmt_bind_u64 (st, (int) j, sched [done + j].id);
+        free (rows);
+        for (size_t j = 0; j < k; j++) {
+            s_round_sched_t *r = &sched [done + j];
+            int p = (int) (j * 6);
+            norc_stmt_bind_u64 (st, p, r->id);
+            norc_stmt_bind_time (st, p + 1, r->last_nominal);
+            norc_stmt_bind_time (st, p + 2, r->next_nominal);
+            norc_stmt_bind_i64 (st, p + 3, r->remaining);
+            norc_stmt_bind_u64 (st, p + 4, r->owner);
+            norc_stmt_bind_u64 (st, p + 5, r->epoch);
+        }
         rc = norc_stmt_exec (st);
-        while (rc == NORC_OK && norc_stmt_fetch (st) == NORC_OK) {
-            s_round_sched_t *r = s_round_find (sched, ns, norc_stmt_u64 (st, 0));
-            if (r) {
-                r->owner = norc_stmt_u64 (st, 1);
-                r->epoch = norc_stmt_u64 (st, 2);
-                r->live = norc_stmt_i64 (st, 3) == 1;
+        if (rc == NORC_OK && norc_stmt_affected (st) == k)
+            for (size_t j = 0; j < k; j++)
+                sched [done + j].fenced = true;
+        else
+        if (rc == NORC_OK) {
+            sql = s_sql_rows ("SELECT id, lease_owner, lease_epoch, deleted_at IS NULL FROM schedules "
+                              "WHERE id IN (", "?", ",", k, ")");
+            st = norc_db_stmt (db, sql);
+            free (sql);
+            for (size_t j = 0; j < k; j++)
+                norc_stmt_bind_u64 (st, (int) j, sched [done + j].id);
+            rc = norc_stmt_exec (st);
+            while (rc == NORC_OK && norc_stmt_fetch (st) == NORC_OK) {
+                s_round_sched_t *r = s_round_find (sched, ns, norc_stmt_u64 (st, 0));
+                if (r)
+                    r->fenced = norc_stmt_u64 (st, 1) == r->owner && norc_stmt_u64 (st, 2) == r->epoch
+                             && norc_stmt_i64 (st, 3) == 1;
             }
         }
         done += k;
     }
-    //  2. Each tick's outcome; forbid is checked against the record and
+    //  3. Each tick's outcome; forbid is checked against the record and
     //  against earlier ticks of the same round
     size_t fired = 0, skipped = 0;
     for (size_t i = 0; rc == NORC_OK && i < n; i++) {
         norc_tick_fire_t *t = &ticks [i];
         s_round_sched_t *r = s_round_find (sched, ns, t->schedule_id);
         t->instance_id = 0;
-        //  The fence: the caller holds the lease at this epoch
-        if (!r->live || r->owner != t->owner || r->epoch != t->epoch) {
+        t->result = NORC_OK;
+        if (t->owner != r->owner || t->epoch != r->epoch) {
+            //  Another lease than the schedule's other ticks: at most one
+            //  can be current
+            rc = r->fenced ? NORC_NOTFOUND : s_tick_advance (db, t);
+            if (rc == NORC_NOTFOUND) {
+                t->result = NORC_NOTFOUND;
+                rc = NORC_OK;
+                continue;
+            }
+            if (rc)
+                break;
+        }
+        else
+        if (!r->fenced) {
             t->result = NORC_NOTFOUND;
             continue;
         }
-        r->fenced = true;
-        t->result = NORC_OK;
         if (t->outcome == 0 && t->forbid) {
             bool busy = r->fires_forbid;
             if (!busy) {
@@ -1037,52 +1092,19 @@ s_tick_batch (norc_db_t *db, void *arg)
             t->task_id = norc_stmt_u64 (st, 0);
             t->queue_id = norc_stmt_u64 (st, 1);
         }
-        if (t->nominal > r->last_nominal)
-            r->last_nominal = t->nominal;
-        r->next_nominal = t->next_nominal;
-        r->remaining = t->remaining < 0 ? 0 : t->remaining;
         if (t->outcome == 0)
             fired++;
         else
             skipped++;
     }
-    //  3. Advance every fenced schedule in one statement per chunk
-    s_round_sched_t **moved = (s_round_sched_t **) norc_calloc (ns + 1, sizeof (s_round_sched_t *));
-    size_t nm = 0;
-    for (size_t i = 0; i < ns; i++)
-        if (sched [i].fenced && sched [i].last_nominal)
-            moved [nm++] = &sched [i];
-    for (size_t done = 0; rc == NORC_OK && done < nm; ) {
-        size_t k = s_chunk (nm - done);
-        char *cases = s_sql_rows ("", "WHEN ? THEN ?", " ", k, "");
-        char *ids = s_sql_rows ("", "?", ",", k, "");
-        char *sql = norc_asprintf ("UPDATE schedules SET "
-                                   "last_nominal = COALESCE(GREATEST(last_nominal, CASE id %s END), CASE id %s END), "
-                                   "next_nominal = CASE id %s END, remaining = CASE id %s END WHERE id IN (%s)",
-                                   cases, cases, cases, cases, ids);
-        norc_stmt_t *st = norc_db_stmt (db, sql);
-        free (sql);
-        free (cases);
-        free (ids);
-        int p = 0;
-        for (int c = 0; c < 4; c++)
-            for (size_t j = 0; j < k; j++) {
-                s_round_sched_t *r = moved [done + j];
-                norc_stmt_bind_u64 (st, p++, r->id);
-                if (c < 2)
-                    norc_stmt_bind_time (st, p++, r->last_nominal);
-                else
-                if (c == 2)
-                    norc_stmt_bind_time (st, p++, r->next_nominal);
-                else
-                    norc_stmt_bind_i64 (st, p++, r->remaining);
-            }
-        for (size_t j = 0; j < k; j++)
-            norc_stmt_bind_u64 (st, p++, moved [done + j]->id);
-        rc = norc_stmt_exec (st);
-        done += k;
+    //  Auto-increment ids of one multi-row INSERT are consecutive (step
+    //  auto_increment_increment) unless the lock mode interleaves them
+    uint64_t id_step = 0;
+    if (rc == NORC_OK && fired) {
+        norc_stmt_t *st = norc_db_stmt (db, "SELECT @@innodb_autoinc_lock_mode, @@auto_increment_increment");
+        if ((rc = s_exec_one (st)) == NORC_OK && norc_stmt_i64 (st, 0) <= 1)
+            id_step = norc_stmt_u64 (st, 1);
     }
-    free (moved);
     //  4. The fired ticks' instances; a tick fired before (an unclear
     //  commit retried) makes its chunk go row by row
     norc_tick_fire_t **fire = (norc_tick_fire_t **) norc_calloc (fired + skipped + 1, sizeof (norc_tick_fire_t *));
@@ -1125,6 +1147,12 @@ s_tick_batch (norc_db_t *db, void *arg)
                 if (rc == NORC_OK)
                     t->instance_id = norc_stmt_insert_id (st);
             }
+        }
+        else
+        if (rc == NORC_OK && id_step) {
+            uint64_t first = norc_stmt_insert_id (st);
+            for (size_t j = 0; j < k; j++)
+                fire [done + j]->instance_id = first + j * id_step;
         }
         else
         if (rc == NORC_OK) {
@@ -1442,20 +1470,44 @@ typedef struct {
     size_t count;
 } s_assign_batch_t;
 
+//  One multi-row UPDATE per chunk; when it matches fewer rows than it
+//  names, the rows say which assignments took.
 static int
 s_instance_assign_batch (norc_db_t *db, void *arg)
 {
     s_assign_batch_t *a = (s_assign_batch_t *) arg;
-    for (size_t i = 0; i < a->count; i++) {
-        norc_stmt_t *st = norc_db_stmt (db, s_sql_instance_assign);
-        norc_stmt_bind_u64 (st, 0, a->executor_ids [i]);
-        norc_stmt_bind_u64 (st, 1, a->ids [i]);
-        int rc = norc_stmt_exec (st);
-        if (rc)
-            return rc;
-        a->results [i] = norc_stmt_affected (st) == 1 ? NORC_OK : NORC_CONFLICT;
+    int rc = NORC_OK;
+    for (size_t done = 0; rc == NORC_OK && done < a->count; ) {
+        size_t k = s_chunk (a->count - done);
+        char *rows = s_sql_rows ("SELECT ? AS id, ? AS executor_id", " UNION ALL SELECT ?, ?", "", k - 1, "");
+        char *sql = norc_asprintf ("UPDATE instances i JOIN (%s) v ON v.id = i.id SET i.executor_id = v.executor_id "
+                                   "WHERE i.status = 1 AND i.executor_id IS NULL", rows);
+        free (rows);
+        norc_stmt_t *st = norc_db_stmt (db, sql);
+        free (sql);
+        for (size_t j = 0; j < k; j++) {
+            norc_stmt_bind_u64 (st, (int) (j * 2), a->ids [done + j]);
+            norc_stmt_bind_u64 (st, (int) (j * 2 + 1), a->executor_ids [done + j]);
+            a->results [done + j] = NORC_OK;
+        }
+        rc = norc_stmt_exec (st);
+        if (rc == NORC_OK && norc_stmt_affected (st) != k) {
+            for (size_t j = 0; j < k; j++)
+                a->results [done + j] = NORC_CONFLICT;
+            sql = s_sql_rows ("SELECT id, executor_id FROM instances WHERE status = 1 AND id IN (", "?", ",", k, ")");
+            st = norc_db_stmt (db, sql);
+            free (sql);
+            for (size_t j = 0; j < k; j++)
+                norc_stmt_bind_u64 (st, (int) j, a->ids [done + j]);
+            rc = norc_stmt_exec (st);
+            while (rc == NORC_OK && norc_stmt_fetch (st) == NORC_OK)
+                for (size_t j = 0; j < k; j++)
+                    if (a->ids [done + j] == norc_stmt_u64 (st, 0) && a->executor_ids [done + j] == norc_stmt_u64 (st, 1))
+                        a->results [done + j] = NORC_OK;
+        }
+        done += k;
     }
-    return NORC_OK;
+    return rc;
 }
 
 int

@@ -724,14 +724,9 @@ s_complete_at_once (executor_t *self, norc_assign_t *a)
     s_send_credit (self, 1);
 }
 
-static int
-s_handle_dispatch (zloop_t *loop, zsock_t *sock, void *arg)
+static void
+s_on_dispatch (executor_t *self, norc_msg_t *msg)
 {
-    NORC_UNUSED (loop);
-    executor_t *self = (executor_t *) arg;
-    norc_msg_t *msg = norc_msg_recv (sock);
-    if (!msg)
-        return 0;
     if (msg->id == NORC_MSG_ASSIGN) {
         char key [32];
         if (zhashx_lookup (self->runs, s_key (msg->assign.instance_id, key, sizeof key)))
@@ -749,7 +744,19 @@ s_handle_dispatch (zloop_t *loop, zsock_t *sock, void *arg)
     }
     else
         norc_log_warnx ("unexpected %s from the scheduler", norc_msg_name (msg));
-    norc_msg_destroy (&msg);
+}
+
+static int
+s_handle_dispatch (zloop_t *loop, zsock_t *sock, void *arg)
+{
+    NORC_UNUSED (loop);
+    executor_t *self = (executor_t *) arg;
+    for (int i = 0; i < 1000 && (i == 0 || (zsock_events (sock) & ZMQ_POLLIN)); i++) {
+        norc_msg_t *msg = norc_msg_recv (sock);
+        if (msg)
+            s_on_dispatch (self, msg);
+        norc_msg_destroy (&msg);
+    }
     return 0;
 }
 
@@ -897,13 +904,16 @@ s_handle_events (zloop_t *loop, zsock_t *sock, void *arg)
 {
     NORC_UNUSED (loop);
     executor_t *self = (executor_t *) arg;
-    norc_msg_t *msg = norc_msg_recv (sock);
-    if (msg && msg->id == NORC_MSG_ACK)
-        norc_outbox_ack (self->outbox, msg->ack.seq);
-    else
-    if (msg && msg->id == NORC_MSG_CONTROL)
-        s_control (self, &msg->control);
-    norc_msg_destroy (&msg);
+    //  Everything waiting (acknowledgements come in bursts), a bounded number
+    for (int i = 0; i < 1000 && !self->done && (i == 0 || (zsock_events (sock) & ZMQ_POLLIN)); i++) {
+        norc_msg_t *msg = norc_msg_recv (sock);
+        if (msg && msg->id == NORC_MSG_ACK)
+            norc_outbox_ack (self->outbox, msg->ack.seq);
+        else
+        if (msg && msg->id == NORC_MSG_CONTROL)
+            s_control (self, &msg->control);
+        norc_msg_destroy (&msg);
+    }
     return self->done ? -1 : 0;
 }
 

@@ -699,8 +699,7 @@ s_resync_waiting (scheduler_t *self)
     }
     free (list);
     if (added)
-        norc_log_info ("%zu waiting instances queued", added);
-    s_resync_jobs (self);
+        norc_log_debug ("%zu waiting instances queued", added);
     s_dispatch (self);
 }
 
@@ -1085,6 +1084,7 @@ s_dispatch_lease (scheduler_t *self, norc_us_t now, norc_us_t until)
             zloop_reader (self->loop, self->dispatch, s_handle_dispatch, self);
             norc_log_info ("dispatching on %s (dispatch lease, epoch %llu)", endpoint, (unsigned long long) epoch);
             s_resync_waiting (self);
+            s_resync_jobs (self);
         }
         else
             norc_store_lease_release (self->db, "dispatch", self->id);
@@ -1182,14 +1182,9 @@ s_schedule_changed (scheduler_t *self, uint64_t id)
     s_arm (self);
 }
 
-static int
-s_handle_notify (zloop_t *loop, zsock_t *sock, void *arg)
+static void
+s_on_notify (scheduler_t *self, norc_msg_t *msg, bool *resync)
 {
-    NORC_UNUSED (loop);
-    scheduler_t *self = (scheduler_t *) arg;
-    norc_msg_t *msg = norc_msg_recv (sock);
-    if (!msg)
-        return 0;
     if (msg->id == NORC_MSG_SCHEDULE_CHANGED)
         s_schedule_changed (self, msg->schedule_changed.schedule_id);
     else
@@ -1199,21 +1194,35 @@ s_handle_notify (zloop_t *loop, zsock_t *sock, void *arg)
         char key [32];
         if (msg->event.topic && streq (msg->event.topic, "instance.ended")) {
             s_instance_ended (self, msg->event.instance_id);
-            norc_msg_destroy (&msg);
-            return 0;
+            return;
         }
         if (msg->event.topic && streq (msg->event.topic, "instance.requeued"))
             zhashx_delete (self->known, s_key (msg->event.instance_id, key, sizeof key));
-        if (!zhashx_lookup (self->known, s_key (msg->event.instance_id, key, sizeof key))) {
-            norc_instance_t inst = { 0 };
-            if (norc_store_instance_get (self->db, msg->event.instance_id, &inst) == NORC_OK
-            &&  inst.status == NORC_ST_CREATED && !inst.executor_id)
-                s_enqueue (self, s_work_from_instance (&inst), false);
-            norc_instance_clear (&inst);
-            s_dispatch (self);
-        }
+        //  One we do not know: read every waiting instance, in id order, so
+        //  that one whose notification was lost (a subscriber that joined
+        //  late) still takes its place in its queue's FIFO
+        if (!zhashx_lookup (self->known, s_key (msg->event.instance_id, key, sizeof key)))
+            *resync = true;
     }
-    norc_msg_destroy (&msg);
+}
+
+static int
+s_handle_notify (zloop_t *loop, zsock_t *sock, void *arg)
+{
+    NORC_UNUSED (loop);
+    scheduler_t *self = (scheduler_t *) arg;
+    //  Everything waiting, a bounded number, then one dispatch round
+    bool resync = false;
+    for (int i = 0; i < 1000 && (i == 0 || (zsock_events (sock) & ZMQ_POLLIN)); i++) {
+        norc_msg_t *msg = norc_msg_recv (sock);
+        if (msg)
+            s_on_notify (self, msg, &resync);
+        norc_msg_destroy (&msg);
+    }
+    if (resync)
+        s_resync_waiting (self);
+    else
+        s_dispatch (self);
     return 0;
 }
 
@@ -1289,17 +1298,20 @@ s_handle_events (zloop_t *loop, zsock_t *sock, void *arg)
 {
     NORC_UNUSED (loop);
     scheduler_t *self = (scheduler_t *) arg;
-    norc_msg_t *msg = norc_msg_recv (sock);
     int rc = 0;
-    if (msg && msg->id == NORC_MSG_ACK)
-        norc_outbox_ack (self->outbox, msg->ack.seq);
-    else
-    if (msg && msg->id == NORC_MSG_CONTROL)
-        rc = s_control (self, &msg->control);
-    else
-    if (msg)
-        norc_log_warnx ("unexpected %s from the aggregator", norc_msg_name (msg));
-    norc_msg_destroy (&msg);
+    //  Everything waiting (acknowledgements come in bursts), a bounded number
+    for (int i = 0; i < 1000 && rc == 0 && (i == 0 || (zsock_events (sock) & ZMQ_POLLIN)); i++) {
+        norc_msg_t *msg = norc_msg_recv (sock);
+        if (msg && msg->id == NORC_MSG_ACK)
+            norc_outbox_ack (self->outbox, msg->ack.seq);
+        else
+        if (msg && msg->id == NORC_MSG_CONTROL)
+            rc = s_control (self, &msg->control);
+        else
+        if (msg)
+            norc_log_warnx ("unexpected %s from the aggregator", norc_msg_name (msg));
+        norc_msg_destroy (&msg);
+    }
     return rc;
 }
 
@@ -1348,6 +1360,7 @@ s_on_resync (zloop_t *loop, int timer_id, void *arg)
     }
     zlistx_destroy (&keys);
     s_resync_waiting (self);
+    s_resync_jobs (self);
     return 0;
 }
 
