@@ -184,6 +184,31 @@ s_define (norc_db_t *db)
 //  --------------------------------------------------------------------------
 //  (b) throughput
 
+//  CPU time (user + system, in µs) a process has used, its children not counted
+static int64_t
+s_cpu_us (pid_t pid)
+{
+    char path [64], buf [1024];
+    snprintf (path, sizeof path, "/proc/%d/stat", (int) pid);
+    FILE *file = fopen (path, "r");
+    if (!file)
+        return 0;
+    size_t n = fread (buf, 1, sizeof buf - 1, file);
+    fclose (file);
+    buf [n] = 0;
+    char *p = strrchr (buf, ')');
+    unsigned long long utime = 0, stime = 0;
+    //  Fields 14 and 15, counted from the one after the command name (3)
+    for (int field = 2; p && field < 14; field++)
+        p = strchr (p + 1, ' ');
+    if (!p || sscanf (p, " %llu %llu", &utime, &stime) != 2)
+        return 0;
+    return (int64_t) ((utime + stime) * 1000000ULL / (unsigned long long) sysconf (_SC_CLK_TCK));
+}
+
+//  Per service CPU per instance of the last one-executor throughput run
+static double s_cpu_per_instance [4];   //  scheduler, aggregator, archiver, executor (µs)
+
 static double
 s_throughput (int executors, int count)
 {
@@ -209,6 +234,12 @@ s_throughput (int executors, int count)
         usleep (20000);
     double seconds = (norc_mono_us () - start) / 1e6;
     int64_t done = s_int (db, "SELECT COUNT(*) FROM instances WHERE status = 7");
+    if (executors == 1 && done > 0) {
+        //  pids: aggregator, archiver, scheduler, executor
+        static const int order [4] = { 2, 0, 1, 3 };
+        for (int i = 0; i < 4; i++)
+            s_cpu_per_instance [i] = (double) s_cpu_us (sys.pids [order [i]]) / (double) done;
+    }
     norc_db_destroy (&db);
     s_sys_stop (&sys);
     return done / seconds;
@@ -402,7 +433,7 @@ main (int argc, char *argv [])
             lateness_seconds = atoi (argv [i + 1]);
         else
         if (strcmp (argv [i], "--only") == 0)
-            only = argv [i + 1];    //  "pipeline": part (d) alone, for quick checks
+            only = argv [i + 1];    //  "pipeline", "failover" or "throughput" (one executor): one part alone
         else
         if (strcmp (argv [i], "--pipeline-schedules") == 0)
             many = atoi (argv [i + 1]);
@@ -442,13 +473,20 @@ main (int argc, char *argv [])
     if (count > 3000)
         count = 3000;
     double tp1 = s_throughput (1, count);
-    double tp2 = s_throughput (2, count);
+    double tp2 = only && strcmp (only, "throughput") == 0 ? 0 : s_throughput (2, count);
     printf ("## End-to-end throughput of `true` (dispatch to durable final status, %d instances)\n\n", count);
     printf ("`true` is one plain word, so executors exec /bin/true directly; the limit is the direct spawn rate.\n\n");
     printf ("| executors | instances/s | ratio to the direct spawn limit |\n|---|---|---|\n");
     printf ("| 1 × -c 8 | %.0f | %.2f |\n", tp1, tp1 / spawn_direct);
     printf ("| 2 × -c 8 | %.0f | %.2f |\n\n", tp2, tp2 / spawn_direct);
+    printf ("CPU per instance, one executor (µs; the children's own CPU not counted; MariaDB not shown):\n\n");
+    printf ("| scheduler | aggregator | archiver | executor | one direct spawn (2 cores / spawn limit) |\n"
+            "|---|---|---|---|---|\n");
+    printf ("| %.0f | %.0f | %.0f | %.0f | %.0f |\n\n", s_cpu_per_instance [0], s_cpu_per_instance [1],
+            s_cpu_per_instance [2], s_cpu_per_instance [3], (double) cores * 1e6 / spawn_direct);
     fflush (stdout);
+    if (only)
+        goto done;
 
     int schedules = (int) (spawn_direct / 2);
     s_lateness_t late = s_schedules_run ("late", schedules, lateness_seconds, false);

@@ -1,6 +1,6 @@
 #!/usr/bin/env bash
 # Run the benchmark against a private MariaDB; prints Markdown for
-# docs/performance.md.   bench/run.sh [LATENESS-SECONDS [pipeline]]
+# docs/performance.md.   bench/run.sh [LATENESS-SECONDS [pipeline|failover|throughput]]
 set -euo pipefail
 root=$(cd "$(dirname "$0")/.." && pwd)
 cd "$root"

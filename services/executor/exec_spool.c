@@ -12,12 +12,20 @@
 #include <sys/stat.h>
 #include <unistd.h>
 
+//  Files kept empty for reuse. Creating and deleting two files per
+//  instance made the filesystem's inode allocator the executor's largest
+//  cost; renaming a kept file costs a fraction of that.
+#define SPOOL_POOL 256
+
 struct _exec_spool_t {
     char *root;
     char *dir;                  //  our slot
     int lock_fd;                //  flock held for our life
     exec_spool_leftover_t *leftovers;
     size_t leftover_count;
+    int pool [SPOOL_POOL];      //  emptied files kept for reuse: .free-N
+    size_t pooled;
+    int pool_next;              //  N of the next one
 };
 
 //  Start time of a process in clock ticks since boot (field 22 of
@@ -76,6 +84,12 @@ s_adopt (exec_spool_t *self, const char *slot)
     size_t moved = 0;
     struct dirent *entry;
     while (dir && (entry = readdir (dir))) {
+        if (strncmp (entry->d_name, ".free-", 6) == 0) {
+            char *spare = norc_asprintf ("%s/%s", slot, entry->d_name);
+            unlink (spare);
+            free (spare);
+            continue;
+        }
         if (entry->d_name [0] == '.' || strcmp (entry->d_name, "lock") == 0)
             continue;
         char *from = norc_asprintf ("%s/%s", slot, entry->d_name);
@@ -217,6 +231,11 @@ exec_spool_destroy (exec_spool_t **self_p)
         return;
     exec_spool_t *self = *self_p;
     exec_spool_leftovers_free (&self->leftovers, self->leftover_count);
+    for (size_t i = 0; self->dir && i < self->pooled; i++) {
+        char *spare = norc_asprintf ("%s/.free-%d", self->dir, self->pool [i]);
+        unlink (spare);
+        free (spare);
+    }
     if (self->dir && self->lock_fd >= 0) {
         //  Removed when nothing is left in it; else it stays, and the next
         //  executor to start adopts what is there
@@ -269,16 +288,53 @@ exec_spool_repair (exec_spool_t *self)
     if (self->lock_fd >= 0)
         close (self->lock_fd);
     self->lock_fd = fd;
+    self->pooled = 0;
     norc_log_info ("spool: %s made again", self->dir);
     return NORC_OK;
 }
 
 int
+exec_spool_file_new (exec_spool_t *self, const char *name)
+{
+    char *path = norc_asprintf ("%s/%s", self->dir, name);
+    int fd = -1;
+    while (fd < 0 && self->pooled) {
+        char *spare = norc_asprintf ("%s/.free-%d", self->dir, self->pool [--self->pooled]);
+        if (rename (spare, path) == 0)
+            fd = open (path, O_RDWR | O_TRUNC | O_CLOEXEC);
+        free (spare);
+    }
+    if (fd < 0)
+        fd = open (path, O_RDWR | O_CREAT | O_TRUNC | O_CLOEXEC, 0640);
+    free (path);
+    return fd;
+}
+
+void
+exec_spool_file_done (exec_spool_t *self, const char *name)
+{
+    char *path = norc_asprintf ("%s/%s", self->dir, name);
+    bool kept = false;
+    if (self->pooled < SPOOL_POOL && truncate (path, 0) == 0) {
+        int n = self->pool_next++;
+        char *spare = norc_asprintf ("%s/.free-%d", self->dir, n);
+        if (rename (path, spare) == 0) {
+            self->pool [self->pooled++] = n;
+            kept = true;
+        }
+        free (spare);
+    }
+    if (!kept)
+        unlink (path);
+    free (path);
+}
+
+int
 exec_spool_run_record (exec_spool_t *self, uint64_t id, pid_t pgid)
 {
-    char *path = norc_asprintf ("%s/%llu.run", self->dir, (unsigned long long) id);
-    int fd = open (path, O_WRONLY | O_CREAT | O_TRUNC | O_CLOEXEC, 0640);
-    free (path);
+    char name [64];
+    snprintf (name, sizeof name, "%llu.run", (unsigned long long) id);
+    int fd = exec_spool_file_new (self, name);
     if (fd < 0)
         return NORC_ERROR;
     char line [64];
@@ -291,9 +347,9 @@ exec_spool_run_record (exec_spool_t *self, uint64_t id, pid_t pgid)
 void
 exec_spool_run_forget (exec_spool_t *self, uint64_t id)
 {
-    char *path = norc_asprintf ("%s/%llu.run", self->dir, (unsigned long long) id);
-    unlink (path);
-    free (path);
+    char name [64];
+    snprintf (name, sizeof name, "%llu.run", (unsigned long long) id);
+    exec_spool_file_done (self, name);
 }
 
 int

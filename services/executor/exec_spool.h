@@ -35,6 +35,13 @@ void exec_spool_destroy (exec_spool_t **self_p);
 //  The slot's directory.
 const char *exec_spool_dir (exec_spool_t *self);
 
+//  A new, empty file `name` in the slot (a kept one renamed when there is
+//  one): an fd open for reading and writing, or -1.
+int exec_spool_file_new (exec_spool_t *self, const char *name);
+
+//  Done with file `name`: emptied and kept for reuse, or removed.
+void exec_spool_file_done (exec_spool_t *self, const char *name);
+
 //  Make the slot usable again if it went away under us (recreated and
 //  locked). NORC_OK when it is there.
 int exec_spool_repair (exec_spool_t *self);

@@ -255,7 +255,9 @@ s_log_open (executor_t *self, uint64_t instance_id, const char *path, const char
     log->path = norc_strdup (path && *path ? path : norc_log_path (instance_id, fallback, sizeof fallback));
     log->spool = existing ? norc_strdup (existing)
                           : norc_asprintf ("%s/%llu.log", exec_spool_dir (self->spool), (unsigned long long) instance_id);
-    log->fd = open (log->spool, O_RDWR | O_CLOEXEC | (existing ? 0 : O_CREAT | O_TRUNC), 0640);
+    char name [64];
+    snprintf (name, sizeof name, "%llu.log", (unsigned long long) instance_id);
+    log->fd = existing ? open (log->spool, O_RDWR | O_CLOEXEC) : exec_spool_file_new (self->spool, name);
     if (log->fd < 0) {
         norc_log_warn ("instance=%llu: cannot open the spool %s", (unsigned long long) instance_id, log->spool);
         void *item = log;
@@ -330,7 +332,8 @@ s_handle_logs (zloop_t *loop, zsock_t *sock, void *arg)
         }
         //  The archiver acknowledges written + 1 once the log is closed
         if (log && log->eof && log->acked > log->written) {
-            unlink (log->spool);
+            //  Every spool file is in our slot (adopted ones were moved in)
+            exec_spool_file_done (self->spool, strrchr (log->spool, '/') + 1);
             zhashx_delete (self->logs_open, key);
         }
         else

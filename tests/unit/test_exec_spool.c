@@ -2,6 +2,7 @@
 //  slot of one that died (real processes, real flocks).
 #include <criterion/criterion.h>
 #include <dirent.h>
+#include <fcntl.h>
 #include <signal.h>
 #include <sys/prctl.h>
 #include <sys/stat.h>
@@ -191,4 +192,31 @@ Test (exec_spool, a_reused_process_number_is_never_signalled)
     exec_spool_leftovers_free (&list, count);
     exec_spool_destroy (&spool);
     free (slot);
+}
+
+Test (exec_spool, emptied_files_are_reused_and_never_adopted)
+{
+    char err [256];
+    exec_spool_t *spool = exec_spool_open (s_root, err, sizeof err);
+    cr_assert_not_null (spool, "%s", err);
+    int fd = exec_spool_file_new (spool, "5.log");
+    cr_assert_geq (fd, 0);
+    cr_assert_eq (write (fd, "hello\n", 6), 6);
+    struct stat first;
+    cr_assert_eq (fstat (fd, &first), 0);
+    close (fd);
+    exec_spool_file_done (spool, "5.log");
+    cr_expect_eq (s_entries (exec_spool_dir (spool)), 1, "only the lock is visible");
+    //  The next file is the same one, empty
+    fd = exec_spool_file_new (spool, "6.log");
+    struct stat second;
+    cr_assert_eq (fstat (fd, &second), 0);
+    cr_expect_eq (second.st_ino, first.st_ino);
+    cr_expect_eq (second.st_size, 0);
+    close (fd);
+    exec_spool_file_done (spool, "6.log");
+    char *dir = norc_strdup (exec_spool_dir (spool));
+    exec_spool_destroy (&spool);
+    cr_expect_neq (access (dir, F_OK), 0, "an empty slot is removed, kept files and all");
+    free (dir);
 }
