@@ -885,6 +885,14 @@ s_control (executor_t *self, norc_control_t *c)
     }
     norc_log_info ("request %s from %s: %s", norc_request_name (c->request) ? norc_request_name (c->request) : "?",
                    c->requested_by ? c->requested_by : "?", refused ? refused : "done");
+    //  The new status goes first: whoever waits for the reply then finds
+    //  it recorded (the aggregator reads one connection in order)
+    if (!refused) {
+        if ((self->status == NORC_ST_STOPPING || self->killing) && zhashx_size (self->runs) == 0)
+            self->done = true;
+        else
+            s_send_status (self, norc_request_name (c->request));
+    }
     norc_msg_t *reply = norc_msg_new (NORC_MSG_CONTROL_REPLY);
     reply->control_reply.request_id = c->request_id;
     reply->control_reply.daemon_id = self->id;
@@ -892,14 +900,8 @@ s_control (executor_t *self, norc_control_t *c)
     reply->control_reply.status = self->status;
     reply->control_reply.reason = refused ? norc_strdup (refused) : NULL;
     norc_msg_send (&reply, self->events);
-    if (!refused) {
-        if ((self->status == NORC_ST_STOPPING || self->killing) && zhashx_size (self->runs) == 0)
-            self->done = true;
-        else
-            s_send_status (self, norc_request_name (c->request));
-        if (self->status == NORC_ST_RUNNING)
-            s_send_hello (self);
-    }
+    if (!refused && self->status == NORC_ST_RUNNING)
+        s_send_hello (self);
 }
 
 static int

@@ -1275,13 +1275,8 @@ s_control (scheduler_t *self, norc_control_t *c)
     }
     norc_log_info ("request %s from %s: %s", norc_request_name (c->request) ? norc_request_name (c->request) : "?",
                    c->requested_by ? c->requested_by : "?", refused ? refused : "done");
-    norc_msg_t *reply = norc_msg_new (NORC_MSG_CONTROL_REPLY);
-    reply->control_reply.request_id = c->request_id;
-    reply->control_reply.daemon_id = self->id;
-    reply->control_reply.accepted = refused == NULL;
-    reply->control_reply.status = self->status;
-    reply->control_reply.reason = refused ? norc_strdup (refused) : NULL;
-    norc_msg_send (&reply, self->events);
+    //  The new status goes first: whoever waits for the reply then finds
+    //  it recorded (the aggregator reads one connection in order)
     if (!refused && !NORC_STATUS_IS_FINAL (self->status)) {
         norc_msg_t *msg = norc_msg_new (NORC_MSG_DAEMON_STATUS);
         msg->daemon_status.daemon_id = self->id;
@@ -1290,6 +1285,13 @@ s_control (scheduler_t *self, norc_control_t *c)
         msg->daemon_status.reason = norc_strdup (norc_request_name (c->request));
         norc_outbox_send (self->outbox, &msg);
     }
+    norc_msg_t *reply = norc_msg_new (NORC_MSG_CONTROL_REPLY);
+    reply->control_reply.request_id = c->request_id;
+    reply->control_reply.daemon_id = self->id;
+    reply->control_reply.accepted = refused == NULL;
+    reply->control_reply.status = self->status;
+    reply->control_reply.reason = refused ? norc_strdup (refused) : NULL;
+    norc_msg_send (&reply, self->events);
     return NORC_STATUS_IS_FINAL (self->status) ? -1 : 0;
 }
 

@@ -3,6 +3,7 @@
 //  stops the previous one); catch-up latest; a deadline after which a late
 //  tick is missed instead of run.
 #include <criterion/criterion.h>
+#include <time.h>
 #include <unistd.h>
 #include "norc_test.h"
 #include "norc_mem.h"
@@ -100,4 +101,38 @@ Test (policies, deadline_and_catchup_latest)
     cr_expect_eq (s_int ("SELECT COUNT(*) FROM instances WHERE schedule_id = 2 AND nominal < "
                          "UTC_TIMESTAMP(6) - INTERVAL 5 SECOND"), 0, "latest: only the newest missed tick ran");
     cr_expect_geq (s_int ("SELECT COUNT(*) FROM ticks WHERE schedule_id = 2 AND outcome = 3"), 5);
+}
+
+Test (policies, catchup_within_a_window_and_a_schedules_own_zone)
+{
+    OK ("task", "add", "T", "--command", "true");
+    char start [64];
+    norc_time_iso (norc_now_us () - 31 * NORC_US_PER_SEC, start, sizeof start);
+    //  Within 12 s: missed ticks at -31, -26, -21, -16 are recorded missed;
+    //  -11, -6 and -1 are replayed
+    OK ("schedule", "add", "T", "--queue", "Q", "--period", "5", "--start", start, "--catchup", "within",
+        "--window", "12");
+    //  Every second, but only in this hour and the next in Asia/Kolkata
+    //  (UTC+5:30): the same expression in UTC matches none of this test's
+    //  seconds
+    time_t now = time (NULL);
+    struct tm there;
+    setenv ("TZ", "Asia/Kolkata", 1);
+    tzset ();
+    localtime_r (&now, &there);
+    unsetenv ("TZ");
+    tzset ();
+    char expr [64];
+    snprintf (expr, sizeof expr, "* * %d,%d * * *", there.tm_hour, (there.tm_hour + 1) % 24);
+    OK ("schedule", "add", "T", "--queue", "Q", "--cron", expr, "--tz", "Asia/Kolkata");
+    OK ("schedule", "add", "T", "--queue", "Q", "--cron", expr, "--tz", "UTC");
+    s_wait ("SELECT COUNT(*) FROM instances WHERE schedule_id = 1 AND status = 7", 3, 10000);
+    s_wait ("SELECT COUNT(*) FROM instances WHERE schedule_id = 2 AND status = 7", 3, 10000);
+    cr_expect_eq (s_int ("SELECT COUNT(*) FROM ticks WHERE schedule_id = 1 AND outcome = 3"), 4);
+    cr_expect_eq (s_int ("SELECT COUNT(*) FROM instances WHERE schedule_id = 1 AND nominal < "
+                         "UTC_TIMESTAMP(6) - INTERVAL 14 SECOND"), 0, "nothing older than the window ran");
+    cr_expect_eq (s_int ("SELECT COUNT(*) FROM instances WHERE schedule_id = 3"), 0,
+                  "the UTC schedule's hours are not now");
+    cr_expect_eq (s_int ("SELECT COUNT(*) FROM schedules WHERE id = 3 AND next_nominal > UTC_TIMESTAMP(6) "
+                         "+ INTERVAL 1 HOUR"), 1, "its next tick is hours away");
 }
