@@ -8,26 +8,7 @@
 #include "norc_mem.h"
 #include "norc_log.h"
 
-static norc_test_system_t *s_sys;
-static norc_db_t *s_db;
-
-static void
-s_setup (void)
-{
-    norc_log_init ("test", NORC_LOG_ERROR);
-    s_sys = norc_test_system_new ();
-    norc_test_system_start_core (s_sys);
-    s_db = norc_test_system_db (s_sys);
-}
-
-static void
-s_teardown (void)
-{
-    norc_db_destroy (&s_db);
-    norc_test_system_destroy (&s_sys);
-}
-
-TestSuite (jobs, .init = s_setup, .fini = s_teardown, .timeout = 120);
+NORC_TEST_E2E_SUITE (jobs, 120);
 
 #define OK(...) NORC_TEST_CTL_OK (s_sys, __VA_ARGS__)
 

@@ -4,6 +4,7 @@
 #define NORC_TEST_H_INCLUDED
 #include "norc.h"
 #include "norc_db.h"
+#include "norc_log.h"
 
 //  URL of a fresh database on the server named by NORC_TEST_DB (set by
 //  scripts/test.sh), migrated to the latest schema. Caller owns the result;
@@ -75,6 +76,28 @@ norc_db_t *norc_test_system_db (norc_test_system_t *self);
 //  Wait until the first column of sql (an integer) reaches want, polling
 //  every 10 ms; fails the test after timeout_ms with the value it has.
 void norc_test_db_wait_count (norc_db_t *db, const char *sql, int64_t want, int timeout_ms);
+
+//  An end-to-end suite: before each test a private Norc with its core
+//  services running (s_sys) and a handle on its database (s_db); both are
+//  gone after it. The test file includes <criterion/criterion.h> first.
+#define NORC_TEST_E2E_SUITE(name, timeout_s) \
+    static norc_test_system_t *s_sys; \
+    static norc_db_t *s_db; \
+    static void \
+    s_e2e_setup (void) \
+    { \
+        norc_log_init ("test", NORC_LOG_ERROR); \
+        s_sys = norc_test_system_new (); \
+        norc_test_system_start_core (s_sys); \
+        s_db = norc_test_system_db (s_sys); \
+    } \
+    static void \
+    s_e2e_teardown (void) \
+    { \
+        norc_db_destroy (&s_db); \
+        norc_test_system_destroy (&s_sys); \
+    } \
+    TestSuite (name, .init = s_e2e_setup, .fini = s_e2e_teardown, .timeout = timeout_s)
 
 //  Run norcctl on a system with these arguments; the command must succeed.
 #define NORC_TEST_CTL_OK(sys, ...) do { \
