@@ -773,9 +773,6 @@ norc_store_schedule_release (norc_db_t *db, uint64_t owner, int *released)
 
 typedef struct {
     norc_tick_fire_t *tick;
-    bool duplicate;             //  the tick had an instance already
-    int outcome;
-    const char *reason;
     uint64_t schedule_id;
     uint64_t except;
     int limit;
@@ -812,74 +809,25 @@ static const char *s_sql_tick_instance =
 static const char *s_sql_tick_schedule =
     "SELECT task_id, queue_id FROM schedules WHERE id = ?";
 
-static int
-s_tick_fire (norc_db_t *db, void *arg)
-{
-    norc_tick_fire_t *t = ((s_tick_args_t *) arg)->tick;
-    ((s_tick_args_t *) arg)->duplicate = false;
-    int rc = s_tick_advance (db, t);
-    if (rc)
-        return rc;
-    if (!t->task_id || !t->queue_id) {
-        norc_stmt_t *st = norc_db_stmt (db, s_sql_tick_schedule);
-        norc_stmt_bind_u64 (st, 0, t->schedule_id);
-        if ((rc = s_exec_one (st)))
-            return rc;
-        t->task_id = norc_stmt_u64 (st, 0);
-        t->queue_id = norc_stmt_u64 (st, 1);
-    }
-    norc_stmt_t *st = norc_db_stmt (db, s_sql_tick_instance);
-    norc_stmt_bind_u64 (st, 0, t->task_id);
-    norc_stmt_bind_u64 (st, 1, t->queue_id);
-    norc_stmt_bind_u64 (st, 2, t->schedule_id);
-    norc_stmt_bind_time (st, 3, t->nominal);
-    norc_stmt_bind_u64 (st, 4, t->executor_id);
-    rc = norc_stmt_exec (st);
-    if (rc == NORC_CONFLICT) {
-        //  Fired before (a retry after an unclear commit, or another
-        //  scheduler): the schedule has moved on; commit that
-        ((s_tick_args_t *) arg)->duplicate = true;
-        t->instance_id = 0;
-        return NORC_OK;
-    }
-    if (rc)
-        return rc;
-    t->instance_id = norc_stmt_insert_id (st);
-    return NORC_OK;
-}
-
+//  One tick is a round of one (norc_store_tick_batch): one mechanism
+//  writes every tick.
 int
 norc_store_tick_fire (norc_db_t *db, norc_tick_fire_t *tick)
 {
-    s_tick_args_t a = { .tick = tick };
-    int rc = norc_db_txn (db, s_tick_fire, &a);
-    return rc == NORC_OK && a.duplicate ? NORC_CONFLICT : rc;
-}
-
-static const char *s_sql_tick_skip =
-    "INSERT INTO ticks (schedule_id, nominal, outcome, reason, recorded_at) "
-    "VALUES (?, ?, ?, ?, UTC_TIMESTAMP(6)) ON DUPLICATE KEY UPDATE outcome = outcome";
-
-static int
-s_tick_skip (norc_db_t *db, void *arg)
-{
-    s_tick_args_t *a = (s_tick_args_t *) arg;
-    int rc = s_tick_advance (db, a->tick);
-    if (rc)
-        return rc;
-    norc_stmt_t *st = norc_db_stmt (db, s_sql_tick_skip);
-    norc_stmt_bind_u64 (st, 0, a->tick->schedule_id);
-    norc_stmt_bind_time (st, 1, a->tick->nominal);
-    norc_stmt_bind_i64 (st, 2, a->outcome);
-    norc_stmt_bind_str (st, 3, a->reason ? a->reason : "");
-    return norc_stmt_exec (st);
+    tick->outcome = 0;
+    int rc = norc_store_tick_batch (db, tick, 1);
+    return rc ? rc : tick->result;
 }
 
 int
 norc_store_tick_skip (norc_db_t *db, const norc_tick_fire_t *tick, int outcome, const char *reason)
 {
-    s_tick_args_t a = { .tick = (norc_tick_fire_t *) tick, .outcome = outcome, .reason = reason };
-    return norc_db_txn (db, s_tick_skip, &a);
+    norc_tick_fire_t one = *tick;
+    one.outcome = outcome;
+    one.reason = reason;
+    one.forbid = false;
+    int rc = norc_store_tick_batch (db, &one, 1);
+    return rc ? rc : one.result;
 }
 
 static const char *s_sql_schedule_busy =

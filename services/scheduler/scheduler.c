@@ -5,9 +5,9 @@
 //  keeps each in a min-heap keyed by its next fire time. One zloop timer is
 //  armed for the head of the heap. When it fires, every due schedule is
 //  planned with norc_timing_plan (fire, or record as missed, per its
-//  catch-up policy) and each tick is written with norc_store_tick_fire,
-//  which also advances the schedule and refuses a scheduler whose lease
-//  epoch is stale. Changes made through norcctl arrive as notifications on
+//  catch-up policy) and the round's ticks are written with
+//  norc_store_tick_batch, which also advances the schedules and refuses a
+//  scheduler whose lease epoch is stale. Changes made through norcctl arrive as notifications on
 //  the aggregator's stream and take effect at once; the lease period is
 //  only a backstop.
 //
