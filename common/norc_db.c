@@ -68,6 +68,7 @@ struct _norc_db_t {
     norc_db_options_t options;
     norc_stmt_t *stmts;         //  statement cache
     bool in_txn;
+    bool manual_commit;         //  the session's autocommit is off (left off between transactions)
     unsigned last_errno;
     char errstr [512];
 };
@@ -172,6 +173,22 @@ s_disconnect (norc_db_t *self)
         mysql_close (self->mysql);
     self->mysql = NULL;
     self->in_txn = false;
+    self->manual_commit = false;
+}
+
+static int s_classify (norc_db_t *self, unsigned err, const char *text);
+
+//  A statement outside norc_db_txn commits on its own: autocommit back on
+//  if a transaction left it off.
+static int
+s_autocommit (norc_db_t *self)
+{
+    if (self->in_txn || !self->manual_commit)
+        return NORC_OK;
+    if (mysql_autocommit (self->mysql, 1))
+        return s_classify (self, mysql_errno (self->mysql), mysql_error (self->mysql));
+    self->manual_commit = false;
+    return NORC_OK;
 }
 
 void
@@ -284,6 +301,9 @@ norc_db_connect (norc_db_t *self)
 static int
 s_query (norc_db_t *self, const char *sql, size_t len)
 {
+    int rc = s_autocommit (self);
+    if (rc)
+        return rc;
     if (mysql_real_query (self->mysql, sql, len))
         return s_classify (self, mysql_errno (self->mysql), mysql_error (self->mysql));
     MYSQL_RES *res = mysql_store_result (self->mysql);
@@ -555,6 +575,8 @@ norc_stmt_exec (norc_stmt_t *self)
 {
     norc_db_t *db = self->db;
     int rc = norc_db_connect (db);
+    if (rc == NORC_OK)
+        rc = s_autocommit (db);
     if (rc)
         return rc;
     if (!self->stmt) {
@@ -761,11 +783,17 @@ norc_db_txn (norc_db_t *self, norc_db_txn_fn *fn, void *arg)
             continue;
         if (rc)
             return rc;
-        if (mysql_autocommit (self->mysql, 0)) {
-            rc = s_classify (self, mysql_errno (self->mysql), mysql_error (self->mysql));
-            if (rc == NORC_AGAIN)
-                continue;
-            return rc;
+        //  Autocommit is turned off once per connection and left off:
+        //  a transaction costs its statements and the COMMIT, not two more
+        //  round trips to switch the mode
+        if (!self->manual_commit) {
+            if (mysql_autocommit (self->mysql, 0)) {
+                rc = s_classify (self, mysql_errno (self->mysql), mysql_error (self->mysql));
+                if (rc == NORC_AGAIN)
+                    continue;
+                return rc;
+            }
+            self->manual_commit = true;
         }
         self->in_txn = true;
         rc = fn (self, arg);
@@ -773,8 +801,6 @@ norc_db_txn (norc_db_t *self, norc_db_txn_fn *fn, void *arg)
             rc = s_classify (self, mysql_errno (self->mysql), mysql_error (self->mysql));
         if (rc != NORC_OK && self->mysql)
             mysql_rollback (self->mysql);
-        if (self->mysql)
-            mysql_autocommit (self->mysql, 1);
         self->in_txn = false;
         if (rc != NORC_AGAIN)
             return rc;

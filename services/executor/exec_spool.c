@@ -26,7 +26,15 @@ struct _exec_spool_t {
     int pool [SPOOL_POOL];      //  emptied files kept for reuse: .free-N
     size_t pooled;
     int pool_next;              //  N of the next one
+    int runs_fd;                //  the run table: `runs`, one RUN_RECORD-byte line per running child
+    uint64_t *runs;             //  instance id in each record, 0 when free
+    size_t runs_size;
 };
+
+//  A run record: "ID PGID START" padded with spaces to a fixed length, so
+//  starting and ending a child is one pwrite each, with no file created,
+//  renamed or removed. A free record is blank.
+#define RUN_RECORD 64
 
 //  Start time of a process in clock ticks since boot (field 22 of
 //  /proc/PID/stat), 0 when there is no such process.
@@ -93,7 +101,10 @@ s_adopt (exec_spool_t *self, const char *slot)
         if (entry->d_name [0] == '.' || strcmp (entry->d_name, "lock") == 0)
             continue;
         char *from = norc_asprintf ("%s/%s", slot, entry->d_name);
-        char *to = norc_asprintf ("%s/%s", self->dir, entry->d_name);
+        //  Its run table keeps the dead slot's name beside ours
+        char *to = strcmp (entry->d_name, "runs") == 0
+                 ? norc_asprintf ("%s/runs-%s", self->dir, strrchr (slot, '/') + 1)
+                 : norc_asprintf ("%s/%s", self->dir, entry->d_name);
         if (rename (from, to) == 0)
             moved++;
         else
@@ -129,41 +140,66 @@ s_leftover (exec_spool_t *self, uint64_t id)
 
 //  Everything in our slot at open time was adopted: list it, and stop the
 //  process groups of lost runs.
+//  An adopted run table: every record in it is a lost run, whose process
+//  group is stopped if it is still the very one that was started.
+static void
+s_lost_runs (exec_spool_t *self, const char *path)
+{
+    FILE *file = fopen (path, "r");
+    char line [RUN_RECORD + 2];
+    while (file && fgets (line, sizeof line, file)) {
+        unsigned long long id = 0, started = 0;
+        int pgid = 0;
+        if (sscanf (line, "%llu %d %llu", &id, &pgid, &started) != 3 || id == 0)
+            continue;
+        exec_spool_leftover_t *l = s_leftover (self, id);
+        l->lost_run = true;
+        //  Only the very process that was started, never a reused number
+        if (pgid > 1 && started && s_start_time (pgid) == started && kill (-pgid, SIGKILL) == 0) {
+            l->stopped = true;
+            norc_log_warnx ("instance=%llu: its executor is gone; stopped its process group %d", id, pgid);
+        }
+    }
+    if (file)
+        fclose (file);
+    unlink (path);
+}
+
 static void
 s_inventory (exec_spool_t *self)
 {
     DIR *dir = opendir (self->dir);
     struct dirent *entry;
     while (dir && (entry = readdir (dir))) {
+        char *path = norc_asprintf ("%s/%s", self->dir, entry->d_name);
         char *end;
         unsigned long long id = strtoull (entry->d_name, &end, 10);
-        if (id == 0 || (strcmp (end, ".log") != 0 && strcmp (end, ".run") != 0))
+        if (strncmp (entry->d_name, "runs-", 5) == 0)
+            s_lost_runs (self, path);
+        else
+        if (id && strcmp (end, ".log") == 0) {
+            s_leftover (self, id)->log = path;
             continue;
-        exec_spool_leftover_t *l = s_leftover (self, id);
-        char *path = norc_asprintf ("%s/%s", self->dir, entry->d_name);
-        if (strcmp (end, ".log") == 0) {
-            l->log = path;
-            continue;
         }
-        l->lost_run = true;
-        FILE *file = fopen (path, "r");
-        int pgid = 0;
-        unsigned long long started = 0;
-        if (file) {
-            if (fscanf (file, "%d %llu", &pgid, &started) != 2)
-                pgid = 0;
-            fclose (file);
-        }
-        //  Only the very process that was started, never a reused number
-        if (pgid > 1 && started && s_start_time (pgid) == started && kill (-pgid, SIGKILL) == 0) {
-            l->stopped = true;
-            norc_log_warnx ("instance=%llu: its executor is gone; stopped its process group %d", id, pgid);
-        }
-        unlink (path);
         free (path);
     }
     if (dir)
         closedir (dir);
+}
+
+static int
+s_runs_open (exec_spool_t *self)
+{
+    char *path = norc_asprintf ("%s/runs", self->dir);
+    int fd = open (path, O_RDWR | O_CREAT | O_TRUNC | O_CLOEXEC, 0640);
+    free (path);
+    if (fd < 0)
+        return NORC_ERROR;
+    if (self->runs_fd >= 0)
+        close (self->runs_fd);
+    self->runs_fd = fd;
+    memset (self->runs, 0, self->runs_size * sizeof (uint64_t));
+    return NORC_OK;
 }
 
 exec_spool_t *
@@ -176,6 +212,7 @@ exec_spool_open (const char *root, char *err, size_t errsize)
     exec_spool_t *self = (exec_spool_t *) norc_calloc (1, sizeof (exec_spool_t));
     self->root = norc_strdup (root);
     self->lock_fd = -1;
+    self->runs_fd = -1;
     //  Made under a hidden name and locked before it is visible, so no
     //  other executor ever takes it for abandoned
     char *temp = norc_asprintf ("%s/.new-XXXXXX", root);
@@ -210,6 +247,11 @@ exec_spool_open (const char *root, char *err, size_t errsize)
     if (dir)
         closedir (dir);
     s_inventory (self);
+    if (s_runs_open (self) != NORC_OK) {
+        snprintf (err, errsize, "cannot create the run table in %s: %s", self->dir, strerror (errno));
+        exec_spool_destroy (&self);
+        return NULL;
+    }
     return self;
 }
 
@@ -236,9 +278,21 @@ exec_spool_destroy (exec_spool_t **self_p)
         unlink (spare);
         free (spare);
     }
+    bool running = false;
+    for (size_t i = 0; i < self->runs_size; i++)
+        running |= self->runs [i] != 0;
+    if (self->dir && self->runs_fd >= 0 && !running) {
+        char *runs = norc_asprintf ("%s/runs", self->dir);
+        unlink (runs);
+        free (runs);
+    }
+    if (self->runs_fd >= 0)
+        close (self->runs_fd);
+    free (self->runs);
     if (self->dir && self->lock_fd >= 0) {
         //  Removed when nothing is left in it; else it stays, and the next
-        //  executor to start adopts what is there
+        //  executor to start adopts what is there (a run table with
+        //  records in it among them)
         bool empty = true;
         DIR *dir = opendir (self->dir);
         struct dirent *entry;
@@ -289,6 +343,8 @@ exec_spool_repair (exec_spool_t *self)
         close (self->lock_fd);
     self->lock_fd = fd;
     self->pooled = 0;
+    if (s_runs_open (self) != NORC_OK)
+        return NORC_ERROR;
     norc_log_info ("spool: %s made again", self->dir);
     return NORC_OK;
 }
@@ -329,27 +385,50 @@ exec_spool_file_done (exec_spool_t *self, const char *name)
     free (path);
 }
 
+static int
+s_run_write (exec_spool_t *self, size_t index, const char *text)
+{
+    char record [RUN_RECORD];
+    memset (record, ' ', sizeof record);
+    memcpy (record, text, strlen (text) < RUN_RECORD - 1 ? strlen (text) : RUN_RECORD - 1);
+    record [RUN_RECORD - 1] = '\n';
+    if (pwrite (self->runs_fd, record, sizeof record, (off_t) (index * RUN_RECORD)) != (ssize_t) sizeof record) {
+        norc_log_warn ("spool: cannot write the run table in %s", self->dir);
+        return NORC_ERROR;
+    }
+    return NORC_OK;
+}
+
 int
 exec_spool_run_record (exec_spool_t *self, uint64_t id, pid_t pgid)
 {
-    char name [64];
-    snprintf (name, sizeof name, "%llu.run", (unsigned long long) id);
-    int fd = exec_spool_file_new (self, name);
-    if (fd < 0)
+    if (self->runs_fd < 0)
         return NORC_ERROR;
-    char line [64];
-    int n = snprintf (line, sizeof line, "%d %llu\n", (int) pgid, s_start_time (pgid));
-    bool ok = write (fd, line, (size_t) n) == n;
-    close (fd);
-    return ok ? NORC_OK : NORC_ERROR;
+    size_t index = 0;
+    while (index < self->runs_size && self->runs [index])
+        index++;
+    if (index == self->runs_size) {
+        self->runs_size = self->runs_size ? self->runs_size * 2 : 16;
+        self->runs = (uint64_t *) norc_realloc (self->runs, self->runs_size * sizeof (uint64_t));
+        memset (self->runs + index, 0, (self->runs_size - index) * sizeof (uint64_t));
+    }
+    char text [RUN_RECORD];
+    snprintf (text, sizeof text, "%llu %d %llu", (unsigned long long) id, (int) pgid, s_start_time (pgid));
+    if (s_run_write (self, index, text) != NORC_OK)
+        return NORC_ERROR;
+    self->runs [index] = id;
+    return NORC_OK;
 }
 
 void
 exec_spool_run_forget (exec_spool_t *self, uint64_t id)
 {
-    char name [64];
-    snprintf (name, sizeof name, "%llu.run", (unsigned long long) id);
-    exec_spool_file_done (self, name);
+    for (size_t i = 0; i < self->runs_size; i++)
+        if (self->runs [i] == id) {
+            s_run_write (self, i, "");
+            self->runs [i] = 0;
+            return;
+        }
 }
 
 int

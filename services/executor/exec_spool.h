@@ -7,9 +7,10 @@
 //  when the process dies, however it dies). A slot whose lock is free
 //  belongs to an executor that is gone: the next executor to start adopts
 //  its files. Per instance the slot holds ID.log (the spooled output) and,
-//  while the child runs, ID.run (its process group and that process's
-//  start time, so a later executor can stop the group without ever
-//  signalling an unrelated process that reused the number).
+//  while the child runs, a record in the slot's run table `runs` (the
+//  instance, its process group and that process's start time, so a later
+//  executor can stop the group without ever signalling an unrelated
+//  process that reused the number).
 #ifndef EXEC_SPOOL_H_INCLUDED
 #define EXEC_SPOOL_H_INCLUDED
 #include "norc.h"

@@ -15,7 +15,8 @@
 //  to a spool file first, then sent to the archiver in chunks at offsets;
 //  the archiver acknowledges the offset it holds. Unacknowledged bytes are
 //  sent again from the spool, so output survives an archiver restart; a
-//  spool file is removed once its log is complete at the archiver.
+//  spool file is emptied and kept for reuse once its log is complete at
+//  the archiver.
 //
 //  Events: STARTED and ENDED go through an outbox to the aggregator and are
 //  resent until acknowledged.
@@ -286,6 +287,8 @@ s_pump_log (executor_t *self, s_log_t *log, char **buf)
             want = CHUNK;
         if (want && !*buf)
             *buf = (char *) norc_malloc (CHUNK);
+        if (want && log->fd < 0)
+            log->fd = open (log->spool, O_RDONLY | O_CLOEXEC);     //  a resend after the file was closed
         ssize_t n = want ? pread (log->fd, *buf, want, (off_t) log->sent) : 0;
         if (n < 0)
             break;
@@ -302,6 +305,22 @@ s_pump_log (executor_t *self, s_log_t *log, char **buf)
         log->progress = norc_mono_us ();
         log->eof_sent = last;
     }
+    //  Everything is written and sent: the file stays, its descriptor need
+    //  not (every open descriptor is copied and closed again at each spawn)
+    if (log->eof_sent && log->fd >= 0) {
+        close (log->fd);
+        log->fd = -1;
+    }
+}
+
+static void
+s_pump_one (executor_t *self, s_log_t *log)
+{
+    if (!log)
+        return;
+    char *buf = NULL;
+    s_pump_log (self, log, &buf);
+    free (buf);
 }
 
 static void
@@ -337,11 +356,7 @@ s_handle_logs (zloop_t *loop, zsock_t *sock, void *arg)
             zhashx_delete (self->logs_open, key);
         }
         else
-        if (log) {
-            char *buf = NULL;
-            s_pump_log (self, log, &buf);
-            free (buf);
-        }
+            s_pump_one (self, log);
     }
     norc_msg_destroy (&msg);
     return 0;
@@ -421,7 +436,7 @@ s_drain (executor_t *self, s_run_t *run)
         }
         break;
     }
-    s_pump (self);
+    s_pump_one (self, run->log);
 }
 
 static int
@@ -486,9 +501,9 @@ s_finish (executor_t *self, s_run_t *run)
     norc_log_info ("instance=%llu task=%s: %s", (unsigned long long) run->instance_id, run->task,
                    norc_status_name (status));
     self->completed++;
+    s_pump_one (self, run->log);
     char key [32];
     zhashx_delete (self->runs, s_key (run->instance_id, key, sizeof key));
-    s_pump (self);
     s_send_credit (self, 1);
     if ((self->status == NORC_ST_STOPPING || self->killing) && zhashx_size (self->runs) == 0)
         self->done = true;
@@ -684,9 +699,9 @@ s_start (executor_t *self, norc_assign_t *a)
         }
         norc_log_warnx ("instance=%llu: %s", (unsigned long long) a->instance_id, err);
         s_send_ended (self, a->instance_id, NORC_ST_ERROR, -1, 0, run->started, NULL, err);
+        s_pump_one (self, run->log);
         void *item = run;
         s_run_destroy (&item);
-        s_pump (self);
         s_send_credit (self, 1);
         return;
     }
@@ -708,7 +723,9 @@ s_start (executor_t *self, norc_assign_t *a)
     norc_outbox_send (self->outbox, &msg);
     norc_log_debug ("instance=%llu pid=%d: started%s", (unsigned long long) a->instance_id,
                     (int) run->child.pid, run->child.direct ? " (direct exec)" : "");
-    s_pump (self);
+    //  The start lines wait in the spool for the command's first output,
+    //  its end or the next heartbeat, whichever comes first: a short
+    //  command's whole log goes to the archiver as one chunk
 }
 
 //  Benchmark-only: report the instance started and succeeded without

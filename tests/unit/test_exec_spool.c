@@ -72,9 +72,30 @@ Test (exec_spool, two_live_executors_keep_their_own_slots)
     exec_spool_leftovers (b, &list, &count);
     cr_expect_eq (count, 0);
     exec_spool_leftovers_free (&list, count);
-    cr_expect_eq (s_entries (exec_spool_dir (a)), 3, "lock, 7.log, 7.run");
+    cr_expect_eq (s_entries (exec_spool_dir (a)), 3, "lock, runs, 7.log");
+    //  The run table holds one record for the running child, and a blank
+    //  one once it is forgotten; a second run takes the next record
+    char *runs = norc_asprintf ("%s/runs", exec_spool_dir (a));
+    char *expected = norc_asprintf ("7 %d ", (int) getpid ());
+    char record [65] = "";
+    FILE *file = fopen (runs, "r");
+    cr_assert_not_null (file);
+    cr_expect_eq (fread (record, 1, 64, file), 64);
+    fclose (file);
+    cr_expect_eq (strncmp (record, expected, strlen (expected)), 0, "%s", record);
+    cr_expect_eq (record [63], '\n');
+    cr_assert_eq (exec_spool_run_record (a, 8, getpid ()), NORC_OK);
     exec_spool_run_forget (a, 7);
-    cr_expect_eq (s_entries (exec_spool_dir (a)), 2);
+    file = fopen (runs, "r");
+    cr_assert_not_null (file);
+    cr_expect_eq (fread (record, 1, 64, file), 64);
+    cr_expect_eq (strspn (record, " "), 63, "blank: %s", record);
+    cr_expect_eq (fread (record, 1, 64, file), 64);
+    cr_expect_eq (strncmp (record, "8 ", 2), 0, "%s", record);
+    fclose (file);
+    exec_spool_run_forget (a, 8);
+    free (expected);
+    free (runs);
     //  b is empty and goes away when closed; a keeps its log for adoption
     char *a_dir = norc_strdup (exec_spool_dir (a));
     exec_spool_destroy (&b);
@@ -176,8 +197,8 @@ Test (exec_spool, a_reused_process_number_is_never_signalled)
     char *slot = norc_asprintf ("%s/slot-old", s_root);
     cr_assert_eq (mkdir (slot, 0750), 0);
     s_write (slot, "lock", "");
-    char *line = norc_asprintf ("%d 1\n", (int) getpgrp ());
-    s_write (slot, "9.run", line);
+    char *line = norc_asprintf ("9 %d 1\n", (int) getpgrp ());
+    s_write (slot, "runs", line);
     free (line);
     char err [256];
     exec_spool_t *spool = exec_spool_open (s_root, err, sizeof err);
@@ -206,7 +227,7 @@ Test (exec_spool, emptied_files_are_reused_and_never_adopted)
     cr_assert_eq (fstat (fd, &first), 0);
     close (fd);
     exec_spool_file_done (spool, "5.log");
-    cr_expect_eq (s_entries (exec_spool_dir (spool)), 1, "only the lock is visible");
+    cr_expect_eq (s_entries (exec_spool_dir (spool)), 2, "only the lock and the run table are visible");
     //  The next file is the same one, empty
     fd = exec_spool_file_new (spool, "6.log");
     struct stat second;
