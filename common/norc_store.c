@@ -1427,15 +1427,21 @@ s_instance_assign_batch (norc_db_t *db, void *arg)
     int rc = NORC_OK;
     for (size_t done = 0; rc == NORC_OK && done < a->count; ) {
         size_t k = s_chunk (a->count - done);
-        char *rows = s_sql_rows ("SELECT ? AS id, ? AS executor_id", " UNION ALL SELECT ?, ?", "", k - 1, "");
-        char *sql = norc_asprintf ("UPDATE instances i JOIN (%s) v ON v.id = i.id SET i.executor_id = v.executor_id "
-                                   "WHERE i.status = 1 AND i.executor_id IS NULL", rows);
-        free (rows);
+        char *sql;
+        if (k == 1)
+            sql = norc_strdup ("UPDATE instances i SET i.executor_id = ? "
+                               "WHERE i.id = ? AND i.status = 1 AND i.executor_id IS NULL");
+        else {
+            char *rows = s_sql_rows ("SELECT ? AS id, ? AS executor_id", " UNION ALL SELECT ?, ?", "", k - 1, "");
+            sql = norc_asprintf ("UPDATE instances i JOIN (%s) v ON v.id = i.id SET i.executor_id = v.executor_id "
+                                 "WHERE i.status = 1 AND i.executor_id IS NULL", rows);
+            free (rows);
+        }
         norc_stmt_t *st = norc_db_stmt (db, sql);
         free (sql);
         for (size_t j = 0; j < k; j++) {
-            norc_stmt_bind_u64 (st, (int) (j * 2), a->ids [done + j]);
-            norc_stmt_bind_u64 (st, (int) (j * 2 + 1), a->executor_ids [done + j]);
+            norc_stmt_bind_u64 (st, k == 1 ? 1 : (int) (j * 2), a->ids [done + j]);
+            norc_stmt_bind_u64 (st, k == 1 ? 0 : (int) (j * 2 + 1), a->executor_ids [done + j]);
             a->results [done + j] = NORC_OK;
         }
         rc = norc_stmt_exec (st);
@@ -1585,22 +1591,33 @@ s_apply_ends (norc_db_t *db, const norc_instance_t **ends, size_t count)
     int rc = NORC_OK;
     for (size_t done = 0; rc == NORC_OK && done < count; ) {
         size_t k = s_chunk (count - done);
-        char *rows = s_sql_rows (s_sql_apply_ends_row, " UNION ALL SELECT ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?", "",
-                                 k - 1, "");
-        char *sql = norc_asprintf (
-            "UPDATE instances i JOIN (%s) e ON e.id = i.id SET i.status = e.status, "
-            "  i.executor_id = COALESCE(NULLIF(e.executor_id, 0), i.executor_id), "
-            "  i.started_at = COALESCE(i.started_at, e.started_at), i.ended_at = e.ended_at, "
-            "  i.exit_code = e.exit_code, i.term_signal = e.term_signal, i.cpu_user_us = e.cpu_user_us, "
-            "  i.cpu_sys_us = e.cpu_sys_us, i.max_rss_kb = e.max_rss_kb, i.reason = e.reason "
-            "WHERE i.status < 7", rows);
-        free (rows);
+        char *sql;
+        if (k == 1)     //  one row: no derived table (it costs the server a temporary table per statement)
+            sql = norc_strdup (
+                "UPDATE instances i SET i.status = ?, "
+                "  i.executor_id = COALESCE(NULLIF(?, 0), i.executor_id), "
+                "  i.started_at = COALESCE(i.started_at, ?), i.ended_at = ?, "
+                "  i.exit_code = ?, i.term_signal = ?, i.cpu_user_us = ?, "
+                "  i.cpu_sys_us = ?, i.max_rss_kb = ?, i.reason = ? "
+                "WHERE i.id = ? AND i.status < 7");
+        else {
+            char *rows = s_sql_rows (s_sql_apply_ends_row, " UNION ALL SELECT ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?", "",
+                                     k - 1, "");
+            sql = norc_asprintf (
+                "UPDATE instances i JOIN (%s) e ON e.id = i.id SET i.status = e.status, "
+                "  i.executor_id = COALESCE(NULLIF(e.executor_id, 0), i.executor_id), "
+                "  i.started_at = COALESCE(i.started_at, e.started_at), i.ended_at = e.ended_at, "
+                "  i.exit_code = e.exit_code, i.term_signal = e.term_signal, i.cpu_user_us = e.cpu_user_us, "
+                "  i.cpu_sys_us = e.cpu_sys_us, i.max_rss_kb = e.max_rss_kb, i.reason = e.reason "
+                "WHERE i.status < 7", rows);
+            free (rows);
+        }
         norc_stmt_t *st = norc_db_stmt (db, sql);
         free (sql);
         for (size_t j = 0; j < k; j++) {
             const norc_instance_t *e = ends [done + j];
-            int p = (int) (j * 11);
-            norc_stmt_bind_u64 (st, p, e->id);
+            int p = k == 1 ? -1 : (int) (j * 11);     //  one row: the id goes last
+            norc_stmt_bind_u64 (st, k == 1 ? 10 : p, e->id);
             norc_stmt_bind_i64 (st, p + 1, e->status);
             norc_stmt_bind_u64 (st, p + 2, e->executor_id);
             norc_stmt_bind_time (st, p + 3, e->started);
@@ -1630,19 +1647,28 @@ s_apply_starts (norc_db_t *db, const norc_instance_t **starts, size_t count)
     int rc = NORC_OK;
     for (size_t done = 0; rc == NORC_OK && done < count; ) {
         size_t k = s_chunk (count - done);
-        char *rows = s_sql_rows (s_sql_apply_starts_row, " UNION ALL SELECT ?, ?, ?", "", k - 1, "");
-        char *sql = norc_asprintf (
-            "UPDATE instances i JOIN (%s) e ON e.id = i.id SET i.status = 2, "
-            "  i.executor_id = COALESCE(NULLIF(e.executor_id, 0), i.executor_id), i.started_at = e.started_at "
-            "WHERE i.status < 7", rows);
-        free (rows);
+        char *sql;
+        if (k == 1)     //  as in s_apply_ends: one row without a derived table
+            sql = norc_strdup (
+                "UPDATE instances i SET i.status = 2, "
+                "  i.executor_id = COALESCE(NULLIF(?, 0), i.executor_id), i.started_at = ? "
+                "WHERE i.id = ? AND i.status < 7");
+        else {
+            char *rows = s_sql_rows (s_sql_apply_starts_row, " UNION ALL SELECT ?, ?, ?", "", k - 1, "");
+            sql = norc_asprintf (
+                "UPDATE instances i JOIN (%s) e ON e.id = i.id SET i.status = 2, "
+                "  i.executor_id = COALESCE(NULLIF(e.executor_id, 0), i.executor_id), i.started_at = e.started_at "
+                "WHERE i.status < 7", rows);
+            free (rows);
+        }
         norc_stmt_t *st = norc_db_stmt (db, sql);
         free (sql);
         for (size_t j = 0; j < k; j++) {
             const norc_instance_t *e = starts [done + j];
-            norc_stmt_bind_u64 (st, (int) (j * 3), e->id);
-            norc_stmt_bind_u64 (st, (int) (j * 3 + 1), e->executor_id);
-            norc_stmt_bind_time (st, (int) (j * 3 + 2), e->started ? e->started : norc_now_us ());
+            int p = k == 1 ? -1 : (int) (j * 3);      //  one row: the id goes last
+            norc_stmt_bind_u64 (st, k == 1 ? 2 : p, e->id);
+            norc_stmt_bind_u64 (st, p + 1, e->executor_id);
+            norc_stmt_bind_time (st, p + 2, e->started ? e->started : norc_now_us ());
         }
         rc = norc_stmt_exec (st);
         done += k;
