@@ -70,6 +70,11 @@ const char *
 int
     norc_request_code (const char *name);
 
+//  LOG-CHUNK offset meaning "append at the end of what the archiver holds,
+//  and close": the closing lines of a lost run whose executor kept no copy
+//  of its log.
+#define NORC_LOG_APPEND UINT64_MAX
+
 //  Time: Norc keeps instants as microseconds since the Unix epoch, UTC.
 typedef int64_t norc_us_t;
 #define NORC_US_PER_SEC INT64_C(1000000)

@@ -166,7 +166,7 @@ typedef struct {
 typedef struct {
     uint64_t instance_id;     //  instances.id
     char *path;              //  Log path relative to the log directory
-    uint64_t offset;          //  Byte offset of data in the log
+    uint64_t offset;          //  Byte offset of data in the log; 2^64-1 (NORC_LOG_APPEND) app
     norc_bin_t data;          //  Log bytes
     bool eof;                 //  True on the last chunk
 } norc_log_chunk_t;

@@ -198,7 +198,8 @@ s_runs_open (exec_spool_t *self)
     if (self->runs_fd >= 0)
         close (self->runs_fd);
     self->runs_fd = fd;
-    memset (self->runs, 0, self->runs_size * sizeof (uint64_t));
+    if (self->runs)
+        memset (self->runs, 0, self->runs_size * sizeof (uint64_t));
     return NORC_OK;
 }
 
@@ -322,10 +323,16 @@ exec_spool_dir (exec_spool_t *self)
 }
 
 int
-exec_spool_repair (exec_spool_t *self)
+exec_spool_usable (exec_spool_t *self)
 {
     struct stat st;
-    if (stat (self->dir, &st) == 0 && S_ISDIR (st.st_mode))
+    return self->runs_fd >= 0 && stat (self->dir, &st) == 0 && S_ISDIR (st.st_mode) ? NORC_OK : NORC_ERROR;
+}
+
+int
+exec_spool_repair (exec_spool_t *self)
+{
+    if (exec_spool_usable (self) == NORC_OK)
         return NORC_OK;
     if (mkdir (self->root, 0750) != 0 && errno != EEXIST)
         return NORC_ERROR;

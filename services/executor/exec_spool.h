@@ -43,6 +43,10 @@ int exec_spool_file_new (exec_spool_t *self, const char *name);
 //  Done with file `name`: emptied and kept for reuse, or removed.
 void exec_spool_file_done (exec_spool_t *self, const char *name);
 
+//  NORC_OK when the slot is there and its run table open (a stat, no
+//  write): the executor takes no work without a spool.
+int exec_spool_usable (exec_spool_t *self);
+
 //  Make the slot usable again if it went away under us (recreated and
 //  locked). NORC_OK when it is there.
 int exec_spool_repair (exec_spool_t *self);

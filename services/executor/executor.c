@@ -11,12 +11,15 @@
 //  child's exit status and resource use. A timeout sends SIGTERM to the
 //  group and SIGKILL after executor.kill_grace_ms.
 //
-//  Logs: every byte (Norc's own lines and the command's output) is appended
-//  to a spool file first, then sent to the archiver in chunks at offsets;
-//  the archiver acknowledges the offset it holds. Unacknowledged bytes are
-//  sent again from the spool, so output survives an archiver restart; a
-//  spool file is emptied and kept for reuse once its log is complete at
-//  the archiver.
+//  Logs: every byte (Norc's own lines and the command's output) is sent to
+//  the archiver in chunks at offsets; the archiver acknowledges the offset
+//  it holds, and unacknowledged bytes are sent again. A log is held in
+//  memory while it is young and short; once it is a heartbeat period old
+//  or LOG_MEMORY bytes long (a long run, a chatty one, or the archiver is
+//  slow or away) it is written to a spool file and continues there, so
+//  output survives an archiver restart and an executor restart. A short
+//  command's log never touches the disk. A spool file is emptied and kept
+//  for reuse once its log is complete at the archiver.
 //
 //  Events: STARTED and ENDED go through an outbox to the aggregator and are
 //  resent until acknowledged.
@@ -47,11 +50,19 @@
 #define WINDOW (1024 * 1024)        //  unacknowledged log bytes in flight
 #define CHUNK (64 * 1024)
 
+//  A log is held in memory until it is a heartbeat period old or
+//  LOG_MEMORY bytes long, then spooled to a file (see "Logs" above)
+#define LOG_MEMORY (64 * 1024)
+
 typedef struct {
     uint64_t instance_id;
     char *path;                 //  log path at the archiver
-    char *spool;                //  spool file path
-    int fd;                     //  spool file
+    char *spool;                //  spool file path, NULL while the log is in memory
+    int fd;                     //  spool file, -1 when closed
+    char *memory;               //  the log while it has no spool file
+    size_t memory_size;         //  allocated
+    norc_us_t opened;           //  monotonic time the log began
+    bool append;                //  closing lines only, for the end of what the archiver holds
     uint64_t written, sent, acked;
     bool eof;                   //  nothing more will be written
     bool eof_sent;              //  the chunk marked eof went out
@@ -111,6 +122,8 @@ s_key (uint64_t id, char *buf, size_t size)
     return buf;
 }
 
+static int s_log_spool (exec_spool_t *spool, s_log_t *log);
+
 static void
 s_log_destroy (void **item)
 {
@@ -120,6 +133,7 @@ s_log_destroy (void **item)
             close (log->fd);
         free (log->path);
         free (log->spool);
+        free (log->memory);
         free (log);
         *item = NULL;
     }
@@ -183,6 +197,11 @@ executor_destroy (executor_t **self_p)
     if (self_p && *self_p) {
         executor_t *self = *self_p;
         zhashx_destroy (&self->runs);
+        //  Logs the archiver does not hold whole yet stay on disk for the
+        //  next executor to adopt
+        for (s_log_t *log = self->spool ? (s_log_t *) zhashx_first (self->logs_open) : NULL; log;
+             log = (s_log_t *) zhashx_next (self->logs_open))
+            s_log_spool (self->spool, log);
         zhashx_destroy (&self->logs_open);
         zloop_destroy (&self->loop);
         norc_outbox_destroy (&self->outbox);
@@ -202,9 +221,57 @@ executor_destroy (executor_t **self_p)
 //  --------------------------------------------------------------------------
 //  Logs
 
-static void
-s_log_write (s_log_t *log, const void *data, size_t size)
+//  Move a log held in memory to a spool file. NORC_OK when it has one.
+static int
+s_log_spool (exec_spool_t *spool, s_log_t *log)
 {
+    if (log->spool)
+        return NORC_OK;
+    if (log->append)
+        return NORC_ERROR;      //  its offsets are the archiver's: it stays in memory
+    char name [64];
+    snprintf (name, sizeof name, "%llu.log", (unsigned long long) log->instance_id);
+    int fd = exec_spool_file_new (spool, name);
+    if (fd < 0) {
+        norc_log_warn ("instance=%llu: cannot spool the log in %s (kept in memory)",
+                       (unsigned long long) log->instance_id, exec_spool_dir (spool));
+        return NORC_ERROR;
+    }
+    for (size_t done = 0; done < log->written; ) {
+        ssize_t n = pwrite (fd, log->memory + done, log->written - done, (off_t) done);
+        if (n <= 0 && errno != EINTR) {
+            norc_log_warn ("instance=%llu: cannot spool the log in %s (kept in memory)",
+                           (unsigned long long) log->instance_id, exec_spool_dir (spool));
+            close (fd);
+            exec_spool_file_done (spool, name);
+            return NORC_ERROR;
+        }
+        done += n > 0 ? (size_t) n : 0;
+    }
+    log->fd = fd;
+    log->spool = norc_asprintf ("%s/%s", exec_spool_dir (spool), name);
+    free (log->memory);
+    log->memory = NULL;
+    log->memory_size = 0;
+    return NORC_OK;
+}
+
+static void
+s_log_write (exec_spool_t *spool, s_log_t *log, const void *data, size_t size)
+{
+    if (size == 0)
+        return;
+    if (!log->spool && (log->written + size <= LOG_MEMORY || s_log_spool (spool, log) != NORC_OK)) {
+        if (log->written + size > log->memory_size) {
+            log->memory_size = log->memory_size ? log->memory_size : 1024;
+            while (log->memory_size < log->written + size)
+                log->memory_size *= 2;
+            log->memory = (char *) norc_realloc (log->memory, log->memory_size);
+        }
+        memcpy (log->memory + log->written, data, size);
+        log->written += size;
+        return;
+    }
     const char *p = (const char *) data;
     while (size > 0) {
         ssize_t n = pwrite (log->fd, p, size, (off_t) log->written);
@@ -223,10 +290,11 @@ s_log_write (s_log_t *log, const void *data, size_t size)
 
 //  A line in the original's format: [YYYY/MM/DD HH:MM:SS.ffffff] LEVEL: message
 static void
-s_log_line (s_log_t *log, const char *level, const char *fmt, ...) __attribute__ ((format (printf, 3, 4)));
+s_log_line (exec_spool_t *spool, s_log_t *log, const char *level, const char *fmt, ...)
+    __attribute__ ((format (printf, 4, 5)));
 
 static void
-s_log_line (s_log_t *log, const char *level, const char *fmt, ...)
+s_log_line (exec_spool_t *spool, s_log_t *log, const char *level, const char *fmt, ...)
 {
     norc_us_t now = norc_now_us ();
     time_t secs = (time_t) (now / NORC_US_PER_SEC);
@@ -242,11 +310,11 @@ s_log_line (s_log_t *log, const char *level, const char *fmt, ...)
     va_end (ap);
     n += m < 0 ? 0 : ((size_t) m >= sizeof line - (size_t) n - 1 ? (int) (sizeof line - (size_t) n - 2) : m);
     line [n++] = '\n';
-    s_log_write (log, line, (size_t) n);
+    s_log_write (spool, log, line, (size_t) n);
 }
 
-//  A new spool file for an instance, or (existing) one adopted from an
-//  executor that died, continued at its end.
+//  A new log for an instance (in memory), or one adopted from an executor
+//  that died (its spool file `existing`), continued at its end.
 static s_log_t *
 s_log_open (executor_t *self, uint64_t instance_id, const char *path, const char *existing)
 {
@@ -254,21 +322,20 @@ s_log_open (executor_t *self, uint64_t instance_id, const char *path, const char
     log->instance_id = instance_id;
     char fallback [64];
     log->path = norc_strdup (path && *path ? path : norc_log_path (instance_id, fallback, sizeof fallback));
-    log->spool = existing ? norc_strdup (existing)
-                          : norc_asprintf ("%s/%llu.log", exec_spool_dir (self->spool), (unsigned long long) instance_id);
-    char name [64];
-    snprintf (name, sizeof name, "%llu.log", (unsigned long long) instance_id);
-    log->fd = existing ? open (log->spool, O_RDWR | O_CLOEXEC) : exec_spool_file_new (self->spool, name);
-    if (log->fd < 0) {
-        norc_log_warn ("instance=%llu: cannot open the spool %s", (unsigned long long) instance_id, log->spool);
-        void *item = log;
-        s_log_destroy (&item);
-        return NULL;
-    }
-    struct stat st;
-    if (existing && fstat (log->fd, &st) == 0)
+    log->fd = -1;
+    if (existing) {
+        log->spool = norc_strdup (existing);
+        log->fd = open (log->spool, O_RDWR | O_CLOEXEC);
+        struct stat st;
+        if (log->fd < 0 || fstat (log->fd, &st) != 0) {
+            norc_log_warn ("instance=%llu: cannot open the spool %s", (unsigned long long) instance_id, log->spool);
+            void *item = log;
+            s_log_destroy (&item);
+            return NULL;
+        }
         log->written = (uint64_t) st.st_size;
-    log->progress = norc_mono_us ();
+    }
+    log->opened = log->progress = norc_mono_us ();
     char key [32];
     zhashx_update (self->logs_open, s_key (instance_id, key, sizeof key), log);
     return log;
@@ -287,15 +354,22 @@ s_pump_log (executor_t *self, s_log_t *log, char **buf)
             want = CHUNK;
         if (want && !*buf)
             *buf = (char *) norc_malloc (CHUNK);
-        if (want && log->fd < 0)
+        if (want && log->spool && log->fd < 0)
             log->fd = open (log->spool, O_RDONLY | O_CLOEXEC);     //  a resend after the file was closed
-        ssize_t n = want ? pread (log->fd, *buf, want, (off_t) log->sent) : 0;
+        ssize_t n = 0;
+        if (want && !log->spool) {
+            memcpy (*buf, log->memory + log->sent, want);
+            n = (ssize_t) want;
+        }
+        else
+        if (want)
+            n = pread (log->fd, *buf, want, (off_t) log->sent);
         if (n < 0)
             break;
         norc_msg_t *msg = norc_msg_new (NORC_MSG_LOG_CHUNK);
         msg->log_chunk.instance_id = log->instance_id;
         msg->log_chunk.path = norc_strdup (log->path);
-        msg->log_chunk.offset = log->sent;
+        msg->log_chunk.offset = log->append ? NORC_LOG_APPEND : log->sent;
         norc_bin_set (&msg->log_chunk.data, *buf, (size_t) n);
         msg->log_chunk.eof = log->eof && log->sent + (uint64_t) n == log->written;
         bool last = msg->log_chunk.eof;
@@ -352,7 +426,8 @@ s_handle_logs (zloop_t *loop, zsock_t *sock, void *arg)
         //  The archiver acknowledges written + 1 once the log is closed
         if (log && log->eof && log->acked > log->written) {
             //  Every spool file is in our slot (adopted ones were moved in)
-            exec_spool_file_done (self->spool, strrchr (log->spool, '/') + 1);
+            if (log->spool)
+                exec_spool_file_done (self->spool, strrchr (log->spool, '/') + 1);
             zhashx_delete (self->logs_open, key);
         }
         else
@@ -423,7 +498,7 @@ s_drain (executor_t *self, s_run_t *run)
         ssize_t n = read (run->child.output_fd, buf, sizeof buf);
         if (n > 0) {
             if (run->log)
-                s_log_write (run->log, buf, (size_t) n);
+                s_log_write (self->spool, run->log, buf, (size_t) n);
             continue;
         }
         if (n < 0 && errno == EINTR)
@@ -491,10 +566,11 @@ s_finish (executor_t *self, s_run_t *run)
     }
     if (run->log) {
         if (exit_code >= 0)
-            s_log_line (run->log, status == NORC_ST_SUCCESS ? "INFO" : "ERROR",
+            s_log_line (self->spool, run->log, status == NORC_ST_SUCCESS ? "INFO" : "ERROR",
                         "Task ended with status %s (exit code %d).", norc_status_name (status), exit_code);
         else
-            s_log_line (run->log, "ERROR", "Task ended with status %s (%s).", norc_status_name (status), reason);
+            s_log_line (self->spool, run->log, "ERROR", "Task ended with status %s (%s).",
+                        norc_status_name (status), reason);
         run->log->eof = true;
     }
     s_send_ended (self, run->instance_id, status, exit_code, signal, run->started, &run->usage, reason);
@@ -537,7 +613,7 @@ s_on_timeout (zloop_t *loop, int timer_id, void *arg)
     run->timeout_timer = -1;
     run->timed_out = true;
     if (run->log)
-        s_log_line (run->log, "ERROR", "Timeout reached: sending SIGTERM to the task.");
+        s_log_line (run->owner->spool, run->log, "ERROR", "Timeout reached: sending SIGTERM to the task.");
     s_terminate (run->owner, run);
     return 0;
 }
@@ -657,9 +733,8 @@ s_start (executor_t *self, norc_assign_t *a)
     run->task = norc_strdup (a->task ? a->task : "?");
     run->timeout_timer = run->kill_timer = -1;
     run->child.output_fd = -1;
-    run->log = s_log_open (self, a->instance_id, a->log_path, NULL);
-    if (!run->log) {
-        //  Without a spool its output would be lost: give it back, stop taking work
+    if (exec_spool_usable (self->spool) != NORC_OK) {
+        //  Without a spool its output could be lost: give it back, stop taking work
         char why [256];
         snprintf (why, sizeof why, "cannot write the spool in %s: %s", exec_spool_dir (self->spool),
                   strerror (errno));
@@ -669,13 +744,15 @@ s_start (executor_t *self, norc_assign_t *a)
         s_run_destroy (&item);
         return;
     }
+    run->log = s_log_open (self, a->instance_id, a->log_path, NULL);
     const char *revision = s_revision (self);
-    s_log_line (run->log, "INFO", "Starting instance #%llu of %s (attempt %d) on executor %llu, host %s.",
+    s_log_line (self->spool, run->log, "INFO",
+                "Starting instance #%llu of %s (attempt %d) on executor %llu, host %s.",
                 (unsigned long long) a->instance_id, run->task, a->attempt ? a->attempt : 1,
                 (unsigned long long) self->id, self->host);
     if (*revision)
-        s_log_line (run->log, "INFO", "Revision: %s", revision);
-    s_log_line (run->log, "INFO", "$ %s", a->command ? a->command : "");
+        s_log_line (self->spool, run->log, "INFO", "Revision: %s", revision);
+    s_log_line (self->spool, run->log, "INFO", "$ %s", a->command ? a->command : "");
     norc_strmap_t env = { 0 };
     for (size_t i = 0; i < a->env.count; i++)
         norc_strmap_set (&env, a->env.keys [i], a->env.values [i]);
@@ -693,8 +770,8 @@ s_start (executor_t *self, norc_assign_t *a)
             s_suspend (self, err);
         //  The machine could not start it: Norc's fault, not the task's
         if (run->log) {
-            s_log_line (run->log, "ERROR", "%s", err);
-            s_log_line (run->log, "ERROR", "Task ended with status ERROR.");
+            s_log_line (self->spool, run->log, "ERROR", "%s", err);
+            s_log_line (self->spool, run->log, "ERROR", "Task ended with status ERROR.");
             run->log->eof = true;
         }
         norc_log_warnx ("instance=%llu: %s", (unsigned long long) a->instance_id, err);
@@ -804,7 +881,7 @@ s_interrupt_all (executor_t *self, const char *log_line, const char *reason)
             continue;
         run->interrupted = true;
         if (run->log)
-            s_log_line (run->log, "ERROR", "%s", log_line);
+            s_log_line (self->spool, run->log, "ERROR", "%s", log_line);
         s_terminate (self, run);
     }
 }
@@ -858,7 +935,7 @@ s_control_instance (executor_t *self, norc_control_t *c)
     if (!refused && !run->killed_by) {
         run->killed_by = norc_strdup (c->requested_by && *c->requested_by ? c->requested_by : "?");
         if (run->log)
-            s_log_line (run->log, "ERROR", "Killed on request by %s: stopping the task.", run->killed_by);
+            s_log_line (self->spool, run->log, "ERROR", "Killed on request by %s: stopping the task.", run->killed_by);
         s_terminate (self, run);
     }
     norc_log_info ("instance=%llu: KILL from %s: %s", (unsigned long long) c->instance_id,
@@ -960,13 +1037,19 @@ s_on_heartbeat (zloop_t *loop, int timer_id, void *arg)
     //  Logs without progress for a while (the archiver was away, or an ack
     //  was lost): send again from the last acknowledged byte
     norc_us_t stale = norc_mono_us () - 3 * self->period_ms * 1000;
+    norc_us_t old = norc_mono_us () - self->period_ms * 1000;
     for (s_log_t *log = (s_log_t *) zhashx_first (self->logs_open); log;
-         log = (s_log_t *) zhashx_next (self->logs_open))
+         log = (s_log_t *) zhashx_next (self->logs_open)) {
+        //  Logs in memory for a heartbeat period (a long run, or the
+        //  archiver is slow or away) go to disk
+        if (!log->spool && log->opened < old)
+            s_log_spool (self->spool, log);
         if ((log->sent > log->acked || log->eof_sent) && log->progress < stale) {
             log->sent = log->acked < log->written ? log->acked : log->written;
             log->eof_sent = false;
             log->progress = norc_mono_us ();
         }
+    }
     s_pump (self);
     return 0;
 }
@@ -1032,12 +1115,19 @@ s_reconcile (executor_t *self)
         const char *reason = l->stopped
             ? "executor lost while the task ran; its processes were stopped by the next executor on this host"
             : "executor lost while the task ran";
-        s_log_t *log = l->log ? s_log_open (self, l->instance_id, NULL, l->log) : NULL;
+        //  A lost run whose log was still in memory: its closing lines go
+        //  to the end of what the archiver holds
+        s_log_t *log = l->log || l->lost_run ? s_log_open (self, l->instance_id, NULL, l->log) : NULL;
+        if (log && !l->log) {
+            log->append = true;
+            norc_log_info ("instance=%llu: its log was not spooled; its closing lines go to the end of what the "
+                           "archiver holds", (unsigned long long) l->instance_id);
+        }
         if (log) {
             if (l->lost_run) {
-                s_log_line (log, "ERROR", "Executor lost while the task ran: the run is lost%s.",
+                s_log_line (self->spool, log, "ERROR", "Executor lost while the task ran: the run is lost%s.",
                             l->stopped ? " (its processes were stopped)" : "");
-                s_log_line (log, "ERROR", "Task ended with status ERROR (%s).", reason);
+                s_log_line (self->spool, log, "ERROR", "Task ended with status ERROR (%s).", reason);
             }
             log->eof = true;
         }

@@ -210,10 +210,12 @@ s_on_chunk (archiver_t *self, norc_msg_t *msg)
             s_open_destroy (&item);
             return;         //  no ack: the executor keeps its spool and sends again
         }
-        int64_t size = s_file_size (o->part);
-        o->size = size > 0 ? (uint64_t) size : 0;
+        struct stat st;
+        o->size = fstat (o->fd, &st) == 0 && st.st_size > 0 ? (uint64_t) st.st_size : 0;
         zhashx_insert (self->open, key, o);
     }
+    if (c->offset == NORC_LOG_APPEND)
+        c->offset = o->size;        //  a lost run's closing lines (eof set)
     uint64_t end = c->offset + c->data.size;
     if (c->offset <= o->size && end > o->size) {
         size_t skip = (size_t) (o->size - c->offset);

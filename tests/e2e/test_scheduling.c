@@ -102,6 +102,58 @@ Test (scheduling, waiting_instances_survive_a_scheduler_restart)
     cr_expect_eq (norc_test_db_int (s_db, "SELECT COUNT(*) FROM instances"), 3);
 }
 
+//  The log's text, once it holds `until` (10 s at most)
+static char *
+s_log_text (int64_t id, const char *until)
+{
+    char idtext [32];
+    snprintf (idtext, sizeof idtext, "%lld", (long long) id);
+    char *out = NULL, *err = NULL;
+    for (int i = 0; i < 100; i++) {
+        free (out);
+        free (err);
+        norc_test_system_ctl (s_sys, &out, &err, "logs", idtext, NULL);
+        if (strstr (out, until))
+            break;
+        usleep (100000);
+    }
+    free (err);
+    return out;
+}
+
+Test (scheduling, a_log_the_archiver_has_not_taken_goes_to_disk_and_outlives_its_executor)
+{
+    OK ("queue", "add", "Q");
+    OK ("task", "add", "T", "--command", "echo kept on disk");
+    const char *args [] = { "Q", "-c", "1", NULL };
+    pid_t executor = norc_test_system_start (s_sys, "norc-executor", args);
+    norc_test_system_signal (s_sys, s_sys->pids [1], SIGKILL);     //  the archiver
+    OK ("run", "T", "--queue", "Q");
+    s_wait ("SELECT COUNT(*) FROM instances WHERE status = 7", 1, 10000);
+    int64_t id = norc_test_db_int (s_db, "SELECT id FROM instances");
+    //  A short log is held in memory at first; unacknowledged for a
+    //  heartbeat period, it is written to the executor's spool
+    char *cmd = norc_asprintf ("grep -qs 'kept on disk' %s/spool/slot-*/%lld.log", s_sys->dir, (long long) id);
+    bool spooled = false;
+    for (int i = 0; i < 100 && !spooled; i++) {
+        spooled = system (cmd) == 0;
+        if (!spooled)
+            usleep (100000);
+    }
+    free (cmd);
+    cr_assert (spooled, "the log is in the spool");
+    //  Its executor dies; the next one adopts the spool and, with the
+    //  archiver back, the log arrives whole
+    norc_test_system_signal (s_sys, executor, SIGKILL);
+    norc_test_system_start (s_sys, "norc-executor", args);
+    norc_test_system_start (s_sys, "norc-archiver", NULL);
+    char *out = s_log_text (id, "Task ended with status SUCCESS");
+    cr_expect_not_null (strstr (out, "INFO: Starting instance #"), "%s", out);
+    cr_expect_not_null (strstr (out, "INFO: $ echo kept on disk\nkept on disk\n"), "%s", out);
+    cr_expect_not_null (strstr (out, "Task ended with status SUCCESS (exit code 0)."), "%s", out);
+    free (out);
+}
+
 Test (scheduling, output_is_kept_while_the_archiver_is_away)
 {
     s_define ();
@@ -111,20 +163,9 @@ Test (scheduling, output_is_kept_while_the_archiver_is_away)
     s_wait ("SELECT COUNT(*) FROM instances WHERE status = 7", 1, 10000);
     norc_test_system_start (s_sys, "norc-archiver", NULL);
     int64_t id = norc_test_db_int (s_db, "SELECT id FROM instances");
-    char idtext [32];
-    snprintf (idtext, sizeof idtext, "%lld", (long long) id);
-    char *out = NULL, *err = NULL;
-    for (int i = 0; i < 100; i++) {
-        free (out);
-        free (err);
-        norc_test_system_ctl (s_sys, &out, &err, "logs", idtext, NULL);
-        if (strstr (out, "Task ended with status SUCCESS"))
-            break;
-        usleep (100000);
-    }
+    char *out = s_log_text (id, "Task ended with status SUCCESS");
     cr_expect_not_null (strstr (out, "\n1\n2\n3\n"), "the output from its start");
     cr_expect_not_null (strstr (out, "\n19999\n20000\n"), "to its end");
     cr_expect_not_null (strstr (out, "Task ended with status SUCCESS (exit code 0)."));
     free (out);
-    free (err);
 }
