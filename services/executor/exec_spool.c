@@ -10,6 +10,7 @@
 #include <stdio.h>
 #include <sys/file.h>
 #include <sys/stat.h>
+#include <time.h>
 #include <unistd.h>
 
 //  Files kept empty for reuse. Creating and deleting two files per
@@ -148,14 +149,19 @@ s_lost_runs (exec_spool_t *self, const char *path)
     FILE *file = fopen (path, "r");
     char line [RUN_RECORD + 2];
     while (file && fgets (line, sizeof line, file)) {
-        unsigned long long id = 0, started = 0;
+        unsigned long long id = 0, since = 0, until = 0;
         int pgid = 0;
-        if (sscanf (line, "%llu %d %llu", &id, &pgid, &started) != 3 || id == 0)
+        int fields = sscanf (line, "%llu %d %llu %llu", &id, &pgid, &since, &until);
+        if (fields < 3 || id == 0)
             continue;
+        if (fields == 3)
+            until = since;
         exec_spool_leftover_t *l = s_leftover (self, id);
         l->lost_run = true;
-        //  Only the very process that was started, never a reused number
-        if (pgid > 1 && started && s_start_time (pgid) == started && kill (-pgid, SIGKILL) == 0) {
+        //  Only the very process that was started, never a reused number:
+        //  it began within the interval recorded around its spawn
+        unsigned long long started = pgid > 1 ? s_start_time (pgid) : 0;
+        if (since && started >= since && started <= until && kill (-pgid, SIGKILL) == 0) {
             l->stopped = true;
             norc_log_warnx ("instance=%llu: its executor is gone; stopped its process group %d", id, pgid);
         }
@@ -325,8 +331,9 @@ exec_spool_dir (exec_spool_t *self)
 int
 exec_spool_usable (exec_spool_t *self)
 {
+    //  The run table is still linked: the slot was not taken away
     struct stat st;
-    return self->runs_fd >= 0 && stat (self->dir, &st) == 0 && S_ISDIR (st.st_mode) ? NORC_OK : NORC_ERROR;
+    return self->runs_fd >= 0 && fstat (self->runs_fd, &st) == 0 && st.st_nlink > 0 ? NORC_OK : NORC_ERROR;
 }
 
 int
@@ -406,8 +413,18 @@ s_run_write (exec_spool_t *self, size_t index, const char *text)
     return NORC_OK;
 }
 
+uint64_t
+exec_spool_clock (void)
+{
+    struct timespec ts;
+    clock_gettime (CLOCK_BOOTTIME, &ts);
+    //  As the kernel counts a process's start: whole clock ticks since boot
+    uint64_t hz = (uint64_t) sysconf (_SC_CLK_TCK);
+    return (uint64_t) ts.tv_sec * hz + (uint64_t) ts.tv_nsec / (1000000000ULL / hz);
+}
+
 int
-exec_spool_run_record (exec_spool_t *self, uint64_t id, pid_t pgid)
+exec_spool_run_record (exec_spool_t *self, uint64_t id, pid_t pgid, uint64_t since)
 {
     if (self->runs_fd < 0)
         return NORC_ERROR;
@@ -420,7 +437,8 @@ exec_spool_run_record (exec_spool_t *self, uint64_t id, pid_t pgid)
         memset (self->runs + index, 0, (self->runs_size - index) * sizeof (uint64_t));
     }
     char text [RUN_RECORD];
-    snprintf (text, sizeof text, "%llu %d %llu", (unsigned long long) id, (int) pgid, s_start_time (pgid));
+    snprintf (text, sizeof text, "%llu %d %llu %llu", (unsigned long long) id, (int) pgid,
+              (unsigned long long) since, (unsigned long long) exec_spool_clock ());
     if (s_run_write (self, index, text) != NORC_OK)
         return NORC_ERROR;
     self->runs [index] = id;

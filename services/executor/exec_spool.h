@@ -8,9 +8,9 @@
 //  belongs to an executor that is gone: the next executor to start adopts
 //  its files. Per instance the slot holds ID.log (the spooled output) and,
 //  while the child runs, a record in the slot's run table `runs` (the
-//  instance, its process group and that process's start time, so a later
-//  executor can stop the group without ever signalling an unrelated
-//  process that reused the number).
+//  instance, its process group and the interval its leader started in, so
+//  a later executor can stop the group without ever signalling an
+//  unrelated process that reused the number).
 #ifndef EXEC_SPOOL_H_INCLUDED
 #define EXEC_SPOOL_H_INCLUDED
 #include "norc.h"
@@ -51,8 +51,14 @@ int exec_spool_usable (exec_spool_t *self);
 //  locked). NORC_OK when it is there.
 int exec_spool_repair (exec_spool_t *self);
 
-//  Remember that instance id runs as process group pgid; forget it.
-int exec_spool_run_record (exec_spool_t *self, uint64_t id, pid_t pgid);
+//  Now, in clock ticks since boot (how the kernel records a process's start).
+uint64_t exec_spool_clock (void);
+
+//  Remember that instance id runs as process group pgid, spawned after
+//  `since` (exec_spool_clock before the spawn) and before now: a later
+//  executor signals the group only if its leader started in that interval.
+//  Forget it.
+int exec_spool_run_record (exec_spool_t *self, uint64_t id, pid_t pgid, uint64_t since);
 void exec_spool_run_forget (exec_spool_t *self, uint64_t id);
 
 //  The instances adopted at open, each once: lost runs have their process

@@ -86,7 +86,13 @@ typedef struct {
     bool exited;
     int wait_status;
     struct rusage usage;
+    norc_msg_t *started_msg;    //  its STARTED, held back for up to STARTED_HOLD_MS
 } s_run_t;
+
+//  A STARTED is held back this long, so that a command that ends sooner
+//  reaches the aggregator with its start and end together: one row
+//  written once instead of twice. The start time it records is exact.
+#define STARTED_HOLD_MS 10
 
 struct _executor_t {
     norc_config_t *config;      //  not owned
@@ -102,6 +108,7 @@ struct _executor_t {
     norc_outbox_t *outbox;
     zloop_t *loop;
     int sigfd;                  //  SIGCHLD signalfd
+    int started_timer;          //  sends the STARTEDs held back, -1 when none are
     zhashx_t *runs;             //  instance id -> s_run_t
     zhashx_t *logs_open;        //  instance id -> s_log_t
     int64_t period_ms, grace_ms, drain_ms;
@@ -146,6 +153,7 @@ s_run_destroy (void **item)
     if (run) {
         if (run->child.output_fd >= 0)
             close (run->child.output_fd);
+        norc_msg_destroy (&run->started_msg);
         free (run->killed_by);
         free (run->task);
         free (run);
@@ -177,6 +185,7 @@ executor_new (norc_config_t *config, const char *queue, int concurrency)
     self->queue = norc_strdup (queue);
     self->concurrency = concurrency;
     self->sigfd = -1;
+    self->started_timer = -1;
     self->status = NORC_ST_RUNNING;
     self->period_ms = norc_config_int (config, "heartbeat.period_ms");
     self->grace_ms = norc_config_int (config, "executor.kill_grace_ms");
@@ -573,6 +582,8 @@ s_finish (executor_t *self, s_run_t *run)
                         norc_status_name (status), reason);
         run->log->eof = true;
     }
+    if (run->started_msg)
+        norc_outbox_send (self->outbox, &run->started_msg);
     s_send_ended (self, run->instance_id, status, exit_code, signal, run->started, &run->usage, reason);
     norc_log_info ("instance=%llu task=%s: %s", (unsigned long long) run->instance_id, run->task,
                    norc_status_name (status));
@@ -724,6 +735,20 @@ s_machine_fault (int err)
         || err == EROFS || err == EIO;
 }
 
+//  The hold is over: send every STARTED still held back.
+static int
+s_on_started_hold (zloop_t *loop, int timer_id, void *arg)
+{
+    NORC_UNUSED (loop);
+    NORC_UNUSED (timer_id);
+    executor_t *self = (executor_t *) arg;
+    self->started_timer = -1;
+    for (s_run_t *run = (s_run_t *) zhashx_first (self->runs); run; run = (s_run_t *) zhashx_next (self->runs))
+        if (run->started_msg)
+            norc_outbox_send (self->outbox, &run->started_msg);
+    return 0;
+}
+
 static void
 s_start (executor_t *self, norc_assign_t *a)
 {
@@ -762,6 +787,7 @@ s_start (executor_t *self, norc_assign_t *a)
     norc_strmap_set (&env, "NORC_QUEUE", a->queue ? a->queue : "");
     char err [512] = "";
     run->started = norc_now_us ();
+    uint64_t spawned_after = exec_spool_clock ();
     int rc = exec_child_spawn (a->command ? a->command : "", &env, a->cwd, &run->child, err, sizeof err);
     int spawn_errno = errno;
     norc_strmap_clear (&env);
@@ -782,7 +808,7 @@ s_start (executor_t *self, norc_assign_t *a)
         s_send_credit (self, 1);
         return;
     }
-    if (exec_spool_run_record (self->spool, a->instance_id, run->child.pid) != NORC_OK)
+    if (exec_spool_run_record (self->spool, a->instance_id, run->child.pid, spawned_after) != NORC_OK)
         norc_log_warn ("instance=%llu: cannot record the run in the spool", (unsigned long long) a->instance_id);
     char key [32];
     zhashx_insert (self->runs, s_key (a->instance_id, key, sizeof key), run);
@@ -797,7 +823,9 @@ s_start (executor_t *self, norc_assign_t *a)
     msg->instance_started.started_us = run->started;
     if (*revision)
         msg->instance_started.revision = norc_strdup (revision);
-    norc_outbox_send (self->outbox, &msg);
+    run->started_msg = msg;
+    if (self->started_timer < 0)
+        self->started_timer = zloop_timer (self->loop, STARTED_HOLD_MS, 1, s_on_started_hold, self);
     norc_log_debug ("instance=%llu pid=%d: started%s", (unsigned long long) a->instance_id,
                     (int) run->child.pid, run->child.direct ? " (direct exec)" : "");
     //  The start lines wait in the spool for the command's first output,

@@ -62,7 +62,7 @@ Test (exec_spool, two_live_executors_keep_their_own_slots)
     exec_spool_t *a = exec_spool_open (s_root, err, sizeof err);
     cr_assert_not_null (a, "%s", err);
     s_write (exec_spool_dir (a), "7.log", "output\n");
-    cr_assert_eq (exec_spool_run_record (a, 7, getpid ()), NORC_OK);
+    cr_assert_eq (exec_spool_run_record (a, 7, getpid (), exec_spool_clock ()), NORC_OK);
     exec_spool_t *b = exec_spool_open (s_root, err, sizeof err);
     cr_assert_not_null (b, "%s", err);
     cr_expect_str_neq (exec_spool_dir (a), exec_spool_dir (b));
@@ -84,7 +84,7 @@ Test (exec_spool, two_live_executors_keep_their_own_slots)
     fclose (file);
     cr_expect_eq (strncmp (record, expected, strlen (expected)), 0, "%s", record);
     cr_expect_eq (record [63], '\n');
-    cr_assert_eq (exec_spool_run_record (a, 8, getpid ()), NORC_OK);
+    cr_assert_eq (exec_spool_run_record (a, 8, getpid (), exec_spool_clock ()), NORC_OK);
     exec_spool_run_forget (a, 7);
     file = fopen (runs, "r");
     cr_assert_not_null (file);
@@ -120,6 +120,7 @@ Test (exec_spool, a_dead_executors_slot_is_adopted_and_its_lost_run_stopped)
         exec_spool_t *spool = exec_spool_open (s_root, err, sizeof err);
         if (!spool)
             _exit (1);
+        uint64_t since = exec_spool_clock ();
         pid_t child = fork ();
         if (child == 0) {
             setpgid (0, 0);
@@ -129,7 +130,7 @@ Test (exec_spool, a_dead_executors_slot_is_adopted_and_its_lost_run_stopped)
         setpgid (child, child);
         s_write (exec_spool_dir (spool), "41.log", "done\n");
         s_write (exec_spool_dir (spool), "42.log", "half of the output\n");
-        exec_spool_run_record (spool, 42, child);
+        exec_spool_run_record (spool, 42, child, since);
         if (write (pipefd [1], &child, sizeof child) != sizeof child)
             _exit (1);
         pause ();
@@ -197,7 +198,7 @@ Test (exec_spool, a_reused_process_number_is_never_signalled)
     char *slot = norc_asprintf ("%s/slot-old", s_root);
     cr_assert_eq (mkdir (slot, 0750), 0);
     s_write (slot, "lock", "");
-    char *line = norc_asprintf ("9 %d 1\n", (int) getpgrp ());
+    char *line = norc_asprintf ("9 %d 1 2\n", (int) getpgrp ());
     s_write (slot, "runs", line);
     free (line);
     char err [256];
