@@ -1714,33 +1714,6 @@ s_first_per_instance (const norc_instance_t **list, size_t count)
 }
 
 static int
-s_u64_cmp (const void *a, const void *b)
-{
-    uint64_t x = *(const uint64_t *) a, y = *(const uint64_t *) b;
-    return x < y ? -1 : x > y;
-}
-
-//  A start whose instance also ends in the batch, with its start time, is
-//  written by the end (which sets started_at and the executor too): one
-//  row changed instead of two for a command that ran briefly.
-static size_t
-s_starts_not_ended (const norc_instance_t **starts, size_t nstarts, const norc_instance_t **ends, size_t nends)
-{
-    uint64_t *ended = (uint64_t *) norc_calloc (nends + 1, sizeof (uint64_t));
-    size_t n = 0;
-    for (size_t i = 0; i < nends; i++)
-        if (ends [i]->started)
-            ended [n++] = ends [i]->id;
-    qsort (ended, n, sizeof (uint64_t), s_u64_cmp);
-    size_t kept = 0;
-    for (size_t i = 0; i < nstarts; i++)
-        if (!n || !bsearch (&starts [i]->id, ended, n, sizeof (uint64_t), s_u64_cmp))
-            starts [kept++] = starts [i];
-    free (ended);
-    return kept;
-}
-
-static int
 s_instance_apply (norc_db_t *db, void *arg)
 {
     s_inst_args_t *a = (s_inst_args_t *) arg;
@@ -1759,7 +1732,6 @@ s_instance_apply (norc_db_t *db, void *arg)
     //  Starts first: an end of the same instance in the batch overrides it
     nends = s_first_per_instance (ends, nends);
     nstarts = s_first_per_instance (starts, nstarts);
-    nstarts = s_starts_not_ended (starts, nstarts, ends, nends);
     int rc = s_apply_starts (db, starts, nstarts);
     if (rc == NORC_OK)
         rc = s_apply_ends (db, ends, nends);

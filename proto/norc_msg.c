@@ -100,6 +100,9 @@ s_free_fields (norc_msg_t *self)
             free (self->daemon_status.kind);
             free (self->daemon_status.reason);
             break;
+        case NORC_MSG_ACK:
+            norc_u64list_clear (&self->ack.more);
+            break;
         case NORC_MSG_HEARTBEAT:
             free (self->heartbeat.kind);
             free (self->heartbeat.host);
@@ -382,7 +385,7 @@ s_encode_daemon_status (const norc_daemon_status_t *m, norc_writer_t *w)
 static int
 s_encode_ack (const norc_ack_t *m, norc_writer_t *w)
 {
-    uint32_t count = 2 + 2;
+    uint32_t count = 2 + 3;
     if (norc_writer_map (w, count)
     ||  norc_writer_str (w, "type") || norc_writer_str (w, "ACK")
     ||  norc_writer_str (w, "v") || norc_writer_u64 (w, NORC_PROTOCOL_VERSION))
@@ -390,6 +393,8 @@ s_encode_ack (const norc_ack_t *m, norc_writer_t *w)
     if ((norc_writer_str (w, "seq") || norc_writer_u64 (w, m->seq)))
         return NORC_ERROR;
     if ((norc_writer_str (w, "instance_id") || norc_writer_u64 (w, m->instance_id)))
+        return NORC_ERROR;
+    if ((norc_writer_str (w, "more") || norc_writer_u64list (w, &m->more)))
         return NORC_ERROR;
     return NORC_OK;
 }
@@ -825,6 +830,8 @@ s_decode_ack (norc_cursor_t *c, const char *key, uint32_t klen, norc_ack_t *m)
         return norc_cursor_nil (c) ? NORC_OK : norc_cursor_u64 (c, &m->seq);
     if (S_KEY ("instance_id"))
         return norc_cursor_nil (c) ? NORC_OK : norc_cursor_u64 (c, &m->instance_id);
+    if (S_KEY ("more"))
+        return norc_cursor_nil (c) ? NORC_OK : norc_cursor_u64list (c, 100000, &m->more);
     return norc_cursor_skip (c);
 }
 
@@ -1194,7 +1201,8 @@ norc_msg_equal (const norc_msg_t *a, const norc_msg_t *b)
         case NORC_MSG_ACK:
             return true
                 && a->ack.seq == b->ack.seq
-                && a->ack.instance_id == b->ack.instance_id;
+                && a->ack.instance_id == b->ack.instance_id
+                && a->ack.more.count == b->ack.more.count && (a->ack.more.count == 0 || memcmp (a->ack.more.items, b->ack.more.items, a->ack.more.count * sizeof (uint64_t)) == 0);
         case NORC_MSG_HEARTBEAT:
             return true
                 && a->heartbeat.daemon_id == b->heartbeat.daemon_id

@@ -126,10 +126,11 @@ typedef struct {
     char *reason;            //  Why
 } norc_daemon_status_t;
 
-//  ACK: The aggregator committed the event with this sequence number; or the log-archiver holds an instance's log up to byte seq.
+//  ACK: The aggregator committed the event with this sequence number (and those in more: one ACK per sender per batch); or the log-archiver holds an instance's log up to byte seq.
 typedef struct {
     uint64_t seq;             //  Sequence number (or log offset) acknowledged
     uint64_t instance_id;     //  For a log: the instance; else 0
+    norc_u64list_t more;      //  Further sequence numbers acknowledged (events only)
 } norc_ack_t;
 
 //  HEARTBEAT: A daemon is alive. Sent every heartbeat period; a daemon silent for the failure threshold is marked dead.

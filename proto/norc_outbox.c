@@ -118,6 +118,14 @@ norc_outbox_ack (norc_outbox_t *self, uint64_t seq)
     }
 }
 
+void
+norc_outbox_ack_all (norc_outbox_t *self, const norc_ack_t *ack)
+{
+    norc_outbox_ack (self, ack->seq);
+    for (size_t i = 0; i < ack->more.count; i++)
+        norc_outbox_ack (self, ack->more.items [i]);
+}
+
 size_t
 norc_outbox_resend (norc_outbox_t *self)
 {

@@ -19,6 +19,9 @@ uint64_t norc_outbox_send (norc_outbox_t *self, norc_msg_t **msg_p);
 //  The peer holds seq: forget it. Unknown numbers are ignored.
 void     norc_outbox_ack (norc_outbox_t *self, uint64_t seq);
 
+//  An ACK message: forget its seq and every one in its `more` list.
+void     norc_outbox_ack_all (norc_outbox_t *self, const norc_ack_t *ack);
+
 //  Send again what is older than the resend period. Call from a timer.
 //  Returns how many were sent again.
 size_t   norc_outbox_resend (norc_outbox_t *self);

@@ -1,7 +1,8 @@
 //  exec_child.c - posix_spawn, not fork: the executor may be large and a
 //  fork would copy its page tables for every task; posix_spawn uses vfork
 //  semantics. The child gets an empty signal mask and default dispositions
-//  (the executor blocks SIGCHLD for its signalfd), its own process group
+//  (the executor blocks SIGCHLD for its signalfd; what it ignores is reset
+//  to the default), its own process group
 //  (so a timeout can signal the whole tree), /dev/null on stdin, and one
 //  pipe for stdout and stderr so their order is kept as the command wrote.
 #include "exec_child.h"
@@ -14,6 +15,28 @@
 #include <unistd.h>
 
 extern char **environ;
+
+//  The signals this process ignores, read at the first spawn. An exec
+//  resets handled signals to their default but keeps ignored ones ignored,
+//  so only these need resetting in the child: one call each instead of one
+//  per signal.
+static const sigset_t *
+s_ignored (void)
+{
+    static sigset_t ignored;
+    static bool known = false;
+    if (!known) {
+        sigemptyset (&ignored);
+        sigaddset (&ignored, SIGPIPE);      //  whatever happens later, never inherited ignored
+        for (int sig = 1; sig < NSIG; sig++) {
+            struct sigaction sa;
+            if (sig != SIGKILL && sig != SIGSTOP && sigaction (sig, NULL, &sa) == 0 && sa.sa_handler == SIG_IGN)
+                sigaddset (&ignored, sig);
+        }
+        known = true;
+    }
+    return &ignored;
+}
 
 static const char *s_shell_words [] = {
     //  Keywords and builtins that have no (or a different) program of that name
@@ -169,13 +192,10 @@ exec_child_spawn (const char *command, const norc_strmap_t *env, const char *cwd
         posix_spawn_file_actions_addchdir_np (&actions, cwd);
     posix_spawnattr_t attr;
     posix_spawnattr_init (&attr);
-    sigset_t none, defaults;
+    sigset_t none;
     sigemptyset (&none);
-    sigfillset (&defaults);
-    sigdelset (&defaults, SIGKILL);
-    sigdelset (&defaults, SIGSTOP);
     posix_spawnattr_setsigmask (&attr, &none);
-    posix_spawnattr_setsigdefault (&attr, &defaults);
+    posix_spawnattr_setsigdefault (&attr, s_ignored ());
     posix_spawnattr_setpgroup (&attr, 0);
     posix_spawnattr_setflags (&attr, POSIX_SPAWN_SETPGROUP | POSIX_SPAWN_SETSIGMASK
                                      | POSIX_SPAWN_SETSIGDEF);

@@ -1305,7 +1305,7 @@ s_handle_events (zloop_t *loop, zsock_t *sock, void *arg)
     for (int i = 0; i < 1000 && rc == 0 && (i == 0 || (zsock_events (sock) & ZMQ_POLLIN)); i++) {
         norc_msg_t *msg = norc_msg_recv (sock);
         if (msg && msg->id == NORC_MSG_ACK)
-            norc_outbox_ack (self->outbox, msg->ack.seq);
+            norc_outbox_ack_all (self->outbox, &msg->ack);
         else
         if (msg && msg->id == NORC_MSG_CONTROL)
             rc = s_control (self, &msg->control);

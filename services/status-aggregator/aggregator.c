@@ -216,11 +216,19 @@ s_flush (aggregator_t *self)
     if (self->batch_count)
         rc = norc_store_instance_apply (self->db, self->batch, self->batch_count, self->retry_ids);
     if (rc == NORC_OK) {
+        //  One ACK per sender, listing its sequence numbers
         for (size_t i = 0; i < self->ack_count; i++) {
+            if (!self->acks [i].routing_id)
+                continue;       //  sent with an earlier one of its sender
             norc_msg_t *ack = norc_msg_new (NORC_MSG_ACK);
             ack->ack.seq = self->acks [i].seq;
             ack->routing_id = self->acks [i].routing_id;
             self->acks [i].routing_id = NULL;
+            for (size_t j = i + 1; j < self->ack_count; j++)
+                if (self->acks [j].routing_id && zframe_eq (self->acks [j].routing_id, ack->routing_id)) {
+                    norc_u64list_append (&ack->ack.more, self->acks [j].seq);
+                    zframe_destroy (&self->acks [j].routing_id);
+                }
             norc_msg_send (&ack, self->events);
         }
         for (size_t i = 0; i < self->publish_count; i++) {

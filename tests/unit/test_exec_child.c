@@ -94,6 +94,34 @@ Test (exec_child, output_exit_environment_directory_and_group)
     cr_expect_not_null (strstr (err, "/nonexistent/dir"), "%s", err);
 }
 
+Test (exec_child, the_child_ignores_no_signal_and_blocks_none)
+{
+    //  What the executor ignores or blocks is not passed on
+    signal (SIGPIPE, SIG_IGN);
+    signal (SIGUSR2, SIG_IGN);
+    sigset_t block;
+    sigemptyset (&block);
+    sigaddset (&block, SIGCHLD);
+    sigaddset (&block, SIGUSR1);
+    sigprocmask (SIG_BLOCK, &block, NULL);
+    exec_child_t child;
+    char err [256];
+    cr_assert_eq (exec_child_spawn ("grep -E '^Sig(Ign|Blk)' /proc/self/status", NULL, NULL, &child, err, sizeof err),
+                  NORC_OK, "%s", err);
+    int status;
+    char *out = s_collect (&child, &status);
+    cr_expect (WIFEXITED (status) && WEXITSTATUS (status) == 0);
+    cr_expect_not_null (strstr (out, "SigBlk:\t0000000000000000\n"), "%s", out);
+    //  Ignored: nothing but the C library's own two signals (32 and 33,
+    //  which glibc's posix_spawn leaves ignored and a new program's C
+    //  library takes over)
+    const char *ign = strstr (out, "SigIgn:\t");
+    cr_assert_not_null (ign, "%s", out);
+    unsigned long long mask = strtoull (ign + 8, NULL, 16);
+    cr_expect_eq (mask & ~0x180000000ULL, 0, "%s", out);
+    free (out);
+}
+
 //  Processes of a group that are still running (zombies do not count: an
 //  orphan's zombie waits for init to reap it).
 static int

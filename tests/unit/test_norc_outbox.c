@@ -56,6 +56,41 @@ Test (norc_outbox, keeps_until_acked_and_resends)
     zsock_destroy (&peer);
 }
 
+Test (norc_outbox, one_ack_message_acknowledges_a_list)
+{
+    norc_log_init ("test", NORC_LOG_ERROR);
+    zsock_t *peer = norc_zmq_bind (ZMQ_ROUTER, "inproc://outbox-list");
+    zsock_t *sender = norc_zmq_connect (ZMQ_DEALER, "inproc://outbox-list");
+    norc_outbox_t *outbox = norc_outbox_new (sender, 50);
+    uint64_t seq [4];
+    for (int i = 0; i < 4; i++) {
+        norc_msg_t *m = s_event ((uint64_t) i + 1);
+        seq [i] = norc_outbox_send (outbox, &m);
+    }
+    //  An ACK as the aggregator sends it, through the codec: the first,
+    //  then the third and the fourth in its list
+    norc_msg_t *ack = norc_msg_new (NORC_MSG_ACK);
+    ack->ack.seq = seq [0];
+    norc_u64list_append (&ack->ack.more, seq [2]);
+    norc_u64list_append (&ack->ack.more, seq [3]);
+    zsock_t *in = norc_zmq_bind (ZMQ_PULL, "inproc://outbox-ack");
+    zsock_t *out = norc_zmq_connect (ZMQ_PUSH, "inproc://outbox-ack");
+    cr_assert_eq (norc_msg_send (&ack, out), NORC_OK);
+    norc_msg_t *got = norc_msg_recv (in);
+    cr_assert_not_null (got);
+    cr_assert_eq (got->ack.more.count, 2);
+    norc_outbox_ack_all (outbox, &got->ack);
+    norc_msg_destroy (&got);
+    cr_expect_eq (norc_outbox_pending (outbox), 1, "only the second is left");
+    usleep (60000);
+    cr_expect_eq (norc_outbox_resend (outbox), 1);
+    zsock_destroy (&in);
+    zsock_destroy (&out);
+    norc_outbox_destroy (&outbox);
+    zsock_destroy (&sender);
+    zsock_destroy (&peer);
+}
+
 Test (norc_outbox, survives_a_peer_restart_over_tcp)
 {
     norc_log_init ("test", NORC_LOG_ERROR);
