@@ -69,6 +69,8 @@ struct _norc_db_t {
     norc_stmt_t *stmts;         //  statement cache
     bool in_txn;
     bool manual_commit;         //  the session's autocommit is off (left off between transactions)
+    norc_db_wait_fn *wait_fn;   //  called before each wait between retries
+    void *wait_arg;
     unsigned last_errno;
     char errstr [512];
 };
@@ -763,6 +765,13 @@ norc_stmt_text (norc_stmt_t *self, int col)
 //  --------------------------------------------------------------------------
 //  Transactions
 
+void
+norc_db_set_wait_hook (norc_db_t *self, norc_db_wait_fn *fn, void *arg)
+{
+    self->wait_fn = fn;
+    self->wait_arg = arg;
+}
+
 int
 norc_db_txn (norc_db_t *self, norc_db_txn_fn *fn, void *arg)
 {
@@ -775,6 +784,8 @@ norc_db_txn (norc_db_t *self, norc_db_txn_fn *fn, void *arg)
             if (wait > 1000000)
                 wait = 1000000;
             wait += (norc_mono_us () % 1000) * wait / 2000;
+            if (self->wait_fn)
+                self->wait_fn (self->wait_arg);
             usleep ((useconds_t) wait);
             norc_log_debug ("db: retry %d after: %s", attempt, self->errstr);
         }

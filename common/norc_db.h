@@ -28,6 +28,12 @@ void       norc_db_destroy (norc_db_t **self_p);
 struct _norc_config_t;
 norc_db_t *norc_db_new_from_config (struct _norc_config_t *config);
 
+//  Called before each wait between retries of a transaction (the server
+//  is away or busy): a daemon whose loop is held up here can still say
+//  it is alive. The hook must not use this handle.
+typedef void (norc_db_wait_fn) (void *arg);
+void       norc_db_set_wait_hook (norc_db_t *self, norc_db_wait_fn *fn, void *arg);
+
 //  Connect now (also done on first use). NORC_OK, or NORC_AGAIN when the
 //  server cannot be reached.
 int        norc_db_connect (norc_db_t *self);

@@ -32,7 +32,8 @@ struct _exec_spool_t {
     size_t runs_size;
 };
 
-//  A run record: "ID PGID START" padded with spaces to a fixed length, so
+//  A run record: "ID PGID SINCE UNTIL" (the clock ticks since boot between
+//  which the child was spawned) padded with spaces to a fixed length, so
 //  starting and ending a child is one pwrite each, with no file created,
 //  renamed or removed. A free record is blank.
 #define RUN_RECORD 64
@@ -139,8 +140,6 @@ s_leftover (exec_spool_t *self, uint64_t id)
     return l;
 }
 
-//  Everything in our slot at open time was adopted: list it, and stop the
-//  process groups of lost runs.
 //  An adopted run table: every record in it is a lost run, whose process
 //  group is stopped if it is still the very one that was started.
 static void
@@ -171,6 +170,8 @@ s_lost_runs (exec_spool_t *self, const char *path)
     unlink (path);
 }
 
+//  Everything in our slot at open time was adopted: list it, and stop the
+//  process groups of lost runs.
 static void
 s_inventory (exec_spool_t *self)
 {

@@ -94,6 +94,7 @@ struct _scheduler_t {
     zhashx_t *job_of;           //  node instance id -> its job instance id
     zsock_t *api;               //  DEALER to the aggregator's API (stopping nodes of an ended job)
     int64_t lease_ms, period_ms, failure_ms, grace_ms;
+    norc_us_t heartbeat_sent;   //  monotonic time of the last HEARTBEAT
     uint64_t ticks_fired;
     int status;                 //  RUNNING or PAUSED; ENDED or KILLED at the end
     bool standing_by;           //  another scheduler holds the dispatch lease
@@ -1317,12 +1318,18 @@ s_handle_events (zloop_t *loop, zsock_t *sock, void *arg)
     return rc;
 }
 
-static int
-s_on_heartbeat (zloop_t *loop, int timer_id, void *arg)
+//  A HEARTBEAT, and nothing else (also sent while a transaction waits for
+//  the database to come back: the scheduler is alive, only held up)
+static void
+s_send_heartbeat (void *arg)
 {
-    NORC_UNUSED (loop);
-    NORC_UNUSED (timer_id);
     scheduler_t *self = (scheduler_t *) arg;
+    if (!self->events || !self->id)
+        return;
+    norc_us_t now = norc_mono_us ();
+    if (now - self->heartbeat_sent < self->period_ms * 1000 / 2)
+        return;         //  one recently enough
+    self->heartbeat_sent = now;
     norc_msg_t *msg = norc_msg_new (NORC_MSG_HEARTBEAT);
     msg->heartbeat.daemon_id = self->id;
     msg->heartbeat.kind = norc_strdup ("scheduler");
@@ -1331,6 +1338,15 @@ s_on_heartbeat (zloop_t *loop, int timer_id, void *arg)
     msg->heartbeat.status = self->status;
     msg->heartbeat.sent_us = norc_now_us ();
     norc_msg_send (&msg, self->events);
+}
+
+static int
+s_on_heartbeat (zloop_t *loop, int timer_id, void *arg)
+{
+    NORC_UNUSED (loop);
+    NORC_UNUSED (timer_id);
+    scheduler_t *self = (scheduler_t *) arg;
+    s_send_heartbeat (self);
     norc_outbox_resend (self->outbox);
     //  Executors silent past the threshold lose their credits
     norc_us_t cutoff = norc_mono_us () - self->failure_ms * 1000;
@@ -1380,6 +1396,8 @@ int
 scheduler_start (scheduler_t *self)
 {
     self->db = norc_db_new_from_config (self->config);
+    if (self->db)
+        norc_db_set_wait_hook (self->db, s_send_heartbeat, self);
     if (!self->db) {
         norc_log_error ("malformed db.url");
         return NORC_ERROR;

@@ -37,6 +37,33 @@ Test (norc_db, unreachable_server_is_a_transient_error)
     norc_db_destroy (&db);
 }
 
+static void
+s_count_wait (void *arg)
+{
+    (*(int *) arg)++;
+}
+
+static int
+s_nothing (norc_db_t *db, void *arg)
+{
+    NORC_UNUSED (db);
+    NORC_UNUSED (arg);
+    return NORC_OK;
+}
+
+Test (norc_db, a_transaction_waiting_for_the_server_calls_the_wait_hook)
+{
+    //  Nobody listens: every attempt fails at once, and before each of the
+    //  3 waits between the 4 attempts the hook runs
+    norc_db_options_t options = { 1, 1, 1, 3 };
+    norc_db_t *db = norc_db_new ("mysql://root@127.0.0.1:1/norc_nothing", &options);
+    int waits = 0;
+    norc_db_set_wait_hook (db, s_count_wait, &waits);
+    cr_expect_eq (norc_db_txn (db, s_nothing, NULL), NORC_AGAIN);
+    cr_expect_eq (waits, 3);
+    norc_db_destroy (&db);
+}
+
 Test (norc_db, typed_values_round_trip)
 {
     norc_db_t *db = norc_test_db_open (s_url);
