@@ -34,6 +34,7 @@
 #include "norc_log.h"
 #include "norc_service.h"
 #include "norc_mem.h"
+#include "norc_control.h"
 #include "norc_msg.h"
 #include "norc_outbox.h"
 #include "norc_zmq.h"
@@ -1015,13 +1016,7 @@ s_control (executor_t *self, norc_control_t *c)
         else
             s_send_status (self, norc_request_name (c->request));
     }
-    norc_msg_t *reply = norc_msg_new (NORC_MSG_CONTROL_REPLY);
-    reply->control_reply.request_id = c->request_id;
-    reply->control_reply.daemon_id = self->id;
-    reply->control_reply.accepted = refused == NULL;
-    reply->control_reply.status = self->status;
-    reply->control_reply.reason = refused ? norc_strdup (refused) : NULL;
-    norc_msg_send (&reply, self->events);
+    norc_control_reply (self->events, c, self->id, self->status, refused);
     if (!refused && self->status == NORC_ST_RUNNING)
         s_send_hello (self);
 }

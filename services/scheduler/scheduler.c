@@ -33,6 +33,7 @@
 #include "norc_service.h"
 #include "norc_mem.h"
 #include "norc_migrate.h"
+#include "norc_control.h"
 #include "norc_msg.h"
 #include "norc_outbox.h"
 #include "norc_store.h"
@@ -1286,13 +1287,7 @@ s_control (scheduler_t *self, norc_control_t *c)
         msg->daemon_status.reason = norc_strdup (norc_request_name (c->request));
         norc_outbox_send (self->outbox, &msg);
     }
-    norc_msg_t *reply = norc_msg_new (NORC_MSG_CONTROL_REPLY);
-    reply->control_reply.request_id = c->request_id;
-    reply->control_reply.daemon_id = self->id;
-    reply->control_reply.accepted = refused == NULL;
-    reply->control_reply.status = self->status;
-    reply->control_reply.reason = refused ? norc_strdup (refused) : NULL;
-    norc_msg_send (&reply, self->events);
+    norc_control_reply (self->events, c, self->id, self->status, refused);
     return NORC_STATUS_IS_FINAL (self->status) ? -1 : 0;
 }
 

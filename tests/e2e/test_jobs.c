@@ -145,9 +145,14 @@ Test (jobs, the_original_six_node_graph_runs_in_its_ready_sets)
             free (cmd);
         }
         seen += (int) (strlen (waves [w].running) + 1) / 3;
-        char *sql = norc_asprintf ("SELECT COUNT(*) FROM instances WHERE job_instance_id = 1 AND status = 2 "
-                                   "AND (SELECT COUNT(*) FROM instances WHERE job_instance_id = 1) = %d", seen);
-        s_wait (sql, (int64_t) (strlen (waves [w].running) + 1) / 3);
+        //  Exactly this set running (a node that was released may still be
+        //  recorded running for a moment after its child appeared)
+        char *sql = norc_asprintf ("SELECT (SELECT COALESCE(GROUP_CONCAT(n.name ORDER BY n.name), '') "
+                                   "FROM instances i JOIN job_nodes n ON n.id = i.job_node_id "
+                                   "WHERE i.job_instance_id = 1 AND i.status = 2) = '%s' "
+                                   "AND (SELECT COUNT(*) FROM instances WHERE job_instance_id = 1) = %d",
+                                   waves [w].running, seen);
+        s_wait (sql, 1);
         free (sql);
         s_expect_nodes (1, "i.status = 2", waves [w].running);
         cr_expect_eq (norc_test_db_int (s_db, "SELECT status FROM instances WHERE id = 1"), 2, "the job runs");
