@@ -520,6 +520,13 @@ s_on_sweep (zloop_t *loop, int timer_id, void *arg)
     for (int i = 0; i < 10 && (zsock_events (self->events) & ZMQ_POLLIN); i++)
         s_handle_events (loop, self->events, self);
     s_on_heartbeat_write (loop, 0, self);
+    //  Those writes wait for the database when it is away: if they held
+    //  the loop up, the heartbeats that came meanwhile are not read yet,
+    //  and the record is behind; judge nobody before a full threshold
+    if (norc_mono_us () - now > stall_ms * 1000) {
+        self->observing_since = self->last_sweep = norc_mono_us ();
+        return 0;
+    }
     if (norc_mono_us () - self->observing_since < self->failure_ms * 1000)
         return 0;
     norc_dead_t *dead = NULL;
