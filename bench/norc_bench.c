@@ -335,7 +335,9 @@ s_schedules_run (const char *name, int schedules, int seconds, bool instant)
     int64_t span = s_int (db, "SELECT TIMESTAMPDIFF(MICROSECOND, MIN(nominal), MAX(nominal)) FROM instances "
                               "WHERE status = 7");
     int64_t final = s_int (db, "SELECT COUNT(*) FROM instances WHERE status = 7");
-    r.rate = span > 0 ? final / (span / 1e6 + 1) : 0;
+    //  Ticks evenly spaced: the rate is the gaps between the first and the
+    //  last over the time between them
+    r.rate = span > 0 && final > 1 ? (final - 1) / (span / 1e6) : 0;
     norc_db_destroy (&db);
     s_sys_stop (&sys);
     return r;
@@ -452,7 +454,7 @@ main (int argc, char *argv [])
     s_bin = argv [2];
     int lateness_seconds = 60;
     const char *only = NULL;
-    int many = 20000;               //  (d): schedules firing every second
+    int many = 30000;               //  (d): schedules firing every second, above capacity
     int count = 0;                  //  (b): instances per run (0: three seconds of spawning, 300 to 3000)
     for (int i = 3; i + 1 < argc; i += 2) {
         if (strcmp (argv [i], "--lateness-seconds") == 0)
@@ -544,13 +546,19 @@ main (int argc, char *argv [])
     fflush (stdout);
 
 pipeline:;
+    //  At the design goal (does it keep up, and how late is dispatch),
+    //  then offered more than it takes (what it takes is its capacity)
+    s_lateness_t goal = s_schedules_run ("pipe", 20000, 10, true);
     s_lateness_t pipe = s_schedules_run ("pipe", many, 10, true);
-    printf ("## Pipeline capacity without spawning (%d schedules every second, 10 s, "
-            "executor in --benchmark-instant mode)\n\n", many);
-    printf ("| ticks created, dispatched and recorded per second | p50 tick to dispatch | p99 | max |\n"
-            "|---|---|---|---|\n");
-    printf ("| %.0f | %.1f ms | %.1f ms | %.1f ms |\n\n", pipe.rate, pipe.p50, pipe.p99, pipe.max);
-    printf ("Ratios: pipeline capacity / MariaDB commit rate = %.2f.\n\n", pipe.rate / commits);
+    printf ("## Pipeline capacity without spawning (schedules every second for 10 s, "
+            "executor in --benchmark-instant mode)\n\n");
+    printf ("| schedules every second | ticks created, dispatched and recorded per second | "
+            "p50 tick to dispatch | p99 | max |\n|---|---|---|---|---|\n");
+    printf ("| 20000 (the goal) | %.0f | %.1f ms | %.1f ms | %.1f ms |\n", goal.rate, goal.p50, goal.p99, goal.max);
+    printf ("| %d (more than it takes) | %.0f | %.1f ms | %.1f ms | %.1f ms |\n\n", many, pipe.rate, pipe.p50,
+            pipe.p99, pipe.max);
+    printf ("Ratios: pipeline capacity / the 20,000 goal = %.2f; / MariaDB commit rate = %.2f.\n\n",
+            pipe.rate / 20000, pipe.rate / commits);
     fflush (stdout);
     if (only)
         goto done;

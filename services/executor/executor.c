@@ -110,6 +110,7 @@ struct _executor_t {
     zloop_t *loop;
     int sigfd;                  //  SIGCHLD signalfd
     int started_timer;          //  sends the STARTEDs held back, -1 when none are
+    int credit_due;             //  slots freed in this wake-up, granted at its end
     zhashx_t *runs;             //  instance id -> s_run_t
     zhashx_t *logs_open;        //  instance id -> s_log_t
     int64_t period_ms, grace_ms, drain_ms;
@@ -450,10 +451,21 @@ s_handle_logs (zloop_t *loop, zsock_t *sock, void *arg)
 //  --------------------------------------------------------------------------
 //  Instances
 
+//  A freed slot is granted back once per wake-up: the slots a burst of
+//  ends (or of instant completions) frees travel as one CREDIT, sent by
+//  s_flush_credit at the end of the handler that freed them.
 static void
 s_send_credit (executor_t *self, int credits)
 {
-    if (self->status != NORC_ST_RUNNING)
+    self->credit_due += credits;
+}
+
+static void
+s_flush_credit (executor_t *self)
+{
+    int credits = self->credit_due;
+    self->credit_due = 0;
+    if (credits <= 0 || self->status != NORC_ST_RUNNING)
         return;         //  paused or stopping: no new work
     norc_msg_t *msg = norc_msg_new (NORC_MSG_CREDIT);
     msg->credit.executor_id = self->id;
@@ -654,6 +666,7 @@ s_handle_sigchld (zloop_t *loop, zmq_pollitem_t *item, void *arg)
                 break;
             }
     }
+    s_flush_credit (self);
     return self->done ? -1 : 0;
 }
 
@@ -883,6 +896,7 @@ s_handle_dispatch (zloop_t *loop, zsock_t *sock, void *arg)
             s_on_dispatch (self, msg);
         norc_msg_destroy (&msg);
     }
+    s_flush_credit (self);
     return 0;
 }
 

@@ -1016,10 +1016,14 @@ s_apply_round (scheduler_t *self, s_planned_t *round, size_t count, norc_us_t no
 static int
 s_on_fire (zloop_t *loop, int timer_id, void *arg)
 {
-    NORC_UNUSED (loop);
     NORC_UNUSED (timer_id);
     scheduler_t *self = (scheduler_t *) arg;
     self->fire_timer = -1;
+    //  Credits that came during the last round first (and the waiting work
+    //  they take, oldest first): the new ticks are then written assigned
+    //  to the slots still free
+    if (self->dispatch && (zsock_events (self->dispatch) & ZMQ_POLLIN))
+        s_handle_dispatch (loop, self->dispatch, self);
     norc_us_t now = norc_now_us ();
     //  Take every due schedule off the heap and plan its ticks into one
     //  round, written in one transaction (a group commit)
