@@ -206,6 +206,27 @@ s_cpu_us (pid_t pid)
     return (int64_t) ((utime + stime) * 1000000ULL / (unsigned long long) sysconf (_SC_CLK_TCK));
 }
 
+//  The whole machine's busy and total time (clock ticks, every core) from
+//  /proc/stat: busy / total over a run is how much of the machine it used
+static void
+s_machine_ticks (unsigned long long *busy, unsigned long long *total)
+{
+    unsigned long long v [8] = { 0 };
+    *busy = *total = 0;
+    FILE *file = fopen ("/proc/stat", "r");
+    if (!file)
+        return;
+    if (fscanf (file, "cpu %llu %llu %llu %llu %llu %llu %llu %llu",
+                &v [0], &v [1], &v [2], &v [3], &v [4], &v [5], &v [6], &v [7]) == 8) {
+        for (int i = 0; i < 8; i++)
+            *total += v [i];
+        *busy = *total - v [3] - v [4];        //  idle and iowait
+    }
+    fclose (file);
+}
+
+static double s_machine_busy [3];         //  share of the machine used, by executors (index)
+
 //  Per service CPU per instance of the last one-executor throughput run
 static double s_cpu_per_instance [5];   //  scheduler, aggregator, archiver, executor, MariaDB (µs)
 
@@ -246,6 +267,8 @@ s_throughput (int executors, int count)
     usleep (500000);
     pid_t server = s_server_pid (db);
     int64_t server_cpu = server ? s_cpu_us (server) : 0;
+    unsigned long long busy0, total0, busy1, total1;
+    s_machine_ticks (&busy0, &total0);
     norc_us_t start = norc_mono_us ();
     for (int i = 0; i < executors; i++)
         s_sys_start (&sys, "norc-executor", "Q", "-c", "8", NULL);
@@ -255,6 +278,8 @@ s_throughput (int executors, int count)
        && norc_mono_us () - start < 120 * NORC_US_PER_SEC)
         usleep (20000);
     double seconds = (norc_mono_us () - start) / 1e6;
+    s_machine_ticks (&busy1, &total1);
+    s_machine_busy [executors] = total1 > total0 ? (double) (busy1 - busy0) / (double) (total1 - total0) : -1;
     int64_t done = s_int (db, "SELECT COUNT(*) FROM instances WHERE status = 7");
     if (executors == 1 && done > 0) {
         //  pids: aggregator, archiver, scheduler, executor
@@ -509,10 +534,10 @@ main (int argc, char *argv [])
     double tp2 = only && strcmp (only, "throughput") == 0 ? -1 : s_throughput (2, count);   //  -1: not measured
     printf ("## End-to-end throughput of `true` (dispatch to durable final status, %d instances)\n\n", count);
     printf ("`true` is one plain word, so executors exec /bin/true directly; the limit is the direct spawn rate.\n\n");
-    printf ("| executors | instances/s | ratio to the direct spawn limit |\n|---|---|---|\n");
-    printf ("| 1 × -c 8 | %.0f | %.2f |\n", tp1, tp1 / spawn_direct);
+    printf ("| executors | instances/s | ratio to the direct spawn limit | machine busy |\n|---|---|---|---|\n");
+    printf ("| 1 × -c 8 | %.0f | %.2f | %.0f %% |\n", tp1, tp1 / spawn_direct, 100 * s_machine_busy [1]);
     if (tp2 >= 0)
-        printf ("| 2 × -c 8 | %.0f | %.2f |\n", tp2, tp2 / spawn_direct);
+        printf ("| 2 × -c 8 | %.0f | %.2f | %.0f %% |\n", tp2, tp2 / spawn_direct, 100 * s_machine_busy [2]);
     printf ("\n");
     printf ("CPU per instance, one executor (µs; the children's own CPU not counted; MariaDB's from the "
             "start of the executor to the last final status):\n\n");

@@ -39,6 +39,8 @@ static const s_key_t s_keys [] = {
       "When set (e.g. *), services bind their tcp endpoints on this host instead of the endpoint's own" },
     { "heartbeat.period_ms", T_INT, "1000", 50, 60000, "How often daemons send a heartbeat" },
     { "heartbeat.failure_ms", T_INT, "5000", 200, 600000, "Silence after which a daemon is marked dead" },
+    { "aggregator.batch_ms", T_INT, "5", 0, 1000,
+      "How long the status-aggregator gathers lifecycle events into one commit (0: commit each wake-up's)" },
     { "scheduler.lease_ms", T_INT, "10000", 500, 600000, "Length of a scheduler's lease on its schedules" },
     { "scheduler.misfire_grace_ms", T_INT, "1000", 0, 3600000,
       "A tick later than this is handled by its schedule's catch-up policy" },

@@ -1,10 +1,10 @@
 //  aggregator.c - the status-aggregator's loop.
 //
 //  Lifecycle events from every scheduler and executor arrive on one ROUTER.
-//  The handler drains everything waiting (up to a batch limit), applies the
-//  instance changes in one transaction (a group commit), and only after the
-//  commit acknowledges each event to its sender and publishes it on the
-//  stream. If the commit fails, nothing is acknowledged and the senders'
+//  The handler drains everything waiting (up to a batch limit); the events
+//  of a few milliseconds (aggregator.batch_ms) are applied in one
+//  transaction (a group commit), and only after the commit each event is
+//  acknowledged to its sender and published on the stream. If the commit fails, nothing is acknowledged and the senders'
 //  outboxes send the events again. Heartbeats are kept in memory and
 //  written once per period for all daemons; a sweep marks daemons silent
 //  past the failure threshold dead and ends their unfinished instances as
@@ -56,6 +56,8 @@ struct _aggregator_t {
     int64_t failure_ms;
     norc_us_t observing_since;  //  monotonic: since when heartbeats were seen and stored without a gap
     norc_us_t last_sweep;       //  monotonic
+    int flush_timer;            //  commits a young batch, -1 when not armed
+    int64_t batch_ms;
 };
 
 aggregator_t *
@@ -65,6 +67,8 @@ aggregator_new (norc_config_t *config)
     self->config = config;
     self->period_ms = norc_config_int (config, "heartbeat.period_ms");
     self->failure_ms = norc_config_int (config, "heartbeat.failure_ms");
+    self->batch_ms = norc_config_int (config, "aggregator.batch_ms");
+    self->flush_timer = -1;
     self->batch = (norc_instance_t *) norc_calloc (BATCH_MAX, sizeof (norc_instance_t));
     self->retry_ids = (uint64_t *) norc_calloc (BATCH_MAX, sizeof (uint64_t));
     self->acks = (s_ack_t *) norc_calloc (BATCH_MAX * 2, sizeof (s_ack_t));
@@ -438,9 +442,19 @@ s_on_event (aggregator_t *self, norc_msg_t *msg)
 }
 
 static int
-s_handle_events (zloop_t *loop, zsock_t *sock, void *arg)
+s_on_flush (zloop_t *loop, int timer_id, void *arg)
 {
     NORC_UNUSED (loop);
+    NORC_UNUSED (timer_id);
+    aggregator_t *self = (aggregator_t *) arg;
+    self->flush_timer = -1;
+    s_flush (self);
+    return 0;
+}
+
+static int
+s_handle_events (zloop_t *loop, zsock_t *sock, void *arg)
+{
     aggregator_t *self = (aggregator_t *) arg;
     //  Drain what is waiting, then commit it all at once
     while (self->batch_count < BATCH_MAX && self->ack_count < BATCH_MAX
@@ -450,6 +464,14 @@ s_handle_events (zloop_t *loop, zsock_t *sock, void *arg)
             continue;
         s_on_event (self, msg);
         norc_msg_destroy (&msg);
+    }
+    //  A young, small batch waits for more (one commit for the events of a
+    //  few milliseconds); a full one, or with no window, is committed now
+    if (self->batch_ms > 0 && (self->batch_count || self->ack_count)
+    &&  self->batch_count < BATCH_MAX / 2 && self->ack_count < BATCH_MAX / 2) {
+        if (self->flush_timer < 0)
+            self->flush_timer = zloop_timer (loop, (size_t) self->batch_ms, 1, s_on_flush, self);
+        return 0;
     }
     s_flush (self);
     return 0;
@@ -519,6 +541,7 @@ s_on_sweep (zloop_t *loop, int timer_id, void *arg)
     //  readers in a loop turn): after a slow moment they are in the socket
     for (int i = 0; i < 10 && (zsock_events (self->events) & ZMQ_POLLIN); i++)
         s_handle_events (loop, self->events, self);
+    s_flush (self);             //  the ends already received are recorded before any judgement
     s_on_heartbeat_write (loop, 0, self);
     //  Those writes wait for the database when it is away: if they held
     //  the loop up, the heartbeats that came meanwhile are not read yet,
