@@ -1,9 +1,9 @@
 //  executor.c - the executor's loop.
 //
 //  Work: the executor says HELLO to the scheduler (again every heartbeat
-//  period, which also resyncs its credits) and grants a CREDIT each time a
-//  slot frees. An ASSIGN beyond its free slots is given back (RELEASE), so
-//  it never holds work it cannot start.
+//  period, which also resyncs its credits) and grants the slots that free
+//  in each wake-up with one CREDIT. An ASSIGN beyond its free slots is
+//  given back (RELEASE), so it never holds work it cannot start.
 //
 //  Children: exec_child starts each command in its own process group with
 //  stdout and stderr on one pipe, read by the loop. SIGCHLD is blocked and
