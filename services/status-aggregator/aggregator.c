@@ -4,11 +4,12 @@
 //  The handler drains everything waiting (up to a batch limit); the events
 //  of a few milliseconds (aggregator.batch_ms) are applied in one
 //  transaction (a group commit), and only after the commit each event is
-//  acknowledged to its sender and published on the stream. If the commit fails, nothing is acknowledged and the senders'
-//  outboxes send the events again. Heartbeats are kept in memory and
-//  written once per period for all daemons; a sweep marks daemons silent
-//  past the failure threshold dead and ends their unfinished instances as
-//  ERROR. The API ROUTER serves norcctl (agg_api.c).
+//  acknowledged to its sender and published on the stream. If the commit
+//  fails, nothing is acknowledged and the senders' outboxes send the
+//  events again. Heartbeats are kept in memory and written once per period
+//  for all daemons; a sweep marks daemons silent past the failure
+//  threshold dead and ends their unfinished instances as ERROR. The API
+//  ROUTER serves norcctl (agg_api.c).
 #include "aggregator.h"
 #include "agg_api.h"
 #include "norc_db.h"
