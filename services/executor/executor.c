@@ -79,6 +79,7 @@ typedef struct {
     exec_child_t child;
     s_log_t *log;
     norc_us_t started;          //  wall clock
+    uint64_t spawned_after;     //  exec_spool_clock before the spawn (its run table record)
     int timeout_timer;          //  -1 when none
     int kill_timer;
     bool timed_out;
@@ -558,8 +559,14 @@ s_finish (executor_t *self, s_run_t *run)
     exec_spool_run_forget (self->spool, run->instance_id);
     if (run->timeout_timer >= 0)
         zloop_timer_end (self->loop, run->timeout_timer);
-    if (run->kill_timer >= 0)
+    if (run->kill_timer >= 0) {
+        //  Stopped on purpose (timeout, kill, interrupt) and its leader is
+        //  gone: no member of its group outlives the run, not even one
+        //  that ignores SIGTERM
         zloop_timer_end (self->loop, run->kill_timer);
+        run->kill_timer = -1;
+        kill (-run->child.pid, SIGKILL);
+    }
     int status, exit_code = -1, signal = 0;
     const char *reason = NULL;
     char reason_buf [128];
@@ -801,7 +808,7 @@ s_start (executor_t *self, norc_assign_t *a)
     norc_strmap_set (&env, "NORC_QUEUE", a->queue ? a->queue : "");
     char err [512] = "";
     run->started = norc_now_us ();
-    uint64_t spawned_after = exec_spool_clock ();
+    run->spawned_after = exec_spool_clock ();
     int rc = exec_child_spawn (a->command ? a->command : "", &env, a->cwd, &run->child, err, sizeof err);
     int spawn_errno = errno;
     norc_strmap_clear (&env);
@@ -822,7 +829,7 @@ s_start (executor_t *self, norc_assign_t *a)
         s_send_credit (self, 1);
         return;
     }
-    if (exec_spool_run_record (self->spool, a->instance_id, run->child.pid, spawned_after) != NORC_OK)
+    if (exec_spool_run_record (self->spool, a->instance_id, run->child.pid, run->spawned_after) != NORC_OK)
         norc_log_warn ("instance=%llu: cannot record the run in the spool", (unsigned long long) a->instance_id);
     char key [32];
     zhashx_insert (self->runs, s_key (a->instance_id, key, sizeof key), run);
@@ -985,6 +992,17 @@ s_control_instance (executor_t *self, norc_control_t *c)
                    c->requested_by ? c->requested_by : "?", refused ? refused : "done");
 }
 
+//  A spool made again has an empty run table: record the children still
+//  running, so that a successor can stop them if this executor dies.
+static void
+s_record_runs (executor_t *self)
+{
+    for (s_run_t *run = (s_run_t *) zhashx_first (self->runs); run; run = (s_run_t *) zhashx_next (self->runs))
+        if (!run->exited
+        &&  exec_spool_run_record (self->spool, run->instance_id, run->child.pid, run->spawned_after) != NORC_OK)
+            norc_log_warn ("instance=%llu: cannot record the run in the spool", (unsigned long long) run->instance_id);
+}
+
 //  A control request from the aggregator: act, answer, report the status.
 static void
 s_control (executor_t *self, norc_control_t *c)
@@ -1007,8 +1025,10 @@ s_control (executor_t *self, norc_control_t *c)
             else
             if (exec_spool_repair (self->spool) != NORC_OK)
                 refused = "the spool is still unusable";
-            else
+            else {
+                s_record_runs (self);
                 self->status = NORC_ST_RUNNING;
+            }
             break;
         case NORC_REQ_STOP:
             self->status = NORC_ST_STOPPING;

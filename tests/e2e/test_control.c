@@ -89,7 +89,7 @@ Test (control, executor_kill_interrupts_and_a_dead_executor_gets_handled)
     OK ("control", "kill", "executor", exec, "--wait", "--timeout", "20");
     s_wait ("SELECT COUNT(*) FROM instances WHERE status = 16", 1, 10000);
     cr_expect_eq (norc_test_db_int (s_db, "SELECT status FROM daemons WHERE kind = 2"), 9, "KILLED");
-    cr_expect_neq (system ("pgrep -f '^sleep 30$' >/dev/null"), 0, "the task's process is gone");
+    cr_expect (norc_test_process_gone ("^sleep 30$", 2000), "the task's process is gone");
     free (exec);
 
     //  An executor killed -9 is marked dead after the threshold, then handled
@@ -147,11 +147,14 @@ Test (control, executor_suspends_when_it_cannot_spool_and_resumes)
 {
     OK ("queue", "add", "Q");
     OK ("task", "add", "T", "--command", "echo hello");
+    OK ("task", "add", "Long", "--command", "exec sleep 47");
     char *spool = norc_asprintf ("%s/spool-suspend", s_sys->dir);
     const char *args [] = { "Q", "-c", "2", "--spool.dir", spool, NULL };
-    norc_test_system_start (s_sys, "norc-executor", args);
+    pid_t pid = norc_test_system_start (s_sys, "norc-executor", args);
     s_wait ("SELECT COUNT(*) FROM daemons WHERE kind = 2 AND status = 2", 1, 10000);
     char *exec = s_id ("SELECT id FROM daemons WHERE kind = 2");
+    OK ("run", "Long", "--queue", "Q");
+    s_wait ("SELECT COUNT(*) FROM instances WHERE status = 2", 1, 10000);
     //  The machine takes the spool away: the executor cannot keep output
     char *rm = norc_asprintf ("rm -rf %s", spool);
     cr_assert_eq (system (rm), 0);
@@ -171,6 +174,12 @@ Test (control, executor_suspends_when_it_cannot_spool_and_resumes)
     //  Resumed: the spool is made again and the work runs
     OK ("control", "resume", "executor", exec, "--wait");
     s_wait ("SELECT COUNT(*) FROM instances WHERE status = 7", 1, 10000);
+    //  The run that went on meanwhile is in the new run table: when this
+    //  executor dies, the next one on the spool stops it
+    norc_test_system_signal (s_sys, pid, SIGKILL);
+    cr_expect_eq (system ("pgrep -f '^sleep 47$' >/dev/null"), 0, "the orphaned task still runs");
+    norc_test_system_start (s_sys, "norc-executor", args);
+    cr_expect (norc_test_process_gone ("^sleep 47$", 10000), "the orphaned task was stopped");
     free (exec);
     free (spool);
 }

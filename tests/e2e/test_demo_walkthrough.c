@@ -164,7 +164,7 @@ Test (demo, exits_timeouts_environment_and_manual_runs)
     cr_expect_not_null (strstr (log, "Task ended with status TIMEDOUT"), "%s", log);
     free (log);
     //  No child left behind
-    cr_expect_neq (system ("pgrep -f '^sleep 30$' >/dev/null"), 0, "the timed-out command was killed");
+    cr_expect (norc_test_process_gone ("^sleep 30$", 2000), "the timed-out command was killed");
     int status;
     waitpid (watcher, &status, 0);
     FILE *f = fopen (events_path, "r");

@@ -103,7 +103,7 @@ Test (failure, executor_second_signal_interrupts)
     s_wait ("SELECT COUNT(*) FROM instances WHERE status = 16", 1, 10000);
     s_wait ("SELECT COUNT(*) FROM daemons WHERE kind = 2 AND status = 9", 1, 10000);
     norc_test_system_signal (s_sys, pid, SIGTERM);
-    cr_expect_neq (system ("pgrep -f '^sleep 30$' >/dev/null"), 0, "the task's process is gone");
+    cr_expect (norc_test_process_gone ("^sleep 30$", 2000), "the task's process is gone");
     cr_expect_eq (s_int ("SELECT COUNT(*) FROM instances WHERE reason LIKE '%second signal%' "
                          "OR reason LIKE '%interrupted%'"), 1, "the reason is recorded");
 }
@@ -121,7 +121,7 @@ Test (failure, executor_drain_time_is_bounded)
     s_wait ("SELECT COUNT(*) FROM instances WHERE status = 16", 1, 10000);
     s_wait ("SELECT COUNT(*) FROM daemons WHERE kind = 2 AND status = 9", 1, 10000);
     norc_test_system_signal (s_sys, pid, SIGTERM);
-    cr_expect_neq (system ("pgrep -f '^sleep 30$' >/dev/null"), 0, "the task's process is gone");
+    cr_expect (norc_test_process_gone ("^sleep 30$", 2000), "the task's process is gone");
 }
 
 Test (failure, scheduler_sigterm_releases_its_schedules)
@@ -229,9 +229,7 @@ Test (failure, executor_killed_mid_task_then_a_new_one_reconciles)
     s_executor ("Q", "1");
     s_wait ("SELECT COUNT(*) FROM instances WHERE status = 7", 1, 10000);
     cr_expect (s_log_has (lost, "Executor lost while the task ran"), "the lost run's log is completed");
-    for (int i = 0; i < 100 && system ("pgrep -f '^sleep 30$' >/dev/null") == 0; i++)
-        usleep (50000);
-    cr_expect_neq (system ("pgrep -f '^sleep 30$' >/dev/null"), 0, "the orphaned task was stopped");
+    cr_expect (norc_test_process_gone ("^sleep 30$", 5000), "the orphaned task was stopped");
     s_check_record ();
 }
 

@@ -29,6 +29,15 @@ s_refused (const char *expect, const char *a1, const char *a2, const char *a3)
     free (err);
 }
 
+static bool
+s_running (void *pattern)
+{
+    char *cmd = norc_asprintf ("pgrep -f '%s' >/dev/null", (const char *) pattern);
+    bool found = system (cmd) == 0;
+    free (cmd);
+    return found;
+}
+
 Test (instances, kill_before_and_while_running)
 {
     OK ("queue", "add", "Q");
@@ -46,7 +55,7 @@ Test (instances, kill_before_and_while_running)
     s_wait ("SELECT COUNT(*) FROM instances WHERE id = 2 AND status = 9", 1);
     cr_expect_eq (norc_test_db_int (s_db, "SELECT COUNT(*) FROM instances WHERE id = 2 "
                                           "AND reason LIKE 'killed on request by %'"), 1);
-    cr_expect_neq (system ("pgrep -f 'sleep 30$' >/dev/null"), 0, "the task's processes are gone");
+    cr_expect (norc_test_process_gone ("sleep 30$", 2000), "the task's processes are gone");
     cr_expect_eq (norc_test_db_int (s_db, "SELECT status FROM daemons WHERE kind = 2"), 2, "the executor runs on");
     char *out, *err;
     cr_assert_eq (norc_test_system_ctl (s_sys, &out, &err, "logs", "2", NULL), 0, "%s", err);
@@ -56,6 +65,23 @@ Test (instances, kill_before_and_while_running)
     free (err);
     s_refused ("has already ended (KILLED)", "instance", "kill", "2");
     s_refused ("unknown instance 99", "instance", "kill", "99");
+}
+
+Test (instances, a_timed_out_runs_whole_group_is_stopped)
+{
+    //  A member of the group that ignores SIGTERM (ignored dispositions
+    //  survive exec) outlives the leader's SIGTERM: it is killed once the
+    //  leader is gone, not left running
+    OK ("queue", "add", "Q");
+    OK ("task", "add", "Slow", "--command", "(trap '' TERM; exec sleep 33) & exec sleep 32", "--timeout", "1");
+    const char *args [] = { "Q", "-c", "1", NULL };
+    norc_test_system_start (s_sys, "norc-executor", args);
+    OK ("run", "Slow", "--queue", "Q");
+    s_wait ("SELECT COUNT(*) FROM instances WHERE status = 2", 1);
+    cr_assert (norc_test_wait_for (s_running, "^sleep 33$", 5000), "the member started");
+    s_wait ("SELECT COUNT(*) FROM instances WHERE status = 15", 1);
+    cr_expect (norc_test_process_gone ("^sleep 32$", 2000), "the leader is gone");
+    cr_expect (norc_test_process_gone ("^sleep 33$", 2000), "the member that ignores SIGTERM is gone");
 }
 
 Test (instances, handle_a_failure_and_rerun_it)

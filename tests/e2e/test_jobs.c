@@ -264,7 +264,7 @@ Test (jobs, a_timeout_or_a_kill_stops_the_running_nodes)
     s_expect_nodes (job, "i.status = 9", "long");
     s_expect_nodes (job, "i.status = 10", "after");
     cr_expect_eq (norc_test_db_int (s_db, "SELECT COUNT(*) FROM instances WHERE status < 7"), 0);
-    cr_expect_neq (system ("pgrep -f 'sleep 30$' >/dev/null"), 0, "the nodes' processes are gone");
+    cr_expect (norc_test_process_gone ("sleep 30$", 2000), "the nodes' processes are gone");
 }
 
 Test (jobs, the_replace_policy_stops_a_running_job)

@@ -368,3 +368,18 @@ norc_test_db_wait_count (norc_db_t *db, const char *sql, int64_t want, int timeo
     cr_assert (norc_test_wait_for (s_count_reached, &c, timeout_ms), "waited %d ms for %s >= %lld (is %lld)",
                timeout_ms, sql, (long long) want, (long long) norc_test_db_int (db, sql));
 }
+
+static bool
+s_no_process (void *arg)
+{
+    char *cmd = norc_asprintf ("pgrep -f '%s' >/dev/null", (const char *) arg);
+    bool none = system (cmd) != 0;
+    free (cmd);
+    return none;
+}
+
+bool
+norc_test_process_gone (const char *pattern, int timeout_ms)
+{
+    return norc_test_wait_for (s_no_process, (void *) pattern, timeout_ms);
+}

@@ -77,6 +77,11 @@ norc_db_t *norc_test_system_db (norc_test_system_t *self);
 //  every 10 ms; fails the test after timeout_ms with the value it has.
 void norc_test_db_wait_count (norc_db_t *db, const char *sql, int64_t want, int timeout_ms);
 
+//  True once no process's command line matches pattern (pgrep -f, an
+//  extended regex without single quotes), within timeout_ms. A signalled
+//  process is gone a moment after its signal, not at once.
+bool norc_test_process_gone (const char *pattern, int timeout_ms);
+
 //  An end-to-end suite: before each test a private Norc with its core
 //  services running (s_sys) and a handle on its database (s_db); both are
 //  gone after it. The test file includes <criterion/criterion.h> first.
