@@ -3,7 +3,8 @@
 //  (a) the machine: posix_spawn of "/bin/sh -c true" and of /bin/true per
 //      second (8 in flight), and MariaDB commits per second;
 //  (b) end-to-end throughput of `true` instances from dispatch to durable
-//      final status, with 1 and 2 executors of -c 8;
+//      final status, with 1 and 2 executors of -c 8, and with one executor
+//      that has a core to itself (an executor-only host);
 //  (c) lateness from nominal fire time to the child's start, p50/p99/max,
 //      with schedules firing every second at half the spawn limit (their
 //      ticks spread evenly over the second), two executors of -c 32;
@@ -18,7 +19,9 @@
 #include "norc_log.h"
 #include "norc_mem.h"
 #include "norc_migrate.h"
+#include <dirent.h>
 #include <fcntl.h>
+#include <sched.h>
 #include <signal.h>
 #include <spawn.h>
 #include <sys/stat.h>
@@ -206,26 +209,60 @@ s_cpu_us (pid_t pid)
     return (int64_t) ((utime + stime) * 1000000ULL / (unsigned long long) sysconf (_SC_CLK_TCK));
 }
 
-//  The whole machine's busy and total time (clock ticks, every core) from
-//  /proc/stat: busy / total over a run is how much of the machine it used
+//  The busy and total time (clock ticks) of one core, or of every core
+//  (cpu < 0), from /proc/stat: busy / total over a run is how much of it
+//  the run used
 static void
-s_machine_ticks (unsigned long long *busy, unsigned long long *total)
+s_machine_ticks (int cpu, unsigned long long *busy, unsigned long long *total)
 {
     unsigned long long v [8] = { 0 };
     *busy = *total = 0;
     FILE *file = fopen ("/proc/stat", "r");
     if (!file)
         return;
-    if (fscanf (file, "cpu %llu %llu %llu %llu %llu %llu %llu %llu",
-                &v [0], &v [1], &v [2], &v [3], &v [4], &v [5], &v [6], &v [7]) == 8) {
-        for (int i = 0; i < 8; i++)
-            *total += v [i];
-        *busy = *total - v [3] - v [4];        //  idle and iowait
-    }
+    char want [16], line [512];
+    snprintf (want, sizeof want, cpu < 0 ? "cpu " : "cpu%d ", cpu);
+    while (fgets (line, sizeof line, file))
+        if (strncmp (line, want, strlen (want)) == 0
+        &&  sscanf (line + strlen (want), "%llu %llu %llu %llu %llu %llu %llu %llu",
+                    &v [0], &v [1], &v [2], &v [3], &v [4], &v [5], &v [6], &v [7]) == 8) {
+            for (int i = 0; i < 8; i++)
+                *total += v [i];
+            *busy = *total - v [3] - v [4];        //  idle and iowait
+            break;
+        }
     fclose (file);
 }
 
-static double s_machine_busy [3];         //  share of the machine used, by executors (index)
+//  Every thread of a process on one core (only), or on every core but
+//  that one (but), or on every core (cpu < 0)
+static void
+s_pin (pid_t pid, int cpu, bool but)
+{
+    cpu_set_t set;
+    CPU_ZERO (&set);
+    long cores = sysconf (_SC_NPROCESSORS_ONLN);
+    for (int c = 0; c < cores && c < CPU_SETSIZE; c++)
+        if (cpu < 0 || (c == cpu) != but)
+            CPU_SET (c, &set);
+    char path [64];
+    snprintf (path, sizeof path, "/proc/%d/task", (int) pid);
+    DIR *dir = opendir (path);
+    struct dirent *entry;
+    while (dir && (entry = readdir (dir)))
+        if (entry->d_name [0] != '.')
+            sched_setaffinity ((pid_t) atoi (entry->d_name), sizeof set, &set);
+    if (dir)
+        closedir (dir);
+    else
+        sched_setaffinity (pid, sizeof set, &set);
+}
+
+static double s_machine_busy [3];         //  share used: of the machine by 1 or 2 executors (index),
+                                          //  of the executor's own core when it has one (0)
+
+//  The executor's CPU per instance when it had a core of its own (µs)
+static double s_exec_cpu_alone = -1;
 
 //  Per service CPU per instance of the last one-executor throughput run
 static double s_cpu_per_instance [5];   //  scheduler, aggregator, archiver, executor, MariaDB (µs)
@@ -248,11 +285,15 @@ s_server_pid (norc_db_t *db)
     return pid;
 }
 
+//  End to end with executors of -c slots. With exec_cpu >= 0 (one executor),
+//  it and its children have that core to themselves and everything else
+//  (the other services, the database, this program) shares the others:
+//  one host that only executes, as Norc is deployed on many hosts.
 static double
-s_throughput (int executors, int count)
+s_throughput (int executors, const char *slots, int count, int exec_cpu)
 {
     s_sys_t sys;
-    s_sys_init (&sys, executors == 1 ? "tp1" : "tp2");
+    s_sys_init (&sys, exec_cpu >= 0 ? "tpx" : executors == 1 ? "tp1" : "tp2");
     norc_db_t *db = norc_db_new (sys.url, NULL);
     s_define (db);
     //  The instances wait in MySQL before anything starts: what is measured
@@ -261,26 +302,43 @@ s_throughput (int executors, int count)
                                "SELECT 1, 1, 2, 1, UTC_TIMESTAMP(6) FROM seq_1_to_%d", count);
     s_exec (db, sql);
     free (sql);
+    pid_t server = s_server_pid (db);
+    if (exec_cpu >= 0) {
+        s_pin (getpid (), exec_cpu, true);      //  the services started below inherit it
+        if (server)
+            s_pin (server, exec_cpu, true);
+    }
     s_sys_start (&sys, "norc-aggregator", NULL, NULL, NULL, NULL);
     s_sys_start (&sys, "norc-archiver", NULL, NULL, NULL, NULL);
     s_sys_start (&sys, "norc-scheduler", NULL, NULL, NULL, NULL);
     usleep (500000);
-    pid_t server = s_server_pid (db);
     int64_t server_cpu = server ? s_cpu_us (server) : 0;
     unsigned long long busy0, total0, busy1, total1;
-    s_machine_ticks (&busy0, &total0);
+    s_machine_ticks (exec_cpu, &busy0, &total0);
     norc_us_t start = norc_mono_us ();
-    for (int i = 0; i < executors; i++)
-        s_sys_start (&sys, "norc-executor", "Q", "-c", "8", NULL);
+    for (int i = 0; i < executors; i++) {
+        //  Pinned before it has registered, so before any child it spawns
+        pid_t pid = s_sys_start (&sys, "norc-executor", "Q", "-c", slots, NULL);
+        if (exec_cpu >= 0)
+            s_pin (pid, exec_cpu, false);
+    }
     //  Asking whether anything is left (one index lookup, not a count)
     //  keeps the poll cheap for the database the run is measuring
     while (s_int (db, "SELECT EXISTS (SELECT 1 FROM instances FORCE INDEX (instances_status) WHERE status < 7)")
        && norc_mono_us () - start < 120 * NORC_US_PER_SEC)
         usleep (20000);
     double seconds = (norc_mono_us () - start) / 1e6;
-    s_machine_ticks (&busy1, &total1);
-    s_machine_busy [executors] = total1 > total0 ? (double) (busy1 - busy0) / (double) (total1 - total0) : -1;
+    s_machine_ticks (exec_cpu, &busy1, &total1);
+    s_machine_busy [exec_cpu >= 0 ? 0 : executors] = total1 > total0
+        ? (double) (busy1 - busy0) / (double) (total1 - total0) : -1;
     int64_t done = s_int (db, "SELECT COUNT(*) FROM instances WHERE status = 7");
+    if (exec_cpu >= 0) {
+        s_exec_cpu_alone = done > 0 ? (double) s_cpu_us (sys.pids [3]) / (double) done : -1;
+        s_pin (getpid (), -1, false);
+        if (server)
+            s_pin (server, -1, false);
+    }
+    else
     if (executors == 1 && done > 0) {
         //  pids: aggregator, archiver, scheduler, executor
         static const int order [4] = { 2, 0, 1, 3 };
@@ -534,8 +592,23 @@ main (int argc, char *argv [])
         if (count > 3000)
             count = 3000;
     }
-    double tp1 = s_throughput (1, count);
-    double tp2 = only && strcmp (only, "throughput") == 0 ? -1 : s_throughput (2, count);   //  -1: not measured
+    double tp1 = s_throughput (1, "8", count, -1);
+    double tp2 = only && strcmp (only, "throughput") == 0 ? -1 : s_throughput (2, "8", count, -1);   //  -1: not measured
+    //  One executor with a core of its own, against the spawn limit of one
+    //  core (this program pinned to it while it measures); with 8 slots,
+    //  and with 32 (enough to cover each slot's trip to the scheduler and
+    //  its durable assignment)
+    double tpx [2] = { -1, -1 }, spawn_core = -1, busy_core [2] = { -1, -1 }, exec_core [2] = { -1, -1 };
+    if (cores >= 2) {
+        s_pin (getpid (), (int) cores - 1, false);
+        spawn_core = s_spawn_rate (direct, 3);
+        s_pin (getpid (), -1, false);
+        for (int i = 0; i < 2; i++) {
+            tpx [i] = s_throughput (1, i ? "32" : "8", count, (int) cores - 1);
+            busy_core [i] = s_machine_busy [0];
+            exec_core [i] = s_exec_cpu_alone;
+        }
+    }
     printf ("## End-to-end throughput of `true` (dispatch to durable final status, %d instances)\n\n", count);
     printf ("`true` is one plain word, so executors exec /bin/true directly; the limit is the direct spawn rate.\n\n");
     printf ("| executors | instances/s | ratio to the direct spawn limit | machine busy |\n|---|---|---|---|\n");
@@ -543,6 +616,17 @@ main (int argc, char *argv [])
     if (tp2 >= 0)
         printf ("| 2 × -c 8 | %.0f | %.2f | %.0f %% |\n", tp2, tp2 / spawn_direct, 100 * s_machine_busy [2]);
     printf ("\n");
+    if (tpx [0] >= 0) {
+        printf ("One executor with a core of its own (it and its children on core %ld; the other services, "
+                "MariaDB and this program on the others), against the direct spawn limit of that one core "
+                "(%.0f/s, 8 in flight):\n\n", cores - 1, spawn_core);
+        printf ("| executor | instances/s | ratio to the one-core spawn limit | that core busy "
+                "| executor CPU per instance | one spawn on that core |\n|---|---|---|---|---|---|\n");
+        for (int i = 0; i < 2; i++)
+            printf ("| 1 × -c %d | %.0f | %.2f | %.0f %% | %.0f µs | %.0f µs |\n", i ? 32 : 8, tpx [i],
+                    tpx [i] / spawn_core, 100 * busy_core [i], exec_core [i], 1e6 / spawn_core);
+        printf ("\n");
+    }
     printf ("CPU per instance, one executor (µs; the children's own CPU not counted; MariaDB's from the "
             "start of the executor to the last final status):\n\n");
     printf ("| scheduler | aggregator | archiver | executor | MariaDB | one direct spawn (2 cores / spawn limit) |\n"
