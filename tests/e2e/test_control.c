@@ -177,7 +177,7 @@ Test (control, executor_suspends_when_it_cannot_spool_and_resumes)
     //  The run that went on meanwhile is in the new run table: when this
     //  executor dies, the next one on the spool stops it
     norc_test_system_signal (s_sys, pid, SIGKILL);
-    cr_expect_eq (system ("pgrep -f '^sleep 47$' >/dev/null"), 0, "the orphaned task still runs");
+    cr_expect (norc_test_process_seen ("^sleep 47$", 0), "the orphaned task still runs");
     norc_test_system_start (s_sys, "norc-executor", args);
     cr_expect (norc_test_process_gone ("^sleep 47$", 10000), "the orphaned task was stopped");
     free (exec);

@@ -223,7 +223,7 @@ Test (failure, executor_killed_mid_task_then_a_new_one_reconciles)
     //  Within the failure threshold the lost run is final, with the reason
     s_wait ("SELECT COUNT(*) FROM instances WHERE status = 14 AND reason LIKE 'executor lost%'", 1, 10000);
     cr_expect_eq (s_int ("SELECT COUNT(*) FROM instances WHERE status = 1"), 1, "the other still waits");
-    cr_expect_eq (system ("pgrep -f '^sleep 30$' >/dev/null"), 0, "the orphaned task still runs");
+    cr_expect (norc_test_process_seen ("^sleep 30$", 0), "the orphaned task still runs");
     //  A new executor on this host adopts the dead one's spool: the orphan
     //  is stopped, the log completed, and the waiting instance runs
     s_executor ("Q", "1");

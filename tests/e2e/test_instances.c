@@ -29,15 +29,6 @@ s_refused (const char *expect, const char *a1, const char *a2, const char *a3)
     free (err);
 }
 
-static bool
-s_running (void *pattern)
-{
-    char *cmd = norc_asprintf ("pgrep -f '%s' >/dev/null", (const char *) pattern);
-    bool found = system (cmd) == 0;
-    free (cmd);
-    return found;
-}
-
 Test (instances, kill_before_and_while_running)
 {
     OK ("queue", "add", "Q");
@@ -78,7 +69,7 @@ Test (instances, a_timed_out_runs_whole_group_is_stopped)
     norc_test_system_start (s_sys, "norc-executor", args);
     OK ("run", "Slow", "--queue", "Q");
     s_wait ("SELECT COUNT(*) FROM instances WHERE status = 2", 1);
-    cr_assert (norc_test_wait_for (s_running, "^sleep 33$", 5000), "the member started");
+    cr_assert (norc_test_process_seen ("^sleep 33$", 5000), "the member started");
     s_wait ("SELECT COUNT(*) FROM instances WHERE status = 15", 1);
     cr_expect (norc_test_process_gone ("^sleep 32$", 2000), "the leader is gone");
     cr_expect (norc_test_process_gone ("^sleep 33$", 2000), "the member that ignores SIGTERM is gone");

@@ -370,16 +370,34 @@ norc_test_db_wait_count (norc_db_t *db, const char *sql, int64_t want, int timeo
 }
 
 static bool
+s_process_seen (const char *pattern)
+{
+    char *cmd = norc_asprintf ("pgrep -f '%s' >/dev/null", pattern);
+    bool seen = system (cmd) == 0;
+    free (cmd);
+    return seen;
+}
+
+static bool
 s_no_process (void *arg)
 {
-    char *cmd = norc_asprintf ("pgrep -f '%s' >/dev/null", (const char *) arg);
-    bool none = system (cmd) != 0;
-    free (cmd);
-    return none;
+    return !s_process_seen ((const char *) arg);
+}
+
+static bool
+s_some_process (void *arg)
+{
+    return s_process_seen ((const char *) arg);
 }
 
 bool
 norc_test_process_gone (const char *pattern, int timeout_ms)
 {
     return norc_test_wait_for (s_no_process, (void *) pattern, timeout_ms);
+}
+
+bool
+norc_test_process_seen (const char *pattern, int timeout_ms)
+{
+    return norc_test_wait_for (s_some_process, (void *) pattern, timeout_ms);
 }

@@ -82,6 +82,9 @@ void norc_test_db_wait_count (norc_db_t *db, const char *sql, int64_t want, int 
 //  process is gone a moment after its signal, not at once.
 bool norc_test_process_gone (const char *pattern, int timeout_ms);
 
+//  True once a process's command line matches pattern, within timeout_ms.
+bool norc_test_process_seen (const char *pattern, int timeout_ms);
+
 //  An end-to-end suite: before each test a private Norc with its core
 //  services running (s_sys) and a handle on its database (s_db); both are
 //  gone after it. The test file includes <criterion/criterion.h> first.
