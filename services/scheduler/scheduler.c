@@ -1395,12 +1395,11 @@ int
 scheduler_start (scheduler_t *self)
 {
     self->db = norc_db_new_from_config (self->config);
-    if (self->db)
-        norc_db_set_wait_hook (self->db, s_send_heartbeat, self);
     if (!self->db) {
         norc_log_error ("malformed db.url");
         return NORC_ERROR;
     }
+    norc_db_set_wait_hook (self->db, s_send_heartbeat, self);
     int version = 0, rc = NORC_AGAIN;
     for (int attempt = 0; attempt < 60 && !norc_service_signalled (); attempt++) {
         rc = norc_migrate_current (self->db, &version);

@@ -215,6 +215,11 @@ s_publish_retry (aggregator_t *self, uint64_t id, uint64_t of)
 static void
 s_flush (aggregator_t *self)
 {
+    if (self->flush_timer >= 0) {
+        //  Committed now: the window's timer has nothing left to do
+        zloop_timer_end (self->loop, self->flush_timer);
+        self->flush_timer = -1;
+    }
     if (self->ack_count == 0 && self->batch_count == 0)
         return;
     int rc = NORC_OK;
