@@ -197,3 +197,24 @@ norc_log_path (uint64_t instance_id, char *buf, size_t size)
               (unsigned long long) instance_id);
     return buf;
 }
+
+int
+norc_id_parse (const char *text, uint64_t *id)
+{
+    if (!text)
+        return NORC_ERROR;
+    if (*text == '#')
+        text++;
+    if (!*text || strlen (text) > 19)
+        return NORC_ERROR;
+    uint64_t v = 0;
+    for (const char *p = text; *p; p++) {
+        if (*p < '0' || *p > '9')
+            return NORC_ERROR;
+        v = v * 10 + (uint64_t) (*p - '0');
+    }
+    if (v == 0 || v > (uint64_t) INT64_MAX)
+        return NORC_ERROR;
+    *id = v;
+    return NORC_OK;
+}

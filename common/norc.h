@@ -98,6 +98,12 @@ char *
 int
     norc_time_parse (const char *text, norc_us_t *result);
 
+//  Parse a record id as a user writes it: decimal digits, an optional
+//  leading '#', from 1 to 2^63-1. Signs, spaces, other characters and 0
+//  are refused. Returns NORC_OK or NORC_ERROR.
+int
+    norc_id_parse (const char *text, uint64_t *id);
+
 //  Where an instance's log lives, relative to the log directory:
 //  "instances/<id div 1000>/<id>". Built from the id only, never from a
 //  name. Returns buf.

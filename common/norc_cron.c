@@ -410,7 +410,7 @@ s_parse_item (norc_cron_t *self, s_parse_t *p, int field, const char *item, size
     //  [* | N | N-M] [/S]
     const char *q = item;
     int from, to;
-    bool star = false;
+    bool star = false, ranged = false;
     if (*q == '*' || (*q == '?' && (field == F_DOM || field == F_DOW))) {
         from = lo;
         to = hi;
@@ -425,6 +425,7 @@ s_parse_item (norc_cron_t *self, s_parse_t *p, int field, const char *item, size
         to = from;
         if (q < end && *q == '-') {
             q++;
+            ranged = true;
             to = s_value (field, &q);
             if (to < 0)
                 return s_error (p, field, at, "\"%s\": expected a number after '-'", text);
@@ -436,7 +437,8 @@ s_parse_item (norc_cron_t *self, s_parse_t *p, int field, const char *item, size
         step = s_value (F_SEC, &q);
         if (step < 1)
             return s_error (p, field, at, "\"%s\": step must be a number of 1 or more", text);
-        if (!star && to == from)
+        //  "N/S" is N to the maximum; "N-N/S" is the range N-N, the value N
+        if (!star && !ranged)
             to = hi;
     }
     if (q != end)
@@ -809,6 +811,29 @@ s_list (uint64_t bits, int lo, int hi, char *out, size_t size)
             n += (size_t) snprintf (out + n, n < size ? size - n : 0, "%s%d", n ? "," : "", v);
 }
 
+//  True when text starts as the original encoding does: one of its
+//  shorthands, or one of its keys followed by * or a number.
+static bool
+s_is_original (const char *text)
+{
+    static const char *shorthands [] = { "HALFHOURLY", "HOURLY", "DAILY", "WEEKLY", "MONTHLY" };
+    size_t klen = 0;
+    while (isalpha ((unsigned char) text [klen]))
+        klen++;
+    for (size_t i = 0; i < sizeof shorthands / sizeof shorthands [0]; i++)
+        if (strlen (shorthands [i]) == klen && strncasecmp (text, shorthands [i], klen) == 0)
+            return true;
+    const char *after = text + klen;
+    while (isspace ((unsigned char) *after))
+        after++;
+    if (*after != '*' && !isdigit ((unsigned char) *after))
+        return false;
+    for (size_t i = 0; i < sizeof s_original_keys / sizeof s_original_keys [0]; i++)
+        if (strlen (s_original_keys [i].key) == klen && strncasecmp (text, s_original_keys [i].key, klen) == 0)
+            return true;
+    return false;
+}
+
 //  Translate the original encoding into a 6-field expression. Returns a
 //  heap string or NULL with err set.
 static char *
@@ -944,6 +969,15 @@ norc_cron_normalize (const char *expr, const char *tz, uint32_t seed,
         return NULL;
     }
     char *result;
+    if (isalpha ((unsigned char) text [0]) && !s_is_original (text)) {
+        size_t wlen = 0;
+        while (wlen < len && !isspace ((unsigned char) text [wlen]))
+            wlen++;
+        s_error (&p, -1, NULL, "\"%.*s\" is not a cron field: expected 5 fields (minute hour day month weekday) "
+                 "or 6 (with seconds first) such as \"30 2 * * *\", a shorthand such as @daily or \"@every 90s\", "
+                 "or the original encoding such as HOURLY or h2m0s0", (int) wlen, text);
+        return NULL;
+    }
     if (isalpha ((unsigned char) text [0])) {
         result = s_translate_original (&p, text, seed);
         if (!result)

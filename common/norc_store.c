@@ -895,7 +895,18 @@ typedef struct {
     norc_us_t last_nominal;     //  the latest tick of the round
     norc_us_t next_nominal;     //  from its last tick
     int64_t remaining;
+    ptrdiff_t run;              //  the ledger run its non-fire ticks extend, -1 none
+    bool had_run;               //  a ledger run of it is in the batch already
 } s_round_sched_t;
+
+//  A run of ticks that fired nothing, for the ledger
+typedef struct {
+    const norc_tick_fire_t *first;
+    norc_us_t last;
+    int64_t count;
+    bool extend;                //  may continue the ledger row that ends at first->prev
+    bool written;
+} s_run_t;
 
 static int
 s_round_sched_cmp (const void *a, const void *b)
@@ -939,8 +950,9 @@ s_tick_batch (norc_db_t *db, void *arg)
         }
         if (t->owner != r->owner || t->epoch != r->epoch)
             continue;           //  judged on its own below
-        if (t->nominal > r->last_nominal)
-            r->last_nominal = t->nominal;
+        norc_us_t last = t->last > t->nominal ? t->last : t->nominal;
+        if (last > r->last_nominal)
+            r->last_nominal = last;
         r->next_nominal = t->next_nominal;
         r->remaining = t->remaining < 0 ? 0 : t->remaining;
     }
@@ -1126,27 +1138,118 @@ s_tick_batch (norc_db_t *db, void *arg)
         }
         done += k;
     }
-    //  5. The ledger of ticks that fired nothing
-    nf = 0;
-    for (size_t i = 0; i < n; i++)
-        if (ticks [i].result == NORC_OK && ticks [i].outcome != 0)
-            fire [nf++] = &ticks [i];
-    for (size_t done = 0; rc == NORC_OK && done < nf; ) {
-        size_t k = s_chunk (nf - done);
-        char *sql = s_sql_rows ("INSERT INTO ticks (schedule_id, nominal, outcome, reason, recorded_at) VALUES ",
-                                "(?, ?, ?, ?, UTC_TIMESTAMP(6))", ",", k, " ON DUPLICATE KEY UPDATE outcome = outcome");
+    //  5. The ledger of ticks that fired nothing, as runs: a schedule's
+    //  consecutive such ticks with the same outcome and reason are one row
+    //  (merged here within the batch, and with the row that ends at the
+    //  run's previous tick), so an outage writes a bounded number of rows
+    free (fire);
+    fire = NULL;
+    s_run_t *runs = (s_run_t *) norc_calloc (n + 1, sizeof (s_run_t));
+    size_t nr = 0;
+    for (size_t i = 0; i < ns; i++)
+        sched [i].run = -1;
+    for (size_t i = 0; rc == NORC_OK && i < n; i++) {
+        norc_tick_fire_t *t = &ticks [i];
+        if (t->result != NORC_OK)
+            continue;
+        s_round_sched_t *r = s_round_find (sched, ns, t->schedule_id);
+        if (t->outcome == 0) {
+            r->run = -1;
+            continue;
+        }
+        norc_us_t last = t->last > t->nominal ? t->last : t->nominal;
+        int64_t count = t->count > 1 ? t->count : 1;
+        s_run_t *open = r->run >= 0 ? &runs [r->run] : NULL;
+        if (open && open->first->outcome == t->outcome
+        &&  strcmp (open->first->reason ? open->first->reason : "", t->reason ? t->reason : "") == 0) {
+            open->last = last;
+            open->count += count;
+            continue;
+        }
+        runs [nr] = (s_run_t) { .first = t, .last = last, .count = count, .extend = t->prev && !r->had_run };
+        r->run = (ptrdiff_t) nr++;
+        r->had_run = true;
+    }
+    //  Continue the rows that end at each run's previous tick (a schedule
+    //  has at most one such run per batch, so a chunk names distinct rows)
+    s_run_t **ext = (s_run_t **) norc_calloc (nr + 1, sizeof (s_run_t *));
+    size_t ne = 0;
+    for (size_t i = 0; i < nr; i++)
+        if (runs [i].extend)
+            ext [ne++] = &runs [i];
+    for (size_t done = 0; rc == NORC_OK && done < ne; ) {
+        size_t k = s_chunk (ne - done);
+        char *rows = s_sql_rows ("SELECT ? AS sid, ? AS prev, ? AS last, ? AS n, ? AS outcome, ? AS reason",
+                                 " UNION ALL SELECT ?, ?, ?, ?, ?, ?", "", k - 1, "");
+        char *sql = norc_asprintf ("UPDATE ticks k JOIN (%s) v ON k.schedule_id = v.sid AND k.last_nominal = v.prev "
+                                   "SET k.tick_count = k.tick_count + v.n, k.last_nominal = v.last "
+                                   "WHERE k.outcome = v.outcome AND k.reason = v.reason", rows);
+        norc_stmt_t *st = norc_db_stmt (db, sql);
+        free (sql);
+        free (rows);
+        for (size_t j = 0; j < k; j++) {
+            s_run_t *run = ext [done + j];
+            int p = (int) (j * 6);
+            norc_stmt_bind_u64 (st, p, run->first->schedule_id);
+            norc_stmt_bind_time (st, p + 1, run->first->prev);
+            norc_stmt_bind_time (st, p + 2, run->last);
+            norc_stmt_bind_i64 (st, p + 3, run->count);
+            norc_stmt_bind_i64 (st, p + 4, run->first->outcome);
+            norc_stmt_bind_str (st, p + 5, run->first->reason ? run->first->reason : "");
+        }
+        rc = norc_stmt_exec (st);
+        if (rc == NORC_OK && norc_stmt_affected (st) == k)
+            for (size_t j = 0; j < k; j++)
+                ext [done + j]->written = true;
+        else
+        if (rc == NORC_OK) {
+            //  Which were continued (or, after a retried commit, already were)
+            sql = s_sql_rows ("SELECT schedule_id, last_nominal FROM ticks WHERE (schedule_id, last_nominal) IN (",
+                              "(?, ?)", ",", k, ")");
+            st = norc_db_stmt (db, sql);
+            free (sql);
+            for (size_t j = 0; j < k; j++) {
+                norc_stmt_bind_u64 (st, (int) (j * 2), ext [done + j]->first->schedule_id);
+                norc_stmt_bind_time (st, (int) (j * 2 + 1), ext [done + j]->last);
+            }
+            rc = norc_stmt_exec (st);
+            while (rc == NORC_OK && norc_stmt_fetch (st) == NORC_OK) {
+                uint64_t sid = norc_stmt_u64 (st, 0);
+                norc_us_t last = norc_stmt_time (st, 1);
+                for (size_t j = 0; j < k; j++)
+                    if (ext [done + j]->first->schedule_id == sid && ext [done + j]->last == last)
+                        ext [done + j]->written = true;
+            }
+        }
+        done += k;
+    }
+    //  The rest are new rows
+    ne = 0;
+    for (size_t i = 0; i < nr; i++)
+        if (!runs [i].written)
+            ext [ne++] = &runs [i];
+    for (size_t done = 0; rc == NORC_OK && done < ne; ) {
+        size_t k = s_chunk (ne - done);
+        char *sql = s_sql_rows ("INSERT INTO ticks (schedule_id, nominal, last_nominal, tick_count, outcome, reason, "
+                                "recorded_at) VALUES ", "(?, ?, ?, ?, ?, ?, UTC_TIMESTAMP(6))", ",", k,
+                                " ON DUPLICATE KEY UPDATE outcome = outcome");
         norc_stmt_t *st = norc_db_stmt (db, sql);
         free (sql);
         for (size_t j = 0; j < k; j++) {
-            norc_tick_fire_t *t = fire [done + j];
-            norc_stmt_bind_u64 (st, (int) (j * 4), t->schedule_id);
-            norc_stmt_bind_time (st, (int) (j * 4 + 1), t->nominal);
-            norc_stmt_bind_i64 (st, (int) (j * 4 + 2), t->outcome);
-            norc_stmt_bind_str (st, (int) (j * 4 + 3), t->reason ? t->reason : "");
+            s_run_t *run = ext [done + j];
+            int p = (int) (j * 6);
+            norc_stmt_bind_u64 (st, p, run->first->schedule_id);
+            norc_stmt_bind_time (st, p + 1, run->first->nominal);
+            norc_stmt_bind_time (st, p + 2, run->last);
+            norc_stmt_bind_i64 (st, p + 3, run->count);
+            norc_stmt_bind_i64 (st, p + 4, run->first->outcome);
+            norc_stmt_bind_str (st, p + 5, run->first->reason ? run->first->reason : "");
         }
         rc = norc_stmt_exec (st);
         done += k;
     }
+    free (ext);
+    free (runs);
     free (fire);
     free (sched);
     return rc;
@@ -1160,13 +1263,14 @@ norc_store_tick_batch (norc_db_t *db, norc_tick_fire_t *ticks, size_t count)
 }
 
 static const char *s_sql_tick_history =
-    "SELECT nominal, outcome, reason, instance_id, status, lateness_ms FROM ("
-    "  SELECT i.nominal, 'fired' AS outcome, '' AS reason, i.id AS instance_id, i.status, "
+    "SELECT nominal, last, ticks, outcome, reason, instance_id, status, lateness_ms FROM ("
+    "  SELECT i.nominal, i.nominal AS last, 1 AS ticks, 'fired' AS outcome, '' AS reason, i.id AS instance_id, "
+    "    i.status, "
     "    CAST(TIMESTAMPDIFF(MICROSECOND, i.nominal, COALESCE(i.started_at, i.enqueued_at)) / 1000 AS SIGNED) AS lateness_ms "
     "  FROM instances i WHERE i.schedule_id = ? AND i.attempt = 1 "
     "  UNION ALL "
-    "  SELECT k.nominal, CASE k.outcome WHEN 2 THEN 'skipped' ELSE 'missed' END, k.reason, "
-    "    NULL, NULL, NULL FROM ticks k WHERE k.schedule_id = ? "
+    "  SELECT k.nominal, k.last_nominal, k.tick_count, CASE k.outcome WHEN 2 THEN 'skipped' ELSE 'missed' END, "
+    "    k.reason, NULL, NULL, NULL FROM ticks k WHERE k.schedule_id = ? "
     ") h ORDER BY nominal DESC LIMIT ?";
 
 static int

@@ -170,7 +170,12 @@ typedef struct {
     uint64_t queue_id;          //  the schedule's queue
     uint64_t owner;             //  scheduler
     uint64_t epoch;             //  lease epoch it holds
-    norc_us_t nominal;          //  the tick
+    norc_us_t nominal;          //  the tick (a run of skipped or missed ticks: its first)
+    norc_us_t last;             //  a run: its last tick (0: the tick alone)
+    int64_t count;              //  a run: how many ticks (0 or 1: the tick alone)
+    norc_us_t prev;             //  the schedule's tick before this one (0: none); a
+                                //  skipped or missed run continues the ledger row
+                                //  that ends there when outcome and reason match
     norc_us_t next_nominal;     //  the schedule's next tick after this, 0 if none
     int64_t remaining;          //  fires left after this tick
     uint64_t executor_id;       //  when not 0, the new instance is assigned to it at once
@@ -198,8 +203,9 @@ int norc_store_tick_skip (norc_db_t *db, const norc_tick_fire_t *tick, int outco
 //  in its `result` (NORC_OK, NORC_CONFLICT, NORC_NOTFOUND) and does not
 //  stop the others. Returns NORC_OK when the transaction committed.
 int norc_store_tick_batch (norc_db_t *db, norc_tick_fire_t *ticks, size_t count);
-//  Every tick of a schedule, newest first: nominal, outcome (fired,
-//  skipped, missed), reason, instance_id, status, lateness_ms.
+//  Every tick of a schedule, newest first: nominal, last and ticks (a
+//  run of skipped or missed ticks is one row), outcome (fired, skipped,
+//  missed), reason, instance_id, status, lateness_ms.
 int norc_store_tick_history (norc_db_t *db, uint64_t schedule_id, int limit, norc_rows_t *rows);
 
 //  Instances

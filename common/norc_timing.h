@@ -28,15 +28,25 @@ typedef struct {
 int
     norc_timing_next (const norc_timing_t *self, norc_us_t after, norc_us_t *next);
 
+//  A fired tick, or a run of consecutive missed ticks (one entry, however
+//  long the outage: a far-past start costs one entry, not one per period).
 typedef struct {
-    norc_us_t nominal;          //  the tick's nominal time
+    norc_us_t nominal;          //  the tick's nominal time (a run: its first)
+    norc_us_t last;             //  a run: its last tick; a fired tick: nominal
+    int64_t count;              //  ticks in the entry (1 for a fired tick)
     bool fire;                  //  true: create an instance; false: record as missed
 } norc_tick_t;
+
+//  How many missed cron ticks one call walks at most before it returns
+//  (the caller comes back at once for the rest: its *next is due).
+#define NORC_TIMING_SCAN_MAX 100000
 
 //  Decide what to do, at `now`, with the ticks after `last` (the last tick
 //  already handled; 0 for none yet) that are due (nominal <= now). Writes up
 //  to `cap` ticks into out and returns how many; call again from the last
-//  one returned when the result equals cap. `remaining` is how many fires
+//  one returned when the result equals cap (or when *next is already due).
+//  Consecutive missed ticks come as one entry; period schedules skip over
+//  them arithmetically. `remaining` is how many fires
 //  are left (-1 for no limit): missed ticks do not use one. *next is the
 //  first tick after those returned, or 0 when the schedule has no more
 //  fires (remaining used up or no further date).

@@ -343,7 +343,7 @@ s_encode_instance_ended (const norc_instance_ended_t *m, norc_writer_t *w)
 static int
 s_encode_tick_skipped (const norc_tick_skipped_t *m, norc_writer_t *w)
 {
-    uint32_t count = 2 + 3 + (m->outcome != NULL) + (m->reason != NULL);
+    uint32_t count = 2 + 5 + (m->outcome != NULL) + (m->reason != NULL);
     if (norc_writer_map (w, count)
     ||  norc_writer_str (w, "type") || norc_writer_str (w, "TICK-SKIPPED")
     ||  norc_writer_str (w, "v") || norc_writer_u64 (w, NORC_PROTOCOL_VERSION))
@@ -357,6 +357,10 @@ s_encode_tick_skipped (const norc_tick_skipped_t *m, norc_writer_t *w)
     if (m->outcome && (norc_writer_str (w, "outcome") || norc_writer_str (w, m->outcome)))
         return NORC_ERROR;
     if (m->reason && (norc_writer_str (w, "reason") || norc_writer_str (w, m->reason)))
+        return NORC_ERROR;
+    if ((norc_writer_str (w, "last_us") || norc_writer_i64 (w, m->last_us)))
+        return NORC_ERROR;
+    if ((norc_writer_str (w, "count") || norc_writer_i64 (w, m->count)))
         return NORC_ERROR;
     return NORC_OK;
 }
@@ -583,7 +587,7 @@ s_encode_schedule_changed (const norc_schedule_changed_t *m, norc_writer_t *w)
 static int
 s_encode_event (const norc_event_t *m, norc_writer_t *w)
 {
-    uint32_t count = 2 + 8 + (m->topic != NULL) + (m->task != NULL) + (m->queue != NULL) + (m->host != NULL) + (m->status_name != NULL) + (m->detail != NULL);
+    uint32_t count = 2 + 10 + (m->topic != NULL) + (m->task != NULL) + (m->queue != NULL) + (m->host != NULL) + (m->status_name != NULL) + (m->detail != NULL);
     if (norc_writer_map (w, count)
     ||  norc_writer_str (w, "type") || norc_writer_str (w, "EVENT")
     ||  norc_writer_str (w, "v") || norc_writer_u64 (w, NORC_PROTOCOL_VERSION))
@@ -615,6 +619,10 @@ s_encode_event (const norc_event_t *m, norc_writer_t *w)
     if ((norc_writer_str (w, "attempt") || norc_writer_i64 (w, m->attempt)))
         return NORC_ERROR;
     if (m->detail && (norc_writer_str (w, "detail") || norc_writer_str (w, m->detail)))
+        return NORC_ERROR;
+    if ((norc_writer_str (w, "last_us") || norc_writer_i64 (w, m->last_us)))
+        return NORC_ERROR;
+    if ((norc_writer_str (w, "count") || norc_writer_i64 (w, m->count)))
         return NORC_ERROR;
     return NORC_OK;
 }
@@ -804,6 +812,10 @@ s_decode_tick_skipped (norc_cursor_t *c, const char *key, uint32_t klen, norc_ti
         return norc_cursor_nil (c) ? NORC_OK : norc_cursor_str (c, 16, &m->outcome);
     if (S_KEY ("reason"))
         return norc_cursor_nil (c) ? NORC_OK : norc_cursor_str (c, 255, &m->reason);
+    if (S_KEY ("last_us"))
+        return norc_cursor_nil (c) ? NORC_OK : norc_cursor_i64 (c, &m->last_us);
+    if (S_KEY ("count"))
+        return norc_cursor_nil (c) ? NORC_OK : norc_cursor_i64 (c, &m->count);
     return norc_cursor_skip (c);
 }
 
@@ -1002,6 +1014,10 @@ s_decode_event (norc_cursor_t *c, const char *key, uint32_t klen, norc_event_t *
         return norc_cursor_nil (c) ? NORC_OK : norc_cursor_i32 (c, &m->attempt);
     if (S_KEY ("detail"))
         return norc_cursor_nil (c) ? NORC_OK : norc_cursor_str (c, 1024, &m->detail);
+    if (S_KEY ("last_us"))
+        return norc_cursor_nil (c) ? NORC_OK : norc_cursor_i64 (c, &m->last_us);
+    if (S_KEY ("count"))
+        return norc_cursor_nil (c) ? NORC_OK : norc_cursor_i64 (c, &m->count);
     return norc_cursor_skip (c);
 }
 
@@ -1190,7 +1206,9 @@ norc_msg_equal (const norc_msg_t *a, const norc_msg_t *b)
                 && a->tick_skipped.schedule_id == b->tick_skipped.schedule_id
                 && a->tick_skipped.nominal_us == b->tick_skipped.nominal_us
                 && s_str_equal (a->tick_skipped.outcome, b->tick_skipped.outcome)
-                && s_str_equal (a->tick_skipped.reason, b->tick_skipped.reason);
+                && s_str_equal (a->tick_skipped.reason, b->tick_skipped.reason)
+                && a->tick_skipped.last_us == b->tick_skipped.last_us
+                && a->tick_skipped.count == b->tick_skipped.count;
         case NORC_MSG_DAEMON_STATUS:
             return true
                 && a->daemon_status.seq == b->daemon_status.seq
@@ -1277,7 +1295,9 @@ norc_msg_equal (const norc_msg_t *a, const norc_msg_t *b)
                 && a->event.exit_code == b->event.exit_code
                 && a->event.nominal_us == b->event.nominal_us
                 && a->event.attempt == b->event.attempt
-                && s_str_equal (a->event.detail, b->event.detail);
+                && s_str_equal (a->event.detail, b->event.detail)
+                && a->event.last_us == b->event.last_us
+                && a->event.count == b->event.count;
         default:
             return false;
     }

@@ -115,6 +115,8 @@ typedef struct {
     int64_t nominal_us;       //  Nominal fire time
     char *outcome;           //  "skipped" or "missed"
     char *reason;            //  paused, forbid, down, deadline, dst-gap ...
+    int64_t last_us;          //  The last tick of a run of consecutive ticks with this outcom
+    int64_t count;            //  How many ticks the run covers (1 or more)
 } norc_tick_skipped_t;
 
 //  DAEMON-STATUS: A scheduler or executor changed status.
@@ -226,6 +228,8 @@ typedef struct {
     int64_t nominal_us;       //  Nominal fire time
     int32_t attempt;          //  Attempt number
     char *detail;            //  Free text
+    int64_t last_us;          //  tick.skipped: the last tick of the run (nominal_us is its fi
+    int64_t count;            //  tick.skipped: how many ticks the run covers
 } norc_event_t;
 
 typedef struct {

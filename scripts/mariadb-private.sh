@@ -25,7 +25,15 @@ start)
             --auth-root-authentication-method=normal --skip-test-db \
             >"$dir/install.log" 2>&1 || { cat "$dir/install.log" >&2; exit 1; }
     fi
-    port=${NORC_MARIADB_PORT:-$(python3 -c 'import socket; s=socket.socket(); s.bind(("127.0.0.1",0)); print(s.getsockname()[1])')}
+    # The port of the last start when it is still free, so a DSN printed
+    # before (an export line) stays valid across restarts; else a free one
+    s_free () { python3 -c 'import socket,sys; s=socket.socket(); s.bind(("127.0.0.1",int(sys.argv[1])))' "$1" 2>/dev/null; }
+    port=${NORC_MARIADB_PORT:-}
+    if [ -z "$port" ] && [ -f "$dir/port" ] && s_free "$(cat "$dir/port")"; then
+        port=$(cat "$dir/port")
+    fi
+    port=${port:-$(python3 -c 'import socket; s=socket.socket(); s.bind(("127.0.0.1",0)); print(s.getsockname()[1])')}
+    echo "$port" >"$dir/port"
     mariadbd --no-defaults --datadir="$data" --socket="$sock" --pid-file="$pidf" \
         --port="$port" --bind-address=127.0.0.1 --user="$(id -un)" \
         --skip-name-resolve --innodb-buffer-pool-size=128M \

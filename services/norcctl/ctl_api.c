@@ -137,6 +137,18 @@ s_request (norc_config_t *config, const char *op, norc_strmap_t *args, norc_msg_
     return CTL_OK;
 }
 
+//  A positional word for an "id" key must be a record id: CTL_USAGE
+//  (printed) when it is not.
+static int
+s_check_id (const char *key, const char *text)
+{
+    uint64_t id;
+    if (strcmp (key, "id") != 0 || norc_id_parse (text, &id) == NORC_OK)
+        return CTL_OK;
+    fprintf (stderr, "norcctl: \"%s\" is not an id (a number from 1, # allowed)\n", text);
+    return CTL_USAGE;
+}
+
 //  A command with N required positional words mapped to keys, flags, and
 //  an output: columns (table) or a one-line message.
 static int
@@ -153,8 +165,10 @@ s_simple (norc_config_t *config, int argc, char **argv, const char *op, const ch
                  required == 1 ? "" : "s");
         rc = CTL_USAGE;
     }
-    for (int i = 0; rc == CTL_OK && i < npos; i++)
+    for (int i = 0; rc == CTL_OK && i < npos; i++) {
+        rc = s_check_id (keys [i], pos [i]);
         norc_strmap_set (&args, keys [i], pos [i]);
+    }
     norc_msg_t *reply = NULL;
     if (rc == CTL_OK)
         rc = s_request (config, op, &args, &reply);
@@ -437,6 +451,8 @@ s_print_record (norc_config_t *config, int argc, char **argv, const char *op, co
         fprintf (stderr, "norcctl: %s needs one argument\n", op);
         rc = CTL_USAGE;
     }
+    if (rc == CTL_OK)
+        rc = s_check_id (keys [0], pos [0]);
     norc_msg_t *reply = NULL;
     if (rc == CTL_OK) {
         norc_strmap_set (&args, keys [0], pos [0]);
@@ -548,7 +564,7 @@ ctl_api_schedule_resume (norc_config_t *config, int argc, char **argv)
 }
 
 static const ctl_column_t s_history_columns [] = {
-    { "nominal", "Tick" }, { "outcome", "Outcome" }, { "instance_id", "Instance" }, { "status", "Status" },
+    { "nominal", "Tick" }, { "last", "Through" }, { "ticks", "Ticks" }, { "outcome", "Outcome" }, { "instance_id", "Instance" }, { "status", "Status" },
     { "lateness_ms", "Late (ms)" }, { "reason", "Why" }, { NULL, NULL }
 };
 
@@ -565,6 +581,20 @@ ctl_api_run (norc_config_t *config, int argc, char **argv)
     static const char *keys [] = { "task" };
     for (int i = 0; i + 1 < argc; i++)
         if (strcmp (argv [i], "--at") == 0) {
+            //  A time already past is refused: as a schedule it would be
+            //  a run of missed ticks, not the run the user asked for
+            norc_us_t at;
+            if (norc_time_parse (argv [i + 1], &at) != NORC_OK) {
+                fprintf (stderr, "norcctl: --at \"%s\" is not an ISO-8601 time (e.g. 2026-12-24T18:00:00Z)\n",
+                         argv [i + 1]);
+                return CTL_USAGE;
+            }
+            if (at < norc_now_us () - 5 * NORC_US_PER_SEC) {
+                char when [40];
+                fprintf (stderr, "norcctl: --at %s is in the past (it is %s now): leave out --at to run it now\n",
+                         argv [i + 1], norc_time_iso (norc_now_us (), when, sizeof when));
+                return CTL_USAGE;
+            }
             //  Later: a schedule of one repetition starting then, so the run
             //  is durable, fenced and in the tick ledger like any other
             char **rest = (char **) norc_calloc ((size_t) argc + 4, sizeof (char *));
@@ -724,12 +754,12 @@ ctl_api_logs (norc_config_t *config, int argc, char **argv)
             return CTL_USAGE;
         }
     }
-    if (id_text && *id_text == '#')
-        id_text++;
-    char *end = NULL;
-    unsigned long long id = id_text ? strtoull (id_text, &end, 10) : 0;
-    if (!id_text || *end || !id) {
-        fprintf (stderr, "norcctl: logs [-f] INSTANCE-ID (a number, # allowed)\n");
+    uint64_t id;
+    if (norc_id_parse (id_text, &id) != NORC_OK) {
+        if (id_text)
+            fprintf (stderr, "norcctl: \"%s\" is not an instance id (a number from 1, # allowed)\n", id_text);
+        else
+            fprintf (stderr, "norcctl: logs [-f] INSTANCE-ID (a number, # allowed)\n");
         return CTL_USAGE;
     }
     const char *endpoint = norc_config_str (config, "archiver.fetch");
@@ -836,6 +866,10 @@ ctl_api_events (norc_config_t *config, int argc, char **argv)
                 printf (", \"exit_code\": %d", e->exit_code);
             if (e->nominal_us)
                 printf (", \"nominal\": \"%s\"", norc_time_iso (e->nominal_us, when, sizeof when));
+            if (e->count > 0) {
+                printf (", \"last\": \"%s\"", norc_time_iso (e->last_us, when, sizeof when));
+                printf (", \"count\": %lld", (long long) e->count);
+            }
             if (e->detail) {
                 printf (", \"detail\": ");
                 ctl_print_json_string (stdout, e->detail);

@@ -888,14 +888,17 @@ s_send_created (scheduler_t *self, s_sched_t *s, uint64_t instance_id, norc_us_t
     norc_outbox_send (self->outbox, &msg);
 }
 
+//  One event for a tick, or a run of ticks, that fired nothing
 static void
-s_send_skipped (scheduler_t *self, s_sched_t *s, norc_us_t nominal, const char *outcome, const char *reason)
+s_send_skipped (scheduler_t *self, s_sched_t *s, const norc_tick_fire_t *t, const char *outcome)
 {
     norc_msg_t *msg = norc_msg_new (NORC_MSG_TICK_SKIPPED);
     msg->tick_skipped.schedule_id = s->row.id;
-    msg->tick_skipped.nominal_us = nominal;
+    msg->tick_skipped.nominal_us = t->nominal;
+    msg->tick_skipped.last_us = t->last > t->nominal ? t->last : t->nominal;
+    msg->tick_skipped.count = t->count > 1 ? t->count : 1;
     msg->tick_skipped.outcome = norc_strdup (outcome);
-    msg->tick_skipped.reason = norc_strdup (reason);
+    msg->tick_skipped.reason = norc_strdup (t->reason ? t->reason : "");
     norc_outbox_send (self->outbox, &msg);
 }
 
@@ -929,6 +932,9 @@ s_plan_schedule (scheduler_t *self, s_sched_t *s, norc_us_t now, s_planned_t *ou
         t->owner = self->id;
         t->epoch = s->row.lease_epoch;
         t->nominal = ticks [i].nominal;
+        t->last = ticks [i].last;
+        t->count = ticks [i].count;
+        t->prev = i ? ticks [i - 1].last : s->row.last_nominal;
         bool fire = ticks [i].fire && !s->row.paused;
         //  A deadline: a tick later than that is missed, whatever the catch-up policy
         bool too_late = fire && s->row.deadline_s > 0 && now - ticks [i].nominal > s->row.deadline_s * NORC_US_PER_SEC;
@@ -1005,9 +1011,8 @@ s_apply_round (scheduler_t *self, s_planned_t *round, size_t count, norc_us_t no
         if (s->node.key == -1)
             continue;
         if (t->outcome && t->result == NORC_OK)
-            s_send_skipped (self, s, t->nominal, t->outcome == NORC_TICK_SKIPPED ? "skipped" : "missed",
-                            t->reason);
-        s->row.last_nominal = t->nominal;
+            s_send_skipped (self, s, t, t->outcome == NORC_TICK_SKIPPED ? "skipped" : "missed");
+        s->row.last_nominal = t->last > t->nominal ? t->last : t->nominal;
         s->row.remaining = t->remaining;
     }
     free (ticks);

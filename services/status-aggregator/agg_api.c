@@ -677,15 +677,11 @@ static bool
 s_schedule_id (const norc_strmap_t *args, uint64_t *id, norc_api_reply_t *reply)
 {
     const char *text = s_arg (args, "id");
-    char *end = NULL;
-    if (text && *text == '#')
-        text++;
-    unsigned long long v = text ? strtoull (text, &end, 10) : 0;
-    if (!text || *end || v == 0) {
-        s_reply_error (reply, NORC_ERROR, "a schedule id is required");
+    if (norc_id_parse (text, id) != NORC_OK) {
+        s_reply_error (reply, NORC_ERROR, text ? "\"%s\" is not a schedule id (a number from 1)"
+                                               : "a schedule id is required", text);
         return false;
     }
-    *id = v;
     return true;
 }
 
@@ -868,17 +864,15 @@ static bool
 s_instance_arg (agg_api_t *self, const norc_strmap_t *args, norc_instance_t *inst, norc_api_reply_t *reply)
 {
     const char *text = s_arg (args, "id");
-    if (text && *text == '#')
-        text++;
-    char *end = NULL;
-    unsigned long long id = text ? strtoull (text, &end, 10) : 0;
-    if (!text || *end || !id) {
-        s_reply_error (reply, NORC_ERROR, "an instance id is required");
+    uint64_t id;
+    if (norc_id_parse (text, &id) != NORC_OK) {
+        s_reply_error (reply, NORC_ERROR, text ? "\"%s\" is not an instance id (a number from 1)"
+                                               : "an instance id is required", text);
         return false;
     }
     int rc = norc_store_instance_get (self->db, id, inst);
     if (rc == NORC_NOTFOUND)
-        s_reply_error (reply, rc, "unknown instance %llu", id);
+        s_reply_error (reply, rc, "unknown instance %llu", (unsigned long long) id);
     else
     if (rc)
         s_reply_store (self, reply, rc, "cannot read the instance");
@@ -1191,10 +1185,10 @@ s_control (agg_api_t *self, const norc_strmap_t *args, norc_api_reply_t *reply)
         return;
     }
     const char *id_text = s_arg (args, "daemon");
-    char *end = NULL;
-    unsigned long long id = id_text ? strtoull (id_text, &end, 10) : 0;
-    if (!id_text || *end || !id) {
-        s_reply_error (reply, NORC_ERROR, "a daemon id or --host is required");
+    uint64_t id;
+    if (norc_id_parse (id_text, &id) != NORC_OK) {
+        s_reply_error (reply, NORC_ERROR, id_text ? "\"%s\" is not a daemon id (a number from 1)"
+                                                  : "a daemon id or --host is required", id_text);
         return;
     }
     s_control_one (self, id, request, by, false, reply);
@@ -1205,7 +1199,12 @@ s_daemon_show (agg_api_t *self, const norc_strmap_t *args, norc_api_reply_t *rep
 {
     const char *id_text = s_arg (args, "id");
     norc_daemon_t d = { 0 };
-    int rc = id_text ? norc_store_daemon_get (self->db, strtoull (id_text, NULL, 10), &d) : NORC_NOTFOUND;
+    uint64_t id;
+    if (norc_id_parse (id_text, &id) != NORC_OK) {
+        s_reply_error (reply, NORC_ERROR, "\"%s\" is not a daemon id (a number from 1)", id_text ? id_text : "");
+        return;
+    }
+    int rc = norc_store_daemon_get (self->db, id, &d);
     if (rc) {
         s_reply_error (reply, rc, "unknown daemon %s", id_text ? id_text : "");
         return;

@@ -414,6 +414,8 @@ s_on_event (aggregator_t *self, norc_msg_t *msg)
             event = norc_msg_new (NORC_MSG_EVENT);
             event->event.schedule_id = m->schedule_id;
             event->event.nominal_us = m->nominal_us;
+            event->event.last_us = m->last_us ? m->last_us : m->nominal_us;
+            event->event.count = m->count > 1 ? m->count : 1;
             event->event.detail = norc_asprintf ("%s: %s", m->outcome ? m->outcome : "skipped",
                                                  m->reason ? m->reason : "");
             s_publish_later (self, event, "tick.skipped");

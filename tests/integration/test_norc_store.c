@@ -1014,3 +1014,78 @@ Test (norc_store, a_retried_node_keeps_its_job_waiting)
     cr_expect_eq (step.created_count, 1, "the retry succeeded: after runs");
     norc_job_step_clear (&step);
 }
+
+//  Ticks that fire nothing are recorded as runs: consecutive ones of a
+//  schedule with the same outcome and reason are one row, within a batch
+//  and across batches; a fire or another reason starts a new row; a retried
+//  batch counts nothing twice.
+Test (norc_store, skipped_ticks_are_recorded_as_runs)
+{
+    uint64_t schedule;
+    norc_tick_fire_t base = s_claim_one (7, &schedule);
+    int64_t p = 5 * NORC_US_PER_SEC;
+    norc_tick_fire_t t [3];
+    //  A run of 1,000 missed ticks given as one, then two single ones
+    for (int i = 0; i < 3; i++) {
+        t [i] = base;
+        t [i].outcome = NORC_TICK_MISSED;
+        t [i].reason = "late";
+    }
+    t [0].last = base.nominal + 999 * p;
+    t [0].count = 1000;
+    t [1].prev = t [0].last;
+    t [1].nominal = t [1].last = t [0].last + p;
+    t [2].prev = t [1].last;
+    t [2].nominal = t [2].last = t [1].last + p;
+    t [2].next_nominal = t [2].nominal + p;
+    cr_assert_eq (norc_store_tick_batch (s_db, t, 3), NORC_OK, "%s", norc_db_errstr (s_db));
+    cr_expect_eq (norc_test_db_int (s_db, "SELECT COUNT(*) FROM ticks"), 1);
+    cr_expect_eq (norc_test_db_int (s_db, "SELECT tick_count FROM ticks"), 1002);
+    //  The next batch continues the same row (its prev is the row's last)
+    norc_tick_fire_t more = t [2];
+    more.prev = t [2].last;
+    more.nominal = more.last = t [2].last + p;
+    more.count = 1;
+    cr_assert_eq (norc_store_tick_batch (s_db, &more, 1), NORC_OK, "%s", norc_db_errstr (s_db));
+    cr_expect_eq (norc_test_db_int (s_db, "SELECT COUNT(*) FROM ticks"), 1);
+    cr_expect_eq (norc_test_db_int (s_db, "SELECT tick_count FROM ticks"), 1003);
+    //  The same batch again (a commit retried after it went through): nothing counted twice
+    cr_assert_eq (norc_store_tick_batch (s_db, &more, 1), NORC_OK);
+    cr_expect_eq (norc_test_db_int (s_db, "SELECT COUNT(*) FROM ticks"), 1);
+    cr_expect_eq (norc_test_db_int (s_db, "SELECT tick_count FROM ticks"), 1003);
+    //  Another reason: a new row; then a fire; then the first reason again: a new row
+    norc_tick_fire_t paused = more;
+    paused.prev = more.last;
+    paused.nominal = paused.last = more.last + p;
+    paused.outcome = NORC_TICK_SKIPPED;
+    paused.reason = "paused";
+    norc_tick_fire_t fire = paused;
+    fire.prev = paused.last;
+    fire.nominal = fire.last = paused.last + p;
+    fire.outcome = 0;
+    fire.reason = NULL;
+    norc_tick_fire_t late = more;
+    late.prev = fire.last;
+    late.nominal = late.last = fire.last + p;
+    norc_tick_fire_t round [3] = { paused, fire, late };
+    cr_assert_eq (norc_store_tick_batch (s_db, round, 3), NORC_OK, "%s", norc_db_errstr (s_db));
+    cr_expect_neq (round [1].instance_id, 0);
+    cr_expect_eq (norc_test_db_int (s_db, "SELECT COUNT(*) FROM ticks"), 3);
+    cr_expect_eq (norc_test_db_int (s_db, "SELECT SUM(tick_count) FROM ticks"), 1005);
+    //  History shows each run with its ends and size, newest first
+    norc_rows_t rows = { 0 };
+    cr_assert_eq (norc_store_tick_history (s_db, schedule, 10, &rows), NORC_OK);
+    cr_assert_eq (rows.count, 4);
+    cr_expect_str_eq (s_cell (&rows, 0, "outcome"), "missed");
+    cr_expect_str_eq (s_cell (&rows, 1, "outcome"), "fired");
+    cr_expect_str_eq (s_cell (&rows, 2, "reason"), "paused");
+    cr_expect_str_eq (s_cell (&rows, 3, "ticks"), "1003");
+    cr_expect_str_eq (s_cell (&rows, 3, "nominal"), "2026-05-01T12:00:00.000000Z");
+    char last [40];
+    cr_expect_str_eq (s_cell (&rows, 3, "last"), norc_time_iso (more.last, last, sizeof last));
+    norc_schedule_t s = { 0 };
+    cr_assert_eq (norc_store_schedule_get (s_db, schedule, &s), NORC_OK);
+    cr_expect_eq (s.last_nominal, late.nominal);
+    norc_schedule_clear (&s);
+    norc_rows_clear (&rows);
+}

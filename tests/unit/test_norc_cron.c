@@ -39,6 +39,11 @@ static const s_case_t s_cases [] = {
     { "5-10/2 * * * * *", NULL, "2026-05-01T12:00:06Z", { "2026-05-01T12:00:07+00:00", "2026-05-01T12:00:09+00:00", "2026-05-01T12:01:05+00:00" } },
     { "0 9 * JAN-MAR MON-FRI", NULL, "2026-03-27T10:00:00Z", { "2026-03-30T09:00:00+00:00", "2026-03-31T09:00:00+00:00", "2027-01-01T09:00:00+00:00" } },
     { "0 0 * * 7", NULL, "2026-05-01T00:00:00Z", { "2026-05-03T00:00:00+00:00" } },
+    //  A range with equal ends and a step is that one value, not start-to-maximum
+    { "57-57/1 * * * *", NULL, "2026-05-01T12:00:00Z", { "2026-05-01T12:57:00+00:00", "2026-05-01T13:57:00+00:00" } },
+    { "0 0 0 * * 6-6/1", NULL, "2026-05-01T00:00:00Z", { "2026-05-02T00:00:00+00:00", "2026-05-09T00:00:00+00:00" } },
+    { "0 0 0 * * 5-5/2", NULL, "2026-05-01T00:00:00Z", { "2026-05-08T00:00:00+00:00", "2026-05-15T00:00:00+00:00" } },
+    { "50/5 * * * *", NULL, "2026-05-01T12:00:00Z", { "2026-05-01T12:50:00+00:00", "2026-05-01T12:55:00+00:00", "2026-05-01T13:50:00+00:00" } },
     //  Year rollover
     { "0 0 0 1 1 *", NULL, "2026-12-31T23:59:59Z", { "2027-01-01T00:00:00+00:00", "2028-01-01T00:00:00+00:00" } },
     { "59 59 23 31 12 *", NULL, "2026-12-31T23:59:59Z", { "2027-12-31T23:59:59+00:00" } },
@@ -232,6 +237,10 @@ Test (norc_cron, original_encoding_is_translated)
         cr_expect_null (out, "\"%s\" was accepted as %s", bad [i], out);
         free (out);
     }
+    //  Words that are not the original's keys get the cron grammar's error
+    cr_expect_null (norc_cron_normalize ("not a cron", NULL, 1, err, sizeof err));
+    cr_expect_not_null (strstr (err, "\"not\" is not a cron field"), "%s", err);
+    cr_expect_null (strstr (err, "original encoding:"), "%s", err);
     cr_expect_null (norc_cron_normalize ("o2d30", NULL, 1, err, sizeof err));
     cr_expect_not_null (strstr (err, "never matches"));
 }
@@ -311,29 +320,39 @@ Test (norc_timing, catch_up_policies)
     cr_expect_eq (n, 11);
     cr_expect_eq (next, now + NORC_US_PER_SEC);
 
-    //  none: only the tick due now fires; the rest are missed, not charged
+    //  none: only the tick due now fires; the rest are missed, not
+    //  charged, and come as one run
     n = norc_timing_plan (&t, 0, now, NORC_CATCHUP_NONE, 0, grace, 10, ticks, 64, &next);
-    cr_expect_eq (n, 11);
-    for (size_t i = 0; i < 10; i++)
-        cr_expect (!ticks [i].fire);
-    cr_expect (ticks [10].fire);
+    cr_expect_eq (n, 2);
+    cr_expect (!ticks [0].fire);
+    cr_expect_eq (ticks [0].nominal, start);
+    cr_expect_eq (ticks [0].last, now - NORC_US_PER_SEC);
+    cr_expect_eq (ticks [0].count, 10);
+    cr_expect (ticks [1].fire);
+    cr_expect_eq (ticks [1].nominal, now);
+    cr_expect_eq (ticks [1].count, 1);
     cr_expect_eq (next, now + NORC_US_PER_SEC);
 
     //  latest: one fire for the most recent, even when it is late
     n = norc_timing_plan (&t, 0, now + NORC_US_PER_SEC / 2 + 1, NORC_CATCHUP_LATEST, 0, 0, 10, ticks, 64, &next);
-    cr_expect_eq (n, 11);
-    cr_expect (!ticks [9].fire);
-    cr_expect (ticks [10].fire);
+    cr_expect_eq (n, 2);
+    cr_expect (!ticks [0].fire);
+    cr_expect_eq (ticks [0].count, 10);
+    cr_expect (ticks [1].fire);
+    cr_expect_eq (ticks [1].nominal, now);
 
     //  within 3 s: the ticks of the last 3 s fire
     n = norc_timing_plan (&t, 0, now, NORC_CATCHUP_WITHIN, 3 * NORC_US_PER_SEC, grace, -1, ticks, 64, &next);
-    cr_expect_eq (n, 11);
+    cr_expect_eq (n, 5);
     int fired = 0;
     for (size_t i = 0; i < n; i++)
         fired += ticks [i].fire;
     cr_expect_eq (fired, 4);
-    cr_expect (!ticks [6].fire);
-    cr_expect (ticks [7].fire);
+    cr_expect (!ticks [0].fire);
+    cr_expect_eq (ticks [0].count, 7);
+    cr_expect_eq (ticks [0].last, start + 6 * NORC_US_PER_SEC);
+    cr_expect (ticks [1].fire);
+    cr_expect_eq (ticks [1].nominal, start + 7 * NORC_US_PER_SEC);
 
     //  From a last tick: only later ones; capped batches continue
     n = norc_timing_plan (&t, now - 2 * NORC_US_PER_SEC, now, NORC_CATCHUP_ALL, 0, grace, -1, ticks, 64, &next);
@@ -352,6 +371,44 @@ Test (norc_timing, catch_up_policies)
     //  Nothing left
     cr_expect_eq (norc_timing_plan (&t, 0, now, NORC_CATCHUP_ALL, 0, grace, 0, ticks, 64, &next), 0);
     cr_expect_eq (next, 0);
+}
+
+//  A far-past start is one run of missed ticks, computed, not walked
+Test (norc_timing, far_past_start_is_one_missed_run)
+{
+    norc_us_t now = s_t ("2026-05-01T12:00:00.3Z");
+    norc_us_t start = s_t ("2020-01-01T00:00:00Z");
+    norc_timing_t t = { NULL, start, 1 };
+    norc_tick_t ticks [4];
+    norc_us_t next;
+    int64_t grace = NORC_US_PER_SEC / 2;
+    size_t n = norc_timing_plan (&t, 0, now, NORC_CATCHUP_NONE, 0, grace, 1, ticks, 4, &next);
+    cr_assert_eq (n, 2);
+    cr_expect (!ticks [0].fire);
+    cr_expect_eq (ticks [0].nominal, start);
+    cr_expect_eq (ticks [0].last, now - 300000 - NORC_US_PER_SEC);
+    cr_expect_eq (ticks [0].count, (now - 300000 - start) / NORC_US_PER_SEC);
+    cr_expect (ticks [1].fire);
+    cr_expect_eq (ticks [1].nominal, now - 300000);
+    cr_expect_eq (next, 0, "one repetition, used");
+    //  Every policy but all misses the same way; latest fires the newest
+    n = norc_timing_plan (&t, 0, now + 2 * NORC_US_PER_SEC, NORC_CATCHUP_LATEST, 0, 0, -1, ticks, 4, &next);
+    cr_assert_eq (n, 2);
+    cr_expect (!ticks [0].fire);
+    cr_expect (ticks [1].fire);
+    cr_expect_eq (ticks [1].nominal, now - 300000 + 2 * NORC_US_PER_SEC);
+    cr_expect_eq (ticks [0].count + 1, (ticks [1].nominal - start) / NORC_US_PER_SEC + 1);
+    //  A cron schedule walks its ticks, but a bounded number per call
+    char err [128];
+    norc_cron_t *cron = norc_cron_new ("* * * * * *", NULL, err, sizeof err);
+    norc_timing_t c = { cron, start, 0 };
+    n = norc_timing_plan (&c, 0, now, NORC_CATCHUP_NONE, 0, grace, -1, ticks, 4, &next);
+    cr_assert_eq (n, 1);
+    cr_expect (!ticks [0].fire);
+    cr_expect_eq (ticks [0].count, NORC_TIMING_SCAN_MAX);
+    cr_expect (next <= now, "the rest is due at once");
+    cr_expect_eq (next, ticks [0].last + NORC_US_PER_SEC);
+    norc_cron_destroy (&cron);
 }
 
 Test (norc_timing, cron_schedule_ticks_after_its_base)
