@@ -98,6 +98,12 @@ char *
 int
     norc_time_parse (const char *text, norc_us_t *result);
 
+//  Limits of an API request (docs/protocol.md): a value of an argument,
+//  the number of arguments, and a task's command (a TEXT column).
+#define NORC_API_VALUE_MAX  65536
+#define NORC_API_ARGS_MAX   1024
+#define NORC_COMMAND_MAX    65535
+
 //  Parse a record id as a user writes it: decimal digits, an optional
 //  leading '#', from 1 to 2^63-1. Signs, spaces, other characters and 0
 //  are refused. Returns NORC_OK or NORC_ERROR.

@@ -312,7 +312,7 @@ s_error (s_parse_t *p, int field, const char *at, const char *fmt, ...)
 static int
 s_error (s_parse_t *p, int field, const char *at, const char *fmt, ...)
 {
-    char what [200];
+    char what [400];
     va_list ap;
     va_start (ap, fmt);
     vsnprintf (what, sizeof what, fmt, ap);
@@ -974,8 +974,8 @@ norc_cron_normalize (const char *expr, const char *tz, uint32_t seed,
         while (wlen < len && !isspace ((unsigned char) text [wlen]))
             wlen++;
         s_error (&p, -1, NULL, "\"%.*s\" is not a cron field: expected 5 fields (minute hour day month weekday) "
-                 "or 6 (with seconds first) such as \"30 2 * * *\", a shorthand such as @daily or \"@every 90s\", "
-                 "or the original encoding such as HOURLY or h2m0s0", (int) wlen, text);
+                 "or 6 (seconds first), e.g. \"30 2 * * *\", or @daily, \"@every 90s\", "
+                 "or the original encoding, e.g. HOURLY or h2m0s0", (int) (wlen > 40 ? 40 : wlen), text);
         return NULL;
     }
     if (isalpha ((unsigned char) text [0])) {

@@ -95,6 +95,18 @@ bool        norc_msg_equal (const norc_msg_t *a, const norc_msg_t *b);
 //  Receive one message. NULL when interrupted or when the frame was
 //  malformed (logged once, dropped). Caller owns the result.
 norc_msg_t *norc_msg_recv (zsock_t *input);
+//  What was refused when a received frame was malformed: who sent it (a
+//  ROUTER's routing frame, the caller destroys it), why, its size, and its
+//  request_id when one could be read (so a server can answer the request).
+typedef struct {
+    zframe_t *routing_id;
+    const char *why;
+    size_t size;
+    uint64_t request_id;
+} norc_msg_rejected_t;
+//  As norc_msg_recv; when the frame was malformed and rejected is not NULL,
+//  *rejected says what was dropped (its routing_id is NULL otherwise).
+norc_msg_t *norc_msg_recv_checked (zsock_t *input, norc_msg_rejected_t *rejected);
 //  Send, with routing_id first when set. Always consumes *self_p.
 int         norc_msg_send (norc_msg_t **self_p, zsock_t *output);
 //  Send with a topic frame first (PUB). Always consumes *self_p.
@@ -371,6 +383,38 @@ norc_msg_equal (const norc_msg_t *a, const norc_msg_t *b)
 norc_msg_t *
 norc_msg_recv (zsock_t *input)
 {
+    return norc_msg_recv_checked (input, NULL);
+}
+
+//  The top-level unsigned integer under key, when the frame is a map that
+//  can be read that far.
+static uint64_t
+s_peek_u64 (const uint8_t *data, size_t size, const char *wanted)
+{
+    norc_cursor_t c;
+    uint32_t count;
+    norc_cursor_init (&c, data, size);
+    if (norc_cursor_map (&c, &count))
+        return 0;
+    for (uint32_t i = 0; i < count; i++) {
+        const char *key;
+        uint32_t klen;
+        uint64_t value;
+        if (norc_cursor_str_ref (&c, &key, &klen))
+            return 0;
+        if (klen == strlen (wanted) && memcmp (key, wanted, klen) == 0)
+            return norc_cursor_u64 (&c, &value) == NORC_OK ? value : 0;
+        if (norc_cursor_skip (&c))
+            return 0;
+    }
+    return 0;
+}
+
+norc_msg_t *
+norc_msg_recv_checked (zsock_t *input, norc_msg_rejected_t *rejected)
+{
+    if (rejected)
+        memset (rejected, 0, sizeof (*rejected));
     zmsg_t *frames = zmsg_recv (input);
     if (!frames)
         return NULL;
@@ -387,9 +431,17 @@ norc_msg_recv (zsock_t *input)
         self->routing_id = routing_id;
         routing_id = NULL;
     }
-    else
+    else {
         norc_log_warnx ("dropped malformed message: %s (%zu frames, %zu bytes)",
                         why, nframes, body ? zframe_size (body) : 0);
+        if (rejected) {
+            rejected->routing_id = routing_id;
+            routing_id = NULL;
+            rejected->why = why;
+            rejected->size = body ? zframe_size (body) : 0;
+            rejected->request_id = body ? s_peek_u64 (zframe_data (body), zframe_size (body), "request_id") : 0;
+        }
+    }
     zframe_destroy (&routing_id);
     zframe_destroy (&body);
     zmsg_destroy (&frames);

@@ -1306,6 +1306,38 @@ norc_msg_equal (const norc_msg_t *a, const norc_msg_t *b)
 norc_msg_t *
 norc_msg_recv (zsock_t *input)
 {
+    return norc_msg_recv_checked (input, NULL);
+}
+
+//  The top-level unsigned integer under key, when the frame is a map that
+//  can be read that far.
+static uint64_t
+s_peek_u64 (const uint8_t *data, size_t size, const char *wanted)
+{
+    norc_cursor_t c;
+    uint32_t count;
+    norc_cursor_init (&c, data, size);
+    if (norc_cursor_map (&c, &count))
+        return 0;
+    for (uint32_t i = 0; i < count; i++) {
+        const char *key;
+        uint32_t klen;
+        uint64_t value;
+        if (norc_cursor_str_ref (&c, &key, &klen))
+            return 0;
+        if (klen == strlen (wanted) && memcmp (key, wanted, klen) == 0)
+            return norc_cursor_u64 (&c, &value) == NORC_OK ? value : 0;
+        if (norc_cursor_skip (&c))
+            return 0;
+    }
+    return 0;
+}
+
+norc_msg_t *
+norc_msg_recv_checked (zsock_t *input, norc_msg_rejected_t *rejected)
+{
+    if (rejected)
+        memset (rejected, 0, sizeof (*rejected));
     zmsg_t *frames = zmsg_recv (input);
     if (!frames)
         return NULL;
@@ -1322,9 +1354,17 @@ norc_msg_recv (zsock_t *input)
         self->routing_id = routing_id;
         routing_id = NULL;
     }
-    else
+    else {
         norc_log_warnx ("dropped malformed message: %s (%zu frames, %zu bytes)",
                         why, nframes, body ? zframe_size (body) : 0);
+        if (rejected) {
+            rejected->routing_id = routing_id;
+            routing_id = NULL;
+            rejected->why = why;
+            rejected->size = body ? zframe_size (body) : 0;
+            rejected->request_id = body ? s_peek_u64 (zframe_data (body), zframe_size (body), "request_id") : 0;
+        }
+    }
     zframe_destroy (&routing_id);
     zframe_destroy (&body);
     zmsg_destroy (&frames);

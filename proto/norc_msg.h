@@ -278,6 +278,18 @@ bool        norc_msg_equal (const norc_msg_t *a, const norc_msg_t *b);
 //  Receive one message. NULL when interrupted or when the frame was
 //  malformed (logged once, dropped). Caller owns the result.
 norc_msg_t *norc_msg_recv (zsock_t *input);
+//  What was refused when a received frame was malformed: who sent it (a
+//  ROUTER's routing frame, the caller destroys it), why, its size, and its
+//  request_id when one could be read (so a server can answer the request).
+typedef struct {
+    zframe_t *routing_id;
+    const char *why;
+    size_t size;
+    uint64_t request_id;
+} norc_msg_rejected_t;
+//  As norc_msg_recv; when the frame was malformed and rejected is not NULL,
+//  *rejected says what was dropped (its routing_id is NULL otherwise).
+norc_msg_t *norc_msg_recv_checked (zsock_t *input, norc_msg_rejected_t *rejected);
 //  Send, with routing_id first when set. Always consumes *self_p.
 int         norc_msg_send (norc_msg_t **self_p, zsock_t *output);
 //  Send with a topic frame first (PUB). Always consumes *self_p.

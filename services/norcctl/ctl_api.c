@@ -9,6 +9,7 @@
 #include "norc_mem.h"
 #include "norc_msg.h"
 #include "norc_zmq.h"
+#include <errno.h>
 #include <jansson.h>
 #include <time.h>
 #include <unistd.h>
@@ -81,6 +82,19 @@ s_call (norc_config_t *config, const char *op, norc_strmap_t *args)
 {
     const char *endpoint = norc_config_str (config, "aggregator.api");
     int timeout = (int) norc_config_int (config, "api.timeout_ms");
+    //  The documented limits, checked before anything is sent
+    if (args && args->count > NORC_API_ARGS_MAX) {
+        fprintf (stderr, "norcctl: %zu arguments, over the limit of %d\n", args->count, NORC_API_ARGS_MAX);
+        return NULL;
+    }
+    for (size_t i = 0; args && i < args->count; i++) {
+        size_t len = strlen (args->values [i]);
+        size_t limit = strcmp (args->keys [i], "command") == 0 ? NORC_COMMAND_MAX : NORC_API_VALUE_MAX;
+        if (len > limit) {
+            fprintf (stderr, "norcctl: the %s is %zu bytes, over the limit of %zu\n", args->keys [i], len, limit);
+            return NULL;
+        }
+    }
     zsock_t *sock = norc_zmq_connect (ZMQ_DEALER, endpoint);
     if (!sock) {
         fprintf (stderr, "norcctl: cannot connect to %s\n", endpoint);
@@ -246,9 +260,68 @@ ctl_api_group_add (norc_config_t *config, int argc, char **argv)
     return rc;
 }
 
+//  A whole file, or standard input for "-", as a string (caller frees);
+//  NULL after saying why.
+static char *
+s_read_file (const char *path)
+{
+    FILE *file = strcmp (path, "-") == 0 ? stdin : fopen (path, "rb");
+    if (!file) {
+        fprintf (stderr, "norcctl: %s: %s\n", path, strerror (errno));
+        return NULL;
+    }
+    size_t size = 0, cap = 4096;
+    char *text = (char *) norc_malloc (cap);
+    size_t n;
+    while ((n = fread (text + size, 1, cap - size - 1, file)) > 0) {
+        size += n;
+        if (size + 1 == cap) {
+            if (cap > 4 * (size_t) NORC_COMMAND_MAX)
+                break;          //  long enough to be refused as too long
+            cap *= 2;
+            text = (char *) norc_realloc (text, cap);
+        }
+    }
+    bool failed = ferror (file);
+    if (file != stdin)
+        fclose (file);
+    text [size] = 0;
+    if (failed || memchr (text, 0, size)) {
+        fprintf (stderr, "norcctl: %s: %s\n", path, failed ? "cannot read it" : "holds a NUL byte");
+        free (text);
+        return NULL;
+    }
+    return text;
+}
+
 int
 ctl_api_task_add (norc_config_t *config, int argc, char **argv)
 {
+    //  --command-file FILE (or - for standard input): the command is the
+    //  file's text, for commands too long or too awkward to quote
+    for (int i = 0; i < argc; i++)
+        if (strcmp (argv [i], "--command-file") == 0) {
+            if (i + 1 >= argc) {
+                fprintf (stderr, "norcctl: --command-file needs a file (or - for standard input)\n");
+                return CTL_USAGE;
+            }
+            for (int j = 0; j < argc; j++)
+                if (strcmp (argv [j], "--command") == 0) {
+                    fprintf (stderr, "norcctl: give --command or --command-file, not both\n");
+                    return CTL_USAGE;
+                }
+            char *command = s_read_file (argv [i + 1]);
+            if (!command)
+                return CTL_FAIL;
+            char **words = (char **) norc_calloc ((size_t) argc + 1, sizeof (char *));
+            memcpy (words, argv, (size_t) argc * sizeof (char *));
+            words [i] = (char *) "--command";
+            words [i + 1] = command;
+            int rc = ctl_api_task_add (config, argc, words);
+            free (words);
+            free (command);
+            return rc;
+        }
     static const s_flag_t flags [] = {
         { "--command", "command", true }, { "--timeout", "timeout", true }, { "--env", "env", true },
         { "--cwd", "cwd", true }, { "--retries", "retries", true }, { "--description", "description", true },

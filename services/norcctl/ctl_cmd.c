@@ -147,6 +147,8 @@ s_cron_next (norc_config_t *config, int argc, char **argv)
     }
     if (!expr)
         return s_usage_error ("cron next needs an expression");
+    if (tz && !*tz)
+        return s_usage_error ("an empty --tz: give a zone such as Europe/London, or leave it out for UTC");
     norc_us_t t = norc_now_us ();
     if (from && norc_time_parse (from, &t))
         return s_usage_error ("--from: \"%s\" is not an ISO-8601 time", from);

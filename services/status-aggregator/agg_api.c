@@ -240,8 +240,13 @@ s_task_add (agg_api_t *self, const norc_strmap_t *args, norc_api_reply_t *reply)
     const char *command = s_arg (args, "command");
     if (!s_valid_name (name, reply, "task"))
         return;
-    if (!command) {
-        s_reply_error (reply, NORC_ERROR, "a command task needs --command");
+    if (!command || !*command) {
+        s_reply_error (reply, NORC_ERROR, "a command task needs --command (or --command-file)");
+        return;
+    }
+    if (strlen (command) > NORC_COMMAND_MAX) {
+        s_reply_error (reply, NORC_ERROR, "the command is %zu bytes, over the limit of %d", strlen (command),
+                       NORC_COMMAND_MAX);
         return;
     }
     int64_t timeout, retries, backoff, cap;
@@ -601,7 +606,12 @@ s_schedule_add (agg_api_t *self, const norc_strmap_t *args, norc_api_reply_t *re
     else
     if (start && (start [0] == '+' || start [0] == '-'))
         s.start = norc_now_us () + strtoll (start, NULL, 10) * NORC_US_PER_SEC;
-    const char *tz = s_arg (args, "tz");
+    const char *tz = norc_strmap_get (args, "tz");
+    if (tz && !*tz) {
+        s_reply_error (reply, NORC_ERROR, "an empty time zone: give a zone such as Europe/London, "
+                       "or leave out --tz for UTC");
+        goto done;
+    }
     if (tz && !norc_tz_valid (tz)) {
         s_reply_error (reply, NORC_ERROR, "unknown time zone \"%s\"", tz);
         goto done;

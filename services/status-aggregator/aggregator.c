@@ -490,7 +490,23 @@ s_handle_api (zloop_t *loop, zsock_t *sock, void *arg)
 {
     NORC_UNUSED (loop);
     aggregator_t *self = (aggregator_t *) arg;
-    norc_msg_t *msg = norc_msg_recv (sock);
+    norc_msg_rejected_t rejected;
+    norc_msg_t *msg = norc_msg_recv_checked (sock, &rejected);
+    if (!msg && rejected.routing_id) {
+        //  Every request gets an answer: one that cannot be read is refused
+        //  with the reason and the limits
+        norc_msg_t *reply = norc_msg_new (NORC_MSG_API_REPLY);
+        reply->api_reply.request_id = rejected.request_id;
+        reply->api_reply.code = NORC_ERROR;
+        reply->api_reply.error = norc_asprintf ("request refused (%zu bytes): %s; a request holds at most %d "
+                                                "arguments of at most %d bytes each, %d MiB in all",
+                                                rejected.size, rejected.why, NORC_API_ARGS_MAX,
+                                                NORC_API_VALUE_MAX, NORC_MSG_MAX / (1024 * 1024));
+        norc_msg_set_routing_id (reply, rejected.routing_id);
+        zframe_destroy (&rejected.routing_id);
+        norc_msg_send (&reply, sock);
+        return 0;
+    }
     if (!msg)
         return 0;
     if (msg->id != NORC_MSG_API_REQUEST) {

@@ -1,0 +1,194 @@
+//  End to end: what a new user meets in the first hour. Careless input
+//  (a past --at, negative ids, an empty zone, an oversized request) gets a
+//  clear answer and writes nothing it should not; a far-past start is one
+//  run in the tick ledger, not one row per second.
+#include <criterion/criterion.h>
+#include <czmq.h>
+#include <unistd.h>
+#include "norc_test.h"
+#include "norc_mem.h"
+#include "norc_msg.h"
+#include "norc_zmq.h"
+
+NORC_TEST_E2E_SUITE (first_hour, 120);
+
+#define OK(...) NORC_TEST_CTL_OK (s_sys, __VA_ARGS__)
+
+static int64_t
+s_int (const char *sql)
+{
+    return norc_test_db_int (s_db, sql);
+}
+
+//  norcctl with these words; its exit status, stdout and stderr
+#define CTL(out, err, ...) norc_test_system_ctl (s_sys, (out), (err), __VA_ARGS__, (const char *) NULL)
+
+//  The value of NAME in the system's environment
+static const char *
+s_env (const char *name)
+{
+    size_t len = strlen (name);
+    for (char **e = s_sys->env; *e; e++)
+        if (strncmp (*e, name, len) == 0 && (*e) [len] == '=')
+            return *e + len + 1;
+    return NULL;
+}
+
+//  One raw API request to the aggregator, as any client could send it;
+//  the reply (caller destroys) or NULL after 5 s.
+static norc_msg_t *
+s_api (const char *op, const char *key, const char *value)
+{
+    zsock_t *sock = norc_zmq_connect (ZMQ_DEALER, s_env ("NORC_AGGREGATOR_API"));
+    cr_assert_not_null (sock);
+    norc_msg_t *msg = norc_msg_new (NORC_MSG_API_REQUEST);
+    msg->api_request.request_id = 4242;
+    msg->api_request.op = norc_strdup (op);
+    norc_strmap_set (&msg->api_request.args, key, value);
+    norc_msg_send (&msg, sock);
+    norc_msg_t *reply = NULL;
+    if (norc_zmq_wait (sock, 5000) == NORC_OK)
+        reply = norc_msg_recv (sock);
+    zsock_set_linger (sock, 0);
+    zsock_destroy (&sock);
+    return reply;
+}
+
+Test (first_hour, a_past_at_is_refused_and_a_far_past_start_is_one_run)
+{
+    OK ("queue", "add", "Q");
+    OK ("task", "add", "T", "--command", "true");
+    const char *args [] = { "Q", "-c", "2", NULL };
+    norc_test_system_start (s_sys, "norc-executor", args);
+    char *out, *err;
+    cr_expect_eq (CTL (&out, &err, "run", "T", "--queue", "Q", "--at", "2020-01-01T00:00:00Z"), 2);
+    cr_expect_not_null (strstr (err, "is in the past"), "%s", err);
+    free (out);
+    free (err);
+    cr_expect_eq (s_int ("SELECT COUNT(*) FROM schedules"), 0, "nothing was stored");
+
+    //  A schedule that starts in 2020, every second, once: the ~200
+    //  million ticks since are one missed run, then the one fire
+    OK ("schedule", "add", "T", "--queue", "Q", "--period", "1", "--reps", "1", "--start", "2020-01-01T00:00:00Z");
+    norc_test_db_wait_count (s_db, "SELECT COUNT(*) FROM instances WHERE status = 7", 1, 10000);
+    usleep (300000);
+    cr_expect_eq (s_int ("SELECT COUNT(*) FROM ticks"), 1);
+    int64_t missed = s_int ("SELECT tick_count FROM ticks");
+    int64_t expected = s_int ("SELECT TIMESTAMPDIFF(SECOND, '2020-01-01', i.nominal) FROM instances i");
+    cr_expect_eq (missed, expected, "every second from 2020 to the fire is counted: %lld, %lld",
+                  (long long) missed, (long long) expected);
+    cr_assert_eq (CTL (&out, &err, "schedule", "history", "1"), 0, "%s", err);
+    char count [32];
+    snprintf (count, sizeof count, "%lld", (long long) missed);
+    cr_expect_not_null (strstr (out, count), "the run's size is shown: %s", out);
+    cr_expect_not_null (strstr (out, "2020-01-01 00:00:00"), "%s", out);
+    cr_expect (strlen (out) < 2000, "two lines of history, not millions: %zu bytes", strlen (out));
+    free (out);
+    free (err);
+}
+
+Test (first_hour, paused_ticks_extend_one_row)
+{
+    OK ("queue", "add", "Q");
+    OK ("task", "add", "T", "--command", "true");
+    OK ("schedule", "add", "T", "--queue", "Q", "--period", "1");
+    OK ("schedule", "pause", "1");
+    norc_test_db_wait_count (s_db, "SELECT COALESCE(SUM(tick_count), 0) >= 4 FROM ticks "
+                             "WHERE reason = 'paused'", 1, 15000);
+    cr_expect_eq (s_int ("SELECT COUNT(*) FROM ticks WHERE reason = 'paused'"), 1,
+                  "consecutive paused ticks are one row");
+}
+
+Test (first_hour, ids_must_be_positive_numbers)
+{
+    char *out, *err;
+    const char *bad [] = { "-5", "0", "12abc", "18446744073709551611", " 7" };
+    for (size_t i = 0; i < sizeof bad / sizeof bad [0]; i++) {
+        cr_expect_eq (CTL (&out, &err, "logs", bad [i]), 2, "logs %s", bad [i]);
+        cr_expect_not_null (strstr (err, "is not an"), "%s", err);
+        cr_expect_null (strstr (out, "18446744073709551611"), "%s", out);
+        free (out);
+        free (err);
+        cr_expect_eq (CTL (&out, &err, "instance", "show", bad [i]), 2, "instance show %s", bad [i]);
+        free (out);
+        free (err);
+        cr_expect_eq (CTL (&out, &err, "schedule", "rm", bad [i]), 2, "schedule rm %s", bad [i]);
+        free (out);
+        free (err);
+    }
+    //  The aggregator refuses them too, whoever sends them
+    const char *ops [] = { "instance.show", "schedule.show", "daemon.show" };
+    for (size_t i = 0; i < 3; i++) {
+        norc_msg_t *reply = s_api (ops [i], "id", "-5");
+        cr_assert_not_null (reply, "%s answered", ops [i]);
+        cr_expect_eq (reply->api_reply.code, NORC_ERROR);
+        cr_expect_not_null (strstr (reply->api_reply.error, "\"-5\" is not a"), "%s", reply->api_reply.error);
+        norc_msg_destroy (&reply);
+    }
+}
+
+Test (first_hour, an_empty_zone_is_refused)
+{
+    OK ("queue", "add", "Q");
+    OK ("task", "add", "T", "--command", "true");
+    char *out, *err;
+    cr_expect_eq (CTL (&out, &err, "schedule", "add", "T", "--queue", "Q", "--cron", "0 0 * * *", "--tz", ""), 1);
+    cr_expect_not_null (strstr (err, "empty time zone"), "%s", err);
+    free (out);
+    free (err);
+    cr_expect_eq (CTL (&out, &err, "schedule", "add", "T", "--queue", "Q", "--cron", "not a cron"), 1);
+    cr_expect_not_null (strstr (err, "\"not\" is not a cron field"), "%s", err);
+    free (out);
+    free (err);
+    cr_expect_eq (s_int ("SELECT COUNT(*) FROM schedules"), 0);
+}
+
+Test (first_hour, long_commands_get_an_answer_and_a_file_carries_them)
+{
+    //  A request the aggregator cannot read gets an error reply naming
+    //  the limit (it used to be dropped, and the client waited)
+    char *big = (char *) norc_malloc (70001);
+    memset (big, 'x', 70000);
+    big [70000] = 0;
+    norc_msg_t *reply = s_api ("task.add", "command", big);
+    cr_assert_not_null (reply, "the oversized request was answered");
+    cr_expect_eq (reply->api_reply.request_id, 4242);
+    cr_expect_eq (reply->api_reply.code, NORC_ERROR);
+    cr_expect_not_null (strstr (reply->api_reply.error, "65536"), "%s", reply->api_reply.error);
+    norc_msg_destroy (&reply);
+    //  norcctl checks the limit before sending
+    char *out, *err;
+    norc_us_t t0 = norc_mono_us ();
+    cr_expect_eq (CTL (&out, &err, "task", "add", "Big", "--command", big), 1);
+    cr_expect_not_null (strstr (err, "over the limit of 65535"), "%s", err);
+    cr_expect_lt (norc_mono_us () - t0, 3 * NORC_US_PER_SEC, "at once, not after a timeout");
+    free (out);
+    free (err);
+    //  --command-file: up to the limit, from a file or standard input
+    char *path = norc_asprintf ("%s/command.sh", s_sys->dir);
+    FILE *file = fopen (path, "w");
+    cr_assert_not_null (file);
+    fprintf (file, "true ");
+    for (int i = 0; i < 6000; i++)
+        fprintf (file, "%09d ", i);
+    fprintf (file, "\necho long done\n");
+    fclose (file);
+    OK ("task", "add", "Long", "--command-file", path);
+    cr_expect_eq (s_int ("SELECT LENGTH(command) FROM tasks WHERE name = 'Long'"), 5 + 60000 + 16);
+    char *ctl = norc_test_bin ("norcctl");
+    char *script = norc_asprintf ("printf 'echo from stdin' | %s task add Piped --command-file -", ctl);
+    const char *argv [] = { "/bin/sh", "-c", script, NULL };
+    cr_expect_eq (norc_test_run (argv, (const char *const *) s_sys->env, &out, &err), 0, "%s", err);
+    free (out);
+    free (err);
+    cr_expect_eq (s_int ("SELECT COUNT(*) FROM tasks WHERE name = 'Piped' AND command = 'echo from stdin'"), 1);
+    OK ("queue", "add", "Q");
+    const char *args [] = { "Q", "-c", "1", NULL };
+    norc_test_system_start (s_sys, "norc-executor", args);
+    OK ("run", "Long", "--queue", "Q");
+    norc_test_db_wait_count (s_db, "SELECT COUNT(*) FROM instances WHERE status = 7", 1, 10000);
+    free (script);
+    free (ctl);
+    free (path);
+    free (big);
+}
