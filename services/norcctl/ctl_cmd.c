@@ -20,6 +20,8 @@ typedef struct {
     const char *words;      //  command words, e.g. "cron next"
     const char *args;       //  argument synopsis
     const char *help;       //  one line
+    const char *options;    //  "FLAG\tmeaning" lines
+    const char *example;    //  one command line
     s_handler_fn *handler;
 } s_command_t;
 
@@ -231,50 +233,143 @@ s_health (norc_config_t *config, int argc, char **argv)
 
 static int s_help (norc_config_t *config, int argc, char **argv);
 
+//  One entry per command: its words, its synopsis, one line of summary,
+//  then every option ("FLAG\tmeaning" lines) and an example. The usage
+//  text, `norcctl help CMD`, `norcctl CMD --help` and the man page
+//  norcctl(1) are all printed from this table.
 static const s_command_t s_commands [] = {
-    { "queue add", "NAME [--kind db|sqs]", "add a queue", ctl_api_queue_add },
-    { "queue list", "[--json]", "list queues with waiting instances and executors", ctl_api_queue_list },
-    { "queue rm", "NAME", "remove an unused queue", ctl_api_queue_rm },
-    { "group add", "NAME QUEUE:PRIORITY...", "add a queue group (lower priority first)", ctl_api_group_add },
-    { "task add", "NAME --command CMD [--timeout S] [--env K=V]... [--cwd DIR] [--retries N [--retry-backoff S] "
-      "[--retry-cap S]]",
-      "add a command task", ctl_api_task_add },
-    { "task list", "[--json]", "list tasks", ctl_api_task_list },
-    { "task show", "NAME", "show a task", ctl_api_task_show },
-    { "task rm", "NAME", "remove a task without live schedules", ctl_api_task_rm },
+    { "queue add", "NAME [--kind db|sqs]", "add a queue",
+      "NAME\tletters, digits, '.', '_' or '-' (at most 64)\n"
+      "--kind db|sqs\twhere its waiting instances live (default db: MariaDB)",
+      "norcctl queue add Nightly", ctl_api_queue_add },
+    { "queue list", "[--json]", "list queues with waiting instances and executors",
+      "--json\tone JSON array instead of a table", "norcctl queue list", ctl_api_queue_list },
+    { "queue rm", "NAME", "remove an unused queue", "NAME\tthe queue (refused while schedules or executors use it)",
+      "norcctl queue rm Nightly", ctl_api_queue_rm },
+    { "group add", "NAME QUEUE:PRIORITY...", "add a queue group (lower priority first)",
+      "NAME\tthe group's name (queues and groups share one name space)\n"
+      "QUEUE:PRIORITY\ta member queue and its priority; an executor serving the group takes work from "
+      "the lowest number first",
+      "norcctl group add Everything Urgent:1 Nightly:5", ctl_api_group_add },
+    { "task add", "NAME (--command CMD | --command-file FILE) [--timeout S] [--env K=V]... [--cwd DIR] "
+      "[--retries N [--retry-backoff S] [--retry-cap S]] [--description D]", "add a command task",
+      "NAME\tletters, digits, '.', '_' or '-'\n"
+      "--command CMD\tthe shell command (run with /bin/sh -c; at most 65535 bytes)\n"
+      "--command-file FILE\tthe command is the text of FILE, or of standard input for -\n"
+      "--timeout S\tkill it after S seconds (0: never; default 0)\n"
+      "--env K=V\tset an environment variable for it (repeatable)\n"
+      "--cwd DIR\trun it in DIR on the executor's host\n"
+      "--retries N\trun a failed attempt again, up to N more times (0-100)\n"
+      "--retry-backoff S\tthe first retry waits S seconds, doubling after (default 10)\n"
+      "--retry-cap S\tno retry waits more than S seconds (default 3600)\n"
+      "--description D\tfree text, shown by task show",
+      "norcctl task add Backup --command 'tar czf /tmp/etc.tgz /etc' --timeout 600 --env TZ=UTC",
+      ctl_api_task_add },
+    { "task list", "[--json]", "list tasks", "--json\tone JSON array instead of a table", "norcctl task list",
+      ctl_api_task_list },
+    { "task show", "NAME [--json]", "show a task", "NAME\tthe task (or #ID)\n--json\tJSON instead of text",
+      "norcctl task show Backup", ctl_api_task_show },
+    { "task rm", "NAME", "remove a task without live schedules", "NAME\tthe task; its past instances are kept",
+      "norcctl task rm Backup", ctl_api_task_rm },
     { "job add", "NAME (--node NAME=TASK... [--edge PARENT:CHILD]... | --file JOB.json) [--timeout S] "
-      "[--description D]", "add a job: command tasks as nodes, run in dependency order", ctl_api_job_add },
-    { "job show", "NAME", "show a job's nodes and what each waits for", ctl_api_job_show },
-    { "schedule add", "TASK --queue Q (--period S [--reps N] [--start T] [--make-up] | --cron EXPR [--tz Z])",
-      "schedule a task", ctl_api_schedule_add },
-    { "schedule list", "[--all] [--json]", "list schedules", ctl_api_schedule_list },
-    { "schedule show", "ID", "show a schedule", ctl_api_schedule_show },
-    { "schedule rm", "ID", "delete a schedule", ctl_api_schedule_rm },
-    { "schedule pause", "ID", "pause a schedule (its ticks are recorded as skipped)", ctl_api_schedule_pause },
-    { "schedule resume", "ID", "resume a schedule", ctl_api_schedule_resume },
-    { "schedule history", "ID [-n N]", "each tick and what happened to it", ctl_api_schedule_history },
-    { "run", "TASK --queue Q [--at TIME]", "run a task now, or once at TIME (ISO-8601)", ctl_api_run },
-    { "status", "[executors|schedulers|queues|instances] [--since 10m|30m|1h|3h|12h|1d|7d|all] [--failed] [--json]",
-      "report on daemons, queues and instances", ctl_api_status },
-    { "instance show", "ID", "show an instance", ctl_api_instance_show },
+      "[--description D]", "add a job: command tasks as nodes, run in dependency order",
+      "--node NAME=TASK\ta node of the job running TASK (repeatable)\n"
+      "--edge PARENT:CHILD\tCHILD starts after PARENT succeeded (repeatable)\n"
+      "--file JOB.json\tthe nodes and edges from a file (see docs/jobs.md)\n"
+      "--timeout S\tstop what is left of a run after S seconds\n"
+      "--description D\tfree text",
+      "norcctl job add BackupJob --node backup=Backup --node notify=Notify --edge backup:notify",
+      ctl_api_job_add },
+    { "job show", "NAME [--json]", "show a job's nodes and what each waits for",
+      "NAME\tthe job\n--json\tJSON instead of a table", "norcctl job show BackupJob", ctl_api_job_show },
+    { "schedule add", "TASK --queue Q (--period S [--reps N] [--start T] | --cron EXPR [--tz Z]) "
+      "[--catchup none|all|latest|within [--window S]] [--make-up] [--concurrency allow|forbid|replace] "
+      "[--deadline S]", "schedule a task",
+      "TASK\tthe task or job to run\n"
+      "--queue Q\tthe queue its instances go to\n"
+      "--period S\tevery S seconds, from --start\n"
+      "--reps N\tthis many fires, then the schedule ends (default: forever)\n"
+      "--start T\tthe first tick: ISO-8601, now, or +/-SECONDS from now (default now)\n"
+      "--cron EXPR\tcron with optional seconds, @daily, @every 90s, or the original's encoding "
+      "(norcctl cron next previews it)\n"
+      "--tz Z\tthe cron's time zone, e.g. Europe/London (default UTC)\n"
+      "--catchup P\tticks missed while Norc was down: none (default), all, latest, or within --window\n"
+      "--window S\tfor --catchup within: replay ticks at most S seconds late\n"
+      "--make-up\tthe same as --catchup all (the original's flag)\n"
+      "--concurrency P\twhen the previous run is still going: allow (default), forbid (skip), "
+      "replace (stop it)\n"
+      "--deadline S\ta tick that cannot start within S seconds is missed",
+      "norcctl schedule add Backup --queue Nightly --cron '30 2 * * *' --tz Europe/London", ctl_api_schedule_add },
+    { "schedule list", "[--all] [--json]", "list schedules",
+      "--all\talso the ended and deleted ones\n--json\tone JSON array instead of a table",
+      "norcctl schedule list", ctl_api_schedule_list },
+    { "schedule show", "ID [--json]", "show a schedule", "ID\tthe schedule's id\n--json\tJSON instead of text",
+      "norcctl schedule show 3", ctl_api_schedule_show },
+    { "schedule rm", "ID", "delete a schedule", "ID\tthe schedule's id; its instances are kept",
+      "norcctl schedule rm 3", ctl_api_schedule_rm },
+    { "schedule pause", "ID", "pause a schedule (its ticks are recorded as skipped)", "ID\tthe schedule's id",
+      "norcctl schedule pause 3", ctl_api_schedule_pause },
+    { "schedule resume", "ID", "resume a schedule", "ID\tthe schedule's id", "norcctl schedule resume 3",
+      ctl_api_schedule_resume },
+    { "schedule history", "ID [-n N] [--json]", "each tick and what happened to it",
+      "ID\tthe schedule's id\n"
+      "-n N\tthe newest N rows (default 50); a run of ticks skipped or missed for one reason is one row\n"
+      "--json\tone JSON array instead of a table",
+      "norcctl schedule history 3 -n 20", ctl_api_schedule_history },
+    { "run", "TASK --queue Q [--at TIME]", "run a task now, or once at TIME (ISO-8601)",
+      "TASK\tthe task or job\n"
+      "--queue Q\tthe queue it goes to (a warning when no live executor serves it)\n"
+      "--at TIME\tonce, later (a time in the past is refused)",
+      "norcctl run Backup --queue Nightly --at 2030-12-24T18:00:00Z", ctl_api_run },
+    { "status", "[executors|schedulers|queues|instances] [--since 10m|30m|1h|3h|12h|1d|7d|all] [--failed] "
+      "[--json]", "report on daemons, queues and instances",
+      "SECTION\tonly these sections (default all four)\n"
+      "--since W\tinstances, and daemons that ended, within the last W (default 10m); live daemons "
+      "are always listed\n"
+      "--failed\tonly failed instances\n"
+      "--json\tone JSON object with an array per section",
+      "norcctl status instances --since 1h --failed", ctl_api_status },
+    { "instance show", "ID [--json]", "show an instance", "ID\tthe instance's id (# allowed)\n--json\tJSON",
+      "norcctl instance show 12", ctl_api_instance_show },
     { "instance kill", "ID", "stop an instance: before it starts, or on its executor (it ends KILLED)",
-      ctl_api_instance_kill },
-    { "instance handle", "ID", "mark a failed instance HANDLED, with who and when", ctl_api_instance_handle },
-    { "instance rerun", "ID", "run an instance's task again on its queue, now", ctl_api_instance_rerun },
-    { "logs", "[-f] ID", "print an instance's log (follow it with -f)", ctl_api_logs },
+      "ID\tthe instance's id", "norcctl instance kill 12", ctl_api_instance_kill },
+    { "instance handle", "ID", "mark a failed instance HANDLED, with who and when", "ID\tthe instance's id",
+      "norcctl instance handle 13", ctl_api_instance_handle },
+    { "instance rerun", "ID", "run an instance's task again on its queue, now", "ID\tthe instance's id",
+      "norcctl instance rerun 12", ctl_api_instance_rerun },
+    { "logs", "[-f] ID", "print an instance's log (follow it with -f)",
+      "ID\tthe instance's id (# allowed)\n-f, --follow\tkeep printing until the instance ends",
+      "norcctl logs -f 12", ctl_api_logs },
     { "events", "[--filter PREFIX] [-n COUNT]", "print the event stream, one JSON object per line",
-      ctl_api_events },
+      "--filter PREFIX\tonly topics that start with PREFIX, e.g. instance. (topics: docs/events.md)\n"
+      "-n COUNT\tstop after COUNT events",
+      "norcctl events --filter instance.", ctl_api_events },
     { "control", "stop|kill|pause|resume|reload|handle (executor ID | scheduler ID | --host HOST) "
-      "[--wait [--timeout S]]", "control daemons", ctl_api_control },
-    { "db migrate", "", "create or upgrade the database schema", s_db_migrate },
-    { "db version", "", "show the schema version", s_db_version },
+      "[--wait [--timeout S]]", "control daemons",
+      "REQUEST\tstop (drain, then end), kill (end now, killing what runs), pause, resume, reload, "
+      "handle (mark a failed daemon HANDLED)\n"
+      "executor ID, scheduler ID\tone daemon (norcctl status lists them)\n"
+      "--host HOST\tevery live daemon on HOST\n"
+      "--wait\twait until each target reaches the requested state\n"
+      "--timeout S\tfor --wait: give up after S seconds (default 30)",
+      "norcctl control stop --host worker-7 --wait --timeout 60", ctl_api_control },
+    { "db migrate", "", "create or upgrade the database schema", "",
+      "norcctl --db.url mysql://norc:secret@db:3306/norc db migrate", s_db_migrate },
+    { "db version", "", "show the schema version", "", "norcctl db version", s_db_version },
     { "cron next", "EXPR [--tz ZONE] [--from ISO-TIME] [-n N]",
-      "print the next N fire times of a cron expression", s_cron_next },
-    { "config keys", "", "list every configuration key (Markdown)", s_config_keys },
-    { "health", "", "exit 0 when this host's service touched health.file lately (container health check)",
-      s_health },
-    { "version", "", "print the version", s_version },
-    { "help", "", "this text", s_help },
+      "print the next N fire times of a cron expression",
+      "EXPR\tthe expression, quoted (see docs/schedules.md)\n"
+      "--tz ZONE\tits time zone (default UTC)\n"
+      "--from TIME\tstart from TIME instead of now\n"
+      "-n N\thow many (default 5)",
+      "norcctl cron next '30 2 * * *' --tz Europe/London -n 3", s_cron_next },
+    { "config keys", "", "list every configuration key (Markdown)", "", "norcctl config keys", s_config_keys },
+    { "health", "", "exit 0 when this host's service touched health.file lately (container health check)", "",
+      "norcctl --health.file /run/norc/health health", s_health },
+    { "version", "", "print the version", "", "norcctl version", s_version },
+    { "help", "[COMMAND]", "this text, or one command's options and an example",
+      "COMMAND\tthe command's words, e.g. schedule add\n--man\tthe manual page norcctl(1), in roff",
+      "norcctl help schedule add", s_help },
 };
 
 #define N_COMMANDS (sizeof s_commands / sizeof s_commands [0])
@@ -283,22 +378,118 @@ void
 ctl_cmd_usage (FILE *out)
 {
     fprintf (out, "usage: norcctl [--config FILE] [--KEY VALUE ...] COMMAND [ARGS]\n\ncommands:\n");
-    for (size_t i = 0; i < N_COMMANDS; i++) {
-        char left [80];
-        snprintf (left, sizeof left, "%s %s", s_commands [i].words, s_commands [i].args);
-        fprintf (out, "  %-58s %s\n", left, s_commands [i].help);
-    }
-    fprintf (out, "\nConfiguration keys (norcctl config keys) are read from NORC_* environment\n"
+    for (size_t i = 0; i < N_COMMANDS; i++)
+        fprintf (out, "  %-18s %s\n", s_commands [i].words, s_commands [i].help);
+    fprintf (out, "\n`norcctl help COMMAND` (or `norcctl COMMAND --help`) prints a command's options and an\n"
+                  "example. Configuration keys (norcctl config keys) are read from NORC_* environment\n"
                   "variables, the file in NORC_CONFIG or --config, and --KEY VALUE flags.\n");
 }
+
+//  One command's synopsis, options and example.
+static void
+s_command_help (FILE *out, const s_command_t *c)
+{
+    fprintf (out, "usage: norcctl %s%s%s\n\n%s.\n", c->words, *c->args ? " " : "", c->args, c->help);
+    if (*c->options) {
+        fprintf (out, "\n");
+        const char *line = c->options;
+        while (*line) {
+            const char *end = strchr (line, '\n');
+            size_t len = end ? (size_t) (end - line) : strlen (line);
+            const char *tab = memchr (line, '\t', len);
+            if (tab)
+                fprintf (out, "  %-22.*s %.*s\n", (int) (tab - line), line, (int) (len - (size_t) (tab - line) - 1),
+                         tab + 1);
+            else
+                fprintf (out, "  %.*s\n", (int) len, line);
+            line += len + (end ? 1 : 0);
+        }
+    }
+    fprintf (out, "\nexample:\n  %s\n", c->example);
+}
+
+//  roff text with its special characters escaped
+static void
+s_roff (FILE *out, const char *text, size_t len)
+{
+    for (size_t i = 0; i < len; i++) {
+        if (text [i] == '\\')
+            fputs ("\\e", out);
+        else
+        if (text [i] == '-')
+            fputs ("\\-", out);
+        else
+        if ((text [i] == '.' || text [i] == '\'') && (i == 0))
+            fprintf (out, "\\&%c", text [i]);
+        else
+            fputc (text [i], out);
+    }
+}
+
+//  The manual page norcctl(1), from the same table
+static void
+s_man (FILE *out)
+{
+    fprintf (out, ".TH NORCCTL 1 \"\" \"Norc %s\" \"Norc manual\"\n.SH NAME\nnorcctl \\- the Norc command line\n"
+                  ".SH SYNOPSIS\n.B norcctl\n[\\fB\\-\\-config\\fR \\fIFILE\\fR] [\\fB\\-\\-KEY\\fR \\fIVALUE\\fR ...] "
+                  "\\fICOMMAND\\fR [\\fIARGS\\fR]\n.SH DESCRIPTION\nnorcctl defines queues, tasks, jobs and "
+                  "schedules, runs tasks, reports on daemons and instances, prints logs and the event stream, "
+                  "and controls daemons, through the status-aggregator (and the log-archiver for logs).\n"
+                  "Configuration keys (\\fBnorcctl config keys\\fR) come from NORC_* environment variables, "
+                  "the file in NORC_CONFIG or \\fB\\-\\-config\\fR, and \\fB\\-\\-KEY VALUE\\fR flags.\n"
+                  ".PP\nExit status: 0 done, 1 failed, 2 usage error.\n.SH COMMANDS\n", NORC_VERSION);
+    for (size_t i = 0; i < N_COMMANDS; i++) {
+        const s_command_t *c = &s_commands [i];
+        fprintf (out, ".SS \"%s", c->words);
+        if (*c->args) {
+            fputc (' ', out);
+            s_roff (out, c->args, strlen (c->args));
+        }
+        fprintf (out, "\"\n");
+        s_roff (out, c->help, strlen (c->help));
+        fprintf (out, ".\n");
+        const char *line = c->options;
+        while (*line) {
+            const char *end = strchr (line, '\n');
+            size_t len = end ? (size_t) (end - line) : strlen (line);
+            const char *tab = memchr (line, '\t', len);
+            fprintf (out, ".TP\n.B ");
+            s_roff (out, line, tab ? (size_t) (tab - line) : len);
+            fprintf (out, "\n");
+            if (tab)
+                s_roff (out, tab + 1, len - (size_t) (tab - line) - 1);
+            fprintf (out, "\n");
+            line += len + (end ? 1 : 0);
+        }
+        fprintf (out, ".PP\nExample:\n.nf\n.RS\n");
+        s_roff (out, c->example, strlen (c->example));
+        fprintf (out, "\n.RE\n.fi\n");
+    }
+    fprintf (out, ".SH FILES\nSee docs/configuration.md for every key and docs/events.md for the event "
+                  "stream.\n.SH SEE ALSO\nnorc\\-scheduler, norc\\-executor, norc\\-archiver, norc\\-aggregator\n");
+}
+
+//  The command whose words argv starts with (the longest match), with the
+//  number of words in *n; NULL when none.
+static const s_command_t *s_find (int argc, char **argv, int *n);
 
 static int
 s_help (norc_config_t *config, int argc, char **argv)
 {
     NORC_UNUSED (config);
-    NORC_UNUSED (argc);
-    NORC_UNUSED (argv);
-    ctl_cmd_usage (stdout);
+    if (argc == 1 && strcmp (argv [0], "--man") == 0) {
+        s_man (stdout);
+        return CTL_OK;
+    }
+    if (argc == 0) {
+        ctl_cmd_usage (stdout);
+        return CTL_OK;
+    }
+    int n;
+    const s_command_t *c = s_find (argc, argv, &n);
+    if (!c || n != argc)
+        return s_usage_error ("no command \"%s%s%s\"", argv [0], argc > 1 ? " " : "", argc > 1 ? argv [1] : "");
+    s_command_help (stdout, c);
     return CTL_OK;
 }
 
@@ -317,6 +508,15 @@ s_match (const char *words, int argc, char **argv)
     return n;
 }
 
+static const s_command_t *
+s_find (int argc, char **argv, int *n)
+{
+    for (size_t i = 0; i < N_COMMANDS; i++)
+        if ((*n = s_match (s_commands [i].words, argc, argv)))
+            return &s_commands [i];
+    return NULL;
+}
+
 int
 ctl_cmd_run (norc_config_t *config, int argc, char **argv)
 {
@@ -324,11 +524,35 @@ ctl_cmd_run (norc_config_t *config, int argc, char **argv)
         ctl_cmd_usage (stderr);
         return CTL_USAGE;
     }
-    for (size_t i = 0; i < N_COMMANDS; i++) {
-        int n = s_match (s_commands [i].words, argc, argv);
-        if (n)
-            return s_commands [i].handler (config, argc - n, argv + n);
+    if (strcmp (argv [0], "--help") == 0 || strcmp (argv [0], "-h") == 0)
+        return s_help (config, argc - 1, argv + 1);
+    int n;
+    const s_command_t *c = s_find (argc, argv, &n);
+    if (!c) {
+        //  A group's first word alone: list its commands
+        bool group = false;
+        for (size_t i = 0; i < N_COMMANDS; i++) {
+            size_t len = strlen (argv [0]);
+            if (strncmp (s_commands [i].words, argv [0], len) == 0 && s_commands [i].words [len] == ' ') {
+                if (!group)
+                    fprintf (stderr, "norcctl: %s what?\n", argv [0]);
+                fprintf (stderr, "  norcctl %s %s\n", s_commands [i].words, s_commands [i].args);
+                group = true;
+            }
+        }
+        if (group)
+            return CTL_USAGE;
+        return s_usage_error ("unknown command \"%s%s%s\"", argv [0], argc > 1 ? " " : "",
+                              argc > 1 ? argv [1] : "");
     }
-    return s_usage_error ("unknown command \"%s%s%s\"", argv [0], argc > 1 ? " " : "",
-                          argc > 1 ? argv [1] : "");
+    for (int i = n; i < argc; i++)
+        if (strcmp (argv [i], "--help") == 0 || (strcmp (argv [i], "-h") == 0 && c->handler != s_help)) {
+            s_command_help (stdout, c);
+            return CTL_OK;
+        }
+    int rc = c->handler (config, argc - n, argv + n);
+    if (rc == CTL_USAGE && c->handler != s_help)
+        fprintf (stderr, "usage: norcctl %s%s%s\n(norcctl help %s: every option, with an example)\n",
+                 c->words, *c->args ? " " : "", c->args, c->words);
+    return rc;
 }

@@ -128,3 +128,68 @@ Test (norcctl, cron_next_prints_fire_times_with_offsets)
     free (out);
     free (err);
 }
+
+//  Every way of asking for help works; a command's help has every option
+//  it takes, untruncated, and an example; a wrong option prints that
+//  command's usage; the man page comes from the same table.
+Test (norcctl, help_in_every_form_and_the_man_page)
+{
+    char *out, *err;
+    const char *forms [][2] = { { "--help", NULL }, { "-h", NULL }, { "help", NULL } };
+    for (size_t i = 0; i < 3; i++) {
+        cr_expect_eq (RUN (&out, &err, forms [i][0]), 0, "%s", forms [i][0]);
+        cr_expect_not_null (strstr (out, "schedule history"), "%s: %s", forms [i][0], out);
+        cr_expect_not_null (strstr (out, "cron next"), "%s", out);
+        free (out);
+        free (err);
+    }
+    char *a, *b, *c;
+    cr_assert_eq (RUN (&a, &err, "help", "schedule", "add"), 0, "%s", err);
+    free (err);
+    cr_assert_eq (RUN (&b, &err, "schedule", "add", "--help"), 0, "%s", err);
+    free (err);
+    cr_assert_eq (RUN (&c, &err, "--help", "schedule", "add"), 0, "%s", err);
+    free (err);
+    cr_expect_str_eq (a, b);
+    cr_expect_str_eq (a, c);
+    const char *flags [] = { "--queue", "--period", "--reps", "--start", "--cron", "--tz", "--catchup",
+                             "--window", "--make-up", "--concurrency", "--deadline [--deadline S]", "example:" };
+    for (size_t i = 0; i < sizeof flags / sizeof flags [0]; i++) {
+        const char *flag = strstr (flags [i], " ") ? "[--deadline S]" : flags [i];
+        cr_expect_not_null (strstr (a, flag), "schedule add's help lacks %s: %s", flag, a);
+    }
+    free (a);
+    free (b);
+    free (c);
+    //  A wrong option: that command's usage, exit 2
+    cr_expect_eq (RUN (&out, &err, "task", "add", "T", "--bogus", "x"), 2);
+    cr_expect_not_null (strstr (err, "unknown option --bogus"), "%s", err);
+    cr_expect_not_null (strstr (err, "usage: norcctl task add NAME (--command CMD | --command-file FILE)"), "%s", err);
+    free (out);
+    free (err);
+    cr_expect_eq (RUN (&out, &err, "help", "no", "such"), 2);
+    free (out);
+    free (err);
+    //  The man page: every command, valid roff
+    cr_assert_eq (RUN (&out, &err, "help", "--man"), 0, "%s", err);
+    cr_expect_eq (strncmp (out, ".TH NORCCTL 1", 13), 0, "%.40s", out);
+    cr_expect_not_null (strstr (out, ".SS \"schedule history"), "%s", out);
+    cr_expect_not_null (strstr (out, "\\-\\-command\\-file"), "%s", out);
+    char *path = norc_asprintf ("/tmp/norcctl-man-%d.1", (int) getpid ());
+    FILE *file = fopen (path, "w");
+    fputs (out, file);
+    fclose (file);
+    free (out);
+    free (err);
+    if (access ("/usr/bin/groff", X_OK) == 0) {
+        char *cmd = norc_asprintf ("groff -man -Tutf8 -ww -z %s", path);
+        const char *argv [] = { "/bin/sh", "-c", cmd, NULL };
+        cr_expect_eq (norc_test_run (argv, NULL, &out, &err), 0);
+        cr_expect_str_eq (err, "", "groff warns: %s", err);
+        free (out);
+        free (err);
+        free (cmd);
+    }
+    unlink (path);
+    free (path);
+}
