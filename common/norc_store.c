@@ -183,6 +183,37 @@ norc_store_queue_list (norc_db_t *db, norc_us_t alive_after, norc_rows_t *rows)
     return norc_db_txn (db, s_queue_list, &a);
 }
 
+static const char *s_sql_queue_servers =
+    "SELECT COUNT(*) FROM daemons d WHERE d.kind = 2 AND d.status < 7 AND d.heartbeat > ? "
+    "  AND (d.queue_id = ? OR d.queue_id IN (SELECT m.group_id FROM queue_group_members m WHERE m.queue_id = ?))";
+
+typedef struct {
+    uint64_t queue_id;
+    norc_us_t alive_after;
+    int64_t *count;
+} s_servers_args_t;
+
+static int
+s_queue_servers (norc_db_t *db, void *arg)
+{
+    s_servers_args_t *a = (s_servers_args_t *) arg;
+    norc_stmt_t *st = norc_db_stmt (db, s_sql_queue_servers);
+    norc_stmt_bind_time (st, 0, a->alive_after);
+    norc_stmt_bind_u64 (st, 1, a->queue_id);
+    norc_stmt_bind_u64 (st, 2, a->queue_id);
+    int rc = s_exec_one (st);
+    if (rc == NORC_OK)
+        *a->count = norc_stmt_i64 (st, 0);
+    return rc;
+}
+
+int
+norc_store_queue_servers (norc_db_t *db, uint64_t queue_id, norc_us_t alive_after, int64_t *count)
+{
+    s_servers_args_t a = { .queue_id = queue_id, .alive_after = alive_after, .count = count };
+    return norc_db_txn (db, s_queue_servers, &a);
+}
+
 static const char *s_sql_queue_in_use =
     "SELECT (SELECT COUNT(*) FROM schedules WHERE queue_id = q.id AND deleted_at IS NULL) "
     "     + (SELECT COUNT(*) FROM instances WHERE queue_id = q.id) "

@@ -128,6 +128,9 @@ int norc_store_queue_get (norc_db_t *db, const char *name, norc_queue_t *queue);
 //  Rows: id, name, kind, waiting (instances not yet started), executors
 //  (alive: heartbeat after alive_after).
 int norc_store_queue_list (norc_db_t *db, norc_us_t alive_after, norc_rows_t *rows);
+//  How many live executors (heard from after alive_after, not ended) take
+//  work from a queue: those on it and those on a group it is in.
+int norc_store_queue_servers (norc_db_t *db, uint64_t queue_id, norc_us_t alive_after, int64_t *count);
 int norc_store_queue_rm (norc_db_t *db, const char *name);
 //  A group of existing (non-group) queues with priorities (lower first).
 int norc_store_group_add (norc_db_t *db, const char *name, const char **queues,

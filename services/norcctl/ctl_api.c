@@ -144,6 +144,10 @@ s_request (norc_config_t *config, const char *op, norc_strmap_t *args, norc_msg_
         norc_msg_destroy (&reply);
         return CTL_FAIL;
     }
+    const char *warning = reply->api_reply.rows.count
+                        ? norc_strmap_get (&reply->api_reply.rows.rows [0], "warning") : NULL;
+    if (warning)
+        fprintf (stderr, "norcctl: warning: %s\n", warning);
     if (reply_p)
         *reply_p = reply;
     else
@@ -773,10 +777,17 @@ ctl_api_status (norc_config_t *config, int argc, char **argv)
         time_t now = time (NULL);
         struct tm tm;
         localtime_r (&now, &tm);
+        //  The window, named: live daemons are always listed; ended ones
+        //  and instances within it (instances: all when not given)
         const char *since = norc_strmap_get (&args, "since");
-        printf ("[%04d/%02d/%02d %02d:%02d:%02d] Norc status%s%s%s\n", tm.tm_year + 1900, tm.tm_mon + 1,
-                tm.tm_mday, tm.tm_hour, tm.tm_min, tm.tm_sec, since ? " from the last " : "",
-                since ? since : "", since ? "." : "");
+        bool all = since && strcmp (since, "all") == 0;
+        char daemons [64], instances [64];
+        snprintf (daemons, sizeof daemons, all ? "all ended ones" : "those ended in the last %s",
+                  since ? since : "10m");
+        snprintf (instances, sizeof instances, since && !all ? "of the last %s" : "all", since);
+        printf ("[%04d/%02d/%02d %02d:%02d:%02d] Norc status: live daemons and %s; instances: %s%s\n",
+                tm.tm_year + 1900, tm.tm_mon + 1, tm.tm_mday, tm.tm_hour, tm.tm_min, tm.tm_sec, daemons,
+                instances, norc_strmap_get (&args, "failed") ? ", failed only" : "");
     }
     else
         printf ("{");

@@ -123,6 +123,21 @@ s_notify_schedule (agg_api_t *self, uint64_t id, const char *op)
     agg_api_notify_schedule (self->stream, id, op);
 }
 
+//  When no live executor takes work from the queue, a warning in the
+//  reply's first row (norcctl prints it): the work would wait unseen.
+static void
+s_warn_unserved (agg_api_t *self, const norc_queue_t *queue, norc_api_reply_t *reply)
+{
+    int64_t servers = 1;
+    if (norc_store_queue_servers (self->db, queue->id, norc_now_us () - self->alive_ms * 1000, &servers) == NORC_OK
+    &&  servers == 0 && reply->rows.count) {
+        char *text = norc_asprintf ("no live executor serves queue %s: it waits until one does "
+                                    "(start one with: norc-executor %s -c N)", queue->name, queue->name);
+        norc_strmap_set (&reply->rows.rows [0], "warning", text);
+        free (text);
+    }
+}
+
 static void
 s_row_u64 (norc_api_reply_t *reply, const char *key, uint64_t value)
 {
@@ -667,6 +682,7 @@ s_schedule_add (agg_api_t *self, const norc_strmap_t *args, norc_api_reply_t *re
     norc_strmap_set (row, "id", text);
     norc_strmap_set (row, "timing", s.cron ? s.cron : "period");
     norc_strmap_set (row, "next", norc_time_iso (s.next_nominal, text, sizeof text));
+    s_warn_unserved (self, &queue, reply);
     s_notify_schedule (self, s.id, "add");
 done:
     norc_cron_destroy (&cron);
@@ -792,6 +808,7 @@ s_run (agg_api_t *self, const norc_strmap_t *args, norc_api_reply_t *reply)
             s_reply_store (self, reply, rc, "cannot create the instance");
         else {
             s_row_u64 (reply, "id", id);
+            s_warn_unserved (self, &queue, reply);
             norc_msg_t *event = norc_msg_new (NORC_MSG_EVENT);
             event->event.instance_id = id;
             event->event.task = norc_strdup (task.name);

@@ -192,3 +192,39 @@ Test (first_hour, long_commands_get_an_answer_and_a_file_carries_them)
     free (path);
     free (big);
 }
+
+//  A run on a queue no executor serves says so; the status header names
+//  its window, and live daemons are listed whatever the window.
+Test (first_hour, run_warns_without_an_executor_and_status_names_its_window)
+{
+    OK ("queue", "add", "Nightly");
+    OK ("queue", "add", "Other");
+    OK ("group", "add", "Everything", "Nightly:1", "Other:2");
+    OK ("task", "add", "T", "--command", "true");
+    char *out, *err;
+    cr_assert_eq (CTL (&out, &err, "run", "T", "--queue", "Nightly"), 0, "%s", err);
+    cr_expect_not_null (strstr (err, "warning: no live executor serves queue Nightly"), "%s", err);
+    cr_expect_not_null (strstr (out, "instance 1 of T created"), "%s", out);
+    free (out);
+    free (err);
+    //  An executor on a group that holds the queue serves it
+    const char *args [] = { "Everything", "-c", "1", NULL };
+    norc_test_system_start (s_sys, "norc-executor", args);
+    norc_test_db_wait_count (s_db, "SELECT COUNT(*) FROM instances WHERE status = 7", 1, 10000);
+    cr_assert_eq (CTL (&out, &err, "run", "T", "--queue", "Nightly"), 0, "%s", err);
+    cr_expect_null (strstr (err, "warning"), "%s", err);
+    free (out);
+    free (err);
+    //  An executor that started long ago is live: listed in a short window
+    norc_test_db_exec (s_db, "UPDATE daemons SET started_at = UTC_TIMESTAMP(6) - INTERVAL 2 DAY WHERE kind = 2");
+    cr_assert_eq (CTL (&out, &err, "status", "executors", "--since", "10m"), 0, "%s", err);
+    cr_expect_not_null (strstr (out, "live daemons and those ended in the last 10m; instances: of the last 10m"),
+                        "%s", out);
+    cr_expect_not_null (strstr (out, "Everything"), "the live executor is listed: %s", out);
+    free (out);
+    free (err);
+    cr_assert_eq (CTL (&out, &err, "status"), 0, "%s", err);
+    cr_expect_not_null (strstr (out, "live daemons and those ended in the last 10m; instances: all"), "%s", out);
+    free (out);
+    free (err);
+}
