@@ -21,9 +21,8 @@ s_dup (const char *s)
 
 //  Fetch every row of an executed statement into rows (column name -> text).
 static int
-s_rows (norc_stmt_t *st, norc_rows_t *rows)
+s_rows_append (norc_stmt_t *st, norc_rows_t *rows)
 {
-    norc_rows_clear (rows);
     int rc;
     while ((rc = norc_stmt_fetch (st)) == NORC_OK) {
         norc_strmap_t *row = norc_rows_add (rows);
@@ -31,6 +30,13 @@ s_rows (norc_stmt_t *st, norc_rows_t *rows)
             norc_strmap_set (row, norc_stmt_column_name (st, c), norc_stmt_text (st, c));
     }
     return rc == NORC_NOTFOUND ? NORC_OK : rc;
+}
+
+static int
+s_rows (norc_stmt_t *st, norc_rows_t *rows)
+{
+    norc_rows_clear (rows);
+    return s_rows_append (st, rows);
 }
 
 //  Execute and fetch the single row expected: NORC_NOTFOUND if none.
@@ -1923,6 +1929,41 @@ norc_store_instance_list (norc_db_t *db, norc_us_t since, bool failed_only, int 
 {
     s_inst_args_t a = { .time = since, .flag = failed_only, .limit = limit, .rows = rows };
     return norc_db_txn (db, s_instance_list, &a);
+}
+
+//  What the event stream tells of instances: one query for many ids
+static int
+s_instance_describe (norc_db_t *db, void *arg)
+{
+    s_inst_args_t *a = (s_inst_args_t *) arg;
+    const uint64_t *ids = (const uint64_t *) (const void *) a->events;
+    int rc = NORC_OK;
+    norc_rows_clear (a->rows);          //  a retried transaction starts again
+    for (size_t done = 0; rc == NORC_OK && done < a->count; ) {
+        size_t k = s_chunk (a->count - done);
+        char *sql = s_sql_rows ("SELECT i.id, COALESCE(i.schedule_id, 0) AS schedule_id, i.nominal, i.attempt, "
+                                "t.name AS task, q.name AS queue, COALESCE(d.host, '') AS host, "
+                                "COALESCE(i.executor_id, 0) AS executor_id "
+                                "FROM instances i JOIN tasks t ON t.id = i.task_id JOIN queues q ON q.id = i.queue_id "
+                                "LEFT JOIN daemons d ON d.id = i.executor_id WHERE i.id IN (", "?", ",", k, ")");
+        norc_stmt_t *st = norc_db_stmt (db, sql);
+        free (sql);
+        for (size_t j = 0; j < k; j++)
+            norc_stmt_bind_u64 (st, (int) j, ids [done + j]);
+        rc = norc_stmt_exec (st);
+        if (rc == NORC_OK)
+            rc = s_rows_append (st, a->rows);
+        done += k;
+    }
+    return rc;
+}
+
+int
+norc_store_instance_describe (norc_db_t *db, const uint64_t *ids, size_t count, norc_rows_t *rows)
+{
+    s_inst_args_t a = { .events = (const norc_instance_t *) (const void *) ids, .count = count, .rows = rows };
+    norc_rows_clear (rows);
+    return count ? norc_db_txn (db, s_instance_describe, &a) : NORC_OK;
 }
 
 static const char *s_sql_instance_cancel =

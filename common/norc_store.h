@@ -239,6 +239,10 @@ int norc_store_instance_apply (norc_db_t *db, const norc_instance_t *events, siz
 //  Report rows: id, task, queue, schedule_id, nominal, attempt, executor_id,
 //  status, enqueued, started, ended, exit_code. Ended after `since` (0 =
 //  all) or not ended; only failures when failed_only.
+//  For the event stream: id, schedule_id (0: none), nominal, attempt,
+//  task, queue, host (its executor's, '' if none) and executor_id of each
+//  instance named (in no particular order; unknown ids are left out).
+int norc_store_instance_describe (norc_db_t *db, const uint64_t *ids, size_t count, norc_rows_t *rows);
 int norc_store_instance_list (norc_db_t *db, norc_us_t since, bool failed_only,
                               int limit, norc_rows_t *rows);
 //  A waiting instance (CREATED, not assigned), or a job's run (on no

@@ -943,6 +943,12 @@ ctl_api_events (norc_config_t *config, int argc, char **argv)
                 printf (", \"queue\": ");
                 ctl_print_json_string (stdout, e->queue);
             }
+            if (e->host) {
+                printf (", \"host\": ");
+                ctl_print_json_string (stdout, e->host);
+            }
+            if (e->attempt)
+                printf (", \"attempt\": %d", e->attempt);
             if (e->status)
                 printf (", \"status\": %d, \"status_name\": \"%s\"", e->status,
                         norc_status_name (e->status) ? norc_status_name (e->status) : "?");

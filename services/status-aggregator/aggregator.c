@@ -211,6 +211,48 @@ s_publish_retry (aggregator_t *self, uint64_t id, uint64_t of)
     agg_api_publish (self->stream, &event, "instance.created");
 }
 
+//  The instance events of a batch name their schedule, nominal time,
+//  attempt, task, queue and executor host: what a client of the stream
+//  needs without asking the database. One query for the whole batch.
+static void
+s_describe (aggregator_t *self)
+{
+    uint64_t *ids = (uint64_t *) norc_calloc (self->publish_count + 1, sizeof (uint64_t));
+    size_t n = 0;
+    for (size_t i = 0; i < self->publish_count; i++) {
+        norc_event_t *e = &self->publish [i]->event;
+        if (e->instance_id && !e->task && strncmp (e->topic, "instance.", 9) == 0)
+            ids [n++] = e->instance_id;
+    }
+    norc_rows_t rows = { 0 };
+    if (n && norc_store_instance_describe (self->db, ids, n, &rows) != NORC_OK)
+        norc_log_warnx ("db: cannot describe %zu instances for the stream: %s", n, norc_db_errstr (self->db));
+    for (size_t r = 0; r < rows.count; r++) {
+        norc_strmap_t *row = &rows.rows [r];
+        uint64_t id = strtoull (norc_strmap_get (row, "id"), NULL, 10);
+        for (size_t i = 0; i < self->publish_count; i++) {
+            norc_event_t *e = &self->publish [i]->event;
+            if (e->instance_id != id || e->task || strncmp (e->topic, "instance.", 9) != 0)
+                continue;
+            e->task = norc_strdup (norc_strmap_get (row, "task"));
+            e->queue = norc_strdup (norc_strmap_get (row, "queue"));
+            const char *host = norc_strmap_get (row, "host");
+            if (host && *host)
+                e->host = norc_strdup (host);
+            e->schedule_id = strtoull (norc_strmap_get (row, "schedule_id"), NULL, 10);
+            const char *nominal = norc_strmap_get (row, "nominal");
+            norc_us_t t;
+            if (nominal && *nominal && norc_time_parse (nominal, &t) == NORC_OK)
+                e->nominal_us = t;
+            e->attempt = atoi (norc_strmap_get (row, "attempt"));
+            if (!e->daemon_id)
+                e->daemon_id = strtoull (norc_strmap_get (row, "executor_id"), NULL, 10);
+        }
+    }
+    norc_rows_clear (&rows);
+    free (ids);
+}
+
 //  Commit the batch; on success acknowledge and publish everything queued.
 static void
 s_flush (aggregator_t *self)
@@ -241,6 +283,7 @@ s_flush (aggregator_t *self)
                 }
             norc_msg_send (&ack, self->events);
         }
+        s_describe (self);
         for (size_t i = 0; i < self->publish_count; i++) {
             norc_msg_t *event = self->publish [i];
             char *topic = norc_strdup (event->event.topic);

@@ -228,3 +228,50 @@ Test (first_hour, run_warns_without_an_executor_and_status_names_its_window)
     free (out);
     free (err);
 }
+
+//  instance.started and instance.ended name the schedule, nominal time,
+//  attempt, task, queue and executor host, as docs/events.md says.
+Test (first_hour, instance_events_carry_what_a_client_needs)
+{
+    zsock_t *sub = norc_zmq_connect (ZMQ_SUB, s_env ("NORC_AGGREGATOR_STREAM"));
+    cr_assert_not_null (sub);
+    zsock_set_subscribe (sub, "instance.");
+    usleep (300000);            //  the subscription reaches the publisher
+    OK ("queue", "add", "Q");
+    OK ("task", "add", "T", "--command", "true");
+    const char *args [] = { "Q", "-c", "1", NULL };
+    norc_test_system_start (s_sys, "norc-executor", args);
+    OK ("schedule", "add", "T", "--queue", "Q", "--period", "1", "--reps", "1");
+    char host [256] = "";
+    gethostname (host, sizeof host);
+    bool started = false, ended = false;
+    norc_us_t deadline = norc_mono_us () + 15 * NORC_US_PER_SEC;
+    while (!(started && ended) && norc_mono_us () < deadline) {
+        if (norc_zmq_wait (sub, 500) != NORC_OK)
+            continue;
+        norc_msg_t *msg = norc_msg_recv (sub);
+        if (!msg || msg->id != NORC_MSG_EVENT) {
+            norc_msg_destroy (&msg);
+            continue;
+        }
+        norc_event_t *e = &msg->event;
+        bool is_start = strcmp (e->topic, "instance.started") == 0;
+        bool is_end = strcmp (e->topic, "instance.ended") == 0;
+        if (is_start || is_end) {
+            cr_expect_eq (e->schedule_id, 1, "%s", e->topic);
+            cr_expect_neq (e->nominal_us, 0, "%s", e->topic);
+            cr_expect_eq (e->attempt, 1, "%s", e->topic);
+            cr_expect_str_eq (e->task ? e->task : "", "T", "%s", e->topic);
+            cr_expect_str_eq (e->queue ? e->queue : "", "Q", "%s", e->topic);
+            cr_expect_str_eq (e->host ? e->host : "", host, "%s", e->topic);
+            cr_expect_neq (e->daemon_id, 0, "%s", e->topic);
+            started |= is_start;
+            ended |= is_end;
+        }
+        if (is_end)
+            cr_expect_eq (e->status, NORC_ST_SUCCESS);
+        norc_msg_destroy (&msg);
+    }
+    cr_expect (started && ended, "both events came");
+    zsock_destroy (&sub);
+}
