@@ -27,7 +27,10 @@ start)
     fi
     # The port of the last start when it is still free, so a DSN printed
     # before (an export line) stays valid across restarts; else a free one
-    s_free () { python3 -c 'import socket,sys; s=socket.socket(); s.bind(("127.0.0.1",int(sys.argv[1])))' "$1" 2>/dev/null; }
+    # (as the server binds: SO_REUSEADDR, so the last run's TIME_WAIT does not count)
+    s_free () {
+        python3 -c 'import socket,sys; s=socket.socket(); s.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1); s.bind(("127.0.0.1",int(sys.argv[1])))' "$1" 2>/dev/null
+    }
     port=${NORC_MARIADB_PORT:-}
     if [ -z "$port" ] && [ -f "$dir/port" ] && s_free "$(cat "$dir/port")"; then
         port=$(cat "$dir/port")

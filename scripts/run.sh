@@ -3,26 +3,71 @@
 # MariaDB (under build/run/), the status-aggregator, the log-archiver, a
 # scheduler and one executor on DemoQueue with 5 slots. Registers the
 # original's demo (DemoTask: echo 'Demo successful!', every 5 s for 5
-# repetitions) if it is not there, and follows the event stream.
-# Ctrl-C stops everything.
+# repetitions) if it is not there, and follows the event stream, with each
+# demo run's output. Ctrl-C stops everything, in order: the executor
+# (it drains), the scheduler, the archiver, the aggregator, MariaDB.
+#
+#   NORC_RUN_DIR        the private MariaDB, sockets and logs (default build/run)
+#   NORC_BIN_DIR        the programs (default build/bin)
+#   NORC_RUN_NO_BUILD=1 install and build nothing (the programs are there)
+#   NORC_DEMO_PERIOD, NORC_DEMO_REPS   the demo schedule (default 5 s, 5 times)
 set -euo pipefail
 root=$(cd "$(dirname "$0")/.." && pwd)
 cd "$root"
-scripts/install-deps.sh
-cmake -S . -B build -DCMAKE_BUILD_TYPE=RelWithDebInfo >/dev/null
-cmake --build build -j "$(nproc 2>/dev/null || echo 2)" >/dev/null
+step () { printf '\n[%s/5] %s\n' "$1" "$2"; }
 
-run="$root/build/run"
+if [ -z "${NORC_RUN_NO_BUILD:-}" ]; then
+    step 1 "dependencies: Debian packages, installed with apt-get when missing"
+    scripts/install-deps.sh
+    echo "    all there"
+    step 2 "build: cmake into build/ (the first build takes a minute or two)"
+    cmake -S . -B build -DCMAKE_BUILD_TYPE=RelWithDebInfo >/dev/null
+    # Progress on one line, the errors in full if it fails
+    if ! cmake --build build -j "$(nproc 2>/dev/null || echo 2)" >build/build.log 2>&1 \
+            < /dev/null; then
+        grep -E 'error|Error' build/build.log | head -40
+        exit 1
+    fi &
+    build_pid=$!
+    while kill -0 "$build_pid" 2>/dev/null; do
+        pct=$(grep -oE '^\[ *[0-9]+%\]' build/build.log 2>/dev/null | tail -1 | tr -dc '0-9')
+        printf '\r    %s%% built' "${pct:-0}"
+        sleep 0.5
+    done
+    wait "$build_pid"
+    printf '\r    100%% built\n'
+fi
+
+run=${NORC_RUN_DIR:-$root/build/run}
+bin=${NORC_BIN_DIR:-$root/build/bin}
+ctl="$bin/norcctl"
 mkdir -p "$run/logs" "$run/spool"
+step 3 "database: a private MariaDB under $run/mariadb (its first start creates it)"
 dsn=$(scripts/mariadb-private.sh start "$run/mariadb")
-pids=()
+echo "    $dsn (the same port on every start while it is free)"
+
+executors=() others=() printer=""
+s_stop () {
+    # TERM, then wait for each to end: what it reports on the way out is
+    # recorded while the aggregator still runs
+    for pid in "$@"; do kill -TERM "$pid" 2>/dev/null || true; done
+    for pid in "$@"; do
+        for _ in $(seq 1 300); do kill -0 "$pid" 2>/dev/null || break; sleep 0.1; done
+        kill -KILL "$pid" 2>/dev/null || true
+        wait "$pid" 2>/dev/null || true
+    done
+}
 cleanup () {
     trap - EXIT INT TERM
+    set +e
     echo
-    echo "== stopping Norc"
-    for pid in "${pids[@]}"; do kill -TERM "$pid" 2>/dev/null || true; done
-    for pid in "${pids[@]}"; do wait "$pid" 2>/dev/null || true; done
+    echo "== stopping Norc: executor (draining), scheduler, archiver, aggregator, MariaDB"
+    if [ -n "$printer" ]; then kill -TERM "$printer" 2>/dev/null; fi
+    s_stop "${executors[@]}"
+    # others: aggregator, archiver, scheduler; stopped in the reverse order
+    for ((i = ${#others[@]} - 1; i >= 0; i--)); do s_stop "${others[$i]}"; done
     scripts/mariadb-private.sh stop "$run/mariadb"
+    rm -f "$run/pids"
 }
 trap cleanup EXIT
 trap 'exit 130' INT TERM
@@ -33,31 +78,62 @@ for key in AGGREGATOR_EVENTS AGGREGATOR_API AGGREGATOR_STREAM SCHEDULER_DISPATCH
     name=$(echo "$key" | tr 'A-Z_' 'a-z-')
     export "NORC_$key=ipc://$run/$name.ipc"
 done
-bin="$root/build/bin"
-ctl="$bin/norcctl"
 
-echo "== MariaDB at $NORC_DB_URL (private, under $run)"
-"$ctl" db migrate
-"$bin/norc-aggregator" >>"$run/aggregator.log" 2>&1 & pids+=($!)
-"$bin/norc-archiver" >>"$run/archiver.log" 2>&1 & pids+=($!)
-"$bin/norc-scheduler" >>"$run/scheduler.log" 2>&1 & pids+=($!)
+step 4 "services: status-aggregator, log-archiver, scheduler, executor on DemoQueue (logs: $run/*.log)"
+"$ctl" db migrate | sed 's/^/    /'
+# Each service runs in a session of its own: Ctrl-C reaches this script
+# alone, which stops them in order
+s_start () {
+    local log=$1; shift
+    setsid "$@" >>"$run/$log.log" 2>&1 < /dev/null &
+    echo $! >>"$run/pids"
+}
+s_start aggregator "$bin/norc-aggregator"; others+=($!)
+s_start archiver "$bin/norc-archiver"; others+=($!)
+s_start scheduler "$bin/norc-scheduler"; others+=($!)
 for _ in $(seq 1 100); do "$ctl" queue list --api-timeout_ms 200 >/dev/null 2>&1 && break; sleep 0.1; done
+echo "    aggregator, archiver and scheduler answer"
+"$ctl" queue list --json | grep -q '"DemoQueue"' || "$ctl" queue add DemoQueue | sed 's/^/    /'
+"$ctl" task show DemoTask >/dev/null 2>&1 \
+    || "$ctl" task add DemoTask --command "echo 'Demo successful!'" | sed 's/^/    /'
+s_start executor "$bin/norc-executor" DemoQueue -c 5; executors+=($!)
+echo "    executor on DemoQueue with 5 slots"
 
-"$ctl" queue list --json | grep -q '"DemoQueue"' || "$ctl" queue add DemoQueue
-"$ctl" task show DemoTask >/dev/null 2>&1 || "$ctl" task add DemoTask --command "echo 'Demo successful!'"
-"$bin/norc-executor" DemoQueue -c 5 >>"$run/executor.log" 2>&1 & pids+=($!)
+step 5 "demo: the event stream, and each demo run's output"
+# The stream first, so that every demo run is on screen; each DemoTask run
+# that ends has its output printed under it
+s_show_output () {
+    while IFS= read -r line; do
+        echo "$line"
+        case $line in
+        *'"topic": "instance.ended"'*'"task": "DemoTask"'*)
+            id=$(echo "$line" | sed -n 's/.*"instance_id": \([0-9]*\).*/\1/p')
+            [ -n "$id" ] && timeout 10 "$ctl" logs -f "$id" 2>/dev/null | sed 's/^/    | /'
+            ;;
+        esac
+    done
+}
+"$ctl" events > >(s_show_output) &
+printer=$!
+sleep 0.5
 if ! "$ctl" schedule list --all --json | grep -q '"task": "DemoTask"'; then
-    "$ctl" schedule add DemoTask --queue DemoQueue --period 5 --reps 5
+    "$ctl" schedule add DemoTask --queue DemoQueue --period "${NORC_DEMO_PERIOD:-5}" \
+        --reps "${NORC_DEMO_REPS:-5}" | sed 's/^/    /'
+else
+    echo "    the demo schedule is there from an earlier start (norcctl schedule list --all)"
 fi
+exports="PATH=$(printf '%q' "$bin"):\$PATH"
+for v in $(env | grep '^NORC_' | cut -d= -f1 | grep -v -E '^NORC_(RUN|DEMO|BIN)_' | sort); do
+    exports+=" $v=$(printf '%q' "${!v}")"
+done
 cat <<EOT
 
-Norc is running (service output in $run/*.log). In another terminal:
-    export $(env | grep '^NORC_' | tr '\n' ' ')
-    $ctl status
-    $ctl logs 1
+Norc is running. In another terminal:
+    export $exports
+    norcctl status
+    norcctl logs 1
+    norcctl help
 Following the event stream; Ctrl-C stops everything.
 
 EOT
-"$ctl" events &
-pids+=($!)
-wait "${pids[-1]}"
+wait "$printer"
