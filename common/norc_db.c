@@ -73,6 +73,8 @@ struct _norc_db_t {
     void *wait_arg;
     unsigned last_errno;
     char errstr [512];
+    norc_us_t down_since;       //  monotonic: since when the server is out of reach, 0 when not
+    bool fail_fast;             //  while out of reach: one attempt per transaction, no retries
 };
 
 //  --------------------------------------------------------------------------
@@ -777,7 +779,8 @@ norc_db_txn (norc_db_t *self, norc_db_txn_fn *fn, void *arg)
 {
     assert (!self->in_txn);
     int rc = NORC_ERROR;
-    for (int attempt = 0; attempt <= self->options.retries; attempt++) {
+    int retries = self->fail_fast && self->down_since ? 0 : self->options.retries;
+    for (int attempt = 0; attempt <= retries; attempt++) {
         if (attempt > 0) {
             //  10 ms, 20 ms ... up to 1 s, with jitter so racers part ways
             int64_t wait = 10000LL << (attempt - 1 < 7 ? attempt - 1 : 7);
@@ -814,7 +817,29 @@ norc_db_txn (norc_db_t *self, norc_db_txn_fn *fn, void *arg)
             mysql_rollback (self->mysql);
         self->in_txn = false;
         if (rc != NORC_AGAIN)
-            return rc;
+            break;
     }
+    //  Out of reach: the last attempt ended without a connection
+    if (rc == NORC_AGAIN && !self->mysql) {
+        if (!self->down_since)
+            self->down_since = norc_mono_us ();
+    }
+    else
+        self->down_since = 0;
     return rc;
+}
+
+int64_t
+norc_db_down_ms (norc_db_t *self)
+{
+    if (!self->down_since)
+        return 0;
+    int64_t ms = (norc_mono_us () - self->down_since) / 1000;
+    return ms > 0 ? ms : 1;
+}
+
+void
+norc_db_set_fail_fast (norc_db_t *self, bool fail_fast)
+{
+    self->fail_fast = fail_fast;
 }

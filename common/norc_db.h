@@ -94,6 +94,13 @@ const char *norc_stmt_text (norc_stmt_t *self, int col);
 //  than once).
 typedef int (norc_db_txn_fn) (norc_db_t *db, void *arg);
 int  norc_db_txn (norc_db_t *self, norc_db_txn_fn *fn, void *arg);
+//  How long the server has been out of reach, in ms (at least 1), as the
+//  last transaction found it; 0 when it was reached.
+int64_t norc_db_down_ms (norc_db_t *self);
+//  While the server is out of reach, make one attempt per transaction
+//  instead of retrying (for a service that must keep answering and whose
+//  work is resent anyway).
+void norc_db_set_fail_fast (norc_db_t *self, bool fail_fast);
 
 //  True while inside norc_db_txn.
 bool norc_db_in_txn (norc_db_t *self);

@@ -35,6 +35,11 @@ s_reply_error (norc_api_reply_t *reply, int code, const char *fmt, ...)
 static void
 s_reply_store (agg_api_t *self, norc_api_reply_t *reply, int rc, const char *what)
 {
+    int64_t down_ms = norc_db_down_ms (self->db);
+    if (rc == NORC_AGAIN && down_ms)
+        s_reply_error (reply, rc, "%s: the database is unavailable (for %lld s): %s", what,
+                       (long long) (down_ms + 999) / 1000, norc_db_errstr (self->db));
+    else
     if (rc == NORC_AGAIN)
         s_reply_error (reply, rc, "%s: the database is unavailable (%s)", what, norc_db_errstr (self->db));
     else
@@ -1272,6 +1277,32 @@ agg_api_handle (agg_api_t *self, const norc_api_request_t *request, norc_api_rep
 {
     reply->request_id = request->request_id;
     reply->code = NORC_OK;
+    //  The database out of reach: an answer at once, from what is known
+    //  without it where that is something, else the outage and its length
+    int64_t down_ms = self->db ? norc_db_down_ms (self->db) : 0;
+    if (down_ms && norc_mono_us () - self->probed_at >= NORC_US_PER_SEC) {
+        //  At most once a second a request tries (once): the way back
+        self->probed_at = norc_mono_us ();
+        down_ms = 0;
+    }
+    if (down_ms && request->op && self->daemons
+    &&  (strcmp (request->op, "status.executors") == 0 || strcmp (request->op, "status.schedulers") == 0)) {
+        self->daemons (self->owner, strcmp (request->op, "status.executors") == 0 ? NORC_DAEMON_EXECUTOR
+                                                                                  : NORC_DAEMON_SCHEDULER,
+                       &reply->rows);
+        char *text = norc_asprintf ("the database is unavailable (for %lld s): the daemons heard from lately, "
+                                    "from the aggregator's memory", (long long) (down_ms + 999) / 1000);
+        if (!reply->rows.count)
+            norc_rows_add (&reply->rows);
+        norc_strmap_set (&reply->rows.rows [0], "warning", text);
+        free (text);
+        return;
+    }
+    if (down_ms) {
+        s_reply_error (reply, NORC_AGAIN, "the database is unavailable (for %lld s): %s",
+                       (long long) (down_ms + 999) / 1000, norc_db_errstr (self->db));
+        return;
+    }
     for (size_t i = 0; i < sizeof s_ops / sizeof s_ops [0]; i++)
         if (request->op && strcmp (request->op, s_ops [i].op) == 0) {
             s_ops [i].fn (self, &request->args, reply);

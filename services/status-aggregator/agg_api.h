@@ -12,12 +12,18 @@
 typedef bool (agg_api_deliver_fn) (void *owner, uint64_t daemon_id, uint64_t request_id, int request,
                                     const char *by, uint64_t instance_id);
 
+//  Daemons of a kind heard from lately, as rows (id, host, pid, running,
+//  status, heartbeat), from the aggregator's memory.
+typedef void (agg_api_daemons_fn) (void *owner, int kind, norc_rows_t *rows);
+
 typedef struct {
     norc_db_t *db;              //  the aggregator's connection
     zsock_t *stream;            //  PUB, for change notifications
     int64_t alive_ms;           //  heartbeat failure threshold
     agg_api_deliver_fn *deliver;    //  control delivery
-    void *owner;                //  its first argument
+    agg_api_daemons_fn *daemons;    //  what it knows of live daemons without the database
+    void *owner;                //  first argument of both
+    norc_us_t probed_at;        //  monotonic: when a request last tried an unreachable database
 } agg_api_t;
 
 //  Run request's operation and fill reply (an API-REPLY).

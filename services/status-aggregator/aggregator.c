@@ -33,6 +33,10 @@ typedef struct {
     int status;
     norc_us_t at;               //  wall clock of the last heartbeat
     bool dirty;                 //  not yet written
+    int kind;                   //  NORC_DAEMON_SCHEDULER or NORC_DAEMON_EXECUTOR
+    char host [256];
+    int64_t pid;
+    int running;
 } s_beat_t;
 
 struct _aggregator_t {
@@ -375,6 +379,36 @@ s_heartbeat (aggregator_t *self, norc_heartbeat_t *hb)
     beat->status = hb->status ? hb->status : NORC_ST_RUNNING;
     beat->at = norc_now_us ();
     beat->dirty = true;
+    beat->kind = hb->kind && strcmp (hb->kind, "scheduler") == 0 ? NORC_DAEMON_SCHEDULER : NORC_DAEMON_EXECUTOR;
+    snprintf (beat->host, sizeof beat->host, "%s", hb->host ? hb->host : "");
+    beat->pid = hb->pid;
+    beat->running = hb->running;
+}
+
+//  The daemons heard from lately, from memory (agg_api_daemons_fn): what
+//  the API answers while the database is out of reach.
+static void
+s_daemons_heard (void *owner, int kind, norc_rows_t *rows)
+{
+    aggregator_t *self = (aggregator_t *) owner;
+    norc_us_t alive_after = norc_now_us () - self->failure_ms * 1000;
+    for (s_beat_t *beat = (s_beat_t *) zhashx_first (self->beats); beat;
+         beat = (s_beat_t *) zhashx_next (self->beats)) {
+        if (beat->kind != kind || beat->at < alive_after)
+            continue;
+        norc_strmap_t *row = norc_rows_add (rows);
+        char text [64];
+        snprintf (text, sizeof text, "%llu", (unsigned long long) beat->daemon_id);
+        norc_strmap_set (row, "id", text);
+        norc_strmap_set (row, "host", beat->host);
+        snprintf (text, sizeof text, "%lld", (long long) beat->pid);
+        norc_strmap_set (row, "pid", text);
+        snprintf (text, sizeof text, "%d", beat->running);
+        norc_strmap_set (row, "running", text);
+        snprintf (text, sizeof text, "%d", beat->status);
+        norc_strmap_set (row, "status", text);
+        norc_strmap_set (row, "heartbeat", norc_time_iso (beat->at, text, sizeof text));
+    }
 }
 
 static void
@@ -700,6 +734,10 @@ aggregator_start (aggregator_t *self)
         return NORC_ERROR;
     }
     self->db = norc_db_new_from_config (self->config);
+    //  While MariaDB is out of reach every transaction fails at once (the
+    //  senders resend their events) so that the loop keeps answering
+    if (self->db)
+        norc_db_set_fail_fast (self->db, true);
     char *events = norc_config_bind_endpoint (self->config, "aggregator.events");
     char *api = norc_config_bind_endpoint (self->config, "aggregator.api");
     char *stream = norc_config_bind_endpoint (self->config, "aggregator.stream");
@@ -718,6 +756,7 @@ aggregator_start (aggregator_t *self)
     self->api_ctx.stream = self->stream;
     self->api_ctx.alive_ms = self->failure_ms;
     self->api_ctx.deliver = s_deliver;
+    self->api_ctx.daemons = s_daemons_heard;
     self->api_ctx.owner = self;
     self->observing_since = self->last_sweep = norc_mono_us ();
     self->loop = zloop_new ();

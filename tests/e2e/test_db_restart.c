@@ -106,3 +106,48 @@ Test (db_restart, services_recover_and_nothing_is_lost_or_doubled)
         free (cmd);
     }
 }
+
+//  While MariaDB is down the aggregator keeps answering: what needs the
+//  database says it is unavailable and for how long, at once; the status
+//  of daemons comes from what it heard; all is back when MariaDB is.
+Test (db_restart, the_aggregator_answers_while_the_database_is_down)
+{
+    OK ("queue", "add", "Q");
+    const char *args [] = { "Q", "-c", "2", NULL };
+    norc_test_system_start (s_sys, "norc-executor", args);
+    norc_test_db_wait_count (s_db, "SELECT COUNT(*) FROM daemons WHERE kind = 2 AND status = 2", 1, 10000);
+    usleep (500000);            //  a heartbeat reaches the aggregator
+    norc_db_destroy (&s_db);
+    free (s_script ("stop"));
+    usleep (1500000);           //  the aggregator's next writes find it gone
+    char *out, *err;
+    for (int i = 0; i < 3; i++) {
+        norc_us_t t0 = norc_mono_us ();
+        int rc = norc_test_system_ctl (s_sys, &out, &err, "queue", "list", NULL);
+        cr_expect_eq (rc, 1);
+        cr_expect_not_null (strstr (err, "the database is unavailable"), "%s", err);
+        cr_expect_null (strstr (err, "is the status-aggregator running"), "%s", err);
+        cr_expect_lt (norc_mono_us () - t0, 3 * NORC_US_PER_SEC, "answered at once");
+        free (out);
+        free (err);
+    }
+    cr_assert_eq (norc_test_system_ctl (s_sys, &out, &err, "status", "executors", NULL), 0, "%s", err);
+    cr_expect_not_null (strstr (err, "the database is unavailable (for "), "%s", err);
+    char host [256] = "";
+    gethostname (host, sizeof host);
+    cr_expect_not_null (strstr (out, host), "the executor, as last heard: %s", out);
+    free (out);
+    free (err);
+    //  Back on the same port: everything answers again
+    free (s_script ("start"));
+    int rc = 1;
+    for (int i = 0; i < 100 && rc != 0; i++) {
+        rc = norc_test_system_ctl (s_sys, &out, &err, "queue", "list", NULL);
+        free (out);
+        free (err);
+        if (rc)
+            usleep (100000);
+    }
+    cr_expect_eq (rc, 0, "queue list works again");
+    s_db = norc_test_system_db (s_sys);
+}
