@@ -177,7 +177,7 @@ Test (instances, a_lost_executors_instance_is_retried_elsewhere)
     cr_expect_eq (norc_test_db_int (s_db, "SELECT COUNT(*) FROM instances a JOIN instances b "
                                           "ON b.retry_of = a.id AND b.executor_id <> a.executor_id WHERE a.id = 1"), 1);
     free (spool);
-    system ("pkill -f '^sleep 3$' 2>/dev/null");
+    norc_test_process_kill ("^sleep 3$", SIGKILL);
 }
 
 Test (instances, the_revision_hook_is_recorded_on_each_instance)

@@ -3,6 +3,10 @@
 #include "norc_mem.h"
 #include "norc_migrate.h"
 #include <criterion/criterion.h>
+#include <dirent.h>
+#include <regex.h>
+#include <signal.h>
+#include <sys/prctl.h>
 #include <unistd.h>
 #include <time.h>
 
@@ -175,6 +179,9 @@ norc_test_bin (const char *name)
 norc_test_system_t *
 norc_test_system_new (void)
 {
+    //  Orphaned task processes stay this process's descendants, so a test
+    //  looks at its own and nobody else's
+    prctl (PR_SET_CHILD_SUBREAPER, 1);
     norc_test_system_t *self = (norc_test_system_t *) norc_calloc (1, sizeof (norc_test_system_t));
     char template [] = "/tmp/norc-e2e-XXXXXX";
     cr_assert_not_null (mkdtemp (template));
@@ -369,25 +376,102 @@ norc_test_db_wait_count (norc_db_t *db, const char *sql, int64_t want, int timeo
                timeout_ms, sql, (long long) want, (long long) norc_test_db_int (db, sql));
 }
 
-static bool
-s_process_seen (const char *pattern)
+//  The processes this test started, and theirs: the descendants of this
+//  process (a child subreaper, so orphans stay among them), never the
+//  rest of the machine. Calls fn for each live one whose command line
+//  (arguments joined by spaces) matches pattern; returns how many did.
+static int
+s_own_processes (const char *pattern, int sig)
 {
-    char *cmd = norc_asprintf ("pgrep -f '%s' >/dev/null", pattern);
-    bool seen = system (cmd) == 0;
-    free (cmd);
-    return seen;
+    regex_t re;
+    if (regcomp (&re, pattern, REG_EXTENDED | REG_NOSUB) != 0)
+        return -1;
+    //  Every process's parent, from /proc
+    enum { MAX = 1 << 16 };
+    pid_t *pids = (pid_t *) norc_calloc (MAX, sizeof (pid_t));
+    pid_t *parents = (pid_t *) norc_calloc (MAX, sizeof (pid_t));
+    size_t n = 0;
+    DIR *dir = opendir ("/proc");
+    struct dirent *entry;
+    while (dir && n < MAX && (entry = readdir (dir))) {
+        char *end;
+        long pid = strtol (entry->d_name, &end, 10);
+        if (*end || pid <= 0)
+            continue;
+        char path [64], buf [512];
+        snprintf (path, sizeof path, "/proc/%ld/stat", pid);
+        FILE *file = fopen (path, "r");
+        if (!file)
+            continue;
+        size_t len = fread (buf, 1, sizeof buf - 1, file);
+        fclose (file);
+        buf [len] = 0;
+        //  "pid (comm) state ppid ...": comm may hold spaces and parens
+        char *close = strrchr (buf, ')');
+        char state;
+        int ppid;
+        if (!close || sscanf (close + 1, " %c %d", &state, &ppid) != 2 || state == 'Z')
+            continue;
+        pids [n] = (pid_t) pid;
+        parents [n++] = (pid_t) ppid;
+    }
+    if (dir)
+        closedir (dir);
+    //  Descendants of this process, to a fixed point
+    bool *mine = (bool *) norc_calloc (MAX, sizeof (bool));
+    bool grew = true;
+    while (grew) {
+        grew = false;
+        for (size_t i = 0; i < n; i++) {
+            if (mine [i])
+                continue;
+            bool child = parents [i] == getpid ();
+            for (size_t j = 0; j < n && !child; j++)
+                child = mine [j] && pids [j] == parents [i];
+            if (child)
+                mine [i] = grew = true;
+        }
+    }
+    int matched = 0;
+    for (size_t i = 0; i < n; i++) {
+        if (!mine [i])
+            continue;
+        char path [64], cmdline [4096];
+        snprintf (path, sizeof path, "/proc/%d/cmdline", (int) pids [i]);
+        FILE *file = fopen (path, "r");
+        if (!file)
+            continue;
+        size_t len = fread (cmdline, 1, sizeof cmdline - 1, file);
+        fclose (file);
+        while (len && cmdline [len - 1] == 0)
+            len--;
+        cmdline [len] = 0;
+        for (size_t k = 0; k < len; k++)
+            if (cmdline [k] == 0)
+                cmdline [k] = ' ';
+        if (len && regexec (&re, cmdline, 0, NULL, 0) == 0) {
+            matched++;
+            if (sig)
+                kill (pids [i], sig);
+        }
+    }
+    regfree (&re);
+    free (mine);
+    free (parents);
+    free (pids);
+    return matched;
 }
 
 static bool
 s_no_process (void *arg)
 {
-    return !s_process_seen ((const char *) arg);
+    return s_own_processes ((const char *) arg, 0) == 0;
 }
 
 static bool
 s_some_process (void *arg)
 {
-    return s_process_seen ((const char *) arg);
+    return s_own_processes ((const char *) arg, 0) > 0;
 }
 
 bool
@@ -400,4 +484,10 @@ bool
 norc_test_process_seen (const char *pattern, int timeout_ms)
 {
     return norc_test_wait_for (s_some_process, (void *) pattern, timeout_ms);
+}
+
+int
+norc_test_process_kill (const char *pattern, int sig)
+{
+    return s_own_processes (pattern, sig);
 }

@@ -77,13 +77,21 @@ norc_db_t *norc_test_system_db (norc_test_system_t *self);
 //  every 10 ms; fails the test after timeout_ms with the value it has.
 void norc_test_db_wait_count (norc_db_t *db, const char *sql, int64_t want, int timeout_ms);
 
-//  True once no process's command line matches pattern (pgrep -f, an
-//  extended regex without single quotes), within timeout_ms. A signalled
-//  process is gone a moment after its signal, not at once.
+//  The process helpers look only at this test's own processes: the
+//  descendants of the test process, which a test system makes a child
+//  subreaper so that orphaned task processes stay among them. Never the
+//  rest of the machine.
+//
+//  True once none of them has a command line (its arguments joined by
+//  spaces) that matches pattern (an extended regex), within timeout_ms. A
+//  signalled process is gone a moment after its signal, not at once.
 bool norc_test_process_gone (const char *pattern, int timeout_ms);
 
-//  True once a process's command line matches pattern, within timeout_ms.
+//  True once one of them matches pattern, within timeout_ms.
 bool norc_test_process_seen (const char *pattern, int timeout_ms);
+
+//  Send sig to each of them that matches pattern; returns how many.
+int norc_test_process_kill (const char *pattern, int sig);
 
 //  An end-to-end suite: before each test a private Norc with its core
 //  services running (s_sys) and a handle on its database (s_db); both are
