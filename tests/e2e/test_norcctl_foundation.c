@@ -193,3 +193,20 @@ Test (norcctl, help_in_every_form_and_the_man_page)
     unlink (path);
     free (path);
 }
+
+//  A refused password says what most likely happened and where to read
+Test (norcctl, migrate_with_a_refused_password_says_why)
+{
+    const char *server = getenv ("NORC_TEST_DB");
+    cr_assert_not_null (server);
+    const char *at = strstr (server, "root@");
+    cr_assert_not_null (at, "%s", server);
+    char *url = norc_asprintf ("%.*snorc_nobody:wrong@%snorc", (int) (at - server), server, at + 5);
+    char *out, *err;
+    cr_expect_eq (RUN (&out, &err, "--db.url", url, "db", "migrate"), 1);
+    cr_expect_not_null (strstr (err, "refused the user or password"), "%s", err);
+    cr_expect_not_null (strstr (err, "Changing the database password"), "%s", err);
+    free (out);
+    free (err);
+    free (url);
+}
