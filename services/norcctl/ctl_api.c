@@ -860,7 +860,10 @@ ctl_api_logs (norc_config_t *config, int argc, char **argv)
         fetch->log_fetch.max_bytes = 1024 * 1024;
         fetch->log_fetch.follow = follow;
         norc_msg_send (&fetch, sock);
-        if (norc_zmq_wait (sock, timeout + 1000) != NORC_OK) {
+        int waited = norc_zmq_wait (sock, timeout + 1000);
+        if (waited != NORC_OK && zsys_interrupted)
+            break;              //  Ctrl-C while following: not a fault of the archiver
+        if (waited != NORC_OK) {
             fprintf (stderr, "norcctl: nothing answered at %s within %d ms: is the log-archiver running?\n",
                      endpoint, timeout);
             rc = CTL_FAIL;
