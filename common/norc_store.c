@@ -386,8 +386,11 @@ s_task_get (norc_db_t *db, void *arg)
     s_task_args_t *a = (s_task_args_t *) arg;
     norc_stmt_t *st;
     if (a->name [0] == '#') {
+        uint64_t id;
+        if (norc_id_parse (a->name, &id) != NORC_OK)
+            return NORC_NOTFOUND;
         st = norc_db_stmt (db, s_sql_task_by_id);
-        norc_stmt_bind_u64 (st, 0, strtoull (a->name + 1, NULL, 10));
+        norc_stmt_bind_u64 (st, 0, id);
     }
     else {
         st = norc_db_stmt (db, s_sql_task_by_name);
