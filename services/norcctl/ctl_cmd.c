@@ -393,26 +393,40 @@ ctl_cmd_usage (FILE *out)
                   "variables, the file in NORC_CONFIG or --config, and --KEY VALUE flags.\n");
 }
 
+//  The options of a command, one "FLAG\tmeaning" line at a time
+typedef struct {
+    const char *next;           //  the rest of the options text
+    const char *flag, *text;
+    size_t flag_len, text_len;
+} s_option_t;
+
+static bool
+s_option_next (s_option_t *o)
+{
+    if (!*o->next)
+        return false;
+    const char *line = o->next;
+    const char *end = strchr (line, '\n');
+    size_t len = end ? (size_t) (end - line) : strlen (line);
+    const char *tab = memchr (line, '\t', len);
+    o->flag = line;
+    o->flag_len = tab ? (size_t) (tab - line) : len;
+    o->text = tab ? tab + 1 : line + len;
+    o->text_len = tab ? len - o->flag_len - 1 : 0;
+    o->next = line + len + (end ? 1 : 0);
+    return true;
+}
+
 //  One command's synopsis, options and example.
 static void
 s_command_help (FILE *out, const s_command_t *c)
 {
     fprintf (out, "usage: norcctl %s%s%s\n\n%s.\n", c->words, *c->args ? " " : "", c->args, c->help);
-    if (*c->options) {
+    if (*c->options)
         fprintf (out, "\n");
-        const char *line = c->options;
-        while (*line) {
-            const char *end = strchr (line, '\n');
-            size_t len = end ? (size_t) (end - line) : strlen (line);
-            const char *tab = memchr (line, '\t', len);
-            if (tab)
-                fprintf (out, "  %-22.*s %.*s\n", (int) (tab - line), line, (int) (len - (size_t) (tab - line) - 1),
-                         tab + 1);
-            else
-                fprintf (out, "  %.*s\n", (int) len, line);
-            line += len + (end ? 1 : 0);
-        }
-    }
+    s_option_t o = { .next = c->options };
+    while (s_option_next (&o))
+        fprintf (out, "  %-22.*s %.*s\n", (int) o.flag_len, o.flag, (int) o.text_len, o.text);
     fprintf (out, "\nexample:\n  %s\n", c->example);
 }
 
@@ -456,18 +470,13 @@ s_man (FILE *out)
         fprintf (out, "\"\n");
         s_roff (out, c->help, strlen (c->help));
         fprintf (out, ".\n");
-        const char *line = c->options;
-        while (*line) {
-            const char *end = strchr (line, '\n');
-            size_t len = end ? (size_t) (end - line) : strlen (line);
-            const char *tab = memchr (line, '\t', len);
+        s_option_t o = { .next = c->options };
+        while (s_option_next (&o)) {
             fprintf (out, ".TP\n.B ");
-            s_roff (out, line, tab ? (size_t) (tab - line) : len);
+            s_roff (out, o.flag, o.flag_len);
             fprintf (out, "\n");
-            if (tab)
-                s_roff (out, tab + 1, len - (size_t) (tab - line) - 1);
+            s_roff (out, o.text, o.text_len);
             fprintf (out, "\n");
-            line += len + (end ? 1 : 0);
         }
         fprintf (out, ".PP\nExample:\n.nf\n.RS\n");
         s_roff (out, c->example, strlen (c->example));
