@@ -63,6 +63,8 @@ struct _aggregator_t {
     norc_us_t last_sweep;       //  monotonic
     int flush_timer;            //  commits a young batch, -1 when not armed
     int64_t batch_ms;
+    uint64_t refused;           //  events refused since the last report
+    norc_us_t refused_logged;   //  monotonic: the last report
 };
 
 aggregator_t *
@@ -257,6 +259,26 @@ s_describe (aggregator_t *self)
     free (ids);
 }
 
+static void s_refuse (aggregator_t *self, zframe_t *routing_id, uint64_t seq, uint64_t instance_id,
+                      const char *why);
+
+//  Take an instance's start and end events off the publish list (its
+//  change was refused: the stream must not report what is not recorded)
+static void
+s_unpublish (aggregator_t *self, uint64_t instance_id)
+{
+    size_t kept = 0;
+    for (size_t i = 0; i < self->publish_count; i++) {
+        norc_event_t *e = &self->publish [i]->event;
+        if (e->instance_id == instance_id
+        &&  (strcmp (e->topic, "instance.started") == 0 || strcmp (e->topic, "instance.ended") == 0))
+            norc_msg_destroy (&self->publish [i]);
+        else
+            self->publish [kept++] = self->publish [i];
+    }
+    self->publish_count = kept;
+}
+
 //  Commit the batch; on success acknowledge and publish everything queued.
 static void
 s_flush (aggregator_t *self)
@@ -271,6 +293,21 @@ s_flush (aggregator_t *self)
     int rc = NORC_OK;
     if (self->batch_count)
         rc = norc_store_instance_apply (self->db, self->batch, self->batch_count, self->retry_ids);
+    if (rc != NORC_OK && rc != NORC_AGAIN) {
+        //  Not the database's absence but something in the batch: each
+        //  change alone, so one bad event is refused and the rest recorded
+        rc = NORC_OK;
+        for (size_t i = 0; i < self->batch_count && rc == NORC_OK; i++) {
+            int one = norc_store_instance_apply (self->db, &self->batch [i], 1, &self->retry_ids [i]);
+            if (one == NORC_AGAIN)
+                rc = one;           //  gone meanwhile: nothing is acknowledged, all comes again
+            else
+            if (one != NORC_OK) {
+                s_refuse (self, NULL, 0, self->batch [i].id, norc_db_errstr (self->db));
+                s_unpublish (self, self->batch [i].id);
+            }
+        }
+    }
     if (rc == NORC_OK) {
         //  One ACK per sender, listing its sequence numbers
         for (size_t i = 0; i < self->ack_count; i++) {
@@ -411,6 +448,40 @@ s_daemons_heard (void *owner, int kind, norc_rows_t *rows)
     }
 }
 
+//  A refused event: acknowledged (its sender must not resend it for
+//  ever), not recorded, logged at most once a second with a count of the
+//  others refused meanwhile.
+static void
+s_refuse (aggregator_t *self, zframe_t *routing_id, uint64_t seq, uint64_t instance_id, const char *why)
+{
+    if (routing_id)
+        s_queue_ack (self, routing_id, seq);
+    self->refused++;
+    norc_us_t now = norc_mono_us ();
+    if (now - self->refused_logged >= NORC_US_PER_SEC) {
+        norc_log_warnx ("refused an event for instance %llu: %s (%llu refused since the last report)",
+                        (unsigned long long) instance_id, why, (unsigned long long) self->refused);
+        self->refused = 0;
+        self->refused_logged = now;
+    }
+}
+
+//  What the record can hold: a time between 1970 and 9999 (0: none)
+static bool
+s_valid_time (norc_us_t t)
+{
+    return t >= 0 && t < INT64_C (253402300799) * NORC_US_PER_SEC;
+}
+
+//  An instance's final status: a named code of 7 or more, but not the
+//  daemons' ENDED nor the operators' HANDLED
+static bool
+s_valid_final (int status)
+{
+    return NORC_STATUS_IS_FINAL (status) && norc_status_name (status)
+        && status != NORC_ST_ENDED && status != NORC_ST_HANDLED;
+}
+
 static void
 s_on_event (aggregator_t *self, norc_msg_t *msg)
 {
@@ -419,6 +490,11 @@ s_on_event (aggregator_t *self, norc_msg_t *msg)
     switch (msg->id) {
         case NORC_MSG_INSTANCE_STARTED: {
             norc_instance_started_t *m = &msg->instance_started;
+            if (!m->instance_id || !s_valid_time (m->started_us)) {
+                s_refuse (self, msg->routing_id, m->seq, m->instance_id, "a start without an instance or with "
+                          "a time out of range");
+                break;
+            }
             change = s_change (self, m->instance_id);
             if (change->status) {
                 //  Already in this batch (its end, or the same start again)
@@ -438,10 +514,12 @@ s_on_event (aggregator_t *self, norc_msg_t *msg)
         }
         case NORC_MSG_INSTANCE_ENDED: {
             norc_instance_ended_t *m = &msg->instance_ended;
-            if (!NORC_STATUS_IS_FINAL (m->status)) {
-                norc_log_warnx ("instance=%llu: end event with status %d is not final; dropped",
-                                (unsigned long long) m->instance_id, m->status);
-                s_queue_ack (self, msg->routing_id, m->seq);
+            if (!m->instance_id || !s_valid_final (m->status) || !s_valid_time (m->started_us)
+            ||  !s_valid_time (m->ended_us) || m->signal < 0 || m->signal > 128 || m->cpu_user_us < 0
+            ||  m->cpu_sys_us < 0 || m->max_rss_kb < 0) {
+                char why [96];
+                snprintf (why, sizeof why, "an end with status %d or a value out of range", m->status);
+                s_refuse (self, msg->routing_id, m->seq, m->instance_id, why);
                 break;
             }
             change = s_change (self, m->instance_id);

@@ -1,0 +1,72 @@
+//  End to end: the promises under hostile or broken input. One bad event
+//  among good ones does not stop the record.
+#include <criterion/criterion.h>
+#include <czmq.h>
+#include <unistd.h>
+#include "norc_test.h"
+#include "norc_mem.h"
+#include "norc_msg.h"
+#include "norc_zmq.h"
+
+NORC_TEST_E2E_SUITE (under_fire, 120);
+
+#define OK(...) NORC_TEST_CTL_OK (s_sys, __VA_ARGS__)
+
+static const char *
+s_env (const char *name)
+{
+    size_t len = strlen (name);
+    for (char **e = s_sys->env; *e; e++)
+        if (strncmp (*e, name, len) == 0 && (*e) [len] == '=')
+            return *e + len + 1;
+    return NULL;
+}
+
+//  A poisoned INSTANCE-ENDED every 5 ms (a status and times the record
+//  cannot hold) while a schedule fires: the good runs are recorded at
+//  once, the poison is refused and acknowledged, and nothing of it is
+//  written.
+Test (under_fire, a_poisoned_event_is_refused_and_the_rest_is_recorded)
+{
+    OK ("queue", "add", "Q");
+    OK ("task", "add", "T", "--command", "true");
+    OK ("task", "add", "Slow", "--command", "sleep 20");
+    const char *args [] = { "Q", "-c", "4", NULL };
+    norc_test_system_start (s_sys, "norc-executor", args);
+    OK ("run", "Slow", "--queue", "Q");             //  instance 1: the poison's target
+    norc_test_db_wait_count (s_db, "SELECT COUNT(*) FROM instances WHERE id = 1 AND status = 2", 1, 10000);
+    zsock_t *sender = norc_zmq_connect (ZMQ_DEALER, s_env ("NORC_AGGREGATOR_EVENTS"));
+    cr_assert_not_null (sender);
+    OK ("schedule", "add", "T", "--queue", "Q", "--period", "1");
+    norc_us_t until = norc_mono_us () + 6 * NORC_US_PER_SEC;
+    uint64_t seq = 0, acked = 0;
+    int kind = 0;
+    while (norc_mono_us () < until) {
+        norc_msg_t *msg = norc_msg_new (NORC_MSG_INSTANCE_ENDED);
+        msg->instance_ended.seq = ++seq;
+        msg->instance_ended.instance_id = 1;
+        //  Each kind of value the record cannot hold, in turn
+        switch (kind++ % 3) {
+            case 0:  msg->instance_ended.status = 70000; break;
+            case 1:  msg->instance_ended.status = NORC_ST_FAILURE;
+                     msg->instance_ended.ended_us = INT64_MAX; break;
+            default: msg->instance_ended.status = 99; break;
+        }
+        norc_msg_send (&msg, sender);
+        while (norc_zmq_wait (sender, 0) == NORC_OK) {
+            norc_msg_t *ack = norc_msg_recv (sender);
+            if (ack && ack->id == NORC_MSG_ACK)
+                acked += 1 + ack->ack.more.count;
+            norc_msg_destroy (&ack);
+        }
+        usleep (5000);
+    }
+    //  While poisoned, the schedule's runs were recorded as they ended
+    cr_expect_geq (norc_test_db_int (s_db, "SELECT COUNT(*) FROM instances WHERE task_id = 1 AND status = 7"), 4,
+                   "the good runs were recorded during the flood");
+    cr_expect_eq (norc_test_db_int (s_db, "SELECT status FROM instances WHERE id = 1"), NORC_ST_RUNNING,
+                  "nothing of the poison was written");
+    cr_expect_gt (acked, seq / 2, "the poison is acknowledged (refused), not resent for ever: %llu of %llu",
+                  (unsigned long long) acked, (unsigned long long) seq);
+    zsock_destroy (&sender);
+}
