@@ -17,6 +17,9 @@ s_setup (zsock_t *sock, int type)
     zsock_set_linger (sock, 200);
     zsock_set_sndhwm (sock, 100000);
     zsock_set_rcvhwm (sock, 100000);
+    //  A frame larger than any message is refused by libzmq before it is
+    //  read into memory (the peer is disconnected), not by the decoder after
+    zsock_set_maxmsgsize (sock, NORC_ZMQ_MAXMSGSIZE);
     if (type == ZMQ_ROUTER)
         zsock_set_router_mandatory (sock, 1);
 }

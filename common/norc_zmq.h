@@ -4,6 +4,11 @@
 #ifndef NORC_ZMQ_H_INCLUDED
 #define NORC_ZMQ_H_INCLUDED
 #include "norc.h"
+
+//  The largest frame any socket accepts: the largest message (NORC_MSG_MAX,
+//  4 MiB) with room to spare. Larger frames cost nothing: libzmq drops the
+//  connection that sends one.
+#define NORC_ZMQ_MAXMSGSIZE (4 * 1024 * 1024 + 64 * 1024)
 #include <czmq.h>
 
 //  A socket of type (ZMQ_ROUTER, ZMQ_DEALER, ...) bound to endpoint.

@@ -1355,8 +1355,16 @@ norc_msg_recv_checked (zsock_t *input, norc_msg_rejected_t *rejected)
         routing_id = NULL;
     }
     else {
-        norc_log_warnx ("dropped malformed message: %s (%zu frames, %zu bytes)",
-                        why, nframes, body ? zframe_size (body) : 0);
+        //  At most one line a second, with a count of the others
+        static norc_us_t logged;
+        static uint64_t dropped;
+        dropped++;
+        if (norc_mono_us () - logged >= NORC_US_PER_SEC) {
+            norc_log_warnx ("dropped malformed message: %s (%zu frames, %zu bytes; %llu dropped since the last "
+                            "report)", why, nframes, body ? zframe_size (body) : 0, (unsigned long long) dropped);
+            logged = norc_mono_us ();
+            dropped = 0;
+        }
         if (rejected) {
             rejected->routing_id = routing_id;
             routing_id = NULL;

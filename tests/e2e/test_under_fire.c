@@ -70,3 +70,51 @@ Test (under_fire, a_poisoned_event_is_refused_and_the_rest_is_recorded)
                   (unsigned long long) acked, (unsigned long long) seq);
     zsock_destroy (&sender);
 }
+
+//  The process's peak resident size
+static long
+s_rss_kb (pid_t pid)
+{
+    char path [64], line [256];
+    snprintf (path, sizeof path, "/proc/%d/status", (int) pid);
+    FILE *file = fopen (path, "r");
+    long kb = -1;
+    while (file && fgets (line, sizeof line, file))
+        if (strncmp (line, "VmHWM:", 6) == 0)
+            kb = atol (line + 6);
+    if (file)
+        fclose (file);
+    return kb;
+}
+
+//  Frames far over the largest message cost the receiver nothing: libzmq
+//  refuses them before reading them in; the service goes on answering.
+Test (under_fire, an_oversized_frame_is_refused_before_it_is_read)
+{
+    pid_t aggregator = 0;
+    for (int i = 0; i < s_sys->count; i++)
+        if (strstr (s_sys->names [i], "aggregator"))
+            aggregator = s_sys->pids [i];
+    cr_assert_gt (aggregator, 0);
+    long before = s_rss_kb (aggregator);
+    size_t size = 64 * 1024 * 1024;
+    char *junk = (char *) norc_malloc (size);
+    memset (junk, 0xc1, size);
+    for (int i = 0; i < 3; i++) {
+        zsock_t *sender = norc_zmq_connect (ZMQ_DEALER, s_env (i % 2 ? "NORC_AGGREGATOR_API" : "NORC_AGGREGATOR_EVENTS"));
+        cr_assert_not_null (sender);
+        zsock_set_sndtimeo (sender, 2000);
+        zframe_t *frame = zframe_new (junk, size);
+        zframe_send (&frame, sender, 0);
+        usleep (500000);
+        zsock_set_linger (sender, 0);
+        zsock_destroy (&sender);
+    }
+    free (junk);
+    norc_us_t t0 = norc_mono_us ();
+    OK ("queue", "add", "Q");
+    cr_expect_lt (norc_mono_us () - t0, NORC_US_PER_SEC, "the API answers at once");
+    long after = s_rss_kb (aggregator);
+    cr_expect_lt (after - before, 32 * 1024, "the aggregator did not take the frames in: peak %ld kB -> %ld kB",
+                  before, after);
+}

@@ -2,6 +2,7 @@
 //  decode to a clean error; unknown keys are ignored; missing keys default.
 #include <criterion/criterion.h>
 #include "norc_msg.h"
+#include "norc_zmq.h"
 #include "norc_mem.h"
 #include "norc_log.h"
 #include "proto_cases.inc"
@@ -353,4 +354,10 @@ Test (norc_msg, travels_over_real_sockets_with_routing_and_topics)
     norc_msg_destroy (&copy);
     zsock_destroy (&dealer);
     zsock_destroy (&router);
+}
+
+//  Every socket takes the largest message: its frame limit is above it
+Test (norc_msg, the_sockets_frame_limit_holds_the_largest_message)
+{
+    cr_expect_geq ((long long) NORC_ZMQ_MAXMSGSIZE, (long long) NORC_MSG_MAX + 1024);
 }
