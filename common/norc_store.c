@@ -845,7 +845,8 @@ s_tick_advance (norc_db_t *db, const norc_tick_fire_t *t)
 
 static const char *s_sql_tick_instance =
     "INSERT INTO instances (task_id, queue_id, schedule_id, nominal, attempt, trigger_kind, "
-    "  status, enqueued_at, executor_id) VALUES (?, ?, ?, ?, 1, 1, 1, UTC_TIMESTAMP(6), NULLIF(?, 0))";
+    "  status, enqueued_at, executor_id, dispatch_epoch) "
+    "VALUES (?, ?, ?, ?, 1, 1, 1, UTC_TIMESTAMP(6), NULLIF(?, 0), NULLIF(?, 0))";
 static const char *s_sql_tick_schedule =
     "SELECT task_id, queue_id FROM schedules WHERE id = ?";
 
@@ -1105,6 +1106,23 @@ s_tick_batch (norc_db_t *db, void *arg)
         if ((rc = s_exec_one (st)) == NORC_OK && norc_stmt_i64 (st, 0) <= 1)
             id_step = norc_stmt_u64 (st, 1);
     }
+    //  An instance written assigned at once must be the dispatcher's to
+    //  assign: the fence is checked once for the round, under a shared lock
+    //  on the lease row (a takeover waits for this commit)
+    for (size_t i = 0; rc == NORC_OK && i < n; i++)
+        if (ticks [i].outcome == 0 && ticks [i].executor_id) {
+            norc_stmt_t *st = norc_db_stmt (db, "SELECT holder = ? AND epoch = ? FROM leases "
+                                                "WHERE name = 'dispatch' LOCK IN SHARE MODE");
+            norc_stmt_bind_u64 (st, 0, ticks [i].owner);
+            norc_stmt_bind_u64 (st, 1, ticks [i].dispatch_epoch);
+            rc = s_exec_one (st);
+            bool fenced = rc == NORC_OK && norc_stmt_i64 (st, 0) == 1;
+            if (rc == NORC_NOTFOUND)
+                rc = NORC_OK;
+            for (size_t j = 0; !fenced && j < n; j++)
+                ticks [j].executor_id = 0;      //  written unassigned: the caller sends no ASSIGN
+            break;
+        }
     //  4. The fired ticks' instances; a tick fired before (an unclear
     //  commit retried) makes its chunk go row by row
     norc_tick_fire_t **fire = (norc_tick_fire_t **) norc_calloc (fired + skipped + 1, sizeof (norc_tick_fire_t *));
@@ -1115,17 +1133,18 @@ s_tick_batch (norc_db_t *db, void *arg)
     for (size_t done = 0; rc == NORC_OK && done < nf; ) {
         size_t k = s_chunk (nf - done);
         char *sql = s_sql_rows ("INSERT INTO instances (task_id, queue_id, schedule_id, nominal, attempt, "
-                                "trigger_kind, status, enqueued_at, executor_id) VALUES ",
-                                "(?, ?, ?, ?, 1, 1, 1, UTC_TIMESTAMP(6), NULLIF(?, 0))", ",", k, "");
+                                "trigger_kind, status, enqueued_at, executor_id, dispatch_epoch) VALUES ",
+                                "(?, ?, ?, ?, 1, 1, 1, UTC_TIMESTAMP(6), NULLIF(?, 0), NULLIF(?, 0))", ",", k, "");
         norc_stmt_t *st = norc_db_stmt (db, sql);
         free (sql);
         for (size_t j = 0; j < k; j++) {
             norc_tick_fire_t *t = fire [done + j];
-            norc_stmt_bind_u64 (st, (int) (j * 5), t->task_id);
-            norc_stmt_bind_u64 (st, (int) (j * 5 + 1), t->queue_id);
-            norc_stmt_bind_u64 (st, (int) (j * 5 + 2), t->schedule_id);
-            norc_stmt_bind_time (st, (int) (j * 5 + 3), t->nominal);
-            norc_stmt_bind_u64 (st, (int) (j * 5 + 4), t->executor_id);
+            norc_stmt_bind_u64 (st, (int) (j * 6), t->task_id);
+            norc_stmt_bind_u64 (st, (int) (j * 6 + 1), t->queue_id);
+            norc_stmt_bind_u64 (st, (int) (j * 6 + 2), t->schedule_id);
+            norc_stmt_bind_time (st, (int) (j * 6 + 3), t->nominal);
+            norc_stmt_bind_u64 (st, (int) (j * 6 + 4), t->executor_id);
+            norc_stmt_bind_u64 (st, (int) (j * 6 + 5), t->executor_id ? t->dispatch_epoch : 0);
         }
         rc = norc_stmt_exec (st);
         if (rc == NORC_CONFLICT) {
@@ -1138,6 +1157,7 @@ s_tick_batch (norc_db_t *db, void *arg)
                 norc_stmt_bind_u64 (st, 2, t->schedule_id);
                 norc_stmt_bind_time (st, 3, t->nominal);
                 norc_stmt_bind_u64 (st, 4, t->executor_id);
+                norc_stmt_bind_u64 (st, 5, t->executor_id ? t->dispatch_epoch : 0);
                 rc = norc_stmt_exec (st);
                 if (rc == NORC_CONFLICT) {
                     t->result = NORC_CONFLICT;
@@ -1520,16 +1540,22 @@ norc_store_instance_waiting (norc_db_t *db, norc_instance_t **instances, size_t 
 
 //  An instance is assigned only while no executor holds it, so two
 //  dispatchers can never hand out the same instance.
+//  The fence, in a statement: the dispatcher holds the lease at its epoch
+#define S_FENCE "EXISTS (SELECT 1 FROM leases l WHERE l.name = 'dispatch' AND l.holder = ? AND l.epoch = ?)"
+
 static const char *s_sql_instance_assign =
-    "UPDATE instances SET executor_id = ? WHERE id = ? AND status = 1 AND executor_id IS NULL";
+    "UPDATE instances SET executor_id = ?, dispatch_epoch = ? "
+    "WHERE id = ? AND status = 1 AND executor_id IS NULL AND " S_FENCE;
 static const char *s_sql_instance_unassign =
-    "UPDATE instances SET executor_id = NULL WHERE id = ? AND status = 1";
+    "UPDATE instances SET executor_id = NULL, dispatch_epoch = NULL "
+    "WHERE id = ? AND status = 1 AND executor_id = ? AND (? = 0 OR dispatch_epoch = ?)";
 static const char *s_sql_instance_exists = "SELECT status, executor_id FROM instances WHERE id = ?";
 
 static int
 s_instance_assign (norc_db_t *db, void *arg)
 {
     s_inst_args_t *a = (s_inst_args_t *) arg;
+    const norc_fence_t *fence = (const norc_fence_t *) a->text;
     norc_stmt_t *st = norc_db_stmt (db, s_sql_instance_exists);
     norc_stmt_bind_u64 (st, 0, a->id);
     int rc = s_exec_one (st);
@@ -1537,33 +1563,53 @@ s_instance_assign (norc_db_t *db, void *arg)
         return rc;
     if (norc_stmt_i64 (st, 0) != NORC_ST_CREATED)
         return NORC_CONFLICT;
-    if (a->executor_id == 0) {
-        st = norc_db_stmt (db, s_sql_instance_unassign);
-        norc_stmt_bind_u64 (st, 0, a->id);
-        return norc_stmt_exec (st);
-    }
     st = norc_db_stmt (db, s_sql_instance_assign);
     norc_stmt_bind_u64 (st, 0, a->executor_id);
-    norc_stmt_bind_u64 (st, 1, a->id);
+    norc_stmt_bind_u64 (st, 1, fence->epoch);
+    norc_stmt_bind_u64 (st, 2, a->id);
+    norc_stmt_bind_u64 (st, 3, fence->holder);
+    norc_stmt_bind_u64 (st, 4, fence->epoch);
     rc = norc_stmt_exec (st);
     return rc ? rc : norc_stmt_affected (st) == 1 ? NORC_OK : NORC_CONFLICT;
 }
 
 int
-norc_store_instance_assign (norc_db_t *db, uint64_t id, uint64_t executor_id)
+norc_store_instance_assign (norc_db_t *db, uint64_t id, uint64_t executor_id, const norc_fence_t *fence)
 {
-    s_inst_args_t a = { .id = id, .executor_id = executor_id };
+    s_inst_args_t a = { .id = id, .executor_id = executor_id, .text = (const char *) (const void *) fence };
     return norc_db_txn (db, s_instance_assign, &a);
+}
+
+static int
+s_instance_unassign (norc_db_t *db, void *arg)
+{
+    s_inst_args_t *a = (s_inst_args_t *) arg;
+    norc_stmt_t *st = norc_db_stmt (db, s_sql_instance_unassign);
+    norc_stmt_bind_u64 (st, 0, a->id);
+    norc_stmt_bind_u64 (st, 1, a->executor_id);
+    norc_stmt_bind_u64 (st, 2, (uint64_t) a->time);
+    norc_stmt_bind_u64 (st, 3, (uint64_t) a->time);
+    int rc = norc_stmt_exec (st);
+    return rc ? rc : norc_stmt_affected (st) == 1 ? NORC_OK : NORC_CONFLICT;
+}
+
+int
+norc_store_instance_unassign (norc_db_t *db, uint64_t id, uint64_t executor_id, uint64_t epoch)
+{
+    s_inst_args_t a = { .id = id, .executor_id = executor_id, .time = (norc_us_t) epoch };
+    return norc_db_txn (db, s_instance_unassign, &a);
 }
 
 typedef struct {
     const uint64_t *ids, *executor_ids;
     int *results;
     size_t count;
+    const norc_fence_t *fence;
 } s_assign_batch_t;
 
 //  One multi-row UPDATE per chunk; when it matches fewer rows than it
-//  names, the rows say which assignments took.
+//  names, the rows say which assignments took (held by that executor
+//  under this epoch: this dispatcher's, not another's).
 static int
 s_instance_assign_batch (norc_db_t *db, void *arg)
 {
@@ -1571,28 +1617,27 @@ s_instance_assign_batch (norc_db_t *db, void *arg)
     int rc = NORC_OK;
     for (size_t done = 0; rc == NORC_OK && done < a->count; ) {
         size_t k = s_chunk (a->count - done);
-        char *sql;
-        if (k == 1)
-            sql = norc_strdup ("UPDATE instances i SET i.executor_id = ? "
-                               "WHERE i.id = ? AND i.status = 1 AND i.executor_id IS NULL");
-        else {
-            char *rows = s_sql_rows ("SELECT ? AS id, ? AS executor_id", " UNION ALL SELECT ?, ?", "", k - 1, "");
-            sql = norc_asprintf ("UPDATE instances i JOIN (%s) v ON v.id = i.id SET i.executor_id = v.executor_id "
-                                 "WHERE i.status = 1 AND i.executor_id IS NULL", rows);
-            free (rows);
-        }
+        char *rows = s_sql_rows ("SELECT ? AS id, ? AS executor_id", " UNION ALL SELECT ?, ?", "", k - 1, "");
+        char *sql = norc_asprintf ("UPDATE instances i JOIN (%s) v ON v.id = i.id "
+                                   "SET i.executor_id = v.executor_id, i.dispatch_epoch = ? "
+                                   "WHERE i.status = 1 AND i.executor_id IS NULL AND " S_FENCE, rows);
+        free (rows);
         norc_stmt_t *st = norc_db_stmt (db, sql);
         free (sql);
         for (size_t j = 0; j < k; j++) {
-            norc_stmt_bind_u64 (st, k == 1 ? 1 : (int) (j * 2), a->ids [done + j]);
-            norc_stmt_bind_u64 (st, k == 1 ? 0 : (int) (j * 2 + 1), a->executor_ids [done + j]);
+            norc_stmt_bind_u64 (st, (int) (j * 2), a->ids [done + j]);
+            norc_stmt_bind_u64 (st, (int) (j * 2 + 1), a->executor_ids [done + j]);
             a->results [done + j] = NORC_OK;
         }
+        norc_stmt_bind_u64 (st, (int) (k * 2), a->fence->epoch);
+        norc_stmt_bind_u64 (st, (int) (k * 2 + 1), a->fence->holder);
+        norc_stmt_bind_u64 (st, (int) (k * 2 + 2), a->fence->epoch);
         rc = norc_stmt_exec (st);
         if (rc == NORC_OK && norc_stmt_affected (st) != k) {
             for (size_t j = 0; j < k; j++)
                 a->results [done + j] = NORC_CONFLICT;
-            sql = s_sql_rows ("SELECT id, executor_id FROM instances WHERE status = 1 AND id IN (", "?", ",", k, ")");
+            sql = s_sql_rows ("SELECT id, executor_id, COALESCE(dispatch_epoch, 0) FROM instances "
+                              "WHERE status = 1 AND id IN (", "?", ",", k, ")");
             st = norc_db_stmt (db, sql);
             free (sql);
             for (size_t j = 0; j < k; j++)
@@ -1600,7 +1645,9 @@ s_instance_assign_batch (norc_db_t *db, void *arg)
             rc = norc_stmt_exec (st);
             while (rc == NORC_OK && norc_stmt_fetch (st) == NORC_OK)
                 for (size_t j = 0; j < k; j++)
-                    if (a->ids [done + j] == norc_stmt_u64 (st, 0) && a->executor_ids [done + j] == norc_stmt_u64 (st, 1))
+                    if (a->ids [done + j] == norc_stmt_u64 (st, 0)
+                    &&  a->executor_ids [done + j] == norc_stmt_u64 (st, 1)
+                    &&  a->fence->epoch == norc_stmt_u64 (st, 2))
                         a->results [done + j] = NORC_OK;
         }
         done += k;
@@ -1610,9 +1657,9 @@ s_instance_assign_batch (norc_db_t *db, void *arg)
 
 int
 norc_store_instance_assign_batch (norc_db_t *db, const uint64_t *ids, const uint64_t *executor_ids,
-                                  int *results, size_t count)
+                                  int *results, size_t count, const norc_fence_t *fence)
 {
-    s_assign_batch_t a = { ids, executor_ids, results, count };
+    s_assign_batch_t a = { ids, executor_ids, results, count, fence };
     return count ? norc_db_txn (db, s_instance_assign_batch, &a) : NORC_OK;
 }
 

@@ -181,7 +181,10 @@ typedef struct {
                                 //  that ends there when outcome and reason match
     norc_us_t next_nominal;     //  the schedule's next tick after this, 0 if none
     int64_t remaining;          //  fires left after this tick
-    uint64_t executor_id;       //  when not 0, the new instance is assigned to it at once
+    uint64_t executor_id;       //  when not 0, the new instance is assigned to it at once, if
+                                //  the owner holds the dispatch lease at dispatch_epoch (else
+                                //  it is written unassigned and executor_id comes back 0)
+    uint64_t dispatch_epoch;
     int outcome;                //  batch only: 0 fire, or NORC_TICK_SKIPPED / NORC_TICK_MISSED
     bool forbid;                //  batch only: skip it while an earlier run of the schedule is active
     const char *reason;         //  batch only: why it was skipped or missed
@@ -218,13 +221,26 @@ int norc_store_instance_get (norc_db_t *db, uint64_t id, norc_instance_t *instan
 //  with their task's command and timeout. Caller frees as for
 //  schedule_owned.
 int norc_store_instance_waiting (norc_db_t *db, norc_instance_t **instances, size_t *count);
-//  CREATED -> assigned to executor (0: back to unassigned). NORC_CONFLICT
-//  when no longer CREATED, or (assigning) when an executor holds it already.
-int norc_store_instance_assign (norc_db_t *db, uint64_t id, uint64_t executor_id);
+//  The dispatch lease an assignment is made under: its holder (the
+//  scheduler's daemon id) and epoch. An assignment is written only while
+//  the holder holds the "dispatch" lease at that epoch, and records the
+//  epoch; a dispatcher that lost the lease writes nothing.
+typedef struct {
+    uint64_t holder;
+    uint64_t epoch;
+} norc_fence_t;
+
+//  CREATED -> assigned to executor under the fence. NORC_CONFLICT when no
+//  longer CREATED, when an executor holds it already (even the same one,
+//  under another epoch), or when the fence does not hold.
+int norc_store_instance_assign (norc_db_t *db, uint64_t id, uint64_t executor_id, const norc_fence_t *fence);
+//  Assigned to executor_id (and under epoch, when not 0) -> unassigned,
+//  while it is still CREATED. NORC_CONFLICT when it is not so held.
+int norc_store_instance_unassign (norc_db_t *db, uint64_t id, uint64_t executor_id, uint64_t epoch);
 //  Many assignments in one transaction; results [i] gets what
 //  instance_assign would return for ids [i]. NORC_OK when committed.
 int norc_store_instance_assign_batch (norc_db_t *db, const uint64_t *ids, const uint64_t *executor_ids,
-                                      int *results, size_t count);
+                                      int *results, size_t count, const norc_fence_t *fence);
 //  -> RUNNING. Idempotent; NORC_CONFLICT when already final.
 int norc_store_instance_start (norc_db_t *db, uint64_t id, uint64_t executor_id, norc_us_t started);
 //  -> final status with exit code, signal, resource use and reason from

@@ -96,6 +96,11 @@ typedef struct {
 //  written once instead of twice. The start time it records is exact.
 #define STARTED_HOLD_MS 10
 
+//  How many instances an executor remembers having started, so that an
+//  ASSIGN of one of them (a second dispatcher's, a resend) never starts it
+//  again: far more than a dispatcher can have in flight.
+#define STARTED_MEMORY 65536
+
 struct _executor_t {
     norc_config_t *config;      //  not owned
     char *queue;
@@ -113,6 +118,9 @@ struct _executor_t {
     int started_timer;          //  sends the STARTEDs held back, -1 when none are
     int credit_due;             //  slots freed in this wake-up, granted at its end
     zhashx_t *runs;             //  instance id -> s_run_t
+    zhashx_t *started;          //  instance id -> 1: every instance started lately (the last STARTED_MEMORY)
+    uint64_t *started_ring;     //  the same ids in the order they started, to forget the oldest
+    size_t started_next;
     zhashx_t *logs_open;        //  instance id -> s_log_t
     int64_t period_ms, grace_ms, drain_ms;
     uint64_t completed;
@@ -195,6 +203,8 @@ executor_new (norc_config_t *config, const char *queue, int concurrency)
     self->drain_ms = norc_config_int (config, "executor.drain_ms");
     self->spool_dir = norc_strdup (norc_config_str (config, "spool.dir"));
     self->runs = zhashx_new ();
+    self->started = zhashx_new ();
+    self->started_ring = (uint64_t *) norc_calloc (STARTED_MEMORY, sizeof (uint64_t));
     zhashx_set_destructor (self->runs, s_run_destroy);
     self->logs_open = zhashx_new ();
     zhashx_set_destructor (self->logs_open, s_log_destroy);
@@ -209,6 +219,8 @@ executor_destroy (executor_t **self_p)
     if (self_p && *self_p) {
         executor_t *self = *self_p;
         zhashx_destroy (&self->runs);
+        zhashx_destroy (&self->started);
+        free (self->started_ring);
         //  Logs the archiver does not hold whole yet stay on disk for the
         //  next executor to adopt
         for (s_log_t *log = self->spool ? (s_log_t *) zhashx_first (self->logs_open) : NULL; log;
@@ -455,6 +467,26 @@ s_handle_logs (zloop_t *loop, zsock_t *sock, void *arg)
 //  A freed slot is granted back once per wake-up: the slots a burst of
 //  ends (or of instant completions) frees travel as one CREDIT, sent by
 //  s_flush_credit at the end of the handler that freed them.
+//  Started in this process lately?
+static bool
+s_started_before (executor_t *self, uint64_t instance_id)
+{
+    char key [32];
+    return zhashx_lookup (self->started, s_key (instance_id, key, sizeof key)) != NULL;
+}
+
+static void
+s_remember_started (executor_t *self, uint64_t instance_id)
+{
+    char key [32];
+    uint64_t oldest = self->started_ring [self->started_next];
+    if (oldest)
+        zhashx_delete (self->started, s_key (oldest, key, sizeof key));
+    self->started_ring [self->started_next] = instance_id;
+    self->started_next = (self->started_next + 1) % STARTED_MEMORY;
+    zhashx_insert (self->started, s_key (instance_id, key, sizeof key), (void *) 1);
+}
+
 static void
 s_send_credit (executor_t *self, int credits)
 {
@@ -790,6 +822,8 @@ s_start (executor_t *self, norc_assign_t *a)
         s_run_destroy (&item);
         return;
     }
+    //  From here it starts (or ends ERROR trying): never again
+    s_remember_started (self, a->instance_id);
     run->log = s_log_open (self, a->instance_id, a->log_path, NULL);
     const char *revision = s_revision (self);
     s_log_line (self->spool, run->log, "INFO",
@@ -875,16 +909,23 @@ s_on_dispatch (executor_t *self, norc_msg_t *msg)
 {
     if (msg->id == NORC_MSG_ASSIGN) {
         char key [32];
-        if (zhashx_lookup (self->runs, s_key (msg->assign.instance_id, key, sizeof key)))
-            norc_log_debug ("instance=%llu: already running", (unsigned long long) msg->assign.instance_id);
+        if (zhashx_lookup (self->runs, s_key (msg->assign.instance_id, key, sizeof key))
+        ||  s_started_before (self, msg->assign.instance_id)) {
+            //  Never twice: whoever sent it again, its slot is still free
+            norc_log_warnx ("instance=%llu: assigned again after it started here; not started again",
+                            (unsigned long long) msg->assign.instance_id);
+            s_send_credit (self, 1);
+        }
         else
         if ((int) zhashx_size (self->runs) >= self->concurrency 
         ||  self->status != NORC_ST_RUNNING)
             s_release (self, msg->assign.instance_id,
                        self->status == NORC_ST_RUNNING ? "no free slot" : "not taking work");
         else
-        if (self->benchmark_instant)
+        if (self->benchmark_instant) {
+            s_remember_started (self, msg->assign.instance_id);
             s_complete_at_once (self, &msg->assign);
+        }
         else
             s_start (self, &msg->assign);
     }

@@ -77,6 +77,7 @@ struct _scheduler_t {
     norc_config_t *config;      //  not owned
     norc_db_t *db;
     uint64_t id;                //  daemons.id
+    uint64_t dispatch_epoch;    //  the dispatch lease's epoch while it is held: the fence of every assignment
     char host [256];
     zsock_t *events;            //  DEALER to the aggregator
     zsock_t *notify;            //  SUB to the aggregator's stream
@@ -464,7 +465,8 @@ s_dispatch (scheduler_t *self)
         ids [i] = picks [i].work->instance_id;
         execs [i] = picks [i].exec->executor_id;
     }
-    int rc = norc_store_instance_assign_batch (self->db, ids, execs, results, count);
+    norc_fence_t fence = { self->id, self->dispatch_epoch };
+    int rc = norc_store_instance_assign_batch (self->db, ids, execs, results, count, &fence);
     for (size_t i = count; i-- > 0; ) {
         s_pick_t *p = &picks [i];
         norc_task_t *task = rc == NORC_OK && results [i] == NORC_OK ? s_task (self, p->work->task_id) : NULL;
@@ -477,7 +479,8 @@ s_dispatch (scheduler_t *self)
         if (!done) {
             //  Not recorded, no task, or the executor is gone: wait again
             if (rc == NORC_OK)
-                norc_store_instance_assign (self->db, p->work->instance_id, 0);
+                norc_store_instance_unassign (self->db, p->work->instance_id, p->exec->executor_id,
+                                              self->dispatch_epoch);
             p->exec->credits++;
             zlistx_add_start (p->fifo, p->work);
             p->work = NULL;
@@ -778,9 +781,10 @@ s_on_executor_message (scheduler_t *self, norc_msg_t *msg)
             break;
         case NORC_MSG_RELEASE: {
             norc_instance_t inst = { 0 };
-            if (norc_store_instance_get (self->db, msg->release.instance_id, &inst) == NORC_OK
+            //  Given back by the executor that holds it (whoever assigned it)
+            if (exec && norc_store_instance_get (self->db, msg->release.instance_id, &inst) == NORC_OK
             &&  inst.status == NORC_ST_CREATED
-            &&  norc_store_instance_assign (self->db, inst.id, 0) == NORC_OK)
+            &&  norc_store_instance_unassign (self->db, inst.id, exec->executor_id, 0) == NORC_OK)
                 s_enqueue (self, s_work_from_instance (&inst), true);
             norc_instance_clear (&inst);
             break;
@@ -964,6 +968,7 @@ s_apply_round (scheduler_t *self, s_planned_t *round, size_t count, norc_us_t no
         &&  (round [i].exec = s_free_executor (self, round [i].sched->row.queue))) {
             round [i].exec->credits--;
             round [i].tick.executor_id = round [i].exec->executor_id;
+            round [i].tick.dispatch_epoch = self->dispatch_epoch;
         }
         ticks [i] = round [i].tick;
     }
@@ -993,6 +998,12 @@ s_apply_round (scheduler_t *self, s_planned_t *round, size_t count, norc_us_t no
                                      .schedule_id = s->row.id, .nominal = t->nominal,
                                      .attempt = 1, .queue = s->row.queue, .task_kind = s->row.task_kind };
             s_work_t *work = s_work_from_instance (&inst);
+            //  Written assigned only while this scheduler holds the dispatch
+            //  lease at its epoch (else executor_id came back 0)
+            if (round [i].exec && !t->executor_id) {
+                round [i].exec->credits++;
+                round [i].exec = NULL;
+            }
             norc_task_t *task = round [i].exec ? s_task (self, work->task_id) : NULL;
             if (task && s_send_assign (self, round [i].exec, work, task)) {
                 s_mark_known (self, work->instance_id);
@@ -1002,7 +1013,8 @@ s_apply_round (scheduler_t *self, s_planned_t *round, size_t count, norc_us_t no
             }
             else {
                 if (round [i].exec)
-                    norc_store_instance_assign (self->db, work->instance_id, 0);
+                    norc_store_instance_unassign (self->db, work->instance_id, round [i].exec->executor_id,
+                                                  self->dispatch_epoch);
                 s_enqueue (self, work, false);
             }
         }
@@ -1088,6 +1100,8 @@ s_dispatch_lease (scheduler_t *self, norc_us_t now, norc_us_t until)
         norc_log_warnx ("db: cannot renew or take the dispatch lease: %s", norc_db_errstr (self->db));
         return;
     }
+    if (held)
+        self->dispatch_epoch = epoch;
     if (held && !self->dispatch) {
         char *endpoint = norc_config_bind_endpoint (self->config, "scheduler.dispatch");
         self->dispatch = norc_zmq_bind (ZMQ_ROUTER, endpoint);

@@ -105,3 +105,47 @@ Test (dispatch, every_freed_slot_comes_back_as_credit_once)
     zsock_destroy (&router);
     free (endpoint);
 }
+
+//  An instance assigned again after it ran (a second dispatcher's ASSIGN,
+//  a resend) is never started a second time; its slot's credit comes back.
+Test (dispatch, an_instance_assigned_again_after_it_ran_does_not_run_again)
+{
+    norc_test_system_signal (s_sys, s_sys->pids [2], SIGTERM);
+    OK ("queue", "add", "Q");
+    char *file = norc_asprintf ("%s/ran.txt", s_sys->dir);
+    char *command = norc_asprintf ("echo ran >> %s", file);
+    OK ("task", "add", "T", "--command", command);
+    OK ("run", "T", "--queue", "Q");
+    char *endpoint = norc_asprintf ("ipc://%s/dispatch.ipc", s_sys->dir);
+    zsock_t *router = zsock_new_router (endpoint);
+    cr_assert_not_null (router);
+    zsock_set_rcvtimeo (router, 10000);
+    const char *args [] = { "Q", "-c", "2", NULL };
+    norc_test_system_start (s_sys, "norc-executor", args);
+    norc_msg_t *hello = s_recv (router);
+    cr_assert_eq (hello->id, NORC_MSG_HELLO);
+    zframe_t *executor = zframe_dup (hello->routing_id);
+    norc_msg_destroy (&hello);
+    s_assign (router, executor, 1, command);
+    cr_assert_eq (s_credits (router, 1), 1);
+    norc_test_db_wait_count (s_db, "SELECT COUNT(*) FROM instances WHERE status = 7", 1, 10000);
+    //  The same instance again, twice: its credit comes back each time,
+    //  and it runs no more
+    s_assign (router, executor, 1, command);
+    s_assign (router, executor, 1, command);
+    cr_expect_eq (s_credits (router, 2), 2);
+    usleep (300000);
+    char *out, *err;
+    char *count = norc_asprintf ("wc -l < %s", file);
+    const char *argv [] = { "/bin/sh", "-c", count, NULL };
+    cr_assert_eq (norc_test_run (argv, NULL, &out, &err), 0);
+    cr_expect_eq (atoi (out), 1, "it ran once, not %s", out);
+    free (out);
+    free (err);
+    free (count);
+    zframe_destroy (&executor);
+    zsock_destroy (&router);
+    free (endpoint);
+    free (command);
+    free (file);
+}

@@ -38,6 +38,20 @@ s_cell (norc_rows_t *rows, size_t row, const char *key)
     return value;
 }
 
+//  The dispatch lease for holder, taken now for a minute: the fence of
+//  its assignments
+static norc_fence_t
+s_fence (uint64_t holder)
+{
+    bool held = false;
+    uint64_t epoch = 0;
+    norc_us_t now = norc_now_us ();
+    cr_assert_eq (norc_store_lease_acquire (s_db, "dispatch", holder, now, now + 60 * NORC_US_PER_SEC, &held, &epoch),
+                  NORC_OK, "%s", norc_db_errstr (s_db));
+    cr_assert (held);
+    return (norc_fence_t) { holder, epoch };
+}
+
 static uint64_t
 s_task (const char *name, const char *command)
 {
@@ -465,19 +479,21 @@ Test (norc_store, instance_lifecycle_is_idempotent)
     norc_instance_clear (&waiting [0]);
     free (waiting);
 
-    cr_assert_eq (norc_store_instance_assign (s_db, id, exec.id), NORC_OK);
+    norc_fence_t fence = s_fence (77);
+    cr_assert_eq (norc_store_instance_assign (s_db, id, exec.id, &fence), NORC_OK);
     cr_assert_eq (norc_store_instance_waiting (s_db, &waiting, &count), NORC_OK);
     cr_expect_eq (count, 0, "an assigned instance is not waiting");
-    cr_assert_eq (norc_store_instance_assign (s_db, id, 0), NORC_OK);
+    cr_expect_eq (norc_store_instance_unassign (s_db, id, exec.id + 1, 0), NORC_CONFLICT, "not held by that one");
+    cr_assert_eq (norc_store_instance_unassign (s_db, id, exec.id, fence.epoch), NORC_OK);
     cr_assert_eq (norc_store_instance_waiting (s_db, &waiting, &count), NORC_OK);
     cr_expect_eq (count, 1, "released: waiting again");
     norc_instance_clear (&waiting [0]);
     free (waiting);
-    cr_assert_eq (norc_store_instance_assign (s_db, id, exec.id), NORC_OK);
+    cr_assert_eq (norc_store_instance_assign (s_db, id, exec.id, &fence), NORC_OK);
     norc_us_t started = norc_now_us ();
     cr_assert_eq (norc_store_instance_start (s_db, id, exec.id, started), NORC_OK);
     cr_expect_eq (norc_store_instance_start (s_db, id, exec.id, started), NORC_OK, "resent start");
-    cr_expect_eq (norc_store_instance_assign (s_db, id, exec.id), NORC_CONFLICT, "not CREATED");
+    cr_expect_eq (norc_store_instance_assign (s_db, id, exec.id, &fence), NORC_CONFLICT, "not CREATED");
     norc_instance_t end = { .id = id, .executor_id = exec.id, .status = NORC_ST_FAILURE,
                             .ended = started + 1500000, .has_exit = true, .exit_code = 3,
                             .cpu_user_us = 1200, .cpu_sys_us = 300, .max_rss_kb = 2048 };
@@ -577,9 +593,10 @@ Test (norc_store, daemons_heartbeat_die_and_get_handled)
     cr_assert_eq (norc_store_instance_manual (s_db, task, queue, &id), NORC_OK);
     cr_assert_eq (norc_store_instance_start (s_db, id, exec.id, now), NORC_OK);
     cr_assert_eq (norc_store_instance_manual (s_db, task, queue, &held), NORC_OK);
-    cr_assert_eq (norc_store_instance_assign (s_db, held, exec.id), NORC_OK);
+    norc_fence_t fence = s_fence (77);
+    cr_assert_eq (norc_store_instance_assign (s_db, held, exec.id, &fence), NORC_OK);
     //  Held by one executor: nobody else gets it
-    cr_expect_eq (norc_store_instance_assign (s_db, held, exec.id + 1000), NORC_CONFLICT);
+    cr_expect_eq (norc_store_instance_assign (s_db, held, exec.id + 1000, &fence), NORC_CONFLICT);
     norc_test_db_exec (s_db, "UPDATE daemons SET heartbeat = UTC_TIMESTAMP(6) - INTERVAL 1 MINUTE WHERE kind = 2");
     norc_dead_t *dead = NULL;
     size_t ndead = 0;
@@ -714,7 +731,8 @@ Test (norc_store, assign_batch_records_each_assignment)
     cr_assert_eq (norc_store_instance_start (s_db, ids [2], 5, norc_now_us ()), NORC_OK);
     uint64_t execs [3] = { 5, 6, 5 };
     int results [3];
-    cr_assert_eq (norc_store_instance_assign_batch (s_db, ids, execs, results, 3), NORC_OK);
+    norc_fence_t fence = s_fence (77);
+    cr_assert_eq (norc_store_instance_assign_batch (s_db, ids, execs, results, 3, &fence), NORC_OK);
     cr_expect_eq (results [0], NORC_OK);
     cr_expect_eq (results [1], NORC_OK);
     cr_expect_eq (results [2], NORC_CONFLICT, "already running");
@@ -724,6 +742,49 @@ Test (norc_store, assign_batch_records_each_assignment)
     cr_assert_eq (norc_store_instance_waiting (s_db, &waiting, &count), NORC_OK);
     cr_expect_eq (count, 0);
     free (waiting);
+}
+
+//  A dispatcher that lost the lease writes nothing: it cannot assign, and
+//  an assignment of the same instance to the same executor by the new
+//  dispatcher is not taken for its own, nor can it take that one back.
+Test (norc_store, assignments_are_fenced_by_the_dispatch_lease)
+{
+    uint64_t schedule;
+    norc_tick_fire_t tick = s_claim_one (7, &schedule);     //  task T and queue Q, id 1
+    uint64_t task = 1, queue = 1;
+    uint64_t ids [2];
+    for (int i = 0; i < 2; i++)
+        cr_assert_eq (norc_store_instance_manual (s_db, task, queue, &ids [i]), NORC_OK);
+    norc_fence_t old = s_fence (1);
+    //  The lease expires and another scheduler takes it: a new epoch
+    norc_test_db_exec (s_db, "UPDATE leases SET until = UTC_TIMESTAMP(6) - INTERVAL 1 SECOND");
+    norc_fence_t now = s_fence (2);
+    cr_expect_gt (now.epoch, old.epoch);
+    uint64_t execs [2] = { 5, 5 };
+    int results [2];
+    //  The new one assigns the first to executor 5
+    cr_assert_eq (norc_store_instance_assign (s_db, ids [0], 5, &now), NORC_OK);
+    //  The old one, assigning both to the same executor 5: neither is its own
+    cr_assert_eq (norc_store_instance_assign_batch (s_db, ids, execs, results, 2, &old), NORC_OK);
+    cr_expect_eq (results [0], NORC_CONFLICT, "the new dispatcher's assignment is not the old one's");
+    cr_expect_eq (results [1], NORC_CONFLICT, "the old one cannot assign");
+    cr_expect_eq (norc_store_instance_assign (s_db, ids [1], 5, &old), NORC_CONFLICT);
+    cr_expect_eq (norc_test_db_int (s_db, "SELECT COUNT(*) FROM instances WHERE executor_id IS NOT NULL"), 1);
+    //  Nor can it take back the new one's
+    cr_expect_eq (norc_store_instance_unassign (s_db, ids [0], 5, old.epoch), NORC_CONFLICT);
+    cr_expect_eq (norc_test_db_int (s_db, "SELECT executor_id FROM instances WHERE id = 1"), 5);
+    //  The executor that holds it may give it back, whoever assigned it
+    cr_expect_eq (norc_store_instance_unassign (s_db, ids [0], 5, 0), NORC_OK);
+    //  A tick written assigned at once is assigned only under the fence
+    tick.executor_id = 5;
+    tick.dispatch_epoch = old.epoch;
+    tick.owner = 7;
+    cr_assert_eq (norc_store_tick_fire (s_db, &tick), NORC_OK, "%s", norc_db_errstr (s_db));
+    cr_expect_eq (tick.executor_id, 0, "not the dispatcher: written unassigned");
+    char sql [128];
+    snprintf (sql, sizeof sql, "SELECT COUNT(*) FROM instances WHERE id = %llu AND executor_id IS NULL",
+              (unsigned long long) tick.instance_id);
+    cr_expect_eq (norc_test_db_int (s_db, sql), 1);
 }
 
 Test (norc_store, named_lease_has_one_holder_and_an_epoch)
