@@ -845,8 +845,8 @@ s_tick_advance (norc_db_t *db, const norc_tick_fire_t *t)
 
 static const char *s_sql_tick_instance =
     "INSERT INTO instances (task_id, queue_id, schedule_id, nominal, attempt, trigger_kind, "
-    "  status, enqueued_at, executor_id, dispatch_epoch) "
-    "VALUES (?, ?, ?, ?, 1, 1, 1, UTC_TIMESTAMP(6), NULLIF(?, 0), NULLIF(?, 0))";
+    "  status, enqueued_at, executor_id, dispatch_epoch, assigned_at) "
+    "VALUES (?, ?, ?, ?, 1, 1, 1, UTC_TIMESTAMP(6), NULLIF(?, 0), NULLIF(?, 0), IF(? = 0, NULL, UTC_TIMESTAMP(6)))";
 static const char *s_sql_tick_schedule =
     "SELECT task_id, queue_id FROM schedules WHERE id = ?";
 
@@ -1133,18 +1133,20 @@ s_tick_batch (norc_db_t *db, void *arg)
     for (size_t done = 0; rc == NORC_OK && done < nf; ) {
         size_t k = s_chunk (nf - done);
         char *sql = s_sql_rows ("INSERT INTO instances (task_id, queue_id, schedule_id, nominal, attempt, "
-                                "trigger_kind, status, enqueued_at, executor_id, dispatch_epoch) VALUES ",
-                                "(?, ?, ?, ?, 1, 1, 1, UTC_TIMESTAMP(6), NULLIF(?, 0), NULLIF(?, 0))", ",", k, "");
+                                "trigger_kind, status, enqueued_at, executor_id, dispatch_epoch, assigned_at) VALUES ",
+                                "(?, ?, ?, ?, 1, 1, 1, UTC_TIMESTAMP(6), NULLIF(?, 0), NULLIF(?, 0), "
+                                "IF(? = 0, NULL, UTC_TIMESTAMP(6)))", ",", k, "");
         norc_stmt_t *st = norc_db_stmt (db, sql);
         free (sql);
         for (size_t j = 0; j < k; j++) {
             norc_tick_fire_t *t = fire [done + j];
-            norc_stmt_bind_u64 (st, (int) (j * 6), t->task_id);
-            norc_stmt_bind_u64 (st, (int) (j * 6 + 1), t->queue_id);
-            norc_stmt_bind_u64 (st, (int) (j * 6 + 2), t->schedule_id);
-            norc_stmt_bind_time (st, (int) (j * 6 + 3), t->nominal);
-            norc_stmt_bind_u64 (st, (int) (j * 6 + 4), t->executor_id);
-            norc_stmt_bind_u64 (st, (int) (j * 6 + 5), t->executor_id ? t->dispatch_epoch : 0);
+            norc_stmt_bind_u64 (st, (int) (j * 7), t->task_id);
+            norc_stmt_bind_u64 (st, (int) (j * 7 + 1), t->queue_id);
+            norc_stmt_bind_u64 (st, (int) (j * 7 + 2), t->schedule_id);
+            norc_stmt_bind_time (st, (int) (j * 7 + 3), t->nominal);
+            norc_stmt_bind_u64 (st, (int) (j * 7 + 4), t->executor_id);
+            norc_stmt_bind_u64 (st, (int) (j * 7 + 5), t->executor_id ? t->dispatch_epoch : 0);
+            norc_stmt_bind_u64 (st, (int) (j * 7 + 6), t->executor_id);
         }
         rc = norc_stmt_exec (st);
         if (rc == NORC_CONFLICT) {
@@ -1158,6 +1160,7 @@ s_tick_batch (norc_db_t *db, void *arg)
                 norc_stmt_bind_time (st, 3, t->nominal);
                 norc_stmt_bind_u64 (st, 4, t->executor_id);
                 norc_stmt_bind_u64 (st, 5, t->executor_id ? t->dispatch_epoch : 0);
+                norc_stmt_bind_u64 (st, 6, t->executor_id);
                 rc = norc_stmt_exec (st);
                 if (rc == NORC_CONFLICT) {
                     t->result = NORC_CONFLICT;
@@ -1526,6 +1529,45 @@ s_instance_waiting (norc_db_t *db, void *arg)
     return rc == NORC_NOTFOUND ? NORC_OK : rc;
 }
 
+static const char *s_sql_instance_assigned =
+    "SELECT " S_INSTANCE_COLUMNS S_INSTANCE_FROM
+    "WHERE i.executor_id = ? AND i.ended_at IS NULL AND i.status = 1 "
+    "  AND i.assigned_at < UTC_TIMESTAMP(6) - INTERVAL ? MICROSECOND ORDER BY i.id LIMIT 100";
+
+static int
+s_instance_assigned (norc_db_t *db, void *arg)
+{
+    s_inst_args_t *a = (s_inst_args_t *) arg;
+    s_instances_free (a->list, *a->list_count);
+    *a->list_count = 0;
+    norc_stmt_t *st = norc_db_stmt (db, s_sql_instance_assigned);
+    norc_stmt_bind_u64 (st, 0, a->executor_id);
+    norc_stmt_bind_i64 (st, 1, a->time);
+    int rc = norc_stmt_exec (st);
+    if (rc)
+        return rc;
+    while ((rc = norc_stmt_fetch (st)) == NORC_OK) {
+        *a->list = (norc_instance_t *) norc_realloc (*a->list, (*a->list_count + 1) * sizeof (norc_instance_t));
+        norc_instance_t *i = &(*a->list) [(*a->list_count)++];
+        memset (i, 0, sizeof (*i));
+        s_instance_from (st, i);
+    }
+    return rc == NORC_NOTFOUND ? NORC_OK : rc;
+}
+
+int
+norc_store_instance_assigned (norc_db_t *db, uint64_t executor_id, int64_t older_than_us,
+                              norc_instance_t **instances, size_t *count)
+{
+    *instances = NULL;
+    *count = 0;
+    s_inst_args_t a = { .executor_id = executor_id, .time = older_than_us, .list = instances, .list_count = count };
+    int rc = norc_db_txn (db, s_instance_assigned, &a);
+    if (rc)
+        s_instances_free (instances, *count), *count = 0;
+    return rc;
+}
+
 int
 norc_store_instance_waiting (norc_db_t *db, norc_instance_t **instances, size_t *count)
 {
@@ -1544,10 +1586,10 @@ norc_store_instance_waiting (norc_db_t *db, norc_instance_t **instances, size_t 
 #define S_FENCE "EXISTS (SELECT 1 FROM leases l WHERE l.name = 'dispatch' AND l.holder = ? AND l.epoch = ?)"
 
 static const char *s_sql_instance_assign =
-    "UPDATE instances SET executor_id = ?, dispatch_epoch = ? "
+    "UPDATE instances SET executor_id = ?, dispatch_epoch = ?, assigned_at = UTC_TIMESTAMP(6) "
     "WHERE id = ? AND status = 1 AND executor_id IS NULL AND " S_FENCE;
 static const char *s_sql_instance_unassign =
-    "UPDATE instances SET executor_id = NULL, dispatch_epoch = NULL "
+    "UPDATE instances SET executor_id = NULL, dispatch_epoch = NULL, assigned_at = NULL "
     "WHERE id = ? AND status = 1 AND executor_id = ? AND (? = 0 OR dispatch_epoch = ?)";
 static const char *s_sql_instance_exists = "SELECT status, executor_id FROM instances WHERE id = ?";
 
@@ -1619,7 +1661,8 @@ s_instance_assign_batch (norc_db_t *db, void *arg)
         size_t k = s_chunk (a->count - done);
         char *rows = s_sql_rows ("SELECT ? AS id, ? AS executor_id", " UNION ALL SELECT ?, ?", "", k - 1, "");
         char *sql = norc_asprintf ("UPDATE instances i JOIN (%s) v ON v.id = i.id "
-                                   "SET i.executor_id = v.executor_id, i.dispatch_epoch = ? "
+                                   "SET i.executor_id = v.executor_id, i.dispatch_epoch = ?, "
+                                   "i.assigned_at = UTC_TIMESTAMP(6) "
                                    "WHERE i.status = 1 AND i.executor_id IS NULL AND " S_FENCE, rows);
         free (rows);
         norc_stmt_t *st = norc_db_stmt (db, sql);
@@ -2367,7 +2410,8 @@ static const char *s_sql_daemon_dead =
 static const char *s_sql_daemon_held =
     "SELECT id, status FROM instances WHERE executor_id = ? AND status < 7 ORDER BY id FOR UPDATE";
 static const char *s_sql_instance_requeue =
-    "UPDATE instances SET executor_id = NULL WHERE executor_id = ? AND status = 1";
+    "UPDATE instances SET executor_id = NULL, dispatch_epoch = NULL, assigned_at = NULL "
+    "WHERE executor_id = ? AND status = 1";
 static const char *s_sql_instance_lost =
     "UPDATE instances SET status = 14, ended_at = UTC_TIMESTAMP(6), reason = ? "
     "WHERE executor_id = ? AND status > 1 AND status < 7";

@@ -221,6 +221,10 @@ int norc_store_instance_get (norc_db_t *db, uint64_t id, norc_instance_t *instan
 //  with their task's command and timeout. Caller frees as for
 //  schedule_owned.
 int norc_store_instance_waiting (norc_db_t *db, norc_instance_t **instances, size_t *count);
+//  Instances assigned to an executor more than older_than_us ago and still
+//  CREATED (at most 100, oldest first), as instance_waiting gives them.
+int norc_store_instance_assigned (norc_db_t *db, uint64_t executor_id, int64_t older_than_us,
+                                  norc_instance_t **instances, size_t *count);
 //  The dispatch lease an assignment is made under: its holder (the
 //  scheduler's daemon id) and epoch. An assignment is written only while
 //  the holder holds the "dispatch" lease at that epoch, and records the

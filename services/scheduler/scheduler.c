@@ -756,6 +756,39 @@ s_set_members (scheduler_t *self, s_exec_t *exec, const char *queue)
     norc_queue_clear (&q);
 }
 
+//  What the executor holds by the record but does not report running,
+//  long after it was assigned, it never got (a lost ASSIGN) or gave back
+//  unheard (a lost RELEASE): send it again. The executor starts it, gives
+//  it back for want of a slot, or (when it had started it after all, its
+//  end still on the way) ignores it: it never starts an instance twice.
+static void
+s_reconcile (scheduler_t *self, s_exec_t *exec, const norc_hello_t *h)
+{
+    int64_t older_us = (3 * self->period_ms > 3000 ? 3 * self->period_ms : 3000) * 1000;
+    norc_instance_t *held = NULL;
+    size_t count = 0;
+    if (norc_store_instance_assigned (self->db, exec->executor_id, older_us, &held, &count) != NORC_OK)
+        return;
+    for (size_t i = 0; i < count; i++) {
+        bool running = false;
+        for (size_t r = 0; r < h->running.count && !running; r++)
+            running = h->running.items [r] == held [i].id;
+        if (!running && exec->credits > 0) {
+            s_work_t *work = s_work_from_instance (&held [i]);
+            norc_task_t *task = s_task (self, work->task_id);
+            if (task && s_send_assign (self, exec, work, task)) {
+                norc_log_warnx ("instance=%llu: assigned to executor %llu, which does not run it: sent again",
+                                (unsigned long long) held [i].id, (unsigned long long) exec->executor_id);
+                exec->credits--;
+            }
+            void *item = work;
+            s_work_destroy (&item);
+        }
+        norc_instance_clear (&held [i]);
+    }
+    free (held);
+}
+
 static void
 s_on_executor_message (scheduler_t *self, norc_msg_t *msg)
 {
@@ -770,6 +803,7 @@ s_on_executor_message (scheduler_t *self, norc_msg_t *msg)
             exec->credits = h->concurrency - (int) h->running.count;
             for (size_t i = 0; i < h->running.count; i++)
                 s_mark_known (self, h->running.items [i]);
+            s_reconcile (self, exec, h);
             if (fresh)
                 norc_log_info ("executor=%llu: serving %s with %d slots", (unsigned long long) h->executor_id,
                                exec->queue, h->concurrency);

@@ -118,3 +118,35 @@ Test (under_fire, an_oversized_frame_is_refused_before_it_is_read)
     cr_expect_lt (after - before, 32 * 1024, "the aggregator did not take the frames in: peak %ld kB -> %ld kB",
                   before, after);
 }
+
+//  An assignment whose ASSIGN never reached the executor (or whose
+//  RELEASE never reached the dispatcher) is repaired from the executor's
+//  heartbeat: the instance runs, once, well within the failure threshold.
+Test (under_fire, a_lost_assign_is_sent_again)
+{
+    OK ("queue", "add", "Q");
+    char *file = norc_asprintf ("%s/ran.txt", s_sys->dir);
+    char *command = norc_asprintf ("echo ran >> %s", file);
+    OK ("task", "add", "T", "--command", command);
+    const char *args [] = { "Q", "-c", "2", NULL };
+    norc_test_system_start (s_sys, "norc-executor", args);
+    norc_test_db_wait_count (s_db, "SELECT COUNT(*) FROM daemons WHERE kind = 2 AND status = 2", 1, 10000);
+    //  Assigned by the record 10 s ago, under the current dispatch epoch,
+    //  and never sent
+    norc_test_db_exec (s_db, "INSERT INTO instances (task_id, queue_id, attempt, trigger_kind, status, enqueued_at, "
+                             "executor_id, dispatch_epoch, assigned_at) SELECT 1, 1, 1, 2, 1, UTC_TIMESTAMP(6), "
+                             "(SELECT id FROM daemons WHERE kind = 2), (SELECT epoch FROM leases WHERE name = 'dispatch'), "
+                             "UTC_TIMESTAMP(6) - INTERVAL 10 SECOND");
+    norc_test_db_wait_count (s_db, "SELECT COUNT(*) FROM instances WHERE status = 7", 1, 8000);
+    usleep (2500000);           //  more heartbeats: it is not sent a third time
+    char *out, *err;
+    char *count = norc_asprintf ("wc -l < %s", file);
+    const char *argv [] = { "/bin/sh", "-c", count, NULL };
+    cr_assert_eq (norc_test_run (argv, NULL, &out, &err), 0);
+    cr_expect_eq (atoi (out), 1, "it ran once, not %s", out);
+    free (out);
+    free (err);
+    free (count);
+    free (command);
+    free (file);
+}
