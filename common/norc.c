@@ -31,7 +31,8 @@ static const struct { int code; const char *name; } s_statuses [] = {
 static const struct { int code; const char *name; } s_requests [] = {
     { NORC_REQ_STOP, "STOP" },     { NORC_REQ_KILL, "KILL" },
     { NORC_REQ_PAUSE, "PAUSE" },   { NORC_REQ_RESUME, "RESUME" },
-    { NORC_REQ_RELOAD, "RELOAD" }, { NORC_REQ_HANDLE, "HANDLE" }
+    { NORC_REQ_RELOAD, "RELOAD" }, { NORC_REQ_HANDLE, "HANDLE" },
+    { NORC_REQ_REREGISTER, "REREGISTER" }
 };
 
 #define S_LOOKUP_NAME(table, value) \

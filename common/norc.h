@@ -51,7 +51,9 @@ typedef enum {
     NORC_REQ_PAUSE  = 7,
     NORC_REQ_RESUME = 8,
     NORC_REQ_RELOAD = 9,
-    NORC_REQ_HANDLE = 12
+    NORC_REQ_HANDLE = 12,
+    NORC_REQ_REREGISTER = 20    //  from the aggregator to a daemon recorded dead that still talks:
+                                //  register again (a new id); what it runs it reports under the old one
 } norc_request_t;
 
 //  Name of a status ("SUCCESS") or NULL when the code is unknown.

@@ -1819,6 +1819,14 @@ static const char *s_sql_apply_ends_row =
 static const char *s_sql_apply_starts_row =
     "SELECT ? AS id, ? AS executor_id, ? AS started_at";
 
+//  An instance the liveness sweep ended ERROR ("executor lost") while its
+//  executor, frozen, still ran it: that executor's own end, when it comes,
+//  is the truth and replaces the guess (the record must not contradict
+//  the log)
+#define S_LOST_BY(executor) \
+    "i.status = 14 AND LEFT(i.reason, 27) = 'executor lost: no heartbeat' AND " executor " <> 0 " \
+    "AND i.executor_id = " executor
+
 static int
 s_apply_ends (norc_db_t *db, const norc_instance_t **ends, size_t count)
 {
@@ -1833,7 +1841,7 @@ s_apply_ends (norc_db_t *db, const norc_instance_t **ends, size_t count)
                 "  i.started_at = COALESCE(i.started_at, ?), i.ended_at = ?, "
                 "  i.exit_code = ?, i.term_signal = ?, i.cpu_user_us = ?, "
                 "  i.cpu_sys_us = ?, i.max_rss_kb = ?, i.reason = ? "
-                "WHERE i.id = ? AND i.status < 7");
+                "WHERE i.id = ? AND (i.status < 7 OR (" S_LOST_BY ("?") "))");
         else {
             char *rows = s_sql_rows (s_sql_apply_ends_row, " UNION ALL SELECT ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?", "",
                                      k - 1, "");
@@ -1843,7 +1851,7 @@ s_apply_ends (norc_db_t *db, const norc_instance_t **ends, size_t count)
                 "  i.started_at = COALESCE(i.started_at, e.started_at), i.ended_at = e.ended_at, "
                 "  i.exit_code = e.exit_code, i.term_signal = e.term_signal, i.cpu_user_us = e.cpu_user_us, "
                 "  i.cpu_sys_us = e.cpu_sys_us, i.max_rss_kb = e.max_rss_kb, i.reason = e.reason "
-                "WHERE i.status < 7", rows);
+                "WHERE i.status < 7 OR (" S_LOST_BY ("e.executor_id") ")", rows);
             free (rows);
         }
         norc_stmt_t *st = norc_db_stmt (db, sql);
@@ -1868,6 +1876,10 @@ s_apply_ends (norc_db_t *db, const norc_instance_t **ends, size_t count)
             norc_stmt_bind_i64 (st, p + 8, e->cpu_sys_us);
             norc_stmt_bind_i64 (st, p + 9, e->max_rss_kb);
             norc_stmt_bind_str (st, p + 10, e->reason && *e->reason ? e->reason : NULL);
+            if (k == 1) {
+                norc_stmt_bind_u64 (st, 11, e->executor_id);
+                norc_stmt_bind_u64 (st, 12, e->executor_id);
+            }
         }
         rc = norc_stmt_exec (st);
         done += k;
@@ -2321,6 +2333,69 @@ norc_store_daemon_list (norc_db_t *db, int kind, norc_us_t since, norc_us_t aliv
 {
     s_daemon_args_t a = { .kind = kind, .since = since, .time = alive_after, .rows = rows };
     return norc_db_txn (db, s_daemon_list, &a);
+}
+
+typedef struct {
+    norc_us_t before;
+    const char *reason;
+    uint64_t **ended, **requeued;
+    size_t *ended_count, *requeued_count;
+} s_orphans_t;
+
+static int
+s_orphan_ids (norc_stmt_t *st, uint64_t **ids, size_t *count)
+{
+    free (*ids);
+    *ids = NULL;
+    *count = 0;
+    int rc = norc_stmt_exec (st);
+    while (rc == NORC_OK && norc_stmt_fetch (st) == NORC_OK) {
+        *ids = (uint64_t *) norc_realloc (*ids, (*count + 1) * sizeof (uint64_t));
+        (*ids) [(*count)++] = norc_stmt_u64 (st, 0);
+    }
+    return rc;
+}
+
+static int
+s_daemon_orphans (norc_db_t *db, void *arg)
+{
+    s_orphans_t *a = (s_orphans_t *) arg;
+    norc_stmt_t *st = norc_db_stmt (db,
+        "SELECT i.id FROM instances i JOIN daemons d ON d.id = i.executor_id "
+        "WHERE i.status = 2 AND i.ended_at IS NULL AND d.status >= 7 AND d.ended_at < ? FOR UPDATE");
+    norc_stmt_bind_time (st, 0, a->before);
+    int rc = s_orphan_ids (st, a->ended, a->ended_count);
+    for (size_t i = 0; rc == NORC_OK && i < *a->ended_count; i++) {
+        st = norc_db_stmt (db, "UPDATE instances SET status = 14, ended_at = UTC_TIMESTAMP(6), reason = ? "
+                               "WHERE id = ? AND status = 2");
+        norc_stmt_bind_str (st, 0, a->reason);
+        norc_stmt_bind_u64 (st, 1, (*a->ended) [i]);
+        rc = norc_stmt_exec (st);
+    }
+    if (rc == NORC_OK) {
+        st = norc_db_stmt (db,
+            "SELECT i.id FROM instances i JOIN daemons d ON d.id = i.executor_id "
+            "WHERE i.status = 1 AND d.status >= 7 AND d.ended_at < ? FOR UPDATE");
+        norc_stmt_bind_time (st, 0, a->before);
+        rc = s_orphan_ids (st, a->requeued, a->requeued_count);
+    }
+    for (size_t i = 0; rc == NORC_OK && i < *a->requeued_count; i++) {
+        st = norc_db_stmt (db, "UPDATE instances SET executor_id = NULL, dispatch_epoch = NULL, assigned_at = NULL "
+                               "WHERE id = ? AND status = 1");
+        norc_stmt_bind_u64 (st, 0, (*a->requeued) [i]);
+        rc = norc_stmt_exec (st);
+    }
+    return rc;
+}
+
+int
+norc_store_daemon_orphans (norc_db_t *db, norc_us_t dead_before, const char *reason,
+                           uint64_t **ended, size_t *ended_count, uint64_t **requeued, size_t *requeued_count)
+{
+    *ended = *requeued = NULL;
+    *ended_count = *requeued_count = 0;
+    s_orphans_t a = { dead_before, reason, ended, requeued, ended_count, requeued_count };
+    return norc_db_txn (db, s_daemon_orphans, &a);
 }
 
 //  --------------------------------------------------------------------------

@@ -314,6 +314,12 @@ void norc_dead_list_free (norc_dead_t **list, size_t count);
 //  never started go back to their queue, those that started end ERROR with
 //  `reason`, and their schedule and named leases are released. *dead (caller frees
 //  with norc_dead_list_free) says what was done.
+//  What a daemon recorded dead before `dead_before` still holds by the
+//  record (it went on after it was declared dead: a STARTED that came
+//  late): its started instances end ERROR (`reason`), its unstarted ones
+//  go back to their queue. ended / requeued (caller frees) list them.
+int norc_store_daemon_orphans (norc_db_t *db, norc_us_t dead_before, const char *reason,
+                               uint64_t **ended, size_t *ended_count, uint64_t **requeued, size_t *requeued_count);
 int norc_store_daemon_mark_dead (norc_db_t *db, norc_us_t silent_before, const char *reason,
                                  norc_dead_t **dead, size_t *count);
 //  A dead daemon in an error status becomes HANDLED. NORC_CONFLICT when it

@@ -75,6 +75,8 @@ typedef struct _executor_t executor_t;
 typedef struct {
     executor_t *owner;          //  the executor running it
     uint64_t instance_id;
+    uint64_t executor_id;       //  the id it started under: its end is reported under it (after
+                                //  registering again, the executor has another)
     char *task;
     exec_child_t child;
     s_log_t *log;
@@ -529,7 +531,9 @@ s_send_ended (executor_t *self, uint64_t instance_id, int status, int exit_code,
     norc_msg_t *msg = norc_msg_new (NORC_MSG_INSTANCE_ENDED);
     norc_instance_ended_t *m = &msg->instance_ended;
     m->instance_id = instance_id;
-    m->executor_id = self->id;
+    char key [32];
+    s_run_t *run = (s_run_t *) zhashx_lookup (self->runs, s_key (instance_id, key, sizeof key));
+    m->executor_id = run && run->executor_id ? run->executor_id : self->id;
     m->status = status;
     m->exit_code = exit_code;
     m->signal = signal;
@@ -824,6 +828,7 @@ s_start (executor_t *self, norc_assign_t *a)
     }
     //  From here it starts (or ends ERROR trying): never again
     s_remember_started (self, a->instance_id);
+    run->executor_id = self->id;
     run->log = s_log_open (self, a->instance_id, a->log_path, NULL);
     const char *revision = s_revision (self);
     s_log_line (self->spool, run->log, "INFO",
@@ -1044,6 +1049,8 @@ s_record_runs (executor_t *self)
             norc_log_warn ("instance=%llu: cannot record the run in the spool", (unsigned long long) run->instance_id);
 }
 
+static int s_register (executor_t *self, int attempts);
+
 //  A control request from the aggregator: act, answer, report the status.
 static void
 s_control (executor_t *self, norc_control_t *c)
@@ -1078,6 +1085,20 @@ s_control (executor_t *self, norc_control_t *c)
         case NORC_REQ_KILL:
             s_interrupt_all (self, "Executor killed on request: stopping the task.", "killed on request");
             break;
+        case NORC_REQ_REREGISTER: {
+            //  Recorded dead while it was frozen: a new id, then work again;
+            //  what it still runs ends under the id it started under
+            uint64_t old = self->id;
+            if (s_register (self, 3) == NORC_OK) {
+                norc_log_warnx ("recorded dead as executor %llu; registered again as %llu (%zu instances still "
+                                "running are reported under the old id)", (unsigned long long) old,
+                                (unsigned long long) self->id, zhashx_size (self->runs));
+                s_send_hello (self);
+            }
+            else
+                self->id = old;
+            return;             //  the reply would go to a daemon that is no more
+        }
         default:
             refused = "not a request for an executor";
     }
@@ -1156,14 +1177,14 @@ s_on_heartbeat (zloop_t *loop, int timer_id, void *arg)
 
 //  Register through the aggregator's API (the executor needs no database).
 static int
-s_register (executor_t *self)
+s_register (executor_t *self, int attempts)
 {
     zsock_t *api = norc_zmq_connect (ZMQ_DEALER, norc_config_str (self->config, "aggregator.api"));
     if (!api)
         return NORC_ERROR;
     int rc = NORC_AGAIN;
     int timeout = (int) norc_config_int (self->config, "api.timeout_ms");
-    for (int attempt = 0; attempt < 60 && rc == NORC_AGAIN && !norc_service_signalled (); attempt++) {
+    for (int attempt = 0; attempt < attempts && rc == NORC_AGAIN && !norc_service_signalled (); attempt++) {
         norc_msg_t *msg = norc_msg_new (NORC_MSG_API_REQUEST);
         msg->api_request.request_id = (uint64_t) attempt + 1;
         msg->api_request.op = norc_strdup ("daemon.register");
@@ -1255,7 +1276,7 @@ executor_start (executor_t *self)
         norc_log_error ("spool: %s", err);
         return NORC_ERROR;
     }
-    if (s_register (self) != NORC_OK)
+    if (s_register (self, 60) != NORC_OK)
         return NORC_ERROR;
     sigset_t set;
     sigemptyset (&set);

@@ -71,6 +71,7 @@ typedef struct {
     int credits;
     uint64_t last_pick;         //  when it was last given work (a counter)
     norc_us_t last_seen;        //  monotonic
+    bool dead;                  //  recorded dead: it gets no work until it registers again
 } s_exec_t;
 
 struct _scheduler_t {
@@ -803,14 +804,27 @@ s_on_executor_message (scheduler_t *self, norc_msg_t *msg)
             exec->credits = h->concurrency - (int) h->running.count;
             for (size_t i = 0; i < h->running.count; i++)
                 s_mark_known (self, h->running.items [i]);
-            s_reconcile (self, exec, h);
+            //  One recorded dead (it was frozen past the threshold) gets no
+            //  work: its runs were ended or put back; it registers again
+            norc_daemon_t d = { 0 };
+            bool dead = norc_store_daemon_get (self->db, h->executor_id, &d) == NORC_OK
+                     && NORC_STATUS_IS_FINAL (d.status);
+            norc_daemon_clear (&d);
+            if (dead && !exec->dead)
+                norc_log_warnx ("executor=%llu is recorded dead: no work for it until it registers again",
+                                (unsigned long long) h->executor_id);
+            exec->dead = dead;
+            if (dead)
+                exec->credits = 0;
+            else
+                s_reconcile (self, exec, h);
             if (fresh)
                 norc_log_info ("executor=%llu: serving %s with %d slots", (unsigned long long) h->executor_id,
                                exec->queue, h->concurrency);
             break;
         }
         case NORC_MSG_CREDIT:
-            if (exec)
+            if (exec && !exec->dead)
                 exec->credits += msg->credit.credits;
             break;
         case NORC_MSG_RELEASE: {
@@ -1329,6 +1343,32 @@ s_control (scheduler_t *self, norc_control_t *c)
         case NORC_REQ_KILL:
             self->status = NORC_ST_KILLED;
             break;
+        case NORC_REQ_REREGISTER: {
+            //  Recorded dead while it was frozen (its leases went to others):
+            //  give back what it may still hold, forget every schedule,
+            //  register again and claim anew under the new id
+            uint64_t old = self->id;
+            norc_daemon_t me = { .kind = NORC_DAEMON_SCHEDULER, .host = self->host, .pid = getpid () };
+            if (norc_store_daemon_register (self->db, &me) != NORC_OK) {
+                norc_log_warnx ("recorded dead, and cannot register again yet: %s", norc_db_errstr (self->db));
+                return 0;
+            }
+            int released = 0;
+            norc_store_schedule_release (self->db, old, &released);
+            norc_store_lease_release (self->db, "dispatch", old);
+            zlistx_t *keys = zhashx_keys (self->schedules);
+            for (char *key = (char *) zlistx_first (keys); key; key = (char *) zlistx_next (keys)) {
+                s_sched_t *s = (s_sched_t *) zhashx_lookup (self->schedules, key);
+                if (s)
+                    s_forget (self, s, "registered again");
+            }
+            zlistx_destroy (&keys);
+            self->id = me.id;
+            norc_log_warnx ("recorded dead as scheduler %llu; registered again as %llu", (unsigned long long) old,
+                            (unsigned long long) self->id);
+            s_lease (self);
+            return 0;           //  the reply would go to a daemon that is no more
+        }
         default:
             refused = "not a request for a scheduler";
     }

@@ -693,12 +693,48 @@ s_on_heartbeat_write (zloop_t *loop, int timer_id, void *arg)
         if (!beat->dirty)
             continue;
         int rc = norc_store_daemon_heartbeat (self->db, beat->daemon_id, beat->status, beat->at);
+        if (rc == NORC_CONFLICT) {
+            //  Recorded dead, and yet it talks (it was frozen past the
+            //  threshold): it must register again before it gets any work
+            norc_log_warnx ("daemon %llu is recorded dead but still sends heartbeats: asking it to register "
+                            "again", (unsigned long long) beat->daemon_id);
+            s_deliver (self, beat->daemon_id, 0, NORC_REQ_REREGISTER, "the status-aggregator", 0);
+        }
         if (rc == NORC_OK || rc == NORC_CONFLICT || rc == NORC_NOTFOUND)
             beat->dirty = false;
         else
             self->observing_since = norc_mono_us ();    //  the record is behind: judge nobody yet
     }
     return 0;
+}
+
+//  What daemons recorded dead still hold by the record (a frozen executor
+//  that woke up and reported a start late): nothing is left non-final
+static void
+s_orphans (aggregator_t *self, norc_us_t dead_before)
+{
+    uint64_t *ended = NULL, *requeued = NULL;
+    size_t nended = 0, nrequeued = 0;
+    const char *reason = "executor lost: no heartbeat (it started the task after it was recorded dead)";
+    if (norc_store_daemon_orphans (self->db, dead_before, reason, &ended, &nended, &requeued, &nrequeued) == NORC_OK) {
+        for (size_t i = 0; i < nended; i++) {
+            norc_msg_t *event = s_event (NULL, ended [i], NORC_ST_ERROR);
+            event->event.time_us = norc_now_us ();
+            event->event.detail = norc_strdup (reason);
+            agg_api_publish (self->stream, &event, "instance.ended");
+        }
+        for (size_t i = 0; i < nrequeued; i++) {
+            norc_msg_t *event = s_event (NULL, requeued [i], NORC_ST_CREATED);
+            event->event.time_us = norc_now_us ();
+            event->event.detail = norc_strdup ("its executor is recorded dead");
+            agg_api_publish (self->stream, &event, "instance.requeued");
+        }
+        if (nended || nrequeued)
+            norc_log_warnx ("instances held by daemons recorded dead: %zu ended ERROR, %zu waiting again",
+                            nended, nrequeued);
+    }
+    free (ended);
+    free (requeued);
 }
 
 static int
@@ -778,6 +814,7 @@ s_on_sweep (zloop_t *loop, int timer_id, void *arg)
     if (released)
         agg_api_notify_schedule (self->stream, 0, "release");
     norc_dead_list_free (&dead, count);
+    s_orphans (self, silent_before);
     return 0;
 }
 

@@ -2,6 +2,7 @@
 //  among good ones does not stop the record.
 #include <criterion/criterion.h>
 #include <czmq.h>
+#include <signal.h>
 #include <unistd.h>
 #include "norc_test.h"
 #include "norc_mem.h"
@@ -149,4 +150,41 @@ Test (under_fire, a_lost_assign_is_sent_again)
     free (count);
     free (command);
     free (file);
+}
+
+//  An executor frozen past the threshold is recorded dead and its run
+//  ended ERROR; woken, it is told to register again (a new id) and gets
+//  work only then; its run's genuine end replaces the guess; killed for
+//  good afterwards, nothing it held is left unfinished.
+Test (under_fire, a_frozen_executor_recorded_dead_registers_again_and_its_end_wins)
+{
+    OK ("queue", "add", "Q");
+    OK ("task", "add", "T", "--command", "sleep 3; echo done");
+    OK ("task", "add", "Long", "--command", "sleep 30");
+    const char *args [] = { "Q", "-c", "2", NULL };
+    pid_t pid = norc_test_system_start (s_sys, "norc-executor", args);
+    norc_test_db_wait_count (s_db, "SELECT COUNT(*) FROM daemons WHERE kind = 2 AND status = 2", 1, 10000);
+    int64_t first = norc_test_db_int (s_db, "SELECT id FROM daemons WHERE kind = 2");
+    OK ("run", "T", "--queue", "Q");
+    norc_test_db_wait_count (s_db, "SELECT COUNT(*) FROM instances WHERE id = 1 AND status = 2", 1, 10000);
+    //  Frozen past the threshold (2 s here): recorded dead, its run ERROR
+    kill (pid, SIGSTOP);
+    norc_test_db_wait_count (s_db, "SELECT COUNT(*) FROM instances WHERE id = 1 AND status = 14 "
+                                   "AND reason LIKE 'executor lost%'", 1, 10000);
+    kill (pid, SIGCONT);
+    //  Woken: registered again under a new id; the run's end is its own
+    norc_test_db_wait_count (s_db, "SELECT COUNT(*) FROM daemons WHERE kind = 2 AND status = 2", 1, 10000);
+    int64_t second = norc_test_db_int (s_db, "SELECT id FROM daemons WHERE kind = 2 AND status = 2");
+    cr_expect_neq (second, first, "a new registration");
+    norc_test_db_wait_count (s_db, "SELECT COUNT(*) FROM instances WHERE id = 1 AND status = 7", 1, 10000);
+    //  New work goes to it under its new id, never under the dead one
+    OK ("run", "Long", "--queue", "Q");
+    norc_test_db_wait_count (s_db, "SELECT COUNT(*) FROM instances WHERE id = 2 AND status = 2", 1, 10000);
+    char sql [160];
+    snprintf (sql, sizeof sql, "SELECT COUNT(*) FROM instances WHERE id > 1 AND executor_id = %lld", (long long) first);
+    cr_expect_eq (norc_test_db_int (s_db, sql), 0, "no work for a daemon recorded dead");
+    //  Killed for good: nothing it holds stays unfinished
+    norc_test_system_signal (s_sys, pid, SIGKILL);
+    norc_test_db_wait_count (s_db, "SELECT COUNT(*) = 0 FROM instances WHERE status < 7", 1, 10000);
+    norc_test_process_kill ("^sleep 30$", SIGKILL);
 }
