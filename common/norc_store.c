@@ -2336,6 +2336,44 @@ norc_store_daemon_list (norc_db_t *db, int kind, norc_us_t since, norc_us_t aliv
 }
 
 typedef struct {
+    const uint64_t *ids;
+    size_t count;
+    bool *exists;
+} s_exist_args_t;
+
+static int
+s_daemons_exist (norc_db_t *db, void *arg)
+{
+    s_exist_args_t *a = (s_exist_args_t *) arg;
+    int rc = NORC_OK;
+    memset (a->exists, 0, a->count * sizeof (bool));
+    for (size_t done = 0; rc == NORC_OK && done < a->count; ) {
+        size_t k = s_chunk (a->count - done);
+        char *sql = s_sql_rows ("SELECT id FROM daemons WHERE id IN (", "?", ",", k, ")");
+        norc_stmt_t *st = norc_db_stmt (db, sql);
+        free (sql);
+        for (size_t j = 0; j < k; j++)
+            norc_stmt_bind_u64 (st, (int) j, a->ids [done + j]);
+        rc = norc_stmt_exec (st);
+        while (rc == NORC_OK && norc_stmt_fetch (st) == NORC_OK) {
+            uint64_t id = norc_stmt_u64 (st, 0);
+            for (size_t j = 0; j < k; j++)
+                if (a->ids [done + j] == id)
+                    a->exists [done + j] = true;
+        }
+        done += k;
+    }
+    return rc;
+}
+
+int
+norc_store_daemons_exist (norc_db_t *db, const uint64_t *ids, size_t count, bool *exists)
+{
+    s_exist_args_t a = { ids, count, exists };
+    return count ? norc_db_txn (db, s_daemons_exist, &a) : NORC_OK;
+}
+
+typedef struct {
     norc_us_t before;
     const char *reason;
     uint64_t **ended, **requeued;

@@ -314,6 +314,8 @@ void norc_dead_list_free (norc_dead_t **list, size_t count);
 //  never started go back to their queue, those that started end ERROR with
 //  `reason`, and their schedule and named leases are released. *dead (caller frees
 //  with norc_dead_list_free) says what was done.
+//  Which of the daemon ids are in the record: exists [i] for ids [i].
+int norc_store_daemons_exist (norc_db_t *db, const uint64_t *ids, size_t count, bool *exists);
 //  What a daemon recorded dead before `dead_before` still holds by the
 //  record (it went on after it was declared dead: a STARTED that came
 //  late): its started instances end ERROR (`reason`), its unstarted ones

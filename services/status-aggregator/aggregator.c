@@ -22,6 +22,8 @@
 #include "norc_zmq.h"
 
 #define BATCH_MAX 2000
+#define PENDING_MAX 4096        //  daemons heard from first, checked together
+#define STRANGERS_MAX 100000    //  unknown daemon ids remembered
 
 typedef struct {
     zframe_t *routing_id;       //  sender
@@ -54,7 +56,9 @@ struct _aggregator_t {
     size_t ack_count;
     norc_msg_t **publish;       //  events waiting for commit
     size_t publish_count;
-    zhashx_t *beats;            //  daemon id (string) -> s_beat_t
+    zhashx_t *beats;            //  daemon id (string) -> s_beat_t, daemons the record has
+    zhashx_t *pending;          //  the same, heard from first since the last heartbeat write
+    zhashx_t *strangers;        //  daemon id (string) -> 1: not in the record
     zhashx_t *in_batch;         //  instance id (string) -> its change in the batch
     zhashx_t *routes;           //  daemon id (string) -> its routing id on the events socket
     int64_t period_ms;
@@ -81,6 +85,9 @@ aggregator_new (norc_config_t *config)
     self->acks = (s_ack_t *) norc_calloc (BATCH_MAX * 2, sizeof (s_ack_t));
     self->publish = (norc_msg_t **) norc_calloc (BATCH_MAX * 2, sizeof (norc_msg_t *));
     self->beats = zhashx_new ();
+    self->pending = zhashx_new ();
+    zhashx_set_destructor (self->pending, (zhashx_destructor_fn *) zstr_free);
+    self->strangers = zhashx_new ();
     zhashx_set_destructor (self->beats, (zhashx_destructor_fn *) zstr_free);
     self->in_batch = zhashx_new ();
     self->routes = zhashx_new ();
@@ -114,6 +121,8 @@ aggregator_destroy (aggregator_t **self_p)
         free (self->acks);
         free (self->publish);
         zhashx_destroy (&self->beats);
+        zhashx_destroy (&self->pending);
+        zhashx_destroy (&self->strangers);
         zhashx_destroy (&self->in_batch);
         zhashx_destroy (&self->routes);
         zloop_destroy (&self->loop);
@@ -402,16 +411,28 @@ s_route (aggregator_t *self, uint64_t daemon_id, zframe_t *routing_id)
     s_deliver_pending (self, daemon_id);
 }
 
-static void
+//  A heartbeat. Only daemons the record knows are kept and routed: one
+//  not seen before waits (at most PENDING_MAX of them) for one batched
+//  look-up at the next heartbeat write; one the record does not have is a
+//  stranger, and its heartbeats are dropped at once (a flood of them
+//  costs a hash look-up each). True when the daemon is known.
+static bool
 s_heartbeat (aggregator_t *self, norc_heartbeat_t *hb)
 {
     char key [32];
     snprintf (key, sizeof key, "%llu", (unsigned long long) hb->daemon_id);
     s_beat_t *beat = (s_beat_t *) zhashx_lookup (self->beats, key);
     if (!beat) {
-        beat = (s_beat_t *) norc_calloc (1, sizeof (s_beat_t));
-        beat->daemon_id = hb->daemon_id;
-        zhashx_insert (self->beats, key, beat);
+        if (!hb->daemon_id || zhashx_lookup (self->strangers, key))
+            return false;
+        beat = (s_beat_t *) zhashx_lookup (self->pending, key);
+        if (!beat && zhashx_size (self->pending) >= PENDING_MAX)
+            return false;       //  a real daemon beats again within a period
+        if (!beat) {
+            beat = (s_beat_t *) norc_calloc (1, sizeof (s_beat_t));
+            beat->daemon_id = hb->daemon_id;
+            zhashx_insert (self->pending, key, beat);
+        }
     }
     beat->status = hb->status ? hb->status : NORC_ST_RUNNING;
     beat->at = norc_now_us ();
@@ -420,6 +441,40 @@ s_heartbeat (aggregator_t *self, norc_heartbeat_t *hb)
     snprintf (beat->host, sizeof beat->host, "%s", hb->host ? hb->host : "");
     beat->pid = hb->pid;
     beat->running = hb->running;
+    return zhashx_lookup (self->beats, key) != NULL;
+}
+
+//  The daemons heard from for the first time: known to the record, they
+//  join the others; unknown, they are strangers for a while
+static void
+s_check_pending (aggregator_t *self)
+{
+    size_t n = zhashx_size (self->pending);
+    if (n == 0)
+        return;
+    if (zhashx_size (self->strangers) > STRANGERS_MAX)
+        zhashx_purge (self->strangers);         //  forget old ones rather than grow
+    uint64_t *ids = (uint64_t *) norc_calloc (n, sizeof (uint64_t));
+    bool *known = (bool *) norc_calloc (n, sizeof (bool));
+    size_t k = 0;
+    for (s_beat_t *b = (s_beat_t *) zhashx_first (self->pending); b; b = (s_beat_t *) zhashx_next (self->pending))
+        ids [k++] = b->daemon_id;
+    if (norc_store_daemons_exist (self->db, ids, k, known) == NORC_OK)
+        for (size_t i = 0; i < k; i++) {
+            char key [32];
+            snprintf (key, sizeof key, "%llu", (unsigned long long) ids [i]);
+            s_beat_t *b = (s_beat_t *) zhashx_lookup (self->pending, key);
+            if (known [i] && b) {
+                s_beat_t *copy = (s_beat_t *) norc_malloc (sizeof (s_beat_t));
+                *copy = *b;
+                zhashx_insert (self->beats, key, copy);
+            }
+            else
+                zhashx_insert (self->strangers, key, (void *) 1);
+            zhashx_delete (self->pending, key);
+        }
+    free (known);
+    free (ids);
 }
 
 //  The daemons heard from lately, from memory (agg_api_daemons_fn): what
@@ -590,8 +645,8 @@ s_on_event (aggregator_t *self, norc_msg_t *msg)
             break;
         }
         case NORC_MSG_HEARTBEAT:
-            s_heartbeat (self, &msg->heartbeat);
-            s_route (self, msg->heartbeat.daemon_id, msg->routing_id);
+            if (s_heartbeat (self, &msg->heartbeat))
+                s_route (self, msg->heartbeat.daemon_id, msg->routing_id);
             break;
         case NORC_MSG_CONTROL_REPLY: {
             norc_control_reply_t *m = &msg->control_reply;
@@ -688,6 +743,7 @@ s_on_heartbeat_write (zloop_t *loop, int timer_id, void *arg)
     NORC_UNUSED (loop);
     NORC_UNUSED (timer_id);
     aggregator_t *self = (aggregator_t *) arg;
+    s_check_pending (self);
     for (s_beat_t *beat = (s_beat_t *) zhashx_first (self->beats); beat;
          beat = (s_beat_t *) zhashx_next (self->beats)) {
         if (!beat->dirty)

@@ -188,3 +188,33 @@ Test (under_fire, a_frozen_executor_recorded_dead_registers_again_and_its_end_wi
     norc_test_db_wait_count (s_db, "SELECT COUNT(*) = 0 FROM instances WHERE status < 7", 1, 10000);
     norc_test_process_kill ("^sleep 30$", SIGKILL);
 }
+
+//  100,000 heartbeats from daemons nobody registered: the API still
+//  answers within a second, and the record is unchanged.
+Test (under_fire, a_flood_of_heartbeats_from_strangers_does_not_silence_the_api)
+{
+    OK ("queue", "add", "Q");
+    zsock_t *sender = norc_zmq_connect (ZMQ_DEALER, s_env ("NORC_AGGREGATOR_EVENTS"));
+    cr_assert_not_null (sender);
+    for (int i = 0; i < 100000; i++) {
+        norc_msg_t *msg = norc_msg_new (NORC_MSG_HEARTBEAT);
+        msg->heartbeat.daemon_id = 1000000 + (uint64_t) i;
+        msg->heartbeat.kind = norc_strdup ("executor");
+        msg->heartbeat.host = norc_strdup ("stranger");
+        msg->heartbeat.status = NORC_ST_RUNNING;
+        norc_msg_send (&msg, sender);
+    }
+    //  While the flood is read, and after: every answer within a second
+    int64_t worst = 0;
+    for (int i = 0; i < 10; i++) {
+        norc_us_t t0 = norc_mono_us ();
+        OK ("queue", "list");
+        int64_t took = (norc_mono_us () - t0) / 1000;
+        if (took > worst)
+            worst = took;
+        usleep (300000);
+    }
+    cr_expect_lt (worst, 1000, "the API answered within a second (worst %lld ms)", (long long) worst);
+    cr_expect_eq (norc_test_db_int (s_db, "SELECT COUNT(*) FROM daemons"), 1, "only the scheduler is registered");
+    zsock_destroy (&sender);
+}
