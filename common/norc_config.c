@@ -47,6 +47,9 @@ static const s_key_t s_keys [] = {
     { "executor.kill_grace_ms", T_INT, "5000", 0, 600000, "Time between SIGTERM and SIGKILL" },
     { "executor.revision_command", T_STR, "", 0, 0,
       "A shell command whose first output line is recorded as the revision of every instance (run at most once a minute)" },
+    { "executor.log_max_bytes", T_INT, "67108864", 0, INT64_C (1099511627776),
+      "Most bytes of a task's output kept in its log (0: no limit); past it the log keeps the start and the last "
+      "MiB, and says how much was cut between them" },
     { "executor.drain_ms", T_INT, "30000", 0, 86400000,
       "After SIGTERM or SIGINT, how long running instances may go on before they are interrupted" },
     { "health.file", T_STR, "", 0, 0,

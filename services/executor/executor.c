@@ -90,6 +90,11 @@ typedef struct {
     bool exited;
     int wait_status;
     struct rusage usage;
+    uint64_t output;            //  bytes the task wrote
+    uint64_t kept;              //  of them, in the log as they came (the head)
+    char *tail;                 //  past the log's limit: a ring of its last output
+    size_t tail_size, tail_len, tail_at;    //  its size, bytes in it, where the next goes
+    uint64_t cut;               //  bytes neither in the head nor in the tail
     norc_msg_t *started_msg;    //  its STARTED, held back for up to STARTED_HOLD_MS
 } s_run_t;
 
@@ -125,6 +130,7 @@ struct _executor_t {
     size_t started_next;
     zhashx_t *logs_open;        //  instance id -> s_log_t
     int64_t period_ms, grace_ms, drain_ms;
+    int64_t log_max;            //  executor.log_max_bytes (0: no limit)
     uint64_t completed;
     bool benchmark_instant;     //  benchmark only: complete at once, spawn nothing
     int status;                 //  RUNNING, PAUSED, STOPPING; KILLED or ENDED at the end
@@ -167,6 +173,7 @@ s_run_destroy (void **item)
         if (run->child.output_fd >= 0)
             close (run->child.output_fd);
         norc_msg_destroy (&run->started_msg);
+        free (run->tail);
         free (run->killed_by);
         free (run->task);
         free (run);
@@ -203,6 +210,7 @@ executor_new (norc_config_t *config, const char *queue, int concurrency)
     self->period_ms = norc_config_int (config, "heartbeat.period_ms");
     self->grace_ms = norc_config_int (config, "executor.kill_grace_ms");
     self->drain_ms = norc_config_int (config, "executor.drain_ms");
+    self->log_max = norc_config_int (config, "executor.log_max_bytes");
     self->spool_dir = norc_strdup (norc_config_str (config, "spool.dir"));
     self->runs = zhashx_new ();
     self->started = zhashx_new ();
@@ -549,6 +557,77 @@ s_send_ended (executor_t *self, uint64_t instance_id, int status, int exit_code,
 }
 
 //  Read what the child wrote, into the spool.
+//  The task's output into its log, up to executor.log_max_bytes: past it
+//  the head is kept as it is and the last bytes in a ring (a MiB, or half
+//  the limit when that is less), written with a note of what was cut when
+//  the task ends. The task is never held up: its output is always read.
+static void
+s_output (executor_t *self, s_run_t *run, const char *data, size_t size)
+{
+    if (!run->log)
+        return;
+    uint64_t limit = self->log_max > 0 ? (uint64_t) self->log_max : UINT64_MAX;
+    size_t tail = limit / 2 < 1024 * 1024 ? (size_t) (limit / 2) : 1024 * 1024;
+    uint64_t head = limit == UINT64_MAX ? UINT64_MAX : limit - tail;
+    run->output += size;
+    if (run->kept < head) {
+        size_t keep = run->kept + size <= head ? size : (size_t) (head - run->kept);
+        s_log_write (self->spool, run->log, data, keep);
+        run->kept += keep;
+        data += keep;
+        size -= keep;
+    }
+    if (size && !tail) {
+        run->cut += size;
+        return;
+    }
+    if (size && !run->tail) {
+        run->tail = (char *) norc_malloc (tail);
+        run->tail_size = tail;
+    }
+    if (size >= run->tail_size) {
+        //  The ring holds only the last of this
+        run->cut += run->tail_len + (size - run->tail_size);
+        memcpy (run->tail, data + size - run->tail_size, run->tail_size);
+        run->tail_len = run->tail_size;
+        run->tail_at = 0;
+        return;
+    }
+    size_t room = run->tail_size - run->tail_len;
+    if (size > room)
+        run->cut += size - room;            //  the oldest bytes of the ring make room
+    run->tail_len = run->tail_len + size < run->tail_size ? run->tail_len + size : run->tail_size;
+    while (size > 0) {
+        size_t n = run->tail_size - run->tail_at < size ? run->tail_size - run->tail_at : size;
+        memcpy (run->tail + run->tail_at, data, n);
+        run->tail_at = (run->tail_at + n) % run->tail_size;
+        data += n;
+        size -= n;
+    }
+}
+
+//  At the end: the note of what was cut, then the tail, oldest first
+static void
+s_output_end (executor_t *self, s_run_t *run)
+{
+    if (!run->tail || !run->log)
+        return;
+    if (run->cut)
+        s_log_line (self->spool, run->log, "WARNING", "%llu bytes of output cut here: the log keeps the first "
+                    "%llu and the last %zu of %llu (executor.log_max_bytes)", (unsigned long long) run->cut,
+                    (unsigned long long) run->kept, run->tail_len, (unsigned long long) run->output);
+    size_t start = run->tail_len < run->tail_size ? 0 : run->tail_at;
+    for (size_t i = 0; i < run->tail_len; ) {
+        size_t at = (start + i) % run->tail_size;
+        size_t n = run->tail_size - at < run->tail_len - i ? run->tail_size - at : run->tail_len - i;
+        s_log_write (self->spool, run->log, run->tail + at, n);
+        i += n;
+    }
+    free (run->tail);
+    run->tail = NULL;
+    run->tail_len = 0;
+}
+
 static void
 s_drain (executor_t *self, s_run_t *run)
 {
@@ -556,8 +635,7 @@ s_drain (executor_t *self, s_run_t *run)
     while (run->child.output_fd >= 0) {
         ssize_t n = read (run->child.output_fd, buf, sizeof buf);
         if (n > 0) {
-            if (run->log)
-                s_log_write (self->spool, run->log, buf, (size_t) n);
+            s_output (self, run, buf, (size_t) n);
             continue;
         }
         if (n < 0 && errno == EINTR)
@@ -592,6 +670,7 @@ static void
 s_finish (executor_t *self, s_run_t *run)
 {
     s_drain (self, run);
+    s_output_end (self, run);
     exec_spool_run_forget (self->spool, run->instance_id);
     if (run->timeout_timer >= 0)
         zloop_timer_end (self->loop, run->timeout_timer);

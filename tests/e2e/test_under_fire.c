@@ -218,3 +218,35 @@ Test (under_fire, a_flood_of_heartbeats_from_strangers_does_not_silence_the_api)
     cr_expect_eq (norc_test_db_int (s_db, "SELECT COUNT(*) FROM daemons"), 1, "only the scheduler is registered");
     zsock_destroy (&sender);
 }
+
+//  Output past the log's limit: the log keeps its head and its tail and
+//  says how much was cut; the task runs to its end, never held up.
+Test (under_fire, output_past_the_limit_keeps_head_and_tail)
+{
+    OK ("queue", "add", "Q");
+    OK ("task", "add", "Loud", "--command", "seq 1 300000; echo last line");
+    const char *args [] = { "Q", "-c", "1", "--executor.log_max_bytes", "100000", NULL };
+    norc_test_system_start (s_sys, "norc-executor", args);
+    OK ("run", "Loud", "--queue", "Q");
+    norc_test_db_wait_count (s_db, "SELECT COUNT(*) FROM instances WHERE status = 7", 1, 20000);
+    char *out, *err;
+    int rc = 1;
+    for (int i = 0; i < 50 && rc; i++) {
+        rc = norc_test_system_ctl (s_sys, &out, &err, "logs", "1", NULL);
+        if (rc || !strstr (out, "Task ended")) {
+            rc = 1;
+            free (out);
+            free (err);
+            usleep (100000);
+        }
+    }
+    cr_assert_eq (rc, 0);
+    size_t size = strlen (out);
+    cr_expect_lt (size, 100000 + 2000, "the log is within its limit and a few lines: %zu bytes", size);
+    cr_expect_not_null (strstr (out, "\n1\n2\n3\n"), "the head is kept");
+    cr_expect_not_null (strstr (out, "299999\n300000\nlast line\n"), "the tail is kept");
+    cr_expect_not_null (strstr (out, "bytes of output cut here"), "and the cut is said");
+    cr_expect_null (strstr (out, "\n150000\n"), "the middle is cut");
+    free (out);
+    free (err);
+}
