@@ -682,6 +682,15 @@ s_finish (executor_t *self, s_run_t *run)
         run->kill_timer = -1;
         kill (-run->child.pid, SIGKILL);
     }
+    else
+    if (kill (-run->child.pid, 0) == 0) {
+        //  Its leader exited and left members of its group running (a
+        //  command put in the background): the instance ends with them
+        if (run->log)
+            s_log_line (self->spool, run->log, "WARNING", "The task left processes running in its process "
+                        "group; they were ended.");
+        kill (-run->child.pid, SIGKILL);
+    }
     int status, exit_code = -1, signal = 0;
     const char *reason = NULL;
     char reason_buf [128];

@@ -250,3 +250,17 @@ Test (under_fire, output_past_the_limit_keeps_head_and_tail)
     free (out);
     free (err);
 }
+
+//  What a task leaves running in the background when it exits is ended
+//  with it: the instance is final when nothing of it runs.
+Test (under_fire, processes_a_task_leaves_behind_are_ended)
+{
+    OK ("queue", "add", "Q");
+    OK ("task", "add", "T", "--command", "for i in 1 2 3 4 5; do sleep 41 & done; echo left them");
+    const char *args [] = { "Q", "-c", "1", NULL };
+    norc_test_system_start (s_sys, "norc-executor", args);
+    OK ("run", "T", "--queue", "Q");
+    norc_test_db_wait_count (s_db, "SELECT COUNT(*) FROM instances WHERE status = 7", 1, 10000);
+    cr_expect (norc_test_process_gone ("^sleep 41$", 3000), "the background processes were ended");
+    norc_test_process_kill ("^sleep 41$", SIGKILL);
+}
