@@ -38,9 +38,11 @@
 #include "norc_msg.h"
 #include "norc_outbox.h"
 #include "norc_zmq.h"
+#include <dirent.h>
 #include <errno.h>
 #include <fcntl.h>
 #include <signal.h>
+#include <sys/prctl.h>
 #include <sys/resource.h>
 #include <sys/signalfd.h>
 #include <sys/stat.h>
@@ -666,6 +668,72 @@ s_handle_output (zloop_t *loop, zmq_pollitem_t *item, void *arg)
     return 0;
 }
 
+//  The instance a process belongs to, from its environment
+//  (NORC_INSTANCE_ID, set for every task); 0 when it names none.
+static uint64_t
+s_process_instance (pid_t pid)
+{
+    char path [64];
+    snprintf (path, sizeof path, "/proc/%d/environ", (int) pid);
+    int fd = open (path, O_RDONLY | O_CLOEXEC);
+    if (fd < 0)
+        return 0;
+    static char buf [65536];
+    ssize_t n = read (fd, buf, sizeof buf - 1);
+    close (fd);
+    if (n <= 0)
+        return 0;
+    buf [n] = 0;
+    for (char *p = buf; p < buf + n; p += strlen (p) + 1)
+        if (strncmp (p, "NORC_INSTANCE_ID=", 17) == 0)
+            return strtoull (p + 17, NULL, 10);
+    return 0;
+}
+
+//  Processes that tasks left outside their process groups (setsid) and
+//  whose parents exited are this executor's children (it is their
+//  subreaper). Each one whose instance no longer runs is ended, with what
+//  it started in its own group. Returns how many belonged to `instance_id`.
+static int
+s_end_orphans (executor_t *self, uint64_t instance_id)
+{
+    int ended = 0;
+    DIR *tasks = opendir ("/proc/self/task");
+    struct dirent *t;
+    while (tasks && (t = readdir (tasks))) {
+        if (t->d_name [0] == '.')
+            continue;
+        char path [300], list [4096];
+        snprintf (path, sizeof path, "/proc/self/task/%s/children", t->d_name);
+        int fd = open (path, O_RDONLY | O_CLOEXEC);
+        if (fd < 0)
+            continue;
+        ssize_t n = read (fd, list, sizeof list - 1);
+        close (fd);
+        list [n > 0 ? n : 0] = 0;
+        for (char *p = strtok (list, " \n"); p; p = strtok (NULL, " \n")) {
+            pid_t pid = (pid_t) atoi (p);
+            bool leader = false;
+            for (s_run_t *run = (s_run_t *) zhashx_first (self->runs); run && !leader;
+                 run = (s_run_t *) zhashx_next (self->runs))
+                leader = run->child.pid == pid;
+            uint64_t owner = leader ? 0 : s_process_instance (pid);
+            char key [32];
+            if (!owner || (owner != instance_id && zhashx_lookup (self->runs, s_key (owner, key, sizeof key))))
+                continue;
+            kill (-pid, SIGKILL);       //  what it started in a group of its own
+            kill (pid, SIGKILL);
+            if (owner == instance_id)
+                ended++;
+            else
+                norc_log_info ("instance=%llu: ended pid %d it left running", (unsigned long long) owner, (int) pid);
+        }
+    }
+    if (tasks)
+        closedir (tasks);
+    return ended;
+}
+
 static void
 s_finish (executor_t *self, s_run_t *run)
 {
@@ -691,6 +759,11 @@ s_finish (executor_t *self, s_run_t *run)
                         "group; they were ended.");
         kill (-run->child.pid, SIGKILL);
     }
+    //  And those it put out of its group (setsid), now this executor's
+    int orphans = s_end_orphans (self, run->instance_id);
+    if (orphans && run->log)
+        s_log_line (self->spool, run->log, "WARNING", "The task left %d process%s running outside its process "
+                    "group; %s ended.", orphans, orphans == 1 ? "" : "es", orphans == 1 ? "it was" : "they were");
     int status, exit_code = -1, signal = 0;
     const char *reason = NULL;
     char reason_buf [128];
@@ -1241,6 +1314,8 @@ s_on_heartbeat (zloop_t *loop, int timer_id, void *arg)
     norc_msg_send (&msg, self->events);
     s_send_hello (self);
     norc_outbox_resend (self->outbox);
+    //  Orphans that reached this executor after their instance ended
+    s_end_orphans (self, 0);
     //  Logs without progress for a while (the archiver was away, or an ack
     //  was lost): send again from the last acknowledged byte
     norc_us_t stale = norc_mono_us () - 3 * self->period_ms * 1000;
@@ -1358,6 +1433,10 @@ s_reconcile (executor_t *self)
 int
 executor_start (executor_t *self)
 {
+    //  Processes a task puts out of its process group (setsid) become this
+    //  executor's children when their parents exit, so it can end them
+    if (prctl (PR_SET_CHILD_SUBREAPER, 1) != 0)
+        norc_log_warn ("cannot become the subreaper of its tasks: processes they start with setsid may outlive them");
     char err [512];
     self->spool = exec_spool_open (self->spool_dir, err, sizeof err);
     if (!self->spool) {

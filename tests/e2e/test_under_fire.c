@@ -264,3 +264,22 @@ Test (under_fire, processes_a_task_leaves_behind_are_ended)
     cr_expect (norc_test_process_gone ("^sleep 41$", 3000), "the background processes were ended");
     norc_test_process_kill ("^sleep 41$", SIGKILL);
 }
+
+//  A process a task starts out of its group (setsid) is ended with the
+//  instance too: the executor is its subreaper.
+Test (under_fire, processes_a_task_puts_out_of_its_group_are_ended)
+{
+    OK ("queue", "add", "Q");
+    OK ("task", "add", "T", "--command", "setsid sleep 43 & setsid sh -c 'sleep 44 & sleep 45' & echo started");
+    const char *args [] = { "Q", "-c", "1", NULL };
+    norc_test_system_start (s_sys, "norc-executor", args);
+    OK ("run", "T", "--queue", "Q");
+    norc_test_db_wait_count (s_db, "SELECT COUNT(*) FROM instances WHERE status = 7", 1, 10000);
+    cr_expect (norc_test_process_gone ("^sleep 4[345]$", 3000), "what it put out of its group was ended");
+    char *out, *err;
+    cr_assert_eq (norc_test_system_ctl (s_sys, &out, &err, "logs", "1", NULL), 0, "%s", err);
+    cr_expect_not_null (strstr (out, "outside its process group"), "%s", out);
+    free (out);
+    free (err);
+    norc_test_process_kill ("^sleep 4[345]$", SIGKILL);
+}
