@@ -579,11 +579,13 @@ s_output (executor_t *self, s_run_t *run, const char *data, size_t size)
         data += keep;
         size -= keep;
     }
-    if (size && !tail) {
+    if (size == 0)
+        return;
+    if (!tail) {
         run->cut += size;
         return;
     }
-    if (size && !run->tail) {
+    if (!run->tail) {
         run->tail = (char *) norc_malloc (tail);
         run->tail_size = tail;
     }

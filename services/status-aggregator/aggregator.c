@@ -634,6 +634,13 @@ s_on_event (aggregator_t *self, norc_msg_t *msg)
         case NORC_MSG_DAEMON_STATUS: {
             norc_daemon_status_t *m = &msg->daemon_status;
             int rc = norc_store_daemon_status (self->db, m->daemon_id, m->status, m->reason);
+            //  A heartbeat read before this change must not write the old
+            //  status back at the next heartbeat write
+            char key [32];
+            snprintf (key, sizeof key, "%llu", (unsigned long long) m->daemon_id);
+            s_beat_t *beat = (s_beat_t *) zhashx_lookup (self->beats, key);
+            if (beat && rc == NORC_OK && !NORC_STATUS_IS_FINAL (m->status))
+                beat->status = m->status;
             if (rc == NORC_OK || rc == NORC_NOTFOUND) {
                 s_queue_ack (self, msg->routing_id, m->seq);
                 event = s_event (NULL, 0, m->status);
