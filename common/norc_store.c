@@ -1510,13 +1510,10 @@ s_instances_free (norc_instance_t **list, size_t count)
     *list = NULL;
 }
 
+//  Run a statement (bound) and read its instances into a->list
 static int
-s_instance_waiting (norc_db_t *db, void *arg)
+s_instances_read (norc_stmt_t *st, s_inst_args_t *a)
 {
-    s_inst_args_t *a = (s_inst_args_t *) arg;
-    s_instances_free (a->list, *a->list_count);
-    *a->list_count = 0;
-    norc_stmt_t *st = norc_db_stmt (db, s_sql_instance_waiting);
     int rc = norc_stmt_exec (st);
     if (rc)
         return rc;
@@ -1527,6 +1524,15 @@ s_instance_waiting (norc_db_t *db, void *arg)
         s_instance_from (st, i);
     }
     return rc == NORC_NOTFOUND ? NORC_OK : rc;
+}
+
+static int
+s_instance_waiting (norc_db_t *db, void *arg)
+{
+    s_inst_args_t *a = (s_inst_args_t *) arg;
+    s_instances_free (a->list, *a->list_count);
+    *a->list_count = 0;
+    return s_instances_read (norc_db_stmt (db, s_sql_instance_waiting), a);
 }
 
 static const char *s_sql_instance_assigned =
@@ -1543,16 +1549,7 @@ s_instance_assigned (norc_db_t *db, void *arg)
     norc_stmt_t *st = norc_db_stmt (db, s_sql_instance_assigned);
     norc_stmt_bind_u64 (st, 0, a->executor_id);
     norc_stmt_bind_i64 (st, 1, a->time);
-    int rc = norc_stmt_exec (st);
-    if (rc)
-        return rc;
-    while ((rc = norc_stmt_fetch (st)) == NORC_OK) {
-        *a->list = (norc_instance_t *) norc_realloc (*a->list, (*a->list_count + 1) * sizeof (norc_instance_t));
-        norc_instance_t *i = &(*a->list) [(*a->list_count)++];
-        memset (i, 0, sizeof (*i));
-        s_instance_from (st, i);
-    }
-    return rc == NORC_NOTFOUND ? NORC_OK : rc;
+    return s_instances_read (st, a);
 }
 
 int

@@ -1302,6 +1302,19 @@ s_handle_notify (zloop_t *loop, zsock_t *sock, void *arg)
 //  --------------------------------------------------------------------------
 //  Aggregator link, heartbeats, housekeeping
 
+//  Forget every schedule held (they are taken again from MySQL)
+static void
+s_forget_all (scheduler_t *self, const char *why)
+{
+    zlistx_t *keys = zhashx_keys (self->schedules);
+    for (char *key = (char *) zlistx_first (keys); key; key = (char *) zlistx_next (keys)) {
+        s_sched_t *s = (s_sched_t *) zhashx_lookup (self->schedules, key);
+        if (s)
+            s_forget (self, s, why);
+    }
+    zlistx_destroy (&keys);
+}
+
 //  A control request from the aggregator: act, answer, report the status.
 //  Returns -1 when the scheduler is to stop.
 static int
@@ -1327,13 +1340,7 @@ s_control (scheduler_t *self, norc_control_t *c)
             break;
         case NORC_REQ_RELOAD: {
             //  Forget every schedule and take them again from MySQL
-            zlistx_t *keys = zhashx_keys (self->schedules);
-            for (char *key = (char *) zlistx_first (keys); key; key = (char *) zlistx_next (keys)) {
-                s_sched_t *s = (s_sched_t *) zhashx_lookup (self->schedules, key);
-                if (s)
-                    s_forget (self, s, "reload");
-            }
-            zlistx_destroy (&keys);
+            s_forget_all (self, "reload");
             s_lease (self);
             break;
         }
@@ -1356,13 +1363,7 @@ s_control (scheduler_t *self, norc_control_t *c)
             int released = 0;
             norc_store_schedule_release (self->db, old, &released);
             norc_store_lease_release (self->db, "dispatch", old);
-            zlistx_t *keys = zhashx_keys (self->schedules);
-            for (char *key = (char *) zlistx_first (keys); key; key = (char *) zlistx_next (keys)) {
-                s_sched_t *s = (s_sched_t *) zhashx_lookup (self->schedules, key);
-                if (s)
-                    s_forget (self, s, "registered again");
-            }
-            zlistx_destroy (&keys);
+            s_forget_all (self, "registered again");
             self->id = me.id;
             norc_log_warnx ("recorded dead as scheduler %llu; registered again as %llu", (unsigned long long) old,
                             (unsigned long long) self->id);

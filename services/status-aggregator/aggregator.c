@@ -639,6 +639,8 @@ s_on_event (aggregator_t *self, norc_msg_t *msg)
             char key [32];
             snprintf (key, sizeof key, "%llu", (unsigned long long) m->daemon_id);
             s_beat_t *beat = (s_beat_t *) zhashx_lookup (self->beats, key);
+            if (!beat)
+                beat = (s_beat_t *) zhashx_lookup (self->pending, key);
             if (beat && rc == NORC_OK && !NORC_STATUS_IS_FINAL (m->status))
                 beat->status = m->status;
             if (rc == NORC_OK || rc == NORC_NOTFOUND) {

@@ -27,11 +27,7 @@ s_int (const char *sql)
 static const char *
 s_env (const char *name)
 {
-    size_t len = strlen (name);
-    for (char **e = s_sys->env; *e; e++)
-        if (strncmp (*e, name, len) == 0 && (*e) [len] == '=')
-            return *e + len + 1;
-    return NULL;
+    return norc_test_system_env (s_sys, name);
 }
 
 //  One raw API request to the aggregator, as any client could send it;

@@ -16,11 +16,7 @@ NORC_TEST_E2E_SUITE (under_fire, 120);
 static const char *
 s_env (const char *name)
 {
-    size_t len = strlen (name);
-    for (char **e = s_sys->env; *e; e++)
-        if (strncmp (*e, name, len) == 0 && (*e) [len] == '=')
-            return *e + len + 1;
-    return NULL;
+    return norc_test_system_env (s_sys, name);
 }
 
 //  A poisoned INSTANCE-ENDED every 5 ms (a status and times the record
@@ -140,14 +136,7 @@ Test (under_fire, a_lost_assign_is_sent_again)
                              "UTC_TIMESTAMP(6) - INTERVAL 10 SECOND");
     norc_test_db_wait_count (s_db, "SELECT COUNT(*) FROM instances WHERE status = 7", 1, 8000);
     usleep (2500000);           //  more heartbeats: it is not sent a third time
-    char *out, *err;
-    char *count = norc_asprintf ("wc -l < %s", file);
-    const char *argv [] = { "/bin/sh", "-c", count, NULL };
-    cr_assert_eq (norc_test_run (argv, NULL, &out, &err), 0);
-    cr_expect_eq (atoi (out), 1, "it ran once, not %s", out);
-    free (out);
-    free (err);
-    free (count);
+    cr_expect_eq (norc_test_file_lines (file), 1, "it ran once, not %d times", norc_test_file_lines (file));
     free (command);
     free (file);
 }

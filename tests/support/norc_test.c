@@ -491,3 +491,26 @@ norc_test_process_kill (const char *pattern, int sig)
 {
     return s_own_processes (pattern, sig);
 }
+
+const char *
+norc_test_system_env (norc_test_system_t *self, const char *name)
+{
+    size_t len = strlen (name);
+    for (char **e = self->env; *e; e++)
+        if (strncmp (*e, name, len) == 0 && (*e) [len] == '=')
+            return *e + len + 1;
+    return NULL;
+}
+
+int
+norc_test_file_lines (const char *path)
+{
+    FILE *file = fopen (path, "r");
+    if (!file)
+        return -1;
+    int lines = 0, c;
+    while ((c = fgetc (file)) != EOF)
+        lines += c == '\n';
+    fclose (file);
+    return lines;
+}

@@ -70,6 +70,12 @@ void norc_test_system_signal (norc_test_system_t *self, pid_t pid, int sig);
 //  the dir, free.
 void norc_test_system_destroy (norc_test_system_t **self_p);
 
+//  The value of a NORC_* setting of the system (its endpoints...), or NULL.
+const char *norc_test_system_env (norc_test_system_t *self, const char *name);
+
+//  How many lines a file has (-1 when it cannot be read).
+int norc_test_file_lines (const char *path);
+
 //  An open handle on the system's database.
 norc_db_t *norc_test_system_db (norc_test_system_t *self);
 
