@@ -633,6 +633,9 @@ s_on_event (aggregator_t *self, norc_msg_t *msg)
         }
         case NORC_MSG_DAEMON_STATUS: {
             norc_daemon_status_t *m = &msg->daemon_status;
+            //  What the daemon reported before is recorded first: an
+            //  executor's ENDED comes after the ends of its last runs
+            s_flush (self);
             int rc = norc_store_daemon_status (self->db, m->daemon_id, m->status, m->reason);
             //  A heartbeat read before this change must not write the old
             //  status back at the next heartbeat write
