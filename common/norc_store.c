@@ -1820,6 +1820,12 @@ static const char *s_sql_apply_starts_row =
 //  executor, frozen, still ran it: that executor's own end, when it comes,
 //  is the truth and replaces the guess (the record must not contradict
 //  the log)
+//  A start or an end from an executor is taken only for an instance that
+//  is not held by another one (a stale report from an executor that lost
+//  it, frozen past the threshold, does not overwrite the record)
+#define S_OWNED_BY(executor) \
+    "(i.executor_id IS NULL OR " executor " = 0 OR i.executor_id = " executor ")"
+
 #define S_LOST_BY(executor) \
     "i.status = 14 AND LEFT(i.reason, 27) = 'executor lost: no heartbeat' AND " executor " <> 0 " \
     "AND i.executor_id = " executor
@@ -1838,7 +1844,7 @@ s_apply_ends (norc_db_t *db, const norc_instance_t **ends, size_t count)
                 "  i.started_at = COALESCE(i.started_at, ?), i.ended_at = ?, "
                 "  i.exit_code = ?, i.term_signal = ?, i.cpu_user_us = ?, "
                 "  i.cpu_sys_us = ?, i.max_rss_kb = ?, i.reason = ? "
-                "WHERE i.id = ? AND (i.status < 7 OR (" S_LOST_BY ("?") "))");
+                "WHERE i.id = ? AND ((i.status < 7 AND " S_OWNED_BY ("?") ") OR (" S_LOST_BY ("?") "))");
         else {
             char *rows = s_sql_rows (s_sql_apply_ends_row, " UNION ALL SELECT ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?", "",
                                      k - 1, "");
@@ -1848,7 +1854,7 @@ s_apply_ends (norc_db_t *db, const norc_instance_t **ends, size_t count)
                 "  i.started_at = COALESCE(i.started_at, e.started_at), i.ended_at = e.ended_at, "
                 "  i.exit_code = e.exit_code, i.term_signal = e.term_signal, i.cpu_user_us = e.cpu_user_us, "
                 "  i.cpu_sys_us = e.cpu_sys_us, i.max_rss_kb = e.max_rss_kb, i.reason = e.reason "
-                "WHERE i.status < 7 OR (" S_LOST_BY ("e.executor_id") ")", rows);
+                "WHERE (i.status < 7 AND " S_OWNED_BY ("e.executor_id") ") OR (" S_LOST_BY ("e.executor_id") ")", rows);
             free (rows);
         }
         norc_stmt_t *st = norc_db_stmt (db, sql);
@@ -1873,10 +1879,9 @@ s_apply_ends (norc_db_t *db, const norc_instance_t **ends, size_t count)
             norc_stmt_bind_i64 (st, p + 8, e->cpu_sys_us);
             norc_stmt_bind_i64 (st, p + 9, e->max_rss_kb);
             norc_stmt_bind_str (st, p + 10, e->reason && *e->reason ? e->reason : NULL);
-            if (k == 1) {
-                norc_stmt_bind_u64 (st, 11, e->executor_id);
-                norc_stmt_bind_u64 (st, 12, e->executor_id);
-            }
+            if (k == 1)
+                for (int x = 11; x < 15; x++)
+                    norc_stmt_bind_u64 (st, x, e->executor_id);
         }
         rc = norc_stmt_exec (st);
         done += k;
@@ -1895,13 +1900,13 @@ s_apply_starts (norc_db_t *db, const norc_instance_t **starts, size_t count)
             sql = norc_strdup (
                 "UPDATE instances i SET i.status = 2, "
                 "  i.executor_id = COALESCE(NULLIF(?, 0), i.executor_id), i.started_at = ? "
-                "WHERE i.id = ? AND i.status < 7");
+                "WHERE i.id = ? AND i.status < 7 AND " S_OWNED_BY ("?"));
         else {
             char *rows = s_sql_rows (s_sql_apply_starts_row, " UNION ALL SELECT ?, ?, ?", "", k - 1, "");
             sql = norc_asprintf (
                 "UPDATE instances i JOIN (%s) e ON e.id = i.id SET i.status = 2, "
                 "  i.executor_id = COALESCE(NULLIF(e.executor_id, 0), i.executor_id), i.started_at = e.started_at "
-                "WHERE i.status < 7", rows);
+                "WHERE i.status < 7 AND " S_OWNED_BY ("e.executor_id"), rows);
             free (rows);
         }
         norc_stmt_t *st = norc_db_stmt (db, sql);
@@ -1912,6 +1917,10 @@ s_apply_starts (norc_db_t *db, const norc_instance_t **starts, size_t count)
             norc_stmt_bind_u64 (st, k == 1 ? 2 : p, e->id);
             norc_stmt_bind_u64 (st, p + 1, e->executor_id);
             norc_stmt_bind_time (st, p + 2, e->started ? e->started : norc_now_us ());
+            if (k == 1) {
+                norc_stmt_bind_u64 (st, 3, e->executor_id);
+                norc_stmt_bind_u64 (st, 4, e->executor_id);
+            }
         }
         rc = norc_stmt_exec (st);
         done += k;

@@ -132,6 +132,8 @@ struct _executor_t {
     size_t started_next;
     zhashx_t *logs_open;        //  instance id -> s_log_t
     int64_t period_ms, grace_ms, drain_ms;
+    int64_t failure_ms;         //  heartbeat.failure_ms: silent this long, it is recorded dead
+    norc_us_t beat_at;          //  monotonic: the last heartbeat sent
     int64_t log_max;            //  executor.log_max_bytes (0: no limit)
     uint64_t completed;
     bool benchmark_instant;     //  benchmark only: complete at once, spawn nothing
@@ -210,6 +212,7 @@ executor_new (norc_config_t *config, const char *queue, int concurrency)
     self->started_timer = -1;
     self->status = NORC_ST_RUNNING;
     self->period_ms = norc_config_int (config, "heartbeat.period_ms");
+    self->failure_ms = norc_config_int (config, "heartbeat.failure_ms");
     self->grace_ms = norc_config_int (config, "executor.kill_grace_ms");
     self->drain_ms = norc_config_int (config, "executor.drain_ms");
     self->log_max = norc_config_int (config, "executor.log_max_bytes");
@@ -1077,6 +1080,16 @@ s_on_dispatch (executor_t *self, norc_msg_t *msg)
 {
     if (msg->id == NORC_MSG_ASSIGN) {
         char key [32];
+        if (self->beat_at && norc_mono_us () - self->beat_at > self->failure_ms * 1000 / 2) {
+            //  Silent for half the threshold or more (frozen, stalled): it
+            //  may be recorded dead and this ASSIGN, old, handed to another
+            //  executor meanwhile. Given back, not started
+            s_release (self, msg->assign.instance_id, "the executor was frozen: it may be recorded dead");
+            norc_log_warnx ("instance=%llu: assigned before a freeze of %lld ms; given back",
+                            (unsigned long long) msg->assign.instance_id,
+                            (long long) ((norc_mono_us () - self->beat_at) / 1000));
+        }
+        else
         if (zhashx_lookup (self->runs, s_key (msg->assign.instance_id, key, sizeof key))
         ||  s_started_before (self, msg->assign.instance_id)) {
             //  Never twice: whoever sent it again, its slot is still free
@@ -1304,6 +1317,7 @@ s_on_heartbeat (zloop_t *loop, int timer_id, void *arg)
     NORC_UNUSED (loop);
     NORC_UNUSED (timer_id);
     executor_t *self = (executor_t *) arg;
+    self->beat_at = norc_mono_us ();
     norc_msg_t *msg = norc_msg_new (NORC_MSG_HEARTBEAT);
     msg->heartbeat.daemon_id = self->id;
     msg->heartbeat.kind = norc_strdup ("executor");

@@ -259,7 +259,9 @@ Test (under_fire, processes_a_task_leaves_behind_are_ended)
 Test (under_fire, processes_a_task_puts_out_of_its_group_are_ended)
 {
     OK ("queue", "add", "Q");
-    OK ("task", "add", "T", "--command", "setsid sleep 43 & setsid sh -c 'sleep 44 & sleep 45' & echo started");
+    //  (the pause lets both leave the group before the task ends)
+    OK ("task", "add", "T", "--command", "setsid sleep 43 & setsid sh -c 'sleep 44 & sleep 45' & sleep 0.5; "
+        "echo started");
     const char *args [] = { "Q", "-c", "1", NULL };
     norc_test_system_start (s_sys, "norc-executor", args);
     OK ("run", "T", "--queue", "Q");
