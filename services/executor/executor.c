@@ -134,6 +134,7 @@ struct _executor_t {
     int64_t period_ms, grace_ms, drain_ms;
     int64_t failure_ms;         //  heartbeat.failure_ms: silent this long, it is recorded dead
     norc_us_t beat_at;          //  monotonic: the last heartbeat sent
+    norc_us_t distrust_until;   //  monotonic: after a freeze, ASSIGNs are given back until then
     int64_t log_max;            //  executor.log_max_bytes (0: no limit)
     uint64_t completed;
     bool benchmark_instant;     //  benchmark only: complete at once, spawn nothing
@@ -1080,14 +1081,13 @@ s_on_dispatch (executor_t *self, norc_msg_t *msg)
 {
     if (msg->id == NORC_MSG_ASSIGN) {
         char key [32];
-        if (self->beat_at && norc_mono_us () - self->beat_at > self->failure_ms * 1000 / 2) {
-            //  Silent for half the threshold or more (frozen, stalled): it
-            //  may be recorded dead and this ASSIGN, old, handed to another
-            //  executor meanwhile. Given back, not started
+        if ((self->beat_at && norc_mono_us () - self->beat_at > self->failure_ms * 1000 / 2)
+        ||  norc_mono_us () < self->distrust_until) {
+            //  Frozen (or just woken from a freeze): this ASSIGN may be old
+            //  and the instance handed to another executor meanwhile
             s_release (self, msg->assign.instance_id, "the executor was frozen: it may be recorded dead");
-            norc_log_warnx ("instance=%llu: assigned before a freeze of %lld ms; given back",
-                            (unsigned long long) msg->assign.instance_id,
-                            (long long) ((norc_mono_us () - self->beat_at) / 1000));
+            norc_log_warnx ("instance=%llu: assigned around a freeze; given back",
+                            (unsigned long long) msg->assign.instance_id);
         }
         else
         if (zhashx_lookup (self->runs, s_key (msg->assign.instance_id, key, sizeof key))
@@ -1266,6 +1266,7 @@ s_control (executor_t *self, norc_control_t *c)
             //  what it still runs ends under the id it started under
             uint64_t old = self->id;
             if (s_register (self, 3) == NORC_OK) {
+                self->distrust_until = 0;       //  a new id: what comes now is for it
                 norc_log_warnx ("recorded dead as executor %llu; registered again as %llu (%zu instances still "
                                 "running are reported under the old id)", (unsigned long long) old,
                                 (unsigned long long) self->id, zhashx_size (self->runs));
@@ -1317,7 +1318,17 @@ s_on_heartbeat (zloop_t *loop, int timer_id, void *arg)
     NORC_UNUSED (loop);
     NORC_UNUSED (timer_id);
     executor_t *self = (executor_t *) arg;
-    self->beat_at = norc_mono_us ();
+    //  Silent for half the failure threshold or more (frozen, stalled): it
+    //  may be recorded dead, and the ASSIGNs waiting for it handed to other
+    //  executors meanwhile. For one threshold, or until it has registered
+    //  again, it starts none of them
+    norc_us_t now = norc_mono_us ();
+    if (self->beat_at && now - self->beat_at > self->failure_ms * 1000 / 2) {
+        norc_log_warnx ("no heartbeat sent for %lld ms (frozen?): giving back what is assigned for a while",
+                        (long long) ((now - self->beat_at) / 1000));
+        self->distrust_until = now + self->failure_ms * 1000;
+    }
+    self->beat_at = now;
     norc_msg_t *msg = norc_msg_new (NORC_MSG_HEARTBEAT);
     msg->heartbeat.daemon_id = self->id;
     msg->heartbeat.kind = norc_strdup ("executor");
