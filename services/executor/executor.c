@@ -38,7 +38,6 @@
 #include "norc_msg.h"
 #include "norc_outbox.h"
 #include "norc_zmq.h"
-#include <dirent.h>
 #include <errno.h>
 #include <fcntl.h>
 #include <signal.h>
@@ -704,39 +703,34 @@ static int
 s_end_orphans (executor_t *self, uint64_t instance_id)
 {
     int ended = 0;
-    DIR *tasks = opendir ("/proc/self/task");
-    struct dirent *t;
-    while (tasks && (t = readdir (tasks))) {
-        if (t->d_name [0] == '.')
+    //  Reparented orphans join the children of the subreaper's main thread,
+    //  where every task was spawned too: one small read
+    char path [64], list [8192];
+    snprintf (path, sizeof path, "/proc/self/task/%d/children", (int) getpid ());
+    int fd = open (path, O_RDONLY | O_CLOEXEC);
+    if (fd < 0)
+        return 0;
+    ssize_t n = read (fd, list, sizeof list - 1);
+    close (fd);
+    list [n > 0 ? n : 0] = 0;
+    char *save = NULL;
+    for (char *p = strtok_r (list, " \n", &save); p; p = strtok_r (NULL, " \n", &save)) {
+        pid_t pid = (pid_t) atoi (p);
+        bool leader = false;
+        for (s_run_t *run = (s_run_t *) zhashx_first (self->runs); run && !leader;
+             run = (s_run_t *) zhashx_next (self->runs))
+            leader = run->child.pid == pid;
+        uint64_t owner = leader ? 0 : s_process_instance (pid);
+        char key [32];
+        if (!owner || (owner != instance_id && zhashx_lookup (self->runs, s_key (owner, key, sizeof key))))
             continue;
-        char path [300], list [4096];
-        snprintf (path, sizeof path, "/proc/self/task/%s/children", t->d_name);
-        int fd = open (path, O_RDONLY | O_CLOEXEC);
-        if (fd < 0)
-            continue;
-        ssize_t n = read (fd, list, sizeof list - 1);
-        close (fd);
-        list [n > 0 ? n : 0] = 0;
-        for (char *p = strtok (list, " \n"); p; p = strtok (NULL, " \n")) {
-            pid_t pid = (pid_t) atoi (p);
-            bool leader = false;
-            for (s_run_t *run = (s_run_t *) zhashx_first (self->runs); run && !leader;
-                 run = (s_run_t *) zhashx_next (self->runs))
-                leader = run->child.pid == pid;
-            uint64_t owner = leader ? 0 : s_process_instance (pid);
-            char key [32];
-            if (!owner || (owner != instance_id && zhashx_lookup (self->runs, s_key (owner, key, sizeof key))))
-                continue;
-            kill (-pid, SIGKILL);       //  what it started in a group of its own
-            kill (pid, SIGKILL);
-            if (owner == instance_id)
-                ended++;
-            else
-                norc_log_info ("instance=%llu: ended pid %d it left running", (unsigned long long) owner, (int) pid);
-        }
+        kill (-pid, SIGKILL);       //  what it started in a group of its own
+        kill (pid, SIGKILL);
+        if (owner == instance_id)
+            ended++;
+        else
+            norc_log_info ("instance=%llu: ended pid %d it left running", (unsigned long long) owner, (int) pid);
     }
-    if (tasks)
-        closedir (tasks);
     return ended;
 }
 

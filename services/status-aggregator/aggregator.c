@@ -242,28 +242,33 @@ s_describe (aggregator_t *self)
     norc_rows_t rows = { 0 };
     if (n && norc_store_instance_describe (self->db, ids, n, &rows) != NORC_OK)
         norc_log_warnx ("db: cannot describe %zu instances for the stream: %s", n, norc_db_errstr (self->db));
-    for (size_t r = 0; r < rows.count; r++) {
-        norc_strmap_t *row = &rows.rows [r];
-        uint64_t id = strtoull (norc_strmap_get (row, "id"), NULL, 10);
-        for (size_t i = 0; i < self->publish_count; i++) {
-            norc_event_t *e = &self->publish [i]->event;
-            if (e->instance_id != id || e->task || strncmp (e->topic, "instance.", 9) != 0)
-                continue;
-            e->task = norc_strdup (norc_strmap_get (row, "task"));
-            e->queue = norc_strdup (norc_strmap_get (row, "queue"));
-            const char *host = norc_strmap_get (row, "host");
-            if (host && *host)
-                e->host = norc_strdup (host);
-            e->schedule_id = strtoull (norc_strmap_get (row, "schedule_id"), NULL, 10);
-            const char *nominal = norc_strmap_get (row, "nominal");
-            norc_us_t t;
-            if (nominal && *nominal && norc_time_parse (nominal, &t) == NORC_OK)
-                e->nominal_us = t;
-            e->attempt = atoi (norc_strmap_get (row, "attempt"));
-            if (!e->daemon_id)
-                e->daemon_id = strtoull (norc_strmap_get (row, "executor_id"), NULL, 10);
-        }
+    //  Each row by its id, then one pass over the events
+    zhashx_t *by_id = zhashx_new ();
+    for (size_t r = 0; r < rows.count; r++)
+        zhashx_update (by_id, norc_strmap_get (&rows.rows [r], "id"), &rows.rows [r]);
+    for (size_t i = 0; i < self->publish_count; i++) {
+        norc_event_t *e = &self->publish [i]->event;
+        char key [32];
+        snprintf (key, sizeof key, "%llu", (unsigned long long) e->instance_id);
+        norc_strmap_t *row = e->instance_id && !e->task && strncmp (e->topic, "instance.", 9) == 0
+                           ? (norc_strmap_t *) zhashx_lookup (by_id, key) : NULL;
+        if (!row)
+            continue;
+        e->task = norc_strdup (norc_strmap_get (row, "task"));
+        e->queue = norc_strdup (norc_strmap_get (row, "queue"));
+        const char *host = norc_strmap_get (row, "host");
+        if (host && *host)
+            e->host = norc_strdup (host);
+        e->schedule_id = strtoull (norc_strmap_get (row, "schedule_id"), NULL, 10);
+        const char *nominal = norc_strmap_get (row, "nominal");
+        norc_us_t t;
+        if (nominal && *nominal && norc_time_parse (nominal, &t) == NORC_OK)
+            e->nominal_us = t;
+        e->attempt = atoi (norc_strmap_get (row, "attempt"));
+        if (!e->daemon_id)
+            e->daemon_id = strtoull (norc_strmap_get (row, "executor_id"), NULL, 10);
     }
+    zhashx_destroy (&by_id);
     norc_rows_clear (&rows);
     free (ids);
 }
