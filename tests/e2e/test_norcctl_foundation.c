@@ -210,3 +210,34 @@ Test (norcctl, migrate_with_a_refused_password_says_why)
     free (err);
     free (url);
 }
+
+//  cmake --install puts the five programs and the man page under a prefix
+Test (norcctl, cmake_install_installs_the_programs_and_the_man_page)
+{
+    char prefix [] = "/tmp/norc-install-XXXXXX";
+    cr_assert_not_null (mkdtemp (prefix));
+    char *build = norc_strdup (s_norcctl);
+    *strrchr (build, '/') = 0;              //  build/bin
+    *strrchr (build, '/') = 0;              //  build
+    char *cmd = norc_asprintf ("cmake --install %s --prefix %s >/dev/null", build, prefix);
+    const char *argv [] = { "/bin/sh", "-c", cmd, NULL };
+    char *out, *err;
+    cr_assert_eq (norc_test_run (argv, NULL, &out, &err), 0, "%s", err);
+    free (out);
+    free (err);
+    const char *files [] = { "bin/norcctl", "bin/norc-scheduler", "bin/norc-executor", "bin/norc-aggregator",
+                             "bin/norc-archiver", "share/man/man1/norcctl.1" };
+    for (size_t i = 0; i < sizeof files / sizeof files [0]; i++) {
+        char *path = norc_asprintf ("%s/%s", prefix, files [i]);
+        cr_expect_eq (access (path, R_OK), 0, "%s is installed", files [i]);
+        free (path);
+    }
+    char *rm = norc_asprintf ("rm -rf %s", prefix);
+    const char *rm_argv [] = { "/bin/sh", "-c", rm, NULL };
+    norc_test_run (rm_argv, NULL, &out, &err);
+    free (out);
+    free (err);
+    free (rm);
+    free (cmd);
+    free (build);
+}
