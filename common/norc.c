@@ -219,3 +219,37 @@ norc_id_parse (const char *text, uint64_t *id)
     *id = v;
     return NORC_OK;
 }
+
+int
+norc_size_parse (const char *text, int64_t *size)
+{
+    if (!text || *text < '0' || *text > '9')
+        return NORC_ERROR;
+    uint64_t v = 0;
+    const char *p = text;
+    for (; *p >= '0' && *p <= '9'; p++) {
+        if (v > (UINT64_C (1) << 62) / 10)
+            return NORC_ERROR;
+        v = v * 10 + (uint64_t) (*p - '0');
+    }
+    int shift = 0;
+    switch (*p) {
+        case 'k': case 'K': shift = 10; break;
+        case 'm': case 'M': shift = 20; break;
+        case 'g': case 'G': shift = 30; break;
+        case 't': case 'T': shift = 40; break;
+        default: break;
+    }
+    if (shift) {
+        p++;
+        if (strcmp (p, "iB") == 0 || strcmp (p, "B") == 0)
+            p += strlen (p);
+    }
+    else
+    if (strcmp (p, "B") == 0)
+        p++;
+    if (*p || v > (UINT64_C (1) << 62) >> shift)
+        return NORC_ERROR;
+    *size = (int64_t) (v << shift);
+    return NORC_OK;
+}

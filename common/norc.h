@@ -112,6 +112,12 @@ int
 int
     norc_id_parse (const char *text, uint64_t *id);
 
+//  Parse a size as a user writes it: decimal digits, optionally followed
+//  by K, M, G or T (powers of 1024, an optional "iB" or "B" after). No
+//  sign, no space, no fraction; at most 2^62. Returns NORC_OK or NORC_ERROR.
+int
+    norc_size_parse (const char *text, int64_t *size);
+
 //  Where an instance's log lives, relative to the log directory:
 //  "instances/<id div 1000>/<id>". Built from the id only, never from a
 //  name. Returns buf.

@@ -329,8 +329,8 @@ typedef struct {
 
 static const char *s_sql_task_add =
     "INSERT INTO tasks (name, kind, description, command, timeout_s, cwd, nice, "
-    "  retry_max, retry_backoff_s, retry_cap_s, created_at) "
-    "VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, UTC_TIMESTAMP(6))";
+    "  retry_max, retry_backoff_s, retry_cap_s, log_max_bytes, created_at) "
+    "VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, UTC_TIMESTAMP(6))";
 static const char *s_sql_task_env =
     "INSERT INTO task_env (task_id, name, value) VALUES (?, ?, ?)";
 
@@ -349,6 +349,7 @@ s_task_add (norc_db_t *db, void *arg)
     norc_stmt_bind_i64 (st, 7, t->retry_max);
     norc_stmt_bind_i64 (st, 8, t->retry_backoff_s ? t->retry_backoff_s : 10);
     norc_stmt_bind_i64 (st, 9, t->retry_cap_s ? t->retry_cap_s : 3600);
+    norc_stmt_bind_i64 (st, 10, t->log_max_bytes);
     int rc = norc_stmt_exec (st);
     if (rc)
         return rc;
@@ -373,10 +374,10 @@ norc_store_task_add (norc_db_t *db, norc_task_t *task)
 
 static const char *s_sql_task_by_name =
     "SELECT id, name, kind, description, command, timeout_s, cwd, nice, retry_max, "
-    "  retry_backoff_s, retry_cap_s, deleted_at FROM tasks WHERE name = ?";
+    "  retry_backoff_s, retry_cap_s, deleted_at, log_max_bytes FROM tasks WHERE name = ?";
 static const char *s_sql_task_by_id =
     "SELECT id, name, kind, description, command, timeout_s, cwd, nice, retry_max, "
-    "  retry_backoff_s, retry_cap_s, deleted_at FROM tasks WHERE id = ?";
+    "  retry_backoff_s, retry_cap_s, deleted_at, log_max_bytes FROM tasks WHERE id = ?";
 static const char *s_sql_task_env_get =
     "SELECT name, value FROM task_env WHERE task_id = ? ORDER BY name";
 
@@ -413,6 +414,7 @@ s_task_get (norc_db_t *db, void *arg)
     t->retry_backoff_s = (int) norc_stmt_i64 (st, 9);
     t->retry_cap_s = (int) norc_stmt_i64 (st, 10);
     t->deleted_at = norc_stmt_time (st, 11);
+    t->log_max_bytes = norc_stmt_i64 (st, 12);
     st = norc_db_stmt (db, s_sql_task_env_get);
     norc_stmt_bind_u64 (st, 0, t->id);
     if ((rc = norc_stmt_exec (st)))

@@ -37,6 +37,7 @@ typedef struct {
     char *description;          //  may be NULL
     char *command;              //  command tasks
     int timeout_s;              //  0 = none
+    int64_t log_max_bytes;      //  its log's cap; 0 = the executor's default (executor.log_max_bytes)
     char *cwd;                  //  NULL = the executor's
     int nice;
     int retry_max;              //  extra attempts after the first

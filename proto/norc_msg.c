@@ -206,7 +206,7 @@ s_encode_credit (const norc_credit_t *m, norc_writer_t *w)
 static int
 s_encode_assign (const norc_assign_t *m, norc_writer_t *w)
 {
-    uint32_t count = 2 + 6 + (m->task != NULL) + (m->command != NULL) + (m->cwd != NULL) + (m->log_path != NULL) + (m->queue != NULL);
+    uint32_t count = 2 + 7 + (m->task != NULL) + (m->command != NULL) + (m->cwd != NULL) + (m->log_path != NULL) + (m->queue != NULL);
     if (norc_writer_map (w, count)
     ||  norc_writer_str (w, "type") || norc_writer_str (w, "ASSIGN")
     ||  norc_writer_str (w, "v") || norc_writer_u64 (w, NORC_PROTOCOL_VERSION))
@@ -226,6 +226,8 @@ s_encode_assign (const norc_assign_t *m, norc_writer_t *w)
     if (m->cwd && (norc_writer_str (w, "cwd") || norc_writer_str (w, m->cwd)))
         return NORC_ERROR;
     if ((norc_writer_str (w, "timeout_s") || norc_writer_i64 (w, m->timeout_s)))
+        return NORC_ERROR;
+    if ((norc_writer_str (w, "log_max_bytes") || norc_writer_i64 (w, m->log_max_bytes)))
         return NORC_ERROR;
     if (m->log_path && (norc_writer_str (w, "log_path") || norc_writer_str (w, m->log_path)))
         return NORC_ERROR;
@@ -706,6 +708,8 @@ s_decode_assign (norc_cursor_t *c, const char *key, uint32_t klen, norc_assign_t
         return norc_cursor_nil (c) ? NORC_OK : norc_cursor_str (c, 4096, &m->cwd);
     if (S_KEY ("timeout_s"))
         return norc_cursor_nil (c) ? NORC_OK : norc_cursor_i32 (c, &m->timeout_s);
+    if (S_KEY ("log_max_bytes"))
+        return norc_cursor_nil (c) ? NORC_OK : norc_cursor_i64 (c, &m->log_max_bytes);
     if (S_KEY ("log_path"))
         return norc_cursor_nil (c) ? NORC_OK : norc_cursor_str (c, 4096, &m->log_path);
     if (S_KEY ("nominal_us"))
@@ -1159,6 +1163,7 @@ norc_msg_equal (const norc_msg_t *a, const norc_msg_t *b)
                 && norc_strmap_equal (&a->assign.env, &b->assign.env)
                 && s_str_equal (a->assign.cwd, b->assign.cwd)
                 && a->assign.timeout_s == b->assign.timeout_s
+                && a->assign.log_max_bytes == b->assign.log_max_bytes
                 && s_str_equal (a->assign.log_path, b->assign.log_path)
                 && a->assign.nominal_us == b->assign.nominal_us
                 && s_str_equal (a->assign.queue, b->assign.queue);

@@ -57,6 +57,7 @@ typedef struct {
     norc_strmap_t env;        //  Extra environment
     char *cwd;               //  Working directory, empty for the executor's own
     int32_t timeout_s;        //  Seconds before SIGTERM; 0 for none
+    int64_t log_max_bytes;    //  The task's log cap in bytes; 0 for the executor's default
     char *log_path;          //  Log path relative to the log directory
     int64_t nominal_us;       //  Nominal fire time (0 for a manual run)
     char *queue;             //  Queue the instance came from

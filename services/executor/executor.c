@@ -91,6 +91,8 @@ typedef struct {
     bool exited;
     int wait_status;
     struct rusage usage;
+    int64_t log_max;            //  its log's cap: the task's, or executor.log_max_bytes (0: none)
+    bool log_max_own;           //  the cap is the task's own
     uint64_t output;            //  bytes the task wrote
     uint64_t kept;              //  of them, in the log as they came (the head)
     char *tail;                 //  past the log's limit: a ring of its last output
@@ -562,7 +564,8 @@ s_send_ended (executor_t *self, uint64_t instance_id, int status, int exit_code,
 }
 
 //  Read what the child wrote, into the spool.
-//  The task's output into its log, up to executor.log_max_bytes: past it
+//  The task's output into its log, up to its cap (the task's --log-max, or
+//  executor.log_max_bytes): past it
 //  the head is kept as it is and the last bytes in a ring (a MiB, or half
 //  the limit when that is less), written with a note of what was cut when
 //  the task ends. The task is never held up: its output is always read.
@@ -571,7 +574,7 @@ s_output (executor_t *self, s_run_t *run, const char *data, size_t size)
 {
     if (!run->log)
         return;
-    uint64_t limit = self->log_max > 0 ? (uint64_t) self->log_max : UINT64_MAX;
+    uint64_t limit = run->log_max > 0 ? (uint64_t) run->log_max : UINT64_MAX;
     size_t tail = limit / 2 < 1024 * 1024 ? (size_t) (limit / 2) : 1024 * 1024;
     uint64_t head = limit == UINT64_MAX ? UINT64_MAX : limit - tail;
     run->output += size;
@@ -621,8 +624,9 @@ s_output_end (executor_t *self, s_run_t *run)
         return;
     if (run->cut)
         s_log_line (self->spool, run->log, "WARNING", "%llu bytes of output cut here: the log keeps the first "
-                    "%llu and the last %zu of %llu (executor.log_max_bytes)", (unsigned long long) run->cut,
-                    (unsigned long long) run->kept, run->tail_len, (unsigned long long) run->output);
+                    "%llu and the last %zu of %llu (%s)", (unsigned long long) run->cut,
+                    (unsigned long long) run->kept, run->tail_len, (unsigned long long) run->output,
+                    run->log_max_own ? "the task's --log-max" : "executor.log_max_bytes");
     size_t start = run->tail_len < run->tail_size ? 0 : run->tail_at;
     for (size_t i = 0; i < run->tail_len; ) {
         size_t at = (start + i) % run->tail_size;
@@ -975,6 +979,8 @@ s_start (executor_t *self, norc_assign_t *a)
     run->instance_id = a->instance_id;
     run->task = norc_strdup (a->task ? a->task : "?");
     run->timeout_timer = run->kill_timer = -1;
+    run->log_max_own = a->log_max_bytes > 0;
+    run->log_max = run->log_max_own ? a->log_max_bytes : self->log_max;
     run->child.output_fd = -1;
     if (exec_spool_usable (self->spool) != NORC_OK) {
         //  Without a spool its output could be lost: give it back, stop taking work

@@ -330,7 +330,7 @@ ctl_api_task_add (norc_config_t *config, int argc, char **argv)
         { "--command", "command", true }, { "--timeout", "timeout", true }, { "--env", "env", true },
         { "--cwd", "cwd", true }, { "--retries", "retries", true }, { "--description", "description", true },
         { "--retry-backoff", "retry_backoff", true }, { "--retry-cap", "retry_cap", true },
-        { NULL, NULL, false }
+        { "--log-max", "log_max", true }, { NULL, NULL, false }
     };
     return s_simple (config, argc, argv, "task.add", s_name_key, 1, flags, NULL, "task %s added (id %s)");
 }

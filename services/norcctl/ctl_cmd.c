@@ -260,7 +260,7 @@ static const s_command_t s_commands [] = {
       "the lowest number first",
       "norcctl group add Everything Urgent:1 Nightly:5", ctl_api_group_add },
     { "task add", "NAME (--command CMD | --command-file FILE) [--timeout S] [--env K=V]... [--cwd DIR] "
-      "[--retries N [--retry-backoff S] [--retry-cap S]] [--description D]", "add a command task",
+      "[--retries N [--retry-backoff S] [--retry-cap S]] [--log-max SIZE] [--description D]", "add a command task",
       "NAME\tletters, digits, '.', '_' or '-'\n"
       "--command CMD\tthe shell command (run with /bin/sh -c; at most 65535 bytes)\n"
       "--command-file FILE\tthe command is the text of FILE, or of standard input for -\n"
@@ -270,6 +270,8 @@ static const s_command_t s_commands [] = {
       "--retries N\trun a failed attempt again, up to N more times (0-100)\n"
       "--retry-backoff S\tthe first retry waits S seconds, doubling after (default 10)\n"
       "--retry-cap S\tno retry waits more than S seconds (default 3600)\n"
+      "--log-max SIZE\tcap its log at SIZE (e.g. 200M): past it the log keeps its head and its last "
+      "bytes and says what was cut (default: the executor's executor.log_max_bytes)\n"
       "--description D\tfree text, shown by task show",
       "norcctl task add Backup --command 'tar czf /tmp/etc.tgz /etc' --timeout 600 --env TZ=UTC",
       ctl_api_task_add },

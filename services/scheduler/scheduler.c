@@ -370,6 +370,7 @@ s_send_assign (scheduler_t *self, s_exec_t *exec, s_work_t *work, norc_task_t *t
         norc_strmap_set (&a->env, task->env.keys [i], task->env.values [i]);
     a->cwd = task->cwd ? norc_strdup (task->cwd) : NULL;
     a->timeout_s = task->timeout_s;
+    a->log_max_bytes = task->log_max_bytes;
     a->log_path = norc_strdup (work->log_path);
     a->nominal_us = work->nominal;
     a->queue = norc_strdup (work->queue);

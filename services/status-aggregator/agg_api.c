@@ -76,6 +76,21 @@ s_arg_int (const norc_strmap_t *args, const char *key, int64_t deflt, int64_t ma
     return true;
 }
 
+//  An optional size (digits with an optional K, M, G or T suffix), up to
+//  max bytes. false on a bad value (the reply is filled).
+static bool
+s_arg_size (const norc_strmap_t *args, const char *key, int64_t max, int64_t *value, norc_api_reply_t *reply)
+{
+    const char *text = s_arg (args, key);
+    *value = 0;
+    if (text && (norc_size_parse (text, value) != NORC_OK || *value > max)) {
+        s_reply_error (reply, NORC_ERROR, "bad %s \"%s\": expected a size from 0 to %lld bytes, in bytes "
+                       "or with K, M, G or T (e.g. 64M)", key, text, (long long) max);
+        return false;
+    }
+    return true;
+}
+
 static bool
 s_arg_flag (const norc_strmap_t *args, const char *key)
 {
@@ -269,8 +284,9 @@ s_task_add (agg_api_t *self, const norc_strmap_t *args, norc_api_reply_t *reply)
                        NORC_COMMAND_MAX);
         return;
     }
-    int64_t timeout, retries, backoff, cap;
+    int64_t timeout, retries, backoff, cap, log_max;
     if (!s_arg_int (args, "timeout", 0, 86400 * 365, &timeout, reply)
+    ||  !s_arg_size (args, "log_max", INT64_C (1) << 40, &log_max, reply)
     ||  !s_arg_int (args, "retries", 0, 100, &retries, reply)
     ||  !s_arg_int (args, "retry_backoff", 1, 86400, &backoff, reply)
     ||  !s_arg_int (args, "retry_cap", 1, 86400 * 7, &cap, reply))
@@ -284,6 +300,7 @@ s_task_add (agg_api_t *self, const norc_strmap_t *args, norc_api_reply_t *reply)
     task.kind = NORC_TASK_COMMAND;
     task.command = norc_strdup (command);
     task.timeout_s = (int) timeout;
+    task.log_max_bytes = log_max;
     task.retry_max = (int) retries;
     task.retry_backoff_s = (int) backoff;
     task.retry_cap_s = (int) cap;
@@ -342,6 +359,8 @@ s_task_show (agg_api_t *self, const norc_strmap_t *args, norc_api_reply_t *reply
     norc_strmap_set (row, "command", task.command ? task.command : "");
     snprintf (text, sizeof text, "%d", task.timeout_s);
     norc_strmap_set (row, "timeout", text);
+    snprintf (text, sizeof text, "%lld", (long long) task.log_max_bytes);
+    norc_strmap_set (row, "log_max_bytes", text);
     norc_strmap_set (row, "cwd", task.cwd ? task.cwd : "");
     snprintf (text, sizeof text, "%d", task.retry_max);
     norc_strmap_set (row, "retries", text);

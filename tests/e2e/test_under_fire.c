@@ -19,6 +19,24 @@ s_env (const char *name)
     return norc_test_system_env (s_sys, name);
 }
 
+//  An instance's log once its end is written (the caller frees)
+static char *
+s_whole_log (const char *id)
+{
+    char *out = NULL, *err = NULL;
+    for (int i = 0; i < 100; i++) {
+        if (norc_test_system_ctl (s_sys, &out, &err, "logs", id, NULL) == 0 && strstr (out, "Task ended")) {
+            free (err);
+            return out;
+        }
+        free (out);
+        free (err);
+        usleep (100000);
+    }
+    cr_assert_fail ("the log of instance %s was not complete within 10 s", id);
+    return NULL;
+}
+
 //  A poisoned INSTANCE-ENDED every 5 ms (a status and times the record
 //  cannot hold) while a schedule fires: the good runs are recorded at
 //  once, the poison is refused and acknowledged, and nothing of it is
@@ -218,26 +236,50 @@ Test (under_fire, output_past_the_limit_keeps_head_and_tail)
     norc_test_system_start (s_sys, "norc-executor", args);
     OK ("run", "Loud", "--queue", "Q");
     norc_test_db_wait_count (s_db, "SELECT COUNT(*) FROM instances WHERE status = 7", 1, 20000);
-    char *out, *err;
-    int rc = 1;
-    for (int i = 0; i < 50 && rc; i++) {
-        rc = norc_test_system_ctl (s_sys, &out, &err, "logs", "1", NULL);
-        if (rc || !strstr (out, "Task ended")) {
-            rc = 1;
-            free (out);
-            free (err);
-            usleep (100000);
-        }
-    }
-    cr_assert_eq (rc, 0);
+    char *out = s_whole_log ("1");
     size_t size = strlen (out);
     cr_expect_lt (size, 100000 + 2000, "the log is within its limit and a few lines: %zu bytes", size);
     cr_expect_not_null (strstr (out, "\n1\n2\n3\n"), "the head is kept");
     cr_expect_not_null (strstr (out, "299999\n300000\nlast line\n"), "the tail is kept");
     cr_expect_not_null (strstr (out, "bytes of output cut here"), "and the cut is said");
     cr_expect_null (strstr (out, "\n150000\n"), "the middle is cut");
+    cr_expect_not_null (strstr (out, "(executor.log_max_bytes)"), "the cap named is the executor's");
+    free (out);
+}
+
+//  A task's own cap (--log-max) wins over the executor's default, either
+//  way: a tighter one for a chatty task, a larger one for a task whose
+//  whole output matters.
+Test (under_fire, a_task_caps_its_own_log)
+{
+    OK ("queue", "add", "Q");
+    OK ("task", "add", "Chatty", "--command", "seq 1 300000; echo last line", "--log-max", "20K");
+    OK ("task", "add", "Whole", "--command", "seq 1 30000", "--log-max", "1M");
+    char *out, *err;
+    cr_expect_neq (norc_test_system_ctl (s_sys, &out, &err, "task", "add", "Bad", "--command", "true",
+                                         "--log-max", "12Q", NULL), 0, "a bad size is refused");
+    cr_expect_not_null (strstr (err, "bad log_max \"12Q\""), "%s", err);
     free (out);
     free (err);
+    cr_assert_eq (norc_test_system_ctl (s_sys, &out, &err, "task", "show", "Chatty", "--json", NULL), 0, "%s", err);
+    cr_expect_not_null (strstr (out, "20480"), "task show gives the cap: %s", out);
+    free (out);
+    free (err);
+    const char *args [] = { "Q", "-c", "1", "--executor.log_max_bytes", "100000", NULL };
+    norc_test_system_start (s_sys, "norc-executor", args);
+    OK ("run", "Chatty", "--queue", "Q");
+    OK ("run", "Whole", "--queue", "Q");
+    norc_test_db_wait_count (s_db, "SELECT COUNT(*) FROM instances WHERE status = 7", 2, 20000);
+    out = s_whole_log ("1");
+    cr_expect_lt (strlen (out), 20480 + 2000, "the task's cap holds: %zu bytes", strlen (out));
+    cr_expect_not_null (strstr (out, "299999\n300000\nlast line\n"), "the tail is kept");
+    cr_expect_not_null (strstr (out, "(the task's --log-max)"), "the cap named is the task's");
+    free (out);
+    out = s_whole_log ("2");
+    cr_expect_gt (strlen (out), 168894, "all of its 168,894 bytes are kept: %zu", strlen (out));
+    cr_expect_null (strstr (out, "cut here"), "nothing is cut");
+    cr_expect_not_null (strstr (out, "\n15000\n"), "the middle is kept");
+    free (out);
 }
 
 //  What a task leaves running in the background when it exits is ended

@@ -53,6 +53,32 @@ Test (norc, time_parse_and_format)
     cr_expect_geq (m2, m1);
 }
 
+Test (norc, ids_and_sizes_parse_strictly)
+{
+    uint64_t id = 0;
+    cr_expect_eq (norc_id_parse ("#42", &id), NORC_OK);
+    cr_expect_eq (id, 42);
+    const char *bad_ids [] = { "", "#", "0", "-1", "+1", " 1", "1x", "9223372036854775808", NULL };
+    for (int i = 0; bad_ids [i]; i++)
+        cr_expect_eq (norc_id_parse (bad_ids [i], &id), NORC_ERROR, "id \"%s\"", bad_ids [i]);
+    struct { const char *text; int64_t size; } good [] = {
+        { "0", 0 }, { "512", 512 }, { "20K", 20480 }, { "20k", 20480 }, { "3MiB", 3 << 20 },
+        { "2GB", INT64_C (2) << 30 }, { "1T", INT64_C (1) << 40 }, { "100B", 100 },
+        { "4611686018427387904", INT64_C (1) << 62 }, { NULL, 0 }
+    };
+    for (int i = 0; good [i].text; i++) {
+        int64_t size = -1;
+        cr_expect_eq (norc_size_parse (good [i].text, &size), NORC_OK, "size \"%s\"", good [i].text);
+        cr_expect_eq (size, good [i].size, "size \"%s\" is %lld", good [i].text, (long long) size);
+    }
+    const char *bad_sizes [] = { "", "K", "-1", "+1", " 1", "1.5M", "12Q", "1Ki", "1 M", "1MM",
+                                 "4611686018427387905", "4194305T", "99999999999999999999", NULL };
+    for (int i = 0; bad_sizes [i]; i++) {
+        int64_t size = 0;
+        cr_expect_eq (norc_size_parse (bad_sizes [i], &size), NORC_ERROR, "size \"%s\"", bad_sizes [i]);
+    }
+}
+
 Test (norc_mem, helpers_copy_and_format)
 {
     char *s = norc_strdup ("hello");
