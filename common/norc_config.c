@@ -50,6 +50,10 @@ static const s_key_t s_keys [] = {
     { "executor.log_max_bytes", T_INT, "67108864", 0, INT64_C (1099511627776),
       "Most bytes of a task's output kept in its log (0: no limit); past it the log keeps the start and the last "
       "MiB, and says how much was cut between them" },
+    { "executor.cgroup", T_BOOL, "true", 0, 0,
+      "Run each instance in a cgroup of its own under the executor's (cgroup v2, where the host lets it write "
+      "there), so that everything a task starts is ended with it; the process group and the executor's role as "
+      "subreaper are used in any case" },
     { "executor.drain_ms", T_INT, "30000", 0, 86400000,
       "After SIGTERM or SIGINT, how long running instances may go on before they are interrupted" },
     { "health.file", T_STR, "", 0, 0,

@@ -11,7 +11,9 @@
 #include <fcntl.h>
 #include <signal.h>
 #include <spawn.h>
+#include <pthread.h>
 #include <sys/stat.h>
+#include <sys/wait.h>
 #include <unistd.h>
 
 extern char **environ;
@@ -143,9 +145,52 @@ s_words (const char *command)
     return words;
 }
 
+//  The child's side of a spawn into a cgroup: it moves itself into the
+//  cgroup first, so that nothing it ever starts is outside it, then does
+//  what posix_spawn would. Only system calls here: it shares the parent's
+//  memory until it execs (vfork). Any failure's errno goes to *failed.
+static void
+s_vfork_child (const char *program, char **argv, char **envp, int output, const char *cwd, int cgroup_fd,
+               volatile int *failed)
+{
+    if (write (cgroup_fd, "0", 1) != 1)
+        goto fail;
+    //  Handlers are this process's own after vfork (no CLONE_SIGHAND):
+    //  every signal back to its default, then none blocked
+    struct sigaction dfl;
+    memset (&dfl, 0, sizeof dfl);
+    dfl.sa_handler = SIG_DFL;
+    for (int sig = 1; sig < NSIG; sig++)
+        if (sig != SIGKILL && sig != SIGSTOP)
+            sigaction (sig, &dfl, NULL);
+    sigset_t none;
+    sigemptyset (&none);
+    if (setpgid (0, 0) != 0)
+        goto fail;
+    int in = open ("/dev/null", O_RDONLY);
+    if (in < 0 || dup2 (in, 0) < 0 || dup2 (output, 1) < 0 || dup2 (output, 2) < 0)
+        goto fail;
+    if (in > 2)
+        close (in);
+    if (cwd && *cwd && chdir (cwd) != 0)
+        goto fail;
+    sigprocmask (SIG_SETMASK, &none, NULL);
+    execve (program, argv, envp);
+fail:
+    *failed = errno ? errno : EINVAL;
+    _exit (127);
+}
+
 int
 exec_child_spawn (const char *command, const norc_strmap_t *env, const char *cwd,
                   exec_child_t *child, char *err, size_t errsize)
+{
+    return exec_child_spawn_in (command, env, cwd, -1, child, err, errsize);
+}
+
+int
+exec_child_spawn_in (const char *command, const norc_strmap_t *env, const char *cwd, int cgroup_fd,
+                     exec_child_t *child, char *err, size_t errsize)
 {
     memset (child, 0, sizeof (*child));
     child->output_fd = -1;
@@ -200,7 +245,23 @@ exec_child_spawn (const char *command, const norc_strmap_t *env, const char *cwd
     posix_spawnattr_setflags (&attr, POSIX_SPAWN_SETPGROUP | POSIX_SPAWN_SETSIGMASK
                                      | POSIX_SPAWN_SETSIGDEF);
     pid_t pid;
-    int rc = posix_spawn (&pid, program, &actions, &attr, argv, envp);
+    int rc;
+    if (cgroup_fd >= 0) {
+        //  No signal handler may run in the child while it shares our memory
+        sigset_t all, saved;
+        sigfillset (&all);
+        pthread_sigmask (SIG_SETMASK, &all, &saved);
+        volatile int failed = 0;
+        pid = vfork ();
+        if (pid == 0)
+            s_vfork_child (program, argv, envp, fds [1], cwd, cgroup_fd, &failed);
+        rc = pid < 0 ? errno : failed;
+        pthread_sigmask (SIG_SETMASK, &saved, NULL);
+        if (pid > 0 && failed)
+            waitpid (pid, NULL, 0);
+    }
+    else
+        rc = posix_spawn (&pid, program, &actions, &attr, argv, envp);
     posix_spawnattr_destroy (&attr);
     posix_spawn_file_actions_destroy (&actions);
     close (fds [1]);

@@ -32,4 +32,11 @@ char *exec_child_which (const char *word, const char *path);
 int exec_child_spawn (const char *command, const norc_strmap_t *env, const char *cwd,
                       exec_child_t *child, char *err, size_t errsize);
 
+//  The same, with the child in the cgroup whose cgroup.procs is open as
+//  cgroup_fd (-1: none) from before it runs anything: it writes itself
+//  there before its exec (vfork), so not even what it forks at once is
+//  left outside.
+int exec_child_spawn_in (const char *command, const norc_strmap_t *env, const char *cwd, int cgroup_fd,
+                         exec_child_t *child, char *err, size_t errsize);
+
 #endif

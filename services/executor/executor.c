@@ -30,6 +30,7 @@
 //  and every log it spooled is sent to the archiver complete.
 #include "executor.h"
 #include "exec_child.h"
+#include "exec_cgroup.h"
 #include "exec_spool.h"
 #include "norc_log.h"
 #include "norc_service.h"
@@ -88,6 +89,7 @@ typedef struct {
     bool timed_out;
     bool interrupted;
     char *killed_by;            //  an instance kill request: who asked
+    bool in_cgroup;             //  it runs in a cgroup of its own (exec_cgroup)
     bool exited;
     int wait_status;
     struct rusage usage;
@@ -119,6 +121,8 @@ struct _executor_t {
     char host [256];
     char *spool_dir;            //  spool.dir: the root of every executor's slot
     exec_spool_t *spool;        //  our slot
+    exec_cgroup_t *cgroup;      //  a cgroup per instance; NULL where the host does not allow it
+    bool cgroup_failed;         //  an instance could not be put in one (said once)
     zsock_t *dispatch;          //  DEALER to the scheduler
     zsock_t *events;            //  DEALER to the aggregator
     zsock_t *logs;              //  DEALER to the archiver
@@ -250,6 +254,7 @@ executor_destroy (executor_t **self_p)
         zsock_destroy (&self->events);
         zsock_destroy (&self->dispatch);
         exec_spool_destroy (&self->spool);
+        exec_cgroup_destroy (&self->cgroup);
         if (self->sigfd >= 0)
             close (self->sigfd);
         free (self->spool_dir);
@@ -738,6 +743,14 @@ s_end_orphans (executor_t *self, uint64_t instance_id)
     return ended;
 }
 
+//  Whether an instance still runs here (for the cgroup sweep)
+static bool
+s_runs_instance (uint64_t instance_id, void *arg)
+{
+    char key [32];
+    return zhashx_lookup (((executor_t *) arg)->runs, s_key (instance_id, key, sizeof key)) != NULL;
+}
+
 static void
 s_finish (executor_t *self, s_run_t *run)
 {
@@ -746,6 +759,19 @@ s_finish (executor_t *self, s_run_t *run)
     exec_spool_run_forget (self->spool, run->instance_id);
     if (run->timeout_timer >= 0)
         zloop_timer_end (self->loop, run->timeout_timer);
+    if (run->in_cgroup) {
+        //  Whatever it started, wherever that went: one cgroup holds it all
+        int left = exec_cgroup_end (self->cgroup, run->instance_id, 200);
+        kill (-run->child.pid, SIGKILL);
+        if (left && run->log && run->kill_timer < 0)
+            s_log_line (self->spool, run->log, "WARNING", "The task left %d process%s running; %s ended.", left,
+                        left == 1 ? "" : "es", left == 1 ? "it was" : "they were");
+        if (run->kill_timer >= 0) {
+            zloop_timer_end (self->loop, run->kill_timer);
+            run->kill_timer = -1;
+        }
+    }
+    else
     if (run->kill_timer >= 0) {
         //  Stopped on purpose (timeout, kill, interrupt) and its leader is
         //  gone: no member of its group outlives the run, not even one
@@ -764,7 +790,7 @@ s_finish (executor_t *self, s_run_t *run)
         kill (-run->child.pid, SIGKILL);
     }
     //  And those it put out of its group (setsid), now this executor's
-    int orphans = s_end_orphans (self, run->instance_id);
+    int orphans = run->in_cgroup ? 0 : s_end_orphans (self, run->instance_id);
     if (orphans && run->log)
         s_log_line (self->spool, run->log, "WARNING", "The task left %d process%s running outside its process "
                     "group; %s ended.", orphans, orphans == 1 ? "" : "es", orphans == 1 ? "it was" : "they were");
@@ -832,6 +858,8 @@ static void
 s_terminate (executor_t *self, s_run_t *run)
 {
     kill (-run->child.pid, SIGTERM);
+    if (run->in_cgroup)
+        exec_cgroup_signal (self->cgroup, run->instance_id, SIGTERM);
     if (run->kill_timer < 0)
         run->kill_timer = zloop_timer (self->loop, (size_t) self->grace_ms, 1, s_on_kill, run);
 }
@@ -1015,8 +1043,22 @@ s_start (executor_t *self, norc_assign_t *a)
     char err [512] = "";
     run->started = norc_now_us ();
     run->spawned_after = exec_spool_clock ();
-    int rc = exec_child_spawn (a->command ? a->command : "", &env, a->cwd, &run->child, err, sizeof err);
+    int cgroup_fd = -1;
+    if (self->cgroup) {
+        char why [512];
+        cgroup_fd = exec_cgroup_prepare (self->cgroup, a->instance_id, why, sizeof why);
+        if (cgroup_fd < 0 && !self->cgroup_failed) {
+            norc_log_warnx ("instance=%llu: %s; it and later ones that fail so run in their process group only",
+                            (unsigned long long) a->instance_id, why);
+            self->cgroup_failed = true;
+        }
+    }
+    int rc = exec_child_spawn_in (a->command ? a->command : "", &env, a->cwd, cgroup_fd, &run->child, err,
+                                  sizeof err);
     int spawn_errno = errno;
+    if (cgroup_fd >= 0)
+        close (cgroup_fd);
+    run->in_cgroup = rc == NORC_OK && cgroup_fd >= 0;
     norc_strmap_clear (&env);
     if (rc != NORC_OK) {
         if (s_machine_fault (spawn_errno))
@@ -1343,6 +1385,11 @@ s_on_heartbeat (zloop_t *loop, int timer_id, void *arg)
     norc_outbox_resend (self->outbox);
     //  Orphans that reached this executor after their instance ended
     s_end_orphans (self, 0);
+    if (self->cgroup) {
+        int ended = exec_cgroup_sweep (self->cgroup, s_runs_instance, self);
+        if (ended)
+            norc_log_info ("ended %d processes left in the cgroups of instances that ended", ended);
+    }
     //  Logs without progress for a while (the archiver was away, or an ack
     //  was lost): send again from the last acknowledged byte
     norc_us_t stale = norc_mono_us () - 3 * self->period_ms * 1000;
@@ -1465,6 +1512,14 @@ executor_start (executor_t *self)
     if (prctl (PR_SET_CHILD_SUBREAPER, 1) != 0)
         norc_log_warn ("cannot become the subreaper of its tasks: processes they start with setsid may outlive them");
     char err [512];
+    if (norc_config_bool (self->config, "executor.cgroup")) {
+        self->cgroup = exec_cgroup_open (NULL, err, sizeof err);
+        if (self->cgroup)
+            norc_log_info ("each instance runs in a cgroup of its own under %s", exec_cgroup_path (self->cgroup));
+        else
+            norc_log_info ("no cgroup per instance (%s): what a task leaves is found through its process group "
+                           "and its environment", err);
+    }
     self->spool = exec_spool_open (self->spool_dir, err, sizeof err);
     if (!self->spool) {
         norc_log_error ("spool: %s", err);

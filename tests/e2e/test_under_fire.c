@@ -8,6 +8,7 @@
 #include "norc_mem.h"
 #include "norc_msg.h"
 #include "norc_zmq.h"
+#include "exec_cgroup.h"
 
 NORC_TEST_E2E_SUITE (under_fire, 120);
 
@@ -297,14 +298,14 @@ Test (under_fire, processes_a_task_leaves_behind_are_ended)
 }
 
 //  A process a task starts out of its group (setsid) is ended with the
-//  instance too: the executor is its subreaper.
+//  instance too, even without a cgroup: the executor is its subreaper.
 Test (under_fire, processes_a_task_puts_out_of_its_group_are_ended)
 {
     OK ("queue", "add", "Q");
     //  (the pause lets both leave the group before the task ends)
     OK ("task", "add", "T", "--command", "setsid sleep 43 & setsid sh -c 'sleep 44 & sleep 45' & sleep 0.5; "
         "echo started");
-    const char *args [] = { "Q", "-c", "1", NULL };
+    const char *args [] = { "Q", "-c", "1", "--executor.cgroup", "false", NULL };
     norc_test_system_start (s_sys, "norc-executor", args);
     OK ("run", "T", "--queue", "Q");
     norc_test_db_wait_count (s_db, "SELECT COUNT(*) FROM instances WHERE status = 7", 1, 10000);
@@ -315,4 +316,31 @@ Test (under_fire, processes_a_task_puts_out_of_its_group_are_ended)
     free (out);
     free (err);
     norc_test_process_kill ("^sleep 4[345]$", SIGKILL);
+}
+
+//  Where the host gives the executor a cgroup per instance, even a process
+//  that leaves the group and clears its environment (so nothing names its
+//  instance) is ended with the instance: at its end, and at a timeout.
+Test (under_fire, an_instance_s_cgroup_holds_what_escapes_its_group_and_environment)
+{
+    char why [512];
+    exec_cgroup_t *probe = exec_cgroup_open (NULL, why, sizeof why);
+    if (!probe)
+        cr_skip_test ("no cgroup per instance on this host: %s", why);
+    exec_cgroup_destroy (&probe);
+    OK ("queue", "add", "Q");
+    OK ("task", "add", "Leaves", "--command", "setsid env -i sh -c 'sleep 48; true' & sleep 0.5; echo started");
+    OK ("task", "add", "Hangs", "--command", "setsid env -i sh -c 'sleep 49; true' & sleep 60", "--timeout", "1");
+    const char *args [] = { "Q", "-c", "2", "--executor.kill_grace_ms", "300", NULL };
+    norc_test_system_start (s_sys, "norc-executor", args);
+    OK ("run", "Leaves", "--queue", "Q");
+    OK ("run", "Hangs", "--queue", "Q");
+    norc_test_db_wait_count (s_db, "SELECT COUNT(*) FROM instances WHERE id = 1 AND status = 7", 1, 10000);
+    cr_expect (norc_test_process_gone ("^sleep 48$", 3000), "what it left with a clean environment was ended");
+    char *out = s_whole_log ("1");
+    cr_expect_not_null (strstr (out, "The task left 2 processes running; they were ended."), "%s", out);
+    free (out);
+    norc_test_db_wait_count (s_db, "SELECT COUNT(*) FROM instances WHERE id = 2 AND status = 15", 1, 10000);
+    cr_expect (norc_test_process_gone ("^sleep 49$", 3000), "and at a timeout too");
+    norc_test_process_kill ("^sleep 4[89]$", SIGKILL);
 }

@@ -6,6 +6,7 @@
 #include <sys/wait.h>
 #include <unistd.h>
 #include "exec_child.h"
+#include "exec_cgroup.h"
 #include "norc_mem.h"
 
 //  Read the child's output to the end and reap it.
@@ -104,22 +105,39 @@ Test (exec_child, the_child_ignores_no_signal_and_blocks_none)
     sigaddset (&block, SIGCHLD);
     sigaddset (&block, SIGUSR1);
     sigprocmask (SIG_BLOCK, &block, NULL);
-    exec_child_t child;
-    char err [256];
-    cr_assert_eq (exec_child_spawn ("grep -E '^Sig(Ign|Blk)' /proc/self/status", NULL, NULL, &child, err, sizeof err),
-                  NORC_OK, "%s", err);
-    int status;
-    char *out = s_collect (&child, &status);
-    cr_expect (WIFEXITED (status) && WEXITSTATUS (status) == 0);
-    cr_expect_not_null (strstr (out, "SigBlk:\t0000000000000000\n"), "%s", out);
-    //  Ignored: nothing but the C library's own two signals (32 and 33,
-    //  which glibc's posix_spawn leaves ignored and a new program's C
-    //  library takes over)
-    const char *ign = strstr (out, "SigIgn:\t");
-    cr_assert_not_null (ign, "%s", out);
-    unsigned long long mask = strtoull (ign + 8, NULL, 16);
-    cr_expect_eq (mask & ~0x180000000ULL, 0, "%s", out);
-    free (out);
+    //  Both ways of starting: posix_spawn, and into a cgroup (vfork)
+    char err [512];
+    exec_cgroup_t *cgroup = exec_cgroup_open (NULL, err, sizeof err);
+    for (int way = 0; way < (cgroup ? 2 : 1); way++) {
+        int fd = way ? exec_cgroup_prepare (cgroup, 1, err, sizeof err) : -1;
+        exec_child_t child;
+        cr_assert_eq (exec_child_spawn_in ("grep -E '^Sig(Ign|Blk)' /proc/self/status; ps -o pgid= -p $$; cat "
+                                           "/proc/self/cgroup; pwd", NULL, "/tmp", fd, &child, err, sizeof err),
+                      NORC_OK, "%s", err);
+        int status;
+        char *out = s_collect (&child, &status);
+        cr_expect (WIFEXITED (status) && WEXITSTATUS (status) == 0);
+        cr_expect_not_null (strstr (out, "SigBlk:\t0000000000000000\n"), "%s", out);
+        //  Ignored: nothing but the C library's own two signals (32 and 33,
+        //  which glibc's posix_spawn leaves ignored and a new program's C
+        //  library takes over)
+        const char *ign = strstr (out, "SigIgn:\t");
+        cr_assert_not_null (ign, "%s", out);
+        unsigned long long mask = strtoull (ign + 8, NULL, 16);
+        cr_expect_eq (mask & ~0x180000000ULL, 0, "%s", out);
+        char pgid [32];
+        snprintf (pgid, sizeof pgid, "%d\n", (int) child.pid);
+        cr_expect_not_null (strstr (out, pgid), "its own process group: %s", out);
+        cr_expect_not_null (strstr (out, "\n/tmp\n"), "in its directory: %s", out);
+        if (way)
+            cr_expect_not_null (strstr (out, "/i1\n"), "in the instance's cgroup: %s", out);
+        free (out);
+        cr_expect_eq (exec_child_spawn_in ("true", NULL, "/nonexistent/dir", fd, &child, err, sizeof err), NORC_ERROR);
+        cr_expect_not_null (strstr (err, "cannot start in working directory /nonexistent/dir"), "%s", err);
+        if (fd >= 0)
+            close (fd);
+    }
+    exec_cgroup_destroy (&cgroup);
 }
 
 //  Processes of a group that are still running (zombies do not count: an
