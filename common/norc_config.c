@@ -28,6 +28,12 @@ static const s_key_t s_keys [] = {
     { "log.level", T_LEVEL, "info", 0, 0, "Lowest level logged: debug, info, warn, error" },
     { "log.dir", T_STR, "/var/lib/norc/logs", 0, 0, "Where the log-archiver keeps instance logs" },
     { "spool.dir", T_STR, "/var/lib/norc/spool", 0, 0, "Where an executor spools output while the log-archiver is away" },
+    { "spool.max_bytes", T_INT, "1073741824", 0, INT64_C (1099511627776),
+      "Most bytes of output an executor holds for the log-archiver (0: no limit); when its spool is full, a "
+      "running task's log keeps what it has and the last MiB of the rest, and says so" },
+    { "log.max_bytes", T_INT, "0", 0, INT64_C (1125899906842624),
+      "Most bytes the log-archiver keeps under log.dir (0: no limit); past it the oldest complete logs are "
+      "removed until nine tenths of it are used" },
     { "aggregator.events", T_ENDPOINT, "tcp://127.0.0.1:7601", 0, 0,
       "status-aggregator ROUTER for lifecycle events, heartbeats and control" },
     { "aggregator.api", T_ENDPOINT, "tcp://127.0.0.1:7602", 0, 0, "status-aggregator ROUTER for norcctl" },

@@ -95,6 +95,7 @@ typedef struct {
     struct rusage usage;
     int64_t log_max;            //  its log's cap: the task's, or executor.log_max_bytes (0: none)
     bool log_max_own;           //  the cap is the task's own
+    bool spool_full;            //  its head was closed early: the spool reached spool.max_bytes
     uint64_t output;            //  bytes the task wrote
     uint64_t kept;              //  of them, in the log as they came (the head)
     char *tail;                 //  past the log's limit: a ring of its last output
@@ -141,6 +142,8 @@ struct _executor_t {
     norc_us_t beat_at;          //  monotonic: the last heartbeat sent
     norc_us_t distrust_until;   //  monotonic: after a freeze, ASSIGNs are given back until then
     int64_t log_max;            //  executor.log_max_bytes (0: no limit)
+    int64_t spool_max;          //  spool.max_bytes: output waiting for the archiver (0: no limit)
+    norc_us_t spool_full_said;  //  monotonic: when the full spool was last logged
     uint64_t completed;
     bool benchmark_instant;     //  benchmark only: complete at once, spawn nothing
     int status;                 //  RUNNING, PAUSED, STOPPING; KILLED or ENDED at the end
@@ -222,6 +225,7 @@ executor_new (norc_config_t *config, const char *queue, int concurrency)
     self->grace_ms = norc_config_int (config, "executor.kill_grace_ms");
     self->drain_ms = norc_config_int (config, "executor.drain_ms");
     self->log_max = norc_config_int (config, "executor.log_max_bytes");
+    self->spool_max = norc_config_int (config, "spool.max_bytes");
     self->spool_dir = norc_strdup (norc_config_str (config, "spool.dir"));
     self->runs = zhashx_new ();
     self->started = zhashx_new ();
@@ -574,6 +578,42 @@ s_send_ended (executor_t *self, uint64_t instance_id, int status, int exit_code,
 //  the head is kept as it is and the last bytes in a ring (a MiB, or half
 //  the limit when that is less), written with a note of what was cut when
 //  the task ends. The task is never held up: its output is always read.
+//  Bytes of output the archiver does not hold yet (in the spool or in
+//  memory), over every log
+static uint64_t
+s_spool_pending (executor_t *self)
+{
+    uint64_t pending = 0;
+    for (s_log_t *log = (s_log_t *) zhashx_first (self->logs_open); log;
+         log = (s_log_t *) zhashx_next (self->logs_open))
+        pending += log->written > log->acked ? log->written - log->acked : 0;
+    return pending;
+}
+
+//  A run's head may grow by `keep` bytes while the spool stays within
+//  spool.max_bytes; past it the head is closed for good (its output goes
+//  to the tail from then on, as past the log's cap), so a log has at most
+//  one cut. Returns what may be kept.
+static size_t
+s_spool_room (executor_t *self, s_run_t *run, size_t keep)
+{
+    if (self->spool_max <= 0 || keep == 0)
+        return keep;
+    uint64_t pending = s_spool_pending (self);
+    uint64_t room = pending < (uint64_t) self->spool_max ? (uint64_t) self->spool_max - pending : 0;
+    if (keep <= room)
+        return keep;
+    run->spool_full = true;
+    norc_us_t now = norc_mono_us ();
+    if (now - self->spool_full_said >= 60 * NORC_US_PER_SEC || !self->spool_full_said) {
+        norc_log_warnx ("the spool holds %llu bytes the archiver does not have yet (spool.max_bytes %lld): "
+                        "instance=%llu keeps only the end of its further output", (unsigned long long) pending,
+                        (long long) self->spool_max, (unsigned long long) run->instance_id);
+        self->spool_full_said = now;
+    }
+    return (size_t) room;
+}
+
 static void
 s_output (executor_t *self, s_run_t *run, const char *data, size_t size)
 {
@@ -583,8 +623,11 @@ s_output (executor_t *self, s_run_t *run, const char *data, size_t size)
     size_t tail = limit / 2 < 1024 * 1024 ? (size_t) (limit / 2) : 1024 * 1024;
     uint64_t head = limit == UINT64_MAX ? UINT64_MAX : limit - tail;
     run->output += size;
+    if (run->spool_full)
+        head = run->kept;
     if (run->kept < head) {
         size_t keep = run->kept + size <= head ? size : (size_t) (head - run->kept);
+        keep = s_spool_room (self, run, keep);
         s_log_write (self->spool, run->log, data, keep);
         run->kept += keep;
         data += keep;
@@ -631,7 +674,8 @@ s_output_end (executor_t *self, s_run_t *run)
         s_log_line (self->spool, run->log, "WARNING", "%llu bytes of output cut here: the log keeps the first "
                     "%llu and the last %zu of %llu (%s)", (unsigned long long) run->cut,
                     (unsigned long long) run->kept, run->tail_len, (unsigned long long) run->output,
-                    run->log_max_own ? "the task's --log-max" : "executor.log_max_bytes");
+                    run->spool_full ? "the spool was full: spool.max_bytes"
+                    : run->log_max_own ? "the task's --log-max" : "executor.log_max_bytes");
     size_t start = run->tail_len < run->tail_size ? 0 : run->tail_at;
     for (size_t i = 0; i < run->tail_len; ) {
         size_t at = (start + i) % run->tail_size;

@@ -12,6 +12,14 @@
 //  file system synced (one syncfs every 50 ms covers every log closed
 //  meanwhile), which tells the executor it may delete its spool.
 //
+//  With log.max_bytes set, the archive is kept within it: the bytes under
+//  log.dir are counted at start and as they are written, and when they pass
+//  the limit the oldest complete logs (lowest ids, which grow with time)
+//  are removed until nine tenths of it are used. The highest id removed is
+//  kept in instances/.removed_through, so that a reader is told the log was
+//  removed (not that it never was), and an executor resending the end of a
+//  removed log is told it is held.
+//
 //  Readers send LOG-FETCH; with follow set and nothing new, the request is
 //  parked until more arrives or a second passes, then answered.
 #include "archiver.h"
@@ -20,6 +28,7 @@
 #include "norc_mem.h"
 #include "norc_msg.h"
 #include "norc_zmq.h"
+#include <dirent.h>
 #include <errno.h>
 #include <fcntl.h>
 #include <sys/stat.h>
@@ -60,6 +69,10 @@ struct _archiver_t {
     zhashx_t *open;             //  instance id -> s_open_t
     zlistx_t *parked;           //  s_parked_t
     uint64_t chunks, bytes;
+    int64_t max_bytes;          //  log.max_bytes, 0: no limit
+    uint64_t held;              //  bytes under log.dir/instances (counted at start, then kept)
+    uint64_t removed_through;   //  highest instance id whose log the limit removed
+    norc_us_t over_said;        //  monotonic: when "still over the limit" was last logged
 };
 
 static void
@@ -104,6 +117,7 @@ archiver_new (norc_config_t *config)
     archiver_t *self = (archiver_t *) norc_calloc (1, sizeof (archiver_t));
     self->config = config;
     self->dir = norc_strdup (norc_config_str (config, "log.dir"));
+    self->max_bytes = norc_config_int (config, "log.max_bytes");
     self->open = zhashx_new ();
     zhashx_set_destructor (self->open, s_open_destroy);
     self->parked = zlistx_new ();
@@ -163,6 +177,153 @@ s_file_size (const char *path)
     return stat (path, &st) == 0 ? (int64_t) st.st_size : -1;
 }
 
+//  Whether the log at path was removed by log.max_bytes (neither it nor
+//  its .part is there, and its id is not above the highest one removed)
+static bool
+s_removed (archiver_t *self, uint64_t instance_id, const char *path)
+{
+    if (instance_id > self->removed_through || s_file_size (path) >= 0)
+        return false;
+    char *part = norc_asprintf ("%s.part", path);
+    bool gone = s_file_size (part) < 0;
+    free (part);
+    return gone;
+}
+
+static int
+s_compare_u64 (const void *a, const void *b)
+{
+    uint64_t x = *(const uint64_t *) a, y = *(const uint64_t *) b;
+    return x < y ? -1 : x > y;
+}
+
+//  The numbers that name entries of dir (complete logs, or buckets), in
+//  order; with sizes, the bytes of each entry counted into *total
+//  (.part files included, not listed). Caller frees.
+static uint64_t *
+s_numbered (const char *dir, size_t *count, uint64_t *total)
+{
+    *count = 0;
+    DIR *d = opendir (dir);
+    if (!d)
+        return NULL;
+    size_t cap = 64;
+    uint64_t *ids = (uint64_t *) norc_malloc (cap * sizeof (uint64_t));
+    struct dirent *e;
+    while ((e = readdir (d))) {
+        if (e->d_name [0] < '0' || e->d_name [0] > '9')
+            continue;
+        char *end;
+        uint64_t id = strtoull (e->d_name, &end, 10);
+        if (total) {
+            struct stat st;
+            if (fstatat (dirfd (d), e->d_name, &st, 0) == 0 && S_ISREG (st.st_mode))
+                *total += (uint64_t) st.st_size;
+        }
+        if (*end)
+            continue;           //  a .part
+        if (*count == cap)
+            ids = (uint64_t *) norc_realloc (ids, (cap *= 2) * sizeof (uint64_t));
+        ids [(*count)++] = id;
+    }
+    closedir (d);
+    qsort (ids, *count, sizeof (uint64_t), s_compare_u64);
+    return ids;
+}
+
+static void
+s_save_removed (archiver_t *self)
+{
+    char *path = norc_asprintf ("%s/instances/.removed_through", self->dir);
+    char *tmp = norc_asprintf ("%s.tmp", path);
+    FILE *file = fopen (tmp, "w");
+    if (file) {
+        fprintf (file, "%llu\n", (unsigned long long) self->removed_through);
+        if (fclose (file) == 0 && rename (tmp, path) == 0)
+            tmp [0] = 0;
+    }
+    if (tmp [0])
+        norc_log_warn ("cannot write %s", path);
+    free (tmp);
+    free (path);
+}
+
+//  Count what the archive holds, and read the highest id removed before
+static void
+s_count_held (archiver_t *self)
+{
+    char *instances = norc_asprintf ("%s/instances", self->dir);
+    size_t buckets;
+    uint64_t *bucket = s_numbered (instances, &buckets, NULL);
+    self->held = 0;
+    for (size_t b = 0; b < buckets; b++) {
+        char *dir = norc_asprintf ("%s/%llu", instances, (unsigned long long) bucket [b]);
+        size_t count;
+        free (s_numbered (dir, &count, &self->held));
+        free (dir);
+    }
+    free (bucket);
+    char *path = norc_asprintf ("%s/.removed_through", instances);
+    FILE *file = fopen (path, "r");
+    unsigned long long through = 0;
+    if (file && fscanf (file, "%llu", &through) == 1)
+        self->removed_through = through;
+    if (file)
+        fclose (file);
+    free (path);
+    free (instances);
+}
+
+//  Past log.max_bytes: remove the oldest complete logs until nine tenths
+//  of it are used
+static void
+s_trim (archiver_t *self)
+{
+    if (self->max_bytes <= 0 || self->held <= (uint64_t) self->max_bytes)
+        return;
+    uint64_t target = (uint64_t) self->max_bytes / 10 * 9, before = self->held;
+    size_t removed = 0;
+    char *instances = norc_asprintf ("%s/instances", self->dir);
+    size_t buckets;
+    uint64_t *bucket = s_numbered (instances, &buckets, NULL);
+    for (size_t b = 0; b < buckets && self->held > target; b++) {
+        char *dir = norc_asprintf ("%s/%llu", instances, (unsigned long long) bucket [b]);
+        size_t count;
+        uint64_t *ids = s_numbered (dir, &count, NULL);
+        for (size_t i = 0; i < count && self->held > target; i++) {
+            char *path = norc_asprintf ("%s/%llu", dir, (unsigned long long) ids [i]);
+            int64_t size = s_file_size (path);
+            if (size >= 0 && unlink (path) == 0) {
+                self->held -= (uint64_t) size < self->held ? (uint64_t) size : self->held;
+                if (ids [i] > self->removed_through)
+                    self->removed_through = ids [i];
+                removed++;
+            }
+            free (path);
+        }
+        if (rmdir (dir) == 0 && self->last_dir && strcmp (self->last_dir, dir) == 0) {
+            free (self->last_dir);
+            self->last_dir = NULL;
+        }
+        free (ids);
+        free (dir);
+    }
+    free (bucket);
+    free (instances);
+    if (removed) {
+        s_save_removed (self);
+        norc_log_info ("log.max_bytes %lld: removed the %zu oldest logs (%llu bytes), through instance %llu",
+                       (long long) self->max_bytes, removed, (unsigned long long) (before - self->held),
+                       (unsigned long long) self->removed_through);
+    }
+    norc_us_t now = norc_mono_us ();
+    if (self->held > (uint64_t) self->max_bytes && (!self->over_said || now - self->over_said > 60 * NORC_US_PER_SEC)) {
+        self->over_said = now;
+        norc_log_warnx ("the logs still hold %llu bytes, over log.max_bytes (%lld): the rest are still being written",
+                        (unsigned long long) self->held, (long long) self->max_bytes);
+    }
+}
+
 static void
 s_ack (archiver_t *self, zframe_t *routing_id, uint64_t instance_id, uint64_t offset)
 {
@@ -188,6 +349,12 @@ s_on_chunk (archiver_t *self, norc_msg_t *msg)
         if (done >= 0) {
             //  Closed before: a resend of the end
             s_ack (self, msg->routing_id, c->instance_id, (uint64_t) done + 1);
+            free (path);
+            return;
+        }
+        if (s_removed (self, c->instance_id, path) && c->offset > 0 && c->offset != NORC_LOG_APPEND) {
+            //  Closed, then removed by log.max_bytes: a resend of its end
+            s_ack (self, msg->routing_id, c->instance_id, c->offset + c->data.size + (c->eof ? 1 : 0));
             free (path);
             return;
         }
@@ -230,6 +397,7 @@ s_on_chunk (archiver_t *self, norc_msg_t *msg)
                 break;
             }
             o->size += (uint64_t) n;
+            self->held += (uint64_t) n;
             data += n;
             left -= (size_t) n;
         }
@@ -289,7 +457,11 @@ s_answer (archiver_t *self, zframe_t *routing_id, uint64_t instance_id, uint64_t
             answered = false;
             goto done;
         }
-        reply->log_data.error = norc_asprintf ("no log for instance %llu (yet)", (unsigned long long) instance_id);
+        if (s_removed (self, instance_id, path))
+            reply->log_data.error = norc_asprintf ("the log of instance %llu was removed to keep the logs within "
+                                                   "log.max_bytes", (unsigned long long) instance_id);
+        else
+            reply->log_data.error = norc_asprintf ("no log for instance %llu (yet)", (unsigned long long) instance_id);
     }
     else {
         uint64_t want = max && max < FETCH_MAX ? max : FETCH_MAX;
@@ -396,6 +568,7 @@ s_on_tick (zloop_t *loop, int timer_id, void *arg)
     NORC_UNUSED (loop);
     NORC_UNUSED (timer_id);
     s_answer_parked ((archiver_t *) arg, 0, false);
+    s_trim ((archiver_t *) arg);
     return 0;
 }
 
@@ -418,6 +591,8 @@ archiver_start (archiver_t *self)
         norc_log_warn ("cannot create the log directory %s", self->dir);
         return NORC_ERROR;
     }
+    s_count_held (self);
+    s_trim (self);
     char *logs = norc_config_bind_endpoint (self->config, "archiver.logs");
     char *fetch = norc_config_bind_endpoint (self->config, "archiver.fetch");
     self->logs = norc_zmq_bind (ZMQ_ROUTER, logs);

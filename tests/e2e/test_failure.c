@@ -236,11 +236,7 @@ Test (failure, executor_killed_mid_task_then_a_new_one_reconciles)
 static pid_t
 s_pid_of (const char *binary)
 {
-    for (int i = s_sys->count - 1; i >= 0; i--)
-        if (s_sys->pids [i] > 0 && strcmp (s_sys->names [i], binary) == 0)
-            return s_sys->pids [i];
-    cr_assert_fail ("%s is not running", binary);
-    return 0;
+    return norc_test_system_pid (s_sys, binary);
 }
 
 //  Several schedules firing every second into two executors, with output

@@ -107,11 +107,7 @@ s_rss_kb (pid_t pid)
 //  refuses them before reading them in; the service goes on answering.
 Test (under_fire, an_oversized_frame_is_refused_before_it_is_read)
 {
-    pid_t aggregator = 0;
-    for (int i = 0; i < s_sys->count; i++)
-        if (strstr (s_sys->names [i], "aggregator"))
-            aggregator = s_sys->pids [i];
-    cr_assert_gt (aggregator, 0);
+    pid_t aggregator = norc_test_system_pid (s_sys, "norc-aggregator");
     long before = s_rss_kb (aggregator);
     size_t size = 64 * 1024 * 1024;
     char *junk = (char *) norc_malloc (size);
@@ -343,4 +339,87 @@ Test (under_fire, an_instance_s_cgroup_holds_what_escapes_its_group_and_environm
     norc_test_db_wait_count (s_db, "SELECT COUNT(*) FROM instances WHERE id = 2 AND status = 15", 1, 10000);
     cr_expect (norc_test_process_gone ("^sleep 49$", 3000), "and at a timeout too");
     norc_test_process_kill ("^sleep 4[89]$", SIGKILL);
+}
+
+//  A spool that reaches spool.max_bytes (the archiver frozen) closes the
+//  head of a running task's log; the log keeps its end and says why.
+Test (under_fire, a_full_spool_keeps_the_head_and_the_end)
+{
+    OK ("queue", "add", "Q");
+    OK ("task", "add", "Loud", "--command", "seq 1 400000; echo last line");
+    pid_t archiver = norc_test_system_pid (s_sys, "norc-archiver");
+    const char *args [] = { "Q", "-c", "1", "--spool.max_bytes", "100000", NULL };
+    norc_test_system_start (s_sys, "norc-executor", args);
+    kill (archiver, SIGSTOP);
+    OK ("run", "Loud", "--queue", "Q");
+    norc_test_db_wait_count (s_db, "SELECT COUNT(*) FROM instances WHERE status = 7", 1, 20000);
+    kill (archiver, SIGCONT);
+    char *out = s_whole_log ("1");
+    size_t size = strlen (out);
+    cr_expect_lt (size, 100000 + 1048576 + 2000, "the spool's limit and a MiB of tail: %zu bytes", size);
+    cr_expect_not_null (strstr (out, "\n1\n2\n3\n"), "the head is kept");
+    cr_expect_not_null (strstr (out, "399999\n400000\nlast line\n"), "the end is kept");
+    cr_expect_not_null (strstr (out, "(the spool was full: spool.max_bytes)"), "and why it was cut");
+    free (out);
+}
+
+//  log.max_bytes: the oldest complete logs are removed to stay within it,
+//  a reader is told so, and the archiver remembers it across a restart.
+Test (under_fire, the_archive_stays_within_its_limit)
+{
+    norc_test_system_signal (s_sys, norc_test_system_pid (s_sys, "norc-archiver"), SIGTERM);
+    const char *limit [] = { "--log.max_bytes", "300000", NULL };
+    norc_test_system_start (s_sys, "norc-archiver", limit);
+    OK ("queue", "add", "Q");
+    OK ("task", "add", "T", "--command", "seq 1 10000");       //  48,894 bytes and Norc's lines
+    const char *args [] = { "Q", "-c", "1", NULL };
+    norc_test_system_start (s_sys, "norc-executor", args);
+    for (int i = 0; i < 10; i++)
+        OK ("run", "T", "--queue", "Q");
+    norc_test_db_wait_count (s_db, "SELECT COUNT(*) FROM instances WHERE status = 7", 10, 20000);
+    char *last = s_whole_log ("10");
+    free (last);
+    char *out, *err;
+    int rc = 0;
+    for (int i = 0; i < 50; i++) {
+        rc = norc_test_system_ctl (s_sys, &out, &err, "logs", "1", NULL);
+        bool removed = rc != 0 && strstr (err, "removed to keep the logs within log.max_bytes");
+        free (out);
+        free (err);
+        if (removed)
+            break;
+        usleep (100000);
+    }
+    cr_expect_neq (rc, 0, "the oldest log is gone");
+    //  What is kept, once the last log is closed and the next trim ran
+    int64_t held = 0;
+    for (int round = 0; round < 30 && (held == 0 || held > 300000); round++) {
+        usleep (100000);
+        held = 0;
+        for (int id = 1; id <= 10; id++) {
+            char path [64];
+            snprintf (path, sizeof path, "%d", id);
+            if (norc_test_system_ctl (s_sys, &out, &err, "logs", path, NULL) == 0)
+                held += (int64_t) strlen (out);
+            free (out);
+            free (err);
+        }
+    }
+    cr_expect_leq (held, 300000, "what is kept is within the limit: %lld bytes", (long long) held);
+    cr_expect_geq (held, 200000, "and no more was removed than needed: %lld bytes", (long long) held);
+    //  A restart counts what is there and remembers what was removed
+    norc_test_system_signal (s_sys, norc_test_system_pid (s_sys, "norc-archiver"), SIGTERM);
+    norc_test_system_start (s_sys, "norc-archiver", limit);
+    rc = 0;
+    for (int i = 0; i < 50 && rc == 0; i++) {
+        rc = norc_test_system_ctl (s_sys, &out, &err, "logs", "1", NULL);
+        if (rc)
+            cr_expect_not_null (strstr (err, "removed to keep the logs within log.max_bytes"), "%s", err);
+        free (out);
+        free (err);
+        usleep (100000);
+    }
+    cr_expect_neq (rc, 0);
+    last = s_whole_log ("10");
+    free (last);
 }

@@ -514,3 +514,13 @@ norc_test_file_lines (const char *path)
     fclose (file);
     return lines;
 }
+
+pid_t
+norc_test_system_pid (norc_test_system_t *self, const char *binary)
+{
+    for (int i = self->count - 1; i >= 0; i--)
+        if (self->pids [i] > 0 && strcmp (self->names [i], binary) == 0)
+            return self->pids [i];
+    cr_assert_fail ("%s is not running", binary);
+    return 0;
+}

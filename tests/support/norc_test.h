@@ -66,6 +66,10 @@ int norc_test_system_ctl (norc_test_system_t *self, char **out, char **err, ...)
 //  SIGTERM (at most 10 s).
 void norc_test_system_signal (norc_test_system_t *self, pid_t pid, int sig);
 
+//  The pid of the last started instance of a service binary still
+//  running (fails the test when there is none).
+pid_t norc_test_system_pid (norc_test_system_t *self, const char *binary);
+
 //  Stop every service (SIGTERM, then SIGKILL), drop the database, remove
 //  the dir, free.
 void norc_test_system_destroy (norc_test_system_t **self_p);
