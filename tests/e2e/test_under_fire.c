@@ -38,11 +38,13 @@ s_whole_log (const char *id)
     return NULL;
 }
 
-//  A poisoned INSTANCE-ENDED every 5 ms (a status and times the record
-//  cannot hold) while a schedule fires: the good runs are recorded at
-//  once, the poison is refused and acknowledged, and nothing of it is
-//  written.
-Test (under_fire, a_poisoned_event_is_refused_and_the_rest_is_recorded)
+//  A poisoned INSTANCE-ENDED every 5 ms while a schedule fires: the good
+//  runs are recorded at once, the poison is refused and acknowledged, and
+//  nothing of it is written. by_database: poison that passes the
+//  aggregator's checks and only the database refuses (a reason that is
+//  not UTF-8), so every batch that holds it fails and is split.
+static void
+s_poison (bool by_database)
 {
     OK ("queue", "add", "Q");
     OK ("task", "add", "T", "--command", "true");
@@ -59,14 +61,21 @@ Test (under_fire, a_poisoned_event_is_refused_and_the_rest_is_recorded)
     int kind = 0;
     while (norc_mono_us () < until) {
         norc_msg_t *msg = norc_msg_new (NORC_MSG_INSTANCE_ENDED);
-        msg->instance_ended.seq = ++seq;
-        msg->instance_ended.instance_id = 1;
+        norc_instance_ended_t *m = &msg->instance_ended;
+        m->seq = ++seq;
+        m->instance_id = 1;
+        if (by_database) {
+            m->status = NORC_ST_SUCCESS;
+            m->started_us = m->ended_us = norc_now_us ();
+            m->reason = norc_strdup ("not \xff\xfe UTF-8");
+        }
+        else
         //  Each kind of value the record cannot hold, in turn
         switch (kind++ % 3) {
-            case 0:  msg->instance_ended.status = 70000; break;
-            case 1:  msg->instance_ended.status = NORC_ST_FAILURE;
-                     msg->instance_ended.ended_us = INT64_MAX; break;
-            default: msg->instance_ended.status = 99; break;
+            case 0:  m->status = 70000; break;
+            case 1:  m->status = NORC_ST_FAILURE;
+                     m->ended_us = INT64_MAX; break;
+            default: m->status = 99; break;
         }
         norc_msg_send (&msg, sender);
         while (norc_zmq_wait (sender, 0) == NORC_OK) {
@@ -85,6 +94,16 @@ Test (under_fire, a_poisoned_event_is_refused_and_the_rest_is_recorded)
     cr_expect_gt (acked, seq / 2, "the poison is acknowledged (refused), not resent for ever: %llu of %llu",
                   (unsigned long long) acked, (unsigned long long) seq);
     zsock_destroy (&sender);
+}
+
+Test (under_fire, a_poisoned_event_is_refused_and_the_rest_is_recorded)
+{
+    s_poison (false);
+}
+
+Test (under_fire, an_event_only_the_database_refuses_is_split_out_of_its_batch)
+{
+    s_poison (true);
 }
 
 //  The process's peak resident size
