@@ -1,6 +1,7 @@
 //  norc_service.c - the common start of every service's main.
 #include "norc_service.h"
 #include "norc_log.h"
+#include <malloc.h>
 #include <signal.h>
 #include <fcntl.h>
 #include <sys/signalfd.h>
@@ -95,9 +96,22 @@ s_touch (zloop_t *loop, int timer_id, void *arg)
     return 0;
 }
 
-void
-norc_service_health (zloop_t *loop, norc_config_t *config)
+//  glibc keeps freed memory for reuse: inside its heaps (fragments that
+//  are not at a heap's top) it gives nothing back on its own
+static int
+s_trim (zloop_t *loop, int timer_id, void *arg)
 {
+    NORC_UNUSED (loop);
+    NORC_UNUSED (timer_id);
+    NORC_UNUSED (arg);
+    malloc_trim (0);
+    return 0;
+}
+
+void
+norc_service_upkeep (zloop_t *loop, norc_config_t *config)
+{
+    zloop_timer (loop, 10000, 0, s_trim, NULL);
     const char *file = norc_config_str (config, "health.file");
     if (!*file)
         return;

@@ -30,8 +30,11 @@ typedef int (norc_service_signal_fn) (void *arg, int count);
 //  Watch for SIGTERM/SIGINT on `loop`.
 void norc_service_on_signal (zloop_t *loop, norc_service_signal_fn *fn, void *arg);
 
-//  When health.file is set, touch it now and every heartbeat period from
-//  `loop`, so `norcctl health` can tell a live loop from a stuck one.
-void norc_service_health (zloop_t *loop, norc_config_t *config);
+//  A service's upkeep on `loop`: when health.file is set, touch it now and
+//  every heartbeat period, so `norcctl health` can tell a live loop from a
+//  stuck one; and every 10 s give the memory freed since back to the
+//  system (malloc_trim), so that what a flood took (a peer's 100,000
+//  subscriptions, a burst of frames) is not held for ever.
+void norc_service_upkeep (zloop_t *loop, norc_config_t *config);
 
 #endif

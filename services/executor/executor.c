@@ -1593,7 +1593,7 @@ executor_start (executor_t *self)
     zloop_poller (self->loop, &item, s_handle_sigchld, self);
     zloop_timer (self->loop, (size_t) self->period_ms, 0, s_on_heartbeat, self);
     norc_service_on_signal (self->loop, s_on_signal, self);
-    norc_service_health (self->loop, self->config);
+    norc_service_upkeep (self->loop, self->config);
     s_reconcile (self);
     norc_log_info ("executor=%llu on %s: serving %s with %d slots", (unsigned long long) self->id,
                    self->host, self->queue, self->concurrency);

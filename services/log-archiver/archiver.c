@@ -609,7 +609,7 @@ archiver_start (archiver_t *self)
     zloop_timer (self->loop, 200, 0, s_on_tick, self);
     zloop_timer (self->loop, 50, 0, s_on_sync, self);
     norc_service_on_signal (self->loop, s_on_signal, self);
-    norc_service_health (self->loop, self->config);
+    norc_service_upkeep (self->loop, self->config);
     return NORC_OK;
 }
 

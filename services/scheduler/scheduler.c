@@ -1537,7 +1537,7 @@ scheduler_start (scheduler_t *self)
     zloop_timer (self->loop, (size_t) (self->lease_ms / 3), 0, s_on_lease, self);
     zloop_timer (self->loop, 10000, 0, s_on_resync, self);
     norc_service_on_signal (self->loop, s_on_signal, self);
-    norc_service_health (self->loop, self->config);
+    norc_service_upkeep (self->loop, self->config);
     norc_log_info ("scheduler=%llu on %s", (unsigned long long) self->id, self->host);
     s_on_heartbeat (self->loop, 0, self);
     s_resync_waiting (self);

@@ -953,7 +953,7 @@ aggregator_start (aggregator_t *self)
     zloop_timer (self->loop, (size_t) self->period_ms, 0, s_on_heartbeat_write, self);
     zloop_timer (self->loop, (size_t) self->period_ms, 0, s_on_sweep, self);
     norc_service_on_signal (self->loop, s_on_signal, self);
-    norc_service_health (self->loop, self->config);
+    norc_service_upkeep (self->loop, self->config);
     return NORC_OK;
 }
 

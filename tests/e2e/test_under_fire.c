@@ -442,3 +442,62 @@ Test (under_fire, the_archive_stays_within_its_limit)
     last = s_whole_log ("10");
     free (last);
 }
+
+//  The process's resident size now
+static long
+s_rss_now_kb (pid_t pid)
+{
+    char path [64], line [256];
+    snprintf (path, sizeof path, "/proc/%d/status", (int) pid);
+    FILE *file = fopen (path, "r");
+    long kb = -1;
+    while (file && fgets (line, sizeof line, file))
+        if (strncmp (line, "VmRSS:", 6) == 0)
+            kb = atol (line + 6);
+    if (file)
+        fclose (file);
+    return kb;
+}
+
+//  100,000 subscriptions to the event stream: the API keeps answering, and
+//  the memory they took is given back when the subscriber leaves.
+Test (under_fire, a_flood_of_subscriptions_is_given_back)
+{
+    pid_t aggregator = norc_test_system_pid (s_sys, "norc-aggregator");
+    //  Events to publish all along (a PUB socket reads subscriptions as it sends)
+    OK ("queue", "add", "Q");
+    OK ("task", "add", "T", "--command", "true");
+    const char *args [] = { "Q", "-c", "2", NULL };
+    norc_test_system_start (s_sys, "norc-executor", args);
+    OK ("schedule", "add", "T", "--queue", "Q", "--period", "1");
+    norc_test_db_wait_count (s_db, "SELECT COUNT(*) FROM instances WHERE status = 7", 2, 10000);
+    long before = s_rss_now_kb (aggregator);
+    zsock_t *sub = zsock_new (ZMQ_SUB);
+    zsock_set_sndhwm (sub, 0);          //  every subscription goes out (by default most are dropped at 1000)
+    cr_assert_eq (zsock_connect (sub, "%s", s_env ("NORC_AGGREGATOR_STREAM")), 0);
+    for (int i = 0; i < 100000; i++) {
+        char topic [64];
+        snprintf (topic, sizeof topic, "instance.ended.%08d.some-longer-topic-name", i);
+        zsock_set_subscribe (sub, topic);
+    }
+    int64_t worst = 0;
+    for (int i = 0; i < 20; i++) {
+        norc_us_t t0 = norc_mono_us ();
+        OK ("queue", "list");
+        int64_t took = (norc_mono_us () - t0) / 1000;
+        if (took > worst)
+            worst = took;
+        usleep (200000);
+    }
+    long during = s_rss_now_kb (aggregator);
+    zsock_destroy (&sub);
+    long after = during;
+    for (int i = 0; i < 80 && after > before + 20 * 1024; i++) {       //  the upkeep trims every 10 s
+        usleep (200000);
+        after = s_rss_now_kb (aggregator);
+    }
+    cr_expect_lt (worst, 1000, "the API answered within a second (worst %lld ms)", (long long) worst);
+    cr_expect_gt (during, before + 50 * 1024, "the flood reached it (%ld kB before, %ld during)", before, during);
+    cr_expect_lt (after, before + 20 * 1024, "the memory is given back: %ld kB before, %ld during, %ld after",
+                  before, during, after);
+}
