@@ -1,0 +1,59 @@
+//  norc_store_schedules.h - the record's schedules and the leases schedulers hold on them.
+//  Part of the store (norc_store.h says how every operation behaves).
+#ifndef NORC_STORE_SCHEDULES_H_INCLUDED
+#define NORC_STORE_SCHEDULES_H_INCLUDED
+#include "norc.h"
+#include "norc_db.h"
+#include "norc_pack.h"
+
+typedef struct {
+    uint64_t id;
+    uint64_t task_id;
+    uint64_t queue_id;
+    int kind;                   //  NORC_SCHED_*
+    norc_us_t start;            //  period: first tick; cron: ticks after it
+    int64_t period_s;
+    char *cron;                 //  stored (normalized) expression
+    char *tz;                   //  IANA zone
+    int64_t repetitions;        //  0 = forever
+    int64_t remaining;          //  fires left
+    int catchup;                //  norc_catchup_t
+    int64_t catchup_window_s;
+    int concurrency;            //  NORC_CONCURRENCY_*
+    int64_t deadline_s;         //  0 = none
+    bool paused;
+    norc_us_t last_nominal;     //  last tick handled, 0 if none
+    norc_us_t next_nominal;     //  next tick, 0 if none
+    uint64_t lease_owner;       //  scheduler holding it, 0 if none
+    norc_us_t lease_until;
+    uint64_t lease_epoch;       //  fencing token, +1 at every claim
+    norc_us_t deleted_at;       //  0 while live
+    char *deleted_reason;
+    char *task;                 //  task name (read only)
+    char *queue;                //  queue name (read only)
+    int task_kind;              //  NORC_TASK_* (read only)
+} norc_schedule_t;
+
+void norc_schedule_clear (norc_schedule_t *self);
+
+//  Schedules. schedule_add fills id (remaining starts at repetitions).
+int norc_store_schedule_add (norc_db_t *db, norc_schedule_t *schedule);
+int norc_store_schedule_get (norc_db_t *db, uint64_t id, norc_schedule_t *schedule);
+int norc_store_schedule_list (norc_db_t *db, bool with_deleted, norc_rows_t *rows);
+int norc_store_schedule_delete (norc_db_t *db, uint64_t id, const char *reason);
+int norc_store_schedule_set_paused (norc_db_t *db, uint64_t id, bool paused);
+
+//  Leases. claim takes up to `limit` live schedules that nobody holds or
+//  whose lease expired before `now`, bumping each one's epoch; *claimed
+//  says how many. owned lists what the owner holds (caller frees each with
+//  norc_schedule_clear and the array with free; finished schedules are
+//  left out). renew extends the
+//  owner's leases; release gives them all up.
+int norc_store_schedule_claim (norc_db_t *db, uint64_t owner, norc_us_t now,
+                               norc_us_t lease_until, int limit, int *claimed);
+int norc_store_schedule_owned (norc_db_t *db, uint64_t owner,
+                               norc_schedule_t **schedules, size_t *count);
+int norc_store_schedule_renew (norc_db_t *db, uint64_t owner, norc_us_t lease_until, int *renewed);
+int norc_store_schedule_release (norc_db_t *db, uint64_t owner, int *released);
+
+#endif
