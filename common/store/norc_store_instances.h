@@ -68,15 +68,14 @@ int norc_store_instance_unassign (norc_db_t *db, uint64_t id, uint64_t executor_
 //  instance_assign would return for ids [i]. NORC_OK when committed.
 int norc_store_instance_assign_batch (norc_db_t *db, const uint64_t *ids, const uint64_t *executor_ids,
                                       int *results, size_t count, const norc_fence_t *fence);
-//  -> RUNNING. Idempotent; NORC_CONFLICT when already final.
-int norc_store_instance_start (norc_db_t *db, uint64_t id, uint64_t executor_id, norc_us_t started);
-//  -> final status with exit code, signal, resource use and reason from
-//  *instance. Idempotent: NORC_CONFLICT when it was already final.
-int norc_store_instance_end (norc_db_t *db, const norc_instance_t *instance);
-//  Many starts and ends in one transaction (the aggregator's group commit).
-//  An instance that is already final is left alone and is not an error.
-//  An end creates the next attempt when the task's retry policy says so
-//  (also in norc_store_instance_end); retry_ids (count entries, may be
+//  Starts (status RUNNING) and ends (a final status, with exit code,
+//  signal, resource use and reason) in one transaction: the aggregator's
+//  group commit, and the only way an instance starts or ends (one event is
+//  a batch of one). An instance that is already final is left alone and is
+//  not an error; so is one that does not exist. A start or an end is taken
+//  only from the executor that holds the instance (or when none does, or
+//  executor_id is 0). An end creates the next attempt when the task's
+//  retry policy says so; retry_ids (count entries, may be
 //  NULL) receives each new attempt's id, 0 for none.
 int norc_store_instance_apply (norc_db_t *db, const norc_instance_t *events, size_t count, uint64_t *retry_ids);
 //  Report rows: id, task, queue, schedule_id, nominal, attempt, executor_id,

@@ -361,79 +361,6 @@ norc_store_instance_assign_batch (norc_db_t *db, const uint64_t *ids, const uint
     return count ? norc_db_txn (db, s_instance_assign_batch, &a) : NORC_OK;
 }
 
-static const char *s_sql_instance_start =
-    "UPDATE instances SET status = 2, executor_id = COALESCE(NULLIF(?, 0), executor_id), started_at = ? "
-    "WHERE id = ? AND status < 7";
-
-static int
-s_instance_start_one (norc_db_t *db, uint64_t id, uint64_t executor_id, norc_us_t started)
-{
-    norc_stmt_t *st = norc_db_stmt (db, s_sql_instance_start);
-    norc_stmt_bind_u64 (st, 0, executor_id);
-    norc_stmt_bind_time (st, 1, started ? started : norc_now_us ());
-    norc_stmt_bind_u64 (st, 2, id);
-    int rc = norc_stmt_exec (st);
-    if (rc || norc_stmt_affected (st) == 1)
-        return rc;
-    st = norc_db_stmt (db, s_sql_instance_exists);
-    norc_stmt_bind_u64 (st, 0, id);
-    rc = s_exec_one (st);
-    if (rc)
-        return rc;
-    //  Same values again (a resent event) change no row: fine
-    return norc_stmt_i64 (st, 0) >= S_FINAL ? NORC_CONFLICT : NORC_OK;
-}
-
-static int
-s_instance_start (norc_db_t *db, void *arg)
-{
-    s_inst_args_t *a = (s_inst_args_t *) arg;
-    return s_instance_start_one (db, a->id, a->executor_id, a->time);
-}
-
-int
-norc_store_instance_start (norc_db_t *db, uint64_t id, uint64_t executor_id, norc_us_t started)
-{
-    s_inst_args_t a = { .id = id, .executor_id = executor_id, .time = started };
-    return norc_db_txn (db, s_instance_start, &a);
-}
-
-static const char *s_sql_instance_end =
-    "UPDATE instances SET status = ?, executor_id = COALESCE(NULLIF(?, 0), executor_id), "
-    "  started_at = COALESCE(started_at, ?), ended_at = ?, exit_code = ?, term_signal = ?, "
-    "  cpu_user_us = ?, cpu_sys_us = ?, max_rss_kb = ?, reason = ? "
-    "WHERE id = ? AND status < 7";
-
-static int
-s_instance_end_one (norc_db_t *db, const norc_instance_t *i)
-{
-    norc_stmt_t *st = norc_db_stmt (db, s_sql_instance_end);
-    norc_stmt_bind_i64 (st, 0, i->status);
-    norc_stmt_bind_u64 (st, 1, i->executor_id);
-    norc_stmt_bind_time (st, 2, i->started);
-    norc_stmt_bind_time (st, 3, i->ended ? i->ended : norc_now_us ());
-    if (i->has_exit)
-        norc_stmt_bind_i64 (st, 4, i->exit_code);
-    else
-        norc_stmt_bind_null (st, 4);
-    if (i->signal)
-        norc_stmt_bind_i64 (st, 5, i->signal);
-    else
-        norc_stmt_bind_null (st, 5);
-    norc_stmt_bind_i64 (st, 6, i->cpu_user_us);
-    norc_stmt_bind_i64 (st, 7, i->cpu_sys_us);
-    norc_stmt_bind_i64 (st, 8, i->max_rss_kb);
-    norc_stmt_bind_str (st, 9, i->reason && *i->reason ? i->reason : NULL);
-    norc_stmt_bind_u64 (st, 10, i->id);
-    int rc = norc_stmt_exec (st);
-    if (rc || norc_stmt_affected (st) == 1)
-        return rc;
-    st = norc_db_stmt (db, s_sql_instance_exists);
-    norc_stmt_bind_u64 (st, 0, i->id);
-    rc = s_exec_one (st);
-    return rc ? rc : NORC_CONFLICT;
-}
-
 //  Only an end that a retry policy can act on costs a statement (the
 //  common SUCCESS does not); the policy itself is checked in SQL.
 static bool
@@ -441,23 +368,6 @@ s_retryable (const norc_instance_t *e)
 {
     return e->status == NORC_ST_FAILURE || e->status == NORC_ST_TIMEDOUT
         || (e->status == NORC_ST_ERROR && e->reason && strncmp (e->reason, "executor lost", 13) == 0);
-}
-
-static int
-s_instance_end (norc_db_t *db, void *arg)
-{
-    s_inst_args_t *a = (s_inst_args_t *) arg;
-    int rc = s_instance_end_one (db, a->instance);
-    uint64_t retry_id;
-    return rc || !s_retryable (a->instance) ? rc : store_instance_retry (db, a->instance->id, &retry_id);
-}
-
-int
-norc_store_instance_end (norc_db_t *db, const norc_instance_t *instance)
-{
-    assert (NORC_STATUS_IS_FINAL (instance->status));
-    s_inst_args_t a = { .instance = (norc_instance_t *) instance };
-    return norc_db_txn (db, s_instance_end, &a);
 }
 
 static int s_instance_revision (norc_db_t *db, void *arg);

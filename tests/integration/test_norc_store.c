@@ -38,6 +38,14 @@ s_cell (norc_rows_t *rows, size_t row, const char *key)
     return value;
 }
 
+//  A start as the aggregator records it: a batch of one
+static void
+s_start (uint64_t id, uint64_t executor_id, norc_us_t started)
+{
+    norc_instance_t start = { .id = id, .executor_id = executor_id, .status = NORC_ST_RUNNING, .started = started };
+    cr_assert_eq (norc_store_instance_apply (s_db, &start, 1, NULL), NORC_OK, "%s", norc_db_errstr (s_db));
+}
+
 //  The dispatch lease for holder, taken now for a minute: the fence of
 //  its assignments
 static norc_fence_t
@@ -491,16 +499,19 @@ Test (norc_store, instance_lifecycle_is_idempotent)
     free (waiting);
     cr_assert_eq (norc_store_instance_assign (s_db, id, exec.id, &fence), NORC_OK);
     norc_us_t started = norc_now_us ();
-    cr_assert_eq (norc_store_instance_start (s_db, id, exec.id, started), NORC_OK);
-    cr_expect_eq (norc_store_instance_start (s_db, id, exec.id, started), NORC_OK, "resent start");
+    s_start (id, exec.id, started);
+    s_start (id, exec.id, started);         //  resent: no change
     cr_expect_eq (norc_store_instance_assign (s_db, id, exec.id, &fence), NORC_CONFLICT, "not CREATED");
     norc_instance_t end = { .id = id, .executor_id = exec.id, .status = NORC_ST_FAILURE,
                             .ended = started + 1500000, .has_exit = true, .exit_code = 3,
                             .cpu_user_us = 1200, .cpu_sys_us = 300, .max_rss_kb = 2048 };
-    cr_assert_eq (norc_store_instance_end (s_db, &end), NORC_OK, "%s", norc_db_errstr (s_db));
-    end.status = NORC_ST_SUCCESS;
-    cr_expect_eq (norc_store_instance_end (s_db, &end), NORC_CONFLICT, "already final");
-    cr_expect_eq (norc_store_instance_start (s_db, id, exec.id, started), NORC_CONFLICT);
+    cr_assert_eq (norc_store_instance_apply (s_db, &end, 1, NULL), NORC_OK, "%s", norc_db_errstr (s_db));
+    //  Already final: another end, or a start, changes nothing
+    norc_instance_t again = end;
+    again.status = NORC_ST_SUCCESS;
+    again.exit_code = 0;
+    cr_expect_eq (norc_store_instance_apply (s_db, &again, 1, NULL), NORC_OK);
+    s_start (id, exec.id, started + 5);
     norc_instance_t got = { 0 };
     cr_assert_eq (norc_store_instance_get (s_db, id, &got), NORC_OK);
     cr_expect_eq (got.status, NORC_ST_FAILURE);
@@ -513,7 +524,8 @@ Test (norc_store, instance_lifecycle_is_idempotent)
     cr_expect_eq (got.executor_id, exec.id);
     cr_expect_eq (norc_store_instance_get (s_db, 9999, &got), NORC_NOTFOUND);
     end.id = 9999;
-    cr_expect_eq (norc_store_instance_end (s_db, &end), NORC_NOTFOUND);
+    cr_expect_eq (norc_store_instance_apply (s_db, &end, 1, NULL), NORC_OK, "an unknown instance changes nothing");
+    cr_expect_eq (norc_store_instance_get (s_db, 9999, &got), NORC_NOTFOUND);
 
     //  Handling: only failures
     cr_assert_eq (norc_store_instance_handle (s_db, id, "operator"), NORC_OK);
@@ -591,7 +603,7 @@ Test (norc_store, daemons_heartbeat_die_and_get_handled)
     //  then goes silent
     uint64_t id, held;
     cr_assert_eq (norc_store_instance_manual (s_db, task, queue, &id), NORC_OK);
-    cr_assert_eq (norc_store_instance_start (s_db, id, exec.id, now), NORC_OK);
+    s_start (id, exec.id, now);
     cr_assert_eq (norc_store_instance_manual (s_db, task, queue, &held), NORC_OK);
     norc_fence_t fence = s_fence (77);
     cr_assert_eq (norc_store_instance_assign (s_db, held, exec.id, &fence), NORC_OK);
@@ -728,7 +740,7 @@ Test (norc_store, assign_batch_records_each_assignment)
     uint64_t ids [3];
     for (int i = 0; i < 3; i++)
         cr_assert_eq (norc_store_instance_manual (s_db, task, queue, &ids [i]), NORC_OK);
-    cr_assert_eq (norc_store_instance_start (s_db, ids [2], 5, norc_now_us ()), NORC_OK);
+    s_start (ids [2], 5, norc_now_us ());
     uint64_t execs [3] = { 5, 6, 5 };
     int results [3];
     norc_fence_t fence = s_fence (77);
@@ -883,7 +895,7 @@ s_end (uint64_t id, int status)
 {
     norc_instance_t end = { .id = id, .status = status, .executor_id = 0, .has_exit = true,
                             .exit_code = status == NORC_ST_SUCCESS ? 0 : 1 };
-    cr_assert_eq (norc_store_instance_end (s_db, &end), NORC_OK);
+    cr_assert_eq (norc_store_instance_apply (s_db, &end, 1, NULL), NORC_OK);
 }
 
 Test (norc_store, a_job_run_releases_the_original_ready_sets_in_order)
@@ -990,7 +1002,7 @@ Test (norc_store, an_ended_job_stops_what_is_left_of_it)
     uint64_t n0 = step.created [0].id, n1 = step.created [1].id;
     norc_job_step_clear (&step);
     //  n0 runs on an executor, n1 still waits
-    cr_assert_eq (norc_store_instance_start (s_db, n0, exec, 0), NORC_OK);
+    s_start (n0, exec, 0);
     cr_assert_eq (norc_store_job_advance (s_db, run, t0 + 4 * NORC_US_PER_SEC, &step), NORC_OK);
     cr_expect_not (step.ended, "not yet");
     norc_job_step_clear (&step);
