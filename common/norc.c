@@ -35,6 +35,14 @@ static const struct { int code; const char *name; } s_requests [] = {
     { NORC_REQ_REREGISTER, "REREGISTER" }
 };
 
+static const struct { int code; const char *name; } s_whys [] = {
+    { NORC_WHY_EXIT, "exit" },                     { NORC_WHY_SIGNAL, "signal" },
+    { NORC_WHY_TIMEOUT, "timeout" },               { NORC_WHY_KILL_REQUEST, "kill-request" },
+    { NORC_WHY_INTERRUPTED, "interrupted" },       { NORC_WHY_HEARTBEAT_LOST, "heartbeat-lost" },
+    { NORC_WHY_EXECUTOR_DIED, "executor-died" },   { NORC_WHY_SPAWN_FAILED, "spawn-failed" },
+    { NORC_WHY_CANCELLED, "cancelled" },           { NORC_WHY_JOB, "job" }
+};
+
 #define S_LOOKUP_NAME(table, value) \
     for (size_t i = 0; i < sizeof (table) / sizeof (table [0]); i++) \
         if (table [i].code == (value)) \
@@ -51,6 +59,7 @@ static const struct { int code; const char *name; } s_requests [] = {
 
 const char *norc_status_name (int status)      { S_LOOKUP_NAME (s_statuses, status) }
 int         norc_status_code (const char *name) { S_LOOKUP_CODE (s_statuses, name) }
+const char *norc_why_name (int why)            { S_LOOKUP_NAME (s_whys, why) }
 const char *norc_request_name (int request)    { S_LOOKUP_NAME (s_requests, request) }
 int         norc_request_code (const char *name) { S_LOOKUP_CODE (s_requests, name) }
 
@@ -252,4 +261,19 @@ norc_size_parse (const char *text, int64_t *size)
         return NORC_ERROR;
     *size = (int64_t) (v << shift);
     return NORC_OK;
+}
+
+bool
+norc_why_retryable (int status, int why)
+{
+    switch (status) {
+        case NORC_ST_FAILURE:
+            return why == NORC_WHY_EXIT || why == NORC_WHY_SIGNAL;
+        case NORC_ST_TIMEDOUT:
+            return why == NORC_WHY_TIMEOUT;
+        case NORC_ST_ERROR:
+            return why == NORC_WHY_HEARTBEAT_LOST || why == NORC_WHY_EXECUTOR_DIED;
+        default:
+            return false;
+    }
 }

@@ -56,6 +56,36 @@ typedef enum {
                                 //  register again (a new id); what it runs it reports under the old one
 } norc_request_t;
 
+//  Why an instance ended as it did, as a code: what policy reads (a retry,
+//  whether a late end may replace a guess), never the reason's text,
+//  which is for people.
+typedef enum {
+    NORC_WHY_EXIT           = 0,    //  its command exited (SUCCESS, or FAILURE with the code)
+    NORC_WHY_SIGNAL         = 1,    //  killed by a signal Norc did not send
+    NORC_WHY_TIMEOUT        = 2,    //  its task's timeout
+    NORC_WHY_KILL_REQUEST   = 3,    //  an operator's kill
+    NORC_WHY_INTERRUPTED    = 4,    //  its executor stopped it (drain over, a second signal)
+    NORC_WHY_HEARTBEAT_LOST = 5,    //  its executor fell silent past the threshold (a guess: the
+                                    //  executor's own end, if it comes, replaces it)
+    NORC_WHY_EXECUTOR_DIED  = 6,    //  its executor died while it ran (seen by the next one on the host)
+    NORC_WHY_SPAWN_FAILED   = 7,    //  the machine could not start it
+    NORC_WHY_CANCELLED      = 8,    //  ended before it started (cancelled, its job ended)
+    NORC_WHY_JOB            = 9,    //  a job's own end, or a node skipped for a failed upstream
+    NORC_WHY_MAX            = 9
+} norc_why_t;
+
+//  Whether an instance that ended so may be tried again (when its task has
+//  retries left): the task's failure (non-zero exit, a signal), its
+//  timeout, or the loss of its executor. Never what someone asked for (a
+//  kill, an interruption, a cancel) nor what cannot change (a spawn the
+//  machine refused is retried by the executor's suspension, not here).
+bool
+    norc_why_retryable (int status, int why);
+
+//  Name of a reason code ("timeout") or NULL when the code is unknown.
+const char *
+    norc_why_name (int why);
+
 //  Name of a status ("SUCCESS") or NULL when the code is unknown.
 const char *
     norc_status_name (int status);

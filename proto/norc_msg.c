@@ -310,7 +310,7 @@ s_encode_instance_started (const norc_instance_started_t *m, norc_writer_t *w)
 static int
 s_encode_instance_ended (const norc_instance_ended_t *m, norc_writer_t *w)
 {
-    uint32_t count = 2 + 11 + (m->reason != NULL);
+    uint32_t count = 2 + 12 + (m->reason != NULL);
     if (norc_writer_map (w, count)
     ||  norc_writer_str (w, "type") || norc_writer_str (w, "INSTANCE-ENDED")
     ||  norc_writer_str (w, "v") || norc_writer_u64 (w, NORC_PROTOCOL_VERSION))
@@ -338,6 +338,8 @@ s_encode_instance_ended (const norc_instance_ended_t *m, norc_writer_t *w)
     if ((norc_writer_str (w, "max_rss_kb") || norc_writer_i64 (w, m->max_rss_kb)))
         return NORC_ERROR;
     if (m->reason && (norc_writer_str (w, "reason") || norc_writer_str (w, m->reason)))
+        return NORC_ERROR;
+    if ((norc_writer_str (w, "reason_code") || norc_writer_i64 (w, m->reason_code)))
         return NORC_ERROR;
     return NORC_OK;
 }
@@ -800,6 +802,8 @@ s_decode_instance_ended (norc_cursor_t *c, const char *key, uint32_t klen, norc_
         return norc_cursor_nil (c) ? NORC_OK : norc_cursor_i64 (c, &m->max_rss_kb);
     if (S_KEY ("reason"))
         return norc_cursor_nil (c) ? NORC_OK : norc_cursor_str (c, 1024, &m->reason);
+    if (S_KEY ("reason_code"))
+        return norc_cursor_nil (c) ? NORC_OK : norc_cursor_i32 (c, &m->reason_code);
     return norc_cursor_skip (c);
 }
 
@@ -1204,7 +1208,8 @@ norc_msg_equal (const norc_msg_t *a, const norc_msg_t *b)
                 && a->instance_ended.cpu_user_us == b->instance_ended.cpu_user_us
                 && a->instance_ended.cpu_sys_us == b->instance_ended.cpu_sys_us
                 && a->instance_ended.max_rss_kb == b->instance_ended.max_rss_kb
-                && s_str_equal (a->instance_ended.reason, b->instance_ended.reason);
+                && s_str_equal (a->instance_ended.reason, b->instance_ended.reason)
+                && a->instance_ended.reason_code == b->instance_ended.reason_code;
         case NORC_MSG_TICK_SKIPPED:
             return true
                 && a->tick_skipped.seq == b->tick_skipped.seq

@@ -107,6 +107,7 @@ typedef struct {
     int64_t cpu_sys_us;       //  System CPU time
     int64_t max_rss_kb;       //  Peak resident set size
     char *reason;            //  Why, when not obvious from the status
+    int32_t reason_code;      //  Why, as a code (norc_why_t: 0 exit, 1 signal, 2 timeout, 3 k
 } norc_instance_ended_t;
 
 //  TICK-SKIPPED: A nominal tick produced no instance; the ledger records why.

@@ -25,6 +25,7 @@ typedef struct {
     int64_t cpu_user_us, cpu_sys_us, max_rss_kb;
     char *log_path;
     char *reason;
+    int reason_code;            //  norc_why_t: what policy reads (reason is for people)
     char *task;                 //  task name (read only)
     char *queue;                //  queue name (read only)
     char *command;              //  task command (read only)

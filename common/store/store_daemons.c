@@ -260,8 +260,8 @@ s_daemon_orphans (norc_db_t *db, void *arg)
     norc_stmt_bind_time (st, 0, a->before);
     int rc = s_orphan_ids (st, a->ended, a->ended_count);
     for (size_t i = 0; rc == NORC_OK && i < *a->ended_count; i++) {
-        st = norc_db_stmt (db, "UPDATE instances SET status = 14, ended_at = UTC_TIMESTAMP(6), reason = ? "
-                               "WHERE id = ? AND status = 2");
+        st = norc_db_stmt (db, "UPDATE instances SET status = 14, ended_at = UTC_TIMESTAMP(6), reason = ?, "
+                               "  reason_code = 5 WHERE id = ? AND status = 2");
         norc_stmt_bind_str (st, 0, a->reason);
         norc_stmt_bind_u64 (st, 1, (*a->ended) [i]);
         rc = norc_stmt_exec (st);
@@ -304,7 +304,7 @@ static const char *s_sql_instance_requeue =
     "UPDATE instances SET executor_id = NULL, dispatch_epoch = NULL, assigned_at = NULL "
     "WHERE executor_id = ? AND status = 1";
 static const char *s_sql_instance_lost =
-    "UPDATE instances SET status = 14, ended_at = UTC_TIMESTAMP(6), reason = ? "
+    "UPDATE instances SET status = 14, ended_at = UTC_TIMESTAMP(6), reason = ?, reason_code = 5 "
     "WHERE executor_id = ? AND status > 1 AND status < 7";
 
 void

@@ -63,7 +63,7 @@ norc_store_instance_manual (norc_db_t *db, uint64_t task_id, uint64_t queue_id, 
     "i.job_instance_id, i.job_node_id, i.executor_id, i.status, i.enqueued_at, i.started_at, " \
     "i.ended_at, i.exit_code, i.term_signal, i.cpu_user_us, i.cpu_sys_us, i.max_rss_kb, " \
     "i.log_path, i.reason, t.name, q.name, t.command, t.timeout_s, i.not_before, i.retry_of, " \
-    "(SELECT r.info FROM revisions r WHERE r.id = i.revision_id), t.kind "
+    "(SELECT r.info FROM revisions r WHERE r.id = i.revision_id), t.kind, i.reason_code "
 #define S_INSTANCE_FROM \
     "FROM instances i JOIN tasks t ON t.id = i.task_id JOIN queues q ON q.id = i.queue_id "
 
@@ -103,6 +103,7 @@ s_instance_from (norc_stmt_t *st, norc_instance_t *i)
     i->retry_of = norc_stmt_u64 (st, 26);
     i->revision = s_dup (norc_stmt_str (st, 27));
     i->task_kind = (int) norc_stmt_i64 (st, 28);
+    i->reason_code = (int) norc_stmt_i64 (st, 29);
 }
 
 //  The task's retry policy, applied to an instance that just ended: on
@@ -118,8 +119,7 @@ static const char *s_sql_instance_retry =
     "  UTC_TIMESTAMP(6) + INTERVAL CAST(LEAST(t.retry_cap_s, t.retry_backoff_s * POW(2, LEAST(i.attempt, 40) - 1)) "
     "    AS UNSIGNED) SECOND, i.id, i.job_instance_id, i.job_node_id "
     "FROM instances i JOIN tasks t ON t.id = i.task_id "
-    "WHERE i.id = ? AND i.attempt <= t.retry_max "
-    "  AND (i.status IN (13, 15) OR (i.status = 14 AND i.reason LIKE 'executor lost%'))";
+    "WHERE i.id = ? AND i.attempt <= t.retry_max AND i.status >= 13";
 
 int
 store_instance_retry (norc_db_t *db, uint64_t id, uint64_t *retry_id)
@@ -366,8 +366,7 @@ norc_store_instance_assign_batch (norc_db_t *db, const uint64_t *ids, const uint
 static bool
 s_retryable (const norc_instance_t *e)
 {
-    return e->status == NORC_ST_FAILURE || e->status == NORC_ST_TIMEDOUT
-        || (e->status == NORC_ST_ERROR && e->reason && strncmp (e->reason, "executor lost", 13) == 0);
+    return norc_why_retryable (e->status, e->reason_code);
 }
 
 static int s_instance_revision (norc_db_t *db, void *arg);
@@ -380,7 +379,7 @@ static int s_instance_revision (norc_db_t *db, void *arg);
 //  already ended, or does not exist, changes nothing (as when resent).
 static const char *s_sql_apply_ends_row =
     "SELECT ? AS id, ? AS status, ? AS executor_id, ? AS started_at, ? AS ended_at, ? AS exit_code, "
-    "? AS term_signal, ? AS cpu_user_us, ? AS cpu_sys_us, ? AS max_rss_kb, ? AS reason";
+    "? AS term_signal, ? AS cpu_user_us, ? AS cpu_sys_us, ? AS max_rss_kb, ? AS reason, ? AS reason_code";
 static const char *s_sql_apply_starts_row =
     "SELECT ? AS id, ? AS executor_id, ? AS started_at";
 
@@ -395,7 +394,7 @@ static const char *s_sql_apply_starts_row =
     "(i.executor_id IS NULL OR " executor " = 0 OR i.executor_id = " executor ")"
 
 #define S_LOST_BY(executor) \
-    "i.status = 14 AND LEFT(i.reason, 27) = 'executor lost: no heartbeat' AND " executor " <> 0 " \
+    "i.status = 14 AND i.reason_code = 5 AND " executor " <> 0 " \
     "AND i.executor_id = " executor
 
 static int
@@ -411,17 +410,18 @@ s_apply_ends (norc_db_t *db, const norc_instance_t **ends, size_t count)
                 "  i.executor_id = COALESCE(NULLIF(?, 0), i.executor_id), "
                 "  i.started_at = COALESCE(i.started_at, ?), i.ended_at = ?, "
                 "  i.exit_code = ?, i.term_signal = ?, i.cpu_user_us = ?, "
-                "  i.cpu_sys_us = ?, i.max_rss_kb = ?, i.reason = ? "
+                "  i.cpu_sys_us = ?, i.max_rss_kb = ?, i.reason = ?, i.reason_code = ? "
                 "WHERE i.id = ? AND ((i.status < 7 AND " S_OWNED_BY ("?") ") OR (" S_LOST_BY ("?") "))");
         else {
-            char *rows = s_sql_rows (s_sql_apply_ends_row, " UNION ALL SELECT ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?", "",
+            char *rows = s_sql_rows (s_sql_apply_ends_row, " UNION ALL SELECT ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?", "",
                                      k - 1, "");
             sql = norc_asprintf (
                 "UPDATE instances i JOIN (%s) e ON e.id = i.id SET i.status = e.status, "
                 "  i.executor_id = COALESCE(NULLIF(e.executor_id, 0), i.executor_id), "
                 "  i.started_at = COALESCE(i.started_at, e.started_at), i.ended_at = e.ended_at, "
                 "  i.exit_code = e.exit_code, i.term_signal = e.term_signal, i.cpu_user_us = e.cpu_user_us, "
-                "  i.cpu_sys_us = e.cpu_sys_us, i.max_rss_kb = e.max_rss_kb, i.reason = e.reason "
+                "  i.cpu_sys_us = e.cpu_sys_us, i.max_rss_kb = e.max_rss_kb, i.reason = e.reason, "
+                "  i.reason_code = e.reason_code "
                 "WHERE (i.status < 7 AND " S_OWNED_BY ("e.executor_id") ") OR (" S_LOST_BY ("e.executor_id") ")", rows);
             free (rows);
         }
@@ -429,8 +429,8 @@ s_apply_ends (norc_db_t *db, const norc_instance_t **ends, size_t count)
         free (sql);
         for (size_t j = 0; j < k; j++) {
             const norc_instance_t *e = ends [done + j];
-            int p = k == 1 ? -1 : (int) (j * 11);     //  one row: the id goes last
-            norc_stmt_bind_u64 (st, k == 1 ? 10 : p, e->id);
+            int p = k == 1 ? -1 : (int) (j * 12);     //  one row: the id goes last
+            norc_stmt_bind_u64 (st, k == 1 ? 11 : p, e->id);
             norc_stmt_bind_i64 (st, p + 1, e->status);
             norc_stmt_bind_u64 (st, p + 2, e->executor_id);
             norc_stmt_bind_time (st, p + 3, e->started);
@@ -447,8 +447,9 @@ s_apply_ends (norc_db_t *db, const norc_instance_t **ends, size_t count)
             norc_stmt_bind_i64 (st, p + 8, e->cpu_sys_us);
             norc_stmt_bind_i64 (st, p + 9, e->max_rss_kb);
             norc_stmt_bind_str (st, p + 10, e->reason && *e->reason ? e->reason : NULL);
+            norc_stmt_bind_i64 (st, p + 11, e->reason_code);
             if (k == 1)
-                for (int x = 11; x < 15; x++)
+                for (int x = 12; x < 16; x++)
                     norc_stmt_bind_u64 (st, x, e->executor_id);
         }
         rc = norc_stmt_exec (st);
@@ -646,7 +647,7 @@ norc_store_instance_describe (norc_db_t *db, const uint64_t *ids, size_t count, 
 }
 
 static const char *s_sql_instance_cancel =
-    "UPDATE instances SET status = 9, ended_at = UTC_TIMESTAMP(6), reason = ? "
+    "UPDATE instances SET status = 9, ended_at = UTC_TIMESTAMP(6), reason = ?, reason_code = 8 "
     "WHERE id = ? AND status IN (1, 2) AND executor_id IS NULL";
 static const char *s_sql_instance_handle =
     "UPDATE instances SET status = 12, handled_by = ?, handled_at = UTC_TIMESTAMP(6) "

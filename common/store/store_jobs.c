@@ -168,9 +168,10 @@ static const char *s_sql_job_node_instances =
     "ORDER BY job_node_id, attempt";
 static const char *s_sql_job_node_create =
     "INSERT IGNORE INTO instances (task_id, queue_id, attempt, trigger_kind, job_instance_id, job_node_id, "
-    "  status, enqueued_at, ended_at, reason) VALUES (?, ?, 1, 3, ?, ?, ?, UTC_TIMESTAMP(6), ?, ?)";
+    "  status, enqueued_at, ended_at, reason, reason_code) VALUES (?, ?, 1, 3, ?, ?, ?, UTC_TIMESTAMP(6), ?, ?, 9)";
 static const char *s_sql_job_end =
-    "UPDATE instances SET status = ?, ended_at = UTC_TIMESTAMP(6), reason = ? WHERE id = ? AND status < 7";
+    "UPDATE instances SET status = ?, ended_at = UTC_TIMESTAMP(6), reason = ?, reason_code = 9 "
+    "WHERE id = ? AND status < 7";
 
 //  The latest attempt of each node in a run
 typedef struct {

@@ -550,7 +550,7 @@ s_send_hello (executor_t *self)
 
 static void
 s_send_ended (executor_t *self, uint64_t instance_id, int status, int exit_code, int signal,
-              norc_us_t started, const struct rusage *usage, const char *reason)
+              norc_us_t started, const struct rusage *usage, const char *reason, int why)
 {
     norc_msg_t *msg = norc_msg_new (NORC_MSG_INSTANCE_ENDED);
     norc_instance_ended_t *m = &msg->instance_ended;
@@ -569,6 +569,7 @@ s_send_ended (executor_t *self, uint64_t instance_id, int status, int exit_code,
         m->max_rss_kb = usage->ru_maxrss;
     }
     m->reason = reason ? norc_strdup (reason) : NULL;
+    m->reason_code = why;
     norc_outbox_send (self->outbox, &msg);
 }
 
@@ -875,7 +876,11 @@ s_finish (executor_t *self, s_run_t *run)
     }
     if (run->started_msg)
         norc_outbox_send (self->outbox, &run->started_msg);
-    s_send_ended (self, run->instance_id, status, exit_code, signal, run->started, &run->usage, reason);
+    int why = exit_code >= 0 ? NORC_WHY_EXIT : run->timed_out ? NORC_WHY_TIMEOUT
+            : run->killed_by ? NORC_WHY_KILL_REQUEST : run->interrupted ? NORC_WHY_INTERRUPTED : NORC_WHY_SIGNAL;
+    if (run->timed_out)
+        why = NORC_WHY_TIMEOUT;
+    s_send_ended (self, run->instance_id, status, exit_code, signal, run->started, &run->usage, reason, why);
     norc_log_info ("instance=%llu task=%s: %s", (unsigned long long) run->instance_id, run->task,
                    norc_status_name (status));
     self->completed++;
@@ -1114,7 +1119,7 @@ s_start (executor_t *self, norc_assign_t *a)
             run->log->eof = true;
         }
         norc_log_warnx ("instance=%llu: %s", (unsigned long long) a->instance_id, err);
-        s_send_ended (self, a->instance_id, NORC_ST_ERROR, -1, 0, run->started, NULL, err);
+        s_send_ended (self, a->instance_id, NORC_ST_ERROR, -1, 0, run->started, NULL, err, NORC_WHY_SPAWN_FAILED);
         s_pump_one (self, run->log);
         void *item = run;
         s_run_destroy (&item);
@@ -1157,7 +1162,7 @@ s_complete_at_once (executor_t *self, norc_assign_t *a)
     msg->instance_started.executor_id = self->id;
     msg->instance_started.started_us = now;
     norc_outbox_send (self->outbox, &msg);
-    s_send_ended (self, a->instance_id, NORC_ST_SUCCESS, 0, 0, now, NULL, "benchmark: not run");
+    s_send_ended (self, a->instance_id, NORC_ST_SUCCESS, 0, 0, now, NULL, "benchmark: not run", NORC_WHY_EXIT);
     self->completed++;
     s_send_credit (self, 1);
 }
@@ -1539,6 +1544,7 @@ s_reconcile (executor_t *self)
             msg->instance_ended.exit_code = -1;
             msg->instance_ended.ended_us = norc_now_us ();
             msg->instance_ended.reason = norc_strdup (reason);
+            msg->instance_ended.reason_code = NORC_WHY_EXECUTOR_DIED;
             norc_outbox_send (self->outbox, &msg);
         }
     }

@@ -1075,6 +1075,8 @@ s_instance_show (agg_api_t *self, const norc_strmap_t *args, norc_api_reply_t *r
         norc_strmap_set (row, "revision", inst.revision);
     if (inst.reason)
         norc_strmap_set (row, "reason", inst.reason);
+    if (NORC_STATUS_IS_FINAL (inst.status) && norc_why_name (inst.reason_code))
+        norc_strmap_set (row, "why", norc_why_name (inst.reason_code));
     norc_instance_clear (&inst);
 }
 

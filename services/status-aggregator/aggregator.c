@@ -535,6 +535,16 @@ s_valid_time (norc_us_t t)
 
 //  An instance's final status: a named code of 7 or more, but not the
 //  daemons' ENDED nor the operators' HANDLED
+//  The reason codes an executor reports; the others are the record's own
+//  (heartbeat lost: the sweep's guess; cancelled, job: the store's)
+static bool
+s_valid_why (int why)
+{
+    return why == NORC_WHY_EXIT || why == NORC_WHY_SIGNAL || why == NORC_WHY_TIMEOUT
+        || why == NORC_WHY_KILL_REQUEST || why == NORC_WHY_INTERRUPTED || why == NORC_WHY_EXECUTOR_DIED
+        || why == NORC_WHY_SPAWN_FAILED;
+}
+
 static bool
 s_valid_final (int status)
 {
@@ -576,7 +586,7 @@ s_on_event (aggregator_t *self, norc_msg_t *msg)
             norc_instance_ended_t *m = &msg->instance_ended;
             if (!m->instance_id || !s_valid_final (m->status) || !s_valid_time (m->started_us)
             ||  !s_valid_time (m->ended_us) || m->signal < 0 || m->signal > 128 || m->cpu_user_us < 0
-            ||  m->cpu_sys_us < 0 || m->max_rss_kb < 0) {
+            ||  m->cpu_sys_us < 0 || m->max_rss_kb < 0 || !s_valid_why (m->reason_code)) {
                 char why [96];
                 snprintf (why, sizeof why, "an end with status %d or a value out of range", m->status);
                 s_refuse (self, msg->routing_id, m->seq, m->instance_id, why);
@@ -600,6 +610,7 @@ s_on_event (aggregator_t *self, norc_msg_t *msg)
             change->cpu_sys_us = m->cpu_sys_us;
             change->max_rss_kb = m->max_rss_kb;
             change->reason = m->reason ? norc_strdup (m->reason) : NULL;
+            change->reason_code = m->reason_code;
             s_queue_ack (self, msg->routing_id, m->seq);
             event = s_event (NULL, m->instance_id, m->status);
             event->event.daemon_id = m->executor_id;

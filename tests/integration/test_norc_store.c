@@ -575,6 +575,35 @@ Test (norc_store, batched_apply_and_reports)
     norc_rows_clear (&rows);
 }
 
+//  The retry policy reads the reason code, never the reason's text
+Test (norc_store, a_retry_follows_the_reason_code_not_the_text)
+{
+    uint64_t task = s_task ("Retried", "false");            //  one retry allowed
+    uint64_t queue = s_queue ("Q");
+    uint64_t ids [3];
+    for (int i = 0; i < 3; i++)
+        cr_assert_eq (norc_store_instance_manual (s_db, task, queue, &ids [i]), NORC_OK);
+    norc_us_t t = norc_now_us ();
+    norc_instance_t events [] = {
+        //  Its text looks like a lost executor; its code says the machine refused the spawn
+        { .id = ids [0], .status = NORC_ST_ERROR, .ended = t, .reason = (char *) "executor lost: looks so",
+          .reason_code = NORC_WHY_SPAWN_FAILED },
+        //  Any text; the code says its executor died under it
+        { .id = ids [1], .status = NORC_ST_ERROR, .ended = t, .reason = (char *) "gone",
+          .reason_code = NORC_WHY_EXECUTOR_DIED },
+        { .id = ids [2], .status = NORC_ST_KILLED, .ended = t, .reason_code = NORC_WHY_KILL_REQUEST },
+    };
+    uint64_t retry [3];
+    cr_assert_eq (norc_store_instance_apply (s_db, events, 3, retry), NORC_OK, "%s", norc_db_errstr (s_db));
+    cr_expect_eq (retry [0], 0, "a refused spawn is not retried here");
+    cr_expect_neq (retry [1], 0, "a dead executor's run is");
+    cr_expect_eq (retry [2], 0, "a kill is not");
+    norc_instance_t got = { 0 };
+    cr_assert_eq (norc_store_instance_get (s_db, ids [1], &got), NORC_OK);
+    cr_expect_eq (got.reason_code, NORC_WHY_EXECUTOR_DIED, "the code is recorded");
+    norc_instance_clear (&got);
+}
+
 Test (norc_store, daemons_heartbeat_die_and_get_handled)
 {
     uint64_t queue = s_queue ("Q");

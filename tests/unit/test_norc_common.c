@@ -79,6 +79,33 @@ Test (norc, ids_and_sizes_parse_strictly)
     }
 }
 
+//  The retry policy is a table: which (status, reason code) may run again
+Test (norc, which_ends_may_be_retried)
+{
+    struct { int status, why; bool retry; } cases [] = {
+        { NORC_ST_FAILURE, NORC_WHY_EXIT, true },           //  non-zero exit
+        { NORC_ST_FAILURE, NORC_WHY_SIGNAL, true },         //  crashed
+        { NORC_ST_TIMEDOUT, NORC_WHY_TIMEOUT, true },
+        { NORC_ST_ERROR, NORC_WHY_HEARTBEAT_LOST, true },   //  its executor fell silent
+        { NORC_ST_ERROR, NORC_WHY_EXECUTOR_DIED, true },    //  its executor died under it
+        { NORC_ST_ERROR, NORC_WHY_SPAWN_FAILED, false },    //  the machine: the executor suspends
+        { NORC_ST_ERROR, NORC_WHY_EXIT, false },            //  an ERROR with no known cause
+        { NORC_ST_KILLED, NORC_WHY_KILL_REQUEST, false },   //  someone asked
+        { NORC_ST_KILLED, NORC_WHY_CANCELLED, false },
+        { NORC_ST_INTERRUPTED, NORC_WHY_INTERRUPTED, false },
+        { NORC_ST_FAILURE, NORC_WHY_JOB, false },           //  a job's own end: its nodes retry
+        { NORC_ST_SKIPPED, NORC_WHY_JOB, false },
+        { NORC_ST_SUCCESS, NORC_WHY_EXIT, false },
+        { NORC_ST_RUNNING, NORC_WHY_EXIT, false },
+    };
+    for (size_t i = 0; i < sizeof cases / sizeof cases [0]; i++)
+        cr_expect_eq (norc_why_retryable (cases [i].status, cases [i].why), cases [i].retry, "%s/%s",
+                      norc_status_name (cases [i].status), norc_why_name (cases [i].why));
+    for (int why = 0; why <= NORC_WHY_MAX; why++)
+        cr_expect_not_null (norc_why_name (why), "code %d has a name", why);
+    cr_expect_null (norc_why_name (NORC_WHY_MAX + 1));
+}
+
 Test (norc_mem, helpers_copy_and_format)
 {
     char *s = norc_strdup ("hello");
