@@ -1,6 +1,7 @@
 //  store_jobs.c - jobs: graphs of tasks, and the steps of a job run.
 //  Each function is one transaction run by norc_db_txn (see store_internal.h).
 #include "store_internal.h"
+#include "norc_jobstep.h"
 
 //  Jobs
 
@@ -247,7 +248,6 @@ s_job_advance (norc_db_t *db, void *arg)
     norc_job_graph_t g = { 0 };
     s_node_run_t *runs = NULL;
     norc_node_state_t *state = NULL;
-    norc_dag_action_t *action = NULL;
     if (kind != NORC_TASK_JOB) {
         rc = NORC_CONFLICT;
         goto done;
@@ -267,7 +267,6 @@ s_job_advance (norc_db_t *db, void *arg)
     size_t n = g.node_count;
     runs = (s_node_run_t *) norc_calloc (n + 1, sizeof (s_node_run_t));
     state = (norc_node_state_t *) norc_calloc (n + 1, sizeof (norc_node_state_t));
-    action = (norc_dag_action_t *) norc_calloc (n + 1, sizeof (norc_dag_action_t));
     st = norc_db_stmt (db, s_sql_job_node_instances);
     norc_stmt_bind_u64 (st, 0, a->id);
     if ((rc = norc_stmt_exec (st)))
@@ -281,110 +280,72 @@ s_job_advance (norc_db_t *db, void *arg)
         runs [k].status = (int) norc_stmt_i64 (st, 2);
         runs [k].executor_id = norc_stmt_u64 (st, 3);
     }
-    for (size_t k = 0; k < n; k++)
+    const char **names = (const char **) norc_calloc (n + 1, sizeof (char *));
+    bool *waiting = (bool *) norc_calloc (n + 1, sizeof (bool));
+    for (size_t k = 0; k < n; k++) {
         state [k] = !runs [k].id ? NORC_NODE_MISSING
                   : !NORC_STATUS_IS_FINAL (runs [k].status) ? NORC_NODE_ACTIVE
                   : runs [k].status == NORC_ST_SUCCESS ? NORC_NODE_SUCCEEDED
                   : runs [k].status == NORC_ST_SKIPPED ? NORC_NODE_SKIPPED : NORC_NODE_FAILED;
-    int end = 0;
-    if (!NORC_STATUS_IS_FINAL (step->status) && step->timeout_s > 0
-    &&  a->now - step->started_at >= (norc_us_t) step->timeout_s * NORC_US_PER_SEC) {
-        end = NORC_ST_TIMEDOUT;
-        step->reason = norc_asprintf ("the job timed out after %d s", step->timeout_s);
+        names [k] = g.nodes [k].name;
+        waiting [k] = state [k] == NORC_NODE_ACTIVE && runs [k].status == NORC_ST_CREATED && !runs [k].executor_id;
     }
-    else
-    if (!NORC_STATUS_IS_FINAL (step->status)) {
-        end = norc_dag_step (n, g.edges, g.edge_count, state, action);
-        for (size_t k = 0; k < n && rc == NORC_OK; k++) {
-            uint64_t id = 0;
-            if (action [k] == NORC_DAG_START) {
-                rc = s_job_node_create (db, a->id, queue_id, &g.nodes [k], NORC_ST_CREATED, NULL, &id);
+    //  The decision is norc_jobstep's; here it is applied
+    norc_jobstep_in_t in = { step->status, step->started_at, a->now, step->timeout_s, n, names, g.edges,
+                             g.edge_count, state, waiting };
+    norc_jobstep_t plan;
+    norc_jobstep_decide (&in, &plan);
+    if (plan.end) {
+        st = norc_db_stmt (db, s_sql_job_end);
+        norc_stmt_bind_i64 (st, 0, plan.end);
+        norc_stmt_bind_str (st, 1, plan.reason);
+        norc_stmt_bind_u64 (st, 2, a->id);
+        rc = norc_stmt_exec (st);
+        step->status = plan.end;
+        step->ended = true;
+        step->reason = plan.reason;
+        plan.reason = NULL;
+    }
+    for (size_t k = 0; k < n && rc == NORC_OK; k++) {
+        uint64_t id = 0;
+        const norc_job_node_t *node = &g.nodes [k];
+        switch (plan.what [k]) {
+            case NORC_JOBSTEP_START:
+                rc = s_job_node_create (db, a->id, queue_id, node, NORC_ST_CREATED, NULL, &id);
                 if (id) {
-                    s_step_push (&step->created, &step->created_count, id, g.nodes [k].task_id, g.nodes [k].task,
-                                 queue, a->id, g.nodes [k].id, NORC_ST_CREATED, NULL);
+                    s_step_push (&step->created, &step->created_count, id, node->task_id, node->task, queue, a->id,
+                                 node->id, NORC_ST_CREATED, NULL);
                     s_ids_push (&step->active, &step->active_count, id);
                 }
-            }
-            else
-            if (action [k] == NORC_DAG_SKIP) {
-                //  Name a parent that did not succeed
-                const char *upstream = "?";
-                for (size_t e = 0; e < g.edge_count; e++)
-                    if (g.edges [e].child == k && state [g.edges [e].parent] != NORC_NODE_SUCCEEDED) {
-                        upstream = g.nodes [g.edges [e].parent].name;
-                        break;
-                    }
-                char *reason = norc_asprintf ("skipped: upstream node \"%s\" did not succeed", upstream);
-                rc = s_job_node_create (db, a->id, queue_id, &g.nodes [k], NORC_ST_SKIPPED, reason, &id);
+                break;
+            case NORC_JOBSTEP_SKIP:
+                rc = s_job_node_create (db, a->id, queue_id, node, NORC_ST_SKIPPED, plan.why [k], &id);
                 if (id)
-                    s_step_push (&step->closed, &step->closed_count, id, g.nodes [k].task_id, g.nodes [k].task,
-                                 queue, a->id, g.nodes [k].id, NORC_ST_SKIPPED, reason);
-                free (reason);
-            }
-            else
-            if (state [k] == NORC_NODE_ACTIVE)
-                s_ids_push (&step->active, &step->active_count, runs [k].id);
-        }
-        if (rc)
-            goto done;
-        if (end == NORC_ST_FAILURE) {
-            //  Name the nodes that failed
-            char *names = norc_strdup ("");
-            size_t failed = 0;
-            for (size_t k = 0; k < n; k++)
-                if (state [k] == NORC_NODE_FAILED) {
-                    char *more = norc_asprintf ("%s%s%s", names, failed ? ", " : "", g.nodes [k].name);
-                    free (names);
-                    names = more;
-                    failed++;
-                }
-            step->reason = norc_asprintf ("%zu of %zu nodes failed: %s", failed, n, names);
-            free (names);
-        }
-    }
-    if (end) {
-        st = norc_db_stmt (db, s_sql_job_end);
-        norc_stmt_bind_i64 (st, 0, end);
-        norc_stmt_bind_str (st, 1, step->reason);
-        norc_stmt_bind_u64 (st, 2, a->id);
-        if ((rc = norc_stmt_exec (st)))
-            goto done;
-        step->status = end;
-        step->ended = true;
-    }
-    if (NORC_STATUS_IS_FINAL (step->status) && end != NORC_ST_SUCCESS && end != NORC_ST_FAILURE) {
-        //  An ended job (timed out, or killed): nothing of it goes on
-        const char *name = norc_status_name (step->status);
-        char *reason = norc_asprintf ("the job ended %s before this node ran", name ? name : "?");
-        free (step->active);
-        step->active = NULL;
-        step->active_count = 0;
-        for (size_t k = 0; k < n && rc == NORC_OK; k++) {
-            uint64_t id = 0;
-            if (state [k] == NORC_NODE_MISSING) {
-                rc = s_job_node_create (db, a->id, queue_id, &g.nodes [k], NORC_ST_SKIPPED, reason, &id);
-                if (id)
-                    s_step_push (&step->closed, &step->closed_count, id, g.nodes [k].task_id, g.nodes [k].task,
-                                 queue, a->id, g.nodes [k].id, NORC_ST_SKIPPED, reason);
-            }
-            else
-            if (state [k] == NORC_NODE_ACTIVE && runs [k].status == NORC_ST_CREATED && !runs [k].executor_id) {
-                rc = store_instance_cancel (db, runs [k].id, reason);
+                    s_step_push (&step->closed, &step->closed_count, id, node->task_id, node->task, queue, a->id,
+                                 node->id, NORC_ST_SKIPPED, plan.why [k]);
+                break;
+            case NORC_JOBSTEP_CANCEL:
+                rc = store_instance_cancel (db, runs [k].id, plan.why [k]);
                 if (rc == NORC_OK)
-                    s_step_push (&step->closed, &step->closed_count, runs [k].id, g.nodes [k].task_id,
-                                 g.nodes [k].task, queue, a->id, g.nodes [k].id, NORC_ST_KILLED, reason);
+                    s_step_push (&step->closed, &step->closed_count, runs [k].id, node->task_id, node->task, queue,
+                                 a->id, node->id, NORC_ST_KILLED, plan.why [k]);
                 else
                 if (rc == NORC_CONFLICT)
-                    rc = NORC_OK;       //  taken by an executor meanwhile: stopped below next time
-            }
-            else
-            if (state [k] == NORC_NODE_ACTIVE)
+                    rc = NORC_OK;       //  taken by an executor meanwhile: stopped next time
+                break;
+            case NORC_JOBSTEP_STOP:
                 s_ids_push (&step->stop, &step->stop_count, runs [k].id);
+                break;
+            case NORC_JOBSTEP_NONE:
+                if (state [k] == NORC_NODE_ACTIVE && !NORC_STATUS_IS_FINAL (step->status))
+                    s_ids_push (&step->active, &step->active_count, runs [k].id);
+                break;
         }
-        free (reason);
     }
+    norc_jobstep_clear (&plan, n);
+    free (waiting);
+    free (names);
 done:
-    free (action);
     free (state);
     free (runs);
     norc_job_graph_clear (&g);
