@@ -1,0 +1,121 @@
+//  Integration tests of the store's schedules and the leases schedulers hold on them, against the real MariaDB.
+#include "store_fixture.h"
+
+TestSuite (store_schedules, .init = s_setup, .fini = s_teardown);
+
+Test (store_schedules, schedules_add_get_list_pause_delete)
+{
+    uint64_t task = s_task ("T", "true");
+    uint64_t queue = s_queue ("Q");
+    norc_schedule_t s = { 0 };
+    s.task_id = task;
+    s.queue_id = queue;
+    s.kind = NORC_SCHED_CRON;
+    s.cron = norc_strdup ("0 */5 * * * *");
+    s.tz = norc_strdup ("Europe/London");
+    s.start = INT64_C (1777636800000000);
+    s.catchup = 3;
+    s.catchup_window_s = 600;
+    s.concurrency = NORC_CONCURRENCY_FORBID;
+    s.deadline_s = 30;
+    cr_assert_eq (norc_store_schedule_add (s_db, &s), NORC_OK, "%s", norc_db_errstr (s_db));
+    norc_schedule_t got = { 0 };
+    cr_assert_eq (norc_store_schedule_get (s_db, s.id, &got), NORC_OK);
+    cr_expect_str_eq (got.cron, "0 */5 * * * *");
+    cr_expect_str_eq (got.tz, "Europe/London");
+    cr_expect_str_eq (got.task, "T");
+    cr_expect_str_eq (got.queue, "Q");
+    cr_expect_eq (got.start, s.start);
+    cr_expect_eq (got.catchup, 3);
+    cr_expect_eq (got.catchup_window_s, 600);
+    cr_expect_eq (got.concurrency, NORC_CONCURRENCY_FORBID);
+    cr_expect_eq (got.deadline_s, 30);
+    cr_expect_eq (got.repetitions, 0);
+    cr_expect (!got.paused);
+    cr_expect_eq (got.lease_owner, 0);
+
+    cr_assert_eq (norc_store_schedule_set_paused (s_db, s.id, true), NORC_OK);
+    cr_assert_eq (norc_store_schedule_get (s_db, s.id, &got), NORC_OK);
+    cr_expect (got.paused);
+    cr_expect_eq (norc_store_schedule_set_paused (s_db, 9999, true), NORC_NOTFOUND);
+
+    norc_rows_t rows = { 0 };
+    cr_assert_eq (norc_store_schedule_list (s_db, false, &rows), NORC_OK);
+    cr_assert_eq (rows.count, 1);
+    cr_expect_str_eq (s_cell (&rows, 0, "timing"), "0 */5 * * * *");
+    cr_expect_str_eq (s_cell (&rows, 0, "catchup"), "within");
+    cr_expect_str_eq (s_cell (&rows, 0, "concurrency"), "forbid");
+
+    cr_assert_eq (norc_store_schedule_delete (s_db, s.id, "bad expression"), NORC_OK);
+    cr_expect_eq (norc_store_schedule_delete (s_db, s.id, "again"), NORC_OK, "idempotent");
+    cr_expect_eq (norc_store_schedule_delete (s_db, 9999, "x"), NORC_NOTFOUND);
+    cr_assert_eq (norc_store_schedule_get (s_db, s.id, &got), NORC_OK);
+    cr_expect_neq (got.deleted_at, 0);
+    cr_expect_str_eq (got.deleted_reason, "bad expression");
+    cr_assert_eq (norc_store_schedule_list (s_db, false, &rows), NORC_OK);
+    cr_expect_eq (rows.count, 0);
+    cr_assert_eq (norc_store_schedule_list (s_db, true, &rows), NORC_OK);
+    cr_expect_eq (rows.count, 1);
+    cr_expect_eq (norc_store_schedule_set_paused (s_db, s.id, false), NORC_NOTFOUND);
+    cr_expect_eq (norc_store_schedule_get (s_db, 9999, &got), NORC_NOTFOUND);
+
+    //  A schedule for a task that does not exist
+    norc_schedule_t bad = { 0 };
+    bad.task_id = 4242;
+    bad.queue_id = queue;
+    bad.kind = NORC_SCHED_PERIOD;
+    bad.period_s = 1;
+    cr_expect_eq (norc_store_schedule_add (s_db, &bad), NORC_NOTFOUND);
+    norc_rows_clear (&rows);
+    norc_schedule_clear (&s);
+    norc_schedule_clear (&got);
+}
+
+Test (store_schedules, leases_claim_renew_release_and_expire)
+{
+    uint64_t task = s_task ("T", "true");
+    uint64_t queue = s_queue ("Q");
+    for (int i = 0; i < 3; i++)
+        s_period_schedule (task, queue, 0);
+    uint64_t finished = s_period_schedule (task, queue, 1);
+    norc_test_db_exec (s_db, "UPDATE schedules SET remaining = 0 WHERE repetitions = 1");
+    norc_us_t now = norc_now_us ();
+    int claimed = 0;
+    cr_assert_eq (norc_store_schedule_claim (s_db, 101, now, now + 10 * NORC_US_PER_SEC, 2, &claimed), NORC_OK);
+    cr_expect_eq (claimed, 2, "limit respected");
+    cr_assert_eq (norc_store_schedule_claim (s_db, 102, now, now + 10 * NORC_US_PER_SEC, 10, &claimed), NORC_OK);
+    cr_expect_eq (claimed, 1, "only the free one; the finished schedule is not claimed");
+    cr_assert_eq (norc_store_schedule_claim (s_db, 102, now, now + 10 * NORC_US_PER_SEC, 10, &claimed), NORC_OK);
+    cr_expect_eq (claimed, 0);
+
+    norc_schedule_t *owned = NULL;
+    size_t count = 0;
+    cr_assert_eq (norc_store_schedule_owned (s_db, 101, &owned, &count), NORC_OK);
+    cr_expect_eq (count, 2);
+    cr_expect_eq (owned [0].lease_owner, 101);
+    cr_expect_eq (owned [0].lease_epoch, 1);
+    cr_expect_neq (owned [0].id, finished);
+    for (size_t i = 0; i < count; i++)
+        norc_schedule_clear (&owned [i]);
+    free (owned);
+
+    int renewed = 0;
+    cr_assert_eq (norc_store_schedule_renew (s_db, 101, now + 20 * NORC_US_PER_SEC, &renewed), NORC_OK);
+    cr_expect_eq (renewed, 2);
+    //  102's lease expires: 101 takes it over, with a new epoch
+    cr_assert_eq (norc_store_schedule_claim (s_db, 101, now + 15 * NORC_US_PER_SEC,
+                                             now + 30 * NORC_US_PER_SEC, 10, &claimed), NORC_OK);
+    cr_expect_eq (claimed, 1);
+    cr_assert_eq (norc_store_schedule_owned (s_db, 101, &owned, &count), NORC_OK);
+    cr_expect_eq (count, 3);
+    cr_expect_eq (owned [2].lease_epoch, 2);
+    for (size_t i = 0; i < count; i++)
+        norc_schedule_clear (&owned [i]);
+    free (owned);
+    int released = 0;
+    cr_assert_eq (norc_store_schedule_release (s_db, 101, &released), NORC_OK);
+    cr_expect_eq (released, 3);
+    cr_assert_eq (norc_store_schedule_owned (s_db, 101, &owned, &count), NORC_OK);
+    cr_expect_eq (count, 0);
+    free (owned);
+}
