@@ -31,13 +31,13 @@
 #include "executor.h"
 #include "exec_child.h"
 #include "exec_cgroup.h"
+#include "norc_link.h"
 #include "exec_spool.h"
 #include "norc_log.h"
 #include "norc_service.h"
 #include "norc_mem.h"
 #include "norc_control.h"
 #include "norc_msg.h"
-#include "norc_outbox.h"
 #include "norc_zmq.h"
 #include <errno.h>
 #include <fcntl.h>
@@ -125,9 +125,8 @@ struct _executor_t {
     exec_cgroup_t *cgroup;      //  a cgroup per instance; NULL where the host does not allow it
     bool cgroup_failed;         //  an instance could not be put in one (said once)
     zsock_t *dispatch;          //  DEALER to the scheduler
-    zsock_t *events;            //  DEALER to the aggregator
+    norc_link_t *link;          //  to the aggregator: registration, heartbeats, events, control
     zsock_t *logs;              //  DEALER to the archiver
-    norc_outbox_t *outbox;
     zloop_t *loop;
     int sigfd;                  //  SIGCHLD signalfd
     int started_timer;          //  sends the STARTEDs held back, -1 when none are
@@ -253,9 +252,8 @@ executor_destroy (executor_t **self_p)
             s_log_spool (self->spool, log);
         zhashx_destroy (&self->logs_open);
         zloop_destroy (&self->loop);
-        norc_outbox_destroy (&self->outbox);
+        norc_link_destroy (&self->link);
         zsock_destroy (&self->logs);
-        zsock_destroy (&self->events);
         zsock_destroy (&self->dispatch);
         exec_spool_destroy (&self->spool);
         exec_cgroup_destroy (&self->cgroup);
@@ -570,7 +568,7 @@ s_send_ended (executor_t *self, uint64_t instance_id, int status, int exit_code,
     }
     m->reason = reason ? norc_strdup (reason) : NULL;
     m->reason_code = why;
-    norc_outbox_send (self->outbox, &msg);
+    norc_link_send (self->link, &msg);
 }
 
 //  Read what the child wrote, into the spool.
@@ -875,7 +873,7 @@ s_finish (executor_t *self, s_run_t *run)
         run->log->eof = true;
     }
     if (run->started_msg)
-        norc_outbox_send (self->outbox, &run->started_msg);
+        norc_link_send (self->link, &run->started_msg);
     int why = exit_code >= 0 ? NORC_WHY_EXIT : run->timed_out ? NORC_WHY_TIMEOUT
             : run->killed_by ? NORC_WHY_KILL_REQUEST : run->interrupted ? NORC_WHY_INTERRUPTED : NORC_WHY_SIGNAL;
     if (run->timed_out)
@@ -1044,7 +1042,7 @@ s_on_started_hold (zloop_t *loop, int timer_id, void *arg)
     self->started_timer = -1;
     for (s_run_t *run = (s_run_t *) zhashx_first (self->runs); run; run = (s_run_t *) zhashx_next (self->runs))
         if (run->started_msg)
-            norc_outbox_send (self->outbox, &run->started_msg);
+            norc_link_send (self->link, &run->started_msg);
     return 0;
 }
 
@@ -1161,7 +1159,7 @@ s_complete_at_once (executor_t *self, norc_assign_t *a)
     msg->instance_started.instance_id = a->instance_id;
     msg->instance_started.executor_id = self->id;
     msg->instance_started.started_us = now;
-    norc_outbox_send (self->outbox, &msg);
+    norc_link_send (self->link, &msg);
     s_send_ended (self, a->instance_id, NORC_ST_SUCCESS, 0, 0, now, NULL, "benchmark: not run", NORC_WHY_EXIT);
     self->completed++;
     s_send_credit (self, 1);
@@ -1223,12 +1221,7 @@ s_handle_dispatch (zloop_t *loop, zsock_t *sock, void *arg)
 static void
 s_send_status (executor_t *self, const char *reason)
 {
-    norc_msg_t *msg = norc_msg_new (NORC_MSG_DAEMON_STATUS);
-    msg->daemon_status.daemon_id = self->id;
-    msg->daemon_status.kind = norc_strdup ("executor");
-    msg->daemon_status.status = self->status;
-    msg->daemon_status.reason = reason ? norc_strdup (reason) : NULL;
-    norc_outbox_send (self->outbox, &msg);
+    norc_link_status (self->link, self->status, reason);
 }
 
 //  Interrupt every running instance: SIGTERM to its group, SIGKILL after
@@ -1288,8 +1281,8 @@ s_on_signal (void *arg, int count)
 }
 
 //  KILL for one instance: stop it, report it KILLED; the executor goes on.
-static void
-s_control_instance (executor_t *self, norc_control_t *c)
+static const char *
+s_control_instance (executor_t *self, const norc_control_t *c)
 {
     char key [32];
     s_run_t *run = (s_run_t *) zhashx_lookup (self->runs, s_key (c->instance_id, key, sizeof key));
@@ -1301,8 +1294,7 @@ s_control_instance (executor_t *self, norc_control_t *c)
             s_log_line (self->spool, run->log, "ERROR", "Killed on request by %s: stopping the task.", run->killed_by);
         s_terminate (self, run);
     }
-    norc_log_info ("instance=%llu: KILL from %s: %s", (unsigned long long) c->instance_id,
-                   c->requested_by ? c->requested_by : "?", refused ? refused : "done");
+    return refused;
 }
 
 //  A spool made again has an empty run table: record the children still
@@ -1316,16 +1308,14 @@ s_record_runs (executor_t *self)
             norc_log_warn ("instance=%llu: cannot record the run in the spool", (unsigned long long) run->instance_id);
 }
 
-static int s_register (executor_t *self, int attempts);
-
-//  A control request from the aggregator: act, answer, report the status.
-static void
-s_control (executor_t *self, norc_control_t *c)
+//  A control request from the aggregator (the link reports the new status
+//  and answers)
+static norc_link_outcome_t
+s_control (void *arg, const norc_control_t *c)
 {
-    if (c->instance_id) {
-        s_control_instance (self, c);
-        return;
-    }
+    executor_t *self = (executor_t *) arg;
+    if (c->instance_id)
+        return (norc_link_outcome_t) { s_control_instance (self, c), self->status, false, false };
     const char *refused = NULL;
     switch (c->request) {
         case NORC_REQ_PAUSE:
@@ -1352,55 +1342,43 @@ s_control (executor_t *self, norc_control_t *c)
         case NORC_REQ_KILL:
             s_interrupt_all (self, "Executor killed on request: stopping the task.", "killed on request");
             break;
-        case NORC_REQ_REREGISTER: {
-            //  Recorded dead while it was frozen: a new id, then work again;
-            //  what it still runs ends under the id it started under
-            uint64_t old = self->id;
-            if (s_register (self, 3) == NORC_OK) {
-                self->distrust_until = 0;       //  a new id: what comes now is for it
-                norc_log_warnx ("recorded dead as executor %llu; registered again as %llu (%zu instances still "
-                                "running are reported under the old id)", (unsigned long long) old,
-                                (unsigned long long) self->id, zhashx_size (self->runs));
-                s_send_hello (self);
-            }
-            else
-                self->id = old;
-            return;             //  the reply would go to a daemon that is no more
-        }
         default:
             refused = "not a request for an executor";
     }
-    norc_log_info ("request %s from %s: %s", norc_request_name (c->request) ? norc_request_name (c->request) : "?",
-                   c->requested_by ? c->requested_by : "?", refused ? refused : "done");
-    //  The new status goes first: whoever waits for the reply then finds
-    //  it recorded (the aggregator reads one connection in order)
+    bool report = false;
     if (!refused) {
         if ((self->status == NORC_ST_STOPPING || self->killing) && zhashx_size (self->runs) == 0)
-            self->done = true;
+            self->done = true;          //  its final status goes out as it ends
         else
-            s_send_status (self, norc_request_name (c->request));
+            report = true;
+        if (self->status == NORC_ST_RUNNING)
+            s_send_hello (self);
     }
-    norc_control_reply (self->events, c, self->id, self->status, refused);
-    if (!refused && self->status == NORC_ST_RUNNING)
-        s_send_hello (self);
+    return (norc_link_outcome_t) { refused, self->status, report, self->done };
+}
+
+//  Recorded dead while it was frozen, and registered again: a new id, then
+//  work again; what it still runs ends under the id it started under
+static void
+s_registered (void *arg, uint64_t old, uint64_t id)
+{
+    executor_t *self = (executor_t *) arg;
+    NORC_UNUSED (old);
+    self->id = id;
+    self->distrust_until = 0;           //  a new id: what comes now is for it
+    if (zhashx_size (self->runs))
+        norc_log_info ("%zu instances still running are reported under the old id", zhashx_size (self->runs));
+    s_send_hello (self);
 }
 
 static int
 s_handle_events (zloop_t *loop, zsock_t *sock, void *arg)
 {
     NORC_UNUSED (loop);
+    NORC_UNUSED (sock);
     executor_t *self = (executor_t *) arg;
-    //  Everything waiting (acknowledgements come in bursts), a bounded number
-    for (int i = 0; i < 1000 && !self->done && (i == 0 || (zsock_events (sock) & ZMQ_POLLIN)); i++) {
-        norc_msg_t *msg = norc_msg_recv (sock);
-        if (msg && msg->id == NORC_MSG_ACK)
-            norc_outbox_ack_all (self->outbox, &msg->ack);
-        else
-        if (msg && msg->id == NORC_MSG_CONTROL)
-            s_control (self, &msg->control);
-        norc_msg_destroy (&msg);
-    }
-    return self->done ? -1 : 0;
+    int rc = self->done ? -1 : norc_link_read (self->link);
+    return rc < 0 || self->done ? -1 : 0;
 }
 
 static int
@@ -1420,18 +1398,9 @@ s_on_heartbeat (zloop_t *loop, int timer_id, void *arg)
         self->distrust_until = now + self->failure_ms * 1000;
     }
     self->beat_at = now;
-    norc_msg_t *msg = norc_msg_new (NORC_MSG_HEARTBEAT);
-    msg->heartbeat.daemon_id = self->id;
-    msg->heartbeat.kind = norc_strdup ("executor");
-    msg->heartbeat.host = norc_strdup (self->host);
-    msg->heartbeat.pid = getpid ();
-    msg->heartbeat.status = self->status;
-    msg->heartbeat.running = (int32_t) zhashx_size (self->runs);
-    msg->heartbeat.free = self->concurrency - (int32_t) zhashx_size (self->runs);
-    msg->heartbeat.sent_us = norc_now_us ();
-    norc_msg_send (&msg, self->events);
+    norc_link_beat (self->link, self->status, (int) zhashx_size (self->runs),
+                    self->concurrency - (int) zhashx_size (self->runs));
     s_send_hello (self);
-    norc_outbox_resend (self->outbox);
     //  Orphans that reached this executor after their instance ended
     s_end_orphans (self, 0);
     if (self->cgroup) {
@@ -1460,51 +1429,6 @@ s_on_heartbeat (zloop_t *loop, int timer_id, void *arg)
 }
 
 //  --------------------------------------------------------------------------
-
-//  Register through the aggregator's API (the executor needs no database).
-static int
-s_register (executor_t *self, int attempts)
-{
-    zsock_t *api = norc_zmq_connect (ZMQ_DEALER, norc_config_str (self->config, "aggregator.api"));
-    if (!api)
-        return NORC_ERROR;
-    int rc = NORC_AGAIN;
-    int timeout = (int) norc_config_int (self->config, "api.timeout_ms");
-    for (int attempt = 0; attempt < attempts && rc == NORC_AGAIN && !norc_service_signalled (); attempt++) {
-        norc_msg_t *msg = norc_msg_new (NORC_MSG_API_REQUEST);
-        msg->api_request.request_id = (uint64_t) attempt + 1;
-        msg->api_request.op = norc_strdup ("daemon.register");
-        char value [32];
-        norc_strmap_set (&msg->api_request.args, "kind", "executor");
-        norc_strmap_set (&msg->api_request.args, "host", self->host);
-        norc_strmap_set (&msg->api_request.args, "pid", s_key ((uint64_t) getpid (), value, sizeof value));
-        norc_strmap_set (&msg->api_request.args, "queue", self->queue);
-        norc_strmap_set (&msg->api_request.args, "concurrency", s_key ((uint64_t) self->concurrency, value, sizeof value));
-        norc_msg_send (&msg, api);
-        norc_us_t deadline = norc_mono_us () + (norc_us_t) timeout * 1000;
-        while (rc == NORC_AGAIN && norc_mono_us () < deadline
-           && norc_zmq_wait (api, (int) ((deadline - norc_mono_us ()) / 1000) + 1) == NORC_OK) {
-            norc_msg_t *reply = norc_msg_recv (api);
-            if (reply && reply->id == NORC_MSG_API_REPLY
-            &&  reply->api_reply.request_id == (uint64_t) attempt + 1) {
-                if (reply->api_reply.code == NORC_OK && reply->api_reply.rows.count) {
-                    self->id = strtoull (norc_strmap_get (&reply->api_reply.rows.rows [0], "id"), NULL, 10);
-                    rc = NORC_OK;
-                }
-                else {
-                    norc_log_error ("cannot register: %s", reply->api_reply.error ? reply->api_reply.error : "?");
-                    rc = reply->api_reply.code == NORC_AGAIN ? NORC_AGAIN : NORC_ERROR;
-                }
-            }
-            norc_msg_destroy (&reply);
-        }
-        if (rc == NORC_AGAIN)
-            norc_log_warnx ("no answer from the status-aggregator at %s; retrying",
-                            norc_config_str (self->config, "aggregator.api"));
-    }
-    zsock_destroy (&api);
-    return rc;
-}
 
 //  What an executor that died left in the spool: its lost runs end ERROR
 //  (their process groups were stopped by exec_spool), and every log it
@@ -1545,7 +1469,7 @@ s_reconcile (executor_t *self)
             msg->instance_ended.ended_us = norc_now_us ();
             msg->instance_ended.reason = norc_strdup (reason);
             msg->instance_ended.reason_code = NORC_WHY_EXECUTOR_DIED;
-            norc_outbox_send (self->outbox, &msg);
+            norc_link_send (self->link, &msg);
         }
     }
     if (count)
@@ -1575,8 +1499,14 @@ executor_start (executor_t *self)
         norc_log_error ("spool: %s", err);
         return NORC_ERROR;
     }
-    if (s_register (self, 60) != NORC_OK)
+    //  Registered through the aggregator's API (the executor needs no database)
+    norc_link_spec_t spec = { .kind = "executor", .host = self->host, .queue = self->queue,
+                              .concurrency = self->concurrency, .control = s_control,
+                              .registered = s_registered, .arg = self };
+    self->link = norc_link_new (self->config, &spec);
+    if (!self->link || norc_link_register (self->link, 60) != NORC_OK)
         return NORC_ERROR;
+    self->id = norc_link_id (self->link);
     sigset_t set;
     sigemptyset (&set);
     sigaddset (&set, SIGCHLD);
@@ -1586,14 +1516,12 @@ executor_start (executor_t *self)
         return NORC_ERROR;
     }
     self->dispatch = norc_zmq_connect (ZMQ_DEALER, norc_config_str (self->config, "scheduler.dispatch"));
-    self->events = norc_zmq_connect (ZMQ_DEALER, norc_config_str (self->config, "aggregator.events"));
     self->logs = norc_zmq_connect (ZMQ_DEALER, norc_config_str (self->config, "archiver.logs"));
-    if (!self->dispatch || !self->events || !self->logs)
+    if (!self->dispatch || !self->logs)
         return NORC_ERROR;
-    self->outbox = norc_outbox_new (self->events, (int) self->period_ms * 3);
     self->loop = zloop_new ();
     zloop_reader (self->loop, self->dispatch, s_handle_dispatch, self);
-    zloop_reader (self->loop, self->events, s_handle_events, self);
+    zloop_reader (self->loop, norc_link_socket (self->link), s_handle_events, self);
     zloop_reader (self->loop, self->logs, s_handle_logs, self);
     zmq_pollitem_t item = { NULL, self->sigfd, ZMQ_POLLIN, 0 };
     zloop_poller (self->loop, &item, s_handle_sigchld, self);
@@ -1633,12 +1561,12 @@ executor_run (executor_t *self)
     s_send_status (self, self->end_reason ? self->end_reason : "stopped");
     //  A moment for the aggregator and archiver to take what is in flight
     norc_us_t until = norc_mono_us () + 2 * NORC_US_PER_SEC;
-    while (norc_mono_us () < until && (norc_outbox_pending (self->outbox) || zhashx_size (self->logs_open))) {
-        zmq_pollitem_t items [2] = { { zsock_resolve (self->events), 0, ZMQ_POLLIN, 0 },
+    while (norc_mono_us () < until && (norc_link_pending (self->link) || zhashx_size (self->logs_open))) {
+        zmq_pollitem_t items [2] = { { zsock_resolve (norc_link_socket (self->link)), 0, ZMQ_POLLIN, 0 },
                                      { zsock_resolve (self->logs), 0, ZMQ_POLLIN, 0 } };
         if (zmq_poll (items, 2, 100) > 0) {
             if (items [0].revents & ZMQ_POLLIN)
-                s_handle_events (self->loop, self->events, self);
+                norc_link_read (self->link);
             if (items [1].revents & ZMQ_POLLIN)
                 s_handle_logs (self->loop, self->logs, self);
         }

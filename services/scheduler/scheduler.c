@@ -35,7 +35,7 @@
 #include "norc_migrate.h"
 #include "norc_control.h"
 #include "norc_msg.h"
-#include "norc_outbox.h"
+#include "norc_link.h"
 #include "norc_store.h"
 #include "norc_timing.h"
 #include "norc_zmq.h"
@@ -80,10 +80,9 @@ struct _scheduler_t {
     uint64_t id;                //  daemons.id
     uint64_t dispatch_epoch;    //  the dispatch lease's epoch while it is held: the fence of every assignment
     char host [256];
-    zsock_t *events;            //  DEALER to the aggregator
+    norc_link_t *link;          //  to the aggregator: registration, heartbeats, events, control
     zsock_t *notify;            //  SUB to the aggregator's stream
     zsock_t *dispatch;          //  ROUTER for executors, while dispatching
-    norc_outbox_t *outbox;
     zloop_t *loop;
     int fire_timer;             //  zloop timer id, -1 when none
     sched_heap_t *heap;
@@ -216,10 +215,9 @@ scheduler_destroy (scheduler_t **self_p)
         zhashx_destroy (&self->schedules);
         sched_heap_destroy (&self->heap);
         zloop_destroy (&self->loop);
-        norc_outbox_destroy (&self->outbox);
+        norc_link_destroy (&self->link);
         zsock_destroy (&self->dispatch);
         zsock_destroy (&self->notify);
-        zsock_destroy (&self->events);
         norc_db_destroy (&self->db);
         free (self);
         *self_p = NULL;
@@ -531,7 +529,7 @@ s_send_job_event (scheduler_t *self, uint64_t id, int status, norc_us_t started,
         m->ended_us = norc_now_us ();
         m->reason = reason ? norc_strdup (reason) : NULL;
     }
-    norc_outbox_send (self->outbox, &msg);
+    norc_link_send (self->link, &msg);
 }
 
 //  Ask the aggregator to stop a running node (as norcctl instance kill)
@@ -599,7 +597,7 @@ s_job_advance (scheduler_t *self, uint64_t job_id, bool stop)
         m->task = norc_strdup (node->task ? node->task : "");
         m->queue = norc_strdup (node->queue ? node->queue : "");
         m->attempt = 1;
-        norc_outbox_send (self->outbox, &msg);
+        norc_link_send (self->link, &msg);
         s_enqueue (self, s_work_from_instance (node), false);
     }
     for (size_t i = 0; i < step.closed_count; i++)
@@ -938,7 +936,7 @@ s_send_created (scheduler_t *self, s_sched_t *s, uint64_t instance_id, norc_us_t
     m->nominal_us = nominal;
     m->attempt = 1;
     m->replace = s->row.concurrency == NORC_CONCURRENCY_REPLACE;
-    norc_outbox_send (self->outbox, &msg);
+    norc_link_send (self->link, &msg);
 }
 
 //  One event for a tick, or a run of ticks, that fired nothing
@@ -952,7 +950,7 @@ s_send_skipped (scheduler_t *self, s_sched_t *s, const norc_tick_fire_t *t, cons
     msg->tick_skipped.count = t->count > 1 ? t->count : 1;
     msg->tick_skipped.outcome = norc_strdup (outcome);
     msg->tick_skipped.reason = norc_strdup (t->reason ? t->reason : "");
-    norc_outbox_send (self->outbox, &msg);
+    norc_link_send (self->link, &msg);
 }
 
 //  One planned tick of the current fire round, with its schedule.
@@ -1316,12 +1314,16 @@ s_forget_all (scheduler_t *self, const char *why)
     zlistx_destroy (&keys);
 }
 
-//  A control request from the aggregator: act, answer, report the status.
-//  Returns -1 when the scheduler is to stop.
-static int
-s_control (scheduler_t *self, norc_control_t *c)
+//  A control request from the aggregator (the link reports the new status
+//  and answers)
+static norc_link_outcome_t
+s_control (void *arg, const norc_control_t *c)
 {
+    scheduler_t *self = (scheduler_t *) arg;
     const char *refused = NULL;
+    if (c->instance_id)
+        refused = "a scheduler runs no instance";
+    else
     switch (c->request) {
         case NORC_REQ_PAUSE:
             if (self->status != NORC_ST_RUNNING)
@@ -1351,65 +1353,34 @@ s_control (scheduler_t *self, norc_control_t *c)
         case NORC_REQ_KILL:
             self->status = NORC_ST_KILLED;
             break;
-        case NORC_REQ_REREGISTER: {
-            //  Recorded dead while it was frozen (its leases went to others):
-            //  give back what it may still hold, forget every schedule,
-            //  register again and claim anew under the new id
-            uint64_t old = self->id;
-            norc_daemon_t me = { .kind = NORC_DAEMON_SCHEDULER, .host = self->host, .pid = getpid () };
-            if (norc_store_daemon_register (self->db, &me) != NORC_OK) {
-                norc_log_warnx ("recorded dead, and cannot register again yet: %s", norc_db_errstr (self->db));
-                return 0;
-            }
-            int released = 0;
-            norc_store_schedule_release (self->db, old, &released);
-            norc_store_lease_release (self->db, "dispatch", old);
-            s_forget_all (self, "registered again");
-            self->id = me.id;
-            norc_log_warnx ("recorded dead as scheduler %llu; registered again as %llu", (unsigned long long) old,
-                            (unsigned long long) self->id);
-            s_lease (self);
-            return 0;           //  the reply would go to a daemon that is no more
-        }
         default:
             refused = "not a request for a scheduler";
     }
-    norc_log_info ("request %s from %s: %s", norc_request_name (c->request) ? norc_request_name (c->request) : "?",
-                   c->requested_by ? c->requested_by : "?", refused ? refused : "done");
-    //  The new status goes first: whoever waits for the reply then finds
-    //  it recorded (the aggregator reads one connection in order)
-    if (!refused && !NORC_STATUS_IS_FINAL (self->status)) {
-        norc_msg_t *msg = norc_msg_new (NORC_MSG_DAEMON_STATUS);
-        msg->daemon_status.daemon_id = self->id;
-        msg->daemon_status.kind = norc_strdup ("scheduler");
-        msg->daemon_status.status = self->status;
-        msg->daemon_status.reason = norc_strdup (norc_request_name (c->request));
-        norc_outbox_send (self->outbox, &msg);
-    }
-    norc_control_reply (self->events, c, self->id, self->status, refused);
-    return NORC_STATUS_IS_FINAL (self->status) ? -1 : 0;
+    bool final = NORC_STATUS_IS_FINAL (self->status);
+    return (norc_link_outcome_t) { refused, self->status, !final, final };
+}
+
+//  Recorded dead while it was frozen (its leases went to others), and
+//  registered again: give back what it may still hold under the old id,
+//  forget every schedule, claim anew under the new one
+static void
+s_registered (void *arg, uint64_t old, uint64_t id)
+{
+    scheduler_t *self = (scheduler_t *) arg;
+    int released = 0;
+    norc_store_schedule_release (self->db, old, &released);
+    norc_store_lease_release (self->db, "dispatch", old);
+    s_forget_all (self, "registered again");
+    self->id = id;
+    s_lease (self);
 }
 
 static int
 s_handle_events (zloop_t *loop, zsock_t *sock, void *arg)
 {
     NORC_UNUSED (loop);
-    scheduler_t *self = (scheduler_t *) arg;
-    int rc = 0;
-    //  Everything waiting (acknowledgements come in bursts), a bounded number
-    for (int i = 0; i < 1000 && rc == 0 && (i == 0 || (zsock_events (sock) & ZMQ_POLLIN)); i++) {
-        norc_msg_t *msg = norc_msg_recv (sock);
-        if (msg && msg->id == NORC_MSG_ACK)
-            norc_outbox_ack_all (self->outbox, &msg->ack);
-        else
-        if (msg && msg->id == NORC_MSG_CONTROL)
-            rc = s_control (self, &msg->control);
-        else
-        if (msg)
-            norc_log_warnx ("unexpected %s from the aggregator", norc_msg_name (msg));
-        norc_msg_destroy (&msg);
-    }
-    return rc;
+    NORC_UNUSED (sock);
+    return norc_link_read (((scheduler_t *) arg)->link);
 }
 
 //  A HEARTBEAT, and nothing else (also sent while a transaction waits for
@@ -1418,20 +1389,13 @@ static void
 s_send_heartbeat (void *arg)
 {
     scheduler_t *self = (scheduler_t *) arg;
-    if (!self->events || !self->id)
+    if (!self->link || !self->id)
         return;
     norc_us_t now = norc_mono_us ();
     if (now - self->heartbeat_sent < self->period_ms * 1000 / 2)
         return;         //  one recently enough
     self->heartbeat_sent = now;
-    norc_msg_t *msg = norc_msg_new (NORC_MSG_HEARTBEAT);
-    msg->heartbeat.daemon_id = self->id;
-    msg->heartbeat.kind = norc_strdup ("scheduler");
-    msg->heartbeat.host = norc_strdup (self->host);
-    msg->heartbeat.pid = getpid ();
-    msg->heartbeat.status = self->status;
-    msg->heartbeat.sent_us = norc_now_us ();
-    norc_msg_send (&msg, self->events);
+    norc_link_beat (self->link, self->status, 0, 0);
 }
 
 static int
@@ -1441,7 +1405,6 @@ s_on_heartbeat (zloop_t *loop, int timer_id, void *arg)
     NORC_UNUSED (timer_id);
     scheduler_t *self = (scheduler_t *) arg;
     s_send_heartbeat (self);
-    norc_outbox_resend (self->outbox);
     //  Executors silent past the threshold lose their credits
     norc_us_t cutoff = norc_mono_us () - self->failure_ms * 1000;
     zlistx_t *keys = zhashx_keys (self->executors);
@@ -1507,19 +1470,18 @@ scheduler_start (scheduler_t *self)
         norc_log_error ("db: unavailable or not migrated (run norcctl db migrate)");
         return NORC_ERROR;
     }
-    norc_daemon_t me = { .kind = NORC_DAEMON_SCHEDULER, .host = self->host, .pid = getpid () };
-    if (norc_store_daemon_register (self->db, &me) != NORC_OK) {
-        norc_log_error ("db: cannot register: %s", norc_db_errstr (self->db));
-        return NORC_ERROR;
-    }
-    self->id = me.id;
     if (strchr (norc_config_str (self->config, "scheduler.dispatch"), ',')) {
         norc_log_error ("scheduler.dispatch: a scheduler binds one endpoint (executors take a list)");
         return NORC_ERROR;
     }
-    self->events = norc_zmq_connect (ZMQ_DEALER, norc_config_str (self->config, "aggregator.events"));
+    norc_link_spec_t spec = { .kind = "scheduler", .host = self->host, .control = s_control,
+                              .registered = s_registered, .arg = self };
+    self->link = norc_link_new (self->config, &spec);
+    if (!self->link || norc_link_register (self->link, 60) != NORC_OK)
+        return NORC_ERROR;
+    self->id = norc_link_id (self->link);
     self->notify = norc_zmq_connect (ZMQ_SUB, norc_config_str (self->config, "aggregator.stream"));
-    if (!self->events || !self->notify)
+    if (!self->notify)
         return NORC_ERROR;
     zsock_set_subscribe (self->notify, "schedule.");
     zsock_set_subscribe (self->notify, "instance.created");
@@ -1528,9 +1490,8 @@ scheduler_start (scheduler_t *self)
     self->api = norc_zmq_connect (ZMQ_DEALER, norc_config_str (self->config, "aggregator.api"));
     if (!self->api)
         return NORC_ERROR;
-    self->outbox = norc_outbox_new (self->events, (int) self->period_ms * 3);
     self->loop = zloop_new ();
-    zloop_reader (self->loop, self->events, s_handle_events, self);
+    zloop_reader (self->loop, norc_link_socket (self->link), s_handle_events, self);
     zloop_reader (self->loop, self->notify, s_handle_notify, self);
     zloop_reader (self->loop, self->api, s_handle_api, self);
     zloop_timer (self->loop, (size_t) self->period_ms, 0, s_on_heartbeat, self);
@@ -1559,10 +1520,7 @@ scheduler_run (scheduler_t *self)
     norc_store_daemon_status (self->db, self->id, self->status,
                               self->status == NORC_ST_KILLED ? "killed on request" : "stopped");
     //  Let the aggregator acknowledge what is still in flight (briefly)
-    for (int i = 0; i < 20 && norc_outbox_pending (self->outbox); i++) {
-        if (norc_zmq_wait (self->events, 50) == NORC_OK)
-            s_handle_events (self->loop, self->events, self);
-    }
+    norc_link_flush (self->link, 1000);
     norc_log_info ("stopped: released %d schedules, %llu ticks fired", released,
                    (unsigned long long) self->ticks_fired);
 }

@@ -678,8 +678,13 @@ s_on_event (aggregator_t *self, norc_msg_t *msg)
             break;
         case NORC_MSG_CONTROL_REPLY: {
             norc_control_reply_t *m = &msg->control_reply;
-            norc_store_control_mark (self->db, m->request_id,
-                                     m->accepted ? NORC_CONTROL_DONE : NORC_CONTROL_REFUSED, m->reason);
+            if (m->request_id)
+                norc_store_control_mark (self->db, m->request_id,
+                                         m->accepted ? NORC_CONTROL_DONE : NORC_CONTROL_REFUSED, m->reason);
+            else
+            if (!m->accepted)       //  an instance kill (not stored): its refusal is said here
+                norc_log_info ("daemon=%llu refused a request for one instance: %s",
+                               (unsigned long long) m->daemon_id, m->reason ? m->reason : "?");
             break;
         }
         default:

@@ -1,0 +1,225 @@
+//  norc_link.c - see norc_link.h
+#include "norc_link.h"
+#include "norc_control.h"
+#include "norc_outbox.h"
+#include "norc_log.h"
+#include "norc_mem.h"
+#include "norc_service.h"
+#include "norc_zmq.h"
+#include <unistd.h>
+
+struct _norc_link_t {
+    norc_config_t *config;      //  not owned
+    char *kind, *host, *queue;
+    int concurrency;
+    norc_link_control_fn *control;
+    norc_link_registered_fn *registered;
+    void *arg;
+    uint64_t id;
+    zsock_t *events;            //  DEALER to aggregator.events
+    norc_outbox_t *outbox;
+};
+
+norc_link_t *
+norc_link_new (norc_config_t *config, const norc_link_spec_t *spec)
+{
+    zsock_t *events = norc_zmq_connect (ZMQ_DEALER, norc_config_str (config, "aggregator.events"));
+    if (!events)
+        return NULL;
+    norc_link_t *self = (norc_link_t *) norc_calloc (1, sizeof (norc_link_t));
+    self->config = config;
+    self->kind = norc_strdup (spec->kind);
+    self->host = norc_strdup (spec->host);
+    self->queue = spec->queue ? norc_strdup (spec->queue) : NULL;
+    self->concurrency = spec->concurrency;
+    self->control = spec->control;
+    self->registered = spec->registered;
+    self->arg = spec->arg;
+    self->events = events;
+    self->outbox = norc_outbox_new (events, (int) norc_config_int (config, "heartbeat.period_ms") * 3);
+    return self;
+}
+
+void
+norc_link_destroy (norc_link_t **self_p)
+{
+    if (self_p && *self_p) {
+        norc_link_t *self = *self_p;
+        norc_outbox_destroy (&self->outbox);
+        zsock_destroy (&self->events);
+        free (self->kind);
+        free (self->host);
+        free (self->queue);
+        free (self);
+        *self_p = NULL;
+    }
+}
+
+int
+norc_link_register (norc_link_t *self, int attempts)
+{
+    zsock_t *api = norc_zmq_connect (ZMQ_DEALER, norc_config_str (self->config, "aggregator.api"));
+    if (!api)
+        return NORC_ERROR;
+    int rc = NORC_AGAIN;
+    int timeout = (int) norc_config_int (self->config, "api.timeout_ms");
+    for (int attempt = 0; attempt < attempts && rc == NORC_AGAIN && !norc_service_signalled (); attempt++) {
+        norc_msg_t *msg = norc_msg_new (NORC_MSG_API_REQUEST);
+        msg->api_request.request_id = (uint64_t) attempt + 1;
+        msg->api_request.op = norc_strdup ("daemon.register");
+        char value [32];
+        norc_strmap_set (&msg->api_request.args, "kind", self->kind);
+        norc_strmap_set (&msg->api_request.args, "host", self->host);
+        snprintf (value, sizeof value, "%d", (int) getpid ());
+        norc_strmap_set (&msg->api_request.args, "pid", value);
+        if (self->queue) {
+            norc_strmap_set (&msg->api_request.args, "queue", self->queue);
+            snprintf (value, sizeof value, "%d", self->concurrency);
+            norc_strmap_set (&msg->api_request.args, "concurrency", value);
+        }
+        norc_msg_send (&msg, api);
+        norc_us_t deadline = norc_mono_us () + (norc_us_t) timeout * 1000;
+        while (rc == NORC_AGAIN && norc_mono_us () < deadline
+           && norc_zmq_wait (api, (int) ((deadline - norc_mono_us ()) / 1000) + 1) == NORC_OK) {
+            norc_msg_t *reply = norc_msg_recv (api);
+            if (reply && reply->id == NORC_MSG_API_REPLY && reply->api_reply.request_id == (uint64_t) attempt + 1) {
+                const char *id = reply->api_reply.code == NORC_OK && reply->api_reply.rows.count
+                               ? norc_strmap_get (&reply->api_reply.rows.rows [0], "id") : NULL;
+                if (id) {
+                    self->id = strtoull (id, NULL, 10);
+                    rc = NORC_OK;
+                }
+                else {
+                    norc_log_error ("cannot register: %s", reply->api_reply.error ? reply->api_reply.error : "?");
+                    rc = reply->api_reply.code == NORC_AGAIN ? NORC_AGAIN : NORC_ERROR;
+                }
+            }
+            norc_msg_destroy (&reply);
+        }
+        if (rc == NORC_AGAIN)
+            norc_log_warnx ("no answer from the status-aggregator at %s; retrying",
+                            norc_config_str (self->config, "aggregator.api"));
+    }
+    zsock_destroy (&api);
+    return rc;
+}
+
+uint64_t
+norc_link_id (norc_link_t *self)
+{
+    return self->id;
+}
+
+zsock_t *
+norc_link_socket (norc_link_t *self)
+{
+    return self->events;
+}
+
+void
+norc_link_send (norc_link_t *self, norc_msg_t **msg_p)
+{
+    norc_outbox_send (self->outbox, msg_p);
+}
+
+void
+norc_link_beat (norc_link_t *self, int status, int running, int free_slots)
+{
+    norc_msg_t *msg = norc_msg_new (NORC_MSG_HEARTBEAT);
+    msg->heartbeat.daemon_id = self->id;
+    msg->heartbeat.kind = norc_strdup (self->kind);
+    msg->heartbeat.host = norc_strdup (self->host);
+    msg->heartbeat.pid = getpid ();
+    msg->heartbeat.status = status;
+    msg->heartbeat.running = running;
+    msg->heartbeat.free = free_slots;
+    msg->heartbeat.sent_us = norc_now_us ();
+    norc_msg_send (&msg, self->events);
+    norc_outbox_resend (self->outbox);
+}
+
+void
+norc_link_status (norc_link_t *self, int status, const char *reason)
+{
+    norc_msg_t *msg = norc_msg_new (NORC_MSG_DAEMON_STATUS);
+    msg->daemon_status.daemon_id = self->id;
+    msg->daemon_status.kind = norc_strdup (self->kind);
+    msg->daemon_status.status = status;
+    msg->daemon_status.reason = reason ? norc_strdup (reason) : NULL;
+    norc_outbox_send (self->outbox, &msg);
+}
+
+//  One control request: act (the daemon), report, answer
+static int
+s_control (norc_link_t *self, const norc_control_t *c)
+{
+    const char *name = norc_request_name (c->request);
+    if (c->request == NORC_REQ_REREGISTER && !c->instance_id) {
+        //  Recorded dead while it was frozen: a new id; no reply (it would
+        //  go to a daemon that is no more)
+        uint64_t old = self->id;
+        if (norc_link_register (self, 3) != NORC_OK) {
+            self->id = old;
+            norc_log_warnx ("recorded dead, and cannot register again yet");
+            return 0;
+        }
+        norc_log_warnx ("recorded dead as %s %llu; registered again as %llu", self->kind, (unsigned long long) old,
+                        (unsigned long long) self->id);
+        if (self->registered)
+            self->registered (self->arg, old, self->id);
+        return 0;
+    }
+    norc_link_outcome_t out = self->control (self->arg, c);
+    if (c->instance_id)
+        norc_log_info ("instance=%llu: %s from %s: %s", (unsigned long long) c->instance_id, name ? name : "?",
+                       c->requested_by ? c->requested_by : "?", out.refused ? out.refused : "done");
+    else
+        norc_log_info ("request %s from %s: %s", name ? name : "?", c->requested_by ? c->requested_by : "?",
+                       out.refused ? out.refused : "done");
+    //  The new status goes first: whoever waits for the reply then finds
+    //  it recorded (the aggregator reads one connection in order)
+    if (!out.refused && out.report)
+        norc_link_status (self, out.status, name);
+    norc_control_reply (self->events, c, self->id, out.status, out.refused);
+    return out.stop ? -1 : 0;
+}
+
+int
+norc_link_read (norc_link_t *self)
+{
+    int rc = 0;
+    //  Everything waiting (acknowledgements come in bursts), a bounded number
+    for (int i = 0; i < 1000 && rc == 0 && (i == 0 || (zsock_events (self->events) & ZMQ_POLLIN)); i++) {
+        norc_msg_t *msg = norc_msg_recv (self->events);
+        if (msg && msg->id == NORC_MSG_ACK)
+            norc_outbox_ack_all (self->outbox, &msg->ack);
+        else
+        if (msg && msg->id == NORC_MSG_CONTROL)
+            rc = s_control (self, &msg->control);
+        else
+        if (msg)
+            norc_log_warnx ("unexpected %s from the aggregator", norc_msg_name (msg));
+        norc_msg_destroy (&msg);
+    }
+    return rc;
+}
+
+size_t
+norc_link_pending (norc_link_t *self)
+{
+    return norc_outbox_pending (self->outbox);
+}
+
+void
+norc_link_flush (norc_link_t *self, int timeout_ms)
+{
+    norc_us_t deadline = norc_mono_us () + (norc_us_t) timeout_ms * 1000;
+    while (norc_outbox_pending (self->outbox) && norc_mono_us () < deadline) {
+        if (norc_zmq_wait (self->events, 50) != NORC_OK)
+            continue;
+        norc_msg_t *msg = norc_msg_recv (self->events);
+        if (msg && msg->id == NORC_MSG_ACK)
+            norc_outbox_ack_all (self->outbox, &msg->ack);
+        norc_msg_destroy (&msg);
+    }
+}
