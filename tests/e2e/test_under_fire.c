@@ -443,6 +443,17 @@ Test (under_fire, the_archive_stays_within_its_limit)
     free (last);
 }
 
+#if defined (__SANITIZE_ADDRESS__)
+#   define S_ASAN 1
+#elif defined (__has_feature)
+#   if __has_feature (address_sanitizer)
+#       define S_ASAN 1
+#   endif
+#endif
+#ifndef S_ASAN
+#   define S_ASAN 0
+#endif
+
 //  The process's resident size now
 static long
 s_rss_now_kb (pid_t pid)
@@ -492,12 +503,18 @@ Test (under_fire, a_flood_of_subscriptions_is_given_back)
     long during = s_rss_now_kb (aggregator);
     zsock_destroy (&sub);
     long after = during;
-    for (int i = 0; i < 80 && after > before + 20 * 1024; i++) {       //  the upkeep trims every 10 s
+    for (int i = 0; i < 80 && after > before + 20 * 1024 && !S_ASAN; i++) {       //  the upkeep trims every 10 s
         usleep (200000);
         after = s_rss_now_kb (aggregator);
     }
     cr_expect_lt (worst, 1000, "the API answered within a second (worst %lld ms)", (long long) worst);
     cr_expect_gt (during, before + 50 * 1024, "the flood reached it (%ld kB before, %ld during)", before, during);
+#if S_ASAN
+    //  AddressSanitizer's allocator keeps what is freed (its quarantine) and
+    //  ignores malloc_trim: the memory is measured in the regular build
+    NORC_UNUSED (after);
+#else
     cr_expect_lt (after, before + 20 * 1024, "the memory is given back: %ld kB before, %ld during, %ld after",
                   before, during, after);
+#endif
 }

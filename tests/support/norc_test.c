@@ -266,12 +266,19 @@ norc_test_system_start_core (norc_test_system_t *self)
     norc_test_system_start (self, "norc-aggregator", NULL);
     norc_test_system_start (self, "norc-archiver", NULL);
     norc_test_system_start (self, "norc-scheduler", NULL);
-    for (int i = 0; i < 100; i++) {
-        if (norc_test_system_ctl (self, NULL, NULL, "queue", "list", "--api-timeout_ms", "200", NULL) == 0)
-            return;
-        usleep (100000);
+    bool answered = false;
+    for (int i = 0; i < 100 && !answered; i++) {
+        answered = norc_test_system_ctl (self, NULL, NULL, "queue", "list", "--api-timeout_ms", "200", NULL) == 0;
+        if (!answered)
+            usleep (100000);
     }
-    cr_assert_fail ("the status-aggregator did not answer (see %s)", self->dir);
+    if (!answered)
+        cr_assert_fail ("the status-aggregator did not answer (see %s)", self->dir);
+    //  And the scheduler has registered (through the aggregator): a test may
+    //  address it at once
+    norc_db_t *db = norc_test_db_open (self->db_url);
+    norc_test_db_wait_count (db, "SELECT COUNT(*) FROM daemons WHERE kind = 1 AND status = 2", 1, 10000);
+    norc_db_destroy (&db);
 }
 
 void
