@@ -52,7 +52,10 @@ static const s_key_t s_keys [] = {
       "A tick later than this is handled by its schedule's catch-up policy" },
     { "executor.kill_grace_ms", T_INT, "5000", 0, 600000, "Time between SIGTERM and SIGKILL" },
     { "executor.revision_command", T_STR, "", 0, 0,
-      "A shell command whose first output line is recorded as the revision of every instance (run at most once a minute)" },
+      "A shell command whose first output line is recorded as the revision of every instance (asked every "
+      "executor.revision_every_s, beside the executor's loop)" },
+    { "executor.revision_every_s", T_INT, "60", 1, 86400,
+      "How often the revision hook is asked again (seconds); until it answers, instances record its last answer" },
     { "executor.log_max_bytes", T_INT, "67108864", 0, INT64_C (1099511627776),
       "Most bytes of a task's output kept in its log (0: no limit); past it the log keeps the start and the last "
       "MiB, and says how much was cut between them" },

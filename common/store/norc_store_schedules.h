@@ -51,6 +51,12 @@ int norc_store_schedule_set_paused (norc_db_t *db, uint64_t id, bool paused);
 //  owner's leases; release gives them all up.
 int norc_store_schedule_claim (norc_db_t *db, uint64_t owner, norc_us_t now,
                                norc_us_t lease_until, int limit, int *claimed);
+//  Claim one schedule (as claim does, for this one only) and read it:
+//  NORC_OK with *schedule filled; NORC_CONFLICT when it cannot be claimed
+//  (another scheduler holds it, it is deleted or finished, or there is
+//  no such schedule).
+int norc_store_schedule_claim_one (norc_db_t *db, uint64_t owner, uint64_t id, norc_us_t now,
+                                   norc_us_t lease_until, norc_schedule_t *schedule);
 int norc_store_schedule_owned (norc_db_t *db, uint64_t owner,
                                norc_schedule_t **schedules, size_t *count);
 int norc_store_schedule_renew (norc_db_t *db, uint64_t owner, norc_us_t lease_until, int *renewed);

@@ -244,6 +244,38 @@ norc_store_schedule_claim (norc_db_t *db, uint64_t owner, norc_us_t now,
     return norc_db_txn (db, s_schedule_claim, &a);
 }
 
+//  One schedule (a new one, just added): claimed when nobody holds it, and
+//  read in the same transaction
+static const char *s_sql_schedule_claim_one =
+    "UPDATE schedules SET lease_owner = ?, lease_until = ?, lease_epoch = lease_epoch + 1 "
+    "WHERE id = ? AND deleted_at IS NULL AND (repetitions = 0 OR remaining > 0) "
+    "  AND (lease_owner IS NULL OR lease_until < ?)";
+
+static int
+s_schedule_claim_one (norc_db_t *db, void *arg)
+{
+    s_sched_args_t *a = (s_sched_args_t *) arg;
+    norc_stmt_t *st = norc_db_stmt (db, s_sql_schedule_claim_one);
+    norc_stmt_bind_u64 (st, 0, a->owner);
+    norc_stmt_bind_time (st, 1, a->until);
+    norc_stmt_bind_u64 (st, 2, a->id);
+    norc_stmt_bind_time (st, 3, a->now);
+    int rc = norc_stmt_exec (st);
+    if (rc)
+        return rc;
+    if (norc_stmt_affected (st) != 1)
+        return NORC_CONFLICT;
+    return s_schedule_get (db, a);
+}
+
+int
+norc_store_schedule_claim_one (norc_db_t *db, uint64_t owner, uint64_t id, norc_us_t now, norc_us_t lease_until,
+                               norc_schedule_t *schedule)
+{
+    s_sched_args_t a = { .owner = owner, .id = id, .now = now, .until = lease_until, .schedule = schedule };
+    return norc_db_txn (db, s_schedule_claim_one, &a);
+}
+
 static const char *s_sql_schedule_owned =
     "SELECT " S_SCHEDULE_COLUMNS S_SCHEDULE_FROM
     "WHERE s.lease_owner = ? AND s.deleted_at IS NULL AND (s.repetitions = 0 OR s.remaining > 0) "

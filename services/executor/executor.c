@@ -150,6 +150,11 @@ struct _executor_t {
     const char *end_reason;     //  for the final DAEMON-STATUS
     char revision [65];         //  the revision hook's last answer ("" if none)
     norc_us_t revision_at;      //  monotonic time it was asked, 0 never
+    exec_child_t revision_child;    //  the hook while it runs (revision_busy)
+    bool revision_busy;
+    char revision_out [256];    //  what it printed so far
+    size_t revision_used;
+    int revision_timer;         //  its 5 s, -1 when none
     bool done;                  //  the loop is to end
 };
 
@@ -218,6 +223,7 @@ executor_new (norc_config_t *config, const char *queue, int concurrency)
     self->concurrency = concurrency;
     self->sigfd = -1;
     self->started_timer = -1;
+    self->revision_timer = -1;
     self->status = NORC_ST_RUNNING;
     self->period_ms = norc_config_int (config, "heartbeat.period_ms");
     self->failure_ms = norc_config_int (config, "heartbeat.failure_ms");
@@ -242,6 +248,10 @@ executor_destroy (executor_t **self_p)
 {
     if (self_p && *self_p) {
         executor_t *self = *self_p;
+        if (self->revision_busy) {
+            kill (-self->revision_child.pid, SIGKILL);
+            close (self->revision_child.output_fd);
+        }
         zhashx_destroy (&self->runs);
         zhashx_destroy (&self->started);
         free (self->started_ring);
@@ -956,48 +966,116 @@ s_handle_sigchld (zloop_t *loop, zmq_pollitem_t *item, void *arg)
 static void s_send_status (executor_t *self, const char *reason);
 
 //  The revision hook (executor.revision_command): its first output line,
-//  asked at most once a minute, given 5 s to answer. "" when not set or
-//  when it fails (said once in the log).
-static const char *
-s_revision (executor_t *self)
+//  asked every executor.revision_every_s (a minute), given 5 s to answer;
+//  "" when not set or
+//  when it fails (said in the log). It runs beside the loop, never in it:
+//  its output is read as it comes, and until it answers, instances record
+//  the previous answer. Only the first answer, before any work is taken,
+//  is waited for.
+static void
+s_revision_done (executor_t *self, const char *failure)
 {
-    const char *command = norc_config_str (self->config, "executor.revision_command");
-    if (!*command)
-        return "";
-    norc_us_t now = norc_mono_us ();
-    if (self->revision_at && now - self->revision_at < 60 * NORC_US_PER_SEC)
-        return self->revision;
-    self->revision_at = now;
-    exec_child_t child;
-    char err [256], out [256];
-    size_t used = 0;
-    if (exec_child_spawn (command, NULL, NULL, &child, err, sizeof err) != NORC_OK) {
-        norc_log_warnx ("revision hook: %s", err);
-        self->revision [0] = 0;
-        return self->revision;
+    if (!self->revision_busy)
+        return;
+    self->revision_busy = false;
+    exec_child_t *child = &self->revision_child;
+    if (self->loop) {
+        zmq_pollitem_t item = { NULL, child->output_fd, ZMQ_POLLIN, 0 };
+        zloop_poller_end (self->loop, &item);
+        if (self->revision_timer >= 0)
+            zloop_timer_end (self->loop, self->revision_timer);
     }
-    norc_us_t deadline = now + 5 * NORC_US_PER_SEC;
-    while (used < sizeof out - 1 && norc_mono_us () < deadline) {
-        zmq_pollitem_t item = { NULL, child.output_fd, ZMQ_POLLIN, 0 };
-        if (zmq_poll (&item, 1, (long) ((deadline - norc_mono_us ()) / 1000) + 1) <= 0)
-            continue;
-        ssize_t n = read (child.output_fd, out + used, sizeof out - 1 - used);
-        if (n <= 0)
-            break;
-        used += (size_t) n;
-    }
-    kill (-child.pid, SIGKILL);
-    int status = 0;
-    waitpid (child.pid, &status, 0);
-    close (child.output_fd);
-    out [used] = 0;
+    self->revision_timer = -1;
+    kill (-child->pid, SIGKILL);        //  reaped with the other children
+    close (child->output_fd);
+    char *out = self->revision_out;
+    out [self->revision_used] = 0;
     out [strcspn (out, "\r\n")] = 0;
     if (strlen (out) >= sizeof self->revision)
         out [sizeof self->revision - 1] = 0;       //  the record keeps 64 characters
     memcpy (self->revision, out, strlen (out) + 1);
+    const char *command = norc_config_str (self->config, "executor.revision_command");
+    if (failure)
+        norc_log_warnx ("revision hook \"%s\": %s", command, failure);
+    else
     if (!*self->revision)
         norc_log_warnx ("revision hook \"%s\" printed nothing", command);
-    return self->revision;
+}
+
+//  Read what the hook printed; its first line is all that is wanted
+static void
+s_revision_read (executor_t *self)
+{
+    size_t room = sizeof self->revision_out - 1 - self->revision_used;
+    ssize_t n = read (self->revision_child.output_fd, self->revision_out + self->revision_used, room);
+    if (n < 0 && (errno == EAGAIN || errno == EINTR))
+        return;
+    if (n > 0)
+        self->revision_used += (size_t) n;
+    self->revision_out [self->revision_used] = 0;
+    if (n <= 0 || (size_t) n == room || strpbrk (self->revision_out, "\r\n"))
+        s_revision_done (self, NULL);
+}
+
+static int
+s_on_revision_output (zloop_t *loop, zmq_pollitem_t *item, void *arg)
+{
+    NORC_UNUSED (loop);
+    NORC_UNUSED (item);
+    s_revision_read ((executor_t *) arg);
+    return 0;
+}
+
+static int
+s_on_revision_timeout (zloop_t *loop, int timer_id, void *arg)
+{
+    NORC_UNUSED (loop);
+    NORC_UNUSED (timer_id);
+    executor_t *self = (executor_t *) arg;
+    self->revision_timer = -1;
+    s_revision_done (self, "no answer within 5 s");
+    return 0;
+}
+
+//  Ask the hook again when its answer is a minute old (and it is not
+//  being asked already)
+static void
+s_revision_ask (executor_t *self)
+{
+    const char *command = norc_config_str (self->config, "executor.revision_command");
+    norc_us_t now = norc_mono_us ();
+    norc_us_t every = norc_config_int (self->config, "executor.revision_every_s") * NORC_US_PER_SEC;
+    if (!*command || self->revision_busy || (self->revision_at && now - self->revision_at < every))
+        return;
+    self->revision_at = now;
+    char err [256];
+    if (exec_child_spawn (command, NULL, NULL, &self->revision_child, err, sizeof err) != NORC_OK) {
+        norc_log_warnx ("revision hook: %s", err);
+        self->revision [0] = 0;
+        return;
+    }
+    self->revision_busy = true;
+    self->revision_used = 0;
+    if (self->loop) {
+        zmq_pollitem_t item = { NULL, self->revision_child.output_fd, ZMQ_POLLIN, 0 };
+        zloop_poller (self->loop, &item, s_on_revision_output, self);
+        self->revision_timer = zloop_timer (self->loop, 5000, 1, s_on_revision_timeout, self);
+    }
+}
+
+//  The first answer, before the loop runs (before any work is taken)
+static void
+s_revision_first (executor_t *self)
+{
+    s_revision_ask (self);
+    norc_us_t deadline = norc_mono_us () + 5 * NORC_US_PER_SEC;
+    while (self->revision_busy && norc_mono_us () < deadline) {
+        zmq_pollitem_t item = { NULL, self->revision_child.output_fd, ZMQ_POLLIN, 0 };
+        if (zmq_poll (&item, 1, (long) ((deadline - norc_mono_us ()) / 1000) + 1) > 0)
+            s_revision_read (self);
+    }
+    if (self->revision_busy)
+        s_revision_done (self, "no answer within 5 s");
 }
 
 //  Give an assigned instance back to the dispatcher (it waits again).
@@ -1072,7 +1150,8 @@ s_start (executor_t *self, norc_assign_t *a)
     s_remember_started (self, a->instance_id);
     run->executor_id = self->id;
     run->log = s_log_open (self, a->instance_id, a->log_path, NULL);
-    const char *revision = s_revision (self);
+    s_revision_ask (self);
+    const char *revision = self->revision;
     s_log_line (self->spool, run->log, "INFO",
                 "Starting instance #%llu of %s (attempt %d) on executor %llu, host %s.",
                 (unsigned long long) a->instance_id, run->task, a->attempt ? a->attempt : 1,
@@ -1519,6 +1598,7 @@ executor_start (executor_t *self)
     self->logs = norc_zmq_connect (ZMQ_DEALER, norc_config_str (self->config, "archiver.logs"));
     if (!self->dispatch || !self->logs)
         return NORC_ERROR;
+    s_revision_first (self);
     self->loop = zloop_new ();
     zloop_reader (self->loop, self->dispatch, s_handle_dispatch, self);
     zloop_reader (self->loop, norc_link_socket (self->link), s_handle_events, self);

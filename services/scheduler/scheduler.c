@@ -1230,17 +1230,23 @@ s_on_lease (zloop_t *loop, int timer_id, void *arg)
     return 0;
 }
 
-//  A schedule changed through norcctl: reload it now
+//  A schedule changed through norcctl: reload that one now (a new one is
+//  claimed alone: what the scheduler holds already is not read again)
 static void
 s_schedule_changed (scheduler_t *self, uint64_t id)
 {
     char key [32];
     s_sched_t *s = (s_sched_t *) zhashx_lookup (self->schedules, s_key (id, key, sizeof key));
+    norc_schedule_t row = { 0 };
     if (!s) {
-        s_lease (self);     //  a new one: claim it
+        norc_us_t now = norc_now_us ();
+        if (norc_store_schedule_claim_one (self->db, self->id, id, now, now + self->lease_ms * 1000, &row) == NORC_OK) {
+            s_adopt (self, &row);
+            s_arm (self);
+        }
+        norc_schedule_clear (&row);
         return;
     }
-    norc_schedule_t row = { 0 };
     int rc = norc_store_schedule_get (self->db, id, &row);
     if (rc == NORC_OK && !row.deleted_at && row.lease_owner == self->id) {
         //  Keep the tick state we hold; take the definition

@@ -202,3 +202,30 @@ Test (instances, the_revision_hook_is_recorded_on_each_instance)
     free (out);
     free (err);
 }
+
+//  A hook that hangs (after its first answer) holds nothing up: it is asked
+//  beside the executor's loop, and instances go on starting (with no
+//  revision once it was given up after 5 s)
+Test (instances, a_slow_revision_hook_does_not_hold_the_executor_up)
+{
+    OK ("queue", "add", "Q");
+    OK ("task", "add", "T", "--command", "true");
+    char *flag = norc_asprintf ("%s/hook-asked", s_sys->dir);
+    char *hook = norc_asprintf ("if [ -e %s ]; then exec sleep 30; fi; touch %s; echo rev-1", flag, flag);
+    const char *args [] = { "Q", "-c", "2", "--executor.revision_command", hook, "--executor.revision_every_s", "1",
+                            NULL };
+    norc_test_system_start (s_sys, "norc-executor", args);
+    OK ("schedule", "add", "T", "--queue", "Q", "--period", "1");
+    s_wait ("SELECT COUNT(*) FROM instances WHERE status = 7", 8);
+    //  One start a second all along: no gap of the hook's 5 s
+    int64_t gap = norc_test_db_int (s_db, "SELECT MAX(TIMESTAMPDIFF(MICROSECOND, a.started_at, b.started_at)) "
+                                          "FROM instances a JOIN instances b ON b.id = a.id + 1 "
+                                          "WHERE a.id <= 7");
+    cr_expect_lt (gap, 2500000, "the longest gap between two starts is %lld us", (long long) gap);
+    cr_expect_geq (norc_test_db_int (s_db, "SELECT COUNT(*) FROM instances i JOIN revisions r ON "
+                                           "r.id = i.revision_id WHERE r.info = 'rev-1'"), 1,
+                   "the first answer was recorded");
+    norc_test_process_kill ("^sleep 30$", SIGKILL);
+    free (hook);
+    free (flag);
+}

@@ -119,3 +119,35 @@ Test (store_schedules, leases_claim_renew_release_and_expire)
     cr_expect_eq (count, 0);
     free (owned);
 }
+
+//  A new schedule is claimed alone, and read in the same transaction
+Test (store_schedules, one_schedule_is_claimed_alone)
+{
+    uint64_t task = s_task ("T", "true");
+    uint64_t queue = s_queue ("Q");
+    uint64_t other = s_period_schedule (task, queue, 0);
+    uint64_t fresh = s_period_schedule (task, queue, 0);
+    norc_us_t now = norc_now_us ();
+    norc_schedule_t row = { 0 };
+    cr_assert_eq (norc_store_schedule_claim_one (s_db, 101, fresh, now, now + 10 * NORC_US_PER_SEC, &row), NORC_OK,
+                  "%s", norc_db_errstr (s_db));
+    cr_expect_eq (row.id, fresh);
+    cr_expect_eq (row.lease_owner, 101);
+    cr_expect_eq (row.lease_epoch, 1);
+    cr_expect_eq (row.period_s, 5);
+    norc_schedule_clear (&row);
+    cr_expect_eq (norc_test_db_int (s_db, "SELECT COUNT(*) FROM schedules WHERE lease_owner IS NOT NULL"), 1,
+                  "only that one (schedule %llu is left alone)", (unsigned long long) other);
+    cr_expect_eq (norc_store_schedule_claim_one (s_db, 102, fresh, now, now + 10 * NORC_US_PER_SEC, &row),
+                  NORC_CONFLICT, "held by another");
+    cr_expect_eq (norc_store_schedule_claim_one (s_db, 102, 9999, now, now + 10 * NORC_US_PER_SEC, &row),
+                  NORC_CONFLICT, "no such schedule");
+    cr_assert_eq (norc_store_schedule_delete (s_db, other, "gone"), NORC_OK);
+    cr_expect_eq (norc_store_schedule_claim_one (s_db, 102, other, now, now + 10 * NORC_US_PER_SEC, &row),
+                  NORC_CONFLICT, "deleted");
+    //  Past the lease, another takes it over with a new epoch
+    cr_assert_eq (norc_store_schedule_claim_one (s_db, 102, fresh, now + 11 * NORC_US_PER_SEC,
+                                                 now + 20 * NORC_US_PER_SEC, &row), NORC_OK);
+    cr_expect_eq (row.lease_epoch, 2);
+    norc_schedule_clear (&row);
+}
