@@ -151,25 +151,6 @@ exec_cgroup_open (const char *root, char *why, size_t whysize)
         free (base);
         return NULL;
     }
-    //  What executors that are gone left here: their tasks end now
-    DIR *dir = opendir (base);
-    struct dirent *entry;
-    while (dir && (entry = readdir (dir))) {
-        int pid;
-        if (sscanf (entry->d_name, "norc-executor-%d", &pid) != 1 || pid == (int) getpid ()
-        ||  kill ((pid_t) pid, 0) == 0 || errno != ESRCH)
-            continue;
-        char *stale = norc_asprintf ("%s/%s", base, entry->d_name);
-        int ended = 0;
-        s_remove_tree (stale, NULL, NULL, &ended);
-        usleep (ended ? 100000 : 0);
-        s_remove_tree (stale, NULL, NULL, NULL);
-        if (rmdir (stale) == 0 && ended)
-            norc_log_warn ("ended %d processes left running by executor pid %d, which is gone", ended, pid);
-        free (stale);
-    }
-    if (dir)
-        closedir (dir);
     exec_cgroup_t *self = (exec_cgroup_t *) norc_calloc (1, sizeof (exec_cgroup_t));
     self->path = norc_asprintf ("%s/norc-executor-%d", base, (int) getpid ());
     free (base);
@@ -191,6 +172,26 @@ exec_cgroup_open (const char *root, char *why, size_t whysize)
         return NULL;
     }
     return self;
+}
+
+int
+exec_cgroup_reap (const char *path)
+{
+    //  Only an executor's subtree, whatever the note that named it says
+    const char *name = strrchr (path, '/');
+    if (!name || strncmp (name + 1, "norc-executor-", 14) != 0)
+        return 0;
+    struct stat st;
+    if (stat (path, &st) != 0)
+        return 0;
+    int ended = 0;
+    s_remove_tree (path, NULL, NULL, &ended);
+    if (ended) {
+        usleep (100000);
+        s_remove_tree (path, NULL, NULL, NULL);
+    }
+    rmdir (path);
+    return ended;
 }
 
 static bool

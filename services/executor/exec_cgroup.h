@@ -8,8 +8,10 @@
 //  subreaper, which it uses in any case.
 //
 //  Layout: <the executor's cgroup>/norc-executor-<pid>/i<instance id>.
-//  A directory left by an executor that is gone (its pid no longer runs)
-//  is emptied and removed when the next executor on the host starts.
+//  The executor notes its subtree in its spool slot; the executor that
+//  adopts the slot of one that died (exec_spool) empties and removes the
+//  subtree it names (exec_cgroup_reap). So an executor only ever touches
+//  what an executor of its own spool left, never another system's.
 #ifndef EXEC_CGROUP_H_INCLUDED
 #define EXEC_CGROUP_H_INCLUDED
 #include "norc.h"
@@ -46,6 +48,12 @@ void exec_cgroup_signal (exec_cgroup_t *self, uint64_t instance_id, int signal);
 //  to wait_ms for them to be gone. Returns how many there were; the
 //  cgroup is removed later (exec_cgroup_sweep) if they took longer.
 int exec_cgroup_end (exec_cgroup_t *self, uint64_t instance_id, int wait_ms);
+
+//  An executor's subtree left by one that died (its path as its spool slot
+//  noted it): everything in it ended, then removed. Returns how many
+//  processes were ended; a path that is not an executor's subtree is
+//  left alone.
+int exec_cgroup_reap (const char *path);
 
 //  End and remove the cgroups of instances for which running(instance_id,
 //  arg) is false (left from an end that took longer, or from a run this

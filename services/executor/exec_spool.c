@@ -27,6 +27,8 @@ struct _exec_spool_t {
     int pool [SPOOL_POOL];      //  emptied files kept for reuse: .free-N
     size_t pooled;
     int pool_next;              //  N of the next one
+    char **cgroups_left;        //  the cgroup subtrees noted by slots adopted
+    size_t cgroups_left_count;
     int runs_fd;                //  the run table: `runs`, one RUN_RECORD-byte line per running child
     uint64_t *runs;             //  instance id in each record, 0 when free
     size_t runs_size;
@@ -102,6 +104,23 @@ s_adopt (exec_spool_t *self, const char *slot)
         }
         if (entry->d_name [0] == '.' || strcmp (entry->d_name, "lock") == 0)
             continue;
+        if (strcmp (entry->d_name, "cgroup") == 0) {
+            //  The dead executor's cgroup subtree: for the executor to reap
+            char *note = norc_asprintf ("%s/cgroup", slot);
+            FILE *file = fopen (note, "r");
+            char path [4096];
+            if (file && fgets (path, sizeof path, file)) {
+                path [strcspn (path, "\n")] = 0;
+                self->cgroups_left = (char **) norc_realloc (self->cgroups_left,
+                                                              (self->cgroups_left_count + 1) * sizeof (char *));
+                self->cgroups_left [self->cgroups_left_count++] = norc_strdup (path);
+            }
+            if (file)
+                fclose (file);
+            unlink (note);
+            free (note);
+            continue;
+        }
         char *from = norc_asprintf ("%s/%s", slot, entry->d_name);
         //  Its run table keeps the dead slot's name beside ours
         char *to = strcmp (entry->d_name, "runs") == 0
@@ -293,7 +312,14 @@ exec_spool_destroy (exec_spool_t **self_p)
         char *runs = norc_asprintf ("%s/runs", self->dir);
         unlink (runs);
         free (runs);
+        //  Nothing runs: its cgroup subtree goes with the executor
+        char *note = norc_asprintf ("%s/cgroup", self->dir);
+        unlink (note);
+        free (note);
     }
+    for (size_t i = 0; i < self->cgroups_left_count; i++)
+        free (self->cgroups_left [i]);
+    free (self->cgroups_left);
     if (self->runs_fd >= 0)
         close (self->runs_fd);
     free (self->runs);
@@ -465,4 +491,23 @@ exec_spool_leftovers (exec_spool_t *self, exec_spool_leftover_t **list, size_t *
     self->leftovers = NULL;
     self->leftover_count = 0;
     return NORC_OK;
+}
+
+int
+exec_spool_note_cgroup (exec_spool_t *self, const char *path)
+{
+    char *note = norc_asprintf ("%s/cgroup", self->dir);
+    FILE *file = fopen (note, "w");
+    int rc = file && fprintf (file, "%s\n", path) > 0 ? NORC_OK : NORC_ERROR;
+    if (file && fclose (file) != 0)
+        rc = NORC_ERROR;
+    free (note);
+    return rc;
+}
+
+size_t
+exec_spool_cgroups_left (exec_spool_t *self, const char *const **paths)
+{
+    *paths = (const char *const *) self->cgroups_left;
+    return self->cgroups_left_count;
 }

@@ -67,4 +67,12 @@ void exec_spool_run_forget (exec_spool_t *self, uint64_t id);
 int exec_spool_leftovers (exec_spool_t *self, exec_spool_leftover_t **list, size_t *count);
 void exec_spool_leftovers_free (exec_spool_leftover_t **list, size_t count);
 
+//  Note this executor's cgroup subtree in its slot, so that the executor
+//  that adopts the slot if this one dies can reap it.
+int exec_spool_note_cgroup (exec_spool_t *self, const char *path);
+
+//  The cgroup subtrees noted by the slots this spool adopted (owned by
+//  the spool). Returns how many.
+size_t exec_spool_cgroups_left (exec_spool_t *self, const char *const **paths);
+
 #endif

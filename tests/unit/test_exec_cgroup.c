@@ -117,8 +117,10 @@ Test (exec_cgroup, the_sweep_spares_running_instances)
     cr_expect_eq (waitpid (five, &status, 0), five, "and ends with the executor's subtree");
 }
 
-//  What an executor that is gone left running ends when the next one starts
-Test (exec_cgroup, a_gone_executors_processes_end_at_the_next_start)
+//  What an executor that is gone left running in its subtree is ended by
+//  the executor that adopts its spool slot (exec_cgroup_reap on the path
+//  the slot noted); nothing else is touched
+Test (exec_cgroup, a_gone_executors_subtree_is_reaped)
 {
     exec_cgroup_t *cgroup = s_open ();
     char *base = norc_strdup (exec_cgroup_path (cgroup));
@@ -139,12 +141,16 @@ Test (exec_cgroup, a_gone_executors_processes_end_at_the_next_start)
     cr_assert_not_null (file);
     fprintf (file, "%d", (int) orphan);
     cr_assert_eq (fclose (file), 0);
+    //  Opening a subtree of its own touches no other
     cgroup = s_open ();
+    cr_expect (s_exists (inst), "another executor's subtree is left alone at start");
+    exec_cgroup_destroy (&cgroup);
+    cr_expect_eq (exec_cgroup_reap ("/tmp/not-an-executor"), 0, "only an executor's subtree is reaped");
+    cr_expect_eq (exec_cgroup_reap (stale), 1, "one process ended");
     int status;
     cr_expect_eq (waitpid (orphan, &status, 0), orphan);
     cr_expect (WIFSIGNALED (status) && WTERMSIG (status) == SIGKILL, "it was killed");
     cr_expect_not (s_exists (stale), "the gone executor's tree is removed");
-    exec_cgroup_destroy (&cgroup);
     free (procs);
     free (inst);
     free (stale);

@@ -131,6 +131,7 @@ Test (exec_spool, a_dead_executors_slot_is_adopted_and_its_lost_run_stopped)
         s_write (exec_spool_dir (spool), "41.log", "done\n");
         s_write (exec_spool_dir (spool), "42.log", "half of the output\n");
         exec_spool_run_record (spool, 42, child, since);
+        exec_spool_note_cgroup (spool, "/sys/fs/cgroup/somewhere/norc-executor-1234");
         if (write (pipefd [1], &child, sizeof child) != sizeof child)
             _exit (1);
         pause ();
@@ -180,6 +181,10 @@ Test (exec_spool, a_dead_executors_slot_is_adopted_and_its_lost_run_stopped)
         }
     }
     exec_spool_leftovers_free (&list, count);
+    //  The cgroup subtree it noted, for the adopter to reap
+    const char *const *left;
+    cr_assert_eq (exec_spool_cgroups_left (spool, &left), 1);
+    cr_expect_str_eq (left [0], "/sys/fs/cgroup/somewhere/norc-executor-1234");
     //  The lost run's process was stopped: reap it as its new parent
     int status = 0;
     cr_assert_eq (waitpid (child, &status, 0), child);
