@@ -144,7 +144,7 @@ struct _executor_t {
 //  --------------------------------------------------------------------------
 //  executor.c: the daemon (dispatch and credits, control, heartbeat, revision hook, adoption of a dead executor's spool)
 
-char * executor_key (uint64_t id, char *buf, size_t size);
+char *executor_key (uint64_t id, char *buf, size_t size);
 
 void executor_send_credit (executor_t *self, int credits);
 
