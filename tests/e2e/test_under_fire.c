@@ -106,20 +106,43 @@ Test (under_fire, an_event_only_the_database_refuses_is_split_out_of_its_batch)
     s_poison (true);
 }
 
-//  The process's peak resident size
+//  The longest of `rounds` API requests (ms), pause_ms apart
+static int64_t
+s_api_worst_ms (int rounds, int pause_ms)
+{
+    int64_t worst = 0;
+    for (int i = 0; i < rounds; i++) {
+        norc_us_t t0 = norc_mono_us ();
+        OK ("queue", "list");
+        int64_t took = (norc_mono_us () - t0) / 1000;
+        if (took > worst)
+            worst = took;
+        usleep ((useconds_t) pause_ms * 1000);
+    }
+    return worst;
+}
+
+//  A line of a process's status, in kB: "VmHWM:" (its peak resident
+//  size) or "VmRSS:" (its resident size now)
 static long
-s_rss_kb (pid_t pid)
+s_status_kb (pid_t pid, const char *key)
 {
     char path [64], line [256];
     snprintf (path, sizeof path, "/proc/%d/status", (int) pid);
     FILE *file = fopen (path, "r");
     long kb = -1;
     while (file && fgets (line, sizeof line, file))
-        if (strncmp (line, "VmHWM:", 6) == 0)
-            kb = atol (line + 6);
+        if (strncmp (line, key, strlen (key)) == 0)
+            kb = atol (line + strlen (key));
     if (file)
         fclose (file);
     return kb;
+}
+
+static long
+s_rss_kb (pid_t pid)
+{
+    return s_status_kb (pid, "VmHWM:");
 }
 
 //  Frames far over the largest message cost the receiver nothing: libzmq
@@ -228,15 +251,7 @@ Test (under_fire, a_flood_of_heartbeats_from_strangers_does_not_silence_the_api)
         norc_msg_send (&msg, sender);
     }
     //  While the flood is read, and after: every answer within a second
-    int64_t worst = 0;
-    for (int i = 0; i < 10; i++) {
-        norc_us_t t0 = norc_mono_us ();
-        OK ("queue", "list");
-        int64_t took = (norc_mono_us () - t0) / 1000;
-        if (took > worst)
-            worst = took;
-        usleep (300000);
-    }
+    int64_t worst = s_api_worst_ms (10, 300);
     cr_expect_lt (worst, 1000, "the API answered within a second (worst %lld ms)", (long long) worst);
     cr_expect_eq (norc_test_db_int (s_db, "SELECT COUNT(*) FROM daemons"), 1, "only the scheduler is registered");
     zsock_destroy (&sender);
@@ -458,16 +473,7 @@ Test (under_fire, the_archive_stays_within_its_limit)
 static long
 s_rss_now_kb (pid_t pid)
 {
-    char path [64], line [256];
-    snprintf (path, sizeof path, "/proc/%d/status", (int) pid);
-    FILE *file = fopen (path, "r");
-    long kb = -1;
-    while (file && fgets (line, sizeof line, file))
-        if (strncmp (line, "VmRSS:", 6) == 0)
-            kb = atol (line + 6);
-    if (file)
-        fclose (file);
-    return kb;
+    return s_status_kb (pid, "VmRSS:");
 }
 
 //  100,000 subscriptions to the event stream: the API keeps answering, and
@@ -491,15 +497,7 @@ Test (under_fire, a_flood_of_subscriptions_is_given_back)
         snprintf (topic, sizeof topic, "instance.ended.%08d.some-longer-topic-name", i);
         zsock_set_subscribe (sub, topic);
     }
-    int64_t worst = 0;
-    for (int i = 0; i < 20; i++) {
-        norc_us_t t0 = norc_mono_us ();
-        OK ("queue", "list");
-        int64_t took = (norc_mono_us () - t0) / 1000;
-        if (took > worst)
-            worst = took;
-        usleep (200000);
-    }
+    int64_t worst = s_api_worst_ms (20, 200);
     long during = s_rss_now_kb (aggregator);
     zsock_destroy (&sub);
     long after = during;
