@@ -204,6 +204,17 @@ norc_link_read (norc_link_t *self)
     return rc;
 }
 
+void
+norc_link_read_acks (norc_link_t *self)
+{
+    for (int i = 0; i < 1000 && (zsock_events (self->events) & ZMQ_POLLIN); i++) {
+        norc_msg_t *msg = norc_msg_recv (self->events);
+        if (msg && msg->id == NORC_MSG_ACK)
+            norc_outbox_ack_all (self->outbox, &msg->ack);
+        norc_msg_destroy (&msg);
+    }
+}
+
 size_t
 norc_link_pending (norc_link_t *self)
 {
@@ -214,12 +225,7 @@ void
 norc_link_flush (norc_link_t *self, int timeout_ms)
 {
     norc_us_t deadline = norc_mono_us () + (norc_us_t) timeout_ms * 1000;
-    while (norc_outbox_pending (self->outbox) && norc_mono_us () < deadline) {
-        if (norc_zmq_wait (self->events, 50) != NORC_OK)
-            continue;
-        norc_msg_t *msg = norc_msg_recv (self->events);
-        if (msg && msg->id == NORC_MSG_ACK)
-            norc_outbox_ack_all (self->outbox, &msg->ack);
-        norc_msg_destroy (&msg);
-    }
+    while (norc_outbox_pending (self->outbox) && norc_mono_us () < deadline)
+        if (norc_zmq_wait (self->events, 50) == NORC_OK)
+            norc_link_read_acks (self);
 }

@@ -69,6 +69,10 @@ void norc_link_status (norc_link_t *self, int status, const char *reason);
 //  number at a time. Returns -1 when a request ended the daemon's loop.
 int norc_link_read (norc_link_t *self);
 
+//  Take the acknowledgements waiting, and nothing else (a daemon on its
+//  way out acts on no request)
+void norc_link_read_acks (norc_link_t *self);
+
 //  Events not acknowledged yet
 size_t norc_link_pending (norc_link_t *self);
 

@@ -86,10 +86,13 @@ norc_store_daemon_heartbeat (norc_db_t *db, uint64_t id, int status, norc_us_t a
     return norc_db_txn (db, s_daemon_heartbeat, &a);
 }
 
+//  A status that is not final never replaces one that is (a late or resent
+//  report of a daemon that has ended, or been recorded dead, does not
+//  bring it back)
 static const char *s_sql_daemon_status =
     "UPDATE daemons SET status = ?, reason = COALESCE(?, reason), "
     "  ended_at = CASE WHEN ? >= 7 THEN COALESCE(ended_at, UTC_TIMESTAMP(6)) ELSE NULL END "
-    "WHERE id = ?";
+    "WHERE id = ? AND (? >= 7 OR status < 7)";
 const char *store_sql_daemon_exists = "SELECT status FROM daemons WHERE id = ?";
 
 static int
@@ -106,6 +109,7 @@ s_daemon_status (norc_db_t *db, void *arg)
     norc_stmt_bind_str (st, 1, a->text);
     norc_stmt_bind_i64 (st, 2, a->status);
     norc_stmt_bind_u64 (st, 3, a->id);
+    norc_stmt_bind_i64 (st, 4, a->status);
     return norc_stmt_exec (st);
 }
 

@@ -663,7 +663,7 @@ executor_run (executor_t *self)
                                      { zsock_resolve (self->logs), 0, ZMQ_POLLIN, 0 } };
         if (zmq_poll (items, 2, 100) > 0) {
             if (items [0].revents & ZMQ_POLLIN)
-                norc_link_read (self->link);
+                norc_link_read_acks (self->link);
             if (items [1].revents & ZMQ_POLLIN)
                 exec_log_handle (self->loop, self->logs, self);
         }

@@ -8,68 +8,9 @@
 //  fails, nothing is acknowledged and the senders' outboxes send the
 //  events again. Heartbeats are kept in memory and written once per period
 //  for all daemons; a sweep marks daemons silent past the failure
-//  threshold dead and ends their unfinished instances as ERROR. The API
-//  ROUTER serves norcctl (agg_api.c).
-#include "aggregator.h"
-#include "agg_api.h"
-#include "norc_db.h"
-#include "norc_log.h"
-#include "norc_service.h"
-#include "norc_mem.h"
-#include "norc_migrate.h"
-#include "norc_msg.h"
-#include "norc_store.h"
-#include "norc_zmq.h"
-
-#define BATCH_MAX 2000
-#define PENDING_MAX 4096        //  daemons heard from first, checked together
-#define STRANGERS_MAX 100000    //  unknown daemon ids remembered
-
-typedef struct {
-    zframe_t *routing_id;       //  sender
-    uint64_t seq;               //  its sequence number
-} s_ack_t;
-
-typedef struct {
-    uint64_t daemon_id;
-    int status;
-    norc_us_t at;               //  wall clock of the last heartbeat
-    bool dirty;                 //  not yet written
-    int kind;                   //  NORC_DAEMON_SCHEDULER or NORC_DAEMON_EXECUTOR
-    char host [256];
-    int64_t pid;
-    int running;
-} s_beat_t;
-
-struct _aggregator_t {
-    norc_config_t *config;      //  not owned
-    norc_db_t *db;
-    zsock_t *events;            //  ROUTER: events, heartbeats
-    zsock_t *api;               //  ROUTER: norcctl
-    zsock_t *stream;            //  PUB: the public event stream
-    zloop_t *loop;
-    agg_api_t api_ctx;
-    norc_instance_t *batch;     //  instance changes waiting for commit
-    size_t batch_count;
-    uint64_t *retry_ids;        //  per batch entry: the retry its end created, 0 if none
-    s_ack_t *acks;              //  acknowledgements waiting for commit
-    size_t ack_count;
-    norc_msg_t **publish;       //  events waiting for commit
-    size_t publish_count;
-    zhashx_t *beats;            //  daemon id (string) -> s_beat_t, daemons the record has
-    zhashx_t *pending;          //  the same, heard from first since the last heartbeat write
-    zhashx_t *strangers;        //  daemon id (string) -> 1: not in the record
-    zhashx_t *in_batch;         //  instance id (string) -> its change in the batch
-    zhashx_t *routes;           //  daemon id (string) -> its routing id on the events socket
-    int64_t period_ms;
-    int64_t failure_ms;
-    norc_us_t observing_since;  //  monotonic: since when heartbeats were seen and stored without a gap
-    norc_us_t last_sweep;       //  monotonic
-    int flush_timer;            //  commits a young batch, -1 when not armed
-    int64_t batch_ms;
-    uint64_t refused;           //  events refused since the last report
-    norc_us_t refused_logged;   //  monotonic: the last report
-};
+//  threshold dead and ends their unfinished instances as ERROR
+//  (agg_liveness.c). The API ROUTER serves norcctl (agg_api.c).
+#include "agg_internal.h"
 
 aggregator_t *
 aggregator_new (norc_config_t *config)
@@ -95,27 +36,12 @@ aggregator_new (norc_config_t *config)
     return self;
 }
 
-static void
-s_clear_pending (aggregator_t *self)
-{
-    for (size_t i = 0; i < self->batch_count; i++)
-        norc_instance_clear (&self->batch [i]);
-    self->batch_count = 0;
-    zhashx_purge (self->in_batch);
-    for (size_t i = 0; i < self->ack_count; i++)
-        zframe_destroy (&self->acks [i].routing_id);
-    self->ack_count = 0;
-    for (size_t i = 0; i < self->publish_count; i++)
-        norc_msg_destroy (&self->publish [i]);
-    self->publish_count = 0;
-}
-
 void
 aggregator_destroy (aggregator_t **self_p)
 {
     if (self_p && *self_p) {
         aggregator_t *self = *self_p;
-        s_clear_pending (self);
+        agg_live_clear_pending (self);
         free (self->batch);
         free (self->retry_ids);
         free (self->acks);
@@ -162,8 +88,8 @@ s_change (aggregator_t *self, uint64_t instance_id)
     return change;
 }
 
-static norc_msg_t *
-s_event (const char *topic_status, uint64_t instance_id, int status)
+norc_msg_t *
+agg_event (const char *topic_status, uint64_t instance_id, int status)
 {
     NORC_UNUSED (topic_status);
     norc_msg_t *event = norc_msg_new (NORC_MSG_EVENT);
@@ -173,9 +99,6 @@ s_event (const char *topic_status, uint64_t instance_id, int status)
     event->event.status_name = norc_strdup (name ? name : "?");
     return event;
 }
-
-static bool s_deliver (void *owner, uint64_t daemon_id, uint64_t request_id, int request, const char *by,
-                       uint64_t instance_id);
 
 //  The replace policy: a schedule's new run stops its earlier ones (a
 //  waiting one ends KILLED here, a running one is stopped by its executor).
@@ -199,7 +122,7 @@ s_replace (aggregator_t *self, uint64_t schedule_id, uint64_t instance_id)
             char *reason = norc_asprintf ("killed on request by %s", by);
             done = norc_store_instance_cancel (self->db, id, reason) == NORC_OK;
             if (done) {
-                norc_msg_t *event = s_event (NULL, id, NORC_ST_KILLED);
+                norc_msg_t *event = agg_event (NULL, id, NORC_ST_KILLED);
                 event->event.schedule_id = schedule_id;
                 event->event.detail = reason;
                 reason = NULL;
@@ -208,7 +131,7 @@ s_replace (aggregator_t *self, uint64_t schedule_id, uint64_t instance_id)
             free (reason);
         }
         else
-            done = s_deliver (self, executor, 0, NORC_REQ_KILL, by, id);
+            done = agg_live_deliver (self, executor, 0, NORC_REQ_KILL, by, id);
         norc_log_info ("instance=%llu: replaced by #%llu%s", (unsigned long long) id,
                        (unsigned long long) instance_id, done ? "" : " (its executor is not connected)");
     }
@@ -217,10 +140,10 @@ s_replace (aggregator_t *self, uint64_t schedule_id, uint64_t instance_id)
 }
 
 //  A retry was created for instance `of`.
-static void
-s_publish_retry (aggregator_t *self, uint64_t id, uint64_t of)
+void
+agg_publish_retry (aggregator_t *self, uint64_t id, uint64_t of)
 {
-    norc_msg_t *event = s_event (NULL, id, NORC_ST_CREATED);
+    norc_msg_t *event = agg_event (NULL, id, NORC_ST_CREATED);
     event->event.detail = of ? norc_asprintf ("retry of #%llu", (unsigned long long) of)
                              : norc_strdup ("retry: its executor was lost");
     agg_api_publish (self->stream, &event, "instance.created");
@@ -294,8 +217,8 @@ s_unpublish (aggregator_t *self, uint64_t instance_id)
 }
 
 //  Commit the batch; on success acknowledge and publish everything queued.
-static void
-s_flush (aggregator_t *self)
+void
+agg_flush (aggregator_t *self)
 {
     if (self->flush_timer >= 0) {
         //  Committed now: the window's timer has nothing left to do
@@ -350,12 +273,12 @@ s_flush (aggregator_t *self)
         //  New attempts: the dispatcher takes them from this notification
         for (size_t i = 0; i < self->batch_count; i++)
             if (self->retry_ids [i])
-                s_publish_retry (self, self->retry_ids [i], self->batch [i].id);
+                agg_publish_retry (self, self->retry_ids [i], self->batch [i].id);
     }
     else
         norc_log_warnx ("db: cannot record %zu events, they will be resent: %s",
                         self->batch_count, norc_db_errstr (self->db));
-    s_clear_pending (self);
+    agg_live_clear_pending (self);
 }
 
 static void
@@ -364,148 +287,6 @@ s_publish_later (aggregator_t *self, norc_msg_t *event, const char *topic)
     event->event.topic = norc_strdup (topic);
     event->event.time_us = norc_now_us ();
     self->publish [self->publish_count++] = event;
-}
-
-//  Send a control request to a connected daemon (agg_api_deliver_fn).
-static bool
-s_deliver (void *owner, uint64_t daemon_id, uint64_t request_id, int request, const char *by,
-           uint64_t instance_id)
-{
-    aggregator_t *self = (aggregator_t *) owner;
-    char key [32];
-    snprintf (key, sizeof key, "%llu", (unsigned long long) daemon_id);
-    zframe_t *route = (zframe_t *) zhashx_lookup (self->routes, key);
-    if (!route)
-        return false;
-    norc_msg_t *msg = norc_msg_new (NORC_MSG_CONTROL);
-    msg->control.request_id = request_id;
-    msg->control.daemon_id = daemon_id;
-    msg->control.request = request;
-    msg->control.requested_by = norc_strdup (by ? by : "");
-    msg->control.instance_id = instance_id;
-    norc_msg_set_routing_id (msg, route);
-    return norc_msg_send (&msg, self->events) == NORC_OK;
-}
-
-//  A daemon (re)connected: hand it what was asked while it was away.
-static void
-s_deliver_pending (aggregator_t *self, uint64_t daemon_id)
-{
-    norc_rows_t rows = { 0 };
-    if (norc_store_control_pending (self->db, daemon_id, &rows) == NORC_OK)
-        for (size_t i = 0; i < rows.count; i++) {
-            uint64_t id = strtoull (norc_strmap_get (&rows.rows [i], "id"), NULL, 10);
-            int request = atoi (norc_strmap_get (&rows.rows [i], "request"));
-            if (s_deliver (self, daemon_id, id, request, norc_strmap_get (&rows.rows [i], "requested_by"), 0))
-                norc_store_control_mark (self->db, id, NORC_CONTROL_DELIVERED, NULL);
-        }
-    norc_rows_clear (&rows);
-}
-
-static void
-s_route (aggregator_t *self, uint64_t daemon_id, zframe_t *routing_id)
-{
-    if (!daemon_id || !routing_id)
-        return;
-    char key [32];
-    snprintf (key, sizeof key, "%llu", (unsigned long long) daemon_id);
-    zframe_t *known = (zframe_t *) zhashx_lookup (self->routes, key);
-    if (known && zframe_eq (known, routing_id))
-        return;
-    zhashx_update (self->routes, key, zframe_dup (routing_id));
-    s_deliver_pending (self, daemon_id);
-}
-
-//  A heartbeat. Only daemons the record knows are kept and routed: one
-//  not seen before waits (at most PENDING_MAX of them) for one batched
-//  look-up at the next heartbeat write; one the record does not have is a
-//  stranger, and its heartbeats are dropped at once (a flood of them
-//  costs a hash look-up each). True when the daemon is known.
-static bool
-s_heartbeat (aggregator_t *self, norc_heartbeat_t *hb)
-{
-    char key [32];
-    snprintf (key, sizeof key, "%llu", (unsigned long long) hb->daemon_id);
-    s_beat_t *beat = (s_beat_t *) zhashx_lookup (self->beats, key);
-    if (!beat) {
-        if (!hb->daemon_id || zhashx_lookup (self->strangers, key))
-            return false;
-        beat = (s_beat_t *) zhashx_lookup (self->pending, key);
-        if (!beat && zhashx_size (self->pending) >= PENDING_MAX)
-            return false;       //  a real daemon beats again within a period
-        if (!beat) {
-            beat = (s_beat_t *) norc_calloc (1, sizeof (s_beat_t));
-            beat->daemon_id = hb->daemon_id;
-            zhashx_insert (self->pending, key, beat);
-        }
-    }
-    beat->status = hb->status ? hb->status : NORC_ST_RUNNING;
-    beat->at = norc_now_us ();
-    beat->dirty = true;
-    beat->kind = hb->kind && strcmp (hb->kind, "scheduler") == 0 ? NORC_DAEMON_SCHEDULER : NORC_DAEMON_EXECUTOR;
-    snprintf (beat->host, sizeof beat->host, "%s", hb->host ? hb->host : "");
-    beat->pid = hb->pid;
-    beat->running = hb->running;
-    return zhashx_lookup (self->beats, key) != NULL;
-}
-
-//  The daemons heard from for the first time: known to the record, they
-//  join the others; unknown, they are strangers for a while
-static void
-s_check_pending (aggregator_t *self)
-{
-    size_t n = zhashx_size (self->pending);
-    if (n == 0)
-        return;
-    if (zhashx_size (self->strangers) > STRANGERS_MAX)
-        zhashx_purge (self->strangers);         //  forget old ones rather than grow
-    uint64_t *ids = (uint64_t *) norc_calloc (n, sizeof (uint64_t));
-    bool *known = (bool *) norc_calloc (n, sizeof (bool));
-    size_t k = 0;
-    for (s_beat_t *b = (s_beat_t *) zhashx_first (self->pending); b; b = (s_beat_t *) zhashx_next (self->pending))
-        ids [k++] = b->daemon_id;
-    if (norc_store_daemons_exist (self->db, ids, k, known) == NORC_OK)
-        for (size_t i = 0; i < k; i++) {
-            char key [32];
-            snprintf (key, sizeof key, "%llu", (unsigned long long) ids [i]);
-            s_beat_t *b = (s_beat_t *) zhashx_lookup (self->pending, key);
-            if (known [i] && b) {
-                s_beat_t *copy = (s_beat_t *) norc_malloc (sizeof (s_beat_t));
-                *copy = *b;
-                zhashx_insert (self->beats, key, copy);
-            }
-            else
-                zhashx_insert (self->strangers, key, (void *) 1);
-            zhashx_delete (self->pending, key);
-        }
-    free (known);
-    free (ids);
-}
-
-//  The daemons heard from lately, from memory (agg_api_daemons_fn): what
-//  the API answers while the database is out of reach.
-static void
-s_daemons_heard (void *owner, int kind, norc_rows_t *rows)
-{
-    aggregator_t *self = (aggregator_t *) owner;
-    norc_us_t alive_after = norc_now_us () - self->failure_ms * 1000;
-    for (s_beat_t *beat = (s_beat_t *) zhashx_first (self->beats); beat;
-         beat = (s_beat_t *) zhashx_next (self->beats)) {
-        if (beat->kind != kind || beat->at < alive_after)
-            continue;
-        norc_strmap_t *row = norc_rows_add (rows);
-        char text [64];
-        snprintf (text, sizeof text, "%llu", (unsigned long long) beat->daemon_id);
-        norc_strmap_set (row, "id", text);
-        norc_strmap_set (row, "host", beat->host);
-        snprintf (text, sizeof text, "%lld", (long long) beat->pid);
-        norc_strmap_set (row, "pid", text);
-        snprintf (text, sizeof text, "%d", beat->running);
-        norc_strmap_set (row, "running", text);
-        snprintf (text, sizeof text, "%d", beat->status);
-        norc_strmap_set (row, "status", text);
-        norc_strmap_set (row, "heartbeat", norc_time_iso (beat->at, text, sizeof text));
-    }
 }
 
 //  A refused event: acknowledged (its sender must not resend it for
@@ -577,7 +358,7 @@ s_on_event (aggregator_t *self, norc_msg_t *msg)
             change->started = m->started_us;
             change->revision = m->revision && *m->revision ? norc_strdup (m->revision) : NULL;
             s_queue_ack (self, msg->routing_id, m->seq);
-            event = s_event (NULL, m->instance_id, NORC_ST_RUNNING);
+            event = agg_event (NULL, m->instance_id, NORC_ST_RUNNING);
             event->event.daemon_id = m->executor_id;
             s_publish_later (self, event, "instance.started");
             break;
@@ -612,7 +393,7 @@ s_on_event (aggregator_t *self, norc_msg_t *msg)
             change->reason = m->reason ? norc_strdup (m->reason) : NULL;
             change->reason_code = m->reason_code;
             s_queue_ack (self, msg->routing_id, m->seq);
-            event = s_event (NULL, m->instance_id, m->status);
+            event = agg_event (NULL, m->instance_id, m->status);
             event->event.daemon_id = m->executor_id;
             event->event.exit_code = m->exit_code;
             event->event.detail = m->reason ? norc_strdup (m->reason) : NULL;
@@ -623,7 +404,7 @@ s_on_event (aggregator_t *self, norc_msg_t *msg)
             //  The scheduler committed the row itself; this is for the stream
             norc_instance_created_t *m = &msg->instance_created;
             s_queue_ack (self, msg->routing_id, m->seq);
-            event = s_event (NULL, m->instance_id, NORC_ST_CREATED);
+            event = agg_event (NULL, m->instance_id, NORC_ST_CREATED);
             event->event.schedule_id = m->schedule_id;
             event->event.task = m->task ? norc_strdup (m->task) : NULL;
             event->event.queue = m->queue ? norc_strdup (m->queue) : NULL;
@@ -651,7 +432,7 @@ s_on_event (aggregator_t *self, norc_msg_t *msg)
             norc_daemon_status_t *m = &msg->daemon_status;
             //  What the daemon reported before is recorded first: an
             //  executor's ENDED comes after the ends of its last runs
-            s_flush (self);
+            agg_flush (self);
             int rc = norc_store_daemon_status (self->db, m->daemon_id, m->status, m->reason);
             //  A heartbeat read before this change must not write the old
             //  status back at the next heartbeat write
@@ -664,7 +445,7 @@ s_on_event (aggregator_t *self, norc_msg_t *msg)
                 beat->status = m->status;
             if (rc == NORC_OK || rc == NORC_NOTFOUND) {
                 s_queue_ack (self, msg->routing_id, m->seq);
-                event = s_event (NULL, 0, m->status);
+                event = agg_event (NULL, 0, m->status);
                 event->event.daemon_id = m->daemon_id;
                 event->event.detail = m->reason ? norc_strdup (m->reason) : NULL;
                 s_publish_later (self, event, m->kind && strcmp (m->kind, "scheduler") == 0
@@ -673,8 +454,8 @@ s_on_event (aggregator_t *self, norc_msg_t *msg)
             break;
         }
         case NORC_MSG_HEARTBEAT:
-            if (s_heartbeat (self, &msg->heartbeat))
-                s_route (self, msg->heartbeat.daemon_id, msg->routing_id);
+            if (agg_live_heartbeat (self, &msg->heartbeat))
+                agg_live_route (self, msg->heartbeat.daemon_id, msg->routing_id);
             break;
         case NORC_MSG_CONTROL_REPLY: {
             norc_control_reply_t *m = &msg->control_reply;
@@ -699,12 +480,12 @@ s_on_flush (zloop_t *loop, int timer_id, void *arg)
     NORC_UNUSED (timer_id);
     aggregator_t *self = (aggregator_t *) arg;
     self->flush_timer = -1;
-    s_flush (self);
+    agg_flush (self);
     return 0;
 }
 
-static int
-s_handle_events (zloop_t *loop, zsock_t *sock, void *arg)
+int
+agg_handle_events (zloop_t *loop, zsock_t *sock, void *arg)
 {
     aggregator_t *self = (aggregator_t *) arg;
     //  Drain what is waiting, then commit it all at once
@@ -724,7 +505,7 @@ s_handle_events (zloop_t *loop, zsock_t *sock, void *arg)
             self->flush_timer = zloop_timer (loop, (size_t) self->batch_ms, 1, s_on_flush, self);
         return 0;
     }
-    s_flush (self);
+    agg_flush (self);
     return 0;
 }
 
@@ -768,146 +549,7 @@ s_handle_api (zloop_t *loop, zsock_t *sock, void *arg)
 }
 
 //  --------------------------------------------------------------------------
-//  Timers
-
-static int
-s_on_heartbeat_write (zloop_t *loop, int timer_id, void *arg)
-{
-    NORC_UNUSED (loop);
-    NORC_UNUSED (timer_id);
-    aggregator_t *self = (aggregator_t *) arg;
-    s_check_pending (self);
-    for (s_beat_t *beat = (s_beat_t *) zhashx_first (self->beats); beat;
-         beat = (s_beat_t *) zhashx_next (self->beats)) {
-        if (!beat->dirty)
-            continue;
-        int rc = norc_store_daemon_heartbeat (self->db, beat->daemon_id, beat->status, beat->at);
-        if (rc == NORC_CONFLICT) {
-            //  Recorded dead, and yet it talks (it was frozen past the
-            //  threshold): it must register again before it gets any work
-            norc_log_warnx ("daemon %llu is recorded dead but still sends heartbeats: asking it to register "
-                            "again", (unsigned long long) beat->daemon_id);
-            s_deliver (self, beat->daemon_id, 0, NORC_REQ_REREGISTER, "the status-aggregator", 0);
-        }
-        if (rc == NORC_OK || rc == NORC_CONFLICT || rc == NORC_NOTFOUND)
-            beat->dirty = false;
-        else
-            self->observing_since = norc_mono_us ();    //  the record is behind: judge nobody yet
-    }
-    return 0;
-}
-
-//  What daemons recorded dead still hold by the record (a frozen executor
-//  that woke up and reported a start late): nothing is left non-final
-static void
-s_orphans (aggregator_t *self, norc_us_t dead_before)
-{
-    uint64_t *ended = NULL, *requeued = NULL;
-    size_t nended = 0, nrequeued = 0;
-    const char *reason = "executor lost: no heartbeat (it started the task after it was recorded dead)";
-    if (norc_store_daemon_orphans (self->db, dead_before, reason, &ended, &nended, &requeued, &nrequeued) == NORC_OK) {
-        for (size_t i = 0; i < nended; i++) {
-            norc_msg_t *event = s_event (NULL, ended [i], NORC_ST_ERROR);
-            event->event.time_us = norc_now_us ();
-            event->event.detail = norc_strdup (reason);
-            agg_api_publish (self->stream, &event, "instance.ended");
-        }
-        for (size_t i = 0; i < nrequeued; i++) {
-            norc_msg_t *event = s_event (NULL, requeued [i], NORC_ST_CREATED);
-            event->event.time_us = norc_now_us ();
-            event->event.detail = norc_strdup ("its executor is recorded dead");
-            agg_api_publish (self->stream, &event, "instance.requeued");
-        }
-        if (nended || nrequeued)
-            norc_log_warnx ("instances held by daemons recorded dead: %zu ended ERROR, %zu waiting again",
-                            nended, nrequeued);
-    }
-    free (ended);
-    free (requeued);
-}
-
-static int
-s_on_sweep (zloop_t *loop, int timer_id, void *arg)
-{
-    NORC_UNUSED (loop);
-    NORC_UNUSED (timer_id);
-    aggregator_t *self = (aggregator_t *) arg;
-    //  Judge a daemon silent only after watching for a whole threshold
-    //  without a gap: after a restart, after the loop stalled (the database
-    //  was away), or while heartbeats cannot be stored, everyone gets one
-    //  full threshold to be heard again
-    norc_us_t now = norc_mono_us ();
-    int64_t stall_ms = 3 * self->period_ms > self->failure_ms / 2 ? 3 * self->period_ms : self->failure_ms / 2;
-    if (now - self->last_sweep > stall_ms * 1000)
-        self->observing_since = now;
-    self->last_sweep = now;
-    //  Take the heartbeats already waiting first (timers run before
-    //  readers in a loop turn): after a slow moment they are in the socket
-    for (int i = 0; i < 10 && (zsock_events (self->events) & ZMQ_POLLIN); i++)
-        s_handle_events (loop, self->events, self);
-    s_flush (self);             //  the ends already received are recorded before any judgement
-    s_on_heartbeat_write (loop, 0, self);
-    //  Those writes wait for the database when it is away: if they held
-    //  the loop up, the heartbeats that came meanwhile are not read yet,
-    //  and the record is behind; judge nobody before a full threshold
-    if (norc_mono_us () - now > stall_ms * 1000) {
-        self->observing_since = self->last_sweep = norc_mono_us ();
-        return 0;
-    }
-    if (norc_mono_us () - self->observing_since < self->failure_ms * 1000)
-        return 0;
-    norc_dead_t *dead = NULL;
-    size_t count = 0;
-    norc_us_t silent_before = norc_now_us () - self->failure_ms * 1000;
-    const char *reason = "executor lost: no heartbeat";
-    if (norc_store_daemon_mark_dead (self->db, silent_before, reason, &dead, &count) != NORC_OK)
-        return 0;
-    bool released = false;
-    for (size_t i = 0; i < count; i++) {
-        norc_dead_t *d = &dead [i];
-        bool is_executor = d->kind == NORC_DAEMON_EXECUTOR;
-        norc_log_warnx ("%s=%llu: no heartbeat for %lld ms: marked dead; %zu instances ended as ERROR, "
-                        "%zu waiting again, %d schedules released", is_executor ? "executor" : "scheduler",
-                        (unsigned long long) d->id, (long long) self->failure_ms, d->ended_count,
-                        d->requeued_count, d->leases_released);
-        norc_msg_t *event = s_event (NULL, 0, NORC_ST_ERROR);
-        event->event.daemon_id = d->id;
-        event->event.time_us = norc_now_us ();
-        event->event.detail = is_executor
-            ? norc_asprintf ("no heartbeat; %zu instances ended as ERROR, %zu waiting again",
-                             d->ended_count, d->requeued_count)
-            : norc_asprintf ("no heartbeat; %d schedules released", d->leases_released);
-        agg_api_publish (self->stream, &event, is_executor ? "executor.status" : "scheduler.status");
-        for (size_t j = 0; j < d->ended_count; j++) {
-            event = s_event (NULL, d->ended [j], NORC_ST_ERROR);
-            event->event.daemon_id = d->id;
-            event->event.time_us = norc_now_us ();
-            event->event.detail = norc_strdup (reason);
-            agg_api_publish (self->stream, &event, "instance.ended");
-        }
-        for (size_t j = 0; j < d->retried_count; j++)
-            s_publish_retry (self, d->retried [j], 0);
-        //  The dispatcher takes these again at once
-        for (size_t j = 0; j < d->requeued_count; j++) {
-            event = s_event (NULL, d->requeued [j], NORC_ST_CREATED);
-            event->event.time_us = norc_now_us ();
-            event->event.detail = norc_strdup ("its executor was lost before starting it");
-            agg_api_publish (self->stream, &event, "instance.requeued");
-        }
-        released = released || d->leases_released > 0;
-        char key [32];
-        snprintf (key, sizeof key, "%llu", (unsigned long long) d->id);
-        zhashx_delete (self->beats, key);
-    }
-    //  The surviving schedulers claim the released schedules now
-    if (released)
-        agg_api_notify_schedule (self->stream, 0, "release");
-    norc_dead_list_free (&dead, count);
-    s_orphans (self, silent_before);
-    return 0;
-}
-
-//  --------------------------------------------------------------------------
+//  Start and stop
 
 //  SIGTERM/SIGINT: the batch in hand is committed on the way out
 static int
@@ -959,15 +601,15 @@ aggregator_start (aggregator_t *self)
     self->api_ctx.db = self->db;
     self->api_ctx.stream = self->stream;
     self->api_ctx.alive_ms = self->failure_ms;
-    self->api_ctx.deliver = s_deliver;
-    self->api_ctx.daemons = s_daemons_heard;
+    self->api_ctx.deliver = agg_live_deliver;
+    self->api_ctx.daemons = agg_live_daemons_heard;
     self->api_ctx.owner = self;
     self->observing_since = self->last_sweep = norc_mono_us ();
     self->loop = zloop_new ();
-    zloop_reader (self->loop, self->events, s_handle_events, self);
+    zloop_reader (self->loop, self->events, agg_handle_events, self);
     zloop_reader (self->loop, self->api, s_handle_api, self);
-    zloop_timer (self->loop, (size_t) self->period_ms, 0, s_on_heartbeat_write, self);
-    zloop_timer (self->loop, (size_t) self->period_ms, 0, s_on_sweep, self);
+    zloop_timer (self->loop, (size_t) self->period_ms, 0, agg_live_on_heartbeat_write, self);
+    zloop_timer (self->loop, (size_t) self->period_ms, 0, agg_live_on_sweep, self);
     norc_service_on_signal (self->loop, s_on_signal, self);
     norc_service_upkeep (self->loop, self->config);
     return NORC_OK;
@@ -977,7 +619,7 @@ void
 aggregator_run (aggregator_t *self)
 {
     zloop_start (self->loop);
-    s_flush (self);
-    s_on_heartbeat_write (self->loop, 0, self);
+    agg_flush (self);
+    agg_live_on_heartbeat_write (self->loop, 0, self);
     norc_log_info ("stopped");
 }

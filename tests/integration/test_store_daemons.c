@@ -86,6 +86,12 @@ Test (store_daemons, daemons_heartbeat_die_and_get_handled)
     cr_expect_eq (got.status, NORC_ST_ENDED);
     cr_expect_neq (got.ended, 0);
     cr_expect_eq (norc_store_daemon_status (s_db, 999, NORC_ST_ENDED, NULL), NORC_NOTFOUND);
+    //  A late report of a status that is not final does not bring it back
+    norc_daemon_clear (&got);
+    cr_assert_eq (norc_store_daemon_status (s_db, sched.id, NORC_ST_STOPPING, "STOP"), NORC_OK);
+    cr_assert_eq (norc_store_daemon_get (s_db, sched.id, &got), NORC_OK);
+    cr_expect_eq (got.status, NORC_ST_ENDED, "still ENDED");
+    cr_expect_neq (got.ended, 0);
 
     norc_rows_t rows = { 0 };
     cr_assert_eq (norc_store_daemon_list (s_db, 0, 0, alive_after, &rows), NORC_OK);
