@@ -151,10 +151,11 @@ s_words (const char *command)
 //  memory until it execs (vfork). Any failure's errno goes to *failed.
 static void
 s_vfork_child (const char *program, char **argv, char **envp, int output, const char *cwd, int cgroup_fd,
-               volatile int *failed)
+               volatile int *failed, volatile bool *in_cgroup)
 {
     if (write (cgroup_fd, "0", 1) != 1)
         goto fail;
+    *in_cgroup = true;
     //  Handlers are this process's own after vfork (no CLONE_SIGHAND):
     //  every signal back to its default, then none blocked
     struct sigaction dfl;
@@ -246,16 +247,19 @@ exec_child_spawn_in (const char *command, const norc_strmap_t *env, const char *
                                      | POSIX_SPAWN_SETSIGDEF);
     pid_t pid;
     int rc;
+    bool cgroup_refused = false;
     if (cgroup_fd >= 0) {
         //  No signal handler may run in the child while it shares our memory
         sigset_t all, saved;
         sigfillset (&all);
         pthread_sigmask (SIG_SETMASK, &all, &saved);
         volatile int failed = 0;
+        volatile bool in_cgroup = false;
         pid = vfork ();
         if (pid == 0)
-            s_vfork_child (program, argv, envp, fds [1], cwd, cgroup_fd, &failed);
+            s_vfork_child (program, argv, envp, fds [1], cwd, cgroup_fd, &failed, &in_cgroup);
         rc = pid < 0 ? errno : failed;
+        cgroup_refused = pid > 0 && failed && !in_cgroup;
         pthread_sigmask (SIG_SETMASK, &saved, NULL);
         if (pid > 0 && failed)
             waitpid (pid, NULL, 0);
@@ -275,6 +279,11 @@ exec_child_spawn_in (const char *command, const norc_strmap_t *env, const char *
     free (envp);
     if (rc != 0) {
         close (fds [0]);
+        if (cgroup_refused) {
+            snprintf (err, errsize, "cannot move into its cgroup: %s", strerror (rc));
+            errno = rc;
+            return NORC_AGAIN;
+        }
         if (rc == ENOENT && cwd && *cwd)
             snprintf (err, errsize, "cannot start in working directory %s: %s", cwd, strerror (rc));
         else

@@ -35,7 +35,8 @@ int exec_child_spawn (const char *command, const norc_strmap_t *env, const char 
 //  The same, with the child in the cgroup whose cgroup.procs is open as
 //  cgroup_fd (-1: none) from before it runs anything: it writes itself
 //  there before its exec (vfork), so not even what it forks at once is
-//  left outside.
+//  left outside. NORC_AGAIN (nothing started) when the kernel refused the
+//  move: the caller may start it without the cgroup.
 int exec_child_spawn_in (const char *command, const norc_strmap_t *env, const char *cwd, int cgroup_fd,
                          exec_child_t *child, char *err, size_t errsize);
 

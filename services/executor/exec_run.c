@@ -517,6 +517,18 @@ exec_run_start (executor_t *self, norc_assign_t *a)
     }
     int rc = exec_child_spawn_in (a->command ? a->command : "", &env, a->cwd, cgroup_fd, &run->child, err,
                                   sizeof err);
+    if (rc == NORC_AGAIN) {
+        //  The kernel would not take it into its cgroup: it runs in its
+        //  process group only (said once)
+        if (!self->cgroup_failed)
+            norc_log_warnx ("instance=%llu: %s; it and later ones that fail so run in their process group only",
+                            (unsigned long long) a->instance_id, err);
+        self->cgroup_failed = true;
+        close (cgroup_fd);
+        cgroup_fd = -1;
+        exec_cgroup_end (self->cgroup, a->instance_id, 0);
+        rc = exec_child_spawn_in (a->command ? a->command : "", &env, a->cwd, -1, &run->child, err, sizeof err);
+    }
     int spawn_errno = errno;
     if (cgroup_fd >= 0)
         close (cgroup_fd);

@@ -164,3 +164,19 @@ Test (exec_cgroup, a_root_without_cgroup_v2_is_refused)
     cr_expect_null (cgroup);
     cr_expect_not_null (strstr (why, "/tmp is not a cgroup v2 directory"), "%s", why);
 }
+
+//  A move the kernel refuses (here: the cgroup was removed meanwhile)
+//  starts nothing and says so, so the executor can start it without one
+Test (exec_cgroup, a_refused_move_starts_nothing)
+{
+    exec_cgroup_t *cgroup = s_open ();
+    char why [512];
+    int fd = exec_cgroup_prepare (cgroup, 12, why, sizeof why);
+    cr_assert_geq (fd, 0, "%s", why);
+    cr_assert_eq (exec_cgroup_end (cgroup, 12, 0), 0);
+    exec_child_t child;
+    cr_expect_eq (exec_child_spawn_in ("echo never", NULL, NULL, fd, &child, why, sizeof why), NORC_AGAIN);
+    cr_expect_not_null (strstr (why, "cannot move into its cgroup"), "%s", why);
+    close (fd);
+    exec_cgroup_destroy (&cgroup);
+}
