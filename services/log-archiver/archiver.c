@@ -248,13 +248,14 @@ s_save_removed (archiver_t *self)
     free (path);
 }
 
-//  Count what the archive holds, and read the highest id removed before
+//  Read the highest id removed before, and, when there is a limit, count
+//  what the archive holds (a walk of every log: only then)
 static void
 s_count_held (archiver_t *self)
 {
     char *instances = norc_asprintf ("%s/instances", self->dir);
-    size_t buckets;
-    uint64_t *bucket = s_numbered (instances, &buckets, NULL);
+    size_t buckets = 0;
+    uint64_t *bucket = self->max_bytes > 0 ? s_numbered (instances, &buckets, NULL) : NULL;
     self->held = 0;
     for (size_t b = 0; b < buckets; b++) {
         char *dir = norc_asprintf ("%s/%llu", instances, (unsigned long long) bucket [b]);
