@@ -112,6 +112,20 @@ typedef struct {
     bool written;
 } s_run_t;
 
+//  A run's six values from position p: schedule, `from` (the tick the row
+//  starts at, or the one it continues after), last tick, count, outcome,
+//  reason
+static void
+s_bind_run (norc_stmt_t *st, int p, const s_run_t *run, norc_us_t from)
+{
+    norc_stmt_bind_u64 (st, p, run->first->schedule_id);
+    norc_stmt_bind_time (st, p + 1, from);
+    norc_stmt_bind_time (st, p + 2, run->last);
+    norc_stmt_bind_i64 (st, p + 3, run->count);
+    norc_stmt_bind_i64 (st, p + 4, run->first->outcome);
+    norc_stmt_bind_str (st, p + 5, run->first->reason ? run->first->reason : "");
+}
+
 static int
 s_round_sched_cmp (const void *a, const void *b)
 {
@@ -413,16 +427,8 @@ s_tick_batch (norc_db_t *db, void *arg)
         norc_stmt_t *st = norc_db_stmt (db, sql);
         free (sql);
         free (rows);
-        for (size_t j = 0; j < k; j++) {
-            s_run_t *run = ext [done + j];
-            int p = (int) (j * 6);
-            norc_stmt_bind_u64 (st, p, run->first->schedule_id);
-            norc_stmt_bind_time (st, p + 1, run->first->prev);
-            norc_stmt_bind_time (st, p + 2, run->last);
-            norc_stmt_bind_i64 (st, p + 3, run->count);
-            norc_stmt_bind_i64 (st, p + 4, run->first->outcome);
-            norc_stmt_bind_str (st, p + 5, run->first->reason ? run->first->reason : "");
-        }
+        for (size_t j = 0; j < k; j++)
+            s_bind_run (st, (int) (j * 6), ext [done + j], ext [done + j]->first->prev);
         rc = norc_stmt_exec (st);
         if (rc == NORC_OK && norc_stmt_affected (st) == k)
             for (size_t j = 0; j < k; j++)
@@ -461,16 +467,8 @@ s_tick_batch (norc_db_t *db, void *arg)
                                 " ON DUPLICATE KEY UPDATE outcome = outcome");
         norc_stmt_t *st = norc_db_stmt (db, sql);
         free (sql);
-        for (size_t j = 0; j < k; j++) {
-            s_run_t *run = ext [done + j];
-            int p = (int) (j * 6);
-            norc_stmt_bind_u64 (st, p, run->first->schedule_id);
-            norc_stmt_bind_time (st, p + 1, run->first->nominal);
-            norc_stmt_bind_time (st, p + 2, run->last);
-            norc_stmt_bind_i64 (st, p + 3, run->count);
-            norc_stmt_bind_i64 (st, p + 4, run->first->outcome);
-            norc_stmt_bind_str (st, p + 5, run->first->reason ? run->first->reason : "");
-        }
+        for (size_t j = 0; j < k; j++)
+            s_bind_run (st, (int) (j * 6), ext [done + j], ext [done + j]->first->nominal);
         rc = norc_stmt_exec (st);
         done += k;
     }

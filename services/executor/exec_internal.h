@@ -133,6 +133,8 @@ struct _executor_t {
     const char *end_reason;     //  for the final DAEMON-STATUS
     char revision [65];         //  the revision hook's last answer ("" if none)
     norc_us_t revision_at;      //  monotonic time it was asked, 0 never
+    const char *revision_command;   //  executor.revision_command ("" when none; the config's)
+    norc_us_t revision_every;   //  executor.revision_every_s, in us
     exec_child_t revision_child;    //  the hook while it runs (revision_busy)
     bool revision_busy;
     char revision_out [256];    //  what it printed so far

@@ -63,6 +63,8 @@ executor_new (norc_config_t *config, const char *queue, int concurrency)
     self->sigfd = -1;
     self->started_timer = -1;
     self->revision_timer = -1;
+    self->revision_command = norc_config_str (config, "executor.revision_command");
+    self->revision_every = norc_config_int (config, "executor.revision_every_s") * NORC_US_PER_SEC;
     self->status = NORC_ST_RUNNING;
     self->period_ms = norc_config_int (config, "heartbeat.period_ms");
     self->failure_ms = norc_config_int (config, "heartbeat.failure_ms");
@@ -187,7 +189,7 @@ s_revision_done (executor_t *self, const char *failure)
     if (strlen (out) >= sizeof self->revision)
         out [sizeof self->revision - 1] = 0;       //  the record keeps 64 characters
     memcpy (self->revision, out, strlen (out) + 1);
-    const char *command = norc_config_str (self->config, "executor.revision_command");
+    const char *command = self->revision_command;
     if (failure)
         norc_log_warnx ("revision hook \"%s\": %s", command, failure);
     else
@@ -235,10 +237,10 @@ s_on_revision_timeout (zloop_t *loop, int timer_id, void *arg)
 void
 executor_revision_ask (executor_t *self)
 {
-    const char *command = norc_config_str (self->config, "executor.revision_command");
+    //  (read at every start: the settings were read once, in executor_new)
+    const char *command = self->revision_command;
     norc_us_t now = norc_mono_us ();
-    norc_us_t every = norc_config_int (self->config, "executor.revision_every_s") * NORC_US_PER_SEC;
-    if (!*command || self->revision_busy || (self->revision_at && now - self->revision_at < every))
+    if (!*command || self->revision_busy || (self->revision_at && now - self->revision_at < self->revision_every))
         return;
     self->revision_at = now;
     char err [256];
