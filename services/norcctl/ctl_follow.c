@@ -1,0 +1,177 @@
+//  ctl_follow.c - norcctl commands that follow what happens: logs (from
+//  the log-archiver) and events (the public stream, one JSON object per
+//  line).
+#include "ctl_api_internal.h"
+#include "norc_log.h"
+#include "norc_mem.h"
+#include "norc_msg.h"
+#include "norc_zmq.h"
+#include <errno.h>
+#include <jansson.h>
+#include <time.h>
+#include <unistd.h>
+
+//  --------------------------------------------------------------------------
+//  logs: from the log-archiver
+
+int
+ctl_api_logs (norc_config_t *config, int argc, char **argv)
+{
+    bool follow = false;
+    const char *id_text = NULL;
+    for (int i = 0; i < argc; i++) {
+        if (strcmp (argv [i], "-f") == 0 || strcmp (argv [i], "--follow") == 0)
+            follow = true;
+        else
+        if (!id_text)
+            id_text = argv [i];
+        else {
+            fprintf (stderr, "norcctl: logs [-f] INSTANCE-ID\n");
+            return CTL_USAGE;
+        }
+    }
+    uint64_t id;
+    if (norc_id_parse (id_text, &id) != NORC_OK) {
+        if (id_text)
+            fprintf (stderr, "norcctl: \"%s\" is not an instance id (a number from 1, # allowed)\n", id_text);
+        else
+            fprintf (stderr, "norcctl: logs [-f] INSTANCE-ID (a number, # allowed)\n");
+        return CTL_USAGE;
+    }
+    const char *endpoint = norc_config_str (config, "archiver.fetch");
+    int timeout = (int) norc_config_int (config, "api.timeout_ms");
+    zsock_t *sock = norc_zmq_connect (ZMQ_DEALER, endpoint);
+    if (!sock)
+        return CTL_FAIL;
+    uint64_t offset = 0;
+    int rc = CTL_OK;
+    while (!zsys_interrupted) {
+        norc_msg_t *fetch = norc_msg_new (NORC_MSG_LOG_FETCH);
+        fetch->log_fetch.instance_id = id;
+        fetch->log_fetch.offset = offset;
+        fetch->log_fetch.max_bytes = 1024 * 1024;
+        fetch->log_fetch.follow = follow;
+        norc_msg_send (&fetch, sock);
+        int waited = norc_zmq_wait (sock, timeout + 1000);
+        if (waited != NORC_OK && zsys_interrupted)
+            break;              //  Ctrl-C while following: not a fault of the archiver
+        if (waited != NORC_OK) {
+            fprintf (stderr, "norcctl: nothing answered at %s within %d ms: is the log-archiver running?\n",
+                     endpoint, timeout);
+            rc = CTL_FAIL;
+            break;
+        }
+        norc_msg_t *data = norc_msg_recv (sock);
+        if (!data || data->id != NORC_MSG_LOG_DATA) {
+            norc_msg_destroy (&data);
+            continue;
+        }
+        norc_log_data_t *d = &data->log_data;
+        if (d->error && *d->error && !follow) {
+            fprintf (stderr, "norcctl: %s\n", d->error);
+            rc = CTL_FAIL;
+            norc_msg_destroy (&data);
+            break;
+        }
+        if (d->offset == offset && d->data.size) {
+            fwrite (d->data.data, 1, d->data.size, stdout);
+            fflush (stdout);
+            offset += d->data.size;
+        }
+        bool done = d->complete || (!follow && d->data.size == 0);
+        norc_msg_destroy (&data);
+        if (done)
+            break;
+    }
+    zsock_set_linger (sock, 0);
+    zsock_destroy (&sock);
+    return rc;
+}
+
+//  --------------------------------------------------------------------------
+//  events: the public stream, one JSON object per line
+
+int
+ctl_api_events (norc_config_t *config, int argc, char **argv)
+{
+    const char *filter = "";
+    long count = -1;
+    for (int i = 0; i < argc; i++) {
+        if (strcmp (argv [i], "--filter") == 0 && i + 1 < argc)
+            filter = argv [++i];
+        else
+        if (strcmp (argv [i], "-n") == 0 && i + 1 < argc)
+            count = strtol (argv [++i], NULL, 10);
+        else {
+            fprintf (stderr, "norcctl: events [--filter PREFIX] [-n COUNT]\n");
+            return CTL_USAGE;
+        }
+    }
+    zsock_t *sub = norc_zmq_connect (ZMQ_SUB, norc_config_str (config, "aggregator.stream"));
+    if (!sub)
+        return CTL_FAIL;
+    zsock_set_subscribe (sub, filter);
+    while (!zsys_interrupted && count != 0) {
+        if (norc_zmq_wait (sub, 1000) != NORC_OK)
+            continue;
+        norc_msg_t *msg = norc_msg_recv (sub);
+        if (!msg)
+            continue;
+        char *topic = msg->routing_id ? zframe_strdup (msg->routing_id) : norc_strdup ("");
+        printf ("{\"topic\": ");
+        ctl_print_json_string (stdout, topic);
+        if (msg->id == NORC_MSG_EVENT) {
+            norc_event_t *e = &msg->event;
+            char when [40];
+            printf (", \"time\": \"%s\"", norc_time_iso (e->time_us, when, sizeof when));
+            if (e->instance_id)
+                printf (", \"instance_id\": %llu", (unsigned long long) e->instance_id);
+            if (e->schedule_id)
+                printf (", \"schedule_id\": %llu", (unsigned long long) e->schedule_id);
+            if (e->daemon_id)
+                printf (", \"daemon_id\": %llu", (unsigned long long) e->daemon_id);
+            if (e->task) {
+                printf (", \"task\": ");
+                ctl_print_json_string (stdout, e->task);
+            }
+            if (e->queue) {
+                printf (", \"queue\": ");
+                ctl_print_json_string (stdout, e->queue);
+            }
+            if (e->host) {
+                printf (", \"host\": ");
+                ctl_print_json_string (stdout, e->host);
+            }
+            if (e->attempt)
+                printf (", \"attempt\": %d", e->attempt);
+            if (e->status)
+                printf (", \"status\": %d, \"status_name\": \"%s\"", e->status,
+                        norc_status_name (e->status) ? norc_status_name (e->status) : "?");
+            if (strcmp (topic, "instance.ended") == 0)
+                printf (", \"exit_code\": %d", e->exit_code);
+            if (e->nominal_us)
+                printf (", \"nominal\": \"%s\"", norc_time_iso (e->nominal_us, when, sizeof when));
+            if (e->count > 0) {
+                printf (", \"last\": \"%s\"", norc_time_iso (e->last_us, when, sizeof when));
+                printf (", \"count\": %lld", (long long) e->count);
+            }
+            if (e->detail) {
+                printf (", \"detail\": ");
+                ctl_print_json_string (stdout, e->detail);
+            }
+        }
+        else
+        if (msg->id == NORC_MSG_SCHEDULE_CHANGED)
+            printf (", \"schedule_id\": %llu, \"op\": \"%s\"",
+                    (unsigned long long) msg->schedule_changed.schedule_id,
+                    msg->schedule_changed.op ? msg->schedule_changed.op : "");
+        printf ("}\n");
+        fflush (stdout);
+        free (topic);
+        norc_msg_destroy (&msg);
+        if (count > 0)
+            count--;
+    }
+    zsock_destroy (&sub);
+    return CTL_OK;
+}

@@ -1,0 +1,287 @@
+//  ctl_runs.c - norcctl commands about runs and daemons: run, instance,
+//  status (the original reporter's sections), control (with a wait for
+//  its effect).
+#include "ctl_api_internal.h"
+#include "norc_log.h"
+#include "norc_mem.h"
+#include "norc_msg.h"
+#include "norc_zmq.h"
+#include <errno.h>
+#include <jansson.h>
+#include <time.h>
+#include <unistd.h>
+
+int
+ctl_api_run (norc_config_t *config, int argc, char **argv)
+{
+    static const char *keys [] = { "task" };
+    for (int i = 0; i + 1 < argc; i++)
+        if (strcmp (argv [i], "--at") == 0) {
+            //  A time already past is refused: as a schedule it would be
+            //  a run of missed ticks, not the run the user asked for
+            norc_us_t at;
+            if (norc_time_parse (argv [i + 1], &at) != NORC_OK) {
+                fprintf (stderr, "norcctl: --at \"%s\" is not an ISO-8601 time (e.g. 2026-12-24T18:00:00Z)\n",
+                         argv [i + 1]);
+                return CTL_USAGE;
+            }
+            if (at < norc_now_us () - 5 * NORC_US_PER_SEC) {
+                char when [40];
+                fprintf (stderr, "norcctl: --at %s is in the past (it is %s now): leave out --at to run it now\n",
+                         argv [i + 1], norc_time_iso (norc_now_us (), when, sizeof when));
+                return CTL_USAGE;
+            }
+            //  Later: a schedule of one repetition starting then, so the run
+            //  is durable, fenced and in the tick ledger like any other
+            char **rest = (char **) norc_calloc ((size_t) argc + 4, sizeof (char *));
+            int n = 0;
+            for (int j = 0; j < argc; j++)
+                if (j == i)
+                    rest [n++] = (char *) "--start";
+                else
+                    rest [n++] = argv [j];
+            rest [n++] = (char *) "--period";
+            rest [n++] = (char *) "1";
+            rest [n++] = (char *) "--reps";
+            rest [n++] = (char *) "1";
+            static const ctl_flag_t flags [] = {
+                { "--queue", "queue", true }, { "--start", "start", true }, { "--period", "period", true },
+                { "--reps", "reps", true }, { NULL, NULL, false }
+            };
+            int rc = ctl_api_simple (config, n, rest, "schedule.add", keys, 1, flags, NULL,
+                               "%s will run once at the given time (schedule %s)");
+            free (rest);
+            return rc;
+        }
+    static const ctl_flag_t flags [] = { { "--queue", "queue", true }, { NULL, NULL, false } };
+    return ctl_api_simple (config, argc, argv, "run", keys, 1, flags, NULL, "instance %2$s of %1$s created");
+}
+
+int
+ctl_api_instance_show (norc_config_t *config, int argc, char **argv)
+{
+    return ctl_api_print_record (config, argc, argv, "instance.show", ctl_id_key);
+}
+
+int
+ctl_api_instance_kill (norc_config_t *config, int argc, char **argv)
+{
+    return ctl_api_simple (config, argc, argv, "instance.kill", ctl_id_key, 1, NULL, NULL, "instance %s: kill requested");
+}
+
+int
+ctl_api_instance_handle (norc_config_t *config, int argc, char **argv)
+{
+    return ctl_api_simple (config, argc, argv, "instance.handle", ctl_id_key, 1, NULL, NULL, "instance %s handled");
+}
+
+int
+ctl_api_instance_rerun (norc_config_t *config, int argc, char **argv)
+{
+    return ctl_api_simple (config, argc, argv, "instance.rerun", ctl_id_key, 1, NULL, NULL,
+                     "instance %2$s created to rerun %1$s");
+}
+
+//  --------------------------------------------------------------------------
+//  status: the original reporter's sections
+
+static const ctl_column_t s_executor_columns [] = {
+    { "id", "ID" }, { "queue", "Queue" }, { "host", "Host" }, { "pid", "PID" }, { "running", "Running" },
+    { "succeeded", "Succeeded" }, { "failed", "Failed" }, { "started", "Started" }, { "ended", "Ended" },
+    { "status", "Status" }, { NULL, NULL }
+};
+static const ctl_column_t s_scheduler_columns [] = {
+    { "id", "ID" }, { "host", "Host" }, { "pid", "PID" }, { "claimed", "Claimed" }, { "started", "Started" },
+    { "ended", "Ended" }, { "status", "Status" }, { NULL, NULL }
+};
+static const ctl_column_t s_instance_columns [] = {
+    { "id", "ID" }, { "task", "Task" }, { "queue", "Queue" }, { "schedule_id", "Schedule" },
+    { "job", "Job" }, { "attempt", "Try" }, { "executor_id", "Executor" }, { "started", "Started" }, { "ended", "Ended" },
+    { "exit_code", "Exit" }, { "status", "Status" }, { NULL, NULL }
+};
+
+int
+ctl_api_status (norc_config_t *config, int argc, char **argv)
+{
+    static const ctl_flag_t flags [] = {
+        { "--since", "since", true }, { "--failed", "failed", false }, { NULL, NULL, false }
+    };
+    norc_strmap_t args = { 0 };
+    const char *pos [4];
+    int npos;
+    bool json = false;
+    int rc = ctl_api_parse (argc, argv, flags, &args, pos, 4, &npos, &json);
+    if (rc != CTL_OK) {
+        norc_strmap_clear (&args);
+        return rc;
+    }
+    static const struct { const char *name, *op, *title; const ctl_column_t *columns; } sections [] = {
+        { "executors", "status.executors", "Executors", s_executor_columns },
+        { "schedulers", "status.schedulers", "Schedulers", s_scheduler_columns },
+        { "queues", "status.queues", "Queues", ctl_queue_columns },
+        { "instances", "status.instances", "Instances", s_instance_columns },
+    };
+    for (int i = 0; i < npos; i++) {
+        bool known = false;
+        for (size_t s = 0; s < 4; s++)
+            known |= strcmp (pos [i], sections [s].name) == 0;
+        if (!known) {
+            fprintf (stderr, "norcctl: unknown status section \"%s\" (executors, schedulers, queues, instances)\n",
+                     pos [i]);
+            norc_strmap_clear (&args);
+            return CTL_USAGE;
+        }
+    }
+    if (!json) {
+        time_t now = time (NULL);
+        struct tm tm;
+        localtime_r (&now, &tm);
+        //  The window, named: live daemons are always listed; ended ones
+        //  and instances within it (instances: all when not given)
+        const char *since = norc_strmap_get (&args, "since");
+        bool all = since && strcmp (since, "all") == 0;
+        char daemons [64], instances [64];
+        snprintf (daemons, sizeof daemons, all ? "all ended ones" : "those ended in the last %s",
+                  since ? since : "10m");
+        snprintf (instances, sizeof instances, since && !all ? "of the last %s" : "all", since);
+        printf ("[%04d/%02d/%02d %02d:%02d:%02d] Norc status: live daemons and %s; instances: %s%s\n",
+                tm.tm_year + 1900, tm.tm_mon + 1, tm.tm_mday, tm.tm_hour, tm.tm_min, tm.tm_sec, daemons,
+                instances, norc_strmap_get (&args, "failed") ? ", failed only" : "");
+    }
+    else
+        printf ("{");
+    bool first = true;
+    for (size_t s = 0; s < 4 && rc == CTL_OK; s++) {
+        bool wanted = npos == 0;
+        for (int i = 0; i < npos; i++)
+            wanted |= strcmp (pos [i], sections [s].name) == 0;
+        if (!wanted)
+            continue;
+        norc_msg_t *reply = NULL;
+        rc = ctl_api_request (config, sections [s].op, &args, &reply);
+        if (rc != CTL_OK)
+            break;
+        if (json) {
+            printf ("%s\"%s\": ", first ? "" : ",\n ", sections [s].name);
+            ctl_print_json (stdout, &reply->api_reply.rows);
+        }
+        else {
+            printf ("\n## %s ##\n", sections [s].title);
+            ctl_print_table (stdout, &reply->api_reply.rows, sections [s].columns);
+        }
+        first = false;
+        norc_msg_destroy (&reply);
+    }
+    if (json)
+        printf ("}\n");
+    norc_strmap_clear (&args);
+    return rc;
+}
+
+//  --------------------------------------------------------------------------
+//  control: requests to daemons, optionally waiting for their effect
+
+//  The status a request leads to (0: none to wait for).
+static int
+s_expected_status (int request)
+{
+    switch (request) {
+        case NORC_REQ_STOP:   return NORC_ST_ENDED;
+        case NORC_REQ_KILL:   return NORC_ST_KILLED;
+        case NORC_REQ_PAUSE:  return NORC_ST_PAUSED;
+        case NORC_REQ_RESUME: return NORC_ST_RUNNING;
+        default:              return 0;
+    }
+}
+
+int
+ctl_api_control (norc_config_t *config, int argc, char **argv)
+{
+    if (argc < 1) {
+        fprintf (stderr, "norcctl: control stop|kill|pause|resume|reload|handle "
+                         "(executor ID | scheduler ID | --host HOST) [--wait [--timeout S]]\n");
+        return CTL_USAGE;
+    }
+    int request = norc_request_code (argv [0]);
+    if (request < 0) {
+        fprintf (stderr, "norcctl: unknown request \"%s\" (stop, kill, pause, resume, reload, handle)\n", argv [0]);
+        return CTL_USAGE;
+    }
+    norc_strmap_t args = { 0 };
+    norc_strmap_set (&args, "request", argv [0]);
+    bool wait = false;
+    long timeout_s = 30;
+    const char *kind = NULL;
+    for (int i = 1; i < argc; i++) {
+        if ((strcmp (argv [i], "executor") == 0 || strcmp (argv [i], "scheduler") == 0
+          || strcmp (argv [i], "e") == 0 || strcmp (argv [i], "s") == 0) && i + 1 < argc) {
+            kind = argv [i];
+            norc_strmap_set (&args, "daemon", argv [++i]);
+        }
+        else
+        if (strcmp (argv [i], "--host") == 0 && i + 1 < argc)
+            norc_strmap_set (&args, "host", argv [++i]);
+        else
+        if (strcmp (argv [i], "--wait") == 0)
+            wait = true;
+        else
+        if (strcmp (argv [i], "--timeout") == 0 && i + 1 < argc)
+            timeout_s = strtol (argv [++i], NULL, 10);
+        else {
+            fprintf (stderr, "norcctl: unexpected \"%s\" (see norcctl help)\n", argv [i]);
+            norc_strmap_clear (&args);
+            return CTL_USAGE;
+        }
+    }
+    NORC_UNUSED (kind);
+    norc_msg_t *reply = NULL;
+    int rc = ctl_api_request (config, "control", &args, &reply);
+    norc_strmap_clear (&args);
+    if (rc != CTL_OK)
+        return rc;
+    norc_rows_t targets = reply->api_reply.rows;
+    memset (&reply->api_reply.rows, 0, sizeof (reply->api_reply.rows));
+    norc_msg_destroy (&reply);
+    for (size_t i = 0; i < targets.count; i++) {
+        norc_strmap_t *row = &targets.rows [i];
+        const char *outcome = norc_strmap_get (row, "outcome");
+        if (outcome && strcmp (outcome, "handled") == 0)
+            printf ("%s %s marked HANDLED\n", norc_strmap_get (row, "kind"), norc_strmap_get (row, "daemon_id"));
+        else
+            printf ("%s %s on %s was sent a %s request (%s)\n", norc_strmap_get (row, "kind"),
+                    norc_strmap_get (row, "daemon_id"), norc_strmap_get (row, "host"),
+                    norc_strmap_get (row, "request"), outcome ? outcome : "sent");
+    }
+    int expected = s_expected_status (request);
+    if (wait && expected) {
+        norc_us_t deadline = norc_mono_us () + (norc_us_t) timeout_s * NORC_US_PER_SEC;
+        for (size_t i = 0; i < targets.count && rc == CTL_OK; i++) {
+            const char *id = norc_strmap_get (&targets.rows [i], "daemon_id");
+            int status = 0;
+            while (true) {
+                norc_strmap_t q = { 0 };
+                norc_strmap_set (&q, "id", id);
+                norc_msg_t *r = ctl_api_call (config, "daemon.show", &q);
+                norc_strmap_clear (&q);
+                if (r && r->api_reply.code == NORC_OK && r->api_reply.rows.count)
+                    status = atoi (norc_strmap_get (&r->api_reply.rows.rows [0], "status"));
+                norc_msg_destroy (&r);
+                if (status == expected || NORC_STATUS_IS_FINAL (status)
+                ||  norc_mono_us () > deadline || zsys_interrupted)
+                    break;
+                usleep (100000);
+            }
+            if (status == expected)
+                printf ("%s %s is %s\n", norc_strmap_get (&targets.rows [i], "kind"), id, norc_status_name (status));
+            else {
+                fprintf (stderr, "norcctl: %s %s is %s, not %s, after %ld s\n",
+                         norc_strmap_get (&targets.rows [i], "kind"), id,
+                         norc_status_name (status) ? norc_status_name (status) : "unknown",
+                         norc_status_name (expected), timeout_s);
+                rc = CTL_FAIL;
+            }
+        }
+    }
+    norc_rows_clear (&targets);
+    return rc;
+}
