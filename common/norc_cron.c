@@ -1,5 +1,4 @@
-//  norc_cron.c - cron expressions: parsing, next fire time, time zones, and
-//  the translation of the original Norc encoding.
+//  norc_cron.c - cron expressions: the grammar and the next fire time.
 //
 //  A parsed expression is a set of bit masks, one per field, plus the
 //  special day rules (L, W, #). The next fire time is searched in civil
@@ -10,24 +9,17 @@
 //  impossible date such as 30 February is an error, never a hang).
 //
 //  Each civil candidate is then turned into an instant with the zone's
-//  rules. The DST rule: a civil time that does not exist (spring-forward
-//  gap) fires once, at the transition; a civil time that exists twice
-//  (fall-back) fires once, at its first occurrence. Offsets come from the
-//  C library (localtime_r with TZ set for the call), which reads the
-//  system's IANA zone database; we never parse zone files ourselves.
-#include "norc_cron.h"
+//  rules (norc_calendar.c, which states the DST rule). The original Norc
+//  encoding is translated in norc_cron_original.c.
+#include "norc_cron_internal.h"
+#include "norc_calendar.h"
 #include "norc_mem.h"
 #include <ctype.h>
 #include <strings.h>
 #include <time.h>
 #include <unistd.h>
 
-enum { F_SEC, F_MIN, F_HOUR, F_DOM, F_MON, F_DOW, F_COUNT };
-
-static const struct {
-    const char *name;
-    int min, max;
-} s_fields [F_COUNT] = {
+const norc_cron_field_t norc_cron_fields [F_COUNT] = {
     { "second", 0, 59 }, { "minute", 0, 59 }, { "hour", 0, 23 },
     { "day of month", 1, 31 }, { "month", 1, 12 }, { "day of week", 0, 7 }
 };
@@ -53,250 +45,6 @@ struct _norc_cron_t {
 };
 
 //  --------------------------------------------------------------------------
-//  Civil calendar arithmetic (proleptic Gregorian), after Howard Hinnant
-
-typedef struct {
-    int y, mo, d, h, mi, s;
-} s_civil_t;
-
-static int64_t
-s_days_from_civil (int y, int m, int d)
-{
-    y -= m <= 2;
-    int64_t era = (y >= 0 ? y : y - 399) / 400;
-    int64_t yoe = y - era * 400;
-    int64_t doy = (153 * (m + (m > 2 ? -3 : 9)) + 2) / 5 + d - 1;
-    int64_t doe = yoe * 365 + yoe / 4 - yoe / 100 + doy;
-    return era * 146097 + doe - 719468;
-}
-
-static bool
-s_leap (int y)
-{
-    return (y % 4 == 0 && y % 100 != 0) || y % 400 == 0;
-}
-
-static int
-s_days_in_month (int y, int m)
-{
-    static const int days [] = { 31, 28, 31, 30, 31, 30, 31, 31, 30, 31, 30, 31 };
-    return m == 2 && s_leap (y) ? 29 : days [m - 1];
-}
-
-//  0 = Sunday
-static int
-s_weekday (int y, int m, int d)
-{
-    int64_t days = s_days_from_civil (y, m, d);
-    return (int) (days >= -4 ? (days + 4) % 7 : (days + 5) % 7 + 6);
-}
-
-static int64_t
-s_civil_seconds (const s_civil_t *c)
-{
-    return s_days_from_civil (c->y, c->mo, c->d) * 86400
-         + c->h * 3600 + c->mi * 60 + c->s;
-}
-
-static void
-s_civil_from_seconds (int64_t t, s_civil_t *c)
-{
-    int64_t days = t >= 0 ? t / 86400 : (t - 86399) / 86400;
-    int64_t rem = t - days * 86400;
-    c->h = (int) (rem / 3600);
-    c->mi = (int) (rem / 60 % 60);
-    c->s = (int) (rem % 60);
-    //  civil_from_days
-    int64_t z = days + 719468;
-    int64_t era = (z >= 0 ? z : z - 146096) / 146097;
-    int64_t doe = z - era * 146097;
-    int64_t yoe = (doe - doe / 1460 + doe / 36524 - doe / 146096) / 365;
-    int64_t doy = doe - (365 * yoe + yoe / 4 - yoe / 100);
-    int64_t mp = (5 * doy + 2) / 153;
-    c->d = (int) (doy - (153 * mp + 2) / 5 + 1);
-    c->mo = (int) (mp < 10 ? mp + 3 : mp - 9);
-    c->y = (int) (yoe + era * 400 + (c->mo <= 2));
-}
-
-//  Move to the start of the next day / month; lower fields become 0.
-static void
-s_next_month (s_civil_t *c)
-{
-    c->d = 1;
-    c->h = c->mi = c->s = 0;
-    if (++c->mo > 12) {
-        c->mo = 1;
-        c->y++;
-    }
-}
-
-static void
-s_next_day (s_civil_t *c)
-{
-    c->h = c->mi = c->s = 0;
-    if (++c->d > s_days_in_month (c->y, c->mo))
-        s_next_month (c);
-}
-
-static void
-s_next_hour (s_civil_t *c)
-{
-    c->mi = c->s = 0;
-    if (++c->h > 23)
-        s_next_day (c);
-}
-
-static void
-s_next_minute (s_civil_t *c)
-{
-    c->s = 0;
-    if (++c->mi > 59)
-        s_next_hour (c);
-}
-
-static void
-s_next_second (s_civil_t *c)
-{
-    if (++c->s > 59)
-        s_next_minute (c);
-}
-
-//  --------------------------------------------------------------------------
-//  Time zones
-
-static bool
-s_is_utc (const char *tz)
-{
-    return !tz || !*tz || strcmp (tz, "UTC") == 0 || strcmp (tz, "Etc/UTC") == 0
-        || strcmp (tz, "Z") == 0;
-}
-
-bool
-norc_tz_valid (const char *tz)
-{
-    if (s_is_utc (tz))
-        return true;
-    if (strlen (tz) > 64 || tz [0] == '/' || strstr (tz, ".."))
-        return false;
-    for (const char *p = tz; *p; p++)
-        if (!isalnum ((unsigned char) *p) && !strchr ("/_+-", *p))
-            return false;
-    const char *dir = getenv ("TZDIR");
-    char *path = norc_asprintf ("%s/%s", dir && *dir ? dir : "/usr/share/zoneinfo", tz);
-    FILE *file = fopen (path, "rb");
-    free (path);
-    if (!file)
-        return false;
-    char magic [4] = { 0 };
-    size_t n = fread (magic, 1, 4, file);
-    fclose (file);
-    return n == 4 && memcmp (magic, "TZif", 4) == 0;
-}
-
-//  The process's TZ is switched for the length of one call and restored.
-typedef struct {
-    char *saved;        //  previous TZ value, or NULL if unset
-    bool switched;
-} s_tz_guard_t;
-
-static void
-s_tz_enter (s_tz_guard_t *guard, const char *tz)
-{
-    guard->switched = !s_is_utc (tz);
-    guard->saved = NULL;
-    if (!guard->switched)
-        return;
-    const char *old = getenv ("TZ");
-    guard->saved = old ? norc_strdup (old) : NULL;
-    setenv ("TZ", tz, 1);
-    tzset ();
-}
-
-static void
-s_tz_leave (s_tz_guard_t *guard)
-{
-    if (!guard->switched)
-        return;
-    if (guard->saved)
-        setenv ("TZ", guard->saved, 1);
-    else
-        unsetenv ("TZ");
-    tzset ();
-    free (guard->saved);
-}
-
-//  Offset at t in the zone currently entered (0 when UTC).
-static int
-s_offset (bool zoned, int64_t t)
-{
-    if (!zoned)
-        return 0;
-    time_t tt = (time_t) t;
-    struct tm tm;
-    localtime_r (&tt, &tm);
-    return (int) tm.tm_gmtoff;
-}
-
-//  The instant of a civil time, by the DST rule in the header comment.
-static int64_t
-s_resolve (bool zoned, const s_civil_t *c)
-{
-    int64_t g = s_civil_seconds (c);
-    if (!zoned)
-        return g;
-    int o1 = s_offset (zoned, g - 172800);
-    int o2 = s_offset (zoned, g + 172800);
-    int64_t best = INT64_MAX;
-    if (s_offset (zoned, g - o1) == o1)
-        best = g - o1;
-    if (s_offset (zoned, g - o2) == o2 && g - o2 < best)
-        best = g - o2;
-    if (best != INT64_MAX)
-        return best;
-    //  In a gap: find the transition between the two candidate instants
-    int64_t lo = g - o2, hi = g - o1;
-    if (lo > hi) {
-        int64_t swap = lo;
-        lo = hi;
-        hi = swap;
-    }
-    int lo_offset = s_offset (zoned, lo);
-    while (hi - lo > 1) {
-        int64_t mid = lo + (hi - lo) / 2;
-        if (s_offset (zoned, mid) == lo_offset)
-            lo = mid;
-        else
-            hi = mid;
-    }
-    return hi;
-}
-
-int
-norc_tz_offset (const char *tz, norc_us_t at)
-{
-    s_tz_guard_t guard;
-    s_tz_enter (&guard, tz);
-    int64_t secs = at >= 0 ? at / NORC_US_PER_SEC : (at - 999999) / NORC_US_PER_SEC;
-    int offset = s_offset (guard.switched, secs);
-    s_tz_leave (&guard);
-    return offset;
-}
-
-char *
-norc_tz_format (const char *tz, norc_us_t at, char *buf, size_t size)
-{
-    int offset = norc_tz_offset (tz, at);
-    int64_t secs = at >= 0 ? at / NORC_US_PER_SEC : (at - 999999) / NORC_US_PER_SEC;
-    s_civil_t c;
-    s_civil_from_seconds (secs + offset, &c);
-    int a = offset < 0 ? -offset : offset;
-    snprintf (buf, size, "%04d-%02d-%02dT%02d:%02d:%02d%c%02d:%02d",
-              c.y, c.mo, c.d, c.h, c.mi, c.s, offset < 0 ? '-' : '+',
-              a / 3600, a / 60 % 60);
-    return buf;
-}
-
-//  --------------------------------------------------------------------------
 //  Parsing
 
 typedef struct {
@@ -319,7 +67,7 @@ s_error (s_parse_t *p, int field, const char *at, const char *fmt, ...)
     va_end (ap);
     if (field >= 0)
         snprintf (p->err, p->errsize, "%s field, column %d: %s",
-                  s_fields [field].name, (int) (at - p->expr) + 1, what);
+                  norc_cron_fields [field].name, (int) (at - p->expr) + 1, what);
     else
         snprintf (p->err, p->errsize, "%s", what);
     return NORC_ERROR;
@@ -356,7 +104,7 @@ s_parse_item (norc_cron_t *self, s_parse_t *p, int field, const char *item, size
 {
     const char *at = item;
     const char *end = item + len;
-    int lo = s_fields [field].min, hi = s_fields [field].max;
+    int lo = norc_cron_fields [field].min, hi = norc_cron_fields [field].max;
     char text [40];
     snprintf (text, sizeof text, "%.*s", (int) (len < 32 ? len : 32), item);
 
@@ -541,7 +289,7 @@ norc_cron_new (const char *expr, const char *tz, char *err, size_t errsize)
         return NULL;
     }
     norc_cron_t *self = (norc_cron_t *) norc_calloc (1, sizeof (norc_cron_t));
-    self->tz = s_is_utc (tz) ? NULL : norc_strdup (tz);
+    self->tz = norc_tz_is_utc (tz) ? NULL : norc_strdup (tz);
     const char *text = expr;
     while (isspace ((unsigned char) *text))
         text++;
@@ -632,8 +380,8 @@ norc_cron_is_interval (const norc_cron_t *self, norc_us_t *interval_us)
 static int
 s_last_weekday (int y, int m)
 {
-    int last = s_days_in_month (y, m);
-    int wd = s_weekday (y, m, last);
+    int last = norc_civil_days_in_month (y, m);
+    int wd = norc_civil_weekday (y, m, last);
     return wd == 0 ? last - 2 : wd == 6 ? last - 1 : last;
 }
 
@@ -641,10 +389,10 @@ s_last_weekday (int y, int m)
 static int
 s_nearest_weekday (int y, int m, int n)
 {
-    int last = s_days_in_month (y, m);
+    int last = norc_civil_days_in_month (y, m);
     if (n > last)
         return 0;
-    int wd = s_weekday (y, m, n);
+    int wd = norc_civil_weekday (y, m, n);
     if (wd == 6)
         return n == 1 ? 3 : n - 1;
     if (wd == 0)
@@ -653,10 +401,10 @@ s_nearest_weekday (int y, int m, int n)
 }
 
 static bool
-s_day_matches (const norc_cron_t *self, const s_civil_t *c)
+s_day_matches (const norc_cron_t *self, const norc_civil_t *c)
 {
-    int last = s_days_in_month (c->y, c->mo);
-    int wd = s_weekday (c->y, c->mo, c->d);
+    int last = norc_civil_days_in_month (c->y, c->mo);
+    int wd = norc_civil_weekday (c->y, c->mo, c->d);
     bool dom = (self->bits [F_DOM] >> c->d) & 1;
     if (!dom && self->dom_last && last - c->d <= 30)
         dom = (self->dom_last >> (last - c->d)) & 1;
@@ -692,20 +440,20 @@ s_next_value (uint64_t bits, int from, int max)
 
 //  First civil time >= *c that matches, or false past the search limit.
 static bool
-s_next_civil (const norc_cron_t *self, s_civil_t *c, int limit_year)
+s_next_civil (const norc_cron_t *self, norc_civil_t *c, int limit_year)
 {
     while (c->y <= limit_year) {
         if (!((self->bits [F_MON] >> c->mo) & 1)) {
-            s_next_month (c);
+            norc_civil_next_month (c);
             continue;
         }
         if (!s_day_matches (self, c)) {
-            s_next_day (c);
+            norc_civil_next_day (c);
             continue;
         }
         int h = s_next_value (self->bits [F_HOUR], c->h, 23);
         if (h < 0) {
-            s_next_day (c);
+            norc_civil_next_day (c);
             continue;
         }
         if (h != c->h) {
@@ -714,7 +462,7 @@ s_next_civil (const norc_cron_t *self, s_civil_t *c, int limit_year)
         }
         int mi = s_next_value (self->bits [F_MIN], c->mi, 59);
         if (mi < 0) {
-            s_next_hour (c);
+            norc_civil_next_hour (c);
             continue;
         }
         if (mi != c->mi) {
@@ -723,7 +471,7 @@ s_next_civil (const norc_cron_t *self, s_civil_t *c, int limit_year)
         }
         int s = s_next_value (self->bits [F_SEC], c->s, 59);
         if (s < 0) {
-            s_next_minute (c);
+            norc_civil_next_minute (c);
             continue;
         }
         c->s = s;
@@ -741,15 +489,15 @@ norc_cron_next (const norc_cron_t *self, norc_us_t after, norc_us_t *result)
         *result = (secs * NORC_US_PER_SEC) + self->every;
         return NORC_OK;
     }
-    s_tz_guard_t guard;
-    s_tz_enter (&guard, self->tz);
+    norc_tz_guard_t guard;
+    norc_tz_enter (&guard, self->tz);
     bool zoned = guard.switched;
-    s_civil_t c;
-    s_civil_from_seconds (secs + 1 + s_offset (zoned, secs + 1), &c);
+    norc_civil_t c;
+    norc_civil_from_seconds (secs + 1 + norc_tz_offset_now (zoned, secs + 1), &c);
     int limit = c.y + YEARS_SEARCHED;
     int rc = NORC_NOTFOUND;
     while (s_next_civil (self, &c, limit)) {
-        int64_t t = s_resolve (zoned, &c);
+        int64_t t = norc_tz_resolve (zoned, &c);
         if (t > secs) {
             *result = t * NORC_US_PER_SEC;
             rc = NORC_OK;
@@ -757,9 +505,9 @@ norc_cron_next (const norc_cron_t *self, norc_us_t after, norc_us_t *result)
         }
         //  The first occurrence of a repeated hour, or a gap time mapped to
         //  a transition already passed: it has fired; look further on
-        s_next_second (&c);
+        norc_civil_next_second (&c);
     }
-    s_tz_leave (&guard);
+    norc_tz_leave (&guard);
     return rc;
 }
 
@@ -772,224 +520,4 @@ s_check_matches (norc_cron_t *self, s_parse_t *p)
         return s_error (p, -1, NULL, "the expression never matches a date "
                         "(like 30 February); nothing would ever run");
     return NORC_OK;
-}
-
-//  --------------------------------------------------------------------------
-//  The original encoding
-
-static const struct { const char *key; int field; } s_original_keys [] = {
-    { "o", F_MON }, { "month", F_MON }, { "months", F_MON },
-    { "d", F_DOM }, { "day", F_DOM }, { "days", F_DOM },
-    { "w", F_DOW }, { "weekday", F_DOW }, { "weekdays", F_DOW }, { "daysofweek", F_DOW },
-    { "h", F_HOUR }, { "hour", F_HOUR }, { "hours", F_HOUR },
-    { "m", F_MIN }, { "minute", F_MIN }, { "minutes", F_MIN },
-    { "s", F_SEC }, { "second", F_SEC }, { "seconds", F_SEC }, { "sec", F_SEC }, { "secs", F_SEC }
-};
-
-static uint32_t
-s_rand (uint32_t *state)
-{
-    *state = *state * 1664525u + 1013904223u;
-    return *state >> 8;
-}
-
-//  Bits to "1,5,7" or "*".
-static void
-s_list (uint64_t bits, int lo, int hi, char *out, size_t size)
-{
-    uint64_t all = 0;
-    for (int v = lo; v <= hi; v++)
-        all |= UINT64_C (1) << v;
-    if ((bits & all) == all) {
-        snprintf (out, size, "*");
-        return;
-    }
-    size_t n = 0;
-    out [0] = 0;
-    for (int v = lo; v <= hi; v++)
-        if ((bits >> v) & 1)
-            n += (size_t) snprintf (out + n, n < size ? size - n : 0, "%s%d", n ? "," : "", v);
-}
-
-//  True when text starts as the original encoding does: one of its
-//  shorthands, or one of its keys followed by * or a number.
-static bool
-s_is_original (const char *text)
-{
-    static const char *shorthands [] = { "HALFHOURLY", "HOURLY", "DAILY", "WEEKLY", "MONTHLY" };
-    size_t klen = 0;
-    while (isalpha ((unsigned char) text [klen]))
-        klen++;
-    for (size_t i = 0; i < sizeof shorthands / sizeof shorthands [0]; i++)
-        if (strlen (shorthands [i]) == klen && strncasecmp (text, shorthands [i], klen) == 0)
-            return true;
-    const char *after = text + klen;
-    while (isspace ((unsigned char) *after))
-        after++;
-    if (*after != '*' && !isdigit ((unsigned char) *after))
-        return false;
-    for (size_t i = 0; i < sizeof s_original_keys / sizeof s_original_keys [0]; i++)
-        if (strlen (s_original_keys [i].key) == klen && strncasecmp (text, s_original_keys [i].key, klen) == 0)
-            return true;
-    return false;
-}
-
-//  Translate the original encoding into a 6-field expression. Returns a
-//  heap string or NULL with err set.
-static char *
-s_translate_original (s_parse_t *p, const char *expr, uint32_t seed)
-{
-    //  Whitespace is removed first, as the original did
-    char *text = (char *) norc_malloc (strlen (expr) + 1);
-    size_t n = 0;
-    for (const char *q = expr; *q; q++)
-        if (!isspace ((unsigned char) *q))
-            text [n++] = *q;
-    text [n] = 0;
-    uint32_t state = seed ? seed : 1;
-    uint64_t bits [F_COUNT] = { 0 };
-    bool given [F_COUNT] = { false };
-    char *result = NULL;
-
-    static const struct { const char *name; const char *format; } shorthands [] = {
-        { "HALFHOURLY", "o*d*w*h*m%d,%ds%d" }, { "HOURLY", "o*d*w*h*m%ds%d" },
-        { "DAILY", "o*d*w*h%dm%ds%d" }, { "WEEKLY", "o*d*w%dh%dm%ds%d" },
-        { "MONTHLY", "o*d%dw*h%dm%ds%d" }
-    };
-    char expanded [64];
-    for (size_t i = 0; i < 5; i++)
-        if (strcasecmp (text, shorthands [i].name) == 0) {
-            int m = (int) (s_rand (&state) % (i == 0 ? 30 : 60));
-            int s = (int) (s_rand (&state) % 60);
-            int h = (int) (s_rand (&state) % 24);
-            if (i == 0)
-                snprintf (expanded, sizeof expanded, shorthands [i].format, m, m + 30, s);
-            else
-            if (i == 1)
-                snprintf (expanded, sizeof expanded, shorthands [i].format, m, s);
-            else
-            if (i == 2)
-                snprintf (expanded, sizeof expanded, shorthands [i].format, h, m, s);
-            else
-            if (i == 3)
-                snprintf (expanded, sizeof expanded, shorthands [i].format,
-                          (int) (s_rand (&state) % 7), h, m, s);
-            else
-                snprintf (expanded, sizeof expanded, shorthands [i].format,
-                          (int) (s_rand (&state) % 28) + 1, h, m, s);
-            free (text);
-            text = norc_strdup (expanded);
-            break;
-        }
-
-    const char *q = text;
-    while (*q) {
-        const char *key = q;
-        while (isalpha ((unsigned char) *q))
-            q++;
-        size_t klen = (size_t) (q - key);
-        int field = -1;
-        for (size_t i = 0; i < sizeof s_original_keys / sizeof s_original_keys [0]; i++)
-            if (strlen (s_original_keys [i].key) == klen
-            &&  strncasecmp (key, s_original_keys [i].key, klen) == 0)
-                field = s_original_keys [i].field;
-        if (klen == 0 || field < 0) {
-            s_error (p, -1, NULL, "original encoding: unknown key \"%.*s\" (use o d w h m s)",
-                     (int) (klen ? (klen < 20 ? klen : 20) : 1), key);
-            goto done;
-        }
-        if (given [field]) {
-            s_error (p, -1, NULL, "original encoding: key \"%.*s\" given twice", (int) klen, key);
-            goto done;
-        }
-        given [field] = true;
-        int lo = field == F_DOW ? 0 : s_fields [field].min;
-        int hi = field == F_DOW ? 6 : s_fields [field].max;
-        if (*q == '*') {
-            q++;
-            for (int v = lo; v <= hi; v++)
-                bits [field] |= UINT64_C (1) << v;
-            continue;
-        }
-        do {
-            if (*q == ',')
-                q++;
-            if (!isdigit ((unsigned char) *q)) {
-                s_error (p, -1, NULL, "original encoding: key \"%.*s\" needs * or numbers",
-                         (int) klen, key);
-                goto done;
-            }
-            long v = 0;
-            while (isdigit ((unsigned char) *q) && v < 1000)
-                v = v * 10 + (*q++ - '0');
-            if (v < lo || v > hi) {
-                s_error (p, -1, NULL, "original encoding: %ld is out of range %d-%d for key \"%.*s\"",
-                         v, lo, hi, (int) klen, key);
-                goto done;
-            }
-            //  The original's weekday 0 is Monday; cron's 0 is Sunday
-            bits [field] |= UINT64_C (1) << (field == F_DOW ? (v + 1) % 7 : v);
-        } while (*q == ',');
-    }
-    char f [F_COUNT][200];
-    for (int i = 0; i < F_COUNT; i++) {
-        int lo = i == F_DOW ? 0 : s_fields [i].min;
-        int hi = i == F_DOW ? 6 : s_fields [i].max;
-        if (!given [i] && i == F_SEC)
-            bits [i] = UINT64_C (1) << (s_rand (&state) % 60);
-        else
-        if (!given [i])
-            bits [i] = ~UINT64_C (0);
-        s_list (bits [i], lo, hi, f [i], sizeof f [i]);
-    }
-    result = norc_asprintf ("%s %s %s %s %s %s", f [F_SEC], f [F_MIN], f [F_HOUR],
-                            f [F_DOM], f [F_MON], f [F_DOW]);
-done:
-    free (text);
-    return result;
-}
-
-char *
-norc_cron_normalize (const char *expr, const char *tz, uint32_t seed,
-                     char *err, size_t errsize)
-{
-    s_parse_t p = { err, errsize, expr };
-    if (!expr) {
-        s_error (&p, -1, NULL, "no expression");
-        return NULL;
-    }
-    const char *text = expr;
-    while (isspace ((unsigned char) *text))
-        text++;
-    size_t len = strlen (text);
-    while (len && isspace ((unsigned char) text [len - 1]))
-        len--;
-    if (len == 0) {
-        s_error (&p, -1, NULL, "empty expression");
-        return NULL;
-    }
-    char *result;
-    if (isalpha ((unsigned char) text [0]) && !s_is_original (text)) {
-        size_t wlen = 0;
-        while (wlen < len && !isspace ((unsigned char) text [wlen]))
-            wlen++;
-        s_error (&p, -1, NULL, "\"%.*s\" is not a cron field: expected 5 fields (minute hour day month weekday) "
-                 "or 6 (seconds first), e.g. \"30 2 * * *\", or @daily, \"@every 90s\", "
-                 "or the original encoding, e.g. HOURLY or h2m0s0", (int) (wlen > 40 ? 40 : wlen), text);
-        return NULL;
-    }
-    if (isalpha ((unsigned char) text [0])) {
-        result = s_translate_original (&p, text, seed);
-        if (!result)
-            return NULL;
-    }
-    else
-        result = norc_strndup (text, len);
-    norc_cron_t *check = norc_cron_new (result, tz, err, errsize);
-    if (!check) {
-        free (result);
-        return NULL;
-    }
-    norc_cron_destroy (&check);
-    return result;
 }

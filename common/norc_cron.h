@@ -10,6 +10,7 @@
 #ifndef NORC_CRON_H_INCLUDED
 #define NORC_CRON_H_INCLUDED
 #include "norc.h"
+#include "norc_calendar.h"
 
 typedef struct _norc_cron_t norc_cron_t;
 
@@ -42,17 +43,5 @@ bool
 char *
     norc_cron_normalize (const char *expr, const char *tz, uint32_t seed,
                          char *err, size_t errsize);
-
-//  True when the zone name is a valid IANA zone on this machine ("UTC" too).
-bool
-    norc_tz_valid (const char *tz);
-
-//  UTC offset in seconds of the zone at an instant.
-int
-    norc_tz_offset (const char *tz, norc_us_t at);
-
-//  Format an instant in the zone: "2026-03-08T03:00:00-04:00".
-char *
-    norc_tz_format (const char *tz, norc_us_t at, char *buf, size_t size);
 
 #endif

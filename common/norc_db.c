@@ -1,4 +1,5 @@
-//  norc_db.c - MySQL/MariaDB through MariaDB Connector/C.
+//  norc_db.c - MySQL/MariaDB through MariaDB Connector/C: connections,
+//  errors, transactions (statements are in norc_db_stmt.c).
 //
 //  A handle owns one connection and a cache of prepared statements keyed by
 //  their SQL text (string literals in the store modules). When the server
@@ -12,70 +13,15 @@
 //  idempotent). Sessions run in UTC with READ COMMITTED isolation, and an
 //  UPDATE reports the rows it matched (CLIENT_FOUND_ROWS), not only those
 //  it changed, so running one twice gives the same answer.
-#include "norc_db.h"
+#include "norc_db_internal.h"
 #include "norc_mem.h"
 #include "norc_log.h"
 #include "norc_config.h"
-#include <mysql.h>
 #include <errmsg.h>
 #include <mysqld_error.h>
 #include <ctype.h>
 #include <time.h>
 #include <unistd.h>
-
-typedef enum { K_INT, K_TIME, K_STR } s_kind_t;
-
-typedef struct {
-    s_kind_t kind;
-    long long i;                //  K_INT value
-    MYSQL_TIME t;               //  K_TIME value
-    char *buf;                  //  K_STR buffer
-    unsigned long buflen;       //  its size
-    unsigned long length;       //  bytes in the value
-    my_bool is_null;
-    my_bool error;
-    char *name;                 //  column name
-} s_col_t;
-
-typedef struct {
-    enum enum_field_types type;      //  MYSQL_TYPE_LONGLONG/STRING/DATETIME/NULL
-    bool is_unsigned;
-    long long i;
-    MYSQL_TIME t;
-    char *s;
-    unsigned long len;
-} s_param_t;
-
-struct _norc_stmt_t {
-    norc_db_t *db;              //  owner
-    char *sql;                  //  SQL text (a copy)
-    MYSQL_STMT *stmt;           //  NULL until prepared on this connection
-    s_param_t *params;          //  bound values, by position
-    int nparams;                //  positions bound
-    MYSQL_BIND *param_binds;    //  rebuilt at each exec
-    s_col_t *cols;              //  result columns of the last exec
-    MYSQL_BIND *col_binds;
-    int ncols;
-    bool has_result;            //  a result set is stored
-    char text [64];             //  norc_stmt_text scratch
-    norc_stmt_t *next;          //  cache list
-};
-
-struct _norc_db_t {
-    MYSQL *mysql;               //  NULL while disconnected
-    char *user, *password, *host, *dbname, *socket;
-    unsigned port;
-    norc_db_options_t options;
-    norc_stmt_t *stmts;         //  statement cache
-    bool in_txn;
-    bool manual_commit;         //  the session's autocommit is off (left off between transactions)
-    norc_db_wait_fn *wait_fn;   //  called before each wait between retries
-    void *wait_arg;
-    unsigned last_errno;
-    char errstr [512];
-    norc_us_t down_since;       //  monotonic: since when the server is out of reach, 0 when not
-    bool fail_fast;             //  while out of reach: one attempt per transaction, no retries
-};
 
 //  --------------------------------------------------------------------------
 
@@ -148,27 +94,10 @@ norc_db_new_from_config (norc_config_t *config)
 }
 
 static void
-s_stmt_free_result (norc_stmt_t *self)
-{
-    if (self->stmt && self->has_result)
-        mysql_stmt_free_result (self->stmt);
-    for (int i = 0; i < self->ncols; i++) {
-        free (self->cols [i].buf);
-        free (self->cols [i].name);
-    }
-    free (self->cols);
-    free (self->col_binds);
-    self->cols = NULL;
-    self->col_binds = NULL;
-    self->ncols = 0;
-    self->has_result = false;
-}
-
-static void
 s_disconnect (norc_db_t *self)
 {
     for (norc_stmt_t *s = self->stmts; s; s = s->next) {
-        s_stmt_free_result (s);
+        norc_stmt_free_result_ (s);
         if (s->stmt)
             mysql_stmt_close (s->stmt);
         s->stmt = NULL;
@@ -180,17 +109,15 @@ s_disconnect (norc_db_t *self)
     self->manual_commit = false;
 }
 
-static int s_classify (norc_db_t *self, unsigned err, const char *text);
-
 //  A statement outside norc_db_txn commits on its own: autocommit back on
 //  if a transaction left it off.
-static int
-s_autocommit (norc_db_t *self)
+int
+norc_db_autocommit_ (norc_db_t *self)
 {
     if (self->in_txn || !self->manual_commit)
         return NORC_OK;
     if (mysql_autocommit (self->mysql, 1))
-        return s_classify (self, mysql_errno (self->mysql), mysql_error (self->mysql));
+        return norc_db_classify_ (self, mysql_errno (self->mysql), mysql_error (self->mysql));
     self->manual_commit = false;
     return NORC_OK;
 }
@@ -224,8 +151,8 @@ norc_db_destroy (norc_db_t **self_p)
 
 //  Sort a MySQL error into a NORC_* code, remember its text, and drop the
 //  connection when it is gone.
-static int
-s_classify (norc_db_t *self, unsigned err, const char *text)
+int
+norc_db_classify_ (norc_db_t *self, unsigned err, const char *text)
 {
     self->last_errno = err;
     snprintf (self->errstr, sizeof self->errstr, "%s (%u)", text ? text : "?", err);
@@ -274,7 +201,7 @@ s_connect_to (norc_db_t *self, const char *dbname)
     if (!mysql_real_connect (self->mysql, self->socket ? NULL : self->host, self->user,
                              self->password, dbname, self->port, self->socket, CLIENT_FOUND_ROWS)) {
         unsigned err = mysql_errno (self->mysql);
-        int rc = s_classify (self, err, mysql_error (self->mysql));
+        int rc = norc_db_classify_ (self, err, mysql_error (self->mysql));
         s_disconnect (self);
         //  Anything at connect time is worth retrying except bad credentials
         //  or an unknown database
@@ -285,7 +212,7 @@ s_connect_to (norc_db_t *self, const char *dbname)
                              "SET SESSION TRANSACTION ISOLATION LEVEL READ COMMITTED" };
     for (size_t i = 0; i < 2; i++)
         if (mysql_real_query (self->mysql, setup [i], strlen (setup [i]))) {
-            int rc = s_classify (self, mysql_errno (self->mysql), mysql_error (self->mysql));
+            int rc = norc_db_classify_ (self, mysql_errno (self->mysql), mysql_error (self->mysql));
             s_disconnect (self);
             return rc;
         }
@@ -305,11 +232,11 @@ norc_db_connect (norc_db_t *self)
 static int
 s_query (norc_db_t *self, const char *sql, size_t len)
 {
-    int rc = s_autocommit (self);
+    int rc = norc_db_autocommit_ (self);
     if (rc)
         return rc;
     if (mysql_real_query (self->mysql, sql, len))
-        return s_classify (self, mysql_errno (self->mysql), mysql_error (self->mysql));
+        return norc_db_classify_ (self, mysql_errno (self->mysql), mysql_error (self->mysql));
     MYSQL_RES *res = mysql_store_result (self->mysql);
     if (res)
         mysql_free_result (res);
@@ -402,369 +329,6 @@ norc_db_exec_script (norc_db_t *self, const char *sql)
 }
 
 //  --------------------------------------------------------------------------
-//  Statements
-
-norc_stmt_t *
-norc_db_stmt (norc_db_t *self, const char *sql)
-{
-    norc_stmt_t *s;
-    for (s = self->stmts; s; s = s->next)
-        if (strcmp (s->sql, sql) == 0)
-            break;
-    if (!s) {
-        s = (norc_stmt_t *) norc_calloc (1, sizeof (norc_stmt_t));
-        s->db = self;
-        s->sql = norc_strdup (sql);
-        s->next = self->stmts;
-        self->stmts = s;
-    }
-    s_stmt_free_result (s);
-    for (int i = 0; i < s->nparams; i++) {
-        free (s->params [i].s);
-        s->params [i].s = NULL;
-        s->params [i].type = MYSQL_TYPE_NULL;
-    }
-    s->nparams = 0;
-    return s;
-}
-
-static s_param_t *
-s_param (norc_stmt_t *self, int index)
-{
-    assert (index >= 0 && index < 65535);      //  MySQL's limit on placeholders
-    if (index >= self->nparams) {
-        self->params = (s_param_t *) norc_realloc (self->params, (size_t) (index + 1) * sizeof (s_param_t));
-        for (int i = self->nparams; i <= index; i++) {
-            memset (&self->params [i], 0, sizeof (s_param_t));
-            self->params [i].type = MYSQL_TYPE_NULL;
-        }
-        self->nparams = index + 1;
-    }
-    s_param_t *p = &self->params [index];
-    free (p->s);
-    p->s = NULL;
-    return p;
-}
-
-void
-norc_stmt_bind_i64 (norc_stmt_t *self, int index, int64_t value)
-{
-    s_param_t *p = s_param (self, index);
-    p->type = MYSQL_TYPE_LONGLONG;
-    p->is_unsigned = false;
-    p->i = value;
-}
-
-void
-norc_stmt_bind_u64 (norc_stmt_t *self, int index, uint64_t value)
-{
-    s_param_t *p = s_param (self, index);
-    p->type = MYSQL_TYPE_LONGLONG;
-    p->is_unsigned = true;
-    memcpy (&p->i, &value, sizeof (value));
-}
-
-void
-norc_stmt_bind_str (norc_stmt_t *self, int index, const char *value)
-{
-    s_param_t *p = s_param (self, index);
-    if (!value) {
-        p->type = MYSQL_TYPE_NULL;
-        return;
-    }
-    p->type = MYSQL_TYPE_STRING;
-    p->s = norc_strdup (value);
-    p->len = (unsigned long) strlen (value);
-}
-
-static void
-s_us_to_mysql (norc_us_t us, MYSQL_TIME *t)
-{
-    int64_t secs = us >= 0 ? us / NORC_US_PER_SEC : (us - 999999) / NORC_US_PER_SEC;
-    time_t tt = (time_t) secs;
-    struct tm tm;
-    gmtime_r (&tt, &tm);
-    memset (t, 0, sizeof (*t));
-    t->year = (unsigned) tm.tm_year + 1900;
-    t->month = (unsigned) tm.tm_mon + 1;
-    t->day = (unsigned) tm.tm_mday;
-    t->hour = (unsigned) tm.tm_hour;
-    t->minute = (unsigned) tm.tm_min;
-    t->second = (unsigned) tm.tm_sec;
-    t->second_part = (unsigned long) (us - secs * NORC_US_PER_SEC);
-    t->time_type = MYSQL_TIMESTAMP_DATETIME;
-}
-
-static norc_us_t
-s_mysql_to_us (const MYSQL_TIME *t)
-{
-    struct tm tm = { 0 };
-    tm.tm_year = (int) t->year - 1900;
-    tm.tm_mon = (int) t->month - 1;
-    tm.tm_mday = (int) t->day;
-    tm.tm_hour = (int) t->hour;
-    tm.tm_min = (int) t->minute;
-    tm.tm_sec = (int) t->second;
-    return (norc_us_t) timegm (&tm) * NORC_US_PER_SEC + (norc_us_t) t->second_part;
-}
-
-void
-norc_stmt_bind_time (norc_stmt_t *self, int index, norc_us_t value)
-{
-    s_param_t *p = s_param (self, index);
-    if (value == 0) {
-        p->type = MYSQL_TYPE_NULL;
-        return;
-    }
-    p->type = MYSQL_TYPE_DATETIME;
-    s_us_to_mysql (value, &p->t);
-}
-
-void
-norc_stmt_bind_null (norc_stmt_t *self, int index)
-{
-    s_param (self, index)->type = MYSQL_TYPE_NULL;
-}
-
-static int
-s_stmt_error (norc_stmt_t *self)
-{
-    return s_classify (self->db, mysql_stmt_errno (self->stmt), mysql_stmt_error (self->stmt));
-}
-
-static int
-s_bind_results (norc_stmt_t *self, MYSQL_RES *meta)
-{
-    self->ncols = (int) mysql_num_fields (meta);
-    self->cols = (s_col_t *) norc_calloc ((size_t) self->ncols, sizeof (s_col_t));
-    self->col_binds = (MYSQL_BIND *) norc_calloc ((size_t) self->ncols, sizeof (MYSQL_BIND));
-    MYSQL_FIELD *fields = mysql_fetch_fields (meta);
-    for (int i = 0; i < self->ncols; i++) {
-        s_col_t *c = &self->cols [i];
-        MYSQL_BIND *b = &self->col_binds [i];
-        c->name = norc_strdup (fields [i].name);
-        switch (fields [i].type) {
-            case MYSQL_TYPE_TINY: case MYSQL_TYPE_SHORT: case MYSQL_TYPE_LONG:
-            case MYSQL_TYPE_LONGLONG: case MYSQL_TYPE_INT24: case MYSQL_TYPE_YEAR:
-                c->kind = K_INT;
-                b->buffer_type = MYSQL_TYPE_LONGLONG;
-                b->buffer = &c->i;
-                b->is_unsigned = (fields [i].flags & UNSIGNED_FLAG) != 0;
-                break;
-            case MYSQL_TYPE_DATETIME: case MYSQL_TYPE_TIMESTAMP: case MYSQL_TYPE_DATE:
-                c->kind = K_TIME;
-                b->buffer_type = MYSQL_TYPE_DATETIME;
-                b->buffer = &c->t;
-                break;
-            default:
-                c->kind = K_STR;
-                c->buflen = fields [i].max_length + 1;
-                c->buf = (char *) norc_malloc (c->buflen);
-                b->buffer_type = MYSQL_TYPE_STRING;
-                b->buffer = c->buf;
-                b->buffer_length = c->buflen;
-                break;
-        }
-        b->length = &c->length;
-        b->is_null = &c->is_null;
-        b->error = &c->error;
-    }
-    if (mysql_stmt_bind_result (self->stmt, self->col_binds))
-        return s_stmt_error (self);
-    return NORC_OK;
-}
-
-int
-norc_stmt_exec (norc_stmt_t *self)
-{
-    norc_db_t *db = self->db;
-    int rc = norc_db_connect (db);
-    if (rc == NORC_OK)
-        rc = s_autocommit (db);
-    if (rc)
-        return rc;
-    if (!self->stmt) {
-        self->stmt = mysql_stmt_init (db->mysql);
-        my_bool on = 1;
-        mysql_stmt_attr_set (self->stmt, STMT_ATTR_UPDATE_MAX_LENGTH, &on);
-        if (mysql_stmt_prepare (self->stmt, self->sql, strlen (self->sql))) {
-            rc = s_stmt_error (self);
-            if (self->stmt) {
-                mysql_stmt_close (self->stmt);
-                self->stmt = NULL;
-            }
-            return rc;
-        }
-    }
-    int expected = (int) mysql_stmt_param_count (self->stmt);
-    if (expected != self->nparams) {
-        snprintf (db->errstr, sizeof db->errstr, "statement wants %d parameters, %d bound: %.200s",
-                  expected, self->nparams, self->sql);
-        return NORC_ERROR;
-    }
-    free (self->param_binds);
-    self->param_binds = (MYSQL_BIND *) norc_calloc ((size_t) (expected ? expected : 1), sizeof (MYSQL_BIND));
-    for (int i = 0; i < expected; i++) {
-        s_param_t *p = &self->params [i];
-        MYSQL_BIND *b = &self->param_binds [i];
-        b->buffer_type = p->type;
-        switch (p->type) {
-            case MYSQL_TYPE_LONGLONG:
-                b->buffer = &p->i;
-                b->is_unsigned = p->is_unsigned;
-                break;
-            case MYSQL_TYPE_STRING:
-                b->buffer = p->s;
-                b->buffer_length = p->len;
-                b->length = &p->len;
-                break;
-            case MYSQL_TYPE_DATETIME:
-                b->buffer = &p->t;
-                break;
-            default:
-                break;
-        }
-    }
-    if (expected && mysql_stmt_bind_param (self->stmt, self->param_binds))
-        return s_stmt_error (self);
-    if (mysql_stmt_execute (self->stmt))
-        return s_stmt_error (self);
-    MYSQL_RES *meta = mysql_stmt_result_metadata (self->stmt);
-    if (meta) {
-        if (mysql_stmt_store_result (self->stmt)) {
-            mysql_free_result (meta);
-            return s_stmt_error (self);
-        }
-        self->has_result = true;
-        //  max_length is known only after store_result
-        mysql_free_result (meta);
-        meta = mysql_stmt_result_metadata (self->stmt);
-        rc = s_bind_results (self, meta);
-        mysql_free_result (meta);
-        return rc;
-    }
-    return NORC_OK;
-}
-
-uint64_t
-norc_stmt_insert_id (norc_stmt_t *self)
-{
-    return self->stmt ? mysql_stmt_insert_id (self->stmt) : 0;
-}
-
-uint64_t
-norc_stmt_affected (norc_stmt_t *self)
-{
-    return self->stmt ? mysql_stmt_affected_rows (self->stmt) : 0;
-}
-
-int
-norc_stmt_fetch (norc_stmt_t *self)
-{
-    if (!self->has_result)
-        return NORC_NOTFOUND;
-    int r = mysql_stmt_fetch (self->stmt);
-    if (r == MYSQL_NO_DATA)
-        return NORC_NOTFOUND;
-    if (r == 1)
-        return s_stmt_error (self);
-    //  MYSQL_DATA_TRUNCATED cannot happen: buffers are sized by max_length
-    for (int i = 0; i < self->ncols; i++)
-        if (self->cols [i].kind == K_STR && !self->cols [i].is_null)
-            self->cols [i].buf [self->cols [i].length < self->cols [i].buflen
-                                ? self->cols [i].length : self->cols [i].buflen - 1] = 0;
-    return NORC_OK;
-}
-
-int         norc_stmt_columns (norc_stmt_t *self) { return self->ncols; }
-
-const char *
-norc_stmt_column_name (norc_stmt_t *self, int col)
-{
-    assert (col >= 0 && col < self->ncols);
-    return self->cols [col].name;
-}
-
-bool
-norc_stmt_is_null (norc_stmt_t *self, int col)
-{
-    assert (col >= 0 && col < self->ncols);
-    return self->cols [col].is_null;
-}
-
-int64_t
-norc_stmt_i64 (norc_stmt_t *self, int col)
-{
-    assert (col >= 0 && col < self->ncols);
-    s_col_t *c = &self->cols [col];
-    if (c->is_null)
-        return 0;
-    if (c->kind == K_INT)
-        return c->i;
-    if (c->kind == K_STR)
-        return strtoll (c->buf, NULL, 10);
-    return s_mysql_to_us (&c->t);
-}
-
-uint64_t
-norc_stmt_u64 (norc_stmt_t *self, int col)
-{
-    assert (col >= 0 && col < self->ncols);
-    s_col_t *c = &self->cols [col];
-    if (c->is_null)
-        return 0;
-    if (c->kind == K_STR)
-        return strtoull (c->buf, NULL, 10);
-    uint64_t v;
-    memcpy (&v, &c->i, sizeof v);
-    return v;
-}
-
-const char *
-norc_stmt_str (norc_stmt_t *self, int col)
-{
-    assert (col >= 0 && col < self->ncols);
-    s_col_t *c = &self->cols [col];
-    if (c->is_null)
-        return NULL;
-    if (c->kind == K_STR)
-        return c->buf;
-    return norc_stmt_text (self, col);
-}
-
-norc_us_t
-norc_stmt_time (norc_stmt_t *self, int col)
-{
-    assert (col >= 0 && col < self->ncols);
-    s_col_t *c = &self->cols [col];
-    if (c->is_null || c->kind != K_TIME)
-        return 0;
-    return s_mysql_to_us (&c->t);
-}
-
-const char *
-norc_stmt_text (norc_stmt_t *self, int col)
-{
-    assert (col >= 0 && col < self->ncols);
-    s_col_t *c = &self->cols [col];
-    if (c->is_null)
-        return "";
-    switch (c->kind) {
-        case K_STR:
-            return c->buf;
-        case K_INT:
-            if (self->col_binds [col].is_unsigned)
-                snprintf (self->text, sizeof self->text, "%llu", (unsigned long long) norc_stmt_u64 (self, col));
-            else
-                snprintf (self->text, sizeof self->text, "%lld", c->i);
-            return self->text;
-        case K_TIME:
-            return norc_time_iso (s_mysql_to_us (&c->t), self->text, sizeof self->text);
-    }
-    return "";
-}
-
-//  --------------------------------------------------------------------------
 //  Transactions
 
 void
@@ -802,7 +366,7 @@ norc_db_txn (norc_db_t *self, norc_db_txn_fn *fn, void *arg)
         //  round trips to switch the mode
         if (!self->manual_commit) {
             if (mysql_autocommit (self->mysql, 0)) {
-                rc = s_classify (self, mysql_errno (self->mysql), mysql_error (self->mysql));
+                rc = norc_db_classify_ (self, mysql_errno (self->mysql), mysql_error (self->mysql));
                 if (rc == NORC_AGAIN)
                     continue;
                 return rc;
@@ -812,7 +376,7 @@ norc_db_txn (norc_db_t *self, norc_db_txn_fn *fn, void *arg)
         self->in_txn = true;
         rc = fn (self, arg);
         if (rc == NORC_OK && self->mysql && mysql_commit (self->mysql))
-            rc = s_classify (self, mysql_errno (self->mysql), mysql_error (self->mysql));
+            rc = norc_db_classify_ (self, mysql_errno (self->mysql), mysql_error (self->mysql));
         if (rc != NORC_OK && self->mysql)
             mysql_rollback (self->mysql);
         self->in_txn = false;
