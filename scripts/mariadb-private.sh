@@ -14,7 +14,10 @@ data=$dir/data
 sock=$dir/mysqld.sock
 pidf=$dir/mysqld.pid
 
-s_alive () { [ -f "$pidf" ] && kill -0 "$(cat "$pidf")" 2>/dev/null; }
+# Running: not gone and not a zombie (a caller that is a child subreaper,
+# as a test is, inherits the server and reaps it only when it exits)
+s_running () { kill -0 "$1" 2>/dev/null && ! grep -q '^[0-9]* ([^)]*) Z' "/proc/$1/stat" 2>/dev/null; }
+s_alive () { [ -f "$pidf" ] && s_running "$(cat "$pidf")"; }
 
 case $cmd in
 start)
@@ -58,7 +61,7 @@ stop)
     if s_alive; then
         pid=$(cat "$pidf")
         kill "$pid" 2>/dev/null || true
-        for _ in $(seq 1 300); do kill -0 "$pid" 2>/dev/null || break; sleep 0.1; done
+        for _ in $(seq 1 300); do s_running "$pid" || break; sleep 0.1; done
         kill -9 "$pid" 2>/dev/null || true
     fi
     rm -f "$dir/dsn"
@@ -69,7 +72,7 @@ crash-restart)
     if s_alive; then
         pid=$(cat "$pidf")
         kill -9 "$pid"
-        for _ in $(seq 1 300); do kill -0 "$pid" 2>/dev/null || break; sleep 0.1; done
+        for _ in $(seq 1 300); do s_running "$pid" || break; sleep 0.1; done
     fi
     sleep "${NORC_MARIADB_DOWN_S:-0}"
     NORC_MARIADB_PORT=$port exec "$0" start "$dir"
