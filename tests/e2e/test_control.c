@@ -42,9 +42,9 @@ Test (control, executor_pause_resume_stop_and_refusals)
     OK ("task", "add", "Slow", "--command", "sleep 2; echo finished");
     const char *args [] = { "Q", "-c", "2", NULL };
     norc_test_system_start (s_sys, "norc-executor", args);
-    s_wait ("SELECT COUNT(*) FROM daemons WHERE kind = 2", 1, 10000);
+    norc_test_wait_count (s_sys, NORC_TEST_EXECUTORS, NORC_TEST_ANY_STATUS, 1, 10000);
     char *exec = s_id ("SELECT id FROM daemons WHERE kind = 2");
-    usleep (500000);
+    norc_test_system_settle (s_sys);
     s_refused ("RELOAD is for schedulers only", "reload", "executor", exec);
     s_refused ("RESUME needs a PAUSED", "resume", "executor", exec);
     s_refused ("unknown daemon 999", "pause", "executor", "999");
@@ -58,16 +58,16 @@ Test (control, executor_pause_resume_stop_and_refusals)
     free (err);
     //  Paused: a run waits
     OK ("run", "T", "--queue", "Q");
-    usleep (1500000);
-    cr_expect_eq (norc_test_db_int (s_db, "SELECT COUNT(*) FROM instances WHERE status = 1"), 1, "still waiting");
+    norc_test_system_settle (s_sys);
+    cr_expect_eq (norc_test_count (s_sys, NORC_TEST_INSTANCES, NORC_ST_CREATED), 1, "still waiting");
     OK ("control", "resume", "executor", exec, "--wait");
-    s_wait ("SELECT COUNT(*) FROM instances WHERE status = 7", 1, 10000);
+    norc_test_wait_count (s_sys, NORC_TEST_INSTANCES, NORC_ST_SUCCESS, 1, 10000);
 
     //  STOP drains: the running instance finishes, then the executor ends
     OK ("run", "Slow", "--queue", "Q");
-    s_wait ("SELECT COUNT(*) FROM instances WHERE status = 2", 1, 10000);
+    norc_test_wait_count (s_sys, NORC_TEST_INSTANCES, NORC_ST_RUNNING, 1, 10000);
     OK ("control", "stop", "executor", exec, "--wait", "--timeout", "20");
-    cr_expect_eq (norc_test_db_int (s_db, "SELECT COUNT(*) FROM instances WHERE status = 7"), 2,
+    cr_expect_eq (norc_test_count (s_sys, NORC_TEST_INSTANCES, NORC_ST_SUCCESS), 2,
                   "the running instance finished");
     cr_expect_eq (norc_test_db_int (s_db, "SELECT status FROM daemons WHERE kind = 2"), 8, "ENDED");
     s_refused ("has already ended", "pause", "executor", exec);
@@ -82,19 +82,19 @@ Test (control, executor_kill_interrupts_and_a_dead_executor_gets_handled)
     OK ("task", "add", "Long", "--command", "sleep 30");
     const char *args [] = { "Q", "-c", "2", NULL };
     norc_test_system_start (s_sys, "norc-executor", args);
-    s_wait ("SELECT COUNT(*) FROM daemons WHERE kind = 2", 1, 10000);
+    norc_test_wait_count (s_sys, NORC_TEST_EXECUTORS, NORC_TEST_ANY_STATUS, 1, 10000);
     char *exec = s_id ("SELECT id FROM daemons WHERE kind = 2");
     OK ("run", "Long", "--queue", "Q");
-    s_wait ("SELECT COUNT(*) FROM instances WHERE status = 2", 1, 10000);
+    norc_test_wait_count (s_sys, NORC_TEST_INSTANCES, NORC_ST_RUNNING, 1, 10000);
     OK ("control", "kill", "executor", exec, "--wait", "--timeout", "20");
-    s_wait ("SELECT COUNT(*) FROM instances WHERE status = 16", 1, 10000);
+    norc_test_wait_count (s_sys, NORC_TEST_INSTANCES, NORC_ST_INTERRUPTED, 1, 10000);
     cr_expect_eq (norc_test_db_int (s_db, "SELECT status FROM daemons WHERE kind = 2"), 9, "KILLED");
     cr_expect (norc_test_process_gone ("^sleep 30$", 2000), "the task's process is gone");
     free (exec);
 
     //  An executor killed -9 is marked dead after the threshold, then handled
     pid_t pid = norc_test_system_start (s_sys, "norc-executor", args);
-    s_wait ("SELECT COUNT(*) FROM daemons WHERE kind = 2 AND status = 2", 1, 10000);
+    norc_test_wait_count (s_sys, NORC_TEST_EXECUTORS, NORC_ST_RUNNING, 1, 10000);
     exec = s_id ("SELECT id FROM daemons WHERE kind = 2 AND status = 2");
     s_refused ("alive or not in an error state", "handle", "executor", exec);
     norc_test_system_signal (s_sys, pid, SIGKILL);
@@ -116,14 +116,14 @@ Test (control, scheduler_pause_reload_host_wide_and_stop)
     norc_test_system_start (s_sys, "norc-executor", args);
     char *sched = s_id ("SELECT id FROM daemons WHERE kind = 1");
     OK ("schedule", "add", "T", "--queue", "Q", "--period", "1");
-    s_wait ("SELECT COUNT(*) FROM instances WHERE status = 7", 1, 10000);
+    norc_test_wait_count (s_sys, NORC_TEST_INSTANCES, NORC_ST_SUCCESS, 1, 10000);
     OK ("control", "pause", "scheduler", sched, "--wait");
-    int64_t before = norc_test_db_int (s_db, "SELECT COUNT(*) FROM instances");
-    usleep (2500000);
-    cr_expect_leq (norc_test_db_int (s_db, "SELECT COUNT(*) FROM instances"), before + 1,
+    int64_t before = norc_test_count (s_sys, NORC_TEST_INSTANCES, NORC_TEST_ANY_STATUS);
+    usleep (2500000);           //  two ticks of the one-second schedule that must not fire
+    cr_expect_leq (norc_test_count (s_sys, NORC_TEST_INSTANCES, NORC_TEST_ANY_STATUS), before + 1,
                    "nothing fires while the scheduler is paused");
     OK ("control", "resume", "scheduler", sched, "--wait");
-    s_wait ("SELECT COUNT(*) FROM instances WHERE status = 7", before + 2, 10000);
+    norc_test_wait_count (s_sys, NORC_TEST_INSTANCES, NORC_ST_SUCCESS, before + 2, 10000);
     OK ("control", "reload", "scheduler", sched);
     s_wait ("SELECT COUNT(*) FROM control_requests WHERE request = 9 AND state = 3", 1, 10000);
     //  Host-wide: every daemon on this host
@@ -136,7 +136,7 @@ Test (control, scheduler_pause_reload_host_wide_and_stop)
     cr_expect_not_null (strstr (out, "executor"), "%s", out);
     free (out);
     free (err);
-    cr_expect_eq (norc_test_db_int (s_db, "SELECT COUNT(*) FROM daemons WHERE status = 3"), 2);
+    cr_expect_eq (norc_test_count (s_sys, NORC_TEST_DAEMONS, NORC_ST_PAUSED), 2);
     //  STOP releases the scheduler's schedules at once
     OK ("control", "stop", "scheduler", sched, "--wait");
     cr_expect_eq (norc_test_db_int (s_db, "SELECT COUNT(*) FROM schedules WHERE lease_owner IS NOT NULL"), 0);
@@ -151,20 +151,20 @@ Test (control, executor_suspends_when_it_cannot_spool_and_resumes)
     char *spool = norc_asprintf ("%s/spool-suspend", s_sys->dir);
     const char *args [] = { "Q", "-c", "2", "--spool.dir", spool, NULL };
     pid_t pid = norc_test_system_start (s_sys, "norc-executor", args);
-    s_wait ("SELECT COUNT(*) FROM daemons WHERE kind = 2 AND status = 2", 1, 10000);
+    norc_test_wait_count (s_sys, NORC_TEST_EXECUTORS, NORC_ST_RUNNING, 1, 10000);
     char *exec = s_id ("SELECT id FROM daemons WHERE kind = 2");
     OK ("run", "Long", "--queue", "Q");
-    s_wait ("SELECT COUNT(*) FROM instances WHERE status = 2", 1, 10000);
+    norc_test_wait_count (s_sys, NORC_TEST_INSTANCES, NORC_ST_RUNNING, 1, 10000);
     //  The machine takes the spool away: the executor cannot keep output
     char *rm = norc_asprintf ("rm -rf %s", spool);
     cr_assert_eq (system (rm), 0);
     free (rm);
     OK ("run", "T", "--queue", "Q");
-    s_wait ("SELECT COUNT(*) FROM daemons WHERE kind = 2 AND status = 5", 1, 10000);
+    norc_test_wait_count (s_sys, NORC_TEST_EXECUTORS, NORC_ST_SUSPENDED, 1, 10000);
     //  The instance was given back, not lost
     s_wait ("SELECT COUNT(*) FROM instances WHERE status = 1 AND executor_id IS NULL", 1, 10000);
-    usleep (1000000);
-    cr_expect_eq (norc_test_db_int (s_db, "SELECT COUNT(*) FROM instances WHERE status = 1"), 1,
+    norc_test_system_settle (s_sys);
+    cr_expect_eq (norc_test_count (s_sys, NORC_TEST_INSTANCES, NORC_ST_CREATED), 1,
                   "suspended: it takes no work");
     char *out, *err;
     cr_assert_eq (norc_test_system_ctl (s_sys, &out, &err, "status", "executors", NULL), 0, "%s", err);
@@ -173,7 +173,7 @@ Test (control, executor_suspends_when_it_cannot_spool_and_resumes)
     free (err);
     //  Resumed: the spool is made again and the work runs
     OK ("control", "resume", "executor", exec, "--wait");
-    s_wait ("SELECT COUNT(*) FROM instances WHERE status = 7", 1, 10000);
+    norc_test_wait_count (s_sys, NORC_TEST_INSTANCES, NORC_ST_SUCCESS, 1, 10000);
     //  The run that went on meanwhile is in the new run table: when this
     //  executor dies, the next one on the spool stops it
     norc_test_system_signal (s_sys, pid, SIGKILL);

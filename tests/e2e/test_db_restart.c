@@ -71,20 +71,22 @@ Test (db_restart, services_recover_and_nothing_is_lost_or_doubled)
     norc_test_system_start (s_sys, "norc-executor", args);
     for (int i = 0; i < 3; i++)
         OK ("schedule", "add", "T", "--queue", "Q", "--period", "1", "--make-up");
-    norc_test_db_wait_count (s_db, "SELECT COUNT(*) FROM instances WHERE status = 7", 6, 20000);
+    norc_test_wait_count (s_sys, NORC_TEST_INSTANCES, NORC_ST_SUCCESS, 6, 20000);
     //  Crash, stay down 3 s, come back on the same port
     setenv ("NORC_MARIADB_DOWN_S", "3", 1);
     free (s_script ("crash-restart"));
-    norc_db_destroy (&s_db);            //  the test's own connection died too
+    norc_db_destroy (&s_db);            //  the test's own connections died too
+    norc_db_destroy (&s_sys->db);
     s_db = norc_test_system_db (s_sys);
-    int64_t before = s_int ("SELECT COUNT(*) FROM instances WHERE status = 7");
-    norc_test_db_wait_count (s_db, "SELECT COUNT(*) FROM instances WHERE status = 7", before + 9, 30000);
+    int64_t before = norc_test_count (s_sys, NORC_TEST_INSTANCES, NORC_ST_SUCCESS);
+    norc_test_wait_count (s_sys, NORC_TEST_INSTANCES, NORC_ST_SUCCESS, before + 9, 30000);
     for (int i = 1; i <= 3; i++) {
         char id [8];
         snprintf (id, sizeof id, "%d", i);
         OK ("schedule", "pause", id);
     }
-    usleep (1500000);           //  a fire round under way may still add one
+    //  Each pause is in force once its schedule records a paused tick
+    norc_test_db_wait_count (s_db, "SELECT COUNT(DISTINCT schedule_id) FROM ticks WHERE reason = 'paused'", 3, 10000);
     norc_test_db_wait_count (s_db, "SELECT COUNT(*) = 0 FROM instances WHERE status < 7", 1, 30000);
     //  make-up: every nominal second from each schedule's first tick to its
     //  last has exactly one instance, none twice
@@ -93,7 +95,7 @@ Test (db_restart, services_recover_and_nothing_is_lost_or_doubled)
     cr_expect_eq (s_int ("SELECT SUM(n) FROM (SELECT COUNT(*) - 1 - TIMESTAMPDIFF(SECOND, MIN(nominal), "
                          "MAX(nominal)) AS n FROM instances GROUP BY schedule_id) d"), 0, "no tick lost");
     cr_expect_eq (s_int ("SELECT COUNT(*) FROM instances WHERE status <> 7"), 0, "every instance succeeded");
-    cr_expect_eq (s_int ("SELECT COUNT(*) FROM daemons WHERE status = 14"), 0, "nobody was declared dead");
+    cr_expect_eq (norc_test_count (s_sys, NORC_TEST_DAEMONS, NORC_ST_ERROR), 0, "nobody was declared dead");
     //  Every log complete
     norc_stmt_t *st = norc_db_stmt (s_db, "SELECT id FROM instances");
     cr_assert_eq (norc_stmt_exec (st), NORC_OK);
@@ -115,12 +117,23 @@ Test (db_restart, the_aggregator_answers_while_the_database_is_down)
     OK ("queue", "add", "Q");
     const char *args [] = { "Q", "-c", "2", NULL };
     norc_test_system_start (s_sys, "norc-executor", args);
-    norc_test_db_wait_count (s_db, "SELECT COUNT(*) FROM daemons WHERE kind = 2 AND status = 2", 1, 10000);
-    usleep (500000);            //  a heartbeat reaches the aggregator
+    norc_test_wait_count (s_sys, NORC_TEST_EXECUTORS, NORC_ST_RUNNING, 1, 10000);
+    norc_test_system_settle (s_sys);    //  its heartbeats reach the aggregator
     norc_db_destroy (&s_db);
+    norc_db_destroy (&s_sys->db);
     free (s_script ("stop"));
-    usleep (1500000);           //  the aggregator's next writes find it gone
+    //  The aggregator's next writes find it gone
     char *out, *err;
+    bool told = false;
+    for (int i = 0; i < 100 && !told; i++) {
+        norc_test_system_ctl (s_sys, &out, &err, "queue", "list", NULL);
+        told = strstr (err, "the database is unavailable") != NULL;
+        free (out);
+        free (err);
+        if (!told)
+            usleep (100000);
+    }
+    cr_assert (told, "the aggregator says the database is unavailable");
     for (int i = 0; i < 3; i++) {
         norc_us_t t0 = norc_mono_us ();
         int rc = norc_test_system_ctl (s_sys, &out, &err, "queue", "list", NULL);

@@ -129,7 +129,7 @@ Test (demo, exits_timeouts_environment_and_manual_runs)
         execl (ctl, ctl, "events", "--filter", "instance.ended", "-n", "1", (char *) NULL);
         _exit (127);
     }
-    usleep (300000);
+    usleep (300000);            //  its subscription reaches the publisher (a SUB cannot tell)
     const char *tasks [] = { "Fail", "Missing", "Slow", "Env" };
     for (int i = 0; i < 4; i++)
         OK ("run", tasks [i], "--queue", "Q");

@@ -63,7 +63,7 @@ Test (dispatch, every_freed_slot_comes_back_as_credit_once)
 {
     //  The test is the dispatcher: the scheduler goes (core: aggregator,
     //  archiver, scheduler)
-    norc_test_system_signal (s_sys, s_sys->pids [2], SIGTERM);
+    norc_test_system_signal (s_sys, norc_test_system_pid (s_sys, "norc-scheduler"), SIGTERM);
     OK ("queue", "add", "Q");
     OK ("task", "add", "T", "--command", "true");
     for (int i = 0; i < 9; i++)
@@ -110,7 +110,7 @@ Test (dispatch, every_freed_slot_comes_back_as_credit_once)
 //  a resend) is never started a second time; its slot's credit comes back.
 Test (dispatch, an_instance_assigned_again_after_it_ran_does_not_run_again)
 {
-    norc_test_system_signal (s_sys, s_sys->pids [2], SIGTERM);
+    norc_test_system_signal (s_sys, norc_test_system_pid (s_sys, "norc-scheduler"), SIGTERM);
     OK ("queue", "add", "Q");
     char *file = norc_asprintf ("%s/ran.txt", s_sys->dir);
     char *command = norc_asprintf ("echo ran >> %s", file);
@@ -128,13 +128,13 @@ Test (dispatch, an_instance_assigned_again_after_it_ran_does_not_run_again)
     norc_msg_destroy (&hello);
     s_assign (router, executor, 1, command);
     cr_assert_eq (s_credits (router, 1), 1);
-    norc_test_db_wait_count (s_db, "SELECT COUNT(*) FROM instances WHERE status = 7", 1, 10000);
+    norc_test_wait_count (s_sys, NORC_TEST_INSTANCES, NORC_ST_SUCCESS, 1, 10000);
     //  The same instance again, twice: its credit comes back each time,
     //  and it runs no more
     s_assign (router, executor, 1, command);
     s_assign (router, executor, 1, command);
     cr_expect_eq (s_credits (router, 2), 2);
-    usleep (300000);
+    usleep (300000);            //  time enough to run it again, were it to
     cr_expect_eq (norc_test_file_lines (file), 1, "it ran once, not %d times", norc_test_file_lines (file));
     zframe_destroy (&executor);
     zsock_destroy (&router);

@@ -69,15 +69,15 @@ Test (failure, executor_sigterm_drains_then_ends)
     OK ("task", "add", "Slow", "--command", "sleep 1; echo finished");
     OK ("task", "add", "Quick", "--command", "echo quick");
     pid_t pid = s_executor ("Q", "2");
-    s_wait ("SELECT COUNT(*) FROM daemons WHERE kind = 2 AND status = 2", 1, 10000);
+    norc_test_wait_count (s_sys, NORC_TEST_EXECUTORS, NORC_ST_RUNNING, 1, 10000);
     OK ("run", "Slow", "--queue", "Q");
-    s_wait ("SELECT COUNT(*) FROM instances WHERE status = 2", 1, 10000);
+    norc_test_wait_count (s_sys, NORC_TEST_INSTANCES, NORC_ST_RUNNING, 1, 10000);
     //  First SIGTERM: the running instance finishes; nothing new is taken
     kill (pid, SIGTERM);
-    s_wait ("SELECT COUNT(*) FROM daemons WHERE kind = 2 AND status = 4", 1, 5000);
+    norc_test_wait_count (s_sys, NORC_TEST_EXECUTORS, NORC_ST_STOPPING, 1, 5000);
     OK ("run", "Quick", "--queue", "Q");
-    s_wait ("SELECT COUNT(*) FROM instances WHERE status = 7", 1, 10000);
-    s_wait ("SELECT COUNT(*) FROM daemons WHERE kind = 2 AND status = 8", 1, 10000);
+    norc_test_wait_count (s_sys, NORC_TEST_INSTANCES, NORC_ST_SUCCESS, 1, 10000);
+    norc_test_wait_count (s_sys, NORC_TEST_EXECUTORS, NORC_ST_ENDED, 1, 10000);
     norc_test_system_signal (s_sys, pid, SIGTERM);
     cr_expect_eq (s_int ("SELECT COUNT(*) FROM instances i JOIN tasks t ON t.id = i.task_id "
                          "WHERE t.name = 'Slow' AND i.status = 7"), 1, "the running instance finished");
@@ -86,7 +86,7 @@ Test (failure, executor_sigterm_drains_then_ends)
                   "the new one still waits for an executor");
     //  Another executor takes it
     s_executor ("Q", "1");
-    s_wait ("SELECT COUNT(*) FROM instances WHERE status = 7", 2, 10000);
+    norc_test_wait_count (s_sys, NORC_TEST_INSTANCES, NORC_ST_SUCCESS, 2, 10000);
 }
 
 Test (failure, executor_second_signal_interrupts)
@@ -94,14 +94,14 @@ Test (failure, executor_second_signal_interrupts)
     OK ("queue", "add", "Q");
     OK ("task", "add", "Long", "--command", "sleep 30");
     pid_t pid = s_executor ("Q", "1");
-    s_wait ("SELECT COUNT(*) FROM daemons WHERE kind = 2 AND status = 2", 1, 10000);
+    norc_test_wait_count (s_sys, NORC_TEST_EXECUTORS, NORC_ST_RUNNING, 1, 10000);
     OK ("run", "Long", "--queue", "Q");
-    s_wait ("SELECT COUNT(*) FROM instances WHERE status = 2", 1, 10000);
+    norc_test_wait_count (s_sys, NORC_TEST_INSTANCES, NORC_ST_RUNNING, 1, 10000);
     kill (pid, SIGINT);
-    s_wait ("SELECT COUNT(*) FROM daemons WHERE kind = 2 AND status = 4", 1, 5000);
+    norc_test_wait_count (s_sys, NORC_TEST_EXECUTORS, NORC_ST_STOPPING, 1, 5000);
     kill (pid, SIGINT);
-    s_wait ("SELECT COUNT(*) FROM instances WHERE status = 16", 1, 10000);
-    s_wait ("SELECT COUNT(*) FROM daemons WHERE kind = 2 AND status = 9", 1, 10000);
+    norc_test_wait_count (s_sys, NORC_TEST_INSTANCES, NORC_ST_INTERRUPTED, 1, 10000);
+    norc_test_wait_count (s_sys, NORC_TEST_EXECUTORS, NORC_ST_KILLED, 1, 10000);
     norc_test_system_signal (s_sys, pid, SIGTERM);
     cr_expect (norc_test_process_gone ("^sleep 30$", 2000), "the task's process is gone");
     cr_expect_eq (s_int ("SELECT COUNT(*) FROM instances WHERE reason LIKE '%second signal%' "
@@ -113,13 +113,13 @@ Test (failure, executor_drain_time_is_bounded)
     OK ("queue", "add", "Q");
     OK ("task", "add", "Long", "--command", "sleep 30");
     pid_t pid = s_executor ("Q", "1");
-    s_wait ("SELECT COUNT(*) FROM daemons WHERE kind = 2 AND status = 2", 1, 10000);
+    norc_test_wait_count (s_sys, NORC_TEST_EXECUTORS, NORC_ST_RUNNING, 1, 10000);
     OK ("run", "Long", "--queue", "Q");
-    s_wait ("SELECT COUNT(*) FROM instances WHERE status = 2", 1, 10000);
+    norc_test_wait_count (s_sys, NORC_TEST_INSTANCES, NORC_ST_RUNNING, 1, 10000);
     //  executor.drain_ms is 1.5 s in the test system: then the task is interrupted
     kill (pid, SIGTERM);
-    s_wait ("SELECT COUNT(*) FROM instances WHERE status = 16", 1, 10000);
-    s_wait ("SELECT COUNT(*) FROM daemons WHERE kind = 2 AND status = 9", 1, 10000);
+    norc_test_wait_count (s_sys, NORC_TEST_INSTANCES, NORC_ST_INTERRUPTED, 1, 10000);
+    norc_test_wait_count (s_sys, NORC_TEST_EXECUTORS, NORC_ST_KILLED, 1, 10000);
     norc_test_system_signal (s_sys, pid, SIGTERM);
     cr_expect (norc_test_process_gone ("^sleep 30$", 2000), "the task's process is gone");
 }
@@ -134,7 +134,7 @@ Test (failure, scheduler_sigterm_releases_its_schedules)
     norc_test_system_signal (s_sys, pid, SIGTERM);
     cr_expect_eq (s_int ("SELECT COUNT(*) FROM schedules WHERE lease_owner IS NOT NULL"), 0,
                   "the lease is released at once");
-    s_wait ("SELECT COUNT(*) FROM daemons WHERE kind = 1 AND status = 8", 1, 5000);
+    norc_test_wait_count (s_sys, NORC_TEST_SCHEDULERS, NORC_ST_ENDED, 1, 5000);
 }
 
 Test (failure, scheduler_killed_its_schedules_and_dispatch_move_to_the_survivor)
@@ -151,8 +151,8 @@ Test (failure, scheduler_killed_its_schedules_and_dispatch_move_to_the_survivor)
     norc_test_system_start (s_sys, "norc-executor", eargs);
     for (int i = 0; i < 4; i++)
         OK ("schedule", "add", "T", "--queue", "Q", "--period", "1");
-    s_wait ("SELECT COUNT(*) FROM daemons WHERE kind = 1 AND status = 2", 2, 10000);
-    s_wait ("SELECT COUNT(*) FROM instances WHERE status = 7", 8, 20000);
+    norc_test_wait_count (s_sys, NORC_TEST_SCHEDULERS, NORC_ST_RUNNING, 2, 10000);
+    norc_test_wait_count (s_sys, NORC_TEST_INSTANCES, NORC_ST_SUCCESS, 8, 20000);
     //  Kill -9 the scheduler that dispatches (it also holds schedules)
     int64_t holder = s_int ("SELECT holder FROM leases WHERE name = 'dispatch'");
     cr_assert_gt (holder, 0);
@@ -161,7 +161,7 @@ Test (failure, scheduler_killed_its_schedules_and_dispatch_move_to_the_survivor)
     free (sql);
     cr_expect_gt (s_int ("SELECT COUNT(*) FROM schedules WHERE lease_owner IS NOT NULL"), 0);
     norc_test_system_signal (s_sys, victim, SIGKILL);
-    int64_t before = s_int ("SELECT COUNT(*) FROM instances WHERE status = 7");
+    int64_t before = norc_test_count (s_sys, NORC_TEST_INSTANCES, NORC_ST_SUCCESS);
     //  The survivor takes the lease, the schedules, and the work
     sql = norc_asprintf ("SELECT COUNT(*) FROM leases WHERE name = 'dispatch' AND holder IS NOT NULL "
                          "AND holder <> %lld", (long long) holder);
@@ -181,7 +181,8 @@ Test (failure, scheduler_killed_its_schedules_and_dispatch_move_to_the_survivor)
     OK ("schedule", "pause", "2");
     OK ("schedule", "pause", "3");
     OK ("schedule", "pause", "4");
-    usleep (1500000);           //  a fire round under way may still add one
+    //  Each pause is in force once its schedule records a paused tick
+    s_wait ("SELECT COUNT(DISTINCT schedule_id) FROM ticks WHERE reason = 'paused'", 4, 10000);
     s_check_record ();
     free (second);
     free (both);
@@ -213,21 +214,21 @@ Test (failure, executor_killed_mid_task_then_a_new_one_reconciles)
     OK ("task", "add", "Long", "--command", "echo started; exec sleep 30");
     OK ("task", "add", "Quick", "--command", "echo quick");
     pid_t pid = s_executor ("Q", "1");
-    s_wait ("SELECT COUNT(*) FROM daemons WHERE kind = 2 AND status = 2", 1, 10000);
+    norc_test_wait_count (s_sys, NORC_TEST_EXECUTORS, NORC_ST_RUNNING, 1, 10000);
     OK ("run", "Long", "--queue", "Q");
-    s_wait ("SELECT COUNT(*) FROM instances WHERE status = 2", 1, 10000);
+    norc_test_wait_count (s_sys, NORC_TEST_INSTANCES, NORC_ST_RUNNING, 1, 10000);
     uint64_t lost = (uint64_t) s_int ("SELECT id FROM instances WHERE status = 2");
     cr_assert (s_log_has (lost, "started"));
     OK ("run", "Quick", "--queue", "Q");
     norc_test_system_signal (s_sys, pid, SIGKILL);
     //  Within the failure threshold the lost run is final, with the reason
     s_wait ("SELECT COUNT(*) FROM instances WHERE status = 14 AND reason LIKE 'executor lost%'", 1, 10000);
-    cr_expect_eq (s_int ("SELECT COUNT(*) FROM instances WHERE status = 1"), 1, "the other still waits");
+    cr_expect_eq (norc_test_count (s_sys, NORC_TEST_INSTANCES, NORC_ST_CREATED), 1, "the other still waits");
     cr_expect (norc_test_process_seen ("^sleep 30$", 0), "the orphaned task still runs");
     //  A new executor on this host adopts the dead one's spool: the orphan
     //  is stopped, the log completed, and the waiting instance runs
     s_executor ("Q", "1");
-    s_wait ("SELECT COUNT(*) FROM instances WHERE status = 7", 1, 10000);
+    norc_test_wait_count (s_sys, NORC_TEST_INSTANCES, NORC_ST_SUCCESS, 1, 10000);
     cr_expect (s_log_has (lost, "Executor lost while the task ran"), "the lost run's log is completed");
     cr_expect (norc_test_process_gone ("^sleep 30$", 5000), "the orphaned task was stopped");
     s_check_record ();
@@ -250,7 +251,7 @@ s_busy_system (void)
     s_executor ("Q", "4");
     for (int i = 0; i < 3; i++)
         OK ("schedule", "add", "T", "--queue", "Q", "--period", "1");
-    s_wait ("SELECT COUNT(*) FROM instances WHERE status = 7", 6, 20000);
+    norc_test_wait_count (s_sys, NORC_TEST_INSTANCES, NORC_ST_SUCCESS, 6, 20000);
 }
 
 static void
@@ -261,9 +262,9 @@ s_quiesce (void)
         snprintf (id, sizeof id, "%d", i);
         OK ("schedule", "pause", id);
     }
-    //  A fire round already under way when the pause arrived may still add
-    //  an instance: let it
-    usleep (1500000);
+    //  Each pause is in force once its schedule records a paused tick (a
+    //  fire round under way when it arrived may still add an instance)
+    s_wait ("SELECT COUNT(DISTINCT schedule_id) FROM ticks WHERE reason = 'paused'", 3, 10000);
 }
 
 Test (failure, aggregator_killed_mid_run_loses_nothing)
@@ -272,10 +273,10 @@ Test (failure, aggregator_killed_mid_run_loses_nothing)
     norc_test_system_signal (s_sys, s_pid_of ("norc-aggregator"), SIGKILL);
     //  Down for a while: events wait in the senders' outboxes
     usleep (2000000);
-    int64_t before = s_int ("SELECT COUNT(*) FROM instances WHERE status = 7");
+    int64_t before = norc_test_count (s_sys, NORC_TEST_INSTANCES, NORC_ST_SUCCESS);
     norc_test_system_start (s_sys, "norc-aggregator", NULL);
-    s_wait ("SELECT COUNT(*) FROM instances WHERE status = 7", before + 6, 20000);
-    cr_expect_eq (s_int ("SELECT COUNT(*) FROM daemons WHERE status = 14"), 0, "nobody was declared dead");
+    norc_test_wait_count (s_sys, NORC_TEST_INSTANCES, NORC_ST_SUCCESS, before + 6, 20000);
+    cr_expect_eq (norc_test_count (s_sys, NORC_TEST_DAEMONS, NORC_ST_ERROR), 0, "nobody was declared dead");
     s_quiesce ();
     s_check_record ();
     //  Every instance succeeded
@@ -290,10 +291,10 @@ Test (failure, archiver_killed_mid_run_loses_no_log_byte)
 {
     s_busy_system ();
     norc_test_system_signal (s_sys, s_pid_of ("norc-archiver"), SIGKILL);
-    usleep (1500000);
+    usleep (1500000);           //  down for a while: output waits in the executors
     norc_test_system_start (s_sys, "norc-archiver", NULL);
-    int64_t before = s_int ("SELECT COUNT(*) FROM instances WHERE status = 7");
-    s_wait ("SELECT COUNT(*) FROM instances WHERE status = 7", before + 6, 20000);
+    int64_t before = norc_test_count (s_sys, NORC_TEST_INSTANCES, NORC_ST_SUCCESS);
+    norc_test_wait_count (s_sys, NORC_TEST_INSTANCES, NORC_ST_SUCCESS, before + 6, 20000);
     s_quiesce ();
     s_check_record ();
     //  Every log holds the whole output, in order

@@ -66,8 +66,8 @@ Test (first_hour, a_past_at_is_refused_and_a_far_past_start_is_one_run)
     //  A schedule that starts in 2020, every second, once: the ~200
     //  million ticks since are one missed run, then the one fire
     OK ("schedule", "add", "T", "--queue", "Q", "--period", "1", "--reps", "1", "--start", "2020-01-01T00:00:00Z");
-    norc_test_db_wait_count (s_db, "SELECT COUNT(*) FROM instances WHERE status = 7", 1, 10000);
-    usleep (300000);
+    norc_test_wait_count (s_sys, NORC_TEST_INSTANCES, NORC_ST_SUCCESS, 1, 10000);
+    norc_test_system_settle (s_sys);
     cr_expect_eq (s_int ("SELECT COUNT(*) FROM ticks"), 1);
     int64_t missed = s_int ("SELECT tick_count FROM ticks");
     int64_t expected = s_int ("SELECT TIMESTAMPDIFF(SECOND, '2020-01-01', i.nominal) FROM instances i");
@@ -182,7 +182,7 @@ Test (first_hour, long_commands_get_an_answer_and_a_file_carries_them)
     const char *args [] = { "Q", "-c", "1", NULL };
     norc_test_system_start (s_sys, "norc-executor", args);
     OK ("run", "Long", "--queue", "Q");
-    norc_test_db_wait_count (s_db, "SELECT COUNT(*) FROM instances WHERE status = 7", 1, 10000);
+    norc_test_wait_count (s_sys, NORC_TEST_INSTANCES, NORC_ST_SUCCESS, 1, 10000);
     free (script);
     free (ctl);
     free (path);
@@ -206,7 +206,7 @@ Test (first_hour, run_warns_without_an_executor_and_status_names_its_window)
     //  An executor on a group that holds the queue serves it
     const char *args [] = { "Everything", "-c", "1", NULL };
     norc_test_system_start (s_sys, "norc-executor", args);
-    norc_test_db_wait_count (s_db, "SELECT COUNT(*) FROM instances WHERE status = 7", 1, 10000);
+    norc_test_wait_count (s_sys, NORC_TEST_INSTANCES, NORC_ST_SUCCESS, 1, 10000);
     cr_assert_eq (CTL (&out, &err, "run", "T", "--queue", "Nightly"), 0, "%s", err);
     cr_expect_null (strstr (err, "warning"), "%s", err);
     free (out);

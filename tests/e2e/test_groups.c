@@ -30,7 +30,7 @@ Test (groups, highest_priority_queue_first_fifo_within)
     free (err);
     const char *args [] = { "G", "-c", "1", NULL };
     norc_test_system_start (s_sys, "norc-executor", args);
-    norc_test_db_wait_count (s_db, "SELECT COUNT(*) FROM instances WHERE status = 7", 30, 30000);
+    norc_test_wait_count (s_sys, NORC_TEST_INSTANCES, NORC_ST_SUCCESS, 30, 30000);
     //  The order they ran in: by start time (one slot: one at a time)
     norc_stmt_t *st = norc_db_stmt (s_db, "SELECT q.name, i.id FROM instances i JOIN queues q ON q.id = i.queue_id "
                                           "ORDER BY i.started_at, i.id");

@@ -68,9 +68,9 @@ Test (instances, a_timed_out_runs_whole_group_is_stopped)
     const char *args [] = { "Q", "-c", "1", NULL };
     norc_test_system_start (s_sys, "norc-executor", args);
     OK ("run", "Slow", "--queue", "Q");
-    s_wait ("SELECT COUNT(*) FROM instances WHERE status = 2", 1);
+    norc_test_wait_count (s_sys, NORC_TEST_INSTANCES, NORC_ST_RUNNING, 1, 10000);
     cr_assert (norc_test_process_seen ("^sleep 33$", 5000), "the member started");
-    s_wait ("SELECT COUNT(*) FROM instances WHERE status = 15", 1);
+    norc_test_wait_count (s_sys, NORC_TEST_INSTANCES, NORC_ST_TIMEDOUT, 1, 10000);
     cr_expect (norc_test_process_gone ("^sleep 32$", 2000), "the leader is gone");
     cr_expect (norc_test_process_gone ("^sleep 33$", 2000), "the member that ignores SIGTERM is gone");
 }
@@ -117,14 +117,14 @@ Test (instances, run_once_at_a_given_time)
     cr_expect_not_null (strstr (out, "will run once"), "%s", out);
     free (out);
     free (err);
-    cr_expect_eq (norc_test_db_int (s_db, "SELECT COUNT(*) FROM instances"), 0, "nothing yet");
-    s_wait ("SELECT COUNT(*) FROM instances WHERE status = 7", 1);
+    cr_expect_eq (norc_test_count (s_sys, NORC_TEST_INSTANCES, NORC_TEST_ANY_STATUS), 0, "nothing yet");
+    norc_test_wait_count (s_sys, NORC_TEST_INSTANCES, NORC_ST_SUCCESS, 1, 10000);
     char *sql = norc_asprintf ("SELECT COUNT(*) FROM instances WHERE nominal = '%.10s %.15s' "
                                "AND started_at >= nominal AND schedule_id IS NOT NULL", at, at + 11);
     cr_expect_eq (norc_test_db_int (s_db, sql), 1, "ran at %s, once", at);
     free (sql);
-    usleep (1500000);
-    cr_expect_eq (norc_test_db_int (s_db, "SELECT COUNT(*) FROM instances"), 1, "once only");
+    norc_test_system_settle (s_sys);
+    cr_expect_eq (norc_test_count (s_sys, NORC_TEST_INSTANCES, NORC_TEST_ANY_STATUS), 1, "once only");
     cr_expect_neq (norc_test_system_ctl (s_sys, NULL, NULL, "run", "Works", "--queue", "Q", "--at", "tomorrowish",
                                         NULL), 0, "a bad time is refused");
 }
@@ -140,7 +140,7 @@ Test (instances, retries_with_backoff_each_attempt_its_own_instance)
     norc_test_system_start (s_sys, "norc-executor", args);
     //  Fails once, then succeeds on the second attempt, after the backoff
     OK ("run", "Flaky", "--queue", "Q");
-    norc_test_db_wait_count (s_db, "SELECT COUNT(*) FROM instances WHERE status = 7", 1, 30000);
+    norc_test_wait_count (s_sys, NORC_TEST_INSTANCES, NORC_ST_SUCCESS, 1, 30000);
     cr_expect_eq (norc_test_db_int (s_db, "SELECT COUNT(*) FROM instances a JOIN instances b ON b.retry_of = a.id "
                                           "WHERE a.status = 13 AND a.attempt = 1 AND b.status = 7 AND b.attempt = 2 "
                                           "AND b.trigger_kind = 4 AND b.started_at >= a.ended_at + INTERVAL 1 SECOND"),
@@ -148,7 +148,7 @@ Test (instances, retries_with_backoff_each_attempt_its_own_instance)
     //  A scheduled tick that always fails: attempts 1..3 on the same tick key, then no more
     OK ("schedule", "add", "Broken", "--queue", "Q", "--period", "60", "--reps", "1");
     norc_test_db_wait_count (s_db, "SELECT COUNT(*) FROM instances WHERE schedule_id = 1 AND status = 13", 3, 30000);
-    usleep (2500000);
+    usleep (2500000);           //  past a fourth attempt's backoff (1 s), which must not come
     cr_expect_eq (norc_test_db_int (s_db, "SELECT COUNT(*) FROM instances WHERE schedule_id = 1"), 3,
                   "retries stop after the last attempt");
     cr_expect_eq (norc_test_db_int (s_db, "SELECT COUNT(DISTINCT nominal) * 10 + MAX(attempt) FROM instances "
@@ -163,9 +163,9 @@ Test (instances, a_lost_executors_instance_is_retried_elsewhere)
     OK ("task", "add", "Slow", "--command", "sleep 3; echo ok", "--retries", "1", "--retry-backoff", "1");
     const char *args [] = { "Q", "-c", "1", NULL };
     pid_t first = norc_test_system_start (s_sys, "norc-executor", args);
-    s_wait ("SELECT COUNT(*) FROM daemons WHERE kind = 2 AND status = 2", 1);
+    norc_test_wait_count (s_sys, NORC_TEST_EXECUTORS, NORC_ST_RUNNING, 1, 10000);
     OK ("run", "Slow", "--queue", "Q");
-    s_wait ("SELECT COUNT(*) FROM instances WHERE status = 2", 1);
+    norc_test_wait_count (s_sys, NORC_TEST_INSTANCES, NORC_ST_RUNNING, 1, 10000);
     norc_test_system_signal (s_sys, first, SIGKILL);
     //  Another executor on another spool: the retry runs there
     char *spool = norc_asprintf ("%s/spool2", s_sys->dir);
@@ -188,7 +188,7 @@ Test (instances, the_revision_hook_is_recorded_on_each_instance)
     norc_test_system_start (s_sys, "norc-executor", args);
     OK ("run", "T", "--queue", "Q");
     OK ("run", "T", "--queue", "Q");
-    s_wait ("SELECT COUNT(*) FROM instances WHERE status = 7", 2);
+    norc_test_wait_count (s_sys, NORC_TEST_INSTANCES, NORC_ST_SUCCESS, 2, 10000);
     cr_expect_eq (norc_test_db_int (s_db, "SELECT COUNT(*) FROM instances i JOIN revisions r ON r.id = i.revision_id "
                                           "WHERE r.info = 'rev-42'"), 2);
     cr_expect_eq (norc_test_db_int (s_db, "SELECT COUNT(*) FROM revisions"), 1, "one row per revision");
@@ -216,7 +216,7 @@ Test (instances, a_slow_revision_hook_does_not_hold_the_executor_up)
                             NULL };
     norc_test_system_start (s_sys, "norc-executor", args);
     OK ("schedule", "add", "T", "--queue", "Q", "--period", "1");
-    s_wait ("SELECT COUNT(*) FROM instances WHERE status = 7", 8);
+    norc_test_wait_count (s_sys, NORC_TEST_INSTANCES, NORC_ST_SUCCESS, 8, 10000);
     //  One start a second all along: no gap of the hook's 5 s
     int64_t gap = norc_test_db_int (s_db, "SELECT MAX(TIMESTAMPDIFF(MICROSECOND, a.started_at, b.started_at)) "
                                           "FROM instances a JOIN instances b ON b.id = a.id + 1 "

@@ -51,7 +51,7 @@ Test (policies, forbid_skips_ticks_while_the_previous_run_is_active)
 {
     OK ("task", "add", "Slow", "--command", "sleep 2.5");
     OK ("schedule", "add", "Slow", "--queue", "Q", "--period", "1", "--concurrency", "forbid");
-    s_wait ("SELECT COUNT(*) FROM instances WHERE status = 7", 2, 20000);
+    norc_test_wait_count (s_sys, NORC_TEST_INSTANCES, NORC_ST_SUCCESS, 2, 20000);
     OK ("schedule", "pause", "1");
     s_wait ("SELECT COUNT(*) = 0 FROM instances WHERE status < 7", 1, 10000);
     cr_expect_eq (s_int ("SELECT COUNT(*) FROM instances a JOIN instances b ON a.id < b.id "
@@ -69,7 +69,7 @@ Test (policies, replace_stops_the_previous_run)
 {
     OK ("task", "add", "Endless", "--command", "sleep 30");
     OK ("schedule", "add", "Endless", "--queue", "Q", "--period", "2", "--concurrency", "replace");
-    s_wait ("SELECT COUNT(*) FROM instances WHERE status = 9", 2, 20000);
+    norc_test_wait_count (s_sys, NORC_TEST_INSTANCES, NORC_ST_KILLED, 2, 20000);
     OK ("schedule", "pause", "1");
     cr_expect_eq (s_int ("SELECT COUNT(*) FROM instances WHERE status = 9 AND reason LIKE "
                          "'killed on request by the replace policy of schedule 1%'"), s_int ("SELECT COUNT(*) FROM "

@@ -31,8 +31,8 @@ Test (scheduling, make_up_replays_missed_ticks_and_none_records_them)
     s_define ();
     //  Started 5 s ago, every second, 5 repetitions, made up: all 5 run now
     OK ("schedule", "add", "T", "--queue", "Q", "--period", "1", "--reps", "5", "--start", "-5", "--make-up");
-    s_wait ("SELECT COUNT(*) FROM instances WHERE status = 7", 5, 10000);
-    cr_expect_eq (norc_test_db_int (s_db, "SELECT COUNT(*) FROM instances"), 5);
+    norc_test_wait_count (s_sys, NORC_TEST_INSTANCES, NORC_ST_SUCCESS, 5, 10000);
+    cr_expect_eq (norc_test_count (s_sys, NORC_TEST_INSTANCES, NORC_TEST_ANY_STATUS), 5);
     //  Without make-up: the missed ticks are recorded as missed, not run
     OK ("schedule", "add", "T", "--queue", "Q", "--period", "1", "--reps", "3", "--start", "-5");
     s_wait ("SELECT COALESCE(SUM(tick_count), 0) FROM ticks WHERE schedule_id = 2 AND outcome = 3", 4, 10000);
@@ -49,21 +49,21 @@ Test (scheduling, pause_skips_ticks_and_resume_fires_again)
 {
     s_define ();
     OK ("schedule", "add", "T", "--queue", "Q", "--period", "1");
-    s_wait ("SELECT COUNT(*) FROM instances WHERE status = 7", 2, 10000);
+    norc_test_wait_count (s_sys, NORC_TEST_INSTANCES, NORC_ST_SUCCESS, 2, 10000);
     OK ("schedule", "pause", "1");
     s_wait ("SELECT COALESCE(SUM(tick_count), 0) FROM ticks WHERE outcome = 2 AND reason = 'paused'", 2, 10000);
-    int64_t before = norc_test_db_int (s_db, "SELECT COUNT(*) FROM instances");
-    usleep (1500000);
-    cr_expect_leq (norc_test_db_int (s_db, "SELECT COUNT(*) FROM instances"), before + 1,
+    int64_t before = norc_test_count (s_sys, NORC_TEST_INSTANCES, NORC_TEST_ANY_STATUS);
+    usleep (1500000);           //  a tick of the one-second schedule that must not fire
+    cr_expect_leq (norc_test_count (s_sys, NORC_TEST_INSTANCES, NORC_TEST_ANY_STATUS), before + 1,
                   "nothing fires while paused (one tick may have been in flight)");
     OK ("schedule", "resume", "1");
-    int64_t after = norc_test_db_int (s_db, "SELECT COUNT(*) FROM instances");
-    s_wait ("SELECT COUNT(*) FROM instances WHERE status = 7", after + 2, 10000);
+    int64_t after = norc_test_count (s_sys, NORC_TEST_INSTANCES, NORC_TEST_ANY_STATUS);
+    norc_test_wait_count (s_sys, NORC_TEST_INSTANCES, NORC_ST_SUCCESS, after + 2, 10000);
     OK ("schedule", "rm", "1");
-    usleep (1500000);
-    int64_t final = norc_test_db_int (s_db, "SELECT COUNT(*) FROM instances");
-    usleep (1500000);
-    cr_expect_eq (norc_test_db_int (s_db, "SELECT COUNT(*) FROM instances"), final, "deleted: no more fires");
+    norc_test_system_settle (s_sys);    //  the scheduler has let it go
+    int64_t final = norc_test_count (s_sys, NORC_TEST_INSTANCES, NORC_TEST_ANY_STATUS);
+    usleep (1500000);           //  a tick of the deleted schedule, which must not come
+    cr_expect_eq (norc_test_count (s_sys, NORC_TEST_INSTANCES, NORC_TEST_ANY_STATUS), final, "deleted: no more fires");
     cr_expect_eq (norc_test_db_int (s_db, "SELECT COUNT(*) FROM instances i JOIN ticks k ON "
                                           "k.schedule_id = i.schedule_id AND i.nominal BETWEEN k.nominal AND k.last_nominal"), 0,
                   "no tick both fired and skipped");
@@ -73,7 +73,7 @@ Test (scheduling, an_invalid_schedule_is_soft_deleted_with_its_reason)
 {
     s_define ();
     OK ("schedule", "add", "T", "--queue", "Q", "--cron", "* * * * * *");
-    s_wait ("SELECT COUNT(*) FROM instances", 1, 10000);
+    norc_test_wait_count (s_sys, NORC_TEST_INSTANCES, NORC_TEST_ANY_STATUS, 1, 10000);
     //  Someone writes garbage into the row behind Norc's back
     norc_test_db_exec (s_db, "UPDATE schedules SET cron_expr = 'gibberish', lease_owner = NULL, lease_until = NULL");
     s_wait ("SELECT COUNT(*) FROM schedules WHERE deleted_at IS NOT NULL "
@@ -94,12 +94,12 @@ Test (scheduling, waiting_instances_survive_a_scheduler_restart)
     for (int i = 0; i < 3; i++)
         OK ("run", "T", "--queue", "Q");
     //  The scheduler (third service started) stops and comes back
-    norc_test_system_signal (s_sys, s_sys->pids [2], SIGTERM);
+    norc_test_system_signal (s_sys, norc_test_system_pid (s_sys, "norc-scheduler"), SIGTERM);
     norc_test_system_start (s_sys, "norc-scheduler", NULL);
     const char *args [] = { "Q", "-c", "2", NULL };
     norc_test_system_start (s_sys, "norc-executor", args);
-    s_wait ("SELECT COUNT(*) FROM instances WHERE status = 7", 3, 15000);
-    cr_expect_eq (norc_test_db_int (s_db, "SELECT COUNT(*) FROM instances"), 3);
+    norc_test_wait_count (s_sys, NORC_TEST_INSTANCES, NORC_ST_SUCCESS, 3, 15000);
+    cr_expect_eq (norc_test_count (s_sys, NORC_TEST_INSTANCES, NORC_TEST_ANY_STATUS), 3);
 }
 
 //  The log's text, once it holds `until` (10 s at most)
@@ -127,9 +127,9 @@ Test (scheduling, a_log_the_archiver_has_not_taken_goes_to_disk_and_outlives_its
     OK ("task", "add", "T", "--command", "echo kept on disk");
     const char *args [] = { "Q", "-c", "1", NULL };
     pid_t executor = norc_test_system_start (s_sys, "norc-executor", args);
-    norc_test_system_signal (s_sys, s_sys->pids [1], SIGKILL);     //  the archiver
+    norc_test_system_signal (s_sys, norc_test_system_pid (s_sys, "norc-archiver"), SIGKILL);
     OK ("run", "T", "--queue", "Q");
-    s_wait ("SELECT COUNT(*) FROM instances WHERE status = 7", 1, 10000);
+    norc_test_wait_count (s_sys, NORC_TEST_INSTANCES, NORC_ST_SUCCESS, 1, 10000);
     int64_t id = norc_test_db_int (s_db, "SELECT id FROM instances");
     //  A short log is held in memory at first; unacknowledged for a
     //  heartbeat period, it is written to the executor's spool
@@ -157,10 +157,10 @@ Test (scheduling, a_log_the_archiver_has_not_taken_goes_to_disk_and_outlives_its
 Test (scheduling, output_is_kept_while_the_archiver_is_away)
 {
     s_define ();
-    norc_test_system_signal (s_sys, s_sys->pids [1], SIGKILL);     //  the archiver
+    norc_test_system_signal (s_sys, norc_test_system_pid (s_sys, "norc-archiver"), SIGKILL);
     OK ("task", "add", "Chatty", "--command", "seq 1 20000");
     OK ("run", "Chatty", "--queue", "Q");
-    s_wait ("SELECT COUNT(*) FROM instances WHERE status = 7", 1, 10000);
+    norc_test_wait_count (s_sys, NORC_TEST_INSTANCES, NORC_ST_SUCCESS, 1, 10000);
     norc_test_system_start (s_sys, "norc-archiver", NULL);
     int64_t id = norc_test_db_int (s_db, "SELECT id FROM instances");
     char *out = s_log_text (id, "Task ended with status SUCCESS");

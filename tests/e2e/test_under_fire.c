@@ -184,15 +184,16 @@ Test (under_fire, a_lost_assign_is_sent_again)
     OK ("task", "add", "T", "--command", command);
     const char *args [] = { "Q", "-c", "2", NULL };
     norc_test_system_start (s_sys, "norc-executor", args);
-    norc_test_db_wait_count (s_db, "SELECT COUNT(*) FROM daemons WHERE kind = 2 AND status = 2", 1, 10000);
+    norc_test_wait_count (s_sys, NORC_TEST_EXECUTORS, NORC_ST_RUNNING, 1, 10000);
     //  Assigned by the record 10 s ago, under the current dispatch epoch,
     //  and never sent
     norc_test_db_exec (s_db, "INSERT INTO instances (task_id, queue_id, attempt, trigger_kind, status, enqueued_at, "
                              "executor_id, dispatch_epoch, assigned_at) SELECT 1, 1, 1, 2, 1, UTC_TIMESTAMP(6), "
                              "(SELECT id FROM daemons WHERE kind = 2), (SELECT epoch FROM leases WHERE name = 'dispatch'), "
                              "UTC_TIMESTAMP(6) - INTERVAL 10 SECOND");
-    norc_test_db_wait_count (s_db, "SELECT COUNT(*) FROM instances WHERE status = 7", 1, 8000);
-    usleep (2500000);           //  more heartbeats: it is not sent a third time
+    norc_test_wait_count (s_sys, NORC_TEST_INSTANCES, NORC_ST_SUCCESS, 1, 8000);
+    norc_test_system_settle (s_sys);    //  more heartbeats: it is not sent a third time
+    norc_test_system_settle (s_sys);
     cr_expect_eq (norc_test_file_lines (file), 1, "it ran once, not %d times", norc_test_file_lines (file));
     free (command);
     free (file);
@@ -209,7 +210,7 @@ Test (under_fire, a_frozen_executor_recorded_dead_registers_again_and_its_end_wi
     OK ("task", "add", "Long", "--command", "sleep 30");
     const char *args [] = { "Q", "-c", "2", NULL };
     pid_t pid = norc_test_system_start (s_sys, "norc-executor", args);
-    norc_test_db_wait_count (s_db, "SELECT COUNT(*) FROM daemons WHERE kind = 2 AND status = 2", 1, 10000);
+    norc_test_wait_count (s_sys, NORC_TEST_EXECUTORS, NORC_ST_RUNNING, 1, 10000);
     int64_t first = norc_test_db_int (s_db, "SELECT id FROM daemons WHERE kind = 2");
     OK ("run", "T", "--queue", "Q");
     norc_test_db_wait_count (s_db, "SELECT COUNT(*) FROM instances WHERE id = 1 AND status = 2", 1, 10000);
@@ -219,7 +220,7 @@ Test (under_fire, a_frozen_executor_recorded_dead_registers_again_and_its_end_wi
                                    "AND reason LIKE 'executor lost%'", 1, 10000);
     kill (pid, SIGCONT);
     //  Woken: registered again under a new id; the run's end is its own
-    norc_test_db_wait_count (s_db, "SELECT COUNT(*) FROM daemons WHERE kind = 2 AND status = 2", 1, 10000);
+    norc_test_wait_count (s_sys, NORC_TEST_EXECUTORS, NORC_ST_RUNNING, 1, 10000);
     int64_t second = norc_test_db_int (s_db, "SELECT id FROM daemons WHERE kind = 2 AND status = 2");
     cr_expect_neq (second, first, "a new registration");
     norc_test_db_wait_count (s_db, "SELECT COUNT(*) FROM instances WHERE id = 1 AND status = 7", 1, 10000);
@@ -253,7 +254,7 @@ Test (under_fire, a_flood_of_heartbeats_from_strangers_does_not_silence_the_api)
     //  While the flood is read, and after: every answer within a second
     int64_t worst = s_api_worst_ms (10, 300);
     cr_expect_lt (worst, 1000, "the API answered within a second (worst %lld ms)", (long long) worst);
-    cr_expect_eq (norc_test_db_int (s_db, "SELECT COUNT(*) FROM daemons"), 1, "only the scheduler is registered");
+    cr_expect_eq (norc_test_count (s_sys, NORC_TEST_DAEMONS, NORC_TEST_ANY_STATUS), 1, "only the scheduler is registered");
     zsock_destroy (&sender);
 }
 
@@ -266,7 +267,7 @@ Test (under_fire, output_past_the_limit_keeps_head_and_tail)
     const char *args [] = { "Q", "-c", "1", "--executor.log_max_bytes", "100000", NULL };
     norc_test_system_start (s_sys, "norc-executor", args);
     OK ("run", "Loud", "--queue", "Q");
-    norc_test_db_wait_count (s_db, "SELECT COUNT(*) FROM instances WHERE status = 7", 1, 20000);
+    norc_test_wait_count (s_sys, NORC_TEST_INSTANCES, NORC_ST_SUCCESS, 1, 20000);
     char *out = s_whole_log ("1");
     size_t size = strlen (out);
     cr_expect_lt (size, 100000 + 2000, "the log is within its limit and a few lines: %zu bytes", size);
@@ -300,7 +301,7 @@ Test (under_fire, a_task_caps_its_own_log)
     norc_test_system_start (s_sys, "norc-executor", args);
     OK ("run", "Chatty", "--queue", "Q");
     OK ("run", "Whole", "--queue", "Q");
-    norc_test_db_wait_count (s_db, "SELECT COUNT(*) FROM instances WHERE status = 7", 2, 20000);
+    norc_test_wait_count (s_sys, NORC_TEST_INSTANCES, NORC_ST_SUCCESS, 2, 20000);
     out = s_whole_log ("1");
     cr_expect_lt (strlen (out), 20480 + 2000, "the task's cap holds: %zu bytes", strlen (out));
     cr_expect_not_null (strstr (out, "299999\n300000\nlast line\n"), "the tail is kept");
@@ -322,7 +323,7 @@ Test (under_fire, processes_a_task_leaves_behind_are_ended)
     const char *args [] = { "Q", "-c", "1", NULL };
     norc_test_system_start (s_sys, "norc-executor", args);
     OK ("run", "T", "--queue", "Q");
-    norc_test_db_wait_count (s_db, "SELECT COUNT(*) FROM instances WHERE status = 7", 1, 10000);
+    norc_test_wait_count (s_sys, NORC_TEST_INSTANCES, NORC_ST_SUCCESS, 1, 10000);
     cr_expect (norc_test_process_gone ("^sleep 41$", 3000), "the background processes were ended");
     norc_test_process_kill ("^sleep 41$", SIGKILL);
 }
@@ -338,7 +339,7 @@ Test (under_fire, processes_a_task_puts_out_of_its_group_are_ended)
     const char *args [] = { "Q", "-c", "1", "--executor.cgroup", "false", NULL };
     norc_test_system_start (s_sys, "norc-executor", args);
     OK ("run", "T", "--queue", "Q");
-    norc_test_db_wait_count (s_db, "SELECT COUNT(*) FROM instances WHERE status = 7", 1, 10000);
+    norc_test_wait_count (s_sys, NORC_TEST_INSTANCES, NORC_ST_SUCCESS, 1, 10000);
     cr_expect (norc_test_process_gone ("^sleep 4[345]$", 3000), "what it put out of its group was ended");
     char *out, *err;
     cr_assert_eq (norc_test_system_ctl (s_sys, &out, &err, "logs", "1", NULL), 0, "%s", err);
@@ -386,7 +387,7 @@ Test (under_fire, a_full_spool_keeps_the_head_and_the_end)
     norc_test_system_start (s_sys, "norc-executor", args);
     kill (archiver, SIGSTOP);
     OK ("run", "Loud", "--queue", "Q");
-    norc_test_db_wait_count (s_db, "SELECT COUNT(*) FROM instances WHERE status = 7", 1, 20000);
+    norc_test_wait_count (s_sys, NORC_TEST_INSTANCES, NORC_ST_SUCCESS, 1, 20000);
     kill (archiver, SIGCONT);
     char *out = s_whole_log ("1");
     size_t size = strlen (out);
@@ -410,7 +411,7 @@ Test (under_fire, the_archive_stays_within_its_limit)
     norc_test_system_start (s_sys, "norc-executor", args);
     for (int i = 0; i < 10; i++)
         OK ("run", "T", "--queue", "Q");
-    norc_test_db_wait_count (s_db, "SELECT COUNT(*) FROM instances WHERE status = 7", 10, 20000);
+    norc_test_wait_count (s_sys, NORC_TEST_INSTANCES, NORC_ST_SUCCESS, 10, 20000);
     char *last = s_whole_log ("10");
     free (last);
     char *out, *err;
@@ -487,7 +488,7 @@ Test (under_fire, a_flood_of_subscriptions_is_given_back)
     const char *args [] = { "Q", "-c", "2", NULL };
     norc_test_system_start (s_sys, "norc-executor", args);
     OK ("schedule", "add", "T", "--queue", "Q", "--period", "1");
-    norc_test_db_wait_count (s_db, "SELECT COUNT(*) FROM instances WHERE status = 7", 2, 10000);
+    norc_test_wait_count (s_sys, NORC_TEST_INSTANCES, NORC_ST_SUCCESS, 2, 10000);
     long before = s_rss_now_kb (aggregator);
     zsock_t *sub = zsock_new (ZMQ_SUB);
     zsock_set_sndhwm (sub, 0);          //  every subscription goes out (by default most are dropped at 1000)

@@ -176,6 +176,8 @@ norc_test_bin (const char *name)
 #include <signal.h>
 #include <sys/stat.h>
 
+static int s_own_processes (const char *pattern, pid_t group, int sig);
+
 norc_test_system_t *
 norc_test_system_new (void)
 {
@@ -221,6 +223,7 @@ norc_test_system_start (norc_test_system_t *self, const char *binary, const char
     pid_t pid = fork ();
     cr_assert_geq (pid, 0);
     if (pid == 0) {
+        setpgid (0, 0);
         int fd = open (log, O_WRONLY | O_CREAT | O_APPEND, 0644);
         dup2 (fd, 1);
         dup2 (fd, 2);
@@ -235,6 +238,7 @@ norc_test_system_start (norc_test_system_t *self, const char *binary, const char
         execv (path, (char *const *) argv);
         _exit (127);
     }
+    setpgid (pid, pid);         //  as the child does: whichever runs first
     self->pids [self->count] = pid;
     self->names [self->count++] = norc_strdup (binary);
     free (path);
@@ -292,9 +296,11 @@ norc_test_system_signal (norc_test_system_t *self, pid_t pid, int sig)
             break;
         usleep (10000);
     }
+    //  Gone: its group is remembered (as -pid) so that the system still
+    //  stops what is left in it
     for (int i = 0; i < self->count; i++)
         if (self->pids [i] == pid)
-            self->pids [i] = 0;
+            self->pids [i] = -pid;
 }
 
 norc_db_t *
@@ -309,6 +315,7 @@ norc_test_system_destroy (norc_test_system_t **self_p)
     if (!self_p || !*self_p)
         return;
     norc_test_system_t *self = *self_p;
+    norc_db_destroy (&self->db);
     for (int i = self->count - 1; i >= 0; i--)
         if (self->pids [i] > 0)
             kill (self->pids [i], SIGTERM);
@@ -325,6 +332,11 @@ norc_test_system_destroy (norc_test_system_t **self_p)
             waitpid (self->pids [i], NULL, 0);
         }
     }
+    //  Whatever the services left in their groups (a task of an executor
+    //  that was killed) goes with them: this test's own processes only
+    for (int i = 0; i < self->count; i++)
+        if (self->pids [i])
+            s_own_processes ("", self->pids [i] > 0 ? self->pids [i] : -self->pids [i], SIGKILL);
     //  A sanitizer report in any service's output fails the test
     char *scan = norc_asprintf ("grep -l -E 'ERROR: (Address|Leak)Sanitizer|runtime error:' %s/*.log "
                                 "2>/dev/null", self->dir);
@@ -385,10 +397,11 @@ norc_test_db_wait_count (norc_db_t *db, const char *sql, int64_t want, int timeo
 
 //  The processes this test started, and theirs: the descendants of this
 //  process (a child subreaper, so orphans stay among them), never the
-//  rest of the machine. Calls fn for each live one whose command line
-//  (arguments joined by spaces) matches pattern; returns how many did.
+//  rest of the machine. Signals (sig, or none when 0) each live one whose
+//  command line (arguments joined by spaces) matches pattern and, unless
+//  group is 0, whose process group is group; returns how many matched.
 static int
-s_own_processes (const char *pattern, int sig)
+s_own_processes (const char *pattern, pid_t group, int sig)
 {
     regex_t re;
     if (regcomp (&re, pattern, REG_EXTENDED | REG_NOSUB) != 0)
@@ -397,6 +410,7 @@ s_own_processes (const char *pattern, int sig)
     enum { MAX = 1 << 16 };
     pid_t *pids = (pid_t *) norc_calloc (MAX, sizeof (pid_t));
     pid_t *parents = (pid_t *) norc_calloc (MAX, sizeof (pid_t));
+    pid_t *groups = (pid_t *) norc_calloc (MAX, sizeof (pid_t));
     size_t n = 0;
     DIR *dir = opendir ("/proc");
     struct dirent *entry;
@@ -416,10 +430,11 @@ s_own_processes (const char *pattern, int sig)
         //  "pid (comm) state ppid ...": comm may hold spaces and parens
         char *close = strrchr (buf, ')');
         char state;
-        int ppid;
-        if (!close || sscanf (close + 1, " %c %d", &state, &ppid) != 2 || state == 'Z')
+        int ppid, pgrp;
+        if (!close || sscanf (close + 1, " %c %d %d", &state, &ppid, &pgrp) != 3 || state == 'Z')
             continue;
         pids [n] = (pid_t) pid;
+        groups [n] = (pid_t) pgrp;
         parents [n++] = (pid_t) ppid;
     }
     if (dir)
@@ -441,7 +456,7 @@ s_own_processes (const char *pattern, int sig)
     }
     int matched = 0;
     for (size_t i = 0; i < n; i++) {
-        if (!mine [i])
+        if (!mine [i] || (group && groups [i] != group))
             continue;
         char path [64], cmdline [4096];
         snprintf (path, sizeof path, "/proc/%d/cmdline", (int) pids [i]);
@@ -465,6 +480,7 @@ s_own_processes (const char *pattern, int sig)
     regfree (&re);
     free (mine);
     free (parents);
+    free (groups);
     free (pids);
     return matched;
 }
@@ -472,13 +488,13 @@ s_own_processes (const char *pattern, int sig)
 static bool
 s_no_process (void *arg)
 {
-    return s_own_processes ((const char *) arg, 0) == 0;
+    return s_own_processes ((const char *) arg, 0, 0) == 0;
 }
 
 static bool
 s_some_process (void *arg)
 {
-    return s_own_processes ((const char *) arg, 0) > 0;
+    return s_own_processes ((const char *) arg, 0, 0) > 0;
 }
 
 bool
@@ -496,7 +512,7 @@ norc_test_process_seen (const char *pattern, int timeout_ms)
 int
 norc_test_process_kill (const char *pattern, int sig)
 {
-    return s_own_processes (pattern, sig);
+    return s_own_processes (pattern, 0, sig);
 }
 
 const char *
@@ -530,4 +546,57 @@ norc_test_system_pid (norc_test_system_t *self, const char *binary)
             return self->pids [i];
     cr_assert_fail ("%s is not running", binary);
     return 0;
+}
+
+//  --------------------------------------------------------------------------
+//  Named counts and conditions
+
+static norc_db_t *
+s_system_db (norc_test_system_t *self)
+{
+    if (!self->db)
+        self->db = norc_test_db_open (self->db_url);
+    return self->db;
+}
+
+static char *
+s_count_sql (norc_test_rows_t rows, int status)
+{
+    const char *from = rows == NORC_TEST_INSTANCES ? "instances WHERE 1"
+                     : rows == NORC_TEST_EXECUTORS ? "daemons WHERE kind = 2"
+                     : rows == NORC_TEST_SCHEDULERS ? "daemons WHERE kind = 1"
+                     : "daemons WHERE 1";
+    if (status == NORC_TEST_ANY_STATUS)
+        return norc_asprintf ("SELECT COUNT(*) FROM %s", from);
+    return norc_asprintf ("SELECT COUNT(*) FROM %s AND status = %d", from, status);
+}
+
+int64_t
+norc_test_count (norc_test_system_t *self, norc_test_rows_t rows, int status)
+{
+    char *sql = s_count_sql (rows, status);
+    int64_t count = norc_test_db_int (s_system_db (self), sql);
+    free (sql);
+    return count;
+}
+
+void
+norc_test_wait_count (norc_test_system_t *self, norc_test_rows_t rows, int status, int64_t want, int timeout_ms)
+{
+    char *sql = s_count_sql (rows, status);
+    norc_test_db_wait_count (s_system_db (self), sql, want, timeout_ms);
+    free (sql);
+}
+
+void
+norc_test_system_settle (norc_test_system_t *self)
+{
+    const char *period_text = norc_test_system_env (self, "NORC_HEARTBEAT_PERIOD_MS");
+    int64_t period_ms = period_text ? atoll (period_text) : 1000;
+    norc_us_t after = norc_now_us () + 2 * period_ms * 1000;
+    char *sql = norc_asprintf ("SELECT COUNT(*) = 0 FROM daemons WHERE status < 7 "
+                               "AND (heartbeat IS NULL OR heartbeat < FROM_UNIXTIME(%lld.%06lld))",
+                               (long long) (after / NORC_US_PER_SEC), (long long) (after % NORC_US_PER_SEC));
+    norc_test_db_wait_count (s_system_db (self), sql, 1, 10000);
+    free (sql);
 }

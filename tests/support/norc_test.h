@@ -41,9 +41,10 @@ typedef struct {
     char *dir;              //  temp dir (logs, spool, sockets, service output)
     char *db_url;           //  its database
     char **env;             //  NORC_* settings for every program, NULL-terminated
-    pid_t pids [32];        //  started services
+    pid_t pids [32];        //  started services, each the leader of its own process group
     char *names [32];
     int count;
+    norc_db_t *db;          //  the helpers' own handle on its database (opened when first needed)
 } norc_test_system_t;
 
 //  Make the database, the dir and the settings (nothing is started yet).
@@ -51,6 +52,7 @@ norc_test_system_t *norc_test_system_new (void);
 
 //  Start a service binary (e.g. "norc-scheduler") with extra arguments
 //  (NULL-terminated, may be NULL); its output goes to DIR/NAME-N.log.
+//  It leads a process group of its own, which the system stops whole.
 //  Returns its pid.
 pid_t norc_test_system_start (norc_test_system_t *self, const char *binary, const char *const *args);
 
@@ -70,8 +72,8 @@ void norc_test_system_signal (norc_test_system_t *self, pid_t pid, int sig);
 //  running (fails the test when there is none).
 pid_t norc_test_system_pid (norc_test_system_t *self, const char *binary);
 
-//  Stop every service (SIGTERM, then SIGKILL), drop the database, remove
-//  the dir, free.
+//  Stop every service and what is left in its process group (SIGTERM,
+//  then SIGKILL), drop the database, remove the dir, free.
 void norc_test_system_destroy (norc_test_system_t **self_p);
 
 //  The value of a NORC_* setting of the system (its endpoints...), or NULL.
@@ -86,6 +88,33 @@ norc_db_t *norc_test_system_db (norc_test_system_t *self);
 //  Wait until the first column of sql (an integer) reaches want, polling
 //  every 10 ms; fails the test after timeout_ms with the value it has.
 void norc_test_db_wait_count (norc_db_t *db, const char *sql, int64_t want, int timeout_ms);
+
+//  What norc_test_count counts: rows of one kind, in one status (or any).
+typedef enum {
+    NORC_TEST_INSTANCES,    //  instances
+    NORC_TEST_EXECUTORS,    //  daemons that are executors
+    NORC_TEST_SCHEDULERS,   //  daemons that are schedulers
+    NORC_TEST_DAEMONS,      //  every daemon
+} norc_test_rows_t;
+
+#define NORC_TEST_ANY_STATUS (-1)
+
+//  How many rows of that kind are in that status (a NORC_ST_* value or
+//  NORC_TEST_ANY_STATUS), e.g.
+//  norc_test_count (sys, NORC_TEST_INSTANCES, NORC_ST_SUCCESS).
+int64_t norc_test_count (norc_test_system_t *self, norc_test_rows_t rows, int status);
+
+//  Wait until that count reaches want; fails the test after timeout_ms
+//  with the count it has.
+void norc_test_wait_count (norc_test_system_t *self, norc_test_rows_t rows, int status, int64_t want,
+                           int timeout_ms);
+
+//  Wait until every live daemon of the system has been heard from twice
+//  since the call (two heartbeats recorded after it): each has turned its
+//  loop over, so what was sent to it before has been handled. The
+//  condition a test waits on before it checks that something did NOT
+//  happen (fails the test after 10 s).
+void norc_test_system_settle (norc_test_system_t *self);
 
 //  The process helpers look only at this test's own processes: the
 //  descendants of the test process, which a test system makes a child
