@@ -2,6 +2,7 @@
 //  kept as text and checked against its type when set, so a bad value is
 //  reported where it was given, with its key, before a service starts.
 #include "norc_config.h"
+#include "norc_zmq.h"
 #include "norc_mem.h"
 #include "norc_log.h"
 #include <ctype.h>
@@ -43,6 +44,9 @@ static const s_key_t s_keys [] = {
     { "archiver.fetch", T_ENDPOINT, "tcp://127.0.0.1:7606", 0, 0, "log-archiver ROUTER serving logs to readers" },
     { "listen.host", T_STR, "", 0, 0,
       "When set (e.g. *), services bind their tcp endpoints on this host instead of the endpoint's own" },
+    { "security.insecure", T_BOOL, "false", 0, 0,
+      "Bind anyway a tcp endpoint other hosts can reach, or an ipc endpoint other users can open, though "
+      "nothing checks who connects (said as a warning every minute); without it a service refuses to start" },
     { "heartbeat.period_ms", T_INT, "1000", 50, 60000, "How often daemons send a heartbeat" },
     { "heartbeat.failure_ms", T_INT, "5000", 200, 600000, "Silence after which a daemon is marked dead" },
     { "aggregator.batch_ms", T_INT, "5", 0, 1000,
@@ -59,6 +63,9 @@ static const s_key_t s_keys [] = {
     { "executor.log_max_bytes", T_INT, "67108864", 0, INT64_C (1099511627776),
       "Most bytes of a task's output kept in its log (0: no limit); past it the log keeps the start and the last "
       "MiB, and says how much was cut between them" },
+    { "executor.run_as", T_STR, "", 0, 0,
+      "Run tasks as this user (a name or uid), with its groups, HOME, USER and LOGNAME, so that a task cannot "
+      "read the executor's spool or other tasks' output (the executor must run as root; empty: as the executor)" },
     { "executor.cgroup", T_BOOL, "true", 0, 0,
       "Run each instance in a cgroup of its own under the executor's (cgroup v2, where the host lets it write "
       "there), so that everything a task starts is ended with it; the process group and the executor's role as "
@@ -389,12 +396,22 @@ norc_config_bind_endpoint (norc_config_t *self, const char *key)
 {
     const char *endpoint = norc_config_str (self, key);
     const char *host = norc_config_str (self, "listen.host");
-    if (!*host || strncmp (endpoint, "tcp://", 6) != 0)
-        return norc_strdup (endpoint);
-    const char *colon = strrchr (endpoint + 6, ':');
-    if (!colon)
-        return norc_strdup (endpoint);
-    return norc_asprintf ("tcp://%s%s", host, colon);
+    const char *colon = strncmp (endpoint, "tcp://", 6) == 0 ? strrchr (endpoint + 6, ':') : NULL;
+    char *bind = *host && colon ? norc_asprintf ("tcp://%s%s", host, colon) : norc_strdup (endpoint);
+    //  Nothing checks who connects yet: an endpoint others can reach is
+    //  bound only when the operator said so
+    char why [512];
+    if (norc_zmq_exposed (bind, why, sizeof why)) {
+        if (!norc_config_bool (self, "security.insecure")) {
+            norc_log_warnx ("refusing to bind %s (%s): %s; bind it on 127.0.0.1 or in a directory only this "
+                            "user can open, or set security.insecure (NORC_SECURITY_INSECURE=1) to bind it anyway",
+                            bind, key, why);
+            free (bind);
+            return NULL;
+        }
+        norc_zmq_note_exposed (bind, why);
+    }
+    return bind;
 }
 
 void

@@ -42,7 +42,9 @@ bool        norc_config_bool (norc_config_t *self, const char *key);
 
 //  The endpoint to bind for a key: the key's endpoint, with its host
 //  replaced by listen.host when that is set (so "tcp://aggregator:7601"
-//  binds as "tcp://*:7601"). Caller owns the result.
+//  binds as "tcp://*:7601"). Caller owns the result. NULL (the reason
+//  logged) when others could reach it (norc_zmq_exposed) and
+//  security.insecure is not set.
 char *norc_config_bind_endpoint (norc_config_t *self, const char *key);
 
 //  Write the key table as Markdown (for docs/configuration.md).

@@ -1,5 +1,6 @@
 //  norc_service.c - the common start of every service's main.
 #include "norc_service.h"
+#include "norc_zmq.h"
 #include "norc_log.h"
 #include <malloc.h>
 #include <signal.h>
@@ -108,10 +109,21 @@ s_trim (zloop_t *loop, int timer_id, void *arg)
     return 0;
 }
 
+static int
+s_warn_exposed (zloop_t *loop, int timer_id, void *arg)
+{
+    NORC_UNUSED (loop);
+    NORC_UNUSED (timer_id);
+    NORC_UNUSED (arg);
+    norc_zmq_warn_exposed ();
+    return 0;
+}
+
 void
 norc_service_upkeep (zloop_t *loop, norc_config_t *config)
 {
     zloop_timer (loop, 10000, 0, s_trim, NULL);
+    zloop_timer (loop, 60000, 0, s_warn_exposed, NULL);
     const char *file = norc_config_str (config, "health.file");
     if (!*file)
         return;

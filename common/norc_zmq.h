@@ -19,6 +19,21 @@ zsock_t *norc_zmq_bind (int type, const char *endpoint);
 //  peer: ZeroMQ reconnects by itself). NULL on a malformed endpoint.
 zsock_t *norc_zmq_connect (int type, const char *endpoint);
 
+//  Whether a bound endpoint can be reached by others than this host's
+//  owner of the process: a tcp endpoint on any host but loopback, an ipc
+//  endpoint in the abstract namespace or in a directory other users can
+//  open. True with the reason in why; false for loopback tcp, ipc in an
+//  owner-only directory, and inproc.
+bool norc_zmq_exposed (const char *endpoint, char *why, size_t size);
+
+//  Remember that an exposed endpoint was bound anyway (security.insecure),
+//  and say so: once now, and again at each norc_zmq_warn_exposed.
+void norc_zmq_note_exposed (const char *endpoint, const char *why);
+
+//  Repeat the warning for every exposed endpoint bound (a service calls it
+//  once a minute).
+void norc_zmq_warn_exposed (void);
+
 //  Wait until the socket has input: NORC_OK, NORC_AGAIN after timeout_ms,
 //  NORC_ERROR when interrupted.
 int norc_zmq_wait (zsock_t *sock, int timeout_ms);

@@ -27,6 +27,7 @@ dir=$root/build/chaos
 scripts/mariadb-private.sh stop "$dir/mariadb" >/dev/null 2>&1
 rm -rf "$dir"
 mkdir -p "$dir/logs" "$dir/spool"
+chmod 700 "$dir"                # its ipc endpoints: this user only
 dsn=$(scripts/mariadb-private.sh start "$dir/mariadb") || exit 1
 export NORC_DB_URL="${dsn}norc" NORC_LOG_DIR=$dir/logs NORC_SPOOL_DIR=$dir/spool
 export NORC_AGGREGATOR_EVENTS=ipc://$dir/events.ipc NORC_AGGREGATOR_API=ipc://$dir/api.ipc

@@ -42,6 +42,7 @@ run=${NORC_RUN_DIR:-$root/build/run}
 bin=${NORC_BIN_DIR:-$root/build/bin}
 ctl="$bin/norcctl"
 mkdir -p "$run/logs" "$run/spool"
+chmod 700 "$run"                # its ipc endpoints: this user only
 step 3 "database: a private MariaDB under $run/mariadb (its first start creates it)"
 dsn=$(scripts/mariadb-private.sh start "$run/mariadb")
 echo "    $dsn (the same port on every start while it is free)"

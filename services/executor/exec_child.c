@@ -15,6 +15,8 @@
 #include <sys/stat.h>
 #include <sys/wait.h>
 #include <unistd.h>
+#include <grp.h>
+#include <pwd.h>
 
 extern char **environ;
 
@@ -101,8 +103,10 @@ exec_child_which (const char *word, const char *path)
     }
 }
 
-//  environ plus the extra entries (which win). Caller frees the array and
-//  the extra strings it made.
+//  environ without Norc's own settings (NORC_*: endpoints, credentials,
+//  paths; a task is not given what its executor holds), plus the extra
+//  entries (which win, NORC_INSTANCE_ID and the task's own environment
+//  among them). Caller frees the array and the extra strings it made.
 static char **
 s_environment (const norc_strmap_t *extra, char ***made, size_t *made_count)
 {
@@ -120,7 +124,7 @@ s_environment (const norc_strmap_t *extra, char ***made, size_t *made_count)
             size_t klen = strlen (extra->keys [k]);
             replaced = strncmp (environ [i], extra->keys [k], klen) == 0 && environ [i][klen] == '=';
         }
-        if (!replaced)
+        if (!replaced && strncmp (environ [i], "NORC_", 5) != 0)
             env [n++] = environ [i];
     }
     for (size_t k = 0; k < extra_count; k++) {
@@ -151,9 +155,9 @@ s_words (const char *command)
 //  memory until it execs (vfork). Any failure's errno goes to *failed.
 static void
 s_vfork_child (const char *program, char **argv, char **envp, int output, const char *cwd, int cgroup_fd,
-               volatile int *failed, volatile bool *in_cgroup)
+               const exec_identity_t *as, volatile int *failed, volatile bool *in_cgroup)
 {
-    if (write (cgroup_fd, "0", 1) != 1)
+    if (cgroup_fd >= 0 && write (cgroup_fd, "0", 1) != 1)
         goto fail;
     *in_cgroup = true;
     //  Handlers are this process's own after vfork (no CLONE_SIGHAND):
@@ -173,6 +177,11 @@ s_vfork_child (const char *program, char **argv, char **envp, int output, const 
         goto fail;
     if (in > 2)
         close (in);
+    //  The task's user, groups first (once the ids are dropped they cannot
+    //  be changed); its working directory is then opened as that user
+    if (as && as->name
+    &&  (setgroups ((size_t) as->group_count, as->groups) != 0 || setgid (as->gid) != 0 || setuid (as->uid) != 0))
+        goto fail;
     if (cwd && *cwd && chdir (cwd) != 0)
         goto fail;
     sigprocmask (SIG_SETMASK, &none, NULL);
@@ -186,12 +195,12 @@ int
 exec_child_spawn (const char *command, const norc_strmap_t *env, const char *cwd,
                   exec_child_t *child, char *err, size_t errsize)
 {
-    return exec_child_spawn_in (command, env, cwd, -1, child, err, errsize);
+    return exec_child_spawn_in (command, env, cwd, -1, NULL, child, err, errsize);
 }
 
 int
 exec_child_spawn_in (const char *command, const norc_strmap_t *env, const char *cwd, int cgroup_fd,
-                     exec_child_t *child, char *err, size_t errsize)
+                     const exec_identity_t *as, exec_child_t *child, char *err, size_t errsize)
 {
     memset (child, 0, sizeof (*child));
     child->output_fd = -1;
@@ -248,8 +257,10 @@ exec_child_spawn_in (const char *command, const norc_strmap_t *env, const char *
     pid_t pid;
     int rc;
     bool cgroup_refused = false;
-    if (cgroup_fd >= 0) {
-        //  No signal handler may run in the child while it shares our memory
+    if (cgroup_fd >= 0 || (as && as->name)) {
+        //  posix_spawn can neither join a cgroup nor change the user: a
+        //  vfork child does both. No signal handler may run in it while it
+        //  shares our memory
         sigset_t all, saved;
         sigfillset (&all);
         pthread_sigmask (SIG_SETMASK, &all, &saved);
@@ -257,7 +268,7 @@ exec_child_spawn_in (const char *command, const norc_strmap_t *env, const char *
         volatile bool in_cgroup = false;
         pid = vfork ();
         if (pid == 0)
-            s_vfork_child (program, argv, envp, fds [1], cwd, cgroup_fd, &failed, &in_cgroup);
+            s_vfork_child (program, argv, envp, fds [1], cwd, cgroup_fd, as, &failed, &in_cgroup);
         rc = pid < 0 ? errno : failed;
         cgroup_refused = pid > 0 && failed && !in_cgroup;
         pthread_sigmask (SIG_SETMASK, &saved, NULL);
@@ -295,4 +306,47 @@ exec_child_spawn_in (const char *command, const norc_strmap_t *env, const char *
     child->pid = pid;
     child->output_fd = fds [0];
     return NORC_OK;
+}
+
+int
+exec_identity_lookup (exec_identity_t *self, const char *name, char *err, size_t errsize)
+{
+    memset (self, 0, sizeof (*self));
+    char buf [16384];
+    struct passwd pw, *found = NULL;
+    char *end;
+    long number = strtol (name, &end, 10);
+    if (*name && !*end && number >= 0)
+        getpwuid_r ((uid_t) number, &pw, buf, sizeof buf, &found);
+    else
+        getpwnam_r (name, &pw, buf, sizeof buf, &found);
+    if (!found) {
+        snprintf (err, errsize, "executor.run_as: no user \"%s\" on this host", name);
+        return NORC_ERROR;
+    }
+    if (geteuid () != 0 && found->pw_uid != geteuid ()) {
+        snprintf (err, errsize, "executor.run_as: running tasks as %s needs the executor to run as root", name);
+        return NORC_ERROR;
+    }
+    int count = 64;
+    self->groups = (gid_t *) norc_calloc ((size_t) count, sizeof (gid_t));
+    if (getgrouplist (found->pw_name, found->pw_gid, self->groups, &count) < 0) {
+        self->groups = (gid_t *) norc_realloc (self->groups, (size_t) count * sizeof (gid_t));
+        getgrouplist (found->pw_name, found->pw_gid, self->groups, &count);
+    }
+    self->group_count = count;
+    self->name = norc_strdup (found->pw_name);
+    self->uid = found->pw_uid;
+    self->gid = found->pw_gid;
+    self->home = norc_strdup (found->pw_dir ? found->pw_dir : "/");
+    return NORC_OK;
+}
+
+void
+exec_identity_clear (exec_identity_t *self)
+{
+    free (self->name);
+    free (self->groups);
+    free (self->home);
+    memset (self, 0, sizeof (*self));
 }

@@ -107,6 +107,7 @@ struct _executor_t {
     exec_spool_t *spool;        //  our slot
     exec_cgroup_t *cgroup;      //  a cgroup per instance; NULL where the host does not allow it
     bool cgroup_failed;         //  an instance could not be put in one (said once)
+    exec_identity_t run_as;     //  executor.run_as: the user tasks run as (no name: ours)
     zsock_t *dispatch;          //  DEALER to the scheduler
     norc_link_t *link;          //  to the aggregator: registration, heartbeats, events, control
     zsock_t *logs;              //  DEALER to the archiver

@@ -502,6 +502,13 @@ exec_run_start (executor_t *self, norc_assign_t *a)
     norc_strmap_set (&env, "NORC_INSTANCE_ID", executor_key (a->instance_id, value, sizeof value));
     norc_strmap_set (&env, "NORC_TASK", run->task);
     norc_strmap_set (&env, "NORC_QUEUE", a->queue ? a->queue : "");
+    //  Run as another user: that user's home and name, unless the task
+    //  sets its own
+    const char *who [][2] = { { "HOME", self->run_as.home }, { "USER", self->run_as.name },
+                              { "LOGNAME", self->run_as.name } };
+    for (size_t i = 0; self->run_as.name && i < 3; i++)
+        if (!norc_strmap_get (&a->env, who [i][0]))
+            norc_strmap_set (&env, who [i][0], who [i][1]);
     char err [512] = "";
     run->started = norc_now_us ();
     run->spawned_after = exec_spool_clock ();
@@ -515,8 +522,8 @@ exec_run_start (executor_t *self, norc_assign_t *a)
             self->cgroup_failed = true;
         }
     }
-    int rc = exec_child_spawn_in (a->command ? a->command : "", &env, a->cwd, cgroup_fd, &run->child, err,
-                                  sizeof err);
+    int rc = exec_child_spawn_in (a->command ? a->command : "", &env, a->cwd, cgroup_fd, &self->run_as,
+                                  &run->child, err, sizeof err);
     if (rc == NORC_AGAIN) {
         //  The kernel would not take it into its cgroup: it runs in its
         //  process group only (said once)
@@ -527,7 +534,8 @@ exec_run_start (executor_t *self, norc_assign_t *a)
         close (cgroup_fd);
         cgroup_fd = -1;
         exec_cgroup_end (self->cgroup, a->instance_id, 0);
-        rc = exec_child_spawn_in (a->command ? a->command : "", &env, a->cwd, -1, &run->child, err, sizeof err);
+        rc = exec_child_spawn_in (a->command ? a->command : "", &env, a->cwd, -1, &self->run_as, &run->child, err,
+                                  sizeof err);
     }
     int spawn_errno = errno;
     if (cgroup_fd >= 0)

@@ -111,6 +111,7 @@ executor_destroy (executor_t **self_p)
         if (self->sigfd >= 0)
             close (self->sigfd);
         free (self->spool_dir);
+        exec_identity_clear (&self->run_as);
         free (self->queue);
         free (self);
         *self_p = NULL;
@@ -573,6 +574,15 @@ executor_start (executor_t *self)
     if (prctl (PR_SET_CHILD_SUBREAPER, 1) != 0)
         norc_log_warn ("cannot become the subreaper of its tasks: processes they start with setsid may outlive them");
     char err [512];
+    const char *run_as = norc_config_str (self->config, "executor.run_as");
+    if (*run_as) {
+        if (exec_identity_lookup (&self->run_as, run_as, err, sizeof err) != NORC_OK) {
+            norc_log_error ("%s", err);
+            return NORC_ERROR;
+        }
+        norc_log_info ("tasks run as %s (uid %d, gid %d)", self->run_as.name, (int) self->run_as.uid,
+                       (int) self->run_as.gid);
+    }
     if (norc_config_bool (self->config, "executor.cgroup")) {
         self->cgroup = exec_cgroup_open (NULL, err, sizeof err);
         if (self->cgroup)

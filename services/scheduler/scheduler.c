@@ -277,6 +277,12 @@ s_on_signal (void *arg, int count)
 int
 scheduler_start (scheduler_t *self)
 {
+    //  It binds its dispatch endpoint only when it takes the dispatch
+    //  lease: one it may not bind is refused now, not then
+    char *dispatch = norc_config_bind_endpoint (self->config, "scheduler.dispatch");
+    if (!dispatch)
+        return NORC_ERROR;
+    free (dispatch);
     self->db = norc_db_new_from_config (self->config);
     if (!self->db) {
         norc_log_error ("malformed db.url");

@@ -271,3 +271,37 @@ Test (first_hour, instance_events_carry_what_a_client_needs)
     cr_expect (started && ended, "both events came");
     zsock_destroy (&sub);
 }
+
+//  Nothing checks yet who connects to an endpoint: one that other hosts
+//  could reach is refused at start, with the reason and the way out,
+//  unless the operator says so; then the service says it is insecure.
+Test (first_hour, an_endpoint_others_could_reach_is_refused_unless_the_operator_insists)
+{
+    char *bin = norc_test_bin ("norc-archiver");
+    char *logs = norc_asprintf ("--archiver.logs=ipc://%s/logs-2.ipc", s_sys->dir);
+    const char *argv [] = { bin, logs, "--archiver.fetch", "tcp://0.0.0.0:*", NULL };
+    char *out = NULL, *err = NULL;
+    int rc = norc_test_run (argv, (const char *const *) s_sys->env, &out, &err);
+    cr_expect_neq (rc, 0, "it does not start");
+    cr_expect_not_null (strstr (err, "refusing to bind tcp://0.0.0.0:* (archiver.fetch)"), "%s", err);
+    cr_expect_not_null (strstr (err, "reachable from other hosts"), "%s", err);
+    cr_expect_not_null (strstr (err, "NORC_SECURITY_INSECURE=1"), "the way out: %s", err);
+    free (out);
+    free (err);
+    //  Insisted on: it runs, and says what it is
+    const char *args [] = { logs, "--archiver.fetch", "tcp://0.0.0.0:*", "--security.insecure", "true", NULL };
+    norc_test_system_start (s_sys, "norc-archiver", args);
+    char *log = norc_asprintf ("grep -q 'INSECURE (security.insecure is set): tcp://0.0.0.0:\\* is reachable' "
+                               "%s/norc-archiver-%d.log", s_sys->dir, s_sys->count - 1);
+    bool said = false;
+    for (int i = 0; i < 100 && !said; i++) {
+        said = system (log) == 0;
+        if (!said)
+            usleep (50000);
+    }
+    cr_expect (said, "it says it is insecure (see %s)", s_sys->dir);
+    cr_expect (kill (norc_test_system_pid (s_sys, "norc-archiver"), 0) == 0, "it runs");
+    free (log);
+    free (logs);
+    free (bin);
+}

@@ -229,3 +229,62 @@ Test (instances, a_slow_revision_hook_does_not_hold_the_executor_up)
     free (hook);
     free (flag);
 }
+
+//  A task is given none of what its executor holds: no endpoint, no
+//  database credentials, nothing of Norc's own settings; only what Norc
+//  tells it about its run.
+Test (instances, a_task_sees_none_of_its_executors_settings)
+{
+    OK ("queue", "add", "Q");
+    OK ("task", "add", "Env", "--command", "env");
+    const char *args [] = { "Q", "-c", "1", NULL };
+    norc_test_system_start (s_sys, "norc-executor", args);
+    OK ("run", "Env", "--queue", "Q");
+    norc_test_wait_count (s_sys, NORC_TEST_INSTANCES, NORC_ST_SUCCESS, 1, 10000);
+    char *path = norc_asprintf ("%s/logs/instances/0/1", s_sys->dir);
+    char *text = NULL;
+    for (int i = 0; i < 100 && !text; i++) {
+        FILE *file = fopen (path, "r");
+        if (file) {
+            text = norc_calloc (1, 1 << 16);
+            size_t n = fread (text, 1, (1 << 16) - 1, file);
+            text [n] = 0;
+            fclose (file);
+        }
+        else
+            usleep (50000);
+    }
+    cr_assert_not_null (text, "the log %s", path);
+    cr_expect_not_null (strstr (text, "NORC_INSTANCE_ID=1\n"), "%s", text);
+    cr_expect_null (strstr (text, "NORC_DB_URL"), "%s", text);
+    cr_expect_null (strstr (text, "NORC_AGGREGATOR_"), "%s", text);
+    cr_expect_null (strstr (text, "NORC_SPOOL_DIR"), "%s", text);
+    free (text);
+    free (path);
+}
+
+//  executor.run_as: tasks run as another user, with its home and name; an
+//  executor told to use a user the host does not have does not start.
+Test (instances, tasks_run_as_the_user_the_executor_is_told)
+{
+    char *bin = norc_test_bin ("norc-executor");
+    const char *bad [] = { bin, "Q", "--executor.run_as", "no-such-user-norc", NULL };
+    char *out = NULL, *err = NULL;
+    cr_expect_neq (norc_test_run (bad, (const char *const *) s_sys->env, &out, &err), 0);
+    cr_expect_not_null (strstr (err, "executor.run_as: no user \"no-such-user-norc\""), "%s", err);
+    free (out);
+    free (err);
+    free (bin);
+    if (geteuid () != 0)
+        cr_skip_test ("switching users needs root");
+    OK ("queue", "add", "Q");
+    OK ("task", "add", "Who", "--command", "echo \"who=$(id -un) home=$HOME user=$USER\"");
+    const char *args [] = { "Q", "-c", "1", "--executor.run_as", "nobody", NULL };
+    norc_test_system_start (s_sys, "norc-executor", args);
+    OK ("run", "Who", "--queue", "Q");
+    norc_test_wait_count (s_sys, NORC_TEST_INSTANCES, NORC_ST_SUCCESS, 1, 10000);
+    char *grep = norc_asprintf ("for i in $(seq 100); do grep -q 'who=nobody home=/nonexistent user=nobody' "
+                                "%s/logs/instances/0/1 2>/dev/null && exit 0; sleep 0.05; done; exit 1", s_sys->dir);
+    cr_expect_eq (system (grep), 0, "the task ran as nobody (see %s)", s_sys->dir);
+    free (grep);
+}

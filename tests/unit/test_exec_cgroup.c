@@ -33,7 +33,7 @@ s_spawn (exec_cgroup_t *cgroup, uint64_t id, const char *command)
     if (cgroup)
         cr_assert_geq (fd = exec_cgroup_prepare (cgroup, id, why, sizeof why), 0, "%s", why);
     exec_child_t child;
-    cr_assert_eq (exec_child_spawn_in (command, NULL, NULL, fd, &child, why, sizeof why), NORC_OK, "%s", why);
+    cr_assert_eq (exec_child_spawn_in (command, NULL, NULL, fd, NULL, &child, why, sizeof why), NORC_OK, "%s", why);
     if (fd >= 0)
         close (fd);
     close (child.output_fd);
@@ -175,7 +175,7 @@ Test (exec_cgroup, a_refused_move_starts_nothing)
     cr_assert_geq (fd, 0, "%s", why);
     cr_assert_eq (exec_cgroup_end (cgroup, 12, 0), 0);
     exec_child_t child;
-    cr_expect_eq (exec_child_spawn_in ("echo never", NULL, NULL, fd, &child, why, sizeof why), NORC_AGAIN);
+    cr_expect_eq (exec_child_spawn_in ("echo never", NULL, NULL, fd, NULL, &child, why, sizeof why), NORC_AGAIN);
     cr_expect_not_null (strstr (why, "cannot move into its cgroup"), "%s", why);
     close (fd);
     exec_cgroup_destroy (&cgroup);

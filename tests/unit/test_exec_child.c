@@ -95,6 +95,71 @@ Test (exec_child, output_exit_environment_directory_and_group)
     cr_expect_not_null (strstr (err, "/nonexistent/dir"), "%s", err);
 }
 
+Test (exec_child, a_task_is_given_none_of_norcs_own_settings)
+{
+    setenv ("NORC_DB_URL", "mysql://norc:secret@db/norc", 1);
+    setenv ("NORC_AGGREGATOR_API", "tcp://127.0.0.1:7602", 1);
+    setenv ("NORC_TEST_KEPT", "no", 1);
+    setenv ("OTHER_SETTING", "kept", 1);
+    norc_strmap_t env = { 0 };
+    norc_strmap_set (&env, "NORC_INSTANCE_ID", "42");
+    norc_strmap_set (&env, "NORC_TEST_KEPT", "the task's own");
+    exec_child_t child;
+    char err [256];
+    cr_assert_eq (exec_child_spawn ("env", &env, NULL, &child, err, sizeof err), NORC_OK, "%s", err);
+    int status;
+    char *out = s_collect (&child, &status);
+    cr_expect (WIFEXITED (status) && WEXITSTATUS (status) == 0);
+    cr_expect_null (strstr (out, "secret"), "no database credentials: %s", out);
+    cr_expect_null (strstr (out, "NORC_DB_URL"), "%s", out);
+    cr_expect_null (strstr (out, "NORC_AGGREGATOR_API"), "%s", out);
+    cr_expect_not_null (strstr (out, "OTHER_SETTING=kept\n"), "the rest of the environment: %s", out);
+    cr_expect_not_null (strstr (out, "NORC_INSTANCE_ID=42\n"), "what Norc gives the task: %s", out);
+    cr_expect_not_null (strstr (out, "NORC_TEST_KEPT=the task's own\n"), "the task's own environment: %s", out);
+    free (out);
+    norc_strmap_clear (&env);
+    unsetenv ("NORC_DB_URL");
+    unsetenv ("NORC_AGGREGATOR_API");
+    unsetenv ("NORC_TEST_KEPT");
+    unsetenv ("OTHER_SETTING");
+}
+
+Test (exec_child, a_task_runs_as_another_user_and_cannot_read_ours)
+{
+    char err [256];
+    exec_identity_t as;
+    cr_expect_eq (exec_identity_lookup (&as, "no-such-user-norc", err, sizeof err), NORC_ERROR);
+    cr_expect_not_null (strstr (err, "no user \"no-such-user-norc\""), "%s", err);
+    if (geteuid () != 0)
+        cr_skip_test ("switching users needs root");
+    cr_assert_eq (exec_identity_lookup (&as, "nobody", err, sizeof err), NORC_OK, "%s", err);
+    //  A file of ours in a directory only we can open
+    char dir [] = "/tmp/norc-own-XXXXXX";
+    cr_assert_not_null (mkdtemp (dir));
+    char *file = norc_asprintf ("%s/secret", dir);
+    FILE *f = fopen (file, "w");
+    cr_assert_not_null (f);
+    fputs ("the executor's secret\n", f);
+    fclose (f);
+    char *command = norc_asprintf ("id -u; id -g; id -G; cat %s", file);
+    exec_child_t child;
+    cr_assert_eq (exec_child_spawn_in (command, NULL, "/", -1, &as, &child, err, sizeof err), NORC_OK, "%s", err);
+    int status;
+    char *out = s_collect (&child, &status);
+    char expect [128];
+    snprintf (expect, sizeof expect, "%d\n%d\n", (int) as.uid, (int) as.gid);
+    cr_expect_eq (strncmp (out, expect, strlen (expect)), 0, "its ids: %s", out);
+    cr_expect_null (strstr (out, "secret\n"), "it cannot read ours: %s", out);
+    cr_expect_not_null (strstr (out, "Permission denied"), "%s", out);
+    cr_expect (WIFEXITED (status) && WEXITSTATUS (status) != 0);
+    free (out);
+    free (command);
+    unlink (file);
+    rmdir (dir);
+    free (file);
+    exec_identity_clear (&as);
+}
+
 Test (exec_child, the_child_ignores_no_signal_and_blocks_none)
 {
     //  What the executor ignores or blocks is not passed on
@@ -112,7 +177,7 @@ Test (exec_child, the_child_ignores_no_signal_and_blocks_none)
         int fd = way ? exec_cgroup_prepare (cgroup, 1, err, sizeof err) : -1;
         exec_child_t child;
         cr_assert_eq (exec_child_spawn_in ("grep -E '^Sig(Ign|Blk)' /proc/self/status; ps -o pgid= -p $$; cat "
-                                           "/proc/self/cgroup; pwd", NULL, "/tmp", fd, &child, err, sizeof err),
+                                           "/proc/self/cgroup; pwd", NULL, "/tmp", fd, NULL, &child, err, sizeof err),
                       NORC_OK, "%s", err);
         int status;
         char *out = s_collect (&child, &status);
@@ -132,7 +197,7 @@ Test (exec_child, the_child_ignores_no_signal_and_blocks_none)
         if (way)
             cr_expect_not_null (strstr (out, "/i1\n"), "in the instance's cgroup: %s", out);
         free (out);
-        cr_expect_eq (exec_child_spawn_in ("true", NULL, "/nonexistent/dir", fd, &child, err, sizeof err), NORC_ERROR);
+        cr_expect_eq (exec_child_spawn_in ("true", NULL, "/nonexistent/dir", fd, NULL, &child, err, sizeof err), NORC_ERROR);
         cr_expect_not_null (strstr (err, "cannot start in working directory /nonexistent/dir"), "%s", err);
         if (fd >= 0)
             close (fd);

@@ -1,6 +1,8 @@
 //  Unit tests: configuration from defaults, file, environment and flags,
 //  errors naming the key and value; ZeroMQ helpers on real sockets.
 #include <criterion/criterion.h>
+#include <sys/stat.h>
+#include <unistd.h>
 #include "norc_config.h"
 #include "norc_zmq.h"
 #include "norc_log.h"
@@ -96,10 +98,16 @@ Test (norc_config, bind_endpoints_and_markdown)
     free (bind);
     norc_config_set (config, "aggregator.api", "tcp://aggregator:7602");
     norc_config_set (config, "listen.host", "*");
+    norc_log_init ("test", NORC_LOG_ERROR);
+    cr_expect_null (norc_config_bind_endpoint (config, "aggregator.api"),
+                    "every host could reach it and nothing checks who: refused");
+    norc_config_set (config, "archiver.fetch", "ipc:///tmp/x.ipc");
+    cr_expect_null (norc_config_bind_endpoint (config, "archiver.fetch"), "/tmp is open to every user: refused");
+    //  Unless the operator says so
+    cr_assert_eq (norc_config_set (config, "security.insecure", "true"), NORC_OK);
     bind = norc_config_bind_endpoint (config, "aggregator.api");
     cr_expect_str_eq (bind, "tcp://*:7602");
     free (bind);
-    norc_config_set (config, "archiver.fetch", "ipc:///tmp/x.ipc");
     bind = norc_config_bind_endpoint (config, "archiver.fetch");
     cr_expect_str_eq (bind, "ipc:///tmp/x.ipc");
     free (bind);
@@ -133,6 +141,31 @@ Test (norc_config, every_key_is_documented)
         cr_expect_not_null (strstr (docs, line), "docs/configuration.md lacks: %s", line);
     free (docs);
     free (text);
+}
+
+Test (norc_zmq, who_can_reach_an_endpoint)
+{
+    char why [512];
+    const char *own [] = { "tcp://127.0.0.1:7601", "tcp://127.0.0.2:1", "tcp://localhost:7601", "tcp://[::1]:7601",
+                           "inproc://x" };
+    for (size_t i = 0; i < sizeof own / sizeof own [0]; i++)
+        cr_expect (!norc_zmq_exposed (own [i], why, sizeof why), "%s", own [i]);
+    const char *open [] = { "tcp://*:7601", "tcp://0.0.0.0:7601", "tcp://10.1.2.3:7601", "tcp://aggregator:7601",
+                            "tcp://[::]:7601", "tcp://eth0:7601", "ipc://@norc" };
+    for (size_t i = 0; i < sizeof open / sizeof open [0]; i++) {
+        cr_expect (norc_zmq_exposed (open [i], why, sizeof why), "%s", open [i]);
+        cr_expect_not_null (strstr (why, open [i]), "the reason names it: %s", why);
+    }
+    //  ipc: the directory decides
+    char dir [] = "/tmp/norc-zmq-XXXXXX";
+    cr_assert_not_null (mkdtemp (dir));
+    char *endpoint = norc_asprintf ("ipc://%s/api.ipc", dir);
+    cr_expect (!norc_zmq_exposed (endpoint, why, sizeof why), "a directory only its owner can open");
+    chmod (dir, 0755);
+    cr_expect (norc_zmq_exposed (endpoint, why, sizeof why), "readable by others");
+    cr_expect_not_null (strstr (why, "mode 755"), "%s", why);
+    rmdir (dir);
+    free (endpoint);
 }
 
 Test (norc_zmq, bind_connect_wait)
