@@ -30,5 +30,7 @@ int ctl_api_instance_rerun (norc_config_t *config, int argc, char **argv);
 int ctl_api_logs (norc_config_t *config, int argc, char **argv);
 int ctl_api_events (norc_config_t *config, int argc, char **argv);
 int ctl_api_control (norc_config_t *config, int argc, char **argv);
+int ctl_api_audit_list (norc_config_t *config, int argc, char **argv);
+int ctl_api_audit_verify (norc_config_t *config, int argc, char **argv);
 
 #endif

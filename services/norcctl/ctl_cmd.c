@@ -363,6 +363,11 @@ static const s_command_t s_commands [] = {
       "--wait\twait until each target reaches the requested state\n"
       "--timeout S\tfor --wait: give up after S seconds (default 30)",
       "norcctl control stop --host worker-7 --wait --timeout 60", ctl_api_control },
+    { "audit list", "[-n COUNT] [--json]", "print the audit, newest first: every change and every refusal of one",
+      "-n COUNT\thow many rows (default 50)\n--json\tJSON, with each change's state before and after",
+      "norcctl audit list -n 20", ctl_api_audit_list },
+    { "audit verify", "", "check the audit's hash chain: exit 1, naming the row, when a row was edited, "
+      "removed or put in", "", "norcctl audit verify", ctl_api_audit_verify },
     { "db migrate", "", "create or upgrade the database schema", "",
       "norcctl --db.url mysql://norc:secret@db:3306/norc db migrate", s_db_migrate },
     { "db version", "", "show the schema version", "", "norcctl db version", s_db_version },

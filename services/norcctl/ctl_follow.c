@@ -1,6 +1,6 @@
 //  ctl_follow.c - norcctl commands that follow what happens: logs (from
-//  the log-archiver) and events (the public stream, one JSON object per
-//  line).
+//  the log-archiver), events (the public stream, one JSON object per
+//  line), and the audit.
 #include "ctl_api_internal.h"
 #include "norc_log.h"
 #include "norc_mem.h"
@@ -174,4 +174,36 @@ ctl_api_events (norc_config_t *config, int argc, char **argv)
     }
     zsock_destroy (&sub);
     return CTL_OK;
+}
+
+//  --------------------------------------------------------------------------
+//  audit: every change and every refusal of one
+
+static const ctl_column_t s_audit_columns [] = {
+    { "id", "ID" }, { "at", "At" }, { "principal", "Who" }, { "source", "From" }, { "verb", "What" },
+    { "target", "On" }, { "outcome", "Outcome" }, { "reason", "Why" }, { NULL, NULL }
+};
+
+int
+ctl_api_audit_list (norc_config_t *config, int argc, char **argv)
+{
+    static const ctl_flag_t flags [] = { { "-n", "limit", true }, { NULL, NULL, false } };
+    return ctl_api_simple (config, argc, argv, "audit.list", NULL, 0, flags, s_audit_columns, NULL);
+}
+
+int
+ctl_api_audit_verify (norc_config_t *config, int argc, char **argv)
+{
+    norc_strmap_t args = { 0 };
+    const char *pos [1];
+    int npos;
+    int rc = ctl_api_parse (argc, argv, NULL, &args, pos, 0, &npos, NULL);
+    norc_msg_t *reply = NULL;
+    if (rc == CTL_OK)
+        rc = ctl_api_request (config, "audit.verify", &args, &reply);
+    if (rc == CTL_OK && reply->api_reply.rows.count)
+        printf ("the audit chain holds: %s rows\n", norc_strmap_get (&reply->api_reply.rows.rows [0], "rows"));
+    norc_msg_destroy (&reply);
+    norc_strmap_clear (&args);
+    return rc;
 }

@@ -416,7 +416,19 @@ static const struct { const char *op; agg_op_fn *fn; } s_ops [] = {
     { "instance.show", agg_op_instance_show },   { "instance.kill", agg_op_instance_kill },
     { "instance.handle", agg_op_instance_handle_op }, { "instance.rerun", agg_op_instance_rerun },
     { "daemon.register", s_daemon_register },
+    { "audit.list", agg_op_audit_list },         { "audit.verify", agg_op_audit_verify },
 };
+
+bool
+agg_api_run_op (agg_api_t *self, const char *op, const norc_strmap_t *args, norc_api_reply_t *reply)
+{
+    for (size_t i = 0; i < sizeof s_ops / sizeof s_ops [0]; i++)
+        if (op && strcmp (op, s_ops [i].op) == 0) {
+            s_ops [i].fn (self, args, reply);
+            return true;
+        }
+    return false;
+}
 
 void
 agg_api_handle (agg_api_t *self, const norc_api_request_t *request, norc_api_reply_t *reply)
@@ -449,10 +461,14 @@ agg_api_handle (agg_api_t *self, const norc_api_request_t *request, norc_api_rep
                        (long long) (down_ms + 999) / 1000, norc_db_errstr (self->db));
         return;
     }
-    for (size_t i = 0; i < sizeof s_ops / sizeof s_ops [0]; i++)
-        if (request->op && strcmp (request->op, s_ops [i].op) == 0) {
-            s_ops [i].fn (self, &request->args, reply);
-            return;
-        }
-    agg_reply_error (reply, NORC_ERROR, "unknown operation \"%s\"", request->op ? request->op : "");
+    //  A change is audited, with the state of its target before and after
+    bool change = agg_audit_is_change (request->op);
+    char *before = change ? agg_audit_state (self, request->op, &request->args, NULL) : NULL;
+    if (!agg_api_run_op (self, request->op, &request->args, reply)) {
+        agg_reply_error (reply, NORC_ERROR, "unknown operation \"%s\"", request->op ? request->op : "");
+        change = false;
+    }
+    if (change)
+        agg_audit_record (self, request, reply, before);
+    free (before);
 }

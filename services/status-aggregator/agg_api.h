@@ -24,6 +24,7 @@ typedef struct {
     agg_api_daemons_fn *daemons;    //  what it knows of live daemons without the database
     void *owner;                //  first argument of both
     norc_us_t probed_at;        //  monotonic: when a request last tried an unreachable database
+    const char *peer;           //  the address of the request's sender ("" or NULL: unknown), for the audit
 } agg_api_t;
 
 //  Run request's operation and fill reply (an API-REPLY).

@@ -40,6 +40,22 @@ bool agg_push_queue (agg_api_t *self, const char *name, norc_queue_t *queue, nor
 //  The named task, which must exist and not be deleted.
 bool agg_live_task (agg_api_t *self, const char *name, norc_task_t *task, norc_api_reply_t *reply);
 
+//  Run one operation by name (no audit); false when there is none.
+bool agg_api_run_op (agg_api_t *self, const char *op, const norc_strmap_t *args, norc_api_reply_t *reply);
+
+//  The audit (agg_api_audit.c)
+
+//  Whether an operation changes something (everything but reads).
+bool agg_audit_is_change (const char *op);
+//  The state of an operation's target as JSON (one row of its show
+//  operation), or NULL when it has none; reply (may be NULL) is the
+//  operation's reply, for a target it created.
+char *agg_audit_state (agg_api_t *self, const char *op, const norc_strmap_t *args, const norc_api_reply_t *reply);
+//  Record a change or its refusal, and publish it on the stream.
+void agg_audit_record (agg_api_t *self, const norc_api_request_t *request, const norc_api_reply_t *reply,
+                       const char *before);
+agg_op_fn agg_op_audit_list, agg_op_audit_verify;
+
 //  Definitions (agg_api_defs.c)
 agg_op_fn agg_op_queue_add, agg_op_queue_list, agg_op_queue_rm, agg_op_group_add;
 agg_op_fn agg_op_task_add, agg_op_task_list, agg_op_task_show, agg_op_task_rm;

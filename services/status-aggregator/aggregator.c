@@ -539,7 +539,10 @@ s_handle_api (zloop_t *loop, zsock_t *sock, void *arg)
         return 0;
     }
     norc_msg_t *reply = norc_msg_new (NORC_MSG_API_REPLY);
+    //  Who sent it, for the audit (libzmq's metadata of the frame)
+    self->api_ctx.peer = msg->routing_id ? zframe_meta (msg->routing_id, "Peer-Address") : NULL;
     agg_api_handle (&self->api_ctx, &msg->api_request, &reply->api_reply);
+    self->api_ctx.peer = NULL;
     if (reply->api_reply.code)
         norc_log_debug ("api %s: %s", msg->api_request.op, reply->api_reply.error);
     norc_msg_set_routing_id (reply, msg->routing_id);
