@@ -20,6 +20,7 @@ typedef struct {
     int retry_backoff_s;        //  first retry delay, doubled each time
     int retry_cap_s;            //  longest delay
     norc_strmap_t env;          //  extra environment
+    norc_strmap_t secret;       //  the names in env whose values are secret (value "1"): never shown
     norc_us_t deleted_at;       //  0 while live
 } norc_task_t;
 

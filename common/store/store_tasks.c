@@ -10,6 +10,7 @@ norc_task_clear (norc_task_t *self)
     free (self->command);
     free (self->cwd);
     norc_strmap_clear (&self->env);
+    norc_strmap_clear (&self->secret);
     memset (self, 0, sizeof (*self));
 }
 
@@ -26,7 +27,7 @@ static const char *s_sql_task_add =
     "  retry_max, retry_backoff_s, retry_cap_s, log_max_bytes, created_at) "
     "VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, UTC_TIMESTAMP(6))";
 static const char *s_sql_task_env =
-    "INSERT INTO task_env (task_id, name, value) VALUES (?, ?, ?)";
+    "INSERT INTO task_env (task_id, name, value, secret) VALUES (?, ?, ?, ?)";
 
 static int
 s_task_add (norc_db_t *db, void *arg)
@@ -53,6 +54,7 @@ s_task_add (norc_db_t *db, void *arg)
         norc_stmt_bind_u64 (st, 0, t->id);
         norc_stmt_bind_str (st, 1, t->env.keys [i]);
         norc_stmt_bind_str (st, 2, t->env.values [i]);
+        norc_stmt_bind_i64 (st, 3, norc_strmap_get (&t->secret, t->env.keys [i]) != NULL);
         if ((rc = norc_stmt_exec (st)))
             return rc;
     }
@@ -80,7 +82,7 @@ static const char *s_sql_task_by_id =
     "SELECT id, name, kind, description, command, timeout_s, cwd, nice, retry_max, "
     "  retry_backoff_s, retry_cap_s, deleted_at, log_max_bytes FROM tasks WHERE id = ?";
 static const char *s_sql_task_env_get =
-    "SELECT name, value FROM task_env WHERE task_id = ? ORDER BY name";
+    "SELECT name, value, secret FROM task_env WHERE task_id = ? ORDER BY name";
 
 static int
 s_task_get (norc_db_t *db, void *arg)
@@ -120,8 +122,11 @@ s_task_get (norc_db_t *db, void *arg)
     norc_stmt_bind_u64 (st, 0, t->id);
     if ((rc = norc_stmt_exec (st)))
         return rc;
-    while (norc_stmt_fetch (st) == NORC_OK)
+    while (norc_stmt_fetch (st) == NORC_OK) {
         norc_strmap_set (&t->env, norc_stmt_str (st, 0), norc_stmt_str (st, 1));
+        if (norc_stmt_i64 (st, 2))
+            norc_strmap_set (&t->secret, norc_stmt_str (st, 0), "1");
+    }
     return NORC_OK;
 }
 

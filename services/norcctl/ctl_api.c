@@ -39,14 +39,14 @@ ctl_api_parse (int argc, char **argv, const ctl_flag_t *flags, norc_strmap_t *ar
                 return CTL_USAGE;
             }
             else
-            if (strcmp (f->key, "env") == 0) {
+            if (strcmp (f->key, "env") == 0 || strcmp (f->key, "secret") == 0) {
                 const char *kv = argv [++i];
                 const char *eq = strchr (kv, '=');
                 if (!eq || eq == kv) {
-                    fprintf (stderr, "norcctl: --env needs NAME=VALUE, not \"%s\"\n", kv);
+                    fprintf (stderr, "norcctl: %s needs NAME=VALUE, not \"%s\"\n", f->flag, kv);
                     return CTL_USAGE;
                 }
-                char *key = norc_asprintf ("env.%.*s", (int) (eq - kv), kv);
+                char *key = norc_asprintf ("%s.%.*s", f->key, (int) (eq - kv), kv);
                 norc_strmap_set (args, key, eq + 1);
                 free (key);
             }

@@ -259,13 +259,16 @@ static const s_command_t s_commands [] = {
       "QUEUE:PRIORITY\ta member queue and its priority; an executor serving the group takes work from "
       "the lowest number first",
       "norcctl group add Everything Urgent:1 Nightly:5", ctl_api_group_add },
-    { "task add", "NAME (--command CMD | --command-file FILE) [--timeout S] [--env K=V]... [--cwd DIR] "
+    { "task add", "NAME (--command CMD | --command-file FILE) [--timeout S] [--env K=V]... [--secret-env K=V]... "
+      "[--cwd DIR] "
       "[--retries N [--retry-backoff S] [--retry-cap S]] [--log-max SIZE] [--description D]", "add a command task",
       "NAME\tletters, digits, '.', '_' or '-'\n"
       "--command CMD\tthe shell command (run with /bin/sh -c; at most 65535 bytes)\n"
       "--command-file FILE\tthe command is the text of FILE, or of standard input for -\n"
       "--timeout S\tkill it after S seconds (0: never; default 0)\n"
       "--env K=V\tset an environment variable for it (repeatable)\n"
+      "--secret-env K=V\tthe same, for a value never shown again: task show, the API and the audit say "
+      "(secret) (repeatable)\n"
       "--cwd DIR\trun it in DIR on the executor's host\n"
       "--retries N\trun a failed attempt again, up to N more times (0-100)\n"
       "--retry-backoff S\tthe first retry waits S seconds, doubling after (default 10)\n"

@@ -124,6 +124,7 @@ ctl_api_task_add (norc_config_t *config, int argc, char **argv)
         }
     static const ctl_flag_t flags [] = {
         { "--command", "command", true }, { "--timeout", "timeout", true }, { "--env", "env", true },
+        { "--secret-env", "secret", true },
         { "--cwd", "cwd", true }, { "--retries", "retries", true }, { "--description", "description", true },
         { "--retry-backoff", "retry_backoff", true }, { "--retry-cap", "retry_cap", true },
         { "--log-max", "log_max", true }, { NULL, NULL, false }

@@ -155,6 +155,11 @@ agg_op_task_add (agg_api_t *self, const norc_strmap_t *args, norc_api_reply_t *r
     for (size_t i = 0; i < args->count; i++)
         if (strncmp (args->keys [i], "env.", 4) == 0 && args->keys [i][4])
             norc_strmap_set (&task.env, args->keys [i] + 4, args->values [i]);
+        else
+        if (strncmp (args->keys [i], "secret.", 7) == 0 && args->keys [i][7]) {
+            norc_strmap_set (&task.env, args->keys [i] + 7, args->values [i]);
+            norc_strmap_set (&task.secret, args->keys [i] + 7, "1");
+        }
     int rc = norc_store_task_add (self->db, &task);
     if (rc == NORC_CONFLICT)
         agg_reply_error (reply, rc, "a task named \"%s\" already exists", name);
@@ -211,7 +216,8 @@ agg_op_task_show (agg_api_t *self, const norc_strmap_t *args, norc_api_reply_t *
     for (size_t i = 0; i < task.env.count; i++) {
         char key [300];
         snprintf (key, sizeof key, "env.%s", task.env.keys [i]);
-        norc_strmap_set (row, key, task.env.values [i]);
+        bool secret = norc_strmap_get (&task.secret, task.env.keys [i]) != NULL;
+        norc_strmap_set (row, key, secret ? "(secret)" : task.env.values [i]);
     }
     norc_task_clear (&task);
 }

@@ -69,3 +69,38 @@ Test (audit, changes_and_refusals_are_recorded_published_and_chained)
     free (out);
     free (err);
 }
+
+//  A secret environment value reaches its task and nothing else: not task
+//  show (text or JSON), not the audit's states, not the services' logs.
+Test (audit, a_secret_value_reaches_its_task_and_is_shown_nowhere)
+{
+    OK ("queue", "add", "Q");
+    OK ("task", "add", "S", "--command", "echo \"token=$TOKEN plain=$PLAIN\"", "--secret-env", "TOKEN=hunter2-xyz",
+        "--env", "PLAIN=visible");
+    const char *args [] = { "Q", "-c", "1", NULL };
+    norc_test_system_start (s_sys, "norc-executor", args);
+    OK ("run", "S", "--queue", "Q");
+    norc_test_wait_count (s_sys, NORC_TEST_INSTANCES, NORC_ST_SUCCESS, 1, 10000);
+    char *grep = norc_asprintf ("for i in $(seq 100); do grep -q 'token=hunter2-xyz plain=visible' "
+                                "%s/logs/instances/0/1 2>/dev/null && exit 0; sleep 0.05; done; exit 1", s_sys->dir);
+    cr_expect_eq (system (grep), 0, "the task got it (see %s)", s_sys->dir);
+    free (grep);
+    const char *shows [][4] = { { "task", "show", "S", NULL }, { "task", "show", "S", "--json" } };
+    for (int i = 0; i < 2; i++) {
+        char *out = NULL, *err = NULL;
+        cr_assert_eq (norc_test_system_ctl (s_sys, &out, &err, shows [i][0], shows [i][1], shows [i][2], shows [i][3],
+                                            NULL), 0, "%s", err);
+        cr_expect_null (strstr (out, "hunter2"), "%s", out);
+        cr_expect_not_null (strstr (out, "(secret)"), "%s", out);
+        cr_expect_not_null (strstr (out, "visible"), "a plain value is shown: %s", out);
+        free (out);
+        free (err);
+    }
+    cr_expect_eq (norc_test_db_int (s_db, "SELECT COUNT(*) FROM audit WHERE verb = 'task.add' "
+                                          "AND after_state LIKE '%(secret)%'"), 1, "the audit's state is redacted");
+    cr_expect_eq (norc_test_db_int (s_db, "SELECT COUNT(*) FROM audit WHERE CONCAT_WS(' ', before_state, after_state, "
+                                          "reason) LIKE '%hunter2%'"), 0);
+    char *logs = norc_asprintf ("grep -l hunter2 %s/*.log", s_sys->dir);
+    cr_expect_neq (system (logs), 0, "no service wrote it in its log");
+    free (logs);
+}

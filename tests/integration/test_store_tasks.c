@@ -13,6 +13,8 @@ Test (store_tasks, tasks_with_environment_and_soft_delete)
     task.retry_max = 2;
     norc_strmap_set (&task.env, "GREETING", "hello");
     norc_strmap_set (&task.env, "EMPTY", "");
+    norc_strmap_set (&task.env, "TOKEN", "s3cret");
+    norc_strmap_set (&task.secret, "TOKEN", "1");
     cr_assert_eq (norc_store_task_add (s_db, &task), NORC_OK, "%s", norc_db_errstr (s_db));
     uint64_t id = task.id;
     cr_expect_neq (id, 0);
@@ -28,8 +30,11 @@ Test (store_tasks, tasks_with_environment_and_soft_delete)
     cr_expect_str_eq (got.cwd, "/tmp");
     cr_expect_eq (got.retry_max, 2);
     cr_expect_eq (got.retry_backoff_s, 10);
-    cr_expect_eq (got.env.count, 2);
+    cr_expect_eq (got.env.count, 3);
     cr_expect_str_eq (norc_strmap_get (&got.env, "GREETING"), "hello");
+    cr_expect_str_eq (norc_strmap_get (&got.env, "TOKEN"), "s3cret", "the task gets the value");
+    cr_expect_eq (got.secret.count, 1, "and knows it is secret");
+    cr_expect_not_null (norc_strmap_get (&got.secret, "TOKEN"));
     cr_expect_str_eq (norc_strmap_get (&got.env, "EMPTY"), "");
     char byid [32];
     snprintf (byid, sizeof byid, "#%llu", (unsigned long long) id);
