@@ -162,6 +162,18 @@ Test (compose, up_scale_kill_restart_down)
     free (log);
     cr_expect_eq (s_sh ("%s exec -T aggregator norcctl status >/dev/null", s_compose), 0);
 
+    //  Hardened containers; an executor holds no database credentials
+    cr_expect_neq (s_sh ("%s exec -T executor sh -c 'touch /usr/local/bin/x' 2>/dev/null", s_compose), 0,
+                   "a read-only root filesystem");
+    cr_expect_eq (s_sh ("%s exec -T executor sh -c 'touch /tmp/x'", s_compose), 0, "a writable /tmp");
+    char *env = s_out ("%s exec -T executor env", s_compose);
+    cr_expect_null (strstr (env, "NORC_DB_URL"), "%s", env);
+    cr_expect_null (strstr (env, "mysql://"), "%s", env);
+    free (env);
+    char *caps = s_out ("%s exec -T executor grep CapEff /proc/self/status", s_compose);
+    cr_expect_neq (strstr (caps, "0000000000000000"), NULL, "no capabilities: %s", caps);
+    free (caps);
+
     //  Any ZeroMQ + msgpack client reads the event stream from the host
     const char *python = getenv ("NORC_PYTHON") ? getenv ("NORC_PYTHON") : "python3";
     char *events = s_out ("%s %s/deploy/examples/norc_events.py --endpoint tcp://127.0.0.1:%d "

@@ -188,24 +188,10 @@ Test (failure, scheduler_killed_its_schedules_and_dispatch_move_to_the_survivor)
     free (both);
 }
 
-//  Wait until the instance's log holds the text (the archiver writes
-//  asynchronously).
 static bool
 s_log_has (uint64_t id, const char *text)
 {
-    //  While the instance runs the archiver writes NAME.part
-    char *path = norc_asprintf ("%s/logs/instances/%llu/%llu", s_sys->dir, (unsigned long long) (id / 1000),
-                                (unsigned long long) id);
-    char *cmd = norc_asprintf ("grep -q -s -F '%s' %s %s.part", text, path, path);
-    free (path);
-    bool found = false;
-    for (int i = 0; i < 200 && !found; i++) {
-        found = system (cmd) == 0;
-        if (!found)
-            usleep (50000);
-    }
-    free (cmd);
-    return found;
+    return norc_test_log_has (s_sys, id, text, 10000);
 }
 
 Test (failure, executor_killed_mid_task_then_a_new_one_reconciles)

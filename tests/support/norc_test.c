@@ -600,3 +600,41 @@ norc_test_system_settle (norc_test_system_t *self)
     norc_test_db_wait_count (s_system_db (self), sql, 1, 10000);
     free (sql);
 }
+
+typedef struct {
+    char *paths [2];
+    const char *text;
+} s_log_wait_t;
+
+static bool
+s_log_holds (void *arg)
+{
+    s_log_wait_t *w = (s_log_wait_t *) arg;
+    for (int i = 0; i < 2; i++) {
+        FILE *file = fopen (w->paths [i], "r");
+        if (!file)
+            continue;
+        char *data = NULL;
+        size_t size = 0;
+        ssize_t n = getdelim (&data, &size, '\0', file);
+        fclose (file);
+        bool found = n > 0 && strstr (data, w->text);
+        free (data);
+        if (found)
+            return true;
+    }
+    return false;
+}
+
+bool
+norc_test_log_has (norc_test_system_t *self, uint64_t instance_id, const char *text, int timeout_ms)
+{
+    s_log_wait_t w = { { NULL, NULL }, text };
+    w.paths [0] = norc_asprintf ("%s/logs/instances/%llu/%llu", self->dir, (unsigned long long) (instance_id / 1000),
+                                 (unsigned long long) instance_id);
+    w.paths [1] = norc_asprintf ("%s.part", w.paths [0]);
+    bool found = norc_test_wait_for (s_log_holds, &w, timeout_ms);
+    free (w.paths [0]);
+    free (w.paths [1]);
+    return found;
+}

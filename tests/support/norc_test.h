@@ -109,6 +109,10 @@ int64_t norc_test_count (norc_test_system_t *self, norc_test_rows_t rows, int st
 void norc_test_wait_count (norc_test_system_t *self, norc_test_rows_t rows, int status, int64_t want,
                            int timeout_ms);
 
+//  Wait until the log of an instance (its final file, or the .part the
+//  archiver writes while it runs) holds text; false after timeout_ms.
+bool norc_test_log_has (norc_test_system_t *self, uint64_t instance_id, const char *text, int timeout_ms);
+
 //  Wait until every live daemon of the system has been heard from twice
 //  since the call (two heartbeats recorded after it): each has turned its
 //  loop over, so what was sent to it before has been handled. The
