@@ -328,6 +328,8 @@ exec_identity_lookup (exec_identity_t *self, const char *name, char *err, size_t
         snprintf (err, errsize, "executor.run_as: running tasks as %s needs the executor to run as root", name);
         return NORC_ERROR;
     }
+    if (geteuid () != 0)
+        return NORC_OK;         //  the executor's own user: nothing to switch (name stays NULL)
     int count = 64;
     self->groups = (gid_t *) norc_calloc ((size_t) count, sizeof (gid_t));
     if (getgrouplist (found->pw_name, found->pw_gid, self->groups, &count) < 0) {

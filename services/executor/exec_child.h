@@ -21,7 +21,9 @@ typedef struct {
 } exec_identity_t;
 
 //  Look the user up (a name, or a number). NORC_OK, or NORC_ERROR with
-//  the reason in err (no such user; not root, so it cannot switch).
+//  the reason in err (no such user; not root, so it cannot switch). When
+//  it is the executor's own user and the executor is not root, there is
+//  nothing to switch: NORC_OK with no name.
 int exec_identity_lookup (exec_identity_t *self, const char *name, char *err, size_t errsize);
 void exec_identity_clear (exec_identity_t *self);
 

@@ -580,8 +580,9 @@ executor_start (executor_t *self)
             norc_log_error ("%s", err);
             return NORC_ERROR;
         }
-        norc_log_info ("tasks run as %s (uid %d, gid %d)", self->run_as.name, (int) self->run_as.uid,
-                       (int) self->run_as.gid);
+        if (self->run_as.name)
+            norc_log_info ("tasks run as %s (uid %d, gid %d)", self->run_as.name, (int) self->run_as.uid,
+                           (int) self->run_as.gid);
     }
     if (norc_config_bool (self->config, "executor.cgroup")) {
         self->cgroup = exec_cgroup_open (NULL, err, sizeof err);
