@@ -47,6 +47,8 @@ static const s_key_t s_keys [] = {
     { "security.insecure", T_BOOL, "false", 0, 0,
       "Bind anyway a tcp endpoint other hosts can reach, or an ipc endpoint other users can open, though "
       "nothing checks who connects (said as a warning every minute); without it a service refuses to start" },
+    { "security.keys_dir", T_STR, "/var/lib/norc/keys", 0, 0,
+      "Where CURVE key pairs live (norcctl keys gen): NAME.key public, NAME.key_secret mode 0600" },
     { "heartbeat.period_ms", T_INT, "1000", 50, 60000, "How often daemons send a heartbeat" },
     { "heartbeat.failure_ms", T_INT, "5000", 200, 600000, "Silence after which a daemon is marked dead" },
     { "aggregator.batch_ms", T_INT, "5", 0, 1000,

@@ -3,6 +3,7 @@
 //  JSON lines with --json) and returns an exit code: 0 ok, 1 failure, 2
 //  usage. Errors are one line on stderr.
 #include "ctl_cmd.h"
+#include "norc_keys.h"
 #include "ctl_api.h"
 #include "norc_cron.h"
 #include "norc_db.h"
@@ -121,6 +122,66 @@ s_db_version (norc_config_t *config, int argc, char **argv)
     }
     norc_db_destroy (&db);
     printf ("database %d, this norcctl %d\n", version, norc_migrate_latest ());
+    return CTL_OK;
+}
+
+//  --------------------------------------------------------------------------
+//  keys
+
+//  keys gen NAME [--dir DIR] / keys show NAME [--dir DIR]: the key
+//  directory is security.keys_dir unless --dir says otherwise
+static int
+s_keys_args (norc_config_t *config, int argc, char **argv, const char **name, const char **dir)
+{
+    *name = NULL;
+    *dir = norc_config_str (config, "security.keys_dir");
+    for (int i = 0; i < argc; i++)
+        if (strcmp (argv [i], "--dir") == 0 && i + 1 < argc)
+            *dir = argv [++i];
+        else
+        if (argv [i][0] != '-' && !*name)
+            *name = argv [i];
+        else
+            return s_usage_error ("keys: NAME [--dir DIR]");
+    return *name ? CTL_OK : s_usage_error ("keys: a NAME is required");
+}
+
+static int
+s_keys_gen (norc_config_t *config, int argc, char **argv)
+{
+    const char *name, *dir;
+    int rc = s_keys_args (config, argc, argv, &name, &dir);
+    if (rc)
+        return rc;
+    char err [512], public_txt [41];
+    if (!norc_keys_curve_ready (err, sizeof err)) {
+        s_fail ("%s", err);
+        return CTL_FAIL;
+    }
+    if (norc_keys_generate (dir, name, public_txt, err, sizeof err) != NORC_OK) {
+        s_fail ("%s", err);
+        return CTL_FAIL;
+    }
+    printf ("key pair %s: public %s/%s.key, secret %s/%s.key_secret (mode 0600)\npublic key %s\n",
+            name, dir, name, dir, name, public_txt);
+    return CTL_OK;
+}
+
+static int
+s_keys_show (norc_config_t *config, int argc, char **argv)
+{
+    const char *name, *dir;
+    int rc = s_keys_args (config, argc, argv, &name, &dir);
+    if (rc)
+        return rc;
+    char err [512];
+    zcert_t *cert = norc_keys_load (dir, name, false, err, sizeof err);
+    if (!cert) {
+        s_fail ("%s", err);
+        return CTL_FAIL;
+    }
+    printf ("%s\n", zcert_public_txt (cert));
+    zcert_destroy (&cert);
     return CTL_OK;
 }
 
@@ -371,6 +432,12 @@ static const s_command_t s_commands [] = {
       "norcctl audit list -n 20", ctl_api_audit_list },
     { "audit verify", "", "check the audit's hash chain: exit 1, naming the row, when a row was edited, "
       "removed or put in", "", "norcctl audit verify", ctl_api_audit_verify },
+    { "keys gen", "NAME [--dir DIR]", "make a CURVE key pair: NAME.key (public) and NAME.key_secret (mode 0600)",
+      "NAME\ta plain file name, e.g. the service or user it is for\n"
+      "--dir DIR\twhere (default security.keys_dir); an existing pair is never replaced",
+      "norcctl keys gen executor-7 --dir /var/lib/norc/keys", s_keys_gen },
+    { "keys show", "NAME [--dir DIR]", "print a key pair's public key (Z85)",
+      "NAME\tthe pair\n--dir DIR\twhere (default security.keys_dir)", "norcctl keys show executor-7", s_keys_show },
     { "db migrate", "", "create or upgrade the database schema", "",
       "norcctl --db.url mysql://norc:secret@db:3306/norc db migrate", s_db_migrate },
     { "db version", "", "show the schema version", "", "norcctl db version", s_db_version },
