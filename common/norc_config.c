@@ -47,6 +47,12 @@ static const s_key_t s_keys [] = {
     { "security.insecure", T_BOOL, "false", 0, 0,
       "Bind anyway a tcp endpoint other hosts can reach, or an ipc endpoint other users can open, though "
       "nothing checks who connects (said as a warning every minute); without it a service refuses to start" },
+    { "security.curve", T_BOOL, "false", 0, 0,
+      "CURVE on every endpoint: each program uses its key pair from security.keys_dir, pins its servers' "
+      "public keys, and admits only clients whose public key is there" },
+    { "security.key", T_STR, "", 0, 0,
+      "This program's key pair in security.keys_dir (default: its role: aggregator, archiver, scheduler, "
+      "executor, norcctl)" },
     { "security.keys_dir", T_STR, "/var/lib/norc/keys", 0, 0,
       "Where CURVE key pairs live (norcctl keys gen): NAME.key public, NAME.key_secret mode 0600" },
     { "heartbeat.period_ms", T_INT, "1000", 50, 60000, "How often daemons send a heartbeat" },
@@ -400,10 +406,10 @@ norc_config_bind_endpoint (norc_config_t *self, const char *key)
     const char *host = norc_config_str (self, "listen.host");
     const char *colon = strncmp (endpoint, "tcp://", 6) == 0 ? strrchr (endpoint + 6, ':') : NULL;
     char *bind = *host && colon ? norc_asprintf ("tcp://%s%s", host, colon) : norc_strdup (endpoint);
-    //  Nothing checks who connects yet: an endpoint others can reach is
-    //  bound only when the operator said so
+    //  Without CURVE nothing checks who connects: an endpoint others can
+    //  reach is bound only when the operator said so
     char why [512];
-    if (norc_zmq_exposed (bind, why, sizeof why)) {
+    if (!norc_config_bool (self, "security.curve") && norc_zmq_exposed (bind, why, sizeof why)) {
         if (!norc_config_bool (self, "security.insecure")) {
             norc_log_warnx ("refusing to bind %s (%s): %s; bind it on 127.0.0.1 or in a directory only this "
                             "user can open, or set security.insecure (NORC_SECURITY_INSECURE=1) to bind it anyway",

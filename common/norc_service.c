@@ -1,6 +1,7 @@
 //  norc_service.c - the common start of every service's main.
 #include "norc_service.h"
 #include "norc_zmq.h"
+#include "norc_zap.h"
 #include "norc_log.h"
 #include <malloc.h>
 #include <signal.h>
@@ -40,6 +41,13 @@ norc_service_init (const char *name, int *argc, char **argv, bool takes_argument
         norc_fatal ("cannot take SIGTERM and SIGINT into a signalfd");
     zsys_handler_set (NULL);
     zsys_init ();
+    //  CURVE, when on: this program's pair, its servers' keys, its ZAP handler
+    const char *role = strcmp (name, "status-aggregator") == 0 ? "aggregator"
+                     : strcmp (name, "log-archiver") == 0 ? "archiver" : name;
+    char err [512];
+    if (norc_zap_init (config, role, err, sizeof err) != NORC_OK)
+        norc_fatalx ("security.curve: %s", err);
+    atexit (norc_zap_shutdown);
     return config;
 }
 

@@ -4,6 +4,7 @@
 //  ROUTER sockets report unroutable peers instead of dropping silently, and
 //  no send ever blocks.
 #include "norc_zmq.h"
+#include "norc_zap.h"
 #include "norc_log.h"
 #include "norc_mem.h"
 #include <libgen.h>
@@ -43,6 +44,7 @@ norc_zmq_bind (int type, const char *endpoint)
     if (!sock)
         return NULL;
     s_setup (sock, type);
+    norc_zap_apply (sock, endpoint, true);
     if (zsock_bind (sock, "%s", endpoint) < 0) {
         norc_log_warn ("cannot bind %s", endpoint);
         zsock_destroy (&sock);
@@ -63,6 +65,11 @@ norc_zmq_connect (int type, const char *endpoint)
         zsock_set_immediate (sock, 1);
     char *list = norc_strdup (endpoint);
     char *save = NULL;
+    char *first = strtok_r (list, ",", &save);
+    norc_zap_apply (sock, first ? first : endpoint, false);
+    free (list);
+    list = norc_strdup (endpoint);
+    save = NULL;
     for (char *one = strtok_r (list, ",", &save); one && sock; one = strtok_r (NULL, ",", &save))
         if (zsock_connect (sock, "%s", one) < 0) {
             norc_log_warn ("cannot connect to %s", one);

@@ -3,6 +3,7 @@
 #include "norc_config.h"
 #include "norc_log.h"
 #include "ctl_cmd.h"
+#include "norc_zap.h"
 #include <czmq.h>
 
 int
@@ -18,7 +19,14 @@ main (int argc, char *argv [])
     }
     norc_log_init ("norcctl", norc_log_level_parse (norc_config_str (config, "log.level")));
     zsys_init ();
+    char err [512];
+    if (norc_zap_init (config, "norcctl", err, sizeof err) != NORC_OK) {
+        fprintf (stderr, "norcctl: security.curve: %s\n", err);
+        norc_config_destroy (&config);
+        return 1;
+    }
     int rc = ctl_cmd_run (config, argc - 1, argv + 1);
+    norc_zap_shutdown ();
     norc_config_destroy (&config);
     return rc;
 }

@@ -638,3 +638,14 @@ norc_test_log_has (norc_test_system_t *self, uint64_t instance_id, const char *t
     free (w.paths [1]);
     return found;
 }
+
+void
+norc_test_system_setenv (norc_test_system_t *self, const char *entry)
+{
+    size_t n = 0;
+    while (self->env [n])
+        n++;
+    self->env = (char **) norc_realloc (self->env, (n + 2) * sizeof (char *));
+    self->env [n] = norc_strdup (entry);
+    self->env [n + 1] = NULL;
+}

@@ -76,6 +76,9 @@ pid_t norc_test_system_pid (norc_test_system_t *self, const char *binary);
 //  then SIGKILL), drop the database, remove the dir, free.
 void norc_test_system_destroy (norc_test_system_t **self_p);
 
+//  Add a setting ("NORC_KEY=VALUE") for every program started after.
+void norc_test_system_setenv (norc_test_system_t *self, const char *entry);
+
 //  The value of a NORC_* setting of the system (its endpoints...), or NULL.
 const char *norc_test_system_env (norc_test_system_t *self, const char *name);
 
