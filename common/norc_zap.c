@@ -7,6 +7,7 @@
 #include "norc_log.h"
 #include "norc_mem.h"
 #include <dirent.h>
+#include <pthread.h>
 #include <sys/stat.h>
 
 static zcert_t *s_own;              //  this program's pair
@@ -20,22 +21,33 @@ static zhashx_t *s_servers;         //  endpoint -> server pair name (clients pi
 typedef struct {
     char *dir;
     zhashx_t *names;                //  public key (Z85) -> name
+    zhashx_t *present;              //  name -> itself: who is admitted now
     time_t dir_mtime;
     int64_t read_at;                //  monotonic ms
 } s_registry_t;
 
+//  One registry for the handler's thread and the services' loops
+static s_registry_t s_registry;
+static pthread_mutex_t s_registry_lock = PTHREAD_MUTEX_INITIALIZER;
+
+//  Read the directory again a second after the last read at most (so a
+//  key removed is refused within a second). Locked.
 static void
 s_registry_read (s_registry_t *self)
 {
-    struct stat st;
     int64_t now = zclock_mono ();
-    bool changed = stat (self->dir, &st) == 0 && st.st_mtime != self->dir_mtime;
-    if (self->names && !changed && now - self->read_at < 1000)
+    if (self->names && self->read_at && now - self->read_at < 1000)
         return;
+    struct stat st;
+    bool changed = stat (self->dir, &st) == 0 && st.st_mtime != self->dir_mtime;
     zhashx_destroy (&self->names);
+    zhashx_destroy (&self->present);
     self->names = zhashx_new ();
     zhashx_set_destructor (self->names, (zhashx_destructor_fn *) zstr_free);
     zhashx_set_duplicator (self->names, (zhashx_duplicator_fn *) strdup);
+    self->present = zhashx_new ();
+    zhashx_set_destructor (self->present, (zhashx_destructor_fn *) zstr_free);
+    zhashx_set_duplicator (self->present, (zhashx_duplicator_fn *) strdup);
     self->dir_mtime = changed ? st.st_mtime : self->dir_mtime;
     self->read_at = now;
     DIR *dir = opendir (self->dir);
@@ -47,8 +59,10 @@ s_registry_read (s_registry_t *self)
         char *name = norc_strndup (entry->d_name, len - 4);
         char err [256];
         zcert_t *cert = norc_keys_load (self->dir, name, false, err, sizeof err);
-        if (cert)
+        if (cert) {
             zhashx_update (self->names, zcert_public_txt (cert), name);
+            zhashx_update (self->present, name, name);
+        }
         zcert_destroy (&cert);
         free (name);
     }
@@ -59,7 +73,7 @@ s_registry_read (s_registry_t *self)
 static void
 s_handler_actor (zsock_t *pipe, void *arg)
 {
-    s_registry_t registry = { .dir = (char *) arg };
+    NORC_UNUSED (arg);
     zsock_t *zap = zsock_new_rep ("inproc://zeromq.zap.01");
     zsock_signal (pipe, zap ? 0 : 1);
     if (!zap)
@@ -80,15 +94,25 @@ s_handler_actor (zsock_t *pipe, void *arg)
         char *identity = zmsg_popstr (request);
         char *mechanism = zmsg_popstr (request);
         zframe_t *key = zmsg_pop (request);
-        const char *name = NULL;
+        char *name = NULL;
         if (mechanism && strcmp (mechanism, "CURVE") == 0 && key && zframe_size (key) == 32) {
             char text [41];
             zmq_z85_encode (text, zframe_data (key), 32);
-            s_registry_read (&registry);
-            name = (const char *) zhashx_lookup (registry.names, text);
+            pthread_mutex_lock (&s_registry_lock);
+            s_registry_read (&s_registry);
+            const char *found = (const char *) zhashx_lookup (s_registry.names, text);
+            if (!found && zclock_mono () - s_registry.read_at >= 100) {
+                //  A key added a moment ago is admitted at once (a flood
+                //  of unknown keys reads the directory ten times a second)
+                s_registry.read_at = 0;
+                s_registry_read (&s_registry);
+                found = (const char *) zhashx_lookup (s_registry.names, text);
+            }
+            name = found ? norc_strdup (found) : NULL;
+            pthread_mutex_unlock (&s_registry_lock);
             if (!name)
                 norc_log_warnx ("zap: refused a connection from %s: its key %s is not in %s", address ? address : "?",
-                                text, registry.dir);
+                                text, s_keys_dir);
         }
         zmsg_t *reply = zmsg_new ();
         zmsg_addstr (reply, "1.0");
@@ -98,6 +122,7 @@ s_handler_actor (zsock_t *pipe, void *arg)
         zmsg_addstr (reply, name ? name : "");
         zmsg_addmem (reply, "", 0);
         zmsg_send (&reply, zap);
+        free (name);
         free (version);
         free (sequence);
         free (domain);
@@ -109,7 +134,6 @@ s_handler_actor (zsock_t *pipe, void *arg)
     }
     zpoller_destroy (&poller);
     zsock_destroy (&zap);
-    zhashx_destroy (&registry.names);
 }
 
 //  --------------------------------------------------------------------------
@@ -138,6 +162,7 @@ norc_zap_init (norc_config_t *config, const char *role, char *err, size_t errsiz
     if (!s_own)
         return NORC_ERROR;
     s_keys_dir = norc_strdup (dir);
+    s_registry.dir = s_keys_dir;
     s_servers = zhashx_new ();
     s_server (config, "aggregator.events", "aggregator");
     s_server (config, "aggregator.api", "aggregator");
@@ -157,6 +182,9 @@ void
 norc_zap_shutdown (void)
 {
     zactor_destroy (&s_handler);
+    zhashx_destroy (&s_registry.names);
+    zhashx_destroy (&s_registry.present);
+    s_registry.dir = NULL;
     zcert_destroy (&s_own);
     zhashx_destroy (&s_servers);
     free (s_keys_dir);
@@ -190,4 +218,22 @@ norc_zap_apply (zsock_t *sock, const char *endpoint, bool server)
         norc_log_warnx ("curve: no public key for the server of %s (%s): it will not answer",
                         endpoint, name ? err : "not a Norc endpoint");
     zcert_destroy (&server_cert);
+}
+
+bool
+norc_zap_admits (const char *user)
+{
+    if (!s_own)
+        return true;
+    pthread_mutex_lock (&s_registry_lock);
+    s_registry_read (&s_registry);
+    bool admitted = user && *user && zhashx_lookup (s_registry.present, user);
+    pthread_mutex_unlock (&s_registry_lock);
+    static int64_t said_at;
+    if (!admitted && zclock_mono () - said_at >= 10000) {
+        said_at = zclock_mono ();
+        norc_log_warnx ("curve: dropped a message from \"%s\": its key is no longer in %s (said at most every 10 s)",
+                        user ? user : "?", s_keys_dir);
+    }
+    return admitted;
 }

@@ -28,6 +28,12 @@ void norc_zap_shutdown (void);
 //  Whether CURVE is on in this process.
 bool norc_zap_curve (void);
 
+//  Whether a message received from user_id (its sender's name under
+//  CURVE, norc_msg_t's user_id) is still admitted: that key is in the keys
+//  directory now (read again within a second), not only when it
+//  connected. Always true when CURVE is off.
+bool norc_zap_admits (const char *user_id);
+
 //  Make a socket CURVE before it binds (server) or connects (client) to
 //  endpoint; nothing when CURVE is off or the endpoint is inproc://.
 void norc_zap_apply (zsock_t *sock, const char *endpoint, bool server);

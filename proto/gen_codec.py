@@ -72,6 +72,7 @@ def gen_header(version, messages):
         o.append("} norc_%s_t;\n\n" % m["c"])
     o.append("typedef struct {\n    int id;                     //  NORC_MSG_*\n"
              "    zframe_t *routing_id;       //  ROUTER peer or SUB topic; owned, may be NULL\n"
+             "    char user_id [64];          //  received: its sender's name under CURVE (ZAP User-Id), else \"\"\n"
              "    union {\n")
     for m in messages:
         o.append("        norc_%s_t %s;\n" % (m["c"], m["c"]))
@@ -430,6 +431,9 @@ norc_msg_recv_checked (zsock_t *input, norc_msg_rejected_t *rejected)
     if (self) {
         self->routing_id = routing_id;
         routing_id = NULL;
+        const char *user_id = zframe_meta (body, "User-Id");
+        if (user_id)
+            snprintf (self->user_id, sizeof self->user_id, "%s", user_id);
     }
     else {
         //  At most one line a second, with a count of the others

@@ -1363,6 +1363,9 @@ norc_msg_recv_checked (zsock_t *input, norc_msg_rejected_t *rejected)
     if (self) {
         self->routing_id = routing_id;
         routing_id = NULL;
+        const char *user_id = zframe_meta (body, "User-Id");
+        if (user_id)
+            snprintf (self->user_id, sizeof self->user_id, "%s", user_id);
     }
     else {
         //  At most one line a second, with a count of the others

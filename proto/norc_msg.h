@@ -237,6 +237,7 @@ typedef struct {
 typedef struct {
     int id;                     //  NORC_MSG_*
     zframe_t *routing_id;       //  ROUTER peer or SUB topic; owned, may be NULL
+    char user_id [64];          //  received: its sender's name under CURVE (ZAP User-Id), else ""
     union {
         norc_hello_t hello;
         norc_credit_t credit;

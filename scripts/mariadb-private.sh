@@ -22,9 +22,13 @@ s_alive () { [ -f "$pidf" ] && s_running "$(cat "$pidf")"; }
 case $cmd in
 start)
     if s_alive; then cat "$dir/dsn"; exit 0; fi
+    # Its own temporary directory: two servers made at once (tests run two
+    # at a time) must not share /tmp's temporary tables
+    mkdir -p "$dir/tmp"
+    export TMPDIR="$dir/tmp"
     if [ ! -d "$data/mysql" ]; then
         rm -rf "$data"
-        mariadb-install-db --no-defaults --datadir="$data" --user="$(id -un)" \
+        mariadb-install-db --no-defaults --datadir="$data" --user="$(id -un)" --tmpdir="$dir/tmp" \
             --auth-root-authentication-method=normal --skip-test-db \
             >"$dir/install.log" 2>&1 || { cat "$dir/install.log" >&2; exit 1; }
     fi
@@ -40,7 +44,7 @@ start)
     fi
     port=${port:-$(python3 -c 'import socket; s=socket.socket(); s.bind(("127.0.0.1",0)); print(s.getsockname()[1])')}
     echo "$port" >"$dir/port"
-    mariadbd --no-defaults --datadir="$data" --socket="$sock" --pid-file="$pidf" \
+    mariadbd --no-defaults --datadir="$data" --tmpdir="$dir/tmp" --socket="$sock" --pid-file="$pidf" \
         --port="$port" --bind-address=127.0.0.1 --user="$(id -un)" \
         --skip-name-resolve --innodb-buffer-pool-size=128M \
         --innodb-flush-log-at-trx-commit=1 --max-connections=500 \

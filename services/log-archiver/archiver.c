@@ -24,6 +24,7 @@
 //  parked until more arrives or a second passes, then answered.
 #include "archiver.h"
 #include "norc_log.h"
+#include "norc_zap.h"
 #include "norc_service.h"
 #include "norc_mem.h"
 #include "norc_msg.h"
@@ -428,8 +429,10 @@ s_handle_logs (zloop_t *loop, zsock_t *sock, void *arg)
     NORC_UNUSED (loop);
     archiver_t *self = (archiver_t *) arg;
     norc_msg_t *msg = norc_msg_recv (sock);
-    if (!msg)
+    if (!msg || !norc_zap_admits (msg->user_id)) {
+        norc_msg_destroy (&msg);
         return 0;
+    }
     if (msg->id == NORC_MSG_LOG_CHUNK)
         s_on_chunk (self, msg);
     else
@@ -517,8 +520,10 @@ s_handle_fetch (zloop_t *loop, zsock_t *sock, void *arg)
     NORC_UNUSED (loop);
     archiver_t *self = (archiver_t *) arg;
     norc_msg_t *msg = norc_msg_recv (sock);
-    if (!msg)
+    if (!msg || !norc_zap_admits (msg->user_id)) {
+        norc_msg_destroy (&msg);
         return 0;
+    }
     if (msg->id == NORC_MSG_LOG_FETCH) {
         norc_log_fetch_t *f = &msg->log_fetch;
         if (!s_answer (self, msg->routing_id, f->instance_id, f->offset, f->max_bytes, !f->follow)) {

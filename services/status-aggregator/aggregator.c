@@ -11,6 +11,7 @@
 //  threshold dead and ends their unfinished instances as ERROR
 //  (agg_liveness.c). The API ROUTER serves norcctl (agg_api.c).
 #include "agg_internal.h"
+#include "norc_zap.h"
 
 aggregator_t *
 aggregator_new (norc_config_t *config)
@@ -492,8 +493,10 @@ agg_handle_events (zloop_t *loop, zsock_t *sock, void *arg)
     while (self->batch_count < BATCH_MAX && self->ack_count < BATCH_MAX
        && (zsock_events (sock) & ZMQ_POLLIN)) {
         norc_msg_t *msg = norc_msg_recv (sock);
-        if (!msg)
+        if (!msg || !norc_zap_admits (msg->user_id)) {
+            norc_msg_destroy (&msg);
             continue;
+        }
         s_on_event (self, msg);
         norc_msg_destroy (&msg);
     }
@@ -531,8 +534,10 @@ s_handle_api (zloop_t *loop, zsock_t *sock, void *arg)
         norc_msg_send (&reply, sock);
         return 0;
     }
-    if (!msg)
+    if (!msg || !norc_zap_admits (msg->user_id)) {
+        norc_msg_destroy (&msg);
         return 0;
+    }
     if (msg->id != NORC_MSG_API_REQUEST) {
         norc_log_warnx ("unexpected %s on the api socket", norc_msg_name (msg));
         norc_msg_destroy (&msg);

@@ -52,6 +52,7 @@ s_answered (zcert_t *cert)
 {
     zsock_t *client = zsock_new (ZMQ_DEALER);
     zsock_set_linger (client, 0);
+    zsock_set_sndtimeo (client, 1000);
     if (cert) {
         char err [256];
         zcert_t *server = norc_keys_load (s_keys, "aggregator", false, err, sizeof err);
@@ -102,4 +103,50 @@ Test (curve, work_runs_and_strangers_get_nothing)
     cr_expect (s_answered (ours), "a known key is answered");
     zcert_destroy (&ours);
     cr_expect_eq (norc_test_db_int (s_db, "SELECT COUNT(*) FROM queues WHERE name = 'Intruder'"), 1);
+}
+
+//  A request on a connection that stays open; true when answered within
+//  a second
+static bool
+s_ask (zsock_t *client, uint64_t id)
+{
+    norc_msg_t *request = norc_msg_new (NORC_MSG_API_REQUEST);
+    request->api_request.request_id = id;
+    request->api_request.op = norc_strdup ("queue.list");
+    norc_msg_send (&request, client);
+    zpoller_t *poller = zpoller_new (client, NULL);
+    bool answered = zpoller_wait (poller, 1000) != NULL;
+    zpoller_destroy (&poller);
+    if (answered) {
+        norc_msg_t *reply = norc_msg_recv (client);
+        norc_msg_destroy (&reply);
+    }
+    return answered;
+}
+
+//  A key removed from the directory is refused within a second, on a
+//  connection that was admitted and is still open.
+Test (curve, a_key_removed_is_refused_on_an_open_connection)
+{
+    char err [256];
+    cr_assert_eq (norc_keys_generate (s_keys, "tester", NULL, err, sizeof err), NORC_OK, "%s", err);
+    usleep (1100000);           //  the second within which an added key is admitted
+    zcert_t *cert = norc_keys_load (s_keys, "tester", true, err, sizeof err);
+    zcert_t *server = norc_keys_load (s_keys, "aggregator", false, err, sizeof err);
+    cr_assert (cert && server, "%s", err);
+    zsock_t *client = zsock_new (ZMQ_DEALER);
+    zsock_set_linger (client, 0);
+    zsock_set_sndtimeo (client, 1000);
+    zcert_apply (cert, client);
+    zsock_set_curve_serverkey (client, zcert_public_txt (server));
+    cr_assert_eq (zsock_connect (client, "%s", norc_test_system_env (s_sys, "NORC_AGGREGATOR_API")), 0);
+    cr_expect (s_ask (client, 1), "admitted");
+    char *files = norc_asprintf ("rm %s/tester.key %s/tester.key_secret", s_keys, s_keys);
+    cr_assert_eq (system (files), 0);
+    free (files);
+    usleep (1100000);           //  the second within which a removal takes effect
+    cr_expect (!s_ask (client, 2), "refused on the same connection");
+    zsock_destroy (&client);
+    zcert_destroy (&server);
+    zcert_destroy (&cert);
 }
