@@ -417,7 +417,7 @@ norc_config_bind_endpoint (norc_config_t *self, const char *key)
             free (bind);
             return NULL;
         }
-        norc_zmq_note_exposed (bind, why);
+        norc_zmq_note_exposed (why);
     }
     return bind;
 }

@@ -8,7 +8,6 @@
 #include "norc_mem.h"
 #include <dirent.h>
 #include <pthread.h>
-#include <sys/stat.h>
 
 static zcert_t *s_own;              //  this program's pair
 static char *s_keys_dir;
@@ -22,7 +21,6 @@ typedef struct {
     char *dir;
     zhashx_t *names;                //  public key (Z85) -> name
     zhashx_t *present;              //  name -> itself: who is admitted now
-    time_t dir_mtime;
     int64_t read_at;                //  monotonic ms
 } s_registry_t;
 
@@ -38,8 +36,6 @@ s_registry_read (s_registry_t *self)
     int64_t now = zclock_mono ();
     if (self->names && self->read_at && now - self->read_at < 1000)
         return;
-    struct stat st;
-    bool changed = stat (self->dir, &st) == 0 && st.st_mtime != self->dir_mtime;
     zhashx_destroy (&self->names);
     zhashx_destroy (&self->present);
     self->names = zhashx_new ();
@@ -48,7 +44,6 @@ s_registry_read (s_registry_t *self)
     self->present = zhashx_new ();
     zhashx_set_destructor (self->present, (zhashx_destructor_fn *) zstr_free);
     zhashx_set_duplicator (self->present, (zhashx_duplicator_fn *) strdup);
-    self->dir_mtime = changed ? st.st_mtime : self->dir_mtime;
     self->read_at = now;
     DIR *dir = opendir (self->dir);
     struct dirent *entry;

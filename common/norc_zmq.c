@@ -65,16 +65,14 @@ norc_zmq_connect (int type, const char *endpoint)
         zsock_set_immediate (sock, 1);
     char *list = norc_strdup (endpoint);
     char *save = NULL;
-    char *first = strtok_r (list, ",", &save);
-    norc_zap_apply (sock, first ? first : endpoint, false);
-    free (list);
-    list = norc_strdup (endpoint);
-    save = NULL;
-    for (char *one = strtok_r (list, ",", &save); one && sock; one = strtok_r (NULL, ",", &save))
+    for (char *one = strtok_r (list, ",", &save); one && sock; one = strtok_r (NULL, ",", &save)) {
+        //  CURVE options hold for the connects that follow: each pins its own server
+        norc_zap_apply (sock, one, false);
         if (zsock_connect (sock, "%s", one) < 0) {
             norc_log_warn ("cannot connect to %s", one);
             zsock_destroy (&sock);
         }
+    }
     free (list);
     return sock;
 }
@@ -132,9 +130,8 @@ norc_zmq_exposed (const char *endpoint, char *why, size_t size)
 static char *s_exposed;         //  why each endpoint bound anyway is open, "; "-separated
 
 void
-norc_zmq_note_exposed (const char *endpoint, const char *why)
+norc_zmq_note_exposed (const char *why)
 {
-    NORC_UNUSED (endpoint);
     if (s_exposed && strstr (s_exposed, why))
         return;
     char *more = norc_asprintf ("%s%s%s", s_exposed ? s_exposed : "", s_exposed ? "; " : "", why);

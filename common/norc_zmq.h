@@ -26,9 +26,10 @@ zsock_t *norc_zmq_connect (int type, const char *endpoint);
 //  owner-only directory, and inproc.
 bool norc_zmq_exposed (const char *endpoint, char *why, size_t size);
 
-//  Remember that an exposed endpoint was bound anyway (security.insecure),
-//  and say so: once now, and again at each norc_zmq_warn_exposed.
-void norc_zmq_note_exposed (const char *endpoint, const char *why);
+//  Remember that an exposed endpoint was bound anyway (security.insecure;
+//  why names it), and say so: once now, and again at each
+//  norc_zmq_warn_exposed.
+void norc_zmq_note_exposed (const char *why);
 
 //  Repeat the warning for every exposed endpoint bound (a service calls it
 //  once a minute).

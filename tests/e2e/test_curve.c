@@ -62,14 +62,9 @@ s_answered (zcert_t *cert)
         zcert_destroy (&server);
     }
     cr_assert_eq (zsock_connect (client, "%s", norc_test_system_env (s_sys, "NORC_AGGREGATOR_API")), 0);
-    norc_msg_t *request = norc_msg_new (NORC_MSG_API_REQUEST);
-    request->api_request.request_id = 1;
-    request->api_request.op = norc_strdup ("queue.add");
-    norc_strmap_set (&request->api_request.args, "name", "Intruder");
-    norc_msg_send (&request, client);
-    zpoller_t *poller = zpoller_new (client, NULL);
-    bool answered = zpoller_wait (poller, 1000) != NULL;
-    zpoller_destroy (&poller);
+    norc_msg_t *reply = norc_test_api_ask (client, "queue.add", "name", "Intruder", 1000);
+    bool answered = reply != NULL;
+    norc_msg_destroy (&reply);
     zsock_destroy (&client);
     return answered;
 }
@@ -108,19 +103,11 @@ Test (curve, work_runs_and_strangers_get_nothing)
 //  A request on a connection that stays open; true when answered within
 //  a second
 static bool
-s_ask (zsock_t *client, uint64_t id)
+s_ask (zsock_t *client)
 {
-    norc_msg_t *request = norc_msg_new (NORC_MSG_API_REQUEST);
-    request->api_request.request_id = id;
-    request->api_request.op = norc_strdup ("queue.list");
-    norc_msg_send (&request, client);
-    zpoller_t *poller = zpoller_new (client, NULL);
-    bool answered = zpoller_wait (poller, 1000) != NULL;
-    zpoller_destroy (&poller);
-    if (answered) {
-        norc_msg_t *reply = norc_msg_recv (client);
-        norc_msg_destroy (&reply);
-    }
+    norc_msg_t *reply = norc_test_api_ask (client, "queue.list", NULL, NULL, 1000);
+    bool answered = reply != NULL;
+    norc_msg_destroy (&reply);
     return answered;
 }
 
@@ -140,12 +127,12 @@ Test (curve, a_key_removed_is_refused_on_an_open_connection)
     zcert_apply (cert, client);
     zsock_set_curve_serverkey (client, zcert_public_txt (server));
     cr_assert_eq (zsock_connect (client, "%s", norc_test_system_env (s_sys, "NORC_AGGREGATOR_API")), 0);
-    cr_expect (s_ask (client, 1), "admitted");
+    cr_expect (s_ask (client), "admitted");
     char *files = norc_asprintf ("rm %s/tester.key %s/tester.key_secret", s_keys, s_keys);
     cr_assert_eq (system (files), 0);
     free (files);
     usleep (1100000);           //  the second within which a removal takes effect
-    cr_expect (!s_ask (client, 2), "refused on the same connection");
+    cr_expect (!s_ask (client), "refused on the same connection");
     zsock_destroy (&client);
     zcert_destroy (&server);
     zcert_destroy (&cert);

@@ -9,7 +9,7 @@
 #include "norc_mem.h"
 #include "norc_log.h"
 
-static char s_dir [] = "/tmp/norc-db-XXXXXX";
+static char *s_dir;              //  the private server's directory
 static norc_test_system_t *s_sys;
 static norc_db_t *s_db;
 
@@ -32,8 +32,7 @@ static void
 s_setup (void)
 {
     norc_log_init ("test", NORC_LOG_ERROR);
-    strcpy (s_dir, "/tmp/norc-db-XXXXXX");
-    cr_assert_not_null (mkdtemp (s_dir));
+    s_dir = norc_test_tmpdir ("db");
     char *dsn = s_script ("start");
     setenv ("NORC_TEST_DB", dsn, 1);
     free (dsn);
@@ -48,9 +47,7 @@ s_teardown (void)
     norc_db_destroy (&s_db);
     norc_test_system_destroy (&s_sys);
     free (s_script ("stop"));
-    char *cmd = norc_asprintf ("rm -rf %s", s_dir);
-    cr_expect_eq (system (cmd), 0);
-    free (cmd);
+    norc_test_rmdir (&s_dir);
 }
 
 TestSuite (db_restart, .init = s_setup, .fini = s_teardown, .timeout = 240);

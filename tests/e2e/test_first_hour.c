@@ -37,14 +37,7 @@ s_api (const char *op, const char *key, const char *value)
 {
     zsock_t *sock = norc_zmq_connect (ZMQ_DEALER, s_env ("NORC_AGGREGATOR_API"));
     cr_assert_not_null (sock);
-    norc_msg_t *msg = norc_msg_new (NORC_MSG_API_REQUEST);
-    msg->api_request.request_id = 4242;
-    msg->api_request.op = norc_strdup (op);
-    norc_strmap_set (&msg->api_request.args, key, value);
-    norc_msg_send (&msg, sock);
-    norc_msg_t *reply = NULL;
-    if (norc_zmq_wait (sock, 5000) == NORC_OK)
-        reply = norc_msg_recv (sock);
+    norc_msg_t *reply = norc_test_api_ask (sock, op, key, value, 5000);
     zsock_set_linger (sock, 0);
     zsock_destroy (&sock);
     return reply;

@@ -2,6 +2,7 @@
 #include "norc_test.h"
 #include "norc_mem.h"
 #include "norc_migrate.h"
+#include "norc_zmq.h"
 #include <criterion/criterion.h>
 #include <dirent.h>
 #include <regex.h>
@@ -185,9 +186,7 @@ norc_test_system_new (void)
     //  looks at its own and nobody else's
     prctl (PR_SET_CHILD_SUBREAPER, 1);
     norc_test_system_t *self = (norc_test_system_t *) norc_calloc (1, sizeof (norc_test_system_t));
-    char template [] = "/tmp/norc-e2e-XXXXXX";
-    cr_assert_not_null (mkdtemp (template));
-    self->dir = norc_strdup (template);
+    self->dir = norc_test_tmpdir ("e2e");
     self->db_url = norc_test_db_create ();
     const char *names [][2] = {
         { "NORC_AGGREGATOR_EVENTS", "ipc://%s/events.ipc" }, { "NORC_AGGREGATOR_API", "ipc://%s/api.ipc" },
@@ -648,4 +647,39 @@ norc_test_system_setenv (norc_test_system_t *self, const char *entry)
     self->env = (char **) norc_realloc (self->env, (n + 2) * sizeof (char *));
     self->env [n] = norc_strdup (entry);
     self->env [n + 1] = NULL;
+}
+
+char *
+norc_test_tmpdir (const char *name)
+{
+    char *path = norc_asprintf ("/tmp/norc-%s-XXXXXX", name);
+    cr_assert_not_null (mkdtemp (path), "cannot make %s", path);
+    return path;
+}
+
+void
+norc_test_rmdir (char **path_p)
+{
+    if (!*path_p)
+        return;
+    char *cmd = norc_asprintf ("rm -rf '%s'", *path_p);
+    cr_expect_eq (system (cmd), 0, "%s", cmd);
+    free (cmd);
+    free (*path_p);
+    *path_p = NULL;
+}
+
+norc_msg_t *
+norc_test_api_ask (zsock_t *client, const char *op, const char *key, const char *value, int timeout_ms)
+{
+    norc_msg_t *request = norc_msg_new (NORC_MSG_API_REQUEST);
+    request->api_request.request_id = 4242;
+    request->api_request.op = norc_strdup (op);
+    if (key)
+        norc_strmap_set (&request->api_request.args, key, value);
+    norc_msg_send (&request, client);
+    norc_msg_t *reply = NULL;
+    if (norc_zmq_wait (client, timeout_ms) == NORC_OK)
+        reply = norc_msg_recv (client);
+    return reply;
 }

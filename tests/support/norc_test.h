@@ -5,6 +5,7 @@
 #include "norc.h"
 #include "norc_db.h"
 #include "norc_log.h"
+#include "norc_msg.h"
 
 //  URL of a fresh database on the server named by NORC_TEST_DB (set by
 //  scripts/test.sh), migrated to the latest schema. Caller owns the result;
@@ -31,6 +32,17 @@ bool norc_test_wait_for (bool (*cond) (void *arg), void *arg, int timeout_ms);
 //  stdout and stderr (caller frees). Returns the exit status, or -1 when it
 //  was killed by a signal.
 int norc_test_run (const char *const *argv, const char *const *env, char **out, char **err);
+
+//  A new directory /tmp/norc-NAME-* only this user can open. Caller frees;
+//  norc_test_rmdir removes it with what it holds.
+char *norc_test_tmpdir (const char *name);
+void norc_test_rmdir (char **path_p);
+
+//  Send one API request (op and one argument, key may be NULL) on client
+//  and wait timeout_ms for its answer: the API-REPLY (caller destroys) or
+//  NULL when none came.
+norc_msg_t *norc_test_api_ask (zsock_t *client, const char *op, const char *key, const char *value,
+                               int timeout_ms);
 
 //  Path of a Norc binary in the build tree, e.g. "norcctl". Caller frees.
 char *norc_test_bin (const char *name);

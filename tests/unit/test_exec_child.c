@@ -1,5 +1,6 @@
 //  Unit tests: how the executor starts commands (real child processes).
 #include <criterion/criterion.h>
+#include "norc_test.h"
 #include <errno.h>
 #include <poll.h>
 #include <signal.h>
@@ -134,8 +135,7 @@ Test (exec_child, a_task_runs_as_another_user_and_cannot_read_ours)
         cr_skip_test ("switching users needs root");
     cr_assert_eq (exec_identity_lookup (&as, "nobody", err, sizeof err), NORC_OK, "%s", err);
     //  A file of ours in a directory only we can open
-    char dir [] = "/tmp/norc-own-XXXXXX";
-    cr_assert_not_null (mkdtemp (dir));
+    char *dir = norc_test_tmpdir ("own");
     char *file = norc_asprintf ("%s/secret", dir);
     FILE *f = fopen (file, "w");
     cr_assert_not_null (f);
@@ -154,8 +154,7 @@ Test (exec_child, a_task_runs_as_another_user_and_cannot_read_ours)
     cr_expect (WIFEXITED (status) && WEXITSTATUS (status) != 0);
     free (out);
     free (command);
-    unlink (file);
-    rmdir (dir);
+    norc_test_rmdir (&dir);
     free (file);
     exec_identity_clear (&as);
 }

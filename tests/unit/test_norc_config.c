@@ -1,6 +1,7 @@
 //  Unit tests: configuration from defaults, file, environment and flags,
 //  errors naming the key and value; ZeroMQ helpers on real sockets.
 #include <criterion/criterion.h>
+#include "norc_test.h"
 #include <sys/stat.h>
 #include <unistd.h>
 #include "norc_config.h"
@@ -157,14 +158,13 @@ Test (norc_zmq, who_can_reach_an_endpoint)
         cr_expect_not_null (strstr (why, open [i]), "the reason names it: %s", why);
     }
     //  ipc: the directory decides
-    char dir [] = "/tmp/norc-zmq-XXXXXX";
-    cr_assert_not_null (mkdtemp (dir));
+    char *dir = norc_test_tmpdir ("zmq");
     char *endpoint = norc_asprintf ("ipc://%s/api.ipc", dir);
     cr_expect (!norc_zmq_exposed (endpoint, why, sizeof why), "a directory only its owner can open");
     chmod (dir, 0755);
     cr_expect (norc_zmq_exposed (endpoint, why, sizeof why), "readable by others");
     cr_expect_not_null (strstr (why, "mode 755"), "%s", why);
-    rmdir (dir);
+    norc_test_rmdir (&dir);
     free (endpoint);
 }
 

@@ -1,5 +1,6 @@
 //  Unit tests: CURVE key pairs on disk (common/norc_keys.c), real files.
 #include <criterion/criterion.h>
+#include "norc_test.h"
 #include <sys/stat.h>
 #include <unistd.h>
 #include "norc_keys.h"
@@ -9,8 +10,7 @@ Test (norc_keys, a_pair_is_made_private_loaded_and_never_replaced)
 {
     char err [512];
     cr_assert (norc_keys_curve_ready (err, sizeof err), "this libzmq: %s", err);
-    char dir [] = "/tmp/norc-keys-XXXXXX";
-    cr_assert_not_null (mkdtemp (dir));
+    char *dir = norc_test_tmpdir ("keys");
     char *keys = norc_asprintf ("%s/keys", dir);
     char public_txt [41] = "";
     cr_assert_eq (norc_keys_generate (keys, "exec-1", public_txt, err, sizeof err), NORC_OK, "%s", err);
@@ -42,9 +42,7 @@ Test (norc_keys, a_pair_is_made_private_loaded_and_never_replaced)
     cr_expect_not_null (strstr (err, "chmod 600"), "%s", err);
     cr_expect_null (norc_keys_load (keys, "nope", true, err, sizeof err));
     cr_expect_not_null (strstr (err, "no secret key"), "%s", err);
-    char *rm = norc_asprintf ("rm -rf %s", dir);
-    cr_expect_eq (system (rm), 0);
-    free (rm);
+    norc_test_rmdir (&dir);
     free (secret);
     free (keys);
 }
