@@ -126,12 +126,17 @@ Test (exec_cgroup, a_gone_executors_subtree_is_reaped)
     char *base = norc_strdup (exec_cgroup_path (cgroup));
     *strrchr (base, '/') = 0;
     exec_cgroup_destroy (&cgroup);
-    //  A pid that is gone, and the tree its executor would have left
-    pid_t gone = fork ();
-    if (gone == 0)
-        _exit (0);
-    waitpid (gone, NULL, 0);
-    char *stale = norc_asprintf ("%s/norc-executor-%d", base, (int) gone);
+    //  A pid that is gone, and the tree its executor would have left (a
+    //  pid whose name another run's executor left there is passed over)
+    char *stale = NULL;
+    while (!stale || access (stale, F_OK) == 0) {
+        free (stale);
+        pid_t gone = fork ();
+        if (gone == 0)
+            _exit (0);
+        waitpid (gone, NULL, 0);
+        stale = norc_asprintf ("%s/norc-executor-%d", base, (int) gone);
+    }
     char *inst = norc_asprintf ("%s/i11", stale);
     cr_assert_eq (mkdir (stale, 0755), 0, "%s: %s", stale, strerror (errno));
     cr_assert_eq (mkdir (inst, 0755), 0);
