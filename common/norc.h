@@ -17,6 +17,7 @@
 #define NORC_AGAIN     -2   //  Transient (timeout, deadlock, lost link); caller may retry
 #define NORC_NOTFOUND  -3   //  The thing asked for does not exist
 #define NORC_CONFLICT  -4   //  State changed under us, or the key already exists
+#define NORC_DENIED    -5   //  The sender may not ask for this (its principal's roles)
 
 //  Return a short English text for a NORC_* return code.
 const char *

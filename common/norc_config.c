@@ -49,10 +49,13 @@ static const s_key_t s_keys [] = {
       "nothing checks who connects (said as a warning every minute); without it a service refuses to start" },
     { "security.curve", T_BOOL, "false", 0, 0,
       "CURVE on every endpoint: each program uses its key pair from security.keys_dir, pins its servers' "
-      "public keys, and admits only clients whose public key is there" },
+      "public keys, and admits only clients whose key is an admitted principal of the registry (docs/security.md)" },
     { "security.key", T_STR, "", 0, 0,
       "This program's key pair in security.keys_dir (default: its role: aggregator, archiver, scheduler, "
       "executor, norcctl)" },
+    { "security.enrol_token", T_STR, "", 0, 0,
+      "A single-use enrolment token (norcctl keys token): presented at start, it gets this program's own key "
+      "admitted as the principal the token names" },
     { "security.keys_dir", T_STR, "/var/lib/norc/keys", 0, 0,
       "Where CURVE key pairs live (norcctl keys gen): NAME.key public, NAME.key_secret mode 0600" },
     { "heartbeat.period_ms", T_INT, "1000", 50, 60000, "How often daemons send a heartbeat" },

@@ -9,7 +9,8 @@
 #include <unistd.h>
 
 int
-norc_keys_generate (const char *dir, const char *name, char *public_txt, char *err, size_t errsize)
+norc_keys_generate (const char *dir, const char *name, const char *roles, char *public_txt, char *err,
+                    size_t errsize)
 {
     if (!*name || strchr (name, '/') || name [0] == '.') {
         snprintf (err, errsize, "bad key name \"%s\": a plain file name", name);
@@ -30,6 +31,8 @@ norc_keys_generate (const char *dir, const char *name, char *public_txt, char *e
     zcert_t *cert = rc ? NULL : zcert_new ();
     if (cert) {
         zcert_set_meta (cert, "name", "%s", name);
+        if (roles && *roles)
+            zcert_set_meta (cert, "roles", "%s", roles);
         //  The secret file is never readable by others, not even for a moment
         mode_t old = umask (077);
         int saved = zcert_save (cert, path);

@@ -12,8 +12,11 @@
 //  secret file is written 0600 from its first byte; an existing pair is
 //  never overwritten. NORC_OK, NORC_CONFLICT when NAME exists, or
 //  NORC_ERROR; the reason in err. public_txt (41 bytes, may be NULL) gets
-//  the public key in Z85.
-int norc_keys_generate (const char *dir, const char *name, char *public_txt, char *err, size_t errsize);
+//  the public key in Z85. roles (NULL or "": none) is written in the
+//  public file, for a service that seeds its registry from the directory
+//  (norc_zap.h).
+int norc_keys_generate (const char *dir, const char *name, const char *roles, char *public_txt, char *err,
+                        size_t errsize);
 
 //  Load the pair NAME from dir: with its secret key when secret is true
 //  (refused unless the secret file is the caller's and mode 0600), else

@@ -6,6 +6,7 @@
 #include "norc_mem.h"
 #include "norc_service.h"
 #include "norc_zmq.h"
+#include "norc_zap.h"
 #include <unistd.h>
 
 struct _norc_link_t {
@@ -228,4 +229,94 @@ norc_link_flush (norc_link_t *self, int timeout_ms)
     while (norc_outbox_pending (self->outbox) && norc_mono_us () < deadline)
         if (norc_zmq_wait (self->events, 50) == NORC_OK)
             norc_link_read_acks (self);
+}
+
+//  One API request to the aggregator with this pair (a new connection each
+//  time: libzmq never connects again a socket whose handshake was refused)
+static norc_msg_t *
+s_ask_as (norc_config_t *config, zcert_t *cert, const char *op, const char *key, const char *value, int timeout)
+{
+    char *endpoint = norc_strdup (norc_config_str (config, "aggregator.api"));
+    char *comma = strchr (endpoint, ',');
+    if (comma)
+        *comma = 0;
+    zsock_t *sock = zsock_new (ZMQ_DEALER);
+    zsock_set_linger (sock, 0);
+    norc_zap_apply_as (sock, endpoint, cert);
+    norc_msg_t *reply = NULL;
+    if (zsock_connect (sock, "%s", endpoint) == 0) {
+        norc_msg_t *msg = norc_msg_new (NORC_MSG_API_REQUEST);
+        msg->api_request.request_id = 1;
+        msg->api_request.op = norc_strdup (op);
+        if (key)
+            norc_strmap_set (&msg->api_request.args, key, value);
+        norc_msg_send (&msg, sock);
+        reply = norc_zmq_wait (sock, timeout) == NORC_OK ? norc_msg_recv (sock) : NULL;
+        if (reply && reply->id != NORC_MSG_API_REPLY)
+            norc_msg_destroy (&reply);
+    }
+    zsock_destroy (&sock);
+    free (endpoint);
+    return reply;
+}
+
+//  Present the enrolment token
+static void
+s_enrol (norc_config_t *config, const char *token)
+{
+    char public_txt [41];
+    if (strlen (token) != 40 || zmq_curve_public (public_txt, token) != 0) {
+        norc_log_error ("security.enrol_token is not a token (40 characters of Z85, as norcctl keys token "
+                        "prints it)");
+        return;
+    }
+    uint8_t public_key [32], secret_key [32];
+    zmq_z85_decode (public_key, public_txt);
+    zmq_z85_decode (secret_key, token);
+    zcert_t *cert = zcert_new_from (public_key, secret_key);
+    int timeout = (int) norc_config_int (config, "api.timeout_ms");
+    norc_msg_t *reply = s_ask_as (config, cert, "keys.enrol", "key", norc_zap_own_key (), timeout);
+    if (!reply)
+        norc_log_error ("enrolment: no answer within %d ms (a token spent, expired or unknown gets none)", timeout);
+    else
+    if (reply->api_reply.code)
+        norc_log_error ("enrolment refused: %s", reply->api_reply.error ? reply->api_reply.error : "?");
+    else
+        norc_log_info ("enrolled as %s", reply->api_reply.rows.count
+                       ? norc_strmap_get (&reply->api_reply.rows.rows [0], "name") : "?");
+    norc_msg_destroy (&reply);
+    zcert_destroy (&cert);
+}
+
+int
+norc_link_admission (norc_config_t *config)
+{
+    if (!norc_zap_curve ())
+        return NORC_OK;
+    const char *token = norc_config_str (config, "security.enrol_token");
+    if (*token)
+        s_enrol (config, token);
+    //  Ask who this key is until the aggregator answers
+    int64_t said_at = 0;
+    while (!norc_service_signalled ()) {
+        norc_msg_t *reply = s_ask_as (config, NULL, "whoami", NULL, NULL, 1000);
+        if (reply && reply->api_reply.code == 0) {
+            norc_log_info ("admitted as %s", reply->api_reply.rows.count
+                           ? norc_strmap_get (&reply->api_reply.rows.rows [0], "name") : "?");
+            norc_msg_destroy (&reply);
+            //  Every server reads the registry again within this
+            zclock_sleep (1000);
+            return NORC_OK;
+        }
+        norc_msg_destroy (&reply);
+        if (zclock_mono () - said_at >= 30000) {
+            char fp [41];
+            norc_key_fingerprint (norc_zap_own_key (), fp);
+            norc_log_warnx ("waiting to be admitted: this key (fingerprint %s) is pending until an admin accepts "
+                            "it (norcctl keys accept %.16s --name NAME --role executor)", fp, fp);
+            said_at = zclock_mono ();
+        }
+        zclock_sleep (1000);
+    }
+    return NORC_ERROR;
 }

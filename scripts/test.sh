@@ -2,7 +2,8 @@
 # The whole test suite, from a fresh clone: installs what is missing, builds
 # (normal and AddressSanitizer+UBSan), checks the generated codec, starts a
 # private MariaDB, runs every Criterion suite through CTest (labels unit,
-# integration, e2e) in both builds, fuzzes the decoder, stops the server,
+# integration, e2e) in both builds, fuzzes the decoder and the ZAP handler,
+# stops the server,
 # and ends with Criterion's summary lines.
 #
 #   scripts/test.sh              everything
@@ -68,7 +69,7 @@ export LSAN_OPTIONS=suppressions=$root/tests/lsan.supp
 step "fuzzing the decoder for ${fuzz_seconds}s"
 if CC=clang cmake -S . -B build-fuzz -DNORC_FUZZ=ON -DNORC_TESTS=OFF -DNORC_SANITIZE=ON \
         -DCMAKE_BUILD_TYPE=Debug >/dev/null \
-   && cmake --build build-fuzz -j "$jobs" --target fuzz_norc_msg norc_proto_seeds >/dev/null; then
+   && cmake --build build-fuzz -j "$jobs" --target fuzz_norc_msg fuzz_norc_zap norc_proto_seeds >/dev/null; then
     corpus="$root/build-fuzz/corpus"
     rm -rf "$corpus"; mkdir -p "$corpus"
     build-fuzz/tests/fuzz/norc_proto_seeds "$corpus"
@@ -84,6 +85,18 @@ if CC=clang cmake -S . -B build-fuzz -DNORC_FUZZ=ON -DNORC_TESTS=OFF -DNORC_SANI
     else
         tail -40 build-fuzz/fuzz.log
         echo "FAIL: fuzzer found a problem"
+        failed=1
+    fi
+    # The ZAP handler's answer and the registry's cache file, from nothing
+    zap_corpus="$root/build-fuzz/corpus-zap"
+    rm -rf "$zap_corpus"; mkdir -p "$zap_corpus"
+    if build-fuzz/tests/fuzz/fuzz_norc_zap -max_total_time=$(( fuzz_seconds / 3 + 1 )) -rss_limit_mb=2048 \
+            -max_len=4096 "$zap_corpus" >build-fuzz/fuzz-zap.log 2>&1; then
+        echo "fuzz (ZAP): no crash, leak or sanitizer report; $(grep -oE 'DONE +cov: [0-9]+' \
+            build-fuzz/fuzz-zap.log | grep -oE '[0-9]+$' || echo 0) edges covered"
+    else
+        tail -40 build-fuzz/fuzz-zap.log
+        echo "FAIL: the ZAP fuzzer found a problem"
         failed=1
     fi
 else

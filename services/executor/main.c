@@ -3,6 +3,7 @@
 #include "norc_service.h"
 #include "norc_log.h"
 #include "executor.h"
+#include "norc_link.h"
 
 #define USAGE "usage: norc-executor QUEUE [-c N] [--KEY VALUE ...]\n" \
               "  QUEUE  the queue or queue group to serve\n" \
@@ -45,6 +46,10 @@ main (int argc, char *argv [])
     }
     if (!queue)
         norc_fatalx ("no queue given\n%s", USAGE);
+    if (norc_link_admission (config) != NORC_OK) {
+        norc_config_destroy (&config);
+        return 0;
+    }
     if (!concurrency_given)
         norc_log_warnx ("no -c given: running one instance at a time (norc-executor %s -c N for N at once)", queue);
     executor_t *executor = executor_new (config, queue, (int) concurrency);

@@ -24,7 +24,7 @@
 //  parked until more arrives or a second passes, then answered.
 #include "archiver.h"
 #include "norc_log.h"
-#include "norc_zap.h"
+#include "norc_authz.h"
 #include "norc_service.h"
 #include "norc_mem.h"
 #include "norc_msg.h"
@@ -429,7 +429,7 @@ s_handle_logs (zloop_t *loop, zsock_t *sock, void *arg)
     NORC_UNUSED (loop);
     archiver_t *self = (archiver_t *) arg;
     norc_msg_t *msg = norc_msg_recv (sock);
-    if (!msg || !norc_zap_admits (msg->user_id)) {
+    if (!msg || !norc_authz_check (msg, NULL)) {
         norc_msg_destroy (&msg);
         return 0;
     }
@@ -520,7 +520,7 @@ s_handle_fetch (zloop_t *loop, zsock_t *sock, void *arg)
     NORC_UNUSED (loop);
     archiver_t *self = (archiver_t *) arg;
     norc_msg_t *msg = norc_msg_recv (sock);
-    if (!msg || !norc_zap_admits (msg->user_id)) {
+    if (!msg || !norc_authz_check (msg, NULL)) {
         norc_msg_destroy (&msg);
         return 0;
     }

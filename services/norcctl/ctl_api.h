@@ -32,5 +32,13 @@ int ctl_api_events (norc_config_t *config, int argc, char **argv);
 int ctl_api_control (norc_config_t *config, int argc, char **argv);
 int ctl_api_audit_list (norc_config_t *config, int argc, char **argv);
 int ctl_api_audit_verify (norc_config_t *config, int argc, char **argv);
+int ctl_api_keys_list (norc_config_t *config, int argc, char **argv);
+int ctl_api_keys_pending (norc_config_t *config, int argc, char **argv);
+int ctl_api_keys_add (norc_config_t *config, int argc, char **argv);
+int ctl_api_keys_accept (norc_config_t *config, int argc, char **argv);
+int ctl_api_keys_reject (norc_config_t *config, int argc, char **argv);
+int ctl_api_keys_revoke (norc_config_t *config, int argc, char **argv);
+int ctl_api_keys_rotate (norc_config_t *config, int argc, char **argv);
+int ctl_api_keys_token (norc_config_t *config, int argc, char **argv);
 
 #endif

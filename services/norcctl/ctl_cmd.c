@@ -4,6 +4,7 @@
 //  usage. Errors are one line on stderr.
 #include "ctl_cmd.h"
 #include "norc_keys.h"
+#include "norc_principal.h"
 #include "ctl_api.h"
 #include "norc_cron.h"
 #include "norc_db.h"
@@ -131,13 +132,16 @@ s_db_version (norc_config_t *config, int argc, char **argv)
 //  keys gen NAME [--dir DIR] / keys show NAME [--dir DIR]: the key
 //  directory is security.keys_dir unless --dir says otherwise
 static int
-s_keys_args (norc_config_t *config, int argc, char **argv, const char **name, const char **dir)
+s_keys_args (norc_config_t *config, int argc, char **argv, const char **name, const char **dir, const char **roles)
 {
     *name = NULL;
     *dir = norc_config_str (config, "security.keys_dir");
     for (int i = 0; i < argc; i++)
         if (strcmp (argv [i], "--dir") == 0 && i + 1 < argc)
             *dir = argv [++i];
+        else
+        if (strcmp (argv [i], "--role") == 0 && i + 1 < argc && roles)
+            *roles = argv [++i];
         else
         if (argv [i][0] != '-' && !*name)
             *name = argv [i];
@@ -149,16 +153,19 @@ s_keys_args (norc_config_t *config, int argc, char **argv, const char **name, co
 static int
 s_keys_gen (norc_config_t *config, int argc, char **argv)
 {
-    const char *name, *dir;
-    int rc = s_keys_args (config, argc, argv, &name, &dir);
+    const char *name, *dir, *roles = NULL;
+    int rc = s_keys_args (config, argc, argv, &name, &dir, &roles);
     if (rc)
         return rc;
     char err [512], public_txt [41];
+    uint32_t bits;
+    if (roles && norc_roles_parse (roles, &bits, err, sizeof err) != NORC_OK)
+        return s_usage_error ("%s", err);
     if (!norc_keys_curve_ready (err, sizeof err)) {
         s_fail ("%s", err);
         return CTL_FAIL;
     }
-    if (norc_keys_generate (dir, name, public_txt, err, sizeof err) != NORC_OK) {
+    if (norc_keys_generate (dir, name, roles, public_txt, err, sizeof err) != NORC_OK) {
         s_fail ("%s", err);
         return CTL_FAIL;
     }
@@ -171,7 +178,7 @@ static int
 s_keys_show (norc_config_t *config, int argc, char **argv)
 {
     const char *name, *dir;
-    int rc = s_keys_args (config, argc, argv, &name, &dir);
+    int rc = s_keys_args (config, argc, argv, &name, &dir, NULL);
     if (rc)
         return rc;
     char err [512];
@@ -180,7 +187,9 @@ s_keys_show (norc_config_t *config, int argc, char **argv)
         s_fail ("%s", err);
         return CTL_FAIL;
     }
-    printf ("%s\n", zcert_public_txt (cert));
+    char fp [41];
+    norc_key_fingerprint (zcert_public_txt (cert), fp);
+    printf ("%s\nfingerprint %s\n", zcert_public_txt (cert), fp);
     zcert_destroy (&cert);
     return CTL_OK;
 }
@@ -432,12 +441,46 @@ static const s_command_t s_commands [] = {
       "norcctl audit list -n 20", ctl_api_audit_list },
     { "audit verify", "", "check the audit's hash chain: exit 1, naming the row, when a row was edited, "
       "removed or put in", "", "norcctl audit verify", ctl_api_audit_verify },
-    { "keys gen", "NAME [--dir DIR]", "make a CURVE key pair: NAME.key (public) and NAME.key_secret (mode 0600)",
+    { "keys gen", "NAME [--dir DIR] [--role ROLES]",
+      "make a CURVE key pair: NAME.key (public) and NAME.key_secret (mode 0600)",
       "NAME\ta plain file name, e.g. the service or user it is for\n"
-      "--dir DIR\twhere (default security.keys_dir); an existing pair is never replaced",
-      "norcctl keys gen executor-7 --dir /var/lib/norc/keys", s_keys_gen },
-    { "keys show", "NAME [--dir DIR]", "print a key pair's public key (Z85)",
+      "--dir DIR\twhere (default security.keys_dir); an existing pair is never replaced\n"
+      "--role ROLES\tthe roles written in the public file, for a service that seeds its registry from its "
+      "keys directory (docs/security.md)",
+      "norcctl keys gen alice --dir /var/lib/norc/keys --role admin", s_keys_gen },
+    { "keys show", "NAME [--dir DIR]", "print a key pair's public key (Z85) and fingerprint",
       "NAME\tthe pair\n--dir DIR\twhere (default security.keys_dir)", "norcctl keys show executor-7", s_keys_show },
+    { "keys list", "[--json]", "the registry of principals: every key but the pending ones", "--json\tJSON",
+      "norcctl keys list", ctl_api_keys_list },
+    { "keys pending", "[--json]", "keys that knocked and wait to be accepted, with their fingerprints",
+      "--json\tJSON", "norcctl keys pending", ctl_api_keys_pending },
+    { "keys add", "NAME (--key Z85 | --file PATH) --role ROLES [--kind user|service] [--expires S]",
+      "admit a public key as principal NAME",
+      "NAME\tthe principal\n--key Z85\tthe public key\n--file PATH\ta public key file (NAME.key)\n"
+      "--role ROLES\tcomma list: viewer, logs:read, operator, admin, scheduler, executor, archiver, aggregator\n"
+      "--kind K\tuser or service (default: service when a service role is given)\n"
+      "--expires S\tthe key expires in S seconds (default never)",
+      "norcctl keys add alice --file alice.key --role operator,logs:read", ctl_api_keys_add },
+    { "keys accept", "FINGERPRINT --name NAME --role ROLES [--kind user|service]",
+      "admit a pending key as principal NAME", "FINGERPRINT\tits first 8 hex digits or more (keys pending)\n"
+      "--name NAME\tthe principal\n--role ROLES\tits roles\n--kind K\tuser or service",
+      "norcctl keys accept 3f9c2a17 --name exec-7 --role executor", ctl_api_keys_accept },
+    { "keys reject", "FINGERPRINT", "refuse a pending key for good", "FINGERPRINT\tits first 8 hex digits or more",
+      "norcctl keys reject 3f9c2a17", ctl_api_keys_reject },
+    { "keys revoke", "NAME|FINGERPRINT", "revoke a principal's keys, or one key: refused within a second, "
+      "open connections too", "NAME\tevery key of the principal\nFINGERPRINT\tone key (8 hex digits or more)",
+      "norcctl keys revoke exec-7", ctl_api_keys_revoke },
+    { "keys rotate", "[PAIR] [--principal NAME] [--overlap S] [--dir DIR]",
+      "a new key pair for PAIR (default this norcctl's), registered for the principal, in the old one's place",
+      "PAIR\tthe key files to replace (default security.key, or norcctl)\n"
+      "--principal NAME\twhose key it is (default the caller; an admin may name anyone)\n"
+      "--overlap S\tthe old key stays valid S more seconds (default 3600)\n--dir DIR\twhere (default "
+      "security.keys_dir)", "norcctl keys rotate --overlap 600", ctl_api_keys_rotate },
+    { "keys token", "NAME --role ROLES [--expires S]",
+      "a single-use enrolment token: an executor that presents it (security.enrol_token) is admitted as NAME",
+      "NAME\tthe principal the enrolled key becomes\n--role ROLES\tits roles (executor)\n"
+      "--expires S\tthe token expires in S seconds (default and most: a day)",
+      "norcctl keys token exec-8 --role executor --expires 3600", ctl_api_keys_token },
     { "db migrate", "", "create or upgrade the database schema", "",
       "norcctl --db.url mysql://norc:secret@db:3306/norc db migrate", s_db_migrate },
     { "db version", "", "show the schema version", "", "norcctl db version", s_db_version },

@@ -4,7 +4,7 @@
 //  ASSIGN is sent. See sched_internal.h.
 #include "sched_internal.h"
 #include "sched_pick.h"
-#include "norc_zap.h"
+#include "norc_authz.h"
 
 void
 sched_dispatch_work_destroy (void **item)
@@ -482,7 +482,7 @@ sched_dispatch_handle (zloop_t *loop, zsock_t *sock, void *arg)
     //  Take every waiting message (credits come in bursts), then dispatch once
     for (int i = 0; i < 1000 && (zsock_events (sock) & ZMQ_POLLIN); i++) {
         norc_msg_t *msg = norc_msg_recv (sock);
-        if (msg && norc_zap_admits (msg->user_id))
+        if (msg && norc_authz_check (msg, NULL))
             s_on_executor_message (self, msg);
         norc_msg_destroy (&msg);
     }

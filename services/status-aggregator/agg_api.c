@@ -4,6 +4,7 @@
 //  and the answer when the database is out of reach. Every refusal is one
 //  line that names what is wrong ("unknown queue \"Q\"").
 #include "agg_api_internal.h"
+#include "norc_authz.h"
 #include "norc_store.h"
 #include "norc_cron.h"
 #include "norc_timing.h"
@@ -399,6 +400,22 @@ s_daemon_show (agg_api_t *self, const norc_strmap_t *args, norc_api_reply_t *rep
     norc_daemon_clear (&d);
 }
 
+//  Who the caller is, as the registry says
+static void
+s_whoami (agg_api_t *self, const norc_strmap_t *args, norc_api_reply_t *reply)
+{
+    NORC_UNUSED (args);
+    norc_strmap_t *row = norc_rows_add (&reply->rows);
+    char roles [256];
+    norc_roles_format (self->who.roles, roles, sizeof roles);
+    norc_strmap_set (row, "name", self->who.name);
+    norc_strmap_set (row, "fingerprint", self->who.fingerprint);
+    norc_strmap_set (row, "kind", self->who.kind == NORC_PRINCIPAL_USER ? "user"
+                                : self->who.kind == NORC_PRINCIPAL_SERVICE ? "service"
+                                : self->who.kind == NORC_PRINCIPAL_TOKEN ? "token" : "anonymous");
+    norc_strmap_set (row, "roles", roles);
+}
+
 static const struct { const char *op; agg_op_fn *fn; } s_ops [] = {
     { "control", s_control },               { "daemon.show", s_daemon_show },
     { "queue.add", agg_op_queue_add },           { "queue.list", agg_op_queue_list },
@@ -417,6 +434,11 @@ static const struct { const char *op; agg_op_fn *fn; } s_ops [] = {
     { "instance.handle", agg_op_instance_handle_op }, { "instance.rerun", agg_op_instance_rerun },
     { "daemon.register", s_daemon_register },
     { "audit.list", agg_op_audit_list },         { "audit.verify", agg_op_audit_verify },
+    { "keys.list", agg_op_keys_list },           { "keys.pending", agg_op_keys_pending },
+    { "keys.add", agg_op_keys_add },             { "keys.accept", agg_op_keys_accept },
+    { "keys.reject", agg_op_keys_reject },       { "keys.revoke", agg_op_keys_revoke },
+    { "keys.rotate", agg_op_keys_rotate },       { "keys.token", agg_op_keys_token },
+    { "keys.enrol", agg_op_keys_enrol },         { "whoami", s_whoami },
 };
 
 bool
@@ -435,6 +457,17 @@ agg_api_handle (agg_api_t *self, const norc_api_request_t *request, norc_api_rep
 {
     reply->request_id = request->request_id;
     reply->code = NORC_OK;
+    //  Who asks, and whether their roles allow this operation: by the key
+    //  the connection was admitted with, never by anything in the request
+    const char *why = NULL;
+    if (!norc_zap_allows (self->user_id, norc_authz_op (request->op), &self->who, &why)) {
+        char roles [256];
+        norc_roles_format (norc_roles_effective (self->who.kind, self->who.roles), roles, sizeof roles);
+        agg_reply_error (reply, NORC_DENIED, "denied: %s may not %s (%s; roles: %s)", self->who.name,
+                         request->op ? request->op : "?", why, *roles ? roles : "none");
+        agg_audit_record (self, request, reply, NULL);
+        return;
+    }
     //  The database out of reach: an answer at once, from what is known
     //  without it where that is something, else the outage and its length
     int64_t down_ms = self->db ? norc_db_down_ms (self->db) : 0;

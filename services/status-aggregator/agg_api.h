@@ -5,6 +5,7 @@
 #include "norc.h"
 #include "norc_db.h"
 #include "norc_msg.h"
+#include "norc_zap.h"
 
 //  Deliver a stored control request to its daemon now, if it is connected
 //  (instance_id: a KILL for that one instance, not stored). Returns true
@@ -25,6 +26,8 @@ typedef struct {
     void *owner;                //  first argument of both
     norc_us_t probed_at;        //  monotonic: when a request last tried an unreachable database
     const char *peer;           //  the address of the request's sender ("" or NULL: unknown), for the audit
+    const char *user_id;        //  the sender's key under CURVE (the frame's User-Id), or NULL
+    norc_zap_who_t who;         //  the sender, while a request is handled
 } agg_api_t;
 
 //  Run request's operation and fill reply (an API-REPLY).

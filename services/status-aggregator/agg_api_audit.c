@@ -13,7 +13,7 @@
 static const char *s_reads [] = {
     "queue.list", "task.list", "task.show", "job.show", "schedule.list", "schedule.show", "schedule.history",
     "status.executors", "status.schedulers", "status.queues", "status.instances", "instance.show",
-    "daemon.show", "audit.list", "audit.verify"
+    "daemon.show", "audit.list", "audit.verify", "keys.list", "keys.pending", "whoami"
 };
 
 bool
@@ -95,7 +95,7 @@ agg_audit_state (agg_api_t *self, const char *op, const norc_strmap_t *args, con
 static const char *
 s_target (const norc_api_request_t *request, const norc_api_reply_t *reply)
 {
-    const char *keys [] = { "name", "id", "daemon", "host", "task" };
+    const char *keys [] = { "name", "id", "daemon", "host", "task", "ref" };
     for (size_t i = 0; i < sizeof keys / sizeof keys [0]; i++) {
         const char *value = agg_arg (&request->args, keys [i]);
         if (value)
@@ -111,11 +111,13 @@ agg_audit_record (agg_api_t *self, const norc_api_request_t *request, const norc
                   const char *before)
 {
     char *after = reply->code == NORC_OK ? agg_audit_state (self, request->op, &request->args, reply) : NULL;
-    //  Nothing checks keys yet (docs/security.md): every caller is anonymous
+    //  Who: the principal of the key the request came with (docs/security.md)
     norc_audit_entry_t entry = {
-        .principal = "anonymous", .key_fingerprint = "", .source = self->peer ? self->peer : "",
-        .verb = request->op, .target = s_target (request, reply),
-        .outcome = reply->code == NORC_OK ? NORC_AUDIT_ACCEPTED : NORC_AUDIT_FAILED,
+        .principal = self->who.name, .key_fingerprint = self->who.fingerprint,
+        .source = self->peer ? self->peer : "", .verb = request->op ? request->op : "",
+        .target = s_target (request, reply),
+        .outcome = reply->code == NORC_OK ? NORC_AUDIT_ACCEPTED
+                 : reply->code == NORC_DENIED ? NORC_AUDIT_DENIED : NORC_AUDIT_FAILED,
         .reason = reply->code == NORC_OK ? "" : reply->error ? reply->error : "",
         .before = before, .after = after
     };
@@ -134,12 +136,14 @@ agg_audit_record (agg_api_t *self, const norc_api_request_t *request, const norc
         norc_strmap_set (&row, "source", entry.source);
         norc_strmap_set (&row, "verb", entry.verb);
         norc_strmap_set (&row, "target", entry.target);
-        norc_strmap_set (&row, "outcome", entry.outcome == NORC_AUDIT_ACCEPTED ? "accepted" : "failed");
+        norc_strmap_set (&row, "key_fingerprint", entry.key_fingerprint);
+        norc_strmap_set (&row, "outcome", entry.outcome == NORC_AUDIT_ACCEPTED ? "accepted"
+                                        : entry.outcome == NORC_AUDIT_DENIED ? "denied" : "failed");
         norc_strmap_set (&row, "reason", entry.reason);
         norc_strmap_set (&row, "hash", hash);
         norc_msg_t *event = norc_msg_new (NORC_MSG_EVENT);
         event->event.detail = s_json (&row);
-        char *topic = norc_asprintf ("audit.%s", request->op);
+        char *topic = norc_asprintf ("audit.%s", entry.verb);
         agg_api_publish (self->stream, &event, topic);
         free (topic);
         norc_strmap_clear (&row);

@@ -11,7 +11,7 @@
 //  threshold dead and ends their unfinished instances as ERROR
 //  (agg_liveness.c). The API ROUTER serves norcctl (agg_api.c).
 #include "agg_internal.h"
-#include "norc_zap.h"
+#include "norc_authz.h"
 
 aggregator_t *
 aggregator_new (norc_config_t *config)
@@ -493,7 +493,7 @@ agg_handle_events (zloop_t *loop, zsock_t *sock, void *arg)
     while (self->batch_count < BATCH_MAX && self->ack_count < BATCH_MAX
        && (zsock_events (sock) & ZMQ_POLLIN)) {
         norc_msg_t *msg = norc_msg_recv (sock);
-        if (!msg || !norc_zap_admits (msg->user_id)) {
+        if (!msg || !norc_authz_check (msg, NULL)) {
             norc_msg_destroy (&msg);
             continue;
         }
@@ -534,7 +534,8 @@ s_handle_api (zloop_t *loop, zsock_t *sock, void *arg)
         norc_msg_send (&reply, sock);
         return 0;
     }
-    if (!msg || !norc_zap_admits (msg->user_id)) {
+    norc_zap_who_t who;
+    if (!msg || !norc_authz_check (msg, &who)) {
         norc_msg_destroy (&msg);
         return 0;
     }
@@ -546,8 +547,14 @@ s_handle_api (zloop_t *loop, zsock_t *sock, void *arg)
     norc_msg_t *reply = norc_msg_new (NORC_MSG_API_REPLY);
     //  Who sent it, for the audit (libzmq's metadata of the frame)
     self->api_ctx.peer = msg->routing_id ? zframe_meta (msg->routing_id, "Peer-Address") : NULL;
+    self->api_ctx.user_id = msg->user_id;
+    //  Under CURVE "who asked" (control requests, kills, handling) is the
+    //  principal, whatever the request says
+    if (norc_zap_curve ())
+        norc_strmap_set (&msg->api_request.args, "by", who.name);
     agg_api_handle (&self->api_ctx, &msg->api_request, &reply->api_reply);
     self->api_ctx.peer = NULL;
+    self->api_ctx.user_id = NULL;
     if (reply->api_reply.code)
         norc_log_debug ("api %s: %s", msg->api_request.op, reply->api_reply.error);
     norc_msg_set_routing_id (reply, msg->routing_id);
@@ -558,6 +565,30 @@ s_handle_api (zloop_t *loop, zsock_t *sock, void *arg)
 
 //  --------------------------------------------------------------------------
 //  Start and stop
+
+//  A message refused for its sender's roles (not an API request: those are
+//  recorded with their operation) joins the audit, five a second at most:
+//  a peer that floods refusals fills the log's count, not the table
+static void
+s_on_denied (void *arg, const norc_zap_who_t *who, const char *verb, const char *why, const char *address)
+{
+    aggregator_t *self = (aggregator_t *) arg;
+    if (strcmp (verb, "API-REQUEST") == 0 || !self->db)
+        return;
+    int64_t now = norc_mono_us ();
+    if (now - self->denied_at >= NORC_US_PER_SEC) {
+        self->denied_at = now;
+        self->denied_count = 0;
+    }
+    if (++self->denied_count > 5)
+        return;
+    norc_audit_entry_t entry = {
+        .principal = who->name, .key_fingerprint = who->fingerprint, .source = address, .verb = verb,
+        .target = "", .outcome = NORC_AUDIT_DENIED, .reason = why ? why : ""
+    };
+    if (norc_store_audit_append (self->db, &entry, NULL, NULL) != NORC_OK)
+        norc_log_warnx ("audit: cannot record a refused %s: %s", verb, norc_db_errstr (self->db));
+}
 
 //  SIGTERM/SIGINT: the batch in hand is committed on the way out
 static int
@@ -612,6 +643,7 @@ aggregator_start (aggregator_t *self)
     self->api_ctx.deliver = agg_live_deliver;
     self->api_ctx.daemons = agg_live_daemons_heard;
     self->api_ctx.owner = self;
+    norc_authz_on_denied (s_on_denied, self);
     self->observing_since = self->last_sweep = norc_mono_us ();
     self->loop = zloop_new ();
     zloop_reader (self->loop, self->events, agg_handle_events, self);

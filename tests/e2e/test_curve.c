@@ -1,12 +1,17 @@
-//  End to end: CURVE on every endpoint (security.curve). The services and
-//  norcctl each use their own key pair and pin their servers' keys; work
-//  runs as without it; a client with no key, or with a key the keys
-//  directory does not hold, gets no answer and changes nothing.
+//  End to end: CURVE on every endpoint (security.curve) with the registry
+//  of principals. The services and norcctl each use their own key pair and
+//  pin their servers' keys; work runs as without it; a client with no key
+//  or an unknown key gets nothing on any endpoint and changes nothing (an
+//  unknown key is recorded as pending); each role may ask only what it
+//  allows, by the key its connection was admitted with, and each refusal
+//  is audited; a revoked key is refused on an open connection within a
+//  second; an executor enrols with a single-use token.
 #include <criterion/criterion.h>
 #include <czmq.h>
 #include <unistd.h>
 #include "norc_test.h"
 #include "norc_keys.h"
+#include "norc_principal.h"
 #include "norc_mem.h"
 #include "norc_msg.h"
 #include "norc_log.h"
@@ -14,6 +19,7 @@
 static norc_test_system_t *s_sys;
 static norc_db_t *s_db;
 static char *s_keys;
+static zcert_t *s_stranger;     //  a key nobody registered
 
 static void
 s_setup (void)
@@ -21,10 +27,13 @@ s_setup (void)
     norc_log_init ("test", NORC_LOG_ERROR);
     s_sys = norc_test_system_new ();
     s_keys = norc_asprintf ("%s/keys", s_sys->dir);
+    //  The services' own keys (their role by name) and the first admin:
+    //  the registry is seeded from the directory at the first start
     const char *names [] = { "aggregator", "archiver", "scheduler", "executor", "norcctl" };
     char err [512];
     for (size_t i = 0; i < sizeof names / sizeof names [0]; i++)
-        cr_assert_eq (norc_keys_generate (s_keys, names [i], NULL, err, sizeof err), NORC_OK, "%s", err);
+        cr_assert_eq (norc_keys_generate (s_keys, names [i], i == 4 ? "admin" : NULL, NULL, err, sizeof err),
+                      NORC_OK, "%s", err);
     norc_test_system_setenv (s_sys, "NORC_SECURITY_CURVE=true");
     char *dir = norc_asprintf ("NORC_SECURITY_KEYS_DIR=%s", s_keys);
     norc_test_system_setenv (s_sys, dir);
@@ -37,6 +46,7 @@ static void
 s_teardown (void)
 {
     norc_db_destroy (&s_db);
+    zcert_destroy (&s_stranger);
     norc_test_system_destroy (&s_sys);
     free (s_keys);
 }
@@ -45,31 +55,68 @@ TestSuite (curve, .init = s_setup, .fini = s_teardown, .timeout = 120);
 
 #define OK(...) NORC_TEST_CTL_OK (s_sys, __VA_ARGS__)
 
-//  One API request from a client with this key pair (NULL: none at all);
-//  true when it was answered within a second.
-static bool
-s_answered (zcert_t *cert)
+//  A client of endpoint (an environment name such as NORC_AGGREGATOR_API)
+//  with the pair NAME from the keys directory, a new unknown pair ("?"),
+//  or no CURVE at all (NULL), pinning server's key
+static zsock_t *
+s_client (int type, const char *endpoint, const char *server, const char *name)
 {
-    zsock_t *client = zsock_new (ZMQ_DEALER);
+    zsock_t *client = zsock_new (type);
     zsock_set_linger (client, 0);
     zsock_set_sndtimeo (client, 1000);
-    if (cert) {
+    if (name) {
         char err [256];
-        zcert_t *server = norc_keys_load (s_keys, "aggregator", false, err, sizeof err);
-        cr_assert_not_null (server, "%s", err);
+        if (strcmp (name, "?") == 0 && !s_stranger)
+            s_stranger = zcert_new ();
+        zcert_t *cert = strcmp (name, "?") == 0 ? zcert_dup (s_stranger)
+                                                : norc_keys_load (s_keys, name, true, err, sizeof err);
+        zcert_t *server_cert = norc_keys_load (s_keys, server, false, err, sizeof err);
+        cr_assert (cert && server_cert, "%s", err);
         zcert_apply (cert, client);
-        zsock_set_curve_serverkey (client, zcert_public_txt (server));
-        zcert_destroy (&server);
+        zsock_set_curve_serverkey (client, zcert_public_txt (server_cert));
+        zcert_destroy (&server_cert);
+        zcert_destroy (&cert);
     }
-    cr_assert_eq (zsock_connect (client, "%s", norc_test_system_env (s_sys, "NORC_AGGREGATOR_API")), 0);
-    norc_msg_t *reply = norc_test_api_ask (client, "queue.add", "name", "Intruder", 1000);
-    bool answered = reply != NULL;
+    cr_assert_eq (zsock_connect (client, "%s", norc_test_system_env (s_sys, endpoint)), 0);
+    return client;
+}
+
+//  One API request as NAME (see s_client): the reply's code, or 1 when
+//  nothing answered within a second
+static int
+s_api (const char *name, const char *op, const char *key, const char *value)
+{
+    zsock_t *client = s_client (ZMQ_DEALER, "NORC_AGGREGATOR_API", "aggregator", name);
+    norc_msg_t *reply = norc_test_api_ask (client, op, key, value, 1000);
+    int code = reply ? reply->api_reply.code : 1;
     norc_msg_destroy (&reply);
     zsock_destroy (&client);
+    return code;
+}
+
+//  Whether a message from this client is answered within a second
+static bool
+s_answers (zsock_t *client, norc_msg_t **msg_p)
+{
+    norc_msg_send (msg_p, client);
+    zpoller_t *poller = zpoller_new (client, NULL);
+    bool answered = zpoller_wait (poller, 1000) != NULL;
+    zpoller_destroy (&poller);
     return answered;
 }
 
-Test (curve, work_runs_and_strangers_get_nothing)
+//  A user key NAME with roles, made and registered by the admin
+static void
+s_user (const char *name, const char *roles)
+{
+    char err [256];
+    cr_assert_eq (norc_keys_generate (s_keys, name, NULL, NULL, err, sizeof err), NORC_OK, "%s", err);
+    char *file = norc_asprintf ("%s/%s.key", s_keys, name);
+    OK ("keys", "add", name, "--file", file, "--role", roles);
+    free (file);
+}
+
+Test (curve, work_runs_and_strangers_get_nothing_anywhere)
 {
     OK ("queue", "add", "Q");
     OK ("task", "add", "T", "--command", "echo over curve");
@@ -84,20 +131,108 @@ Test (curve, work_runs_and_strangers_get_nothing)
     free (out);
     free (err);
 
-    //  No key, or a key the directory does not hold: nothing, and nothing changes
-    cr_expect (!s_answered (NULL), "a client without CURVE gets no answer");
-    zcert_t *stranger = zcert_new ();
-    cr_expect (!s_answered (stranger), "an unknown key gets no answer");
-    zcert_destroy (&stranger);
+    //  No key, or an unknown key, on every endpoint: no answer, no change
+    const char *strangers [] = { NULL, "?" };
+    for (int s = 0; s < 2; s++) {
+        cr_expect_eq (s_api (strangers [s], "queue.add", "name", "Intruder"), 1, "api: no answer");
+        zsock_t *events = s_client (ZMQ_DEALER, "NORC_AGGREGATOR_EVENTS", "aggregator", strangers [s]);
+        norc_msg_t *msg = norc_msg_new (NORC_MSG_INSTANCE_CREATED);
+        msg->instance_created.seq = 1;
+        msg->instance_created.instance_id = 999;
+        msg->instance_created.task = norc_strdup ("T");
+        cr_expect (!s_answers (events, &msg), "events: no ACK");
+        zsock_destroy (&events);
+        zsock_t *dispatch = s_client (ZMQ_DEALER, "NORC_SCHEDULER_DISPATCH", "scheduler", strangers [s]);
+        msg = norc_msg_new (NORC_MSG_HELLO);
+        cr_expect (!s_answers (dispatch, &msg), "dispatch: nothing");
+        zsock_destroy (&dispatch);
+        zsock_t *fetch = s_client (ZMQ_DEALER, "NORC_ARCHIVER_FETCH", "archiver", strangers [s]);
+        msg = norc_msg_new (NORC_MSG_LOG_FETCH);
+        msg->log_fetch.instance_id = 1;
+        msg->log_fetch.max_bytes = 1000;
+        cr_expect (!s_answers (fetch, &msg), "logs: no byte");
+        zsock_destroy (&fetch);
+        zsock_t *logs = s_client (ZMQ_DEALER, "NORC_ARCHIVER_LOGS", "archiver", strangers [s]);
+        msg = norc_msg_new (NORC_MSG_LOG_CHUNK);
+        msg->log_chunk.instance_id = 1;
+        msg->log_chunk.path = norc_strdup ("forged.log");
+        cr_expect (!s_answers (logs, &msg), "log chunks: no ACK");
+        zsock_destroy (&logs);
+        zsock_t *stream = s_client (ZMQ_SUB, "NORC_AGGREGATOR_STREAM", "aggregator", strangers [s]);
+        zsock_set_subscribe (stream, "");
+        usleep (300000);
+        OK ("queue", "add", s ? "Seen1" : "Seen0");     //  published on the stream
+        zpoller_t *poller = zpoller_new (stream, NULL);
+        cr_expect_null (zpoller_wait (poller, 1000), "stream: no event");
+        zpoller_destroy (&poller);
+        zsock_destroy (&stream);
+    }
     cr_expect_eq (norc_test_db_int (s_db, "SELECT COUNT(*) FROM queues WHERE name = 'Intruder'"), 0);
-    //  The same request with a key the directory holds is answered (so the
-    //  silence above is the key's doing)
-    char error [256];
-    zcert_t *ours = norc_keys_load (s_keys, "norcctl", true, error, sizeof error);
-    cr_assert_not_null (ours, "%s", error);
-    cr_expect (s_answered (ours), "a known key is answered");
-    zcert_destroy (&ours);
+    cr_expect_eq (norc_test_db_int (s_db, "SELECT COUNT(*) FROM instances WHERE id = 999"), 0);
+    //  The same request with the admin's key is answered (the silence above
+    //  is the keys' doing)
+    cr_expect_eq (s_api ("norcctl", "queue.add", "name", "Intruder"), 0, "the admin is answered");
     cr_expect_eq (norc_test_db_int (s_db, "SELECT COUNT(*) FROM queues WHERE name = 'Intruder'"), 1);
+    //  The unknown key that knocked waits as pending, with its fingerprint
+    cr_expect_eq (norc_test_db_int (s_db, "SELECT COUNT(*) FROM principal WHERE state = 1"), 1);
+}
+
+//  Each role may ask what it allows and nothing more, decided by the key of
+//  its connection; every refusal is an audit row naming the principal and
+//  its key's fingerprint
+Test (curve, roles_allow_what_they_say_and_refusals_are_audited)
+{
+    OK ("queue", "add", "Q");
+    OK ("task", "add", "T", "--command", "true");
+    s_user ("vera", "viewer");
+    s_user ("otto", "operator");
+    usleep (700000);            //  the half second within which the registry is read again
+    cr_expect_eq (s_api ("vera", "status.queues", NULL, NULL), 0, "a viewer reads");
+    cr_expect_eq (s_api ("vera", "instance.rerun", "id", "1"), NORC_DENIED, "a viewer does not run");
+    cr_expect_eq (s_api ("vera", "control", "daemon", "1"), NORC_DENIED, "a viewer does not control");
+    cr_expect_eq (s_api ("vera", "audit.list", NULL, NULL), NORC_DENIED, "a viewer does not read the audit");
+    cr_expect_eq (s_api ("otto", "task.show", "name", "T"), 0, "an operator reads");
+    cr_expect_eq (s_api ("otto", "task.add", "name", "Evil"), NORC_DENIED, "an operator does not define");
+    cr_expect_eq (s_api ("otto", "keys.add", "name", "mallory"), NORC_DENIED, "nor admit keys");
+    cr_expect_eq (s_api ("executor", "queue.rm", "name", "Q"), NORC_DENIED, "an executor's key has no user role");
+    cr_expect_eq (s_api ("executor", "run", "name", "T"), NORC_DENIED, "an executor's key does not run");
+    cr_expect_eq (norc_test_db_int (s_db, "SELECT COUNT(*) FROM tasks WHERE name = 'Evil'"), 0);
+    cr_expect_eq (norc_test_db_int (s_db, "SELECT COUNT(*) FROM queues WHERE name = 'Q'"), 1);
+
+    //  A forged sender: a viewer (and the archiver's key) sending what only
+    //  a scheduler may send is refused, whatever the body claims
+    const char *forgers [] = { "vera", "archiver" };
+    for (int f = 0; f < 2; f++) {
+        zsock_t *events = s_client (ZMQ_DEALER, "NORC_AGGREGATOR_EVENTS", "aggregator", forgers [f]);
+        norc_msg_t *msg = norc_msg_new (NORC_MSG_INSTANCE_CREATED);
+        msg->instance_created.seq = 1;
+        msg->instance_created.instance_id = 999;
+        msg->instance_created.task = norc_strdup ("T");
+        cr_expect (!s_answers (events, &msg), "no ACK for a forged event");
+        zsock_destroy (&events);
+    }
+    //  An executor's key cannot act as a scheduler
+    zsock_t *events = s_client (ZMQ_DEALER, "NORC_AGGREGATOR_EVENTS", "aggregator", "executor");
+    norc_msg_t *msg = norc_msg_new (NORC_MSG_TICK_SKIPPED);
+    msg->tick_skipped.seq = 1;
+    cr_expect (!s_answers (events, &msg), "no ACK for an executor's tick");
+    zsock_destroy (&events);
+    cr_expect_eq (norc_test_db_int (s_db, "SELECT COUNT(*) FROM instances WHERE id = 999"), 0);
+
+    //  One audit row per refusal, with who and their key
+    cr_expect_eq (norc_test_db_int (s_db, "SELECT COUNT(*) FROM audit WHERE outcome = 2 AND principal = 'vera' "
+                                          "AND verb IN ('instance.rerun', 'control', 'audit.list')"), 3);
+    cr_expect_eq (norc_test_db_int (s_db, "SELECT COUNT(*) FROM audit WHERE outcome = 2 AND principal = 'otto'"), 2);
+    cr_expect_eq (norc_test_db_int (s_db, "SELECT COUNT(*) FROM audit WHERE outcome = 2 AND principal = 'executor' "
+                                          "AND verb IN ('queue.rm', 'run', 'TICK-SKIPPED')"), 3);
+    cr_expect_eq (norc_test_db_int (s_db, "SELECT COUNT(*) FROM audit WHERE outcome = 2 AND verb = 'INSTANCE-CREATED' "
+                                          "AND principal IN ('vera', 'archiver')"), 2);
+    cr_expect_eq (norc_test_db_int (s_db, "SELECT COUNT(*) FROM audit a JOIN principal p ON "
+                                          "p.fingerprint = a.key_fingerprint WHERE a.outcome = 2"), 10,
+                  "each refusal names its key's fingerprint");
+    cr_expect_eq (norc_test_db_int (s_db, "SELECT COUNT(*) FROM audit WHERE outcome = 1 AND verb = 'task.add' "
+                                          "AND principal = 'norcctl'"), 1, "the admin's change names the admin");
+    OK ("audit", "verify");
 }
 
 //  A request on a connection that stays open; true when answered within
@@ -106,34 +241,71 @@ static bool
 s_ask (zsock_t *client)
 {
     norc_msg_t *reply = norc_test_api_ask (client, "queue.list", NULL, NULL, 1000);
-    bool answered = reply != NULL;
+    bool answered = reply != NULL && reply->api_reply.code == 0;
     norc_msg_destroy (&reply);
     return answered;
 }
 
-//  A key removed from the directory is refused within a second, on a
-//  connection that was admitted and is still open.
-Test (curve, a_key_removed_is_refused_on_an_open_connection)
+//  A key revoked is refused within a second, on a connection that was
+//  admitted and is still open; a pending key accepted is admitted
+Test (curve, revoked_keys_are_refused_on_open_connections_and_pending_keys_accepted)
 {
-    char err [256];
-    cr_assert_eq (norc_keys_generate (s_keys, "tester", NULL, err, sizeof err), NORC_OK, "%s", err);
-    usleep (1100000);           //  the second within which an added key is admitted
-    zcert_t *cert = norc_keys_load (s_keys, "tester", true, err, sizeof err);
-    zcert_t *server = norc_keys_load (s_keys, "aggregator", false, err, sizeof err);
-    cr_assert (cert && server, "%s", err);
-    zsock_t *client = zsock_new (ZMQ_DEALER);
-    zsock_set_linger (client, 0);
-    zsock_set_sndtimeo (client, 1000);
-    zcert_apply (cert, client);
-    zsock_set_curve_serverkey (client, zcert_public_txt (server));
-    cr_assert_eq (zsock_connect (client, "%s", norc_test_system_env (s_sys, "NORC_AGGREGATOR_API")), 0);
+    s_user ("tester", "viewer");
+    usleep (700000);
+    zsock_t *client = s_client (ZMQ_DEALER, "NORC_AGGREGATOR_API", "aggregator", "tester");
     cr_expect (s_ask (client), "admitted");
-    char *files = norc_asprintf ("rm %s/tester.key %s/tester.key_secret", s_keys, s_keys);
-    cr_assert_eq (system (files), 0);
-    free (files);
-    usleep (1100000);           //  the second within which a removal takes effect
+    OK ("keys", "revoke", "tester");
+    usleep (1000000);           //  the second within which a revocation holds everywhere
     cr_expect (!s_ask (client), "refused on the same connection");
     zsock_destroy (&client);
-    zcert_destroy (&server);
+    cr_expect_eq (s_api ("tester", "queue.list", NULL, NULL), 1, "and on a new one");
+
+    //  A key nobody knows knocks: pending, then accepted by its fingerprint
+    char err [256];
+    cr_assert_eq (norc_keys_generate (s_keys, "newcomer.pair", NULL, NULL, err, sizeof err), NORC_OK, "%s", err);
+    cr_expect_eq (s_api ("newcomer.pair", "queue.list", NULL, NULL), 1, "unknown: no answer");
+    zcert_t *cert = norc_keys_load (s_keys, "newcomer.pair", false, err, sizeof err);
+    char fp [41];
+    norc_key_fingerprint (zcert_public_txt (cert), fp);
     zcert_destroy (&cert);
+    char *out = NULL, *errs = NULL;
+    cr_assert_eq (norc_test_system_ctl (s_sys, &out, &errs, "keys", "pending", NULL), 0, "%s", errs);
+    cr_expect_not_null (strstr (out, fp), "pending shows the fingerprint: %s", out);
+    free (out);
+    free (errs);
+    fp [12] = 0;
+    OK ("keys", "accept", fp, "--name", "newcomer", "--role", "viewer");
+    usleep (700000);
+    cr_expect_eq (s_api ("newcomer.pair", "queue.list", NULL, NULL), 0, "accepted: answered");
+    cr_expect_eq (s_api ("newcomer.pair", "queue.add", "name", "X"), NORC_DENIED, "as a viewer");
+}
+
+//  An executor without a key makes its pair at its first start and, with a
+//  single-use token, is admitted as the principal the token names
+Test (curve, an_executor_enrols_with_a_token)
+{
+    OK ("queue", "add", "Q");
+    OK ("task", "add", "T", "--command", "echo enrolled");
+    char *out = NULL, *err = NULL;
+    cr_assert_eq (norc_test_system_ctl (s_sys, &out, &err, "keys", "token", "exec-9", "--role", "executor",
+                                        "--expires", "600", NULL), 0, "%s", err);
+    out [strcspn (out, "\n")] = 0;
+    cr_assert_eq (strlen (out), 40, "a token: %s", out);
+    char *token = norc_strdup (out);
+    free (out);
+    free (err);
+    //  Its own settings (not the system's: norcctl keeps its key)
+    const char *args [] = { "Q", "-c", "1", "--security.key", "exec-9", "--security.enrol_token", token, NULL };
+    norc_test_system_start (s_sys, "norc-executor", args);
+    OK ("run", "T", "--queue", "Q");
+    norc_test_wait_count (s_sys, NORC_TEST_INSTANCES, NORC_ST_SUCCESS, 1, 15000);
+    cr_expect_eq (norc_test_db_int (s_db, "SELECT COUNT(*) FROM principal WHERE name = 'exec-9' AND kind = 2 "
+                                          "AND state = 2 AND revoked_at IS NULL AND roles = 'executor'"), 1,
+                  "the executor's own key is admitted as exec-9");
+    cr_expect_eq (norc_test_db_int (s_db, "SELECT COUNT(*) FROM principal WHERE name = 'exec-9' AND kind = 3 "
+                                          "AND revoked_at IS NOT NULL"), 1, "the token is spent");
+    char *secret = norc_asprintf ("%s/exec-9.key_secret", s_keys);
+    cr_expect_eq (access (secret, F_OK), 0, "the pair was made at the first start");
+    free (secret);
+    free (token);
 }

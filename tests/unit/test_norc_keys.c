@@ -13,7 +13,7 @@ Test (norc_keys, a_pair_is_made_private_loaded_and_never_replaced)
     char *dir = norc_test_tmpdir ("keys");
     char *keys = norc_asprintf ("%s/keys", dir);
     char public_txt [41] = "";
-    cr_assert_eq (norc_keys_generate (keys, "exec-1", public_txt, err, sizeof err), NORC_OK, "%s", err);
+    cr_assert_eq (norc_keys_generate (keys, "exec-1", NULL, public_txt, err, sizeof err), NORC_OK, "%s", err);
     cr_expect_eq (strlen (public_txt), 40, "Z85 of 32 bytes: %s", public_txt);
     struct stat st;
     cr_assert_eq (stat (keys, &st), 0);
@@ -22,9 +22,9 @@ Test (norc_keys, a_pair_is_made_private_loaded_and_never_replaced)
     cr_assert_eq (stat (secret, &st), 0);
     cr_expect_eq (st.st_mode & 0777, 0600, "the secret file: %o", st.st_mode & 0777);
     //  Never replaced
-    cr_expect_eq (norc_keys_generate (keys, "exec-1", NULL, err, sizeof err), NORC_CONFLICT);
+    cr_expect_eq (norc_keys_generate (keys, "exec-1", NULL, NULL, err, sizeof err), NORC_CONFLICT);
     cr_expect_not_null (strstr (err, "already exists"), "%s", err);
-    cr_expect_eq (norc_keys_generate (keys, "../x", NULL, err, sizeof err), NORC_ERROR, "a path is not a name");
+    cr_expect_eq (norc_keys_generate (keys, "../x", NULL, NULL, err, sizeof err), NORC_ERROR, "a path is not a name");
     //  Loaded whole, or public only
     zcert_t *cert = norc_keys_load (keys, "exec-1", true, err, sizeof err);
     cr_assert_not_null (cert, "%s", err);

@@ -1,0 +1,111 @@
+//  norc_authz.c - see norc_authz.h. The one table of who may ask what.
+#include "norc_authz.h"
+#include "norc_msg.h"
+#include "norc_log.h"
+
+#define VIEW    NORC_ROLE_VIEWER
+#define OPER    NORC_ROLE_OPERATOR
+#define ADMIN   NORC_ROLE_ADMIN
+
+//  API operations. Reads need viewer; runs and control need operator;
+//  definitions, principals and the audit need admin. Services ask a few:
+//  each daemon registers itself, a scheduler kills a job's steps.
+static const struct { const char *op; uint32_t needs; } s_ops [] = {
+    { "queue.list", VIEW },         { "task.list", VIEW },          { "task.show", VIEW },
+    { "job.show", VIEW },           { "schedule.list", VIEW },      { "schedule.show", VIEW },
+    { "schedule.history", VIEW },   { "status.executors", VIEW },   { "status.schedulers", VIEW },
+    { "status.queues", VIEW },      { "status.instances", VIEW },   { "instance.show", VIEW },
+    { "daemon.show", VIEW },
+    { "run", OPER },                { "instance.handle", OPER },    { "instance.rerun", OPER },
+    { "instance.kill", OPER | NORC_ROLE_SCHEDULER },
+    { "control", OPER },            { "schedule.pause", OPER },     { "schedule.resume", OPER },
+    { "queue.add", ADMIN },         { "queue.rm", ADMIN },          { "group.add", ADMIN },
+    { "task.add", ADMIN },          { "task.rm", ADMIN },           { "job.add", ADMIN },
+    { "schedule.add", ADMIN },      { "schedule.rm", ADMIN },
+    { "audit.list", ADMIN },        { "audit.verify", ADMIN },
+    { "keys.list", ADMIN },         { "keys.pending", ADMIN },      { "keys.add", ADMIN },
+    { "keys.accept", ADMIN },       { "keys.reject", ADMIN },       { "keys.revoke", ADMIN },
+    { "keys.token", ADMIN },
+    { "keys.rotate", NORC_ROLE_ANY },
+    { "keys.enrol", NORC_ROLE_ENROL },
+    { "whoami", NORC_ROLE_ANY },
+    { "daemon.register", NORC_ROLE_SCHEDULER | NORC_ROLE_EXECUTOR },
+};
+
+uint32_t
+norc_authz_op (const char *op)
+{
+    for (size_t i = 0; op && i < sizeof s_ops / sizeof s_ops [0]; i++)
+        if (strcmp (op, s_ops [i].op) == 0)
+            return s_ops [i].needs;
+    return ADMIN;
+}
+
+uint32_t
+norc_authz_msg (int msg_id)
+{
+    switch (msg_id) {
+        //  dispatch: only an executor asks a scheduler for work
+        case NORC_MSG_HELLO:
+        case NORC_MSG_CREDIT:
+        case NORC_MSG_RELEASE:
+            return NORC_ROLE_EXECUTOR;
+        //  events: a scheduler creates instances and skips ticks; either
+        //  daemon starts and ends instances and reports on itself
+        case NORC_MSG_INSTANCE_CREATED:
+        case NORC_MSG_TICK_SKIPPED:
+            return NORC_ROLE_SCHEDULER;
+        case NORC_MSG_INSTANCE_STARTED:
+        case NORC_MSG_INSTANCE_ENDED:
+        case NORC_MSG_DAEMON_STATUS:
+        case NORC_MSG_HEARTBEAT:
+        case NORC_MSG_CONTROL_REPLY:
+            return NORC_ROLE_SCHEDULER | NORC_ROLE_EXECUTOR;
+        //  logs: an executor writes them, a reader with logs:read reads them
+        case NORC_MSG_LOG_CHUNK:
+            return NORC_ROLE_EXECUTOR;
+        case NORC_MSG_LOG_FETCH:
+            return NORC_ROLE_LOGS;
+        //  api: any principal; the operation says the rest (norc_authz_op)
+        case NORC_MSG_API_REQUEST:
+            return NORC_ROLE_ANY;
+        //  ASSIGN, ACK, CONTROL, LOG DATA, API REPLY, SCHEDULE CHANGED,
+        //  EVENT travel from a server to its clients, never to a server
+        default:
+            return 0;
+    }
+}
+
+static norc_authz_denied_fn *s_denied;
+static void *s_denied_arg;
+
+void
+norc_authz_on_denied (norc_authz_denied_fn *fn, void *arg)
+{
+    s_denied = fn;
+    s_denied_arg = arg;
+}
+
+bool
+norc_authz_check (const norc_msg_t *msg, norc_zap_who_t *who)
+{
+    norc_zap_who_t mine;
+    who = who ? who : &mine;
+    const char *why = NULL;
+    if (norc_zap_allows (msg->user_id, norc_authz_msg (msg->id), who, &why))
+        return true;
+    const char *address = msg->routing_id ? zframe_meta (msg->routing_id, "Peer-Address") : NULL;
+    static int64_t said_at, quiet;
+    if (said_at && zclock_mono () - said_at < 10000)
+        quiet++;
+    else {
+        norc_log_warnx ("refused %s from %s (key %s, %s): %s (%lld more refusals not said; a line every 10 s "
+                        "at most)", norc_msg_name (msg), who->name, *who->fingerprint ? who->fingerprint : "none",
+                        address ? address : "?", why, (long long) quiet);
+        said_at = zclock_mono ();
+        quiet = 0;
+    }
+    if (s_denied)
+        s_denied (s_denied_arg, who, norc_msg_name (msg), why, address ? address : "");
+    return false;
+}

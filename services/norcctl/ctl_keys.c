@@ -1,0 +1,180 @@
+//  ctl_keys.c - norcctl keys list|pending|add|accept|reject|revoke|rotate|
+//  token: the registry of principals, through the aggregator (an admin's
+//  key, but rotate: anyone's own). keys gen and keys show work on the key
+//  files alone (ctl_cmd.c).
+#include "ctl_api_internal.h"
+#include "norc_keys.h"
+#include "norc_mem.h"
+#include <errno.h>
+#include <unistd.h>
+
+static const ctl_column_t s_key_columns [] = {
+    { "fingerprint", "Fingerprint" }, { "name", "Name" }, { "kind", "Kind" }, { "roles", "Roles" },
+    { "state", "State" }, { "created_by", "By" }, { "created_at", "Created" }, { "expires_at", "Expires" },
+    { NULL, NULL }
+};
+
+static const ctl_column_t s_pending_columns [] = {
+    { "fingerprint", "Fingerprint" }, { "address", "From" }, { "created_at", "First" }, { "seen_at", "Last" },
+    { NULL, NULL }
+};
+
+int
+ctl_api_keys_list (norc_config_t *config, int argc, char **argv)
+{
+    return ctl_api_simple (config, argc, argv, "keys.list", NULL, 0, NULL, s_key_columns, NULL);
+}
+
+int
+ctl_api_keys_pending (norc_config_t *config, int argc, char **argv)
+{
+    return ctl_api_simple (config, argc, argv, "keys.pending", NULL, 0, NULL, s_pending_columns, NULL);
+}
+
+static const char *s_name_key [] = { "name" };
+static const char *s_ref_key [] = { "ref" };
+
+//  keys add NAME (--key Z85 | --file NAME.key) --role ROLES [--kind K] [--expires S]
+int
+ctl_api_keys_add (norc_config_t *config, int argc, char **argv)
+{
+    //  --file: the public key file's key, sent as --key
+    char **words = (char **) norc_calloc ((size_t) argc + 1, sizeof *words);
+    char key [41] = "";
+    int n = 0;
+    for (int i = 0; i < argc; i++) {
+        if (strcmp (argv [i], "--file") == 0 && i + 1 < argc) {
+            zcert_t *cert = zcert_load (argv [++i]);
+            if (!cert) {
+                fprintf (stderr, "norcctl: cannot read a public key from %s\n", argv [i]);
+                free (words);
+                return CTL_USAGE;
+            }
+            snprintf (key, sizeof key, "%s", zcert_public_txt (cert));
+            zcert_destroy (&cert);
+            words [n++] = (char *) "--key";
+            words [n++] = key;
+        }
+        else
+            words [n++] = argv [i];
+    }
+    static const ctl_flag_t flags [] = {
+        { "--key", "key", true }, { "--role", "roles", true }, { "--kind", "kind", true },
+        { "--expires", "expires", true }, { NULL, NULL, false }
+    };
+    int rc = ctl_api_simple (config, n, words, "keys.add", s_name_key, 1, flags, NULL, "added %s");
+    free (words);
+    return rc;
+}
+
+int
+ctl_api_keys_accept (norc_config_t *config, int argc, char **argv)
+{
+    static const ctl_flag_t flags [] = {
+        { "--name", "name", true }, { "--role", "roles", true }, { "--kind", "kind", true }, { NULL, NULL, false }
+    };
+    return ctl_api_simple (config, argc, argv, "keys.accept", s_ref_key, 1, flags, NULL, "accepted %s");
+}
+
+int
+ctl_api_keys_reject (norc_config_t *config, int argc, char **argv)
+{
+    return ctl_api_simple (config, argc, argv, "keys.reject", s_ref_key, 1, NULL, NULL, "rejected %s");
+}
+
+int
+ctl_api_keys_revoke (norc_config_t *config, int argc, char **argv)
+{
+    return ctl_api_simple (config, argc, argv, "keys.revoke", s_ref_key, 1, NULL, NULL, "revoked %s");
+}
+
+//  keys token NAME --role ROLES [--expires S]: prints the token alone
+int
+ctl_api_keys_token (norc_config_t *config, int argc, char **argv)
+{
+    static const ctl_flag_t flags [] = {
+        { "--role", "roles", true }, { "--expires", "expires", true }, { NULL, NULL, false }
+    };
+    norc_strmap_t args = { 0 };
+    const char *pos [1];
+    int npos;
+    int rc = ctl_api_parse (argc, argv, flags, &args, pos, 1, &npos, NULL);
+    if (rc == CTL_OK && npos != 1) {
+        fprintf (stderr, "norcctl: keys token needs the NAME the enrolled key will have\n");
+        rc = CTL_USAGE;
+    }
+    norc_msg_t *reply = NULL;
+    if (rc == CTL_OK) {
+        norc_strmap_set (&args, "name", pos [0]);
+        rc = ctl_api_request (config, "keys.token", &args, &reply);
+    }
+    if (rc == CTL_OK && reply->api_reply.rows.count)
+        printf ("%s\n", norc_strmap_get (&reply->api_reply.rows.rows [0], "token"));
+    norc_msg_destroy (&reply);
+    norc_strmap_clear (&args);
+    return rc;
+}
+
+//  keys rotate [PAIR] [--principal NAME] [--overlap S] [--dir DIR]: a new
+//  pair for PAIR (default: this norcctl's own), registered for the
+//  principal (default: the caller), then put in the old one's place (the
+//  old files kept as PAIR.key.old and PAIR.key_secret.old)
+int
+ctl_api_keys_rotate (norc_config_t *config, int argc, char **argv)
+{
+    static const ctl_flag_t flags [] = {
+        { "--principal", "name", true }, { "--overlap", "overlap", true }, { NULL, NULL, false }
+    };
+    //  --dir is norcctl's own, not the request's
+    const char *dir_flag = NULL;
+    char **words = (char **) norc_calloc ((size_t) argc + 1, sizeof *words);
+    int n = 0;
+    for (int i = 0; i < argc; i++)
+        if (strcmp (argv [i], "--dir") == 0 && i + 1 < argc)
+            dir_flag = argv [++i];
+        else
+            words [n++] = argv [i];
+    norc_strmap_t args = { 0 };
+    const char *pos [1];
+    int npos = 0;
+    int rc = ctl_api_parse (n, words, flags, &args, pos, 1, &npos, NULL);
+    const char *own = norc_config_str (config, "security.key");
+    const char *pair = npos ? pos [0] : *own ? own : "norcctl";
+    char *dir = norc_strdup (dir_flag ? dir_flag : norc_config_str (config, "security.keys_dir"));
+    free (words);
+    char *next = norc_asprintf ("%s.next", pair);
+    char err [512], public_txt [41];
+    if (rc == CTL_OK && norc_keys_generate (dir, next, NULL, public_txt, err, sizeof err) != NORC_OK) {
+        fprintf (stderr, "norcctl: %s\n", err);
+        rc = CTL_FAIL;
+    }
+    if (rc == CTL_OK) {
+        norc_strmap_set (&args, "key", public_txt);
+        rc = ctl_api_request (config, "keys.rotate", &args, NULL);
+        char *paths [2][3] = {
+            { norc_asprintf ("%s/%s.key", dir, pair), norc_asprintf ("%s/%s.key.old", dir, pair),
+              norc_asprintf ("%s/%s.key", dir, next) },
+            { norc_asprintf ("%s/%s.key_secret", dir, pair), norc_asprintf ("%s/%s.key_secret.old", dir, pair),
+              norc_asprintf ("%s/%s.key_secret", dir, next) },
+        };
+        for (int f = 0; f < 2; f++) {
+            if (rc == CTL_OK) {
+                rename (paths [f][0], paths [f][1]);
+                if (rename (paths [f][2], paths [f][0]) != 0) {
+                    fprintf (stderr, "norcctl: cannot put %s in place: %s\n", paths [f][2], strerror (errno));
+                    rc = CTL_FAIL;
+                }
+            }
+            else
+                unlink (paths [f][2]);      //  not registered: the new pair goes
+            for (int i = 0; i < 3; i++)
+                free (paths [f][i]);
+        }
+        if (rc == CTL_OK)
+            printf ("rotated %s: new public key %s (the old key stays valid for the overlap)\n", pair, public_txt);
+    }
+    free (next);
+    free (dir);
+    norc_strmap_clear (&args);
+    return rc;
+}
