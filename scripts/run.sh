@@ -11,6 +11,8 @@
 #   NORC_BIN_DIR        the programs (default build/bin)
 #   NORC_RUN_NO_BUILD=1 install and build nothing (the programs are there)
 #   NORC_DEMO_PERIOD, NORC_DEMO_REPS   the demo schedule (default 5 s, 5 times)
+#   NORC_SECURITY_CURVE=true   CURVE on every endpoint, with keys made under
+#                       NORC_RUN_DIR/keys at the first start (docs/security.md)
 set -euo pipefail
 root=$(cd "$(dirname "$0")/.." && pwd)
 cd "$root"
@@ -79,6 +81,20 @@ for key in AGGREGATOR_EVENTS AGGREGATOR_API AGGREGATOR_STREAM SCHEDULER_DISPATCH
     name=$(echo "$key" | tr 'A-Z_' 'a-z-')
     export "NORC_$key=ipc://$run/$name.ipc"
 done
+
+# CURVE (NORC_SECURITY_CURVE=true): a key pair for each service and an
+# admin's for norcctl, made at the first start under $run/keys; the
+# aggregator and the scheduler add them to the registry of principals
+if [ "${NORC_SECURITY_CURVE:-false}" = true ]; then
+    export NORC_SECURITY_KEYS_DIR="$run/keys"
+    for name in aggregator archiver scheduler executor norcctl; do
+        role=""
+        [ "$name" = norcctl ] && role="--role admin"
+        [ -e "$run/keys/$name.key_secret" ] \
+            || "$ctl" --security.curve false keys gen "$name" --dir "$run/keys" $role >/dev/null
+    done
+    echo "    CURVE on: key pairs in $run/keys (norcctl's is an admin's; docs/security.md)"
+fi
 
 step 4 "services: status-aggregator, log-archiver, scheduler, executor on DemoQueue (logs: $run/*.log)"
 "$ctl" db migrate | sed 's/^/    /'

@@ -49,7 +49,9 @@ s_wait_output (const char *path, const char *needle, int times, int timeout_s)
     return text;
 }
 
-Test (launcher, run_shows_the_demo_and_ctrl_c_stops_in_order)
+//  The whole walk, with CURVE on (NORC_SECURITY_CURVE=true) or not
+static void
+s_demo (bool curve)
 {
     char dir [] = "/tmp/norc-launcher-XXXXXX";
     cr_assert_not_null (mkdtemp (dir));
@@ -70,6 +72,8 @@ Test (launcher, run_shows_the_demo_and_ctrl_c_stops_in_order)
         setenv ("NORC_RUN_DIR", run_dir, 1);
         setenv ("NORC_DEMO_PERIOD", "1", 1);
         setenv ("NORC_DEMO_REPS", "3", 1);
+        if (curve)
+            setenv ("NORC_SECURITY_CURVE", "true", 1);
         execl (NORC_SOURCE_DIR "/scripts/run.sh", "run.sh", (char *) NULL);
         _exit (127);
     }
@@ -130,6 +134,14 @@ Test (launcher, run_shows_the_demo_and_ctrl_c_stops_in_order)
     cr_expect_eq (norc_test_db_int (db, "SELECT COUNT(*) FROM daemons WHERE status = 8"), 2,
                   "the executor and the scheduler ended as ENDED, not ERROR");
     cr_expect_eq (norc_test_db_int (db, "SELECT COUNT(*) FROM instances WHERE status = 7"), 3);
+    if (curve) {
+        cr_expect_eq (norc_test_db_int (db, "SELECT COUNT(*) FROM principal WHERE state = 2 AND name IN "
+                                            "('aggregator', 'archiver', 'scheduler', 'executor')"), 4);
+        cr_expect_eq (norc_test_db_int (db, "SELECT COUNT(*) FROM principal WHERE name = 'norcctl' "
+                                            "AND roles = 'admin'"), 1, "the launcher's norcctl is an admin");
+        cr_expect_eq (norc_test_db_int (db, "SELECT COUNT(*) FROM audit WHERE principal = 'norcctl' "
+                                            "AND verb = 'schedule.add'"), 1, "changes name who made them");
+    }
     norc_db_destroy (&db);
     char *stop = norc_asprintf ("%s/scripts/mariadb-private.sh stop %s", NORC_SOURCE_DIR, db_dir);
     const char *stop_argv [] = { "/bin/sh", "-c", stop, NULL };
@@ -151,4 +163,14 @@ Test (launcher, run_shows_the_demo_and_ctrl_c_stops_in_order)
     free (bin);
     free (run_dir);
     free (out_path);
+}
+
+Test (launcher, run_shows_the_demo_and_ctrl_c_stops_in_order)
+{
+    s_demo (false);
+}
+
+Test (launcher, run_works_with_curve_on)
+{
+    s_demo (true);
 }
