@@ -70,6 +70,8 @@ norc_roles_effective (int kind, uint32_t roles)
 bool
 norc_roles_allow (int kind, uint32_t roles, uint32_t needs)
 {
+    if (needs == NORC_ROLE_ANY)
+        return true;            //  any admitted principal, even one with no role
     return (norc_roles_effective (kind, roles) & needs) != 0;
 }
 

@@ -48,7 +48,7 @@ void norc_roles_format (uint32_t roles, char *out, size_t outsize);
 uint32_t norc_roles_effective (int kind, uint32_t roles);
 
 //  Whether a principal of kind with roles may send what needs (roles,
-//  any one of them).
+//  any one of them; NORC_ROLE_ANY: any principal, even with no role).
 bool norc_roles_allow (int kind, uint32_t roles, uint32_t needs);
 
 //  The service role of a service's own key name (aggregator, scheduler,

@@ -195,7 +195,10 @@ Test (curve, roles_allow_what_they_say_and_refusals_are_audited)
     OK ("task", "add", "T", "--command", "true");
     s_user ("vera", "viewer");
     s_user ("otto", "operator");
+    s_user ("nobody", "");
     usleep (700000);            //  the half second within which the registry is read again
+    cr_expect_eq (s_api ("nobody", "queue.list", NULL, NULL), NORC_DENIED, "no role: told so, nothing more");
+    cr_expect_eq (s_api ("nobody", "whoami", NULL, NULL), 0, "but who it is");
     cr_expect_eq (s_api ("vera", "status.queues", NULL, NULL), 0, "a viewer reads");
     cr_expect_eq (s_api ("vera", "instance.rerun", "id", "1"), NORC_DENIED, "a viewer does not run");
     cr_expect_eq (s_api ("vera", "control", "daemon", "1"), NORC_DENIED, "a viewer does not control");
@@ -231,7 +234,7 @@ Test (curve, roles_allow_what_they_say_and_refusals_are_audited)
     cr_expect_eq (norc_test_db_int (s_db, "SELECT COUNT(*) FROM audit WHERE outcome = 2 AND verb = 'INSTANCE-CREATED' "
                                           "AND principal IN ('vera', 'archiver')"), 2);
     cr_expect_eq (norc_test_db_int (s_db, "SELECT COUNT(*) FROM audit a JOIN principal p ON "
-                                          "p.fingerprint = a.key_fingerprint WHERE a.outcome = 2"), 10,
+                                          "p.fingerprint = a.key_fingerprint WHERE a.outcome = 2"), 11,
                   "each refusal names its key's fingerprint");
     cr_expect_eq (norc_test_db_int (s_db, "SELECT COUNT(*) FROM audit WHERE outcome = 1 AND verb = 'task.add' "
                                           "AND principal = 'norcctl'"), 1, "the admin's change names the admin");

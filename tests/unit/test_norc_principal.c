@@ -66,6 +66,8 @@ Test (norc_principal, the_table_says_who_may_send_each_message_and_operation)
     cr_expect (norc_roles_allow (NORC_PRINCIPAL_TOKEN, NORC_ROLE_ADMIN, norc_authz_op ("keys.enrol")));
     cr_expect (!norc_roles_allow (NORC_PRINCIPAL_TOKEN, NORC_ROLE_ADMIN, norc_authz_op ("task.add")));
     cr_expect (!norc_roles_allow (user, 0, norc_authz_op ("queue.list")), "no role: nothing");
+    cr_expect (norc_roles_allow (user, 0, norc_authz_op ("whoami")), "but who it is");
+    cr_expect (norc_roles_allow (user, 0, norc_authz_msg (NORC_MSG_API_REQUEST)), "and a refusal with the reason");
 }
 
 //  A principal with a fresh key
