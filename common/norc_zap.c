@@ -51,7 +51,9 @@ s_say_now (s_say_t *say)
 //  The registry's sources
 
 //  The public files NAME.key of the keys directory, accepted with the
-//  roles their "roles" metadata names (a service's own name: its role)
+//  roles their "roles" metadata names (a service's own name: its role); a
+//  file that names no role admits nothing (an executor's own new pair in a
+//  directory it shares with the servers waits to be accepted like any)
 static norc_registry_t *
 s_registry_from_dir (const char *path)
 {
@@ -71,6 +73,8 @@ s_registry_from_dir (const char *path)
             norc_log_warnx ("zap: key %s/%s.key: %s: not admitted", path, name, err);
             zcert_destroy (&cert);
         }
+        if (cert && !roles && !norc_roles_of_service (name))
+            zcert_destroy (&cert);
         if (cert) {
             if (!roles)
                 p.roles = norc_roles_of_service (name);
@@ -200,6 +204,7 @@ s_refresh (s_loader_t *self)
         if (!self->seeded)
             s_seed (self);
         norc_registry_t *registry = norc_registry_new ();
+        int64_t asked_at = zclock_mono ();
         if (self->seeded && s_store->load (self->source, registry) == NORC_OK) {
             s_cache_write (self, norc_registry_text (registry));
             s_install (registry);
@@ -208,7 +213,10 @@ s_refresh (s_loader_t *self)
             return;
         }
         norc_registry_destroy (&registry);
-        self->failed_at = self->read_at;
+        //  Only a store that held the handler up rests (one that answered
+        //  at once, say before its tables exist, is asked again next time)
+        if (zclock_mono () - asked_at >= 200 || zclock_mono () - self->read_at >= 200)
+            self->failed_at = self->read_at;
         static s_say_t say;
         if (s_say_now (&say))
             norc_log_warnx ("zap: cannot read the registry from the database: %s",

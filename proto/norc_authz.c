@@ -89,6 +89,8 @@ norc_authz_on_denied (norc_authz_denied_fn *fn, void *arg)
 bool
 norc_authz_check (const norc_msg_t *msg, norc_zap_who_t *who)
 {
+    if (!who && !norc_zap_curve ())
+        return true;            //  nothing to check, nobody to name
     norc_zap_who_t mine;
     who = who ? who : &mine;
     const char *why = NULL;

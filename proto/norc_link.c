@@ -274,10 +274,13 @@ s_enrol (norc_config_t *config, const char *token)
     zmq_z85_decode (public_key, public_txt);
     zmq_z85_decode (secret_key, token);
     zcert_t *cert = zcert_new_from (public_key, secret_key);
-    int timeout = (int) norc_config_int (config, "api.timeout_ms");
-    norc_msg_t *reply = s_ask_as (config, cert, "keys.enrol", "key", norc_zap_own_key (), timeout);
+    //  A token made a moment ago may not be in every registry yet: asked
+    //  again, on a new connection each time, for ten seconds
+    norc_msg_t *reply = NULL;
+    for (int attempt = 0; attempt < 10 && !reply && !norc_service_signalled (); attempt++)
+        reply = s_ask_as (config, cert, "keys.enrol", "key", norc_zap_own_key (), 1000);
     if (!reply)
-        norc_log_error ("enrolment: no answer within %d ms (a token spent, expired or unknown gets none)", timeout);
+        norc_log_error ("enrolment: no answer within 10 s (a token spent, expired or unknown gets none)");
     else
     if (reply->api_reply.code)
         norc_log_error ("enrolment refused: %s", reply->api_reply.error ? reply->api_reply.error : "?");

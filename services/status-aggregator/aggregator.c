@@ -566,14 +566,16 @@ s_handle_api (zloop_t *loop, zsock_t *sock, void *arg)
 //  --------------------------------------------------------------------------
 //  Start and stop
 
-//  A message refused for its sender's roles (not an API request: those are
-//  recorded with their operation) joins the audit, five a second at most:
-//  a peer that floods refusals fills the log's count, not the table
+//  A message refused for its sender (a key no longer admitted, or roles
+//  that do not allow its type; an API request its roles do not allow is
+//  recorded with its operation by agg_api_handle) joins the audit, five a
+//  second at most: a peer that floods refusals fills the log's count, not
+//  the table
 static void
 s_on_denied (void *arg, const norc_zap_who_t *who, const char *verb, const char *why, const char *address)
 {
     aggregator_t *self = (aggregator_t *) arg;
-    if (strcmp (verb, "API-REQUEST") == 0 || !self->db)
+    if (!self->db)
         return;
     int64_t now = norc_mono_us ();
     if (now - self->denied_at >= NORC_US_PER_SEC) {

@@ -264,6 +264,9 @@ Test (curve, revoked_keys_are_refused_on_open_connections_and_pending_keys_accep
     usleep (1000000);           //  the second within which a revocation holds everywhere
     cr_expect (!s_ask (client), "refused on the same connection");
     zsock_destroy (&client);
+    cr_expect_eq (norc_test_db_int (s_db, "SELECT COUNT(*) FROM audit WHERE principal = 'tester' AND outcome = 2 "
+                                          "AND verb = 'API-REQUEST' AND reason = 'revoked'"), 1,
+                  "the refusal is audited");
     cr_expect_eq (s_api ("tester", "queue.list", NULL, NULL), 1, "and on a new one");
 
     //  A key nobody knows knocks: pending, then accepted by its fingerprint

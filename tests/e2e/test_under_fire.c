@@ -106,19 +106,29 @@ Test (under_fire, an_event_only_the_database_refuses_is_split_out_of_its_batch)
     s_poison (true);
 }
 
-//  The longest of `rounds` API requests (ms), pause_ms apart
+//  The longest of `rounds` API requests (ms), pause_ms apart: the
+//  aggregator's round trip alone, from a client in this process (a norcctl
+//  process's own start, slow under AddressSanitizer and a loaded machine,
+//  is not the aggregator's doing); an answer not there within 2 s counts 2 s
 static int64_t
 s_api_worst_ms (int rounds, int pause_ms)
 {
     int64_t worst = 0;
+    zsock_t *client = zsock_new (ZMQ_DEALER);
+    zsock_set_linger (client, 0);
+    cr_assert_eq (zsock_connect (client, "%s", s_env ("NORC_AGGREGATOR_API")), 0);
     for (int i = 0; i < rounds; i++) {
         norc_us_t t0 = norc_mono_us ();
-        OK ("queue", "list");
-        int64_t took = (norc_mono_us () - t0) / 1000;
+        norc_msg_t *reply = norc_test_api_ask (client, "queue.list", NULL, NULL, 2000);
+        int64_t took = reply ? (norc_mono_us () - t0) / 1000 : 2000;
+        if (reply)
+            cr_expect_eq (reply->api_reply.code, 0, "queue.list: %s", reply->api_reply.error);
+        norc_msg_destroy (&reply);
         if (took > worst)
             worst = took;
         usleep ((useconds_t) pause_ms * 1000);
     }
+    zsock_destroy (&client);
     return worst;
 }
 
