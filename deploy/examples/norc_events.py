@@ -5,8 +5,14 @@ Each event is published as two ZeroMQ frames: the topic (for prefix
 filtering, e.g. "instance.", "executor.", "schedule.", "tick.") and a
 msgpack map with string keys (see docs/protocol.md, message EVENT).
 
+With CURVE on (the compose stack's default), --keys-dir names a directory
+with this client's key pair (--key NAME: NAME.key_secret, as norcctl keys
+gen makes it) and the aggregator's public key (aggregator.key); the key
+must be an admitted principal with a role (viewer or more).
+
     pip install pyzmq msgpack
     python3 norc_events.py [--endpoint tcp://127.0.0.1:7603] [--filter instance.] [-n COUNT] [--timeout S]
+                           [--keys-dir DIR --key NAME]
 """
 import argparse
 import json
@@ -14,6 +20,7 @@ import sys
 
 import msgpack
 import zmq
+import zmq.auth
 
 
 def main() -> int:
@@ -22,9 +29,15 @@ def main() -> int:
     parser.add_argument("--filter", default="", help="topic prefix, e.g. instance.ended")
     parser.add_argument("-n", "--count", type=int, default=0, help="stop after COUNT events (0: never)")
     parser.add_argument("--timeout", type=float, default=0, help="fail when no event comes for S seconds")
+    parser.add_argument("--keys-dir", help="CURVE: where this client's pair and aggregator.key are")
+    parser.add_argument("--key", default="norcctl", help="CURVE: this client's pair (default norcctl)")
     args = parser.parse_args()
 
     sub = zmq.Context.instance().socket(zmq.SUB)
+    if args.keys_dir:
+        public, secret = zmq.auth.load_certificate(f"{args.keys_dir}/{args.key}.key_secret")
+        server, _ = zmq.auth.load_certificate(f"{args.keys_dir}/aggregator.key")
+        sub.curve_publickey, sub.curve_secretkey, sub.curve_serverkey = public, secret, server
     sub.connect(args.endpoint)
     sub.setsockopt_string(zmq.SUBSCRIBE, args.filter)
     poller = zmq.Poller()

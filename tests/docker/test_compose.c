@@ -151,16 +151,28 @@ Test (compose, up_scale_kill_restart_down)
                 "WHERE i.status = 7", 3, 60);
     cr_expect_eq (s_sql ("SELECT COUNT(*) FROM daemons WHERE kind = 2 AND status = 2"), 3);
 
+    //  CURVE is on: a client with no key gets nothing from the published port
+    char *anonymous = norc_asprintf ("%s/norcctl --aggregator.api tcp://127.0.0.1:%d --api.timeout_ms 2000 "
+                                     "queue add Intruder 2>/dev/null", NORC_BIN_DIR, s_api_port);
+    cr_expect_neq (s_sh ("%s", anonymous), 0, "no answer without a key");
+    free (anonymous);
+    cr_expect_eq (s_sql ("SELECT COUNT(*) FROM queues WHERE name = 'Intruder'"), 0);
+    //  The first admin's key, made at the first up, exported to this host
+    char *keys = norc_test_tmpdir ("compose-keys");
+    cr_assert_eq (s_sh ("%s run --rm --no-deps -T keys norc-keys export | tar -x --no-same-owner -C %s",
+                        s_compose, keys), 0);
+    cr_expect_eq (s_sql ("SELECT COUNT(*) FROM principal WHERE name = 'admin' AND roles = 'admin'"), 1);
     //  norcctl from the host, against the published port, and inside the stack
-    char *ctl = norc_asprintf ("%s/norcctl --aggregator.api tcp://127.0.0.1:%d --archiver.fetch tcp://127.0.0.1:%d",
-                               NORC_BIN_DIR, s_api_port, s_fetch_port);
+    char *ctl = norc_asprintf ("%s/norcctl --aggregator.api tcp://127.0.0.1:%d --archiver.fetch tcp://127.0.0.1:%d "
+                               "--security.curve true --security.keys_dir %s --security.key admin",
+                               NORC_BIN_DIR, s_api_port, s_fetch_port, keys);
     char *hosts = s_out ("%s status executors --json", ctl);
     cr_expect_neq (strstr (hosts, "\"host\""), NULL, "%s", hosts);
     free (hosts);
     char *log = s_out ("%s logs 1", ctl);
     cr_expect_neq (strstr (log, "done"), NULL, "the log from the host: %s", log);
     free (log);
-    cr_expect_eq (s_sh ("%s exec -T aggregator norcctl status >/dev/null", s_compose), 0);
+    cr_expect_eq (s_sh ("%s run --rm --no-deps -T setup norcctl status >/dev/null", s_compose), 0);
 
     //  Hardened containers; an executor holds no database credentials
     cr_expect_neq (s_sh ("%s exec -T executor sh -c 'touch /usr/local/bin/x' 2>/dev/null", s_compose), 0,
@@ -177,7 +189,8 @@ Test (compose, up_scale_kill_restart_down)
     //  Any ZeroMQ + msgpack client reads the event stream from the host
     const char *python = getenv ("NORC_PYTHON") ? getenv ("NORC_PYTHON") : "python3";
     char *events = s_out ("%s %s/deploy/examples/norc_events.py --endpoint tcp://127.0.0.1:%d "
-                          "--filter instance.ended -n 2 --timeout 30", python, NORC_SOURCE_DIR, s_stream_port);
+                          "--filter instance.ended -n 2 --timeout 30 --keys-dir %s --key admin", python,
+                          NORC_SOURCE_DIR, s_stream_port, keys);
     cr_expect_neq (strstr (events, "\"topic\": \"instance.ended\""), NULL, "%s", events);
     free (events);
 
@@ -231,6 +244,7 @@ Test (compose, up_scale_kill_restart_down)
                          "SELECT nominal, last_nominal FROM ticks WHERE schedule_id = 1) u"), 0,
                   "every tick has an instance or a recorded reason");
     free (ctl);
+    norc_test_rmdir (&keys);
 
     //  down -v leaves nothing behind
     cr_assert_eq (s_sh ("%s down -v --remove-orphans >/dev/null 2>&1", s_compose), 0);

@@ -1,0 +1,61 @@
+#!/bin/sh
+# The compose stack's keys (CURVE, docs/security.md), made once at the
+# first `up` into three volumes, never replaced:
+#   /var/lib/norc/keys           the servers': aggregator, scheduler and
+#                                archiver pairs, and the public keys of the
+#                                executors' pair and of the first admin (the
+#                                servers add them to the registry of
+#                                principals at their first start)
+#   /var/lib/norc/keys-executor  the executors' pair and the servers' public keys
+#   /var/lib/norc/keys-admin     the first admin's pair and the servers' public
+#                                keys: what norcctl needs, inside the stack
+#                                (setup) or on a host (norc-keys export)
+# No key is committed anywhere, and there is no password to guess.
+#
+#   norc-keys init      make what is missing
+#   norc-keys export    the admin's keys as a tar stream on stdout:
+#       docker compose run --rm -T keys norc-keys export \
+#           | tar -x --no-same-owner -C ~/.config/norc/keys
+set -eu
+servers=/var/lib/norc/keys
+executor=/var/lib/norc/keys-executor
+admin=/var/lib/norc/keys-admin
+umask 077
+
+gen () {    # gen DIR NAME [ROLES]
+    [ -e "$1/$2.key_secret" ] && return 0
+    if [ -n "${3:-}" ]; then
+        norcctl keys gen "$2" --dir "$1" --role "$3" >/dev/null
+    else
+        norcctl keys gen "$2" --dir "$1" >/dev/null
+    fi
+    echo "norc-keys: made $2 in $1"
+}
+share () {  # share FROM NAME TO...: a public key, copied
+    from=$1 name=$2; shift 2
+    for to in "$@"; do
+        [ -e "$to/$name.key" ] || { cp "$from/$name.key" "$to/$name.key"; chmod 644 "$to/$name.key"; }
+    done
+}
+
+case "${1:-init}" in
+init)
+    for name in aggregator scheduler archiver; do
+        gen "$servers" "$name"
+        share "$servers" "$name" "$executor" "$admin"
+    done
+    gen "$executor" executor
+    share "$executor" executor "$servers"
+    gen "$admin" admin admin
+    share "$admin" admin "$servers"
+    echo "norc-keys: ready (the admin's key: docker compose run --rm -T keys norc-keys export" \
+         "| tar -x --no-same-owner -C DIR)"
+    ;;
+export)
+    tar -C "$admin" -cf - .
+    ;;
+*)
+    echo "usage: norc-keys init|export" >&2
+    exit 2
+    ;;
+esac
