@@ -19,6 +19,7 @@
 #include "norc_log.h"
 #include "norc_mem.h"
 #include "norc_migrate.h"
+#include "norc_keys.h"
 #include <dirent.h>
 #include <fcntl.h>
 #include <sched.h>
@@ -93,6 +94,8 @@ typedef struct {
     int serial;
 } s_sys_t;
 
+static bool s_curve;                //  --curve: CURVE on every endpoint
+
 static void
 s_sys_init (s_sys_t *sys, const char *name)
 {
@@ -112,6 +115,18 @@ s_sys_init (s_sys_t *sys, const char *name)
     sys->env [k++] = norc_asprintf ("NORC_LOG_DIR=%s/logs-%d", s_dir, sys->serial);
     sys->env [k++] = norc_asprintf ("NORC_SPOOL_DIR=%s/spool-%d", s_dir, sys->serial);
     sys->env [k++] = norc_strdup ("NORC_LOG_LEVEL=warn");
+    if (s_curve) {
+        //  CURVE on every endpoint: a pair per service and an admin's for
+        //  norcctl, as the launcher makes them
+        char *keys_dir = norc_asprintf ("%s/keys-%d", s_dir, sys->serial);
+        const char *names [] = { "aggregator", "scheduler", "archiver", "executor", "norcctl" };
+        for (int i = 0; i < 5; i++)
+            if (norc_keys_generate (keys_dir, names [i], i == 4 ? "admin" : NULL, NULL, err, sizeof err) != NORC_OK)
+                norc_fatalx ("keys: %s", err);
+        sys->env [k++] = norc_strdup ("NORC_SECURITY_CURVE=true");
+        sys->env [k++] = norc_asprintf ("NORC_SECURITY_KEYS_DIR=%s", keys_dir);
+        free (keys_dir);
+    }
     sys->env [k] = NULL;
 }
 
@@ -533,7 +548,7 @@ int
 main (int argc, char *argv [])
 {
     if (argc < 3) {
-        fprintf (stderr, "usage: norc_bench SERVER-URL BIN-DIR [--lateness-seconds N] [--only pipeline|failover|throughput|lateness] [--pipeline-schedules N] [--throughput-count N]\n");
+        fprintf (stderr, "usage: norc_bench SERVER-URL BIN-DIR [--lateness-seconds N] [--only pipeline|failover|throughput|lateness] [--pipeline-schedules N] [--throughput-count N] [--curve true]\n");
         return 2;
     }
     s_server = argv [1];
@@ -554,6 +569,9 @@ main (int argc, char *argv [])
         else
         if (strcmp (argv [i], "--throughput-count") == 0)
             count = atoi (argv [i + 1]);
+        else
+        if (strcmp (argv [i], "--curve") == 0)
+            s_curve = strcmp (argv [i + 1], "true") == 0;
     }
     norc_log_init ("bench", NORC_LOG_WARN);
     if (!mkdtemp (s_dir))

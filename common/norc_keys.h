@@ -20,7 +20,9 @@ int norc_keys_generate (const char *dir, const char *name, const char *roles, ch
 
 //  Load the pair NAME from dir: with its secret key when secret is true
 //  (refused unless the secret file is the caller's and mode 0600), else
-//  the public key only. NULL with the reason in err.
+//  the public key only. NULL with the reason in err. (root may use a
+//  secret file another user owns: it could read it anyway; an executor
+//  running tasks as another user runs as root.)
 zcert_t *norc_keys_load (const char *dir, const char *name, bool secret, char *err, size_t errsize);
 
 //  Whether this libzmq can do CURVE safely: built with it, and 4.3.3 or

@@ -48,6 +48,11 @@ init)
     share "$executor" executor "$servers"
     gen "$admin" admin admin
     share "$admin" admin "$servers"
+    # The executor runs as root (to run its tasks as norc-task) without
+    # DAC_OVERRIDE: its keys are root's; the others are the norc user's
+    # (the directories are 0700 in the image, and so are the volumes)
+    chown -R root:root "$executor"
+    chown -R norc:norc "$servers" "$admin"
     echo "norc-keys: ready (the admin's key: docker compose run --rm -T keys norc-keys export" \
          "| tar -x --no-same-owner -C DIR)"
     ;;

@@ -183,8 +183,31 @@ Test (compose, up_scale_kill_restart_down)
     cr_expect_null (strstr (env, "mysql://"), "%s", env);
     free (env);
     char *caps = s_out ("%s exec -T executor grep CapEff /proc/self/status", s_compose);
+    cr_expect_neq (strstr (caps, "00000000000000c0"), NULL, "SETGID and SETUID alone: %s", caps);
+    free (caps);
+    caps = s_out ("%s exec -T archiver grep CapEff /proc/self/status", s_compose);
     cr_expect_neq (strstr (caps, "0000000000000000"), NULL, "no capabilities: %s", caps);
     free (caps);
+    //  A task runs as norc-task, with no capability, and cannot read its
+    //  executor's key or spool
+    char *made = s_out ("%s task add Peek --command 'id -un; grep CapEff /proc/self/status; "
+                        "cat /var/lib/norc/keys/executor.key_secret || echo no-key; "
+                        "ls /var/lib/norc/spool/* >/dev/null || echo no-spool' >/dev/null && "
+                        "%s run Peek --queue DemoQueue", ctl, ctl);
+    long peek = 0;
+    const char *of = strstr (made, "instance ");
+    cr_assert (of && sscanf (of, "instance %ld", &peek) == 1, "%s", made);
+    free (made);
+    char *sql = norc_asprintf ("SELECT COUNT(*) FROM instances WHERE id = %ld AND status >= 7", peek);
+    s_wait_sql (sql, 1, 60);
+    free (sql);
+    char *peeked = s_out ("%s logs %ld", ctl, peek);
+    cr_expect_neq (strstr (peeked, "norc-task"), NULL, "%s", peeked);
+    cr_expect_neq (strstr (peeked, "CapEff:\t0000000000000000"), NULL, "%s", peeked);
+    cr_expect_neq (strstr (peeked, "no-key"), NULL, "%s", peeked);
+    cr_expect_null (strstr (peeked, "secret-key"), "%s", peeked);
+    cr_expect_neq (strstr (peeked, "no-spool"), NULL, "%s", peeked);
+    free (peeked);
 
     //  Any ZeroMQ + msgpack client reads the event stream from the host
     const char *python = getenv ("NORC_PYTHON") ? getenv ("NORC_PYTHON") : "python3";
