@@ -301,16 +301,21 @@ norc_link_admission (norc_config_t *config)
         s_enrol (config, token);
     //  Ask who this key is until the aggregator answers
     int64_t said_at = 0;
+    bool waited = *token != 0;
     while (!norc_service_signalled ()) {
         norc_msg_t *reply = s_ask_as (config, NULL, "whoami", NULL, NULL, 1000);
         if (reply && reply->api_reply.code == 0) {
             norc_log_info ("admitted as %s", reply->api_reply.rows.count
                            ? norc_strmap_get (&reply->api_reply.rows.rows [0], "name") : "?");
             norc_msg_destroy (&reply);
-            //  Every server reads the registry again within this
-            zclock_sleep (1000);
+            //  A key admitted just now: every server reads the registry
+            //  again within this (a key admitted at the first question
+            //  has been in the registry since before this start)
+            if (waited)
+                zclock_sleep (1000);
             return NORC_OK;
         }
+        waited = true;
         norc_msg_destroy (&reply);
         if (zclock_mono () - said_at >= 30000) {
             char fp [41];

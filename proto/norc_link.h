@@ -49,9 +49,10 @@ void norc_link_destroy (norc_link_t **self_p);
 //  security.enrol_token set, present the token to the aggregator so that
 //  this program's own key is admitted as the principal the token names;
 //  then wait until the aggregator admits the key (a pending key waits for
-//  an admin's norcctl keys accept, saying so every 30 s), and a second more
-//  for every server to know it (libzmq never connects again a socket whose
-//  handshake was refused). NORC_OK, or NORC_ERROR when a signal came first.
+//  an admin's norcctl keys accept, saying so every 30 s), and, when it was
+//  not admitted at once, a second more for every server to know it (libzmq
+//  never connects again a socket whose handshake was refused). NORC_OK, or
+//  NORC_ERROR when a signal came first.
 int norc_link_admission (norc_config_t *config);
 
 //  Register (up to `attempts` tries of api.timeout_ms each, while no
