@@ -318,3 +318,34 @@ Test (curve, an_executor_enrols_with_a_token)
     free (secret);
     free (token);
 }
+
+//  A principal rotates its own key: the new pair takes the old one's
+//  place, and the old key works until the overlap ends
+Test (curve, a_key_rotates_with_an_overlap)
+{
+    s_user ("rita", "viewer");
+    usleep (700000);
+    cr_expect_eq (s_api ("rita", "queue.list", NULL, NULL), 0, "the first key");
+    char *out = NULL, *err = NULL;
+    cr_assert_eq (norc_test_system_ctl (s_sys, &out, &err, "--security.key", "rita", "keys", "rotate", "--overlap",
+                                        "3", NULL), 0, "%s%s", out, err);
+    free (out);
+    free (err);
+    //  The old pair, kept beside the new one, under a name it loads by
+    char *copy = norc_asprintf ("cp %s/rita.key.old %s/old.pair && cp %s/rita.key_secret.old %s/old.pair_secret",
+                                s_keys, s_keys, s_keys, s_keys);
+    cr_assert_eq (system (copy), 0);
+    free (copy);
+    char *rename_them = norc_asprintf ("mv %s/old.pair %s/rita-old.key && mv %s/old.pair_secret %s/rita-old.key_secret",
+                                       s_keys, s_keys, s_keys, s_keys);
+    cr_assert_eq (system (rename_them), 0);
+    free (rename_them);
+    usleep (700000);
+    cr_expect_eq (s_api ("rita", "queue.list", NULL, NULL), 0, "the new key");
+    cr_expect_eq (s_api ("rita-old", "queue.list", NULL, NULL), 0, "the old key, within the overlap");
+    cr_expect_eq (norc_test_db_int (s_db, "SELECT COUNT(*) FROM principal WHERE name = 'rita' AND roles = 'viewer' "
+                                          "AND revoked_at IS NULL"), 2, "two keys, the same roles");
+    usleep (3000000);
+    cr_expect_eq (s_api ("rita-old", "queue.list", NULL, NULL), 1, "the old key, after it");
+    cr_expect_eq (s_api ("rita", "queue.list", NULL, NULL), 0, "the new key still");
+}
