@@ -75,6 +75,13 @@ norc_roles_allow (int kind, uint32_t roles, uint32_t needs)
     return (norc_roles_effective (kind, roles) & needs) != 0;
 }
 
+int
+norc_roles_kind (uint32_t roles)
+{
+    uint32_t services = NORC_ROLE_AGGREGATOR | NORC_ROLE_SCHEDULER | NORC_ROLE_EXECUTOR | NORC_ROLE_ARCHIVER;
+    return roles & services ? NORC_PRINCIPAL_SERVICE : NORC_PRINCIPAL_USER;
+}
+
 uint32_t
 norc_roles_of_service (const char *name)
 {

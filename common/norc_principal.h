@@ -51,6 +51,10 @@ uint32_t norc_roles_effective (int kind, uint32_t roles);
 //  any one of them; NORC_ROLE_ANY: any principal, even with no role).
 bool norc_roles_allow (int kind, uint32_t roles, uint32_t needs);
 
+//  The kind a principal holding these roles is by default: a service when
+//  a service role is among them, else a user.
+int norc_roles_kind (uint32_t roles);
+
 //  The service role of a service's own key name (aggregator, scheduler,
 //  executor, archiver), or 0.
 uint32_t norc_roles_of_service (const char *name);

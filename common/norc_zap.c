@@ -78,8 +78,7 @@ s_registry_from_dir (const char *path)
         if (cert) {
             if (!roles)
                 p.roles = norc_roles_of_service (name);
-            p.kind = p.roles & (NORC_ROLE_AGGREGATOR | NORC_ROLE_SCHEDULER | NORC_ROLE_EXECUTOR | NORC_ROLE_ARCHIVER)
-                   ? NORC_PRINCIPAL_SERVICE : NORC_PRINCIPAL_USER;
+            p.kind = norc_roles_kind (p.roles);
             snprintf (p.key, sizeof p.key, "%s", zcert_public_txt (cert));
             norc_key_fingerprint (p.key, p.fingerprint);
             norc_registry_put (registry, &p);

@@ -336,8 +336,7 @@ s_enrol (norc_db_t *db, void *arg)
     p.name = a->name_out;
     char err [160];
     norc_roles_parse (norc_stmt_text (st, 2), &p.roles, err, sizeof err);
-    p.kind = p.roles & (NORC_ROLE_AGGREGATOR | NORC_ROLE_SCHEDULER | NORC_ROLE_EXECUTOR | NORC_ROLE_ARCHIVER)
-           ? NORC_PRINCIPAL_SERVICE : NORC_PRINCIPAL_USER;
+    p.kind = norc_roles_kind (p.roles);
     char *by = norc_asprintf ("token:%.16s", norc_stmt_text (st, 3));
     snprintf (p.key, sizeof p.key, "%s", a->ref);
     norc_key_fingerprint (p.key, p.fingerprint);

@@ -654,6 +654,20 @@ s_find (int argc, char **argv, int *n)
     return NULL;
 }
 
+bool
+ctl_cmd_talks (int argc, char **argv)
+{
+    static s_handler_fn *local [] = {
+        s_keys_gen, s_keys_show, s_db_migrate, s_db_version, s_cron_next, s_config_keys, s_health, s_version, s_help
+    };
+    int n;
+    const s_command_t *c = argc > 0 ? s_find (argc, argv, &n) : NULL;
+    for (size_t i = 0; c && i < sizeof local / sizeof local [0]; i++)
+        if (c->handler == local [i])
+            return false;
+    return c != NULL;
+}
+
 int
 ctl_cmd_run (norc_config_t *config, int argc, char **argv)
 {

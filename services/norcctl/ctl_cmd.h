@@ -14,6 +14,11 @@
 //  flags were taken out). Returns the exit code.
 int ctl_cmd_run (norc_config_t *config, int argc, char **argv);
 
+//  Whether the command named by argv talks to Norc's servers (every
+//  command but those this file runs on the host alone: keys gen and show,
+//  db, cron, config, health, version, help).
+bool ctl_cmd_talks (int argc, char **argv);
+
 //  Print the usage text to out.
 void ctl_cmd_usage (FILE *out);
 

@@ -6,21 +6,6 @@
 #include "norc_zap.h"
 #include <czmq.h>
 
-//  Whether the command works on this host alone (no socket: no key needed,
-//  so a container's health check and the making of keys work with CURVE on)
-static bool
-s_local (int argc, char **argv)
-{
-    const char *local [] = { "health", "db", "cron", "config", "version", "help", "--help", "-h" };
-    if (argc < 2)
-        return true;
-    for (size_t i = 0; i < sizeof local / sizeof local [0]; i++)
-        if (strcmp (argv [1], local [i]) == 0)
-            return true;
-    return strcmp (argv [1], "keys") == 0 && argc > 2
-        && (strcmp (argv [2], "gen") == 0 || strcmp (argv [2], "show") == 0);
-}
-
 int
 main (int argc, char *argv [])
 {
@@ -35,7 +20,9 @@ main (int argc, char *argv [])
     norc_log_init ("norcctl", norc_log_level_parse (norc_config_str (config, "log.level")));
     zsys_init ();
     char err [512];
-    if (!s_local (argc, argv) && norc_zap_init (config, "norcctl", err, sizeof err) != NORC_OK) {
+    //  A command that works on this host alone needs no key (so a
+    //  container's health check and the making of keys work with CURVE on)
+    if (ctl_cmd_talks (argc - 1, argv + 1) && norc_zap_init (config, "norcctl", err, sizeof err) != NORC_OK) {
         fprintf (stderr, "norcctl: security.curve: %s\n", err);
         norc_config_destroy (&config);
         return 1;

@@ -37,9 +37,8 @@ static bool
 s_arg_kind (const norc_strmap_t *args, uint32_t roles, int *kind, norc_api_reply_t *reply)
 {
     const char *text = agg_arg (args, "kind");
-    bool service = roles & (NORC_ROLE_AGGREGATOR | NORC_ROLE_SCHEDULER | NORC_ROLE_EXECUTOR | NORC_ROLE_ARCHIVER);
     if (!text)
-        *kind = service ? NORC_PRINCIPAL_SERVICE : NORC_PRINCIPAL_USER;
+        *kind = norc_roles_kind (roles);
     else
     if (strcmp (text, "user") == 0 || strcmp (text, "service") == 0)
         *kind = strcmp (text, "user") == 0 ? NORC_PRINCIPAL_USER : NORC_PRINCIPAL_SERVICE;
