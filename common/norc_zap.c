@@ -103,9 +103,33 @@ typedef struct {
     int64_t failed_at;          //  monotonic ms: the store did not answer then
 } s_loader_t;
 
+//  The keys admitted at the last read (the handler's thread alone), and
+//  how many reads found one of them admitted no more
+static zhashx_t *s_admitted;
+static uint64_t s_withdrawals;
+
+static void
+s_note_withdrawals (norc_registry_t *registry)
+{
+    int64_t now = zclock_time () * 1000;
+    zhashx_t *admitted = zhashx_new ();
+    for (const norc_principal_t *p = norc_registry_first (registry); p; p = norc_registry_next (registry))
+        if (norc_principal_admitted (p, now, NULL))
+            zhashx_insert (admitted, p->key, (void *) 1);
+    bool withdrawn = false;
+    for (void *item = s_admitted ? zhashx_first (s_admitted) : NULL; item && !withdrawn;
+         item = zhashx_next (s_admitted))
+        withdrawn = zhashx_lookup (admitted, zhashx_cursor (s_admitted)) == NULL;
+    if (withdrawn)
+        __atomic_add_fetch (&s_withdrawals, 1, __ATOMIC_RELAXED);
+    zhashx_destroy (&s_admitted);
+    s_admitted = admitted;
+}
+
 static void
 s_install (norc_registry_t *registry)
 {
+    s_note_withdrawals (registry);
     pthread_mutex_lock (&s_lock);
     norc_registry_t *old = s_registry;
     s_registry = registry;
@@ -432,10 +456,17 @@ norc_zap_shutdown (void)
     norc_registry_destroy (&s_registry);
     zcert_destroy (&s_own);
     zhashx_destroy (&s_servers);
+    zhashx_destroy (&s_admitted);
     free (s_keys_dir);
     s_keys_dir = NULL;
     s_config = NULL;
     s_serving = false;
+}
+
+uint64_t
+norc_zap_withdrawals (void)
+{
+    return __atomic_load_n (&s_withdrawals, __ATOMIC_RELAXED);
 }
 
 bool

@@ -73,6 +73,13 @@ typedef struct {
 //  of a refusal. Always true without CURVE (who: anonymous).
 bool norc_zap_allows (const char *user_id, uint32_t needs, norc_zap_who_t *who, const char **why);
 
+//  How many times a key that was admitted stopped being admitted (revoked,
+//  rejected, expired, removed) since the handler started, as the registry
+//  is read every half second. A server whose socket cannot check each
+//  message (a PUB: its subscribers send none) binds again when this
+//  changes, so that every connection shakes hands anew.
+uint64_t norc_zap_withdrawals (void);
+
 //  Make a socket CURVE before it binds (server) or connects (client) to
 //  endpoint; nothing when CURVE is off or the endpoint is inproc://.
 void norc_zap_apply (zsock_t *sock, const char *endpoint, bool server);

@@ -46,6 +46,8 @@ struct _aggregator_t {
     zsock_t *events;            //  ROUTER: events, heartbeats
     zsock_t *api;               //  ROUTER: norcctl
     zsock_t *stream;            //  PUB: the public event stream
+    char *stream_endpoint;      //  where it is bound (as bound: a port 0 is the port it got)
+    uint64_t withdrawals;       //  norc_zap_withdrawals when it was bound
     zloop_t *loop;
     agg_api_t api_ctx;
     norc_instance_t *batch;     //  instance changes waiting for commit

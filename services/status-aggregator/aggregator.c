@@ -54,6 +54,7 @@ aggregator_destroy (aggregator_t **self_p)
         zhashx_destroy (&self->routes);
         zloop_destroy (&self->loop);
         zsock_destroy (&self->stream);
+        free (self->stream_endpoint);
         zsock_destroy (&self->api);
         zsock_destroy (&self->events);
         norc_db_destroy (&self->db);
@@ -592,6 +593,32 @@ s_on_denied (void *arg, const norc_zap_who_t *who, const char *verb, const char 
         norc_log_warnx ("audit: cannot record a refused %s: %s", verb, norc_db_errstr (self->db));
 }
 
+//  A key that was admitted is admitted no more (revoked, rejected,
+//  expired): a subscriber sends the stream nothing to check, so the stream
+//  is bound again, which closes every connection it accepted; the
+//  subscribers reconnect at once and shake hands again, and a withdrawn key
+//  is refused then (within a second of the change: the registry is read
+//  every half second, this looks every quarter). Subscribers miss what is
+//  published in that moment, as after any reconnect (docs/events.md).
+static int
+s_on_withdrawals (zloop_t *loop, int timer_id, void *arg)
+{
+    NORC_UNUSED (loop);
+    NORC_UNUSED (timer_id);
+    aggregator_t *self = (aggregator_t *) arg;
+    uint64_t withdrawals = norc_zap_withdrawals ();
+    if (withdrawals == self->withdrawals || !self->stream_endpoint)
+        return 0;
+    self->withdrawals = withdrawals;
+    if (zsock_unbind (self->stream, "%s", self->stream_endpoint) != 0
+    ||  zsock_bind (self->stream, "%s", self->stream_endpoint) < 0)
+        norc_log_warn ("stream: cannot bind %s again after a key was withdrawn", self->stream_endpoint);
+    else
+        norc_log_info ("stream: a key was withdrawn: bound %s again (its subscribers shake hands anew)",
+                       self->stream_endpoint);
+    return 0;
+}
+
 //  SIGTERM/SIGINT: the batch in hand is committed on the way out
 static int
 s_on_signal (void *arg, int count)
@@ -648,6 +675,11 @@ aggregator_start (aggregator_t *self)
     norc_authz_on_denied (s_on_denied, self);
     self->observing_since = self->last_sweep = norc_mono_us ();
     self->loop = zloop_new ();
+    if (norc_zap_curve ()) {
+        self->stream_endpoint = zsock_last_endpoint (self->stream);
+        self->withdrawals = norc_zap_withdrawals ();
+        zloop_timer (self->loop, 250, 0, s_on_withdrawals, self);
+    }
     zloop_reader (self->loop, self->events, agg_handle_events, self);
     zloop_reader (self->loop, self->api, s_handle_api, self);
     zloop_timer (self->loop, (size_t) self->period_ms, 0, agg_live_on_heartbeat_write, self);

@@ -119,6 +119,33 @@ s_forged_instance (const char *name)
     return answered;
 }
 
+//  Whether sub hears an event on the stream within 3 s, queues being
+//  added (as the admin: each change is published as audit.) until it does
+static bool
+s_hears (zsock_t *sub, const char *tag)
+{
+    zpoller_t *poller = zpoller_new (sub, NULL);
+    bool heard = false;
+    for (int i = 0; i < 10 && !heard; i++) {
+        char name [64];
+        snprintf (name, sizeof name, "Q-%s-%d", tag, i);
+        OK ("queue", "add", name);
+        heard = zpoller_wait (poller, 300) != NULL;
+    }
+    zpoller_destroy (&poller);
+    return heard;
+}
+
+//  Forget what sub has received so far
+static void
+s_drain (zsock_t *sub)
+{
+    zsock_set_rcvtimeo (sub, 0);
+    zmsg_t *msg;
+    while ((msg = zmsg_recv (sub)))
+        zmsg_destroy (&msg);
+}
+
 //  A user key NAME with roles, made and registered by the admin
 static void
 s_user (const char *name, const char *roles)
@@ -257,13 +284,28 @@ s_ask (zsock_t *client)
 Test (curve, revoked_keys_are_refused_on_open_connections_and_pending_keys_accepted)
 {
     s_user ("tester", "viewer");
+    s_user ("watcher", "viewer");
     usleep (700000);
     zsock_t *client = s_client (ZMQ_DEALER, "NORC_AGGREGATOR_API", "aggregator", "tester");
     cr_expect (s_ask (client), "admitted");
+    //  Both subscribed to the stream, and hearing it
+    zsock_t *tester = s_client (ZMQ_SUB, "NORC_AGGREGATOR_STREAM", "aggregator", "tester");
+    zsock_t *watcher = s_client (ZMQ_SUB, "NORC_AGGREGATOR_STREAM", "aggregator", "watcher");
+    zsock_set_subscribe (tester, "audit.");
+    zsock_set_subscribe (watcher, "audit.");
+    cr_expect (s_hears (tester, "a"), "the tester hears the stream");
+    cr_expect (s_hears (watcher, "b"), "the watcher hears the stream");
     OK ("keys", "revoke", "tester");
     usleep (1000000);           //  the second within which a revocation holds everywhere
     cr_expect (!s_ask (client), "refused on the same connection");
     zsock_destroy (&client);
+    //  The stream too: the revoked subscriber hears nothing more; the
+    //  other one hears it again once it has reconnected
+    s_drain (tester);
+    cr_expect (s_hears (watcher, "c"), "the watcher hears the stream after the revocation");
+    cr_expect (!s_hears (tester, "d"), "the revoked subscriber hears nothing more");
+    zsock_destroy (&tester);
+    zsock_destroy (&watcher);
     cr_expect_eq (norc_test_db_int (s_db, "SELECT COUNT(*) FROM audit WHERE principal = 'tester' AND outcome = 2 "
                                           "AND verb = 'API-REQUEST' AND reason = 'revoked'"), 1,
                   "the refusal is audited");
