@@ -41,6 +41,12 @@ norc_authz_op (const char *op)
     return ADMIN;
 }
 
+const char *
+norc_authz_op_at (size_t index)
+{
+    return index < sizeof s_ops / sizeof s_ops [0] ? s_ops [index].op : NULL;
+}
+
 uint32_t
 norc_authz_msg (int msg_id)
 {

@@ -14,6 +14,10 @@
 //  operation checks the rest).
 uint32_t norc_authz_op (const char *op);
 
+//  The operations the table names, one by index (from 0); NULL past the
+//  last
+const char *norc_authz_op_at (size_t index);
+
 //  What a message a server receives needs (by norc_msg_t id): any one of
 //  the returned roles; 0 when no server receives that type (refused).
 uint32_t norc_authz_msg (int msg_id);

@@ -39,4 +39,14 @@ int norc_store_audit_list (norc_db_t *db, int64_t limit, norc_rows_t *rows);
 //  id does not hold (0 when the chain holds).
 int norc_store_audit_verify (norc_db_t *db, uint64_t *count, uint64_t *broken);
 
+//  From now, every message this process's servers refuse for its sender
+//  (norc_authz_check) is an audit row in db, its verb the message's name
+//  and its target server (the refusing service: "scheduler"...), five a
+//  second at most: a peer that floods refusals fills the log's count, not
+//  the table. db is used in the thread that checks the messages.
+void norc_store_audit_refusals (norc_db_t *db, const char *server);
+
+//  No more of that, if it was db's (before db is destroyed)
+void norc_store_audit_refusals_stop (norc_db_t *db);
+
 #endif

@@ -3,6 +3,7 @@
 //  the next id with the last row's hash as its prev_hash, and sets its hash
 //  with the one formula below, which verification recomputes in SQL.
 #include "store_internal.h"
+#include "norc_authz.h"
 
 //  SHA-256 over the previous hash and every field, in order, one per line;
 //  NULL states count as empty. The time is its DATETIME(6) text. Used by
@@ -158,4 +159,46 @@ norc_store_audit_verify (norc_db_t *db, uint64_t *count, uint64_t *broken)
     *count = a.count;
     *broken = a.broken;
     return rc;
+}
+
+//  --------------------------------------------------------------------------
+//  Refusals of messages
+
+static norc_db_t *s_refusals_db;
+static const char *s_refusals_server;
+static int64_t s_refusals_second;       //  monotonic us: the second they are counted in
+static int s_refusals_count;
+
+static void
+s_on_refused (void *arg, const norc_zap_who_t *who, const char *verb, const char *why, const char *address)
+{
+    NORC_UNUSED (arg);
+    int64_t now = norc_mono_us ();
+    if (now - s_refusals_second >= NORC_US_PER_SEC) {
+        s_refusals_second = now;
+        s_refusals_count = 0;
+    }
+    if (!s_refusals_db || ++s_refusals_count > 5)
+        return;
+    norc_audit_entry_t entry = {
+        .principal = who->name, .key_fingerprint = who->fingerprint, .source = address, .verb = verb,
+        .target = s_refusals_server, .outcome = NORC_AUDIT_DENIED, .reason = why ? why : ""
+    };
+    if (norc_store_audit_append (s_refusals_db, &entry, NULL, NULL) != NORC_OK)
+        norc_log_warnx ("audit: cannot record a refused %s: %s", verb, norc_db_errstr (s_refusals_db));
+}
+
+void
+norc_store_audit_refusals (norc_db_t *db, const char *server)
+{
+    s_refusals_db = db;
+    s_refusals_server = server;
+    norc_authz_on_denied (db ? s_on_refused : NULL, NULL);
+}
+
+void
+norc_store_audit_refusals_stop (norc_db_t *db)
+{
+    if (db && db == s_refusals_db)
+        norc_store_audit_refusals (NULL, NULL);
 }

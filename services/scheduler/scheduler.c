@@ -86,6 +86,7 @@ scheduler_destroy (scheduler_t **self_p)
         norc_link_destroy (&self->link);
         zsock_destroy (&self->dispatch);
         zsock_destroy (&self->notify);
+        norc_store_audit_refusals_stop (self->db);
         norc_db_destroy (&self->db);
         free (self);
         *self_p = NULL;
@@ -289,6 +290,8 @@ scheduler_start (scheduler_t *self)
         return NORC_ERROR;
     }
     norc_db_set_wait_hook (self->db, s_send_heartbeat, self);
+    //  A dispatch message refused for its sender joins the audit
+    norc_store_audit_refusals (self->db, "scheduler");
     int version = 0, rc = NORC_AGAIN;
     for (int attempt = 0; attempt < 60 && !norc_service_signalled (); attempt++) {
         rc = norc_migrate_current (self->db, &version);

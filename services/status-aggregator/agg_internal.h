@@ -70,8 +70,6 @@ struct _aggregator_t {
     int64_t batch_ms;
     uint64_t refused;           //  events refused since the last report
     norc_us_t refused_logged;   //  monotonic: the last report
-    norc_us_t denied_at;        //  monotonic: the second refusals are counted in (s_on_denied)
-    int denied_count;
 };
 
 //  --------------------------------------------------------------------------

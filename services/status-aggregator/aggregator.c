@@ -57,6 +57,7 @@ aggregator_destroy (aggregator_t **self_p)
         free (self->stream_endpoint);
         zsock_destroy (&self->api);
         zsock_destroy (&self->events);
+        norc_store_audit_refusals_stop (self->db);
         norc_db_destroy (&self->db);
         free (self);
         *self_p = NULL;
@@ -567,32 +568,6 @@ s_handle_api (zloop_t *loop, zsock_t *sock, void *arg)
 //  --------------------------------------------------------------------------
 //  Start and stop
 
-//  A message refused for its sender (a key no longer admitted, or roles
-//  that do not allow its type; an API request its roles do not allow is
-//  recorded with its operation by agg_api_handle) joins the audit, five a
-//  second at most: a peer that floods refusals fills the log's count, not
-//  the table
-static void
-s_on_denied (void *arg, const norc_zap_who_t *who, const char *verb, const char *why, const char *address)
-{
-    aggregator_t *self = (aggregator_t *) arg;
-    if (!self->db)
-        return;
-    int64_t now = norc_mono_us ();
-    if (now - self->denied_at >= NORC_US_PER_SEC) {
-        self->denied_at = now;
-        self->denied_count = 0;
-    }
-    if (++self->denied_count > 5)
-        return;
-    norc_audit_entry_t entry = {
-        .principal = who->name, .key_fingerprint = who->fingerprint, .source = address, .verb = verb,
-        .target = "", .outcome = NORC_AUDIT_DENIED, .reason = why ? why : ""
-    };
-    if (norc_store_audit_append (self->db, &entry, NULL, NULL) != NORC_OK)
-        norc_log_warnx ("audit: cannot record a refused %s: %s", verb, norc_db_errstr (self->db));
-}
-
 //  A key that was admitted is admitted no more (revoked, rejected,
 //  expired): a subscriber sends the stream nothing to check, so the stream
 //  is bound again, which closes every connection it accepted; the
@@ -672,7 +647,9 @@ aggregator_start (aggregator_t *self)
     self->api_ctx.deliver = agg_live_deliver;
     self->api_ctx.daemons = agg_live_daemons_heard;
     self->api_ctx.owner = self;
-    norc_authz_on_denied (s_on_denied, self);
+    //  A message refused for its sender (an API request is recorded with
+    //  its operation by agg_api_handle) joins the audit
+    norc_store_audit_refusals (self->db, "aggregator");
     self->observing_since = self->last_sweep = norc_mono_us ();
     self->loop = zloop_new ();
     if (norc_zap_curve ()) {

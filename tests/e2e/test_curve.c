@@ -15,6 +15,7 @@
 #include "norc_mem.h"
 #include "norc_msg.h"
 #include "norc_log.h"
+#include "norc_authz.h"
 
 static norc_test_system_t *s_sys;
 static norc_db_t *s_db;
@@ -59,25 +60,36 @@ TestSuite (curve, .init = s_setup, .fini = s_teardown, .timeout = 120);
 //  with the pair NAME from the keys directory, a new unknown pair ("?"),
 //  or no CURVE at all (NULL), pinning server's key
 static zsock_t *
-s_client (int type, const char *endpoint, const char *server, const char *name)
+s_client_as (int type, const char *endpoint, const char *server, zcert_t *cert)
 {
     zsock_t *client = zsock_new (type);
     zsock_set_linger (client, 0);
     zsock_set_sndtimeo (client, 1000);
+    if (cert) {
+        char err [256];
+        zcert_t *server_cert = norc_keys_load (s_keys, server, false, err, sizeof err);
+        cr_assert (server_cert, "%s", err);
+        zcert_apply (cert, client);
+        zsock_set_curve_serverkey (client, zcert_public_txt (server_cert));
+        zcert_destroy (&server_cert);
+    }
+    cr_assert_eq (zsock_connect (client, "%s", norc_test_system_env (s_sys, endpoint)), 0);
+    return client;
+}
+
+static zsock_t *
+s_client (int type, const char *endpoint, const char *server, const char *name)
+{
+    zcert_t *cert = NULL;
     if (name) {
         char err [256];
         if (strcmp (name, "?") == 0 && !s_stranger)
             s_stranger = zcert_new ();
-        zcert_t *cert = strcmp (name, "?") == 0 ? zcert_dup (s_stranger)
-                                                : norc_keys_load (s_keys, name, true, err, sizeof err);
-        zcert_t *server_cert = norc_keys_load (s_keys, server, false, err, sizeof err);
-        cr_assert (cert && server_cert, "%s", err);
-        zcert_apply (cert, client);
-        zsock_set_curve_serverkey (client, zcert_public_txt (server_cert));
-        zcert_destroy (&server_cert);
-        zcert_destroy (&cert);
+        cert = strcmp (name, "?") == 0 ? zcert_dup (s_stranger) : norc_keys_load (s_keys, name, true, err, sizeof err);
+        cr_assert (cert, "%s", err);
     }
-    cr_assert_eq (zsock_connect (client, "%s", norc_test_system_env (s_sys, endpoint)), 0);
+    zsock_t *client = s_client_as (type, endpoint, server, cert);
+    zcert_destroy (&cert);
     return client;
 }
 
@@ -251,6 +263,16 @@ Test (curve, roles_allow_what_they_say_and_refusals_are_audited)
     cr_expect (!s_answers (events, &msg), "no ACK for an executor's tick");
     zsock_destroy (&events);
     cr_expect_eq (norc_test_db_int (s_db, "SELECT COUNT(*) FROM instances WHERE id = 999"), 0);
+    //  Nor may a viewer ask the scheduler for work: refused there, and
+    //  audited as the scheduler's refusal
+    zsock_t *dispatch = s_client (ZMQ_DEALER, "NORC_SCHEDULER_DISPATCH", "scheduler", "vera");
+    msg = norc_msg_new (NORC_MSG_HELLO);
+    msg->hello.queue = norc_strdup ("Q");
+    msg->hello.concurrency = 4;
+    norc_msg_send (&msg, dispatch);
+    norc_test_db_wait_count (s_db, "SELECT COUNT(*) FROM audit WHERE outcome = 2 AND principal = 'vera' "
+                                   "AND verb = 'HELLO' AND target = 'scheduler'", 1, 5000);
+    zsock_destroy (&dispatch);
 
     //  One audit row per refusal, with who and their key
     cr_expect_eq (norc_test_db_int (s_db, "SELECT COUNT(*) FROM audit WHERE outcome = 2 AND principal = 'vera' "
@@ -261,7 +283,7 @@ Test (curve, roles_allow_what_they_say_and_refusals_are_audited)
     cr_expect_eq (norc_test_db_int (s_db, "SELECT COUNT(*) FROM audit WHERE outcome = 2 AND verb = 'INSTANCE-CREATED' "
                                           "AND principal IN ('vera', 'archiver')"), 2);
     cr_expect_eq (norc_test_db_int (s_db, "SELECT COUNT(*) FROM audit a JOIN principal p ON "
-                                          "p.fingerprint = a.key_fingerprint WHERE a.outcome = 2"), 11,
+                                          "p.fingerprint = a.key_fingerprint WHERE a.outcome = 2"), 12,
                   "each refusal names its key's fingerprint");
     cr_expect_eq (norc_test_db_int (s_db, "SELECT COUNT(*) FROM audit WHERE outcome = 1 AND verb = 'task.add' "
                                           "AND principal = 'norcctl'"), 1, "the admin's change names the admin");
@@ -390,4 +412,88 @@ Test (curve, a_key_rotates_with_an_overlap)
     usleep (3000000);
     cr_expect_eq (s_api ("rita-old", "queue.list", NULL, NULL), 1, "the old key, after it");
     cr_expect_eq (s_api ("rita", "queue.list", NULL, NULL), 0, "the new key still");
+}
+
+//  The code of op asked as who (the audit rows it left: *rows)
+static int
+s_audited (zcert_t *cert, const char *who, const char *op, int outcome_min, int outcome_max, int64_t *rows)
+{
+    char sql [512];
+    snprintf (sql, sizeof sql, "SELECT COUNT(*) FROM audit WHERE verb = '%s' AND principal = '%s' "
+                               "AND outcome BETWEEN %d AND %d", op, who, outcome_min, outcome_max);
+    int64_t before = norc_test_db_int (s_db, sql);
+    zsock_t *client = s_client_as (ZMQ_DEALER, "NORC_AGGREGATOR_API", "aggregator", cert);
+    norc_msg_t *reply = norc_test_api_ask (client, op, NULL, NULL, 2000);
+    int code = reply ? reply->api_reply.code : 1;
+    norc_msg_destroy (&reply);
+    zsock_destroy (&client);
+    *rows = norc_test_db_int (s_db, sql) - before;
+    return code;
+}
+
+//  Every operation of the API, from the one table of who may ask what:
+//  asked by a principal whose roles do not allow it, it is refused and
+//  leaves exactly one audit row (denied); asked by one whose roles allow
+//  it, a change leaves exactly one row (accepted, or failed: asked here
+//  without its arguments) and a plain read none
+Test (curve, every_operation_is_audited_once_allowed_or_denied)
+{
+    s_user ("lena", "logs:read");
+    //  An enrolment token's pair: the token is its secret half
+    char *out = NULL, *errs = NULL;
+    cr_assert_eq (norc_test_system_ctl (s_sys, &out, &errs, "keys", "token", "tok", "--role", "executor", NULL), 0,
+                  "%s", errs);
+    out [strcspn (out, "\n")] = 0;
+    char public_txt [41];
+    byte public_key [32], secret_key [32];
+    cr_assert_eq (zmq_curve_public (public_txt, out), 0);
+    cr_assert (zmq_z85_decode (public_key, public_txt) && zmq_z85_decode (secret_key, out));
+    zcert_t *token = zcert_new_from (public_key, secret_key);
+    free (out);
+    free (errs);
+    usleep (700000);
+    char err [256];
+    zcert_t *lena = norc_keys_load (s_keys, "lena", true, err, sizeof err);
+    zcert_t *admin = norc_keys_load (s_keys, "norcctl", true, err, sizeof err);
+    zcert_t *scheduler = norc_keys_load (s_keys, "scheduler", true, err, sizeof err);
+    cr_assert (token && lena && admin && scheduler, "%s", err);
+    const char *reads [] = {
+        "queue.list", "task.list", "task.show", "job.show", "schedule.list", "schedule.show",
+        "schedule.history", "status.executors", "status.schedulers", "status.queues", "status.instances",
+        "instance.show", "daemon.show", "audit.list", "audit.verify", "keys.list", "keys.pending", "whoami"
+    };
+    size_t ops = 0;
+    for (const char *op; (op = norc_authz_op_at (ops)); ops++) {
+        uint32_t needs = norc_authz_op (op);
+        bool read = false;
+        for (size_t i = 0; i < sizeof reads / sizeof reads [0]; i++)
+            read = read || strcmp (op, reads [i]) == 0;
+        int64_t rows;
+        //  Denied: any principal may ask whoami and keys.rotate (its own key)
+        if (needs != NORC_ROLE_ANY) {
+            cr_expect_eq (s_audited (lena, "lena", op, 2, 2, &rows), NORC_DENIED, "%s: lena is denied", op);
+            cr_expect_eq (rows, 1, "%s denied: %lld audit rows", op, (long long) rows);
+        }
+        //  Allowed
+        zcert_t *cert = admin;
+        const char *who = "norcctl";
+        if (needs & NORC_ROLE_ENROL) {
+            cert = token;
+            who = "tok";
+        }
+        else
+        if (!(needs & (NORC_ROLE_VIEWER | NORC_ROLE_OPERATOR | NORC_ROLE_ADMIN)) && needs != NORC_ROLE_ANY) {
+            cert = scheduler;
+            who = "scheduler";
+        }
+        int code = s_audited (cert, who, op, 1, 3, &rows);
+        cr_expect (code != NORC_DENIED && code != 1, "%s: %s is answered, not denied (%d)", op, who, code);
+        cr_expect_eq (rows, read ? 0 : 1, "%s allowed: %lld audit rows", op, (long long) rows);
+    }
+    cr_expect_geq (ops, 40, "the table names every operation (%zu)", ops);
+    zcert_destroy (&token);
+    zcert_destroy (&lena);
+    zcert_destroy (&admin);
+    zcert_destroy (&scheduler);
+    OK ("audit", "verify");
 }
