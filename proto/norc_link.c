@@ -19,6 +19,7 @@ struct _norc_link_t {
     uint64_t id;
     zsock_t *events;            //  DEALER to aggregator.events
     norc_outbox_t *outbox;
+    int64_t reregister_failed_at;   //  monotonic us: the last attempt to register again failed then
 };
 
 norc_link_t *
@@ -157,13 +158,24 @@ s_control (norc_link_t *self, const norc_control_t *c)
     const char *name = norc_request_name (c->request);
     if (c->request == NORC_REQ_REREGISTER && !c->instance_id) {
         //  Recorded dead while it was frozen: a new id; no reply (it would
-        //  go to a daemon that is no more)
+        //  go to a daemon that is no more). The aggregator asks at every
+        //  heartbeat write while the record says dead: a request for an id
+        //  this daemon no longer has is stale, and after an attempt that
+        //  failed the next waits a failure threshold (each attempt holds the
+        //  loop up to api.timeout_ms: a backlog of requests must not hold it
+        //  for minutes)
         uint64_t old = self->id;
-        if (norc_link_register (self, 3) != NORC_OK) {
+        int64_t rest_us = norc_config_int (self->config, "heartbeat.failure_ms") * 1000;
+        if ((c->daemon_id && c->daemon_id != self->id)
+        ||  (self->reregister_failed_at && norc_mono_us () - self->reregister_failed_at < rest_us))
+            return 0;
+        if (norc_link_register (self, 1) != NORC_OK) {
             self->id = old;
+            self->reregister_failed_at = norc_mono_us ();
             norc_log_warnx ("recorded dead, and cannot register again yet");
             return 0;
         }
+        self->reregister_failed_at = 0;
         norc_log_warnx ("recorded dead as %s %llu; registered again as %llu", self->kind, (unsigned long long) old,
                         (unsigned long long) self->id);
         if (self->registered)

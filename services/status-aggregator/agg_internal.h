@@ -62,6 +62,7 @@ struct _aggregator_t {
     zhashx_t *strangers;        //  daemon id (string) -> 1: not in the record
     zhashx_t *in_batch;         //  instance id (string) -> its change in the batch
     zhashx_t *routes;           //  daemon id (string) -> its routing id on the events socket
+    zhashx_t *speakers;         //  routing id (hex) -> daemon id (string): who talks on a connection
     int64_t period_ms;
     int64_t failure_ms;
     norc_us_t observing_since;  //  monotonic: since when heartbeats were seen and stored without a gap
@@ -94,6 +95,12 @@ void agg_live_clear_pending (aggregator_t *self);
 bool agg_live_deliver (void *owner, uint64_t daemon_id, uint64_t request_id, int request, const char *by, uint64_t instance_id);
 
 void agg_live_route (aggregator_t *self, uint64_t daemon_id, zframe_t *routing_id);
+
+//  A message other than a heartbeat came on routing_id: its daemon (once
+//  a heartbeat named the connection's daemon) is alive now. A busy daemon's
+//  heartbeats wait behind its own events in the socket; what is read from
+//  it shows it alive as well as a heartbeat does.
+void agg_live_heard (aggregator_t *self, zframe_t *routing_id);
 
 //  A heartbeat. Only daemons the record knows are kept and routed: one
 //  not seen before waits (at most PENDING_MAX of them) for one batched

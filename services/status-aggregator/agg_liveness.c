@@ -56,6 +56,24 @@ s_deliver_pending (aggregator_t *self, uint64_t daemon_id)
     norc_rows_clear (&rows);
 }
 
+//  A routing id as a hash key (a ROUTER's own ids are 5 bytes; a peer's
+//  chosen one at most 255), without an allocation per message
+#define S_ROUTE_HEX 512
+static const char *
+s_route_hex (zframe_t *routing_id, char *hex)
+{
+    static const char digits [] = "0123456789abcdef";
+    size_t size = zframe_size (routing_id);
+    const byte *data = zframe_data (routing_id);
+    size = size > S_ROUTE_HEX / 2 - 1 ? S_ROUTE_HEX / 2 - 1 : size;
+    for (size_t i = 0; i < size; i++) {
+        hex [2 * i] = digits [data [i] >> 4];
+        hex [2 * i + 1] = digits [data [i] & 15];
+    }
+    hex [2 * size] = 0;
+    return hex;
+}
+
 void
 agg_live_route (aggregator_t *self, uint64_t daemon_id, zframe_t *routing_id)
 {
@@ -66,8 +84,25 @@ agg_live_route (aggregator_t *self, uint64_t daemon_id, zframe_t *routing_id)
     zframe_t *known = (zframe_t *) zhashx_lookup (self->routes, key);
     if (known && zframe_eq (known, routing_id))
         return;
+    char hex [S_ROUTE_HEX];
+    if (known)
+        zhashx_delete (self->speakers, s_route_hex (known, hex));
+    zhashx_update (self->speakers, s_route_hex (routing_id, hex), key);
     zhashx_update (self->routes, key, zframe_dup (routing_id));
     s_deliver_pending (self, daemon_id);
+}
+
+void
+agg_live_heard (aggregator_t *self, zframe_t *routing_id)
+{
+    char hex [S_ROUTE_HEX];
+    const char *key = routing_id ? (const char *) zhashx_lookup (self->speakers, s_route_hex (routing_id, hex))
+                                 : NULL;
+    s_beat_t *beat = key ? (s_beat_t *) zhashx_lookup (self->beats, key) : NULL;
+    if (beat) {
+        beat->at = norc_now_us ();
+        beat->dirty = true;
+    }
 }
 
 //  A heartbeat. Only daemons the record knows are kept and routed: one

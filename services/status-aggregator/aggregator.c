@@ -34,6 +34,9 @@ aggregator_new (norc_config_t *config)
     self->in_batch = zhashx_new ();
     self->routes = zhashx_new ();
     zhashx_set_destructor (self->routes, (zhashx_destructor_fn *) zframe_destroy);
+    self->speakers = zhashx_new ();
+    zhashx_set_destructor (self->speakers, (zhashx_destructor_fn *) zstr_free);
+    zhashx_set_duplicator (self->speakers, (zhashx_duplicator_fn *) strdup);
     return self;
 }
 
@@ -52,6 +55,7 @@ aggregator_destroy (aggregator_t **self_p)
         zhashx_destroy (&self->strangers);
         zhashx_destroy (&self->in_batch);
         zhashx_destroy (&self->routes);
+        zhashx_destroy (&self->speakers);
         zloop_destroy (&self->loop);
         zsock_destroy (&self->stream);
         free (self->stream_endpoint);
@@ -499,6 +503,8 @@ agg_handle_events (zloop_t *loop, zsock_t *sock, void *arg)
             norc_msg_destroy (&msg);
             continue;
         }
+        if (msg->id != NORC_MSG_HEARTBEAT)
+            agg_live_heard (self, msg->routing_id);
         s_on_event (self, msg);
         norc_msg_destroy (&msg);
     }

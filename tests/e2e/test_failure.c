@@ -335,3 +335,64 @@ Test (failure, health_file_tells_a_live_loop_from_a_stuck_one)
     free (fetch);
     free (file);
 }
+
+//  A daemon registered through the API (as a scheduler: no queue), its id
+static uint64_t
+s_register_daemon (void)
+{
+    zsock_t *api = zsock_new (ZMQ_DEALER);
+    cr_assert_eq (zsock_connect (api, "%s", norc_test_system_env (s_sys, "NORC_AGGREGATOR_API")), 0);
+    norc_msg_t *reply = norc_test_api_ask (api, "daemon.register", "kind", "scheduler", 5000);
+    cr_assert (reply && reply->api_reply.code == 0 && reply->api_reply.rows.count, "registered");
+    uint64_t id = strtoull (norc_strmap_get (&reply->api_reply.rows.rows [0], "id"), NULL, 10);
+    norc_msg_destroy (&reply);
+    zsock_destroy (&api);
+    return id;
+}
+
+static void
+s_send_heartbeat (zsock_t *events, uint64_t id)
+{
+    norc_msg_t *msg = norc_msg_new (NORC_MSG_HEARTBEAT);
+    msg->heartbeat.daemon_id = id;
+    msg->heartbeat.kind = norc_strdup ("scheduler");
+    msg->heartbeat.sent_us = norc_now_us ();
+    norc_msg_send (&msg, events);
+}
+
+//  A daemon busy with its own events is alive even while its heartbeats
+//  wait behind them in the aggregator's socket: whatever is read from its
+//  connection counts as a heartbeat. One that says nothing more is recorded
+//  dead after the threshold (2 s here).
+Test (failure, a_daemon_heard_from_lives_a_silent_one_is_recorded_dead)
+{
+    uint64_t busy = s_register_daemon (), quiet = s_register_daemon ();
+    zsock_t *busy_events = zsock_new (ZMQ_DEALER), *quiet_events = zsock_new (ZMQ_DEALER);
+    const char *endpoint = norc_test_system_env (s_sys, "NORC_AGGREGATOR_EVENTS");
+    cr_assert_eq (zsock_connect (busy_events, "%s", endpoint), 0);
+    cr_assert_eq (zsock_connect (quiet_events, "%s", endpoint), 0);
+    //  Heartbeats for a moment name each connection's daemon (the first
+    //  of a daemon new to the aggregator waits for a look-up in the record)
+    for (int i = 0; i < 3; i++) {
+        s_send_heartbeat (busy_events, busy);
+        s_send_heartbeat (quiet_events, quiet);
+        usleep (250000);
+    }
+    //  Then only replies to control requests from the busy one, for twice
+    //  the threshold
+    for (int i = 0; i < 40; i++) {
+        norc_msg_t *msg = norc_msg_new (NORC_MSG_CONTROL_REPLY);
+        msg->control_reply.daemon_id = busy;
+        msg->control_reply.accepted = true;
+        norc_msg_send (&msg, busy_events);
+        usleep (100000);
+    }
+    char *sql = norc_asprintf ("SELECT status FROM daemons WHERE id = %llu", (unsigned long long) quiet);
+    s_wait (sql, 14, 5000);
+    free (sql);
+    sql = norc_asprintf ("SELECT status FROM daemons WHERE id = %llu", (unsigned long long) busy);
+    cr_expect_lt (s_int (sql), 7, "the busy daemon lives");
+    free (sql);
+    zsock_destroy (&busy_events);
+    zsock_destroy (&quiet_events);
+}
