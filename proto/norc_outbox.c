@@ -2,6 +2,13 @@
 //  encoded frame is kept, so a resend costs no encoding. Sequence numbers
 //  start at the wall clock in microseconds, so a restarted sender never
 //  reuses one its peer might still acknowledge.
+//
+//  Every operation costs the same however many messages wait: the entries
+//  are indexed by sequence number (an acknowledgement is one hash look-up,
+//  in or out of order, known or not) and listed in the order they were
+//  last sent (a resend takes the due ones from the head and moves each to
+//  the tail, so it never walks past the first one not due). An executor
+//  reporting tens of thousands of ends a second holds that many here.
 #include "norc_outbox.h"
 #include "norc_mem.h"
 #include "norc_log.h"
@@ -16,8 +23,23 @@ struct _norc_outbox_t {
     zsock_t *sock;          //  not owned
     norc_us_t resend_us;
     uint64_t next_seq;
-    zlistx_t *entries;      //  s_entry_t, oldest first
+    zlistx_t *entries;      //  s_entry_t, least recently sent first
+    zhashx_t *index;        //  &entry->seq -> the entry's handle in entries
 };
+
+static size_t
+s_seq_hash (const void *key)
+{
+    uint64_t seq = *(const uint64_t *) key;
+    return (size_t) (seq ^ (seq >> 29));
+}
+
+static int
+s_seq_compare (const void *a, const void *b)
+{
+    uint64_t x = *(const uint64_t *) a, y = *(const uint64_t *) b;
+    return x < y ? -1 : x > y;
+}
 
 static void
 s_entry_destroy (void **item)
@@ -39,6 +61,12 @@ norc_outbox_new (zsock_t *sock, int resend_ms)
     self->next_seq = (uint64_t) norc_now_us ();
     self->entries = zlistx_new ();
     zlistx_set_destructor (self->entries, s_entry_destroy);
+    //  Keys point into the entries (not copied, not freed by the index)
+    self->index = zhashx_new ();
+    zhashx_set_key_hasher (self->index, s_seq_hash);
+    zhashx_set_key_comparator (self->index, s_seq_compare);
+    zhashx_set_key_duplicator (self->index, NULL);
+    zhashx_set_key_destructor (self->index, NULL);
     return self;
 }
 
@@ -46,6 +74,7 @@ void
 norc_outbox_destroy (norc_outbox_t **self_p)
 {
     if (self_p && *self_p) {
+        zhashx_destroy (&(*self_p)->index);
         zlistx_destroy (&(*self_p)->entries);
         free (*self_p);
         *self_p = NULL;
@@ -94,7 +123,7 @@ norc_outbox_send (norc_outbox_t *self, norc_msg_t **msg_p)
         s_entry_t *entry = (s_entry_t *) norc_calloc (1, sizeof (s_entry_t));
         entry->seq = result;
         entry->frame = zframe_new (norc_buf_data (buf), norc_buf_size (buf));
-        zlistx_add_end (self->entries, entry);
+        zhashx_insert (self->index, &entry->seq, zlistx_add_end (self->entries, entry));
         s_transmit (self, entry);
     }
     else
@@ -107,14 +136,10 @@ norc_outbox_send (norc_outbox_t *self, norc_msg_t **msg_p)
 void
 norc_outbox_ack (norc_outbox_t *self, uint64_t seq)
 {
-    //  Acks come nearly in order: the entry is almost always near the head
-    s_entry_t *entry = (s_entry_t *) zlistx_first (self->entries);
-    while (entry) {
-        if (entry->seq == seq) {
-            zlistx_delete (self->entries, zlistx_cursor (self->entries));
-            return;
-        }
-        entry = (s_entry_t *) zlistx_next (self->entries);
+    void *handle = zhashx_lookup (self->index, &seq);
+    if (handle) {
+        zhashx_delete (self->index, &seq);
+        zlistx_delete (self->entries, handle);
     }
 }
 
@@ -131,14 +156,14 @@ norc_outbox_resend (norc_outbox_t *self)
 {
     norc_us_t cutoff = norc_mono_us () - self->resend_us;
     size_t count = 0;
-    s_entry_t *entry = (s_entry_t *) zlistx_first (self->entries);
     //  A bounded batch per call: a slow peer is not flooded with resends
-    while (entry && count < 1000) {
-        if (entry->sent_at <= cutoff) {
-            s_transmit (self, entry);
-            count++;
-        }
-        entry = (s_entry_t *) zlistx_next (self->entries);
+    while (count < 1000) {
+        s_entry_t *entry = (s_entry_t *) zlistx_first (self->entries);
+        if (!entry || entry->sent_at > cutoff)
+            break;
+        s_transmit (self, entry);
+        zlistx_move_end (self->entries, zlistx_cursor (self->entries));
+        count++;
     }
     return count;
 }

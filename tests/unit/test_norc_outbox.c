@@ -128,3 +128,67 @@ Test (norc_outbox, survives_a_peer_restart_over_tcp)
     zsock_destroy (&sender);
     zsock_destroy (&peer);
 }
+
+//  Acknowledgements in any order, twice, or for numbers never sent; and a
+//  resend takes the due messages in the order they were last sent
+Test (norc_outbox, acks_in_any_order_and_resends_in_send_order)
+{
+    norc_log_init ("test", NORC_LOG_ERROR);
+    zsock_t *peer = norc_zmq_bind (ZMQ_ROUTER, "inproc://outbox-order");
+    zsock_t *sender = norc_zmq_connect (ZMQ_DEALER, "inproc://outbox-order");
+    norc_outbox_t *outbox = norc_outbox_new (sender, 30);
+    uint64_t seq [5];
+    for (int i = 0; i < 5; i++) {
+        norc_msg_t *m = s_event ((uint64_t) i + 1);
+        seq [i] = norc_outbox_send (outbox, &m);
+    }
+    norc_outbox_ack (outbox, seq [2]);
+    norc_outbox_ack (outbox, seq [0]);
+    norc_outbox_ack (outbox, seq [2]);
+    norc_outbox_ack (outbox, seq [4] + 100);
+    cr_expect_eq (norc_outbox_pending (outbox), 3);
+    usleep (40000);
+    cr_expect_eq (norc_outbox_resend (outbox), 3);
+    cr_expect_eq (norc_outbox_resend (outbox), 0, "each is due again a period after it was sent again");
+    //  The peer got the five, then 2, 4 and 5 again, in that order
+    uint64_t want [] = { 1, 2, 3, 4, 5, 2, 4, 5 };
+    for (size_t i = 0; i < sizeof want / sizeof want [0]; i++) {
+        norc_msg_t *got = norc_msg_recv (peer);
+        cr_assert_not_null (got);
+        cr_expect_eq (got->instance_started.instance_id, want [i], "message %zu", i);
+        norc_msg_destroy (&got);
+    }
+    norc_outbox_ack (outbox, seq [3]);
+    norc_outbox_ack (outbox, seq [1]);
+    norc_outbox_ack (outbox, seq [4]);
+    cr_expect_eq (norc_outbox_pending (outbox), 0);
+    norc_outbox_destroy (&outbox);
+    zsock_destroy (&sender);
+    zsock_destroy (&peer);
+}
+
+//  A hundred thousand waiting (an executor reporting ends faster than the
+//  aggregator commits them), acknowledged newest first and each twice:
+//  each acknowledgement costs a look-up, not a walk of the list (the walk
+//  made this minutes of one core, and the executor's heartbeats stopped)
+Test (norc_outbox, a_large_backlog_is_acknowledged_in_any_order, .timeout = 30)
+{
+    norc_log_init ("test", NORC_LOG_ERROR);
+    zsock_t *sender = zsock_new (ZMQ_DEALER);      //  no peer: sends are dropped, the outbox keeps them
+    norc_outbox_t *outbox = norc_outbox_new (sender, 60000);
+    enum { N = 100000 };
+    uint64_t first = 0;
+    for (int i = 0; i < N; i++) {
+        norc_msg_t *m = s_event ((uint64_t) i + 1);
+        uint64_t seq = norc_outbox_send (outbox, &m);
+        first = i ? first : seq;
+    }
+    cr_expect_eq (norc_outbox_pending (outbox), N);
+    for (int i = N - 1; i >= 0; i--) {
+        norc_outbox_ack (outbox, first + (uint64_t) i);
+        norc_outbox_ack (outbox, first + (uint64_t) i);
+    }
+    cr_expect_eq (norc_outbox_pending (outbox), 0);
+    norc_outbox_destroy (&outbox);
+    zsock_destroy (&sender);
+}
