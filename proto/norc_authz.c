@@ -67,6 +67,9 @@ norc_authz_msg (int msg_id)
         case NORC_MSG_HEARTBEAT:
         case NORC_MSG_CONTROL_REPLY:
             return NORC_ROLE_SCHEDULER | NORC_ROLE_EXECUTOR;
+        //  a refusal for the audit, from the one server without it
+        case NORC_MSG_REFUSAL:
+            return NORC_ROLE_ARCHIVER;
         //  logs: an executor writes them, a reader with logs:read reads them
         case NORC_MSG_LOG_CHUNK:
             return NORC_ROLE_EXECUTOR;

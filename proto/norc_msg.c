@@ -18,6 +18,7 @@ static const struct { int id; const char *name; } s_names [] = {
     { 13, "TICK-SKIPPED" },
     { 14, "DAEMON-STATUS" },
     { 15, "ACK" },
+    { 16, "REFUSAL" },
     { 20, "HEARTBEAT" },
     { 30, "CONTROL" },
     { 31, "CONTROL-REPLY" },
@@ -102,6 +103,14 @@ s_free_fields (norc_msg_t *self)
             break;
         case NORC_MSG_ACK:
             norc_u64list_clear (&self->ack.more);
+            break;
+        case NORC_MSG_REFUSAL:
+            free (self->refusal.server);
+            free (self->refusal.verb);
+            free (self->refusal.principal);
+            free (self->refusal.fingerprint);
+            free (self->refusal.address);
+            free (self->refusal.reason);
             break;
         case NORC_MSG_HEARTBEAT:
             free (self->heartbeat.kind);
@@ -408,6 +417,29 @@ s_encode_ack (const norc_ack_t *m, norc_writer_t *w)
 }
 
 static int
+s_encode_refusal (const norc_refusal_t *m, norc_writer_t *w)
+{
+    uint32_t count = 2 + 0 + (m->server != NULL) + (m->verb != NULL) + (m->principal != NULL) + (m->fingerprint != NULL) + (m->address != NULL) + (m->reason != NULL);
+    if (norc_writer_map (w, count)
+    ||  norc_writer_str (w, "type") || norc_writer_str (w, "REFUSAL")
+    ||  norc_writer_str (w, "v") || norc_writer_u64 (w, NORC_PROTOCOL_VERSION))
+        return NORC_ERROR;
+    if (m->server && (norc_writer_str (w, "server") || norc_writer_str (w, m->server)))
+        return NORC_ERROR;
+    if (m->verb && (norc_writer_str (w, "verb") || norc_writer_str (w, m->verb)))
+        return NORC_ERROR;
+    if (m->principal && (norc_writer_str (w, "principal") || norc_writer_str (w, m->principal)))
+        return NORC_ERROR;
+    if (m->fingerprint && (norc_writer_str (w, "fingerprint") || norc_writer_str (w, m->fingerprint)))
+        return NORC_ERROR;
+    if (m->address && (norc_writer_str (w, "address") || norc_writer_str (w, m->address)))
+        return NORC_ERROR;
+    if (m->reason && (norc_writer_str (w, "reason") || norc_writer_str (w, m->reason)))
+        return NORC_ERROR;
+    return NORC_OK;
+}
+
+static int
 s_encode_heartbeat (const norc_heartbeat_t *m, norc_writer_t *w)
 {
     uint32_t count = 2 + 6 + (m->kind != NULL) + (m->host != NULL);
@@ -647,6 +679,7 @@ norc_msg_encode (const norc_msg_t *self, norc_buf_t *out)
         case NORC_MSG_TICK_SKIPPED: rc = s_encode_tick_skipped (&self->tick_skipped, w); break;
         case NORC_MSG_DAEMON_STATUS: rc = s_encode_daemon_status (&self->daemon_status, w); break;
         case NORC_MSG_ACK: rc = s_encode_ack (&self->ack, w); break;
+        case NORC_MSG_REFUSAL: rc = s_encode_refusal (&self->refusal, w); break;
         case NORC_MSG_HEARTBEAT: rc = s_encode_heartbeat (&self->heartbeat, w); break;
         case NORC_MSG_CONTROL: rc = s_encode_control (&self->control, w); break;
         case NORC_MSG_CONTROL_REPLY: rc = s_encode_control_reply (&self->control_reply, w); break;
@@ -856,6 +889,24 @@ s_decode_ack (norc_cursor_t *c, const char *key, uint32_t klen, norc_ack_t *m)
 }
 
 static int
+s_decode_refusal (norc_cursor_t *c, const char *key, uint32_t klen, norc_refusal_t *m)
+{
+    if (S_KEY ("server"))
+        return norc_cursor_nil (c) ? NORC_OK : norc_cursor_str (c, 64, &m->server);
+    if (S_KEY ("verb"))
+        return norc_cursor_nil (c) ? NORC_OK : norc_cursor_str (c, 64, &m->verb);
+    if (S_KEY ("principal"))
+        return norc_cursor_nil (c) ? NORC_OK : norc_cursor_str (c, 128, &m->principal);
+    if (S_KEY ("fingerprint"))
+        return norc_cursor_nil (c) ? NORC_OK : norc_cursor_str (c, 64, &m->fingerprint);
+    if (S_KEY ("address"))
+        return norc_cursor_nil (c) ? NORC_OK : norc_cursor_str (c, 255, &m->address);
+    if (S_KEY ("reason"))
+        return norc_cursor_nil (c) ? NORC_OK : norc_cursor_str (c, 1024, &m->reason);
+    return norc_cursor_skip (c);
+}
+
+static int
 s_decode_heartbeat (norc_cursor_t *c, const char *key, uint32_t klen, norc_heartbeat_t *m)
 {
     if (S_KEY ("daemon_id"))
@@ -1043,6 +1094,7 @@ s_decode_field (norc_msg_t *self, norc_cursor_t *c, const char *key, uint32_t kl
         case NORC_MSG_TICK_SKIPPED: return s_decode_tick_skipped (c, key, klen, &self->tick_skipped);
         case NORC_MSG_DAEMON_STATUS: return s_decode_daemon_status (c, key, klen, &self->daemon_status);
         case NORC_MSG_ACK: return s_decode_ack (c, key, klen, &self->ack);
+        case NORC_MSG_REFUSAL: return s_decode_refusal (c, key, klen, &self->refusal);
         case NORC_MSG_HEARTBEAT: return s_decode_heartbeat (c, key, klen, &self->heartbeat);
         case NORC_MSG_CONTROL: return s_decode_control (c, key, klen, &self->control);
         case NORC_MSG_CONTROL_REPLY: return s_decode_control_reply (c, key, klen, &self->control_reply);
@@ -1231,6 +1283,14 @@ norc_msg_equal (const norc_msg_t *a, const norc_msg_t *b)
                 && a->ack.seq == b->ack.seq
                 && a->ack.instance_id == b->ack.instance_id
                 && a->ack.more.count == b->ack.more.count && (a->ack.more.count == 0 || memcmp (a->ack.more.items, b->ack.more.items, a->ack.more.count * sizeof (uint64_t)) == 0);
+        case NORC_MSG_REFUSAL:
+            return true
+                && s_str_equal (a->refusal.server, b->refusal.server)
+                && s_str_equal (a->refusal.verb, b->refusal.verb)
+                && s_str_equal (a->refusal.principal, b->refusal.principal)
+                && s_str_equal (a->refusal.fingerprint, b->refusal.fingerprint)
+                && s_str_equal (a->refusal.address, b->refusal.address)
+                && s_str_equal (a->refusal.reason, b->refusal.reason);
         case NORC_MSG_HEARTBEAT:
             return true
                 && a->heartbeat.daemon_id == b->heartbeat.daemon_id

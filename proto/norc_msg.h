@@ -20,6 +20,7 @@
 #define NORC_MSG_TICK_SKIPPED 13
 #define NORC_MSG_DAEMON_STATUS 14
 #define NORC_MSG_ACK 15
+#define NORC_MSG_REFUSAL 16
 #define NORC_MSG_HEARTBEAT 20
 #define NORC_MSG_CONTROL 30
 #define NORC_MSG_CONTROL_REPLY 31
@@ -137,6 +138,16 @@ typedef struct {
     norc_u64list_t more;      //  Further sequence numbers acknowledged (events only)
 } norc_ack_t;
 
+//  REFUSAL: A server without the audit (the log-archiver) refused a message for its sender; the aggregator records it in the audit. Not acknowledged: at most a few a second are sent, and one sent while the aggreg
+typedef struct {
+    char *server;            //  The refusing server: "archiver"
+    char *verb;              //  The refused message's name (LOG-FETCH ...)
+    char *principal;         //  Its sender's principal ("?" for a key not in the registry)
+    char *fingerprint;       //  Its sender's key fingerprint
+    char *address;           //  Its sender's address ("" unknown)
+    char *reason;            //  Why it was refused
+} norc_refusal_t;
+
 //  HEARTBEAT: A daemon is alive. Sent every heartbeat period; a daemon silent for the failure threshold is marked dead.
 typedef struct {
     uint64_t daemon_id;       //  daemons.id
@@ -249,6 +260,7 @@ typedef struct {
         norc_tick_skipped_t tick_skipped;
         norc_daemon_status_t daemon_status;
         norc_ack_t ack;
+        norc_refusal_t refusal;
         norc_heartbeat_t heartbeat;
         norc_control_t control;
         norc_control_reply_t control_reply;

@@ -22,6 +22,10 @@
 //
 //  Readers send LOG-FETCH; with follow set and nothing new, the request is
 //  parked until more arrives or a second passes, then answered.
+//
+//  Under CURVE a message refused for its sender is also handed to the
+//  aggregator (REFUSAL, five a second at most), which records it in the
+//  audit: the archiver holds no database credentials.
 #include "archiver.h"
 #include "norc_log.h"
 #include "norc_authz.h"
@@ -66,6 +70,9 @@ struct _archiver_t {
     zlistx_t *closed;           //  s_closed_t waiting for the group sync
     zsock_t *logs;              //  ROUTER for executors
     zsock_t *fetch;             //  ROUTER for readers
+    zsock_t *refusals;          //  DEALER to aggregator.events (under CURVE): refusals for the audit
+    int64_t refusals_second;    //  monotonic us: the second they are counted in
+    int refusals_count;
     zloop_t *loop;
     zhashx_t *open;             //  instance id -> s_open_t
     zlistx_t *parked;           //  s_parked_t
@@ -140,6 +147,7 @@ archiver_destroy (archiver_t **self_p)
         zloop_destroy (&self->loop);
         zsock_destroy (&self->fetch);
         zsock_destroy (&self->logs);
+        zsock_destroy (&self->refusals);
         free (self->dir);
         free (self);
         *self_p = NULL;
@@ -587,6 +595,28 @@ s_on_signal (void *arg, int count)
     return -1;
 }
 
+//  A message refused for its sender: to the aggregator, for the audit
+static void
+s_on_refused (void *arg, const norc_zap_who_t *who, const char *verb, const char *why, const char *address)
+{
+    archiver_t *self = (archiver_t *) arg;
+    int64_t now = norc_mono_us ();
+    if (now - self->refusals_second >= NORC_US_PER_SEC) {
+        self->refusals_second = now;
+        self->refusals_count = 0;
+    }
+    if (++self->refusals_count > 5)
+        return;
+    norc_msg_t *msg = norc_msg_new (NORC_MSG_REFUSAL);
+    msg->refusal.server = norc_strdup ("archiver");
+    msg->refusal.verb = norc_strdup (verb);
+    msg->refusal.principal = norc_strdup (who->name);
+    msg->refusal.fingerprint = norc_strdup (who->fingerprint);
+    msg->refusal.address = norc_strdup (address);
+    msg->refusal.reason = norc_strdup (why ? why : "");
+    norc_msg_send (&msg, self->refusals);
+}
+
 int
 archiver_start (archiver_t *self)
 {
@@ -609,6 +639,13 @@ archiver_start (archiver_t *self)
     free (fetch);
     if (!self->logs || !self->fetch)
         return NORC_ERROR;
+    if (norc_zap_curve ()) {
+        self->refusals = norc_zmq_connect (ZMQ_DEALER, norc_config_str (self->config, "aggregator.events"));
+        if (self->refusals) {
+            zsock_set_sndtimeo (self->refusals, 0);     //  the aggregator away: the refusal is only logged
+            norc_authz_on_denied (s_on_refused, self);
+        }
+    }
     self->loop = zloop_new ();
     zloop_reader (self->loop, self->logs, s_handle_logs, self);
     zloop_reader (self->loop, self->fetch, s_handle_fetch, self);

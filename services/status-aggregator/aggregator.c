@@ -464,6 +464,20 @@ s_on_event (aggregator_t *self, norc_msg_t *msg)
             if (agg_live_heartbeat (self, &msg->heartbeat))
                 agg_live_route (self, msg->heartbeat.daemon_id, msg->routing_id);
             break;
+        case NORC_MSG_REFUSAL: {
+            //  A server without the audit (the archiver) refused a message
+            //  for its sender; only the archiver's key may say so (norc_authz)
+            norc_refusal_t *m = &msg->refusal;
+            norc_audit_entry_t entry = {
+                .principal = m->principal ? m->principal : "?", .key_fingerprint = m->fingerprint,
+                .source = m->address, .verb = m->verb ? m->verb : "?", .target = m->server,
+                .outcome = NORC_AUDIT_DENIED, .reason = m->reason
+            };
+            if (norc_store_audit_append (self->db, &entry, NULL, NULL) != NORC_OK)
+                norc_log_warnx ("audit: cannot record a refusal at the %s: %s", m->server ? m->server : "?",
+                                norc_db_errstr (self->db));
+            break;
+        }
         case NORC_MSG_CONTROL_REPLY: {
             norc_control_reply_t *m = &msg->control_reply;
             if (m->request_id)

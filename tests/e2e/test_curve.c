@@ -273,6 +273,16 @@ Test (curve, roles_allow_what_they_say_and_refusals_are_audited)
     norc_test_db_wait_count (s_db, "SELECT COUNT(*) FROM audit WHERE outcome = 2 AND principal = 'vera' "
                                    "AND verb = 'HELLO' AND target = 'scheduler'", 1, 5000);
     zsock_destroy (&dispatch);
+    //  Nor read a log without logs:read: refused at the archiver, which has
+    //  the aggregator record it
+    zsock_t *fetch = s_client (ZMQ_DEALER, "NORC_ARCHIVER_FETCH", "archiver", "vera");
+    msg = norc_msg_new (NORC_MSG_LOG_FETCH);
+    msg->log_fetch.instance_id = 1;
+    msg->log_fetch.max_bytes = 1000;
+    cr_expect (!s_answers (fetch, &msg), "no log byte for a viewer");
+    norc_test_db_wait_count (s_db, "SELECT COUNT(*) FROM audit WHERE outcome = 2 AND principal = 'vera' "
+                                   "AND verb = 'LOG-FETCH' AND target = 'archiver'", 1, 5000);
+    zsock_destroy (&fetch);
 
     //  One audit row per refusal, with who and their key
     cr_expect_eq (norc_test_db_int (s_db, "SELECT COUNT(*) FROM audit WHERE outcome = 2 AND principal = 'vera' "
@@ -283,7 +293,7 @@ Test (curve, roles_allow_what_they_say_and_refusals_are_audited)
     cr_expect_eq (norc_test_db_int (s_db, "SELECT COUNT(*) FROM audit WHERE outcome = 2 AND verb = 'INSTANCE-CREATED' "
                                           "AND principal IN ('vera', 'archiver')"), 2);
     cr_expect_eq (norc_test_db_int (s_db, "SELECT COUNT(*) FROM audit a JOIN principal p ON "
-                                          "p.fingerprint = a.key_fingerprint WHERE a.outcome = 2"), 12,
+                                          "p.fingerprint = a.key_fingerprint WHERE a.outcome = 2"), 13,
                   "each refusal names its key's fingerprint");
     cr_expect_eq (norc_test_db_int (s_db, "SELECT COUNT(*) FROM audit WHERE outcome = 1 AND verb = 'task.add' "
                                           "AND principal = 'norcctl'"), 1, "the admin's change names the admin");
