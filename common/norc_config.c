@@ -22,6 +22,8 @@ typedef struct {
 static const s_key_t s_keys [] = {
     { "db.url", T_URL, "mysql://norc@127.0.0.1:3306/norc", 0, 0,
       "MariaDB/MySQL to use: mysql://USER[:PASSWORD]@HOST[:PORT]/DATABASE[?socket=PATH]" },
+    { "db.password_file", T_STR, "", 0, 0,
+      "A file whose first line is the database password; it replaces the password of db.url (a secret kept out of the environment and the command line)" },
     { "db.connect_timeout_s", T_INT, "5", 1, 3600, "Seconds to wait for a connection" },
     { "db.read_timeout_s", T_INT, "30", 1, 3600, "Seconds to wait for a query's answer" },
     { "db.write_timeout_s", T_INT, "30", 1, 3600, "Seconds to wait while sending a query" },
@@ -365,6 +367,50 @@ norc_config_load_args (norc_config_t *self, int *argc, char **argv)
     return NORC_OK;
 }
 
+//  db.password_file: its first line, percent-encoded, becomes the password
+//  of db.url
+static int
+s_splice_password (norc_config_t *self)
+{
+    const char *path = norc_config_str (self, "db.password_file");
+    if (!path || !*path)
+        return NORC_OK;
+    FILE *file = fopen (path, "r");
+    char line [1024] = "";
+    const char *why = file ? NULL : strerror (errno);
+    if (file && !fgets (line, sizeof line, file))
+        line [0] = 0;
+    if (file)
+        fclose (file);
+    line [strcspn (line, "\r\n")] = 0;
+    if (why || !*line) {
+        snprintf (self->errstr, sizeof self->errstr, "db.password_file: cannot read a password from %s: %s", path,
+                  why ? why : "its first line is empty");
+        return NORC_ERROR;
+    }
+    const char *url = norc_config_str (self, "db.url");
+    const char *user = strstr (url, "://");
+    const char *at = user ? strchr (user + 3, '@') : NULL;
+    if (!at) {
+        snprintf (self->errstr, sizeof self->errstr, "db.password_file: db.url names no user to give it to");
+        return NORC_ERROR;
+    }
+    const char *colon = memchr (user + 3, ':', (size_t) (at - user - 3));
+    size_t user_end = (size_t) ((colon ? colon : at) - url);
+    char encoded [3 * sizeof line];
+    size_t k = 0;
+    for (const unsigned char *c = (const unsigned char *) line; *c; c++)
+        if (isalnum (*c) || strchr ("-._~", *c))
+            encoded [k++] = (char) *c;
+        else
+            k += (size_t) snprintf (encoded + k, 4, "%%%02X", *c);
+    encoded [k] = 0;
+    char *spliced = norc_asprintf ("%.*s:%s%s", (int) user_end, url, encoded, at);
+    int rc = norc_config_set (self, "db.url", spliced);
+    free (spliced);
+    return rc;
+}
+
 int
 norc_config_load (norc_config_t *self, int *argc, char **argv)
 {
@@ -373,7 +419,9 @@ norc_config_load (norc_config_t *self, int *argc, char **argv)
         return NORC_ERROR;
     if (norc_config_load_env (self))
         return NORC_ERROR;
-    return norc_config_load_args (self, argc, argv);
+    if (norc_config_load_args (self, argc, argv))
+        return NORC_ERROR;
+    return s_splice_password (self);
 }
 
 const char *

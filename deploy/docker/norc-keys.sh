@@ -10,7 +10,10 @@
 #   /var/lib/norc/keys-admin     the first admin's pair and the servers' public
 #                                keys: what norcctl needs, inside the stack
 #                                (setup) or on a host (norc-keys export)
-# No key is committed anywhere, and there is no password to guess.
+#   /var/lib/norc/db-secret      the database's passwords: db_password (the
+#                                norc user's, for the services that keep the
+#                                record) and db_root_password (MariaDB's own)
+# No key or password is committed anywhere, and none has a default.
 #
 #   norc-keys init      make what is missing
 #   norc-keys export    the admin's keys as a tar stream on stdout:
@@ -20,6 +23,7 @@ set -eu
 servers=/var/lib/norc/keys
 executor=/var/lib/norc/keys-executor
 admin=/var/lib/norc/keys-admin
+secret=/var/lib/norc/db-secret
 umask 077
 
 gen () {    # gen DIR NAME [ROLES]
@@ -48,6 +52,21 @@ init)
     share "$executor" executor "$servers"
     gen "$admin" admin admin
     share "$admin" admin "$servers"
+    # The database's passwords: 32 random letters and digits each
+    for name in db_password db_root_password; do
+        if [ ! -e "$secret/$name" ]; then
+            head -c 64 /dev/urandom | base64 | tr -dc 'A-Za-z0-9' | head -c 32 >"$secret/$name.new"
+            mv "$secret/$name.new" "$secret/$name"
+            echo "norc-keys: made the database password $name"
+        fi
+    done
+    # The norc user's is read by the services that run as norc; MariaDB's
+    # own only by root (its entrypoint). Root has no FOWNER here: it takes
+    # each file (CHOWN) before it sets its mode
+    chown root:root "$secret" "$secret/db_password" "$secret/db_root_password"
+    chmod 755 "$secret"
+    chmod 400 "$secret/db_password" "$secret/db_root_password"
+    chown norc:norc "$secret/db_password"
     # The executor runs as root (to run its tasks as norc-task) without
     # DAC_OVERRIDE: its keys are root's; the others are the norc user's
     # (the directories are 0700 in the image, and so are the volumes)

@@ -83,10 +83,10 @@ s_db_migrate (norc_config_t *config, int argc, char **argv)
         //  Access denied: most often a password changed after the
         //  database was first created (MariaDB takes it only then)
         if (norc_db_errno (db) == 1045 || norc_db_errno (db) == 1044)
-            s_fail ("the database refused the user or password: %s. The password in db.url (NORC_DB_URL; "
-                    "NORC_DB_PASSWORD in the compose stack) must be the one the database was created with: "
-                    "MariaDB sets it at its first start only (docs/containers.md, \"Changing the database "
-                    "password\")", norc_db_errstr (db));
+            s_fail ("the database refused the user or password: %s. The password in db.url (NORC_DB_URL) "
+                    "or db.password_file (in the compose stack the volume db-secret) must be the one the "
+                    "database user has: MariaDB sets it at its first start only (docs/containers.md, \"The "
+                    "database's passwords\")", norc_db_errstr (db));
         else
             s_fail ("cannot reach the database: %s", norc_db_errstr (db));
         norc_db_destroy (&db);

@@ -64,8 +64,9 @@ s_out (const char *fmt, ...)
 static int64_t
 s_sql (const char *sql)
 {
-    char *out = s_out ("%s exec -T mariadb mariadb -uroot -pnorc-root norc -N -e \"%s\" 2>/dev/null",
-                       s_compose, sql);
+    //  As root, with the password the keys service made at the first up
+    char *out = s_out ("%s exec -T mariadb sh -c 'MYSQL_PWD=$(cat /run/norc-db/db_root_password) "
+                       "exec mariadb -uroot norc -N -e \"$0\"' \"%s\" 2>/dev/null", s_compose, sql);
     int64_t value = *out ? strtoll (out, NULL, 10) : -1;
     free (out);
     return value;
@@ -117,7 +118,6 @@ s_setup (void)
     //  The images: a local base and MariaDB (no registry here), Norc built
     setenv ("NORC_MARIADB_IMAGE", "norc-test/mariadb:10.11", 1);
     setenv ("NORC_IMAGE", "norc-test/norc:latest", 1);
-    setenv ("NORC_DB_ROOT_PASSWORD", "norc-root", 1);
     setenv ("NORC_DEMO", "1", 1);
     setenv ("NORC_DEMO_PERIOD", "1", 1);
     setenv ("NORC_DEMO_COMMAND", "echo begin; sleep 4; echo done", 1);
@@ -192,7 +192,8 @@ Test (compose, up_scale_kill_restart_down)
     //  executor's key or spool
     char *made = s_out ("%s task add Peek --command 'id -un; grep CapEff /proc/self/status; "
                         "cat /var/lib/norc/keys/executor.key_secret || echo no-key; "
-                        "ls /var/lib/norc/spool/* >/dev/null || echo no-spool' >/dev/null && "
+                        "ls /var/lib/norc/spool/* >/dev/null || echo no-spool; "
+                        "getent hosts mariadb >/dev/null && echo reaches-db || echo no-db' >/dev/null && "
                         "%s run Peek --queue DemoQueue", ctl, ctl);
     long peek = 0;
     const char *of = strstr (made, "instance ");
@@ -207,6 +208,7 @@ Test (compose, up_scale_kill_restart_down)
     cr_expect_neq (strstr (peeked, "no-key"), NULL, "%s", peeked);
     cr_expect_null (strstr (peeked, "secret-key"), "%s", peeked);
     cr_expect_neq (strstr (peeked, "no-spool"), NULL, "%s", peeked);
+    cr_expect_neq (strstr (peeked, "no-db"), NULL, "a task cannot even reach MariaDB: %s", peeked);
     free (peeked);
 
     //  Any ZeroMQ + msgpack client reads the event stream from the host

@@ -205,7 +205,7 @@ Test (norcctl, migrate_with_a_refused_password_says_why)
     char *out, *err;
     cr_expect_eq (RUN (&out, &err, "--db.url", url, "db", "migrate"), 1);
     cr_expect_not_null (strstr (err, "refused the user or password"), "%s", err);
-    cr_expect_not_null (strstr (err, "Changing the database password"), "%s", err);
+    cr_expect_not_null (strstr (err, "The database's passwords"), "%s", err);
     free (out);
     free (err);
     free (url);

@@ -45,6 +45,36 @@ Test (norc_config, defaults_then_file_env_flags_in_that_order)
     cr_expect_null (config);
 }
 
+//  db.password_file: its first line becomes db.url's password, encoded
+//  for the URL; a file that cannot be read is an error that says so
+Test (norc_config, the_database_password_comes_from_a_file)
+{
+    unsetenv ("NORC_CONFIG");
+    char path [] = "/tmp/norc-password-XXXXXX";
+    int fd = mkstemp (path);
+    FILE *file = fdopen (fd, "w");
+    fprintf (file, "s3cret:@/x\nsecond line\n");
+    fclose (file);
+    const char *urls [] = { "mysql://norc@db:3306/norc", "mysql://norc:old@db:3306/norc" };
+    for (int i = 0; i < 2; i++) {
+        norc_config_t *config = norc_config_new ();
+        char *argv [] = { (char *) "prog", (char *) "--db.url", (char *) urls [i], (char *) "--db.password_file",
+                          path, NULL };
+        int argc = 5;
+        cr_assert_eq (norc_config_load (config, &argc, argv), NORC_OK, "%s", norc_config_errstr (config));
+        cr_expect_str_eq (norc_config_str (config, "db.url"), "mysql://norc:s3cret%3A%40%2Fx@db:3306/norc");
+        norc_config_destroy (&config);
+    }
+    unlink (path);
+    norc_config_t *config = norc_config_new ();
+    char *argv [] = { (char *) "prog", (char *) "--db.password_file", path, NULL };
+    int argc = 3;
+    cr_expect_eq (norc_config_load (config, &argc, argv), NORC_ERROR);
+    cr_expect_not_null (strstr (norc_config_errstr (config), "db.password_file: cannot read a password from"),
+                        "%s", norc_config_errstr (config));
+    norc_config_destroy (&config);
+}
+
 Test (norc_config, errors_name_the_key_and_the_value)
 {
     norc_config_t *config = norc_config_new ();

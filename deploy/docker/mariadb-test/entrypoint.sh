@@ -3,6 +3,14 @@
 # from the same variables), then run the server.
 set -eu
 data=/var/lib/mysql
+# VAR_FILE names a file whose first line is VAR (as the official image)
+for var in MARIADB_ROOT_PASSWORD MARIADB_PASSWORD; do
+    eval "file=\${${var}_FILE:-}"
+    if [ -n "$file" ]; then
+        export "$var=$(head -n 1 "$file")"
+        unset "${var}_FILE"
+    fi
+done
 if [ ! -d "$data/mysql" ]; then
     chown -R mysql:mysql "$data"
     mariadb-install-db --user=mysql --datadir="$data" --auth-root-authentication-method=normal \

@@ -2,6 +2,9 @@
 # The official image's health check, for the options Norc's compose file
 # uses: --connect (the server answers over TCP) and --innodb_initialized.
 set -eu
+if [ -n "${MARIADB_ROOT_PASSWORD_FILE:-}" ]; then
+    MARIADB_ROOT_PASSWORD=$(head -n 1 "$MARIADB_ROOT_PASSWORD_FILE")
+fi
 q="SELECT 1"
 for arg in "$@"; do
     case $arg in
