@@ -1,5 +1,6 @@
 //  norc_authz.c - see norc_authz.h. The one table of who may ask what.
 #include "norc_authz.h"
+#include "norc_api.h"
 #include "norc_msg.h"
 #include "norc_log.h"
 
@@ -7,44 +8,15 @@
 #define OPER    NORC_ROLE_OPERATOR
 #define ADMIN   NORC_ROLE_ADMIN
 
-//  API operations. Reads need viewer; runs and control need operator;
-//  definitions, principals and the audit need admin. Services ask a few:
-//  each daemon registers itself, a scheduler kills a job's steps.
-static const struct { const char *op; uint32_t needs; } s_ops [] = {
-    { "queue.list", VIEW },         { "task.list", VIEW },          { "task.show", VIEW },
-    { "job.show", VIEW },           { "schedule.list", VIEW },      { "schedule.show", VIEW },
-    { "schedule.history", VIEW },   { "status.executors", VIEW },   { "status.schedulers", VIEW },
-    { "status.queues", VIEW },      { "status.instances", VIEW },   { "instance.show", VIEW },
-    { "daemon.show", VIEW },
-    { "run", OPER },                { "instance.handle", OPER },    { "instance.rerun", OPER },
-    { "instance.kill", OPER | NORC_ROLE_SCHEDULER },
-    { "control", OPER },            { "schedule.pause", OPER },     { "schedule.resume", OPER },
-    { "queue.add", ADMIN },         { "queue.rm", ADMIN },          { "group.add", ADMIN },
-    { "task.add", ADMIN },          { "task.rm", ADMIN },           { "job.add", ADMIN },
-    { "schedule.add", ADMIN },      { "schedule.rm", ADMIN },
-    { "audit.list", ADMIN },        { "audit.verify", ADMIN },
-    { "keys.list", ADMIN },         { "keys.pending", ADMIN },      { "keys.add", ADMIN },
-    { "keys.accept", ADMIN },       { "keys.reject", ADMIN },       { "keys.revoke", ADMIN },
-    { "keys.token", ADMIN },
-    { "keys.rotate", NORC_ROLE_ANY },
-    { "keys.enrol", NORC_ROLE_ENROL },
-    { "whoami", NORC_ROLE_ANY },
-    { "daemon.register", NORC_ROLE_SCHEDULER | NORC_ROLE_EXECUTOR },
-};
-
+//  API operations: the table generated from proto/norc_api.xml (reads
+//  need viewer; runs and control need operator; definitions, principals
+//  and the audit need admin; services ask a few: each daemon registers
+//  itself, a scheduler kills a job's steps)
 uint32_t
 norc_authz_op (const char *op)
 {
-    for (size_t i = 0; op && i < sizeof s_ops / sizeof s_ops [0]; i++)
-        if (strcmp (op, s_ops [i].op) == 0)
-            return s_ops [i].needs;
-    return ADMIN;
-}
-
-const char *
-norc_authz_op_at (size_t index)
-{
-    return index < sizeof s_ops / sizeof s_ops [0] ? s_ops [index].op : NULL;
+    const norc_api_op_t *known = norc_api_op (op);
+    return known ? known->needs : ADMIN;
 }
 
 uint32_t

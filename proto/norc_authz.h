@@ -8,15 +8,11 @@
 #include "norc_zap.h"
 #include "norc_msg.h"
 
-//  What an API operation needs: any one of the returned roles. An
+//  What an API operation needs (proto/norc_api.xml): any one of the returned roles. An
 //  operation Norc does not know needs admin (who is then told it does not
 //  exist). NORC_ROLE_ANY: any principal (keys.rotate: its own key; the
 //  operation checks the rest).
 uint32_t norc_authz_op (const char *op);
-
-//  The operations the table names, one by index (from 0); NULL past the
-//  last
-const char *norc_authz_op_at (size_t index);
 
 //  What a message a server receives needs (by norc_msg_t id): any one of
 //  the returned roles; 0 when no server receives that type (refused).

@@ -28,11 +28,14 @@ step "build (AddressSanitizer + UBSan)"
 cmake -S . -B build-asan -DCMAKE_BUILD_TYPE=Debug -DNORC_SANITIZE=ON >/dev/null || exit 1
 cmake --build build-asan -j "$jobs" >/dev/null || { cmake --build build-asan 2>&1 | grep -E 'error|warning' | head -40; exit 1; }
 
-step "generated codec matches proto/norc_proto.xml"
+step "generated codec and API match proto/norc_proto.xml and proto/norc_api.xml"
 gen=$(mktemp -d)
 python3 proto/gen_codec.py proto/norc_proto.xml "$gen" "$gen/protocol.md" "$gen/proto_cases.inc"
+python3 proto/gen_api.py proto/norc_api.xml "$gen" "$gen/agg_api_ops.inc" "$gen/api.md"
 for pair in "norc_msg.h:proto/norc_msg.h" "norc_msg.c:proto/norc_msg.c" \
-            "protocol.md:docs/protocol.md" "proto_cases.inc:tests/unit/proto_cases.inc"; do
+            "protocol.md:docs/protocol.md" "proto_cases.inc:tests/unit/proto_cases.inc" \
+            "norc_api.h:proto/norc_api.h" "norc_api.c:proto/norc_api.c" \
+            "agg_api_ops.inc:services/status-aggregator/agg_api_ops.inc" "api.md:docs/api.md"; do
     if ! cmp -s "$gen/${pair%%:*}" "${pair#*:}"; then
         echo "FAIL: ${pair#*:} is out of date; run: make -C build proto-generate"
         failed=1

@@ -2,6 +2,7 @@
 //  status (the original reporter's sections), control (with a wait for
 //  its effect).
 #include "ctl_api_internal.h"
+#include "norc_api.h"
 #include "norc_log.h"
 #include "norc_mem.h"
 #include "norc_msg.h"
@@ -157,8 +158,15 @@ ctl_api_status (norc_config_t *config, int argc, char **argv)
             wanted |= strcmp (pos [i], sections [s].name) == 0;
         if (!wanted)
             continue;
+        //  Each section gets the options its operation takes (docs/api.md)
+        norc_strmap_t taken = { 0 };
+        const norc_api_op_t *op = norc_api_op (sections [s].op);
+        for (size_t k = 0; op && k < args.count; k++)
+            if (norc_api_takes (op, args.keys [k]))
+                norc_strmap_set (&taken, args.keys [k], args.values [k]);
         norc_msg_t *reply = NULL;
-        rc = ctl_api_request (config, sections [s].op, &args, &reply);
+        rc = ctl_api_request (config, sections [s].op, &taken, &reply);
+        norc_strmap_clear (&taken);
         if (rc != CTL_OK)
             break;
         if (json) {

@@ -4,6 +4,7 @@
 //  and the answer when the database is out of reach. Every refusal is one
 //  line that names what is wrong ("unknown queue \"Q\"").
 #include "agg_api_internal.h"
+#include "norc_api.h"
 #include "norc_authz.h"
 #include "norc_store.h"
 #include "norc_cron.h"
@@ -210,7 +211,7 @@ agg_live_task (agg_api_t *self, const char *name, norc_task_t *task, norc_api_re
 //  Daemons: registration and control requests
 
 static void
-s_daemon_register (agg_api_t *self, const norc_strmap_t *args, norc_api_reply_t *reply)
+agg_op_daemon_register (agg_api_t *self, const norc_strmap_t *args, norc_api_reply_t *reply)
 {
     const char *kind = agg_arg (args, "kind");
     const char *host = agg_arg (args, "host");
@@ -329,7 +330,7 @@ s_control_one (agg_api_t *self, uint64_t daemon_id, int request, const char *by,
 }
 
 static void
-s_control (agg_api_t *self, const norc_strmap_t *args, norc_api_reply_t *reply)
+agg_op_control (agg_api_t *self, const norc_strmap_t *args, norc_api_reply_t *reply)
 {
     int request = norc_request_code (agg_arg (args, "request"));
     if (request < 0) {
@@ -374,7 +375,7 @@ s_control (agg_api_t *self, const norc_strmap_t *args, norc_api_reply_t *reply)
 }
 
 static void
-s_daemon_show (agg_api_t *self, const norc_strmap_t *args, norc_api_reply_t *reply)
+agg_op_daemon_show (agg_api_t *self, const norc_strmap_t *args, norc_api_reply_t *reply)
 {
     const char *id_text = agg_arg (args, "id");
     norc_daemon_t d = { 0 };
@@ -402,7 +403,7 @@ s_daemon_show (agg_api_t *self, const norc_strmap_t *args, norc_api_reply_t *rep
 
 //  Who the caller is, as the registry says
 static void
-s_whoami (agg_api_t *self, const norc_strmap_t *args, norc_api_reply_t *reply)
+agg_op_whoami (agg_api_t *self, const norc_strmap_t *args, norc_api_reply_t *reply)
 {
     NORC_UNUSED (args);
     norc_strmap_t *row = norc_rows_add (&reply->rows);
@@ -416,29 +417,9 @@ s_whoami (agg_api_t *self, const norc_strmap_t *args, norc_api_reply_t *reply)
     norc_strmap_set (row, "roles", roles);
 }
 
+//  Each operation's handler, from proto/norc_api.xml
 static const struct { const char *op; agg_op_fn *fn; } s_ops [] = {
-    { "control", s_control },               { "daemon.show", s_daemon_show },
-    { "queue.add", agg_op_queue_add },           { "queue.list", agg_op_queue_list },
-    { "queue.rm", agg_op_queue_rm },             { "group.add", agg_op_group_add },
-    { "task.add", agg_op_task_add },             { "task.list", agg_op_task_list },
-    { "task.show", agg_op_task_show },           { "task.rm", agg_op_task_rm },
-    { "job.add", agg_op_job_add },               { "job.show", agg_op_job_show },
-    { "schedule.add", agg_op_schedule_add },     { "schedule.list", agg_op_schedule_list },
-    { "schedule.show", agg_op_schedule_show },   { "schedule.rm", agg_op_schedule_rm },
-    { "schedule.pause", agg_op_schedule_pause_op }, { "schedule.resume", agg_op_schedule_resume_op },
-    { "schedule.history", agg_op_schedule_history },
-    { "run", agg_op_run },
-    { "status.executors", agg_op_status_executors }, { "status.schedulers", agg_op_status_schedulers },
-    { "status.queues", agg_op_queue_list },      { "status.instances", agg_op_status_instances },
-    { "instance.show", agg_op_instance_show },   { "instance.kill", agg_op_instance_kill },
-    { "instance.handle", agg_op_instance_handle_op }, { "instance.rerun", agg_op_instance_rerun },
-    { "daemon.register", s_daemon_register },
-    { "audit.list", agg_op_audit_list },         { "audit.verify", agg_op_audit_verify },
-    { "keys.list", agg_op_keys_list },           { "keys.pending", agg_op_keys_pending },
-    { "keys.add", agg_op_keys_add },             { "keys.accept", agg_op_keys_accept },
-    { "keys.reject", agg_op_keys_reject },       { "keys.revoke", agg_op_keys_revoke },
-    { "keys.rotate", agg_op_keys_rotate },       { "keys.token", agg_op_keys_token },
-    { "keys.enrol", agg_op_keys_enrol },         { "whoami", s_whoami },
+#include "agg_api_ops.inc"
 };
 
 bool
@@ -494,8 +475,20 @@ agg_api_handle (agg_api_t *self, const norc_api_request_t *request, norc_api_rep
                        (long long) (down_ms + 999) / 1000, norc_db_errstr (self->db));
         return;
     }
-    //  A change is audited, with the state of its target before and after
+    //  An argument the operation does not take is refused, not ignored: a
+    //  misspelt one would otherwise go unnoticed
+    //  (a change refused so is audited as failed, as any other)
+    const norc_api_op_t *known = norc_api_op (request->op);
     bool change = agg_audit_is_change (request->op);
+    for (size_t i = 0; known && i < request->args.count; i++)
+        if (!norc_api_takes (known, request->args.keys [i])) {
+            agg_reply_error (reply, NORC_ERROR, "%s takes no argument \"%s\" (docs/api.md)", request->op,
+                             request->args.keys [i]);
+            if (change)
+                agg_audit_record (self, request, reply, NULL);
+            return;
+        }
+    //  A change is audited, with the state of its target before and after
     char *before = change ? agg_audit_state (self, request->op, &request->args, NULL) : NULL;
     if (!agg_api_run_op (self, request->op, &request->args, reply)) {
         agg_reply_error (reply, NORC_ERROR, "unknown operation \"%s\"", request->op ? request->op : "");

@@ -5,26 +5,18 @@
 //  "audit.VERB". Reads are not recorded. audit.list and audit.verify read
 //  the record back.
 #include "agg_api_internal.h"
+#include "norc_api.h"
 #include "norc_timing.h"
 #include "norc_log.h"
 #include "norc_mem.h"
 
-//  Operations that only read
-static const char *s_reads [] = {
-    "queue.list", "task.list", "task.show", "job.show", "schedule.list", "schedule.show", "schedule.history",
-    "status.executors", "status.schedulers", "status.queues", "status.instances", "instance.show",
-    "daemon.show", "audit.list", "audit.verify", "keys.list", "keys.pending", "whoami"
-};
-
+//  Whether an operation changes something (proto/norc_api.xml); one Norc
+//  does not know changes nothing
 bool
 agg_audit_is_change (const char *op)
 {
-    if (!op)
-        return false;
-    for (size_t i = 0; i < sizeof s_reads / sizeof s_reads [0]; i++)
-        if (strcmp (op, s_reads [i]) == 0)
-            return false;
-    return true;
+    const norc_api_op_t *known = norc_api_op (op);
+    return known && known->change;
 }
 
 //  What shows a change's target: the show operation and the argument that

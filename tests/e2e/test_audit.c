@@ -109,3 +109,25 @@ Test (audit, a_secret_value_reaches_its_task_and_is_shown_nowhere)
     cr_expect_neq (system (logs), 0, "no service wrote it in its log");
     free (logs);
 }
+
+//  An argument the operation does not take (docs/api.md) is refused with
+//  its name, and nothing changes; the refused change is audited as failed
+Test (audit, an_argument_an_operation_does_not_take_is_refused)
+{
+    zsock_t *api = zsock_new (ZMQ_DEALER);
+    cr_assert_eq (zsock_connect (api, "%s", norc_test_system_env (s_sys, "NORC_AGGREGATOR_API")), 0);
+    norc_msg_t *reply = norc_test_api_ask (api, "queue.add", "nmae", "Misspelt", 5000);
+    cr_assert_not_null (reply);
+    cr_expect_eq (reply->api_reply.code, NORC_ERROR);
+    cr_expect_not_null (strstr (reply->api_reply.error, "queue.add takes no argument \"nmae\""), "%s",
+                        reply->api_reply.error);
+    norc_msg_destroy (&reply);
+    reply = norc_test_api_ask (api, "queue.list", "colour", "red", 5000);
+    cr_assert_not_null (reply);
+    cr_expect_eq (reply->api_reply.code, NORC_ERROR, "a read too");
+    norc_msg_destroy (&reply);
+    zsock_destroy (&api);
+    cr_expect_eq (norc_test_db_int (s_db, "SELECT COUNT(*) FROM queues"), 0, "nothing added");
+    cr_expect_eq (norc_test_db_int (s_db, "SELECT COUNT(*) FROM audit WHERE verb = 'queue.add' AND outcome = 3"), 1,
+                  "the refused change is audited as failed");
+}

@@ -16,6 +16,7 @@
 #include "norc_msg.h"
 #include "norc_log.h"
 #include "norc_authz.h"
+#include "norc_api.h"
 
 static norc_test_system_t *s_sys;
 static norc_db_t *s_db;
@@ -441,7 +442,7 @@ s_audited (zcert_t *cert, const char *who, const char *op, int outcome_min, int 
     return code;
 }
 
-//  Every operation of the API, from the one table of who may ask what:
+//  Every operation of the API, from its schema (proto/norc_api.xml):
 //  asked by a principal whose roles do not allow it, it is refused and
 //  leaves exactly one audit row (denied); asked by one whose roles allow
 //  it, a change leaves exactly one row (accepted, or failed: asked here
@@ -473,7 +474,8 @@ Test (curve, every_operation_is_audited_once_allowed_or_denied)
         "instance.show", "daemon.show", "audit.list", "audit.verify", "keys.list", "keys.pending", "whoami"
     };
     size_t ops = 0;
-    for (const char *op; (op = norc_authz_op_at (ops)); ops++) {
+    for (const norc_api_op_t *each; (each = norc_api_op_at (ops)); ops++) {
+        const char *op = each->name;
         uint32_t needs = norc_authz_op (op);
         bool read = false;
         for (size_t i = 0; i < sizeof reads / sizeof reads [0]; i++)

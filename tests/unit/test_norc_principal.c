@@ -5,6 +5,7 @@
 #include <czmq.h>
 #include "norc_principal.h"
 #include "norc_authz.h"
+#include "norc_api.h"
 #include "norc_zap.h"
 #include "norc_msg.h"
 #include "norc_mem.h"
@@ -201,4 +202,32 @@ Test (norc_principal, the_zap_handler_admits_only_live_accepted_keys)
     zframe_reset (zmsg_first (request), "2.0", 3);
     s_expect_answer (registry, request, now, "400", "not a ZAP 1.0 request", "");
     norc_registry_destroy (&registry);
+}
+
+//  The API's schema (proto/norc_api.xml): every operation needs some role
+//  and the roles are the authorisation's; reads are not changes; an
+//  operation takes the arguments it names (prefixed ones as NAME.KEY) and
+//  "by", and nothing else
+Test (norc_principal, the_api_schema_names_each_operation_and_its_arguments)
+{
+    size_t count = 0;
+    for (const norc_api_op_t *op; (op = norc_api_op_at (count)); count++) {
+        cr_expect_neq (op->needs, 0, "%s needs a role", op->name);
+        cr_expect_eq (norc_authz_op (op->name), op->needs, "%s", op->name);
+        cr_expect_eq (norc_api_op (op->name), op);
+        cr_expect (norc_api_takes (op, "by"), "%s", op->name);
+        cr_expect (!norc_api_takes (op, "no_such_argument"), "%s", op->name);
+    }
+    cr_expect_geq (count, 40);
+    cr_expect_null (norc_api_op ("no.such"));
+    cr_expect_eq (norc_authz_op ("no.such"), NORC_ROLE_ADMIN, "an unknown operation needs admin");
+    cr_expect (!norc_api_op ("queue.list")->change);
+    cr_expect (norc_api_op ("queue.add")->change);
+    const norc_api_op_t *task_add = norc_api_op ("task.add");
+    cr_expect (norc_api_takes (task_add, "command"));
+    cr_expect (norc_api_takes (task_add, "env.PATH"));
+    cr_expect (norc_api_takes (task_add, "secret.TOKEN"));
+    cr_expect (!norc_api_takes (task_add, "env."), "a prefix needs a key");
+    cr_expect (!norc_api_takes (task_add, "env"));
+    cr_expect (!norc_api_takes (task_add, "environment.X"));
 }
