@@ -78,8 +78,10 @@ s_client_as (int type, const char *endpoint, const char *server, zcert_t *cert)
     return client;
 }
 
-static zsock_t *
-s_client (int type, const char *endpoint, const char *server, const char *name)
+//  The pair NAME from the keys directory, a new unknown pair ("?"), or
+//  none (NULL)
+static zcert_t *
+s_cert (const char *name)
 {
     zcert_t *cert = NULL;
     if (name) {
@@ -89,21 +91,38 @@ s_client (int type, const char *endpoint, const char *server, const char *name)
         cert = strcmp (name, "?") == 0 ? zcert_dup (s_stranger) : norc_keys_load (s_keys, name, true, err, sizeof err);
         cr_assert (cert, "%s", err);
     }
+    return cert;
+}
+
+static zsock_t *
+s_client (int type, const char *endpoint, const char *server, const char *name)
+{
+    zcert_t *cert = s_cert (name);
     zsock_t *client = s_client_as (type, endpoint, server, cert);
     zcert_destroy (&cert);
     return client;
 }
 
-//  One API request as NAME (see s_client): the reply's code, or 1 when
+//  One API request with cert (NULL: no CURVE): the reply's code, or 1 when
 //  nothing answered within a second
 static int
-s_api (const char *name, const char *op, const char *key, const char *value)
+s_api_as (zcert_t *cert, const char *op, const char *key, const char *value)
 {
-    zsock_t *client = s_client (ZMQ_DEALER, "NORC_AGGREGATOR_API", "aggregator", name);
+    zsock_t *client = s_client_as (ZMQ_DEALER, "NORC_AGGREGATOR_API", "aggregator", cert);
     norc_msg_t *reply = norc_test_api_ask (client, op, key, value, 1000);
     int code = reply ? reply->api_reply.code : 1;
     norc_msg_destroy (&reply);
     zsock_destroy (&client);
+    return code;
+}
+
+//  One API request as NAME (see s_client)
+static int
+s_api (const char *name, const char *op, const char *key, const char *value)
+{
+    zcert_t *cert = s_cert (name);
+    int code = s_api_as (cert, op, key, value);
+    zcert_destroy (&cert);
     return code;
 }
 
@@ -433,11 +452,7 @@ s_audited (zcert_t *cert, const char *who, const char *op, int outcome_min, int 
     snprintf (sql, sizeof sql, "SELECT COUNT(*) FROM audit WHERE verb = '%s' AND principal = '%s' "
                                "AND outcome BETWEEN %d AND %d", op, who, outcome_min, outcome_max);
     int64_t before = norc_test_db_int (s_db, sql);
-    zsock_t *client = s_client_as (ZMQ_DEALER, "NORC_AGGREGATOR_API", "aggregator", cert);
-    norc_msg_t *reply = norc_test_api_ask (client, op, NULL, NULL, 2000);
-    int code = reply ? reply->api_reply.code : 1;
-    norc_msg_destroy (&reply);
-    zsock_destroy (&client);
+    int code = s_api_as (cert, op, NULL, NULL);
     *rows = norc_test_db_int (s_db, sql) - before;
     return code;
 }
