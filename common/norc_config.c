@@ -28,6 +28,8 @@ static const s_key_t s_keys [] = {
     { "db.read_timeout_s", T_INT, "30", 1, 3600, "Seconds to wait for a query's answer" },
     { "db.write_timeout_s", T_INT, "30", 1, 3600, "Seconds to wait while sending a query" },
     { "db.retries", T_INT, "8", 0, 1000, "Times a transaction is retried after a deadlock or a lost connection" },
+    { "metrics.listen", T_STR, "", 0, 0,
+      "HOST:PORT where this service serves its Prometheus metrics at /metrics (\"\": not served; * as HOST: every IPv4 address)" },
     { "log.level", T_LEVEL, "info", 0, 0, "Lowest level logged: debug, info, warn, error" },
     { "log.dir", T_STR, "/var/lib/norc/logs", 0, 0, "Where the log-archiver keeps instance logs" },
     { "spool.dir", T_STR, "/var/lib/norc/spool", 0, 0, "Where an executor spools output while the log-archiver is away" },

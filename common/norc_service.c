@@ -2,6 +2,7 @@
 #include "norc_service.h"
 #include "norc_zmq.h"
 #include "norc_zap.h"
+#include "norc_metrics.h"
 #include "norc_log.h"
 #include <malloc.h>
 #include <signal.h>
@@ -48,6 +49,10 @@ norc_service_init (const char *name, int *argc, char **argv, bool takes_argument
     if (norc_zap_init (config, role, err, sizeof err) != NORC_OK)
         norc_fatalx ("security.curve: %s", err);
     atexit (norc_zap_shutdown);
+    //  Prometheus metrics, when metrics.listen says where
+    if (norc_metrics_serve (config, role) != NORC_OK)
+        norc_fatalx ("metrics.listen: cannot serve on %s", norc_config_str (config, "metrics.listen"));
+    atexit (norc_metrics_shutdown);
     return config;
 }
 

@@ -9,9 +9,9 @@
 set -euo pipefail
 
 BUILD=(build-essential cmake pkg-config libzmq3-dev libczmq-dev libmsgpack-dev libmariadb-dev
-       libcurl4-openssl-dev libjansson-dev)
-RUNTIME=(libzmq5 libczmq4 libmsgpackc2 libmariadb3 libcurl4 libjansson4 tzdata ca-certificates)
-TEST=(python3 libcriterion-dev mariadb-server mariadb-client clang libclang-rt-14-dev)
+       libcurl4-openssl-dev libjansson-dev libmicrohttpd-dev)
+RUNTIME=(libzmq5 libczmq4 libmsgpackc2 libmariadb3 libcurl4 libjansson4 libmicrohttpd12 tzdata ca-certificates)
+TEST=(python3 libcriterion-dev mariadb-server mariadb-client clang libclang-rt-14-dev curl prometheus)
 
 if [ "${1:-}" = list ]; then
     shift
@@ -43,6 +43,13 @@ SUDO=""
 if [ "$(id -u)" -ne 0 ]; then SUDO="sudo"; fi
 export DEBIAN_FRONTEND=noninteractive
 $SUDO apt-get update -qq
+# Packages with a daemon (prometheus: the tests use its promtool and run
+# their own server) are installed without starting it
+policy=/usr/sbin/policy-rc.d
+if [ ! -e "$policy" ]; then
+    printf '#!/bin/sh\nexit 101\n' | $SUDO tee "$policy" >/dev/null && $SUDO chmod +x "$policy"
+    trap '$SUDO rm -f "$policy"' EXIT
+fi
 $SUDO apt-get install -y -qq --no-install-recommends "${missing[@]}" >/dev/null
 if [ "${1:-all}" != "all" ]; then
     $SUDO rm -rf /var/lib/apt/lists/*

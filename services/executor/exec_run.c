@@ -4,6 +4,7 @@
 //  end: exit status and resource use reported, and whatever it left
 //  running ended with it. See exec_internal.h for the parts.
 #include "exec_internal.h"
+#include "norc_metrics.h"
 
 void
 exec_run_destroy (void **item)
@@ -364,6 +365,11 @@ s_finish (executor_t *self, exec_run_t *run)
     if (run->timed_out)
         why = NORC_WHY_TIMEOUT;
     s_send_ended (self, run->instance_id, status, exit_code, signal, run->started, &run->usage, reason, why);
+    char labels [192], queue [128];
+    snprintf (labels, sizeof labels, "queue=\"%s\",status=\"%s\"",
+              norc_metrics_escape (self->queue, queue, sizeof queue), norc_status_name (status));
+    norc_metrics_observe ("norc_instance_duration_seconds", labels,
+                          run->started ? (double) (norc_now_us () - run->started) / 1e6 : 0);
     norc_log_info ("instance=%llu task=%s: %s", (unsigned long long) run->instance_id, run->task,
                    norc_status_name (status));
     self->completed++;

@@ -29,6 +29,7 @@
 //  groups of its lost runs are stopped, those instances are reported ERROR,
 //  and every log it spooled is sent to the archiver complete.
 #include "exec_internal.h"
+#include "norc_metrics.h"
 
 char *
 executor_key (uint64_t id, char *buf, size_t size)
@@ -487,6 +488,12 @@ s_on_heartbeat (zloop_t *loop, int timer_id, void *arg)
     self->beat_at = now;
     norc_link_beat (self->link, self->status, (int) zhashx_size (self->runs),
                     self->concurrency - (int) zhashx_size (self->runs));
+    char labels [160], queue [128];
+    norc_metrics_escape (self->queue, queue, sizeof queue);
+    snprintf (labels, sizeof labels, "queue=\"%s\",state=\"busy\"", queue);
+    norc_metrics_set ("norc_executor_slots", labels, (double) zhashx_size (self->runs));
+    snprintf (labels, sizeof labels, "queue=\"%s\",state=\"free\"", queue);
+    norc_metrics_set ("norc_executor_slots", labels, (double) (self->concurrency - (int) zhashx_size (self->runs)));
     s_send_hello (self);
     //  Orphans that reached this executor after their instance ended
     exec_run_end_orphans (self, 0);
@@ -569,6 +576,13 @@ s_reconcile (executor_t *self)
 int
 executor_start (executor_t *self)
 {
+    static const double durations [] = { 0.01, 0.05, 0.1, 0.5, 1, 5, 10, 30, 60, 300, 900, 3600, 10800, 43200 };
+    norc_metrics_family ("norc_executor_slots", NORC_METRIC_GAUGE,
+                         "This executor's slots, by state (busy: running an instance; free), as of its last heartbeat.",
+                         NULL, 0);
+    norc_metrics_family ("norc_instance_duration_seconds", NORC_METRIC_HISTOGRAM,
+                         "How long the instances this executor ran took, from start to end, by queue and final status.",
+                         durations, sizeof durations / sizeof durations [0]);
     //  Processes a task puts out of its process group (setsid) become this
     //  executor's children when their parents exit, so it can end them
     if (prctl (PR_SET_CHILD_SUBREAPER, 1) != 0)

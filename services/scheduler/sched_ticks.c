@@ -3,6 +3,7 @@
 //  each round of due ticks: planned (norc_timing) and written in one
 //  transaction fenced by each schedule's lease epoch. See sched_internal.h.
 #include "sched_internal.h"
+#include "norc_metrics.h"
 
 //  One planned tick of the current fire round, with its schedule.
 typedef struct {
@@ -85,6 +86,33 @@ s_adopt (scheduler_t *self, norc_schedule_t *row)
     sched_heap_push (self->heap, &s->node);
 }
 
+//  A schedule's metric labels: its queue, and the tick's outcome when given
+void
+sched_metric_labels (const sched_schedule_t *s, const char *outcome, char *out, size_t size)
+{
+    char queue [128];
+    norc_metrics_escape (s->row.queue ? s->row.queue : "", queue, sizeof queue);
+    if (outcome)
+        snprintf (out, size, "outcome=\"%s\",queue=\"%s\"", outcome, queue);
+    else
+        snprintf (out, size, "queue=\"%s\"", queue);
+}
+
+//  The scheduler's metrics (docs/metrics.md)
+void
+sched_metrics_declare (void)
+{
+    static const double lateness [] = {
+        0.0005, 0.001, 0.0025, 0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1, 2.5, 5, 10, 30, 60
+    };
+    norc_metrics_family ("norc_ticks_total", NORC_METRIC_COUNTER,
+                         "Ticks of the schedules this scheduler holds, by queue and outcome (fired, skipped, missed).",
+                         NULL, 0);
+    norc_metrics_family ("norc_tick_lateness_seconds", NORC_METRIC_HISTOGRAM,
+                         "From a tick's nominal time to its instance's commit, by queue.",
+                         lateness, sizeof lateness / sizeof lateness [0]);
+}
+
 static void
 s_send_created (scheduler_t *self, sched_schedule_t *s, uint64_t instance_id, norc_us_t nominal)
 {
@@ -99,6 +127,11 @@ s_send_created (scheduler_t *self, sched_schedule_t *s, uint64_t instance_id, no
     m->attempt = 1;
     m->replace = s->row.concurrency == NORC_CONCURRENCY_REPLACE;
     norc_link_send (self->link, &msg);
+    char labels [160];
+    sched_metric_labels (s, NULL, labels, sizeof labels);
+    norc_metrics_observe ("norc_tick_lateness_seconds", labels, (double) (norc_now_us () - nominal) / 1e6);
+    sched_metric_labels (s, "fired", labels, sizeof labels);
+    norc_metrics_add ("norc_ticks_total", labels, 1);
 }
 
 //  One event for a tick, or a run of ticks, that fired nothing
@@ -113,6 +146,9 @@ s_send_skipped (scheduler_t *self, sched_schedule_t *s, const norc_tick_fire_t *
     msg->tick_skipped.outcome = norc_strdup (outcome);
     msg->tick_skipped.reason = norc_strdup (t->reason ? t->reason : "");
     norc_link_send (self->link, &msg);
+    char labels [160];
+    sched_metric_labels (s, outcome, labels, sizeof labels);
+    norc_metrics_add ("norc_ticks_total", labels, t->count > 1 ? (double) t->count : 1);
 }
 
 //  Plan one schedule's due ticks into the round (nothing is written yet).

@@ -12,6 +12,7 @@
 //  (agg_liveness.c). The API ROUTER serves norcctl (agg_api.c).
 #include "agg_internal.h"
 #include "norc_authz.h"
+#include "norc_metrics.h"
 
 aggregator_t *
 aggregator_new (norc_config_t *config)
@@ -272,6 +273,13 @@ agg_flush (aggregator_t *self)
         for (size_t i = 0; i < self->publish_count; i++) {
             norc_msg_t *event = self->publish [i];
             char *topic = norc_strdup (event->event.topic);
+            if (strcmp (topic, "instance.ended") == 0) {
+                char labels [192], queue [128];
+                snprintf (labels, sizeof labels, "queue=\"%s\",status=\"%s\"",
+                          norc_metrics_escape (event->event.queue, queue, sizeof queue),
+                          norc_status_name (event->event.status) ? norc_status_name (event->event.status) : "?");
+                norc_metrics_add ("norc_instances_finished_total", labels, 1);
+            }
             agg_api_publish (self->stream, &event, topic);
             free (topic);
             self->publish [i] = NULL;
@@ -671,6 +679,8 @@ aggregator_start (aggregator_t *self)
     //  its operation by agg_api_handle) joins the audit
     norc_store_audit_refusals (self->db, "aggregator");
     self->observing_since = self->last_sweep = norc_mono_us ();
+    norc_metrics_family ("norc_instances_finished_total", NORC_METRIC_COUNTER,
+                         "Instances that reached a final status, as recorded, by queue and status.", NULL, 0);
     self->loop = zloop_new ();
     if (norc_zap_curve ()) {
         self->stream_endpoint = zsock_last_endpoint (self->stream);
