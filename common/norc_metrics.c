@@ -429,6 +429,12 @@ norc_metrics_serve (norc_config_t *config, const char *service)
     return NORC_OK;
 }
 
+bool
+norc_metrics_serving (void)
+{
+    return s_daemon != NULL;
+}
+
 void
 norc_metrics_shutdown (void)
 {

@@ -36,6 +36,9 @@ char *norc_metrics_text (void);
 //  or NORC_ERROR when the address cannot be bound (said in the log).
 int norc_metrics_serve (norc_config_t *config, const char *service);
 
+//  Whether /metrics is served (what only metrics need is skipped when not).
+bool norc_metrics_serving (void);
+
 //  Stop serving and forget every series (at exit).
 void norc_metrics_shutdown (void);
 

@@ -18,7 +18,9 @@ void norc_queue_clear (norc_queue_t *self);
 int norc_store_queue_add (norc_db_t *db, const char *name, int kind, uint64_t *id);
 int norc_store_queue_get (norc_db_t *db, const char *name, norc_queue_t *queue);
 //  Rows: id, name, kind, waiting (instances not yet started), executors
-//  (alive: heartbeat after alive_after).
+//  (alive: heartbeat after alive_after), oldest_us (how long the oldest
+//  waiting instance of the queue itself has waited, in microseconds; 0
+//  when none).
 int norc_store_queue_list (norc_db_t *db, norc_us_t alive_after, norc_rows_t *rows);
 //  How many live executors (heard from after alive_after, not ended) take
 //  work from a queue: those on it and those on a group it is in.

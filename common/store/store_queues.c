@@ -78,7 +78,9 @@ static const char *s_sql_queue_list =
     "     (i.queue_id = q.id OR i.queue_id IN "
     "       (SELECT m.queue_id FROM queue_group_members m WHERE m.group_id = q.id))) AS waiting, "
     "  (SELECT COUNT(*) FROM daemons d WHERE d.kind = 2 AND d.queue_id = q.id "
-    "     AND d.status < 7 AND d.heartbeat > ?) AS executors "
+    "     AND d.status < 7 AND d.heartbeat > ?) AS executors, "
+    "  COALESCE(TIMESTAMPDIFF(MICROSECOND, (SELECT i.enqueued_at FROM instances i "
+    "     WHERE i.queue_id = q.id AND i.status = 1 ORDER BY i.id LIMIT 1), UTC_TIMESTAMP(6)), 0) AS oldest_us "
     "FROM queues q ORDER BY q.name";
 
 static int

@@ -622,6 +622,42 @@ s_on_withdrawals (zloop_t *loop, int timer_id, void *arg)
     return 0;
 }
 
+//  The queues' depth and the age of their oldest waiting instance, and the
+//  daemons alive (heard from within the failure threshold), for /metrics:
+//  every five heartbeat periods, and only while metrics are served (one
+//  query)
+static int
+s_on_metrics (zloop_t *loop, int timer_id, void *arg)
+{
+    NORC_UNUSED (loop);
+    NORC_UNUSED (timer_id);
+    aggregator_t *self = (aggregator_t *) arg;
+    norc_rows_t rows = { 0 };
+    norc_us_t alive_after = norc_now_us () - self->failure_ms * 1000;
+    if (self->db && !norc_db_down_ms (self->db) && norc_store_queue_list (self->db, alive_after, &rows) == NORC_OK)
+        for (size_t i = 0; i < rows.count; i++) {
+            const char *kind = norc_strmap_get (&rows.rows [i], "kind");
+            if (kind && strcmp (kind, "group") == 0)
+                continue;
+            char labels [160], queue [128];
+            snprintf (labels, sizeof labels, "queue=\"%s\"",
+                      norc_metrics_escape (norc_strmap_get (&rows.rows [i], "name"), queue, sizeof queue));
+            const char *waiting = norc_strmap_get (&rows.rows [i], "waiting");
+            const char *oldest = norc_strmap_get (&rows.rows [i], "oldest_us");
+            norc_metrics_set ("norc_queue_depth", labels, waiting ? strtod (waiting, NULL) : 0);
+            norc_metrics_set ("norc_queue_oldest_age_seconds", labels, oldest ? strtod (oldest, NULL) / 1e6 : 0);
+        }
+    norc_rows_clear (&rows);
+    int up [2] = { 0, 0 };
+    for (s_beat_t *beat = (s_beat_t *) zhashx_first (self->beats); beat;
+         beat = (s_beat_t *) zhashx_next (self->beats))
+        if (beat->at >= alive_after)
+            up [beat->kind == NORC_DAEMON_SCHEDULER ? 0 : 1]++;
+    norc_metrics_set ("norc_daemons_up", "kind=\"scheduler\"", up [0]);
+    norc_metrics_set ("norc_daemons_up", "kind=\"executor\"", up [1]);
+    return 0;
+}
+
 //  SIGTERM/SIGINT: the batch in hand is committed on the way out
 static int
 s_on_signal (void *arg, int count)
@@ -681,6 +717,12 @@ aggregator_start (aggregator_t *self)
     self->observing_since = self->last_sweep = norc_mono_us ();
     norc_metrics_family ("norc_instances_finished_total", NORC_METRIC_COUNTER,
                          "Instances that reached a final status, as recorded, by queue and status.", NULL, 0);
+    norc_metrics_family ("norc_queue_depth", NORC_METRIC_GAUGE,
+                         "Instances waiting in a queue (not started yet), every five heartbeat periods.", NULL, 0);
+    norc_metrics_family ("norc_queue_oldest_age_seconds", NORC_METRIC_GAUGE,
+                         "How long the oldest instance waiting in a queue has waited (0: none), every five heartbeat periods.", NULL, 0);
+    norc_metrics_family ("norc_daemons_up", NORC_METRIC_GAUGE,
+                         "Schedulers and executors heard from within the failure threshold.", NULL, 0);
     self->loop = zloop_new ();
     if (norc_zap_curve ()) {
         self->stream_endpoint = zsock_last_endpoint (self->stream);
@@ -691,6 +733,10 @@ aggregator_start (aggregator_t *self)
     zloop_reader (self->loop, self->api, s_handle_api, self);
     zloop_timer (self->loop, (size_t) self->period_ms, 0, agg_live_on_heartbeat_write, self);
     zloop_timer (self->loop, (size_t) self->period_ms, 0, agg_live_on_sweep, self);
+    if (norc_metrics_serving ()) {
+        s_on_metrics (self->loop, 0, self);
+        zloop_timer (self->loop, (size_t) (5 * self->period_ms), 0, s_on_metrics, self);
+    }
     norc_service_on_signal (self->loop, s_on_signal, self);
     norc_service_upkeep (self->loop, self->config);
     return NORC_OK;
