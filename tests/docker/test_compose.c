@@ -86,16 +86,6 @@ s_wait_sql (const char *sql, int64_t want, int timeout_s)
     cr_assert_fail ("waited %d s for %s >= %lld (is %lld)", timeout_s, sql, (long long) want, (long long) value);
 }
 
-static int
-s_free_port (void)
-{
-    char *out = s_out ("python3 -c 'import socket; s=socket.socket(); s.bind((\"127.0.0.1\",0)); "
-                       "print(s.getsockname()[1])'");
-    int port = atoi (out);
-    free (out);
-    return port;
-}
-
 static void
 s_setup (void)
 {
@@ -105,9 +95,9 @@ s_setup (void)
     snprintf (s_project, sizeof s_project, "norctest%d", (int) getpid ());
     const char *tool = s_sh ("docker compose version >/dev/null 2>&1") == 0 ? "docker compose" : "docker-compose";
     s_compose = norc_asprintf ("%s -p %s -f %s/docker-compose.yml", tool, s_project, NORC_SOURCE_DIR);
-    s_api_port = s_free_port ();
-    s_stream_port = s_free_port ();
-    s_fetch_port = s_free_port ();
+    s_api_port = norc_test_free_port ();
+    s_stream_port = norc_test_free_port ();
+    s_fetch_port = norc_test_free_port ();
     char port [16];
     snprintf (port, sizeof port, "%d", s_api_port);
     setenv ("NORC_API_PORT", port, 1);

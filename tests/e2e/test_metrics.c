@@ -22,18 +22,6 @@ NORC_TEST_E2E_SUITE (metrics, 120);
 
 #define OK(...) NORC_TEST_CTL_OK (s_sys, __VA_ARGS__)
 
-static int
-s_free_port (void)
-{
-    int fd = socket (AF_INET, SOCK_STREAM, 0);
-    struct sockaddr_in addr = { .sin_family = AF_INET, .sin_addr.s_addr = htonl (INADDR_LOOPBACK) };
-    socklen_t len = sizeof addr;
-    cr_assert_eq (bind (fd, (struct sockaddr *) &addr, sizeof addr), 0);
-    cr_assert_eq (getsockname (fd, (struct sockaddr *) &addr, &len), 0);
-    close (fd);
-    return ntohs (addr.sin_port);
-}
-
 //  The standard output of a shell command
 static char *
 s_run (const char *command)
@@ -106,7 +94,8 @@ Test (metrics, the_services_serve_what_they_did)
     OK ("queue", "add", "Q");
     OK ("task", "add", "T", "--command", "true");
     //  The core's scheduler and aggregator give way to ones with metrics
-    int agg_port = s_free_port (), sched_port = s_free_port (), exec_port = s_free_port ();
+    int agg_port = norc_test_free_port (), sched_port = norc_test_free_port ();
+    int exec_port = norc_test_free_port ();
     char agg_listen [64], sched_listen [64], exec_listen [64];
     snprintf (agg_listen, sizeof agg_listen, "127.0.0.1:%d", agg_port);
     snprintf (sched_listen, sizeof sched_listen, "127.0.0.1:%d", sched_port);
@@ -169,7 +158,7 @@ Test (metrics, the_services_serve_what_they_did)
 
     //  A real Prometheus server (Debian's) scrapes the three, with the
     //  shipped rules loaded, and answers a quantile of the ticks' lateness
-    int prom_port = s_free_port ();
+    int prom_port = norc_test_free_port ();
     char *dir = norc_asprintf ("%s/prometheus", s_sys->dir);
     char *config = norc_asprintf (
         "global:\n  scrape_interval: 1s\n  evaluation_interval: 1s\n"

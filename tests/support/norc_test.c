@@ -1,5 +1,8 @@
 //  norc_test.c - helpers for the test suites.
 #include "norc_test.h"
+#include <sys/socket.h>
+#include <netinet/in.h>
+#include <arpa/inet.h>
 #include "norc_mem.h"
 #include "norc_migrate.h"
 #include "norc_zmq.h"
@@ -158,6 +161,18 @@ norc_test_run (const char *const *argv, const char *const *env, char **out, char
     else
         free (e);
     return WIFEXITED (status) ? WEXITSTATUS (status) : -1;
+}
+
+int
+norc_test_free_port (void)
+{
+    int fd = socket (AF_INET, SOCK_STREAM, 0);
+    struct sockaddr_in addr = { .sin_family = AF_INET, .sin_addr.s_addr = htonl (INADDR_LOOPBACK) };
+    socklen_t len = sizeof addr;
+    cr_assert (fd >= 0 && bind (fd, (struct sockaddr *) &addr, sizeof addr) == 0
+               && getsockname (fd, (struct sockaddr *) &addr, &len) == 0, "a free port");
+    close (fd);
+    return ntohs (addr.sin_port);
 }
 
 char *

@@ -44,6 +44,9 @@ void norc_test_rmdir (char **path_p);
 norc_msg_t *norc_test_api_ask (zsock_t *client, const char *op, const char *key, const char *value,
                                int timeout_ms);
 
+//  A loopback TCP port nothing listens on now.
+int norc_test_free_port (void);
+
 //  Path of a Norc binary in the build tree, e.g. "norcctl". Caller frees.
 char *norc_test_bin (const char *name);
 

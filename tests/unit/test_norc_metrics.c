@@ -5,6 +5,7 @@
 #include <netinet/in.h>
 #include <sys/socket.h>
 #include <unistd.h>
+#include "norc_test.h"
 #include "norc_metrics.h"
 #include "norc_log.h"
 #include "norc_mem.h"
@@ -64,19 +65,6 @@ Test (norc_metrics, counters_gauges_and_histograms_in_the_text_format)
     norc_metrics_shutdown ();
 }
 
-//  A port nothing listens on now
-static int
-s_free_port (void)
-{
-    int fd = socket (AF_INET, SOCK_STREAM, 0);
-    struct sockaddr_in addr = { .sin_family = AF_INET, .sin_addr.s_addr = htonl (INADDR_LOOPBACK) };
-    socklen_t len = sizeof addr;
-    cr_assert_eq (bind (fd, (struct sockaddr *) &addr, sizeof addr), 0);
-    cr_assert_eq (getsockname (fd, (struct sockaddr *) &addr, &len), 0);
-    close (fd);
-    return ntohs (addr.sin_port);
-}
-
 //  One HTTP/1.0 request; the whole answer
 static char *
 s_http (int port, const char *request)
@@ -104,7 +92,7 @@ Test (norc_metrics, served_at_slash_metrics_and_nothing_else)
     norc_log_init ("test", NORC_LOG_ERROR);
     norc_metrics_family ("norc_test_total", NORC_METRIC_COUNTER, "Things counted.", NULL, 0);
     norc_metrics_add ("norc_test_total", "", 3);
-    int port = s_free_port ();
+    int port = norc_test_free_port ();
     char where [64];
     snprintf (where, sizeof where, "127.0.0.1:%d", port);
     norc_config_t *config = norc_config_new ();
