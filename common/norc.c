@@ -79,6 +79,17 @@ norc_mono_us (void)
     return (norc_us_t) ts.tv_sec * NORC_US_PER_SEC + ts.tv_nsec / 1000;
 }
 
+bool
+norc_rate_allow (norc_rate_t *self, int max)
+{
+    norc_us_t now = norc_mono_us ();
+    if (now - self->second >= NORC_US_PER_SEC) {
+        self->second = now;
+        self->count = 0;
+    }
+    return ++self->count <= max;
+}
+
 char *
 norc_time_iso (norc_us_t t, char *buf, size_t size)
 {

@@ -120,6 +120,16 @@ norc_us_t
 norc_us_t
     norc_mono_us (void);
 
+//  At most max events a second (by the monotonic clock): whether one more
+//  may happen now. Start from all zeros.
+typedef struct {
+    norc_us_t second;           //  when the second being counted began
+    int count;
+} norc_rate_t;
+
+bool
+    norc_rate_allow (norc_rate_t *self, int max);
+
 //  Format an instant as ISO-8601 UTC with microseconds into buf
 //  ("2026-05-01T12:00:00.123456Z"). Returns buf.
 char *

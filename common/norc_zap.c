@@ -313,13 +313,8 @@ s_refused (s_loader_t *loader, zmsg_t *request, zmsg_t *reply)
     }
     //  Recorded as pending: twenty knocks a second at most (a flood of new
     //  keys costs the database nothing more, and handshakes no more wait)
-    static int64_t second;
-    static int knocks;
-    if (zclock_mono () / 1000 != second) {
-        second = zclock_mono () / 1000;
-        knocks = 0;
-    }
-    if (*fp && strcmp (why, "unknown key") == 0 && loader->source && knocks++ < 20)
+    static norc_rate_t knocks;
+    if (*fp && strcmp (why, "unknown key") == 0 && loader->source && norc_rate_allow (&knocks, 20))
         s_store->knock (loader->source, key, fp, address);
     if (s_say_now (&said)) {
         norc_log_warnx ("zap: refused a connection from %s, key fingerprint %s: %s (%lld more refusals not said; "

@@ -166,19 +166,13 @@ norc_store_audit_verify (norc_db_t *db, uint64_t *count, uint64_t *broken)
 
 static norc_db_t *s_refusals_db;
 static const char *s_refusals_server;
-static int64_t s_refusals_second;       //  monotonic us: the second they are counted in
-static int s_refusals_count;
+static norc_rate_t s_refusals_rate;
 
 static void
 s_on_refused (void *arg, const norc_zap_who_t *who, const char *verb, const char *why, const char *address)
 {
     NORC_UNUSED (arg);
-    int64_t now = norc_mono_us ();
-    if (now - s_refusals_second >= NORC_US_PER_SEC) {
-        s_refusals_second = now;
-        s_refusals_count = 0;
-    }
-    if (!s_refusals_db || ++s_refusals_count > 5)
+    if (!s_refusals_db || !norc_rate_allow (&s_refusals_rate, 5))
         return;
     norc_audit_entry_t entry = {
         .principal = who->name, .key_fingerprint = who->fingerprint, .source = address, .verb = verb,

@@ -71,8 +71,7 @@ struct _archiver_t {
     zsock_t *logs;              //  ROUTER for executors
     zsock_t *fetch;             //  ROUTER for readers
     zsock_t *refusals;          //  DEALER to aggregator.events (under CURVE): refusals for the audit
-    int64_t refusals_second;    //  monotonic us: the second they are counted in
-    int refusals_count;
+    norc_rate_t refusals_rate;  //  five a second at most
     zloop_t *loop;
     zhashx_t *open;             //  instance id -> s_open_t
     zlistx_t *parked;           //  s_parked_t
@@ -600,12 +599,7 @@ static void
 s_on_refused (void *arg, const norc_zap_who_t *who, const char *verb, const char *why, const char *address)
 {
     archiver_t *self = (archiver_t *) arg;
-    int64_t now = norc_mono_us ();
-    if (now - self->refusals_second >= NORC_US_PER_SEC) {
-        self->refusals_second = now;
-        self->refusals_count = 0;
-    }
-    if (++self->refusals_count > 5)
+    if (!norc_rate_allow (&self->refusals_rate, 5))
         return;
     norc_msg_t *msg = norc_msg_new (NORC_MSG_REFUSAL);
     msg->refusal.server = norc_strdup ("archiver");

@@ -22,23 +22,15 @@ NORC_TEST_E2E_SUITE (metrics, 120);
 
 #define OK(...) NORC_TEST_CTL_OK (s_sys, __VA_ARGS__)
 
-//  The standard output of a shell command
+//  The standard output of a shell command (norc_test_run)
 static char *
 s_run (const char *command)
 {
-    FILE *pipe = popen (command, "r");
-    cr_assert_not_null (pipe);
-    size_t size = 0, room = 65536;
-    char *text = (char *) norc_malloc (room);
-    size_t n;
-    while ((n = fread (text + size, 1, room - size - 1, pipe)) > 0) {
-        size += n;
-        if (size + 1 == room)
-            text = (char *) norc_realloc (text, room *= 2);
-    }
-    text [size] = 0;
-    pclose (pipe);
-    return text;
+    const char *argv [] = { "/bin/sh", "-c", command, NULL };
+    char *out = NULL, *err = NULL;
+    norc_test_run (argv, NULL, &out, &err);
+    free (err);
+    return out;
 }
 
 //  The body of GET /metrics on port ("" when nothing answers)
@@ -70,21 +62,22 @@ s_scrape_until (int port, const char *line, int timeout_ms)
 static int
 s_promtool (const char *text, char **said)
 {
-    char path [] = "/tmp/norc-metrics-XXXXXX";
-    int fd = mkstemp (path);
-    cr_assert (fd >= 0);
-    cr_assert_eq (write (fd, text, strlen (text)), (ssize_t) strlen (text));
-    close (fd);
-    char *command = norc_asprintf ("promtool check metrics < %s 2>&1", path);
-    FILE *pipe = popen (command, "r");
+    static int count;
+    char *path = norc_asprintf ("%s/metrics-%d.txt", s_sys->dir, ++count);
+    FILE *file = fopen (path, "w");
+    cr_assert_not_null (file);
+    fputs (text, file);
+    fclose (file);
+    char *command = norc_asprintf ("promtool check metrics < %s", path);
+    const char *argv [] = { "/bin/sh", "-c", command, NULL };
+    char *out = NULL, *err = NULL;
+    int rc = norc_test_run (argv, NULL, &out, &err);
+    *said = norc_asprintf ("%s%s", out, err);
+    free (out);
+    free (err);
     free (command);
-    char buffer [4096] = "";
-    size_t n = fread (buffer, 1, sizeof buffer - 1, pipe);
-    buffer [n] = 0;
-    int rc = pclose (pipe);
-    unlink (path);
-    *said = norc_strdup (buffer);
-    return WIFEXITED (rc) ? WEXITSTATUS (rc) : -1;
+    free (path);
+    return rc;
 }
 
 Test (metrics, the_services_serve_what_they_did)

@@ -197,3 +197,16 @@ Test (norc_buf, grows_to_cap_and_refuses_more)
     cr_expect_null (buf);
     norc_buf_destroy (&buf);
 }
+
+//  At most so many a second: the rest of the second is refused, the next
+//  second starts again
+Test (norc, a_rate_allows_so_many_a_second)
+{
+    norc_rate_t rate = { 0 };
+    for (int i = 0; i < 5; i++)
+        cr_expect (norc_rate_allow (&rate, 5), "event %d", i + 1);
+    cr_expect (!norc_rate_allow (&rate, 5), "the sixth in the same second");
+    cr_expect (!norc_rate_allow (&rate, 5));
+    rate.second -= NORC_US_PER_SEC;         //  as if a second went by
+    cr_expect (norc_rate_allow (&rate, 5), "a new second");
+}

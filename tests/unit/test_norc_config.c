@@ -50,9 +50,10 @@ Test (norc_config, defaults_then_file_env_flags_in_that_order)
 Test (norc_config, the_database_password_comes_from_a_file)
 {
     unsetenv ("NORC_CONFIG");
-    char path [] = "/tmp/norc-password-XXXXXX";
-    int fd = mkstemp (path);
-    FILE *file = fdopen (fd, "w");
+    char *dir = norc_test_tmpdir ("password");
+    char *path = norc_asprintf ("%s/password", dir);
+    FILE *file = fopen (path, "w");
+    cr_assert_not_null (file);
     fprintf (file, "s3cret:@/x\nsecond line\n");
     fclose (file);
     const char *urls [] = { "mysql://norc@db:3306/norc", "mysql://norc:old@db:3306/norc" };
@@ -73,6 +74,8 @@ Test (norc_config, the_database_password_comes_from_a_file)
     cr_expect_not_null (strstr (norc_config_errstr (config), "db.password_file: cannot read a password from"),
                         "%s", norc_config_errstr (config));
     norc_config_destroy (&config);
+    free (path);
+    norc_test_rmdir (&dir);
 }
 
 Test (norc_config, errors_name_the_key_and_the_value)
