@@ -17,51 +17,11 @@ norc_strerror (int rc)
     }
 }
 
-static const struct { int code; const char *name; } s_statuses [] = {
-    { NORC_ST_CREATED, "CREATED" },     { NORC_ST_RUNNING, "RUNNING" },
-    { NORC_ST_PAUSED, "PAUSED" },       { NORC_ST_STOPPING, "STOPPING" },
-    { NORC_ST_SUSPENDED, "SUSPENDED" }, { NORC_ST_PAUSING, "PAUSING" },
-    { NORC_ST_SUCCESS, "SUCCESS" },     { NORC_ST_ENDED, "ENDED" },
-    { NORC_ST_KILLED, "KILLED" },       { NORC_ST_SKIPPED, "SKIPPED" },
-    { NORC_ST_HANDLED, "HANDLED" },     { NORC_ST_FAILURE, "FAILURE" },
-    { NORC_ST_ERROR, "ERROR" },         { NORC_ST_TIMEDOUT, "TIMEDOUT" },
-    { NORC_ST_INTERRUPTED, "INTERRUPTED" }
-};
-
-static const struct { int code; const char *name; } s_requests [] = {
-    { NORC_REQ_STOP, "STOP" },     { NORC_REQ_KILL, "KILL" },
-    { NORC_REQ_PAUSE, "PAUSE" },   { NORC_REQ_RESUME, "RESUME" },
-    { NORC_REQ_RELOAD, "RELOAD" }, { NORC_REQ_HANDLE, "HANDLE" },
-    { NORC_REQ_REREGISTER, "REREGISTER" }
-};
-
-static const struct { int code; const char *name; } s_whys [] = {
-    { NORC_WHY_EXIT, "exit" },                     { NORC_WHY_SIGNAL, "signal" },
-    { NORC_WHY_TIMEOUT, "timeout" },               { NORC_WHY_KILL_REQUEST, "kill-request" },
-    { NORC_WHY_INTERRUPTED, "interrupted" },       { NORC_WHY_HEARTBEAT_LOST, "heartbeat-lost" },
-    { NORC_WHY_EXECUTOR_DIED, "executor-died" },   { NORC_WHY_SPAWN_FAILED, "spawn-failed" },
-    { NORC_WHY_CANCELLED, "cancelled" },           { NORC_WHY_JOB, "job" }
-};
-
-#define S_LOOKUP_NAME(table, value) \
-    for (size_t i = 0; i < sizeof (table) / sizeof (table [0]); i++) \
-        if (table [i].code == (value)) \
-            return table [i].name; \
-    return NULL;
-
-#define S_LOOKUP_CODE(table, text) \
-    if (!(text)) \
-        return -1; \
-    for (size_t i = 0; i < sizeof (table) / sizeof (table [0]); i++) \
-        if (strcasecmp (table [i].name, (text)) == 0) \
-            return table [i].code; \
-    return -1;
-
-const char *norc_status_name (int status)      { S_LOOKUP_NAME (s_statuses, status) }
-int         norc_status_code (const char *name) { S_LOOKUP_CODE (s_statuses, name) }
-const char *norc_why_name (int why)            { S_LOOKUP_NAME (s_whys, why) }
-const char *norc_request_name (int request)    { S_LOOKUP_NAME (s_requests, request) }
-int         norc_request_code (const char *name) { S_LOOKUP_CODE (s_requests, name) }
+const char *norc_status_name (int status)        { return norc_enum_name (&norc_enum_status, status); }
+int         norc_status_code (const char *name)   { return norc_enum_code (&norc_enum_status, name); }
+const char *norc_why_name (int why)               { return norc_enum_name (&norc_enum_why, why); }
+const char *norc_request_name (int request)       { return norc_enum_name (&norc_enum_request, request); }
+int         norc_request_code (const char *name)  { return norc_enum_code (&norc_enum_request, name); }
 
 norc_us_t
 norc_now_us (void)

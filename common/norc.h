@@ -23,57 +23,14 @@
 const char *
     norc_strerror (int rc);
 
-//  Status codes: the original's numbers. final >= 7, failure >= 13.
-typedef enum {
-    NORC_ST_CREATED     = 1,    //  row exists; for an instance: waiting in its queue
-    NORC_ST_RUNNING     = 2,
-    NORC_ST_PAUSED      = 3,    //  daemon takes no new work
-    NORC_ST_STOPPING    = 4,    //  executor draining; ENDED when empty
-    NORC_ST_SUSPENDED   = 5,    //  executor paused by a machine fault (error group)
-    NORC_ST_PAUSING     = 6,    //  executor paused, instances still running
-    NORC_ST_SUCCESS     = 7,
-    NORC_ST_ENDED       = 8,    //  daemon shut down gracefully
-    NORC_ST_KILLED      = 9,    //  daemon killed on request
-    NORC_ST_SKIPPED     = 10,   //  job node not run: an upstream node failed
-    NORC_ST_HANDLED     = 12,   //  error acknowledged by an operator
-    NORC_ST_FAILURE     = 13,   //  the task's fault (non-zero exit)
-    NORC_ST_ERROR       = 14,   //  Norc's own fault (lost executor, spawn failure)
-    NORC_ST_TIMEDOUT    = 15,
-    NORC_ST_INTERRUPTED = 16    //  killed by an operator or a shutdown
-} norc_status_t;
+//  The enumerations (statuses, requests, reasons...): defined once in
+//  proto/norc_api.xml. A status is final from 7 on, a failure from 13 on.
+#include "norc_enums.h"
 
 #define NORC_STATUS_IS_FINAL(s)    ((s) >= 7)
 #define NORC_STATUS_IS_FAILURE(s)  ((s) >= 13)
 
-//  Request codes: the original's numbers plus HANDLE.
-typedef enum {
-    NORC_REQ_STOP   = 1,
-    NORC_REQ_KILL   = 2,
-    NORC_REQ_PAUSE  = 7,
-    NORC_REQ_RESUME = 8,
-    NORC_REQ_RELOAD = 9,
-    NORC_REQ_HANDLE = 12,
-    NORC_REQ_REREGISTER = 20    //  from the aggregator to a daemon recorded dead that still talks:
-                                //  register again (a new id); what it runs it reports under the old one
-} norc_request_t;
-
-//  Why an instance ended as it did, as a code: what policy reads (a retry,
-//  whether a late end may replace a guess), never the reason's text,
-//  which is for people.
-typedef enum {
-    NORC_WHY_EXIT           = 0,    //  its command exited (SUCCESS, or FAILURE with the code)
-    NORC_WHY_SIGNAL         = 1,    //  killed by a signal Norc did not send
-    NORC_WHY_TIMEOUT        = 2,    //  its task's timeout
-    NORC_WHY_KILL_REQUEST   = 3,    //  an operator's kill
-    NORC_WHY_INTERRUPTED    = 4,    //  its executor stopped it (drain over, a second signal)
-    NORC_WHY_HEARTBEAT_LOST = 5,    //  its executor fell silent past the threshold (a guess: the
-                                    //  executor's own end, if it comes, replaces it)
-    NORC_WHY_EXECUTOR_DIED  = 6,    //  its executor died while it ran (seen by the next one on the host)
-    NORC_WHY_SPAWN_FAILED   = 7,    //  the machine could not start it
-    NORC_WHY_CANCELLED      = 8,    //  ended before it started (cancelled, its job ended)
-    NORC_WHY_JOB            = 9,    //  a job's own end, or a node skipped for a failed upstream
-    NORC_WHY_MAX            = 9
-} norc_why_t;
+#define NORC_WHY_MAX NORC_WHY_JOB
 
 //  Whether an instance that ended so may be tried again (when its task has
 //  retries left): the task's failure (non-zero exit, a signal), its

@@ -31,8 +31,7 @@ enum {
 };
 #define NORC_ROLE_ANY 0x1FFu        //  any principal at all
 
-enum { NORC_PRINCIPAL_USER = 1, NORC_PRINCIPAL_SERVICE = 2, NORC_PRINCIPAL_TOKEN = 3 };
-enum { NORC_PRINCIPAL_PENDING = 1, NORC_PRINCIPAL_ACCEPTED = 2, NORC_PRINCIPAL_REJECTED = 3 };
+//  Kinds and states: norc_principal_kind_t, norc_principal_state_t (norc_enums.h).
 
 //  Parse a comma list of role names (viewer, logs:read, operator, admin,
 //  scheduler, executor, archiver, aggregator); "" is no role. NORC_OK or

@@ -2,23 +2,17 @@
 //  catch-up decision. No I/O, no clock: `now` is always an argument, so every
 //  rule is tested with a table.
 #include "norc_timing.h"
-#include <strings.h>
-
-static const char *s_catchup_names [] = { "none", "all", "latest", "within" };
 
 const char *
 norc_catchup_name (int catchup)
 {
-    return catchup >= 0 && catchup <= 3 ? s_catchup_names [catchup] : NULL;
+    return norc_enum_name (&norc_enum_catchup, catchup);
 }
 
 int
 norc_catchup_code (const char *name)
 {
-    for (int i = 0; i < 4; i++)
-        if (name && strcasecmp (name, s_catchup_names [i]) == 0)
-            return i;
-    return -1;
+    return norc_enum_code (&norc_enum_catchup, name);
 }
 
 int

@@ -5,14 +5,6 @@
 #include "norc.h"
 #include "norc_cron.h"
 
-//  What happens to ticks that came due while Norc could not fire them.
-typedef enum {
-    NORC_CATCHUP_NONE   = 0,    //  fire only ticks late by at most the grace; miss the rest
-    NORC_CATCHUP_ALL    = 1,    //  fire every one (the original's make_up)
-    NORC_CATCHUP_LATEST = 2,    //  fire the most recent one; miss the others
-    NORC_CATCHUP_WITHIN = 3     //  fire those late by at most the window; miss the rest
-} norc_catchup_t;
-
 //  Name "none", "all", "latest", "within" and back; -1 when unknown.
 const char *norc_catchup_name (int catchup);
 int         norc_catchup_code (const char *name);

@@ -1,9 +1,12 @@
 #!/usr/bin/env python3
-"""Generate the control API's table, the aggregator's dispatch table and
-docs/api.md from norc_api.xml. Standard library only; the output is
-deterministic and committed, so every symbol can be found with grep.
+"""Generate, from norc_api.xml, the enumerations (common/norc_enums.[ch]),
+the control API's table with each operation's arguments and reply columns
+(proto/norc_api.[ch]), the aggregator's dispatch table and docs/api.md.
+Standard library only; the output is deterministic and committed, so every
+symbol can be found with grep.
 
-usage: gen_api.py SCHEMA.xml OUT_PROTO_DIR OUT_DISPATCH_INC OUT_API_MD
+usage: gen_api.py SCHEMA.xml ROOT     write the files under ROOT (the repository's layout)
+       gen_api.py --list              the files it writes, relative to ROOT
 """
 import os
 import sys
@@ -16,16 +19,35 @@ ROLES = {
     "enrol": "NORC_ROLE_ENROL", "any": "NORC_ROLE_ANY",
 }
 TYPES = {"str": "NORC_API_STR", "int": "NORC_API_INT", "bool": "NORC_API_BOOL",
-         "time": "NORC_API_TIME", "id": "NORC_API_ID"}
+         "time": "NORC_API_TIME", "id": "NORC_API_ID", "status": "NORC_API_STATUS",
+         "enum": "NORC_API_ENUM"}
+ARG_TYPES = ("str", "int", "bool", "time", "id")
+OUTPUTS = ("common/norc_enums.h", "common/norc_enums.c", "proto/norc_api.h", "proto/norc_api.c",
+           "services/status-aggregator/agg_api_ops.inc", "docs/api.md")
 
 
 def words(el):
     return " ".join((el.text or "").split())
 
 
+def load_enums(root):
+    enums = []
+    for e in root.findall("enum"):
+        values = []
+        for v in e.findall("value"):
+            c = v.get("c") or v.get("name").upper().replace("-", "_")
+            values.append({"name": v.get("name"), "code": int(v.get("code")), "c": e.get("prefix") + c,
+                           "doc": words(v)})
+        enums.append({"name": e.get("name"), "type": e.get("type"), "doc": words(e), "values": values})
+    return enums
+
+
 def load(path):
+    root = ET.parse(path).getroot()
+    enums = load_enums(root)
+    enum_names = [e["name"] for e in enums]
     ops = []
-    for op in ET.parse(path).getroot().findall("operation"):
+    for op in root.findall("operation"):
         name = op.get("name")
         roles = op.get("role").split()
         for r in roles:
@@ -33,18 +55,113 @@ def load(path):
                 sys.exit("gen_api: %s: unknown role %s" % (name, r))
         args = []
         for a in op.findall("arg"):
-            if a.get("type") not in TYPES:
+            if a.get("type") not in ARG_TYPES:
                 sys.exit("gen_api: %s: unknown type %s" % (name, a.get("type")))
             args.append({"name": a.get("name"), "type": a.get("type"),
                          "required": a.get("required") == "1", "prefix": a.get("prefix") == "1",
                          "doc": words(a)})
+        cols = []
+        for c in op.findall("reply/col"):
+            if c.get("type") not in TYPES or (c.get("type") == "enum") != (c.get("enum") is not None):
+                sys.exit("gen_api: %s: column %s: bad type" % (name, c.get("name")))
+            if c.get("enum") and c.get("enum") not in enum_names:
+                sys.exit("gen_api: %s: column %s: unknown enum %s" % (name, c.get("name"), c.get("enum")))
+            cols.append({"name": c.get("name"), "type": c.get("type"), "enum": c.get("enum"),
+                         "prefix": c.get("prefix") == "1", "doc": words(c)})
         ops.append({"name": name, "roles": roles, "change": op.get("change") == "1",
                     "handler": op.get("handler") or "agg_op_" + name.replace(".", "_"),
-                    "doc": words(op), "args": args})
+                    "doc": words(op), "args": args, "cols": cols})
     names = [o["name"] for o in ops]
     if len(set(names)) != len(names):
         sys.exit("gen_api: an operation is defined twice")
-    return ops
+    return enums, ops
+
+
+def gen_enums_header(enums):
+    out = [HEADER, """//  norc_enums.h - every enumeration Norc's records, messages and API use,
+//  defined once in proto/norc_api.xml: the codes, and their names for
+//  people and for the API (norc_enum_name, norc_enum_code).
+#ifndef NORC_ENUMS_H_INCLUDED
+#define NORC_ENUMS_H_INCLUDED
+#include <stddef.h>
+
+"""]
+    for e in enums:
+        out.append("//  %s\ntypedef enum {\n" % e["doc"])
+        width = max(len(v["c"]) for v in e["values"])
+        for i, v in enumerate(e["values"]):
+            code = "%d%s" % (v["code"], "," if i + 1 < len(e["values"]) else "")
+            out.append("    %-*s = %-4s//  %s\n" % (width, v["c"], code, v["doc"]))
+        out.append("} %s;\n\n" % e["type"])
+    out.append("""typedef struct {
+    int code;
+    const char *name;           //  as the API and people see it
+    const char *doc;
+} norc_enum_value_t;
+
+typedef struct {
+    const char *name;           //  the enumeration's name in the schema ("status")
+    const char *doc;
+    const norc_enum_value_t *values;
+    size_t count;
+} norc_enum_t;
+
+""")
+    for e in enums:
+        out.append("extern const norc_enum_t norc_enum_%s;\n" % e["name"])
+    out.append("""
+//  The enumerations in the schema's order, by index from 0; NULL past the last.
+const norc_enum_t *norc_enum_at (size_t index);
+
+//  The name of a code, or NULL when the code is not one of self's.
+const char *norc_enum_name (const norc_enum_t *self, int code);
+
+//  The code of a name (case-insensitive), or -1.
+int norc_enum_code (const norc_enum_t *self, const char *name);
+
+#endif
+""")
+    return "".join(out)
+
+
+def gen_enums_source(enums):
+    out = [HEADER, '//  norc_enums.c - see norc_enums.h.\n#include "norc_enums.h"\n#include <strings.h>\n\n']
+    for e in enums:
+        out.append("static const norc_enum_value_t s_%s [] = {\n" % e["name"])
+        for v in e["values"]:
+            out.append("    { %s, %s, %s },\n" % (v["c"], c_str(v["name"]), c_str(v["doc"])))
+        out.append("};\nconst norc_enum_t norc_enum_%s = {\n    %s,\n    %s,\n    s_%s, %d\n};\n\n" % (
+            e["name"], c_str(e["name"]), c_str(e["doc"]), e["name"], len(e["values"])))
+    out.append("static const norc_enum_t *s_all [] = {\n")
+    for e in enums:
+        out.append("    &norc_enum_%s,\n" % e["name"])
+    out.append("""};
+
+const norc_enum_t *
+norc_enum_at (size_t index)
+{
+    return index < sizeof s_all / sizeof s_all [0] ? s_all [index] : NULL;
+}
+
+const char *
+norc_enum_name (const norc_enum_t *self, int code)
+{
+    for (size_t i = 0; i < self->count; i++)
+        if (self->values [i].code == code)
+            return self->values [i].name;
+    return NULL;
+}
+
+int
+norc_enum_code (const norc_enum_t *self, const char *name)
+{
+    for (size_t i = 0; name && i < self->count; i++)
+        if (strcasecmp (self->values [i].name, name) == 0)
+            return self->values [i].code;
+    return -1;
+}
+""")
+    return "".join(out)
 
 
 def c_str(text):
@@ -57,9 +174,19 @@ def gen_header():
 #ifndef NORC_API_H_INCLUDED
 #define NORC_API_H_INCLUDED
 #include "norc.h"
+#include "norc_enums.h"
 
+//  A value's type. On the wire every value is a string (a NORC_API_ID,
+//  INT, BOOL, TIME, STATUS or ENUM value may be empty: none); the type
+//  says how to read it (norc_api_json.h).
 typedef enum {
-    NORC_API_STR, NORC_API_INT, NORC_API_BOOL, NORC_API_TIME, NORC_API_ID
+    NORC_API_STR,               //  text
+    NORC_API_INT,               //  decimal, may be negative
+    NORC_API_BOOL,              //  "1"/"true" or "0"/"false"
+    NORC_API_TIME,              //  ISO-8601 UTC ("2026-05-01T12:00:00.123456Z")
+    NORC_API_ID,                //  a record's id, from 1 ("#" allowed in arguments)
+    NORC_API_STATUS,            //  a status code (norc_enum_status)
+    NORC_API_ENUM               //  one of an enumeration's names
 } norc_api_type_t;
 
 typedef struct {
@@ -70,12 +197,22 @@ typedef struct {
     const char *doc;
 } norc_api_arg_t;
 
+//  A column of the reply's rows.
+typedef struct {
+    const char *name;
+    norc_api_type_t type;
+    const norc_enum_t *values;  //  NORC_API_ENUM: its enumeration
+    bool prefix;                //  any number of NAME.KEY columns
+    const char *doc;
+} norc_api_col_t;
+
 typedef struct {
     const char *name;
     uint32_t needs;             //  roles, any one of them (norc_principal.h)
     bool change;                //  audited; false: a read
     const char *doc;
     const norc_api_arg_t *args; //  ends with a NULL name
+    const norc_api_col_t *cols; //  the reply's columns; ends with a NULL name
 } norc_api_op_t;
 
 //  The operation named so, or NULL.
@@ -86,6 +223,13 @@ const norc_api_op_t *norc_api_op_at (size_t index);
 
 //  Whether op takes an argument named key ("by" always: who asked).
 bool norc_api_takes (const norc_api_op_t *op, const char *key);
+
+//  The argument of op named key (a prefix argument for NAME.KEY), or NULL.
+const norc_api_arg_t *norc_api_arg (const norc_api_op_t *op, const char *key);
+
+//  The reply column of op named key (a prefix column for NAME.KEY; the
+//  column "warning", text, that any reply's first row may carry), or NULL.
+const norc_api_col_t *norc_api_col (const norc_api_op_t *op, const char *key);
 
 #endif
 """
@@ -101,12 +245,19 @@ def gen_source(ops):
                        "true" if a["required"] else "false", "true" if a["prefix"] else "false",
                        c_str(a["doc"])))
         out.append("    { NULL, NORC_API_STR, false, false, NULL }\n};\n")
+        out.append("static const norc_api_col_t s_cols_%s [] = {\n" % ident)
+        for c in o["cols"]:
+            out.append("    { %s, %s, %s, %s, %s },\n" % (c_str(c["name"]), TYPES[c["type"]],
+                       "&norc_enum_" + c["enum"] if c["enum"] else "NULL",
+                       "true" if c["prefix"] else "false", c_str(c["doc"])))
+        out.append("    { NULL, NORC_API_STR, NULL, false, NULL }\n};\n")
     out.append("\nstatic const norc_api_op_t s_ops [] = {\n")
     for o in ops:
         needs = " | ".join(ROLES[r] for r in o["roles"])
-        out.append("    { %s, %s, %s,\n      %s,\n      s_args_%s },\n" % (
+        ident = o["name"].replace(".", "_")
+        out.append("    { %s, %s, %s,\n      %s,\n      s_args_%s, s_cols_%s },\n" % (
             c_str(o["name"]), needs, "true" if o["change"] else "false", c_str(o["doc"]),
-            o["name"].replace(".", "_")))
+            ident, ident))
     out.append("};\n")
     out.append("""
 const norc_api_op_t *
@@ -124,18 +275,40 @@ norc_api_op_at (size_t index)
     return index < sizeof s_ops / sizeof s_ops [0] ? &s_ops [index] : NULL;
 }
 
+//  Whether key is name, or (prefix) name.SOMETHING
+static bool
+s_matches (const char *name, bool prefix, const char *key)
+{
+    size_t len = strlen (name);
+    return prefix ? strncmp (key, name, len) == 0 && key [len] == '.' && key [len + 1]
+                  : strcmp (key, name) == 0;
+}
+
+const norc_api_arg_t *
+norc_api_arg (const norc_api_op_t *op, const char *key)
+{
+    for (const norc_api_arg_t *a = op->args; a->name; a++)
+        if (s_matches (a->name, a->prefix, key))
+            return a;
+    return NULL;
+}
+
 bool
 norc_api_takes (const norc_api_op_t *op, const char *key)
 {
-    if (strcmp (key, "by") == 0)
-        return true;
-    for (const norc_api_arg_t *a = op->args; a->name; a++) {
-        size_t len = strlen (a->name);
-        if (a->prefix ? strncmp (key, a->name, len) == 0 && key [len] == '.' && key [len + 1]
-                      : strcmp (key, a->name) == 0)
-            return true;
-    }
-    return false;
+    return strcmp (key, "by") == 0 || norc_api_arg (op, key);
+}
+
+const norc_api_col_t *
+norc_api_col (const norc_api_op_t *op, const char *key)
+{
+    static const norc_api_col_t warning = {
+        "warning", NORC_API_STR, NULL, false, "What the caller should know (a queue no executor serves)"
+    };
+    for (const norc_api_col_t *c = op->cols; c->name; c++)
+        if (s_matches (c->name, c->prefix, key))
+            return c;
+    return strcmp (key, "warning") == 0 ? &warning : NULL;
 }
 """)
     return "".join(out)
@@ -148,17 +321,25 @@ def gen_dispatch(ops):
     return "".join(out)
 
 
-def gen_doc(ops):
+def gen_doc(enums, ops):
     out = ["# The control API\n\n",
            "<!-- GENERATED by proto/gen_api.py from proto/norc_api.xml. DO NOT EDIT. -->\n\n",
            "`norcctl` and every other client ask the status-aggregator with one\n",
            "message, `API-REQUEST` (`docs/protocol.md`): an operation's name and its\n",
            "arguments, every value a string. The reply, `API-REPLY`, has a code (0\n",
            "when done; -5 denied: the caller's roles do not allow it) and rows of\n",
-           "named string values. This page is generated from `proto/norc_api.xml`,\n",
-           "the one place the operations are defined: the aggregator's dispatch,\n",
-           "the roles each needs (`docs/security.md`) and what the audit records\n",
-           "come from it too.\n\n",
+           "named values, each column typed below. This page is generated from\n",
+           "`proto/norc_api.xml`, the one place the operations and enumerations\n",
+           "are defined: the aggregator's dispatch, the roles each needs\n",
+           "(`docs/security.md`), what the audit records, the C enumerations and\n",
+           "the JSON `norcctl --json` prints come from it too.\n\n",
+           "On the wire every value is a string; in JSON a value is typed by its\n",
+           "column: `int` and `id` are numbers, `bool` true or false, `time` an\n",
+           "RFC 3339 UTC string with microseconds, `status` a number with its name\n",
+           "beside it (`status_name`), an enumeration's value its name; an empty\n",
+           "value of any type but `str` is null. A prefix column (`env.KEY`) is an\n",
+           "object (`\"env\": {\"KEY\": \"value\"}`). Any reply's first row may carry\n",
+           "`warning` (text): what the caller should know.\n\n",
            "- **Roles**: who may ask, any one of them.\n",
            "- **Audited**: a change is recorded in the audit, with the target's\n",
            "  state before and after; reads are not.\n",
@@ -180,20 +361,34 @@ def gen_doc(ops):
                                                           a["doc"]))
         else:
             out.append("\nNo arguments.\n")
+        if o["cols"]:
+            out.append("\n| reply column | type | meaning |\n|---|---|---|\n")
+            for c in o["cols"]:
+                name = c["name"] + ".KEY" if c["prefix"] else c["name"]
+                kind = "[%s](#enum-%s)" % (c["enum"], c["enum"].replace("_", "-")) if c["enum"] else c["type"]
+                out.append("| `%s` | %s | %s |\n" % (name, kind, c["doc"]))
+        else:
+            out.append("\nNo rows in its reply.\n")
+    out.append("\n# Enumerations\n\nDefined once, in `proto/norc_api.xml`; in C, `common/norc_enums.h`.\n")
+    for e in enums:
+        out.append("\n## enum %s\n\n%s\n\n| code | name | meaning |\n|---|---|---|\n" % (e["name"], e["doc"]))
+        for v in e["values"]:
+            out.append("| %d | `%s` | %s |\n" % (v["code"], v["name"], v["doc"]))
     return "".join(out)
 
 
 def main():
-    if len(sys.argv) != 5:
+    if sys.argv[1:] == ["--list"]:
+        print("\n".join(OUTPUTS))
+        return
+    if len(sys.argv) != 3:
         sys.exit(__doc__)
-    ops = load(sys.argv[1])
-    files = {
-        os.path.join(sys.argv[2], "norc_api.h"): gen_header(),
-        os.path.join(sys.argv[2], "norc_api.c"): gen_source(ops),
-        sys.argv[3]: gen_dispatch(ops),
-        sys.argv[4]: gen_doc(ops),
-    }
-    for path, text in files.items():
+    enums, ops = load(sys.argv[1])
+    texts = (gen_enums_header(enums), gen_enums_source(enums), gen_header(), gen_source(ops),
+             gen_dispatch(ops), gen_doc(enums, ops))
+    for rel, text in zip(OUTPUTS, texts):
+        path = os.path.join(sys.argv[2], rel)
+        os.makedirs(os.path.dirname(path), exist_ok=True)
         with open(path, "w") as f:
             f.write(text)
 

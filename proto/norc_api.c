@@ -8,17 +8,37 @@ static const norc_api_arg_t s_args_queue_add [] = {
     { "kind", NORC_API_STR, false, false, "\"db\" (the default) or \"sqs\"" },
     { NULL, NORC_API_STR, false, false, NULL }
 };
+static const norc_api_col_t s_cols_queue_add [] = {
+    { "id", NORC_API_ID, NULL, false, "The queue's id" },
+    { NULL, NORC_API_STR, NULL, false, NULL }
+};
 static const norc_api_arg_t s_args_queue_list [] = {
     { NULL, NORC_API_STR, false, false, NULL }
+};
+static const norc_api_col_t s_cols_queue_list [] = {
+    { "id", NORC_API_ID, NULL, false, "The queue" },
+    { "name", NORC_API_STR, NULL, false, "Its name" },
+    { "kind", NORC_API_ENUM, &norc_enum_queue_kind, false, "db, sqs or group" },
+    { "waiting", NORC_API_INT, NULL, false, "Instances waiting in it" },
+    { "executors", NORC_API_INT, NULL, false, "Live executors serving it" },
+    { "oldest_us", NORC_API_INT, NULL, false, "Microseconds the oldest waiting instance has waited" },
+    { NULL, NORC_API_STR, NULL, false, NULL }
 };
 static const norc_api_arg_t s_args_queue_rm [] = {
     { "name", NORC_API_STR, true, false, "The queue" },
     { NULL, NORC_API_STR, false, false, NULL }
 };
+static const norc_api_col_t s_cols_queue_rm [] = {
+    { NULL, NORC_API_STR, NULL, false, NULL }
+};
 static const norc_api_arg_t s_args_group_add [] = {
     { "name", NORC_API_STR, true, false, "The group's name" },
     { "members", NORC_API_STR, true, false, "QUEUE:PRIORITY,... (lower priority first)" },
     { NULL, NORC_API_STR, false, false, NULL }
+};
+static const norc_api_col_t s_cols_group_add [] = {
+    { "id", NORC_API_ID, NULL, false, "The group's id" },
+    { NULL, NORC_API_STR, NULL, false, NULL }
 };
 static const norc_api_arg_t s_args_task_add [] = {
     { "name", NORC_API_STR, true, false, "The task's name" },
@@ -34,16 +54,47 @@ static const norc_api_arg_t s_args_task_add [] = {
     { "secret", NORC_API_STR, false, true, "secret.KEY: one stored and shown redacted" },
     { NULL, NORC_API_STR, false, false, NULL }
 };
+static const norc_api_col_t s_cols_task_add [] = {
+    { "id", NORC_API_ID, NULL, false, "The task's id" },
+    { NULL, NORC_API_STR, NULL, false, NULL }
+};
 static const norc_api_arg_t s_args_task_list [] = {
     { NULL, NORC_API_STR, false, false, NULL }
+};
+static const norc_api_col_t s_cols_task_list [] = {
+    { "id", NORC_API_ID, NULL, false, "The task's id" },
+    { "name", NORC_API_STR, NULL, false, "Its name" },
+    { "kind", NORC_API_ENUM, &norc_enum_task_kind, false, "command or job" },
+    { "description", NORC_API_STR, NULL, false, "Free text" },
+    { "command", NORC_API_STR, NULL, false, "Its shell command (a job: empty)" },
+    { "timeout_s", NORC_API_INT, NULL, false, "Seconds before it is stopped (0: none)" },
+    { "retry_max", NORC_API_INT, NULL, false, "Retries of a failed run" },
+    { "added", NORC_API_TIME, NULL, false, "When it was added" },
+    { "instances", NORC_API_INT, NULL, false, "Its instances in the record" },
+    { NULL, NORC_API_STR, NULL, false, NULL }
 };
 static const norc_api_arg_t s_args_task_show [] = {
     { "name", NORC_API_STR, true, false, "The task (or #ID)" },
     { NULL, NORC_API_STR, false, false, NULL }
 };
+static const norc_api_col_t s_cols_task_show [] = {
+    { "id", NORC_API_ID, NULL, false, "The task's id" },
+    { "name", NORC_API_STR, NULL, false, "Its name" },
+    { "kind", NORC_API_ENUM, &norc_enum_task_kind, false, "command or job" },
+    { "command", NORC_API_STR, NULL, false, "Its shell command" },
+    { "timeout", NORC_API_INT, NULL, false, "Seconds before it is stopped (0: none)" },
+    { "log_max_bytes", NORC_API_INT, NULL, false, "Most bytes of output kept (0: the executor's default)" },
+    { "cwd", NORC_API_STR, NULL, false, "Working directory" },
+    { "retries", NORC_API_INT, NULL, false, "Retries of a failed run" },
+    { "env", NORC_API_STR, NULL, true, "An environment variable of its runs (a secret's value shown as (secret))" },
+    { NULL, NORC_API_STR, NULL, false, NULL }
+};
 static const norc_api_arg_t s_args_task_rm [] = {
     { "name", NORC_API_STR, true, false, "The task" },
     { NULL, NORC_API_STR, false, false, NULL }
+};
+static const norc_api_col_t s_cols_task_rm [] = {
+    { NULL, NORC_API_STR, NULL, false, NULL }
 };
 static const norc_api_arg_t s_args_job_add [] = {
     { "name", NORC_API_STR, true, false, "The job's name" },
@@ -53,9 +104,20 @@ static const norc_api_arg_t s_args_job_add [] = {
     { "edge", NORC_API_STR, false, true, "edge.N: PARENT:CHILD, the child waits for the parent" },
     { NULL, NORC_API_STR, false, false, NULL }
 };
+static const norc_api_col_t s_cols_job_add [] = {
+    { "id", NORC_API_ID, NULL, false, "The job's id" },
+    { NULL, NORC_API_STR, NULL, false, NULL }
+};
 static const norc_api_arg_t s_args_job_show [] = {
     { "name", NORC_API_STR, true, false, "The job" },
     { NULL, NORC_API_STR, false, false, NULL }
+};
+static const norc_api_col_t s_cols_job_show [] = {
+    { "node", NORC_API_STR, NULL, false, "The node's name" },
+    { "task", NORC_API_STR, NULL, false, "The task it runs" },
+    { "after", NORC_API_STR, NULL, false, "The nodes it waits for, comma-separated" },
+    { "timeout", NORC_API_INT, NULL, false, "The job's timeout, seconds (0: none)" },
+    { NULL, NORC_API_STR, NULL, false, NULL }
 };
 static const norc_api_arg_t s_args_schedule_add [] = {
     { "task", NORC_API_STR, true, false, "The task or job" },
@@ -72,46 +134,157 @@ static const norc_api_arg_t s_args_schedule_add [] = {
     { "concurrency", NORC_API_STR, false, false, "allow, forbid or replace" },
     { NULL, NORC_API_STR, false, false, NULL }
 };
+static const norc_api_col_t s_cols_schedule_add [] = {
+    { "id", NORC_API_ID, NULL, false, "The schedule's id" },
+    { "timing", NORC_API_STR, NULL, false, "Its cron expression, normalized, or period" },
+    { "next", NORC_API_TIME, NULL, false, "Its first tick" },
+    { NULL, NORC_API_STR, NULL, false, NULL }
+};
 static const norc_api_arg_t s_args_schedule_list [] = {
     { "all", NORC_API_BOOL, false, false, "Ended ones too" },
     { NULL, NORC_API_STR, false, false, NULL }
+};
+static const norc_api_col_t s_cols_schedule_list [] = {
+    { "id", NORC_API_ID, NULL, false, "The schedule" },
+    { "task", NORC_API_STR, NULL, false, "Its task or job" },
+    { "queue", NORC_API_STR, NULL, false, "Its queue" },
+    { "timing", NORC_API_STR, NULL, false, "Its cron expression, or the period" },
+    { "tz", NORC_API_STR, NULL, false, "Its time zone" },
+    { "repetitions", NORC_API_INT, NULL, false, "Ticks in all (0: no end)" },
+    { "remaining", NORC_API_INT, NULL, false, "Ticks left" },
+    { "catchup", NORC_API_ENUM, &norc_enum_catchup, false, "What it does after a gap" },
+    { "concurrency", NORC_API_ENUM, &norc_enum_concurrency, false, "When a tick comes while a run is going" },
+    { "paused", NORC_API_BOOL, NULL, false, "Whether it is paused" },
+    { "next", NORC_API_TIME, NULL, false, "Its next tick" },
+    { "last", NORC_API_TIME, NULL, false, "Its last tick fired" },
+    { "scheduler", NORC_API_ID, NULL, false, "The scheduler holding it" },
+    { "deleted", NORC_API_TIME, NULL, false, "When it ended" },
+    { "deleted_reason", NORC_API_STR, NULL, false, "Why it ended" },
+    { NULL, NORC_API_STR, NULL, false, NULL }
 };
 static const norc_api_arg_t s_args_schedule_show [] = {
     { "id", NORC_API_ID, true, false, "The schedule" },
     { NULL, NORC_API_STR, false, false, NULL }
 };
+static const norc_api_col_t s_cols_schedule_show [] = {
+    { "id", NORC_API_ID, NULL, false, "The schedule" },
+    { "task", NORC_API_STR, NULL, false, "Its task or job" },
+    { "queue", NORC_API_STR, NULL, false, "Its queue" },
+    { "timing", NORC_API_STR, NULL, false, "Its cron expression, or the period" },
+    { "tz", NORC_API_STR, NULL, false, "Its time zone" },
+    { "repetitions", NORC_API_INT, NULL, false, "Ticks in all (0: no end)" },
+    { "remaining", NORC_API_INT, NULL, false, "Ticks left" },
+    { "catchup", NORC_API_ENUM, &norc_enum_catchup, false, "What it does after a gap" },
+    { "concurrency", NORC_API_ENUM, &norc_enum_concurrency, false, "When a tick comes while a run is going" },
+    { "paused", NORC_API_BOOL, NULL, false, "Whether it is paused" },
+    { "next", NORC_API_TIME, NULL, false, "Its next tick" },
+    { "last", NORC_API_TIME, NULL, false, "Its last tick fired" },
+    { "scheduler", NORC_API_ID, NULL, false, "The scheduler holding it" },
+    { "deleted", NORC_API_TIME, NULL, false, "When it ended" },
+    { "deleted_reason", NORC_API_STR, NULL, false, "Why it ended" },
+    { NULL, NORC_API_STR, NULL, false, NULL }
+};
 static const norc_api_arg_t s_args_schedule_rm [] = {
     { "id", NORC_API_ID, true, false, "The schedule" },
     { NULL, NORC_API_STR, false, false, NULL }
+};
+static const norc_api_col_t s_cols_schedule_rm [] = {
+    { NULL, NORC_API_STR, NULL, false, NULL }
 };
 static const norc_api_arg_t s_args_schedule_pause [] = {
     { "id", NORC_API_ID, true, false, "The schedule" },
     { NULL, NORC_API_STR, false, false, NULL }
 };
+static const norc_api_col_t s_cols_schedule_pause [] = {
+    { NULL, NORC_API_STR, NULL, false, NULL }
+};
 static const norc_api_arg_t s_args_schedule_resume [] = {
     { "id", NORC_API_ID, true, false, "The schedule" },
     { NULL, NORC_API_STR, false, false, NULL }
+};
+static const norc_api_col_t s_cols_schedule_resume [] = {
+    { NULL, NORC_API_STR, NULL, false, NULL }
 };
 static const norc_api_arg_t s_args_schedule_history [] = {
     { "id", NORC_API_ID, true, false, "The schedule" },
     { "limit", NORC_API_INT, false, false, "Most ticks (100)" },
     { NULL, NORC_API_STR, false, false, NULL }
 };
+static const norc_api_col_t s_cols_schedule_history [] = {
+    { "nominal", NORC_API_TIME, NULL, false, "The tick's nominal time (a run of missed ticks: its first)" },
+    { "last", NORC_API_TIME, NULL, false, "A run's last tick" },
+    { "ticks", NORC_API_INT, NULL, false, "Ticks in the entry" },
+    { "outcome", NORC_API_ENUM, &norc_enum_tick_outcome, false, "fired, skipped or missed" },
+    { "reason", NORC_API_STR, NULL, false, "Why it was skipped or missed" },
+    { "instance_id", NORC_API_ID, NULL, false, "The instance a fired tick made" },
+    { "status", NORC_API_STATUS, NULL, false, "That instance's status" },
+    { "lateness_ms", NORC_API_INT, NULL, false, "Milliseconds between the nominal time and the firing" },
+    { NULL, NORC_API_STR, NULL, false, NULL }
+};
 static const norc_api_arg_t s_args_run [] = {
     { "task", NORC_API_STR, true, false, "The task or job" },
     { "queue", NORC_API_STR, true, false, "The queue" },
     { NULL, NORC_API_STR, false, false, NULL }
 };
+static const norc_api_col_t s_cols_run [] = {
+    { "id", NORC_API_ID, NULL, false, "The instance" },
+    { NULL, NORC_API_STR, NULL, false, NULL }
+};
 static const norc_api_arg_t s_args_status_executors [] = {
     { "since", NORC_API_STR, false, false, "10m (the default), 30m, 1h, 3h, 12h, 1d, 7d or all" },
     { NULL, NORC_API_STR, false, false, NULL }
+};
+static const norc_api_col_t s_cols_status_executors [] = {
+    { "id", NORC_API_ID, NULL, false, "The daemon" },
+    { "kind", NORC_API_ENUM, &norc_enum_daemon_kind, false, "scheduler or executor" },
+    { "host", NORC_API_STR, NULL, false, "Its host" },
+    { "pid", NORC_API_INT, NULL, false, "Its process id" },
+    { "status", NORC_API_STATUS, NULL, false, "Its status" },
+    { "queue", NORC_API_STR, NULL, false, "An executor's queue or group" },
+    { "concurrency", NORC_API_INT, NULL, false, "An executor's slots" },
+    { "heartbeat", NORC_API_TIME, NULL, false, "Its last heartbeat" },
+    { "started", NORC_API_TIME, NULL, false, "When it started" },
+    { "ended", NORC_API_TIME, NULL, false, "When it ended" },
+    { "alive", NORC_API_BOOL, NULL, false, "Heard from within the failure threshold" },
+    { "running", NORC_API_INT, NULL, false, "Instances it runs" },
+    { "succeeded", NORC_API_INT, NULL, false, "Instances it ended well within the window" },
+    { "failed", NORC_API_INT, NULL, false, "Instances it ended failed within the window" },
+    { "claimed", NORC_API_INT, NULL, false, "Schedules a scheduler holds" },
+    { NULL, NORC_API_STR, NULL, false, NULL }
 };
 static const norc_api_arg_t s_args_status_schedulers [] = {
     { "since", NORC_API_STR, false, false, "10m (the default), 30m, 1h, 3h, 12h, 1d, 7d or all" },
     { NULL, NORC_API_STR, false, false, NULL }
 };
+static const norc_api_col_t s_cols_status_schedulers [] = {
+    { "id", NORC_API_ID, NULL, false, "The daemon" },
+    { "kind", NORC_API_ENUM, &norc_enum_daemon_kind, false, "scheduler or executor" },
+    { "host", NORC_API_STR, NULL, false, "Its host" },
+    { "pid", NORC_API_INT, NULL, false, "Its process id" },
+    { "status", NORC_API_STATUS, NULL, false, "Its status" },
+    { "queue", NORC_API_STR, NULL, false, "An executor's queue or group" },
+    { "concurrency", NORC_API_INT, NULL, false, "An executor's slots" },
+    { "heartbeat", NORC_API_TIME, NULL, false, "Its last heartbeat" },
+    { "started", NORC_API_TIME, NULL, false, "When it started" },
+    { "ended", NORC_API_TIME, NULL, false, "When it ended" },
+    { "alive", NORC_API_BOOL, NULL, false, "Heard from within the failure threshold" },
+    { "running", NORC_API_INT, NULL, false, "Instances it runs" },
+    { "succeeded", NORC_API_INT, NULL, false, "Instances it ended well within the window" },
+    { "failed", NORC_API_INT, NULL, false, "Instances it ended failed within the window" },
+    { "claimed", NORC_API_INT, NULL, false, "Schedules a scheduler holds" },
+    { NULL, NORC_API_STR, NULL, false, NULL }
+};
 static const norc_api_arg_t s_args_status_queues [] = {
     { NULL, NORC_API_STR, false, false, NULL }
+};
+static const norc_api_col_t s_cols_status_queues [] = {
+    { "id", NORC_API_ID, NULL, false, "The queue" },
+    { "name", NORC_API_STR, NULL, false, "Its name" },
+    { "kind", NORC_API_ENUM, &norc_enum_queue_kind, false, "db, sqs or group" },
+    { "waiting", NORC_API_INT, NULL, false, "Instances waiting in it" },
+    { "executors", NORC_API_INT, NULL, false, "Live executors serving it" },
+    { "oldest_us", NORC_API_INT, NULL, false, "Microseconds the oldest waiting instance has waited" },
+    { NULL, NORC_API_STR, NULL, false, NULL }
 };
 static const norc_api_arg_t s_args_status_instances [] = {
     { "since", NORC_API_STR, false, false, "10m, 30m, 1h, 3h, 12h, 1d, 7d or all" },
@@ -119,21 +292,68 @@ static const norc_api_arg_t s_args_status_instances [] = {
     { "limit", NORC_API_INT, false, false, "Most rows" },
     { NULL, NORC_API_STR, false, false, NULL }
 };
+static const norc_api_col_t s_cols_status_instances [] = {
+    { "id", NORC_API_ID, NULL, false, "The instance" },
+    { "task", NORC_API_STR, NULL, false, "Its task" },
+    { "queue", NORC_API_STR, NULL, false, "Its queue" },
+    { "schedule_id", NORC_API_ID, NULL, false, "The schedule that made it" },
+    { "nominal", NORC_API_TIME, NULL, false, "Its tick's nominal time" },
+    { "attempt", NORC_API_INT, NULL, false, "1, then 2... for retries" },
+    { "executor_id", NORC_API_ID, NULL, false, "The executor that ran it" },
+    { "status", NORC_API_STATUS, NULL, false, "Its status" },
+    { "enqueued", NORC_API_TIME, NULL, false, "When it was queued" },
+    { "started", NORC_API_TIME, NULL, false, "When it started" },
+    { "ended", NORC_API_TIME, NULL, false, "When it ended" },
+    { "exit_code", NORC_API_INT, NULL, false, "Its command's exit code" },
+    { "reason", NORC_API_STR, NULL, false, "Why it ended so, in words" },
+    { "job", NORC_API_ID, NULL, false, "The job instance it belongs to" },
+    { NULL, NORC_API_STR, NULL, false, NULL }
+};
 static const norc_api_arg_t s_args_instance_show [] = {
     { "id", NORC_API_ID, true, false, "The instance" },
     { NULL, NORC_API_STR, false, false, NULL }
+};
+static const norc_api_col_t s_cols_instance_show [] = {
+    { "id", NORC_API_ID, NULL, false, "The instance" },
+    { "task", NORC_API_STR, NULL, false, "Its task" },
+    { "queue", NORC_API_STR, NULL, false, "Its queue" },
+    { "status", NORC_API_STATUS, NULL, false, "Its status" },
+    { "executor_id", NORC_API_ID, NULL, false, "The executor that ran it" },
+    { "log_path", NORC_API_STR, NULL, false, "Its log's path at the archiver" },
+    { "started", NORC_API_TIME, NULL, false, "When it started" },
+    { "ended", NORC_API_TIME, NULL, false, "When it ended" },
+    { "exit_code", NORC_API_INT, NULL, false, "Its command's exit code" },
+    { "attempt", NORC_API_INT, NULL, false, "1, then 2... for retries" },
+    { "retry_of", NORC_API_ID, NULL, false, "The instance it retries" },
+    { "revision", NORC_API_STR, NULL, false, "The revision it ran" },
+    { "reason", NORC_API_STR, NULL, false, "Why it ended so, in words" },
+    { "why", NORC_API_ENUM, &norc_enum_why, false, "Why it ended so, as a code" },
+    { NULL, NORC_API_STR, NULL, false, NULL }
 };
 static const norc_api_arg_t s_args_instance_kill [] = {
     { "id", NORC_API_ID, true, false, "The instance" },
     { NULL, NORC_API_STR, false, false, NULL }
 };
+static const norc_api_col_t s_cols_instance_kill [] = {
+    { "id", NORC_API_ID, NULL, false, "The instance" },
+    { "outcome", NORC_API_STR, NULL, false, "What was done" },
+    { NULL, NORC_API_STR, NULL, false, NULL }
+};
 static const norc_api_arg_t s_args_instance_handle [] = {
     { "id", NORC_API_ID, true, false, "The instance" },
     { NULL, NORC_API_STR, false, false, NULL }
 };
+static const norc_api_col_t s_cols_instance_handle [] = {
+    { "id", NORC_API_ID, NULL, false, "The instance" },
+    { NULL, NORC_API_STR, NULL, false, NULL }
+};
 static const norc_api_arg_t s_args_instance_rerun [] = {
     { "id", NORC_API_ID, true, false, "The instance" },
     { NULL, NORC_API_STR, false, false, NULL }
+};
+static const norc_api_col_t s_cols_instance_rerun [] = {
+    { "id", NORC_API_ID, NULL, false, "The new instance" },
+    { NULL, NORC_API_STR, NULL, false, NULL }
 };
 static const norc_api_arg_t s_args_control [] = {
     { "request", NORC_API_STR, true, false, "stop, kill, pause, resume, reload or handle" },
@@ -141,9 +361,26 @@ static const norc_api_arg_t s_args_control [] = {
     { "host", NORC_API_STR, false, false, "Every daemon of this host" },
     { NULL, NORC_API_STR, false, false, NULL }
 };
+static const norc_api_col_t s_cols_control [] = {
+    { "outcome", NORC_API_STR, NULL, false, "handled, sent, or stored until it reconnects" },
+    { "request_id", NORC_API_ID, NULL, false, "The stored request" },
+    { "kind", NORC_API_ENUM, &norc_enum_daemon_kind, false, "scheduler or executor" },
+    { "daemon_id", NORC_API_ID, NULL, false, "The daemon" },
+    { "host", NORC_API_STR, NULL, false, "Its host" },
+    { "request", NORC_API_ENUM, &norc_enum_request, false, "The request" },
+    { NULL, NORC_API_STR, NULL, false, NULL }
+};
 static const norc_api_arg_t s_args_daemon_show [] = {
     { "id", NORC_API_ID, true, false, "The daemon" },
     { NULL, NORC_API_STR, false, false, NULL }
+};
+static const norc_api_col_t s_cols_daemon_show [] = {
+    { "id", NORC_API_ID, NULL, false, "The daemon" },
+    { "kind", NORC_API_ENUM, &norc_enum_daemon_kind, false, "scheduler or executor" },
+    { "host", NORC_API_STR, NULL, false, "Its host" },
+    { "status", NORC_API_STATUS, NULL, false, "Its status" },
+    { "queue", NORC_API_STR, NULL, false, "An executor's queue or group" },
+    { NULL, NORC_API_STR, NULL, false, NULL }
 };
 static const norc_api_arg_t s_args_daemon_register [] = {
     { "kind", NORC_API_STR, false, false, "\"scheduler\" or \"executor\"" },
@@ -153,18 +390,69 @@ static const norc_api_arg_t s_args_daemon_register [] = {
     { "concurrency", NORC_API_INT, false, false, "An executor's slots" },
     { NULL, NORC_API_STR, false, false, NULL }
 };
+static const norc_api_col_t s_cols_daemon_register [] = {
+    { "id", NORC_API_ID, NULL, false, "The daemon's id" },
+    { NULL, NORC_API_STR, NULL, false, NULL }
+};
 static const norc_api_arg_t s_args_audit_list [] = {
     { "limit", NORC_API_INT, false, false, "Most rows" },
     { NULL, NORC_API_STR, false, false, NULL }
 };
+static const norc_api_col_t s_cols_audit_list [] = {
+    { "id", NORC_API_ID, NULL, false, "The record" },
+    { "at", NORC_API_TIME, NULL, false, "When" },
+    { "principal", NORC_API_STR, NULL, false, "Who asked" },
+    { "key_fingerprint", NORC_API_STR, NULL, false, "With which key" },
+    { "source", NORC_API_STR, NULL, false, "From where" },
+    { "verb", NORC_API_STR, NULL, false, "The operation" },
+    { "target", NORC_API_STR, NULL, false, "What it was asked of" },
+    { "outcome", NORC_API_ENUM, &norc_enum_audit_outcome, false, "accepted, denied or failed" },
+    { "reason", NORC_API_STR, NULL, false, "Why denied or failed" },
+    { "before", NORC_API_STR, NULL, false, "The target's state before (JSON text)" },
+    { "after", NORC_API_STR, NULL, false, "Its state after (JSON text)" },
+    { "hash", NORC_API_STR, NULL, false, "The chain's hash through this record" },
+    { NULL, NORC_API_STR, NULL, false, NULL }
+};
 static const norc_api_arg_t s_args_audit_verify [] = {
     { NULL, NORC_API_STR, false, false, NULL }
+};
+static const norc_api_col_t s_cols_audit_verify [] = {
+    { "rows", NORC_API_INT, NULL, false, "Records checked" },
+    { NULL, NORC_API_STR, NULL, false, NULL }
 };
 static const norc_api_arg_t s_args_keys_list [] = {
     { NULL, NORC_API_STR, false, false, NULL }
 };
+static const norc_api_col_t s_cols_keys_list [] = {
+    { "fingerprint", NORC_API_STR, NULL, false, "The key's fingerprint" },
+    { "name", NORC_API_STR, NULL, false, "The principal (empty while pending)" },
+    { "kind", NORC_API_ENUM, &norc_enum_principal_kind, false, "user, service or token" },
+    { "roles", NORC_API_STR, NULL, false, "Its roles" },
+    { "state", NORC_API_STR, NULL, false, "pending, accepted, rejected, revoked or expired" },
+    { "created_by", NORC_API_STR, NULL, false, "Who added it" },
+    { "created_at", NORC_API_TIME, NULL, false, "When" },
+    { "expires_at", NORC_API_TIME, NULL, false, "When it expires" },
+    { "revoked_at", NORC_API_TIME, NULL, false, "When it was revoked" },
+    { "address", NORC_API_STR, NULL, false, "A pending key: where it knocked from" },
+    { "seen_at", NORC_API_TIME, NULL, false, "A pending key: its last knock" },
+    { NULL, NORC_API_STR, NULL, false, NULL }
+};
 static const norc_api_arg_t s_args_keys_pending [] = {
     { NULL, NORC_API_STR, false, false, NULL }
+};
+static const norc_api_col_t s_cols_keys_pending [] = {
+    { "fingerprint", NORC_API_STR, NULL, false, "The key's fingerprint" },
+    { "name", NORC_API_STR, NULL, false, "The principal (empty while pending)" },
+    { "kind", NORC_API_ENUM, &norc_enum_principal_kind, false, "user, service or token" },
+    { "roles", NORC_API_STR, NULL, false, "Its roles" },
+    { "state", NORC_API_STR, NULL, false, "pending, accepted, rejected, revoked or expired" },
+    { "created_by", NORC_API_STR, NULL, false, "Who added it" },
+    { "created_at", NORC_API_TIME, NULL, false, "When" },
+    { "expires_at", NORC_API_TIME, NULL, false, "When it expires" },
+    { "revoked_at", NORC_API_TIME, NULL, false, "When it was revoked" },
+    { "address", NORC_API_STR, NULL, false, "A pending key: where it knocked from" },
+    { "seen_at", NORC_API_TIME, NULL, false, "A pending key: its last knock" },
+    { NULL, NORC_API_STR, NULL, false, NULL }
 };
 static const norc_api_arg_t s_args_keys_add [] = {
     { "name", NORC_API_STR, true, false, "The principal" },
@@ -174,6 +462,10 @@ static const norc_api_arg_t s_args_keys_add [] = {
     { "expires", NORC_API_INT, false, false, "Seconds it is valid (0: no end)" },
     { NULL, NORC_API_STR, false, false, NULL }
 };
+static const norc_api_col_t s_cols_keys_add [] = {
+    { "fingerprint", NORC_API_STR, NULL, false, "The key's fingerprint" },
+    { NULL, NORC_API_STR, NULL, false, NULL }
+};
 static const norc_api_arg_t s_args_keys_accept [] = {
     { "ref", NORC_API_STR, true, false, "Its fingerprint's first 8 hex digits or more" },
     { "name", NORC_API_STR, true, false, "The principal" },
@@ -181,13 +473,24 @@ static const norc_api_arg_t s_args_keys_accept [] = {
     { "kind", NORC_API_STR, false, false, "user or service" },
     { NULL, NORC_API_STR, false, false, NULL }
 };
+static const norc_api_col_t s_cols_keys_accept [] = {
+    { "fingerprint", NORC_API_STR, NULL, false, "The key's fingerprint" },
+    { NULL, NORC_API_STR, NULL, false, NULL }
+};
 static const norc_api_arg_t s_args_keys_reject [] = {
     { "ref", NORC_API_STR, true, false, "Its fingerprint's first 8 hex digits or more" },
     { NULL, NORC_API_STR, false, false, NULL }
 };
+static const norc_api_col_t s_cols_keys_reject [] = {
+    { NULL, NORC_API_STR, NULL, false, NULL }
+};
 static const norc_api_arg_t s_args_keys_revoke [] = {
     { "ref", NORC_API_STR, true, false, "A principal's name or a key's fingerprint" },
     { NULL, NORC_API_STR, false, false, NULL }
+};
+static const norc_api_col_t s_cols_keys_revoke [] = {
+    { "revoked", NORC_API_INT, NULL, false, "Keys revoked" },
+    { NULL, NORC_API_STR, NULL, false, NULL }
 };
 static const norc_api_arg_t s_args_keys_rotate [] = {
     { "key", NORC_API_STR, true, false, "The new public key (Z85)" },
@@ -195,144 +498,165 @@ static const norc_api_arg_t s_args_keys_rotate [] = {
     { "overlap", NORC_API_INT, false, false, "Seconds the old key stays valid (3600)" },
     { NULL, NORC_API_STR, false, false, NULL }
 };
+static const norc_api_col_t s_cols_keys_rotate [] = {
+    { "fingerprint", NORC_API_STR, NULL, false, "The new key's fingerprint" },
+    { NULL, NORC_API_STR, NULL, false, NULL }
+};
 static const norc_api_arg_t s_args_keys_token [] = {
     { "name", NORC_API_STR, true, false, "The principal it enrols" },
     { "roles", NORC_API_STR, true, false, "Its roles" },
     { "expires", NORC_API_INT, false, false, "Seconds it is valid (a day at most)" },
     { NULL, NORC_API_STR, false, false, NULL }
 };
+static const norc_api_col_t s_cols_keys_token [] = {
+    { "token", NORC_API_STR, NULL, false, "The token's secret key: shown once" },
+    { "fingerprint", NORC_API_STR, NULL, false, "Its fingerprint" },
+    { NULL, NORC_API_STR, NULL, false, NULL }
+};
 static const norc_api_arg_t s_args_keys_enrol [] = {
     { "key", NORC_API_STR, true, false, "The key enrolled (Z85)" },
     { NULL, NORC_API_STR, false, false, NULL }
 };
+static const norc_api_col_t s_cols_keys_enrol [] = {
+    { "name", NORC_API_STR, NULL, false, "The principal enrolled" },
+    { "fingerprint", NORC_API_STR, NULL, false, "Its key's fingerprint" },
+    { NULL, NORC_API_STR, NULL, false, NULL }
+};
 static const norc_api_arg_t s_args_whoami [] = {
     { NULL, NORC_API_STR, false, false, NULL }
+};
+static const norc_api_col_t s_cols_whoami [] = {
+    { "name", NORC_API_STR, NULL, false, "The principal" },
+    { "fingerprint", NORC_API_STR, NULL, false, "Its key's fingerprint" },
+    { "kind", NORC_API_ENUM, &norc_enum_principal_kind, false, "user, service, token or anonymous" },
+    { "roles", NORC_API_STR, NULL, false, "Its roles, comma-separated" },
+    { NULL, NORC_API_STR, NULL, false, NULL }
 };
 
 static const norc_api_op_t s_ops [] = {
     { "queue.add", NORC_ROLE_ADMIN, true,
       "Add a queue.",
-      s_args_queue_add },
+      s_args_queue_add, s_cols_queue_add },
     { "queue.list", NORC_ROLE_VIEWER, false,
       "Every queue with its waiting instances and executors.",
-      s_args_queue_list },
+      s_args_queue_list, s_cols_queue_list },
     { "queue.rm", NORC_ROLE_ADMIN, true,
       "Remove a queue no schedule or executor uses.",
-      s_args_queue_rm },
+      s_args_queue_rm, s_cols_queue_rm },
     { "group.add", NORC_ROLE_ADMIN, true,
       "Add a queue group: executors serving it take from its queues by priority.",
-      s_args_group_add },
+      s_args_group_add, s_cols_group_add },
     { "task.add", NORC_ROLE_ADMIN, true,
       "Add a task: a shell command.",
-      s_args_task_add },
+      s_args_task_add, s_cols_task_add },
     { "task.list", NORC_ROLE_VIEWER, false,
       "Every task.",
-      s_args_task_list },
+      s_args_task_list, s_cols_task_list },
     { "task.show", NORC_ROLE_VIEWER, false,
       "One task.",
-      s_args_task_show },
+      s_args_task_show, s_cols_task_show },
     { "task.rm", NORC_ROLE_ADMIN, true,
       "Remove a task without live schedules; its past instances are kept.",
-      s_args_task_rm },
+      s_args_task_rm, s_cols_task_rm },
     { "job.add", NORC_ROLE_ADMIN, true,
       "Add a job: a graph of tasks.",
-      s_args_job_add },
+      s_args_job_add, s_cols_job_add },
     { "job.show", NORC_ROLE_VIEWER, false,
       "A job's nodes and what each waits for.",
-      s_args_job_show },
+      s_args_job_show, s_cols_job_show },
     { "schedule.add", NORC_ROLE_ADMIN, true,
       "Put a schedule on a task: every period seconds, or cron.",
-      s_args_schedule_add },
+      s_args_schedule_add, s_cols_schedule_add },
     { "schedule.list", NORC_ROLE_VIEWER, false,
       "Schedules (live ones unless all).",
-      s_args_schedule_list },
+      s_args_schedule_list, s_cols_schedule_list },
     { "schedule.show", NORC_ROLE_VIEWER, false,
       "One schedule.",
-      s_args_schedule_show },
+      s_args_schedule_show, s_cols_schedule_show },
     { "schedule.rm", NORC_ROLE_ADMIN, true,
       "Delete a schedule; its instances are kept.",
-      s_args_schedule_rm },
+      s_args_schedule_rm, s_cols_schedule_rm },
     { "schedule.pause", NORC_ROLE_OPERATOR, true,
       "Pause a schedule: its ticks are recorded as skipped.",
-      s_args_schedule_pause },
+      s_args_schedule_pause, s_cols_schedule_pause },
     { "schedule.resume", NORC_ROLE_OPERATOR, true,
       "Resume a schedule.",
-      s_args_schedule_resume },
+      s_args_schedule_resume, s_cols_schedule_resume },
     { "schedule.history", NORC_ROLE_VIEWER, false,
       "Each tick of a schedule and what happened to it.",
-      s_args_schedule_history },
+      s_args_schedule_history, s_cols_schedule_history },
     { "run", NORC_ROLE_OPERATOR, true,
       "Run a task now.",
-      s_args_run },
+      s_args_run, s_cols_run },
     { "status.executors", NORC_ROLE_VIEWER, false,
       "Live executors, with what they run, and those ended within the window.",
-      s_args_status_executors },
+      s_args_status_executors, s_cols_status_executors },
     { "status.schedulers", NORC_ROLE_VIEWER, false,
       "Live schedulers, and those ended within the window.",
-      s_args_status_schedulers },
+      s_args_status_schedulers, s_cols_status_schedulers },
     { "status.queues", NORC_ROLE_VIEWER, false,
       "Queues with their waiting instances and executors.",
-      s_args_status_queues },
+      s_args_status_queues, s_cols_status_queues },
     { "status.instances", NORC_ROLE_VIEWER, false,
       "Instances of a timeframe.",
-      s_args_status_instances },
+      s_args_status_instances, s_cols_status_instances },
     { "instance.show", NORC_ROLE_VIEWER, false,
       "One instance.",
-      s_args_instance_show },
+      s_args_instance_show, s_cols_instance_show },
     { "instance.kill", NORC_ROLE_OPERATOR | NORC_ROLE_SCHEDULER, true,
       "Stop an instance: before it starts, or on its executor (it ends KILLED).",
-      s_args_instance_kill },
+      s_args_instance_kill, s_cols_instance_kill },
     { "instance.handle", NORC_ROLE_OPERATOR, true,
       "Mark a failed instance HANDLED.",
-      s_args_instance_handle },
+      s_args_instance_handle, s_cols_instance_handle },
     { "instance.rerun", NORC_ROLE_OPERATOR, true,
       "Run an instance's task again on its queue, now.",
-      s_args_instance_rerun },
+      s_args_instance_rerun, s_cols_instance_rerun },
     { "control", NORC_ROLE_OPERATOR, true,
       "A control request to a daemon, or to every daemon of a host.",
-      s_args_control },
+      s_args_control, s_cols_control },
     { "daemon.show", NORC_ROLE_VIEWER, false,
       "One daemon.",
-      s_args_daemon_show },
+      s_args_daemon_show, s_cols_daemon_show },
     { "daemon.register", NORC_ROLE_SCHEDULER | NORC_ROLE_EXECUTOR, true,
       "A daemon starts: its id.",
-      s_args_daemon_register },
+      s_args_daemon_register, s_cols_daemon_register },
     { "audit.list", NORC_ROLE_ADMIN, false,
       "The audit, newest first.",
-      s_args_audit_list },
+      s_args_audit_list, s_cols_audit_list },
     { "audit.verify", NORC_ROLE_ADMIN, false,
       "Check the audit's hash chain.",
-      s_args_audit_verify },
+      s_args_audit_verify, s_cols_audit_verify },
     { "keys.list", NORC_ROLE_ADMIN, false,
       "The registry of principals, but the pending keys.",
-      s_args_keys_list },
+      s_args_keys_list, s_cols_keys_list },
     { "keys.pending", NORC_ROLE_ADMIN, false,
       "Keys that knocked and wait to be accepted.",
-      s_args_keys_pending },
+      s_args_keys_pending, s_cols_keys_pending },
     { "keys.add", NORC_ROLE_ADMIN, true,
       "Admit a key as a principal.",
-      s_args_keys_add },
+      s_args_keys_add, s_cols_keys_add },
     { "keys.accept", NORC_ROLE_ADMIN, true,
       "Accept a pending key.",
-      s_args_keys_accept },
+      s_args_keys_accept, s_cols_keys_accept },
     { "keys.reject", NORC_ROLE_ADMIN, true,
       "Refuse a pending key for good.",
-      s_args_keys_reject },
+      s_args_keys_reject, s_cols_keys_reject },
     { "keys.revoke", NORC_ROLE_ADMIN, true,
       "Revoke a principal's keys, or one key.",
-      s_args_keys_revoke },
+      s_args_keys_revoke, s_cols_keys_revoke },
     { "keys.rotate", NORC_ROLE_ANY, true,
       "A new key for a principal (its own; an admin's for anyone), the old one valid through an overlap.",
-      s_args_keys_rotate },
+      s_args_keys_rotate, s_cols_keys_rotate },
     { "keys.token", NORC_ROLE_ADMIN, true,
       "A single-use enrolment token for a principal to be.",
-      s_args_keys_token },
+      s_args_keys_token, s_cols_keys_token },
     { "keys.enrol", NORC_ROLE_ENROL, true,
       "A token enrols its bearer's own key.",
-      s_args_keys_enrol },
+      s_args_keys_enrol, s_cols_keys_enrol },
     { "whoami", NORC_ROLE_ANY, false,
       "Who the caller is, as the registry says.",
-      s_args_whoami },
+      s_args_whoami, s_cols_whoami },
 };
 
 const norc_api_op_t *
@@ -350,16 +674,38 @@ norc_api_op_at (size_t index)
     return index < sizeof s_ops / sizeof s_ops [0] ? &s_ops [index] : NULL;
 }
 
+//  Whether key is name, or (prefix) name.SOMETHING
+static bool
+s_matches (const char *name, bool prefix, const char *key)
+{
+    size_t len = strlen (name);
+    return prefix ? strncmp (key, name, len) == 0 && key [len] == '.' && key [len + 1]
+                  : strcmp (key, name) == 0;
+}
+
+const norc_api_arg_t *
+norc_api_arg (const norc_api_op_t *op, const char *key)
+{
+    for (const norc_api_arg_t *a = op->args; a->name; a++)
+        if (s_matches (a->name, a->prefix, key))
+            return a;
+    return NULL;
+}
+
 bool
 norc_api_takes (const norc_api_op_t *op, const char *key)
 {
-    if (strcmp (key, "by") == 0)
-        return true;
-    for (const norc_api_arg_t *a = op->args; a->name; a++) {
-        size_t len = strlen (a->name);
-        if (a->prefix ? strncmp (key, a->name, len) == 0 && key [len] == '.' && key [len + 1]
-                      : strcmp (key, a->name) == 0)
-            return true;
-    }
-    return false;
+    return strcmp (key, "by") == 0 || norc_api_arg (op, key);
+}
+
+const norc_api_col_t *
+norc_api_col (const norc_api_op_t *op, const char *key)
+{
+    static const norc_api_col_t warning = {
+        "warning", NORC_API_STR, NULL, false, "What the caller should know (a queue no executor serves)"
+    };
+    for (const norc_api_col_t *c = op->cols; c->name; c++)
+        if (s_matches (c->name, c->prefix, key))
+            return c;
+    return strcmp (key, "warning") == 0 ? &warning : NULL;
 }

@@ -4,9 +4,19 @@
 #ifndef NORC_API_H_INCLUDED
 #define NORC_API_H_INCLUDED
 #include "norc.h"
+#include "norc_enums.h"
 
+//  A value's type. On the wire every value is a string (a NORC_API_ID,
+//  INT, BOOL, TIME, STATUS or ENUM value may be empty: none); the type
+//  says how to read it (norc_api_json.h).
 typedef enum {
-    NORC_API_STR, NORC_API_INT, NORC_API_BOOL, NORC_API_TIME, NORC_API_ID
+    NORC_API_STR,               //  text
+    NORC_API_INT,               //  decimal, may be negative
+    NORC_API_BOOL,              //  "1"/"true" or "0"/"false"
+    NORC_API_TIME,              //  ISO-8601 UTC ("2026-05-01T12:00:00.123456Z")
+    NORC_API_ID,                //  a record's id, from 1 ("#" allowed in arguments)
+    NORC_API_STATUS,            //  a status code (norc_enum_status)
+    NORC_API_ENUM               //  one of an enumeration's names
 } norc_api_type_t;
 
 typedef struct {
@@ -17,12 +27,22 @@ typedef struct {
     const char *doc;
 } norc_api_arg_t;
 
+//  A column of the reply's rows.
+typedef struct {
+    const char *name;
+    norc_api_type_t type;
+    const norc_enum_t *values;  //  NORC_API_ENUM: its enumeration
+    bool prefix;                //  any number of NAME.KEY columns
+    const char *doc;
+} norc_api_col_t;
+
 typedef struct {
     const char *name;
     uint32_t needs;             //  roles, any one of them (norc_principal.h)
     bool change;                //  audited; false: a read
     const char *doc;
     const norc_api_arg_t *args; //  ends with a NULL name
+    const norc_api_col_t *cols; //  the reply's columns; ends with a NULL name
 } norc_api_op_t;
 
 //  The operation named so, or NULL.
@@ -33,5 +53,12 @@ const norc_api_op_t *norc_api_op_at (size_t index);
 
 //  Whether op takes an argument named key ("by" always: who asked).
 bool norc_api_takes (const norc_api_op_t *op, const char *key);
+
+//  The argument of op named key (a prefix argument for NAME.KEY), or NULL.
+const norc_api_arg_t *norc_api_arg (const norc_api_op_t *op, const char *key);
+
+//  The reply column of op named key (a prefix column for NAME.KEY; the
+//  column "warning", text, that any reply's first row may carry), or NULL.
+const norc_api_col_t *norc_api_col (const norc_api_op_t *op, const char *key);
 
 #endif

@@ -31,11 +31,11 @@ cmake --build build-asan -j "$jobs" >/dev/null || { cmake --build build-asan 2>&
 step "generated codec and API match proto/norc_proto.xml and proto/norc_api.xml"
 gen=$(mktemp -d)
 python3 proto/gen_codec.py proto/norc_proto.xml "$gen" "$gen/protocol.md" "$gen/proto_cases.inc"
-python3 proto/gen_api.py proto/norc_api.xml "$gen" "$gen/agg_api_ops.inc" "$gen/api.md"
-for pair in "norc_msg.h:proto/norc_msg.h" "norc_msg.c:proto/norc_msg.c" \
-            "protocol.md:docs/protocol.md" "proto_cases.inc:tests/unit/proto_cases.inc" \
-            "norc_api.h:proto/norc_api.h" "norc_api.c:proto/norc_api.c" \
-            "agg_api_ops.inc:services/status-aggregator/agg_api_ops.inc" "api.md:docs/api.md"; do
+python3 proto/gen_api.py proto/norc_api.xml "$gen"
+pairs=("norc_msg.h:proto/norc_msg.h" "norc_msg.c:proto/norc_msg.c"
+       "protocol.md:docs/protocol.md" "proto_cases.inc:tests/unit/proto_cases.inc")
+for rel in $(python3 proto/gen_api.py --list); do pairs+=("$rel:$rel"); done
+for pair in "${pairs[@]}"; do
     if ! cmp -s "$gen/${pair%%:*}" "${pair#*:}"; then
         echo "FAIL: ${pair#*:} is out of date; run: make -C build proto-generate"
         failed=1

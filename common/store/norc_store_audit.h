@@ -7,11 +7,7 @@
 #include "norc_db.h"
 #include "norc_pack.h"
 
-typedef enum {
-    NORC_AUDIT_ACCEPTED = 1,
-    NORC_AUDIT_DENIED = 2,      //  not allowed to (who asked)
-    NORC_AUDIT_FAILED = 3       //  allowed, but refused or failed (what was asked)
-} norc_audit_outcome_t;
+//  Outcomes: norc_audit_outcome_t (norc_enums.h).
 
 typedef struct {
     const char *principal;      //  who

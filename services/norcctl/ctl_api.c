@@ -185,7 +185,7 @@ ctl_api_simple (norc_config_t *config, int argc, char **argv, const char *op, co
         rc = ctl_api_request (config, op, &args, &reply);
     if (rc == CTL_OK) {
         if (json)
-            ctl_print_json (stdout, &reply->api_reply.rows);
+            ctl_print_json (stdout, op, &reply->api_reply.rows);
         else
         if (columns)
             ctl_print_table (stdout, &reply->api_reply.rows, columns);
@@ -222,7 +222,7 @@ ctl_api_print_record (norc_config_t *config, int argc, char **argv, const char *
         rc = ctl_api_request (config, op, &args, &reply);
     }
     if (rc == CTL_OK && json)
-        ctl_print_json (stdout, &reply->api_reply.rows);
+        ctl_print_json (stdout, op, &reply->api_reply.rows);
     else
     if (rc == CTL_OK)
         for (size_t r = 0; r < reply->api_reply.rows.count; r++) {

@@ -351,7 +351,7 @@ ctl_api_schedule_add (norc_config_t *config, int argc, char **argv)
         rc = ctl_api_request (config, "schedule.add", &args, &reply);
     }
     if (rc == CTL_OK && json)
-        ctl_print_json (stdout, &reply->api_reply.rows);
+        ctl_print_json (stdout, "schedule.add", &reply->api_reply.rows);
     else
     if (rc == CTL_OK && reply->api_reply.rows.count) {
         norc_strmap_t *row = &reply->api_reply.rows.rows [0];

@@ -1,6 +1,7 @@
 //  ctl_print.c - tables and JSON. Tables follow the original reporter:
 //  first column left-aligned, the others right-aligned.
 #include "ctl_print.h"
+#include "norc_api_json.h"
 #include "norc_mem.h"
 #include <ctype.h>
 
@@ -77,43 +78,12 @@ ctl_print_json_string (FILE *out, const char *s)
     fputc ('"', out);
 }
 
-static bool
-s_is_number (const char *s)
-{
-    if (!s || !*s)
-        return false;
-    const char *p = s;
-    if (*p == '-')
-        p++;
-    if (!*p || (*p == '0' && p [1]))
-        return false;
-    for (; *p; p++)
-        if (!isdigit ((unsigned char) *p))
-            return false;
-    return strlen (s) < 16;
-}
-
 void
-ctl_print_json (FILE *out, const norc_rows_t *rows)
+ctl_print_json (FILE *out, const char *op, const norc_rows_t *rows)
 {
-    fprintf (out, "[");
-    for (size_t r = 0; r < rows->count; r++) {
-        const norc_strmap_t *row = &rows->rows [r];
-        fprintf (out, "%s{", r ? ",\n " : "");
-        for (size_t k = 0; k < row->count; k++) {
-            fprintf (out, "%s", k ? ", " : "");
-            ctl_print_json_string (out, row->keys [k]);
-            fprintf (out, ": ");
-            if (s_is_number (row->values [k]))
-                fprintf (out, "%s", row->values [k]);
-            else
-                ctl_print_json_string (out, row->values [k]);
-            if (strcmp (row->keys [k], "status") == 0 && norc_status_name (atoi (row->values [k]))) {
-                fprintf (out, ", \"status_name\": ");
-                ctl_print_json_string (out, norc_status_name (atoi (row->values [k])));
-            }
-        }
-        fprintf (out, "}");
-    }
-    fprintf (out, "]\n");
+    json_t *array = norc_api_rows_json (norc_api_op (op), rows);
+    char *text = json_dumps (array, JSON_PRESERVE_ORDER);
+    fprintf (out, "%s\n", text ? text : "[]");
+    free (text);
+    json_decref (array);
 }

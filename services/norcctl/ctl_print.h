@@ -14,8 +14,9 @@ typedef struct {
 //  found." when empty. Status columns ("status") show the status name.
 void ctl_print_table (FILE *out, const norc_rows_t *rows, const ctl_column_t *columns);
 
-//  Print rows as a JSON array of objects (numbers stay numbers).
-void ctl_print_json (FILE *out, const norc_rows_t *rows);
+//  Print the rows of op's reply as a JSON array of objects, each value
+//  typed by its column in the schema (proto/norc_api_json.h).
+void ctl_print_json (FILE *out, const char *op, const norc_rows_t *rows);
 
 //  Print a string as a JSON string literal.
 void ctl_print_json_string (FILE *out, const char *s);

@@ -171,7 +171,7 @@ ctl_api_status (norc_config_t *config, int argc, char **argv)
             break;
         if (json) {
             printf ("%s\"%s\": ", first ? "" : ",\n ", sections [s].name);
-            ctl_print_json (stdout, &reply->api_reply.rows);
+            ctl_print_json (stdout, sections [s].op, &reply->api_reply.rows);
         }
         else {
             printf ("\n## %s ##\n", sections [s].title);

@@ -5,6 +5,7 @@
 //  line that names what is wrong ("unknown queue \"Q\"").
 #include "agg_api_internal.h"
 #include "norc_api.h"
+#include "norc_api_json.h"
 #include "norc_authz.h"
 #include "norc_store.h"
 #include "norc_cron.h"
@@ -279,7 +280,7 @@ s_control_one (agg_api_t *self, uint64_t daemon_id, int request, const char *by,
         norc_daemon_clear (&d);
         return;
     }
-    const char *kind = d.kind == NORC_DAEMON_SCHEDULER ? "scheduler" : "executor";
+    const char *kind = norc_enum_name (&norc_enum_daemon_kind, d.kind);
     norc_strmap_t *row = NULL;
     char text [64];
     if (request == NORC_REQ_HANDLE) {
@@ -393,7 +394,7 @@ agg_op_daemon_show (agg_api_t *self, const norc_strmap_t *args, norc_api_reply_t
     char text [64];
     snprintf (text, sizeof text, "%llu", (unsigned long long) d.id);
     norc_strmap_set (row, "id", text);
-    norc_strmap_set (row, "kind", d.kind == NORC_DAEMON_SCHEDULER ? "scheduler" : "executor");
+    norc_strmap_set (row, "kind", norc_enum_name (&norc_enum_daemon_kind, d.kind));
     norc_strmap_set (row, "host", d.host ? d.host : "");
     snprintf (text, sizeof text, "%d", d.status);
     norc_strmap_set (row, "status", text);
@@ -411,9 +412,8 @@ agg_op_whoami (agg_api_t *self, const norc_strmap_t *args, norc_api_reply_t *rep
     norc_roles_format (self->who.roles, roles, sizeof roles);
     norc_strmap_set (row, "name", self->who.name);
     norc_strmap_set (row, "fingerprint", self->who.fingerprint);
-    norc_strmap_set (row, "kind", self->who.kind == NORC_PRINCIPAL_USER ? "user"
-                                : self->who.kind == NORC_PRINCIPAL_SERVICE ? "service"
-                                : self->who.kind == NORC_PRINCIPAL_TOKEN ? "token" : "anonymous");
+    const char *kind = norc_enum_name (&norc_enum_principal_kind, self->who.kind);
+    norc_strmap_set (row, "kind", kind ? kind : "anonymous");
     norc_strmap_set (row, "roles", roles);
 }
 
@@ -497,4 +497,16 @@ agg_api_handle (agg_api_t *self, const norc_api_request_t *request, norc_api_rep
     if (change)
         agg_audit_record (self, request, reply, before);
     free (before);
+#ifndef NDEBUG
+    //  Debug builds (the sanitizer run of every test) hold every reply to
+    //  the schema: a column it does not declare, or a value not of its
+    //  column's type, stops the aggregator there
+    for (size_t r = 0; known && reply->code == NORC_OK && r < reply->rows.count; r++) {
+        char mismatch [256];
+        if (!norc_api_row_check (known, &reply->rows.rows [r], mismatch, sizeof mismatch)) {
+            norc_log_error ("the reply does not match proto/norc_api.xml: %s", mismatch);
+            abort ();
+        }
+    }
+#endif
 }

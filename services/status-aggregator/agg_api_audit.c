@@ -129,8 +129,7 @@ agg_audit_record (agg_api_t *self, const norc_api_request_t *request, const norc
         norc_strmap_set (&row, "verb", entry.verb);
         norc_strmap_set (&row, "target", entry.target);
         norc_strmap_set (&row, "key_fingerprint", entry.key_fingerprint);
-        norc_strmap_set (&row, "outcome", entry.outcome == NORC_AUDIT_ACCEPTED ? "accepted"
-                                        : entry.outcome == NORC_AUDIT_DENIED ? "denied" : "failed");
+        norc_strmap_set (&row, "outcome", norc_enum_name (&norc_enum_audit_outcome, (int) entry.outcome));
         norc_strmap_set (&row, "reason", entry.reason);
         norc_strmap_set (&row, "hash", hash);
         norc_msg_t *event = norc_msg_new (NORC_MSG_EVENT);

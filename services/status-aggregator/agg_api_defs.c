@@ -20,11 +20,8 @@ agg_op_queue_add (agg_api_t *self, const norc_strmap_t *args, norc_api_reply_t *
     if (!agg_valid_name (name, reply, "queue"))
         return;
     const char *kind_text = agg_arg (args, "kind");
-    int kind = NORC_QUEUE_DB;
-    if (kind_text && strcmp (kind_text, "sqs") == 0)
-        kind = NORC_QUEUE_SQS;
-    else
-    if (kind_text && strcmp (kind_text, "db") != 0) {
+    int kind = kind_text ? norc_enum_code (&norc_enum_queue_kind, kind_text) : NORC_QUEUE_DB;
+    if (kind != NORC_QUEUE_DB && kind != NORC_QUEUE_SQS) {
         agg_reply_error (reply, NORC_ERROR, "bad queue kind \"%s\": use db or sqs", kind_text);
         return;
     }
@@ -204,7 +201,7 @@ agg_op_task_show (agg_api_t *self, const norc_strmap_t *args, norc_api_reply_t *
     snprintf (text, sizeof text, "%llu", (unsigned long long) task.id);
     norc_strmap_set (row, "id", text);
     norc_strmap_set (row, "name", task.name);
-    norc_strmap_set (row, "kind", task.kind == NORC_TASK_JOB ? "job" : "command");
+    norc_strmap_set (row, "kind", norc_enum_name (&norc_enum_task_kind, task.kind));
     norc_strmap_set (row, "command", task.command ? task.command : "");
     snprintf (text, sizeof text, "%d", task.timeout_s);
     norc_strmap_set (row, "timeout", text);

@@ -81,8 +81,7 @@ agg_op_schedule_add (agg_api_t *self, const norc_strmap_t *args, norc_api_reply_
     s.deadline_s = deadline;
     const char *concurrency = agg_arg (args, "concurrency");
     if (concurrency) {
-        s.concurrency = strcmp (concurrency, "allow") == 0 ? 0 : strcmp (concurrency, "forbid") == 0 ? 1
-                      : strcmp (concurrency, "replace") == 0 ? 2 : -1;
+        s.concurrency = norc_enum_code (&norc_enum_concurrency, concurrency);
         if (s.concurrency < 0) {
             agg_reply_error (reply, NORC_ERROR, "bad concurrency \"%s\": use allow, forbid or replace", concurrency);
             goto done;

@@ -6,6 +6,7 @@
 #include "store_fixture.h"
 #include "agg_api.h"
 #include "norc_msg.h"
+#include "norc_api_json.h"
 
 static zsock_t *s_pub;
 static zsock_t *s_sub;
@@ -57,8 +58,15 @@ s_call (const char *op, ...)
     va_end (ap);
     norc_msg_t *reply = norc_msg_new (NORC_MSG_API_REPLY);
     agg_api_handle (&s_api, &request->api_request, &reply->api_reply);
-    norc_msg_destroy (&request);
     cr_assert_eq (reply->api_reply.request_id, 7, "the reply answers its request");
+    //  Every reply holds only the columns its operation declares, each
+    //  value of its column's type (proto/norc_api.xml)
+    const norc_api_op_t *known = norc_api_op (op);
+    for (size_t r = 0; known && r < reply->api_reply.rows.count; r++) {
+        char why [256];
+        cr_expect (norc_api_row_check (known, &reply->api_reply.rows.rows [r], why, sizeof why), "%s", why);
+    }
+    norc_msg_destroy (&request);
     return reply;
 }
 
@@ -146,4 +154,120 @@ Test (agg_api, bad_requests_are_refused_in_one_line_and_change_nothing)
     zmsg_t *frames = zmsg_recv (s_sub);
     cr_expect_null (frames, "no notification for a refused request");
     zmsg_destroy (&frames);
+}
+
+//  Every operation of the schema, each asked so that it succeeds, answers
+//  with rows whose columns and values are the ones the schema declares (the
+//  check is in s_call); JSON typed by the schema reads them back as numbers,
+//  times, booleans and names. An operation added to the schema and not here
+//  fails this test. keys.rotate and keys.enrol need CURVE and a token's
+//  key: test_curve asks them.
+Test (agg_api, every_operation_answers_with_the_columns_the_schema_declares)
+{
+    static const char *elsewhere [] = { "keys.rotate", "keys.enrol" };
+    zhashx_t *asked = zhashx_new ();
+    norc_msg_t *reply;
+    char id [32], instance [32], daemon [32], schedule [32];
+#define ASK(...) do { \
+        reply = s_call (__VA_ARGS__, (const char *) NULL); \
+        cr_assert_eq (reply->api_reply.code, NORC_OK, "%s: %s", #__VA_ARGS__, reply->api_reply.error); \
+        zhashx_update (asked, reply_op_name (__VA_ARGS__, NULL), (void *) 1); \
+    } while (0)
+#define reply_op_name(op, ...) (op)
+#define FIRST_ID(buf) snprintf (buf, sizeof buf, "%s", s_cell (&reply->api_reply.rows, 0, "id"))
+    ASK ("queue.add", "name", "Q"); norc_msg_destroy (&reply);
+    ASK ("queue.add", "name", "Spare"); norc_msg_destroy (&reply);
+    ASK ("group.add", "name", "G", "members", "Q:1"); norc_msg_destroy (&reply);
+    ASK ("task.add", "name", "T", "command", "echo hi", "timeout", "30", "env.A", "1", "secret.S", "x");
+    norc_msg_destroy (&reply);
+    ASK ("task.add", "name", "Step", "command", "true"); norc_msg_destroy (&reply);
+    ASK ("task.list"); norc_msg_destroy (&reply);
+    ASK ("task.show", "name", "T");
+    json_t *rows = norc_api_rows_json (norc_api_op ("task.show"), &reply->api_reply.rows);
+    json_t *row = json_array_get (rows, 0);
+    cr_expect (json_is_integer (json_object_get (row, "id")));
+    cr_expect_eq (json_integer_value (json_object_get (row, "timeout")), 30);
+    cr_expect_str_eq (json_string_value (json_object_get (json_object_get (row, "env"), "A")), "1");
+    cr_expect_str_eq (json_string_value (json_object_get (json_object_get (row, "env"), "S")), "(secret)");
+    json_decref (rows);
+    norc_msg_destroy (&reply);
+    ASK ("job.add", "name", "J", "node.a", "Step", "node.b", "Step", "edge.1", "a:b"); norc_msg_destroy (&reply);
+    ASK ("job.show", "name", "J"); norc_msg_destroy (&reply);
+    ASK ("queue.list"); norc_msg_destroy (&reply);
+    ASK ("status.queues"); norc_msg_destroy (&reply);
+    ASK ("schedule.add", "task", "T", "queue", "Q", "cron", "0 0 * * * *", "tz", "Europe/Paris");
+    FIRST_ID (schedule);
+    norc_msg_destroy (&reply);
+    ASK ("schedule.list"); norc_msg_destroy (&reply);
+    ASK ("schedule.show", "id", schedule);
+    rows = norc_api_rows_json (norc_api_op ("schedule.show"), &reply->api_reply.rows);
+    row = json_array_get (rows, 0);
+    cr_expect (json_is_false (json_object_get (row, "paused")));
+    cr_expect_str_eq (json_string_value (json_object_get (row, "catchup")), "none");
+    const char *next = json_string_value (json_object_get (row, "next"));
+    cr_expect (next && strlen (next) == 27 && next [26] == 'Z', "RFC 3339 UTC with microseconds: %s", next);
+    cr_expect (json_is_null (json_object_get (row, "deleted")), "an empty time is null");
+    json_decref (rows);
+    norc_msg_destroy (&reply);
+    ASK ("schedule.pause", "id", schedule); norc_msg_destroy (&reply);
+    ASK ("schedule.resume", "id", schedule); norc_msg_destroy (&reply);
+    ASK ("schedule.history", "id", schedule); norc_msg_destroy (&reply);
+    ASK ("run", "task", "T", "queue", "Q"); FIRST_ID (instance); norc_msg_destroy (&reply);
+    ASK ("status.instances", "since", "all");
+    rows = norc_api_rows_json (norc_api_op ("status.instances"), &reply->api_reply.rows);
+    row = json_array_get (rows, 0);
+    cr_expect_eq (json_integer_value (json_object_get (row, "status")), NORC_ST_CREATED);
+    cr_expect_str_eq (json_string_value (json_object_get (row, "status_name")), "CREATED");
+    cr_expect (json_is_null (json_object_get (row, "executor_id")), "no executor yet: null");
+    json_decref (rows);
+    norc_msg_destroy (&reply);
+    ASK ("instance.show", "id", instance); norc_msg_destroy (&reply);
+    ASK ("instance.kill", "id", instance); norc_msg_destroy (&reply);
+    ASK ("instance.rerun", "id", instance); norc_msg_destroy (&reply);
+    char *sql = norc_asprintf ("UPDATE instances SET status = 13, ended_at = UTC_TIMESTAMP(6) WHERE id = %s", instance);
+    norc_test_db_exec (s_db, sql);
+    free (sql);
+    ASK ("instance.handle", "id", instance); norc_msg_destroy (&reply);
+    ASK ("daemon.register", "kind", "executor", "host", "h1", "pid", "42", "queue", "Q", "concurrency", "2");
+    FIRST_ID (daemon);
+    norc_msg_destroy (&reply);
+    ASK ("daemon.show", "id", daemon); norc_msg_destroy (&reply);
+    ASK ("status.executors", "since", "all"); norc_msg_destroy (&reply);
+    ASK ("status.schedulers", "since", "all"); norc_msg_destroy (&reply);
+    ASK ("control", "request", "pause", "daemon", daemon); norc_msg_destroy (&reply);
+    //  Keys: one added, one that knocked and is accepted, one rejected
+    char pub [41], secret [41], fp [41];
+    cr_assert_eq (zmq_curve_keypair (pub, secret), 0);
+    ASK ("keys.add", "name", "alice", "key", pub, "roles", "viewer"); norc_msg_destroy (&reply);
+    for (int i = 0; i < 2; i++) {
+        cr_assert_eq (zmq_curve_keypair (pub, secret), 0);
+        cr_assert (norc_key_fingerprint (pub, fp));
+        cr_assert_eq (norc_store_principal_knock (s_db, pub, fp, "tcp://10.0.0.1"), NORC_OK);
+        if (i == 0)
+            ASK ("keys.accept", "ref", fp, "name", "bob", "roles", "operator");
+        else
+            ASK ("keys.reject", "ref", fp);
+        norc_msg_destroy (&reply);
+    }
+    ASK ("keys.pending"); norc_msg_destroy (&reply);
+    ASK ("keys.token", "name", "exec-9", "roles", "executor"); norc_msg_destroy (&reply);
+    ASK ("keys.list"); norc_msg_destroy (&reply);
+    ASK ("keys.revoke", "ref", "alice"); norc_msg_destroy (&reply);
+    ASK ("whoami"); norc_msg_destroy (&reply);
+    ASK ("audit.list"); norc_msg_destroy (&reply);
+    ASK ("audit.verify"); norc_msg_destroy (&reply);
+    ASK ("schedule.rm", "id", schedule); norc_msg_destroy (&reply);
+    ASK ("queue.rm", "name", "Spare"); norc_msg_destroy (&reply);
+    ASK ("task.add", "name", "Gone", "command", "true"); norc_msg_destroy (&reply);
+    ASK ("task.rm", "name", "Gone"); norc_msg_destroy (&reply);
+    (void) id;
+#undef ASK
+#undef FIRST_ID
+#undef reply_op_name
+    for (size_t i = 0; i < sizeof elsewhere / sizeof elsewhere [0]; i++)
+        zhashx_update (asked, elsewhere [i], (void *) 1);
+    for (size_t i = 0; norc_api_op_at (i); i++)
+        cr_expect_not_null (zhashx_lookup (asked, norc_api_op_at (i)->name), "%s is not asked here",
+                            norc_api_op_at (i)->name);
+    zhashx_destroy (&asked);
 }
