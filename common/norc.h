@@ -18,6 +18,7 @@
 #define NORC_NOTFOUND  -3   //  The thing asked for does not exist
 #define NORC_CONFLICT  -4   //  State changed under us, or the key already exists
 #define NORC_DENIED    -5   //  The sender may not ask for this (its principal's roles)
+#define NORC_UNAUTHENTICATED -6 //  The credential presented is not valid (unknown, expired, revoked)
 
 //  Return a short English text for a NORC_* return code.
 const char *

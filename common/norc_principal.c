@@ -9,7 +9,7 @@ static const struct { const char *name; uint32_t bit; } s_roles [] = {
     { "operator", NORC_ROLE_OPERATOR },     { "admin", NORC_ROLE_ADMIN },
     { "scheduler", NORC_ROLE_SCHEDULER },   { "executor", NORC_ROLE_EXECUTOR },
     { "archiver", NORC_ROLE_ARCHIVER },     { "aggregator", NORC_ROLE_AGGREGATOR },
-    { "enrol", NORC_ROLE_ENROL },
+    { "enrol", NORC_ROLE_ENROL },           { "web", NORC_ROLE_WEB },
 };
 #define S_ROLES (sizeof s_roles / sizeof s_roles [0])
 
@@ -32,7 +32,7 @@ norc_roles_parse (const char *text, uint32_t *roles, char *err, size_t errsize)
         //  enrol is a token's, never granted by name
         if (i == S_ROLES || s_roles [i].bit == NORC_ROLE_ENROL) {
             snprintf (err, errsize, "unknown role \"%.*s\" (roles: viewer, logs:read, operator, admin, "
-                      "scheduler, executor, archiver, aggregator)", (int) trim, p);
+                      "scheduler, executor, archiver, aggregator, web)", (int) trim, p);
             return NORC_ERROR;
         }
         *roles |= s_roles [i].bit;
@@ -78,7 +78,8 @@ norc_roles_allow (int kind, uint32_t roles, uint32_t needs)
 int
 norc_roles_kind (uint32_t roles)
 {
-    uint32_t services = NORC_ROLE_AGGREGATOR | NORC_ROLE_SCHEDULER | NORC_ROLE_EXECUTOR | NORC_ROLE_ARCHIVER;
+    uint32_t services = NORC_ROLE_AGGREGATOR | NORC_ROLE_SCHEDULER | NORC_ROLE_EXECUTOR | NORC_ROLE_ARCHIVER
+                      | NORC_ROLE_WEB;
     return roles & services ? NORC_PRINCIPAL_SERVICE : NORC_PRINCIPAL_USER;
 }
 
@@ -88,6 +89,7 @@ norc_roles_of_service (const char *name)
     static const struct { const char *name; uint32_t bit; } services [] = {
         { "aggregator", NORC_ROLE_AGGREGATOR }, { "scheduler", NORC_ROLE_SCHEDULER },
         { "executor", NORC_ROLE_EXECUTOR },     { "archiver", NORC_ROLE_ARCHIVER },
+        { "web", NORC_ROLE_WEB },
     };
     for (size_t i = 0; name && i < sizeof services / sizeof services [0]; i++)
         if (strcmp (name, services [i].name) == 0)

@@ -27,9 +27,10 @@ enum {
     NORC_ROLE_EXECUTOR = 1 << 5,
     NORC_ROLE_ARCHIVER = 1 << 6,
     NORC_ROLE_AGGREGATOR = 1 << 7,
-    NORC_ROLE_ENROL = 1 << 8        //  an enrolment token: keys.enrol only
+    NORC_ROLE_ENROL = 1 << 8,       //  an enrolment token: keys.enrol only
+    NORC_ROLE_WEB = 1 << 9          //  norc-web: presents the credentials of the people it serves
 };
-#define NORC_ROLE_ANY 0x1FFu        //  any principal at all
+#define NORC_ROLE_ANY 0x3FFu        //  any principal at all
 
 //  Kinds and states: norc_principal_kind_t, norc_principal_state_t (norc_enums.h).
 

@@ -43,6 +43,9 @@ typedef struct {
     const char *doc;
     const norc_api_arg_t *args; //  ends with a NULL name
     const norc_api_col_t *cols; //  the reply's columns; ends with a NULL name
+    const char *http_method;    //  GET, POST or DELETE; NULL: not served over HTTP
+    const char *http_path;      //  under /api/v1, {arg} for a path argument
+    bool http_list;             //  {"items": [...]}; false: the first row, an object
 } norc_api_op_t;
 
 //  The operation named so, or NULL.

@@ -133,6 +133,7 @@ s_free_fields (norc_msg_t *self)
         case NORC_MSG_API_REQUEST:
             free (self->api_request.op);
             norc_strmap_clear (&self->api_request.args);
+            free (self->api_request.credential);
             break;
         case NORC_MSG_API_REPLY:
             free (self->api_reply.error);
@@ -572,7 +573,7 @@ s_encode_log_data (const norc_log_data_t *m, norc_writer_t *w)
 static int
 s_encode_api_request (const norc_api_request_t *m, norc_writer_t *w)
 {
-    uint32_t count = 2 + 2 + (m->op != NULL);
+    uint32_t count = 2 + 2 + (m->op != NULL) + (m->credential != NULL);
     if (norc_writer_map (w, count)
     ||  norc_writer_str (w, "type") || norc_writer_str (w, "API-REQUEST")
     ||  norc_writer_str (w, "v") || norc_writer_u64 (w, NORC_PROTOCOL_VERSION))
@@ -582,6 +583,8 @@ s_encode_api_request (const norc_api_request_t *m, norc_writer_t *w)
     if (m->op && (norc_writer_str (w, "op") || norc_writer_str (w, m->op)))
         return NORC_ERROR;
     if ((norc_writer_str (w, "args") || norc_writer_strmap (w, &m->args)))
+        return NORC_ERROR;
+    if (m->credential && (norc_writer_str (w, "credential") || norc_writer_str (w, m->credential)))
         return NORC_ERROR;
     return NORC_OK;
 }
@@ -1015,6 +1018,8 @@ s_decode_api_request (norc_cursor_t *c, const char *key, uint32_t klen, norc_api
         return norc_cursor_nil (c) ? NORC_OK : norc_cursor_str (c, 64, &m->op);
     if (S_KEY ("args"))
         return norc_cursor_nil (c) ? NORC_OK : norc_cursor_strmap (c, 1024, &m->args);
+    if (S_KEY ("credential"))
+        return norc_cursor_nil (c) ? NORC_OK : norc_cursor_str (c, 256, &m->credential);
     return norc_cursor_skip (c);
 }
 
@@ -1339,7 +1344,8 @@ norc_msg_equal (const norc_msg_t *a, const norc_msg_t *b)
             return true
                 && a->api_request.request_id == b->api_request.request_id
                 && s_str_equal (a->api_request.op, b->api_request.op)
-                && norc_strmap_equal (&a->api_request.args, &b->api_request.args);
+                && norc_strmap_equal (&a->api_request.args, &b->api_request.args)
+                && s_str_equal (a->api_request.credential, b->api_request.credential);
         case NORC_MSG_API_REPLY:
             return true
                 && a->api_reply.request_id == b->api_reply.request_id

@@ -209,12 +209,13 @@ typedef struct {
     uint64_t request_id;      //  Client's correlation id
     char *op;                //  Operation, e.g. "queue.add"
     norc_strmap_t args;       //  Arguments
+    char *credential;        //  An API token or a session a front end (norc-web) presents fo
 } norc_api_request_t;
 
 //  API-REPLY: The aggregator's answer to an API-REQUEST.
 typedef struct {
     uint64_t request_id;      //  Correlation id of the request
-    int32_t code;             //  0 ok, -1 error, -3 not found, -4 conflict
+    int32_t code;             //  0 ok, -1 error, -3 not found, -4 conflict, -5 denied, -6 the
     char *error;             //  One-line reason when code is not 0
     norc_rows_t rows;         //  Result rows
 } norc_api_reply_t;

@@ -481,6 +481,15 @@ static const s_command_t s_commands [] = {
       "NAME\tthe principal the enrolled key becomes\n--role ROLES\tits roles (executor)\n"
       "--expires S\tthe token expires in S seconds (default and most: a day)",
       "norcctl keys token exec-8 --role executor --expires 3600", ctl_api_keys_token },
+    { "token add", "NAME --role ROLES [--expires S] [--json]",
+      "an API token for HTTP (norc-web: Authorization: Bearer); prints its secret, shown this once",
+      "NAME\tthe token's name\n--role ROLES\tviewer, logs:read, operator or admin\n"
+      "--expires S\tit expires in S seconds (default 90 days; 0: never)",
+      "norcctl token add grafana --role viewer", ctl_api_token_add },
+    { "token list", "[--json]", "the API tokens (never their secrets)", "--json\tJSON", "norcctl token list",
+      ctl_api_token_list },
+    { "token revoke", "NAME|#ID", "revoke an API token: refused from its next request", "NAME\tthe token",
+      "norcctl token revoke grafana", ctl_api_token_revoke },
     { "db migrate", "", "create or upgrade the database schema", "",
       "norcctl --db.url mysql://norc:secret@db:3306/norc db migrate", s_db_migrate },
     { "db version", "", "show the schema version", "", "norcctl db version", s_db_version },

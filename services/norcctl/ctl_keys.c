@@ -115,6 +115,55 @@ ctl_api_keys_token (norc_config_t *config, int argc, char **argv)
     return rc;
 }
 
+//  token add NAME --role ROLES [--expires S]: an API token for HTTP
+//  (norc-web); prints the secret alone, the only time it is shown
+int
+ctl_api_token_add (norc_config_t *config, int argc, char **argv)
+{
+    static const ctl_flag_t flags [] = {
+        { "--role", "roles", true }, { "--expires", "expires", true }, { NULL, NULL, false }
+    };
+    norc_strmap_t args = { 0 };
+    const char *pos [1];
+    int npos;
+    bool json = false;
+    int rc = ctl_api_parse (argc, argv, flags, &args, pos, 1, &npos, &json);
+    if (rc == CTL_OK && npos != 1) {
+        fprintf (stderr, "norcctl: token add needs the token's NAME\n");
+        rc = CTL_USAGE;
+    }
+    norc_msg_t *reply = NULL;
+    if (rc == CTL_OK) {
+        norc_strmap_set (&args, "name", pos [0]);
+        rc = ctl_api_request (config, "token.add", &args, &reply);
+    }
+    if (rc == CTL_OK && json)
+        ctl_print_json (stdout, "token.add", &reply->api_reply.rows);
+    else
+    if (rc == CTL_OK && reply->api_reply.rows.count)
+        printf ("%s\n", norc_strmap_get (&reply->api_reply.rows.rows [0], "token"));
+    norc_msg_destroy (&reply);
+    norc_strmap_clear (&args);
+    return rc;
+}
+
+static const ctl_column_t s_token_columns [] = {
+    { "id", "Id" }, { "name", "Name" }, { "roles", "Roles" }, { "created_by", "By" }, { "created_at", "Created" },
+    { "expires_at", "Expires" }, { "last_used_at", "Used" }, { "revoked_at", "Revoked" }, { NULL, NULL }
+};
+
+int
+ctl_api_token_list (norc_config_t *config, int argc, char **argv)
+{
+    return ctl_api_simple (config, argc, argv, "token.list", NULL, 0, NULL, s_token_columns, NULL);
+}
+
+int
+ctl_api_token_revoke (norc_config_t *config, int argc, char **argv)
+{
+    return ctl_api_simple (config, argc, argv, "token.revoke", s_ref_key, 1, NULL, NULL, "revoked token %s");
+}
+
 //  keys rotate [PAIR] [--principal NAME] [--overlap S] [--dir DIR]: a new
 //  pair for PAIR (default: this norcctl's own), registered for the
 //  principal (default: the caller), then put in the old one's place (the

@@ -433,15 +433,51 @@ agg_api_run_op (agg_api_t *self, const char *op, const norc_strmap_t *args, norc
     return false;
 }
 
+//  A request that presents a credential: from a front end (under CURVE,
+//  a principal with the web role), for the person whose credential it is.
+//  false when it cannot be served so (the reply is filled).
+static bool
+s_as_credential (agg_api_t *self, norc_api_request_t *request, norc_api_reply_t *reply)
+{
+    const char *why = NULL;
+    norc_zap_who_t sender;
+    if (norc_zap_curve () && !norc_zap_allows (self->user_id, NORC_ROLE_WEB, &sender, &why)) {
+        agg_reply_error (reply, NORC_DENIED, "denied: %s may not present a credential (only a front end with "
+                         "the web role does)", sender.name);
+        return false;
+    }
+    if (self->db && norc_db_down_ms (self->db)) {
+        agg_reply_error (reply, NORC_AGAIN, "the credential cannot be checked: the database is unavailable");
+        return false;
+    }
+    int rc = agg_api_credential (self, request->credential, &self->who, &why);
+    if (rc) {
+        agg_reply_error (reply, rc, "%s", why);
+        return false;
+    }
+    norc_strmap_set (&request->args, "by", self->who.name);
+    return true;
+}
+
 void
-agg_api_handle (agg_api_t *self, const norc_api_request_t *request, norc_api_reply_t *reply)
+agg_api_handle (agg_api_t *self, norc_api_request_t *request, norc_api_reply_t *reply)
 {
     reply->request_id = request->request_id;
     reply->code = NORC_OK;
     //  Who asks, and whether their roles allow this operation: by the key
-    //  the connection was admitted with, never by anything in the request
+    //  the connection was admitted with, or the credential a front end
+    //  presents for the person it serves; never by anything else in the
+    //  request
     const char *why = NULL;
-    if (!norc_zap_allows (self->user_id, norc_authz_op (request->op), &self->who, &why)) {
+    bool credential = request->credential && *request->credential;
+    if (credential && !s_as_credential (self, request, reply))
+        return;
+    bool allowed = credential
+                 ? norc_roles_allow (self->who.kind, self->who.roles, norc_authz_op (request->op))
+                 : norc_zap_allows (self->user_id, norc_authz_op (request->op), &self->who, &why);
+    if (credential && !allowed)
+        why = "its roles do not allow it";
+    if (!allowed) {
         char roles [256];
         norc_roles_format (norc_roles_effective (self->who.kind, self->who.roles), roles, sizeof roles);
         agg_reply_error (reply, NORC_DENIED, "denied: %s may not %s (%s; roles: %s)", self->who.name,

@@ -31,7 +31,14 @@ typedef struct {
 } agg_api_t;
 
 //  Run request's operation and fill reply (an API-REPLY).
-void agg_api_handle (agg_api_t *self, const norc_api_request_t *request, norc_api_reply_t *reply);
+//  A request with a credential (from a front end: norc-web) is authorised
+//  and audited as the credential's principal, and its "by" is that name.
+void agg_api_handle (agg_api_t *self, norc_api_request_t *request, norc_api_reply_t *reply);
+
+//  The principal of a credential (an API token or a session's secret):
+//  NORC_OK with who filled, NORC_UNAUTHENTICATED when no live token has
+//  that secret, or the store's failure; *why says why not.
+int agg_api_credential (agg_api_t *self, const char *credential, norc_zap_who_t *who, const char **why);
 
 //  Publish an EVENT on the stream under topic.
 void agg_api_publish (zsock_t *stream, norc_msg_t **event_p, const char *topic);

@@ -73,4 +73,7 @@ agg_op_fn agg_op_instance_show, agg_op_instance_kill, agg_op_instance_handle_op,
 agg_op_fn agg_op_keys_list, agg_op_keys_pending, agg_op_keys_add, agg_op_keys_accept, agg_op_keys_reject;
 agg_op_fn agg_op_keys_revoke, agg_op_keys_rotate, agg_op_keys_token, agg_op_keys_enrol;
 
+//  API tokens (agg_api_tokens.c)
+agg_op_fn agg_op_token_add, agg_op_token_list, agg_op_token_revoke;
+
 #endif

@@ -253,6 +253,11 @@ Test (agg_api, every_operation_answers_with_the_columns_the_schema_declares)
     ASK ("keys.token", "name", "exec-9", "roles", "executor"); norc_msg_destroy (&reply);
     ASK ("keys.list"); norc_msg_destroy (&reply);
     ASK ("keys.revoke", "ref", "alice"); norc_msg_destroy (&reply);
+    ASK ("token.add", "name", "ci", "roles", "viewer");
+    cr_expect_eq (strncmp (s_cell (&reply->api_reply.rows, 0, "token"), "norc_", 5), 0);
+    norc_msg_destroy (&reply);
+    ASK ("token.list"); norc_msg_destroy (&reply);
+    ASK ("token.revoke", "ref", "ci"); norc_msg_destroy (&reply);
     ASK ("whoami"); norc_msg_destroy (&reply);
     ASK ("audit.list"); norc_msg_destroy (&reply);
     ASK ("audit.verify"); norc_msg_destroy (&reply);
@@ -270,4 +275,58 @@ Test (agg_api, every_operation_answers_with_the_columns_the_schema_declares)
         cr_expect_not_null (zhashx_lookup (asked, norc_api_op_at (i)->name), "%s is not asked here",
                             norc_api_op_at (i)->name);
     zhashx_destroy (&asked);
+}
+
+//  A request with a credential is authorised and audited as the
+//  credential's principal, with its roles: a viewer token reads and is
+//  denied a change; a token unknown, revoked or expired is refused as not
+//  authenticated (-6), a code apart from a denial (-5).
+static norc_msg_t *
+s_call_as (const char *credential, const char *op, const char *key, const char *value)
+{
+    norc_msg_t *request = norc_msg_new (NORC_MSG_API_REQUEST);
+    request->api_request.request_id = 7;
+    request->api_request.op = norc_strdup (op);
+    request->api_request.credential = norc_strdup (credential);
+    if (key)
+        norc_strmap_set (&request->api_request.args, key, value);
+    norc_msg_t *reply = norc_msg_new (NORC_MSG_API_REPLY);
+    agg_api_handle (&s_api, &request->api_request, &reply->api_reply);
+    norc_msg_destroy (&request);
+    return reply;
+}
+
+Test (agg_api, a_credential_acts_with_its_tokens_roles_and_a_dead_one_is_not_authenticated)
+{
+    norc_msg_t *reply = s_call ("token.add", "name", "reader", "roles", "viewer", NULL);
+    cr_assert_eq (reply->api_reply.code, NORC_OK, "%s", reply->api_reply.error);
+    char *token = norc_strdup (s_cell (&reply->api_reply.rows, 0, "token"));
+    norc_msg_destroy (&reply);
+    reply = s_call_as (token, "whoami", NULL, NULL);
+    cr_expect_eq (reply->api_reply.code, NORC_OK, "%s", reply->api_reply.error);
+    cr_expect_str_eq (s_cell (&reply->api_reply.rows, 0, "name"), "reader");
+    cr_expect_str_eq (s_cell (&reply->api_reply.rows, 0, "roles"), "viewer");
+    norc_msg_destroy (&reply);
+    reply = s_call_as (token, "task.list", NULL, NULL);
+    cr_expect_eq (reply->api_reply.code, NORC_OK, "%s", reply->api_reply.error);
+    norc_msg_destroy (&reply);
+    s_refused (NORC_DENIED, "denied: reader may not queue.add", s_call_as (token, "queue.add", "name", "Q"));
+    cr_expect_eq (norc_test_db_int (s_db, "SELECT COUNT(*) FROM audit WHERE principal = 'reader' AND "
+                                          "verb = 'queue.add' AND outcome = 2"), 1, "the denial is audited as the token's");
+    s_refused (NORC_UNAUTHENTICATED, "not valid", s_call_as ("norc_nonsense", "whoami", NULL, NULL));
+    reply = s_call ("token.revoke", "ref", "reader", NULL);
+    cr_expect_eq (reply->api_reply.code, NORC_OK, "%s", reply->api_reply.error);
+    norc_msg_destroy (&reply);
+    s_refused (NORC_UNAUTHENTICATED, "not valid", s_call_as (token, "whoami", NULL, NULL));
+    //  Expired
+    reply = s_call ("token.add", "name", "brief", "roles", "admin", "expires", "1", NULL);
+    char *brief = norc_strdup (s_cell (&reply->api_reply.rows, 0, "token"));
+    norc_msg_destroy (&reply);
+    norc_test_db_exec (s_db, "UPDATE api_token SET expires_at = UTC_TIMESTAMP(6) - INTERVAL 1 SECOND "
+                             "WHERE name = 'brief'");
+    s_refused (NORC_UNAUTHENTICATED, "not valid", s_call_as (brief, "whoami", NULL, NULL));
+    cr_expect_eq (norc_test_db_int (s_db, "SELECT COUNT(*) FROM api_token WHERE secret_hash LIKE 'norc_%'"), 0,
+                  "only hashes are kept");
+    free (brief);
+    free (token);
 }
