@@ -20,6 +20,14 @@ step () { printf '\n==== %s\n' "$*"; }
 step "dependencies"
 scripts/install-deps.sh || exit 1
 
+step "test tools (PyPI)"
+# openapi-spec-validator checks the OpenAPI document norc-web serves
+if ! python3 -c 'import openapi_spec_validator' 2>/dev/null; then
+    python3 -m pip install -q openapi-spec-validator 2>/dev/null \
+        || python3 -m pip install -q --break-system-packages openapi-spec-validator 2>/dev/null || true
+fi
+python3 -c 'import openapi_spec_validator' || { echo "FAIL: cannot install openapi-spec-validator"; exit 1; }
+
 step "build (RelWithDebInfo)"
 cmake -S . -B build -DCMAKE_BUILD_TYPE=RelWithDebInfo >/dev/null || exit 1
 cmake --build build -j "$jobs" >/dev/null || { cmake --build build 2>&1 | grep -E 'error|warning' | head -40; exit 1; }

@@ -1,0 +1,23 @@
+#  Embed files into a C file as byte arrays, so a binary serves what it was
+#  built with and reads nothing from disk. Run as:
+#  cmake -DFILES="a;b" -DNAMES="x;y" -DOUT=.. -P embed_files.cmake
+#  (NAMES: the path each file is served at, in FILES' order)
+set (body "//  GENERATED at build time by cmake/embed_files.cmake.\n#include <stddef.h>\n\n")
+set (table "")
+set (index 0)
+list (LENGTH FILES count)
+foreach (f ${FILES})
+    list (GET NAMES ${index} name)
+    file (READ ${f} hex HEX)
+    string (LENGTH "${hex}" hexlen)
+    math (EXPR size "${hexlen} / 2")
+    string (REGEX REPLACE "([0-9a-f][0-9a-f])" "0x\\1," bytes "${hex}")
+    string (REGEX REPLACE "((0x[0-9a-f][0-9a-f],){32})" "\\1\n    " bytes "${bytes}")
+    string (APPEND body "static const unsigned char s_file_${index} [] = {\n    ${bytes}0x00\n};\n")
+    string (APPEND table "    { \"${name}\", s_file_${index}, ${size} },\n")
+    math (EXPR index "${index} + 1")
+endforeach ()
+string (APPEND body "\nconst struct { const char *path; const unsigned char *data; size_t size; } norc_embedded [] = {\n")
+string (APPEND body "${table}    { NULL, NULL, 0 }\n};\n")
+file (WRITE ${OUT}.tmp "${body}")
+execute_process (COMMAND ${CMAKE_COMMAND} -E copy_if_different ${OUT}.tmp ${OUT})

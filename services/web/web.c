@@ -1,0 +1,556 @@
+//  web.c - norc-web's service: libmicrohttpd driven from the zloop, and
+//  the link to the aggregator (web.h, docs/web.md).
+#include "web.h"
+#include "norc_api_json.h"
+#include "norc_msg.h"
+#include "norc_zmq.h"
+#include "norc_zap.h"
+#include "norc_log.h"
+#include "norc_mem.h"
+#include "norc_service.h"
+#include <czmq.h>
+#include <netdb.h>
+#include <sodium.h>
+
+//  The files embedded at build time (cmake/embed_files.cmake)
+extern const struct { const char *path; const unsigned char *data; size_t size; } norc_embedded [];
+
+#define S_PROBE_MS      2000        //  the aggregator is asked whoami this often
+#define S_READY_MS      6000        //  ready while it answered within this
+#define S_TICK_MS       100         //  libmicrohttpd's timeouts are run this often
+
+struct _web_t {
+    norc_config_t *config;
+    zloop_t *loop;
+    zsock_t *api;                   //  DEALER to aggregator.api
+    struct MHD_Daemon *mhd;
+    zhashx_t *waiting;              //  request id (decimal) -> s_request_t, suspended for a reply
+    uint64_t next_id;
+    int64_t timeout_ms;             //  how long a request waits for the aggregator
+    size_t max_body;
+    norc_us_t answered;             //  monotonic: the aggregator's last reply
+    uint64_t probe_id;
+};
+
+//  One HTTP request, from its headers to its response
+typedef struct {
+    web_t *web;
+    struct MHD_Connection *connection;
+    char *body;
+    size_t body_len;
+    bool too_big;
+    bool started;                   //  sent to the aggregator, or answered at once
+    uint64_t request_id;
+    norc_us_t deadline;
+    const norc_api_op_t *op;
+    //  The response, once known
+    int status;
+    char *text;
+    const char *type;
+    bool close;
+    char etag [24];
+} s_request_t;
+
+//  --------------------------------------------------------------------------
+//  Responses
+
+static void
+s_answer (s_request_t *req, int status, char *text, const char *type)
+{
+    free (req->text);
+    req->status = status;
+    req->text = text;
+    req->type = type;
+}
+
+static void
+s_problem (s_request_t *req, int status, const char *slug, const char *detail)
+{
+    s_answer (req, status, web_problem (status, slug, detail, NULL), "application/problem+json");
+}
+
+static enum MHD_Result
+s_send (s_request_t *req)
+{
+    const char *inm = MHD_lookup_connection_value (req->connection, MHD_HEADER_KIND, MHD_HTTP_HEADER_IF_NONE_MATCH);
+    //  ETag: a hash of a successful body; If-None-Match that matches is 304
+    if (req->status == 200 && req->text) {
+        unsigned char digest [8];
+        crypto_generichash (digest, sizeof digest, (const unsigned char *) req->text, strlen (req->text), NULL, 0);
+        char hex [17];
+        sodium_bin2hex (hex, sizeof hex, digest, sizeof digest);
+        snprintf (req->etag, sizeof req->etag, "\"%s\"", hex);
+    }
+    struct MHD_Response *response;
+    int status = req->status;
+    if (*req->etag && inm && strcmp (inm, req->etag) == 0) {
+        status = MHD_HTTP_NOT_MODIFIED;
+        response = MHD_create_response_from_buffer (0, (void *) "", MHD_RESPMEM_PERSISTENT);
+    }
+    else {
+        response = MHD_create_response_from_buffer (req->text ? strlen (req->text) : 0, req->text ? req->text : (char *) "",
+                                                    MHD_RESPMEM_MUST_COPY);
+        MHD_add_response_header (response, MHD_HTTP_HEADER_CONTENT_TYPE, req->type ? req->type : "application/json");
+    }
+    if (*req->etag)
+        MHD_add_response_header (response, MHD_HTTP_HEADER_ETAG, req->etag);
+    MHD_add_response_header (response, MHD_HTTP_HEADER_CACHE_CONTROL, "no-store");
+    MHD_add_response_header (response, "X-Content-Type-Options", "nosniff");
+    if (req->status == 401)
+        MHD_add_response_header (response, MHD_HTTP_HEADER_WWW_AUTHENTICATE, "Bearer realm=\"norc\"");
+    if (req->close)
+        MHD_add_response_header (response, MHD_HTTP_HEADER_CONNECTION, "close");
+    enum MHD_Result rc = MHD_queue_response (req->connection, (unsigned int) status, response);
+    MHD_destroy_response (response);
+    return rc;
+}
+
+//  The reply's rows as the route's shape: {"items": [...], "next": null}
+//  or the first row as an object
+static char *
+s_reply_json (const norc_api_op_t *op, const norc_api_reply_t *reply)
+{
+    json_t *rows = norc_api_rows_json (op, &reply->rows);
+    json_t *doc;
+    if (op->http_list)
+        doc = json_pack ("{s:o, s:n}", "items", rows, "next");
+    else {
+        doc = json_array_size (rows) ? json_incref (json_array_get (rows, 0)) : json_object ();
+        json_decref (rows);
+    }
+    char *text = json_dumps (doc, JSON_COMPACT | JSON_PRESERVE_ORDER);
+    json_decref (doc);
+    return text;
+}
+
+//  --------------------------------------------------------------------------
+//  Requests
+
+static enum MHD_Result
+s_query_arg (void *cls, enum MHD_ValueKind kind, const char *key, const char *value)
+{
+    NORC_UNUSED (kind);
+    norc_strmap_set ((norc_strmap_t *) cls, key, value ? value : "");
+    return MHD_YES;
+}
+
+//  The bearer credential, or NULL
+static const char *
+s_credential (struct MHD_Connection *connection)
+{
+    const char *auth = MHD_lookup_connection_value (connection, MHD_HEADER_KIND, MHD_HTTP_HEADER_AUTHORIZATION);
+    if (!auth || strncasecmp (auth, "Bearer ", 7) != 0)
+        return NULL;
+    auth += 7;
+    while (*auth == ' ')
+        auth++;
+    return *auth && strlen (auth) < 256 ? auth : NULL;
+}
+
+//  Serve a request whose body has arrived: at once, or by asking the
+//  aggregator (the connection then waits, suspended)
+static void
+s_serve (s_request_t *req, const char *url, const char *method)
+{
+    web_t *self = req->web;
+    //  The files: the OpenAPI document and the page
+    if (strcmp (method, "GET") == 0 || strcmp (method, "HEAD") == 0) {
+        if (strcmp (url, "/healthz") == 0) {
+            s_answer (req, 200, norc_strdup ("{\"status\":\"ok\"}"), "application/json");
+            return;
+        }
+        if (strcmp (url, "/readyz") == 0) {
+            bool ready = self->answered && norc_mono_us () - self->answered < S_READY_MS * 1000;
+            if (ready)
+                s_answer (req, 200, norc_strdup ("{\"status\":\"ready\"}"), "application/json");
+            else
+                s_problem (req, 503, "unavailable", "the status-aggregator has not answered lately");
+            return;
+        }
+        for (size_t i = 0; norc_embedded [i].path; i++)
+            if (strcmp (url, norc_embedded [i].path) == 0) {
+                const char *dot = strrchr (url, '.');
+                const char *type = !dot ? "application/octet-stream"
+                                 : strcmp (dot, ".json") == 0 ? "application/json"
+                                 : strcmp (dot, ".html") == 0 ? "text/html; charset=utf-8"
+                                 : strcmp (dot, ".css") == 0 ? "text/css; charset=utf-8"
+                                 : strcmp (dot, ".js") == 0 ? "text/javascript; charset=utf-8" : "text/plain";
+                char *text = (char *) norc_malloc (norc_embedded [i].size + 1);
+                memcpy (text, norc_embedded [i].data, norc_embedded [i].size);
+                text [norc_embedded [i].size] = 0;
+                s_answer (req, 200, text, type);
+                return;
+            }
+    }
+    if (strncmp (url, "/api/v1/", 8) != 0) {
+        s_problem (req, 404, "not-found", "nothing is served here: the API is under /api/v1/ (openapi.json)");
+        return;
+    }
+    norc_strmap_t args = { 0 };
+    bool allowed = false;
+    const norc_api_op_t *op = web_route (method, url + 7, &args, &allowed);
+    if (!op) {
+        norc_strmap_clear (&args);
+        if (allowed)
+            s_problem (req, 405, "method-not-allowed", "this path is served with another method");
+        else
+            s_problem (req, 404, "not-found", "no such route: see /api/v1/openapi.json");
+        return;
+    }
+    req->op = op;
+    char why [512] = "";
+    //  Arguments: the path's, then the query's (GET) or the JSON body's
+    if (strcmp (method, "GET") == 0) {
+        norc_strmap_t query = { 0 };
+        MHD_get_connection_values (req->connection, MHD_GET_ARGUMENT_KIND, s_query_arg, &query);
+        for (size_t k = 0; k < query.count && !*why; k++) {
+            const norc_api_arg_t *arg = norc_api_arg (op, query.keys [k]);
+            if (!arg || arg->prefix || norc_strmap_get (&args, query.keys [k]))
+                snprintf (why, sizeof why, "%s takes no query parameter \"%.64s\"", op->http_path, query.keys [k]);
+            else
+                norc_strmap_set (&args, query.keys [k], query.values [k]);
+        }
+        norc_strmap_clear (&query);
+    }
+    else
+    if (req->body_len) {
+        json_error_t error;
+        json_t *body = json_loadb (req->body, req->body_len, 0, &error);
+        if (!body)
+            snprintf (why, sizeof why, "the body is not JSON: %s (line %d)", error.text, error.line);
+        else {
+            //  A path argument is the path's, not the body's
+            for (size_t k = 0; k < args.count; k++)
+                if (json_object_get (body, args.keys [k]))
+                    snprintf (why, sizeof why, "\"%s\" is in the path; the body may not repeat it", args.keys [k]);
+            if (!*why)
+                norc_api_args_from_json (op, body, &args, why, sizeof why);
+            json_decref (body);
+        }
+    }
+    if (*why) {
+        s_problem (req, 400, "bad-request", why);
+        norc_strmap_clear (&args);
+        return;
+    }
+    const char *credential = s_credential (req->connection);
+    if (!credential) {
+        s_problem (req, 401, "unauthenticated", "an API token is required: Authorization: Bearer TOKEN "
+                   "(norcctl token add)");
+        norc_strmap_clear (&args);
+        return;
+    }
+    norc_msg_t *msg = norc_msg_new (NORC_MSG_API_REQUEST);
+    req->request_id = ++self->next_id;
+    msg->api_request.request_id = req->request_id;
+    msg->api_request.op = norc_strdup (op->name);
+    msg->api_request.credential = norc_strdup (credential);
+    for (size_t k = 0; k < args.count; k++)
+        norc_strmap_set (&msg->api_request.args, args.keys [k], args.values [k]);
+    norc_strmap_clear (&args);
+    if (norc_msg_send (&msg, self->api) != 0) {
+        s_problem (req, 503, "unavailable", "the status-aggregator cannot be reached");
+        return;
+    }
+    char key [24];
+    snprintf (key, sizeof key, "%llu", (unsigned long long) req->request_id);
+    zhashx_insert (self->waiting, key, req);
+    req->deadline = norc_mono_us () + self->timeout_ms * 1000;
+    MHD_suspend_connection (req->connection);
+}
+
+static enum MHD_Result
+s_access (void *cls, struct MHD_Connection *connection, const char *url, const char *method,
+          const char *version, const char *upload_data, size_t *upload_data_size, void **state)
+{
+    NORC_UNUSED (version);
+    web_t *self = (web_t *) cls;
+    s_request_t *req = (s_request_t *) *state;
+    if (!req) {
+        //  The headers: refuse at once what must not be read further
+        req = (s_request_t *) norc_calloc (1, sizeof *req);
+        req->web = self;
+        req->connection = connection;
+        *state = req;
+        const char *why;
+        if (web_framing_bad (connection, &why)) {
+            s_problem (req, 400, "bad-framing", why);
+            req->close = true;
+            req->started = true;
+            return s_send (req);
+        }
+        const char *length = MHD_lookup_connection_value (connection, MHD_HEADER_KIND, MHD_HTTP_HEADER_CONTENT_LENGTH);
+        if (length && strtoull (length, NULL, 10) > self->max_body) {
+            s_problem (req, 413, "too-large", "the body is over web.max_body");
+            req->close = true;
+            req->started = true;
+            return s_send (req);
+        }
+        return MHD_YES;
+    }
+    if (*upload_data_size) {
+        size_t n = *upload_data_size;
+        if (req->body_len + n > self->max_body)
+            req->too_big = true;
+        else {
+            req->body = (char *) norc_realloc (req->body, req->body_len + n + 1);
+            memcpy (req->body + req->body_len, upload_data, n);
+            req->body_len += n;
+            req->body [req->body_len] = 0;
+        }
+        *upload_data_size = 0;
+        return MHD_YES;
+    }
+    if (!req->started) {
+        req->started = true;
+        if (req->too_big) {
+            s_problem (req, 413, "too-large", "the body is over web.max_body");
+            req->close = true;
+        }
+        else
+            s_serve (req, url, method);
+        if (req->request_id && !req->status)
+            return MHD_YES;     //  suspended: the aggregator's reply resumes it
+    }
+    return s_send (req);
+}
+
+static void
+s_completed (void *cls, struct MHD_Connection *connection, void **state, enum MHD_RequestTerminationCode code)
+{
+    NORC_UNUSED (connection);
+    NORC_UNUSED (code);
+    web_t *self = (web_t *) cls;
+    s_request_t *req = (s_request_t *) *state;
+    if (!req)
+        return;
+    if (req->request_id && !req->status) {
+        char key [24];
+        snprintf (key, sizeof key, "%llu", (unsigned long long) req->request_id);
+        zhashx_delete (self->waiting, key);
+    }
+    free (req->body);
+    free (req->text);
+    free (req);
+    *state = NULL;
+}
+
+//  --------------------------------------------------------------------------
+//  The loop
+
+//  libmicrohttpd reads what is ready, edge-triggered: while it says it has
+//  more to do at once (a timeout of 0), it is run again
+static void
+s_mhd_run (web_t *self)
+{
+    for (int i = 0; i < 256; i++) {
+        MHD_run (self->mhd);
+        MHD_UNSIGNED_LONG_LONG timeout = 1;
+        if (MHD_get_timeout (self->mhd, &timeout) != MHD_YES || timeout > 0)
+            break;
+    }
+}
+
+static void
+s_resume (web_t *self, s_request_t *req)
+{
+    char key [24];
+    snprintf (key, sizeof key, "%llu", (unsigned long long) req->request_id);
+    zhashx_delete (self->waiting, key);
+    MHD_resume_connection (req->connection);
+}
+
+static int
+s_on_api (zloop_t *loop, zsock_t *sock, void *arg)
+{
+    NORC_UNUSED (loop);
+    web_t *self = (web_t *) arg;
+    norc_msg_t *msg = norc_msg_recv (sock);
+    if (!msg || msg->id != NORC_MSG_API_REPLY) {
+        norc_msg_destroy (&msg);
+        return 0;
+    }
+    self->answered = norc_mono_us ();
+    char key [24];
+    snprintf (key, sizeof key, "%llu", (unsigned long long) msg->api_reply.request_id);
+    s_request_t *req = (s_request_t *) zhashx_lookup (self->waiting, key);
+    if (req) {
+        const norc_api_reply_t *reply = &msg->api_reply;
+        if (reply->code == NORC_OK)
+            s_answer (req, 200, s_reply_json (req->op, reply), "application/json");
+        else {
+            const char *slug;
+            int status = web_status_of (reply->code, &slug);
+            s_problem (req, status, slug, reply->error ? reply->error : "failed");
+        }
+        s_resume (self, req);
+        s_mhd_run (self);
+    }
+    norc_msg_destroy (&msg);
+    return 0;
+}
+
+static int
+s_on_http (zloop_t *loop, zmq_pollitem_t *item, void *arg)
+{
+    NORC_UNUSED (loop);
+    NORC_UNUSED (item);
+    web_t *self = (web_t *) arg;
+    s_mhd_run (self);
+    return 0;
+}
+
+//  Timeouts: libmicrohttpd's idle connections, and requests the aggregator
+//  did not answer in time (504)
+static int
+s_on_tick (zloop_t *loop, int timer_id, void *arg)
+{
+    NORC_UNUSED (loop);
+    NORC_UNUSED (timer_id);
+    web_t *self = (web_t *) arg;
+    norc_us_t now = norc_mono_us ();
+    zlistx_t *late = zlistx_new ();
+    for (s_request_t *req = (s_request_t *) zhashx_first (self->waiting); req;
+         req = (s_request_t *) zhashx_next (self->waiting))
+        if (now >= req->deadline)
+            zlistx_add_end (late, req);
+    for (s_request_t *req = (s_request_t *) zlistx_first (late); req; req = (s_request_t *) zlistx_next (late)) {
+        s_problem (req, 504, "timeout", "the status-aggregator did not answer in time (web.timeout_ms)");
+        s_resume (self, req);
+    }
+    zlistx_destroy (&late);
+    s_mhd_run (self);
+    return 0;
+}
+
+//  Whether the aggregator answers: whoami as norc-web itself
+static int
+s_on_probe (zloop_t *loop, int timer_id, void *arg)
+{
+    NORC_UNUSED (loop);
+    NORC_UNUSED (timer_id);
+    web_t *self = (web_t *) arg;
+    norc_msg_t *msg = norc_msg_new (NORC_MSG_API_REQUEST);
+    msg->api_request.request_id = self->probe_id = ++self->next_id;
+    msg->api_request.op = norc_strdup ("whoami");
+    norc_msg_send (&msg, self->api);
+    return 0;
+}
+
+static int
+s_on_signal (void *arg, int count)
+{
+    NORC_UNUSED (arg);
+    NORC_UNUSED (count);
+    return -1;
+}
+
+static void
+s_mhd_log (void *arg, const char *format, va_list args)
+{
+    NORC_UNUSED (arg);
+    char text [512];
+    vsnprintf (text, sizeof text, format, args);
+    text [strcspn (text, "\n")] = 0;
+    norc_log_debug ("http: %s", text);
+}
+
+web_t *
+web_new (norc_config_t *config)
+{
+    web_t *self = (web_t *) norc_calloc (1, sizeof *self);
+    self->config = config;
+    self->waiting = zhashx_new ();
+    self->timeout_ms = norc_config_int (config, "web.timeout_ms");
+    self->max_body = (size_t) norc_config_int (config, "web.max_body");
+    return self;
+}
+
+void
+web_destroy (web_t **self_p)
+{
+    web_t *self = *self_p;
+    if (!self)
+        return;
+    if (self->mhd)
+        MHD_stop_daemon (self->mhd);
+    zhashx_destroy (&self->waiting);
+    zloop_destroy (&self->loop);
+    zsock_destroy (&self->api);
+    free (self);
+    *self_p = NULL;
+}
+
+int
+web_start (web_t *self)
+{
+    if (sodium_init () < 0)
+        return NORC_ERROR;
+    const char *listen = norc_config_str (self->config, "web.listen");
+    char *host = norc_strdup (listen);
+    char *colon = strrchr (host, ':');
+    if (!colon) {
+        norc_log_warnx ("web.listen: \"%s\" is not HOST:PORT", listen);
+        free (host);
+        return NORC_ERROR;
+    }
+    *colon = 0;
+    char *name = host;
+    if (*name == '[' && name [strlen (name) - 1] == ']') {
+        name [strlen (name) - 1] = 0;
+        name++;
+    }
+    struct addrinfo hints = { .ai_family = strcmp (name, "*") == 0 ? AF_INET : AF_UNSPEC,
+                              .ai_socktype = SOCK_STREAM, .ai_flags = AI_PASSIVE };
+    struct addrinfo *found = NULL;
+    int rc = getaddrinfo (strcmp (name, "*") == 0 ? NULL : name, colon + 1, &hints, &found);
+    if (rc != 0 || !found) {
+        norc_log_warnx ("web.listen: %s: %s", listen, gai_strerror (rc));
+        free (host);
+        return NORC_ERROR;
+    }
+    unsigned int flags = MHD_USE_EPOLL | MHD_ALLOW_SUSPEND_RESUME | MHD_USE_ERROR_LOG;
+    if (found->ai_family == AF_INET6)
+        flags |= MHD_USE_IPv6;
+    self->mhd = MHD_start_daemon (flags, 0, NULL, NULL, s_access, self,
+                                  MHD_OPTION_SOCK_ADDR, found->ai_addr,
+                                  MHD_OPTION_CONNECTION_LIMIT, (unsigned int) norc_config_int (self->config, "web.max_connections"),
+                                  MHD_OPTION_PER_IP_CONNECTION_LIMIT, (unsigned int) norc_config_int (self->config, "web.max_per_client"),
+                                  MHD_OPTION_CONNECTION_TIMEOUT, (unsigned int) norc_config_int (self->config, "web.idle_s"),
+                                  MHD_OPTION_CONNECTION_MEMORY_LIMIT, (size_t) 65536,
+                                  MHD_OPTION_NOTIFY_COMPLETED, s_completed, self,
+                                  MHD_OPTION_EXTERNAL_LOGGER, s_mhd_log, NULL,
+                                  MHD_OPTION_END);
+    freeaddrinfo (found);
+    free (host);
+    if (!self->mhd) {
+        norc_log_warn ("web.listen: cannot serve on %s", listen);
+        return NORC_ERROR;
+    }
+    const char *endpoint = norc_config_str (self->config, "aggregator.api");
+    self->api = norc_zmq_connect (ZMQ_DEALER, endpoint);
+    if (!self->api) {
+        norc_log_warnx ("cannot connect to %s", endpoint);
+        return NORC_ERROR;
+    }
+    zsock_set_sndtimeo (self->api, 0);
+    self->loop = zloop_new ();
+    const union MHD_DaemonInfo *info = MHD_get_daemon_info (self->mhd, MHD_DAEMON_INFO_EPOLL_FD);
+    zmq_pollitem_t item = { NULL, info->epoll_fd, ZMQ_POLLIN, 0 };
+    zloop_poller (self->loop, &item, s_on_http, self);
+    zloop_reader (self->loop, self->api, s_on_api, self);
+    zloop_timer (self->loop, S_TICK_MS, 0, s_on_tick, self);
+    zloop_timer (self->loop, S_PROBE_MS, 0, s_on_probe, self);
+    norc_service_on_signal (self->loop, s_on_signal, self);
+    norc_service_upkeep (self->loop, self->config);
+    s_on_probe (self->loop, 0, self);
+    norc_log_info ("serving http://%s/ (the API under /api/v1/), the aggregator at %s", listen, endpoint);
+    return NORC_OK;
+}
+
+void
+web_run (web_t *self)
+{
+    zloop_start (self->loop);
+    norc_log_info ("stopping");
+}

@@ -1,0 +1,425 @@
+//  End to end: norc-web, the API over HTTP. The real services and a real
+//  norc-web on a loopback port, asked with libcurl and with raw sockets:
+//  every route of the OpenAPI document it serves is served (and the
+//  document validates with openapi-spec-validator); a token reads and
+//  changes what its roles allow, 401 and 403 apart, as problem documents;
+//  a run made over HTTP ends SUCCESS as HTTP shows it; framing two parsers
+//  could read two ways is refused and the connection closed; lists carry an
+//  ETag; readiness follows the aggregator.
+#include <criterion/criterion.h>
+#include <arpa/inet.h>
+#include <signal.h>
+#include <netinet/in.h>
+#include <sys/socket.h>
+#include <unistd.h>
+#include <curl/curl.h>
+#include <jansson.h>
+#include "norc_test.h"
+#include "norc_mem.h"
+#include "norc_log.h"
+
+NORC_TEST_E2E_SUITE (web, 120);
+
+#define OK(...) NORC_TEST_CTL_OK (s_sys, __VA_ARGS__)
+
+static int s_port;
+
+//  Start norc-web on a free port and wait until it is ready
+static void
+s_start_web (void)
+{
+    s_port = norc_test_free_port ();
+    char listen [64];
+    snprintf (listen, sizeof listen, "127.0.0.1:%d", s_port);
+    const char *args [] = { "--web.listen", listen, NULL };
+    norc_test_system_start (s_sys, "norc-web", args);
+}
+
+typedef struct {
+    long status;
+    char *body;
+    size_t size;
+    char *headers;
+    size_t hsize;
+} s_response_t;
+
+typedef struct {
+    char *buf;
+    size_t len;
+} s_buf_t;
+
+static size_t
+s_collect (char *data, size_t size, size_t n, void *arg)
+{
+    s_buf_t *b = (s_buf_t *) arg;
+    b->buf = (char *) norc_realloc (b->buf, b->len + size * n + 1);
+    memcpy (b->buf + b->len, data, size * n);
+    b->len += size * n;
+    b->buf [b->len] = 0;
+    return size * n;
+}
+
+//  One request: method, path, bearer token (NULL: none), JSON body (NULL:
+//  none), one extra header (NULL: none)
+static s_response_t
+s_http (const char *method, const char *path, const char *token, const char *body, const char *header)
+{
+    s_response_t r = { 0 };
+    r.body = norc_strdup ("");
+    r.headers = norc_strdup ("");
+    CURL *curl = curl_easy_init ();
+    char *url = norc_asprintf ("http://127.0.0.1:%d%s", s_port, path);
+    struct curl_slist *headers = NULL;
+    char *auth = token ? norc_asprintf ("Authorization: Bearer %s", token) : NULL;
+    if (auth)
+        headers = curl_slist_append (headers, auth);
+    if (body)
+        headers = curl_slist_append (headers, "Content-Type: application/json");
+    if (header)
+        headers = curl_slist_append (headers, header);
+    curl_easy_setopt (curl, CURLOPT_URL, url);
+    curl_easy_setopt (curl, CURLOPT_CUSTOMREQUEST, method);
+    if (body)
+        curl_easy_setopt (curl, CURLOPT_POSTFIELDS, body);
+    curl_easy_setopt (curl, CURLOPT_HTTPHEADER, headers);
+    curl_easy_setopt (curl, CURLOPT_WRITEFUNCTION, s_collect);
+    s_buf_t b = { NULL, 0 }, h = { NULL, 0 };
+    curl_easy_setopt (curl, CURLOPT_WRITEDATA, &b);
+    curl_easy_setopt (curl, CURLOPT_HEADERFUNCTION, s_collect);
+    curl_easy_setopt (curl, CURLOPT_HEADERDATA, &h);
+    curl_easy_setopt (curl, CURLOPT_TIMEOUT, 20L);
+    CURLcode rc = curl_easy_perform (curl);
+    //  Not listening yet: status 0 (s_wait_ready waits for it)
+    cr_assert (rc == CURLE_OK || rc == CURLE_COULDNT_CONNECT, "%s %s: %s", method, path, curl_easy_strerror (rc));
+    curl_easy_getinfo (curl, CURLINFO_RESPONSE_CODE, &r.status);
+    if (b.buf) {
+        free (r.body);
+        r.body = b.buf;
+        r.size = b.len;
+    }
+    if (h.buf) {
+        free (r.headers);
+        r.headers = h.buf;
+        r.hsize = h.len;
+    }
+    curl_slist_free_all (headers);
+    curl_easy_cleanup (curl);
+    free (auth);
+    free (url);
+    return r;
+}
+
+static void
+s_response_free (s_response_t *r)
+{
+    free (r->body);
+    free (r->headers);
+}
+
+//  The response's JSON body (fails the test when it is not JSON)
+static json_t *
+s_json (const s_response_t *r)
+{
+    json_error_t error;
+    json_t *doc = json_loads (r->body, JSON_DECODE_ANY, &error);
+    cr_assert_not_null (doc, "not JSON (%s): %s", error.text, r->body);
+    return doc;
+}
+
+//  A problem document of this status and type
+static void
+s_expect_problem (const s_response_t *r, long status, const char *slug)
+{
+    cr_expect_eq (r->status, status, "status %ld: %s", r->status, r->body);
+    cr_expect_not_null (strstr (r->headers, "application/problem+json"), "%s", r->headers);
+    json_t *doc = s_json (r);
+    char type [96];
+    snprintf (type, sizeof type, "urn:norc:problem:%s", slug);
+    cr_expect_str_eq (json_string_value (json_object_get (doc, "type")), type, "%s", r->body);
+    cr_expect_eq (json_integer_value (json_object_get (doc, "status")), status);
+    json_decref (doc);
+}
+
+//  A token with these roles (norcctl token add)
+static char *
+s_token (const char *name, const char *roles)
+{
+    char *out = NULL, *err = NULL;
+    int rc = norc_test_system_ctl (s_sys, &out, &err, "token", "add", name, "--role", roles, (const char *) NULL);
+    cr_assert_eq (rc, 0, "%s%s", out, err);
+    free (err);
+    out [strcspn (out, "\n")] = 0;
+    return out;
+}
+
+static void
+s_wait_ready (void)
+{
+    for (int i = 0; i < 200; i++) {
+        s_response_t r = s_http ("GET", "/readyz", NULL, NULL, NULL);
+        long status = r.status;
+        s_response_free (&r);
+        if (status == 200)
+            return;
+        usleep (50000);
+    }
+    cr_assert_fail ("norc-web never became ready");
+}
+
+Test (web, every_route_of_the_document_is_served_and_the_document_validates)
+{
+    s_start_web ();
+    s_wait_ready ();
+    s_response_t r = s_http ("GET", "/api/v1/openapi.json", NULL, NULL, NULL);
+    cr_assert_eq (r.status, 200);
+    json_t *doc = s_json (&r);
+    cr_expect_str_eq (json_string_value (json_object_get (doc, "openapi")), "3.1.0");
+    //  The document validates (openapi-spec-validator, the test command installs it)
+    char *path = norc_asprintf ("%s/openapi.json", s_sys->dir);
+    FILE *file = fopen (path, "w");
+    fwrite (r.body, 1, r.size, file);
+    fclose (file);
+    char *command = norc_asprintf ("python3 -m openapi_spec_validator %s", path);
+    const char *argv [] = { "/bin/sh", "-c", command, NULL };
+    char *out = NULL, *err = NULL;
+    cr_expect_eq (norc_test_run (argv, NULL, &out, &err), 0, "openapi-spec-validator: %s%s", out, err);
+    free (out);
+    free (err);
+    free (command);
+    free (path);
+    //  Every path and method of the document answers as a served route
+    //  does without a credential: 401, never 404 or 405
+    const char *route;
+    json_t *methods;
+    int routes = 0;
+    json_object_foreach (json_object_get (doc, "paths"), route, methods) {
+        const char *method;
+        json_t *operation;
+        json_object_foreach (methods, method, operation) {
+            char url [256], *u = url;
+            u += snprintf (url, sizeof url, "/api/v1");
+            for (const char *p = route; *p; p++)
+                if (*p == '{') {
+                    u += snprintf (u, sizeof url - (size_t) (u - url), "1");
+                    p = strchr (p, '}');
+                }
+                else
+                    *u++ = *p, *u = 0;
+            char verb [8];
+            snprintf (verb, sizeof verb, "%s", method);
+            for (char *v = verb; *v; v++)
+                *v = (char) (*v - 32);
+            s_response_t a = s_http (verb, url, NULL, strcmp (verb, "GET") ? "{}" : NULL, NULL);
+            if (strcmp (route, "/openapi.json") == 0)
+                cr_expect_eq (a.status, 200);
+            else
+                s_expect_problem (&a, 401, "unauthenticated");
+            s_response_free (&a);
+            routes++;
+        }
+    }
+    cr_expect_geq (routes, 40, "%d routes", routes);
+    json_decref (doc);
+    s_response_free (&r);
+    //  And what the document does not have is not served
+    r = s_http ("GET", "/api/v1/nothing", NULL, NULL, NULL);
+    s_expect_problem (&r, 404, "not-found");
+    s_response_free (&r);
+    r = s_http ("PUT", "/api/v1/tasks", NULL, "{}", NULL);
+    s_expect_problem (&r, 405, "method-not-allowed");
+    s_response_free (&r);
+}
+
+Test (web, a_token_reads_and_changes_what_its_roles_allow)
+{
+    s_start_web ();
+    const char *exec_args [] = { "Q", "-c", "2", NULL };
+    char *admin = s_token ("deploy", "admin");
+    char *viewer = s_token ("grafana", "viewer");
+    char *op = s_token ("oncall", "operator");
+    s_wait_ready ();
+    //  Definitions by the admin's token
+    s_response_t r = s_http ("POST", "/api/v1/queues", admin, "{\"name\": \"Q\"}", NULL);
+    cr_assert_eq (r.status, 200, "%s", r.body);
+    s_response_free (&r);
+    norc_test_system_start (s_sys, "norc-executor", exec_args);
+    r = s_http ("POST", "/api/v1/tasks", admin, "{\"name\": \"2024\", \"command\": \"echo web\", \"timeout\": 30}", NULL);
+    cr_assert_eq (r.status, 200, "%s", r.body);
+    s_response_free (&r);
+    //  The viewer reads, typed: a task named 2024 stays a string
+    r = s_http ("GET", "/api/v1/tasks/2024", viewer, NULL, NULL);
+    cr_assert_eq (r.status, 200, "%s", r.body);
+    json_t *task = s_json (&r);
+    cr_expect_str_eq (json_string_value (json_object_get (task, "name")), "2024");
+    cr_expect_eq (json_integer_value (json_object_get (task, "timeout")), 30);
+    json_decref (task);
+    s_response_free (&r);
+    //  ... and may not change: 403, not 401
+    r = s_http ("POST", "/api/v1/runs", viewer, "{\"task\": \"2024\", \"queue\": \"Q\"}", NULL);
+    s_expect_problem (&r, 403, "forbidden");
+    s_response_free (&r);
+    //  The operator runs it; HTTP shows it end SUCCESS
+    r = s_http ("POST", "/api/v1/runs", op, "{\"task\": \"2024\", \"queue\": \"Q\"}", NULL);
+    cr_assert_eq (r.status, 200, "%s", r.body);
+    json_t *run = s_json (&r);
+    json_int_t id = json_integer_value (json_object_get (run, "id"));
+    cr_assert_gt (id, 0, "%s", r.body);
+    json_decref (run);
+    s_response_free (&r);
+    char path [64];
+    snprintf (path, sizeof path, "/api/v1/instances/%lld", (long long) id);
+    json_int_t status = 0;
+    for (int i = 0; i < 200 && status != 7; i++) {
+        r = s_http ("GET", path, viewer, NULL, NULL);
+        json_t *inst = s_json (&r);
+        status = json_integer_value (json_object_get (inst, "status"));
+        if (status == 7)
+            cr_expect_str_eq (json_string_value (json_object_get (inst, "status_name")), "SUCCESS");
+        json_decref (inst);
+        s_response_free (&r);
+        usleep (50000);
+    }
+    cr_expect_eq (status, 7, "the run ended SUCCESS");
+    //  A list, with a query's filters
+    r = s_http ("GET", "/api/v1/instances?since=all&limit=10", viewer, NULL, NULL);
+    cr_assert_eq (r.status, 200, "%s", r.body);
+    json_t *list = s_json (&r);
+    cr_expect_eq (json_array_size (json_object_get (list, "items")), 1, "%s", r.body);
+    cr_expect (json_is_null (json_object_get (list, "next")));
+    json_decref (list);
+    s_response_free (&r);
+    //  No credential, a wrong one, a revoked one: 401
+    r = s_http ("GET", "/api/v1/tasks", NULL, NULL, NULL);
+    s_expect_problem (&r, 401, "unauthenticated");
+    cr_expect_not_null (strstr (r.headers, "WWW-Authenticate: Bearer"), "%s", r.headers);
+    s_response_free (&r);
+    r = s_http ("GET", "/api/v1/tasks", "norc_wrong", NULL, NULL);
+    s_expect_problem (&r, 401, "unauthenticated");
+    s_response_free (&r);
+    OK ("token", "revoke", "grafana");
+    r = s_http ("GET", "/api/v1/tasks", viewer, NULL, NULL);
+    s_expect_problem (&r, 401, "unauthenticated");
+    s_response_free (&r);
+    //  The audit names the token's principal
+    cr_expect_eq (norc_test_db_int (s_db, "SELECT COUNT(*) FROM audit WHERE principal = 'oncall' AND verb = 'run' "
+                                          "AND outcome = 1"), 1);
+    cr_expect_eq (norc_test_db_int (s_db, "SELECT COUNT(*) FROM audit WHERE principal = 'grafana' AND verb = 'run' "
+                                          "AND outcome = 2"), 1);
+    //  Bad requests: one line each, nothing changed
+    static const struct { const char *method, *path, *body, *why; } bad [] = {
+        { "POST", "/api/v1/queues", "{\"name\": ", "not JSON" },
+        { "POST", "/api/v1/queues", "{\"name\": \"Z\", \"colour\": \"red\"}", "takes no argument \"colour\"" },
+        { "POST", "/api/v1/tasks", "{\"name\": \"T\", \"command\": \"true\", \"timeout\": \"soon\"}", "must be an integer" },
+        { "POST", "/api/v1/schedules/1/pause", "{\"id\": 2}", "is in the path" },
+        { "GET", "/api/v1/instances?bogus=1", NULL, "no query parameter \"bogus\"" },
+        { "POST", "/api/v1/queues", "{\"name\": \"#bad\"}", "bad queue name" },
+    };
+    for (size_t i = 0; i < sizeof bad / sizeof bad [0]; i++) {
+        r = s_http (bad [i].method, bad [i].path, admin, bad [i].body, NULL);
+        s_expect_problem (&r, 400, "bad-request");
+        json_t *problem = s_json (&r);
+        const char *detail = json_string_value (json_object_get (problem, "detail"));
+        cr_expect (detail && strstr (detail, bad [i].why), "case %zu: %s", i, r.body);
+        json_decref (problem);
+        s_response_free (&r);
+    }
+    cr_expect_eq (norc_test_db_int (s_db, "SELECT COUNT(*) FROM queues"), 1);
+    free (admin);
+    free (viewer);
+    free (op);
+}
+
+//  Raw bytes to the port: the response's text (until the server closes, or 5 s)
+static char *
+s_raw (const char *request, size_t size)
+{
+    int fd = socket (AF_INET, SOCK_STREAM, 0);
+    struct sockaddr_in addr = { .sin_family = AF_INET, .sin_port = htons ((uint16_t) s_port) };
+    addr.sin_addr.s_addr = htonl (INADDR_LOOPBACK);
+    cr_assert_eq (connect (fd, (struct sockaddr *) &addr, sizeof addr), 0);
+    struct timeval tv = { 5, 0 };
+    setsockopt (fd, SOL_SOCKET, SO_RCVTIMEO, &tv, sizeof tv);
+    size_t sent = 0;
+    while (sent < size) {
+        ssize_t n = send (fd, request + sent, size - sent, MSG_NOSIGNAL);
+        if (n <= 0)
+            break;
+        sent += (size_t) n;
+    }
+    char *text = norc_strdup ("");
+    size_t len = 0;
+    char buf [4096];
+    ssize_t n;
+    while ((n = recv (fd, buf, sizeof buf, 0)) > 0) {
+        text = (char *) norc_realloc (text, len + (size_t) n + 1);
+        memcpy (text + len, buf, (size_t) n);
+        len += (size_t) n;
+        text [len] = 0;
+    }
+    cr_expect_eq (n, 0, "the server closed the connection: %s", text);
+    close (fd);
+    return text;
+}
+
+Test (web, framing_two_parsers_could_read_two_ways_is_refused_and_the_connection_closed)
+{
+    s_start_web ();
+    s_wait_ready ();
+    static const struct { const char *request, *why; } cases [] = {
+        { "POST /api/v1/queues HTTP/1.1\r\nHost: x\r\nContent-Length: 5\r\nTransfer-Encoding: chunked\r\n\r\n0\r\n\r\n",
+          "Content-Length with Transfer-Encoding" },
+        { "GET /api/v1/tasks HTTP/1.1\r\nHost: x\r\nContent-Length: 0\r\nContent-Length: 5\r\n\r\n",
+          "two different Content-Length values" },
+        { "GET /api/v1/tasks HTTP/1.1\r\nHost: x\r\nBad Header: 1\r\n\r\n", "a header name that is not a token" },
+        { "POST /api/v1/queues HTTP/1.1\r\nHost: x\r\nContent-Length: 99999999\r\n\r\n", "over web.max_body" },
+    };
+    for (size_t i = 0; i < sizeof cases / sizeof cases [0]; i++) {
+        char *text = s_raw (cases [i].request, strlen (cases [i].request));
+        cr_expect (strncmp (text, "HTTP/1.1 400", 12) == 0 || strncmp (text, "HTTP/1.1 413", 12) == 0,
+                   "case %zu: %s", i, text);
+        cr_expect_not_null (strstr (text, cases [i].why), "case %zu: %s", i, text);
+        cr_expect_not_null (strstr (text, "Connection: close"), "case %zu: %s", i, text);
+        free (text);
+    }
+    //  Headers past the cap: 431, closed
+    size_t big = 100000;
+    char *request = (char *) norc_malloc (big + 100);
+    int n = snprintf (request, 100, "GET /api/v1/tasks HTTP/1.1\r\nHost: x\r\nX-Long: ");
+    memset (request + n, 'a', big);
+    memcpy (request + n + big, "\r\n\r\n", 5);
+    char *text = s_raw (request, (size_t) n + big + 4);
+    cr_expect (strncmp (text, "HTTP/1.1 431", 12) == 0, "%.200s", text);
+    free (text);
+    free (request);
+}
+
+Test (web, lists_carry_an_etag_and_readiness_follows_the_aggregator)
+{
+    s_start_web ();
+    char *viewer = s_token ("reader", "viewer");
+    s_wait_ready ();
+    s_response_t r = s_http ("GET", "/api/v1/queues", viewer, NULL, NULL);
+    cr_assert_eq (r.status, 200, "%s", r.body);
+    char *etag = strstr (r.headers, "ETag: ");
+    cr_assert_not_null (etag, "%s", r.headers);
+    char header [96];
+    snprintf (header, sizeof header, "If-None-Match: %.*s", (int) strcspn (etag + 6, "\r\n"), etag + 6);
+    s_response_free (&r);
+    r = s_http ("GET", "/api/v1/queues", viewer, NULL, header);
+    cr_expect_eq (r.status, 304, "%s", r.headers);
+    s_response_free (&r);
+    //  The aggregator gone: not ready (but alive), and a request says so
+    norc_test_system_signal (s_sys, norc_test_system_pid (s_sys, "norc-aggregator"), SIGKILL);
+    long status = 200;
+    for (int i = 0; i < 200 && status == 200; i++) {
+        r = s_http ("GET", "/readyz", NULL, NULL, NULL);
+        status = r.status;
+        s_response_free (&r);
+        usleep (50000);
+    }
+    cr_expect_eq (status, 503, "not ready without the aggregator");
+    r = s_http ("GET", "/healthz", NULL, NULL, NULL);
+    cr_expect_eq (r.status, 200);
+    s_response_free (&r);
+    free (viewer);
+}
