@@ -489,6 +489,17 @@ def gen_openapi(enums, ops):
         elif params:
             operation["parameters"] = params
         paths.setdefault(o["path"], {})[o["method"].lower()] = operation
+    paths["/events"] = {"get": {
+        "operationId": "events", "summary": "The event stream, as Server-Sent Events (docs/events.md, docs/web.md).",
+        "description": "Roles: viewer; the audit's events (audit.*) to an admin only. Each event is numbered (id); "
+                       "reconnecting with Last-Event-ID sends what followed it while it is kept, else an event gap.",
+        "parameters": [{"name": "topic", "in": "query", "required": False, "schema": {"type": "string"},
+                        "description": "Topic prefixes, comma-separated (instance.,executor.)"},
+                       {"name": "last_event_id", "in": "query", "required": False, "schema": {"type": "string"},
+                        "description": "As the Last-Event-ID header"},
+                       {"name": "Last-Event-ID", "in": "header", "required": False, "schema": {"type": "string"}}],
+        "responses": {"200": {"description": "The stream", "content": {"text/event-stream": {"schema": {"type": "string"}}}},
+                      "401": problem, "403": problem, "503": problem, "504": problem}}}
     paths["/openapi.json"] = {"get": {"operationId": "openapi", "summary": "This document.", "security": [],
                                       "responses": {"200": {"description": "The OpenAPI document",
                                                             "content": {"application/json": {"schema": {"type": "object"}}}}}}}

@@ -1,6 +1,8 @@
 //  web.c - norc-web's service: libmicrohttpd driven from the zloop, and
 //  the link to the aggregator (web.h, docs/web.md).
 #include "web.h"
+#include "web_events.h"
+#include "norc_principal.h"
 #include "norc_api_json.h"
 #include "norc_msg.h"
 #include "norc_zmq.h"
@@ -18,11 +20,16 @@ extern const struct { const char *path; const unsigned char *data; size_t size; 
 #define S_PROBE_MS      2000        //  the aggregator is asked whoami this often
 #define S_READY_MS      6000        //  ready while it answered within this
 #define S_TICK_MS       100         //  libmicrohttpd's timeouts are run this often
+#define S_KEEPALIVE_MS  15000       //  a comment to every event stream this often
+#define S_RECHECK_MS    30000       //  every event stream's credential is checked again this often
 
 struct _web_t {
     norc_config_t *config;
     zloop_t *loop;
     zsock_t *api;                   //  DEALER to aggregator.api
+    zsock_t *stream;                //  SUB to aggregator.stream
+    web_events_t *events;           //  the event streams' clients
+    zhashx_t *rechecks;             //  request id -> a stream credential checked again
     struct MHD_Daemon *mhd;
     zhashx_t *waiting;              //  request id (decimal) -> s_request_t, suspended for a reply
     uint64_t next_id;
@@ -43,6 +50,11 @@ typedef struct {
     uint64_t request_id;
     norc_us_t deadline;
     const norc_api_op_t *op;
+    bool events;                    //  GET /api/v1/events: a stream, once whoami says who
+    bool audit;                     //  ... and whether it may hear the audit (an admin)
+    char *topics;
+    char *last_id;
+    char *credential;
     //  The response, once known
     int status;
     char *text;
@@ -74,7 +86,7 @@ s_send (s_request_t *req)
 {
     const char *inm = MHD_lookup_connection_value (req->connection, MHD_HEADER_KIND, MHD_HTTP_HEADER_IF_NONE_MATCH);
     //  ETag: a hash of a successful body; If-None-Match that matches is 304
-    if (req->status == 200 && req->text) {
+    if (req->status == 200 && req->text && !req->events) {
         unsigned char digest [8];
         crypto_generichash (digest, sizeof digest, (const unsigned char *) req->text, strlen (req->text), NULL, 0);
         char hex [17];
@@ -83,6 +95,12 @@ s_send (s_request_t *req)
     }
     struct MHD_Response *response;
     int status = req->status;
+    if (req->events && status == 200) {
+        response = web_events_open (req->web->events, req->topics, req->last_id, req->credential, req->audit);
+        enum MHD_Result rc = MHD_queue_response (req->connection, MHD_HTTP_OK, response);
+        MHD_destroy_response (response);
+        return rc;
+    }
     if (*req->etag && inm && strcmp (inm, req->etag) == 0) {
         status = MHD_HTTP_NOT_MODIFIED;
         response = MHD_create_response_from_buffer (0, (void *) "", MHD_RESPMEM_PERSISTENT);
@@ -147,6 +165,29 @@ s_credential (struct MHD_Connection *connection)
     return *auth && strlen (auth) < 256 ? auth : NULL;
 }
 
+//  Send the request's operation to the aggregator, and suspend the
+//  connection until the reply (or web.timeout_ms)
+static void
+s_ask (web_t *self, s_request_t *req, const char *op, const char *credential, const norc_strmap_t *args)
+{
+    norc_msg_t *msg = norc_msg_new (NORC_MSG_API_REQUEST);
+    req->request_id = ++self->next_id;
+    msg->api_request.request_id = req->request_id;
+    msg->api_request.op = norc_strdup (op);
+    msg->api_request.credential = norc_strdup (credential);
+    for (size_t k = 0; args && k < args->count; k++)
+        norc_strmap_set (&msg->api_request.args, args->keys [k], args->values [k]);
+    if (norc_msg_send (&msg, self->api) != 0) {
+        s_problem (req, 503, "unavailable", "the status-aggregator cannot be reached");
+        return;
+    }
+    char key [24];
+    snprintf (key, sizeof key, "%llu", (unsigned long long) req->request_id);
+    zhashx_insert (self->waiting, key, req);
+    req->deadline = norc_mono_us () + self->timeout_ms * 1000;
+    MHD_suspend_connection (req->connection);
+}
+
 //  Serve a request whose body has arrived: at once, or by asking the
 //  aggregator (the connection then waits, suspended)
 static void
@@ -181,6 +222,25 @@ s_serve (s_request_t *req, const char *url, const char *method)
                 s_answer (req, 200, text, type);
                 return;
             }
+    }
+    if (strcmp (url, "/api/v1/events") == 0 && strcmp (method, "GET") == 0) {
+        //  Who asks: whoami with the credential; the stream opens on its answer
+        const char *credential = s_credential (req->connection);
+        if (!credential) {
+            s_problem (req, 401, "unauthenticated", "an API token is required: Authorization: Bearer TOKEN");
+            return;
+        }
+        const char *topics = MHD_lookup_connection_value (req->connection, MHD_GET_ARGUMENT_KIND, "topic");
+        const char *last = MHD_lookup_connection_value (req->connection, MHD_HEADER_KIND, "Last-Event-ID");
+        if (!last)
+            last = MHD_lookup_connection_value (req->connection, MHD_GET_ARGUMENT_KIND, "last_event_id");
+        req->events = true;
+        req->topics = norc_strdup (topics ? topics : "");
+        req->last_id = last ? norc_strdup (last) : NULL;
+        req->credential = norc_strdup (credential);
+        req->op = norc_api_op ("whoami");
+        s_ask (self, req, "whoami", credential, NULL);
+        return;
     }
     if (strncmp (url, "/api/v1/", 8) != 0) {
         s_problem (req, 404, "not-found", "nothing is served here: the API is under /api/v1/ (openapi.json)");
@@ -240,23 +300,8 @@ s_serve (s_request_t *req, const char *url, const char *method)
         norc_strmap_clear (&args);
         return;
     }
-    norc_msg_t *msg = norc_msg_new (NORC_MSG_API_REQUEST);
-    req->request_id = ++self->next_id;
-    msg->api_request.request_id = req->request_id;
-    msg->api_request.op = norc_strdup (op->name);
-    msg->api_request.credential = norc_strdup (credential);
-    for (size_t k = 0; k < args.count; k++)
-        norc_strmap_set (&msg->api_request.args, args.keys [k], args.values [k]);
+    s_ask (self, req, op->name, credential, &args);
     norc_strmap_clear (&args);
-    if (norc_msg_send (&msg, self->api) != 0) {
-        s_problem (req, 503, "unavailable", "the status-aggregator cannot be reached");
-        return;
-    }
-    char key [24];
-    snprintf (key, sizeof key, "%llu", (unsigned long long) req->request_id);
-    zhashx_insert (self->waiting, key, req);
-    req->deadline = norc_mono_us () + self->timeout_ms * 1000;
-    MHD_suspend_connection (req->connection);
 }
 
 static enum MHD_Result
@@ -331,6 +376,9 @@ s_completed (void *cls, struct MHD_Connection *connection, void **state, enum MH
     }
     free (req->body);
     free (req->text);
+    free (req->topics);
+    free (req->last_id);
+    free (req->credential);
     free (req);
     *state = NULL;
 }
@@ -374,8 +422,30 @@ s_on_api (zloop_t *loop, zsock_t *sock, void *arg)
     char key [24];
     snprintf (key, sizeof key, "%llu", (unsigned long long) msg->api_reply.request_id);
     s_request_t *req = (s_request_t *) zhashx_lookup (self->waiting, key);
+    char *recheck = (char *) zhashx_lookup (self->rechecks, key);
+    if (recheck) {
+        //  A stream's credential checked again: no longer valid, its streams end
+        if (msg->api_reply.code == NORC_UNAUTHENTICATED || msg->api_reply.code == NORC_DENIED)
+            for (web_client_t *c = web_events_first (self->events); c; c = web_events_next (self->events))
+                if (strcmp (web_client_credential (c), recheck) == 0)
+                    web_client_end (c);
+        zhashx_delete (self->rechecks, key);
+        s_mhd_run (self);
+    }
     if (req) {
         const norc_api_reply_t *reply = &msg->api_reply;
+        uint32_t roles = 0;
+        char err [256];
+        if (req->events && reply->code == NORC_OK && reply->rows.count
+        &&  norc_roles_parse (norc_strmap_get (&reply->rows.rows [0], "roles"), &roles, err, sizeof err) == NORC_OK
+        &&  !norc_roles_allow (NORC_PRINCIPAL_USER, roles, NORC_ROLE_VIEWER))
+            s_problem (req, 403, "forbidden", "the event stream needs the viewer role");
+        else
+        if (req->events && reply->code == NORC_OK) {
+            req->status = 200;
+            req->audit = norc_roles_allow (NORC_PRINCIPAL_USER, roles, NORC_ROLE_ADMIN);
+        }
+        else
         if (reply->code == NORC_OK)
             s_answer (req, 200, s_reply_json (req->op, reply), "application/json");
         else {
@@ -387,6 +457,51 @@ s_on_api (zloop_t *loop, zsock_t *sock, void *arg)
         s_mhd_run (self);
     }
     norc_msg_destroy (&msg);
+    return 0;
+}
+
+static int
+s_on_stream (zloop_t *loop, zsock_t *sock, void *arg)
+{
+    NORC_UNUSED (loop);
+    web_t *self = (web_t *) arg;
+    norc_msg_t *msg = norc_msg_recv (sock);
+    if (msg)
+        web_events_publish (self->events, msg);
+    norc_msg_destroy (&msg);
+    s_mhd_run (self);
+    return 0;
+}
+
+static int
+s_on_keepalive (zloop_t *loop, int timer_id, void *arg)
+{
+    NORC_UNUSED (loop);
+    NORC_UNUSED (timer_id);
+    web_t *self = (web_t *) arg;
+    web_events_keepalive (self->events);
+    s_mhd_run (self);
+    return 0;
+}
+
+//  Every stream's credential is asked about again: a revoked or expired
+//  token's stream ends (within S_RECHECK_MS of the revocation)
+static int
+s_on_recheck (zloop_t *loop, int timer_id, void *arg)
+{
+    NORC_UNUSED (loop);
+    NORC_UNUSED (timer_id);
+    web_t *self = (web_t *) arg;
+    for (web_client_t *c = web_events_first (self->events); c; c = web_events_next (self->events)) {
+        norc_msg_t *msg = norc_msg_new (NORC_MSG_API_REQUEST);
+        msg->api_request.request_id = ++self->next_id;
+        msg->api_request.op = norc_strdup ("whoami");
+        msg->api_request.credential = norc_strdup (web_client_credential (c));
+        char key [24];
+        snprintf (key, sizeof key, "%llu", (unsigned long long) self->next_id);
+        zhashx_insert (self->rechecks, key, norc_strdup (web_client_credential (c)));
+        norc_msg_send (&msg, self->api);
+    }
     return 0;
 }
 
@@ -461,6 +576,9 @@ web_new (norc_config_t *config)
     web_t *self = (web_t *) norc_calloc (1, sizeof *self);
     self->config = config;
     self->waiting = zhashx_new ();
+    self->rechecks = zhashx_new ();
+    zhashx_set_destructor (self->rechecks, (zhashx_destructor_fn *) zstr_free);
+    self->events = web_events_new (4096, 4 * 1024 * 1024);
     self->timeout_ms = norc_config_int (config, "web.timeout_ms");
     self->max_body = (size_t) norc_config_int (config, "web.max_body");
     return self;
@@ -475,6 +593,9 @@ web_destroy (web_t **self_p)
     if (self->mhd)
         MHD_stop_daemon (self->mhd);
     zhashx_destroy (&self->waiting);
+    zhashx_destroy (&self->rechecks);
+    web_events_destroy (&self->events);
+    zsock_destroy (&self->stream);
     zloop_destroy (&self->loop);
     zsock_destroy (&self->api);
     free (self);
@@ -534,11 +655,21 @@ web_start (web_t *self)
         return NORC_ERROR;
     }
     zsock_set_sndtimeo (self->api, 0);
+    const char *stream = norc_config_str (self->config, "aggregator.stream");
+    self->stream = norc_zmq_connect (ZMQ_SUB, stream);
+    if (!self->stream) {
+        norc_log_warnx ("cannot connect to %s", stream);
+        return NORC_ERROR;
+    }
+    zsock_set_subscribe (self->stream, "");
     self->loop = zloop_new ();
     const union MHD_DaemonInfo *info = MHD_get_daemon_info (self->mhd, MHD_DAEMON_INFO_EPOLL_FD);
     zmq_pollitem_t item = { NULL, info->epoll_fd, ZMQ_POLLIN, 0 };
     zloop_poller (self->loop, &item, s_on_http, self);
     zloop_reader (self->loop, self->api, s_on_api, self);
+    zloop_reader (self->loop, self->stream, s_on_stream, self);
+    zloop_timer (self->loop, S_KEEPALIVE_MS, 0, s_on_keepalive, self);
+    zloop_timer (self->loop, S_RECHECK_MS, 0, s_on_recheck, self);
     zloop_timer (self->loop, S_TICK_MS, 0, s_on_tick, self);
     zloop_timer (self->loop, S_PROBE_MS, 0, s_on_probe, self);
     norc_service_on_signal (self->loop, s_on_signal, self);

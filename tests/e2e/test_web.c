@@ -9,6 +9,7 @@
 #include <criterion/criterion.h>
 #include <arpa/inet.h>
 #include <signal.h>
+#include <sys/wait.h>
 #include <netinet/in.h>
 #include <sys/socket.h>
 #include <unistd.h>
@@ -422,4 +423,131 @@ Test (web, lists_carry_an_etag_and_readiness_follows_the_aggregator)
     cr_expect_eq (r.status, 200);
     s_response_free (&r);
     free (viewer);
+}
+
+//  A stream read by the curl program in the background, into a file
+typedef struct {
+    pid_t pid;
+    char *path;
+} s_stream_t;
+
+static s_stream_t
+s_stream_open (const char *token, const char *query, const char *last_id)
+{
+    static int count;
+    s_stream_t st;
+    st.path = norc_asprintf ("%s/stream-%d.txt", s_sys->dir, ++count);
+    char *url = norc_asprintf ("http://127.0.0.1:%d/api/v1/events%s", s_port, query ? query : "");
+    char *auth = norc_asprintf ("Authorization: Bearer %s", token);
+    char *last = last_id ? norc_asprintf ("Last-Event-ID: %s", last_id) : norc_strdup ("X-None: 1");
+    st.pid = fork ();
+    cr_assert_geq (st.pid, 0);
+    if (st.pid == 0) {
+        FILE *out = freopen (st.path, "w", stdout);
+        (void) out;
+        execlp ("curl", "curl", "-sN", "-H", auth, "-H", last, url, (char *) NULL);
+        _exit (127);
+    }
+    free (url);
+    free (auth);
+    free (last);
+    return st;
+}
+
+//  Wait until the stream's file holds text; its contents
+static char *
+s_stream_until (s_stream_t *st, const char *text, int timeout_ms)
+{
+    char *body = NULL;
+    for (int waited = 0; waited <= timeout_ms; waited += 50) {
+        free (body);
+        FILE *f = fopen (st->path, "r");
+        body = norc_strdup ("");
+        if (f) {
+            char buf [4096];
+            size_t n, len = 0;
+            while ((n = fread (buf, 1, sizeof buf, f)) > 0) {
+                body = (char *) norc_realloc (body, len + n + 1);
+                memcpy (body + len, buf, n);
+                len += n;
+                body [len] = 0;
+            }
+            fclose (f);
+        }
+        if (strstr (body, text))
+            break;
+        usleep (50000);
+    }
+    return body;
+}
+
+static void
+s_stream_close (s_stream_t *st)
+{
+    kill (st->pid, SIGTERM);
+    waitpid (st->pid, NULL, 0);
+    free (st->path);
+}
+
+Test (web, the_event_stream_follows_filters_and_resumes_from_its_last_event)
+{
+    s_start_web ();
+    const char *exec_args [] = { "Q", "-c", "2", NULL };
+    OK ("queue", "add", "Q");
+    OK ("task", "add", "T", "--command", "echo streamed");
+    norc_test_system_start (s_sys, "norc-executor", exec_args);
+    char *viewer = s_token ("screen", "viewer");
+    char *admin = s_token ("root", "admin");
+    s_wait_ready ();
+    s_response_t r = s_http ("GET", "/api/v1/events", NULL, NULL, NULL);
+    s_expect_problem (&r, 401, "unauthenticated");
+    s_response_free (&r);
+    s_stream_t mine = s_stream_open (viewer, "?topic=instance.", NULL);
+    s_stream_t all = s_stream_open (viewer, NULL, NULL);
+    s_stream_t boss = s_stream_open (admin, "?topic=audit.", NULL);
+    char *body = s_stream_until (&mine, "retry:", 5000);
+    free (body);
+    body = s_stream_until (&all, "retry:", 5000);
+    free (body);
+    body = s_stream_until (&boss, "retry:", 5000);
+    free (body);
+    //  A run over HTTP: its end reaches the stream
+    r = s_http ("POST", "/api/v1/runs", admin, "{\"task\": \"T\", \"queue\": \"Q\"}", NULL);
+    cr_assert_eq (r.status, 200, "%s", r.body);
+    s_response_free (&r);
+    body = s_stream_until (&mine, "event: instance.ended", 20000);
+    cr_expect_not_null (strstr (body, "event: instance.ended"), "%s", body);
+    cr_expect_not_null (strstr (body, "\"status_name\":\"SUCCESS\""), "%s", body);
+    cr_expect_null (strstr (body, "event: audit."), "a filter for instance. only: %s", body);
+    //  The first event's id, to resume from
+    char first [64] = "";
+    const char *id = strstr (body, "id: ");
+    cr_assert_not_null (id, "%s", body);
+    snprintf (first, sizeof first, "%.*s", (int) strcspn (id + 4, "\n"), id + 4);
+    free (body);
+    //  The admin hears the audit of the run; a viewer never does
+    body = s_stream_until (&boss, "event: audit.run", 10000);
+    cr_expect_not_null (strstr (body, "event: audit.run"), "%s", body);
+    free (body);
+    body = s_stream_until (&all, "event: instance.ended", 20000);
+    cr_expect_null (strstr (body, "event: audit."), "a viewer hears no audit: %s", body);
+    free (body);
+    //  Reconnecting with the first event's id: what followed it is sent again
+    s_stream_t again = s_stream_open (viewer, "?topic=instance.", first);
+    body = s_stream_until (&again, "event: instance.ended", 10000);
+    cr_expect_not_null (strstr (body, "event: instance.ended"), "resumed after %s: %s", first, body);
+    cr_expect_null (strstr (body, "event: gap"), "%s", body);
+    free (body);
+    //  An id of another run of norc-web: a gap, told
+    s_stream_t lost = s_stream_open (viewer, "?topic=instance.", "0-12");
+    body = s_stream_until (&lost, "event: gap", 10000);
+    cr_expect_not_null (strstr (body, "event: gap"), "%s", body);
+    free (body);
+    s_stream_close (&lost);
+    s_stream_close (&again);
+    s_stream_close (&boss);
+    s_stream_close (&all);
+    s_stream_close (&mine);
+    free (viewer);
+    free (admin);
 }
