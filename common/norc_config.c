@@ -36,6 +36,8 @@ static const s_key_t s_keys [] = {
     { "web.max_body", T_INT, "1048576", 1024, 67108864, "Largest request body norc-web reads, bytes (then 413)" },
     { "web.max_connections", T_INT, "256", 1, 65536, "Most HTTP connections norc-web holds at once" },
     { "web.max_per_client", T_INT, "32", 1, 65536, "Most HTTP connections from one address" },
+    { "web.secure_cookie", T_BOOL, "false", 0, 0,
+      "Mark the page's session cookie Secure (true when a proxy serves norc-web over HTTPS)" },
     { "web.idle_s", T_INT, "30", 1, 3600, "An HTTP connection idle this long is closed" },
     { "log.level", T_LEVEL, "info", 0, 0, "Lowest level logged: debug, info, warn, error" },
     { "log.dir", T_STR, "/var/lib/norc/logs", 0, 0, "Where the log-archiver keeps instance logs" },

@@ -558,6 +558,55 @@ static const norc_api_col_t s_cols_token_revoke [] = {
     { "revoked", NORC_API_INT, NULL, false, "Tokens revoked" },
     { NULL, NORC_API_STR, NULL, false, NULL }
 };
+static const norc_api_arg_t s_args_user_add [] = {
+    { "name", NORC_API_STR, true, false, "The user's name" },
+    { "password", NORC_API_STR, true, false, "Its password (12 characters at least)" },
+    { "roles", NORC_API_STR, true, false, "Its roles, comma-separated (viewer, logs:read, operator, admin)" },
+    { NULL, NORC_API_STR, false, false, NULL }
+};
+static const norc_api_col_t s_cols_user_add [] = {
+    { "name", NORC_API_STR, NULL, false, "The user" },
+    { NULL, NORC_API_STR, NULL, false, NULL }
+};
+static const norc_api_arg_t s_args_user_list [] = {
+    { NULL, NORC_API_STR, false, false, NULL }
+};
+static const norc_api_col_t s_cols_user_list [] = {
+    { "name", NORC_API_STR, NULL, false, "The user" },
+    { "roles", NORC_API_STR, NULL, false, "Its roles" },
+    { "created_by", NORC_API_STR, NULL, false, "Who added it" },
+    { "created_at", NORC_API_TIME, NULL, false, "When" },
+    { "last_login_at", NORC_API_TIME, NULL, false, "Its last login" },
+    { "failures", NORC_API_INT, NULL, false, "Failed logins since its last login" },
+    { "locked", NORC_API_BOOL, NULL, false, "Locked out now (five failures in a row: a minute)" },
+    { NULL, NORC_API_STR, NULL, false, NULL }
+};
+static const norc_api_arg_t s_args_user_rm [] = {
+    { "name", NORC_API_STR, true, false, "The user" },
+    { NULL, NORC_API_STR, false, false, NULL }
+};
+static const norc_api_col_t s_cols_user_rm [] = {
+    { NULL, NORC_API_STR, NULL, false, NULL }
+};
+static const norc_api_arg_t s_args_session_open [] = {
+    { "name", NORC_API_STR, true, false, "The user" },
+    { "password", NORC_API_STR, true, false, "Its password" },
+    { NULL, NORC_API_STR, false, false, NULL }
+};
+static const norc_api_col_t s_cols_session_open [] = {
+    { "token", NORC_API_STR, NULL, false, "The session's secret (the browser's cookie)" },
+    { "name", NORC_API_STR, NULL, false, "The user" },
+    { "roles", NORC_API_STR, NULL, false, "Its roles" },
+    { "expires_at", NORC_API_TIME, NULL, false, "When the session ends" },
+    { NULL, NORC_API_STR, NULL, false, NULL }
+};
+static const norc_api_arg_t s_args_session_close [] = {
+    { NULL, NORC_API_STR, false, false, NULL }
+};
+static const norc_api_col_t s_cols_session_close [] = {
+    { "closed", NORC_API_INT, NULL, false, "Sessions ended" },
+    { NULL, NORC_API_STR, NULL, false, NULL }
+};
 static const norc_api_arg_t s_args_whoami [] = {
     { NULL, NORC_API_STR, false, false, NULL }
 };
@@ -699,6 +748,21 @@ static const norc_api_op_t s_ops [] = {
     { "token.revoke", NORC_ROLE_ADMIN, true,
       "Revoke an API token: by its name, or its id.",
       s_args_token_revoke, s_cols_token_revoke, "DELETE", "/tokens/{ref}", false },
+    { "user.add", NORC_ROLE_ADMIN, true,
+      "A local user of the page: a name, a password (kept as an Argon2id hash) and roles.",
+      s_args_user_add, s_cols_user_add, "POST", "/users", false },
+    { "user.list", NORC_ROLE_ADMIN, false,
+      "The local users (never their passwords).",
+      s_args_user_list, s_cols_user_list, "GET", "/users", true },
+    { "user.rm", NORC_ROLE_ADMIN, true,
+      "Remove a local user and end its sessions.",
+      s_args_user_rm, s_cols_user_rm, "DELETE", "/users/{name}", false },
+    { "session.open", NORC_ROLE_WEB, true,
+      "A login on the page (norc-web asks it for the browser): the user's password checked, a session made with the user's roles.",
+      s_args_session_open, s_cols_session_open, NULL, NULL, false },
+    { "session.close", NORC_ROLE_ANY, true,
+      "A logout: the session whose credential asks is ended.",
+      s_args_session_close, s_cols_session_close, NULL, NULL, false },
     { "whoami", NORC_ROLE_ANY, false,
       "Who the caller is, as the registry says.",
       s_args_whoami, s_cols_whoami, "GET", "/whoami", true },

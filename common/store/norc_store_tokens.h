@@ -36,4 +36,28 @@ int norc_store_token_list (norc_db_t *db, norc_rows_t *rows);
 //  "12"): *count of them (0 and NORC_NOTFOUND when none).
 int norc_store_token_revoke (norc_db_t *db, const char *ref, uint64_t *count);
 
+//  End one token or session by its id (a session's logout).
+int norc_store_token_end (norc_db_t *db, uint64_t id);
+
+//  Local users of the page (web_user).
+
+//  Add a user with an Argon2id hash (crypto_pwhash_str) and roles:
+//  NORC_CONFLICT when the name is taken.
+int norc_store_user_add (norc_db_t *db, const char *name, const char *password_hash, const char *roles,
+                         const char *created_by);
+
+//  A user's hash (256 bytes) and roles (256 bytes), and whether it is
+//  locked out now (*locked). NORC_NOTFOUND when there is none.
+int norc_store_user_get (norc_db_t *db, const char *name, char *password_hash, char *roles, bool *locked);
+
+//  A login's outcome: a success clears the failures, a failure counts one;
+//  `lock_after` failures in a row lock the user out for lock_s seconds.
+int norc_store_user_login (norc_db_t *db, const char *name, bool success, int lock_after, int lock_s);
+
+//  Every user (never a hash).
+int norc_store_user_list (norc_db_t *db, norc_rows_t *rows);
+
+//  Remove a user, and end its sessions.
+int norc_store_user_rm (norc_db_t *db, const char *name);
+
 #endif

@@ -43,5 +43,8 @@ int ctl_api_keys_token (norc_config_t *config, int argc, char **argv);
 int ctl_api_token_add (norc_config_t *config, int argc, char **argv);
 int ctl_api_token_list (norc_config_t *config, int argc, char **argv);
 int ctl_api_token_revoke (norc_config_t *config, int argc, char **argv);
+int ctl_api_user_add (norc_config_t *config, int argc, char **argv);
+int ctl_api_user_list (norc_config_t *config, int argc, char **argv);
+int ctl_api_user_rm (norc_config_t *config, int argc, char **argv);
 
 #endif

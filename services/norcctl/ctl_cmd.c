@@ -490,6 +490,13 @@ static const s_command_t s_commands [] = {
       ctl_api_token_list },
     { "token revoke", "NAME|#ID", "revoke an API token: refused from its next request", "NAME\tthe token",
       "norcctl token revoke grafana", ctl_api_token_revoke },
+    { "user add", "NAME --role ROLES", "a local user of the page (norc-web); its password (12 characters at least) "
+      "is read from the standard input", "NAME\tthe user\n--role ROLES\tviewer, logs:read, operator or admin",
+      "norcctl user add ada --role operator < password.txt", ctl_api_user_add },
+    { "user list", "[--json]", "the local users (never their passwords)", "--json\tJSON", "norcctl user list",
+      ctl_api_user_list },
+    { "user rm", "NAME", "remove a local user and end its sessions", "NAME\tthe user", "norcctl user rm ada",
+      ctl_api_user_rm },
     { "db migrate", "", "create or upgrade the database schema", "",
       "norcctl --db.url mysql://norc:secret@db:3306/norc db migrate", s_db_migrate },
     { "db version", "", "show the schema version", "", "norcctl db version", s_db_version },

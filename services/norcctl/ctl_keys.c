@@ -164,6 +164,62 @@ ctl_api_token_revoke (norc_config_t *config, int argc, char **argv)
     return ctl_api_simple (config, argc, argv, "token.revoke", s_ref_key, 1, NULL, NULL, "revoked token %s");
 }
 
+//  user add NAME --role ROLES: a local user of the page; its password is
+//  the first line of the standard input (never an argument: arguments are
+//  seen by every process of the host)
+int
+ctl_api_user_add (norc_config_t *config, int argc, char **argv)
+{
+    static const ctl_flag_t flags [] = { { "--role", "roles", true }, { NULL, NULL, false } };
+    norc_strmap_t args = { 0 };
+    const char *pos [1];
+    int npos;
+    int rc = ctl_api_parse (argc, argv, flags, &args, pos, 1, &npos, NULL);
+    if (rc == CTL_OK && npos != 1) {
+        fprintf (stderr, "norcctl: user add needs the user's NAME (the password on the standard input)\n");
+        rc = CTL_USAGE;
+    }
+    char password [1024] = "";
+    if (rc == CTL_OK) {
+        if (isatty (STDIN_FILENO))
+            fprintf (stderr, "password for %s: ", pos [0]);
+        if (!fgets (password, sizeof password, stdin) || !*password) {
+            fprintf (stderr, "norcctl: user add reads the password from the standard input\n");
+            rc = CTL_USAGE;
+        }
+        password [strcspn (password, "\r\n")] = 0;
+    }
+    norc_msg_t *reply = NULL;
+    if (rc == CTL_OK) {
+        norc_strmap_set (&args, "name", pos [0]);
+        norc_strmap_set (&args, "password", password);
+        rc = ctl_api_request (config, "user.add", &args, &reply);
+    }
+    if (rc == CTL_OK)
+        printf ("user %s added\n", pos [0]);
+    memset (password, 0, sizeof password);
+    norc_msg_destroy (&reply);
+    norc_strmap_clear (&args);
+    return rc;
+}
+
+static const ctl_column_t s_user_columns [] = {
+    { "name", "Name" }, { "roles", "Roles" }, { "created_by", "By" }, { "created_at", "Created" },
+    { "last_login_at", "Last login" }, { "failures", "Failures" }, { "locked", "Locked" }, { NULL, NULL }
+};
+
+int
+ctl_api_user_list (norc_config_t *config, int argc, char **argv)
+{
+    return ctl_api_simple (config, argc, argv, "user.list", NULL, 0, NULL, s_user_columns, NULL);
+}
+
+int
+ctl_api_user_rm (norc_config_t *config, int argc, char **argv)
+{
+    return ctl_api_simple (config, argc, argv, "user.rm", s_name_key, 1, NULL, NULL, "user %s removed");
+}
+
 //  keys rotate [PAIR] [--principal NAME] [--overlap S] [--dir DIR]: a new
 //  pair for PAIR (default: this norcctl's own), registered for the
 //  principal (default: the caller), then put in the old one's place (the

@@ -75,5 +75,6 @@ agg_op_fn agg_op_keys_revoke, agg_op_keys_rotate, agg_op_keys_token, agg_op_keys
 
 //  API tokens (agg_api_tokens.c)
 agg_op_fn agg_op_token_add, agg_op_token_list, agg_op_token_revoke;
+agg_op_fn agg_op_user_add, agg_op_user_list, agg_op_user_rm, agg_op_session_open, agg_op_session_close;
 
 #endif

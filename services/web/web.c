@@ -10,6 +10,7 @@
 #include "norc_log.h"
 #include "norc_mem.h"
 #include "norc_service.h"
+#include "norc_secret.h"
 #include <czmq.h>
 #include <netdb.h>
 #include <sodium.h>
@@ -36,6 +37,8 @@ struct _web_t {
     int64_t timeout_ms;             //  how long a request waits for the aggregator
     size_t max_body;
     norc_us_t answered;             //  monotonic: the aggregator's last reply
+    norc_rate_t logins;             //  login attempts this second
+    bool secure_cookie;             //  the session cookie is Secure (served over HTTPS by a proxy)
     uint64_t probe_id;
 };
 
@@ -55,6 +58,9 @@ typedef struct {
     char *topics;
     char *last_id;
     char *credential;
+    bool from_cookie;               //  the credential is the session cookie's
+    int session;                    //  /api/v1/session: 1 login, 2 who, 3 logout
+    char *cookie;                   //  a Set-Cookie for the response
     //  The response, once known
     int status;
     char *text;
@@ -116,6 +122,8 @@ s_send (s_request_t *req)
     MHD_add_response_header (response, "X-Content-Type-Options", "nosniff");
     if (req->status == 401)
         MHD_add_response_header (response, MHD_HTTP_HEADER_WWW_AUTHENTICATE, "Bearer realm=\"norc\"");
+    if (req->cookie)
+        MHD_add_response_header (response, MHD_HTTP_HEADER_SET_COOKIE, req->cookie);
     if (req->close)
         MHD_add_response_header (response, MHD_HTTP_HEADER_CONNECTION, "close");
     enum MHD_Result rc = MHD_queue_response (req->connection, (unsigned int) status, response);
@@ -152,17 +160,41 @@ s_query_arg (void *cls, enum MHD_ValueKind kind, const char *key, const char *va
     return MHD_YES;
 }
 
-//  The bearer credential, or NULL
+#define S_COOKIE "norc_session"
+
+//  The credential: an API token (Authorization: Bearer), else the
+//  session's cookie (*from_cookie set); NULL when there is neither
 static const char *
-s_credential (struct MHD_Connection *connection)
+s_credential (struct MHD_Connection *connection, bool *from_cookie)
 {
+    *from_cookie = false;
     const char *auth = MHD_lookup_connection_value (connection, MHD_HEADER_KIND, MHD_HTTP_HEADER_AUTHORIZATION);
-    if (!auth || strncasecmp (auth, "Bearer ", 7) != 0)
-        return NULL;
-    auth += 7;
-    while (*auth == ' ')
-        auth++;
-    return *auth && strlen (auth) < 256 ? auth : NULL;
+    if (auth && strncasecmp (auth, "Bearer ", 7) == 0) {
+        auth += 7;
+        while (*auth == ' ')
+            auth++;
+        return *auth && strlen (auth) < 256 ? auth : NULL;
+    }
+    const char *cookie = MHD_lookup_connection_value (connection, MHD_COOKIE_KIND, S_COOKIE);
+    if (cookie && *cookie && strlen (cookie) < 256) {
+        *from_cookie = true;
+        return cookie;
+    }
+    return NULL;
+}
+
+//  A session's CSRF token: derived from its secret, so norc-web keeps
+//  nothing and a page on another site, which cannot read the cookie,
+//  cannot make it (32 hex digits of SHA-256 of "csrf:" and the secret)
+static void
+s_csrf (const char *secret, char *out)
+{
+    char *text = norc_asprintf ("csrf:%s", secret);
+    char hex [65];
+    norc_secret_hash (text, hex);
+    free (text);
+    memcpy (out, hex, 32);
+    out [32] = 0;
 }
 
 //  Send the request's operation to the aggregator, and suspend the
@@ -174,7 +206,7 @@ s_ask (web_t *self, s_request_t *req, const char *op, const char *credential, co
     req->request_id = ++self->next_id;
     msg->api_request.request_id = req->request_id;
     msg->api_request.op = norc_strdup (op);
-    msg->api_request.credential = norc_strdup (credential);
+    msg->api_request.credential = credential ? norc_strdup (credential) : NULL;
     for (size_t k = 0; args && k < args->count; k++)
         norc_strmap_set (&msg->api_request.args, args->keys [k], args->values [k]);
     if (norc_msg_send (&msg, self->api) != 0) {
@@ -186,6 +218,104 @@ s_ask (web_t *self, s_request_t *req, const char *op, const char *credential, co
     zhashx_insert (self->waiting, key, req);
     req->deadline = norc_mono_us () + self->timeout_ms * 1000;
     MHD_suspend_connection (req->connection);
+}
+
+//  A change with the session's cookie must carry its CSRF token
+//  (X-CSRF-Token): a 403 when it does not
+static bool
+s_csrf_ok (s_request_t *req, const char *secret)
+{
+    char csrf [33];
+    s_csrf (secret, csrf);
+    const char *sent = MHD_lookup_connection_value (req->connection, MHD_HEADER_KIND, "X-CSRF-Token");
+    if (sent && strlen (sent) == 32 && sodium_memcmp (sent, csrf, 32) == 0)
+        return true;
+    s_problem (req, 403, "csrf", "a change made with the session's cookie needs its X-CSRF-Token header "
+               "(GET /api/v1/session gives it)");
+    return false;
+}
+
+//  /api/v1/session: POST logs in (name, password: a session cookie), GET
+//  says who the session is (and its CSRF token), DELETE logs out
+static void
+s_session (web_t *self, s_request_t *req, const char *method)
+{
+    if (strcmp (method, "POST") == 0) {
+        if (!norc_rate_allow (&self->logins, 20)) {
+            s_problem (req, 429, "too-many-requests", "too many logins at once: try again in a second");
+            return;
+        }
+        json_error_t error;
+        json_t *body = req->body_len ? json_loadb (req->body, req->body_len, 0, &error) : NULL;
+        const char *name = json_string_value (json_object_get (body, "name"));
+        const char *password = json_string_value (json_object_get (body, "password"));
+        if (!name || !password || json_object_size (body) != 2) {
+            s_problem (req, 400, "bad-request", "a login is a JSON object {\"name\": ..., \"password\": ...}");
+            json_decref (body);
+            return;
+        }
+        norc_strmap_t args = { 0 };
+        norc_strmap_set (&args, "name", name);
+        norc_strmap_set (&args, "password", password);
+        json_decref (body);
+        req->session = 1;
+        req->op = norc_api_op ("session.open");
+        s_ask (self, req, "session.open", NULL, &args);
+        norc_strmap_clear (&args);
+        return;
+    }
+    bool cookie;
+    const char *credential = s_credential (req->connection, &cookie);
+    if (strcmp (method, "GET") != 0 && strcmp (method, "DELETE") != 0) {
+        s_problem (req, 405, "method-not-allowed", "a session is opened (POST), read (GET) or closed (DELETE)");
+        return;
+    }
+    if (!credential) {
+        s_problem (req, 401, "unauthenticated", "no session: log in with POST /api/v1/session");
+        return;
+    }
+    if (cookie && strcmp (method, "DELETE") == 0 && !s_csrf_ok (req, credential))
+        return;
+    req->session = strcmp (method, "GET") == 0 ? 2 : 3;
+    req->from_cookie = cookie;
+    req->credential = norc_strdup (credential);
+    req->op = norc_api_op (req->session == 2 ? "whoami" : "session.close");
+    s_ask (self, req, req->op->name, credential, NULL);
+}
+
+//  The reply to a /api/v1/session request: the body, and the cookie set
+//  or cleared
+static void
+s_session_reply (web_t *self, s_request_t *req, const norc_api_reply_t *reply)
+{
+    const norc_strmap_t *row = reply->rows.count ? &reply->rows.rows [0] : NULL;
+    json_t *doc = json_object ();
+    char csrf [33] = "";
+    if (req->session == 1 && row) {
+        const char *secret = norc_strmap_get (row, "token");
+        s_csrf (secret, csrf);
+        req->cookie = norc_asprintf (S_COOKIE "=%s; Path=/; HttpOnly; SameSite=Strict; Max-Age=43200%s", secret,
+                                     self->secure_cookie ? "; Secure" : "");
+        json_object_set_new (doc, "name", json_string (norc_strmap_get (row, "name")));
+        json_object_set_new (doc, "roles", json_string (norc_strmap_get (row, "roles")));
+        json_object_set_new (doc, "expires_at", json_string (norc_strmap_get (row, "expires_at")));
+        json_object_set_new (doc, "csrf", json_string (csrf));
+    }
+    else
+    if (req->session == 2 && row) {
+        json_object_set_new (doc, "name", json_string (norc_strmap_get (row, "name")));
+        json_object_set_new (doc, "roles", json_string (norc_strmap_get (row, "roles")));
+        if (req->from_cookie) {
+            s_csrf (req->credential, csrf);
+            json_object_set_new (doc, "csrf", json_string (csrf));
+        }
+    }
+    else {
+        req->cookie = norc_strdup (S_COOKIE "=; Path=/; HttpOnly; SameSite=Strict; Max-Age=0");
+        json_object_set_new (doc, "closed", json_true ());
+    }
+    s_answer (req, 200, json_dumps (doc, JSON_COMPACT | JSON_PRESERVE_ORDER), "application/json");
+    json_decref (doc);
 }
 
 //  Serve a request whose body has arrived: at once, or by asking the
@@ -225,7 +355,8 @@ s_serve (s_request_t *req, const char *url, const char *method)
     }
     if (strcmp (url, "/api/v1/events") == 0 && strcmp (method, "GET") == 0) {
         //  Who asks: whoami with the credential; the stream opens on its answer
-        const char *credential = s_credential (req->connection);
+        bool cookie;
+        const char *credential = s_credential (req->connection, &cookie);
         if (!credential) {
             s_problem (req, 401, "unauthenticated", "an API token is required: Authorization: Bearer TOKEN");
             return;
@@ -240,6 +371,10 @@ s_serve (s_request_t *req, const char *url, const char *method)
         req->credential = norc_strdup (credential);
         req->op = norc_api_op ("whoami");
         s_ask (self, req, "whoami", credential, NULL);
+        return;
+    }
+    if (strcmp (url, "/api/v1/session") == 0) {
+        s_session (self, req, method);
         return;
     }
     if (strncmp (url, "/api/v1/", 8) != 0) {
@@ -293,10 +428,15 @@ s_serve (s_request_t *req, const char *url, const char *method)
         norc_strmap_clear (&args);
         return;
     }
-    const char *credential = s_credential (req->connection);
+    bool cookie;
+    const char *credential = s_credential (req->connection, &cookie);
     if (!credential) {
         s_problem (req, 401, "unauthenticated", "an API token is required: Authorization: Bearer TOKEN "
-                   "(norcctl token add)");
+                   "(norcctl token add), or a session (POST /api/v1/session)");
+        norc_strmap_clear (&args);
+        return;
+    }
+    if (cookie && strcmp (method, "GET") != 0 && !s_csrf_ok (req, credential)) {
         norc_strmap_clear (&args);
         return;
     }
@@ -379,6 +519,7 @@ s_completed (void *cls, struct MHD_Connection *connection, void **state, enum MH
     free (req->topics);
     free (req->last_id);
     free (req->credential);
+    free (req->cookie);
     free (req);
     *state = NULL;
 }
@@ -440,6 +581,12 @@ s_on_api (zloop_t *loop, zsock_t *sock, void *arg)
         &&  norc_roles_parse (norc_strmap_get (&reply->rows.rows [0], "roles"), &roles, err, sizeof err) == NORC_OK
         &&  !norc_roles_allow (NORC_PRINCIPAL_USER, roles, NORC_ROLE_VIEWER))
             s_problem (req, 403, "forbidden", "the event stream needs the viewer role");
+        else
+        if (req->session && reply->code == NORC_OK)
+            s_session_reply (self, req, reply);
+        else
+        if (req->session == 1 && reply->code == NORC_DENIED)
+            s_problem (req, 429, "too-many-requests", reply->error ? reply->error : "locked out");
         else
         if (req->events && reply->code == NORC_OK) {
             req->status = 200;
@@ -581,6 +728,7 @@ web_new (norc_config_t *config)
     self->events = web_events_new (4096, 4 * 1024 * 1024);
     self->timeout_ms = norc_config_int (config, "web.timeout_ms");
     self->max_body = (size_t) norc_config_int (config, "web.max_body");
+    self->secure_cookie = norc_config_bool (config, "web.secure_cookie");
     return self;
 }
 

@@ -61,7 +61,7 @@ s_collect (char *data, size_t size, size_t n, void *arg)
 }
 
 //  One request: method, path, bearer token (NULL: none), JSON body (NULL:
-//  none), one extra header (NULL: none)
+//  none), extra headers, newline-separated (NULL: none)
 static s_response_t
 s_http (const char *method, const char *path, const char *token, const char *body, const char *header)
 {
@@ -76,8 +76,11 @@ s_http (const char *method, const char *path, const char *token, const char *bod
         headers = curl_slist_append (headers, auth);
     if (body)
         headers = curl_slist_append (headers, "Content-Type: application/json");
-    if (header)
-        headers = curl_slist_append (headers, header);
+    //  header: one or more, separated by newlines
+    char *extra = header ? norc_strdup (header) : NULL;
+    for (char *line = extra ? strtok (extra, "\n") : NULL; line; line = strtok (NULL, "\n"))
+        headers = curl_slist_append (headers, line);
+    free (extra);
     curl_easy_setopt (curl, CURLOPT_URL, url);
     curl_easy_setopt (curl, CURLOPT_CUSTOMREQUEST, method);
     if (body)
@@ -213,6 +216,9 @@ Test (web, every_route_of_the_document_is_served_and_the_document_validates)
             s_response_t a = s_http (verb, url, NULL, strcmp (verb, "GET") ? "{}" : NULL, NULL);
             if (strcmp (route, "/openapi.json") == 0)
                 cr_expect_eq (a.status, 200);
+            else
+            if (strcmp (route, "/session") == 0 && strcmp (verb, "POST") == 0)
+                s_expect_problem (&a, 400, "bad-request");      //  a login with no name
             else
                 s_expect_problem (&a, 401, "unauthenticated");
             s_response_free (&a);
@@ -549,5 +555,71 @@ Test (web, the_event_stream_follows_filters_and_resumes_from_its_last_event)
     s_stream_close (&all);
     s_stream_close (&mine);
     free (viewer);
+    free (admin);
+}
+
+//  The value of a response header (a copy), or NULL
+static char *
+s_header (const s_response_t *r, const char *name)
+{
+    char *key = norc_asprintf ("\n%s: ", name);
+    const char *at = strstr (r->headers, key);
+    char *value = at ? norc_strndup (at + strlen (key), strcspn (at + strlen (key), "\r\n")) : NULL;
+    free (key);
+    return value;
+}
+
+Test (web, a_local_user_logs_in_and_changes_only_with_the_sessions_csrf_token)
+{
+    s_start_web ();
+    char *admin = s_token ("setup", "admin");
+    s_wait_ready ();
+    s_response_t r = s_http ("POST", "/api/v1/users", admin,
+                             "{\"name\": \"ada\", \"password\": \"correct horse battery\", \"roles\": \"admin\"}", NULL);
+    cr_assert_eq (r.status, 200, "%s", r.body);
+    s_response_free (&r);
+    r = s_http ("POST", "/api/v1/session", NULL, "{\"name\": \"ada\", \"password\": \"wrong horse\"}", NULL);
+    s_expect_problem (&r, 401, "unauthenticated");
+    s_response_free (&r);
+    r = s_http ("POST", "/api/v1/session", NULL, "{\"name\": \"ada\", \"password\": \"correct horse battery\"}", NULL);
+    cr_assert_eq (r.status, 200, "%s", r.body);
+    char *set = s_header (&r, "Set-Cookie");
+    cr_assert_not_null (set, "%s", r.headers);
+    cr_expect_not_null (strstr (set, "HttpOnly"), "%s", set);
+    cr_expect_not_null (strstr (set, "SameSite=Strict"), "%s", set);
+    char cookie [256];
+    snprintf (cookie, sizeof cookie, "Cookie: %.*s", (int) strcspn (set, ";"), set);
+    json_t *login = s_json (&r);
+    char csrf [128];
+    snprintf (csrf, sizeof csrf, "X-CSRF-Token: %s", json_string_value (json_object_get (login, "csrf")));
+    cr_expect_str_eq (json_string_value (json_object_get (login, "name")), "ada");
+    json_decref (login);
+    s_response_free (&r);
+    //  Reads with the cookie alone
+    r = s_http ("GET", "/api/v1/tasks", NULL, NULL, cookie);
+    cr_expect_eq (r.status, 200, "%s", r.body);
+    s_response_free (&r);
+    //  A change with the cookie alone is refused; with the CSRF token it is done
+    r = s_http ("POST", "/api/v1/queues", NULL, "{\"name\": \"Q\"}", cookie);
+    s_expect_problem (&r, 403, "csrf");
+    s_response_free (&r);
+    char both [512];
+    snprintf (both, sizeof both, "%s\n%s", cookie, csrf);
+    r = s_http ("POST", "/api/v1/queues", NULL, "{\"name\": \"Q\"}", both);
+    cr_expect_eq (r.status, 200, "%s", r.body);
+    s_response_free (&r);
+    cr_expect_eq (norc_test_db_int (s_db, "SELECT COUNT(*) FROM audit WHERE principal = 'ada' AND verb = 'queue.add' "
+                                          "AND outcome = 1"), 1, "audited as the user");
+    //  Logout: the cookie cleared, the session over
+    r = s_http ("DELETE", "/api/v1/session", NULL, NULL, both);
+    cr_expect_eq (r.status, 200, "%s", r.body);
+    char *cleared = s_header (&r, "Set-Cookie");
+    cr_expect (cleared && strstr (cleared, "Max-Age=0"), "%s", r.headers);
+    free (cleared);
+    s_response_free (&r);
+    r = s_http ("GET", "/api/v1/tasks", NULL, NULL, cookie);
+    s_expect_problem (&r, 401, "unauthenticated");
+    s_response_free (&r);
+    free (set);
     free (admin);
 }

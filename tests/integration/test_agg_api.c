@@ -161,10 +161,11 @@ Test (agg_api, bad_requests_are_refused_in_one_line_and_change_nothing)
 //  check is in s_call); JSON typed by the schema reads them back as numbers,
 //  times, booleans and names. An operation added to the schema and not here
 //  fails this test. keys.rotate and keys.enrol need CURVE and a token's
-//  key: test_curve asks them.
+//  key: test_curve asks them; session.close a session's credential: the
+//  next test asks it.
 Test (agg_api, every_operation_answers_with_the_columns_the_schema_declares)
 {
-    static const char *elsewhere [] = { "keys.rotate", "keys.enrol" };
+    static const char *elsewhere [] = { "keys.rotate", "keys.enrol", "session.close" };
     zhashx_t *asked = zhashx_new ();
     norc_msg_t *reply;
     char id [32], instance [32], daemon [32], schedule [32];
@@ -258,6 +259,11 @@ Test (agg_api, every_operation_answers_with_the_columns_the_schema_declares)
     norc_msg_destroy (&reply);
     ASK ("token.list"); norc_msg_destroy (&reply);
     ASK ("token.revoke", "ref", "ci"); norc_msg_destroy (&reply);
+    ASK ("user.add", "name", "ada", "password", "correct horse battery", "roles", "operator");
+    norc_msg_destroy (&reply);
+    ASK ("user.list"); norc_msg_destroy (&reply);
+    ASK ("session.open", "name", "ada", "password", "correct horse battery"); norc_msg_destroy (&reply);
+    ASK ("user.rm", "name", "ada"); norc_msg_destroy (&reply);
     ASK ("whoami"); norc_msg_destroy (&reply);
     ASK ("audit.list"); norc_msg_destroy (&reply);
     ASK ("audit.verify"); norc_msg_destroy (&reply);
@@ -292,6 +298,10 @@ s_call_as (const char *credential, const char *op, const char *key, const char *
         norc_strmap_set (&request->api_request.args, key, value);
     norc_msg_t *reply = norc_msg_new (NORC_MSG_API_REPLY);
     agg_api_handle (&s_api, &request->api_request, &reply->api_reply);
+    for (size_t r = 0; reply->api_reply.code == NORC_OK && r < reply->api_reply.rows.count; r++) {
+        char why [256];
+        cr_expect (norc_api_row_check (norc_api_op (op), &reply->api_reply.rows.rows [r], why, sizeof why), "%s", why);
+    }
     norc_msg_destroy (&request);
     return reply;
 }
@@ -329,4 +339,44 @@ Test (agg_api, a_credential_acts_with_its_tokens_roles_and_a_dead_one_is_not_aut
                   "only hashes are kept");
     free (brief);
     free (token);
+}
+
+//  A local user logs in (session.open): a session is a credential with the
+//  user's roles, until it is closed; a wrong password is refused as not
+//  authenticated, the same for a name that does not exist, and five in a
+//  row lock the user out.
+Test (agg_api, a_login_opens_a_session_with_the_users_roles_and_failures_lock_it_out)
+{
+    CALL_OK ("user.add", "name", "ada", "password", "correct horse battery", "roles", "viewer");
+    s_refused (NORC_ERROR, "12 characters at least",
+               s_call ("user.add", "name", "bob", "password", "short", "roles", "viewer", NULL));
+    cr_expect_eq (norc_test_db_int (s_db, "SELECT COUNT(*) FROM web_user WHERE password_hash LIKE '$argon2id$%'"), 1,
+                  "an Argon2id hash, never the password");
+    norc_msg_t *reply = s_call ("session.open", "name", "ada", "password", "correct horse battery", NULL);
+    cr_assert_eq (reply->api_reply.code, NORC_OK, "%s", reply->api_reply.error);
+    char *session = norc_strdup (s_cell (&reply->api_reply.rows, 0, "token"));
+    norc_msg_destroy (&reply);
+    reply = s_call_as (session, "whoami", NULL, NULL);
+    cr_expect_str_eq (s_cell (&reply->api_reply.rows, 0, "name"), "ada");
+    cr_expect_str_eq (s_cell (&reply->api_reply.rows, 0, "roles"), "viewer");
+    norc_msg_destroy (&reply);
+    s_refused (NORC_DENIED, "may not run", s_call_as (session, "run", "task", "T"));
+    reply = s_call_as (session, "session.close", NULL, NULL);
+    cr_expect_eq (reply->api_reply.code, NORC_OK, "%s", reply->api_reply.error);
+    cr_expect_str_eq (s_cell (&reply->api_reply.rows, 0, "closed"), "1");
+    norc_msg_destroy (&reply);
+    s_refused (NORC_UNAUTHENTICATED, "not valid", s_call_as (session, "whoami", NULL, NULL));
+    free (session);
+    //  Wrong passwords, and a name that does not exist: the same refusal
+    s_refused (NORC_UNAUTHENTICATED, "wrong name or password",
+               s_call ("session.open", "name", "nobody", "password", "correct horse battery", NULL));
+    for (int i = 0; i < 5; i++)
+        s_refused (NORC_UNAUTHENTICATED, "wrong name or password",
+                   s_call ("session.open", "name", "ada", "password", "wrong horse", NULL));
+    s_refused (NORC_DENIED, "locked out",
+               s_call ("session.open", "name", "ada", "password", "correct horse battery", NULL));
+    cr_expect_eq (norc_test_db_int (s_db, "SELECT COUNT(*) FROM audit WHERE verb = 'session.open' AND outcome = 3"), 6,
+                  "every failed login is audited");
+    cr_expect_eq (norc_test_db_int (s_db, "SELECT COUNT(*) FROM audit WHERE verb = 'session.open' AND outcome = 2"), 1,
+                  "and the one refused while locked out");
 }
