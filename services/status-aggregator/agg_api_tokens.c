@@ -187,7 +187,7 @@ s_decoy (void)
 {
     static char decoy [crypto_pwhash_STRBYTES];
     if (!*decoy) {
-        char random [33];
+        char random [NORC_SECRET_MAX];
         norc_secret_new ("", random);
         if (crypto_pwhash_str (decoy, random, strlen (random), crypto_pwhash_OPSLIMIT_INTERACTIVE,
                                crypto_pwhash_MEMLIMIT_INTERACTIVE) != 0)
