@@ -221,6 +221,21 @@ static const norc_api_col_t s_cols_schedule_history [] = {
     { "lateness_ms", NORC_API_INT, NULL, false, "Milliseconds between the nominal time and the firing" },
     { NULL, NORC_API_STR, NULL, false, NULL }
 };
+static const norc_api_arg_t s_args_cron_next [] = {
+    { "expr", NORC_API_STR, true, false, "The expression (docs/schedules.md)" },
+    { "tz", NORC_API_STR, false, false, "Its time zone (IANA; UTC by default)" },
+    { "from", NORC_API_TIME, false, false, "Start after this time (now by default)" },
+    { "n", NORC_API_INT, false, false, "How many (5; at most 1000)" },
+    { NULL, NORC_API_STR, false, false, NULL }
+};
+static const norc_api_col_t s_cols_cron_next [] = {
+    { "time", NORC_API_TIME, NULL, false, "The fire time, UTC" },
+    { "local", NORC_API_STR, NULL, false, "The same in the zone, with its offset" },
+    { "offset_s", NORC_API_INT, NULL, false, "The zone's offset from UTC then, seconds" },
+    { "dst_change", NORC_API_BOOL, NULL, false, "The offset differs from the previous fire time's (or now's): a daylight-saving change lies between" },
+    { "expression", NORC_API_STR, NULL, false, "The expression as a schedule stores it (a shorthand's random values drawn)" },
+    { NULL, NORC_API_STR, NULL, false, NULL }
+};
 static const norc_api_arg_t s_args_run [] = {
     { "task", NORC_API_STR, true, false, "The task or job" },
     { "queue", NORC_API_STR, true, false, "The queue" },
@@ -670,6 +685,9 @@ static const norc_api_op_t s_ops [] = {
     { "schedule.history", NORC_ROLE_VIEWER, false,
       "Each tick of a schedule and what happened to it.",
       s_args_schedule_history, s_cols_schedule_history, "GET", "/schedules/{id}/ticks", true },
+    { "cron.next", NORC_ROLE_VIEWER, false,
+      "The next fire times of a cron expression in its time zone, as a schedule would fire them, with each change of the zone's offset (daylight saving) marked.",
+      s_args_cron_next, s_cols_cron_next, "GET", "/cron/next", true },
     { "run", NORC_ROLE_OPERATOR, true,
       "Run a task now.",
       s_args_run, s_cols_run, "POST", "/runs", false },

@@ -63,7 +63,7 @@ agg_op_fn agg_op_job_add, agg_op_job_show;
 
 //  Schedules (agg_api_schedules.c)
 agg_op_fn agg_op_schedule_add, agg_op_schedule_list, agg_op_schedule_show, agg_op_schedule_rm;
-agg_op_fn agg_op_schedule_pause_op, agg_op_schedule_resume_op, agg_op_schedule_history;
+agg_op_fn agg_op_schedule_pause_op, agg_op_schedule_resume_op, agg_op_schedule_history, agg_op_cron_next;
 
 //  Runs and instances (agg_api_runs.c)
 agg_op_fn agg_op_run, agg_op_status_executors, agg_op_status_schedulers, agg_op_status_instances;

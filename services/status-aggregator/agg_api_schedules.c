@@ -226,3 +226,54 @@ agg_op_schedule_history (agg_api_t *self, const norc_strmap_t *args, norc_api_re
     if (rc)
         agg_reply_store (self, reply, rc, "cannot read the history");
 }
+
+//  The next fire times of an expression, with the zone's offset changes marked
+void
+agg_op_cron_next (agg_api_t *self, const norc_strmap_t *args, norc_api_reply_t *reply)
+{
+    NORC_UNUSED (self);
+    const char *expr = agg_arg (args, "expr");
+    const char *tz = agg_arg (args, "tz");
+    const char *from = agg_arg (args, "from");
+    int64_t count;
+    if (!agg_arg_int (args, "n", 5, 1000, &count, reply))
+        return;
+    norc_us_t t = norc_now_us ();
+    if (from && norc_time_parse (from, &t) != NORC_OK) {
+        agg_reply_error (reply, NORC_ERROR, "from: \"%s\" is not an ISO-8601 time", from);
+        return;
+    }
+    if (tz && !norc_tz_valid (tz)) {
+        agg_reply_error (reply, NORC_ERROR, "unknown time zone \"%s\" (an IANA name, e.g. Europe/London)", tz);
+        return;
+    }
+    char err [512] = "";
+    char *stored = expr ? norc_cron_normalize (expr, tz, (uint32_t) (norc_now_us () ^ (uint64_t) getpid ()), err,
+                                               sizeof err) : NULL;
+    norc_cron_t *cron = stored ? norc_cron_new (stored, tz, err, sizeof err) : NULL;
+    if (!cron) {
+        agg_reply_error (reply, NORC_ERROR, "bad cron expression \"%s\": %s", expr ? expr : "",
+                         expr ? err : "an expression is required");
+        free (stored);
+        return;
+    }
+    int offset = norc_tz_offset (tz, t);
+    for (int64_t i = 0; i < count; i++) {
+        norc_us_t next;
+        if (norc_cron_next (cron, t, &next) != NORC_OK)
+            break;
+        char text [64];
+        norc_strmap_t *row = norc_rows_add (&reply->rows);
+        norc_strmap_set (row, "time", norc_time_iso (next, text, sizeof text));
+        norc_strmap_set (row, "local", norc_tz_format (tz, next, text, sizeof text));
+        int now_offset = norc_tz_offset (tz, next);
+        snprintf (text, sizeof text, "%d", now_offset);
+        norc_strmap_set (row, "offset_s", text);
+        norc_strmap_set (row, "dst_change", now_offset != offset ? "1" : "0");
+        norc_strmap_set (row, "expression", stored);
+        offset = now_offset;
+        t = next;
+    }
+    norc_cron_destroy (&cron);
+    free (stored);
+}

@@ -210,6 +210,14 @@ Test (agg_api, every_operation_answers_with_the_columns_the_schema_declares)
     cr_expect (json_is_null (json_object_get (row, "deleted")), "an empty time is null");
     json_decref (rows);
     norc_msg_destroy (&reply);
+    ASK ("cron.next", "expr", "0 30 1 * * *", "tz", "Europe/London", "from", "2026-10-20T00:00:00Z", "n", "10");
+    rows = norc_api_rows_json (norc_api_op ("cron.next"), &reply->api_reply.rows);
+    int changes = 0;
+    for (size_t r = 0; r < json_array_size (rows); r++)
+        changes += json_is_true (json_object_get (json_array_get (rows, r), "dst_change"));
+    cr_expect_eq (changes, 1, "the end of summer time on 25 October is marked once");
+    json_decref (rows);
+    norc_msg_destroy (&reply);
     ASK ("schedule.pause", "id", schedule); norc_msg_destroy (&reply);
     ASK ("schedule.resume", "id", schedule); norc_msg_destroy (&reply);
     ASK ("schedule.history", "id", schedule); norc_msg_destroy (&reply);
