@@ -1,7 +1,9 @@
 #  Embed files into a C file as byte arrays, so a binary serves what it was
 #  built with and reads nothing from disk. Run as:
-#  cmake -DFILES="a;b" -DNAMES="x;y" -DOUT=.. -P embed_files.cmake
+#  cmake -DFILES="a|b" -DNAMES="x|y" -DOUT=.. -P embed_files.cmake
 #  (NAMES: the path each file is served at, in FILES' order)
+string (REPLACE "|" ";" FILES "${FILES}")
+string (REPLACE "|" ";" NAMES "${NAMES}")
 set (body "//  GENERATED at build time by cmake/embed_files.cmake.\n#include <stddef.h>\n\n")
 set (table "")
 set (index 0)

@@ -501,7 +501,7 @@ def gen_openapi(enums, ops):
         "responses": {"200": {"description": "The stream", "content": {"text/event-stream": {"schema": {"type": "string"}}}},
                       "401": problem, "403": problem, "503": problem, "504": problem}}}
     session_body = {"type": "object", "additionalProperties": False, "properties": {
-        "name": {"type": "string"}, "roles": {"type": "string"}, "expires_at": {"type": "string", "format": "date-time"},
+        "name": {"type": ["string", "null"]}, "roles": {"type": "string"}, "expires_at": {"type": "string", "format": "date-time"},
         "csrf": {"type": "string", "description": "Send it as X-CSRF-Token with every change made with the cookie"},
         "closed": {"type": "boolean"}}}
     session_ok = {"description": "The session", "content": {"application/json": {"schema": session_body}}}
@@ -513,7 +513,8 @@ def gen_openapi(enums, ops):
                      "properties": {"name": {"type": "string"}, "password": {"type": "string"}}}}}},
                  "responses": {"200": session_ok, "400": problem, "401": problem, "429": problem, "503": problem,
                                "504": problem}},
-        "get": {"operationId": "session_show", "summary": "Who the session (or token) is; a session's CSRF token.",
+        "get": {"operationId": "session_show", "summary": "Who the session (or token) is, and a session's CSRF "
+                                                           "token; {\"name\": null} when there is none.",
                 "responses": {"200": session_ok, "401": problem, "503": problem, "504": problem}},
         "delete": {"operationId": "session_logout", "summary": "Log out: ends the session, clears the cookie.",
                    "responses": {"200": session_ok, "400": problem, "401": problem, "403": problem, "503": problem,

@@ -11,7 +11,7 @@ set -euo pipefail
 BUILD=(build-essential cmake pkg-config libzmq3-dev libczmq-dev libmsgpack-dev libmariadb-dev
        libcurl4-openssl-dev libjansson-dev libmicrohttpd-dev libsodium-dev)
 RUNTIME=(libzmq5 libczmq4 libmsgpackc2 libmariadb3 libcurl4 libjansson4 libmicrohttpd12 libsodium23 tzdata ca-certificates)
-TEST=(python3 python3-pip libcriterion-dev mariadb-server mariadb-client clang libclang-rt-14-dev curl prometheus)
+TEST=(python3 python3-pip python3-selenium chromium chromium-driver libcriterion-dev mariadb-server mariadb-client clang libclang-rt-14-dev curl prometheus)
 
 if [ "${1:-}" = list ]; then
     shift

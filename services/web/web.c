@@ -124,6 +124,14 @@ s_send (s_request_t *req)
         MHD_add_response_header (response, MHD_HTTP_HEADER_WWW_AUTHENTICATE, "Bearer realm=\"norc\"");
     if (req->cookie)
         MHD_add_response_header (response, MHD_HTTP_HEADER_SET_COOKIE, req->cookie);
+    if (req->type && strncmp (req->type, "text/html", 9) == 0) {
+        //  The page loads nothing from another host, runs no inline script,
+        //  and is framed by no one
+        MHD_add_response_header (response, "Content-Security-Policy",
+                                 "default-src 'self'; img-src 'self' data:; object-src 'none'; base-uri 'none'; "
+                                 "frame-ancestors 'none'; form-action 'self'");
+        MHD_add_response_header (response, "Referrer-Policy", "no-referrer");
+    }
     if (req->close)
         MHD_add_response_header (response, MHD_HTTP_HEADER_CONNECTION, "close");
     enum MHD_Result rc = MHD_queue_response (req->connection, (unsigned int) status, response);
@@ -270,6 +278,11 @@ s_session (web_t *self, s_request_t *req, const char *method)
         s_problem (req, 405, "method-not-allowed", "a session is opened (POST), read (GET) or closed (DELETE)");
         return;
     }
+    if (!credential && strcmp (method, "GET") == 0) {
+        //  Nobody: said so, not refused (the page asks this first)
+        s_answer (req, 200, norc_strdup ("{\"name\":null}"), "application/json");
+        return;
+    }
     if (!credential) {
         s_problem (req, 401, "unauthenticated", "no session: log in with POST /api/v1/session");
         return;
@@ -338,9 +351,10 @@ s_serve (s_request_t *req, const char *url, const char *method)
                 s_problem (req, 503, "unavailable", "the status-aggregator has not answered lately");
             return;
         }
+        const char *file = strcmp (url, "/") == 0 ? "/index.html" : url;
         for (size_t i = 0; norc_embedded [i].path; i++)
-            if (strcmp (url, norc_embedded [i].path) == 0) {
-                const char *dot = strrchr (url, '.');
+            if (strcmp (file, norc_embedded [i].path) == 0) {
+                const char *dot = strrchr (file, '.');
                 const char *type = !dot ? "application/octet-stream"
                                  : strcmp (dot, ".json") == 0 ? "application/json"
                                  : strcmp (dot, ".html") == 0 ? "text/html; charset=utf-8"
@@ -584,6 +598,12 @@ s_on_api (zloop_t *loop, zsock_t *sock, void *arg)
         else
         if (req->session && reply->code == NORC_OK)
             s_session_reply (self, req, reply);
+        else
+        if (req->session == 2 && reply->code == NORC_UNAUTHENTICATED) {
+            //  A session that ended: nobody, and the cookie cleared
+            s_answer (req, 200, norc_strdup ("{\"name\":null}"), "application/json");
+            req->cookie = norc_strdup (S_COOKIE "=; Path=/; HttpOnly; SameSite=Strict; Max-Age=0");
+        }
         else
         if (req->session == 1 && reply->code == NORC_DENIED)
             s_problem (req, 429, "too-many-requests", reply->error ? reply->error : "locked out");
