@@ -65,7 +65,7 @@ static const s_key_t s_keys [] = {
       "public keys, and admits only clients whose key is an admitted principal of the registry (docs/security.md)" },
     { "security.key", T_STR, "", 0, 0,
       "This program's key pair in security.keys_dir (default: its role: aggregator, archiver, scheduler, "
-      "executor, norcctl)" },
+      "executor, web, norcctl)" },
     { "security.enrol_token", T_STR, "", 0, 0,
       "A single-use enrolment token (norcctl keys token): presented at start, it gets this program's own key "
       "admitted as the principal the token names" },

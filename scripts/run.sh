@@ -1,7 +1,8 @@
 #!/usr/bin/env bash
 # Install what is missing, build, and run Norc on this machine: a private
 # MariaDB (under build/run/), the status-aggregator, the log-archiver, a
-# scheduler and one executor on DemoQueue with 5 slots. Registers the
+# scheduler, one executor on DemoQueue with 5 slots, and norc-web (the page
+# and the HTTP API on 127.0.0.1:8080; its login printed at the end). Registers the
 # original's demo (DemoTask: echo 'Demo successful!', every 5 s for 5
 # repetitions) if it is not there, and follows the event stream, with each
 # demo run's output. Ctrl-C stops everything, in order: the executor
@@ -64,7 +65,7 @@ cleanup () {
     trap - EXIT INT TERM
     set +e
     echo
-    echo "== stopping Norc: executor (draining), scheduler, archiver, aggregator, MariaDB"
+    echo "== stopping Norc: executor (draining), norc-web, scheduler, archiver, aggregator, MariaDB"
     if [ -n "$printer" ]; then kill -TERM "$printer" 2>/dev/null; fi
     s_stop "${executors[@]}"
     # others: aggregator, archiver, scheduler; stopped in the reverse order
@@ -87,16 +88,17 @@ done
 # aggregator and the scheduler add them to the registry of principals
 if [ "${NORC_SECURITY_CURVE:-false}" = true ]; then
     export NORC_SECURITY_KEYS_DIR="$run/keys"
-    for name in aggregator archiver scheduler executor norcctl; do
+    for name in aggregator archiver scheduler executor web norcctl; do
         role=""
         [ "$name" = norcctl ] && role="--role admin"
+        [ "$name" = web ] && role="--role web"
         [ -e "$run/keys/$name.key_secret" ] \
             || "$ctl" --security.curve false keys gen "$name" --dir "$run/keys" $role >/dev/null
     done
     echo "    CURVE on: key pairs in $run/keys (norcctl's is an admin's; docs/security.md)"
 fi
 
-step 4 "services: status-aggregator, log-archiver, scheduler, executor on DemoQueue (logs: $run/*.log)"
+step 4 "services: status-aggregator, log-archiver, scheduler, executor on DemoQueue, norc-web (logs: $run/*.log)"
 "$ctl" db migrate | sed 's/^/    /'
 # Each service runs in a session of its own: Ctrl-C reaches this script
 # alone, which stops them in order
@@ -115,6 +117,17 @@ echo "    aggregator, archiver and scheduler answer"
     || "$ctl" task add DemoTask --command "echo 'Demo successful!'" | sed 's/^/    /'
 s_start executor "$bin/norc-executor" DemoQueue -c 5; executors+=($!)
 echo "    executor on DemoQueue with 5 slots"
+# The page (norc-web), and its login: a local user admin whose password is
+# made at the first start, kept in $run/web-password (this user's only)
+export NORC_WEB_LISTEN=${NORC_WEB_LISTEN:-127.0.0.1:8080}
+s_start web "$bin/norc-web"; others+=($!)
+password_file="$run/web-password"
+if [ ! -s "$password_file" ]; then
+    (umask 077; head -c 96 /dev/urandom | base64 | tr -dc 'A-Za-z0-9' | head -c 20 >"$password_file")
+fi
+"$ctl" user list --json | grep -q '"name": "admin"' \
+    || "$ctl" user add admin --role admin <"$password_file" | sed 's/^/    /'
+echo "    the page: http://$NORC_WEB_LISTEN/"
 
 step 5 "demo: the event stream, and each demo run's output"
 # The stream first, so that every demo run is on screen; each DemoTask run
@@ -145,7 +158,9 @@ for v in $(env | grep '^NORC_' | cut -d= -f1 | grep -v -E '^NORC_(RUN|DEMO|BIN)_
 done
 cat <<EOT
 
-Norc is running. In another terminal:
+Norc is running. The page: http://$NORC_WEB_LISTEN/  (log in as admin,
+password $(cat "$password_file"), kept in $password_file)
+In another terminal:
     export $exports
     norcctl status
     norcctl logs 1

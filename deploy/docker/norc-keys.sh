@@ -10,6 +10,10 @@
 #   /var/lib/norc/keys-admin     the first admin's pair and the servers' public
 #                                keys: what norcctl needs, inside the stack
 #                                (setup) or on a host (norc-keys export)
+#   /var/lib/norc/keys-web       norc-web's pair (role web) and the servers'
+#                                public keys
+#                                The admin's volume also holds web_password:
+#                                the page's first login (user admin)
 #   /var/lib/norc/db-secret      the database's passwords: db_password (the
 #                                norc user's, for the services that keep the
 #                                record) and db_root_password (MariaDB's own)
@@ -23,6 +27,7 @@ set -eu
 servers=/var/lib/norc/keys
 executor=/var/lib/norc/keys-executor
 admin=/var/lib/norc/keys-admin
+web=/var/lib/norc/keys-web
 secret=/var/lib/norc/db-secret
 umask 077
 
@@ -52,6 +57,14 @@ init)
     share "$executor" executor "$servers"
     gen "$admin" admin admin
     share "$admin" admin "$servers"
+    gen "$web" web web
+    share "$web" web "$servers"
+    share "$servers" aggregator "$web"
+    # The page's first login: user admin (added by the setup service)
+    if [ ! -e "$admin/web_password" ]; then
+        head -c 96 /dev/urandom | base64 | tr -dc 'A-Za-z0-9' | head -c 20 >"$admin/web_password"
+        echo "norc-keys: made the page's first password (user admin)"
+    fi
     # The database's passwords: 32 random letters and digits each
     for name in db_password db_root_password; do
         if [ ! -e "$secret/$name" ]; then
@@ -71,7 +84,7 @@ init)
     # DAC_OVERRIDE: its keys are root's; the others are the norc user's
     # (the directories are 0700 in the image, and so are the volumes)
     chown -R root:root "$executor"
-    chown -R norc:norc "$servers" "$admin"
+    chown -R norc:norc "$servers" "$admin" "$web"
     echo "norc-keys: ready (the admin's key: docker compose run --rm -T keys norc-keys export" \
          "| tar -x --no-same-owner -C DIR)"
     ;;

@@ -1,7 +1,8 @@
 #!/bin/sh
 # The compose stack's one-shot set-up, run once the status-aggregator
-# answers: the queues executors serve (NORC_QUEUES, space-separated) and,
-# when NORC_DEMO=1, the demo task and its schedule. Safe to run again.
+# answers: the queues executors serve (NORC_QUEUES, space-separated),
+# when NORC_DEMO=1 the demo task and its schedule, and the page's first
+# user (admin). Safe to run again.
 set -eu
 for _ in $(seq 1 120); do
     norcctl queue list >/dev/null 2>&1 && break
@@ -18,5 +19,10 @@ if [ "${NORC_DEMO:-0}" = 1 ]; then
         norcctl schedule add DemoTask --queue "$queue" --period "${NORC_DEMO_PERIOD:-5}" \
             --reps "${NORC_DEMO_REPS:-0}"
     fi
+fi
+# The page's first login: user admin, with the password the keys service made
+password=/var/lib/norc/keys/web_password
+if [ -s "$password" ] && ! norcctl user list --json | grep -q '"name": "admin"'; then
+    norcctl user add admin --role admin <"$password"
 fi
 echo "norc-setup: done"

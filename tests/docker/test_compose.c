@@ -12,7 +12,7 @@
 
 static char s_project [64];
 static char *s_compose;                 //  "docker compose" or "docker-compose", with -p and -f
-static int s_api_port, s_stream_port, s_fetch_port;
+static int s_api_port, s_stream_port, s_fetch_port, s_web_port;
 
 //  Run a shell command (formatted); its output goes to the test's output.
 static int
@@ -105,6 +105,9 @@ s_setup (void)
     setenv ("NORC_STREAM_PORT", port, 1);
     snprintf (port, sizeof port, "%d", s_fetch_port);
     setenv ("NORC_FETCH_PORT", port, 1);
+    s_web_port = norc_test_free_port ();
+    snprintf (port, sizeof port, "%d", s_web_port);
+    setenv ("NORC_WEB_PORT", port, 1);
     //  The images: a local base and MariaDB (no registry here), Norc built
     setenv ("NORC_MARIADB_IMAGE", "norc-test/mariadb:10.11", 1);
     setenv ("NORC_IMAGE", "norc-test/norc:latest", 1);
@@ -163,6 +166,30 @@ Test (compose, up_scale_kill_restart_down)
     cr_expect_neq (strstr (log, "done"), NULL, "the log from the host: %s", log);
     free (log);
     cr_expect_eq (s_sh ("%s run --rm --no-deps -T setup norcctl status >/dev/null", s_compose), 0);
+
+    //  The page on the published port, and its first login (user admin,
+    //  the password the keys service made)
+    char *password = s_out ("%s run --rm --no-deps -T keys cat /var/lib/norc/keys-admin/web_password", s_compose);
+    cr_expect_eq (strlen (password), 20, "%s", password);
+    char *page = s_out ("curl -sf http://127.0.0.1:%d/", s_web_port);
+    cr_expect_neq (strstr (page, "<title>Norc</title>"), NULL, "%.200s", page);
+    free (page);
+    int login = 0;
+    for (int i = 0; i < 60 && login != 200; i++) {
+        char *code = s_out ("curl -s -o /dev/null -w '%%{http_code}' -H 'Content-Type: application/json' "
+                            "-d '{\"name\": \"admin\", \"password\": \"%s\"}' http://127.0.0.1:%d/api/v1/session",
+                            password, s_web_port);
+        login = atoi (code);
+        free (code);
+        if (login != 200)
+            usleep (500000);
+    }
+    cr_expect_eq (login, 200, "the page's first login works");
+    free (password);
+    //  norc-web holds no database credentials
+    char *web_env = s_out ("%s exec -T web env", s_compose);
+    cr_expect_null (strstr (web_env, "mysql://"), "%s", web_env);
+    free (web_env);
 
     //  Hardened containers; an executor holds no database credentials
     cr_expect_neq (s_sh ("%s exec -T executor sh -c 'touch /usr/local/bin/x' 2>/dev/null", s_compose), 0,

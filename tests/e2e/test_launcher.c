@@ -59,6 +59,8 @@ s_demo (bool curve)
     char *run_dir = norc_asprintf ("%s/run", dir);
     char *bin = norc_test_bin ("norcctl");
     *strrchr (bin, '/') = 0;
+    char web [64];
+    snprintf (web, sizeof web, "127.0.0.1:%d", norc_test_free_port ());
     pid_t pid = fork ();
     cr_assert_geq (pid, 0);
     if (pid == 0) {
@@ -72,6 +74,7 @@ s_demo (bool curve)
         setenv ("NORC_RUN_DIR", run_dir, 1);
         setenv ("NORC_DEMO_PERIOD", "1", 1);
         setenv ("NORC_DEMO_REPS", "3", 1);
+        setenv ("NORC_WEB_LISTEN", web, 1);
         if (curve)
             setenv ("NORC_SECURITY_CURVE", "true", 1);
         execl (NORC_SOURCE_DIR "/scripts/run.sh", "run.sh", (char *) NULL);
@@ -93,6 +96,24 @@ s_demo (bool curve)
     cr_assert_not_null (dsn, "%.400s", line);
     int port = atoi (dsn + strlen ("NORC_DB_URL=mysql://root@127.0.0.1:"));
     cr_expect_gt (port, 0);
+    //  The page, and a login that works there
+    char *page = norc_asprintf ("The page: http://%s/", web);
+    cr_expect_not_null (strstr (text, page), "%s", text);
+    const char *at = strstr (text, "password ");
+    cr_assert_not_null (at, "%s", text);
+    char password [64];
+    snprintf (password, sizeof password, "%.*s", (int) strcspn (at + 9, ", \n"), at + 9);
+    char *login = norc_asprintf ("curl -sf -o /dev/null -w '%%{http_code}' -H 'Content-Type: application/json' "
+                                 "-d '{\"name\": \"admin\", \"password\": \"%s\"}' http://%s/api/v1/session",
+                                 password, web);
+    const char *login_argv [] = { "/bin/sh", "-c", login, NULL };
+    char *said = NULL, *err_said = NULL;
+    norc_test_run (login_argv, NULL, &said, &err_said);
+    cr_expect_str_eq (said, "200", "the printed login logs in: %s%s", said, err_said);
+    free (said);
+    free (err_said);
+    free (login);
+    free (page);
     free (text);
 
     //  Ctrl-C: SIGINT to the whole foreground group
