@@ -2,7 +2,8 @@
 # The whole test suite, from a fresh clone: installs what is missing, builds
 # (normal and AddressSanitizer+UBSan), checks the generated codec, starts a
 # private MariaDB, runs every Criterion suite through CTest (labels unit,
-# integration, e2e) in both builds, fuzzes the decoder and the ZAP handler,
+# integration, e2e) in both builds, fuzzes the decoder, the ZAP handler and
+# norc-web's HTTP handling,
 # stops the server,
 # and ends with Criterion's summary lines.
 #
@@ -80,7 +81,8 @@ export LSAN_OPTIONS=suppressions=$root/tests/lsan.supp
 step "fuzzing the decoder for ${fuzz_seconds}s"
 if CC=clang cmake -S . -B build-fuzz -DNORC_FUZZ=ON -DNORC_TESTS=OFF -DNORC_SANITIZE=ON \
         -DCMAKE_BUILD_TYPE=Debug >/dev/null \
-   && cmake --build build-fuzz -j "$jobs" --target fuzz_norc_msg fuzz_norc_zap norc_proto_seeds >/dev/null; then
+   && cmake --build build-fuzz -j "$jobs" --target fuzz_norc_msg fuzz_norc_zap fuzz_norc_web norc_proto_seeds \
+        >/dev/null; then
     corpus="$root/build-fuzz/corpus"
     rm -rf "$corpus"; mkdir -p "$corpus"
     build-fuzz/tests/fuzz/norc_proto_seeds "$corpus"
@@ -108,6 +110,18 @@ if CC=clang cmake -S . -B build-fuzz -DNORC_FUZZ=ON -DNORC_TESTS=OFF -DNORC_SANI
     else
         tail -40 build-fuzz/fuzz-zap.log
         echo "FAIL: the ZAP fuzzer found a problem"
+        failed=1
+    fi
+    # norc-web's HTTP request handling, from a few requests (tests/fuzz/web_seeds)
+    web_corpus="$root/build-fuzz/corpus-web"
+    rm -rf "$web_corpus"; mkdir -p "$web_corpus"; cp tests/fuzz/web_seeds/* "$web_corpus"/
+    if build-fuzz/tests/fuzz/fuzz_norc_web -max_total_time=$(( fuzz_seconds / 2 + 1 )) -rss_limit_mb=2048 \
+            -max_len=8192 "$web_corpus" >build-fuzz/fuzz-web.log 2>&1; then
+        echo "fuzz (HTTP): no crash, leak or sanitizer report; $(grep -oE 'DONE +cov: [0-9]+' \
+            build-fuzz/fuzz-web.log | grep -oE '[0-9]+$' || echo 0) edges covered"
+    else
+        tail -40 build-fuzz/fuzz-web.log
+        echo "FAIL: the HTTP fuzzer found a problem"
         failed=1
     fi
 else

@@ -840,8 +840,6 @@ web_start (web_t *self)
     zloop_timer (self->loop, S_RECHECK_MS, 0, s_on_recheck, self);
     zloop_timer (self->loop, S_TICK_MS, 0, s_on_tick, self);
     zloop_timer (self->loop, S_PROBE_MS, 0, s_on_probe, self);
-    norc_service_on_signal (self->loop, s_on_signal, self);
-    norc_service_upkeep (self->loop, self->config);
     s_on_probe (self->loop, 0, self);
     norc_log_info ("serving http://%s/ (the API under /api/v1/), the aggregator at %s", listen, endpoint);
     return NORC_OK;
@@ -850,6 +848,24 @@ web_start (web_t *self)
 void
 web_run (web_t *self)
 {
+    norc_service_on_signal (self->loop, s_on_signal, self);
+    norc_service_upkeep (self->loop, self->config);
     zloop_start (self->loop);
     norc_log_info ("stopping");
+}
+
+struct MHD_Daemon *
+web_daemon (web_t *self)
+{
+    return self->mhd;
+}
+
+void
+web_turn (web_t *self)
+{
+    while (zsock_events (self->api) & ZMQ_POLLIN)
+        s_on_api (self->loop, self->api, self);
+    while (zsock_events (self->stream) & ZMQ_POLLIN)
+        s_on_stream (self->loop, self->stream, self);
+    s_on_tick (self->loop, 0, self);
 }

@@ -23,6 +23,13 @@ int web_start (web_t *self);
 //  Serve until SIGTERM/SIGINT.
 void web_run (web_t *self);
 
+//  For a fuzz target or a test that drives the service itself:
+//  libmicrohttpd's daemon (MHD_add_connection hands it a socket), and one
+//  turn of the loop's work without waiting: what the aggregator and the
+//  stream sent, the timeouts, libmicrohttpd's reading and writing.
+struct MHD_Daemon *web_daemon (web_t *self);
+void web_turn (web_t *self);
+
 //  The parts that need no server (web_http.c), tested on their own.
 
 //  The operation served at METHOD /api/v1PATH (path without the prefix),
