@@ -79,10 +79,12 @@ def load(path):
                 if param not in [a["name"] for a in args]:
                     sys.exit("gen_api: %s: {%s} is not an argument" % (name, param))
             shape = op.get("shape") or ("list" if method == "GET" and not path.endswith("}") else "object")
+        if op.get("page") == "1" and not ("before" in [a["name"] for a in args] and "limit" in [a["name"] for a in args]):
+            sys.exit("gen_api: %s: a paged operation takes before and limit" % name)
         ops.append({"name": name, "roles": roles, "change": op.get("change") == "1",
                     "handler": op.get("handler") or "agg_op_" + name.replace(".", "_"),
                     "doc": words(op), "args": args, "cols": cols,
-                    "method": method, "path": path, "shape": shape})
+                    "method": method, "path": path, "shape": shape, "page": op.get("page") == "1"})
     routes = [(o["method"], o["path"]) for o in ops if o["method"]]
     if len(set(routes)) != len(routes):
         sys.exit("gen_api: two operations share a route")
@@ -231,6 +233,7 @@ typedef struct {
     const char *http_method;    //  GET, POST or DELETE; NULL: not served over HTTP
     const char *http_path;      //  under /api/v1, {arg} for a path argument
     bool http_list;             //  {"items": [...]}; false: the first row, an object
+    bool http_page;             //  newest first by id, keyset-paged: limit, and next (before)
 } norc_api_op_t;
 
 //  The operation named so, or NULL.
@@ -273,10 +276,11 @@ def gen_source(ops):
     for o in ops:
         needs = " | ".join(ROLES[r] for r in o["roles"])
         ident = o["name"].replace(".", "_")
-        out.append("    { %s, %s, %s,\n      %s,\n      s_args_%s, s_cols_%s, %s, %s, %s },\n" % (
+        out.append("    { %s, %s, %s,\n      %s,\n      s_args_%s, s_cols_%s, %s, %s, %s, %s },\n" % (
             c_str(o["name"]), needs, "true" if o["change"] else "false", c_str(o["doc"]),
             ident, ident, c_str(o["method"]) if o["method"] else "NULL",
-            c_str(o["path"]) if o["path"] else "NULL", "true" if o["shape"] == "list" else "false"))
+            c_str(o["path"]) if o["path"] else "NULL", "true" if o["shape"] == "list" else "false",
+            "true" if o["page"] else "false"))
     out.append("};\n")
     out.append("""
 const norc_api_op_t *
@@ -462,8 +466,11 @@ def gen_openapi(enums, ops):
                                "schema": arg_schema(a) if a["type"] != "str" else {"type": "string"},
                                "description": a["doc"]})
             elif o["method"] == "GET":
+                schema = arg_schema(a)
+                if o["page"] and a["name"] == "limit":
+                    schema = {"type": "integer", "minimum": 1, "maximum": 1000, "default": 100}
                 params.append({"name": a["name"], "in": "query", "required": a["required"],
-                               "schema": arg_schema(a), "description": a["doc"]})
+                               "schema": schema, "description": a["doc"]})
         operation = {"operationId": o["name"].replace(".", "_"), "summary": o["doc"],
                      "description": "Roles: %s. %s" % (", ".join(o["roles"]),
                                                        "A change: audited." if o["change"] else "A read."),

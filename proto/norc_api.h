@@ -46,6 +46,7 @@ typedef struct {
     const char *http_method;    //  GET, POST or DELETE; NULL: not served over HTTP
     const char *http_path;      //  under /api/v1, {arg} for a path argument
     bool http_list;             //  {"items": [...]}; false: the first row, an object
+    bool http_page;             //  newest first by id, keyset-paged: limit, and next (before)
 } norc_api_op_t;
 
 //  The operation named so, or NULL.

@@ -28,7 +28,7 @@ int norc_store_audit_append (norc_db_t *db, const norc_audit_entry_t *entry, uin
 //  The last limit entries, newest first: rows id, at, principal,
 //  key_fingerprint, source, verb, target, outcome (accepted, denied,
 //  failed), reason, before, after, hash.
-int norc_store_audit_list (norc_db_t *db, int64_t limit, norc_rows_t *rows);
+int norc_store_audit_list (norc_db_t *db, uint64_t before, int64_t limit, norc_rows_t *rows);
 
 //  Walk the chain from the first row. *count gets how many rows there are;
 //  *broken the id of the first row whose hash, link to the row before, or

@@ -88,6 +88,21 @@ int norc_store_instance_apply (norc_db_t *db, const norc_instance_t *events, siz
 int norc_store_instance_describe (norc_db_t *db, const uint64_t *ids, size_t count, norc_rows_t *rows);
 int norc_store_instance_list (norc_db_t *db, norc_us_t since, bool failed_only,
                               int limit, norc_rows_t *rows);
+
+//  Which instances a report lists, newest first (keyset: before).
+typedef struct {
+    norc_us_t since;            //  not ended, or ended at or after it (0: any)
+    norc_us_t until;            //  enqueued at or before it (0: any)
+    int status_min, status_max; //  a status range (0, 0: any)
+    const char *queue;          //  NULL: any
+    const char *task;
+    const char *host;           //  its executor's host
+    uint64_t before;            //  ids below it (0: from the newest)
+    int limit;                  //  at most (0: a million)
+} norc_instance_filter_t;
+
+//  The instances the filter lets through, with their executor's host.
+int norc_store_instance_query (norc_db_t *db, const norc_instance_filter_t *filter, norc_rows_t *rows);
 //  A waiting instance (CREATED, not assigned), or a job's run (on no
 //  executor), ends KILLED with reason. NORC_CONFLICT when it is no longer
 //  waiting, or has an executor.

@@ -108,22 +108,23 @@ static const char *s_sql_audit_list =
     "SELECT id, DATE_FORMAT(at, '%Y-%m-%dT%H:%i:%s.%fZ') AS at, principal, key_fingerprint, source, verb, target, "
     "  ELT(outcome, 'accepted', 'denied', 'failed') AS outcome, reason, "
     "  COALESCE(before_state, '') AS `before`, COALESCE(after_state, '') AS `after`, hash "
-    "FROM audit ORDER BY id DESC LIMIT ?";
+    "FROM audit WHERE id < ? ORDER BY id DESC LIMIT ?";
 
 static int
 s_audit_list (norc_db_t *db, void *arg)
 {
     s_audit_args_t *a = (s_audit_args_t *) arg;
     norc_stmt_t *st = norc_db_stmt (db, s_sql_audit_list);
-    norc_stmt_bind_i64 (st, 0, a->limit);
+    norc_stmt_bind_u64 (st, 0, a->id ? a->id : UINT64_MAX);
+    norc_stmt_bind_i64 (st, 1, a->limit);
     int rc = norc_stmt_exec (st);
     return rc ? rc : s_rows (st, a->rows);
 }
 
 int
-norc_store_audit_list (norc_db_t *db, int64_t limit, norc_rows_t *rows)
+norc_store_audit_list (norc_db_t *db, uint64_t before, int64_t limit, norc_rows_t *rows)
 {
-    s_audit_args_t a = { .limit = limit, .rows = rows };
+    s_audit_args_t a = { .id = before, .limit = limit, .rows = rows };
     return norc_db_txn (db, s_audit_list, &a);
 }
 

@@ -23,6 +23,7 @@ typedef struct {
     const char *text;
     norc_instance_t *instance;
     const norc_instance_t *events;
+    const norc_instance_filter_t *filter;
     size_t count;
     int *out_count;
     bool flag;
@@ -609,6 +610,48 @@ norc_store_instance_list (norc_db_t *db, norc_us_t since, bool failed_only, int 
 {
     s_inst_args_t a = { .time = since, .flag = failed_only, .limit = limit, .rows = rows };
     return norc_db_txn (db, s_instance_list, &a);
+}
+
+static const char *s_sql_instance_query =
+    "SELECT i.id, t.name AS task, q.name AS queue, COALESCE(i.schedule_id, '') AS schedule_id, "
+    "  i.nominal, i.attempt, COALESCE(i.executor_id, '') AS executor_id, COALESCE(d.host, '') AS host, i.status, "
+    "  i.enqueued_at AS enqueued, i.started_at AS started, i.ended_at AS ended, i.exit_code, "
+    "  COALESCE(i.reason, '') AS reason, COALESCE(i.job_instance_id, '') AS job "
+    S_INSTANCE_FROM
+    "LEFT JOIN daemons d ON d.id = i.executor_id "
+    "WHERE (i.ended_at IS NULL OR i.ended_at >= ?) AND (? = 0 OR i.enqueued_at <= ?) "
+    "AND i.status BETWEEN ? AND ? AND (? = '' OR q.name = ?) AND (? = '' OR t.name = ?) "
+    "AND (? = '' OR d.host = ?) AND i.id < ? "
+    "ORDER BY i.id DESC LIMIT ?";
+
+static int
+s_instance_query (norc_db_t *db, void *arg)
+{
+    s_inst_args_t *a = (s_inst_args_t *) arg;
+    const norc_instance_filter_t *f = a->filter;
+    norc_stmt_t *st = norc_db_stmt (db, s_sql_instance_query);
+    int p = 0;
+    norc_stmt_bind_time (st, p++, f->since ? f->since : 1);
+    norc_stmt_bind_i64 (st, p++, f->until ? 1 : 0);
+    norc_stmt_bind_time (st, p++, f->until ? f->until : 1);
+    norc_stmt_bind_i64 (st, p++, f->status_max ? f->status_min : 0);
+    norc_stmt_bind_i64 (st, p++, f->status_max ? f->status_max : 255);
+    const char *texts [] = { f->queue, f->task, f->host };
+    for (size_t k = 0; k < 3; k++) {
+        norc_stmt_bind_str (st, p++, texts [k] ? texts [k] : "");
+        norc_stmt_bind_str (st, p++, texts [k] ? texts [k] : "");
+    }
+    norc_stmt_bind_u64 (st, p++, f->before ? f->before : UINT64_MAX);
+    norc_stmt_bind_i64 (st, p++, f->limit > 0 ? f->limit : 1000000);
+    int rc = norc_stmt_exec (st);
+    return rc ? rc : s_rows (st, a->rows);
+}
+
+int
+norc_store_instance_query (norc_db_t *db, const norc_instance_filter_t *filter, norc_rows_t *rows)
+{
+    s_inst_args_t a = { .filter = filter, .rows = rows };
+    return norc_db_txn (db, s_instance_query, &a);
 }
 
 //  What the event stream tells of instances: one query for many ids

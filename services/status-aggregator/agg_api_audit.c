@@ -148,7 +148,13 @@ agg_op_audit_list (agg_api_t *self, const norc_strmap_t *args, norc_api_reply_t 
     int64_t limit;
     if (!agg_arg_int (args, "limit", 50, 100000, &limit, reply))
         return;
-    int rc = norc_store_audit_list (self->db, limit, &reply->rows);
+    uint64_t before = 0;
+    const char *text = agg_arg (args, "before");
+    if (text && norc_id_parse (text, &before) != NORC_OK) {
+        agg_reply_error (reply, NORC_ERROR, "bad before \"%s\": a record's id (the last of the page before)", text);
+        return;
+    }
+    int rc = norc_store_audit_list (self->db, before, limit, &reply->rows);
     if (rc)
         agg_reply_store (self, reply, rc, "cannot read the audit");
 }

@@ -97,7 +97,38 @@ agg_op_status_instances (agg_api_t *self, const norc_strmap_t *args, norc_api_re
     }
     if (!agg_arg_int (args, "limit", 0, 10000000, &limit, reply))
         return;
-    int rc = norc_store_instance_list (self->db, since, agg_arg_flag (args, "failed"), (int) limit, &reply->rows);
+    norc_instance_filter_t f = { .since = since, .limit = (int) limit, .queue = agg_arg (args, "queue"),
+                                 .task = agg_arg (args, "task"), .host = agg_arg (args, "host") };
+    //  A status group, or one status by name
+    static const struct { const char *name; int min, max; } groups [] = {
+        { "waiting", 1, 1 }, { "running", 2, 6 }, { "succeeded", 7, 12 }, { "failed", 13, 255 }
+    };
+    const char *status = agg_arg (args, "status");
+    if (agg_arg_flag (args, "failed"))
+        status = "failed";
+    for (size_t i = 0; status && i < sizeof groups / sizeof groups [0]; i++)
+        if (strcmp (status, groups [i].name) == 0)
+            f.status_min = groups [i].min, f.status_max = groups [i].max;
+    if (status && !f.status_max) {
+        int code = norc_status_code (status);
+        if (code < 0) {
+            agg_reply_error (reply, NORC_ERROR, "bad status \"%s\": waiting, running, succeeded, failed, or a "
+                             "status's name (SUCCESS, FAILURE...)", status);
+            return;
+        }
+        f.status_min = f.status_max = code;
+    }
+    const char *until = agg_arg (args, "until");
+    if (until && norc_time_parse (until, &f.until) != NORC_OK) {
+        agg_reply_error (reply, NORC_ERROR, "bad until \"%s\": an ISO-8601 time", until);
+        return;
+    }
+    const char *before = agg_arg (args, "before");
+    if (before && norc_id_parse (before, &f.before) != NORC_OK) {
+        agg_reply_error (reply, NORC_ERROR, "bad before \"%s\": an instance id (the last of the page before)", before);
+        return;
+    }
+    int rc = norc_store_instance_query (self->db, &f, &reply->rows);
     if (rc)
         agg_reply_store (self, reply, rc, "cannot read instances");
 }

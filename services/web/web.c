@@ -53,6 +53,7 @@ typedef struct {
     uint64_t request_id;
     norc_us_t deadline;
     const norc_api_op_t *op;
+    int64_t page_limit;             //  a paged list: the page's size (its next when full)
     bool events;                    //  GET /api/v1/events: a stream, once whoami says who
     bool audit;                     //  ... and whether it may hear the audit (an admin)
     char *topics;
@@ -139,15 +140,19 @@ s_send (s_request_t *req)
     return rc;
 }
 
-//  The reply's rows as the route's shape: {"items": [...], "next": null}
-//  or the first row as an object
+//  The reply's rows as the route's shape: {"items": [...], "next": ...}
+//  (next: a paged list's cursor, the last id of a full page, to pass as
+//  before; else null) or the first row as an object
 static char *
-s_reply_json (const norc_api_op_t *op, const norc_api_reply_t *reply)
+s_reply_json (const norc_api_op_t *op, const norc_api_reply_t *reply, int64_t page_limit)
 {
     json_t *rows = norc_api_rows_json (op, &reply->rows);
     json_t *doc;
-    if (op->http_list)
-        doc = json_pack ("{s:o, s:n}", "items", rows, "next");
+    if (op->http_list) {
+        const char *last = reply->rows.count ? norc_strmap_get (&reply->rows.rows [reply->rows.count - 1], "id") : NULL;
+        bool full = op->http_page && page_limit > 0 && (int64_t) reply->rows.count >= page_limit && last;
+        doc = json_pack ("{s:o, s:o}", "items", rows, "next", full ? json_string (last) : json_null ());
+    }
     else {
         doc = json_array_size (rows) ? json_incref (json_array_get (rows, 0)) : json_object ();
         json_decref (rows);
@@ -437,6 +442,17 @@ s_serve (s_request_t *req, const char *url, const char *method)
             json_decref (body);
         }
     }
+    //  A paged list: 100 a page unless told, 1000 at most
+    if (!*why && op->http_page) {
+        const char *limit = norc_strmap_get (&args, "limit");
+        char *end = NULL;
+        req->page_limit = limit ? strtoll (limit, &end, 10) : 100;
+        if (limit && (*end || req->page_limit < 1 || req->page_limit > 1000))
+            snprintf (why, sizeof why, "limit: from 1 to 1000 (a page; next gives the following one)");
+        else
+        if (!limit)
+            norc_strmap_set (&args, "limit", "100");
+    }
     if (*why) {
         s_problem (req, 400, "bad-request", why);
         norc_strmap_clear (&args);
@@ -614,7 +630,7 @@ s_on_api (zloop_t *loop, zsock_t *sock, void *arg)
         }
         else
         if (reply->code == NORC_OK)
-            s_answer (req, 200, s_reply_json (req->op, reply), "application/json");
+            s_answer (req, 200, s_reply_json (req->op, reply, req->page_limit), "application/json");
         else {
             const char *slug;
             int status = web_status_of (reply->code, &slug);

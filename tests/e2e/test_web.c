@@ -626,3 +626,61 @@ Test (web, a_local_user_logs_in_and_changes_only_with_the_sessions_csrf_token)
     free (set);
     free (admin);
 }
+
+Test (web, lists_are_filtered_by_the_server_and_paged_by_keyset)
+{
+    s_start_web ();
+    OK ("queue", "add", "Q");
+    OK ("task", "add", "A", "--command", "true");
+    OK ("task", "add", "B", "--command", "true");
+    for (int i = 0; i < 5; i++)
+        OK ("run", i < 3 ? "A" : "B", "--queue", "Q");     //  ids 1-3: A, 4-5: B; none runs (no executor)
+    char *viewer = s_token ("pager", "viewer");
+    s_wait_ready ();
+    //  Three pages of two, newest first, each next the following page's before
+    const char *path = "/api/v1/instances?since=all&limit=2";
+    char url [256];
+    snprintf (url, sizeof url, "%s", path);
+    int seen [8] = { 0 }, count = 0, pages = 0;
+    for (bool more = true; more; pages++) {
+        s_response_t r = s_http ("GET", url, viewer, NULL, NULL);
+        cr_assert_eq (r.status, 200, "%s", r.body);
+        json_t *doc = s_json (&r);
+        json_t *list = json_object_get (doc, "items");
+        for (size_t i = 0; i < json_array_size (list); i++)
+            seen [count++ % 8] = (int) json_integer_value (json_object_get (json_array_get (list, i), "id"));
+        json_t *next = json_object_get (doc, "next");
+        more = json_is_string (next);
+        if (more)
+            snprintf (url, sizeof url, "%s&before=%s", path, json_string_value (next));
+        json_decref (doc);
+        s_response_free (&r);
+        cr_assert_lt (pages, 5);
+    }
+    cr_expect_eq (count, 5, "every instance once");
+    cr_expect_eq (pages, 3, "pages of 2, 2 and 1");
+    cr_expect (seen [0] == 5 && seen [1] == 4 && seen [4] == 1, "newest first: %d %d .. %d", seen [0], seen [1], seen [4]);
+    //  Filters
+    s_response_t r = s_http ("GET", "/api/v1/instances?since=all&task=B", viewer, NULL, NULL);
+    json_t *doc = s_json (&r);
+    cr_expect_eq (json_array_size (json_object_get (doc, "items")), 2, "%s", r.body);
+    json_decref (doc);
+    s_response_free (&r);
+    r = s_http ("GET", "/api/v1/instances?since=all&status=waiting&queue=Q", viewer, NULL, NULL);
+    doc = s_json (&r);
+    cr_expect_eq (json_array_size (json_object_get (doc, "items")), 5, "%s", r.body);
+    json_decref (doc);
+    s_response_free (&r);
+    r = s_http ("GET", "/api/v1/instances?since=all&status=failed", viewer, NULL, NULL);
+    doc = s_json (&r);
+    cr_expect_eq (json_array_size (json_object_get (doc, "items")), 0, "%s", r.body);
+    json_decref (doc);
+    s_response_free (&r);
+    r = s_http ("GET", "/api/v1/instances?limit=1001", viewer, NULL, NULL);
+    s_expect_problem (&r, 400, "bad-request");
+    s_response_free (&r);
+    r = s_http ("GET", "/api/v1/instances?status=sometimes", viewer, NULL, NULL);
+    s_expect_problem (&r, 400, "bad-request");
+    s_response_free (&r);
+    free (viewer);
+}

@@ -63,7 +63,7 @@ Test (store_audit, a_deleted_row_breaks_the_chain_at_the_next)
     cr_expect_eq (s_broken (&count), 4);
     //  The list: newest first, outcomes by name
     norc_rows_t rows = { 0 };
-    cr_assert_eq (norc_store_audit_list (s_db, 2, &rows), NORC_OK);
+    cr_assert_eq (norc_store_audit_list (s_db, 0, 2, &rows), NORC_OK);
     cr_assert_eq (rows.count, 2);
     cr_expect_str_eq (s_cell (&rows, 0, "id"), "5");
     cr_expect_str_eq (s_cell (&rows, 0, "outcome"), "accepted");

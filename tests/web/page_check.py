@@ -27,6 +27,7 @@ from datetime import datetime, timezone
 from selenium import webdriver
 from selenium.webdriver.chrome.service import Service
 from selenium.webdriver.common.by import By
+from selenium.common.exceptions import NoSuchElementException, StaleElementReferenceException
 
 URL, TOKEN, SHOTS = sys.argv[1].rstrip("/"), sys.argv[2], sys.argv[3]
 failures = []
@@ -99,6 +100,17 @@ def until(condition, timeout=10.0, what="condition"):
     return None
 
 
+def click(selector):
+    """Click what selector finds, again if the view was drawn anew meanwhile"""
+    for _ in range(50):
+        try:
+            driver.find_element(By.CSS_SELECTOR, selector).click()
+            return
+        except (StaleElementReferenceException, NoSuchElementException):
+            time.sleep(0.05)
+    fail("cannot click " + selector)
+
+
 def console_errors(when):
     for entry in driver.get_log("browser"):
         if entry["level"] == "SEVERE":
@@ -165,10 +177,10 @@ try:
     driver.get(URL + "/#/instances?since=all")
     until(lambda: driver.find_elements(By.CSS_SELECTOR, "[data-group]"), what="the status groups")
     for group in ("waiting", "running", "succeeded", "failed", "all"):
-        driver.find_element(By.CSS_SELECTOR, "[data-group='%s']" % group).click()
+        click("[data-group='%s']" % group)
         until(lambda: ("group=" + group) in driver.current_url and "Instances (" in text(), what="group " + group)
     for since in ("10m", "30m", "1h", "3h", "12h", "1d", "7d", "all"):
-        driver.find_element(By.CSS_SELECTOR, "[data-since='%s']" % since).click()
+        click("[data-since='%s']" % since)
         until(lambda: ("since=" + since) in driver.current_url and "Instances (" in text(), what="timeframe " + since)
     # The schedule's next fire times: the end of summer time marked
     driver.get(URL + "/#/schedule/%d" % schedule["id"])
@@ -192,7 +204,7 @@ try:
     row = "tr[data-id='%d']" % sleepy
     until(lambda: "RUNNING" in driver.find_element(By.CSS_SELECTOR, row).text, what="the running instance")
     shot("operator-before-kill")
-    driver.find_element(By.CSS_SELECTOR, row + " [data-control='Kill']").click()
+    click(row + " [data-control='Kill']")
     until(lambda: driver.find_element(By.ID, "confirm").is_displayed(), what="the confirmation")
     driver.find_element(By.ID, "confirm-ok").click()
     if until(lambda: "KILLED" in driver.find_element(By.CSS_SELECTOR, row).text or
