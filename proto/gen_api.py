@@ -522,10 +522,11 @@ def gen_openapi(enums, ops):
                                "504": problem}},
         "get": {"operationId": "session_show", "summary": "Who the session (or token) is, and a session's CSRF "
                                                            "token; {\"name\": null} when there is none.",
+                "security": [{}, {"bearer": []}, {"session": []}],
                 "responses": {"200": session_ok, "401": problem, "503": problem, "504": problem}},
         "delete": {"operationId": "session_logout", "summary": "Log out: ends the session, clears the cookie.",
-                   "responses": {"200": session_ok, "400": problem, "401": problem, "403": problem, "503": problem,
-                                 "504": problem}}}
+                   "responses": {"200": session_ok, "400": problem, "401": problem, "403": problem, "409": problem,
+                                 "503": problem, "504": problem}}}
     paths["/openapi.json"] = {"get": {"operationId": "openapi", "summary": "This document.", "security": [],
                                       "responses": {"200": {"description": "The OpenAPI document",
                                                             "content": {"application/json": {"schema": {"type": "object"}}}}}}}

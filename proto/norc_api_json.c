@@ -163,8 +163,8 @@ s_arg_text (norc_api_type_t type, const json_t *value)
     return NULL;
 }
 
-static const char *
-s_type_name (norc_api_type_t type)
+const char *
+norc_api_type_name (norc_api_type_t type)
 {
     return type == NORC_API_INT ? "an integer" : type == NORC_API_ID ? "an id (a number from 1)"
          : type == NORC_API_BOOL ? "true or false" : type == NORC_API_TIME ? "a time (a string)" : "a string";
@@ -213,11 +213,26 @@ norc_api_args_from_json (const norc_api_op_t *op, const json_t *object, norc_str
         }
         char *text = s_arg_text (arg->type, value);
         if (!text) {
-            snprintf (why, whysize, "\"%s\" must be %s", key, s_type_name (arg->type));
+            snprintf (why, whysize, "\"%s\" must be %s", key, norc_api_type_name (arg->type));
             return NORC_ERROR;
         }
         norc_strmap_set (args, key, text);
         free (text);
     }
     return NORC_OK;
+}
+
+bool
+norc_api_arg_reads (norc_api_type_t type, const char *text)
+{
+    long long n = 0;
+    bool b = false;
+    norc_us_t t = 0;
+    switch (type) {
+        case NORC_API_INT:  return s_integer (text, &n);
+        case NORC_API_ID:   return s_integer (*text == '#' ? text + 1 : text, &n) && n >= 1;
+        case NORC_API_BOOL: return s_bool (text, &b);
+        case NORC_API_TIME: return norc_time_parse (text, &t) == NORC_OK;
+        default:            return true;
+    }
 }

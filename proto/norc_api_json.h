@@ -26,6 +26,13 @@ json_t *norc_api_rows_json (const norc_api_op_t *op, const norc_rows_t *rows);
 //  as its type says; when not, why (one line) in why.
 bool norc_api_row_check (const norc_api_op_t *op, const norc_strmap_t *row, char *why, size_t whysize);
 
+//  Whether text reads as an argument of type (an int, "1"/"true"/"0"/
+//  "false" for a bool, an id from 1 with "#" allowed, a time).
+bool norc_api_arg_reads (norc_api_type_t type, const char *text);
+
+//  "an integer", "true or false"... for an error message.
+const char *norc_api_type_name (norc_api_type_t type);
+
 //  A JSON object's members as op's arguments (added to args): a string,
 //  a number, true/false or null (left out) for each argument; an object
 //  for a prefix argument ({"env": {"KEY": "value"}}). NORC_OK, or

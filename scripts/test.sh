@@ -22,12 +22,15 @@ step "dependencies"
 scripts/install-deps.sh || exit 1
 
 step "test tools (PyPI)"
-# openapi-spec-validator checks the OpenAPI document norc-web serves
-if ! python3 -c 'import openapi_spec_validator' 2>/dev/null; then
-    python3 -m pip install -q openapi-spec-validator 2>/dev/null \
-        || python3 -m pip install -q --break-system-packages openapi-spec-validator 2>/dev/null || true
-fi
-python3 -c 'import openapi_spec_validator' || { echo "FAIL: cannot install openapi-spec-validator"; exit 1; }
+# openapi-spec-validator checks the OpenAPI document norc-web serves, and
+# schemathesis tests the live API against it
+for tool in openapi_spec_validator:openapi-spec-validator schemathesis:schemathesis; do
+    if ! python3 -c "import ${tool%%:*}" 2>/dev/null; then
+        python3 -m pip install -q "${tool#*:}" 2>/dev/null \
+            || python3 -m pip install -q --break-system-packages "${tool#*:}" 2>/dev/null || true
+    fi
+    python3 -c "import ${tool%%:*}" || { echo "FAIL: cannot install ${tool#*:}"; exit 1; }
+done
 
 step "build (RelWithDebInfo)"
 cmake -S . -B build -DCMAKE_BUILD_TYPE=RelWithDebInfo >/dev/null || exit 1

@@ -36,8 +36,9 @@ int norc_store_token_list (norc_db_t *db, norc_rows_t *rows);
 //  "12"): *count of them (0 and NORC_NOTFOUND when none).
 int norc_store_token_revoke (norc_db_t *db, const char *ref, uint64_t *count);
 
-//  End one token or session by its id (a session's logout).
-int norc_store_token_end (norc_db_t *db, uint64_t id);
+//  End a session by its id (a logout): NORC_NOTFOUND when id is not a
+//  live session (an API token is never ended so: token.revoke ends it).
+int norc_store_session_end (norc_db_t *db, uint64_t id);
 
 //  Local users of the page (web_user).
 

@@ -136,7 +136,7 @@ norc_store_token_revoke (norc_db_t *db, const char *ref, uint64_t *count)
 }
 
 static const char *s_sql_token_end =
-    "UPDATE api_token SET revoked_at = UTC_TIMESTAMP(6) WHERE id = ? AND revoked_at IS NULL";
+    "UPDATE api_token SET revoked_at = UTC_TIMESTAMP(6) WHERE id = ? AND kind = 2 AND revoked_at IS NULL";
 
 static int
 s_end (norc_db_t *db, void *arg)
@@ -149,7 +149,7 @@ s_end (norc_db_t *db, void *arg)
 }
 
 int
-norc_store_token_end (norc_db_t *db, uint64_t id)
+norc_store_session_end (norc_db_t *db, uint64_t id)
 {
     s_token_args_t a = { .id = id };
     return norc_db_txn (db, s_end, &a);

@@ -252,9 +252,13 @@ agg_op_session_close (agg_api_t *self, const norc_strmap_t *args, norc_api_reply
         agg_reply_error (reply, NORC_ERROR, "only a session's own credential closes it");
         return;
     }
-    int rc = norc_store_token_end (self->db, id);
-    if (rc && rc != NORC_NOTFOUND)
+    int rc = norc_store_session_end (self->db, id);
+    if (rc == NORC_NOTFOUND)
+        agg_reply_error (reply, NORC_CONFLICT, "this credential is not a session (an API token ends with "
+                         "token.revoke)");
+    else
+    if (rc)
         agg_reply_store (self, reply, rc, "cannot close the session");
     else
-        agg_row_u64 (reply, "closed", rc ? 0 : 1);
+        agg_row_u64 (reply, "closed", 1);
 }

@@ -68,6 +68,7 @@ typedef struct {
     const char *type;
     bool close;
     char etag [24];
+    char allow [32];                //  a 405's Allow header
 } s_request_t;
 
 //  --------------------------------------------------------------------------
@@ -125,6 +126,8 @@ s_send (s_request_t *req)
         MHD_add_response_header (response, MHD_HTTP_HEADER_WWW_AUTHENTICATE, "Bearer realm=\"norc\"");
     if (req->cookie)
         MHD_add_response_header (response, MHD_HTTP_HEADER_SET_COOKIE, req->cookie);
+    if (status == 405 && *req->allow)
+        MHD_add_response_header (response, MHD_HTTP_HEADER_ALLOW, req->allow);
     if (req->type && strncmp (req->type, "text/html", 9) == 0) {
         //  The page loads nothing from another host, runs no inline script,
         //  and is framed by no one
@@ -280,6 +283,7 @@ s_session (web_t *self, s_request_t *req, const char *method)
     bool cookie;
     const char *credential = s_credential (req->connection, &cookie);
     if (strcmp (method, "GET") != 0 && strcmp (method, "DELETE") != 0) {
+        snprintf (req->allow, sizeof req->allow, "GET, POST, DELETE");
         s_problem (req, 405, "method-not-allowed", "a session is opened (POST), read (GET) or closed (DELETE)");
         return;
     }
@@ -392,6 +396,12 @@ s_serve (s_request_t *req, const char *url, const char *method)
         s_ask (self, req, "whoami", credential, NULL);
         return;
     }
+    if ((strcmp (url, "/api/v1/events") == 0 || strcmp (url, "/api/v1/openapi.json") == 0)
+    &&  strcmp (method, "GET") != 0 && strcmp (method, "HEAD") != 0) {
+        snprintf (req->allow, sizeof req->allow, "GET, HEAD");
+        s_problem (req, 405, "method-not-allowed", "this path is served with GET");
+        return;
+    }
     if (strcmp (url, "/api/v1/session") == 0) {
         s_session (self, req, method);
         return;
@@ -405,8 +415,10 @@ s_serve (s_request_t *req, const char *url, const char *method)
     const norc_api_op_t *op = web_route (method, url + 7, &args, &allowed);
     if (!op) {
         norc_strmap_clear (&args);
-        if (allowed)
+        if (allowed) {
+            web_route_methods (url + 7, req->allow, sizeof req->allow);
             s_problem (req, 405, "method-not-allowed", "this path is served with another method");
+        }
         else
             s_problem (req, 404, "not-found", "no such route: see /api/v1/openapi.json");
         return;
@@ -421,6 +433,10 @@ s_serve (s_request_t *req, const char *url, const char *method)
             const norc_api_arg_t *arg = norc_api_arg (op, query.keys [k]);
             if (!arg || arg->prefix || norc_strmap_get (&args, query.keys [k]))
                 snprintf (why, sizeof why, "%s takes no query parameter \"%.64s\"", op->http_path, query.keys [k]);
+            else
+            if (!norc_api_arg_reads (arg->type, query.values [k]))
+                snprintf (why, sizeof why, "query parameter \"%s\": \"%.64s\" is not %s", query.keys [k],
+                          query.values [k], norc_api_type_name (arg->type));
             else
                 norc_strmap_set (&args, query.keys [k], query.values [k]);
         }

@@ -37,6 +37,10 @@ void web_turn (web_t *self);
 //  set when the path is served with another method (405, not 404).
 const norc_api_op_t *web_route (const char *method, const char *path, norc_strmap_t *args, bool *allowed);
 
+//  The methods a path is served with, comma-separated (an Allow header),
+//  into out; "" when none.
+void web_route_methods (const char *path, char *out, size_t size);
+
 //  Whether a request's framing or headers are ones two parsers could read
 //  two ways (Content-Length with Transfer-Encoding, two different
 //  Content-Length values, a header name that is not a token): *why says

@@ -53,6 +53,21 @@ web_route (const char *method, const char *path, norc_strmap_t *args, bool *allo
     return NULL;
 }
 
+void
+web_route_methods (const char *path, char *out, size_t size)
+{
+    static const char *methods [] = { "GET", "POST", "DELETE" };
+    size_t len = 0;
+    *out = 0;
+    for (size_t m = 0; m < sizeof methods / sizeof methods [0]; m++) {
+        norc_strmap_t args = { 0 };
+        bool allowed;
+        if (web_route (methods [m], path, &args, &allowed) && len < size)
+            len += (size_t) snprintf (out + len, size - len, "%s%s", len ? ", " : "", methods [m]);
+        norc_strmap_clear (&args);
+    }
+}
+
 typedef struct {
     int lengths;
     char length [32];

@@ -684,3 +684,36 @@ Test (web, lists_are_filtered_by_the_server_and_paged_by_keyset)
     s_response_free (&r);
     free (viewer);
 }
+
+//  schemathesis (from PyPI, installed by the test command) generates
+//  requests from the document, valid and not, and checks every answer: no
+//  5xx, every status, content type, header and body as the document says,
+//  a method the path does not serve answered 405 with Allow. DELETE
+//  /tokens/{ref} is left out (it could revoke the run's own token) and the
+//  event stream (it does not end).
+Test (web, schemathesis_finds_no_server_error_and_nothing_off_the_document, .timeout = 300)
+{
+    s_start_web ();
+    OK ("queue", "add", "Q");
+    OK ("task", "add", "T", "--command", "true");
+    OK ("schedule", "add", "T", "--queue", "Q", "--cron", "0 0 * * * *");
+    OK ("run", "T", "--queue", "Q");
+    char *admin = s_token ("schemathesis-8c1f0e7d2b9a", "admin");
+    s_wait_ready ();
+    char *command = norc_asprintf (
+        "cd %s && python3 -c 'import sys; from schemathesis.cli import schemathesis; sys.argv [0] = \"schemathesis\"; "
+        "sys.exit (schemathesis ())' run http://127.0.0.1:%d/api/v1/openapi.json -u http://127.0.0.1:%d/api/v1 "
+        "-H 'Authorization: Bearer %s' --checks not_a_server_error,status_code_conformance,"
+        "content_type_conformance,response_schema_conformance,response_headers_conformance,unsupported_method "
+        "--max-examples 8 --max-time 60 -w 1 --exclude-path /events --exclude-path '/tokens/{ref}' "
+        "--seed 20261203 2>&1", s_sys->dir, s_port, s_port, admin);
+    const char *argv [] = { "/bin/sh", "-c", command, NULL };
+    char *out = NULL, *err = NULL;
+    int rc = norc_test_run (argv, NULL, &out, &err);
+    cr_expect_eq (rc, 0, "schemathesis: %s%s", out, err);
+    cr_expect_not_null (strstr (out, "passed"), "%s", out);
+    free (out);
+    free (err);
+    free (command);
+    free (admin);
+}

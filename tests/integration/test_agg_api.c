@@ -328,6 +328,10 @@ Test (agg_api, a_credential_acts_with_its_tokens_roles_and_a_dead_one_is_not_aut
     reply = s_call_as (token, "task.list", NULL, NULL);
     cr_expect_eq (reply->api_reply.code, NORC_OK, "%s", reply->api_reply.error);
     norc_msg_destroy (&reply);
+    s_refused (NORC_CONFLICT, "not a session", s_call_as (token, "session.close", NULL, NULL));
+    reply = s_call_as (token, "whoami", NULL, NULL);
+    cr_expect_eq (reply->api_reply.code, NORC_OK, "a logout with an API token leaves it alive: %s", reply->api_reply.error);
+    norc_msg_destroy (&reply);
     s_refused (NORC_DENIED, "denied: reader may not queue.add", s_call_as (token, "queue.add", "name", "Q"));
     cr_expect_eq (norc_test_db_int (s_db, "SELECT COUNT(*) FROM audit WHERE principal = 'reader' AND "
                                           "verb = 'queue.add' AND outcome = 2"), 1, "the denial is audited as the token's");
