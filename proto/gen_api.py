@@ -482,7 +482,10 @@ def gen_openapi(enums, ops):
                                    "409": problem, "413": problem, "429": problem, "503": problem}}
         if o["method"] != "GET":
             del operation["responses"]["304"]
-            del operation["responses"]["200"]["headers"]
+            operation["responses"]["200"]["headers"] = {"Idempotent-Replayed": {
+                "description": "true: the answer of the first request with this Idempotency-Key",
+                "schema": {"type": "string"}}}
+            operation["responses"]["422"] = problem
             body_args = [a for a in o["args"] if a["name"] not in in_path]
             operation["requestBody"] = {"required": bool([a for a in body_args if a["required"]]), "content": {
                 "application/json": {"schema": {
@@ -492,7 +495,9 @@ def gen_openapi(enums, ops):
             if not operation["requestBody"]["content"]["application/json"]["schema"]["required"]:
                 del operation["requestBody"]["content"]["application/json"]["schema"]["required"]
             operation["parameters"] = params + [{"name": "Idempotency-Key", "in": "header", "required": False,
-                                                 "schema": {"type": "string", "maxLength": 128}}]
+                                                 "description": "Done once: the same request again with the same "
+                                                                "key gets the first answer back",
+                                                 "schema": {"type": "string", "minLength": 1, "maxLength": 128}}]
         elif params:
             operation["parameters"] = params
         paths.setdefault(o["path"], {})[o["method"].lower()] = operation

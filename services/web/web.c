@@ -2,6 +2,7 @@
 //  the link to the aggregator (web.h, docs/web.md).
 #include "web.h"
 #include "web_events.h"
+#include "web_idem.h"
 #include "norc_principal.h"
 #include "norc_api_json.h"
 #include "norc_msg.h"
@@ -30,6 +31,7 @@ struct _web_t {
     zsock_t *api;                   //  DEALER to aggregator.api
     zsock_t *stream;                //  SUB to aggregator.stream
     web_events_t *events;           //  the event streams' clients
+    web_idem_t *idem;               //  the answers of changes made with an Idempotency-Key
     zhashx_t *rechecks;             //  request id -> a stream credential checked again
     struct MHD_Daemon *mhd;
     zhashx_t *waiting;              //  request id (decimal) -> s_request_t, suspended for a reply
@@ -69,6 +71,8 @@ typedef struct {
     bool close;
     char etag [24];
     char allow [32];                //  a 405's Allow header
+    char *idem;                     //  its Idempotency-Key's entry, until its answer is kept
+    bool replayed;                  //  the answer is a replay of the first
 } s_request_t;
 
 //  --------------------------------------------------------------------------
@@ -92,6 +96,11 @@ s_problem (s_request_t *req, int status, const char *slug, const char *detail)
 static enum MHD_Result
 s_send (s_request_t *req)
 {
+    if (req->idem) {
+        web_idem_finish (req->web->idem, req->idem, req->status, req->text, req->type);
+        free (req->idem);
+        req->idem = NULL;
+    }
     const char *inm = MHD_lookup_connection_value (req->connection, MHD_HEADER_KIND, MHD_HTTP_HEADER_IF_NONE_MATCH);
     //  ETag: a hash of a successful body; If-None-Match that matches is 304
     if (req->status == 200 && req->text && !req->events) {
@@ -124,6 +133,8 @@ s_send (s_request_t *req)
     MHD_add_response_header (response, "X-Content-Type-Options", "nosniff");
     if (req->status == 401)
         MHD_add_response_header (response, MHD_HTTP_HEADER_WWW_AUTHENTICATE, "Bearer realm=\"norc\"");
+    if (req->replayed)
+        MHD_add_response_header (response, "Idempotent-Replayed", "true");
     if (req->cookie)
         MHD_add_response_header (response, MHD_HTTP_HEADER_SET_COOKIE, req->cookie);
     if (status == 405 && *req->allow)
@@ -234,6 +245,48 @@ s_ask (web_t *self, s_request_t *req, const char *op, const char *credential, co
     zhashx_insert (self->waiting, key, req);
     req->deadline = norc_mono_us () + self->timeout_ms * 1000;
     MHD_suspend_connection (req->connection);
+}
+
+//  A change with an Idempotency-Key: done once. false when it is answered
+//  already (the first answer replayed, or why not)
+static bool
+s_idempotent (web_t *self, s_request_t *req, const char *credential, const char *method, const char *url)
+{
+    const char *header = MHD_lookup_connection_value (req->connection, MHD_HEADER_KIND, "Idempotency-Key");
+    if (!header)
+        return true;
+    if (!*header || strlen (header) > 128) {
+        s_problem (req, 400, "bad-request", "Idempotency-Key: from 1 to 128 characters");
+        return false;
+    }
+    //  Per credential; the same key with another request is refused
+    char who [65], fingerprint [65];
+    norc_secret_hash (credential, who);
+    char *key = norc_asprintf ("%s:%s", who, header);
+    char *request = norc_asprintf ("%s %s\n%.*s", method, url, (int) req->body_len, req->body ? req->body : "");
+    norc_secret_hash (request, fingerprint);
+    free (request);
+    int status = 0;
+    const char *text = NULL, *type = NULL;
+    switch (web_idem_begin (self->idem, key, fingerprint, norc_mono_us (), &status, &text, &type)) {
+        case WEB_IDEM_NEW:
+            req->idem = key;
+            return true;
+        case WEB_IDEM_REPLAY:
+            s_answer (req, status, norc_strdup (text), strncmp (type, "application/problem", 19) == 0
+                      ? "application/problem+json" : "application/json");
+            req->replayed = true;
+            break;
+        case WEB_IDEM_BUSY:
+            s_problem (req, 409, "idempotency-busy", "the first request with this Idempotency-Key is still "
+                       "being done");
+            break;
+        case WEB_IDEM_MISMATCH:
+            s_problem (req, 422, "idempotency-key-reused", "this Idempotency-Key was used for another request");
+            break;
+    }
+    free (key);
+    return false;
 }
 
 //  A change with the session's cookie must carry its CSRF token
@@ -486,6 +539,10 @@ s_serve (s_request_t *req, const char *url, const char *method)
         norc_strmap_clear (&args);
         return;
     }
+    if (strcmp (method, "GET") != 0 && !s_idempotent (self, req, credential, method, url)) {
+        norc_strmap_clear (&args);
+        return;
+    }
     s_ask (self, req, op->name, credential, &args);
     norc_strmap_clear (&args);
 }
@@ -560,12 +617,16 @@ s_completed (void *cls, struct MHD_Connection *connection, void **state, enum MH
         snprintf (key, sizeof key, "%llu", (unsigned long long) req->request_id);
         zhashx_delete (self->waiting, key);
     }
+    //  Closed before its answer: its Idempotency-Key is free again
+    if (req->idem)
+        web_idem_finish (self->idem, req->idem, 500, NULL, NULL);
     free (req->body);
     free (req->text);
     free (req->topics);
     free (req->last_id);
     free (req->credential);
     free (req->cookie);
+    free (req->idem);
     free (req);
     *state = NULL;
 }
@@ -778,6 +839,7 @@ web_new (norc_config_t *config)
     self->rechecks = zhashx_new ();
     zhashx_set_destructor (self->rechecks, (zhashx_destructor_fn *) zstr_free);
     self->events = web_events_new (4096, 4 * 1024 * 1024);
+    self->idem = web_idem_new (10000, 24 * 3600 * NORC_US_PER_SEC);
     self->timeout_ms = norc_config_int (config, "web.timeout_ms");
     self->max_body = (size_t) norc_config_int (config, "web.max_body");
     self->secure_cookie = norc_config_bool (config, "web.secure_cookie");
@@ -795,6 +857,7 @@ web_destroy (web_t **self_p)
     zhashx_destroy (&self->waiting);
     zhashx_destroy (&self->rechecks);
     web_events_destroy (&self->events);
+    web_idem_destroy (&self->idem);
     zsock_destroy (&self->stream);
     zloop_destroy (&self->loop);
     zsock_destroy (&self->api);

@@ -124,6 +124,7 @@ web_framing_bad (struct MHD_Connection *connection, const char **why)
 static const struct { int status; const char *title; } s_titles [] = {
     { 400, "Bad Request" }, { 401, "Unauthorized" }, { 403, "Forbidden" }, { 404, "Not Found" },
     { 405, "Method Not Allowed" }, { 409, "Conflict" }, { 413, "Content Too Large" },
+    { 422, "Unprocessable Content" },
     { 429, "Too Many Requests" }, { 500, "Internal Server Error" }, { 503, "Service Unavailable" },
     { 504, "Gateway Timeout" },
 };

@@ -19,7 +19,7 @@
 #include "norc_mem.h"
 #include "norc_log.h"
 
-NORC_TEST_E2E_SUITE (web, 120);
+NORC_TEST_E2E_SUITE (web, 300);
 
 #define OK(...) NORC_TEST_CTL_OK (s_sys, __VA_ARGS__)
 
@@ -691,7 +691,7 @@ Test (web, lists_are_filtered_by_the_server_and_paged_by_keyset)
 //  a method the path does not serve answered 405 with Allow. DELETE
 //  /tokens/{ref} is left out (it could revoke the run's own token) and the
 //  event stream (it does not end).
-Test (web, schemathesis_finds_no_server_error_and_nothing_off_the_document, .timeout = 300)
+Test (web, schemathesis_finds_no_server_error_and_nothing_off_the_document)
 {
     s_start_web ();
     OK ("queue", "add", "Q");
@@ -716,4 +716,33 @@ Test (web, schemathesis_finds_no_server_error_and_nothing_off_the_document, .tim
     free (err);
     free (command);
     free (admin);
+}
+
+Test (web, a_change_with_an_idempotency_key_is_done_once)
+{
+    s_start_web ();
+    OK ("queue", "add", "Q");
+    OK ("task", "add", "T", "--command", "true");
+    char *op = s_token ("retrier", "operator");
+    s_wait_ready ();
+    const char *body = "{\"task\": \"T\", \"queue\": \"Q\"}";
+    s_response_t first = s_http ("POST", "/api/v1/runs", op, body, "Idempotency-Key: run-42");
+    cr_assert_eq (first.status, 200, "%s", first.body);
+    s_response_t again = s_http ("POST", "/api/v1/runs", op, body, "Idempotency-Key: run-42");
+    cr_expect_eq (again.status, 200, "%s", again.body);
+    cr_expect_str_eq (again.body, first.body, "the first answer, again");
+    cr_expect_not_null (strstr (again.headers, "Idempotent-Replayed: true"), "%s", again.headers);
+    cr_expect_eq (norc_test_db_int (s_db, "SELECT COUNT(*) FROM instances"), 1, "run once");
+    s_response_free (&again);
+    again = s_http ("POST", "/api/v1/runs", op, "{\"task\": \"T\", \"queue\": \"Other\"}",
+                    "Idempotency-Key: run-42");
+    s_expect_problem (&again, 422, "idempotency-key-reused");
+    s_response_free (&again);
+    //  Another key, another run
+    again = s_http ("POST", "/api/v1/runs", op, body, "Idempotency-Key: run-43");
+    cr_expect_eq (again.status, 200, "%s", again.body);
+    cr_expect_eq (norc_test_db_int (s_db, "SELECT COUNT(*) FROM instances"), 2);
+    s_response_free (&again);
+    s_response_free (&first);
+    free (op);
 }

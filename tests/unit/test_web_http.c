@@ -2,6 +2,7 @@
 #include <criterion/criterion.h>
 #include <jansson.h>
 #include "web.h"
+#include "web_idem.h"
 #include "norc_mem.h"
 
 Test (web_http, every_route_of_the_schema_finds_its_operation_with_its_path_arguments)
@@ -70,4 +71,35 @@ Test (web_http, a_problem_is_rfc_9457_with_a_stable_type)
     cr_expect_eq (web_status_of (NORC_AGAIN, &slug), 503);
     cr_expect_eq (web_status_of (NORC_CONFLICT, &slug), 409);
     cr_expect_eq (web_status_of (NORC_ERROR, &slug), 400);
+}
+
+Test (web_http, an_idempotency_key_does_a_change_once_and_replays_its_answer)
+{
+    web_idem_t *idem = web_idem_new (3, 1000);
+    int status;
+    const char *text, *type;
+    cr_expect_eq (web_idem_begin (idem, "k1", "req-a", 0, &status, &text, &type), WEB_IDEM_NEW);
+    cr_expect_eq (web_idem_begin (idem, "k1", "req-a", 1, &status, &text, &type), WEB_IDEM_BUSY, "in progress");
+    web_idem_finish (idem, "k1", 200, "{\"id\":7}", "application/json");
+    cr_expect_eq (web_idem_begin (idem, "k1", "req-a", 2, &status, &text, &type), WEB_IDEM_REPLAY);
+    cr_expect_eq (status, 200);
+    cr_expect_str_eq (text, "{\"id\":7}");
+    cr_expect_eq (web_idem_begin (idem, "k1", "req-b", 3, &status, &text, &type), WEB_IDEM_MISMATCH,
+                  "the same key for another request");
+    //  A 5xx is forgotten: the retry is done again
+    cr_expect_eq (web_idem_begin (idem, "k2", "req-c", 4, &status, &text, &type), WEB_IDEM_NEW);
+    web_idem_finish (idem, "k2", 503, "{}", "application/problem+json");
+    cr_expect_eq (web_idem_begin (idem, "k2", "req-c", 5, &status, &text, &type), WEB_IDEM_NEW);
+    web_idem_finish (idem, "k2", 409, "{}", "application/problem+json");
+    //  Past its time, or past the most kept, the oldest is forgotten
+    cr_expect_eq (web_idem_begin (idem, "k1", "req-a", 2000, &status, &text, &type), WEB_IDEM_NEW, "expired");
+    web_idem_finish (idem, "k1", 200, "{}", "application/json");
+    for (int i = 0; i < 5; i++) {
+        char key [8];
+        snprintf (key, sizeof key, "n%d", i);
+        cr_expect_eq (web_idem_begin (idem, key, "x", 2001 + i, &status, &text, &type), WEB_IDEM_NEW);
+        web_idem_finish (idem, key, 200, "{}", "application/json");
+    }
+    cr_expect_leq (web_idem_size (idem), 3, "%zu kept", web_idem_size (idem));
+    web_idem_destroy (&idem);
 }
