@@ -3,6 +3,7 @@
 //  service's loop, and the loop never waits for a scrape (one lock, held
 //  for an update or to write the text).
 #include "norc_metrics.h"
+#include "norc_listen.h"
 #include "norc_log.h"
 #include "norc_mem.h"
 #include <czmq.h>
@@ -359,17 +360,6 @@ s_answer (void *cls, struct MHD_Connection *connection, const char *url, const c
     return rc;
 }
 
-//  libmicrohttpd's own complaints, in Norc's log
-static void
-s_mhd_log (void *arg, const char *format, va_list args)
-{
-    NORC_UNUSED (arg);
-    char text [512];
-    vsnprintf (text, sizeof text, format, args);
-    text [strcspn (text, "\n")] = 0;
-    norc_log_warnx ("metrics: %s", text);
-}
-
 int
 norc_metrics_serve (norc_config_t *config, const char *service)
 {
@@ -383,29 +373,10 @@ norc_metrics_serve (norc_config_t *config, const char *service)
         norc_log_warnx ("metrics.listen: already serving");
         return NORC_ERROR;
     }
-    //  HOST:PORT ([V6]:PORT too); * is every address
-    char *host = norc_strdup (listen);
-    char *colon = strrchr (host, ':');
-    if (!colon) {
-        norc_log_warnx ("metrics.listen: \"%s\" is not HOST:PORT", listen);
-        free (host);
-        return NORC_ERROR;
-    }
-    *colon = 0;
-    const char *port = colon + 1;
-    char *name = host;
-    if (*name == '[' && name [strlen (name) - 1] == ']') {
-        name [strlen (name) - 1] = 0;
-        name++;
-    }
-    //  * is every IPv4 address (a container may have no IPv6)
-    struct addrinfo hints = { .ai_family = strcmp (name, "*") == 0 ? AF_INET : AF_UNSPEC,
-                              .ai_socktype = SOCK_STREAM, .ai_flags = AI_PASSIVE };
     struct addrinfo *found = NULL;
-    int rc = getaddrinfo (strcmp (name, "*") == 0 ? NULL : name, port, &hints, &found);
-    if (rc != 0 || !found) {
-        norc_log_warnx ("metrics.listen: %s: %s", listen, gai_strerror (rc));
-        free (host);
+    char err [256];
+    if (norc_listen_resolve (listen, &found, err, sizeof err) != NORC_OK) {
+        norc_log_warnx ("metrics.listen: %s", err);
         return NORC_ERROR;
     }
     unsigned int flags = MHD_USE_INTERNAL_POLLING_THREAD | MHD_USE_ERROR_LOG;
@@ -417,10 +388,9 @@ norc_metrics_serve (norc_config_t *config, const char *service)
                                  MHD_OPTION_PER_IP_CONNECTION_LIMIT, (unsigned int) 8,
                                  MHD_OPTION_CONNECTION_TIMEOUT, (unsigned int) 10,
                                  MHD_OPTION_CONNECTION_MEMORY_LIMIT, (size_t) 32768,
-                                 MHD_OPTION_EXTERNAL_LOGGER, s_mhd_log, NULL,
+                                 MHD_OPTION_EXTERNAL_LOGGER, norc_listen_mhd_log, (void *) "metrics",
                                  MHD_OPTION_END);
     freeaddrinfo (found);
-    free (host);
     if (!s_daemon) {
         norc_log_warn ("metrics.listen: cannot serve on %s", listen);
         return NORC_ERROR;

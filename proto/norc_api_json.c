@@ -225,14 +225,9 @@ norc_api_args_from_json (const norc_api_op_t *op, const json_t *object, norc_str
 bool
 norc_api_arg_reads (norc_api_type_t type, const char *text)
 {
+    //  An id argument is a record's (from 1), "#" allowed; the rest as a column
     long long n = 0;
-    bool b = false;
-    norc_us_t t = 0;
-    switch (type) {
-        case NORC_API_INT:  return s_integer (text, &n);
-        case NORC_API_ID:   return s_integer (*text == '#' ? text + 1 : text, &n) && n >= 1;
-        case NORC_API_BOOL: return s_bool (text, &b);
-        case NORC_API_TIME: return norc_time_parse (text, &t) == NORC_OK;
-        default:            return true;
-    }
+    if (type == NORC_API_ID)
+        return s_integer (*text == '#' ? text + 1 : text, &n) && n >= 1;
+    return s_reads_as (type, text);
 }

@@ -12,6 +12,7 @@
 #include "norc_mem.h"
 #include "norc_service.h"
 #include "norc_secret.h"
+#include "norc_listen.h"
 #include <czmq.h>
 #include <netdb.h>
 #include <sodium.h>
@@ -820,16 +821,6 @@ s_on_signal (void *arg, int count)
     return -1;
 }
 
-static void
-s_mhd_log (void *arg, const char *format, va_list args)
-{
-    NORC_UNUSED (arg);
-    char text [512];
-    vsnprintf (text, sizeof text, format, args);
-    text [strcspn (text, "\n")] = 0;
-    norc_log_debug ("http: %s", text);
-}
-
 web_t *
 web_new (norc_config_t *config)
 {
@@ -871,26 +862,10 @@ web_start (web_t *self)
     if (sodium_init () < 0)
         return NORC_ERROR;
     const char *listen = norc_config_str (self->config, "web.listen");
-    char *host = norc_strdup (listen);
-    char *colon = strrchr (host, ':');
-    if (!colon) {
-        norc_log_warnx ("web.listen: \"%s\" is not HOST:PORT", listen);
-        free (host);
-        return NORC_ERROR;
-    }
-    *colon = 0;
-    char *name = host;
-    if (*name == '[' && name [strlen (name) - 1] == ']') {
-        name [strlen (name) - 1] = 0;
-        name++;
-    }
-    struct addrinfo hints = { .ai_family = strcmp (name, "*") == 0 ? AF_INET : AF_UNSPEC,
-                              .ai_socktype = SOCK_STREAM, .ai_flags = AI_PASSIVE };
     struct addrinfo *found = NULL;
-    int rc = getaddrinfo (strcmp (name, "*") == 0 ? NULL : name, colon + 1, &hints, &found);
-    if (rc != 0 || !found) {
-        norc_log_warnx ("web.listen: %s: %s", listen, gai_strerror (rc));
-        free (host);
+    char err [256];
+    if (norc_listen_resolve (listen, &found, err, sizeof err) != NORC_OK) {
+        norc_log_warnx ("web.listen: %s", err);
         return NORC_ERROR;
     }
     unsigned int flags = MHD_USE_EPOLL | MHD_ALLOW_SUSPEND_RESUME | MHD_USE_ERROR_LOG;
@@ -903,10 +878,9 @@ web_start (web_t *self)
                                   MHD_OPTION_CONNECTION_TIMEOUT, (unsigned int) norc_config_int (self->config, "web.idle_s"),
                                   MHD_OPTION_CONNECTION_MEMORY_LIMIT, (size_t) 65536,
                                   MHD_OPTION_NOTIFY_COMPLETED, s_completed, self,
-                                  MHD_OPTION_EXTERNAL_LOGGER, s_mhd_log, NULL,
+                                  MHD_OPTION_EXTERNAL_LOGGER, norc_listen_mhd_log, (void *) "http",
                                   MHD_OPTION_END);
     freeaddrinfo (found);
-    free (host);
     if (!self->mhd) {
         norc_log_warn ("web.listen: cannot serve on %s", listen);
         return NORC_ERROR;
