@@ -39,6 +39,9 @@ static const s_key_t s_keys [] = {
     { "web.secure_cookie", T_BOOL, "false", 0, 0,
       "Mark the page's session cookie Secure (true when a proxy serves norc-web over HTTPS)" },
     { "web.idle_s", T_INT, "30", 1, 3600, "An HTTP connection idle this long is closed" },
+    { "metrics.schedules", T_INT, "0", 0, 100000,
+      "A scheduler's per-schedule series (ticks, last lateness): for the first this many schedules, the rest "
+      "under schedule=\"_other\" (0: none)" },
     { "log.level", T_LEVEL, "info", 0, 0, "Lowest level logged: debug, info, warn, error" },
     { "log.dir", T_STR, "/var/lib/norc/logs", 0, 0, "Where the log-archiver keeps instance logs" },
     { "spool.dir", T_STR, "/var/lib/norc/spool", 0, 0, "Where an executor spools output while the log-archiver is away" },

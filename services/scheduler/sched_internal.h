@@ -125,7 +125,7 @@ void sched_ticks_forget_all (scheduler_t *self, const char *why);
 void sched_dispatch_work_destroy (void **item);
 
 //  sched_ticks.c: the metrics (declared at start; a schedule's labels)
-void sched_metrics_declare (void);
+void sched_metrics_declare (int64_t per_schedule);
 void sched_metric_labels (const sched_schedule_t *s, const char *outcome, char *out, size_t size);
 
 void sched_dispatch_queue_destroy (void **item);

@@ -98,10 +98,51 @@ sched_metric_labels (const sched_schedule_t *s, const char *outcome, char *out, 
         snprintf (out, size, "queue=\"%s\"", queue);
 }
 
+//  Per-schedule series, when metrics.schedules asks for them: the first
+//  that many schedules to tick have their own; the others count under
+//  schedule="_other", so a million schedules never make a million series
+static int64_t s_schedules_cap;
+static zhashx_t *s_schedules_seen;
+
+static void
+s_schedule_series (const sched_schedule_t *s, const char *outcome, double ticks, double lateness_s)
+{
+    if (s_schedules_cap <= 0)
+        return;
+    char id [24], task [128], queue [128], labels [400];
+    snprintf (id, sizeof id, "%llu", (unsigned long long) s->row.id);
+    if (!zhashx_lookup (s_schedules_seen, id)) {
+        if ((int64_t) zhashx_size (s_schedules_seen) < s_schedules_cap)
+            zhashx_insert (s_schedules_seen, id, (void *) 1);
+        else
+            snprintf (id, sizeof id, "_other");
+    }
+    bool other = strcmp (id, "_other") == 0;
+    norc_metrics_escape (other ? "" : s->row.task ? s->row.task : "", task, sizeof task);
+    norc_metrics_escape (other ? "" : s->row.queue ? s->row.queue : "", queue, sizeof queue);
+    snprintf (labels, sizeof labels, "outcome=\"%s\",queue=\"%s\",schedule=\"%s\",task=\"%s\"", outcome, queue,
+              id, task);
+    norc_metrics_add ("norc_schedule_ticks_total", labels, ticks);
+    if (lateness_s >= 0 && !other) {
+        snprintf (labels, sizeof labels, "queue=\"%s\",schedule=\"%s\",task=\"%s\"", queue, id, task);
+        norc_metrics_set ("norc_schedule_last_lateness_seconds", labels, lateness_s);
+    }
+}
+
 //  The scheduler's metrics (docs/metrics.md)
 void
-sched_metrics_declare (void)
+sched_metrics_declare (int64_t per_schedule)
 {
+    s_schedules_cap = per_schedule;
+    if (per_schedule > 0 && !s_schedules_seen) {
+        s_schedules_seen = zhashx_new ();
+        norc_metrics_family ("norc_schedule_ticks_total", NORC_METRIC_COUNTER,
+                             "Ticks of each schedule, for the first metrics.schedules of them (the rest under "
+                             "schedule=\"_other\"), by outcome.", NULL, 0);
+        norc_metrics_family ("norc_schedule_last_lateness_seconds", NORC_METRIC_GAUGE,
+                             "From each schedule's last fired tick's nominal time to its instance's commit.",
+                             NULL, 0);
+    }
     static const double lateness [] = {
         0.0005, 0.001, 0.0025, 0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1, 2.5, 5, 10, 30, 60
     };
@@ -128,10 +169,12 @@ s_send_created (scheduler_t *self, sched_schedule_t *s, uint64_t instance_id, no
     m->replace = s->row.concurrency == NORC_CONCURRENCY_REPLACE;
     norc_link_send (self->link, &msg);
     char labels [160];
+    double lateness = (double) (norc_now_us () - nominal) / 1e6;
     sched_metric_labels (s, NULL, labels, sizeof labels);
-    norc_metrics_observe ("norc_tick_lateness_seconds", labels, (double) (norc_now_us () - nominal) / 1e6);
+    norc_metrics_observe ("norc_tick_lateness_seconds", labels, lateness);
     sched_metric_labels (s, "fired", labels, sizeof labels);
     norc_metrics_add ("norc_ticks_total", labels, 1);
+    s_schedule_series (s, "fired", 1, lateness);
 }
 
 //  One event for a tick, or a run of ticks, that fired nothing
@@ -149,6 +192,7 @@ s_send_skipped (scheduler_t *self, sched_schedule_t *s, const norc_tick_fire_t *
     char labels [160];
     sched_metric_labels (s, outcome, labels, sizeof labels);
     norc_metrics_add ("norc_ticks_total", labels, t->count > 1 ? (double) t->count : 1);
+    s_schedule_series (s, outcome, t->count > 1 ? (double) t->count : 1, -1);
 }
 
 //  Plan one schedule's due ticks into the round (nothing is written yet).

@@ -292,7 +292,7 @@ scheduler_start (scheduler_t *self)
     norc_db_set_wait_hook (self->db, s_send_heartbeat, self);
     //  A dispatch message refused for its sender joins the audit
     norc_store_audit_refusals (self->db, "scheduler");
-    sched_metrics_declare ();
+    sched_metrics_declare (norc_config_int (self->config, "metrics.schedules"));
     int version = 0, rc = NORC_AGAIN;
     for (int attempt = 0; attempt < 60 && !norc_service_signalled (); attempt++) {
         rc = norc_migrate_current (self->db, &version);

@@ -100,7 +100,7 @@ Test (metrics, the_services_serve_what_they_did)
     cr_assert (norc_test_process_gone ("norc-aggregator", 10000), "the first aggregator ended");
     const char *agg_args [] = { "--metrics.listen", agg_listen, NULL };
     norc_test_system_start (s_sys, "norc-aggregator", agg_args);
-    const char *sched_args [] = { "--metrics.listen", sched_listen, NULL };
+    const char *sched_args [] = { "--metrics.listen", sched_listen, "--metrics.schedules", "1", NULL };
     norc_test_system_start (s_sys, "norc-scheduler", sched_args);
     //  Two runs wait for an executor: the queue's depth and age
     OK ("run", "T", "--queue", "Q");
@@ -126,6 +126,11 @@ Test (metrics, the_services_serve_what_they_did)
     char *sched = s_scrape_until (sched_port, "norc_ticks_total{outcome=\"fired\",queue=\"Q\"} 3", 5000);
     cr_expect_not_null (strstr (sched, "\nnorc_ticks_total{outcome=\"fired\",queue=\"Q\"} 3\n"), "%s", sched);
     cr_expect_not_null (strstr (sched, "\nnorc_tick_lateness_seconds_count{queue=\"Q\"} 3\n"), "%s", sched);
+    //  Asked for one schedule's own series: it has them
+    cr_expect_not_null (strstr (sched, "\nnorc_schedule_ticks_total{outcome=\"fired\",queue=\"Q\",schedule=\"1\","
+                                       "task=\"T\"} 3\n"), "%s", sched);
+    cr_expect_not_null (strstr (sched, "\nnorc_schedule_last_lateness_seconds{queue=\"Q\",schedule=\"1\",task=\"T\"} "),
+                        "%s", sched);
     cr_expect_not_null (strstr (sched, "\nnorc_tick_lateness_seconds_bucket{queue=\"Q\",le=\"+Inf\"} 3\n"),
                         "%s", sched);
     cr_expect_not_null (strstr (sched, "norc_build_info{service=\"scheduler\""), "%s", sched);
