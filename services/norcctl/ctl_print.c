@@ -3,7 +3,6 @@
 #include "ctl_print.h"
 #include "norc_api_json.h"
 #include "norc_mem.h"
-#include <ctype.h>
 
 static const char *
 s_cell (const norc_strmap_t *row, const char *key, char *buf, size_t size)

@@ -1,8 +1,7 @@
-//  web.c - norc-web's service: libmicrohttpd driven from the zloop, and
-//  the link to the aggregator (web.h, docs/web.md).
-#include "web.h"
-#include "web_events.h"
-#include "web_idem.h"
+//  web.c - norc-web's service: libmicrohttpd driven from the zloop, the
+//  requests it serves and their answers, and the link to the aggregator
+//  (web.h, docs/web.md). Who asks and sessions: web_session.c.
+#include "web_internal.h"
 #include "norc_principal.h"
 #include "norc_api_json.h"
 #include "norc_msg.h"
@@ -26,61 +25,11 @@ extern const struct { const char *path; const unsigned char *data; size_t size; 
 #define S_KEEPALIVE_MS  15000       //  a comment to every event stream this often
 #define S_RECHECK_MS    30000       //  every event stream's credential is checked again this often
 
-struct _web_t {
-    norc_config_t *config;
-    zloop_t *loop;
-    zsock_t *api;                   //  DEALER to aggregator.api
-    zsock_t *stream;                //  SUB to aggregator.stream
-    web_events_t *events;           //  the event streams' clients
-    web_idem_t *idem;               //  the answers of changes made with an Idempotency-Key
-    zhashx_t *rechecks;             //  request id -> a stream credential checked again
-    struct MHD_Daemon *mhd;
-    zhashx_t *waiting;              //  request id (decimal) -> s_request_t, suspended for a reply
-    uint64_t next_id;
-    int64_t timeout_ms;             //  how long a request waits for the aggregator
-    size_t max_body;
-    norc_us_t answered;             //  monotonic: the aggregator's last reply
-    norc_rate_t logins;             //  login attempts this second
-    bool secure_cookie;             //  the session cookie is Secure (served over HTTPS by a proxy)
-    uint64_t probe_id;
-};
-
-//  One HTTP request, from its headers to its response
-typedef struct {
-    web_t *web;
-    struct MHD_Connection *connection;
-    char *body;
-    size_t body_len;
-    bool too_big;
-    bool started;                   //  sent to the aggregator, or answered at once
-    uint64_t request_id;
-    norc_us_t deadline;
-    const norc_api_op_t *op;
-    int64_t page_limit;             //  a paged list: the page's size (its next when full)
-    bool events;                    //  GET /api/v1/events: a stream, once whoami says who
-    bool audit;                     //  ... and whether it may hear the audit (an admin)
-    char *topics;
-    char *last_id;
-    char *credential;
-    bool from_cookie;               //  the credential is the session cookie's
-    int session;                    //  /api/v1/session: 1 login, 2 who, 3 logout
-    char *cookie;                   //  a Set-Cookie for the response
-    //  The response, once known
-    int status;
-    char *text;
-    const char *type;
-    bool close;
-    char etag [24];
-    char allow [32];                //  a 405's Allow header
-    char *idem;                     //  its Idempotency-Key's entry, until its answer is kept
-    bool replayed;                  //  the answer is a replay of the first
-} s_request_t;
-
 //  --------------------------------------------------------------------------
 //  Responses
 
-static void
-s_answer (s_request_t *req, int status, char *text, const char *type)
+void
+web_answer (web_request_t *req, int status, char *text, const char *type)
 {
     free (req->text);
     req->status = status;
@@ -88,14 +37,14 @@ s_answer (s_request_t *req, int status, char *text, const char *type)
     req->type = type;
 }
 
-static void
-s_problem (s_request_t *req, int status, const char *slug, const char *detail)
+void
+web_fail (web_request_t *req, int status, const char *slug, const char *detail)
 {
-    s_answer (req, status, web_problem (status, slug, detail, NULL), "application/problem+json");
+    web_answer (req, status, web_problem (status, slug, detail, NULL), "application/problem+json");
 }
 
 static enum MHD_Result
-s_send (s_request_t *req)
+s_send (web_request_t *req)
 {
     if (req->idem) {
         web_idem_finish (req->web->idem, req->idem, req->status, req->text, req->type);
@@ -188,47 +137,10 @@ s_query_arg (void *cls, enum MHD_ValueKind kind, const char *key, const char *va
     return MHD_YES;
 }
 
-#define S_COOKIE "norc_session"
-
-//  The credential: an API token (Authorization: Bearer), else the
-//  session's cookie (*from_cookie set); NULL when there is neither
-static const char *
-s_credential (struct MHD_Connection *connection, bool *from_cookie)
-{
-    *from_cookie = false;
-    const char *auth = MHD_lookup_connection_value (connection, MHD_HEADER_KIND, MHD_HTTP_HEADER_AUTHORIZATION);
-    if (auth && strncasecmp (auth, "Bearer ", 7) == 0) {
-        auth += 7;
-        while (*auth == ' ')
-            auth++;
-        return *auth && strlen (auth) < 256 ? auth : NULL;
-    }
-    const char *cookie = MHD_lookup_connection_value (connection, MHD_COOKIE_KIND, S_COOKIE);
-    if (cookie && *cookie && strlen (cookie) < 256) {
-        *from_cookie = true;
-        return cookie;
-    }
-    return NULL;
-}
-
-//  A session's CSRF token: derived from its secret, so norc-web keeps
-//  nothing and a page on another site, which cannot read the cookie,
-//  cannot make it (32 hex digits of SHA-256 of "csrf:" and the secret)
-static void
-s_csrf (const char *secret, char *out)
-{
-    char *text = norc_asprintf ("csrf:%s", secret);
-    char hex [65];
-    norc_secret_hash (text, hex);
-    free (text);
-    memcpy (out, hex, 32);
-    out [32] = 0;
-}
-
 //  Send the request's operation to the aggregator, and suspend the
 //  connection until the reply (or web.timeout_ms)
-static void
-s_ask (web_t *self, s_request_t *req, const char *op, const char *credential, const norc_strmap_t *args)
+void
+web_ask (web_t *self, web_request_t *req, const char *op, const char *credential, const norc_strmap_t *args)
 {
     norc_msg_t *msg = norc_msg_new (NORC_MSG_API_REQUEST);
     req->request_id = ++self->next_id;
@@ -238,7 +150,7 @@ s_ask (web_t *self, s_request_t *req, const char *op, const char *credential, co
     for (size_t k = 0; args && k < args->count; k++)
         norc_strmap_set (&msg->api_request.args, args->keys [k], args->values [k]);
     if (norc_msg_send (&msg, self->api) != 0) {
-        s_problem (req, 503, "unavailable", "the status-aggregator cannot be reached");
+        web_fail (req, 503, "unavailable", "the status-aggregator cannot be reached");
         return;
     }
     char key [24];
@@ -248,170 +160,24 @@ s_ask (web_t *self, s_request_t *req, const char *op, const char *credential, co
     MHD_suspend_connection (req->connection);
 }
 
-//  A change with an Idempotency-Key: done once. false when it is answered
-//  already (the first answer replayed, or why not)
-static bool
-s_idempotent (web_t *self, s_request_t *req, const char *credential, const char *method, const char *url)
-{
-    const char *header = MHD_lookup_connection_value (req->connection, MHD_HEADER_KIND, "Idempotency-Key");
-    if (!header)
-        return true;
-    if (!*header || strlen (header) > 128) {
-        s_problem (req, 400, "bad-request", "Idempotency-Key: from 1 to 128 characters");
-        return false;
-    }
-    //  Per credential; the same key with another request is refused
-    char who [65], fingerprint [65];
-    norc_secret_hash (credential, who);
-    char *key = norc_asprintf ("%s:%s", who, header);
-    char *request = norc_asprintf ("%s %s\n%.*s", method, url, (int) req->body_len, req->body ? req->body : "");
-    norc_secret_hash (request, fingerprint);
-    free (request);
-    int status = 0;
-    const char *text = NULL, *type = NULL;
-    switch (web_idem_begin (self->idem, key, fingerprint, norc_mono_us (), &status, &text, &type)) {
-        case WEB_IDEM_NEW:
-            req->idem = key;
-            return true;
-        case WEB_IDEM_REPLAY:
-            s_answer (req, status, norc_strdup (text), strncmp (type, "application/problem", 19) == 0
-                      ? "application/problem+json" : "application/json");
-            req->replayed = true;
-            break;
-        case WEB_IDEM_BUSY:
-            s_problem (req, 409, "idempotency-busy", "the first request with this Idempotency-Key is still "
-                       "being done");
-            break;
-        case WEB_IDEM_MISMATCH:
-            s_problem (req, 422, "idempotency-key-reused", "this Idempotency-Key was used for another request");
-            break;
-    }
-    free (key);
-    return false;
-}
-
-//  A change with the session's cookie must carry its CSRF token
-//  (X-CSRF-Token): a 403 when it does not
-static bool
-s_csrf_ok (s_request_t *req, const char *secret)
-{
-    char csrf [33];
-    s_csrf (secret, csrf);
-    const char *sent = MHD_lookup_connection_value (req->connection, MHD_HEADER_KIND, "X-CSRF-Token");
-    if (sent && strlen (sent) == 32 && sodium_memcmp (sent, csrf, 32) == 0)
-        return true;
-    s_problem (req, 403, "csrf", "a change made with the session's cookie needs its X-CSRF-Token header "
-               "(GET /api/v1/session gives it)");
-    return false;
-}
-
-//  /api/v1/session: POST logs in (name, password: a session cookie), GET
-//  says who the session is (and its CSRF token), DELETE logs out
-static void
-s_session (web_t *self, s_request_t *req, const char *method)
-{
-    if (strcmp (method, "POST") == 0) {
-        if (!norc_rate_allow (&self->logins, 20)) {
-            s_problem (req, 429, "too-many-requests", "too many logins at once: try again in a second");
-            return;
-        }
-        json_error_t error;
-        json_t *body = req->body_len ? json_loadb (req->body, req->body_len, 0, &error) : NULL;
-        const char *name = json_string_value (json_object_get (body, "name"));
-        const char *password = json_string_value (json_object_get (body, "password"));
-        if (!name || !password || json_object_size (body) != 2) {
-            s_problem (req, 400, "bad-request", "a login is a JSON object {\"name\": ..., \"password\": ...}");
-            json_decref (body);
-            return;
-        }
-        norc_strmap_t args = { 0 };
-        norc_strmap_set (&args, "name", name);
-        norc_strmap_set (&args, "password", password);
-        json_decref (body);
-        req->session = 1;
-        req->op = norc_api_op ("session.open");
-        s_ask (self, req, "session.open", NULL, &args);
-        norc_strmap_clear (&args);
-        return;
-    }
-    bool cookie;
-    const char *credential = s_credential (req->connection, &cookie);
-    if (strcmp (method, "GET") != 0 && strcmp (method, "DELETE") != 0) {
-        snprintf (req->allow, sizeof req->allow, "GET, POST, DELETE");
-        s_problem (req, 405, "method-not-allowed", "a session is opened (POST), read (GET) or closed (DELETE)");
-        return;
-    }
-    if (!credential && strcmp (method, "GET") == 0) {
-        //  Nobody: said so, not refused (the page asks this first)
-        s_answer (req, 200, norc_strdup ("{\"name\":null}"), "application/json");
-        return;
-    }
-    if (!credential) {
-        s_problem (req, 401, "unauthenticated", "no session: log in with POST /api/v1/session");
-        return;
-    }
-    if (cookie && strcmp (method, "DELETE") == 0 && !s_csrf_ok (req, credential))
-        return;
-    req->session = strcmp (method, "GET") == 0 ? 2 : 3;
-    req->from_cookie = cookie;
-    req->credential = norc_strdup (credential);
-    req->op = norc_api_op (req->session == 2 ? "whoami" : "session.close");
-    s_ask (self, req, req->op->name, credential, NULL);
-}
-
-//  The reply to a /api/v1/session request: the body, and the cookie set
-//  or cleared
-static void
-s_session_reply (web_t *self, s_request_t *req, const norc_api_reply_t *reply)
-{
-    const norc_strmap_t *row = reply->rows.count ? &reply->rows.rows [0] : NULL;
-    json_t *doc = json_object ();
-    char csrf [33] = "";
-    if (req->session == 1 && row) {
-        const char *secret = norc_strmap_get (row, "token");
-        s_csrf (secret, csrf);
-        req->cookie = norc_asprintf (S_COOKIE "=%s; Path=/; HttpOnly; SameSite=Strict; Max-Age=43200%s", secret,
-                                     self->secure_cookie ? "; Secure" : "");
-        json_object_set_new (doc, "name", json_string (norc_strmap_get (row, "name")));
-        json_object_set_new (doc, "roles", json_string (norc_strmap_get (row, "roles")));
-        json_object_set_new (doc, "expires_at", json_string (norc_strmap_get (row, "expires_at")));
-        json_object_set_new (doc, "csrf", json_string (csrf));
-    }
-    else
-    if (req->session == 2 && row) {
-        json_object_set_new (doc, "name", json_string (norc_strmap_get (row, "name")));
-        json_object_set_new (doc, "roles", json_string (norc_strmap_get (row, "roles")));
-        if (req->from_cookie) {
-            s_csrf (req->credential, csrf);
-            json_object_set_new (doc, "csrf", json_string (csrf));
-        }
-    }
-    else {
-        req->cookie = norc_strdup (S_COOKIE "=; Path=/; HttpOnly; SameSite=Strict; Max-Age=0");
-        json_object_set_new (doc, "closed", json_true ());
-    }
-    s_answer (req, 200, json_dumps (doc, JSON_COMPACT | JSON_PRESERVE_ORDER), "application/json");
-    json_decref (doc);
-}
-
 //  Serve a request whose body has arrived: at once, or by asking the
 //  aggregator (the connection then waits, suspended)
 static void
-s_serve (s_request_t *req, const char *url, const char *method)
+s_serve (web_request_t *req, const char *url, const char *method)
 {
     web_t *self = req->web;
     //  The files: the OpenAPI document and the page
     if (strcmp (method, "GET") == 0 || strcmp (method, "HEAD") == 0) {
         if (strcmp (url, "/healthz") == 0) {
-            s_answer (req, 200, norc_strdup ("{\"status\":\"ok\"}"), "application/json");
+            web_answer (req, 200, norc_strdup ("{\"status\":\"ok\"}"), "application/json");
             return;
         }
         if (strcmp (url, "/readyz") == 0) {
             bool ready = self->answered && norc_mono_us () - self->answered < S_READY_MS * 1000;
             if (ready)
-                s_answer (req, 200, norc_strdup ("{\"status\":\"ready\"}"), "application/json");
+                web_answer (req, 200, norc_strdup ("{\"status\":\"ready\"}"), "application/json");
             else
-                s_problem (req, 503, "unavailable", "the status-aggregator has not answered lately");
+                web_fail (req, 503, "unavailable", "the status-aggregator has not answered lately");
             return;
         }
         const char *file = strcmp (url, "/") == 0 ? "/index.html" : url;
@@ -426,16 +192,16 @@ s_serve (s_request_t *req, const char *url, const char *method)
                 char *text = (char *) norc_malloc (norc_embedded [i].size + 1);
                 memcpy (text, norc_embedded [i].data, norc_embedded [i].size);
                 text [norc_embedded [i].size] = 0;
-                s_answer (req, 200, text, type);
+                web_answer (req, 200, text, type);
                 return;
             }
     }
     if (strcmp (url, "/api/v1/events") == 0 && strcmp (method, "GET") == 0) {
         //  Who asks: whoami with the credential; the stream opens on its answer
         bool cookie;
-        const char *credential = s_credential (req->connection, &cookie);
+        const char *credential = web_credential (req->connection, &cookie);
         if (!credential) {
-            s_problem (req, 401, "unauthenticated", "an API token is required: Authorization: Bearer TOKEN");
+            web_fail (req, 401, "unauthenticated", "an API token is required: Authorization: Bearer TOKEN");
             return;
         }
         const char *topics = MHD_lookup_connection_value (req->connection, MHD_GET_ARGUMENT_KIND, "topic");
@@ -447,21 +213,21 @@ s_serve (s_request_t *req, const char *url, const char *method)
         req->last_id = last ? norc_strdup (last) : NULL;
         req->credential = norc_strdup (credential);
         req->op = norc_api_op ("whoami");
-        s_ask (self, req, "whoami", credential, NULL);
+        web_ask (self, req, "whoami", credential, NULL);
         return;
     }
     if ((strcmp (url, "/api/v1/events") == 0 || strcmp (url, "/api/v1/openapi.json") == 0)
     &&  strcmp (method, "GET") != 0 && strcmp (method, "HEAD") != 0) {
         snprintf (req->allow, sizeof req->allow, "GET, HEAD");
-        s_problem (req, 405, "method-not-allowed", "this path is served with GET");
+        web_fail (req, 405, "method-not-allowed", "this path is served with GET");
         return;
     }
     if (strcmp (url, "/api/v1/session") == 0) {
-        s_session (self, req, method);
+        web_session (self, req, method);
         return;
     }
     if (strncmp (url, "/api/v1/", 8) != 0) {
-        s_problem (req, 404, "not-found", "nothing is served here: the API is under /api/v1/ (openapi.json)");
+        web_fail (req, 404, "not-found", "nothing is served here: the API is under /api/v1/ (openapi.json)");
         return;
     }
     norc_strmap_t args = { 0 };
@@ -471,10 +237,10 @@ s_serve (s_request_t *req, const char *url, const char *method)
         norc_strmap_clear (&args);
         if (allowed) {
             web_route_methods (url + 7, req->allow, sizeof req->allow);
-            s_problem (req, 405, "method-not-allowed", "this path is served with another method");
+            web_fail (req, 405, "method-not-allowed", "this path is served with another method");
         }
         else
-            s_problem (req, 404, "not-found", "no such route: see /api/v1/openapi.json");
+            web_fail (req, 404, "not-found", "no such route: see /api/v1/openapi.json");
         return;
     }
     req->op = op;
@@ -524,27 +290,27 @@ s_serve (s_request_t *req, const char *url, const char *method)
             norc_strmap_set (&args, "limit", "100");
     }
     if (*why) {
-        s_problem (req, 400, "bad-request", why);
+        web_fail (req, 400, "bad-request", why);
         norc_strmap_clear (&args);
         return;
     }
     bool cookie;
-    const char *credential = s_credential (req->connection, &cookie);
+    const char *credential = web_credential (req->connection, &cookie);
     if (!credential) {
-        s_problem (req, 401, "unauthenticated", "an API token is required: Authorization: Bearer TOKEN "
+        web_fail (req, 401, "unauthenticated", "an API token is required: Authorization: Bearer TOKEN "
                    "(norcctl token add), or a session (POST /api/v1/session)");
         norc_strmap_clear (&args);
         return;
     }
-    if (cookie && strcmp (method, "GET") != 0 && !s_csrf_ok (req, credential)) {
+    if (cookie && strcmp (method, "GET") != 0 && !web_csrf_ok (req, credential)) {
         norc_strmap_clear (&args);
         return;
     }
-    if (strcmp (method, "GET") != 0 && !s_idempotent (self, req, credential, method, url)) {
+    if (strcmp (method, "GET") != 0 && !web_idempotent (self, req, credential, method, url)) {
         norc_strmap_clear (&args);
         return;
     }
-    s_ask (self, req, op->name, credential, &args);
+    web_ask (self, req, op->name, credential, &args);
     norc_strmap_clear (&args);
 }
 
@@ -554,23 +320,23 @@ s_access (void *cls, struct MHD_Connection *connection, const char *url, const c
 {
     NORC_UNUSED (version);
     web_t *self = (web_t *) cls;
-    s_request_t *req = (s_request_t *) *state;
+    web_request_t *req = (web_request_t *) *state;
     if (!req) {
         //  The headers: refuse at once what must not be read further
-        req = (s_request_t *) norc_calloc (1, sizeof *req);
+        req = (web_request_t *) norc_calloc (1, sizeof *req);
         req->web = self;
         req->connection = connection;
         *state = req;
         const char *why;
         if (web_framing_bad (connection, &why)) {
-            s_problem (req, 400, "bad-framing", why);
+            web_fail (req, 400, "bad-framing", why);
             req->close = true;
             req->started = true;
             return s_send (req);
         }
         const char *length = MHD_lookup_connection_value (connection, MHD_HEADER_KIND, MHD_HTTP_HEADER_CONTENT_LENGTH);
         if (length && strtoull (length, NULL, 10) > self->max_body) {
-            s_problem (req, 413, "too-large", "the body is over web.max_body");
+            web_fail (req, 413, "too-large", "the body is over web.max_body");
             req->close = true;
             req->started = true;
             return s_send (req);
@@ -593,7 +359,7 @@ s_access (void *cls, struct MHD_Connection *connection, const char *url, const c
     if (!req->started) {
         req->started = true;
         if (req->too_big) {
-            s_problem (req, 413, "too-large", "the body is over web.max_body");
+            web_fail (req, 413, "too-large", "the body is over web.max_body");
             req->close = true;
         }
         else
@@ -610,7 +376,7 @@ s_completed (void *cls, struct MHD_Connection *connection, void **state, enum MH
     NORC_UNUSED (connection);
     NORC_UNUSED (code);
     web_t *self = (web_t *) cls;
-    s_request_t *req = (s_request_t *) *state;
+    web_request_t *req = (web_request_t *) *state;
     if (!req)
         return;
     if (req->request_id && !req->status) {
@@ -649,7 +415,7 @@ s_mhd_run (web_t *self)
 }
 
 static void
-s_resume (web_t *self, s_request_t *req)
+s_resume (web_t *self, web_request_t *req)
 {
     char key [24];
     snprintf (key, sizeof key, "%llu", (unsigned long long) req->request_id);
@@ -670,7 +436,7 @@ s_on_api (zloop_t *loop, zsock_t *sock, void *arg)
     self->answered = norc_mono_us ();
     char key [24];
     snprintf (key, sizeof key, "%llu", (unsigned long long) msg->api_reply.request_id);
-    s_request_t *req = (s_request_t *) zhashx_lookup (self->waiting, key);
+    web_request_t *req = (web_request_t *) zhashx_lookup (self->waiting, key);
     char *recheck = (char *) zhashx_lookup (self->rechecks, key);
     if (recheck) {
         //  A stream's credential checked again: no longer valid, its streams end
@@ -688,19 +454,10 @@ s_on_api (zloop_t *loop, zsock_t *sock, void *arg)
         if (req->events && reply->code == NORC_OK && reply->rows.count
         &&  norc_roles_parse (norc_strmap_get (&reply->rows.rows [0], "roles"), &roles, err, sizeof err) == NORC_OK
         &&  !norc_roles_allow (NORC_PRINCIPAL_USER, roles, NORC_ROLE_VIEWER))
-            s_problem (req, 403, "forbidden", "the event stream needs the viewer role");
+            web_fail (req, 403, "forbidden", "the event stream needs the viewer role");
         else
-        if (req->session && reply->code == NORC_OK)
-            s_session_reply (self, req, reply);
-        else
-        if (req->session == 2 && reply->code == NORC_UNAUTHENTICATED) {
-            //  A session that ended: nobody, and the cookie cleared
-            s_answer (req, 200, norc_strdup ("{\"name\":null}"), "application/json");
-            req->cookie = norc_strdup (S_COOKIE "=; Path=/; HttpOnly; SameSite=Strict; Max-Age=0");
-        }
-        else
-        if (req->session == 1 && reply->code == NORC_DENIED)
-            s_problem (req, 429, "too-many-requests", reply->error ? reply->error : "locked out");
+        if (req->session)
+            web_session_reply (self, req, reply);
         else
         if (req->events && reply->code == NORC_OK) {
             req->status = 200;
@@ -708,11 +465,11 @@ s_on_api (zloop_t *loop, zsock_t *sock, void *arg)
         }
         else
         if (reply->code == NORC_OK)
-            s_answer (req, 200, s_reply_json (req->op, reply, req->page_limit), "application/json");
+            web_answer (req, 200, s_reply_json (req->op, reply, req->page_limit), "application/json");
         else {
             const char *slug;
             int status = web_status_of (reply->code, &slug);
-            s_problem (req, status, slug, reply->error ? reply->error : "failed");
+            web_fail (req, status, slug, reply->error ? reply->error : "failed");
         }
         s_resume (self, req);
         s_mhd_run (self);
@@ -786,12 +543,12 @@ s_on_tick (zloop_t *loop, int timer_id, void *arg)
     web_t *self = (web_t *) arg;
     norc_us_t now = norc_mono_us ();
     zlistx_t *late = zlistx_new ();
-    for (s_request_t *req = (s_request_t *) zhashx_first (self->waiting); req;
-         req = (s_request_t *) zhashx_next (self->waiting))
+    for (web_request_t *req = (web_request_t *) zhashx_first (self->waiting); req;
+         req = (web_request_t *) zhashx_next (self->waiting))
         if (now >= req->deadline)
             zlistx_add_end (late, req);
-    for (s_request_t *req = (s_request_t *) zlistx_first (late); req; req = (s_request_t *) zlistx_next (late)) {
-        s_problem (req, 504, "timeout", "the status-aggregator did not answer in time (web.timeout_ms)");
+    for (web_request_t *req = (web_request_t *) zlistx_first (late); req; req = (web_request_t *) zlistx_next (late)) {
+        web_fail (req, 504, "timeout", "the status-aggregator did not answer in time (web.timeout_ms)");
         s_resume (self, req);
     }
     zlistx_destroy (&late);

@@ -117,8 +117,8 @@ function control(label, role, run, confirmText, typedWord) {
     type: "button", class: typedWord ? "danger" : null, "data-control": label,
     onclick: async () => {
       if (!(await confirmAction(confirmText || label + "?", typedWord))) return;
-      try { await run(); flash(label + ": done"); }
-      catch (e) { flash(label + ": " + e.message, true); }
+      try { await run(); }
+      catch (e) { showError(label + ": " + e.message); }
       refresh();
     },
   }, label);
@@ -140,12 +140,11 @@ function confirmAction(text, typedWord) {
   });
 }
 
-function flash(text, bad) {
+// A control that failed: said in the banner
+function showError(text) {
   const banner = document.getElementById("banner");
-  if (bad) {
-    banner.textContent = text;
-    banner.hidden = false;
-  }
+  banner.textContent = text;
+  banner.hidden = false;
 }
 
 // ---------------------------------------------------------------------------
