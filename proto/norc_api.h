@@ -47,6 +47,7 @@ typedef struct {
     const char *http_path;      //  under /api/v1, {arg} for a path argument
     bool http_list;             //  {"items": [...]}; false: the first row, an object
     bool http_page;             //  newest first by id, keyset-paged: limit, and next (before)
+    bool http_bytes;            //  the answer is bytes norc-web fetches once the reply allows it (a log)
 } norc_api_op_t;
 
 //  The operation named so, or NULL.

@@ -42,11 +42,12 @@ norc_authz_msg (int msg_id)
         //  a refusal for the audit, from the one server without it
         case NORC_MSG_REFUSAL:
             return NORC_ROLE_ARCHIVER;
-        //  logs: an executor writes them, a reader with logs:read reads them
+        //  logs: an executor writes them, a reader with logs:read reads them,
+        //  and norc-web for those the aggregator says may (instance.log)
         case NORC_MSG_LOG_CHUNK:
             return NORC_ROLE_EXECUTOR;
         case NORC_MSG_LOG_FETCH:
-            return NORC_ROLE_LOGS;
+            return NORC_ROLE_LOGS | NORC_ROLE_WEB;
         //  api: any principal; the operation says the rest (norc_authz_op)
         case NORC_MSG_API_REQUEST:
             return NORC_ROLE_ANY;

@@ -533,7 +533,7 @@ s_encode_log_chunk (const norc_log_chunk_t *m, norc_writer_t *w)
 static int
 s_encode_log_fetch (const norc_log_fetch_t *m, norc_writer_t *w)
 {
-    uint32_t count = 2 + 4;
+    uint32_t count = 2 + 6;
     if (norc_writer_map (w, count)
     ||  norc_writer_str (w, "type") || norc_writer_str (w, "LOG-FETCH")
     ||  norc_writer_str (w, "v") || norc_writer_u64 (w, NORC_PROTOCOL_VERSION))
@@ -546,13 +546,17 @@ s_encode_log_fetch (const norc_log_fetch_t *m, norc_writer_t *w)
         return NORC_ERROR;
     if ((norc_writer_str (w, "follow") || norc_writer_bool (w, m->follow)))
         return NORC_ERROR;
+    if ((norc_writer_str (w, "request_id") || norc_writer_u64 (w, m->request_id)))
+        return NORC_ERROR;
+    if ((norc_writer_str (w, "tail") || norc_writer_u64 (w, m->tail)))
+        return NORC_ERROR;
     return NORC_OK;
 }
 
 static int
 s_encode_log_data (const norc_log_data_t *m, norc_writer_t *w)
 {
-    uint32_t count = 2 + 4 + (m->error != NULL);
+    uint32_t count = 2 + 6 + (m->error != NULL);
     if (norc_writer_map (w, count)
     ||  norc_writer_str (w, "type") || norc_writer_str (w, "LOG-DATA")
     ||  norc_writer_str (w, "v") || norc_writer_u64 (w, NORC_PROTOCOL_VERSION))
@@ -566,6 +570,10 @@ s_encode_log_data (const norc_log_data_t *m, norc_writer_t *w)
     if ((norc_writer_str (w, "complete") || norc_writer_bool (w, m->complete)))
         return NORC_ERROR;
     if (m->error && (norc_writer_str (w, "error") || norc_writer_str (w, m->error)))
+        return NORC_ERROR;
+    if ((norc_writer_str (w, "request_id") || norc_writer_u64 (w, m->request_id)))
+        return NORC_ERROR;
+    if ((norc_writer_str (w, "size") || norc_writer_u64 (w, m->size)))
         return NORC_ERROR;
     return NORC_OK;
 }
@@ -990,6 +998,10 @@ s_decode_log_fetch (norc_cursor_t *c, const char *key, uint32_t klen, norc_log_f
         return norc_cursor_nil (c) ? NORC_OK : norc_cursor_u64 (c, &m->max_bytes);
     if (S_KEY ("follow"))
         return norc_cursor_nil (c) ? NORC_OK : norc_cursor_bool (c, &m->follow);
+    if (S_KEY ("request_id"))
+        return norc_cursor_nil (c) ? NORC_OK : norc_cursor_u64 (c, &m->request_id);
+    if (S_KEY ("tail"))
+        return norc_cursor_nil (c) ? NORC_OK : norc_cursor_u64 (c, &m->tail);
     return norc_cursor_skip (c);
 }
 
@@ -1006,6 +1018,10 @@ s_decode_log_data (norc_cursor_t *c, const char *key, uint32_t klen, norc_log_da
         return norc_cursor_nil (c) ? NORC_OK : norc_cursor_bool (c, &m->complete);
     if (S_KEY ("error"))
         return norc_cursor_nil (c) ? NORC_OK : norc_cursor_str (c, 1024, &m->error);
+    if (S_KEY ("request_id"))
+        return norc_cursor_nil (c) ? NORC_OK : norc_cursor_u64 (c, &m->request_id);
+    if (S_KEY ("size"))
+        return norc_cursor_nil (c) ? NORC_OK : norc_cursor_u64 (c, &m->size);
     return norc_cursor_skip (c);
 }
 
@@ -1332,14 +1348,18 @@ norc_msg_equal (const norc_msg_t *a, const norc_msg_t *b)
                 && a->log_fetch.instance_id == b->log_fetch.instance_id
                 && a->log_fetch.offset == b->log_fetch.offset
                 && a->log_fetch.max_bytes == b->log_fetch.max_bytes
-                && a->log_fetch.follow == b->log_fetch.follow;
+                && a->log_fetch.follow == b->log_fetch.follow
+                && a->log_fetch.request_id == b->log_fetch.request_id
+                && a->log_fetch.tail == b->log_fetch.tail;
         case NORC_MSG_LOG_DATA:
             return true
                 && a->log_data.instance_id == b->log_data.instance_id
                 && a->log_data.offset == b->log_data.offset
                 && a->log_data.data.size == b->log_data.data.size && (a->log_data.data.size == 0 || memcmp (a->log_data.data.data, b->log_data.data.data, a->log_data.data.size) == 0)
                 && a->log_data.complete == b->log_data.complete
-                && s_str_equal (a->log_data.error, b->log_data.error);
+                && s_str_equal (a->log_data.error, b->log_data.error)
+                && a->log_data.request_id == b->log_data.request_id
+                && a->log_data.size == b->log_data.size;
         case NORC_MSG_API_REQUEST:
             return true
                 && a->api_request.request_id == b->api_request.request_id

@@ -187,12 +187,14 @@ typedef struct {
     bool eof;                 //  True on the last chunk
 } norc_log_chunk_t;
 
-//  LOG-FETCH: A reader asks for an instance's log from an offset.
+//  LOG-FETCH: A reader asks for an instance's log from an offset, or for its tail.
 typedef struct {
     uint64_t instance_id;     //  instances.id
     uint64_t offset;          //  First byte wanted
     uint64_t max_bytes;       //  Most bytes wanted in the reply
     bool follow;              //  Wait for more while the instance runs
+    uint64_t request_id;      //  The reader's correlation id, returned in LOG-DATA
+    uint64_t tail;            //  Non-zero: the last tail bytes of what is there (offset ignor
 } norc_log_fetch_t;
 
 //  LOG-DATA: Log bytes for a reader.
@@ -202,6 +204,8 @@ typedef struct {
     norc_bin_t data;          //  Log bytes
     bool complete;            //  The log is closed and this is its end
     char *error;             //  Non-empty when the log cannot be read
+    uint64_t request_id;      //  The fetch's request_id
+    uint64_t size;            //  The log's size so far (all of it once complete)
 } norc_log_data_t;
 
 //  API-REQUEST: norcctl asks the aggregator for a definition change, a report or a control request. docs/protocol.md lists the operations.

@@ -60,6 +60,7 @@ init)
     gen "$web" web web
     share "$web" web "$servers"
     share "$servers" aggregator "$web"
+    share "$servers" archiver "$web"
     # The page's first login: user admin (added by the setup service)
     if [ ! -e "$admin/web_password" ]; then
         head -c 96 /dev/urandom | base64 | tr -dc 'A-Za-z0-9' | head -c 20 >"$admin/web_password"

@@ -49,11 +49,14 @@ typedef struct {
     char *part;                 //  path while open
 } s_open_t;
 
+//  A reader's fetch, answered at once or parked until there is more
 typedef struct {
     zframe_t *routing_id;
     uint64_t instance_id;
     uint64_t offset;
     uint64_t max;
+    uint64_t tail;              //  non-zero: the last tail bytes (offset ignored)
+    uint64_t request_id;
     norc_us_t until;            //  monotonic time to answer anyway
 } s_parked_t;
 
@@ -451,9 +454,11 @@ s_handle_logs (zloop_t *loop, zsock_t *sock, void *arg)
 //  Answer a fetch with what is there. False when there was nothing new and
 //  the log is not complete (the caller may park it).
 static bool
-s_answer (archiver_t *self, zframe_t *routing_id, uint64_t instance_id, uint64_t offset,
-          uint64_t max, bool force)
+s_answer (archiver_t *self, const s_parked_t *fetch, bool force)
 {
+    uint64_t instance_id = fetch->instance_id;
+    uint64_t offset = fetch->offset;
+    uint64_t max = fetch->max;
     char *path = s_final_path (self, instance_id);
     char *part = norc_asprintf ("%s.part", path);
     bool complete = s_file_size (path) >= 0;
@@ -461,7 +466,7 @@ s_answer (archiver_t *self, zframe_t *routing_id, uint64_t instance_id, uint64_t
     int64_t size = s_file_size (file);
     norc_msg_t *reply = norc_msg_new (NORC_MSG_LOG_DATA);
     reply->log_data.instance_id = instance_id;
-    reply->log_data.offset = offset;
+    reply->log_data.request_id = fetch->request_id;
     bool answered = true;
     if (size < 0) {
         if (!force) {
@@ -475,6 +480,9 @@ s_answer (archiver_t *self, zframe_t *routing_id, uint64_t instance_id, uint64_t
             reply->log_data.error = norc_asprintf ("no log for instance %llu (yet)", (unsigned long long) instance_id);
     }
     else {
+        if (fetch->tail)
+            offset = (uint64_t) size > fetch->tail ? (uint64_t) size - fetch->tail : 0;
+        reply->log_data.size = (uint64_t) size;
         uint64_t want = max && max < FETCH_MAX ? max : FETCH_MAX;
         uint64_t avail = (uint64_t) size > offset ? (uint64_t) size - offset : 0;
         if (want > avail)
@@ -495,7 +503,8 @@ s_answer (archiver_t *self, zframe_t *routing_id, uint64_t instance_id, uint64_t
         }
         reply->log_data.complete = complete && offset + reply->log_data.data.size >= (uint64_t) size;
     }
-    norc_msg_set_routing_id (reply, routing_id);
+    reply->log_data.offset = offset;
+    norc_msg_set_routing_id (reply, fetch->routing_id);
     norc_msg_send (&reply, self->fetch);
 done:
     norc_msg_destroy (&reply);
@@ -512,7 +521,7 @@ s_answer_parked (archiver_t *self, uint64_t instance_id, bool all)
     while (p) {
         bool due = all || now >= p->until;
         if ((p->instance_id == instance_id || due)
-        &&  s_answer (self, p->routing_id, p->instance_id, p->offset, p->max, due)) {
+        &&  s_answer (self, p, due)) {
             zlistx_delete (self->parked, zlistx_cursor (self->parked));
             p = (s_parked_t *) zlistx_first (self->parked);
             continue;
@@ -533,13 +542,12 @@ s_handle_fetch (zloop_t *loop, zsock_t *sock, void *arg)
     }
     if (msg->id == NORC_MSG_LOG_FETCH) {
         norc_log_fetch_t *f = &msg->log_fetch;
-        if (!s_answer (self, msg->routing_id, f->instance_id, f->offset, f->max_bytes, !f->follow)) {
-            s_parked_t *p = (s_parked_t *) norc_calloc (1, sizeof (s_parked_t));
+        s_parked_t fetch = { msg->routing_id, f->instance_id, f->offset, f->max_bytes, f->tail, f->request_id,
+                             norc_mono_us () + NORC_US_PER_SEC };
+        if (!s_answer (self, &fetch, !f->follow)) {
+            s_parked_t *p = (s_parked_t *) norc_malloc (sizeof fetch);
+            *p = fetch;
             p->routing_id = zframe_dup (msg->routing_id);
-            p->instance_id = f->instance_id;
-            p->offset = f->offset;
-            p->max = f->max_bytes;
-            p->until = norc_mono_us () + NORC_US_PER_SEC;
             zlistx_add_end (self->parked, p);
         }
     }

@@ -420,9 +420,11 @@ static const s_command_t s_commands [] = {
       "norcctl instance handle 13", ctl_api_instance_handle },
     { "instance rerun", "ID", "run an instance's task again on its queue, now", "ID\tthe instance's id",
       "norcctl instance rerun 12", ctl_api_instance_rerun },
-    { "logs", "[-f] ID", "print an instance's log (follow it with -f)",
-      "ID\tthe instance's id (# allowed)\n-f, --follow\tkeep printing until the instance ends",
-      "norcctl logs -f 12", ctl_api_logs },
+    { "logs", "[-f] [--offset N] [--limit N] [--tail N] ID", "print an instance's log, or a byte range of it "
+      "(follow it with -f)",
+      "ID\tthe instance's id (# allowed)\n-f, --follow\tkeep printing until the instance ends\n"
+      "--offset N\tfrom byte N (from 0)\n--limit N\tat most N bytes\n--tail N\tfrom the last N bytes there are",
+      "norcctl logs --tail 4096 -f 12", ctl_api_logs },
     { "events", "[--filter PREFIX] [-n COUNT]", "print the event stream, one JSON object per line",
       "--filter PREFIX\tonly topics that start with PREFIX, e.g. instance. (topics: docs/events.md)\n"
       "-n COUNT\tstop after COUNT events",

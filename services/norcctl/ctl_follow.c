@@ -17,16 +17,31 @@
 int
 ctl_api_logs (norc_config_t *config, int argc, char **argv)
 {
+    const char *usage = "norcctl: logs [-f] [--offset N] [--limit N] [--tail N] INSTANCE-ID";
     bool follow = false;
     const char *id_text = NULL;
+    int64_t offset_arg = 0, limit = -1, tail = 0;
     for (int i = 0; i < argc; i++) {
+        int64_t *number = strcmp (argv [i], "--offset") == 0 ? &offset_arg
+                        : strcmp (argv [i], "--limit") == 0 ? &limit
+                        : strcmp (argv [i], "--tail") == 0 ? &tail : NULL;
+        if (number) {
+            char *end = NULL;
+            *number = i + 1 < argc ? strtoll (argv [i + 1], &end, 10) : -1;
+            if (!end || *end || *number < 0 || (number == &tail && *number == 0)) {
+                fprintf (stderr, "norcctl: %s takes a number of bytes (from 0; --tail from 1)\n", argv [i]);
+                return CTL_USAGE;
+            }
+            i++;
+        }
+        else
         if (strcmp (argv [i], "-f") == 0 || strcmp (argv [i], "--follow") == 0)
             follow = true;
         else
         if (!id_text)
             id_text = argv [i];
         else {
-            fprintf (stderr, "norcctl: logs [-f] INSTANCE-ID\n");
+            fprintf (stderr, "%s\n", usage);
             return CTL_USAGE;
         }
     }
@@ -35,7 +50,11 @@ ctl_api_logs (norc_config_t *config, int argc, char **argv)
         if (id_text)
             fprintf (stderr, "norcctl: \"%s\" is not an instance id (a number from 1, # allowed)\n", id_text);
         else
-            fprintf (stderr, "norcctl: logs [-f] INSTANCE-ID (a number, # allowed)\n");
+            fprintf (stderr, "%s (a number, # allowed)\n", usage);
+        return CTL_USAGE;
+    }
+    if (tail && offset_arg) {
+        fprintf (stderr, "norcctl: --tail or --offset, not both\n");
         return CTL_USAGE;
     }
     const char *endpoint = norc_config_str (config, "archiver.fetch");
@@ -43,14 +62,18 @@ ctl_api_logs (norc_config_t *config, int argc, char **argv)
     zsock_t *sock = norc_zmq_connect (ZMQ_DEALER, endpoint);
     if (!sock)
         return CTL_FAIL;
-    uint64_t offset = 0;
+    uint64_t offset = (uint64_t) offset_arg;
+    uint64_t left = limit >= 0 ? (uint64_t) limit : UINT64_MAX;
+    uint64_t request_id = 0;
     int rc = CTL_OK;
-    while (!zsys_interrupted) {
+    while (!zsys_interrupted && left) {
         norc_msg_t *fetch = norc_msg_new (NORC_MSG_LOG_FETCH);
         fetch->log_fetch.instance_id = id;
         fetch->log_fetch.offset = offset;
-        fetch->log_fetch.max_bytes = 1024 * 1024;
+        fetch->log_fetch.tail = request_id ? 0 : (uint64_t) tail;
+        fetch->log_fetch.max_bytes = left < 1024 * 1024 ? left : 1024 * 1024;
         fetch->log_fetch.follow = follow;
+        fetch->log_fetch.request_id = ++request_id;
         norc_msg_send (&fetch, sock);
         int waited = norc_zmq_wait (sock, timeout + 1000);
         if (waited != NORC_OK && zsys_interrupted)
@@ -62,7 +85,7 @@ ctl_api_logs (norc_config_t *config, int argc, char **argv)
             break;
         }
         norc_msg_t *data = norc_msg_recv (sock);
-        if (!data || data->id != NORC_MSG_LOG_DATA) {
+        if (!data || data->id != NORC_MSG_LOG_DATA || data->log_data.request_id != request_id) {
             norc_msg_destroy (&data);
             continue;
         }
@@ -73,11 +96,12 @@ ctl_api_logs (norc_config_t *config, int argc, char **argv)
             norc_msg_destroy (&data);
             break;
         }
-        if (d->offset == offset && d->data.size) {
+        if (d->data.size) {
             fwrite (d->data.data, 1, d->data.size, stdout);
             fflush (stdout);
-            offset += d->data.size;
+            left -= d->data.size < left ? d->data.size : left;
         }
+        offset = d->offset + d->data.size;
         bool done = d->complete || (!follow && d->data.size == 0);
         norc_msg_destroy (&data);
         if (done)

@@ -53,7 +53,7 @@ s_send (web_request_t *req)
     }
     const char *inm = MHD_lookup_connection_value (req->connection, MHD_HEADER_KIND, MHD_HTTP_HEADER_IF_NONE_MATCH);
     //  ETag: a hash of a successful body; If-None-Match that matches is 304
-    if (req->status == 200 && req->text && !req->events) {
+    if (req->status == 200 && req->text && !req->events && !req->log_asked) {
         unsigned char digest [8];
         crypto_generichash (digest, sizeof digest, (const unsigned char *) req->text, strlen (req->text), NULL, 0);
         char hex [17];
@@ -73,8 +73,8 @@ s_send (web_request_t *req)
         response = MHD_create_response_from_buffer (0, (void *) "", MHD_RESPMEM_PERSISTENT);
     }
     else {
-        response = MHD_create_response_from_buffer (req->text ? strlen (req->text) : 0, req->text ? req->text : (char *) "",
-                                                    MHD_RESPMEM_MUST_COPY);
+        size_t len = req->text_len ? req->text_len : req->text ? strlen (req->text) : 0;
+        response = MHD_create_response_from_buffer (len, req->text ? req->text : (char *) "", MHD_RESPMEM_MUST_COPY);
         MHD_add_response_header (response, MHD_HTTP_HEADER_CONTENT_TYPE, req->type ? req->type : "application/json");
     }
     if (*req->etag)
@@ -87,6 +87,14 @@ s_send (web_request_t *req)
         MHD_add_response_header (response, "Idempotent-Replayed", "true");
     if (req->cookie)
         MHD_add_response_header (response, MHD_HTTP_HEADER_SET_COOKIE, req->cookie);
+    if (req->log_asked && status == 200) {
+        char v [24];
+        snprintf (v, sizeof v, "%llu", (unsigned long long) req->log_offset);
+        MHD_add_response_header (response, "X-Norc-Log-Offset", v);
+        snprintf (v, sizeof v, "%llu", (unsigned long long) req->log_size);
+        MHD_add_response_header (response, "X-Norc-Log-Size", v);
+        MHD_add_response_header (response, "X-Norc-Log-Complete", req->log_complete ? "true" : "false");
+    }
     if (status == 405 && *req->allow)
         MHD_add_response_header (response, MHD_HTTP_HEADER_ALLOW, req->allow);
     if (req->type && strncmp (req->type, "text/html", 9) == 0) {
@@ -294,6 +302,8 @@ s_serve (web_request_t *req, const char *url, const char *method)
         norc_strmap_clear (&args);
         return;
     }
+    if (op->http_bytes)
+        web_logs_args (req, &args);
     bool cookie;
     const char *credential = web_credential (req->connection, &cookie);
     if (!credential) {
@@ -464,6 +474,14 @@ s_on_api (zloop_t *loop, zsock_t *sock, void *arg)
             req->audit = norc_roles_allow (NORC_PRINCIPAL_USER, roles, NORC_ROLE_ADMIN);
         }
         else
+        if (reply->code == NORC_OK && req->op->http_bytes && reply->rows.count) {
+            web_logs_fetch (self, req, reply);
+            if (!req->status) {
+                norc_msg_destroy (&msg);
+                return 0;       //  still waiting: for the archiver's bytes
+            }
+        }
+        else
         if (reply->code == NORC_OK)
             web_answer (req, 200, s_reply_json (req->op, reply, req->page_limit), "application/json");
         else {
@@ -473,6 +491,27 @@ s_on_api (zloop_t *loop, zsock_t *sock, void *arg)
         }
         s_resume (self, req);
         s_mhd_run (self);
+    }
+    norc_msg_destroy (&msg);
+    return 0;
+}
+
+//  The log-archiver's bytes for a request that waits for them
+static int
+s_on_log (zloop_t *loop, zsock_t *sock, void *arg)
+{
+    NORC_UNUSED (loop);
+    web_t *self = (web_t *) arg;
+    norc_msg_t *msg = norc_msg_recv (sock);
+    if (msg && msg->id == NORC_MSG_LOG_DATA) {
+        char key [24];
+        snprintf (key, sizeof key, "%llu", (unsigned long long) msg->log_data.request_id);
+        web_request_t *req = (web_request_t *) zhashx_lookup (self->waiting, key);
+        if (req && req->log_asked) {
+            web_logs_answer (req, &msg->log_data);
+            s_resume (self, req);
+            s_mhd_run (self);
+        }
     }
     norc_msg_destroy (&msg);
     return 0;
@@ -548,7 +587,8 @@ s_on_tick (zloop_t *loop, int timer_id, void *arg)
         if (now >= req->deadline)
             zlistx_add_end (late, req);
     for (web_request_t *req = (web_request_t *) zlistx_first (late); req; req = (web_request_t *) zlistx_next (late)) {
-        web_fail (req, 504, "timeout", "the status-aggregator did not answer in time (web.timeout_ms)");
+        web_fail (req, 504, "timeout", req->log_asked ? "the log-archiver did not answer in time (web.timeout_ms)"
+                                                      : "the status-aggregator did not answer in time (web.timeout_ms)");
         s_resume (self, req);
     }
     zlistx_destroy (&late);
@@ -607,6 +647,7 @@ web_destroy (web_t **self_p)
     web_events_destroy (&self->events);
     web_idem_destroy (&self->idem);
     zsock_destroy (&self->stream);
+    zsock_destroy (&self->archiver);
     zloop_destroy (&self->loop);
     zsock_destroy (&self->api);
     free (self);
@@ -656,12 +697,20 @@ web_start (web_t *self)
         return NORC_ERROR;
     }
     zsock_set_subscribe (self->stream, "");
+    const char *archiver = norc_config_str (self->config, "archiver.fetch");
+    self->archiver = norc_zmq_connect (ZMQ_DEALER, archiver);
+    if (!self->archiver) {
+        norc_log_warnx ("cannot connect to %s", archiver);
+        return NORC_ERROR;
+    }
+    zsock_set_sndtimeo (self->archiver, 0);
     self->loop = zloop_new ();
     const union MHD_DaemonInfo *info = MHD_get_daemon_info (self->mhd, MHD_DAEMON_INFO_EPOLL_FD);
     zmq_pollitem_t item = { NULL, info->epoll_fd, ZMQ_POLLIN, 0 };
     zloop_poller (self->loop, &item, s_on_http, self);
     zloop_reader (self->loop, self->api, s_on_api, self);
     zloop_reader (self->loop, self->stream, s_on_stream, self);
+    zloop_reader (self->loop, self->archiver, s_on_log, self);
     zloop_timer (self->loop, S_KEEPALIVE_MS, 0, s_on_keepalive, self);
     zloop_timer (self->loop, S_RECHECK_MS, 0, s_on_recheck, self);
     zloop_timer (self->loop, S_TICK_MS, 0, s_on_tick, self);
@@ -693,5 +742,7 @@ web_turn (web_t *self)
         s_on_api (self->loop, self->api, self);
     while (zsock_events (self->stream) & ZMQ_POLLIN)
         s_on_stream (self->loop, self->stream, self);
+    while (self->archiver && zsock_events (self->archiver) & ZMQ_POLLIN)
+        s_on_log (self->loop, self->archiver, self);
     s_on_tick (self->loop, 0, self);
 }

@@ -14,6 +14,7 @@ struct _web_t {
     zloop_t *loop;
     zsock_t *api;                   //  DEALER to aggregator.api
     zsock_t *stream;                //  SUB to aggregator.stream
+    zsock_t *archiver;              //  DEALER to archiver.fetch (logs)
     web_events_t *events;           //  the event streams' clients
     web_idem_t *idem;               //  the answers of changes made with an Idempotency-Key
     zhashx_t *rechecks;             //  request id -> a stream credential checked again
@@ -57,6 +58,10 @@ typedef struct {
     char allow [32];                //  a 405's Allow header
     char *idem;                     //  its Idempotency-Key's entry, until its answer is kept
     bool replayed;                  //  the answer is a replay of the first
+    size_t text_len;                //  text's length when it is bytes (a log); 0: strlen
+    //  A log's byte range (web_logs.c): asked, then answered
+    uint64_t log_offset, log_limit, log_tail, log_size;
+    bool log_follow, log_final, log_asked, log_complete;
 } web_request_t;
 
 //  The request's answer: status, text (taken), content type (web.c).
@@ -80,5 +85,12 @@ bool web_idempotent (web_t *self, web_request_t *req, const char *credential, co
 void web_session (web_t *self, web_request_t *req, const char *method);
 //  The aggregator's reply to a /api/v1/session request, as its answer.
 void web_session_reply (web_t *self, web_request_t *req, const norc_api_reply_t *reply);
+
+//  A log's request (web_logs.c): its byte range from the checked arguments;
+//  once the aggregator allows it, the fetch from the log-archiver (the
+//  request stays suspended); the archiver's bytes as its answer.
+void web_logs_args (web_request_t *req, const norc_strmap_t *args);
+void web_logs_fetch (web_t *self, web_request_t *req, const norc_api_reply_t *reply);
+void web_logs_answer (web_request_t *req, const norc_log_data_t *data);
 
 #endif

@@ -176,9 +176,9 @@ Test (compose, up_scale_kill_restart_down)
     free (page);
     int login = 0;
     for (int i = 0; i < 60 && login != 200; i++) {
-        char *code = s_out ("curl -s -o /dev/null -w '%%{http_code}' -H 'Content-Type: application/json' "
+        char *code = s_out ("curl -s -o /dev/null -w '%%{http_code}' -c %s/cookies -H 'Content-Type: application/json' "
                             "-d '{\"name\": \"admin\", \"password\": \"%s\"}' http://127.0.0.1:%d/api/v1/session",
-                            password, s_web_port);
+                            keys, password, s_web_port);
         login = atoi (code);
         free (code);
         if (login != 200)
@@ -186,6 +186,11 @@ Test (compose, up_scale_kill_restart_down)
     }
     cr_expect_eq (login, 200, "the page's first login works");
     free (password);
+    //  ... and the page's log viewer reads a log through norc-web (its key
+    //  admitted by the archiver)
+    log = s_out ("curl -sf -b %s/cookies 'http://127.0.0.1:%d/api/v1/instances/1/log?tail=4096'", keys, s_web_port);
+    cr_expect_neq (strstr (log, "done"), NULL, "the log over HTTP: %s", log);
+    free (log);
     //  norc-web holds no database credentials
     char *web_env = s_out ("%s exec -T web env", s_compose);
     cr_expect_null (strstr (web_env, "mysql://"), "%s", web_env);

@@ -465,6 +465,7 @@ s_audited (zcert_t *cert, const char *who, const char *op, int outcome_min, int 
 Test (curve, every_operation_is_audited_once_allowed_or_denied)
 {
     s_user ("lena", "logs:read");
+    s_user ("vera", "viewer");
     s_user ("front", "web");
     //  An enrolment token's pair: the token is its secret half
     char *out = NULL, *errs = NULL;
@@ -484,7 +485,8 @@ Test (curve, every_operation_is_audited_once_allowed_or_denied)
     zcert_t *admin = norc_keys_load (s_keys, "norcctl", true, err, sizeof err);
     zcert_t *scheduler = norc_keys_load (s_keys, "scheduler", true, err, sizeof err);
     zcert_t *front = norc_keys_load (s_keys, "front", true, err, sizeof err);
-    cr_assert (token && lena && admin && scheduler && front, "%s", err);
+    zcert_t *vera = norc_keys_load (s_keys, "vera", true, err, sizeof err);
+    cr_assert (token && lena && admin && scheduler && front && vera, "%s", err);
     size_t ops = 0;
     for (const norc_api_op_t *each; (each = norc_api_op_at (ops)); ops++) {
         const char *op = each->name;
@@ -493,7 +495,10 @@ Test (curve, every_operation_is_audited_once_allowed_or_denied)
         int64_t rows;
         //  Denied: any principal may ask whoami and keys.rotate (its own key)
         if (needs != NORC_ROLE_ANY) {
-            cr_expect_eq (s_audited (lena, "lena", op, 2, 2, &rows), NORC_DENIED, "%s: lena is denied", op);
+            //  (a log's reader is denied as a viewer)
+            zcert_t *denied = needs & NORC_ROLE_LOGS ? vera : lena;
+            const char *name = needs & NORC_ROLE_LOGS ? "vera" : "lena";
+            cr_expect_eq (s_audited (denied, name, op, 2, 2, &rows), NORC_DENIED, "%s: %s is denied", op, name);
             cr_expect_eq (rows, 1, "%s denied: %lld audit rows", op, (long long) rows);
         }
         //  Allowed
@@ -509,7 +514,7 @@ Test (curve, every_operation_is_audited_once_allowed_or_denied)
             who = "front";
         }
         else
-        if (!(needs & (NORC_ROLE_VIEWER | NORC_ROLE_OPERATOR | NORC_ROLE_ADMIN)) && needs != NORC_ROLE_ANY) {
+        if (!(needs & (NORC_ROLE_VIEWER | NORC_ROLE_LOGS | NORC_ROLE_OPERATOR | NORC_ROLE_ADMIN)) && needs != NORC_ROLE_ANY) {
             cert = scheduler;
             who = "scheduler";
         }
@@ -523,5 +528,6 @@ Test (curve, every_operation_is_audited_once_allowed_or_denied)
     zcert_destroy (&admin);
     zcert_destroy (&scheduler);
     zcert_destroy (&front);
+    zcert_destroy (&vera);
     OK ("audit", "verify");
 }

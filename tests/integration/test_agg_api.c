@@ -231,6 +231,7 @@ Test (agg_api, every_operation_answers_with_the_columns_the_schema_declares)
     json_decref (rows);
     norc_msg_destroy (&reply);
     ASK ("instance.show", "id", instance); norc_msg_destroy (&reply);
+    ASK ("instance.log", "id", instance, "tail", "100"); norc_msg_destroy (&reply);
     ASK ("instance.kill", "id", instance); norc_msg_destroy (&reply);
     ASK ("instance.rerun", "id", instance); norc_msg_destroy (&reply);
     char *sql = norc_asprintf ("UPDATE instances SET status = 13, ended_at = UTC_TIMESTAMP(6) WHERE id = %s", instance);

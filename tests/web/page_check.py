@@ -12,7 +12,9 @@ failed run, a viewer and an operator. Then, in the browser:
     forces (a request made by hand from the page) is refused (403);
   - the operator logs in and kills a running instance from the page: the
     row turns KILLED without a reload;
-  - a run's end shows on the page within 1 s of its end.
+  - a run's end shows on the page within 1 s of its end;
+  - a reader of logs (logs:read) watches a log follow its run, scrolls up
+    and keeps their place, and a huge log is held in part (a few MiB).
 Screenshots of every view go to SCREENSHOT_DIR. Exit 0 when all holds; else
 each failure on its own line and exit 1.
 """
@@ -68,6 +70,10 @@ api("POST", "/tasks", {"name": "Bad", "command": "echo failing; exit 3"})
 schedule = api("POST", "/schedules", {"task": "Quick", "queue": "Q", "cron": "0 30 1 * * *", "tz": "Europe/London"})
 api("POST", "/users", {"name": "vic", "password": "viewer password 1", "roles": "viewer"})
 api("POST", "/users", {"name": "olga", "password": "operator password 1", "roles": "operator"})
+api("POST", "/users", {"name": "lena", "password": "logs password 1", "roles": "viewer,logs:read"})
+api("POST", "/tasks", {"name": "Chatty", "command": "for i in $(seq 1 300); do echo line $i; sleep 0.02; done"})
+api("POST", "/tasks", {"name": "Huge", "command": "sleep 1; head -c 6000000 /dev/zero | tr '\\0' y | fold -w 100; "
+                                                  "sleep 1; echo TAIL-END | tr A-Z a-z"})
 bad = api("POST", "/runs", {"task": "Bad", "queue": "Q"})["id"]
 wait_instance(bad, lambda r: r["status"] >= 7)
 executors = api("GET", "/executors")["items"]
@@ -195,6 +201,44 @@ try:
     if status != 403:
         fail("a viewer forcing a rerun got %s, not 403" % status)
     driver.get_log("browser")      # that refusal's console line is expected
+
+    # The log viewer: at the tail, following, never stealing the scroll,
+    # holding at most a few MiB of a huge log
+    login("lena", "logs password 1")
+    chatty = api("POST", "/runs", {"task": "Chatty", "queue": "Q"})["id"]
+    wait_instance(chatty, lambda r: r["status"] == 2)
+    driver.get(URL + "/#/instance/%d" % chatty)
+    log = "pre[data-log='%d']" % chatty
+    until(lambda: "line 20" in driver.find_element(By.CSS_SELECTOR, log).text, what="the log's first lines")
+    until(lambda: "line 60" in driver.find_element(By.CSS_SELECTOR, log).text, what="the log followed")
+    place = "const p = document.querySelector(\"%s\"); return [p.scrollTop, p.clientHeight, p.scrollHeight];" % log
+    top, client, height = driver.execute_script(place)
+    if top + client < height - 4:
+        fail("following, the log is not scrolled to its end: %s" % [top, client, height])
+    driver.execute_script("document.querySelector(\"%s\").scrollTop = 10;" % log)
+    time.sleep(1.5)
+    top, client, later = driver.execute_script(place)
+    if later <= height:
+        fail("the log did not grow while followed (%d then %d)" % (height, later))
+    if top != 10:
+        fail("the viewer moved the scroll of a reader above the end: %d, not 10" % top)
+    shot("log-following")
+    until(lambda: "complete" in driver.find_element(By.CSS_SELECTOR, "[data-log-info]").text, timeout=30,
+          what="the log's end")
+    if "line 300" not in driver.find_element(By.CSS_SELECTOR, log).text:
+        fail("the log's last line is not shown")
+    huge = api("POST", "/runs", {"task": "Huge", "queue": "Q"})["id"]
+    driver.get(URL + "/#/instance/%d" % huge)
+    until(lambda: "tail-end" in driver.find_element(By.CSS_SELECTOR, "pre[data-log='%d']" % huge).text, timeout=60,
+          what="the huge log's end")
+    held = driver.execute_script("return [state.viewer.end - state.viewer.start, "
+                                 "document.querySelector(\"pre[data-log='%d']\").textContent.length, state.viewer.end];" % huge)
+    if held[0] > 4 * 1024 * 1024 + 256 * 1024 or held[1] > 4 * 1024 * 1024 + 256 * 1024 or held[2] < 6000000:
+        fail("the viewer holds %d bytes (%d characters) of a log of %d bytes" % tuple(held))
+    if not driver.find_element(By.CSS_SELECTOR, "[data-earlier]").is_displayed():
+        fail("no way to earlier output of a log held in part")
+    shot("log-huge")
+    console_errors("in the log viewer")
 
     # The operator kills a running instance from the page
     login("olga", "operator password 1")

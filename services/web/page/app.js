@@ -10,7 +10,7 @@ const GROUPS = ["all", "waiting", "running", "succeeded", "failed"];
 const TOPICS = ["instance.created", "instance.started", "instance.ended", "instance.requeued",
                 "executor.status", "scheduler.status", "schedule.changed", "tick.skipped", "gap"];
 
-const state = { me: null, csrf: null, roles: new Set(), zone: "utc", executors: new Map(), stream: null };
+const state = { me: null, csrf: null, roles: new Set(), zone: "utc", executors: new Map(), stream: null, viewer: null };
 
 // ---------------------------------------------------------------------------
 // The API
@@ -73,6 +73,7 @@ function can(role) {
   const r = state.roles;
   if (role === "viewer") return r.has("viewer") || r.has("operator") || r.has("admin");
   if (role === "operator") return r.has("operator") || r.has("admin");
+  if (role === "logs:read") return r.has("logs:read") || r.has("admin");
   return r.has(role);
 }
 
@@ -298,7 +299,146 @@ async function viewInstance(id) {
   const [r, executors] = await Promise.all([api("GET", "/instances/" + id), items("/executors?since=all")]);
   state.executors = new Map(executors.map((e) => [e.id, e]));
   return [card("Instance " + r.id + " — " + r.task, el("p", {}, status(r, lost(r))), props(r), instanceControls(r)),
-          card("Log", el("p", { class: "muted" }, "norcctl log " + r.id + " shows its output."))];
+          card("Log", can("logs:read") ? logViewer(r.id).node
+                                       : el("p", { class: "muted" }, "Reading logs needs the logs:read role."))];
+}
+
+// ---------------------------------------------------------------------------
+// The log viewer: opens at the tail, follows new output while the instance
+// runs, never moves the scroll while the user reads above the end, and
+// holds at most LOG_CAP bytes of a huge log (earlier bytes on request).
+// It outlives the view's refreshes: the same instance keeps its viewer.
+
+const LOG_CAP = 4 * 1024 * 1024, LOG_TAIL = 64 * 1024, LOG_STEP = 256 * 1024;
+
+async function logBytes(id, query) {
+  const response = await fetch("/api/v1/instances/" + id + "/log?" + new URLSearchParams(query),
+                               { credentials: "same-origin" });
+  if (!response.ok) {
+    const text = await response.text();
+    throw new ApiError(response.status, text ? JSON.parse(text) : null);
+  }
+  return {
+    bytes: new Uint8Array(await response.arrayBuffer()),
+    offset: Number(response.headers.get("X-Norc-Log-Offset")),
+    size: Number(response.headers.get("X-Norc-Log-Size")),
+    complete: response.headers.get("X-Norc-Log-Complete") === "true",
+  };
+}
+
+class LogViewer {
+  constructor(id) {
+    this.id = id;
+    this.start = 0;             // the offset of the first byte held
+    this.end = 0;               // the offset past the last byte held
+    this.size = 0;
+    this.complete = false;
+    this.stopped = false;
+    this.segments = [];         // { node, length }, in order
+    this.decoder = new TextDecoder();
+    this.pre = el("pre", { class: "log", "data-log": id, tabindex: 0 });
+    this.info = el("span", { class: "muted", "data-log-info": "" });
+    this.earlier = el("button", { type: "button", "data-earlier": "", hidden: true, onclick: () => this.loadEarlier() }, "Earlier output");
+    this.node = el("div", {}, el("div", { class: "filters" }, this.earlier, this.info), this.pre);
+    this.run();
+  }
+
+  atBottom() {
+    return this.pre.scrollTop + this.pre.clientHeight >= this.pre.scrollHeight - 4;
+  }
+
+  say() {
+    const held = this.end - this.start;
+    this.info.textContent = (this.start ? "bytes " + this.start + "–" + this.end + " of " : "") + this.size + " bytes"
+      + (this.complete ? ", complete" : ", following") + (held >= LOG_CAP ? " (the last " + (LOG_CAP >> 20) + " MiB held)" : "");
+    this.earlier.hidden = this.start === 0;
+  }
+
+  // New bytes at the end: the scroll follows only a reader at the end
+  append(chunk) {
+    const follow = this.atBottom();
+    const text = this.decoder.decode(chunk.bytes, { stream: !chunk.complete });
+    if (text) {
+      const node = document.createTextNode(text);
+      this.pre.append(node);
+      this.segments.push({ node, length: chunk.bytes.length });
+    }
+    this.end = chunk.offset + chunk.bytes.length;
+    this.size = Math.max(chunk.size, this.end);
+    this.complete = chunk.complete;
+    // Over the cap: the oldest segments go, the reader's place kept
+    while (this.end - this.start > LOG_CAP && this.segments.length > 1) {
+      const before = this.pre.scrollHeight;
+      const first = this.segments.shift();
+      first.node.remove();
+      this.start += first.length;
+      if (!follow) this.pre.scrollTop -= before - this.pre.scrollHeight;
+    }
+    if (follow) this.pre.scrollTop = this.pre.scrollHeight;
+    this.say();
+  }
+
+  async loadEarlier() {
+    const from = Math.max(0, this.start - LOG_STEP);
+    if (this.end - from > LOG_CAP) {
+      this.info.textContent = "Holding the last " + (LOG_CAP >> 20) + " MiB: norcctl logs --offset " + from
+        + " --limit " + LOG_STEP + " " + this.id + " reads earlier bytes.";
+      return;
+    }
+    try {
+      const chunk = await logBytes(this.id, { offset: from, limit: this.start - from });
+      const before = this.pre.scrollHeight;
+      const node = document.createTextNode(new TextDecoder().decode(chunk.bytes));
+      this.pre.prepend(node);
+      this.segments.unshift({ node, length: chunk.bytes.length });
+      this.start = from;
+      this.pre.scrollTop += this.pre.scrollHeight - before;
+      this.say();
+    } catch (e) {
+      this.info.textContent = e.message;
+    }
+  }
+
+  async run() {
+    try {
+      const first = await logBytes(this.id, { tail: LOG_TAIL });
+      this.start = first.offset;
+      this.append(first);
+      this.pre.scrollTop = this.pre.scrollHeight;
+      while (!this.complete && !this.stopped) {
+        try {
+          this.append(await logBytes(this.id, { offset: this.end, limit: LOG_STEP, follow: true }));
+        } catch (e) {
+          if (e instanceof ApiError && [401, 403, 404].includes(e.status)) throw e;
+          this.info.textContent = e.message + " (trying again)";
+          await new Promise((resolve) => setTimeout(resolve, 2000));
+        }
+      }
+    } catch (e) {
+      this.info.textContent = e.message;
+    }
+  }
+
+  stop() {
+    this.stopped = true;
+  }
+
+  // Where the reader is, kept across a refresh of the view (a node moved
+  // in the page loses its scroll)
+  place() {
+    return { top: this.pre.scrollTop, bottom: this.atBottom() };
+  }
+
+  restore(place) {
+    this.pre.scrollTop = place.bottom ? this.pre.scrollHeight : place.top;
+  }
+}
+
+function logViewer(id) {
+  if (state.viewer && state.viewer.id === id && !state.viewer.stopped) return state.viewer;
+  if (state.viewer) state.viewer.stop();
+  state.viewer = new LogViewer(id);
+  return state.viewer;
 }
 
 async function viewSchedules() {
@@ -404,10 +544,17 @@ async function refresh() {
   const r = route();
   const view = VIEWS[r.parts[0] || ""] || VIEWS[""];
   document.querySelectorAll("#nav a").forEach((a) => a.classList.toggle("active", a.dataset.view === view.nav));
+  // A log viewer lives while its instance is shown
+  if (state.viewer && !(r.parts[0] === "instance" && r.parts[1] === String(state.viewer.id))) {
+    state.viewer.stop();
+    state.viewer = null;
+  }
   rendering = (async () => {
     try {
       const content = await view.run(r);
+      const place = state.viewer ? state.viewer.place() : null;
       document.getElementById("view").replaceChildren(...content.filter(Boolean));
+      if (place) state.viewer.restore(place);
       await banner();
     } catch (e) {
       if (e instanceof ApiError && e.status === 401) return showLogin();
