@@ -25,7 +25,8 @@ TYPES = {"str": "NORC_API_STR", "int": "NORC_API_INT", "bool": "NORC_API_BOOL",
          "enum": "NORC_API_ENUM"}
 ARG_TYPES = ("str", "int", "bool", "time", "id")
 OUTPUTS = ("common/norc_enums.h", "common/norc_enums.c", "proto/norc_api.h", "proto/norc_api.c",
-           "services/status-aggregator/agg_api_ops.inc", "docs/api.md", "docs/openapi.json")
+           "services/status-aggregator/agg_api_ops.inc", "docs/api.md", "docs/openapi.json",
+           "services/norcctl/ctl_commands.h", "services/norcctl/ctl_commands.inc")
 
 
 def words(el):
@@ -83,7 +84,15 @@ def load(path):
                 sys.exit("gen_api: %s: bad shape %s" % (name, shape))
         if op.get("page") == "1" and not ("before" in [a["name"] for a in args] and "limit" in [a["name"] for a in args]):
             sys.exit("gen_api: %s: a paged operation takes before and limit" % name)
-        ops.append({"name": name, "roles": roles, "change": op.get("change") == "1",
+        table = []
+        reply = op.find("reply")
+        if reply is not None and reply.get("table"):
+            for item in re.split(r"\s+(?=[a-z_]+:)", reply.get("table").strip()):
+                key, _, head = item.partition(":")
+                if key not in [c["name"] for c in cols] or not head:
+                    sys.exit("gen_api: %s: table column %s is not a reply column" % (name, item))
+                table.append((key, head))
+        ops.append({"name": name, "roles": roles, "change": op.get("change") == "1", "table": table,
                     "handler": op.get("handler") or "agg_op_" + name.replace(".", "_"),
                     "doc": words(op), "args": args, "cols": cols,
                     "method": method, "path": path, "shape": shape, "page": op.get("page") == "1"})
@@ -93,7 +102,137 @@ def load(path):
     names = [o["name"] for o in ops]
     if len(set(names)) != len(names):
         sys.exit("gen_api: an operation is defined twice")
-    return enums, ops
+    return enums, ops, load_commands(root, {o["name"]: o for o in ops})
+
+
+def load_commands(root, by_name):
+    """norcctl's commands: their words, the operation each asks, how its
+    words and options become the operation's arguments, and its help."""
+    commands = []
+    for c in root.findall("command"):
+        words = c.get("words")
+        op = by_name.get(c.get("op")) if c.get("op") else None
+        if c.get("op") and not op:
+            sys.exit("gen_api: command %s: unknown operation %s" % (words, c.get("op")))
+        if not op and not c.get("handler"):
+            sys.exit("gen_api: command %s: neither an operation nor a handler" % words)
+        arg_names = {a["name"]: a for a in op["args"]} if op else {}
+
+        def arg_of(key):
+            for a in (op["args"] if op else []):
+                if a["name"] == key or (a["prefix"] and key.startswith(a["name"])):
+                    return a
+            sys.exit("gen_api: command %s: %s is not an argument of %s" % (words, key, c.get("op")))
+        pos = (c.get("pos") or "").split()
+        for key in pos:
+            arg_of(key)
+        options = []
+        for o in c.findall("option"):
+            flag = o.get("flag")
+            name = flag.split()[0].rstrip(",")
+            meta = flag[len(flag.split()[0]):].strip()
+            arg = o.get("arg")
+            if arg:
+                arg_of(arg)
+            options.append({"flag": flag, "name": name, "meta": meta, "arg": arg, "doc": words_of(o),
+                            "required": bool(arg and arg in arg_names and arg_names[arg]["required"]),
+                            "repeat": bool(arg and not arg in arg_names)})
+        if op and not c.get("handler"):
+            covered = set(pos) | {o["arg"] for o in options if o["arg"]}
+            for a in op["args"]:
+                if a["required"] and a["name"] not in covered:
+                    sys.exit("gen_api: command %s: nothing gives %s's required %s" % (words, op["name"], a["name"]))
+        synopsis = c.get("synopsis")
+        if synopsis is None:
+            parts = [k.upper() for k in pos]
+            for o in options:
+                if not o["name"].startswith("-"):
+                    continue
+                text = (o["name"] + " " + o["meta"]).strip()
+                parts.append((text if o["required"] else "[" + text + "]") + ("..." if o["repeat"] else ""))
+            synopsis = " ".join(parts)
+        commands.append({"words": words, "op": op["name"] if op else None, "handler": c.get("handler"),
+                         "local": c.get("local") == "1", "pos": pos, "options": options,
+                         "record": c.get("record") == "1", "done": c.get("done"),
+                         "synopsis": synopsis, "help": c.get("help") or first_sentence(op["doc"]),
+                         "example": c.get("example"), "table": op["table"] if op else []})
+    words = [c["words"] for c in commands]
+    if len(set(words)) != len(words):
+        sys.exit("gen_api: two commands share their words")
+    #  Parity: what HTTP serves, norcctl does
+    also = {n for c in root.findall("command") for n in (c.get("also") or "").split()}
+    if also - set(by_name):
+        sys.exit("gen_api: also names unknown operations %s" % sorted(also - set(by_name)))
+    asked = {c["op"] for c in commands} | also
+    for name, o in by_name.items():
+        if o["method"] and name not in asked:
+            sys.exit("gen_api: %s is served over HTTP but no norcctl command asks it" % name)
+    return commands
+
+
+def words_of(el):
+    return " ".join((el.text or "").split())
+
+
+def first_sentence(doc):
+    text = doc.split(". ")[0].rstrip(".")
+    return text[:1].lower() + text[1:]
+
+
+def gen_command_handlers(commands):
+    handlers = sorted({c["handler"] for c in commands if c["handler"]})
+    return HEADER + """//  ctl_commands.h - the handlers of norcctl's commands that need more than
+//  the generic one (ctl_api_command), as proto/norc_api.xml names them.
+#ifndef CTL_COMMANDS_H_INCLUDED
+#define CTL_COMMANDS_H_INCLUDED
+#include "ctl_cmd.h"
+
+ctl_handler_fn %s;
+
+#endif
+""" % ",\n               ".join(handlers)
+
+
+def gen_commands(ops, commands):
+    out = [HEADER, "//  norcctl's commands (included by ctl_cmd.c): their grammar and help,\n"
+                   "//  from the <command> elements of proto/norc_api.xml, and each operation's\n"
+                   "//  reply table.\n\n"]
+    for o in ops:
+        if o["table"]:
+            ident = o["name"].replace(".", "_")
+            out.append("static const ctl_column_t s_table_%s [] = {\n" % ident)
+            for key, head in o["table"]:
+                out.append("    { %s, %s },\n" % (c_str(key), c_str(head)))
+            out.append("    { NULL, NULL }\n};\n")
+    for c in commands:
+        ident = c["words"].replace(" ", "_")
+        if c["pos"]:
+            out.append("static const char *s_pos_%s [] = { %s, NULL };\n" % (ident, ", ".join(c_str(k) for k in c["pos"])))
+        flags = [o for o in c["options"] if o["arg"]]
+        if flags:
+            out.append("static const ctl_flag_t s_flags_%s [] = {\n" % ident)
+            for o in flags:
+                out.append("    { %s, %s, %s },\n" % (c_str(o["name"]), c_str(o["arg"]), "true" if o["meta"] else "false"))
+            out.append("    { NULL, NULL, false }\n};\n")
+    out.append("\n//  The reply table of op (NULL: none)\nconst ctl_column_t *\nctl_api_table (const char *op)\n{\n")
+    for o in ops:
+        if o["table"]:
+            out.append("    if (strcmp (op, %s) == 0)\n        return s_table_%s;\n" % (c_str(o["name"]), o["name"].replace(".", "_")))
+    out.append("    return NULL;\n}\n\nstatic const ctl_command_t s_commands [] = {\n")
+    for c in commands:
+        ident = c["words"].replace(" ", "_")
+        options = "\n".join(o["flag"] + "\t" + o["doc"] for o in c["options"])
+        table = next((o for o in ops if o["name"] == c["op"]), {"table": []})["table"]
+        out.append("    { %s, %s,\n      %s,\n      %s,\n      %s,\n      %s, %s, %s, %d, %s, %s, %s, %s, %s },\n" % (
+            c_str(c["words"]), c_str(c["synopsis"]), c_str(c["help"]), c_str(options), c_str(c["example"]),
+            c["handler"] or "NULL", c_str(c["op"]) if c["op"] else "NULL",
+            "s_pos_" + ident if c["pos"] else "NULL", len(c["pos"]),
+            "s_flags_" + ident if [o for o in c["options"] if o["arg"]] else "NULL",
+            "s_table_" + c["op"].replace(".", "_") if table and not c["record"] and not c["done"] else "NULL",
+            "true" if c["record"] else "false", c_str(c["done"]) if c["done"] else "NULL",
+            "true" if c["local"] else "false"))
+    out.append("};\n")
+    return "".join(out)
 
 
 def gen_enums_header(enums):
@@ -184,7 +323,7 @@ norc_enum_code (const norc_enum_t *self, const char *name)
 
 
 def c_str(text):
-    return '"' + text.replace("\\", "\\\\").replace('"', '\\"') + '"'
+    return '"' + text.replace("\\", "\\\\").replace('"', '\\"').replace("\n", "\\n").replace("\t", "\\t") + '"'
 
 
 def gen_header():
@@ -347,7 +486,11 @@ def gen_dispatch(ops):
     return "".join(out)
 
 
-def gen_doc(enums, ops):
+def gen_doc(enums, ops, commands):
+    cli = {}
+    for c in commands:
+        if c["op"]:
+            cli.setdefault(c["op"], []).append(c)
     out = ["# The control API\n\n",
            "<!-- GENERATED by proto/gen_api.py from proto/norc_api.xml. DO NOT EDIT. -->\n\n",
            "`norcctl` and every other client ask the status-aggregator with one\n",
@@ -384,6 +527,8 @@ def gen_doc(enums, ops):
     for o in ops:
         out.append("\n## %s\n\n%s Roles: %s. %s\n" % (o["name"], o["doc"], ", ".join(o["roles"]),
                    "A change: audited." if o["change"] else "A read."))
+        for c in cli.get(o["name"], []):
+            out.append("\nnorcctl: `norcctl %s%s`\n" % (c["words"], " " + c["synopsis"] if c["synopsis"] else ""))
         if o["args"]:
             out.append("\n| argument | type | required | meaning |\n|---|---|---|---|\n")
             for a in o["args"]:
@@ -569,9 +714,9 @@ def main():
         return
     if len(sys.argv) != 3:
         sys.exit(__doc__)
-    enums, ops = load(sys.argv[1])
+    enums, ops, commands = load(sys.argv[1])
     texts = (gen_enums_header(enums), gen_enums_source(enums), gen_header(), gen_source(ops),
-             gen_dispatch(ops), gen_doc(enums, ops), gen_openapi(enums, ops))
+             gen_dispatch(ops), gen_doc(enums, ops, commands), gen_openapi(enums, ops), gen_command_handlers(commands), gen_commands(ops, commands))
     for rel, text in zip(OUTPUTS, texts):
         path = os.path.join(sys.argv[2], rel)
         os.makedirs(os.path.dirname(path), exist_ok=True)

@@ -203,24 +203,24 @@ ctl_api_simple (norc_config_t *config, int argc, char **argv, const char *op, co
 }
 
 int
-ctl_api_print_record (norc_config_t *config, int argc, char **argv, const char *op, const char **keys)
+ctl_api_print_record (norc_config_t *config, int argc, char **argv, const char *op, const char **keys, int required)
 {
     norc_strmap_t args = { 0 };
-    const char *pos [2];
+    const char *pos [8];
     int npos;
     bool json = false;
-    int rc = ctl_api_parse (argc, argv, NULL, &args, pos, 1, &npos, &json);
-    if (rc == CTL_OK && npos != 1) {
-        fprintf (stderr, "norcctl: %s needs one argument\n", op);
+    int rc = ctl_api_parse (argc, argv, NULL, &args, pos, 8, &npos, &json);
+    if (rc == CTL_OK && npos != required) {
+        fprintf (stderr, "norcctl: %s needs %d argument%s\n", op, required, required == 1 ? "" : "s");
         rc = CTL_USAGE;
     }
-    if (rc == CTL_OK)
-        rc = ctl_api_check_id (keys [0], pos [0]);
-    norc_msg_t *reply = NULL;
-    if (rc == CTL_OK) {
-        norc_strmap_set (&args, keys [0], pos [0]);
-        rc = ctl_api_request (config, op, &args, &reply);
+    for (int i = 0; rc == CTL_OK && i < npos; i++) {
+        rc = ctl_api_check_id (keys [i], pos [i]);
+        norc_strmap_set (&args, keys [i], pos [i]);
     }
+    norc_msg_t *reply = NULL;
+    if (rc == CTL_OK)
+        rc = ctl_api_request (config, op, &args, &reply);
     if (rc == CTL_OK && json)
         ctl_print_json (stdout, op, &reply->api_reply.rows);
     else
@@ -239,5 +239,12 @@ ctl_api_print_record (norc_config_t *config, int argc, char **argv, const char *
     return rc;
 }
 
-const char *ctl_name_key [] = { "name" };
-const char *ctl_id_key [] = { "id" };
+//  The generic command: its positional words and options make its
+//  operation's arguments; the reply is printed as the command says
+int
+ctl_api_command (norc_config_t *config, const ctl_command_t *cmd, int argc, char **argv)
+{
+    if (cmd->record)
+        return ctl_api_print_record (config, argc, argv, cmd->op, cmd->pos, cmd->npos);
+    return ctl_api_simple (config, argc, argv, cmd->op, cmd->pos, cmd->npos, cmd->flags, cmd->table, cmd->done);
+}

@@ -2,24 +2,10 @@
 //  the aggregator and its printing (ctl_api.c).
 #ifndef CTL_API_INTERNAL_H_INCLUDED
 #define CTL_API_INTERNAL_H_INCLUDED
-#include "ctl_api.h"
 #include "ctl_cmd.h"
+#include "ctl_commands.h"
 #include "ctl_print.h"
 #include "norc_msg.h"
-
-//  A flag a command takes
-typedef struct {
-    const char *flag;           //  "--period"
-    const char *key;            //  API argument
-    bool has_value;             //  false: a switch, sets "1"
-} ctl_flag_t;
-
-//  The argument key of a command's one positional word
-extern const char *ctl_name_key [];
-extern const char *ctl_id_key [];
-
-//  The columns of the queue table (queue list, status queues)
-extern const ctl_column_t ctl_queue_columns [];
 
 //  Parse words: flags from the table into args, the rest into positional.
 //  Returns CTL_OK or CTL_USAGE (printed).
@@ -43,8 +29,9 @@ int ctl_api_check_id (const char *key, const char *text);
 int ctl_api_simple (norc_config_t *config, int argc, char **argv, const char *op, const char **keys,
                     int required, const ctl_flag_t *flags, const ctl_column_t *columns, const char *done);
 
-//  A command with one positional word (keys [0]) whose answer is one
+//  A command with N positional words mapped to keys whose answer is a
 //  record, printed a field per line.
-int ctl_api_print_record (norc_config_t *config, int argc, char **argv, const char *op, const char **keys);
+int ctl_api_print_record (norc_config_t *config, int argc, char **argv, const char *op, const char **keys,
+                          int required);
 
 #endif

@@ -11,31 +11,9 @@
 #include <unistd.h>
 
 int
-ctl_api_queue_add (norc_config_t *config, int argc, char **argv)
+ctl_api_group_add (norc_config_t *config, const ctl_command_t *cmd, int argc, char **argv)
 {
-    static const ctl_flag_t flags [] = { { "--kind", "kind", true }, { NULL, NULL, false } };
-    return ctl_api_simple (config, argc, argv, "queue.add", ctl_name_key, 1, flags, NULL, "queue %s added (id %s)");
-}
-
-const ctl_column_t ctl_queue_columns [] = {
-    { "name", "Name" }, { "kind", "Type" }, { "waiting", "Waiting" }, { "executors", "Executors" }, { NULL, NULL }
-};
-
-int
-ctl_api_queue_list (norc_config_t *config, int argc, char **argv)
-{
-    return ctl_api_simple (config, argc, argv, "queue.list", NULL, 0, NULL, ctl_queue_columns, NULL);
-}
-
-int
-ctl_api_queue_rm (norc_config_t *config, int argc, char **argv)
-{
-    return ctl_api_simple (config, argc, argv, "queue.rm", ctl_name_key, 1, NULL, NULL, "queue %s removed");
-}
-
-int
-ctl_api_group_add (norc_config_t *config, int argc, char **argv)
-{
+    NORC_UNUSED (cmd);
     if (argc < 2) {
         fprintf (stderr, "norcctl: group add NAME QUEUE:PRIORITY...\n");
         return CTL_USAGE;
@@ -95,7 +73,7 @@ s_read_file (const char *path)
 }
 
 int
-ctl_api_task_add (norc_config_t *config, int argc, char **argv)
+ctl_api_task_add (norc_config_t *config, const ctl_command_t *cmd, int argc, char **argv)
 {
     //  --command-file FILE (or - for standard input): the command is the
     //  file's text, for commands too long or too awkward to quote
@@ -117,19 +95,12 @@ ctl_api_task_add (norc_config_t *config, int argc, char **argv)
             memcpy (words, argv, (size_t) argc * sizeof (char *));
             words [i] = (char *) "--command";
             words [i + 1] = command;
-            int rc = ctl_api_task_add (config, argc, words);
+            int rc = ctl_api_task_add (config, cmd, argc, words);
             free (words);
             free (command);
             return rc;
         }
-    static const ctl_flag_t flags [] = {
-        { "--command", "command", true }, { "--timeout", "timeout", true }, { "--env", "env", true },
-        { "--secret-env", "secret", true },
-        { "--cwd", "cwd", true }, { "--retries", "retries", true }, { "--description", "description", true },
-        { "--retry-backoff", "retry_backoff", true }, { "--retry-cap", "retry_cap", true },
-        { "--log-max", "log_max", true }, { NULL, NULL, false }
-    };
-    return ctl_api_simple (config, argc, argv, "task.add", ctl_name_key, 1, flags, NULL, "task %s added (id %s)");
+    return ctl_api_simple (config, argc, argv, cmd->op, cmd->pos, cmd->npos, cmd->flags, NULL, "task %s added (id %s)");
 }
 
 //  A job file: {"timeout": S, "description": D, "nodes": [{"name": N,
@@ -219,8 +190,9 @@ s_job_file (const char *path, norc_strmap_t *args, int *edges)
 //  job add NAME (--node NAME=TASK... [--edge PARENT:CHILD...] | --file F)
 //  [--timeout S] [--description D]
 int
-ctl_api_job_add (norc_config_t *config, int argc, char **argv)
+ctl_api_job_add (norc_config_t *config, const ctl_command_t *cmd, int argc, char **argv)
 {
+    NORC_UNUSED (cmd);
     norc_strmap_t args = { 0 };
     const char *name = NULL;
     int edges = 0, rc = CTL_OK;
@@ -292,63 +264,22 @@ ctl_api_job_add (norc_config_t *config, int argc, char **argv)
     return rc;
 }
 
-static const ctl_column_t s_job_columns [] = {
-    { "node", "Node" }, { "task", "Task" }, { "after", "After" }, { NULL, NULL }
-};
-
 int
-ctl_api_job_show (norc_config_t *config, int argc, char **argv)
+ctl_api_schedule_add (norc_config_t *config, const ctl_command_t *cmd, int argc, char **argv)
 {
-    return ctl_api_simple (config, argc, argv, "job.show", ctl_name_key, 1, NULL, s_job_columns, NULL);
-}
-
-static const ctl_column_t s_task_columns [] = {
-    { "name", "Name" }, { "kind", "Type" }, { "command", "Command" }, { "added", "Added" },
-    { "timeout_s", "Timeout" }, { "instances", "Instances" }, { NULL, NULL }
-};
-
-int
-ctl_api_task_list (norc_config_t *config, int argc, char **argv)
-{
-    return ctl_api_simple (config, argc, argv, "task.list", NULL, 0, NULL, s_task_columns, NULL);
-}
-
-int
-ctl_api_task_show (norc_config_t *config, int argc, char **argv)
-{
-    return ctl_api_print_record (config, argc, argv, "task.show", ctl_name_key);
-}
-
-int
-ctl_api_task_rm (norc_config_t *config, int argc, char **argv)
-{
-    return ctl_api_simple (config, argc, argv, "task.rm", ctl_name_key, 1, NULL, NULL, "task %s removed");
-}
-
-int
-ctl_api_schedule_add (norc_config_t *config, int argc, char **argv)
-{
-    static const char *keys [] = { "task" };
-    static const ctl_flag_t flags [] = {
-        { "--queue", "queue", true }, { "--period", "period", true }, { "--reps", "reps", true },
-        { "--start", "start", true }, { "--make-up", "make_up", false }, { "--cron", "cron", true },
-        { "--tz", "tz", true }, { "--catchup", "catchup", true }, { "--window", "window", true },
-        { "--concurrency", "concurrency", true }, { "--deadline", "deadline", true },
-        { NULL, NULL, false }
-    };
     norc_strmap_t args = { 0 };
     const char *pos [2];
     int npos;
     bool json = false;
-    int rc = ctl_api_parse (argc, argv, flags, &args, pos, 1, &npos, &json);
+    int rc = ctl_api_parse (argc, argv, cmd->flags, &args, pos, 1, &npos, &json);
     if (rc == CTL_OK && npos != 1) {
         fprintf (stderr, "norcctl: schedule add TASK --queue Q (--period S | --cron EXPR) ...\n");
         rc = CTL_USAGE;
     }
     norc_msg_t *reply = NULL;
     if (rc == CTL_OK) {
-        norc_strmap_set (&args, keys [0], pos [0]);
-        rc = ctl_api_request (config, "schedule.add", &args, &reply);
+        norc_strmap_set (&args, cmd->pos [0], pos [0]);
+        rc = ctl_api_request (config, cmd->op, &args, &reply);
     }
     if (rc == CTL_OK && json)
         ctl_print_json (stdout, "schedule.add", &reply->api_reply.rows);
@@ -363,51 +294,3 @@ ctl_api_schedule_add (norc_config_t *config, int argc, char **argv)
     return rc;
 }
 
-static const ctl_column_t s_schedule_columns [] = {
-    { "id", "ID" }, { "task", "Task" }, { "queue", "Queue" }, { "timing", "Timing" }, { "tz", "Zone" },
-    { "repetitions", "Reps" }, { "remaining", "Left" }, { "catchup", "Catch-up" }, { "paused", "Paused" },
-    { "next", "Next" }, { "scheduler", "Scheduler" }, { NULL, NULL }
-};
-
-int
-ctl_api_schedule_list (norc_config_t *config, int argc, char **argv)
-{
-    static const ctl_flag_t flags [] = { { "--all", "all", false }, { NULL, NULL, false } };
-    return ctl_api_simple (config, argc, argv, "schedule.list", NULL, 0, flags, s_schedule_columns, NULL);
-}
-
-int
-ctl_api_schedule_show (norc_config_t *config, int argc, char **argv)
-{
-    return ctl_api_print_record (config, argc, argv, "schedule.show", ctl_id_key);
-}
-
-int
-ctl_api_schedule_rm (norc_config_t *config, int argc, char **argv)
-{
-    return ctl_api_simple (config, argc, argv, "schedule.rm", ctl_id_key, 1, NULL, NULL, "schedule %s deleted");
-}
-
-int
-ctl_api_schedule_pause (norc_config_t *config, int argc, char **argv)
-{
-    return ctl_api_simple (config, argc, argv, "schedule.pause", ctl_id_key, 1, NULL, NULL, "schedule %s paused");
-}
-
-int
-ctl_api_schedule_resume (norc_config_t *config, int argc, char **argv)
-{
-    return ctl_api_simple (config, argc, argv, "schedule.resume", ctl_id_key, 1, NULL, NULL, "schedule %s resumed");
-}
-
-static const ctl_column_t s_history_columns [] = {
-    { "nominal", "Tick" }, { "last", "Through" }, { "ticks", "Ticks" }, { "outcome", "Outcome" }, { "instance_id", "Instance" }, { "status", "Status" },
-    { "lateness_ms", "Late (ms)" }, { "reason", "Why" }, { NULL, NULL }
-};
-
-int
-ctl_api_schedule_history (norc_config_t *config, int argc, char **argv)
-{
-    static const ctl_flag_t flags [] = { { "-n", "limit", true }, { NULL, NULL, false } };
-    return ctl_api_simple (config, argc, argv, "schedule.history", ctl_id_key, 1, flags, s_history_columns, NULL);
-}

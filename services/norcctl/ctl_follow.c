@@ -15,8 +15,9 @@
 //  logs: from the log-archiver
 
 int
-ctl_api_logs (norc_config_t *config, int argc, char **argv)
+ctl_api_logs (norc_config_t *config, const ctl_command_t *cmd, int argc, char **argv)
 {
+    NORC_UNUSED (cmd);
     const char *usage = "norcctl: logs [-f] [--offset N] [--limit N] [--tail N] INSTANCE-ID";
     bool follow = false;
     const char *id_text = NULL;
@@ -116,8 +117,9 @@ ctl_api_logs (norc_config_t *config, int argc, char **argv)
 //  events: the public stream, one JSON object per line
 
 int
-ctl_api_events (norc_config_t *config, int argc, char **argv)
+ctl_api_events (norc_config_t *config, const ctl_command_t *cmd, int argc, char **argv)
 {
+    NORC_UNUSED (cmd);
     const char *filter = "";
     long count = -1;
     for (int i = 0; i < argc; i++) {
@@ -203,21 +205,10 @@ ctl_api_events (norc_config_t *config, int argc, char **argv)
 //  --------------------------------------------------------------------------
 //  audit: every change and every refusal of one
 
-static const ctl_column_t s_audit_columns [] = {
-    { "id", "ID" }, { "at", "At" }, { "principal", "Who" }, { "source", "From" }, { "verb", "What" },
-    { "target", "On" }, { "outcome", "Outcome" }, { "reason", "Why" }, { NULL, NULL }
-};
-
 int
-ctl_api_audit_list (norc_config_t *config, int argc, char **argv)
+ctl_api_audit_verify (norc_config_t *config, const ctl_command_t *cmd, int argc, char **argv)
 {
-    static const ctl_flag_t flags [] = { { "-n", "limit", true }, { NULL, NULL, false } };
-    return ctl_api_simple (config, argc, argv, "audit.list", NULL, 0, flags, s_audit_columns, NULL);
-}
-
-int
-ctl_api_audit_verify (norc_config_t *config, int argc, char **argv)
-{
+    NORC_UNUSED (cmd);
     norc_strmap_t args = { 0 };
     const char *pos [1];
     int npos;

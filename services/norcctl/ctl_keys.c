@@ -8,35 +8,9 @@
 #include <errno.h>
 #include <unistd.h>
 
-static const ctl_column_t s_key_columns [] = {
-    { "fingerprint", "Fingerprint" }, { "name", "Name" }, { "kind", "Kind" }, { "roles", "Roles" },
-    { "state", "State" }, { "created_by", "By" }, { "created_at", "Created" }, { "expires_at", "Expires" },
-    { NULL, NULL }
-};
-
-static const ctl_column_t s_pending_columns [] = {
-    { "fingerprint", "Fingerprint" }, { "address", "From" }, { "created_at", "First" }, { "seen_at", "Last" },
-    { NULL, NULL }
-};
-
-int
-ctl_api_keys_list (norc_config_t *config, int argc, char **argv)
-{
-    return ctl_api_simple (config, argc, argv, "keys.list", NULL, 0, NULL, s_key_columns, NULL);
-}
-
-int
-ctl_api_keys_pending (norc_config_t *config, int argc, char **argv)
-{
-    return ctl_api_simple (config, argc, argv, "keys.pending", NULL, 0, NULL, s_pending_columns, NULL);
-}
-
-static const char *s_name_key [] = { "name" };
-static const char *s_ref_key [] = { "ref" };
-
 //  keys add NAME (--key Z85 | --file NAME.key) --role ROLES [--kind K] [--expires S]
 int
-ctl_api_keys_add (norc_config_t *config, int argc, char **argv)
+ctl_api_keys_add (norc_config_t *config, const ctl_command_t *cmd, int argc, char **argv)
 {
     //  --file: the public key file's key, sent as --key
     char **words = (char **) norc_calloc ((size_t) argc + 1, sizeof *words);
@@ -58,47 +32,19 @@ ctl_api_keys_add (norc_config_t *config, int argc, char **argv)
         else
             words [n++] = argv [i];
     }
-    static const ctl_flag_t flags [] = {
-        { "--key", "key", true }, { "--role", "roles", true }, { "--kind", "kind", true },
-        { "--expires", "expires", true }, { NULL, NULL, false }
-    };
-    int rc = ctl_api_simple (config, n, words, "keys.add", s_name_key, 1, flags, NULL, "added %s");
+    int rc = ctl_api_simple (config, n, words, cmd->op, cmd->pos, cmd->npos, cmd->flags, NULL, "added %s");
     free (words);
     return rc;
 }
 
-int
-ctl_api_keys_accept (norc_config_t *config, int argc, char **argv)
-{
-    static const ctl_flag_t flags [] = {
-        { "--name", "name", true }, { "--role", "roles", true }, { "--kind", "kind", true }, { NULL, NULL, false }
-    };
-    return ctl_api_simple (config, argc, argv, "keys.accept", s_ref_key, 1, flags, NULL, "accepted %s");
-}
-
-int
-ctl_api_keys_reject (norc_config_t *config, int argc, char **argv)
-{
-    return ctl_api_simple (config, argc, argv, "keys.reject", s_ref_key, 1, NULL, NULL, "rejected %s");
-}
-
-int
-ctl_api_keys_revoke (norc_config_t *config, int argc, char **argv)
-{
-    return ctl_api_simple (config, argc, argv, "keys.revoke", s_ref_key, 1, NULL, NULL, "revoked %s");
-}
-
 //  keys token NAME --role ROLES [--expires S]: prints the token alone
 int
-ctl_api_keys_token (norc_config_t *config, int argc, char **argv)
+ctl_api_keys_token (norc_config_t *config, const ctl_command_t *cmd, int argc, char **argv)
 {
-    static const ctl_flag_t flags [] = {
-        { "--role", "roles", true }, { "--expires", "expires", true }, { NULL, NULL, false }
-    };
     norc_strmap_t args = { 0 };
     const char *pos [1];
     int npos;
-    int rc = ctl_api_parse (argc, argv, flags, &args, pos, 1, &npos, NULL);
+    int rc = ctl_api_parse (argc, argv, cmd->flags, &args, pos, 1, &npos, NULL);
     if (rc == CTL_OK && npos != 1) {
         fprintf (stderr, "norcctl: keys token needs the NAME the enrolled key will have\n");
         rc = CTL_USAGE;
@@ -118,16 +64,13 @@ ctl_api_keys_token (norc_config_t *config, int argc, char **argv)
 //  token add NAME --role ROLES [--expires S]: an API token for HTTP
 //  (norc-web); prints the secret alone, the only time it is shown
 int
-ctl_api_token_add (norc_config_t *config, int argc, char **argv)
+ctl_api_token_add (norc_config_t *config, const ctl_command_t *cmd, int argc, char **argv)
 {
-    static const ctl_flag_t flags [] = {
-        { "--role", "roles", true }, { "--expires", "expires", true }, { NULL, NULL, false }
-    };
     norc_strmap_t args = { 0 };
     const char *pos [1];
     int npos;
     bool json = false;
-    int rc = ctl_api_parse (argc, argv, flags, &args, pos, 1, &npos, &json);
+    int rc = ctl_api_parse (argc, argv, cmd->flags, &args, pos, 1, &npos, &json);
     if (rc == CTL_OK && npos != 1) {
         fprintf (stderr, "norcctl: token add needs the token's NAME\n");
         rc = CTL_USAGE;
@@ -147,34 +90,16 @@ ctl_api_token_add (norc_config_t *config, int argc, char **argv)
     return rc;
 }
 
-static const ctl_column_t s_token_columns [] = {
-    { "id", "Id" }, { "name", "Name" }, { "roles", "Roles" }, { "created_by", "By" }, { "created_at", "Created" },
-    { "expires_at", "Expires" }, { "last_used_at", "Used" }, { "revoked_at", "Revoked" }, { NULL, NULL }
-};
-
-int
-ctl_api_token_list (norc_config_t *config, int argc, char **argv)
-{
-    return ctl_api_simple (config, argc, argv, "token.list", NULL, 0, NULL, s_token_columns, NULL);
-}
-
-int
-ctl_api_token_revoke (norc_config_t *config, int argc, char **argv)
-{
-    return ctl_api_simple (config, argc, argv, "token.revoke", s_ref_key, 1, NULL, NULL, "revoked token %s");
-}
-
 //  user add NAME --role ROLES: a local user of the page; its password is
 //  the first line of the standard input (never an argument: arguments are
 //  seen by every process of the host)
 int
-ctl_api_user_add (norc_config_t *config, int argc, char **argv)
+ctl_api_user_add (norc_config_t *config, const ctl_command_t *cmd, int argc, char **argv)
 {
-    static const ctl_flag_t flags [] = { { "--role", "roles", true }, { NULL, NULL, false } };
     norc_strmap_t args = { 0 };
     const char *pos [1];
     int npos;
-    int rc = ctl_api_parse (argc, argv, flags, &args, pos, 1, &npos, NULL);
+    int rc = ctl_api_parse (argc, argv, cmd->flags, &args, pos, 1, &npos, NULL);
     if (rc == CTL_OK && npos != 1) {
         fprintf (stderr, "norcctl: user add needs the user's NAME (the password on the standard input)\n");
         rc = CTL_USAGE;
@@ -203,33 +128,13 @@ ctl_api_user_add (norc_config_t *config, int argc, char **argv)
     return rc;
 }
 
-static const ctl_column_t s_user_columns [] = {
-    { "name", "Name" }, { "roles", "Roles" }, { "created_by", "By" }, { "created_at", "Created" },
-    { "last_login_at", "Last login" }, { "failures", "Failures" }, { "locked", "Locked" }, { NULL, NULL }
-};
-
-int
-ctl_api_user_list (norc_config_t *config, int argc, char **argv)
-{
-    return ctl_api_simple (config, argc, argv, "user.list", NULL, 0, NULL, s_user_columns, NULL);
-}
-
-int
-ctl_api_user_rm (norc_config_t *config, int argc, char **argv)
-{
-    return ctl_api_simple (config, argc, argv, "user.rm", s_name_key, 1, NULL, NULL, "user %s removed");
-}
-
 //  keys rotate [PAIR] [--principal NAME] [--overlap S] [--dir DIR]: a new
 //  pair for PAIR (default: this norcctl's own), registered for the
 //  principal (default: the caller), then put in the old one's place (the
 //  old files kept as PAIR.key.old and PAIR.key_secret.old)
 int
-ctl_api_keys_rotate (norc_config_t *config, int argc, char **argv)
+ctl_api_keys_rotate (norc_config_t *config, const ctl_command_t *cmd, int argc, char **argv)
 {
-    static const ctl_flag_t flags [] = {
-        { "--principal", "name", true }, { "--overlap", "overlap", true }, { NULL, NULL, false }
-    };
     //  --dir is norcctl's own, not the request's
     const char *dir_flag = NULL;
     char **words = (char **) norc_calloc ((size_t) argc + 1, sizeof *words);
@@ -242,7 +147,7 @@ ctl_api_keys_rotate (norc_config_t *config, int argc, char **argv)
     norc_strmap_t args = { 0 };
     const char *pos [1];
     int npos = 0;
-    int rc = ctl_api_parse (n, words, flags, &args, pos, 1, &npos, NULL);
+    int rc = ctl_api_parse (n, words, cmd->flags, &args, pos, 1, &npos, NULL);
     const char *own = norc_config_str (config, "security.key");
     const char *pair = npos ? pos [0] : *own ? own : "norcctl";
     char *dir = norc_strdup (dir_flag ? dir_flag : norc_config_str (config, "security.keys_dir"));

@@ -13,7 +13,7 @@
 #include <unistd.h>
 
 int
-ctl_api_run (norc_config_t *config, int argc, char **argv)
+ctl_api_run (norc_config_t *config, const ctl_command_t *cmd, int argc, char **argv)
 {
     static const char *keys [] = { "task" };
     for (int i = 0; i + 1 < argc; i++)
@@ -54,56 +54,17 @@ ctl_api_run (norc_config_t *config, int argc, char **argv)
             free (rest);
             return rc;
         }
-    static const ctl_flag_t flags [] = { { "--queue", "queue", true }, { NULL, NULL, false } };
-    return ctl_api_simple (config, argc, argv, "run", keys, 1, flags, NULL, "instance %2$s of %1$s created");
-}
-
-int
-ctl_api_instance_show (norc_config_t *config, int argc, char **argv)
-{
-    return ctl_api_print_record (config, argc, argv, "instance.show", ctl_id_key);
-}
-
-int
-ctl_api_instance_kill (norc_config_t *config, int argc, char **argv)
-{
-    return ctl_api_simple (config, argc, argv, "instance.kill", ctl_id_key, 1, NULL, NULL, "instance %s: kill requested");
-}
-
-int
-ctl_api_instance_handle (norc_config_t *config, int argc, char **argv)
-{
-    return ctl_api_simple (config, argc, argv, "instance.handle", ctl_id_key, 1, NULL, NULL, "instance %s handled");
-}
-
-int
-ctl_api_instance_rerun (norc_config_t *config, int argc, char **argv)
-{
-    return ctl_api_simple (config, argc, argv, "instance.rerun", ctl_id_key, 1, NULL, NULL,
-                     "instance %2$s created to rerun %1$s");
+    return ctl_api_simple (config, argc, argv, cmd->op, cmd->pos, cmd->npos, cmd->flags, NULL,
+                           "instance %2$s of %1$s created");
 }
 
 //  --------------------------------------------------------------------------
 //  status: the original reporter's sections
 
-static const ctl_column_t s_executor_columns [] = {
-    { "id", "ID" }, { "queue", "Queue" }, { "host", "Host" }, { "pid", "PID" }, { "running", "Running" },
-    { "succeeded", "Succeeded" }, { "failed", "Failed" }, { "started", "Started" }, { "ended", "Ended" },
-    { "status", "Status" }, { NULL, NULL }
-};
-static const ctl_column_t s_scheduler_columns [] = {
-    { "id", "ID" }, { "host", "Host" }, { "pid", "PID" }, { "claimed", "Claimed" }, { "started", "Started" },
-    { "ended", "Ended" }, { "status", "Status" }, { NULL, NULL }
-};
-static const ctl_column_t s_instance_columns [] = {
-    { "id", "ID" }, { "task", "Task" }, { "queue", "Queue" }, { "schedule_id", "Schedule" },
-    { "job", "Job" }, { "attempt", "Try" }, { "executor_id", "Executor" }, { "started", "Started" }, { "ended", "Ended" },
-    { "exit_code", "Exit" }, { "status", "Status" }, { NULL, NULL }
-};
-
 int
-ctl_api_status (norc_config_t *config, int argc, char **argv)
+ctl_api_status (norc_config_t *config, const ctl_command_t *cmd, int argc, char **argv)
 {
+    NORC_UNUSED (cmd);
     static const ctl_flag_t flags [] = {
         { "--since", "since", true }, { "--failed", "failed", false }, { NULL, NULL, false }
     };
@@ -116,11 +77,9 @@ ctl_api_status (norc_config_t *config, int argc, char **argv)
         norc_strmap_clear (&args);
         return rc;
     }
-    static const struct { const char *name, *op, *title; const ctl_column_t *columns; } sections [] = {
-        { "executors", "status.executors", "Executors", s_executor_columns },
-        { "schedulers", "status.schedulers", "Schedulers", s_scheduler_columns },
-        { "queues", "status.queues", "Queues", ctl_queue_columns },
-        { "instances", "status.instances", "Instances", s_instance_columns },
+    static const struct { const char *name, *op, *title; } sections [] = {
+        { "executors", "status.executors", "Executors" }, { "schedulers", "status.schedulers", "Schedulers" },
+        { "queues", "status.queues", "Queues" },          { "instances", "status.instances", "Instances" },
     };
     for (int i = 0; i < npos; i++) {
         bool known = false;
@@ -175,7 +134,7 @@ ctl_api_status (norc_config_t *config, int argc, char **argv)
         }
         else {
             printf ("\n## %s ##\n", sections [s].title);
-            ctl_print_table (stdout, &reply->api_reply.rows, sections [s].columns);
+            ctl_print_table (stdout, &reply->api_reply.rows, ctl_api_table (sections [s].op));
         }
         first = false;
         norc_msg_destroy (&reply);
@@ -203,8 +162,9 @@ s_expected_status (int request)
 }
 
 int
-ctl_api_control (norc_config_t *config, int argc, char **argv)
+ctl_api_control (norc_config_t *config, const ctl_command_t *cmd, int argc, char **argv)
 {
+    NORC_UNUSED (cmd);
     if (argc < 1) {
         fprintf (stderr, "norcctl: control stop|kill|pause|resume|reload|handle "
                          "(executor ID | scheduler ID | --host HOST) [--wait [--timeout S]]\n");

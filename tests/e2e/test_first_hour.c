@@ -298,3 +298,37 @@ Test (first_hour, an_endpoint_others_could_reach_is_refused_unless_the_operator_
     free (logs);
     free (bin);
 }
+
+//  Commands that come from the schema alone, with the generic handler:
+//  whoami and daemon show print a record, and --json types it
+Test (first_hour, whoami_and_daemon_show_print_a_record)
+{
+    char *out = NULL, *err = NULL;
+    cr_assert_eq (norc_test_system_ctl (s_sys, &out, &err, "whoami", (const char *) NULL), 0, "%s", err);
+    cr_expect_not_null (strstr (out, "kind"), "%s", out);
+    free (out);
+    free (err);
+    int64_t id = norc_test_db_int (s_db, "SELECT MIN(id) FROM daemons WHERE kind = 1");
+    char text [32];
+    snprintf (text, sizeof text, "%lld", (long long) id);
+    out = err = NULL;
+    cr_assert_eq (norc_test_system_ctl (s_sys, &out, &err, "daemon", "show", text, (const char *) NULL), 0, "%s", err);
+    cr_expect_not_null (strstr (out, "scheduler"), "%s", out);
+    cr_expect_not_null (strstr (out, "RUNNING"), "the status by its name: %s", out);
+    free (out);
+    free (err);
+    out = err = NULL;
+    cr_assert_eq (norc_test_system_ctl (s_sys, &out, &err, "daemon", "show", text, "--json", (const char *) NULL), 0,
+                  "%s", err);
+    char expect [64];
+    snprintf (expect, sizeof expect, "\"id\": %lld", (long long) id);
+    cr_expect_not_null (strstr (out, expect), "an id is a number: %s", out);
+    free (out);
+    free (err);
+    //  A word that is not an id: a usage error, nothing asked
+    out = err = NULL;
+    cr_expect_eq (norc_test_system_ctl (s_sys, &out, &err, "daemon", "show", "four", (const char *) NULL), 2);
+    cr_expect_not_null (strstr (err, "is not an id"), "%s", err);
+    free (out);
+    free (err);
+}
