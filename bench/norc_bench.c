@@ -14,6 +14,7 @@
 //
 //  usage: norc_bench SERVER-URL BIN-DIR [--lateness-seconds N]
 //  (bench/run.sh starts a private MariaDB and runs it). Prints Markdown.
+#include "bench_sys.h"
 #include "norc.h"
 #include "norc_db.h"
 #include "norc_log.h"
@@ -31,9 +32,6 @@
 
 extern char **environ;
 
-static const char *s_server;
-static const char *s_bin;
-static char s_dir [] = "/tmp/norc-bench-XXXXXX";
 
 //  --------------------------------------------------------------------------
 //  (a) machine limits
@@ -83,120 +81,11 @@ s_commit_rate (const char *url, double seconds)
     return rate;
 }
 
-//  --------------------------------------------------------------------------
-//  A private Norc for one measurement
-
-typedef struct {
-    char *url;
-    char *env [16];
-    pid_t pids [16];
-    int count;
-    int serial;
-} s_sys_t;
-
-static bool s_curve;                //  --curve: CURVE on every endpoint
-
-static void
-s_sys_init (s_sys_t *sys, const char *name)
-{
-    static int serial = 0;
-    memset (sys, 0, sizeof (*sys));
-    sys->serial = serial++;
-    sys->url = norc_asprintf ("%snorc_bench_%s_%d", s_server, name, (int) getpid ());
-    char err [512];
-    if (norc_migrate_url (sys->url, err, sizeof err) != NORC_OK)
-        norc_fatalx ("cannot create %s: %s", sys->url, err);
-    int k = 0;
-    const char *keys [] = { "AGGREGATOR_EVENTS", "AGGREGATOR_API", "AGGREGATOR_STREAM",
-                            "SCHEDULER_DISPATCH", "ARCHIVER_LOGS", "ARCHIVER_FETCH" };
-    for (int i = 0; i < 6; i++)
-        sys->env [k++] = norc_asprintf ("NORC_%s=ipc://%s/%d-%d.ipc", keys [i], s_dir, sys->serial, i);
-    sys->env [k++] = norc_asprintf ("NORC_DB_URL=%s", sys->url);
-    sys->env [k++] = norc_asprintf ("NORC_LOG_DIR=%s/logs-%d", s_dir, sys->serial);
-    sys->env [k++] = norc_asprintf ("NORC_SPOOL_DIR=%s/spool-%d", s_dir, sys->serial);
-    sys->env [k++] = norc_strdup ("NORC_LOG_LEVEL=warn");
-    if (s_curve) {
-        //  CURVE on every endpoint: a pair per service and an admin's for
-        //  norcctl, as the launcher makes them
-        char *keys_dir = norc_asprintf ("%s/keys-%d", s_dir, sys->serial);
-        const char *names [] = { "aggregator", "scheduler", "archiver", "executor", "norcctl" };
-        for (int i = 0; i < 5; i++)
-            if (norc_keys_generate (keys_dir, names [i], i == 4 ? "admin" : NULL, NULL, err, sizeof err) != NORC_OK)
-                norc_fatalx ("keys: %s", err);
-        sys->env [k++] = norc_strdup ("NORC_SECURITY_CURVE=true");
-        sys->env [k++] = norc_asprintf ("NORC_SECURITY_KEYS_DIR=%s", keys_dir);
-        free (keys_dir);
-    }
-    sys->env [k] = NULL;
-}
-
-static pid_t
-s_sys_startv (s_sys_t *sys, const char *binary, const char *const *args)
-{
-    char *path = norc_asprintf ("%s/%s", s_bin, binary);
-    char *log = norc_asprintf ("%s/%s-%d.log", s_dir, binary, sys->serial);
-    pid_t pid = fork ();
-    if (pid == 0) {
-        int fd = open (log, O_WRONLY | O_CREAT | O_APPEND, 0644);
-        dup2 (fd, 1);
-        dup2 (fd, 2);
-        for (int i = 0; sys->env [i]; i++)
-            putenv (sys->env [i]);
-        const char *argv [16] = { path };
-        for (int i = 0; args [i] && i < 14; i++)
-            argv [i + 1] = args [i];
-        execv (path, (char *const *) argv);
-        _exit (127);
-    }
-    free (path);
-    free (log);
-    sys->pids [sys->count++] = pid;
-    return pid;
-}
-
-static pid_t
-s_sys_start (s_sys_t *sys, const char *binary, const char *a1, const char *a2, const char *a3, const char *a4)
-{
-    const char *args [] = { a1, a2, a3, a4, NULL };
-    return s_sys_startv (sys, binary, args);
-}
-
-static void
-s_sys_stop (s_sys_t *sys)
-{
-    for (int i = sys->count - 1; i >= 0; i--)
-        kill (sys->pids [i], SIGTERM);
-    for (int i = sys->count - 1; i >= 0; i--)
-        waitpid (sys->pids [i], NULL, 0);
-    norc_db_t *db = norc_db_new (sys->url, NULL);
-    norc_db_drop_database (db);
-    norc_db_destroy (&db);
-    for (int i = 0; sys->env [i]; i++)
-        free (sys->env [i]);
-    free (sys->url);
-}
-
-static int64_t
-s_int (norc_db_t *db, const char *sql)
-{
-    norc_stmt_t *st = norc_db_stmt (db, sql);
-    if (norc_stmt_exec (st) != NORC_OK || norc_stmt_fetch (st) != NORC_OK)
-        return -1;
-    return norc_stmt_i64 (st, 0);
-}
-
-static void
-s_exec (norc_db_t *db, const char *sql)
-{
-    if (norc_stmt_exec (norc_db_stmt (db, sql)) != NORC_OK)
-        norc_fatalx ("%s: %s", sql, norc_db_errstr (db));
-}
-
 static void
 s_define (norc_db_t *db)
 {
-    s_exec (db, "INSERT INTO queues (name, kind, created_at) VALUES ('Q', 1, UTC_TIMESTAMP(6))");
-    s_exec (db, "INSERT INTO tasks (name, kind, command, created_at) VALUES ('T', 1, 'true', UTC_TIMESTAMP(6))");
+    bench_exec (db, "INSERT INTO queues (name, kind, created_at) VALUES ('Q', 1, UTC_TIMESTAMP(6))");
+    bench_exec (db, "INSERT INTO tasks (name, kind, command, created_at) VALUES ('T', 1, 'true', UTC_TIMESTAMP(6))");
 }
 
 //  --------------------------------------------------------------------------
@@ -307,15 +196,15 @@ s_server_pid (norc_db_t *db)
 static double
 s_throughput (int executors, const char *slots, int count, int exec_cpu)
 {
-    s_sys_t sys;
-    s_sys_init (&sys, exec_cpu >= 0 ? "tpx" : executors == 1 ? "tp1" : "tp2");
+    bench_sys_t sys;
+    bench_sys_init (&sys, exec_cpu >= 0 ? "tpx" : executors == 1 ? "tp1" : "tp2");
     norc_db_t *db = norc_db_new (sys.url, NULL);
     s_define (db);
     //  The instances wait in MySQL before anything starts: what is measured
     //  is dispatch -> run -> durable final status
     char *sql = norc_asprintf ("INSERT INTO instances (task_id, queue_id, trigger_kind, status, enqueued_at) "
                                "SELECT 1, 1, 2, 1, UTC_TIMESTAMP(6) FROM seq_1_to_%d", count);
-    s_exec (db, sql);
+    bench_exec (db, sql);
     free (sql);
     pid_t server = s_server_pid (db);
     if (exec_cpu >= 0) {
@@ -323,9 +212,9 @@ s_throughput (int executors, const char *slots, int count, int exec_cpu)
         if (server)
             s_pin (server, exec_cpu, true);
     }
-    s_sys_start (&sys, "norc-aggregator", NULL, NULL, NULL, NULL);
-    s_sys_start (&sys, "norc-archiver", NULL, NULL, NULL, NULL);
-    s_sys_start (&sys, "norc-scheduler", NULL, NULL, NULL, NULL);
+    bench_sys_start (&sys, "norc-aggregator", NULL, NULL, NULL, NULL);
+    bench_sys_start (&sys, "norc-archiver", NULL, NULL, NULL, NULL);
+    bench_sys_start (&sys, "norc-scheduler", NULL, NULL, NULL, NULL);
     usleep (500000);
     int64_t server_cpu = server ? s_cpu_us (server) : 0;
     unsigned long long busy0, total0, busy1, total1;
@@ -333,20 +222,20 @@ s_throughput (int executors, const char *slots, int count, int exec_cpu)
     norc_us_t start = norc_mono_us ();
     for (int i = 0; i < executors; i++) {
         //  Pinned before it has registered, so before any child it spawns
-        pid_t pid = s_sys_start (&sys, "norc-executor", "Q", "-c", slots, NULL);
+        pid_t pid = bench_sys_start (&sys, "norc-executor", "Q", "-c", slots, NULL);
         if (exec_cpu >= 0)
             s_pin (pid, exec_cpu, false);
     }
     //  Asking whether anything is left (one index lookup, not a count)
     //  keeps the poll cheap for the database the run is measuring
-    while (s_int (db, "SELECT EXISTS (SELECT 1 FROM instances FORCE INDEX (instances_status) WHERE status < 7)")
+    while (bench_int (db, "SELECT EXISTS (SELECT 1 FROM instances FORCE INDEX (instances_status) WHERE status < 7)")
        && norc_mono_us () - start < 120 * NORC_US_PER_SEC)
         usleep (20000);
     double seconds = (norc_mono_us () - start) / 1e6;
     s_machine_ticks (exec_cpu, &busy1, &total1);
     s_machine_busy [exec_cpu >= 0 ? 0 : executors] = total1 > total0
         ? (double) (busy1 - busy0) / (double) (total1 - total0) : -1;
-    int64_t done = s_int (db, "SELECT COUNT(*) FROM instances WHERE status = 7");
+    int64_t done = bench_int (db, "SELECT COUNT(*) FROM instances WHERE status = 7");
     if (exec_cpu >= 0) {
         s_exec_cpu_alone = done > 0 ? (double) s_cpu_us (sys.pids [3]) / (double) done : -1;
         s_pin (getpid (), -1, false);
@@ -364,7 +253,7 @@ s_throughput (int executors, const char *slots, int count, int exec_cpu)
         s_cpu_per_instance [4] = server ? (double) (s_cpu_us (server) - server_cpu) / (double) done : -1;
     }
     norc_db_destroy (&db);
-    s_sys_stop (&sys);
+    bench_sys_stop (&sys);
     return done / seconds;
 }
 
@@ -393,8 +282,8 @@ s_percentile (norc_db_t *db, const char *expr, const char *where, double p, int6
 static s_lateness_t
 s_schedules_run (const char *name, int schedules, int seconds, bool instant)
 {
-    s_sys_t sys;
-    s_sys_init (&sys, name);
+    bench_sys_t sys;
+    bench_sys_init (&sys, name);
     norc_db_t *db = norc_db_new (sys.url, NULL);
     s_define (db);
     char *sql = norc_asprintf (
@@ -402,20 +291,20 @@ s_schedules_run (const char *name, int schedules, int seconds, bool instant)
         "SELECT 1, 1, 1, UTC_TIMESTAMP(6) + INTERVAL 3 SECOND + INTERVAL (seq * 1000000 DIV %d) MICROSECOND, "
         "1, 0, 0, UTC_TIMESTAMP(6) FROM seq_1_to_%d",
         schedules, schedules);
-    s_exec (db, sql);
+    bench_exec (db, sql);
     free (sql);
-    s_sys_start (&sys, "norc-aggregator", NULL, NULL, NULL, NULL);
-    s_sys_start (&sys, "norc-archiver", NULL, NULL, NULL, NULL);
+    bench_sys_start (&sys, "norc-aggregator", NULL, NULL, NULL, NULL);
+    bench_sys_start (&sys, "norc-archiver", NULL, NULL, NULL, NULL);
     usleep (300000);
     if (instant)
-        s_sys_start (&sys, "norc-executor", "Q", "-c", "10000", "--benchmark-instant");
+        bench_sys_start (&sys, "norc-executor", "Q", "-c", "10000", "--benchmark-instant");
     else {
         //  Slots enough for the load: with 8 each the slots, not the
         //  machine, were the queue at half the spawn limit
-        s_sys_start (&sys, "norc-executor", "Q", "-c", "32", NULL);
-        s_sys_start (&sys, "norc-executor", "Q", "-c", "32", NULL);
+        bench_sys_start (&sys, "norc-executor", "Q", "-c", "32", NULL);
+        bench_sys_start (&sys, "norc-executor", "Q", "-c", "32", NULL);
     }
-    s_sys_start (&sys, "norc-scheduler", NULL, NULL, NULL, NULL);
+    bench_sys_start (&sys, "norc-scheduler", NULL, NULL, NULL, NULL);
     sleep ((unsigned) seconds + 3);
     kill (sys.pids [sys.count - 1], SIGTERM);      //  the scheduler: no more ticks
     waitpid (sys.pids [sys.count - 1], NULL, 0);
@@ -426,20 +315,20 @@ s_schedules_run (const char *name, int schedules, int seconds, bool instant)
                         "AND started_at IS NOT NULL";
     s_lateness_t r = { 0 };
     sql = norc_asprintf ("SELECT COUNT(*) FROM instances WHERE %s", where);
-    r.count = s_int (db, sql);
+    r.count = bench_int (db, sql);
     free (sql);
     const char *expr = "TIMESTAMPDIFF(MICROSECOND, nominal, started_at)";
     r.p50 = s_percentile (db, expr, where, 0.50, r.count);
     r.p99 = s_percentile (db, expr, where, 0.99, r.count);
     r.max = s_percentile (db, expr, where, 1.0, r.count);
-    int64_t span = s_int (db, "SELECT TIMESTAMPDIFF(MICROSECOND, MIN(nominal), MAX(nominal)) FROM instances "
+    int64_t span = bench_int (db, "SELECT TIMESTAMPDIFF(MICROSECOND, MIN(nominal), MAX(nominal)) FROM instances "
                               "WHERE status = 7");
-    int64_t final = s_int (db, "SELECT COUNT(*) FROM instances WHERE status = 7");
+    int64_t final = bench_int (db, "SELECT COUNT(*) FROM instances WHERE status = 7");
     //  Ticks evenly spaced: the rate is the gaps between the first and the
     //  last over the time between them
     r.rate = span > 0 && final > 1 ? (final - 1) / (span / 1e6) : 0;
     norc_db_destroy (&db);
-    s_sys_stop (&sys);
+    bench_sys_stop (&sys);
     return r;
 }
 
@@ -460,7 +349,7 @@ s_sql_time (norc_us_t t)
 static double
 s_wait_ms (norc_db_t *db, const char *sql, int64_t want, norc_us_t since, int timeout_s)
 {
-    while (s_int (db, sql) < want && norc_mono_us () - since < timeout_s * NORC_US_PER_SEC)
+    while (bench_int (db, sql) < want && norc_mono_us () - since < timeout_s * NORC_US_PER_SEC)
         usleep (5000);
     return (norc_mono_us () - since) / 1000.0;
 }
@@ -471,25 +360,25 @@ s_wait_ms (norc_db_t *db, const char *sql, int64_t want, norc_us_t since, int ti
 static double
 s_failover_scheduler (double *threshold_ms)
 {
-    s_sys_t sys;
-    s_sys_init (&sys, "failover");
+    bench_sys_t sys;
+    bench_sys_init (&sys, "failover");
     norc_db_t *db = norc_db_new (sys.url, NULL);
     s_define (db);
-    s_exec (db, "INSERT INTO schedules (task_id, queue_id, kind, start_at, period_s, repetitions, remaining, "
+    bench_exec (db, "INSERT INTO schedules (task_id, queue_id, kind, start_at, period_s, repetitions, remaining, "
                 "created_at) SELECT 1, 1, 1, UTC_TIMESTAMP(6), 1, 0, 0, UTC_TIMESTAMP(6) FROM seq_1_to_20");
-    char *first = norc_asprintf ("ipc://%s/%d-3.ipc", s_dir, sys.serial);
-    char *second = norc_asprintf ("ipc://%s/failover-second.ipc", s_dir);
+    char *first = norc_asprintf ("ipc://%s/%d-3.ipc", bench_dir, sys.serial);
+    char *second = norc_asprintf ("ipc://%s/failover-second.ipc", bench_dir);
     char *both = norc_asprintf ("%s,%s", first, second);
-    s_sys_start (&sys, "norc-aggregator", NULL, NULL, NULL, NULL);
-    s_sys_start (&sys, "norc-archiver", NULL, NULL, NULL, NULL);
-    pid_t victim = s_sys_start (&sys, "norc-scheduler", NULL, NULL, NULL, NULL);
+    bench_sys_start (&sys, "norc-aggregator", NULL, NULL, NULL, NULL);
+    bench_sys_start (&sys, "norc-archiver", NULL, NULL, NULL, NULL);
+    pid_t victim = bench_sys_start (&sys, "norc-scheduler", NULL, NULL, NULL, NULL);
     usleep (1000000);
-    s_sys_start (&sys, "norc-scheduler", "--scheduler.dispatch", second, NULL, NULL);
+    bench_sys_start (&sys, "norc-scheduler", "--scheduler.dispatch", second, NULL, NULL);
     const char *eargs [] = { "Q", "-c", "8", "--scheduler.dispatch", both, NULL };
-    s_sys_startv (&sys, "norc-executor", eargs);
+    bench_sys_startv (&sys, "norc-executor", eargs);
     usleep (5000000);
     char *sql = norc_asprintf ("SELECT id FROM daemons WHERE pid = %d AND kind = 1", (int) victim);
-    int64_t victim_id = s_int (db, sql);
+    int64_t victim_id = bench_int (db, sql);
     free (sql);
     sql = norc_asprintf ("SELECT GROUP_CONCAT(id) FROM schedules WHERE lease_owner = %lld", (long long) victim_id);
     norc_stmt_t *st = norc_db_stmt (db, sql);
@@ -510,7 +399,7 @@ s_failover_scheduler (double *threshold_ms)
     free (held);
     *threshold_ms = 5000;
     norc_db_destroy (&db);
-    s_sys_stop (&sys);
+    bench_sys_stop (&sys);
     free (first);
     free (second);
     free (both);
@@ -521,23 +410,23 @@ s_failover_scheduler (double *threshold_ms)
 static double
 s_failover_executor (void)
 {
-    s_sys_t sys;
-    s_sys_init (&sys, "lost");
+    bench_sys_t sys;
+    bench_sys_init (&sys, "lost");
     norc_db_t *db = norc_db_new (sys.url, NULL);
-    s_exec (db, "INSERT INTO queues (name, kind, created_at) VALUES ('Q', 1, UTC_TIMESTAMP(6))");
-    s_exec (db, "INSERT INTO tasks (name, kind, command, created_at) VALUES ('T', 1, 'sleep 60.0417', UTC_TIMESTAMP(6))");
-    s_exec (db, "INSERT INTO instances (task_id, queue_id, trigger_kind, status, enqueued_at) "
+    bench_exec (db, "INSERT INTO queues (name, kind, created_at) VALUES ('Q', 1, UTC_TIMESTAMP(6))");
+    bench_exec (db, "INSERT INTO tasks (name, kind, command, created_at) VALUES ('T', 1, 'sleep 60.0417', UTC_TIMESTAMP(6))");
+    bench_exec (db, "INSERT INTO instances (task_id, queue_id, trigger_kind, status, enqueued_at) "
                 "SELECT 1, 1, 2, 1, UTC_TIMESTAMP(6) FROM seq_1_to_8");
-    s_sys_start (&sys, "norc-aggregator", NULL, NULL, NULL, NULL);
-    s_sys_start (&sys, "norc-archiver", NULL, NULL, NULL, NULL);
-    s_sys_start (&sys, "norc-scheduler", NULL, NULL, NULL, NULL);
-    pid_t victim = s_sys_start (&sys, "norc-executor", "Q", "-c", "8", NULL);
+    bench_sys_start (&sys, "norc-aggregator", NULL, NULL, NULL, NULL);
+    bench_sys_start (&sys, "norc-archiver", NULL, NULL, NULL, NULL);
+    bench_sys_start (&sys, "norc-scheduler", NULL, NULL, NULL, NULL);
+    pid_t victim = bench_sys_start (&sys, "norc-executor", "Q", "-c", "8", NULL);
     s_wait_ms (db, "SELECT COUNT(*) FROM instances WHERE status = 2", 8, norc_mono_us (), 30);
     kill (victim, SIGKILL);
     norc_us_t killed = norc_mono_us ();
     double ms = s_wait_ms (db, "SELECT COUNT(*) FROM instances WHERE status >= 7", 8, killed, 60);
     norc_db_destroy (&db);
-    s_sys_stop (&sys);
+    bench_sys_stop (&sys);
     //  Only the bench's own (an argument nothing else uses), not every sleep 60
     if (system ("pkill -KILL -f '^sleep 60[.]0417$'") < 0)
         norc_log_warnx ("could not clean up");
@@ -551,8 +440,8 @@ main (int argc, char *argv [])
         fprintf (stderr, "usage: norc_bench SERVER-URL BIN-DIR [--lateness-seconds N] [--only pipeline|failover|throughput|lateness] [--pipeline-schedules N] [--throughput-count N] [--curve true]\n");
         return 2;
     }
-    s_server = argv [1];
-    s_bin = argv [2];
+    bench_server = argv [1];
+    bench_bin = argv [2];
     int lateness_seconds = 60;
     const char *only = NULL;
     int many = 30000;               //  (d): schedules firing every second, above capacity
@@ -571,10 +460,10 @@ main (int argc, char *argv [])
             count = atoi (argv [i + 1]);
         else
         if (strcmp (argv [i], "--curve") == 0)
-            s_curve = strcmp (argv [i + 1], "true") == 0;
+            bench_curve = strcmp (argv [i + 1], "true") == 0;
     }
     norc_log_init ("bench", NORC_LOG_WARN);
-    if (!mkdtemp (s_dir))
+    if (!mkdtemp (bench_dir))
         norc_fatal ("mkdtemp");
     long cores = sysconf (_SC_NPROCESSORS_ONLN);
 
@@ -582,7 +471,7 @@ main (int argc, char *argv [])
     char *direct [] = { (char *) "/bin/true", NULL };
     double spawn_sh = s_spawn_rate (sh, 3);
     double spawn_direct = s_spawn_rate (direct, 3);
-    char *url = norc_asprintf ("%snorc_bench_commits_%d", s_server, (int) getpid ());
+    char *url = norc_asprintf ("%snorc_bench_commits_%d", bench_server, (int) getpid ());
     char err [512];
     norc_migrate_url (url, err, sizeof err);
     double commits = s_commit_rate (url, 3);
@@ -709,9 +598,9 @@ failover:;
     printf ("| executor killed -9 with 8 instances running → all 8 final (ERROR) | %.0f ms | %.2f |\n\n",
             lost, lost / threshold);
 done:;
-    char *cmd = norc_asprintf ("rm -rf %s", s_dir);
+    char *cmd = norc_asprintf ("rm -rf %s", bench_dir);
     if (system (cmd) != 0)
-        fprintf (stderr, "could not remove %s\n", s_dir);
+        fprintf (stderr, "could not remove %s\n", bench_dir);
     free (cmd);
     return 0;
 }

@@ -70,7 +70,8 @@ static const norc_api_col_t s_cols_task_list [] = {
     { "timeout_s", NORC_API_INT, NULL, false, "Seconds before it is stopped (0: none)" },
     { "retry_max", NORC_API_INT, NULL, false, "Retries of a failed run" },
     { "added", NORC_API_TIME, NULL, false, "When it was added" },
-    { "instances", NORC_API_INT, NULL, false, "Its instances in the record" },
+    { "last_instance", NORC_API_ID, NULL, false, "Its newest instance" },
+    { "last_status", NORC_API_STATUS, NULL, false, "That instance's status" },
     { NULL, NORC_API_STR, NULL, false, NULL }
 };
 static const norc_api_arg_t s_args_task_show [] = {
@@ -142,6 +143,8 @@ static const norc_api_col_t s_cols_schedule_add [] = {
 };
 static const norc_api_arg_t s_args_schedule_list [] = {
     { "all", NORC_API_BOOL, false, false, "Ended ones too" },
+    { "before", NORC_API_ID, false, false, "Ids below this one: the page after the one that ended with it" },
+    { "limit", NORC_API_INT, false, false, "Most rows (1000 unless told; at most 100000)" },
     { NULL, NORC_API_STR, false, false, NULL }
 };
 static const norc_api_col_t s_cols_schedule_list [] = {
@@ -395,6 +398,7 @@ static const norc_api_arg_t s_args_control [] = {
     { "request", NORC_API_STR, true, false, "stop, kill, pause, resume, reload or handle" },
     { "daemon", NORC_API_ID, false, false, "The daemon" },
     { "host", NORC_API_STR, false, false, "Every daemon of this host" },
+    { "wait", NORC_API_INT, false, false, "Seconds, 1 to 300: answer once each target is in the state the request leads to (stop: ENDED, kill: KILLED, pause: PAUSED, resume: RUNNING), or has ended, or the seconds are over; the rows then say each one's status and whether it got there" },
     { NULL, NORC_API_STR, false, false, NULL }
 };
 static const norc_api_col_t s_cols_control [] = {
@@ -404,6 +408,8 @@ static const norc_api_col_t s_cols_control [] = {
     { "daemon_id", NORC_API_ID, NULL, false, "The daemon" },
     { "host", NORC_API_STR, NULL, false, "Its host" },
     { "request", NORC_API_ENUM, &norc_enum_request, false, "The request" },
+    { "status", NORC_API_STATUS, NULL, false, "With wait: the daemon's status when answered" },
+    { "reached", NORC_API_BOOL, NULL, false, "With wait: whether it got to the state the request leads to" },
     { NULL, NORC_API_STR, NULL, false, NULL }
 };
 static const norc_api_arg_t s_args_daemon_show [] = {
@@ -672,7 +678,7 @@ static const norc_api_op_t s_ops [] = {
       "Add a task: a shell command.",
       s_args_task_add, s_cols_task_add, "POST", "/tasks", false, false, false },
     { "task.list", NORC_ROLE_VIEWER, false,
-      "Every task.",
+      "Every task, with its last instance.",
       s_args_task_list, s_cols_task_list, "GET", "/tasks", true, false, false },
     { "task.show", NORC_ROLE_VIEWER, false,
       "One task.",
@@ -690,8 +696,8 @@ static const norc_api_op_t s_ops [] = {
       "Put a schedule on a task: every period seconds, or cron.",
       s_args_schedule_add, s_cols_schedule_add, "POST", "/schedules", false, false, false },
     { "schedule.list", NORC_ROLE_VIEWER, false,
-      "Schedules (live ones unless all).",
-      s_args_schedule_list, s_cols_schedule_list, "GET", "/schedules", true, false, false },
+      "Schedules, newest first (live ones unless all), a page at a time.",
+      s_args_schedule_list, s_cols_schedule_list, "GET", "/schedules", true, true, false },
     { "schedule.show", NORC_ROLE_VIEWER, false,
       "One schedule.",
       s_args_schedule_show, s_cols_schedule_show, "GET", "/schedules/{id}", false, false, false },

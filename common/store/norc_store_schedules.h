@@ -39,7 +39,17 @@ void norc_schedule_clear (norc_schedule_t *self);
 //  Schedules. schedule_add fills id (remaining starts at repetitions).
 int norc_store_schedule_add (norc_db_t *db, norc_schedule_t *schedule);
 int norc_store_schedule_get (norc_db_t *db, uint64_t id, norc_schedule_t *schedule);
-int norc_store_schedule_list (norc_db_t *db, bool with_deleted, norc_rows_t *rows);
+//  A page of schedules, newest first: live ones (all: ended ones too),
+//  with ids below before (0: from the newest), at most limit; or the one
+//  schedule id (id non-zero).
+typedef struct {
+    bool all;
+    uint64_t id;
+    uint64_t before;
+    int64_t limit;
+} norc_schedule_filter_t;
+
+int norc_store_schedule_list (norc_db_t *db, const norc_schedule_filter_t *filter, norc_rows_t *rows);
 int norc_store_schedule_delete (norc_db_t *db, uint64_t id, const char *reason);
 int norc_store_schedule_set_paused (norc_db_t *db, uint64_t id, bool paused);
 

@@ -162,13 +162,16 @@ static const char *s_sql_daemon_list =
     "SELECT d.id, CASE d.kind WHEN 1 THEN 'scheduler' ELSE 'executor' END AS kind, d.host, d.pid, "
     "  d.status, COALESCE(q.name, '') AS queue, d.concurrency, d.heartbeat, d.started_at AS started, "
     "  d.ended_at AS ended, (d.status < 7 AND d.heartbeat > ?) AS alive, "
-    "  (SELECT COUNT(*) FROM instances i WHERE i.executor_id = d.id AND i.status = 2) AS running, "
-    "  (SELECT COUNT(*) FROM instances i WHERE i.executor_id = d.id AND i.status BETWEEN 7 AND 12 "
-    "     AND i.ended_at >= ?) AS succeeded, "
-    "  (SELECT COUNT(*) FROM instances i WHERE i.executor_id = d.id AND i.status >= 13 "
-    "     AND i.ended_at >= ?) AS failed, "
+    "  (SELECT COUNT(*) FROM instances i WHERE i.executor_id = d.id AND i.ended_at IS NULL "
+    "     AND i.status = 2) AS running, "
+    "  COALESCE(c.succeeded, 0) AS succeeded, COALESCE(c.failed, 0) AS failed, "
     "  (SELECT COUNT(*) FROM schedules s WHERE s.lease_owner = d.id AND s.deleted_at IS NULL) AS claimed "
     "FROM daemons d LEFT JOIN queues q ON q.id = d.queue_id "
+    //  What ended in the window, counted once for every executor: the
+    //  window's rows alone, by (status, ended_at), whatever the table holds
+    "LEFT JOIN (SELECT executor_id, SUM(status BETWEEN 7 AND 12) AS succeeded, SUM(status >= 13) AS failed "
+    "  FROM instances WHERE status IN (7, 8, 9, 10, 11, 12, 13, 14, 15, 16) AND ended_at >= ? "
+    "  GROUP BY executor_id) c ON c.executor_id = d.id "
     "WHERE (? = 0 OR d.kind = ?) AND (d.ended_at IS NULL OR d.ended_at >= ?) "
     "ORDER BY d.ended_at IS NOT NULL, d.ended_at DESC, d.id DESC";
 
@@ -180,10 +183,9 @@ s_daemon_list (norc_db_t *db, void *arg)
     norc_stmt_t *st = norc_db_stmt (db, s_sql_daemon_list);
     norc_stmt_bind_time (st, 0, a->time);
     norc_stmt_bind_time (st, 1, since);
-    norc_stmt_bind_time (st, 2, since);
+    norc_stmt_bind_i64 (st, 2, a->kind);
     norc_stmt_bind_i64 (st, 3, a->kind);
-    norc_stmt_bind_i64 (st, 4, a->kind);
-    norc_stmt_bind_time (st, 5, since);
+    norc_stmt_bind_time (st, 4, since);
     int rc = norc_stmt_exec (st);
     return rc ? rc : s_rows (st, a->rows);
 }

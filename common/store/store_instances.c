@@ -612,36 +612,53 @@ norc_store_instance_list (norc_db_t *db, norc_us_t since, bool failed_only, int 
     return norc_db_txn (db, s_instance_list, &a);
 }
 
-static const char *s_sql_instance_query =
-    "SELECT i.id, t.name AS task, q.name AS queue, COALESCE(i.schedule_id, '') AS schedule_id, "
-    "  i.nominal, i.attempt, COALESCE(i.executor_id, '') AS executor_id, COALESCE(d.host, '') AS host, i.status, "
-    "  i.enqueued_at AS enqueued, i.started_at AS started, i.ended_at AS ended, i.exit_code, "
-    "  COALESCE(i.reason, '') AS reason, COALESCE(i.job_instance_id, '') AS job "
-    S_INSTANCE_FROM
-    "LEFT JOIN daemons d ON d.id = i.executor_id "
-    "WHERE (i.ended_at IS NULL OR i.ended_at >= ?) AND (? = 0 OR i.enqueued_at <= ?) "
-    "AND i.status BETWEEN ? AND ? AND (? = '' OR q.name = ?) AND (? = '' OR t.name = ?) "
-    "AND (? = '' OR d.host = ?) AND i.id < ? "
-    "ORDER BY i.id DESC LIMIT ?";
-
+//  The instances a filter lets through, newest first. The query reads
+//  instances alone, newest first by id, and joins the names of the page it
+//  keeps: MariaDB walks the primary key down from the newest and stops at
+//  the page's end whatever the table holds (a task's instances: down its
+//  index), instead of starting from the small tables and sorting every
+//  match. A host is matched through each row's executor (a semi-join
+//  would start from the daemons and sort all their instances).
 static int
 s_instance_query (norc_db_t *db, void *arg)
 {
     s_inst_args_t *a = (s_inst_args_t *) arg;
     const norc_instance_filter_t *f = a->filter;
-    norc_stmt_t *st = norc_db_stmt (db, s_sql_instance_query);
+    norc_rows_clear (a->rows);
+    bool task = f->task && *f->task, queue = f->queue && *f->queue, host = f->host && *f->host;
+    char *sql = norc_asprintf (
+        "SELECT i.id, t.name AS task, q.name AS queue, COALESCE(i.schedule_id, '') AS schedule_id, "
+        "  i.nominal, i.attempt, COALESCE(i.executor_id, '') AS executor_id, COALESCE(d.host, '') AS host, i.status, "
+        "  i.enqueued_at AS enqueued, i.started_at AS started, i.ended_at AS ended, i.exit_code, "
+        "  COALESCE(i.reason, '') AS reason, COALESCE(i.job_instance_id, '') AS job "
+        "FROM (SELECT i.id FROM instances i %s WHERE i.id < ?%s%s%s%s%s%s ORDER BY i.id DESC LIMIT ?) AS page "
+        "JOIN instances i ON i.id = page.id JOIN tasks t ON t.id = i.task_id JOIN queues q ON q.id = i.queue_id "
+        "LEFT JOIN daemons d ON d.id = i.executor_id ORDER BY i.id DESC",
+        task ? "" : "FORCE INDEX (PRIMARY)",
+        task ? " AND i.task_id = (SELECT id FROM tasks WHERE name = ?)" : "",
+        queue ? " AND i.queue_id = (SELECT id FROM queues WHERE name = ?)" : "",
+        host ? " AND (SELECT d.host FROM daemons d WHERE d.id = i.executor_id) = ?" : "",
+        f->status_max ? " AND i.status BETWEEN ? AND ?" : "",
+        f->since ? " AND (i.ended_at IS NULL OR i.ended_at >= ?)" : "",
+        f->until ? " AND i.enqueued_at <= ?" : "");
+    norc_stmt_t *st = norc_db_stmt (db, sql);
+    free (sql);
     int p = 0;
-    norc_stmt_bind_time (st, p++, f->since ? f->since : 1);
-    norc_stmt_bind_i64 (st, p++, f->until ? 1 : 0);
-    norc_stmt_bind_time (st, p++, f->until ? f->until : 1);
-    norc_stmt_bind_i64 (st, p++, f->status_max ? f->status_min : 0);
-    norc_stmt_bind_i64 (st, p++, f->status_max ? f->status_max : 255);
-    const char *texts [] = { f->queue, f->task, f->host };
-    for (size_t k = 0; k < 3; k++) {
-        norc_stmt_bind_str (st, p++, texts [k] ? texts [k] : "");
-        norc_stmt_bind_str (st, p++, texts [k] ? texts [k] : "");
-    }
     norc_stmt_bind_u64 (st, p++, f->before ? f->before : UINT64_MAX);
+    if (task)
+        norc_stmt_bind_str (st, p++, f->task);
+    if (queue)
+        norc_stmt_bind_str (st, p++, f->queue);
+    if (host)
+        norc_stmt_bind_str (st, p++, f->host);
+    if (f->status_max) {
+        norc_stmt_bind_i64 (st, p++, f->status_min);
+        norc_stmt_bind_i64 (st, p++, f->status_max);
+    }
+    if (f->since)
+        norc_stmt_bind_time (st, p++, f->since);
+    if (f->until)
+        norc_stmt_bind_time (st, p++, f->until);
     norc_stmt_bind_i64 (st, p++, f->limit > 0 ? f->limit : 1000000);
     int rc = norc_stmt_exec (st);
     return rc ? rc : s_rows (st, a->rows);

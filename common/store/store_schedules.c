@@ -27,6 +27,7 @@ typedef struct {
     norc_rows_t *rows;
     norc_schedule_t **list;
     size_t *list_count;
+    const norc_schedule_filter_t *filter;
 } s_sched_args_t;
 
 static const char *s_sql_schedule_add =
@@ -139,22 +140,28 @@ static const char *s_sql_schedule_list =
     "  CASE s.concurrency WHEN 0 THEN 'allow' WHEN 1 THEN 'forbid' ELSE 'replace' END AS concurrency, "
     "  s.paused, s.next_nominal AS next, s.last_nominal AS last, s.lease_owner AS scheduler, "
     "  s.deleted_at AS deleted, COALESCE(s.deleted_reason, '') AS deleted_reason "
-    S_SCHEDULE_FROM "WHERE (? OR s.deleted_at IS NULL) ORDER BY s.id";
+    S_SCHEDULE_FROM "WHERE (? OR s.deleted_at IS NULL) AND (? = 0 OR s.id = ?) AND s.id < ? "
+    "ORDER BY s.id DESC LIMIT ?";
 
 static int
 s_schedule_list (norc_db_t *db, void *arg)
 {
     s_sched_args_t *a = (s_sched_args_t *) arg;
+    const norc_schedule_filter_t *f = a->filter;
     norc_stmt_t *st = norc_db_stmt (db, s_sql_schedule_list);
-    norc_stmt_bind_i64 (st, 0, a->flag);
+    norc_stmt_bind_i64 (st, 0, f->all || f->id);
+    norc_stmt_bind_u64 (st, 1, f->id);
+    norc_stmt_bind_u64 (st, 2, f->id);
+    norc_stmt_bind_u64 (st, 3, f->before ? f->before : UINT64_MAX);
+    norc_stmt_bind_i64 (st, 4, f->limit > 0 ? f->limit : INT64_MAX);
     int rc = norc_stmt_exec (st);
     return rc ? rc : s_rows (st, a->rows);
 }
 
 int
-norc_store_schedule_list (norc_db_t *db, bool with_deleted, norc_rows_t *rows)
+norc_store_schedule_list (norc_db_t *db, const norc_schedule_filter_t *filter, norc_rows_t *rows)
 {
-    s_sched_args_t a = { .flag = with_deleted, .rows = rows };
+    s_sched_args_t a = { .filter = filter, .rows = rows };
     return norc_db_txn (db, s_schedule_list, &a);
 }
 

@@ -141,8 +141,11 @@ static const char *s_sql_task_list =
     "SELECT t.id, t.name, CASE t.kind WHEN 1 THEN 'command' ELSE 'job' END AS kind, "
     "  t.description, COALESCE(t.command, '') AS command, t.timeout_s, "
     "  t.retry_max, t.created_at AS added, "
-    "  (SELECT COUNT(*) FROM instances i WHERE i.task_id = t.id) AS instances "
-    "FROM tasks t WHERE t.deleted_at IS NULL ORDER BY t.name";
+    "  li.id AS last_instance, li.status AS last_status "
+    //  (one dive down the task's index: never a count of its instances)
+    "FROM tasks t LEFT JOIN instances li ON li.id = (SELECT i.id FROM instances i WHERE i.task_id = t.id "
+    "  ORDER BY i.task_id DESC, i.id DESC LIMIT 1) "
+    "WHERE t.deleted_at IS NULL ORDER BY t.name";
 
 static int
 s_task_list (norc_db_t *db, void *arg)

@@ -10,7 +10,8 @@ s_cell (const norc_strmap_t *row, const char *key, char *buf, size_t size)
     const char *value = norc_strmap_get (row, key);
     if (!value || !*value)
         return "-";
-    if (strcmp (key, "status") == 0) {
+    size_t len = strlen (key);
+    if (strcmp (key, "status") == 0 || (len > 7 && strcmp (key + len - 7, "_status") == 0)) {
         const char *name = norc_status_name (atoi (value));
         snprintf (buf, size, "%s", name ? name : value);
         return buf;

@@ -11,7 +11,7 @@ typedef struct {
 } ctl_column_t;
 
 //  Print rows as a table with these columns (NULL-key terminated); "None
-//  found." when empty. Status columns ("status") show the status name.
+//  found." when empty. Status columns ("status", "..._status") show the status name.
 void ctl_print_table (FILE *out, const norc_rows_t *rows, const ctl_column_t *columns);
 
 //  Print the rows of op's reply as a JSON array of objects, each value

@@ -148,19 +148,6 @@ ctl_api_status (norc_config_t *config, const ctl_command_t *cmd, int argc, char 
 //  --------------------------------------------------------------------------
 //  control: requests to daemons, optionally waiting for their effect
 
-//  The status a request leads to (0: none to wait for).
-static int
-s_expected_status (int request)
-{
-    switch (request) {
-        case NORC_REQ_STOP:   return NORC_ST_ENDED;
-        case NORC_REQ_KILL:   return NORC_ST_KILLED;
-        case NORC_REQ_PAUSE:  return NORC_ST_PAUSED;
-        case NORC_REQ_RESUME: return NORC_ST_RUNNING;
-        default:              return 0;
-    }
-}
-
 int
 ctl_api_control (norc_config_t *config, const ctl_command_t *cmd, int argc, char **argv)
 {
@@ -202,6 +189,22 @@ ctl_api_control (norc_config_t *config, const ctl_command_t *cmd, int argc, char
         }
     }
     NORC_UNUSED (kind);
+    if (wait && (request == NORC_REQ_STOP || request == NORC_REQ_KILL || request == NORC_REQ_PAUSE
+              || request == NORC_REQ_RESUME)) {
+        //  The aggregator answers when the targets get there: give it the time
+        if (timeout_s < 1 || timeout_s > 300) {
+            fprintf (stderr, "norcctl: --timeout takes 1 to 300 seconds\n");
+            norc_strmap_clear (&args);
+            return CTL_USAGE;
+        }
+        char text [32];
+        snprintf (text, sizeof text, "%ld", timeout_s);
+        norc_strmap_set (&args, "wait", text);
+        snprintf (text, sizeof text, "%lld", (long long) (norc_config_int (config, "api.timeout_ms") + timeout_s * 1000));
+        norc_config_set (config, "api.timeout_ms", text);
+    }
+    else
+        wait = false;
     norc_msg_t *reply = NULL;
     int rc = ctl_api_request (config, "control", &args, &reply);
     norc_strmap_clear (&args);
@@ -220,34 +223,17 @@ ctl_api_control (norc_config_t *config, const ctl_command_t *cmd, int argc, char
                     norc_strmap_get (row, "daemon_id"), norc_strmap_get (row, "host"),
                     norc_strmap_get (row, "request"), outcome ? outcome : "sent");
     }
-    int expected = s_expected_status (request);
-    if (wait && expected) {
-        norc_us_t deadline = norc_mono_us () + (norc_us_t) timeout_s * NORC_US_PER_SEC;
-        for (size_t i = 0; i < targets.count && rc == CTL_OK; i++) {
-            const char *id = norc_strmap_get (&targets.rows [i], "daemon_id");
-            int status = 0;
-            while (true) {
-                norc_strmap_t q = { 0 };
-                norc_strmap_set (&q, "id", id);
-                norc_msg_t *r = ctl_api_call (config, "daemon.show", &q);
-                norc_strmap_clear (&q);
-                if (r && r->api_reply.code == NORC_OK && r->api_reply.rows.count)
-                    status = atoi (norc_strmap_get (&r->api_reply.rows.rows [0], "status"));
-                norc_msg_destroy (&r);
-                if (status == expected || NORC_STATUS_IS_FINAL (status)
-                ||  norc_mono_us () > deadline || zsys_interrupted)
-                    break;
-                usleep (100000);
-            }
-            if (status == expected)
-                printf ("%s %s is %s\n", norc_strmap_get (&targets.rows [i], "kind"), id, norc_status_name (status));
-            else {
-                fprintf (stderr, "norcctl: %s %s is %s, not %s, after %ld s\n",
-                         norc_strmap_get (&targets.rows [i], "kind"), id,
-                         norc_status_name (status) ? norc_status_name (status) : "unknown",
-                         norc_status_name (expected), timeout_s);
-                rc = CTL_FAIL;
-            }
+    for (size_t i = 0; wait && i < targets.count; i++) {
+        norc_strmap_t *row = &targets.rows [i];
+        const char *status = norc_status_name (atoi (norc_strmap_get (row, "status") ? norc_strmap_get (row, "status") : "0"));
+        const char *reached = norc_strmap_get (row, "reached");
+        if (reached && strcmp (reached, "1") == 0)
+            printf ("%s %s is %s\n", norc_strmap_get (row, "kind"), norc_strmap_get (row, "daemon_id"), status);
+        else {
+            fprintf (stderr, "norcctl: %s %s is %s, not where %s leads, after %ld s\n", norc_strmap_get (row, "kind"),
+                     norc_strmap_get (row, "daemon_id"), status ? status : "unknown", norc_strmap_get (row, "request"),
+                     timeout_s);
+            rc = CTL_FAIL;
         }
     }
     norc_rows_clear (&targets);

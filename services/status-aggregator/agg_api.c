@@ -339,6 +339,21 @@ agg_op_control (agg_api_t *self, const norc_strmap_t *args, norc_api_reply_t *re
                        agg_arg (args, "request") ? agg_arg (args, "request") : "");
         return;
     }
+    int64_t wait_s;
+    if (!agg_arg_int (args, "wait", 0, 300, &wait_s, reply))
+        return;
+    //  The state each request leads to: what a wait waits for
+    static const int leads_to [] = {
+        [NORC_REQ_STOP] = NORC_ST_ENDED, [NORC_REQ_KILL] = NORC_ST_KILLED,
+        [NORC_REQ_PAUSE] = NORC_ST_PAUSED, [NORC_REQ_RESUME] = NORC_ST_RUNNING,
+    };
+    if (wait_s && ((size_t) request >= sizeof leads_to / sizeof leads_to [0] || !leads_to [request])) {
+        agg_reply_error (reply, NORC_ERROR, "%s leads to no state to wait for: leave out wait",
+                         norc_request_name (request));
+        return;
+    }
+    self->wait_ms = wait_s * 1000;
+    self->wait_status = wait_s ? leads_to [request] : 0;
     const char *by = agg_arg (args, "by") ? agg_arg (args, "by") : "norcctl";
     const char *host = agg_arg (args, "host");
     if (host) {

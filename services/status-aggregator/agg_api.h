@@ -28,6 +28,11 @@ typedef struct {
     const char *peer;           //  the address of the request's sender ("" or NULL: unknown), for the audit
     const char *user_id;        //  the sender's key under CURVE (the frame's User-Id), or NULL
     norc_zap_who_t who;         //  the sender, while a request is handled
+    //  Set by a control with wait: answer once each target's status is
+    //  wait_status (or final), or wait_ms is over (the aggregator holds the
+    //  reply meanwhile: agg_wait_*)
+    int64_t wait_ms;
+    int wait_status;
 } agg_api_t;
 
 //  Run request's operation and fill reply (an API-REPLY).

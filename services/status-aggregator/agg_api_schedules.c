@@ -126,12 +126,31 @@ done:
     norc_task_clear (&task);
 }
 
+#define S_LIST_DEFAULT  1000        //  schedules a page unless told
+
 void
 agg_op_schedule_list (agg_api_t *self, const norc_strmap_t *args, norc_api_reply_t *reply)
 {
-    int rc = norc_store_schedule_list (self->db, agg_arg_flag (args, "all"), &reply->rows);
+    int64_t limit;
+    if (!agg_arg_int (args, "limit", 0, 100000, &limit, reply))
+        return;
+    norc_schedule_filter_t f = { .all = agg_arg_flag (args, "all"), .limit = limit ? limit : S_LIST_DEFAULT };
+    const char *before = agg_arg (args, "before");
+    if (before && norc_id_parse (before, &f.before) != NORC_OK) {
+        agg_reply_error (reply, NORC_ERROR, "bad before \"%s\": a schedule id (the last of the page before)", before);
+        return;
+    }
+    int rc = norc_store_schedule_list (self->db, &f, &reply->rows);
     if (rc)
         agg_reply_store (self, reply, rc, "cannot list schedules");
+    else
+    if (!limit && reply->rows.count == S_LIST_DEFAULT) {
+        char warning [160];
+        snprintf (warning, sizeof warning, "the newest %d schedules: the page after them with --before %s "
+                  "(or -n, up to 100000)", S_LIST_DEFAULT,
+                  norc_strmap_get (&reply->rows.rows [reply->rows.count - 1], "id"));
+        norc_strmap_set (&reply->rows.rows [0], "warning", warning);
+    }
 }
 
 static bool
@@ -152,23 +171,13 @@ agg_op_schedule_show (agg_api_t *self, const norc_strmap_t *args, norc_api_reply
     uint64_t id;
     if (!s_schedule_id (args, &id, reply))
         return;
-    norc_rows_t all = { 0 };
-    int rc = norc_store_schedule_list (self->db, true, &all);
-    if (rc) {
+    norc_schedule_filter_t f = { .id = id };
+    int rc = norc_store_schedule_list (self->db, &f, &reply->rows);
+    if (rc)
         agg_reply_store (self, reply, rc, "cannot read the schedule");
-        return;
-    }
-    char want [32];
-    snprintf (want, sizeof want, "%llu", (unsigned long long) id);
-    for (size_t i = 0; i < all.count; i++)
-        if (strcmp (norc_strmap_get (&all.rows [i], "id"), want) == 0) {
-            norc_strmap_t *row = norc_rows_add (&reply->rows);
-            for (size_t k = 0; k < all.rows [i].count; k++)
-                norc_strmap_set (row, all.rows [i].keys [k], all.rows [i].values [k]);
-        }
-    norc_rows_clear (&all);
+    else
     if (reply->rows.count == 0)
-        agg_reply_error (reply, NORC_NOTFOUND, "unknown schedule %s", want);
+        agg_reply_error (reply, NORC_NOTFOUND, "unknown schedule %llu", (unsigned long long) id);
 }
 
 void

@@ -40,6 +40,13 @@ typedef struct {
     int running;
 } s_beat_t;
 
+//  A control's reply held until its targets get where it leads (wait)
+typedef struct {
+    norc_msg_t *reply;          //  the API-REPLY, its routing id set
+    int status;                 //  the state waited for
+    norc_us_t deadline;         //  monotonic
+} s_wait_t;
+
 struct _aggregator_t {
     norc_config_t *config;      //  not owned
     norc_db_t *db;
@@ -50,6 +57,7 @@ struct _aggregator_t {
     uint64_t withdrawals;       //  norc_zap_withdrawals when it was bound
     zloop_t *loop;
     agg_api_t api_ctx;
+    zlistx_t *waits;            //  s_wait_t: controls that wait
     norc_instance_t *batch;     //  instance changes waiting for commit
     size_t batch_count;
     uint64_t *retry_ids;        //  per batch entry: the retry its end created, 0 if none

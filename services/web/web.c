@@ -321,6 +321,10 @@ s_serve (web_request_t *req, const char *url, const char *method)
         return;
     }
     web_ask (self, req, op->name, credential, &args);
+    //  An operation that waits (a control with wait) is given its time
+    const char *wait = norc_strmap_get (&args, "wait");
+    if (wait && req->request_id && !req->status)
+        req->deadline += strtoll (wait, NULL, 10) * NORC_US_PER_SEC;
     norc_strmap_clear (&args);
 }
 

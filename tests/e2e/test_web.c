@@ -290,6 +290,35 @@ Test (web, a_token_reads_and_changes_what_its_roles_allow)
         usleep (50000);
     }
     cr_expect_eq (status, 7, "the run ended SUCCESS");
+    //  Control with wait: the answer comes once the executor is PAUSED,
+    //  and says so; then back to RUNNING
+    r = s_http ("GET", "/api/v1/executors", viewer, NULL, NULL);
+    json_t *executors = s_json (&r);
+    json_int_t exec_id = json_integer_value (json_object_get (json_array_get (json_object_get (executors, "items"), 0),
+                                                             "id"));
+    json_decref (executors);
+    s_response_free (&r);
+    cr_assert_gt (exec_id, 0);
+    static const char *const requests [][2] = { { "pause", "PAUSED" }, { "resume", "RUNNING" } };
+    for (size_t k = 0; k < 2; k++) {
+        char body [128];
+        snprintf (body, sizeof body, "{\"request\": \"%s\", \"daemon\": %lld, \"wait\": 20}", requests [k][0],
+                  (long long) exec_id);
+        r = s_http ("POST", "/api/v1/control", op, body, NULL);
+        cr_assert_eq (r.status, 200, "%s", r.body);
+        json_t *done = s_json (&r);
+        json_t *row = json_array_get (json_object_get (done, "items"), 0);
+        cr_expect (json_is_true (json_object_get (row, "reached")), "%s: %s", requests [k][0], r.body);
+        cr_expect_str_eq (json_string_value (json_object_get (row, "status_name")), requests [k][1], "%s", r.body);
+        json_decref (done);
+        s_response_free (&r);
+    }
+    //  A request that leads to no state cannot wait
+    char body [128];
+    snprintf (body, sizeof body, "{\"request\": \"reload\", \"daemon\": %lld, \"wait\": 5}", (long long) exec_id);
+    r = s_http ("POST", "/api/v1/control", op, body, NULL);
+    s_expect_problem (&r, 400, "bad-request");
+    s_response_free (&r);
     //  A list, with a query's filters
     r = s_http ("GET", "/api/v1/instances?since=all&limit=10", viewer, NULL, NULL);
     cr_assert_eq (r.status, 200, "%s", r.body);

@@ -40,7 +40,8 @@ Test (store_schedules, schedules_add_get_list_pause_delete)
     cr_expect_eq (norc_store_schedule_set_paused (s_db, 9999, true), NORC_NOTFOUND);
 
     norc_rows_t rows = { 0 };
-    cr_assert_eq (norc_store_schedule_list (s_db, false, &rows), NORC_OK);
+    norc_schedule_filter_t live = { 0 }, all = { .all = true };
+    cr_assert_eq (norc_store_schedule_list (s_db, &live, &rows), NORC_OK);
     cr_assert_eq (rows.count, 1);
     cr_expect_str_eq (s_cell (&rows, 0, "timing"), "0 */5 * * * *");
     cr_expect_str_eq (s_cell (&rows, 0, "catchup"), "within");
@@ -52,10 +53,30 @@ Test (store_schedules, schedules_add_get_list_pause_delete)
     cr_assert_eq (norc_store_schedule_get (s_db, s.id, &got), NORC_OK);
     cr_expect_neq (got.deleted_at, 0);
     cr_expect_str_eq (got.deleted_reason, "bad expression");
-    cr_assert_eq (norc_store_schedule_list (s_db, false, &rows), NORC_OK);
+    cr_assert_eq (norc_store_schedule_list (s_db, &live, &rows), NORC_OK);
     cr_expect_eq (rows.count, 0);
-    cr_assert_eq (norc_store_schedule_list (s_db, true, &rows), NORC_OK);
+    cr_assert_eq (norc_store_schedule_list (s_db, &all, &rows), NORC_OK);
     cr_expect_eq (rows.count, 1);
+    //  One by its id (ended or not), and pages newest first
+    norc_schedule_filter_t one = { .id = s.id };
+    cr_assert_eq (norc_store_schedule_list (s_db, &one, &rows), NORC_OK);
+    cr_expect_eq (rows.count, 1);
+    norc_schedule_t more [3];
+    for (int i = 0; i < 3; i++) {
+        more [i] = (norc_schedule_t) { .task_id = s.task_id, .queue_id = s.queue_id, .kind = 1, .period_s = 60 };
+        cr_assert_eq (norc_store_schedule_add (s_db, &more [i]), NORC_OK);
+    }
+    norc_schedule_filter_t page = { .limit = 2 };
+    cr_assert_eq (norc_store_schedule_list (s_db, &page, &rows), NORC_OK);
+    cr_assert_eq (rows.count, 2);
+    cr_expect_eq (strtoull (s_cell (&rows, 0, "id"), NULL, 10), more [2].id, "newest first");
+    cr_expect_eq (strtoull (s_cell (&rows, 1, "id"), NULL, 10), more [1].id);
+    page.before = more [1].id;
+    cr_assert_eq (norc_store_schedule_list (s_db, &page, &rows), NORC_OK);
+    cr_assert_eq (rows.count, 1, "the page after: the one live schedule left");
+    cr_expect_eq (strtoull (s_cell (&rows, 0, "id"), NULL, 10), more [0].id);
+    for (int i = 0; i < 3; i++)
+        norc_store_schedule_delete (s_db, more [i].id, "test");
     cr_expect_eq (norc_store_schedule_set_paused (s_db, s.id, false), NORC_NOTFOUND);
     cr_expect_eq (norc_store_schedule_get (s_db, 9999, &got), NORC_NOTFOUND);
 

@@ -46,7 +46,7 @@ Test (store_tasks, tasks_with_environment_and_soft_delete)
     cr_assert_eq (norc_store_task_list (s_db, &rows), NORC_OK);
     cr_expect_eq (rows.count, 1);
     cr_expect_str_eq (s_cell (&rows, 0, "kind"), "command");
-    cr_expect_str_eq (s_cell (&rows, 0, "instances"), "0");
+    cr_expect_str_eq (s_cell (&rows, 0, "last_instance"), "", "no instance yet");
 
     //  In use by a schedule: refused; then the name is free again
     uint64_t queue = s_queue ("DemoQueue");

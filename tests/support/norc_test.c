@@ -234,10 +234,16 @@ norc_test_system_start (norc_test_system_t *self, const char *binary, const char
     cr_assert_lt (self->count, 32);
     char *path = norc_test_bin (binary);
     char *log = norc_asprintf ("%s/%s-%d.log", self->dir, binary, self->count);
+    pid_t parent = getpid ();
     pid_t pid = fork ();
     cr_assert_geq (pid, 0);
     if (pid == 0) {
         setpgid (0, 0);
+        //  The test's own: a test process that dies without its teardown
+        //  (a setup that failed, a crash) takes its services with it
+        prctl (PR_SET_PDEATHSIG, SIGKILL);
+        if (getppid () != parent)
+            _exit (127);
         int fd = open (log, O_WRONLY | O_CREAT | O_APPEND, 0644);
         dup2 (fd, 1);
         dup2 (fd, 2);

@@ -232,12 +232,13 @@ async function viewInstances(params) {
   const from = params.get("from") || "", to = params.get("to") || "";
   // The server filters (status group, queue, task, host, until); the page
   // only the lower bound of the time, within the timeframe
-  const query = { since, limit: "1000", queue, task, host };
+  const query = { since, limit: "1000", queue, task, host, before: params.get("before") || "" };
   if (group !== "all") query.status = group;
   if (to) query.until = new Date(to).toISOString();
-  const [rows, executors] = await Promise.all([
-    items("/instances?" + new URLSearchParams(Object.entries(query).filter(([, v]) => v))),
+  const [page, executors] = await Promise.all([
+    api("GET", "/instances?" + new URLSearchParams(Object.entries(query).filter(([, v]) => v))),
     items("/executors?since=all")]);
+  const rows = page.items;
   state.executors = new Map(executors.map((e) => [e.id, e]));
   const shown = rows.filter((r) => !from || (r.enqueued || "") >= new Date(from).toISOString());
   const set = (key) => (event) => go("/instances", { ...Object.fromEntries(params), [key]: event.target.value });
@@ -253,8 +254,16 @@ async function viewInstances(params) {
       el("label", {}, "Host ", el("input", { value: host, name: "host", onchange: set("host") })),
       el("label", {}, "From ", el("input", { value: from, name: "from", type: "datetime-local", onchange: set("from") })),
       el("label", {}, "To ", el("input", { value: to, name: "to", type: "datetime-local", onchange: set("to") }))),
-    card("Instances (" + shown.length + ")", instanceTable(shown)),
+    card("Instances (" + shown.length + (page.next ? ", newest first: more after them" : "") + ")",
+         instanceTable(shown), older("/instances", params, page.next)),
   ];
+}
+
+// A paged list's next page: the same view, before the last id shown
+function older(path, params, next) {
+  if (!next) return null;
+  return el("p", {}, link("#" + path + "?" + new URLSearchParams({ ...Object.fromEntries(params), before: next }),
+                          "Older →"));
 }
 
 function lost(r) {
@@ -441,8 +450,9 @@ function logViewer(id) {
   return state.viewer;
 }
 
-async function viewSchedules() {
-  const rows = await items("/schedules");
+async function viewSchedules(params) {
+  const page = await api("GET", "/schedules?" + new URLSearchParams(params.get("before") ? { before: params.get("before") } : {}));
+  const rows = page.items;
   return [card("Schedules", table([
     { title: "Id", cell: (r) => link("#/schedule/" + r.id, r.id) },
     { title: "Task", cell: (r) => link("#/task/" + encodeURIComponent(r.task), r.task) },
@@ -453,7 +463,7 @@ async function viewSchedules() {
     { title: "Last", cell: (r) => when(r.last, r.tz) },
     { title: "", cell: (r) => r.paused ? el("span", { class: "st st-warn" }, "PAUSED") : null },
     { title: "", cell: (r) => scheduleControls(r) },
-  ], rows, "No schedule yet."))];
+  ], rows, "No schedule yet."), older("/schedules", params, page.next))];
 }
 
 function scheduleControls(r) {
@@ -493,7 +503,10 @@ async function viewTasks() {
     { title: "Command", cell: (r) => r.command },
     { title: "Timeout (s)", num: true, cell: (r) => r.timeout_s },
     { title: "Retries", num: true, cell: (r) => r.retry_max },
-    { title: "Instances", num: true, cell: (r) => link("#/instances?since=all&task=" + encodeURIComponent(r.name), r.instances) },
+    { title: "Last run", cell: (r) => r.last_instance
+        ? [link("#/instance/" + r.last_instance, "#" + r.last_instance), " ", status({ status: r.last_status, status_name: r.last_status_name })]
+        : "-" },
+    { title: "Instances", cell: (r) => link("#/instances?since=all&task=" + encodeURIComponent(r.name), "all") },
   ], rows, "No task yet."))];
 }
 
@@ -528,7 +541,7 @@ const VIEWS = {
   "": { nav: "status", run: (r) => viewStatus(r.params) },
   instances: { nav: "instances", run: (r) => viewInstances(r.params) },
   instance: { nav: "instances", run: (r) => viewInstance(r.parts[1]) },
-  schedules: { nav: "schedules", run: () => viewSchedules() },
+  schedules: { nav: "schedules", run: (r) => viewSchedules(r.params) },
   schedule: { nav: "schedules", run: (r) => viewSchedule(r.parts[1]) },
   tasks: { nav: "tasks", run: () => viewTasks() },
   task: { nav: "tasks", run: (r) => viewTask(decodeURIComponent(r.parts[1])) },

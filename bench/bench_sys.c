@@ -1,0 +1,112 @@
+//  bench_sys.c - see bench_sys.h.
+#include "bench_sys.h"
+#include "norc_log.h"
+#include "norc_mem.h"
+#include "norc_migrate.h"
+#include "norc_keys.h"
+#include <fcntl.h>
+#include <signal.h>
+#include <sys/wait.h>
+#include <unistd.h>
+
+const char *bench_server;
+const char *bench_bin;
+char bench_dir [] = "/tmp/norc-bench-XXXXXX";
+bool bench_curve;
+
+void
+bench_sys_init (bench_sys_t *sys, const char *name)
+{
+    static int serial = 0;
+    memset (sys, 0, sizeof (*sys));
+    sys->serial = serial++;
+    sys->url = norc_asprintf ("%snorc_bench_%s_%d", bench_server, name, (int) getpid ());
+    char err [512];
+    if (norc_migrate_url (sys->url, err, sizeof err) != NORC_OK)
+        norc_fatalx ("cannot create %s: %s", sys->url, err);
+    int k = 0;
+    const char *keys [] = { "AGGREGATOR_EVENTS", "AGGREGATOR_API", "AGGREGATOR_STREAM",
+                            "SCHEDULER_DISPATCH", "ARCHIVER_LOGS", "ARCHIVER_FETCH" };
+    for (int i = 0; i < 6; i++)
+        sys->env [k++] = norc_asprintf ("NORC_%s=ipc://%s/%d-%d.ipc", keys [i], bench_dir, sys->serial, i);
+    sys->env [k++] = norc_asprintf ("NORC_DB_URL=%s", sys->url);
+    sys->env [k++] = norc_asprintf ("NORC_LOG_DIR=%s/logs-%d", bench_dir, sys->serial);
+    sys->env [k++] = norc_asprintf ("NORC_SPOOL_DIR=%s/spool-%d", bench_dir, sys->serial);
+    sys->env [k++] = norc_strdup ("NORC_LOG_LEVEL=warn");
+    if (bench_curve) {
+        //  CURVE on every endpoint: a pair per service and an admin's for
+        //  norcctl, as the launcher makes them
+        char *keys_dir = norc_asprintf ("%s/keys-%d", bench_dir, sys->serial);
+        const char *names [] = { "aggregator", "scheduler", "archiver", "executor", "norcctl" };
+        for (int i = 0; i < 5; i++)
+            if (norc_keys_generate (keys_dir, names [i], i == 4 ? "admin" : NULL, NULL, err, sizeof err) != NORC_OK)
+                norc_fatalx ("keys: %s", err);
+        sys->env [k++] = norc_strdup ("NORC_SECURITY_CURVE=true");
+        sys->env [k++] = norc_asprintf ("NORC_SECURITY_KEYS_DIR=%s", keys_dir);
+        free (keys_dir);
+    }
+    sys->env [k] = NULL;
+}
+
+pid_t
+bench_sys_startv (bench_sys_t *sys, const char *binary, const char *const *args)
+{
+    char *path = norc_asprintf ("%s/%s", bench_bin, binary);
+    char *log = norc_asprintf ("%s/%s-%d.log", bench_dir, binary, sys->serial);
+    pid_t pid = fork ();
+    if (pid == 0) {
+        int fd = open (log, O_WRONLY | O_CREAT | O_APPEND, 0644);
+        dup2 (fd, 1);
+        dup2 (fd, 2);
+        for (int i = 0; sys->env [i]; i++)
+            putenv (sys->env [i]);
+        const char *argv [16] = { path };
+        for (int i = 0; args [i] && i < 14; i++)
+            argv [i + 1] = args [i];
+        execv (path, (char *const *) argv);
+        _exit (127);
+    }
+    free (path);
+    free (log);
+    sys->pids [sys->count++] = pid;
+    return pid;
+}
+
+pid_t
+bench_sys_start (bench_sys_t *sys, const char *binary, const char *a1, const char *a2, const char *a3, const char *a4)
+{
+    const char *args [] = { a1, a2, a3, a4, NULL };
+    return bench_sys_startv (sys, binary, args);
+}
+
+void
+bench_sys_stop (bench_sys_t *sys)
+{
+    for (int i = sys->count - 1; i >= 0; i--)
+        kill (sys->pids [i], SIGTERM);
+    for (int i = sys->count - 1; i >= 0; i--)
+        waitpid (sys->pids [i], NULL, 0);
+    norc_db_t *db = norc_db_new (sys->url, NULL);
+    norc_db_drop_database (db);
+    norc_db_destroy (&db);
+    for (int i = 0; sys->env [i]; i++)
+        free (sys->env [i]);
+    free (sys->url);
+}
+
+int64_t
+bench_int (norc_db_t *db, const char *sql)
+{
+    norc_stmt_t *st = norc_db_stmt (db, sql);
+    if (norc_stmt_exec (st) != NORC_OK || norc_stmt_fetch (st) != NORC_OK)
+        return -1;
+    return norc_stmt_i64 (st, 0);
+}
+
+void
+bench_exec (norc_db_t *db, const char *sql)
+{
+    if (norc_stmt_exec (norc_db_stmt (db, sql)) != NORC_OK)
+        norc_fatalx ("%s: %s", sql, norc_db_errstr (db));
+}
+
