@@ -2,7 +2,7 @@
 //  list takes over HTTP (norc-web, the status-aggregator, MariaDB) when the
 //  record holds SCHEDULES schedules (1,000,000 by default) and INSTANCES
 //  instances (10,000,000), spread over the last 7 days, 20 queues, 1,000
-//  tasks and 50 executors, with 100,000 audit rows.
+//  tasks, a job and 50 executors, with 100,000 audit rows.
 //
 //  The rows are written straight into a private database (the SEQUENCE
 //  engine, a million rows a statement) before the aggregator and norc-web
@@ -111,6 +111,12 @@ s_generate (norc_db_t *db, int64_t schedules, int64_t instances)
     bench_exec (db, "INSERT INTO tasks (name, kind, command, timeout_s, created_at) "
                     "SELECT CONCAT('t', LPAD(seq, 4, '0')), 1, CONCAT('echo task ', seq), 60, UTC_TIMESTAMP(6) "
                     "FROM seq_1_to_1000");
+    //  A job of two nodes, j0001
+    bench_exec (db, "INSERT INTO tasks (name, kind, created_at) VALUES ('j0001', 2, UTC_TIMESTAMP(6))");
+    bench_exec (db, "INSERT INTO job_nodes (job_id, task_id, name) SELECT j.id, seq, CONCAT('node', seq) "
+                    "FROM tasks j, seq_1_to_2 WHERE j.name = 'j0001'");
+    bench_exec (db, "INSERT INTO job_edges (job_id, parent_id, child_id) SELECT a.job_id, a.id, b.id "
+                    "FROM job_nodes a JOIN job_nodes b ON b.job_id = a.job_id AND b.name = 'node2' WHERE a.name = 'node1'");
     //  Two schedulers (ids 1 and 2), then 50 executors (3 to 52), on hosts h01 to h50
     bench_exec (db, "INSERT INTO daemons (kind, host, pid, status, concurrency, heartbeat, started_at) "
                     "SELECT 1, CONCAT('s', seq), 1000 + seq, 2, 0, UTC_TIMESTAMP(6), UTC_TIMESTAMP(6) FROM seq_1_to_2");
@@ -160,7 +166,8 @@ int
 main (int argc, char *argv [])
 {
     if (argc < 3) {
-        fprintf (stderr, "usage: norc_bench_lists SERVER-URL BIN-DIR [--schedules N] [--instances N] [--rounds R]\n");
+        fprintf (stderr, "usage: norc_bench_lists SERVER-URL BIN-DIR [--schedules N] [--instances N] [--rounds R] "
+                         "[--keep]\n");
         return 2;
     }
     bench_server = argv [1];
@@ -262,7 +269,8 @@ main (int argc, char *argv [])
             if (*p == '{') {
                 const char *end = strchr (p, '}');
                 bool id = strncmp (p, "{id}", 4) == 0;
-                len += (size_t) snprintf (path + len, sizeof path - len, "%s", id ? "4242" : "t0042");
+                len += (size_t) snprintf (path + len, sizeof path - len, "%s",
+                                          id ? "4242" : strncmp (op->name, "job.", 4) == 0 ? "j0001" : "t0042");
                 p = end + 1;
             }
             else
