@@ -322,9 +322,11 @@ s_serve (web_request_t *req, const char *url, const char *method)
     }
     web_ask (self, req, op->name, credential, &args);
     //  An operation that waits (a control with wait) is given its time
+    //  (what the aggregator takes: 1 to 300 s; it refuses the rest)
     const char *wait = norc_strmap_get (&args, "wait");
-    if (wait && req->request_id && !req->status)
-        req->deadline += strtoll (wait, NULL, 10) * NORC_US_PER_SEC;
+    long long wait_s = wait ? strtoll (wait, NULL, 10) : 0;
+    if (wait_s > 0 && wait_s <= 300 && req->request_id && !req->status)
+        req->deadline += wait_s * NORC_US_PER_SEC;
     norc_strmap_clear (&args);
 }
 
