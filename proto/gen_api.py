@@ -60,8 +60,11 @@ def load(path):
         for a in op.findall("arg"):
             if a.get("type") not in ARG_TYPES:
                 sys.exit("gen_api: %s: unknown type %s" % (name, a.get("type")))
+            if a.get("type") == "int" and (a.get("min") is None or a.get("max") is None):
+                sys.exit("gen_api: %s: int argument %s needs min and max" % (name, a.get("name")))
             args.append({"name": a.get("name"), "type": a.get("type"),
                          "required": a.get("required") == "1", "prefix": a.get("prefix") == "1",
+                         "min": int(a.get("min") or 0), "max": int(a.get("max") or 0),
                          "doc": words(a)})
         cols = []
         for c in op.findall("reply/col"):
@@ -352,6 +355,7 @@ typedef struct {
     norc_api_type_t type;
     bool required;
     bool prefix;                //  any number of NAME.KEY arguments
+    int64_t min, max;           //  NORC_API_INT: the values it takes
     const char *doc;
 } norc_api_arg_t;
 
@@ -404,10 +408,10 @@ def gen_source(ops):
         ident = o["name"].replace(".", "_")
         out.append("static const norc_api_arg_t s_args_%s [] = {\n" % ident)
         for a in o["args"]:
-            out.append("    { %s, %s, %s, %s, %s },\n" % (c_str(a["name"]), TYPES[a["type"]],
-                       "true" if a["required"] else "false", "true" if a["prefix"] else "false",
-                       c_str(a["doc"])))
-        out.append("    { NULL, NORC_API_STR, false, false, NULL }\n};\n")
+            out.append("    { %s, %s, %s, %s, INT64_C (%d), INT64_C (%d), %s },\n" % (
+                       c_str(a["name"]), TYPES[a["type"]], "true" if a["required"] else "false",
+                       "true" if a["prefix"] else "false", a["min"], a["max"], c_str(a["doc"])))
+        out.append("    { NULL, NORC_API_STR, false, false, 0, 0, NULL }\n};\n")
         out.append("static const norc_api_col_t s_cols_%s [] = {\n" % ident)
         for c in o["cols"]:
             out.append("    { %s, %s, %s, %s, %s },\n" % (c_str(c["name"]), TYPES[c["type"]],
@@ -533,7 +537,8 @@ def gen_doc(enums, ops, commands):
             out.append("\n| argument | type | required | meaning |\n|---|---|---|---|\n")
             for a in o["args"]:
                 name = a["name"] + ".KEY" if a["prefix"] else a["name"]
-                out.append("| `%s` | %s | %s | %s |\n" % (name, a["type"], "yes" if a["required"] else "no",
+                kind = "int, %d to %d" % (a["min"], a["max"]) if a["type"] == "int" else a["type"]
+                out.append("| `%s` | %s | %s | %s |\n" % (name, kind, "yes" if a["required"] else "no",
                                                           a["doc"]))
         else:
             out.append("\nNo arguments.\n")
@@ -573,7 +578,9 @@ def col_schema(c, enums):
 def arg_schema(a):
     if a["prefix"]:
         return {"type": "object", "additionalProperties": {"type": "string"}}
-    return {"str": {"type": "string"}, "int": {"type": "integer"}, "bool": {"type": "boolean"},
+    if a["type"] == "int":
+        return {"type": "integer", "minimum": a["min"], "maximum": a["max"]}
+    return {"str": {"type": "string"}, "bool": {"type": "boolean"},
             "time": {"type": "string"}, "id": {"type": "integer", "minimum": 1}}[a["type"]]
 
 

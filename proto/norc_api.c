@@ -4,16 +4,16 @@
 #include "norc_principal.h"
 
 static const norc_api_arg_t s_args_queue_add [] = {
-    { "name", NORC_API_STR, true, false, "The queue's name" },
-    { "kind", NORC_API_STR, false, false, "\"db\" (the default) or \"sqs\"" },
-    { NULL, NORC_API_STR, false, false, NULL }
+    { "name", NORC_API_STR, true, false, INT64_C (0), INT64_C (0), "The queue's name" },
+    { "kind", NORC_API_STR, false, false, INT64_C (0), INT64_C (0), "\"db\" (the default) or \"sqs\"" },
+    { NULL, NORC_API_STR, false, false, 0, 0, NULL }
 };
 static const norc_api_col_t s_cols_queue_add [] = {
     { "id", NORC_API_ID, NULL, false, "The queue's id" },
     { NULL, NORC_API_STR, NULL, false, NULL }
 };
 static const norc_api_arg_t s_args_queue_list [] = {
-    { NULL, NORC_API_STR, false, false, NULL }
+    { NULL, NORC_API_STR, false, false, 0, 0, NULL }
 };
 static const norc_api_col_t s_cols_queue_list [] = {
     { "id", NORC_API_ID, NULL, false, "The queue" },
@@ -25,41 +25,41 @@ static const norc_api_col_t s_cols_queue_list [] = {
     { NULL, NORC_API_STR, NULL, false, NULL }
 };
 static const norc_api_arg_t s_args_queue_rm [] = {
-    { "name", NORC_API_STR, true, false, "The queue" },
-    { NULL, NORC_API_STR, false, false, NULL }
+    { "name", NORC_API_STR, true, false, INT64_C (0), INT64_C (0), "The queue" },
+    { NULL, NORC_API_STR, false, false, 0, 0, NULL }
 };
 static const norc_api_col_t s_cols_queue_rm [] = {
     { NULL, NORC_API_STR, NULL, false, NULL }
 };
 static const norc_api_arg_t s_args_group_add [] = {
-    { "name", NORC_API_STR, true, false, "The group's name" },
-    { "members", NORC_API_STR, true, false, "QUEUE:PRIORITY,... (lower priority first)" },
-    { NULL, NORC_API_STR, false, false, NULL }
+    { "name", NORC_API_STR, true, false, INT64_C (0), INT64_C (0), "The group's name" },
+    { "members", NORC_API_STR, true, false, INT64_C (0), INT64_C (0), "QUEUE:PRIORITY,... (lower priority first)" },
+    { NULL, NORC_API_STR, false, false, 0, 0, NULL }
 };
 static const norc_api_col_t s_cols_group_add [] = {
     { "id", NORC_API_ID, NULL, false, "The group's id" },
     { NULL, NORC_API_STR, NULL, false, NULL }
 };
 static const norc_api_arg_t s_args_task_add [] = {
-    { "name", NORC_API_STR, true, false, "The task's name" },
-    { "command", NORC_API_STR, true, false, "The shell command (at most 65535 bytes)" },
-    { "timeout", NORC_API_INT, false, false, "Seconds before it is stopped (0: none)" },
-    { "retries", NORC_API_INT, false, false, "Times a failed run is tried again" },
-    { "retry_backoff", NORC_API_INT, false, false, "Seconds before the first retry (doubling)" },
-    { "retry_cap", NORC_API_INT, false, false, "Most seconds between retries" },
-    { "log_max", NORC_API_STR, false, false, "Most bytes of output kept (with K, M, G)" },
-    { "cwd", NORC_API_STR, false, false, "Working directory" },
-    { "description", NORC_API_STR, false, false, "Free text" },
-    { "env", NORC_API_STR, false, true, "env.KEY: an environment variable of its runs" },
-    { "secret", NORC_API_STR, false, true, "secret.KEY: one stored and shown redacted" },
-    { NULL, NORC_API_STR, false, false, NULL }
+    { "name", NORC_API_STR, true, false, INT64_C (0), INT64_C (0), "The task's name" },
+    { "command", NORC_API_STR, true, false, INT64_C (0), INT64_C (0), "The shell command (at most 65535 bytes)" },
+    { "timeout", NORC_API_INT, false, false, INT64_C (0), INT64_C (31536000), "Seconds before it is stopped (0: none)" },
+    { "retries", NORC_API_INT, false, false, INT64_C (0), INT64_C (100), "Times a failed run is tried again" },
+    { "retry_backoff", NORC_API_INT, false, false, INT64_C (0), INT64_C (86400), "Seconds before the first retry (doubling)" },
+    { "retry_cap", NORC_API_INT, false, false, INT64_C (0), INT64_C (604800), "Most seconds between retries" },
+    { "log_max", NORC_API_STR, false, false, INT64_C (0), INT64_C (0), "Most bytes of output kept (with K, M, G)" },
+    { "cwd", NORC_API_STR, false, false, INT64_C (0), INT64_C (0), "Working directory" },
+    { "description", NORC_API_STR, false, false, INT64_C (0), INT64_C (0), "Free text" },
+    { "env", NORC_API_STR, false, true, INT64_C (0), INT64_C (0), "env.KEY: an environment variable of its runs" },
+    { "secret", NORC_API_STR, false, true, INT64_C (0), INT64_C (0), "secret.KEY: one stored and shown redacted" },
+    { NULL, NORC_API_STR, false, false, 0, 0, NULL }
 };
 static const norc_api_col_t s_cols_task_add [] = {
     { "id", NORC_API_ID, NULL, false, "The task's id" },
     { NULL, NORC_API_STR, NULL, false, NULL }
 };
 static const norc_api_arg_t s_args_task_list [] = {
-    { NULL, NORC_API_STR, false, false, NULL }
+    { NULL, NORC_API_STR, false, false, 0, 0, NULL }
 };
 static const norc_api_col_t s_cols_task_list [] = {
     { "id", NORC_API_ID, NULL, false, "The task's id" },
@@ -75,8 +75,8 @@ static const norc_api_col_t s_cols_task_list [] = {
     { NULL, NORC_API_STR, NULL, false, NULL }
 };
 static const norc_api_arg_t s_args_task_show [] = {
-    { "name", NORC_API_STR, true, false, "The task (or #ID)" },
-    { NULL, NORC_API_STR, false, false, NULL }
+    { "name", NORC_API_STR, true, false, INT64_C (0), INT64_C (0), "The task (or #ID)" },
+    { NULL, NORC_API_STR, false, false, 0, 0, NULL }
 };
 static const norc_api_col_t s_cols_task_show [] = {
     { "id", NORC_API_ID, NULL, false, "The task's id" },
@@ -91,27 +91,27 @@ static const norc_api_col_t s_cols_task_show [] = {
     { NULL, NORC_API_STR, NULL, false, NULL }
 };
 static const norc_api_arg_t s_args_task_rm [] = {
-    { "name", NORC_API_STR, true, false, "The task" },
-    { NULL, NORC_API_STR, false, false, NULL }
+    { "name", NORC_API_STR, true, false, INT64_C (0), INT64_C (0), "The task" },
+    { NULL, NORC_API_STR, false, false, 0, 0, NULL }
 };
 static const norc_api_col_t s_cols_task_rm [] = {
     { NULL, NORC_API_STR, NULL, false, NULL }
 };
 static const norc_api_arg_t s_args_job_add [] = {
-    { "name", NORC_API_STR, true, false, "The job's name" },
-    { "timeout", NORC_API_INT, false, false, "Seconds before the whole job is stopped" },
-    { "description", NORC_API_STR, false, false, "Free text" },
-    { "node", NORC_API_STR, false, true, "node.NAME: the task a node runs" },
-    { "edge", NORC_API_STR, false, true, "edge.N: PARENT:CHILD, the child waits for the parent" },
-    { NULL, NORC_API_STR, false, false, NULL }
+    { "name", NORC_API_STR, true, false, INT64_C (0), INT64_C (0), "The job's name" },
+    { "timeout", NORC_API_INT, false, false, INT64_C (0), INT64_C (31536000), "Seconds before the whole job is stopped" },
+    { "description", NORC_API_STR, false, false, INT64_C (0), INT64_C (0), "Free text" },
+    { "node", NORC_API_STR, false, true, INT64_C (0), INT64_C (0), "node.NAME: the task a node runs" },
+    { "edge", NORC_API_STR, false, true, INT64_C (0), INT64_C (0), "edge.N: PARENT:CHILD, the child waits for the parent" },
+    { NULL, NORC_API_STR, false, false, 0, 0, NULL }
 };
 static const norc_api_col_t s_cols_job_add [] = {
     { "id", NORC_API_ID, NULL, false, "The job's id" },
     { NULL, NORC_API_STR, NULL, false, NULL }
 };
 static const norc_api_arg_t s_args_job_show [] = {
-    { "name", NORC_API_STR, true, false, "The job" },
-    { NULL, NORC_API_STR, false, false, NULL }
+    { "name", NORC_API_STR, true, false, INT64_C (0), INT64_C (0), "The job" },
+    { NULL, NORC_API_STR, false, false, 0, 0, NULL }
 };
 static const norc_api_col_t s_cols_job_show [] = {
     { "node", NORC_API_STR, NULL, false, "The node's name" },
@@ -121,19 +121,19 @@ static const norc_api_col_t s_cols_job_show [] = {
     { NULL, NORC_API_STR, NULL, false, NULL }
 };
 static const norc_api_arg_t s_args_schedule_add [] = {
-    { "task", NORC_API_STR, true, false, "The task or job" },
-    { "queue", NORC_API_STR, true, false, "The queue its instances go to" },
-    { "period", NORC_API_INT, false, false, "Seconds between ticks" },
-    { "reps", NORC_API_INT, false, false, "How many ticks (0: no end)" },
-    { "start", NORC_API_TIME, false, false, "The first tick" },
-    { "cron", NORC_API_STR, false, false, "A cron expression with seconds" },
-    { "tz", NORC_API_STR, false, false, "The cron expression's time zone (IANA)" },
-    { "catchup", NORC_API_STR, false, false, "After a gap: none, one or all" },
-    { "make_up", NORC_API_BOOL, false, false, "Catch up every missed tick (catchup all)" },
-    { "window", NORC_API_INT, false, false, "Misfire grace, seconds" },
-    { "deadline", NORC_API_INT, false, false, "Seconds after a tick past which it is missed" },
-    { "concurrency", NORC_API_STR, false, false, "allow, forbid or replace" },
-    { NULL, NORC_API_STR, false, false, NULL }
+    { "task", NORC_API_STR, true, false, INT64_C (0), INT64_C (0), "The task or job" },
+    { "queue", NORC_API_STR, true, false, INT64_C (0), INT64_C (0), "The queue its instances go to" },
+    { "period", NORC_API_INT, false, false, INT64_C (0), INT64_C (3153600000), "Seconds between ticks" },
+    { "reps", NORC_API_INT, false, false, INT64_C (0), INT64_C (4294967295), "How many ticks (0: no end)" },
+    { "start", NORC_API_TIME, false, false, INT64_C (0), INT64_C (0), "The first tick" },
+    { "cron", NORC_API_STR, false, false, INT64_C (0), INT64_C (0), "A cron expression with seconds" },
+    { "tz", NORC_API_STR, false, false, INT64_C (0), INT64_C (0), "The cron expression's time zone (IANA)" },
+    { "catchup", NORC_API_STR, false, false, INT64_C (0), INT64_C (0), "After a gap: none, one or all" },
+    { "make_up", NORC_API_BOOL, false, false, INT64_C (0), INT64_C (0), "Catch up every missed tick (catchup all)" },
+    { "window", NORC_API_INT, false, false, INT64_C (0), INT64_C (31536000), "Misfire grace, seconds" },
+    { "deadline", NORC_API_INT, false, false, INT64_C (0), INT64_C (31536000), "Seconds after a tick past which it is missed" },
+    { "concurrency", NORC_API_STR, false, false, INT64_C (0), INT64_C (0), "allow, forbid or replace" },
+    { NULL, NORC_API_STR, false, false, 0, 0, NULL }
 };
 static const norc_api_col_t s_cols_schedule_add [] = {
     { "id", NORC_API_ID, NULL, false, "The schedule's id" },
@@ -142,10 +142,10 @@ static const norc_api_col_t s_cols_schedule_add [] = {
     { NULL, NORC_API_STR, NULL, false, NULL }
 };
 static const norc_api_arg_t s_args_schedule_list [] = {
-    { "all", NORC_API_BOOL, false, false, "Ended ones too" },
-    { "before", NORC_API_ID, false, false, "Ids below this one: the page after the one that ended with it" },
-    { "limit", NORC_API_INT, false, false, "Most rows (1000 unless told; at most 100000)" },
-    { NULL, NORC_API_STR, false, false, NULL }
+    { "all", NORC_API_BOOL, false, false, INT64_C (0), INT64_C (0), "Ended ones too" },
+    { "before", NORC_API_ID, false, false, INT64_C (0), INT64_C (0), "Ids below this one: the page after the one that ended with it" },
+    { "limit", NORC_API_INT, false, false, INT64_C (0), INT64_C (100000), "Most rows (1000 unless told; at most 100000)" },
+    { NULL, NORC_API_STR, false, false, 0, 0, NULL }
 };
 static const norc_api_col_t s_cols_schedule_list [] = {
     { "id", NORC_API_ID, NULL, false, "The schedule" },
@@ -166,8 +166,8 @@ static const norc_api_col_t s_cols_schedule_list [] = {
     { NULL, NORC_API_STR, NULL, false, NULL }
 };
 static const norc_api_arg_t s_args_schedule_show [] = {
-    { "id", NORC_API_ID, true, false, "The schedule" },
-    { NULL, NORC_API_STR, false, false, NULL }
+    { "id", NORC_API_ID, true, false, INT64_C (0), INT64_C (0), "The schedule" },
+    { NULL, NORC_API_STR, false, false, 0, 0, NULL }
 };
 static const norc_api_col_t s_cols_schedule_show [] = {
     { "id", NORC_API_ID, NULL, false, "The schedule" },
@@ -188,30 +188,30 @@ static const norc_api_col_t s_cols_schedule_show [] = {
     { NULL, NORC_API_STR, NULL, false, NULL }
 };
 static const norc_api_arg_t s_args_schedule_rm [] = {
-    { "id", NORC_API_ID, true, false, "The schedule" },
-    { NULL, NORC_API_STR, false, false, NULL }
+    { "id", NORC_API_ID, true, false, INT64_C (0), INT64_C (0), "The schedule" },
+    { NULL, NORC_API_STR, false, false, 0, 0, NULL }
 };
 static const norc_api_col_t s_cols_schedule_rm [] = {
     { NULL, NORC_API_STR, NULL, false, NULL }
 };
 static const norc_api_arg_t s_args_schedule_pause [] = {
-    { "id", NORC_API_ID, true, false, "The schedule" },
-    { NULL, NORC_API_STR, false, false, NULL }
+    { "id", NORC_API_ID, true, false, INT64_C (0), INT64_C (0), "The schedule" },
+    { NULL, NORC_API_STR, false, false, 0, 0, NULL }
 };
 static const norc_api_col_t s_cols_schedule_pause [] = {
     { NULL, NORC_API_STR, NULL, false, NULL }
 };
 static const norc_api_arg_t s_args_schedule_resume [] = {
-    { "id", NORC_API_ID, true, false, "The schedule" },
-    { NULL, NORC_API_STR, false, false, NULL }
+    { "id", NORC_API_ID, true, false, INT64_C (0), INT64_C (0), "The schedule" },
+    { NULL, NORC_API_STR, false, false, 0, 0, NULL }
 };
 static const norc_api_col_t s_cols_schedule_resume [] = {
     { NULL, NORC_API_STR, NULL, false, NULL }
 };
 static const norc_api_arg_t s_args_schedule_history [] = {
-    { "id", NORC_API_ID, true, false, "The schedule" },
-    { "limit", NORC_API_INT, false, false, "Most ticks (100)" },
-    { NULL, NORC_API_STR, false, false, NULL }
+    { "id", NORC_API_ID, true, false, INT64_C (0), INT64_C (0), "The schedule" },
+    { "limit", NORC_API_INT, false, false, INT64_C (0), INT64_C (1000000), "Most ticks (100)" },
+    { NULL, NORC_API_STR, false, false, 0, 0, NULL }
 };
 static const norc_api_col_t s_cols_schedule_history [] = {
     { "nominal", NORC_API_TIME, NULL, false, "The tick's nominal time (a run of missed ticks: its first)" },
@@ -225,11 +225,11 @@ static const norc_api_col_t s_cols_schedule_history [] = {
     { NULL, NORC_API_STR, NULL, false, NULL }
 };
 static const norc_api_arg_t s_args_cron_next [] = {
-    { "expr", NORC_API_STR, true, false, "The expression (docs/schedules.md)" },
-    { "tz", NORC_API_STR, false, false, "Its time zone (IANA; UTC by default)" },
-    { "from", NORC_API_TIME, false, false, "Start after this time (now by default)" },
-    { "n", NORC_API_INT, false, false, "How many (5; at most 1000)" },
-    { NULL, NORC_API_STR, false, false, NULL }
+    { "expr", NORC_API_STR, true, false, INT64_C (0), INT64_C (0), "The expression (docs/schedules.md)" },
+    { "tz", NORC_API_STR, false, false, INT64_C (0), INT64_C (0), "Its time zone (IANA; UTC by default)" },
+    { "from", NORC_API_TIME, false, false, INT64_C (0), INT64_C (0), "Start after this time (now by default)" },
+    { "n", NORC_API_INT, false, false, INT64_C (0), INT64_C (1000), "How many (5; at most 1000)" },
+    { NULL, NORC_API_STR, false, false, 0, 0, NULL }
 };
 static const norc_api_col_t s_cols_cron_next [] = {
     { "time", NORC_API_TIME, NULL, false, "The fire time, UTC" },
@@ -240,17 +240,17 @@ static const norc_api_col_t s_cols_cron_next [] = {
     { NULL, NORC_API_STR, NULL, false, NULL }
 };
 static const norc_api_arg_t s_args_run [] = {
-    { "task", NORC_API_STR, true, false, "The task or job" },
-    { "queue", NORC_API_STR, true, false, "The queue" },
-    { NULL, NORC_API_STR, false, false, NULL }
+    { "task", NORC_API_STR, true, false, INT64_C (0), INT64_C (0), "The task or job" },
+    { "queue", NORC_API_STR, true, false, INT64_C (0), INT64_C (0), "The queue" },
+    { NULL, NORC_API_STR, false, false, 0, 0, NULL }
 };
 static const norc_api_col_t s_cols_run [] = {
     { "id", NORC_API_ID, NULL, false, "The instance" },
     { NULL, NORC_API_STR, NULL, false, NULL }
 };
 static const norc_api_arg_t s_args_status_executors [] = {
-    { "since", NORC_API_STR, false, false, "10m (the default), 30m, 1h, 3h, 12h, 1d, 7d or all" },
-    { NULL, NORC_API_STR, false, false, NULL }
+    { "since", NORC_API_STR, false, false, INT64_C (0), INT64_C (0), "10m (the default), 30m, 1h, 3h, 12h, 1d, 7d or all" },
+    { NULL, NORC_API_STR, false, false, 0, 0, NULL }
 };
 static const norc_api_col_t s_cols_status_executors [] = {
     { "id", NORC_API_ID, NULL, false, "The daemon" },
@@ -271,8 +271,8 @@ static const norc_api_col_t s_cols_status_executors [] = {
     { NULL, NORC_API_STR, NULL, false, NULL }
 };
 static const norc_api_arg_t s_args_status_schedulers [] = {
-    { "since", NORC_API_STR, false, false, "10m (the default), 30m, 1h, 3h, 12h, 1d, 7d or all" },
-    { NULL, NORC_API_STR, false, false, NULL }
+    { "since", NORC_API_STR, false, false, INT64_C (0), INT64_C (0), "10m (the default), 30m, 1h, 3h, 12h, 1d, 7d or all" },
+    { NULL, NORC_API_STR, false, false, 0, 0, NULL }
 };
 static const norc_api_col_t s_cols_status_schedulers [] = {
     { "id", NORC_API_ID, NULL, false, "The daemon" },
@@ -293,7 +293,7 @@ static const norc_api_col_t s_cols_status_schedulers [] = {
     { NULL, NORC_API_STR, NULL, false, NULL }
 };
 static const norc_api_arg_t s_args_status_queues [] = {
-    { NULL, NORC_API_STR, false, false, NULL }
+    { NULL, NORC_API_STR, false, false, 0, 0, NULL }
 };
 static const norc_api_col_t s_cols_status_queues [] = {
     { "id", NORC_API_ID, NULL, false, "The queue" },
@@ -305,16 +305,16 @@ static const norc_api_col_t s_cols_status_queues [] = {
     { NULL, NORC_API_STR, NULL, false, NULL }
 };
 static const norc_api_arg_t s_args_status_instances [] = {
-    { "since", NORC_API_STR, false, false, "10m, 30m, 1h, 3h, 12h, 1d, 7d or all: not ended, or ended within it" },
-    { "until", NORC_API_TIME, false, false, "Queued at or before this time" },
-    { "status", NORC_API_STR, false, false, "waiting, running, succeeded, failed, or one status's name" },
-    { "failed", NORC_API_BOOL, false, false, "Failed ones only (status failed)" },
-    { "queue", NORC_API_STR, false, false, "Of this queue" },
-    { "task", NORC_API_STR, false, false, "Of this task" },
-    { "host", NORC_API_STR, false, false, "Run on this host" },
-    { "before", NORC_API_ID, false, false, "Ids below this one: the page after the one that ended with it" },
-    { "limit", NORC_API_INT, false, false, "Most rows" },
-    { NULL, NORC_API_STR, false, false, NULL }
+    { "since", NORC_API_STR, false, false, INT64_C (0), INT64_C (0), "10m, 30m, 1h, 3h, 12h, 1d, 7d or all: not ended, or ended within it" },
+    { "until", NORC_API_TIME, false, false, INT64_C (0), INT64_C (0), "Queued at or before this time" },
+    { "status", NORC_API_STR, false, false, INT64_C (0), INT64_C (0), "waiting, running, succeeded, failed, or one status's name" },
+    { "failed", NORC_API_BOOL, false, false, INT64_C (0), INT64_C (0), "Failed ones only (status failed)" },
+    { "queue", NORC_API_STR, false, false, INT64_C (0), INT64_C (0), "Of this queue" },
+    { "task", NORC_API_STR, false, false, INT64_C (0), INT64_C (0), "Of this task" },
+    { "host", NORC_API_STR, false, false, INT64_C (0), INT64_C (0), "Run on this host" },
+    { "before", NORC_API_ID, false, false, INT64_C (0), INT64_C (0), "Ids below this one: the page after the one that ended with it" },
+    { "limit", NORC_API_INT, false, false, INT64_C (0), INT64_C (10000000), "Most rows" },
+    { NULL, NORC_API_STR, false, false, 0, 0, NULL }
 };
 static const norc_api_col_t s_cols_status_instances [] = {
     { "id", NORC_API_ID, NULL, false, "The instance" },
@@ -335,8 +335,8 @@ static const norc_api_col_t s_cols_status_instances [] = {
     { NULL, NORC_API_STR, NULL, false, NULL }
 };
 static const norc_api_arg_t s_args_instance_show [] = {
-    { "id", NORC_API_ID, true, false, "The instance" },
-    { NULL, NORC_API_STR, false, false, NULL }
+    { "id", NORC_API_ID, true, false, INT64_C (0), INT64_C (0), "The instance" },
+    { NULL, NORC_API_STR, false, false, 0, 0, NULL }
 };
 static const norc_api_col_t s_cols_instance_show [] = {
     { "id", NORC_API_ID, NULL, false, "The instance" },
@@ -356,12 +356,12 @@ static const norc_api_col_t s_cols_instance_show [] = {
     { NULL, NORC_API_STR, NULL, false, NULL }
 };
 static const norc_api_arg_t s_args_instance_log [] = {
-    { "id", NORC_API_ID, true, false, "The instance" },
-    { "offset", NORC_API_INT, false, false, "The first byte wanted, from 0" },
-    { "limit", NORC_API_INT, false, false, "The most bytes wanted, from 1 to 1048576 (65536 unless told)" },
-    { "tail", NORC_API_INT, false, false, "From 1: the last tail bytes there are (offset ignored)" },
-    { "follow", NORC_API_BOOL, false, false, "Wait up to a second for bytes past offset while the instance runs" },
-    { NULL, NORC_API_STR, false, false, NULL }
+    { "id", NORC_API_ID, true, false, INT64_C (0), INT64_C (0), "The instance" },
+    { "offset", NORC_API_INT, false, false, INT64_C (0), INT64_C (9223372036854775807), "The first byte wanted, from 0" },
+    { "limit", NORC_API_INT, false, false, INT64_C (1), INT64_C (1048576), "The most bytes wanted, from 1 to 1048576 (65536 unless told)" },
+    { "tail", NORC_API_INT, false, false, INT64_C (1), INT64_C (9223372036854775807), "From 1: the last tail bytes there are (offset ignored)" },
+    { "follow", NORC_API_BOOL, false, false, INT64_C (0), INT64_C (0), "Wait up to a second for bytes past offset while the instance runs" },
+    { NULL, NORC_API_STR, false, false, 0, 0, NULL }
 };
 static const norc_api_col_t s_cols_instance_log [] = {
     { "id", NORC_API_ID, NULL, false, "The instance" },
@@ -370,8 +370,8 @@ static const norc_api_col_t s_cols_instance_log [] = {
     { NULL, NORC_API_STR, NULL, false, NULL }
 };
 static const norc_api_arg_t s_args_instance_kill [] = {
-    { "id", NORC_API_ID, true, false, "The instance" },
-    { NULL, NORC_API_STR, false, false, NULL }
+    { "id", NORC_API_ID, true, false, INT64_C (0), INT64_C (0), "The instance" },
+    { NULL, NORC_API_STR, false, false, 0, 0, NULL }
 };
 static const norc_api_col_t s_cols_instance_kill [] = {
     { "id", NORC_API_ID, NULL, false, "The instance" },
@@ -379,27 +379,27 @@ static const norc_api_col_t s_cols_instance_kill [] = {
     { NULL, NORC_API_STR, NULL, false, NULL }
 };
 static const norc_api_arg_t s_args_instance_handle [] = {
-    { "id", NORC_API_ID, true, false, "The instance" },
-    { NULL, NORC_API_STR, false, false, NULL }
+    { "id", NORC_API_ID, true, false, INT64_C (0), INT64_C (0), "The instance" },
+    { NULL, NORC_API_STR, false, false, 0, 0, NULL }
 };
 static const norc_api_col_t s_cols_instance_handle [] = {
     { "id", NORC_API_ID, NULL, false, "The instance" },
     { NULL, NORC_API_STR, NULL, false, NULL }
 };
 static const norc_api_arg_t s_args_instance_rerun [] = {
-    { "id", NORC_API_ID, true, false, "The instance" },
-    { NULL, NORC_API_STR, false, false, NULL }
+    { "id", NORC_API_ID, true, false, INT64_C (0), INT64_C (0), "The instance" },
+    { NULL, NORC_API_STR, false, false, 0, 0, NULL }
 };
 static const norc_api_col_t s_cols_instance_rerun [] = {
     { "id", NORC_API_ID, NULL, false, "The new instance" },
     { NULL, NORC_API_STR, NULL, false, NULL }
 };
 static const norc_api_arg_t s_args_control [] = {
-    { "request", NORC_API_STR, true, false, "stop, kill, pause, resume, reload or handle" },
-    { "daemon", NORC_API_ID, false, false, "The daemon" },
-    { "host", NORC_API_STR, false, false, "Every daemon of this host" },
-    { "wait", NORC_API_INT, false, false, "Seconds, 1 to 300: answer once each target is in the state the request leads to (stop: ENDED, kill: KILLED, pause: PAUSED, resume: RUNNING), or has ended, or the seconds are over; the rows then say each one's status and whether it got there" },
-    { NULL, NORC_API_STR, false, false, NULL }
+    { "request", NORC_API_STR, true, false, INT64_C (0), INT64_C (0), "stop, kill, pause, resume, reload or handle" },
+    { "daemon", NORC_API_ID, false, false, INT64_C (0), INT64_C (0), "The daemon" },
+    { "host", NORC_API_STR, false, false, INT64_C (0), INT64_C (0), "Every daemon of this host" },
+    { "wait", NORC_API_INT, false, false, INT64_C (0), INT64_C (300), "Seconds, 1 to 300: answer once each target is in the state the request leads to (stop: ENDED, kill: KILLED, pause: PAUSED, resume: RUNNING), or has ended, or the seconds are over; the rows then say each one's status and whether it got there" },
+    { NULL, NORC_API_STR, false, false, 0, 0, NULL }
 };
 static const norc_api_col_t s_cols_control [] = {
     { "outcome", NORC_API_STR, NULL, false, "handled, sent, or stored until it reconnects" },
@@ -413,8 +413,8 @@ static const norc_api_col_t s_cols_control [] = {
     { NULL, NORC_API_STR, NULL, false, NULL }
 };
 static const norc_api_arg_t s_args_daemon_show [] = {
-    { "id", NORC_API_ID, true, false, "The daemon" },
-    { NULL, NORC_API_STR, false, false, NULL }
+    { "id", NORC_API_ID, true, false, INT64_C (0), INT64_C (0), "The daemon" },
+    { NULL, NORC_API_STR, false, false, 0, 0, NULL }
 };
 static const norc_api_col_t s_cols_daemon_show [] = {
     { "id", NORC_API_ID, NULL, false, "The daemon" },
@@ -425,21 +425,21 @@ static const norc_api_col_t s_cols_daemon_show [] = {
     { NULL, NORC_API_STR, NULL, false, NULL }
 };
 static const norc_api_arg_t s_args_daemon_register [] = {
-    { "kind", NORC_API_STR, false, false, "\"scheduler\" or \"executor\"" },
-    { "host", NORC_API_STR, false, false, "Its host" },
-    { "pid", NORC_API_INT, false, false, "Its process id" },
-    { "queue", NORC_API_STR, false, false, "An executor's queue or group" },
-    { "concurrency", NORC_API_INT, false, false, "An executor's slots" },
-    { NULL, NORC_API_STR, false, false, NULL }
+    { "kind", NORC_API_STR, false, false, INT64_C (0), INT64_C (0), "\"scheduler\" or \"executor\"" },
+    { "host", NORC_API_STR, false, false, INT64_C (0), INT64_C (0), "Its host" },
+    { "pid", NORC_API_INT, false, false, INT64_C (0), INT64_C (2147483647), "Its process id" },
+    { "queue", NORC_API_STR, false, false, INT64_C (0), INT64_C (0), "An executor's queue or group" },
+    { "concurrency", NORC_API_INT, false, false, INT64_C (0), INT64_C (100000), "An executor's slots" },
+    { NULL, NORC_API_STR, false, false, 0, 0, NULL }
 };
 static const norc_api_col_t s_cols_daemon_register [] = {
     { "id", NORC_API_ID, NULL, false, "The daemon's id" },
     { NULL, NORC_API_STR, NULL, false, NULL }
 };
 static const norc_api_arg_t s_args_audit_list [] = {
-    { "before", NORC_API_ID, false, false, "Ids below this one: the page after the one that ended with it" },
-    { "limit", NORC_API_INT, false, false, "Most rows" },
-    { NULL, NORC_API_STR, false, false, NULL }
+    { "before", NORC_API_ID, false, false, INT64_C (0), INT64_C (0), "Ids below this one: the page after the one that ended with it" },
+    { "limit", NORC_API_INT, false, false, INT64_C (0), INT64_C (100000), "Most rows" },
+    { NULL, NORC_API_STR, false, false, 0, 0, NULL }
 };
 static const norc_api_col_t s_cols_audit_list [] = {
     { "id", NORC_API_ID, NULL, false, "The record" },
@@ -457,14 +457,14 @@ static const norc_api_col_t s_cols_audit_list [] = {
     { NULL, NORC_API_STR, NULL, false, NULL }
 };
 static const norc_api_arg_t s_args_audit_verify [] = {
-    { NULL, NORC_API_STR, false, false, NULL }
+    { NULL, NORC_API_STR, false, false, 0, 0, NULL }
 };
 static const norc_api_col_t s_cols_audit_verify [] = {
     { "rows", NORC_API_INT, NULL, false, "Records checked" },
     { NULL, NORC_API_STR, NULL, false, NULL }
 };
 static const norc_api_arg_t s_args_keys_list [] = {
-    { NULL, NORC_API_STR, false, false, NULL }
+    { NULL, NORC_API_STR, false, false, 0, 0, NULL }
 };
 static const norc_api_col_t s_cols_keys_list [] = {
     { "fingerprint", NORC_API_STR, NULL, false, "The key's fingerprint" },
@@ -481,7 +481,7 @@ static const norc_api_col_t s_cols_keys_list [] = {
     { NULL, NORC_API_STR, NULL, false, NULL }
 };
 static const norc_api_arg_t s_args_keys_pending [] = {
-    { NULL, NORC_API_STR, false, false, NULL }
+    { NULL, NORC_API_STR, false, false, 0, 0, NULL }
 };
 static const norc_api_col_t s_cols_keys_pending [] = {
     { "fingerprint", NORC_API_STR, NULL, false, "The key's fingerprint" },
@@ -498,58 +498,58 @@ static const norc_api_col_t s_cols_keys_pending [] = {
     { NULL, NORC_API_STR, NULL, false, NULL }
 };
 static const norc_api_arg_t s_args_keys_add [] = {
-    { "name", NORC_API_STR, true, false, "The principal" },
-    { "key", NORC_API_STR, true, false, "Its CURVE public key (Z85)" },
-    { "roles", NORC_API_STR, true, false, "Its roles, comma-separated" },
-    { "kind", NORC_API_STR, false, false, "user or service" },
-    { "expires", NORC_API_INT, false, false, "Seconds it is valid (0: no end)" },
-    { NULL, NORC_API_STR, false, false, NULL }
+    { "name", NORC_API_STR, true, false, INT64_C (0), INT64_C (0), "The principal" },
+    { "key", NORC_API_STR, true, false, INT64_C (0), INT64_C (0), "Its CURVE public key (Z85)" },
+    { "roles", NORC_API_STR, true, false, INT64_C (0), INT64_C (0), "Its roles, comma-separated" },
+    { "kind", NORC_API_STR, false, false, INT64_C (0), INT64_C (0), "user or service" },
+    { "expires", NORC_API_INT, false, false, INT64_C (0), INT64_C (3153600000), "Seconds it is valid (0: no end)" },
+    { NULL, NORC_API_STR, false, false, 0, 0, NULL }
 };
 static const norc_api_col_t s_cols_keys_add [] = {
     { "fingerprint", NORC_API_STR, NULL, false, "The key's fingerprint" },
     { NULL, NORC_API_STR, NULL, false, NULL }
 };
 static const norc_api_arg_t s_args_keys_accept [] = {
-    { "ref", NORC_API_STR, true, false, "Its fingerprint's first 8 hex digits or more" },
-    { "name", NORC_API_STR, true, false, "The principal" },
-    { "roles", NORC_API_STR, true, false, "Its roles" },
-    { "kind", NORC_API_STR, false, false, "user or service" },
-    { NULL, NORC_API_STR, false, false, NULL }
+    { "ref", NORC_API_STR, true, false, INT64_C (0), INT64_C (0), "Its fingerprint's first 8 hex digits or more" },
+    { "name", NORC_API_STR, true, false, INT64_C (0), INT64_C (0), "The principal" },
+    { "roles", NORC_API_STR, true, false, INT64_C (0), INT64_C (0), "Its roles" },
+    { "kind", NORC_API_STR, false, false, INT64_C (0), INT64_C (0), "user or service" },
+    { NULL, NORC_API_STR, false, false, 0, 0, NULL }
 };
 static const norc_api_col_t s_cols_keys_accept [] = {
     { "fingerprint", NORC_API_STR, NULL, false, "The key's fingerprint" },
     { NULL, NORC_API_STR, NULL, false, NULL }
 };
 static const norc_api_arg_t s_args_keys_reject [] = {
-    { "ref", NORC_API_STR, true, false, "Its fingerprint's first 8 hex digits or more" },
-    { NULL, NORC_API_STR, false, false, NULL }
+    { "ref", NORC_API_STR, true, false, INT64_C (0), INT64_C (0), "Its fingerprint's first 8 hex digits or more" },
+    { NULL, NORC_API_STR, false, false, 0, 0, NULL }
 };
 static const norc_api_col_t s_cols_keys_reject [] = {
     { NULL, NORC_API_STR, NULL, false, NULL }
 };
 static const norc_api_arg_t s_args_keys_revoke [] = {
-    { "ref", NORC_API_STR, true, false, "A principal's name or a key's fingerprint" },
-    { NULL, NORC_API_STR, false, false, NULL }
+    { "ref", NORC_API_STR, true, false, INT64_C (0), INT64_C (0), "A principal's name or a key's fingerprint" },
+    { NULL, NORC_API_STR, false, false, 0, 0, NULL }
 };
 static const norc_api_col_t s_cols_keys_revoke [] = {
     { "revoked", NORC_API_INT, NULL, false, "Keys revoked" },
     { NULL, NORC_API_STR, NULL, false, NULL }
 };
 static const norc_api_arg_t s_args_keys_rotate [] = {
-    { "key", NORC_API_STR, true, false, "The new public key (Z85)" },
-    { "name", NORC_API_STR, false, false, "The principal (the caller's own by default)" },
-    { "overlap", NORC_API_INT, false, false, "Seconds the old key stays valid (3600)" },
-    { NULL, NORC_API_STR, false, false, NULL }
+    { "key", NORC_API_STR, true, false, INT64_C (0), INT64_C (0), "The new public key (Z85)" },
+    { "name", NORC_API_STR, false, false, INT64_C (0), INT64_C (0), "The principal (the caller's own by default)" },
+    { "overlap", NORC_API_INT, false, false, INT64_C (0), INT64_C (604800), "Seconds the old key stays valid (3600)" },
+    { NULL, NORC_API_STR, false, false, 0, 0, NULL }
 };
 static const norc_api_col_t s_cols_keys_rotate [] = {
     { "fingerprint", NORC_API_STR, NULL, false, "The new key's fingerprint" },
     { NULL, NORC_API_STR, NULL, false, NULL }
 };
 static const norc_api_arg_t s_args_keys_token [] = {
-    { "name", NORC_API_STR, true, false, "The principal it enrols" },
-    { "roles", NORC_API_STR, true, false, "Its roles" },
-    { "expires", NORC_API_INT, false, false, "Seconds it is valid (a day at most)" },
-    { NULL, NORC_API_STR, false, false, NULL }
+    { "name", NORC_API_STR, true, false, INT64_C (0), INT64_C (0), "The principal it enrols" },
+    { "roles", NORC_API_STR, true, false, INT64_C (0), INT64_C (0), "Its roles" },
+    { "expires", NORC_API_INT, false, false, INT64_C (0), INT64_C (86400), "Seconds it is valid (a day at most)" },
+    { NULL, NORC_API_STR, false, false, 0, 0, NULL }
 };
 static const norc_api_col_t s_cols_keys_token [] = {
     { "token", NORC_API_STR, NULL, false, "The token's secret key: shown once" },
@@ -557,8 +557,8 @@ static const norc_api_col_t s_cols_keys_token [] = {
     { NULL, NORC_API_STR, NULL, false, NULL }
 };
 static const norc_api_arg_t s_args_keys_enrol [] = {
-    { "key", NORC_API_STR, true, false, "The key enrolled (Z85)" },
-    { NULL, NORC_API_STR, false, false, NULL }
+    { "key", NORC_API_STR, true, false, INT64_C (0), INT64_C (0), "The key enrolled (Z85)" },
+    { NULL, NORC_API_STR, false, false, 0, 0, NULL }
 };
 static const norc_api_col_t s_cols_keys_enrol [] = {
     { "name", NORC_API_STR, NULL, false, "The principal enrolled" },
@@ -566,10 +566,10 @@ static const norc_api_col_t s_cols_keys_enrol [] = {
     { NULL, NORC_API_STR, NULL, false, NULL }
 };
 static const norc_api_arg_t s_args_token_add [] = {
-    { "name", NORC_API_STR, true, false, "The token's name (one live token per name)" },
-    { "roles", NORC_API_STR, true, false, "Its roles, comma-separated (viewer, logs:read, operator, admin)" },
-    { "expires", NORC_API_INT, false, false, "Seconds it is valid (90 days by default; 0: no end)" },
-    { NULL, NORC_API_STR, false, false, NULL }
+    { "name", NORC_API_STR, true, false, INT64_C (0), INT64_C (0), "The token's name (one live token per name)" },
+    { "roles", NORC_API_STR, true, false, INT64_C (0), INT64_C (0), "Its roles, comma-separated (viewer, logs:read, operator, admin)" },
+    { "expires", NORC_API_INT, false, false, INT64_C (0), INT64_C (315360000), "Seconds it is valid (90 days by default; 0: no end)" },
+    { NULL, NORC_API_STR, false, false, 0, 0, NULL }
 };
 static const norc_api_col_t s_cols_token_add [] = {
     { "id", NORC_API_ID, NULL, false, "The token's id" },
@@ -579,7 +579,7 @@ static const norc_api_col_t s_cols_token_add [] = {
     { NULL, NORC_API_STR, NULL, false, NULL }
 };
 static const norc_api_arg_t s_args_token_list [] = {
-    { NULL, NORC_API_STR, false, false, NULL }
+    { NULL, NORC_API_STR, false, false, 0, 0, NULL }
 };
 static const norc_api_col_t s_cols_token_list [] = {
     { "id", NORC_API_ID, NULL, false, "The token's id" },
@@ -594,25 +594,25 @@ static const norc_api_col_t s_cols_token_list [] = {
     { NULL, NORC_API_STR, NULL, false, NULL }
 };
 static const norc_api_arg_t s_args_token_revoke [] = {
-    { "ref", NORC_API_STR, true, false, "The token's name, or #ID" },
-    { NULL, NORC_API_STR, false, false, NULL }
+    { "ref", NORC_API_STR, true, false, INT64_C (0), INT64_C (0), "The token's name, or #ID" },
+    { NULL, NORC_API_STR, false, false, 0, 0, NULL }
 };
 static const norc_api_col_t s_cols_token_revoke [] = {
     { "revoked", NORC_API_INT, NULL, false, "Tokens revoked" },
     { NULL, NORC_API_STR, NULL, false, NULL }
 };
 static const norc_api_arg_t s_args_user_add [] = {
-    { "name", NORC_API_STR, true, false, "The user's name" },
-    { "password", NORC_API_STR, true, false, "Its password (12 characters at least)" },
-    { "roles", NORC_API_STR, true, false, "Its roles, comma-separated (viewer, logs:read, operator, admin)" },
-    { NULL, NORC_API_STR, false, false, NULL }
+    { "name", NORC_API_STR, true, false, INT64_C (0), INT64_C (0), "The user's name" },
+    { "password", NORC_API_STR, true, false, INT64_C (0), INT64_C (0), "Its password (12 characters at least)" },
+    { "roles", NORC_API_STR, true, false, INT64_C (0), INT64_C (0), "Its roles, comma-separated (viewer, logs:read, operator, admin)" },
+    { NULL, NORC_API_STR, false, false, 0, 0, NULL }
 };
 static const norc_api_col_t s_cols_user_add [] = {
     { "name", NORC_API_STR, NULL, false, "The user" },
     { NULL, NORC_API_STR, NULL, false, NULL }
 };
 static const norc_api_arg_t s_args_user_list [] = {
-    { NULL, NORC_API_STR, false, false, NULL }
+    { NULL, NORC_API_STR, false, false, 0, 0, NULL }
 };
 static const norc_api_col_t s_cols_user_list [] = {
     { "name", NORC_API_STR, NULL, false, "The user" },
@@ -625,16 +625,16 @@ static const norc_api_col_t s_cols_user_list [] = {
     { NULL, NORC_API_STR, NULL, false, NULL }
 };
 static const norc_api_arg_t s_args_user_rm [] = {
-    { "name", NORC_API_STR, true, false, "The user" },
-    { NULL, NORC_API_STR, false, false, NULL }
+    { "name", NORC_API_STR, true, false, INT64_C (0), INT64_C (0), "The user" },
+    { NULL, NORC_API_STR, false, false, 0, 0, NULL }
 };
 static const norc_api_col_t s_cols_user_rm [] = {
     { NULL, NORC_API_STR, NULL, false, NULL }
 };
 static const norc_api_arg_t s_args_session_open [] = {
-    { "name", NORC_API_STR, true, false, "The user" },
-    { "password", NORC_API_STR, true, false, "Its password" },
-    { NULL, NORC_API_STR, false, false, NULL }
+    { "name", NORC_API_STR, true, false, INT64_C (0), INT64_C (0), "The user" },
+    { "password", NORC_API_STR, true, false, INT64_C (0), INT64_C (0), "Its password" },
+    { NULL, NORC_API_STR, false, false, 0, 0, NULL }
 };
 static const norc_api_col_t s_cols_session_open [] = {
     { "token", NORC_API_STR, NULL, false, "The session's secret (the browser's cookie)" },
@@ -644,14 +644,14 @@ static const norc_api_col_t s_cols_session_open [] = {
     { NULL, NORC_API_STR, NULL, false, NULL }
 };
 static const norc_api_arg_t s_args_session_close [] = {
-    { NULL, NORC_API_STR, false, false, NULL }
+    { NULL, NORC_API_STR, false, false, 0, 0, NULL }
 };
 static const norc_api_col_t s_cols_session_close [] = {
     { "closed", NORC_API_INT, NULL, false, "Sessions ended" },
     { NULL, NORC_API_STR, NULL, false, NULL }
 };
 static const norc_api_arg_t s_args_whoami [] = {
-    { NULL, NORC_API_STR, false, false, NULL }
+    { NULL, NORC_API_STR, false, false, 0, 0, NULL }
 };
 static const norc_api_col_t s_cols_whoami [] = {
     { "name", NORC_API_STR, NULL, false, "The principal" },

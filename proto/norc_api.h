@@ -24,6 +24,7 @@ typedef struct {
     norc_api_type_t type;
     bool required;
     bool prefix;                //  any number of NAME.KEY arguments
+    int64_t min, max;           //  NORC_API_INT: the values it takes
     const char *doc;
 } norc_api_arg_t;
 

@@ -531,14 +531,27 @@ agg_api_handle (agg_api_t *self, norc_api_request_t *request, norc_api_reply_t *
     //  (a change refused so is audited as failed, as any other)
     const norc_api_op_t *known = norc_api_op (request->op);
     bool change = agg_audit_is_change (request->op);
-    for (size_t i = 0; known && i < request->args.count; i++)
-        if (!norc_api_takes (known, request->args.keys [i])) {
-            agg_reply_error (reply, NORC_ERROR, "%s takes no argument \"%s\" (docs/api.md)", request->op,
-                             request->args.keys [i]);
+    for (size_t i = 0; known && i < request->args.count; i++) {
+        const char *key = request->args.keys [i], *value = request->args.values [i];
+        const norc_api_arg_t *arg = norc_api_arg (known, key);
+        if (!norc_api_takes (known, key))
+            agg_reply_error (reply, NORC_ERROR, "%s takes no argument \"%s\" (docs/api.md)", request->op, key);
+        else
+        //  A number, within what the schema says it takes
+        if (arg && arg->type == NORC_API_INT) {
+            char *end = NULL;
+            errno = 0;
+            long long v = strtoll (value, &end, 10);
+            if (*value && (errno || *end || v < arg->min || v > arg->max))
+                agg_reply_error (reply, NORC_ERROR, "bad %s \"%.64s\": a whole number from %lld to %lld", key, value,
+                                 (long long) arg->min, (long long) arg->max);
+        }
+        if (reply->code != NORC_OK) {
             if (change)
                 agg_audit_record (self, request, reply, NULL);
             return;
         }
+    }
     //  A change is audited, with the state of its target before and after
     char *before = change ? agg_audit_state (self, request->op, &request->args, NULL) : NULL;
     if (!agg_api_run_op (self, request->op, &request->args, reply)) {

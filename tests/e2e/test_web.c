@@ -352,6 +352,8 @@ Test (web, a_token_reads_and_changes_what_its_roles_allow)
         { "POST", "/api/v1/schedules/1/pause", "{\"id\": 2}", "is in the path" },
         { "GET", "/api/v1/instances?bogus=1", NULL, "no query parameter \"bogus\"" },
         { "POST", "/api/v1/queues", "{\"name\": \"#bad\"}", "bad queue name" },
+        { "POST", "/api/v1/tasks", "{\"name\": \"T\", \"command\": \"true\", \"retries\": 101}",
+          "bad retries \"101\": a whole number from 0 to 100" },
     };
     for (size_t i = 0; i < sizeof bad / sizeof bad [0]; i++) {
         r = s_http (bad [i].method, bad [i].path, admin, bad [i].body, NULL);
