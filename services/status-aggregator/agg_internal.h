@@ -40,13 +40,6 @@ typedef struct {
     int running;
 } s_beat_t;
 
-//  A control's reply held until its targets get where it leads (wait)
-typedef struct {
-    norc_msg_t *reply;          //  the API-REPLY, its routing id set
-    int status;                 //  the state waited for
-    norc_us_t deadline;         //  monotonic
-} s_wait_t;
-
 struct _aggregator_t {
     norc_config_t *config;      //  not owned
     norc_db_t *db;
@@ -57,7 +50,7 @@ struct _aggregator_t {
     uint64_t withdrawals;       //  norc_zap_withdrawals when it was bound
     zloop_t *loop;
     agg_api_t api_ctx;
-    zlistx_t *waits;            //  s_wait_t: controls that wait
+    zlistx_t *waits;            //  controls that wait (agg_wait.c)
     norc_instance_t *batch;     //  instance changes waiting for commit
     size_t batch_count;
     uint64_t *retry_ids;        //  per batch entry: the retry its end created, 0 if none
@@ -93,6 +86,14 @@ void agg_publish_retry (aggregator_t *self, uint64_t id, uint64_t of);
 void agg_flush (aggregator_t *self);
 
 int agg_handle_events (zloop_t *loop, zsock_t *sock, void *arg);
+
+//  Controls that wait (agg_wait.c): the list, a reply held (taken) until
+//  its targets' status is status (or final), or wait_ms is over; the check
+//  (all: answer every one now), and the loop's timer that runs it.
+zlistx_t *agg_wait_list (void);
+void agg_wait_add (aggregator_t *self, norc_msg_t **reply_p, int status, int64_t wait_ms);
+void agg_wait_check (aggregator_t *self, bool all);
+int agg_wait_on_timer (zloop_t *loop, int timer_id, void *arg);
 
 //  --------------------------------------------------------------------------
 //  agg_liveness.c: heartbeats, routes to daemons, control delivery, the sweep of the dead

@@ -14,19 +14,6 @@
 #include "norc_authz.h"
 #include "norc_metrics.h"
 
-static void s_wait_check (aggregator_t *self, bool all);
-
-static void
-s_wait_destroy (void **item)
-{
-    s_wait_t *wait = (s_wait_t *) *item;
-    if (wait) {
-        norc_msg_destroy (&wait->reply);
-        free (wait);
-        *item = NULL;
-    }
-}
-
 aggregator_t *
 aggregator_new (norc_config_t *config)
 {
@@ -40,8 +27,7 @@ aggregator_new (norc_config_t *config)
     self->retry_ids = (uint64_t *) norc_calloc (BATCH_MAX, sizeof (uint64_t));
     self->acks = (s_ack_t *) norc_calloc (BATCH_MAX * 2, sizeof (s_ack_t));
     self->publish = (norc_msg_t **) norc_calloc (BATCH_MAX * 2, sizeof (norc_msg_t *));
-    self->waits = zlistx_new ();
-    zlistx_set_destructor (self->waits, s_wait_destroy);
+    self->waits = agg_wait_list ();
     self->beats = zhashx_new ();
     self->pending = zhashx_new ();
     zhashx_set_destructor (self->pending, (zhashx_destructor_fn *) zstr_free);
@@ -63,7 +49,7 @@ aggregator_destroy (aggregator_t **self_p)
         aggregator_t *self = *self_p;
         //  Controls still waiting are answered with what is so now
         if (self->api && self->db)
-            s_wait_check (self, true);
+            agg_wait_check (self, true);
         zlistx_destroy (&self->waits);
         agg_live_clear_pending (self);
         free (self->batch);
@@ -608,61 +594,11 @@ s_handle_api (zloop_t *loop, zsock_t *sock, void *arg)
     if (reply->api_reply.code)
         norc_log_debug ("api %s: %s", msg->api_request.op, reply->api_reply.error);
     norc_msg_set_routing_id (reply, msg->routing_id);
-    if (self->api_ctx.wait_ms && reply->api_reply.code == NORC_OK && reply->api_reply.rows.count) {
-        //  A control with wait: answered when its targets get there
-        s_wait_t *wait = (s_wait_t *) norc_calloc (1, sizeof *wait);
-        wait->reply = reply;
-        wait->status = self->api_ctx.wait_status;
-        wait->deadline = norc_mono_us () + self->api_ctx.wait_ms * 1000;
-        zlistx_add_end (self->waits, wait);
-        s_wait_check (self, false);
-    }
+    if (self->api_ctx.wait_ms && reply->api_reply.code == NORC_OK && reply->api_reply.rows.count)
+        agg_wait_add (self, &reply, self->api_ctx.wait_status, self->api_ctx.wait_ms);
     else
         norc_msg_send (&reply, sock);
     norc_msg_destroy (&msg);
-    return 0;
-}
-
-//  The controls that wait: each target's status from the record; a wait
-//  whose targets are all there (or ended), or whose time is over (or every
-//  one, when the aggregator stops), is answered with them
-static void
-s_wait_check (aggregator_t *self, bool all)
-{
-    norc_us_t now = norc_mono_us ();
-    s_wait_t *wait = (s_wait_t *) zlistx_first (self->waits);
-    while (wait) {
-        norc_rows_t *rows = &wait->reply->api_reply.rows;
-        bool done = true;
-        for (size_t i = 0; i < rows->count; i++) {
-            const char *id = norc_strmap_get (&rows->rows [i], "daemon_id");
-            norc_daemon_t d = { 0 };
-            int status = id && norc_store_daemon_get (self->db, strtoull (id, NULL, 10), &d) == NORC_OK ? d.status : 0;
-            norc_daemon_clear (&d);
-            char text [16];
-            snprintf (text, sizeof text, "%d", status);
-            norc_strmap_set (&rows->rows [i], "status", status ? text : "");
-            norc_strmap_set (&rows->rows [i], "reached", status == wait->status ? "1" : "0");
-            done &= status == wait->status || NORC_STATUS_IS_FINAL (status);
-        }
-        if (done || all || now >= wait->deadline) {
-            norc_msg_send (&wait->reply, self->api);
-            zlistx_delete (self->waits, zlistx_cursor (self->waits));
-            wait = (s_wait_t *) zlistx_first (self->waits);
-        }
-        else
-            wait = (s_wait_t *) zlistx_next (self->waits);
-    }
-}
-
-static int
-s_on_waits (zloop_t *loop, int timer_id, void *arg)
-{
-    NORC_UNUSED (loop);
-    NORC_UNUSED (timer_id);
-    aggregator_t *self = (aggregator_t *) arg;
-    if (zlistx_size (self->waits))
-        s_wait_check (self, false);
     return 0;
 }
 
@@ -804,7 +740,7 @@ aggregator_start (aggregator_t *self)
     }
     zloop_reader (self->loop, self->events, agg_handle_events, self);
     zloop_reader (self->loop, self->api, s_handle_api, self);
-    zloop_timer (self->loop, 100, 0, s_on_waits, self);
+    zloop_timer (self->loop, 100, 0, agg_wait_on_timer, self);
     zloop_timer (self->loop, (size_t) self->period_ms, 0, agg_live_on_heartbeat_write, self);
     zloop_timer (self->loop, (size_t) self->period_ms, 0, agg_live_on_sweep, self);
     if (norc_metrics_serving ()) {
