@@ -1,0 +1,125 @@
+//  Unit: SigV4 as norc_aws.c writes it, against known answers: the AWS
+//  SigV4 test suite's get-vanilla (its published signature), and requests
+//  of Norc's own kinds (a query out of order with a value to encode, SQS's
+//  JSON protocol with temporary credentials, S3's valueless ?uploads with
+//  the payload's hash) whose canonical request, string to sign and
+//  signature come from botocore, an independent signer.
+#include <criterion/criterion.h>
+#include "norc_aws.h"
+
+#define S_KEY       "AKIDEXAMPLE"
+#define S_SECRET    "wJalrXUtnFEMI/K7MDENG+bPxRfiCYEXAMPLEKEY"
+//  2015-08-30T12:36:00Z
+#define S_WHEN      ((norc_us_t) 1440938160 * NORC_US_PER_SEC)
+
+static void
+s_expect (const norc_aws_request_t *r, const char *canonical, const char *to_sign, const char *authorization)
+{
+    char *signed_headers = NULL;
+    char *c = norc_aws_canonical_request (r, &signed_headers);
+    cr_expect_str_eq (c, canonical);
+    char *s = norc_aws_string_to_sign (r, c);
+    cr_expect_str_eq (s, to_sign);
+    char *a = norc_aws_authorization (r);
+    cr_expect_str_eq (a, authorization);
+    free (signed_headers);
+    free (c);
+    free (s);
+    free (a);
+}
+
+Test (aws, the_suites_get_vanilla)
+{
+    norc_aws_pair_t headers [] = { { "Host", "example.amazonaws.com" } };
+    norc_aws_request_t r = { .method = "GET", .path = "/", .headers = headers, .header_count = 1,
+                             .region = "us-east-1", .service = "service", .access_key = S_KEY,
+                             .secret_key = S_SECRET, .when = S_WHEN };
+    s_expect (&r,
+              "GET\n/\n\nhost:example.amazonaws.com\nx-amz-date:20150830T123600Z\n\nhost;x-amz-date\n"
+              "e3b0c44298fc1c149afbf4c8996fb92427ae41e4649b934ca495991b7852b855",
+              "AWS4-HMAC-SHA256\n20150830T123600Z\n20150830/us-east-1/service/aws4_request\n"
+              "bb579772317eb040ac9ed261061d46c1f17a8133879d6129b6e1c25292927e63",
+              "AWS4-HMAC-SHA256 Credential=AKIDEXAMPLE/20150830/us-east-1/service/aws4_request, "
+              "SignedHeaders=host;x-amz-date, Signature=5fa00fa31553b73ebf1942676e86291e8372ff2a2260956d9b8aae1d763fbf31");
+}
+
+Test (aws, a_query_out_of_order_is_sorted_and_encoded_in_upper_case)
+{
+    norc_aws_pair_t headers [] = { { "Host", "example.amazonaws.com" } };
+    norc_aws_pair_t query [] = { { "Param2", "value2" }, { "Param1", "value one" } };
+    norc_aws_request_t r = { .method = "GET", .path = "/", .query = query, .query_count = 2, .headers = headers,
+                             .header_count = 1, .region = "us-east-1", .service = "service", .access_key = S_KEY,
+                             .secret_key = S_SECRET, .when = S_WHEN };
+    s_expect (&r,
+              "GET\n/\nParam1=value%20one&Param2=value2\nhost:example.amazonaws.com\nx-amz-date:20150830T123600Z\n\n"
+              "host;x-amz-date\ne3b0c44298fc1c149afbf4c8996fb92427ae41e4649b934ca495991b7852b855",
+              "AWS4-HMAC-SHA256\n20150830T123600Z\n20150830/us-east-1/service/aws4_request\n"
+              "af6749f31eabb93bcd2cecd647fb48144883ca562b55d6a2344f3a20eba72eed",
+              "AWS4-HMAC-SHA256 Credential=AKIDEXAMPLE/20150830/us-east-1/service/aws4_request, "
+              "SignedHeaders=host;x-amz-date, Signature=2f87e238be506a198917feb86c30a9cc33faf3a0713c6a60ac101b12a0eab194");
+}
+
+Test (aws, sqs_json_with_temporary_credentials_signs_the_token_and_the_body)
+{
+    const char *body = "{\"QueueUrl\":\"https://sqs.eu-west-1.amazonaws.com/123456789012/norc-remote\","
+                       "\"MaxNumberOfMessages\":10}";
+    norc_aws_pair_t headers [] = {
+        { "Host", "sqs.eu-west-1.amazonaws.com" }, { "Content-Type", "application/x-amz-json-1.0" },
+        { "X-Amz-Target", "AmazonSQS.ReceiveMessage" },
+    };
+    norc_aws_request_t r = { .method = "POST", .path = "/", .headers = headers, .header_count = 3, .body = body,
+                             .body_len = strlen (body), .region = "eu-west-1", .service = "sqs",
+                             .access_key = S_KEY, .secret_key = S_SECRET,
+                             .session_token = "IQoJb3JpZ2luX2VjEXAMPLETOKEN", .when = S_WHEN };
+    s_expect (&r,
+              "POST\n/\n\ncontent-type:application/x-amz-json-1.0\nhost:sqs.eu-west-1.amazonaws.com\n"
+              "x-amz-date:20150830T123600Z\nx-amz-security-token:IQoJb3JpZ2luX2VjEXAMPLETOKEN\n"
+              "x-amz-target:AmazonSQS.ReceiveMessage\n\n"
+              "content-type;host;x-amz-date;x-amz-security-token;x-amz-target\n"
+              "d3dbf057518cdccd0fd61aa7f1fc7927ce52740c46c96a32316e47440a463a88",
+              "AWS4-HMAC-SHA256\n20150830T123600Z\n20150830/eu-west-1/sqs/aws4_request\n"
+              "9d6211937d2e7dea17c667e072953bcd44a4e3d72d49d112bc571f4863ab7fe7",
+              "AWS4-HMAC-SHA256 Credential=AKIDEXAMPLE/20150830/eu-west-1/sqs/aws4_request, "
+              "SignedHeaders=content-type;host;x-amz-date;x-amz-security-token;x-amz-target, "
+              "Signature=73f8a71951112c545c653f1d338ccbc0436d832b96a73574fe2c75a7c87e9310");
+}
+
+Test (aws, s3_signs_a_valueless_parameter_as_name_equals_and_the_payloads_hash)
+{
+    norc_aws_pair_t headers [] = { { "Host", "127.0.0.1:9000" } };
+    norc_aws_pair_t query [] = { { "uploads", "" } };
+    norc_aws_request_t r = { .method = "POST", .path = "/norc-logs/instances/0/42", .query = query, .query_count = 1,
+                             .headers = headers, .header_count = 1, .region = "us-east-1", .service = "s3",
+                             .access_key = S_KEY, .secret_key = S_SECRET, .when = S_WHEN };
+    s_expect (&r,
+              "POST\n/norc-logs/instances/0/42\nuploads=\nhost:127.0.0.1:9000\n"
+              "x-amz-content-sha256:e3b0c44298fc1c149afbf4c8996fb92427ae41e4649b934ca495991b7852b855\n"
+              "x-amz-date:20150830T123600Z\n\nhost;x-amz-content-sha256;x-amz-date\n"
+              "e3b0c44298fc1c149afbf4c8996fb92427ae41e4649b934ca495991b7852b855",
+              "AWS4-HMAC-SHA256\n20150830T123600Z\n20150830/us-east-1/s3/aws4_request\n"
+              "5c53c29e1233a1feeb4fca8ca3d287b38b0b9a1a5752688251335a9b8eabeefb",
+              "AWS4-HMAC-SHA256 Credential=AKIDEXAMPLE/20150830/us-east-1/s3/aws4_request, "
+              "SignedHeaders=host;x-amz-content-sha256;x-amz-date, "
+              "Signature=087a8b85ccb218c3c867afc71131f27d1cd7fbf135ea85c4f30475e5450cffc9");
+}
+
+Test (aws, encoding_keeps_only_the_unreserved_and_trims_header_values)
+{
+    char *e = norc_aws_encode ("a b/c~d_e.f-g+h=i&é", false);
+    cr_expect_str_eq (e, "a%20b%2Fc~d_e.f-g%2Bh%3Di%26%C3%A9");
+    free (e);
+    e = norc_aws_encode ("/bucket/key with space", true);
+    cr_expect_str_eq (e, "/bucket/key%20with%20space");
+    free (e);
+    norc_aws_pair_t query [] = { { "b", "2" }, { "a", "" }, { "a", "1" }, { "A", "x" } };
+    char *q = norc_aws_canonical_query (query, 4);
+    cr_expect_str_eq (q, "A=x&a=&a=1&b=2", "byte order, then by value");
+    free (q);
+    //  A header's value: outer space gone, inner runs made one
+    norc_aws_pair_t headers [] = { { "Host", "h" }, { "X-Norc-Test", "  one   two  " } };
+    norc_aws_request_t r = { .method = "GET", .path = "/", .headers = headers, .header_count = 2,
+                             .region = "r", .service = "s", .access_key = "k", .secret_key = "s", .when = S_WHEN };
+    char *c = norc_aws_canonical_request (&r, NULL);
+    cr_expect_not_null (strstr (c, "\nx-norc-test:one two\n"), "%s", c);
+    free (c);
+}
