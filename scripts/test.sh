@@ -23,8 +23,10 @@ scripts/install-deps.sh || exit 1
 
 step "test tools (PyPI)"
 # openapi-spec-validator checks the OpenAPI document norc-web serves, and
-# schemathesis tests the live API against it
-for tool in openapi_spec_validator:openapi-spec-validator schemathesis:schemathesis; do
+# schemathesis tests the live API against it; moto's server stands in for
+# SQS and S3 (signatures checked), boto3 reads back what Norc wrote there
+for tool in openapi_spec_validator:openapi-spec-validator schemathesis:schemathesis moto.server:moto[server] \
+            boto3:boto3; do
     if ! python3 -c "import ${tool%%:*}" 2>/dev/null; then
         python3 -m pip install -q "${tool#*:}" 2>/dev/null \
             || python3 -m pip install -q --break-system-packages "${tool#*:}" 2>/dev/null || true

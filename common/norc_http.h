@@ -1,0 +1,39 @@
+//  norc_http.h - Norc's HTTP client requests to AWS (SQS's JSON protocol,
+//  S3), through libcurl: signed by curl's CURLOPT_AWS_SIGV4, with what
+//  Debian's curl 7.88 leaves to Norc done by Norc (norc_aws.h, docs/aws.md):
+//  the query sent in canonical form, the payload's real SHA-256 for S3,
+//  the session token's header. Blocking; one request at a time.
+#ifndef NORC_HTTP_H_INCLUDED
+#define NORC_HTTP_H_INCLUDED
+#include "norc_aws.h"
+
+//  Where and as whom
+typedef struct {
+    const char *endpoint;       //  "https://sqs.eu-west-1.amazonaws.com", "http://127.0.0.1:5000"
+    const char *region;
+    const char *service;        //  "sqs", "s3"
+    const char *access_key;
+    const char *secret_key;
+    const char *session_token;  //  NULL: long-term credentials
+    bool insecure;              //  TLS peers not verified (never unless told)
+    long timeout_ms;            //  the whole request (0: 30 s)
+} norc_aws_target_t;
+
+typedef struct {
+    long status;                //  0: no answer (error says why)
+    char *body;                 //  NUL-terminated (body_len without it)
+    size_t body_len;
+    char *headers;              //  the response's header lines
+    char error [256];
+} norc_http_response_t;
+
+void norc_http_response_clear (norc_http_response_t *self);
+
+//  One signed request: path (not encoded), query and headers (not
+//  encoded; never x-amz-date, curl's), a body. NORC_OK when an answer came
+//  (whatever its status), NORC_ERROR when none did (response->error).
+int norc_aws_call (const norc_aws_target_t *target, const char *method, const char *path,
+                   const norc_aws_pair_t *query, size_t query_count, const norc_aws_pair_t *headers,
+                   size_t header_count, const void *body, size_t body_len, norc_http_response_t *response);
+
+#endif
