@@ -31,7 +31,8 @@ web_logs_fetch (web_t *self, web_request_t *req, const norc_api_reply_t *reply)
     req->log_final = status && NORC_STATUS_IS_FINAL (atoi (status));
     norc_msg_t *msg = norc_msg_new (NORC_MSG_LOG_FETCH);
     msg->log_fetch.request_id = req->request_id;
-    msg->log_fetch.instance_id = strtoull (norc_strmap_get (&reply->rows.rows [0], "id"), NULL, 10);
+    const char *id = norc_strmap_get (&reply->rows.rows [0], "id");
+    msg->log_fetch.instance_id = id ? strtoull (id, NULL, 10) : 0;
     msg->log_fetch.offset = req->log_offset;
     msg->log_fetch.tail = req->log_tail;
     msg->log_fetch.max_bytes = req->log_limit;
