@@ -231,3 +231,95 @@ norc_aws_authorization (const norc_aws_request_t *r)
     free (to_sign);
     return value;
 }
+
+//  --------------------------------------------------------------------------
+//  Errors
+
+//  The text between after and the first of stop in text, into out
+static bool
+s_between (const char *text, const char *after, const char *stop, char *out, size_t size)
+{
+    const char *at = text ? strstr (text, after) : NULL;
+    if (!at)
+        return false;
+    at += strlen (after);
+    size_t len = strcspn (at, stop);
+    snprintf (out, size, "%.*s", (int) (len < size ? len : size - 1), at);
+    return true;
+}
+
+void
+norc_aws_error_parse (long status, const char *body, const char *headers, norc_aws_error_t *e)
+{
+    memset (e, 0, sizeof *e);
+    if (status >= 200 && status < 300) {
+        e->outcome = NORC_AWS_DONE;
+        return;
+    }
+    //  The code: SQS's query header, JSON's __type (after its '#'), XML's <Code>
+    char type [96] = "";
+    if (s_between (headers, "x-amzn-query-error: ", ";\r\n", type, sizeof type)
+    ||  s_between (headers, "X-Amzn-Query-Error: ", ";\r\n", type, sizeof type)
+    ||  s_between (body, "\"__type\":\"", "\"", type, sizeof type)
+    ||  s_between (body, "\"__type\": \"", "\"", type, sizeof type)
+    ||  s_between (body, "<Code>", "<", type, sizeof type)) {
+        const char *hash = strrchr (type, '#');
+        snprintf (e->code, sizeof e->code, "%s", hash ? hash + 1 : type);
+    }
+    if (!s_between (body, "<Message>", "<", e->message, sizeof e->message)
+    &&  !s_between (body, "\"message\":\"", "\"", e->message, sizeof e->message)
+    &&  !s_between (body, "\"Message\":\"", "\"", e->message, sizeof e->message))
+        s_between (body, "\"message\": \"", "\"", e->message, sizeof e->message);
+    static const struct { const char *code; norc_aws_outcome_t outcome; } known [] = {
+        { "Throttling", NORC_AWS_THROTTLED },               { "ThrottlingException", NORC_AWS_THROTTLED },
+        { "RequestThrottled", NORC_AWS_THROTTLED },         { "SlowDown", NORC_AWS_THROTTLED },
+        { "RequestLimitExceeded", NORC_AWS_THROTTLED },     { "TooManyRequestsException", NORC_AWS_THROTTLED },
+        { "AWS.SimpleQueueService.RequestThrottled", NORC_AWS_THROTTLED },
+        { "InternalError", NORC_AWS_UNAVAILABLE },          { "InternalFailure", NORC_AWS_UNAVAILABLE },
+        { "ServiceUnavailable", NORC_AWS_UNAVAILABLE },
+        { "SignatureDoesNotMatch", NORC_AWS_AUTH },         { "InvalidClientTokenId", NORC_AWS_AUTH },
+        { "InvalidAccessKeyId", NORC_AWS_AUTH },            { "AccessDenied", NORC_AWS_AUTH },
+        { "AccessDeniedException", NORC_AWS_AUTH },         { "UnrecognizedClientException", NORC_AWS_AUTH },
+        { "MissingAuthenticationToken", NORC_AWS_AUTH },    { "IncompleteSignature", NORC_AWS_AUTH },
+        { "InvalidSecurity", NORC_AWS_AUTH },
+        { "ExpiredToken", NORC_AWS_EXPIRED },               { "ExpiredTokenException", NORC_AWS_EXPIRED },
+        { "RequestTimeTooSkewed", NORC_AWS_SKEWED },        { "RequestExpired", NORC_AWS_SKEWED },
+        { "PreconditionFailed", NORC_AWS_PRECONDITION },
+    };
+    e->outcome = status == 429 ? NORC_AWS_THROTTLED
+               : status >= 500 ? NORC_AWS_UNAVAILABLE
+               : status == 412 ? NORC_AWS_PRECONDITION
+               : status == 401 || status == 403 ? NORC_AWS_AUTH : NORC_AWS_REFUSED;
+    for (size_t i = 0; *e->code && i < sizeof known / sizeof known [0]; i++)
+        if (strcmp (e->code, known [i].code) == 0)
+            e->outcome = known [i].outcome;
+    e->retry = e->outcome == NORC_AWS_THROTTLED || e->outcome == NORC_AWS_UNAVAILABLE;
+}
+
+int64_t
+norc_aws_skew_s (const char *headers, norc_us_t now)
+{
+    char date [64];
+    if (!s_between (headers, "\nDate: ", "\r\n", date, sizeof date)
+    &&  !s_between (headers, "\ndate: ", "\r\n", date, sizeof date))
+        return 0;
+    struct tm tm = { 0 };
+    if (!strptime (date, "%a, %d %b %Y %H:%M:%S GMT", &tm))
+        return 0;
+    return (int64_t) timegm (&tm) - now / NORC_US_PER_SEC;
+}
+
+int64_t
+norc_aws_backoff_ms (int attempt, int64_t base_ms, int64_t cap_ms, double random)
+{
+    int64_t ceiling = base_ms;
+    for (int i = 0; i < attempt && ceiling < cap_ms; i++)
+        ceiling *= 2;
+    if (ceiling > cap_ms)
+        ceiling = cap_ms;
+    if (random < 0)
+        random = 0;
+    if (random > 1)
+        random = 1;
+    return (int64_t) (random * (double) ceiling);
+}

@@ -66,4 +66,40 @@ char *norc_aws_string_to_sign (const norc_aws_request_t *r, const char *canonica
 //  Credential=..., SignedHeaders=..., Signature=...".
 char *norc_aws_authorization (const norc_aws_request_t *r);
 
+//  What an answer from SQS or S3 means for the caller: one taxonomy for
+//  JSON errors ("__type"), query errors (x-amzn-query-error) and XML ones
+//  (<Code>). Throttling and the server's own faults are retried with
+//  jittered backoff; an authentication error never is (an expired token
+//  is: once, with credentials made again); a precondition that failed
+//  (an S3 put of a key that exists) is an answer, not a fault.
+typedef enum {
+    NORC_AWS_DONE,              //  2xx
+    NORC_AWS_THROTTLED,         //  retry, backing off
+    NORC_AWS_UNAVAILABLE,       //  5xx: retry, backing off
+    NORC_AWS_AUTH,              //  the credentials or the signature: never retried
+    NORC_AWS_EXPIRED,           //  the token expired: refresh the credentials, then once more
+    NORC_AWS_SKEWED,            //  the clock is off (norc_aws_skew_s says by how much)
+    NORC_AWS_PRECONDITION,      //  412: the condition did not hold (the key exists)
+    NORC_AWS_REFUSED            //  any other 4xx: the request is wrong; not retried
+} norc_aws_outcome_t;
+
+typedef struct {
+    norc_aws_outcome_t outcome;
+    bool retry;
+    char code [96];             //  "SignatureDoesNotMatch", "QueueDoesNotExist"... ("" for 2xx)
+    char message [256];
+} norc_aws_error_t;
+
+//  The answer's meaning, from its status, body and header lines.
+void norc_aws_error_parse (long status, const char *body, const char *headers, norc_aws_error_t *error);
+
+//  Seconds the server's clock is ahead of ours (negative: behind), from
+//  the Date header among the response's header lines and now; 0 when
+//  there is none.
+int64_t norc_aws_skew_s (const char *headers, norc_us_t now);
+
+//  Full-jitter backoff: a delay from 0 to min(cap, base * 2^attempt) ms,
+//  random (from 0 to 1) choosing where.
+int64_t norc_aws_backoff_ms (int attempt, int64_t base_ms, int64_t cap_ms, double random);
+
 #endif

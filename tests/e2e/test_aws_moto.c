@@ -5,7 +5,8 @@
 //  Checked: SQS's JSON protocol (CreateQueue, SendMessage, ReceiveMessage,
 //  DeleteMessage); S3's CreateBucket, PutObject with If-None-Match: * (a
 //  second put refused, 412), CreateMultipartUpload (the valueless
-//  ?uploads), GetObject by byte range; and a wrong secret refused.
+//  ?uploads), GetObject by byte range; and a wrong secret refused, read as
+//  an authentication error (never retried), the server's clock measured.
 #include <criterion/criterion.h>
 #include <signal.h>
 #include <sys/prctl.h>
@@ -154,7 +155,14 @@ Test (aws_moto, sqs_json_calls_signed_by_curl_are_accepted_and_boto3_reads_them)
     norc_http_response_t r;
     cr_assert_eq (norc_aws_call (&t, "POST", "/", NULL, 0, headers, 2, "{}", 2, &r), NORC_OK, "%s", r.error);
     cr_expect (r.status == 403 || r.status == 400, "a wrong secret: %ld %s", r.status, r.body);
-    cr_expect_not_null (strstr (r.body, "Signature"), "%s", r.body);
+    norc_aws_error_t e;
+    norc_aws_error_parse (r.status, r.body, r.headers, &e);
+    cr_expect_eq (e.outcome, NORC_AWS_AUTH, "%s: %s", e.code, r.body);
+    cr_expect_str_eq (e.code, "SignatureDoesNotMatch");
+    cr_expect_not (e.retry, "never retried");
+    //  The server's clock, from its Date: the same machine's, so close
+    int64_t skew = norc_aws_skew_s (r.headers, norc_now_us ());
+    cr_expect (skew >= -5 && skew <= 5, "skew %lld s: %s", (long long) skew, r.headers);
     norc_http_response_clear (&r);
 }
 

@@ -123,3 +123,54 @@ Test (aws, encoding_keeps_only_the_unreserved_and_trims_header_values)
     cr_expect_not_null (strstr (c, "\nx-norc-test:one two\n"), "%s", c);
     free (c);
 }
+
+//  One taxonomy for the three shapes AWS answers errors in
+Test (aws, errors_are_read_from_xml_json_and_the_query_header)
+{
+    norc_aws_error_t e;
+    //  S3 (XML), as moto answers a wrong signature
+    norc_aws_error_parse (403, "<?xml version=\"1.0\" encoding=\"utf-8\"?>\n<Error><Code>SignatureDoesNotMatch</Code>"
+                          "<Message>The request signature we calculated does not match</Message></Error>", "", &e);
+    cr_expect_eq (e.outcome, NORC_AWS_AUTH);
+    cr_expect_not (e.retry, "an authentication error is never retried");
+    cr_expect_str_eq (e.code, "SignatureDoesNotMatch");
+    cr_expect_str_eq (e.message, "The request signature we calculated does not match");
+    //  SQS's JSON protocol: the shape's name after its '#'
+    norc_aws_error_parse (400, "{\"__type\":\"com.amazonaws.sqs#QueueDoesNotExist\",\"message\":\"The specified queue "
+                          "does not exist.\"}", "HTTP/1.1 400 Bad Request\r\n", &e);
+    cr_expect_eq (e.outcome, NORC_AWS_REFUSED);
+    cr_expect_str_eq (e.code, "QueueDoesNotExist");
+    cr_expect_str_eq (e.message, "The specified queue does not exist.");
+    //  The query code in its header wins over the body's
+    norc_aws_error_parse (400, "{\"__type\":\"com.amazonaws.sqs#ThrottlingException\"}",
+                          "HTTP/1.1 400 Bad Request\r\nx-amzn-query-error: RequestThrottled;Sender\r\n", &e);
+    cr_expect_eq (e.outcome, NORC_AWS_THROTTLED);
+    cr_expect (e.retry);
+    cr_expect_str_eq (e.code, "RequestThrottled");
+    //  By status alone, and the ones with their own meaning
+    norc_aws_error_parse (503, "", "", &e);
+    cr_expect (e.outcome == NORC_AWS_UNAVAILABLE && e.retry);
+    norc_aws_error_parse (429, "", "", &e);
+    cr_expect (e.outcome == NORC_AWS_THROTTLED && e.retry);
+    norc_aws_error_parse (412, "<Error><Code>PreconditionFailed</Code></Error>", "", &e);
+    cr_expect (e.outcome == NORC_AWS_PRECONDITION && !e.retry, "the key exists: an answer");
+    norc_aws_error_parse (400, "{\"__type\":\"com.amazon.coral.service#ExpiredTokenException\"}", "", &e);
+    cr_expect (e.outcome == NORC_AWS_EXPIRED && !e.retry);
+    norc_aws_error_parse (403, "<Error><Code>RequestTimeTooSkewed</Code></Error>", "", &e);
+    cr_expect_eq (e.outcome, NORC_AWS_SKEWED);
+    norc_aws_error_parse (200, "{}", "", &e);
+    cr_expect_eq (e.outcome, NORC_AWS_DONE);
+}
+
+Test (aws, the_skew_is_measured_from_date_and_backoff_is_full_jitter)
+{
+    //  The server says 12:37:30; it is 12:36:00 here: 90 s ahead
+    const char *headers = "HTTP/1.1 403 Forbidden\r\nServer: x\r\nDate: Sun, 30 Aug 2015 12:37:30 GMT\r\n\r\n";
+    cr_expect_eq (norc_aws_skew_s (headers, S_WHEN), 90);
+    cr_expect_eq (norc_aws_skew_s ("HTTP/1.1 200 OK\r\n\r\n", S_WHEN), 0, "no Date: no measure");
+    cr_expect_eq (norc_aws_backoff_ms (0, 100, 20000, 1.0), 100);
+    cr_expect_eq (norc_aws_backoff_ms (3, 100, 20000, 1.0), 800);
+    cr_expect_eq (norc_aws_backoff_ms (30, 100, 20000, 1.0), 20000, "capped");
+    cr_expect_eq (norc_aws_backoff_ms (3, 100, 20000, 0.5), 400);
+    cr_expect_eq (norc_aws_backoff_ms (3, 100, 20000, 0.0), 0);
+}
