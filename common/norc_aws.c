@@ -323,3 +323,54 @@ norc_aws_backoff_ms (int attempt, int64_t base_ms, int64_t cap_ms, double random
         random = 1;
     return (int64_t) (random * (double) ceiling);
 }
+
+//  --------------------------------------------------------------------------
+//  The environment
+
+//  The first of the variables that is set and not empty, or NULL
+static const char *
+s_env (const char *first, const char *second)
+{
+    const char *v = first ? getenv (first) : NULL;
+    if (v && *v)
+        return v;
+    v = second ? getenv (second) : NULL;
+    return v && *v ? v : NULL;
+}
+
+int
+norc_aws_env (const char *service, norc_aws_env_t *env, char *why, size_t whysize)
+{
+    memset (env, 0, sizeof *env);
+    const char *region = s_env ("AWS_REGION", "AWS_DEFAULT_REGION");
+    if (!region) {
+        snprintf (why, whysize, "no region: set AWS_REGION");
+        return NORC_ERROR;
+    }
+    char own [64];
+    snprintf (own, sizeof own, "AWS_ENDPOINT_URL_%s", strcmp (service, "s3") == 0 ? "S3" : "SQS");
+    const char *endpoint = s_env (own, "AWS_ENDPOINT_URL");
+    const char *key = s_env ("AWS_ACCESS_KEY_ID", NULL), *secret = s_env ("AWS_SECRET_ACCESS_KEY", NULL);
+    const char *token = s_env ("AWS_SESSION_TOKEN", NULL);
+    if (!key || !secret) {
+        snprintf (why, whysize, "no credentials: set AWS_ACCESS_KEY_ID and AWS_SECRET_ACCESS_KEY");
+        return NORC_ERROR;
+    }
+    int n = endpoint ? snprintf (env->endpoint, sizeof env->endpoint, "%s", endpoint)
+                     : snprintf (env->endpoint, sizeof env->endpoint, "https://%s.%s.amazonaws.com", service, region);
+    //  (an endpoint's trailing '/' would double the path's)
+    size_t len = strlen (env->endpoint);
+    while (len && env->endpoint [len - 1] == '/')
+        env->endpoint [--len] = 0;
+    if ((size_t) n >= sizeof env->endpoint
+    ||  (size_t) snprintf (env->region, sizeof env->region, "%s", region) >= sizeof env->region
+    ||  (size_t) snprintf (env->access_key, sizeof env->access_key, "%s", key) >= sizeof env->access_key
+    ||  (size_t) snprintf (env->secret_key, sizeof env->secret_key, "%s", secret) >= sizeof env->secret_key
+    ||  (size_t) snprintf (env->session_token, sizeof env->session_token, "%s", token ? token : "")
+            >= sizeof env->session_token) {
+        sodium_memzero (env, sizeof *env);
+        snprintf (why, whysize, "a value of the AWS environment is too long");
+        return NORC_ERROR;
+    }
+    return NORC_OK;
+}

@@ -66,6 +66,24 @@ char *norc_aws_string_to_sign (const norc_aws_request_t *r, const char *canonica
 //  Credential=..., SignedHeaders=..., Signature=...".
 char *norc_aws_authorization (const norc_aws_request_t *r);
 
+//  Where and as whom, from the environment as AWS's own tools read it:
+//  the region from AWS_REGION (else AWS_DEFAULT_REGION); the endpoint from
+//  AWS_ENDPOINT_URL_SQS or _S3 (the service's), else AWS_ENDPOINT_URL, else
+//  AWS's own (https://sqs.REGION.amazonaws.com, https://s3.REGION...);
+//  the key from AWS_ACCESS_KEY_ID, AWS_SECRET_ACCESS_KEY and, for
+//  temporary credentials, AWS_SESSION_TOKEN.
+typedef struct {
+    char region [64];
+    char endpoint [512];
+    char access_key [128];
+    char secret_key [128];
+    char session_token [4096];  //  "" for long-term credentials
+} norc_aws_env_t;
+
+//  NORC_OK with env filled; NORC_ERROR with why (never a secret) when the
+//  region, the key or its secret is missing, or a value is too long.
+int norc_aws_env (const char *service, norc_aws_env_t *env, char *why, size_t whysize);
+
 //  What an answer from SQS or S3 means for the caller: one taxonomy for
 //  JSON errors ("__type"), query errors (x-amzn-query-error) and XML ones
 //  (<Code>). Throttling and the server's own faults are retried with

@@ -88,11 +88,20 @@ s_teardown (void)
 
 TestSuite (aws_moto, .init = s_setup, .fini = s_teardown, .timeout = 120);
 
+//  Where and as whom, as a deployment says it: AWS's environment
+static norc_aws_env_t s_env;
+
 static norc_aws_target_t
 s_target (const char *service)
 {
-    return (norc_aws_target_t) { .endpoint = s_endpoint, .region = "us-east-1", .service = service,
-                                 .access_key = s_key, .secret_key = s_secret };
+    setenv ("AWS_REGION", "us-east-1", 1);
+    setenv ("AWS_ENDPOINT_URL", s_endpoint, 1);
+    setenv ("AWS_ACCESS_KEY_ID", s_key, 1);
+    setenv ("AWS_SECRET_ACCESS_KEY", s_secret, 1);
+    char why [256];
+    cr_assert_eq (norc_aws_env (service, &s_env, why, sizeof why), NORC_OK, "%s", why);
+    return (norc_aws_target_t) { .endpoint = s_env.endpoint, .region = s_env.region, .service = service,
+                                 .access_key = s_env.access_key, .secret_key = s_env.secret_key };
 }
 
 //  One SQS JSON call: its answer's body (caller frees), status checked

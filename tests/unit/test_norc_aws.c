@@ -174,3 +174,37 @@ Test (aws, the_skew_is_measured_from_date_and_backoff_is_full_jitter)
     cr_expect_eq (norc_aws_backoff_ms (3, 100, 20000, 0.5), 400);
     cr_expect_eq (norc_aws_backoff_ms (3, 100, 20000, 0.0), 0);
 }
+
+Test (aws, the_environment_gives_region_endpoint_and_key_as_awss_tools_read_it)
+{
+    const char *names [] = { "AWS_REGION", "AWS_DEFAULT_REGION", "AWS_ENDPOINT_URL", "AWS_ENDPOINT_URL_SQS",
+                             "AWS_ENDPOINT_URL_S3", "AWS_ACCESS_KEY_ID", "AWS_SECRET_ACCESS_KEY", "AWS_SESSION_TOKEN" };
+    for (size_t i = 0; i < sizeof names / sizeof names [0]; i++)
+        unsetenv (names [i]);
+    norc_aws_env_t env;
+    char why [256];
+    cr_expect_eq (norc_aws_env ("sqs", &env, why, sizeof why), NORC_ERROR);
+    cr_expect_not_null (strstr (why, "AWS_REGION"), "%s", why);
+    setenv ("AWS_DEFAULT_REGION", "eu-west-1", 1);
+    cr_expect_eq (norc_aws_env ("sqs", &env, why, sizeof why), NORC_ERROR);
+    cr_expect_not_null (strstr (why, "AWS_ACCESS_KEY_ID"), "%s", why);
+    setenv ("AWS_ACCESS_KEY_ID", "AKIDEXAMPLE", 1);
+    setenv ("AWS_SECRET_ACCESS_KEY", S_SECRET, 1);
+    cr_assert_eq (norc_aws_env ("sqs", &env, why, sizeof why), NORC_OK, "%s", why);
+    cr_expect_str_eq (env.region, "eu-west-1");
+    cr_expect_str_eq (env.endpoint, "https://sqs.eu-west-1.amazonaws.com", "AWS's own");
+    cr_expect_str_eq (env.session_token, "");
+    //  AWS_REGION over AWS_DEFAULT_REGION; the service's endpoint over the general one
+    setenv ("AWS_REGION", "us-east-2", 1);
+    setenv ("AWS_ENDPOINT_URL", "http://127.0.0.1:5000/", 1);
+    setenv ("AWS_ENDPOINT_URL_S3", "http://127.0.0.1:9000", 1);
+    setenv ("AWS_SESSION_TOKEN", "IQoJb3JpZ2luX2VjEXAMPLETOKEN", 1);
+    cr_assert_eq (norc_aws_env ("sqs", &env, why, sizeof why), NORC_OK, "%s", why);
+    cr_expect_str_eq (env.region, "us-east-2");
+    cr_expect_str_eq (env.endpoint, "http://127.0.0.1:5000", "no trailing slash");
+    cr_expect_str_eq (env.session_token, "IQoJb3JpZ2luX2VjEXAMPLETOKEN");
+    cr_assert_eq (norc_aws_env ("s3", &env, why, sizeof why), NORC_OK, "%s", why);
+    cr_expect_str_eq (env.endpoint, "http://127.0.0.1:9000");
+    for (size_t i = 0; i < sizeof names / sizeof names [0]; i++)
+        unsetenv (names [i]);
+}
