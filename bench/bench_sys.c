@@ -8,6 +8,9 @@
 #include <signal.h>
 #include <sys/wait.h>
 #include <unistd.h>
+#include <arpa/inet.h>
+#include <netinet/in.h>
+#include <sys/socket.h>
 
 const char *bench_server;
 const char *bench_bin;
@@ -110,3 +113,17 @@ bench_exec (norc_db_t *db, const char *sql)
         norc_fatalx ("%s: %s", sql, norc_db_errstr (db));
 }
 
+
+int
+bench_free_port (void)
+{
+    int fd = socket (AF_INET, SOCK_STREAM, 0);
+    struct sockaddr_in addr = { .sin_family = AF_INET };
+    addr.sin_addr.s_addr = htonl (INADDR_LOOPBACK);
+    socklen_t len = sizeof addr;
+    if (fd < 0 || bind (fd, (struct sockaddr *) &addr, sizeof addr) != 0
+    ||  getsockname (fd, (struct sockaddr *) &addr, &len) != 0)
+        norc_fatal ("a free loopback port");
+    close (fd);
+    return ntohs (addr.sin_port);
+}

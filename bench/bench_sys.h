@@ -32,6 +32,9 @@ pid_t bench_sys_start (bench_sys_t *sys, const char *binary, const char *a1, con
 //  Stop its services (SIGTERM, then wait) and drop its database.
 void bench_sys_stop (bench_sys_t *sys);
 
+//  A loopback port free now (exits the benchmark when there is none).
+int bench_free_port (void);
+
 //  The first column of the first row of sql (-1: none, or an error).
 int64_t bench_int (norc_db_t *db, const char *sql);
 //  Run sql; exit the benchmark when it fails.

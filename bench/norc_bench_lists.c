@@ -87,19 +87,6 @@ s_measure (CURL *curl, const char *what, const char *path, int rounds)
     free (ms);
 }
 
-static int
-s_free_port (void)
-{
-    int fd = socket (AF_INET, SOCK_STREAM, 0);
-    struct sockaddr_in addr = { .sin_family = AF_INET };
-    addr.sin_addr.s_addr = htonl (INADDR_LOOPBACK);
-    socklen_t len = sizeof addr;
-    if (bind (fd, (struct sockaddr *) &addr, sizeof addr) != 0 || getsockname (fd, (struct sockaddr *) &addr, &len) != 0)
-        norc_fatal ("a free port");
-    close (fd);
-    return ntohs (addr.sin_port);
-}
-
 //  The rows, straight into the record
 static void
 s_generate (norc_db_t *db, int64_t schedules, int64_t instances)
@@ -204,7 +191,7 @@ main (int argc, char *argv [])
     s_generate (db, schedules, instances);
     double generated = (norc_mono_us () - start) / 1e6;
 
-    s_port = s_free_port ();
+    s_port = bench_free_port ();
     char listen [64];
     snprintf (listen, sizeof listen, "127.0.0.1:%d", s_port);
     bench_sys_start (&sys, "norc-aggregator", NULL, NULL, NULL, NULL);

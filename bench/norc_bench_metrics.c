@@ -6,6 +6,7 @@
 //  of bytes in memory. Prints the median and the 95th percentile.
 //
 //  usage: norc_bench_metrics [SERIES] [ROUNDS]
+#include "bench_sys.h"
 #include "norc.h"
 #include "norc_config.h"
 #include "norc_metrics.h"
@@ -54,16 +55,7 @@ main (int argc, char *argv [])
     int series = argc > 1 ? atoi (argv [1]) : 10000;
     int rounds = argc > 2 ? atoi (argv [2]) : 50;
     norc_log_init ("bench", NORC_LOG_WARN);
-    //  A free loopback port
-    int probe = socket (AF_INET, SOCK_STREAM, 0);
-    struct sockaddr_in addr = { .sin_family = AF_INET };
-    addr.sin_addr.s_addr = htonl (INADDR_LOOPBACK);
-    socklen_t len = sizeof addr;
-    if (bind (probe, (struct sockaddr *) &addr, sizeof addr) != 0
-    ||  getsockname (probe, (struct sockaddr *) &addr, &len) != 0)
-        return 1;
-    int port = ntohs (addr.sin_port);
-    close (probe);
+    int port = bench_free_port ();
     norc_config_t *config = norc_config_new ();
     char listen [64];
     snprintf (listen, sizeof listen, "127.0.0.1:%d", port);

@@ -188,7 +188,7 @@ ctl_api_simple (norc_config_t *config, int argc, char **argv, const char *op, co
             ctl_print_json (stdout, op, &reply->api_reply.rows);
         else
         if (columns)
-            ctl_print_table (stdout, &reply->api_reply.rows, columns);
+            ctl_print_table (stdout, op, &reply->api_reply.rows, columns);
         else
         if (done) {
             const char *id = reply->api_reply.rows.count

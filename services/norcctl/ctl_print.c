@@ -2,16 +2,17 @@
 //  first column left-aligned, the others right-aligned.
 #include "ctl_print.h"
 #include "norc_api_json.h"
+#include "norc_api.h"
 #include "norc_mem.h"
 
 static const char *
-s_cell (const norc_strmap_t *row, const char *key, char *buf, size_t size)
+s_cell (const norc_api_op_t *op, const norc_strmap_t *row, const char *key, char *buf, size_t size)
 {
     const char *value = norc_strmap_get (row, key);
     if (!value || !*value)
         return "-";
-    size_t len = strlen (key);
-    if (strcmp (key, "status") == 0 || (len > 7 && strcmp (key + len - 7, "_status") == 0)) {
+    const norc_api_col_t *col = op ? norc_api_col (op, key) : NULL;
+    if (col && col->type == NORC_API_STATUS) {
         const char *name = norc_status_name (atoi (value));
         snprintf (buf, size, "%s", name ? name : value);
         return buf;
@@ -25,8 +26,9 @@ s_cell (const norc_strmap_t *row, const char *key, char *buf, size_t size)
 }
 
 void
-ctl_print_table (FILE *out, const norc_rows_t *rows, const ctl_column_t *columns)
+ctl_print_table (FILE *out, const char *op_name, const norc_rows_t *rows, const ctl_column_t *columns)
 {
+    const norc_api_op_t *op = norc_api_op (op_name);
     if (rows->count == 0) {
         fprintf (out, "None found.\n");
         return;
@@ -39,7 +41,7 @@ ctl_print_table (FILE *out, const norc_rows_t *rows, const ctl_column_t *columns
     for (size_t c = 0; c < ncols; c++) {
         width [c] = strlen (columns [c].header);
         for (size_t r = 0; r < rows->count; r++) {
-            size_t w = strlen (s_cell (&rows->rows [r], columns [c].key, buf, sizeof buf));
+            size_t w = strlen (s_cell (op, &rows->rows [r], columns [c].key, buf, sizeof buf));
             if (w > width [c])
                 width [c] = w;
         }
@@ -50,7 +52,7 @@ ctl_print_table (FILE *out, const norc_rows_t *rows, const ctl_column_t *columns
     for (size_t r = 0; r < rows->count; r++) {
         for (size_t c = 0; c < ncols; c++)
             fprintf (out, c == 0 ? "%-*s" : "  %*s", (int) width [c],
-                     s_cell (&rows->rows [r], columns [c].key, buf, sizeof buf));
+                     s_cell (op, &rows->rows [r], columns [c].key, buf, sizeof buf));
         fprintf (out, "\n");
     }
     free (width);

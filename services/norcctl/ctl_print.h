@@ -10,9 +10,10 @@ typedef struct {
     const char *header;         //  column title
 } ctl_column_t;
 
-//  Print rows as a table with these columns (NULL-key terminated); "None
-//  found." when empty. Status columns ("status", "..._status") show the status name.
-void ctl_print_table (FILE *out, const norc_rows_t *rows, const ctl_column_t *columns);
+//  Print rows of op's reply as a table with these columns (NULL-key
+//  terminated); "None found." when empty. A column the schema types as a
+//  status shows the status's name.
+void ctl_print_table (FILE *out, const char *op, const norc_rows_t *rows, const ctl_column_t *columns);
 
 //  Print the rows of op's reply as a JSON array of objects, each value
 //  typed by its column in the schema (proto/norc_api_json.h).

@@ -134,7 +134,7 @@ ctl_api_status (norc_config_t *config, const ctl_command_t *cmd, int argc, char 
         }
         else {
             printf ("\n## %s ##\n", sections [s].title);
-            ctl_print_table (stdout, &reply->api_reply.rows, ctl_api_table (sections [s].op));
+            ctl_print_table (stdout, sections [s].op, &reply->api_reply.rows, ctl_api_table (sections [s].op));
         }
         first = false;
         norc_msg_destroy (&reply);
