@@ -82,7 +82,8 @@ typedef enum {
 //  A daemon's kind.
 typedef enum {
     NORC_DAEMON_SCHEDULER = 1,  //  Turns schedules into instances
-    NORC_DAEMON_EXECUTOR  = 2   //  Runs instances
+    NORC_DAEMON_EXECUTOR  = 2,  //  Runs instances
+    NORC_DAEMON_BRIDGE    = 3   //  Carries a queue's instances over Amazon SQS (norc-sqs-bridge)
 } norc_daemon_kind_t;
 
 //  A task's kind.

@@ -10,6 +10,7 @@ static const struct { const char *name; uint32_t bit; } s_roles [] = {
     { "scheduler", NORC_ROLE_SCHEDULER },   { "executor", NORC_ROLE_EXECUTOR },
     { "archiver", NORC_ROLE_ARCHIVER },     { "aggregator", NORC_ROLE_AGGREGATOR },
     { "enrol", NORC_ROLE_ENROL },           { "web", NORC_ROLE_WEB },
+    { "bridge", NORC_ROLE_BRIDGE },
 };
 #define S_ROLES (sizeof s_roles / sizeof s_roles [0])
 
@@ -32,7 +33,7 @@ norc_roles_parse (const char *text, uint32_t *roles, char *err, size_t errsize)
         //  enrol is a token's, never granted by name
         if (i == S_ROLES || s_roles [i].bit == NORC_ROLE_ENROL) {
             snprintf (err, errsize, "unknown role \"%.*s\" (roles: viewer, logs:read, operator, admin, "
-                      "scheduler, executor, archiver, aggregator, web)", (int) trim, p);
+                      "scheduler, executor, archiver, aggregator, web, bridge)", (int) trim, p);
             return NORC_ERROR;
         }
         *roles |= s_roles [i].bit;
@@ -79,7 +80,7 @@ int
 norc_roles_kind (uint32_t roles)
 {
     uint32_t services = NORC_ROLE_AGGREGATOR | NORC_ROLE_SCHEDULER | NORC_ROLE_EXECUTOR | NORC_ROLE_ARCHIVER
-                      | NORC_ROLE_WEB;
+                      | NORC_ROLE_WEB | NORC_ROLE_BRIDGE;
     return roles & services ? NORC_PRINCIPAL_SERVICE : NORC_PRINCIPAL_USER;
 }
 
@@ -89,7 +90,7 @@ norc_roles_of_service (const char *name)
     static const struct { const char *name; uint32_t bit; } services [] = {
         { "aggregator", NORC_ROLE_AGGREGATOR }, { "scheduler", NORC_ROLE_SCHEDULER },
         { "executor", NORC_ROLE_EXECUTOR },     { "archiver", NORC_ROLE_ARCHIVER },
-        { "web", NORC_ROLE_WEB },
+        { "web", NORC_ROLE_WEB },               { "bridge", NORC_ROLE_BRIDGE },
     };
     for (size_t i = 0; name && i < sizeof services / sizeof services [0]; i++)
         if (strcmp (name, services [i].name) == 0)

@@ -28,9 +28,10 @@ enum {
     NORC_ROLE_ARCHIVER = 1 << 6,
     NORC_ROLE_AGGREGATOR = 1 << 7,
     NORC_ROLE_ENROL = 1 << 8,       //  an enrolment token: keys.enrol only
-    NORC_ROLE_WEB = 1 << 9          //  norc-web: presents the credentials of the people it serves
+    NORC_ROLE_WEB = 1 << 9,         //  norc-web: presents the credentials of the people it serves
+    NORC_ROLE_BRIDGE = 1 << 10      //  norc-sqs-bridge: carries a queue over SQS, claims its ticks
 };
-#define NORC_ROLE_ANY 0x3FFu        //  any principal at all
+#define NORC_ROLE_ANY 0x7FFu        //  any principal at all
 
 //  Kinds and states: norc_principal_kind_t, norc_principal_state_t (norc_enums.h).
 

@@ -6,6 +6,7 @@
 static const norc_api_arg_t s_args_queue_add [] = {
     { "name", NORC_API_STR, true, false, INT64_C (0), INT64_C (0), "The queue's name" },
     { "kind", NORC_API_STR, false, false, INT64_C (0), INT64_C (0), "\"db\" (the default) or \"sqs\"" },
+    { "url", NORC_API_STR, false, false, INT64_C (0), INT64_C (0), "An sqs queue's URL (https://sqs.REGION.amazonaws.com/ACCOUNT/NAME); required for sqs, refused for db" },
     { NULL, NORC_API_STR, false, false, 0, 0, NULL }
 };
 static const norc_api_col_t s_cols_queue_add [] = {
@@ -20,8 +21,9 @@ static const norc_api_col_t s_cols_queue_list [] = {
     { "name", NORC_API_STR, NULL, false, "Its name" },
     { "kind", NORC_API_ENUM, &norc_enum_queue_kind, false, "db, sqs or group" },
     { "waiting", NORC_API_INT, NULL, false, "Instances waiting in it" },
-    { "executors", NORC_API_INT, NULL, false, "Live executors serving it" },
+    { "executors", NORC_API_INT, NULL, false, "Live executors (or, for an sqs queue, bridges) serving it" },
     { "oldest_us", NORC_API_INT, NULL, false, "Microseconds the oldest waiting instance has waited" },
+    { "url", NORC_API_STR, NULL, false, "An sqs queue's URL (empty for the others)" },
     { NULL, NORC_API_STR, NULL, false, NULL }
 };
 static const norc_api_arg_t s_args_queue_rm [] = {
@@ -300,8 +302,9 @@ static const norc_api_col_t s_cols_status_queues [] = {
     { "name", NORC_API_STR, NULL, false, "Its name" },
     { "kind", NORC_API_ENUM, &norc_enum_queue_kind, false, "db, sqs or group" },
     { "waiting", NORC_API_INT, NULL, false, "Instances waiting in it" },
-    { "executors", NORC_API_INT, NULL, false, "Live executors serving it" },
+    { "executors", NORC_API_INT, NULL, false, "Live executors (or, for an sqs queue, bridges) serving it" },
     { "oldest_us", NORC_API_INT, NULL, false, "Microseconds the oldest waiting instance has waited" },
+    { "url", NORC_API_STR, NULL, false, "An sqs queue's URL (empty for the others)" },
     { NULL, NORC_API_STR, NULL, false, NULL }
 };
 static const norc_api_arg_t s_args_status_instances [] = {
@@ -425,7 +428,7 @@ static const norc_api_col_t s_cols_daemon_show [] = {
     { NULL, NORC_API_STR, NULL, false, NULL }
 };
 static const norc_api_arg_t s_args_daemon_register [] = {
-    { "kind", NORC_API_STR, false, false, INT64_C (0), INT64_C (0), "\"scheduler\" or \"executor\"" },
+    { "kind", NORC_API_STR, false, false, INT64_C (0), INT64_C (0), "\"scheduler\", \"executor\" or \"bridge\"" },
     { "host", NORC_API_STR, false, false, INT64_C (0), INT64_C (0), "Its host" },
     { "pid", NORC_API_INT, false, false, INT64_C (0), INT64_C (2147483647), "Its process id" },
     { "queue", NORC_API_STR, false, false, INT64_C (0), INT64_C (0), "An executor's queue or group" },
@@ -434,6 +437,38 @@ static const norc_api_arg_t s_args_daemon_register [] = {
 };
 static const norc_api_col_t s_cols_daemon_register [] = {
     { "id", NORC_API_ID, NULL, false, "The daemon's id" },
+    { NULL, NORC_API_STR, NULL, false, NULL }
+};
+static const norc_api_arg_t s_args_sqs_claim [] = {
+    { "instance", NORC_API_ID, true, false, INT64_C (0), INT64_C (0), "The instance the message names" },
+    { "attempt", NORC_API_INT, true, false, INT64_C (1), INT64_C (1000000), "Its attempt, from the message" },
+    { "digest", NORC_API_STR, true, false, INT64_C (0), INT64_C (0), "The task definition's digest, from the message" },
+    { "executor", NORC_API_ID, true, false, INT64_C (0), INT64_C (0), "The executor that is to run it" },
+    { NULL, NORC_API_STR, false, false, 0, 0, NULL }
+};
+static const norc_api_col_t s_cols_sqs_claim [] = {
+    { "outcome", NORC_API_STR, NULL, false, "accepted, duplicate or cancelled" },
+    { "reason", NORC_API_STR, NULL, false, "Why, when not accepted" },
+    { "task_id", NORC_API_ID, NULL, false, "The task" },
+    { "task", NORC_API_STR, NULL, false, "Its name" },
+    { "attempt", NORC_API_INT, NULL, false, "The attempt" },
+    { "command", NORC_API_STR, NULL, false, "What to run" },
+    { "cwd", NORC_API_STR, NULL, false, "Where (empty: the executor's directory)" },
+    { "timeout_s", NORC_API_INT, NULL, false, "Seconds before SIGTERM (0: none)" },
+    { "log_max_bytes", NORC_API_INT, NULL, false, "The log's cap (0: the executor's)" },
+    { "log_path", NORC_API_STR, NULL, false, "The log's path under the log directory" },
+    { "nominal_us", NORC_API_INT, NULL, false, "The tick's nominal time (0: a manual run)" },
+    { "queue", NORC_API_STR, NULL, false, "The queue" },
+    { "digest", NORC_API_STR, NULL, false, "The digest of what is returned (the bridge checks it)" },
+    { "env", NORC_API_STR, NULL, true, "env.NAME: a variable of the task's environment" },
+    { NULL, NORC_API_STR, NULL, false, NULL }
+};
+static const norc_api_arg_t s_args_sqs_release [] = {
+    { "instance", NORC_API_ID, true, false, INT64_C (0), INT64_C (0), "The instance" },
+    { "executor", NORC_API_ID, true, false, INT64_C (0), INT64_C (0), "The executor that held it" },
+    { NULL, NORC_API_STR, false, false, 0, 0, NULL }
+};
+static const norc_api_col_t s_cols_sqs_release [] = {
     { NULL, NORC_API_STR, NULL, false, NULL }
 };
 static const norc_api_arg_t s_args_audit_list [] = {
@@ -665,7 +700,7 @@ static const norc_api_op_t s_ops [] = {
     { "queue.add", NORC_ROLE_ADMIN, true,
       "Add a queue.",
       s_args_queue_add, s_cols_queue_add, "POST", "/queues", false, false, false },
-    { "queue.list", NORC_ROLE_VIEWER, false,
+    { "queue.list", NORC_ROLE_VIEWER | NORC_ROLE_BRIDGE, false,
       "Every queue with its waiting instances and executors.",
       s_args_queue_list, s_cols_queue_list, "GET", "/queues", true, false, false },
     { "queue.rm", NORC_ROLE_ADMIN, true,
@@ -752,9 +787,15 @@ static const norc_api_op_t s_ops [] = {
     { "daemon.show", NORC_ROLE_VIEWER, false,
       "One daemon.",
       s_args_daemon_show, s_cols_daemon_show, "GET", "/daemons/{id}", false, false, false },
-    { "daemon.register", NORC_ROLE_SCHEDULER | NORC_ROLE_EXECUTOR, true,
+    { "daemon.register", NORC_ROLE_SCHEDULER | NORC_ROLE_EXECUTOR | NORC_ROLE_BRIDGE, true,
       "A daemon starts: its id.",
       s_args_daemon_register, s_cols_daemon_register, NULL, NULL, false, false, false },
+    { "sqs.claim", NORC_ROLE_BRIDGE, false,
+      "A bridge received a tick of an sqs queue and claims it for one of its executors. The claim is the instance's own row, taken under its lock: accepted when the instance waits (unassigned, or held by the sending bridge) or is already this executor's; duplicate when another executor holds it or it has started; cancelled when it has ended or is unknown. A digest that differs from the task's ends the instance ERROR (outcome cancelled). Not audited: a dispatch decision, like a scheduler's assignment.",
+      s_args_sqs_claim, s_cols_sqs_claim, NULL, NULL, false, false, false },
+    { "sqs.release", NORC_ROLE_BRIDGE, false,
+      "A bridge gives back a claimed instance its executor will not start (it is draining): unassigned, it waits again and is sent again.",
+      s_args_sqs_release, s_cols_sqs_release, NULL, NULL, false, false, false },
     { "audit.list", NORC_ROLE_ADMIN, false,
       "The audit, newest first.",
       s_args_audit_list, s_cols_audit_list, "GET", "/audit", true, true, false },

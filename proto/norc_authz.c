@@ -23,11 +23,12 @@ uint32_t
 norc_authz_msg (int msg_id)
 {
     switch (msg_id) {
-        //  dispatch: only an executor asks a scheduler for work
+        //  dispatch: an executor asks a scheduler (or a bridge) for work;
+        //  a bridge asks a scheduler for its sqs queue's instances to send
         case NORC_MSG_HELLO:
         case NORC_MSG_CREDIT:
         case NORC_MSG_RELEASE:
-            return NORC_ROLE_EXECUTOR;
+            return NORC_ROLE_EXECUTOR | NORC_ROLE_BRIDGE;
         //  events: a scheduler creates instances and skips ticks; either
         //  daemon starts and ends instances and reports on itself
         case NORC_MSG_INSTANCE_CREATED:
@@ -35,10 +36,12 @@ norc_authz_msg (int msg_id)
             return NORC_ROLE_SCHEDULER;
         case NORC_MSG_INSTANCE_STARTED:
         case NORC_MSG_INSTANCE_ENDED:
+            return NORC_ROLE_SCHEDULER | NORC_ROLE_EXECUTOR;
+        //  every daemon reports on itself (a bridge too)
         case NORC_MSG_DAEMON_STATUS:
         case NORC_MSG_HEARTBEAT:
         case NORC_MSG_CONTROL_REPLY:
-            return NORC_ROLE_SCHEDULER | NORC_ROLE_EXECUTOR;
+            return NORC_ROLE_SCHEDULER | NORC_ROLE_EXECUTOR | NORC_ROLE_BRIDGE;
         //  a refusal for the audit, from the one server without it
         case NORC_MSG_REFUSAL:
             return NORC_ROLE_ARCHIVER;

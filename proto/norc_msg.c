@@ -29,6 +29,7 @@ static const struct { int id; const char *name; } s_names [] = {
     { 51, "API-REPLY" },
     { 60, "SCHEDULE-CHANGED" },
     { 70, "EVENT" },
+    { 80, "SQS-TICK" },
 };
 
 const char *
@@ -149,6 +150,12 @@ s_free_fields (norc_msg_t *self)
             free (self->event.host);
             free (self->event.status_name);
             free (self->event.detail);
+            break;
+        case NORC_MSG_SQS_TICK:
+            free (self->sqs_tick.task);
+            free (self->sqs_tick.queue);
+            free (self->sqs_tick.digest);
+            free (self->sqs_tick.origin);
             break;
         default:
             break;
@@ -674,6 +681,35 @@ s_encode_event (const norc_event_t *m, norc_writer_t *w)
     return NORC_OK;
 }
 
+static int
+s_encode_sqs_tick (const norc_sqs_tick_t *m, norc_writer_t *w)
+{
+    uint32_t count = 2 + 5 + (m->task != NULL) + (m->queue != NULL) + (m->digest != NULL) + (m->origin != NULL);
+    if (norc_writer_map (w, count)
+    ||  norc_writer_str (w, "type") || norc_writer_str (w, "SQS-TICK")
+    ||  norc_writer_str (w, "v") || norc_writer_u64 (w, NORC_PROTOCOL_VERSION))
+        return NORC_ERROR;
+    if ((norc_writer_str (w, "instance_id") || norc_writer_u64 (w, m->instance_id)))
+        return NORC_ERROR;
+    if ((norc_writer_str (w, "schedule_id") || norc_writer_u64 (w, m->schedule_id)))
+        return NORC_ERROR;
+    if ((norc_writer_str (w, "nominal_us") || norc_writer_i64 (w, m->nominal_us)))
+        return NORC_ERROR;
+    if ((norc_writer_str (w, "attempt") || norc_writer_i64 (w, m->attempt)))
+        return NORC_ERROR;
+    if (m->task && (norc_writer_str (w, "task") || norc_writer_str (w, m->task)))
+        return NORC_ERROR;
+    if (m->queue && (norc_writer_str (w, "queue") || norc_writer_str (w, m->queue)))
+        return NORC_ERROR;
+    if (m->digest && (norc_writer_str (w, "digest") || norc_writer_str (w, m->digest)))
+        return NORC_ERROR;
+    if ((norc_writer_str (w, "sent_us") || norc_writer_i64 (w, m->sent_us)))
+        return NORC_ERROR;
+    if (m->origin && (norc_writer_str (w, "origin") || norc_writer_str (w, m->origin)))
+        return NORC_ERROR;
+    return NORC_OK;
+}
+
 int
 norc_msg_encode (const norc_msg_t *self, norc_buf_t *out)
 {
@@ -701,6 +737,7 @@ norc_msg_encode (const norc_msg_t *self, norc_buf_t *out)
         case NORC_MSG_API_REPLY: rc = s_encode_api_reply (&self->api_reply, w); break;
         case NORC_MSG_SCHEDULE_CHANGED: rc = s_encode_schedule_changed (&self->schedule_changed, w); break;
         case NORC_MSG_EVENT: rc = s_encode_event (&self->event, w); break;
+        case NORC_MSG_SQS_TICK: rc = s_encode_sqs_tick (&self->sqs_tick, w); break;
         default: rc = NORC_ERROR;
     }
     norc_writer_destroy (&w);
@@ -1102,6 +1139,30 @@ s_decode_event (norc_cursor_t *c, const char *key, uint32_t klen, norc_event_t *
 }
 
 static int
+s_decode_sqs_tick (norc_cursor_t *c, const char *key, uint32_t klen, norc_sqs_tick_t *m)
+{
+    if (S_KEY ("instance_id"))
+        return norc_cursor_nil (c) ? NORC_OK : norc_cursor_u64 (c, &m->instance_id);
+    if (S_KEY ("schedule_id"))
+        return norc_cursor_nil (c) ? NORC_OK : norc_cursor_u64 (c, &m->schedule_id);
+    if (S_KEY ("nominal_us"))
+        return norc_cursor_nil (c) ? NORC_OK : norc_cursor_i64 (c, &m->nominal_us);
+    if (S_KEY ("attempt"))
+        return norc_cursor_nil (c) ? NORC_OK : norc_cursor_i32 (c, &m->attempt);
+    if (S_KEY ("task"))
+        return norc_cursor_nil (c) ? NORC_OK : norc_cursor_str (c, 255, &m->task);
+    if (S_KEY ("queue"))
+        return norc_cursor_nil (c) ? NORC_OK : norc_cursor_str (c, 64, &m->queue);
+    if (S_KEY ("digest"))
+        return norc_cursor_nil (c) ? NORC_OK : norc_cursor_str (c, 64, &m->digest);
+    if (S_KEY ("sent_us"))
+        return norc_cursor_nil (c) ? NORC_OK : norc_cursor_i64 (c, &m->sent_us);
+    if (S_KEY ("origin"))
+        return norc_cursor_nil (c) ? NORC_OK : norc_cursor_str (c, 255, &m->origin);
+    return norc_cursor_skip (c);
+}
+
+static int
 s_decode_field (norc_msg_t *self, norc_cursor_t *c, const char *key, uint32_t klen)
 {
     switch (self->id) {
@@ -1126,6 +1187,7 @@ s_decode_field (norc_msg_t *self, norc_cursor_t *c, const char *key, uint32_t kl
         case NORC_MSG_API_REPLY: return s_decode_api_reply (c, key, klen, &self->api_reply);
         case NORC_MSG_SCHEDULE_CHANGED: return s_decode_schedule_changed (c, key, klen, &self->schedule_changed);
         case NORC_MSG_EVENT: return s_decode_event (c, key, klen, &self->event);
+        case NORC_MSG_SQS_TICK: return s_decode_sqs_tick (c, key, klen, &self->sqs_tick);
         default: return NORC_ERROR;
     }
 }
@@ -1394,6 +1456,17 @@ norc_msg_equal (const norc_msg_t *a, const norc_msg_t *b)
                 && s_str_equal (a->event.detail, b->event.detail)
                 && a->event.last_us == b->event.last_us
                 && a->event.count == b->event.count;
+        case NORC_MSG_SQS_TICK:
+            return true
+                && a->sqs_tick.instance_id == b->sqs_tick.instance_id
+                && a->sqs_tick.schedule_id == b->sqs_tick.schedule_id
+                && a->sqs_tick.nominal_us == b->sqs_tick.nominal_us
+                && a->sqs_tick.attempt == b->sqs_tick.attempt
+                && s_str_equal (a->sqs_tick.task, b->sqs_tick.task)
+                && s_str_equal (a->sqs_tick.queue, b->sqs_tick.queue)
+                && s_str_equal (a->sqs_tick.digest, b->sqs_tick.digest)
+                && a->sqs_tick.sent_us == b->sqs_tick.sent_us
+                && s_str_equal (a->sqs_tick.origin, b->sqs_tick.origin);
         default:
             return false;
     }

@@ -31,6 +31,7 @@
 #define NORC_MSG_API_REPLY 51
 #define NORC_MSG_SCHEDULE_CHANGED 60
 #define NORC_MSG_EVENT 70
+#define NORC_MSG_SQS_TICK 80
 
 //  HELLO: An executor introduces itself to the dispatcher (and again after every reconnect), naming the queue or group it serves and the instances it is still running, so that nothing it holds is dispatched twi
 typedef struct {
@@ -250,6 +251,19 @@ typedef struct {
     int64_t count;            //  tick.skipped: how many ticks the run covers
 } norc_event_t;
 
+//  SQS-TICK: An instance of an sqs queue, sent by the bridge of the site that made it to the bridges of the sites that run it, as an SQS message's body (base64). What to run is never in it: only what names the run
+typedef struct {
+    uint64_t instance_id;     //  instances.id
+    uint64_t schedule_id;     //  schedules.id, 0 for a manual run
+    int64_t nominal_us;       //  The tick's nominal time (0 for a manual run)
+    int32_t attempt;          //  Attempt number
+    char *task;              //  Task name, for logs
+    char *queue;             //  Norc queue name
+    char *digest;            //  SHA-256 (hex) of the task definition it is to run (norc_tick
+    int64_t sent_us;          //  When the bridge first sent it
+    char *origin;            //  The sending bridge's host
+} norc_sqs_tick_t;
+
 typedef struct {
     int id;                     //  NORC_MSG_*
     zframe_t *routing_id;       //  ROUTER peer or SUB topic; owned, may be NULL
@@ -276,6 +290,7 @@ typedef struct {
         norc_api_reply_t api_reply;
         norc_schedule_changed_t schedule_changed;
         norc_event_t event;
+        norc_sqs_tick_t sqs_tick;
     };
 } norc_msg_t;
 

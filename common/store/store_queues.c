@@ -6,6 +6,7 @@ void
 norc_queue_clear (norc_queue_t *self)
 {
     free (self->name);
+    free (self->url);
     memset (self, 0, sizeof (*self));
 }
 
@@ -14,6 +15,7 @@ norc_queue_clear (norc_queue_t *self)
 typedef struct {
     const char *name;
     int kind;
+    const char *url;
     uint64_t *id;
     norc_queue_t *queue;
     norc_us_t alive_after;
@@ -24,7 +26,7 @@ typedef struct {
 } s_queue_args_t;
 
 static const char *s_sql_queue_add =
-    "INSERT INTO queues (name, kind, created_at) VALUES (?, ?, UTC_TIMESTAMP(6))";
+    "INSERT INTO queues (name, kind, url, created_at) VALUES (?, ?, ?, UTC_TIMESTAMP(6))";
 
 static int
 s_queue_add (norc_db_t *db, void *arg)
@@ -33,6 +35,7 @@ s_queue_add (norc_db_t *db, void *arg)
     norc_stmt_t *st = norc_db_stmt (db, s_sql_queue_add);
     norc_stmt_bind_str (st, 0, a->name);
     norc_stmt_bind_i64 (st, 1, a->kind);
+    norc_stmt_bind_str (st, 2, a->url);
     int rc = norc_stmt_exec (st);
     if (rc == NORC_OK && a->id)
         *a->id = norc_stmt_insert_id (st);
@@ -40,13 +43,13 @@ s_queue_add (norc_db_t *db, void *arg)
 }
 
 int
-norc_store_queue_add (norc_db_t *db, const char *name, int kind, uint64_t *id)
+norc_store_queue_add (norc_db_t *db, const char *name, int kind, const char *url, uint64_t *id)
 {
-    s_queue_args_t a = { .name = name, .kind = kind, .id = id };
+    s_queue_args_t a = { .name = name, .kind = kind, .url = url, .id = id };
     return norc_db_txn (db, s_queue_add, &a);
 }
 
-static const char *s_sql_queue_get = "SELECT id, name, kind FROM queues WHERE name = ?";
+static const char *s_sql_queue_get = "SELECT id, name, kind, url FROM queues WHERE name = ?";
 
 static int
 s_queue_get (norc_db_t *db, void *arg)
@@ -61,6 +64,7 @@ s_queue_get (norc_db_t *db, void *arg)
     a->queue->id = norc_stmt_u64 (st, 0);
     a->queue->name = s_dup (norc_stmt_str (st, 1));
     a->queue->kind = (int) norc_stmt_i64 (st, 2);
+    a->queue->url = norc_stmt_is_null (st, 3) ? NULL : s_dup (norc_stmt_str (st, 3));
     return NORC_OK;
 }
 
@@ -77,10 +81,11 @@ static const char *s_sql_queue_list =
     "  (SELECT COUNT(*) FROM instances i WHERE i.status = 1 AND "
     "     (i.queue_id = q.id OR i.queue_id IN "
     "       (SELECT m.queue_id FROM queue_group_members m WHERE m.group_id = q.id))) AS waiting, "
-    "  (SELECT COUNT(*) FROM daemons d WHERE d.kind = 2 AND d.queue_id = q.id "
+    "  (SELECT COUNT(*) FROM daemons d WHERE d.kind IN (2, 3) AND d.queue_id = q.id "
     "     AND d.status < 7 AND d.heartbeat > ?) AS executors, "
     "  COALESCE(TIMESTAMPDIFF(MICROSECOND, (SELECT i.enqueued_at FROM instances i "
-    "     WHERE i.queue_id = q.id AND i.status = 1 ORDER BY i.id LIMIT 1), UTC_TIMESTAMP(6)), 0) AS oldest_us "
+    "     WHERE i.queue_id = q.id AND i.status = 1 ORDER BY i.id LIMIT 1), UTC_TIMESTAMP(6)), 0) AS oldest_us, "
+    "  COALESCE(q.url, '') AS url "
     "FROM queues q ORDER BY q.name";
 
 static int
@@ -101,7 +106,7 @@ norc_store_queue_list (norc_db_t *db, norc_us_t alive_after, norc_rows_t *rows)
 }
 
 static const char *s_sql_queue_servers =
-    "SELECT COUNT(*) FROM daemons d WHERE d.kind = 2 AND d.status < 7 AND d.heartbeat > ? "
+    "SELECT COUNT(*) FROM daemons d WHERE d.kind IN (2, 3) AND d.status < 7 AND d.heartbeat > ? "
     "  AND (d.queue_id = ? OR d.queue_id IN (SELECT m.group_id FROM queue_group_members m WHERE m.queue_id = ?))";
 
 typedef struct {

@@ -371,7 +371,9 @@ s_set_members (scheduler_t *self, sched_exec_t *exec, const char *queue)
     free (exec->queue);
     exec->queue = norc_strdup (queue);
     norc_queue_t q = { 0 };
-    if (norc_store_queue_get (self->db, queue, &q) == NORC_OK && q.kind == NORC_QUEUE_GROUP) {
+    int rc = norc_store_queue_get (self->db, queue, &q);
+    exec->sqs = rc == NORC_OK && q.kind == NORC_QUEUE_SQS;
+    if (rc == NORC_OK && q.kind == NORC_QUEUE_GROUP) {
         norc_rows_t rows = { 0 };
         if (norc_store_group_members (self->db, queue, &rows) == NORC_OK) {
             exec->members = (char **) norc_calloc (rows.count ? rows.count : 1, sizeof (char *));
@@ -437,14 +439,23 @@ s_on_executor_message (scheduler_t *self, norc_msg_t *msg)
             //  One recorded dead (it was frozen past the threshold) gets no
             //  work: its runs were ended or put back; it registers again
             norc_daemon_t d = { 0 };
-            bool dead = norc_store_daemon_get (self->db, h->executor_id, &d) == NORC_OK
-                     && NORC_STATUS_IS_FINAL (d.status);
+            bool known = norc_store_daemon_get (self->db, h->executor_id, &d) == NORC_OK;
+            bool dead = known && NORC_STATUS_IS_FINAL (d.status);
+            //  An sqs queue's instances go only to a bridge, which sends
+            //  them; a bridge takes only those
+            bool mismatched = known && (d.kind == NORC_DAEMON_BRIDGE) != exec->sqs;
             norc_daemon_clear (&d);
             if (dead && !exec->dead)
                 norc_log_warnx ("executor=%llu is recorded dead: no work for it until it registers again",
                                 (unsigned long long) h->executor_id);
+            if (mismatched && !exec->mismatched)
+                norc_log_warnx (exec->sqs ? "executor=%llu serves %s, an sqs queue: only norc-sqs-bridge takes its "
+                                            "instances (docs/sqs.md); it gets none"
+                                          : "bridge=%llu serves %s, which is not an sqs queue: it gets nothing",
+                                (unsigned long long) h->executor_id, exec->queue);
             exec->dead = dead;
-            if (dead)
+            exec->mismatched = mismatched;
+            if (dead || mismatched)
                 exec->credits = 0;
             else
                 s_reconcile (self, exec, h);
@@ -454,7 +465,7 @@ s_on_executor_message (scheduler_t *self, norc_msg_t *msg)
             break;
         }
         case NORC_MSG_CREDIT:
-            if (exec && !exec->dead)
+            if (exec && !exec->dead && !exec->mismatched)
                 exec->credits += msg->credit.credits;
             break;
         case NORC_MSG_RELEASE: {

@@ -56,6 +56,8 @@ typedef struct {
     uint64_t last_pick;         //  when it was last given work (a counter)
     norc_us_t last_seen;        //  monotonic
     bool dead;                  //  recorded dead: it gets no work until it registers again
+    bool sqs;                   //  it serves an sqs queue (only a bridge may)
+    bool mismatched;            //  an executor on an sqs queue, or a bridge on another: no work
 } sched_exec_t;
 
 struct _scheduler_t {

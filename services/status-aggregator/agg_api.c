@@ -220,13 +220,27 @@ agg_op_daemon_register (agg_api_t *self, const norc_strmap_t *args, norc_api_rep
     if (!agg_arg_int (args, "pid", 0, INT32_MAX, &pid, reply)
     ||  !agg_arg_int (args, "concurrency", 0, 100000, &concurrency, reply))
         return;
+    //  Under CURVE a service registers only as what its key's role says
+    //  (and, when it does not say, as that)
+    bool curve = self->who.kind != NORC_PRINCIPAL_ANONYMOUS;
+    if (!kind)
+        kind = curve && (self->who.roles & NORC_ROLE_SCHEDULER) ? "scheduler"
+             : curve && (self->who.roles & NORC_ROLE_BRIDGE) ? "bridge" : "executor";
     norc_daemon_t daemon = { 0 };
-    daemon.kind = kind && strcmp (kind, "scheduler") == 0 ? NORC_DAEMON_SCHEDULER : NORC_DAEMON_EXECUTOR;
+    daemon.kind = norc_enum_code (&norc_enum_daemon_kind, kind);
+    if (daemon.kind < 0) {
+        agg_reply_error (reply, NORC_ERROR, "bad daemon kind \"%s\": scheduler, executor or bridge", kind);
+        return;
+    }
+    if (curve && !(self->who.roles & norc_roles_of_service (kind))) {
+        agg_reply_error (reply, NORC_DENIED, "this key's roles do not include %s", kind);
+        return;
+    }
     daemon.host = (char *) (host ? host : "?");
     daemon.pid = (int) pid;
     daemon.concurrency = (int) concurrency;
     const char *queue_name = agg_arg (args, "queue");
-    if (daemon.kind == NORC_DAEMON_EXECUTOR) {
+    if (daemon.kind != NORC_DAEMON_SCHEDULER) {
         norc_queue_t queue = { 0 };
         int rc = queue_name ? norc_store_queue_get (self->db, queue_name, &queue) : NORC_NOTFOUND;
         if (rc == NORC_NOTFOUND) {
@@ -237,8 +251,14 @@ agg_op_daemon_register (agg_api_t *self, const norc_strmap_t *args, norc_api_rep
             agg_reply_store (self, reply, rc, "cannot read the queue");
             return;
         }
+        bool sqs = queue.kind == NORC_QUEUE_SQS;
         daemon.queue_id = queue.id;
         norc_queue_clear (&queue);
+        if (daemon.kind == NORC_DAEMON_BRIDGE && !sqs) {
+            agg_reply_error (reply, NORC_CONFLICT, "queue \"%s\" is not an sqs queue: a bridge carries only those",
+                             queue_name);
+            return;
+        }
     }
     int rc = norc_store_daemon_register (self->db, &daemon);
     if (rc) {

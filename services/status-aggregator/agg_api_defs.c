@@ -25,8 +25,21 @@ agg_op_queue_add (agg_api_t *self, const norc_strmap_t *args, norc_api_reply_t *
         agg_reply_error (reply, NORC_ERROR, "bad queue kind \"%s\": use db or sqs", kind_text);
         return;
     }
+    //  An sqs queue names the SQS queue that carries it; the bridges of
+    //  every site read it from here
+    const char *url = agg_arg (args, "url");
+    if (kind == NORC_QUEUE_SQS && (!url || (strncmp (url, "https://", 8) && strncmp (url, "http://", 7))
+                                   || strlen (url) > 1024 || strpbrk (url, " \t\r\n"))) {
+        agg_reply_error (reply, NORC_ERROR, "an sqs queue needs --url, its SQS queue's URL "
+                         "(https://sqs.REGION.amazonaws.com/ACCOUNT/NAME)");
+        return;
+    }
+    if (kind != NORC_QUEUE_SQS && url) {
+        agg_reply_error (reply, NORC_ERROR, "--url is for sqs queues only");
+        return;
+    }
     uint64_t id = 0;
-    int rc = norc_store_queue_add (self->db, name, kind, &id);
+    int rc = norc_store_queue_add (self->db, name, kind, url, &id);
     if (rc == NORC_CONFLICT)
         agg_reply_error (reply, rc, "a queue or group named \"%s\" already exists", name);
     else

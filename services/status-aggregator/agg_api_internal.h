@@ -73,6 +73,9 @@ agg_op_fn agg_op_instance_show, agg_op_instance_log, agg_op_instance_kill, agg_o
 agg_op_fn agg_op_keys_list, agg_op_keys_pending, agg_op_keys_add, agg_op_keys_accept, agg_op_keys_reject;
 agg_op_fn agg_op_keys_revoke, agg_op_keys_rotate, agg_op_keys_token, agg_op_keys_enrol;
 
+//  SQS bridges (agg_api_sqs.c)
+agg_op_fn agg_op_sqs_claim, agg_op_sqs_release;
+
 //  API tokens (agg_api_tokens.c)
 agg_op_fn agg_op_token_add, agg_op_token_list, agg_op_token_revoke;
 agg_op_fn agg_op_user_add, agg_op_user_list, agg_op_user_rm, agg_op_session_open, agg_op_session_close;

@@ -467,6 +467,7 @@ Test (curve, every_operation_is_audited_once_allowed_or_denied)
     s_user ("lena", "logs:read");
     s_user ("vera", "viewer");
     s_user ("front", "web");
+    s_user ("carrier", "bridge");
     //  An enrolment token's pair: the token is its secret half
     char *out = NULL, *errs = NULL;
     cr_assert_eq (norc_test_system_ctl (s_sys, &out, &errs, "keys", "token", "tok", "--role", "executor", NULL), 0,
@@ -486,7 +487,8 @@ Test (curve, every_operation_is_audited_once_allowed_or_denied)
     zcert_t *scheduler = norc_keys_load (s_keys, "scheduler", true, err, sizeof err);
     zcert_t *front = norc_keys_load (s_keys, "front", true, err, sizeof err);
     zcert_t *vera = norc_keys_load (s_keys, "vera", true, err, sizeof err);
-    cr_assert (token && lena && admin && scheduler && front && vera, "%s", err);
+    zcert_t *carrier = norc_keys_load (s_keys, "carrier", true, err, sizeof err);
+    cr_assert (token && lena && admin && scheduler && front && vera && carrier, "%s", err);
     size_t ops = 0;
     for (const norc_api_op_t *each; (each = norc_api_op_at (ops)); ops++) {
         const char *op = each->name;
@@ -514,6 +516,11 @@ Test (curve, every_operation_is_audited_once_allowed_or_denied)
             who = "front";
         }
         else
+        if (needs == NORC_ROLE_BRIDGE) {
+            cert = carrier;
+            who = "carrier";
+        }
+        else
         if (!(needs & (NORC_ROLE_VIEWER | NORC_ROLE_LOGS | NORC_ROLE_OPERATOR | NORC_ROLE_ADMIN)) && needs != NORC_ROLE_ANY) {
             cert = scheduler;
             who = "scheduler";
@@ -528,6 +535,7 @@ Test (curve, every_operation_is_audited_once_allowed_or_denied)
     zcert_destroy (&admin);
     zcert_destroy (&scheduler);
     zcert_destroy (&front);
+    zcert_destroy (&carrier);
     zcert_destroy (&vera);
     OK ("audit", "verify");
 }

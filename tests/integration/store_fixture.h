@@ -79,7 +79,7 @@ static inline uint64_t
 s_queue (const char *name)
 {
     uint64_t id = 0;
-    cr_assert_eq (norc_store_queue_add (s_db, name, NORC_QUEUE_DB, &id), NORC_OK);
+    cr_assert_eq (norc_store_queue_add (s_db, name, NORC_QUEUE_DB, NULL, &id), NORC_OK);
     return id;
 }
 

@@ -7,6 +7,7 @@
 #include "agg_api.h"
 #include "norc_msg.h"
 #include "norc_api_json.h"
+#include "norc_tick.h"
 
 static zsock_t *s_pub;
 static zsock_t *s_sub;
@@ -241,6 +242,23 @@ Test (agg_api, every_operation_answers_with_the_columns_the_schema_declares)
     ASK ("daemon.register", "kind", "executor", "host", "h1", "pid", "42", "queue", "Q", "concurrency", "2");
     FIRST_ID (daemon);
     norc_msg_destroy (&reply);
+    //  A tick carried by SQS, claimed for the executor, then given back
+    ASK ("queue.add", "name", "Far", "kind", "sqs", "url", "http://127.0.0.1:1/123456789012/far");
+    norc_msg_destroy (&reply);
+    ASK ("run", "task", "T", "queue", "Far"); FIRST_ID (instance); norc_msg_destroy (&reply);
+    norc_strmap_t env = { 0 };
+    norc_strmap_set (&env, "S", "x");
+    norc_strmap_set (&env, "A", "1");
+    char digest [65];
+    norc_tick_digest ("echo hi", NULL, 30, 0, &env, digest);
+    norc_strmap_clear (&env);
+    ASK ("sqs.claim", "instance", instance, "attempt", "1", "digest", digest, "executor", daemon);
+    cr_expect_str_eq (s_cell (&reply->api_reply.rows, 0, "outcome"), "accepted");
+    cr_expect_str_eq (s_cell (&reply->api_reply.rows, 0, "command"), "echo hi");
+    cr_expect_str_eq (s_cell (&reply->api_reply.rows, 0, "env.A"), "1");
+    cr_expect_str_eq (s_cell (&reply->api_reply.rows, 0, "digest"), digest);
+    norc_msg_destroy (&reply);
+    ASK ("sqs.release", "instance", instance, "executor", daemon); norc_msg_destroy (&reply);
     ASK ("daemon.show", "id", daemon); norc_msg_destroy (&reply);
     ASK ("status.executors", "since", "all"); norc_msg_destroy (&reply);
     ASK ("status.schedulers", "since", "all"); norc_msg_destroy (&reply);

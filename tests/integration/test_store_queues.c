@@ -9,7 +9,7 @@ Test (store_queues, queues_and_groups_share_a_name_space)
     s_queue ("Q2");
     s_queue ("Q3");
     uint64_t again;
-    cr_expect_eq (norc_store_queue_add (s_db, "Q1", NORC_QUEUE_DB, &again), NORC_CONFLICT);
+    cr_expect_eq (norc_store_queue_add (s_db, "Q1", NORC_QUEUE_DB, NULL, &again), NORC_CONFLICT);
     norc_queue_t queue = { 0 };
     cr_assert_eq (norc_store_queue_get (s_db, "Q1", &queue), NORC_OK);
     cr_expect_eq (queue.id, q1);
@@ -28,7 +28,7 @@ Test (store_queues, queues_and_groups_share_a_name_space)
     cr_expect_eq (norc_store_group_add (s_db, "H", other, prio, 1, NULL), NORC_OK);
     //  The group's name is taken for queues too, groups hold no groups,
     //  members must exist
-    cr_expect_eq (norc_store_queue_add (s_db, "G", NORC_QUEUE_DB, NULL), NORC_CONFLICT);
+    cr_expect_eq (norc_store_queue_add (s_db, "G", NORC_QUEUE_DB, NULL, NULL), NORC_CONFLICT);
     const char *nested [] = { "G" };
     cr_expect_eq (norc_store_group_add (s_db, "GG", nested, prio, 1, NULL), NORC_CONFLICT);
     const char *missing [] = { "Q9" };

@@ -37,10 +37,11 @@ Test (norc_principal, roles_parse_strictly_and_bring_what_they_include)
 
 Test (norc_principal, the_table_says_who_may_send_each_message_and_operation)
 {
-    //  Only a scheduler creates instances; only an executor asks for work
+    //  Only a scheduler creates instances; only an executor (or a bridge, for
+    //  an sqs queue) asks for work
     cr_expect_eq (norc_authz_msg (NORC_MSG_INSTANCE_CREATED), NORC_ROLE_SCHEDULER);
-    cr_expect_eq (norc_authz_msg (NORC_MSG_HELLO), NORC_ROLE_EXECUTOR);
-    cr_expect_eq (norc_authz_msg (NORC_MSG_CREDIT), NORC_ROLE_EXECUTOR);
+    cr_expect_eq (norc_authz_msg (NORC_MSG_HELLO), NORC_ROLE_EXECUTOR | NORC_ROLE_BRIDGE);
+    cr_expect_eq (norc_authz_msg (NORC_MSG_CREDIT), NORC_ROLE_EXECUTOR | NORC_ROLE_BRIDGE);
     cr_expect_eq (norc_authz_msg (NORC_MSG_LOG_CHUNK), NORC_ROLE_EXECUTOR);
     cr_expect_eq (norc_authz_msg (NORC_MSG_LOG_FETCH), NORC_ROLE_LOGS | NORC_ROLE_WEB);
     //  What travels from a server to its clients is never taken by a server
