@@ -44,7 +44,8 @@ norc_service_init (const char *name, int *argc, char **argv, bool takes_argument
     zsys_init ();
     //  CURVE, when on: this program's pair, its servers' keys, its ZAP handler
     const char *role = strcmp (name, "status-aggregator") == 0 ? "aggregator"
-                     : strcmp (name, "log-archiver") == 0 ? "archiver" : name;
+                     : strcmp (name, "log-archiver") == 0 ? "archiver"
+                     : strcmp (name, "sqs-bridge") == 0 ? "bridge" : name;
     char err [512];
     if (norc_zap_init (config, role, err, sizeof err) != NORC_OK)
         norc_fatalx ("security.curve: %s", err);

@@ -449,6 +449,7 @@ static const norc_api_arg_t s_args_sqs_claim [] = {
 static const norc_api_col_t s_cols_sqs_claim [] = {
     { "outcome", NORC_API_STR, NULL, false, "accepted, duplicate or cancelled" },
     { "reason", NORC_API_STR, NULL, false, "Why, when not accepted" },
+    { "holder", NORC_API_ID, NULL, false, "A duplicate's: the executor that holds it and has not started it (the bridge claims it again for that one)" },
     { "task_id", NORC_API_ID, NULL, false, "The task" },
     { "task", NORC_API_STR, NULL, false, "Its name" },
     { "attempt", NORC_API_INT, NULL, false, "The attempt" },

@@ -31,7 +31,10 @@ typedef struct {
 //    is another attempt than the message's, or has ended; and when the
 //    digest does not match: it then ends ERROR (cancelled), as its
 //    definition is not the one that was sent.
-//  *outcome gets the outcome, why (whysize) the reason when not accepted.
-int norc_store_claim (norc_db_t *db, const norc_claim_t *claim, int *outcome, char *why, size_t whysize);
+//  *outcome gets the outcome, why (whysize) the reason when not accepted,
+//  *holder the executor that holds it when that one has not started it
+//  (a duplicate that executor may still be handed: it is claimed again for it).
+int norc_store_claim (norc_db_t *db, const norc_claim_t *claim, int *outcome, uint64_t *holder, char *why,
+                      size_t whysize);
 
 #endif

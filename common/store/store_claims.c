@@ -5,6 +5,7 @@
 typedef struct {
     const norc_claim_t *claim;
     int *outcome;
+    uint64_t *holder;
     char *why;
     size_t whysize;
 } s_claim_args_t;
@@ -28,6 +29,7 @@ s_claim (norc_db_t *db, void *arg)
     s_claim_args_t *a = (s_claim_args_t *) arg;
     const norc_claim_t *c = a->claim;
     *a->outcome = NORC_CLAIM_CANCELLED;
+    *a->holder = 0;
     a->why [0] = 0;
     norc_stmt_t *st = norc_db_stmt (db, s_sql_claim_read);
     norc_stmt_bind_u64 (st, 0, c->instance_id);
@@ -63,6 +65,7 @@ s_claim (norc_db_t *db, void *arg)
     else
     if (holder && holder_kind != NORC_DAEMON_BRIDGE) {
         *a->outcome = NORC_CLAIM_DUPLICATE;
+        *a->holder = holder;
         snprintf (a->why, a->whysize, "executor %llu holds it", (unsigned long long) holder);
     }
     else
@@ -83,8 +86,9 @@ s_claim (norc_db_t *db, void *arg)
 }
 
 int
-norc_store_claim (norc_db_t *db, const norc_claim_t *claim, int *outcome, char *why, size_t whysize)
+norc_store_claim (norc_db_t *db, const norc_claim_t *claim, int *outcome, uint64_t *holder, char *why,
+                  size_t whysize)
 {
-    s_claim_args_t a = { claim, outcome, why, whysize };
+    s_claim_args_t a = { claim, outcome, holder, why, whysize };
     return norc_db_txn (db, s_claim, &a);
 }

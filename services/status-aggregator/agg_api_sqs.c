@@ -87,10 +87,11 @@ agg_op_sqs_claim (agg_api_t *self, const norc_strmap_t *args, norc_api_reply_t *
         norc_tick_digest (task.command ? task.command : "true", task.cwd, task.timeout_s, task.log_max_bytes,
                           &task.env, hex);
     int outcome = NORC_CLAIM_CANCELLED;
+    uint64_t holder = 0;
     char why [256] = "";
     if (rc == NORC_OK || rc == NORC_NOTFOUND) {
         norc_claim_t claim = { id, (int) attempt, executor, strcmp (hex, digest) == 0 };
-        rc = norc_store_claim (self->db, &claim, &outcome, why, sizeof why);
+        rc = norc_store_claim (self->db, &claim, &outcome, &holder, why, sizeof why);
     }
     if (rc)
         agg_reply_store (self, reply, rc, "cannot claim the instance");
@@ -99,6 +100,11 @@ agg_op_sqs_claim (agg_api_t *self, const norc_strmap_t *args, norc_api_reply_t *
         norc_strmap_set (row, "outcome", outcome == NORC_CLAIM_ACCEPTED ? "accepted"
                                        : outcome == NORC_CLAIM_DUPLICATE ? "duplicate" : "cancelled");
         norc_strmap_set (row, "reason", why);
+        if (holder) {
+            char text [32];
+            snprintf (text, sizeof text, "%llu", (unsigned long long) holder);
+            norc_strmap_set (row, "holder", text);
+        }
         if (outcome == NORC_CLAIM_ACCEPTED) {
             s_claim_row (row, &inst, &task, hex);
             norc_msg_t *event = norc_msg_new (NORC_MSG_EVENT);

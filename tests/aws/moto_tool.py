@@ -10,6 +10,19 @@ client of the same server.
                                         the object's SHA-256, read by boto3
   moto_tool.py receive ENDPOINT KEY SECRET QUEUE
                                         the body of a message received by boto3
+  moto_tool.py queue ENDPOINT KEY SECRET NAME [MAX_RECEIVES]
+                                        a queue (a .fifo NAME: a FIFO queue) and,
+                                        with MAX_RECEIVES, its dead-letter queue
+                                        NAME-dlq (NAME-dlq.fifo) and redrive
+                                        policy: prints the queue's URL
+  moto_tool.py send ENDPOINT KEY SECRET URL BODY
+                                        a message, sent by boto3
+  moto_tool.py count ENDPOINT KEY SECRET URL
+                                        messages in the queue, visible and not:
+                                        prints "VISIBLE INFLIGHT"
+  moto_tool.py bodies ENDPOINT KEY SECRET URL
+                                        the bodies of the messages received from
+                                        the queue in one second, on one line
 """
 import hashlib
 import json
@@ -42,6 +55,30 @@ def main():
         url = sqs.get_queue_url(QueueName=queue)["QueueUrl"]
         messages = sqs.receive_message(QueueUrl=url, WaitTimeSeconds=1).get("Messages", [])
         print(messages[0]["Body"] if messages else "")
+    elif what == "queue":
+        key, secret, name = sys.argv[3:6]
+        sqs = client("sqs", endpoint, key, secret)
+        fifo = name.endswith(".fifo")
+        attributes = {"FifoQueue": "true"} if fifo else {}
+        if len(sys.argv) > 6:
+            dlq_name = name[:-5] + "-dlq.fifo" if fifo else name + "-dlq"
+            dlq = sqs.create_queue(QueueName=dlq_name, Attributes=dict(attributes))["QueueUrl"]
+            arn = sqs.get_queue_attributes(QueueUrl=dlq, AttributeNames=["QueueArn"])["Attributes"]["QueueArn"]
+            attributes["RedrivePolicy"] = json.dumps({"deadLetterTargetArn": arn, "maxReceiveCount": sys.argv[6]})
+        print(sqs.create_queue(QueueName=name, Attributes=attributes)["QueueUrl"])
+    elif what == "send":
+        key, secret, url, body = sys.argv[3:7]
+        print(client("sqs", endpoint, key, secret).send_message(QueueUrl=url, MessageBody=body)["MessageId"])
+    elif what == "count":
+        key, secret, url = sys.argv[3:6]
+        a = client("sqs", endpoint, key, secret).get_queue_attributes(
+            QueueUrl=url, AttributeNames=["ApproximateNumberOfMessages", "ApproximateNumberOfMessagesNotVisible"])
+        print(a["Attributes"]["ApproximateNumberOfMessages"], a["Attributes"]["ApproximateNumberOfMessagesNotVisible"])
+    elif what == "bodies":
+        key, secret, url = sys.argv[3:6]
+        messages = client("sqs", endpoint, key, secret).receive_message(
+            QueueUrl=url, WaitTimeSeconds=1, MaxNumberOfMessages=10).get("Messages", [])
+        print(" ".join(m["Body"] for m in messages))
 
 
 if __name__ == "__main__":

@@ -8,82 +8,25 @@
 //  ?uploads), GetObject by byte range; and a wrong secret refused, read as
 //  an authentication error (never retried), the server's clock measured.
 #include <criterion/criterion.h>
-#include <signal.h>
-#include <sys/prctl.h>
-#include <sys/wait.h>
-#include <unistd.h>
 #include "norc_test.h"
+#include "norc_moto.h"
 #include "norc_http.h"
 #include "norc_log.h"
 #include "norc_mem.h"
 
-static pid_t s_moto;
-static char *s_endpoint;
-static char s_key [64], s_secret [128];
-
-//  moto_tool.py with args: its first line of output (caller frees)
-static char *
-s_tool (const char *what, const char *a1, const char *a2, const char *a3)
-{
-    //  (the python3 of the PATH: the one the test command gave moto and boto3)
-    const char *argv [] = { "/usr/bin/env", "python3", NORC_SOURCE_DIR "/tests/aws/moto_tool.py", what, s_endpoint,
-                            s_key, s_secret, a1, a2, a3, NULL };
-    if (strcmp (what, "user") == 0)
-        argv [5] = NULL;
-    else
-    if (!a3)
-        argv [a2 ? 9 : 8] = NULL;
-    char *out = NULL, *err = NULL;
-    int rc = norc_test_run (argv, NULL, &out, &err);
-    cr_assert_eq (rc, 0, "moto_tool.py %s: %s", what, err);
-    free (err);
-    out [strcspn (out, "\n")] = 0;
-    return out;
-}
+static norc_moto_t *s_moto;
 
 static void
 s_setup (void)
 {
     norc_log_init ("test", NORC_LOG_ERROR);
-    int port = norc_test_free_port ();
-    s_endpoint = norc_asprintf ("http://127.0.0.1:%d", port);
-    char port_text [16];
-    snprintf (port_text, sizeof port_text, "%d", port);
-    pid_t parent = getpid ();
-    s_moto = fork ();
-    cr_assert_geq (s_moto, 0);
-    if (s_moto == 0) {
-        prctl (PR_SET_PDEATHSIG, SIGKILL);
-        if (getppid () != parent)
-            _exit (127);
-        setenv ("INITIAL_NO_AUTH_ACTION_COUNT", "3", 1);
-        freopen ("/dev/null", "w", stdout);
-        freopen ("/dev/null", "w", stderr);
-        execlp ("python3", "python3", "-m", "moto.server", "-H", "127.0.0.1", "-p", port_text, (char *) NULL);
-        _exit (127);
-    }
-    //  Up when its API answers
-    char *probe = norc_asprintf ("for i in $(seq 100); do curl -sf -o /dev/null %s/moto-api/ && exit 0; sleep 0.1; "
-                                 "done; exit 1", s_endpoint);
-    const char *argv [] = { "/bin/sh", "-c", probe, NULL };
-    char *out = NULL, *err = NULL;
-    cr_assert_eq (norc_test_run (argv, NULL, &out, &err), 0, "moto's server did not start");
-    free (out);
-    free (err);
-    free (probe);
-    char *user = s_tool ("user", NULL, NULL, NULL);
-    cr_assert_eq (sscanf (user, "%63s %127s", s_key, s_secret), 2, "%s", user);
-    free (user);
+    s_moto = norc_moto_start ();
 }
 
 static void
 s_teardown (void)
 {
-    if (s_moto > 0) {
-        kill (s_moto, SIGTERM);
-        waitpid (s_moto, NULL, 0);
-    }
-    free (s_endpoint);
+    norc_moto_stop (&s_moto);
 }
 
 TestSuite (aws_moto, .init = s_setup, .fini = s_teardown, .timeout = 120);
@@ -95,9 +38,9 @@ static norc_aws_target_t
 s_target (const char *service)
 {
     setenv ("AWS_REGION", "us-east-1", 1);
-    setenv ("AWS_ENDPOINT_URL", s_endpoint, 1);
-    setenv ("AWS_ACCESS_KEY_ID", s_key, 1);
-    setenv ("AWS_SECRET_ACCESS_KEY", s_secret, 1);
+    setenv ("AWS_ENDPOINT_URL", s_moto->endpoint, 1);
+    setenv ("AWS_ACCESS_KEY_ID", s_moto->key, 1);
+    setenv ("AWS_SECRET_ACCESS_KEY", s_moto->secret, 1);
     char why [256];
     cr_assert_eq (norc_aws_env (service, &s_env, why, sizeof why), NORC_OK, "%s", why);
     return (norc_aws_target_t) { .endpoint = s_env.endpoint, .region = s_env.region, .service = service,
@@ -135,7 +78,7 @@ Test (aws_moto, sqs_json_calls_signed_by_curl_are_accepted_and_boto3_reads_them)
     free (sent);
     free (send);
     //  boto3 receives what Norc sent
-    char *body = s_tool ("receive", "norc-remote", NULL, NULL);
+    char *body = norc_moto_tool (s_moto, "receive", "norc-remote", NULL);
     cr_expect_str_eq (body, "tick 42 for you");
     free (body);
     //  Norc receives (the message is visible again at once? no: a second one)
@@ -196,7 +139,7 @@ Test (aws_moto, s3_puts_once_starts_a_multipart_upload_and_reads_a_range)
     //  boto3 reads the object: its SHA-256 is the log's
     char hash [65];
     norc_aws_sha256_hex (log, strlen (log), hash);
-    char *read = s_tool ("object", "norc-logs", "instances/0/42", NULL);
+    char *read = norc_moto_tool (s_moto, "object", "norc-logs", "instances/0/42", NULL);
     cr_expect_str_eq (read, hash);
     free (read);
     //  A byte range: the tail of a log

@@ -11,12 +11,14 @@ s_daemon (int kind, uint64_t queue)
     return d.id;
 }
 
+static uint64_t s_holder;
+
 static int
 s_claim (uint64_t instance, int attempt, uint64_t executor, bool digest_matches, char *why)
 {
     norc_claim_t claim = { instance, attempt, executor, digest_matches };
     int outcome = 0;
-    cr_assert_eq (norc_store_claim (s_db, &claim, &outcome, why, 256), NORC_OK, "%s", norc_db_errstr (s_db));
+    cr_assert_eq (norc_store_claim (s_db, &claim, &outcome, &s_holder, why, 256), NORC_OK, "%s", norc_db_errstr (s_db));
     return outcome;
 }
 
@@ -60,6 +62,7 @@ Test (store_claims, one_executor_holds_a_tick_whatever_copies_arrive)
     //  By another: a duplicate
     cr_expect_eq (s_claim (id, 1, e2, true, why), NORC_CLAIM_DUPLICATE);
     cr_expect (strstr (why, "holds it"), "%s", why);
+    cr_expect_eq (s_holder, e1, "the holder is named: it may still be handed the run");
     //  Another attempt's message: nothing to run
     cr_expect_eq (s_claim (id, 2, e2, true, why), NORC_CLAIM_CANCELLED);
     cr_expect (strstr (why, "attempt"), "%s", why);
@@ -67,6 +70,7 @@ Test (store_claims, one_executor_holds_a_tick_whatever_copies_arrive)
     s_start (id, e1, norc_now_us ());
     cr_expect_eq (s_claim (id, 1, e2, true, why), NORC_CLAIM_DUPLICATE);
     cr_expect (strstr (why, "started"), "%s", why);
+    cr_expect_eq (s_holder, 0);
     //  Ended: cancelled
     norc_test_db_exec (s_db, "UPDATE instances SET status = 7, ended_at = UTC_TIMESTAMP(6)");
     cr_expect_eq (s_claim (id, 1, e1, true, why), NORC_CLAIM_CANCELLED);

@@ -1,0 +1,400 @@
+//  bridge.c - norc-sqs-bridge, the daemon: its configuration, its link to
+//  the aggregator, the API it asks, the SQS lanes and the loop. The two
+//  sides are bridge_send.c and bridge_recv.c (docs/sqs.md).
+#include "bridge_internal.h"
+#include "norc_zmq.h"
+#include "norc_mem.h"
+#include "norc_log.h"
+#include "norc_service.h"
+#include "norc_metrics.h"
+#include "norc_enums.h"
+#include <unistd.h>
+
+char *
+bridge_key (uint64_t id, char *buf, size_t size)
+{
+    snprintf (buf, size, "%llu", (unsigned long long) id);
+    return buf;
+}
+
+void
+bridge_call_destroy (bridge_call_t **call_p)
+{
+    if (!call_p || !*call_p)
+        return;
+    for (size_t i = 0; i < (*call_p)->count; i++)
+        free ((*call_p)->keys [i]);
+    free ((*call_p)->keys);
+    free (*call_p);
+    *call_p = NULL;
+}
+
+static void
+s_call_free (void **item)
+{
+    bridge_call_destroy ((bridge_call_t **) item);
+}
+
+uint64_t
+bridge_tag (bridge_t *self, bridge_call_kind_t kind, char **keys, size_t count)
+{
+    bridge_call_t *call = (bridge_call_t *) norc_calloc (1, sizeof (bridge_call_t));
+    call->kind = kind;
+    call->keys = keys;
+    call->count = count;
+    uint64_t tag = ++self->next_tag;
+    char key [32];
+    zhashx_insert (self->calls, bridge_key (tag, key, sizeof key), call);
+    return tag;
+}
+
+bridge_call_t *
+bridge_call_take (bridge_t *self, uint64_t tag)
+{
+    char key [32];
+    bridge_key (tag, key, sizeof key);
+    bridge_call_t *call = (bridge_call_t *) zhashx_lookup (self->calls, key);
+    if (call) {
+        zhashx_freefn (self->calls, key, NULL);
+        zhashx_delete (self->calls, key);
+    }
+    return call;
+}
+
+void
+bridge_sqs_refused (bridge_t *self, const char *action, const bridge_sqs_answer_t *answer)
+{
+    norc_metrics_add ("norc_bridge_sqs_errors_total", "", 1);
+    if (answer->error.outcome == NORC_AWS_SKEWED)
+        norc_metrics_set ("norc_bridge_clock_skew_seconds", "", (double) answer->skew_s);
+    norc_us_t now = norc_mono_us ();
+    if (self->sqs_refused_log && now - self->sqs_refused_log < 10 * NORC_US_PER_SEC)
+        return;
+    self->sqs_refused_log = now;
+    if (answer->status == 0)
+        norc_log_warnx ("%s: no answer from SQS (%s)", action, answer->body ? answer->body : "?");
+    else
+    if (answer->error.outcome == NORC_AWS_SKEWED)
+        norc_log_error ("%s: refused, %s: this host's clock is %lld s %s SQS's", action, answer->error.code,
+                        (long long) (answer->skew_s < 0 ? -answer->skew_s : answer->skew_s),
+                        answer->skew_s > 0 ? "behind" : "ahead of");
+    else
+        norc_log_error ("%s: refused (%ld %s): %s", action, answer->status, answer->error.code,
+                        answer->error.message);
+}
+
+char *
+bridge_json (bridge_t *self, json_t *body)
+{
+    json_object_set_new (body, "QueueUrl", json_string (self->url));
+    char *text = json_dumps (body, JSON_COMPACT);
+    json_decref (body);
+    return text;
+}
+
+void
+bridge_ask (bridge_t *self, uint64_t request_id, const char *op, const norc_strmap_t *args)
+{
+    norc_msg_t *msg = norc_msg_new (NORC_MSG_API_REQUEST);
+    msg->api_request.request_id = request_id;
+    msg->api_request.op = norc_strdup (op);
+    for (size_t i = 0; args && i < args->count; i++)
+        norc_strmap_set (&msg->api_request.args, args->keys [i], args->values [i]);
+    norc_msg_send (&msg, self->api);
+}
+
+//  --------------------------------------------------------------------------
+
+bridge_t *
+bridge_new (norc_config_t *config)
+{
+    bridge_t *self = (bridge_t *) norc_calloc (1, sizeof (bridge_t));
+    self->config = config;
+    gethostname (self->host, sizeof self->host - 1);
+    self->queue = norc_strdup (norc_config_str (config, "bridge.queue"));
+    self->sending = norc_config_bool (config, "bridge.send");
+    self->receiving = norc_config_bool (config, "bridge.receive");
+    self->period_ms = (int) norc_config_int (config, "heartbeat.period_ms");
+    self->window = (int) norc_config_int (config, "bridge.window");
+    self->claim_deadline_ms = norc_config_int (config, "bridge.claim_deadline_ms");
+    self->visibility_s = (int) norc_config_int (config, "bridge.visibility_s");
+    self->wait_s = (int) norc_config_int (config, "bridge.wait_s");
+    self->status = NORC_ST_RUNNING;
+    self->calls = zhashx_new ();
+    zhashx_set_destructor (self->calls, s_call_free);
+    return self;
+}
+
+void
+bridge_destroy (bridge_t **self_p)
+{
+    if (!self_p || !*self_p)
+        return;
+    bridge_t *self = *self_p;
+    bridge_send_stop (self);
+    bridge_recv_stop (self);
+    bridge_sqs_destroy (&self->ops);
+    bridge_sqs_destroy (&self->poll);
+    zhashx_destroy (&self->calls);
+    zloop_destroy (&self->loop);
+    zsock_destroy (&self->api);
+    zsock_destroy (&self->stream);
+    norc_link_destroy (&self->link);
+    free (self->queue);
+    free (self->url);
+    free (self);
+    *self_p = NULL;
+}
+
+//  The queue's SQS URL, from the record (the aggregator's queue.list)
+static int
+s_learn_url (bridge_t *self)
+{
+    int timeout = (int) norc_config_int (self->config, "api.timeout_ms");
+    for (int attempt = 0; attempt < 60 && !norc_service_signalled (); attempt++) {
+        bridge_ask (self, 1, "queue.list", NULL);
+        norc_msg_t *reply = NULL;
+        if (norc_zmq_wait (self->api, timeout) == NORC_OK)
+            reply = norc_msg_recv (self->api);
+        if (!reply || reply->id != NORC_MSG_API_REPLY) {
+            norc_msg_destroy (&reply);
+            continue;
+        }
+        int rc = NORC_ERROR;
+        if (reply->api_reply.code)
+            norc_log_error ("cannot read the queues: %s", reply->api_reply.error ? reply->api_reply.error : "?");
+        else
+        for (size_t i = 0; i < reply->api_reply.rows.count; i++) {
+            const norc_strmap_t *row = &reply->api_reply.rows.rows [i];
+            const char *name = norc_strmap_get (row, "name"), *kind = norc_strmap_get (row, "kind");
+            const char *url = norc_strmap_get (row, "url");
+            if (!name || strcmp (name, self->queue))
+                continue;
+            if (!kind || strcmp (kind, "sqs") || !url || !*url)
+                norc_log_error ("queue %s is not an sqs queue (norcctl queue add %s --kind sqs --url URL)",
+                                self->queue, self->queue);
+            else {
+                self->url = norc_strdup (url);
+                size_t len = strlen (url);
+                self->fifo = len > 5 && strcmp (url + len - 5, ".fifo") == 0;
+                rc = NORC_OK;
+            }
+        }
+        if (rc && !reply->api_reply.code && !self->url)
+            norc_log_error ("no queue %s in the record", self->queue);
+        norc_msg_destroy (&reply);
+        return rc;
+    }
+    norc_log_error ("the aggregator did not answer (%s)", norc_config_str (self->config, "aggregator.api"));
+    return NORC_ERROR;
+}
+
+static int
+s_handle_events (zloop_t *loop, zsock_t *sock, void *arg)
+{
+    NORC_UNUSED (loop);
+    NORC_UNUSED (sock);
+    bridge_t *self = (bridge_t *) arg;
+    int rc = self->done ? -1 : norc_link_read (self->link);
+    return rc < 0 || self->done ? -1 : 0;
+}
+
+static int
+s_handle_api (zloop_t *loop, zsock_t *sock, void *arg)
+{
+    NORC_UNUSED (loop);
+    bridge_t *self = (bridge_t *) arg;
+    for (int i = 0; i < 256 && zsock_events (sock) & ZMQ_POLLIN; i++) {
+        norc_msg_t *msg = norc_msg_recv (sock);
+        if (msg && msg->id == NORC_MSG_API_REPLY)
+            bridge_recv_on_api (self, msg);
+        norc_msg_destroy (&msg);
+    }
+    return 0;
+}
+
+//  The stream: an instance claimed (the sending side lets it go), started
+//  or ended (its message can be deleted; the sender lets it go too)
+static int
+s_handle_stream (zloop_t *loop, zsock_t *sock, void *arg)
+{
+    NORC_UNUSED (loop);
+    bridge_t *self = (bridge_t *) arg;
+    for (int i = 0; i < 1024 && zsock_events (sock) & ZMQ_POLLIN; i++) {
+        norc_msg_t *msg = norc_msg_recv (sock);
+        if (msg && msg->id == NORC_MSG_EVENT && msg->event.instance_id) {
+            const char *topic = msg->event.topic ? msg->event.topic : "";
+            if (self->sending)
+                bridge_send_gone (self, msg->event.instance_id);
+            if (self->receiving && strcmp (topic, "instance.claimed"))
+                bridge_recv_started (self, msg->event.instance_id);
+        }
+        norc_msg_destroy (&msg);
+    }
+    if (self->sending)
+        bridge_send_flush (self);
+    return 0;
+}
+
+static int
+s_handle_lane (zloop_t *loop, zsock_t *sock, void *arg)
+{
+    NORC_UNUSED (loop);
+    NORC_UNUSED (sock);
+    bridge_t *self = (bridge_t *) arg;
+    bridge_sqs_t *lane = sock == bridge_sqs_socket (self->ops) ? self->ops : self->poll;
+    bridge_sqs_answer_t answer;
+    if (bridge_sqs_read (lane, &answer) == NORC_OK) {
+        bridge_call_t *call = bridge_call_take (self, answer.tag);
+        if (call && call->kind == CALL_SEND)
+            bridge_send_on_answer (self, call, &answer);
+        else
+        if (call)
+            bridge_recv_on_answer (self, call, &answer);
+        bridge_call_destroy (&call);
+    }
+    bridge_sqs_answer_clear (&answer);
+    if (self->sending)
+        bridge_send_flush (self);
+    if (self->receiving)
+        bridge_recv_poll (self);
+    return 0;
+}
+
+static int
+s_on_heartbeat (zloop_t *loop, int timer_id, void *arg)
+{
+    NORC_UNUSED (loop);
+    NORC_UNUSED (timer_id);
+    bridge_t *self = (bridge_t *) arg;
+    int held = self->outgoing ? (int) zhashx_size (self->outgoing) : 0;
+    norc_link_beat (self->link, self->status, held, self->window - held);
+    if (self->sending)
+        bridge_send_beat (self);
+    if (self->receiving)
+        bridge_recv_beat (self);
+    char labels [192], queue [128];
+    norc_metrics_escape (self->queue, queue, sizeof queue);
+    const struct { const char *what; uint64_t count; } counts [] = {
+        { "sent", self->sent }, { "sent_again", self->resent }, { "received", self->received },
+        { "claimed", self->accepted }, { "duplicate", self->duplicates }, { "cancelled", self->cancelled },
+        { "poison", self->poison }, { "deleted", self->deleted } };
+    for (size_t i = 0; i < sizeof counts / sizeof counts [0]; i++) {
+        snprintf (labels, sizeof labels, "queue=\"%s\",outcome=\"%s\"", queue, counts [i].what);
+        norc_metrics_set ("norc_bridge_messages_total", labels, (double) counts [i].count);
+    }
+    return 0;
+}
+
+static norc_link_outcome_t
+s_control (void *arg, const norc_control_t *request)
+{
+    bridge_t *self = (bridge_t *) arg;
+    if (request->instance_id)
+        return (norc_link_outcome_t) { "a bridge runs no instance", self->status, false, false };
+    if (request->request == NORC_REQ_STOP || request->request == NORC_REQ_KILL) {
+        self->done = true;
+        self->status = NORC_ST_ENDED;
+        return (norc_link_outcome_t) { NULL, self->status, true, true };
+    }
+    return (norc_link_outcome_t) { "a bridge takes STOP and KILL only", self->status, false, false };
+}
+
+static void
+s_registered (void *arg, uint64_t old_id, uint64_t new_id)
+{
+    NORC_UNUSED (old_id);
+    bridge_t *self = (bridge_t *) arg;
+    self->id = new_id;
+    if (self->sending)
+        bridge_send_hello (self);
+}
+
+static int
+s_on_signal (void *arg, int count)
+{
+    NORC_UNUSED (count);
+    bridge_t *self = (bridge_t *) arg;
+    self->done = true;
+    return -1;
+}
+
+int
+bridge_start (bridge_t *self)
+{
+    if (!*self->queue) {
+        norc_log_error ("no queue: --bridge.queue NAME (an sqs queue)");
+        return NORC_ERROR;
+    }
+    if (!self->sending && !self->receiving) {
+        norc_log_error ("neither bridge.send nor bridge.receive: nothing to do");
+        return NORC_ERROR;
+    }
+    norc_aws_env_t env;
+    char why [256];
+    if (norc_aws_env ("sqs", &env, why, sizeof why) != NORC_OK) {
+        norc_log_error ("AWS: %s", why);
+        return NORC_ERROR;
+    }
+    norc_metrics_family ("norc_bridge_messages_total", NORC_METRIC_COUNTER,
+                         "SQS messages of this bridge by outcome: sent, sent_again, received, claimed, duplicate, "
+                         "cancelled, poison (left for the dead-letter queue), deleted.", NULL, 0);
+    norc_metrics_family ("norc_bridge_sqs_errors_total", NORC_METRIC_COUNTER,
+                         "SQS calls that failed after their retries, or were refused.", NULL, 0);
+    norc_metrics_family ("norc_bridge_clock_skew_seconds", NORC_METRIC_GAUGE,
+                         "SQS's clock minus this host's, as measured when SQS refused a request as skewed.", NULL, 0);
+    norc_link_spec_t spec = { .kind = "bridge", .host = self->host, .queue = self->queue,
+                              .concurrency = self->window, .control = s_control,
+                              .registered = s_registered, .arg = self };
+    self->link = norc_link_new (self->config, &spec);
+    if (!self->link || norc_link_register (self->link, 60) != NORC_OK)
+        return NORC_ERROR;
+    self->id = norc_link_id (self->link);
+    self->api = norc_zmq_connect (ZMQ_DEALER, norc_config_str (self->config, "aggregator.api"));
+    self->stream = norc_zmq_connect (ZMQ_SUB, norc_config_str (self->config, "aggregator.stream"));
+    if (!self->api || !self->stream || s_learn_url (self))
+        return NORC_ERROR;
+    zsock_set_subscribe (self->stream, "instance.claimed");
+    zsock_set_subscribe (self->stream, "instance.started");
+    zsock_set_subscribe (self->stream, "instance.ended");
+    norc_aws_target_t target = { .endpoint = env.endpoint, .region = env.region, .service = "sqs",
+                                 .access_key = env.access_key, .secret_key = env.secret_key,
+                                 .session_token = *env.session_token ? env.session_token : NULL,
+                                 .insecure = !norc_config_bool (self->config, "bridge.tls_verify"),
+                                 .timeout_ms = (self->wait_s + 10) * 1000L };
+    int attempts = (int) norc_config_int (self->config, "bridge.attempts");
+    self->ops = bridge_sqs_new (&target, attempts);
+    self->poll = bridge_sqs_new (&target, 1);
+    self->loop = zloop_new ();
+    zloop_reader (self->loop, norc_link_socket (self->link), s_handle_events, self);
+    zloop_reader (self->loop, self->api, s_handle_api, self);
+    zloop_reader (self->loop, self->stream, s_handle_stream, self);
+    zloop_reader (self->loop, bridge_sqs_socket (self->ops), s_handle_lane, self);
+    zloop_reader (self->loop, bridge_sqs_socket (self->poll), s_handle_lane, self);
+    zloop_timer (self->loop, (size_t) self->period_ms, 0, s_on_heartbeat, self);
+    norc_service_on_signal (self->loop, s_on_signal, self);
+    norc_service_upkeep (self->loop, self->config);
+    if ((self->sending && bridge_send_start (self)) || (self->receiving && bridge_recv_start (self)))
+        return NORC_ERROR;
+    norc_log_info ("bridge=%llu on %s: carrying %s over %s (%s%s%s)", (unsigned long long) self->id, self->host,
+                   self->queue, self->url, self->sending ? "sending" : "",
+                   self->sending && self->receiving ? ", " : "", self->receiving ? "receiving" : "");
+    s_on_heartbeat (self->loop, 0, self);
+    return NORC_OK;
+}
+
+void
+bridge_run (bridge_t *self)
+{
+    zloop_start (self->loop);
+    self->status = NORC_ST_ENDED;
+    if (self->sending)
+        bridge_send_stop (self);
+    norc_link_status (self->link, self->status, "stopped");
+    norc_link_flush (self->link, 2000);
+    norc_log_info ("stopped: sent %llu (again %llu); received %llu: %llu claimed, %llu duplicates, %llu cancelled, "
+                   "%llu poison", (unsigned long long) self->sent, (unsigned long long) self->resent,
+                   (unsigned long long) self->received, (unsigned long long) self->accepted,
+                   (unsigned long long) self->duplicates, (unsigned long long) self->cancelled,
+                   (unsigned long long) self->poison);
+}

@@ -1,0 +1,140 @@
+//  bridge_internal.h - what the parts of norc-sqs-bridge share: the
+//  daemon (bridge.c: configuration, link, the API, the loop), the sending
+//  side (bridge_send.c) and the receiving side (bridge_recv.c).
+#ifndef BRIDGE_INTERNAL_H_INCLUDED
+#define BRIDGE_INTERNAL_H_INCLUDED
+#include "bridge.h"
+#include "bridge_sqs.h"
+#include "norc_msg.h"
+#include "norc_link.h"
+#include <czmq.h>
+#include <jansson.h>
+
+//  An instance this site sends: waiting for SendMessageBatch, or sent
+//  and not claimed yet
+typedef struct {
+    uint64_t instance_id;
+    char *body;                 //  the SQS-TICK, base64
+    char *dedup;                //  FIFO deduplication id: the same on every send of this tick
+    char *group;                //  FIFO group: the schedule
+    char *task;
+    bool sent;
+    norc_us_t sent_at;          //  monotonic, the last send
+    norc_us_t not_before;       //  a failed send waits until then
+    int sends;
+} bridge_out_t;
+
+//  An executor of this site
+typedef struct {
+    zframe_t *routing_id;
+    uint64_t executor_id;
+    int credits;                //  free slots it granted
+    int reserved;               //  of those, promised to ticks being claimed
+    norc_u64list_t running;     //  what its last HELLO said it runs
+    bool wrong_queue;
+} bridge_exec_t;
+
+//  A message this site received and has not deleted
+typedef enum { IN_CLAIMING, IN_ASSIGNED, IN_DELETING } bridge_in_state_t;
+
+typedef struct {
+    char *message_id;
+    char *receipt;
+    uint64_t instance_id;
+    int attempt;
+    char digest [65];
+    char *task;
+    bridge_in_state_t state;
+    uint64_t executor_id;       //  the executor it is claimed for
+    uint64_t request_id;        //  its claim's, while one is asked
+    norc_us_t deadline;         //  monotonic: ASSIGNED, claim again then unless it started
+    norc_us_t visible_until;    //  monotonic: when SQS would give it to another receiver
+    int assigns;
+} bridge_in_t;
+
+//  What a call on a lane was for
+typedef enum { CALL_SEND, CALL_RECEIVE, CALL_DELETE, CALL_VISIBILITY } bridge_call_kind_t;
+
+typedef struct {
+    bridge_call_kind_t kind;
+    char **keys;                //  the instance ids (send) or message ids (delete, visibility) it names
+    size_t count;
+} bridge_call_t;
+
+struct _bridge_t {
+    norc_config_t *config;      //  not owned
+    char host [256];
+    char *queue;                //  the Norc queue carried
+    char *url;                  //  its SQS queue (from the record)
+    bool fifo;
+    bool sending, receiving;
+    uint64_t id;                //  daemons.id
+    int period_ms;
+    int status;
+    bool done;
+    norc_link_t *link;
+    zloop_t *loop;
+    zsock_t *api;               //  DEALER to aggregator.api: claims
+    zsock_t *stream;            //  SUB to aggregator.stream: claims, starts, ends
+    bridge_sqs_t *ops;          //  sends, deletes, visibility
+    bridge_sqs_t *poll;         //  long polls
+    uint64_t next_tag;
+    zhashx_t *calls;            //  tag -> bridge_call_t
+    norc_us_t sqs_refused_log;  //  monotonic: last time a refusal was said
+
+    //  Sending
+    zsock_t *upstream;          //  DEALER to the scheduler's dispatch
+    int window;                 //  most instances held (to send, or sent and not claimed)
+    int64_t claim_deadline_ms;
+    zhashx_t *outgoing;         //  instance id -> bridge_out_t
+    int freed;                  //  slots freed in this wake-up, given back as one CREDIT
+
+    //  Receiving
+    zsock_t *dispatch;          //  ROUTER for this site's executors
+    zhashx_t *executors;        //  routing id (hex) -> bridge_exec_t
+    zhashx_t *incoming;         //  message id -> bridge_in_t
+    zhashx_t *claims;           //  request id -> message id (a copy)
+    int visibility_s;
+    int wait_s;
+    bool polling;
+
+    //  What happened, for the log, the metrics and the tests
+    uint64_t sent, resent, send_failures;
+    uint64_t received, accepted, duplicates, cancelled, poison, deleted, held_elsewhere;
+};
+
+char *bridge_key (uint64_t id, char *buf, size_t size);
+uint64_t bridge_tag (bridge_t *self, bridge_call_kind_t kind, char **keys, size_t count);
+//  The call a tag was for (removed from the table; caller destroys)
+bridge_call_t *bridge_call_take (bridge_t *self, uint64_t tag);
+void bridge_call_destroy (bridge_call_t **call_p);
+//  One line about a refused SQS call, at most every 10 s
+void bridge_sqs_refused (bridge_t *self, const char *action, const bridge_sqs_answer_t *answer);
+//  A JSON body (caller frees), with QueueUrl added
+char *bridge_json (bridge_t *self, json_t *body);
+//  Ask the aggregator (the reply comes to bridge_recv_on_api)
+void bridge_ask (bridge_t *self, uint64_t request_id, const char *op, const norc_strmap_t *args);
+
+//  Sending (bridge_send.c)
+int bridge_send_start (bridge_t *self);
+void bridge_send_stop (bridge_t *self);
+void bridge_send_hello (bridge_t *self);
+int bridge_send_handle_upstream (zloop_t *loop, zsock_t *sock, void *arg);
+void bridge_send_flush (bridge_t *self);
+void bridge_send_on_answer (bridge_t *self, bridge_call_t *call, const bridge_sqs_answer_t *answer);
+//  An instance claimed, started or ended (the stream): no longer this side's
+void bridge_send_gone (bridge_t *self, uint64_t instance_id);
+void bridge_send_beat (bridge_t *self);
+
+//  Receiving (bridge_recv.c)
+int bridge_recv_start (bridge_t *self);
+void bridge_recv_stop (bridge_t *self);
+int bridge_recv_handle_dispatch (zloop_t *loop, zsock_t *sock, void *arg);
+void bridge_recv_poll (bridge_t *self);
+void bridge_recv_on_answer (bridge_t *self, bridge_call_t *call, const bridge_sqs_answer_t *answer);
+void bridge_recv_on_api (bridge_t *self, norc_msg_t *reply);
+//  An instance started or ended (the stream): its message can go
+void bridge_recv_started (bridge_t *self, uint64_t instance_id);
+void bridge_recv_beat (bridge_t *self);
+
+#endif
