@@ -90,6 +90,8 @@ static const s_key_t s_keys [] = {
     { "bridge.wait_s", T_INT, "20", 0, 20, "norc-sqs-bridge: the long poll of ReceiveMessage, seconds" },
     { "bridge.attempts", T_INT, "6", 1, 100,
       "norc-sqs-bridge: tries of one SQS call that AWS says to retry (throttled, 5xx, no answer), with full-jitter backoff" },
+    { "bridge.fault", T_STR, "", 0, 0,
+      "norc-sqs-bridge, for failure tests: kill itself (SIGKILL) the first time it reaches this point: received, claim-sent, claim-answered, started (the run started, its message not deleted), deleted, sent (a send answered)" },
     { "bridge.tls_verify", T_BOOL, "true", 0, 0, "norc-sqs-bridge: verify SQS's TLS certificate (never turn off but for a test endpoint)" },
     { "heartbeat.period_ms", T_INT, "1000", 50, 60000, "How often daemons send a heartbeat" },
     { "heartbeat.failure_ms", T_INT, "5000", 200, 600000, "Silence after which a daemon is marked dead" },

@@ -1,6 +1,7 @@
 //  norc_http.c - see norc_http.h. The one place (with norc_s3.c and
 //  norc_sqs.c) that includes curl.h.
 #include "norc_http.h"
+#include <pthread.h>
 #include "norc_buf.h"
 #include "norc_mem.h"
 #include <curl/curl.h>
@@ -21,16 +22,38 @@ s_collect (char *data, size_t size, size_t n, void *arg)
     return norc_buf_append ((norc_buf_t *) arg, data, size * n) == NORC_OK ? size * n : 0;
 }
 
+static pthread_once_t s_started = PTHREAD_ONCE_INIT;
+
+static void
+s_start (void)
+{
+    curl_global_init (CURL_GLOBAL_DEFAULT);
+}
+
+void
+norc_http_init (void)
+{
+    pthread_once (&s_started, s_start);
+}
+
+//  A request ends on its way when its target's cancel flag turns
+static int
+s_progress (void *arg, curl_off_t dltotal, curl_off_t dlnow, curl_off_t ultotal, curl_off_t ulnow)
+{
+    NORC_UNUSED (dltotal);
+    NORC_UNUSED (dlnow);
+    NORC_UNUSED (ultotal);
+    NORC_UNUSED (ulnow);
+    const volatile int *cancel = (const volatile int *) arg;
+    return *cancel ? 1 : 0;
+}
+
 int
 norc_aws_call (const norc_aws_target_t *target, const char *method, const char *path,
                const norc_aws_pair_t *query, size_t query_count, const norc_aws_pair_t *headers,
                size_t header_count, const void *body, size_t body_len, norc_http_response_t *response)
 {
-    static bool started;
-    if (!started) {
-        curl_global_init (CURL_GLOBAL_DEFAULT);
-        started = true;
-    }
+    norc_http_init ();
     memset (response, 0, sizeof *response);
     //  The URL with the query already canonical: what curl 7.88 signs as is
     char *encoded = norc_aws_encode (path && *path ? path : "/", true);
@@ -77,6 +100,11 @@ norc_aws_call (const norc_aws_target_t *target, const char *method, const char *
     curl_easy_setopt (curl, CURLOPT_TIMEOUT_MS, target->timeout_ms > 0 ? target->timeout_ms : 30000L);
     curl_easy_setopt (curl, CURLOPT_NOSIGNAL, 1L);
     curl_easy_setopt (curl, CURLOPT_PROTOCOLS_STR, "http,https");
+    if (target->cancel) {
+        curl_easy_setopt (curl, CURLOPT_NOPROGRESS, 0L);
+        curl_easy_setopt (curl, CURLOPT_XFERINFOFUNCTION, s_progress);
+        curl_easy_setopt (curl, CURLOPT_XFERINFODATA, (void *) target->cancel);
+    }
     if (target->insecure) {
         curl_easy_setopt (curl, CURLOPT_SSL_VERIFYPEER, 0L);
         curl_easy_setopt (curl, CURLOPT_SSL_VERIFYHOST, 0L);

@@ -17,6 +17,7 @@ typedef struct {
     const char *session_token;  //  NULL: long-term credentials
     bool insecure;              //  TLS peers not verified (never unless told)
     long timeout_ms;            //  the whole request (0: 30 s)
+    const volatile int *cancel; //  when it turns non-zero, a request on its way ends (NULL: never)
 } norc_aws_target_t;
 
 typedef struct {
@@ -28,6 +29,10 @@ typedef struct {
 } norc_http_response_t;
 
 void norc_http_response_clear (norc_http_response_t *self);
+
+//  Start libcurl, once, before threads make requests (a request does it
+//  too when nobody did).
+void norc_http_init (void);
 
 //  One signed request: path (not encoded), query and headers (not
 //  encoded; never x-amz-date, curl's), a body. NORC_OK when an answer came

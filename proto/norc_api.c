@@ -792,7 +792,7 @@ static const norc_api_op_t s_ops [] = {
       "A daemon starts: its id.",
       s_args_daemon_register, s_cols_daemon_register, NULL, NULL, false, false, false },
     { "sqs.claim", NORC_ROLE_BRIDGE, false,
-      "A bridge received a tick of an sqs queue and claims it for one of its executors. The claim is the instance's own row, taken under its lock: accepted when the instance waits (unassigned, or held by the sending bridge) or is already this executor's; duplicate when another executor holds it or it has started; cancelled when it has ended or is unknown. A digest that differs from the task's ends the instance ERROR (outcome cancelled). Not audited: a dispatch decision, like a scheduler's assignment.",
+      "A bridge received a tick of an sqs queue and claims it for one of its executors. The claim is the instance's own row, taken under its lock: accepted when the instance waits (unassigned, or held by the sending bridge) or is already this executor's; duplicate when another executor holds it or it has started (or run); cancelled when it ended without running or is unknown. A digest that differs from the task's ends the instance ERROR (outcome cancelled). Not audited: a dispatch decision, like a scheduler's assignment.",
       s_args_sqs_claim, s_cols_sqs_claim, NULL, NULL, false, false, false },
     { "sqs.release", NORC_ROLE_BRIDGE, false,
       "A bridge gives back a claimed instance its executor will not start (it is draining): unassigned, it waits again and is sent again.",

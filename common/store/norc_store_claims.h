@@ -26,9 +26,11 @@ typedef struct {
 //  - accepted when it waits (CREATED, and unassigned or held by a bridge,
 //    the one that sent it) or is held by this executor already (a copy
 //    claimed again by the same executor, which never starts a run twice);
-//  - duplicate when it has started, or another executor holds it;
+//  - duplicate when it has started (or run and ended), or another executor
+//    holds it;
 //  - cancelled when it does not exist, belongs to a queue that is not sqs,
-//    is another attempt than the message's, or has ended; and when the
+//    is another attempt than the message's, or has ended without running
+//    (killed while it waited); and when the
 //    digest does not match: it then ends ERROR (cancelled), as its
 //    definition is not the one that was sent.
 //  *outcome gets the outcome, why (whysize) the reason when not accepted,

@@ -11,7 +11,7 @@ typedef struct {
 } s_claim_args_t;
 
 static const char *s_sql_claim_read =
-    "SELECT i.status, COALESCE(i.executor_id, 0), i.attempt, q.kind, COALESCE(d.kind, 0) "
+    "SELECT i.status, COALESCE(i.executor_id, 0), i.attempt, q.kind, COALESCE(d.kind, 0), i.started_at IS NOT NULL "
     "FROM instances i JOIN queues q ON q.id = i.queue_id LEFT JOIN daemons d ON d.id = i.executor_id "
     "WHERE i.id = ? FOR UPDATE";
 static const char *s_sql_claim_take =
@@ -45,12 +45,18 @@ s_claim (norc_db_t *db, void *arg)
     int attempt = (int) norc_stmt_i64 (st, 2);
     int queue_kind = (int) norc_stmt_i64 (st, 3);
     int holder_kind = (int) norc_stmt_i64 (st, 4);
+    bool ran = norc_stmt_i64 (st, 5) != 0;
     if (queue_kind != NORC_QUEUE_SQS)
         snprintf (a->why, a->whysize, "its queue is not an sqs queue");
     else
     if (attempt != c->attempt)
         snprintf (a->why, a->whysize, "the message is for attempt %d; the instance is attempt %d", c->attempt,
                   attempt);
+    else
+    if (NORC_STATUS_IS_FINAL (status) && ran) {
+        *a->outcome = NORC_CLAIM_DUPLICATE;
+        snprintf (a->why, a->whysize, "it has run (%s)", norc_status_name (status));
+    }
     else
     if (NORC_STATUS_IS_FINAL (status))
         snprintf (a->why, a->whysize, "it has ended (%s)", norc_status_name (status));

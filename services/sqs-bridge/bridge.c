@@ -8,6 +8,7 @@
 #include "norc_service.h"
 #include "norc_metrics.h"
 #include "norc_enums.h"
+#include <signal.h>
 #include <unistd.h>
 
 char *
@@ -29,12 +30,6 @@ bridge_call_destroy (bridge_call_t **call_p)
     *call_p = NULL;
 }
 
-static void
-s_call_free (void **item)
-{
-    bridge_call_destroy ((bridge_call_t **) item);
-}
-
 uint64_t
 bridge_tag (bridge_t *self, bridge_call_kind_t kind, char **keys, size_t count)
 {
@@ -54,10 +49,8 @@ bridge_call_take (bridge_t *self, uint64_t tag)
     char key [32];
     bridge_key (tag, key, sizeof key);
     bridge_call_t *call = (bridge_call_t *) zhashx_lookup (self->calls, key);
-    if (call) {
-        zhashx_freefn (self->calls, key, NULL);
+    if (call)
         zhashx_delete (self->calls, key);
-    }
     return call;
 }
 
@@ -81,6 +74,15 @@ bridge_sqs_refused (bridge_t *self, const char *action, const bridge_sqs_answer_
     else
         norc_log_error ("%s: refused (%ld %s): %s", action, answer->status, answer->error.code,
                         answer->error.message);
+}
+
+void
+bridge_fault (bridge_t *self, const char *point)
+{
+    if (!self->fault || strcmp (self->fault, point))
+        return;
+    norc_log_warnx ("bridge.fault: killed at %s", point);
+    raise (SIGKILL);
 }
 
 char *
@@ -114,14 +116,14 @@ bridge_new (norc_config_t *config)
     self->queue = norc_strdup (norc_config_str (config, "bridge.queue"));
     self->sending = norc_config_bool (config, "bridge.send");
     self->receiving = norc_config_bool (config, "bridge.receive");
+    self->fault = norc_config_str (config, "bridge.fault");
     self->period_ms = (int) norc_config_int (config, "heartbeat.period_ms");
     self->window = (int) norc_config_int (config, "bridge.window");
     self->claim_deadline_ms = norc_config_int (config, "bridge.claim_deadline_ms");
     self->visibility_s = (int) norc_config_int (config, "bridge.visibility_s");
     self->wait_s = (int) norc_config_int (config, "bridge.wait_s");
     self->status = NORC_ST_RUNNING;
-    self->calls = zhashx_new ();
-    zhashx_set_destructor (self->calls, s_call_free);
+    self->calls = zhashx_new ();     //  (no destructor: a call taken out is its taker's)
     return self;
 }
 
@@ -135,6 +137,9 @@ bridge_destroy (bridge_t **self_p)
     bridge_recv_stop (self);
     bridge_sqs_destroy (&self->ops);
     bridge_sqs_destroy (&self->poll);
+    for (bridge_call_t *call = (bridge_call_t *) zhashx_first (self->calls); call;
+         call = (bridge_call_t *) zhashx_next (self->calls))
+        bridge_call_destroy (&call);
     zhashx_destroy (&self->calls);
     zloop_destroy (&self->loop);
     zsock_destroy (&self->api);
@@ -363,6 +368,7 @@ bridge_start (bridge_t *self)
                                  .insecure = !norc_config_bool (self->config, "bridge.tls_verify"),
                                  .timeout_ms = (self->wait_s + 10) * 1000L };
     int attempts = (int) norc_config_int (self->config, "bridge.attempts");
+    norc_http_init ();
     self->ops = bridge_sqs_new (&target, attempts);
     self->poll = bridge_sqs_new (&target, 1);
     self->loop = zloop_new ();

@@ -68,6 +68,7 @@ struct _bridge_t {
     char *url;                  //  its SQS queue (from the record)
     bool fifo;
     bool sending, receiving;
+    const char *fault;          //  bridge.fault: where it kills itself (failure tests)
     uint64_t id;                //  daemons.id
     int period_ms;
     int status;
@@ -110,6 +111,8 @@ bridge_call_t *bridge_call_take (bridge_t *self, uint64_t tag);
 void bridge_call_destroy (bridge_call_t **call_p);
 //  One line about a refused SQS call, at most every 10 s
 void bridge_sqs_refused (bridge_t *self, const char *action, const bridge_sqs_answer_t *answer);
+//  At a point named by bridge.fault: SIGKILL, as a crash there would be
+void bridge_fault (bridge_t *self, const char *point);
 //  A JSON body (caller frees), with QueueUrl added
 char *bridge_json (bridge_t *self, json_t *body);
 //  Ask the aggregator (the reply comes to bridge_recv_on_api)

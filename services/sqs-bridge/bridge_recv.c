@@ -45,6 +45,13 @@ s_exec_free (void **item)
     *item = NULL;
 }
 
+static void
+s_str_free (void **item)
+{
+    free (*item);
+    *item = NULL;
+}
+
 static bridge_exec_t *
 s_exec_by_id (bridge_t *self, uint64_t executor_id)
 {
@@ -116,6 +123,7 @@ s_claim (bridge_t *self, bridge_in_t *in, bridge_exec_t *exec)
     norc_strmap_set (&args, "executor", bridge_key (exec->executor_id, text, sizeof text));
     bridge_ask (self, in->request_id, "sqs.claim", &args);
     norc_strmap_clear (&args);
+    bridge_fault (self, "claim-sent");
 }
 
 //  Forget a message without deleting it: SQS gives it again after its
@@ -183,6 +191,7 @@ s_on_message (bridge_t *self, json_t *message)
     in->visible_until = now + self->visibility_s * NORC_US_PER_SEC;
     norc_msg_destroy (&tick);
     zhashx_insert (self->incoming, id, in);
+    bridge_fault (self, "received");
     bridge_exec_t *exec = s_pick (self);
     if (exec)
         s_claim (self, in, exec);
@@ -220,6 +229,7 @@ bridge_recv_on_answer (bridge_t *self, bridge_call_t *call, const bridge_sqs_ans
                 self->deleted++;
             zhashx_delete (self->incoming, call->keys [k]);
         }
+        bridge_fault (self, "deleted");
         json_array_foreach (json_object_get (root, "Failed"), i, entry)
             norc_log_warnx ("a message was not deleted (%s): it comes back and is found a copy",
                             json_string_value (json_object_get (entry, "Code")) ?: "?");
@@ -289,6 +299,7 @@ bridge_recv_on_api (bridge_t *self, norc_msg_t *reply)
     }
     else
     if (strcmp (outcome, "accepted") == 0) {
+        bridge_fault (self, "claim-answered");
         if (in->assigns == 0)
             self->accepted++;
         if (exec && exec->credits > 0)
@@ -334,6 +345,7 @@ bridge_recv_started (bridge_t *self, uint64_t instance_id)
     for (bridge_in_t *in = (bridge_in_t *) zhashx_first (self->incoming); in;
          in = (bridge_in_t *) zhashx_next (self->incoming))
         if (in->instance_id == instance_id && in->state == IN_ASSIGNED) {
+            bridge_fault (self, "started");
             s_delete (self, in);
             break;
         }
@@ -474,6 +486,7 @@ bridge_recv_start (bridge_t *self)
     self->incoming = zhashx_new ();
     zhashx_set_destructor (self->incoming, s_in_free);
     self->claims = zhashx_new ();
+    zhashx_set_destructor (self->claims, s_str_free);
     char *endpoint = norc_config_bind_endpoint (self->config, "bridge.dispatch");
     self->dispatch = endpoint ? norc_zmq_bind (ZMQ_ROUTER, endpoint) : NULL;
     free (endpoint);

@@ -207,6 +207,7 @@ bridge_send_on_answer (bridge_t *self, bridge_call_t *call, const bridge_sqs_ans
             self->resent++;
         self->sent++;
     }
+    bridge_fault (self, "sent");
     json_array_foreach (failed, i, entry) {
         const char *id = json_string_value (json_object_get (entry, "Id"));
         const char *code = json_string_value (json_object_get (entry, "Code"));

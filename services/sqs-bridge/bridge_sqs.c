@@ -7,6 +7,7 @@
 struct _bridge_sqs_t {
     zactor_t *actor;
     size_t busy;
+    volatile int cancel;        //  set on the way out: a long poll ends at once
 };
 
 typedef struct {
@@ -136,6 +137,7 @@ bridge_sqs_new (const norc_aws_target_t *target, int attempts)
     lane->target.session_token = lane->strings [5];
     lane->attempts = attempts > 0 ? attempts : 1;
     bridge_sqs_t *self = (bridge_sqs_t *) norc_calloc (1, sizeof (bridge_sqs_t));
+    lane->target.cancel = &self->cancel;
     self->actor = zactor_new (s_lane, lane);
     return self;
 }
@@ -145,6 +147,7 @@ bridge_sqs_destroy (bridge_sqs_t **self_p)
 {
     if (!self_p || !*self_p)
         return;
+    (*self_p)->cancel = 1;
     zactor_destroy (&(*self_p)->actor);
     free (*self_p);
     *self_p = NULL;

@@ -71,8 +71,12 @@ Test (store_claims, one_executor_holds_a_tick_whatever_copies_arrive)
     cr_expect_eq (s_claim (id, 1, e2, true, why), NORC_CLAIM_DUPLICATE);
     cr_expect (strstr (why, "started"), "%s", why);
     cr_expect_eq (s_holder, 0);
-    //  Ended: cancelled
+    //  Run and ended: still a copy
     norc_test_db_exec (s_db, "UPDATE instances SET status = 7, ended_at = UTC_TIMESTAMP(6)");
+    cr_expect_eq (s_claim (id, 1, e1, true, why), NORC_CLAIM_DUPLICATE);
+    cr_expect (strstr (why, "has run"), "%s", why);
+    //  Ended without running (killed while it waited): nothing to run
+    norc_test_db_exec (s_db, "UPDATE instances SET started_at = NULL, status = 9");
     cr_expect_eq (s_claim (id, 1, e1, true, why), NORC_CLAIM_CANCELLED);
     cr_expect (strstr (why, "ended"), "%s", why);
     //  Unknown

@@ -1,0 +1,238 @@
+//  End to end: a queue carried across sites by Amazon SQS (moto's server
+//  on loopback, signature checking on). The control plane's site runs the
+//  core services and a sending norc-sqs-bridge; the "remote" site runs a
+//  receiving bridge and an executor that takes work only from it. Each
+//  tick runs exactly once, checked from what the task itself wrote (one
+//  line per run), from the record, and from SQS as boto3 sees it (nothing
+//  left in the queue). The bridges are killed -9 at each point of a
+//  tick's way (bridge.fault) and started again: no tick runs twice, none
+//  is lost, and a redelivered copy is counted as a duplicate. A body that
+//  is not a tick is left alone and reaches the dead-letter queue.
+#include <criterion/criterion.h>
+#include "norc_test.h"
+#include "norc_moto.h"
+#include "norc_mem.h"
+#include <signal.h>
+#include <sys/wait.h>
+#include <unistd.h>
+
+NORC_TEST_E2E_SUITE (sqs_bridge, 240);
+
+#define OK(...) NORC_TEST_CTL_OK (s_sys, __VA_ARGS__)
+
+static norc_moto_t *s_moto;
+static char *s_url;
+static char *s_dispatch;
+static char *s_runs;
+
+//  The two sites, and the queue between them
+static void
+s_sites (const char *max_receives)
+{
+    s_moto = norc_moto_start ();
+    char *entry = norc_asprintf ("AWS_ENDPOINT_URL=%s", s_moto->endpoint);
+    norc_test_system_setenv (s_sys, entry);
+    free (entry);
+    entry = norc_asprintf ("AWS_ACCESS_KEY_ID=%s", s_moto->key);
+    norc_test_system_setenv (s_sys, entry);
+    free (entry);
+    entry = norc_asprintf ("AWS_SECRET_ACCESS_KEY=%s", s_moto->secret);
+    norc_test_system_setenv (s_sys, entry);
+    free (entry);
+    norc_test_system_setenv (s_sys, "AWS_REGION=us-east-1");
+    s_url = norc_moto_tool (s_moto, "queue", "far", max_receives, NULL);
+    s_dispatch = norc_asprintf ("ipc://%s/bridge-dispatch", s_sys->dir);
+    s_runs = norc_asprintf ("%s/runs", s_sys->dir);
+    OK ("queue", "add", "Far", "--kind", "sqs", "--url", s_url);
+    char *command = norc_asprintf ("echo $NORC_INSTANCE_ID >> %s", s_runs);
+    OK ("task", "add", "Mark", "--command", command);
+    free (command);
+}
+
+static void
+s_sites_end (void)
+{
+    norc_moto_stop (&s_moto);
+    free (s_url);
+    free (s_dispatch);
+    free (s_runs);
+}
+
+static pid_t
+s_bridge (bool sending, const char *fault)
+{
+    const char *args [] = { "--bridge.queue", "Far", "--bridge.send", sending ? "true" : "false", "--bridge.receive",
+                            sending ? "false" : "true", "--bridge.dispatch", s_dispatch, "--bridge.visibility_s", "5",
+                            "--bridge.claim_deadline_ms", "20000", "--bridge.fault", fault ? fault : "", NULL };
+    return norc_test_system_start (s_sys, "norc-sqs-bridge", args);
+}
+
+//  The remote site's executor: its dispatcher is the receiving bridge
+static void
+s_remote_executor (void)
+{
+    const char *args [] = { "Far", "-c", "4", "--scheduler.dispatch", s_dispatch, NULL };
+    norc_test_system_start (s_sys, "norc-executor", args);
+}
+
+//  Wait for a process the test started to end (a fault killed it)
+static void
+s_wait_dead (pid_t pid)
+{
+    for (int i = 0; i < 300 && kill (pid, 0) == 0; i++) {
+        waitpid (pid, NULL, WNOHANG);
+        usleep (100000);
+    }
+    cr_assert_neq (kill (pid, 0), 0, "the bridge did not reach its fault");
+}
+
+//  Every instance of the schedule ran exactly once: as many lines as
+//  ticks, each a different instance, each instance SUCCESS
+static void
+s_exactly_once (int64_t ticks)
+{
+    norc_test_db_wait_count (s_db, "SELECT COUNT(*) FROM instances WHERE status = 7", ticks, 90000);
+    norc_test_system_settle (s_sys);
+    cr_expect_eq (norc_test_db_int (s_db, "SELECT COUNT(*) FROM instances"), ticks, "one instance per tick");
+    FILE *file = fopen (s_runs, "r");
+    cr_assert_not_null (file);
+    uint64_t seen [64];
+    size_t count = 0;
+    unsigned long long id;
+    while (fscanf (file, "%llu", &id) == 1 && count < 64) {
+        for (size_t i = 0; i < count; i++)
+            cr_expect_neq (seen [i], id, "instance %llu ran twice", id);
+        seen [count++] = id;
+    }
+    fclose (file);
+    cr_expect_eq ((int64_t) count, ticks, "%zu runs for %lld ticks", count, (long long) ticks);
+}
+
+//  Nothing left in SQS, as boto3 sees it (once the last delete is in)
+static void
+s_queue_empty (void)
+{
+    char *count = NULL;
+    for (int i = 0; i < 100; i++) {
+        free (count);
+        count = norc_moto_tool (s_moto, "count", s_url, NULL);
+        if (strcmp (count, "0 0") == 0)
+            break;
+        usleep (100000);
+    }
+    cr_expect_str_eq (count, "0 0", "visible and in flight");
+    free (count);
+}
+
+static bool
+s_bridge_log_has (const char *text)
+{
+    char *command = norc_asprintf ("grep -q '%s' %s/norc-sqs-bridge-*.log", text, s_sys->dir);
+    const char *argv [] = { "/bin/sh", "-c", command, NULL };
+    int rc = norc_test_run (argv, NULL, NULL, NULL);
+    free (command);
+    return rc == 0;
+}
+
+Test (sqs_bridge, each_tick_crosses_once_and_runs_on_the_remote_site)
+{
+    s_sites ("5");
+    s_bridge (true, NULL);
+    s_bridge (false, NULL);
+    s_remote_executor ();
+    OK ("schedule", "add", "Mark", "--queue", "Far", "--period", "1", "--reps", "5");
+    s_exactly_once (5);
+    s_queue_empty ();
+    //  The run is recorded as any other: started and ended by the remote executor
+    cr_expect_eq (norc_test_db_int (s_db, "SELECT COUNT(*) FROM instances i JOIN daemons d ON d.id = i.executor_id "
+                                          "WHERE d.kind = 2 AND i.started_at IS NOT NULL"), 5);
+    s_sites_end ();
+}
+
+//  A receiving bridge killed -9 at one point of a tick's way, then started
+//  again: the tick runs once all the same
+static void
+s_killed_at (const char *fault, int64_t ticks)
+{
+    s_sites ("50");
+    s_bridge (true, NULL);
+    pid_t receiver = s_bridge (false, fault);
+    s_remote_executor ();
+    OK ("schedule", "add", "Mark", "--queue", "Far", "--period", "1", "--reps", ticks == 1 ? "1" : "3");
+    s_wait_dead (receiver);
+    s_bridge (false, NULL);
+    s_exactly_once (ticks);
+    s_queue_empty ();
+    s_sites_end ();
+}
+
+Test (sqs_bridge, killed_after_receiving_no_tick_is_lost)
+{
+    s_killed_at ("received", 3);
+}
+
+Test (sqs_bridge, killed_after_asking_the_claim_no_tick_is_lost)
+{
+    s_killed_at ("claim-sent", 3);
+}
+
+Test (sqs_bridge, killed_after_the_claims_answer_the_holder_runs_it_once)
+{
+    s_killed_at ("claim-answered", 3);
+}
+
+Test (sqs_bridge, killed_after_the_start_the_copy_is_a_duplicate)
+{
+    s_killed_at ("started", 3);
+    //  The message came back after its visibility timeout and was found a copy
+    cr_expect (s_bridge_log_has ("copy of a tick claimed already"));
+}
+
+Test (sqs_bridge, killed_after_the_delete_nothing_runs_again)
+{
+    s_killed_at ("deleted", 3);
+}
+
+//  The sending bridge killed -9 after a send: recorded dead, what it held
+//  waits again and the new one sends it again; the copies are duplicates
+Test (sqs_bridge, a_sender_killed_after_sending_leaves_one_run_per_tick)
+{
+    s_sites ("50");
+    pid_t sender = s_bridge (true, "sent");
+    s_bridge (false, NULL);
+    s_remote_executor ();
+    OK ("schedule", "add", "Mark", "--queue", "Far", "--period", "1", "--reps", "3");
+    s_wait_dead (sender);
+    s_bridge (true, NULL);
+    s_exactly_once (3);
+    s_queue_empty ();
+    s_sites_end ();
+}
+
+//  A body that is not a tick: never run, never deleted by Norc, moved by
+//  SQS's redrive policy to the dead-letter queue; work goes on meanwhile
+Test (sqs_bridge, a_poison_message_reaches_the_dead_letter_queue)
+{
+    s_sites ("2");
+    s_bridge (false, NULL);
+    s_bridge (true, NULL);
+    s_remote_executor ();
+    char *id = norc_moto_tool (s_moto, "send", s_url, "this is not a tick", NULL);
+    free (id);
+    OK ("schedule", "add", "Mark", "--queue", "Far", "--period", "1", "--reps", "2");
+    s_exactly_once (2);
+    char *dlq = norc_asprintf ("%s-dlq", s_url);
+    char *count = NULL;
+    for (int i = 0; i < 300; i++) {
+        free (count);
+        count = norc_moto_tool (s_moto, "count", dlq, NULL);
+        if (strcmp (count, "1 0") == 0)
+            break;
+        usleep (100000);
+    }
+    cr_expect_str_eq (count, "1 0", "the poison message is in the dead-letter queue");
+    free (count);
+    free (dlq);
+    cr_expect (s_bridge_log_has ("is not a tick"));
+    s_sites_end ();
+}
