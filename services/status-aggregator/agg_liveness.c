@@ -131,7 +131,8 @@ agg_live_heartbeat (aggregator_t *self, norc_heartbeat_t *hb)
     beat->status = hb->status ? hb->status : NORC_ST_RUNNING;
     beat->at = norc_now_us ();
     beat->dirty = true;
-    beat->kind = hb->kind && strcmp (hb->kind, "scheduler") == 0 ? NORC_DAEMON_SCHEDULER : NORC_DAEMON_EXECUTOR;
+    int kind = hb->kind ? norc_enum_code (&norc_enum_daemon_kind, hb->kind) : -1;
+    beat->kind = kind > 0 ? kind : NORC_DAEMON_EXECUTOR;
     snprintf (beat->host, sizeof beat->host, "%s", hb->host ? hb->host : "");
     beat->pid = hb->pid;
     beat->running = hb->running;
@@ -295,9 +296,11 @@ agg_live_on_sweep (zloop_t *loop, int timer_id, void *arg)
     bool released = false;
     for (size_t i = 0; i < count; i++) {
         norc_dead_t *d = &dead [i];
-        bool is_executor = d->kind == NORC_DAEMON_EXECUTOR;
+        bool is_executor = d->kind != NORC_DAEMON_SCHEDULER;
+        const char *kind = norc_enum_name (&norc_enum_daemon_kind, d->kind);
+        kind = kind ? kind : "executor";
         norc_log_warnx ("%s=%llu: no heartbeat for %lld ms: marked dead; %zu instances ended as ERROR, "
-                        "%zu waiting again, %d schedules released", is_executor ? "executor" : "scheduler",
+                        "%zu waiting again, %d schedules released", kind,
                         (unsigned long long) d->id, (long long) self->failure_ms, d->ended_count,
                         d->requeued_count, d->leases_released);
         norc_msg_t *event = agg_event (NULL, 0, NORC_ST_ERROR);
@@ -307,7 +310,9 @@ agg_live_on_sweep (zloop_t *loop, int timer_id, void *arg)
             ? norc_asprintf ("no heartbeat; %zu instances ended as ERROR, %zu waiting again",
                              d->ended_count, d->requeued_count)
             : norc_asprintf ("no heartbeat; %d schedules released", d->leases_released);
-        agg_api_publish (self->stream, &event, is_executor ? "executor.status" : "scheduler.status");
+        char topic [32];
+        snprintf (topic, sizeof topic, "%s.status", kind);
+        agg_api_publish (self->stream, &event, topic);
         for (size_t j = 0; j < d->ended_count; j++) {
             event = agg_event (NULL, d->ended [j], NORC_ST_ERROR);
             event->event.daemon_id = d->id;

@@ -468,8 +468,9 @@ s_on_event (aggregator_t *self, norc_msg_t *msg)
                 event = agg_event (NULL, 0, m->status);
                 event->event.daemon_id = m->daemon_id;
                 event->event.detail = m->reason ? norc_strdup (m->reason) : NULL;
-                s_publish_later (self, event, m->kind && strcmp (m->kind, "scheduler") == 0
-                                 ? "scheduler.status" : "executor.status");
+                s_publish_later (self, event, m->kind && strcmp (m->kind, "scheduler") == 0 ? "scheduler.status"
+                                            : m->kind && strcmp (m->kind, "bridge") == 0 ? "bridge.status"
+                                            : "executor.status");
             }
             break;
         }
@@ -657,13 +658,15 @@ s_on_metrics (zloop_t *loop, int timer_id, void *arg)
             norc_metrics_set ("norc_queue_oldest_age_seconds", labels, oldest ? strtod (oldest, NULL) / 1e6 : 0);
         }
     norc_rows_clear (&rows);
-    int up [2] = { 0, 0 };
+    int up [3] = { 0, 0, 0 };
     for (s_beat_t *beat = (s_beat_t *) zhashx_first (self->beats); beat;
          beat = (s_beat_t *) zhashx_next (self->beats))
         if (beat->at >= alive_after)
-            up [beat->kind == NORC_DAEMON_SCHEDULER ? 0 : 1]++;
+            up [beat->kind == NORC_DAEMON_SCHEDULER ? 0 : beat->kind == NORC_DAEMON_BRIDGE ? 2 : 1]++;
     norc_metrics_set ("norc_daemons_up", "kind=\"scheduler\"", up [0]);
     norc_metrics_set ("norc_daemons_up", "kind=\"executor\"", up [1]);
+    if (up [2])
+        norc_metrics_set ("norc_daemons_up", "kind=\"bridge\"", up [2]);
     return 0;
 }
 
