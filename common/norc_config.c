@@ -84,7 +84,7 @@ static const s_key_t s_keys [] = {
     { "bridge.window", T_INT, "1000", 1, 100000,
       "norc-sqs-bridge: most instances it holds to send or sent and not claimed yet" },
     { "bridge.claim_deadline_ms", T_INT, "60000", 1000, 86400000,
-      "norc-sqs-bridge: an instance sent and not claimed within this is sent again (the same deduplication id)" },
+      "norc-sqs-bridge: an instance sent and not claimed within this is sent again (the same deduplication id; the wait doubles with each send, at most 15 min)" },
     { "bridge.visibility_s", T_INT, "30", 5, 43200,
       "norc-sqs-bridge: the visibility timeout of a received message while its tick is claimed (extended until its run starts)" },
     { "bridge.wait_s", T_INT, "20", 0, 20, "norc-sqs-bridge: the long poll of ReceiveMessage, seconds" },

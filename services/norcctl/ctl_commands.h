@@ -28,6 +28,9 @@ ctl_handler_fn ctl_api_audit_verify,
                ctl_local_help,
                ctl_local_keys_gen,
                ctl_local_keys_show,
-               ctl_local_version;
+               ctl_local_version,
+               ctl_sqs_dlq_list,
+               ctl_sqs_dlq_redrive,
+               ctl_sqs_dlq_show;
 
 #endif

@@ -171,6 +171,23 @@ s_on_message (bridge_t *self, json_t *message)
     }
     const char *why = NULL;
     norc_msg_t *tick = norc_tick_decode (body, body ? strlen (body) : 0, &why);
+    //  Another message for a tick held here (a copy sent again): the one
+    //  held decides; this copy goes (were this bridge to die first, the
+    //  one held comes back)
+    for (bridge_in_t *held = tick ? (bridge_in_t *) zhashx_first (self->incoming) : NULL; held;
+         held = (bridge_in_t *) zhashx_next (self->incoming))
+        if (held->instance_id == tick->sqs_tick.instance_id && held->attempt == tick->sqs_tick.attempt) {
+            self->duplicates++;
+            norc_log_info ("instance=%llu: a copy of a tick claimed already (held here): its message is deleted",
+                           (unsigned long long) held->instance_id);
+            norc_msg_destroy (&tick);
+            in = (bridge_in_t *) norc_calloc (1, sizeof (bridge_in_t));
+            in->message_id = norc_strdup (id);
+            in->receipt = norc_strdup (receipt);
+            zhashx_insert (self->incoming, id, in);
+            s_delete (self, in);
+            return;
+        }
     if (!tick) {
         //  Poison: never run, never deleted here; SQS's redrive policy
         //  moves it to the dead-letter queue after maxReceiveCount
@@ -455,7 +472,7 @@ bridge_recv_beat (bridge_t *self)
         }
         if (in->state != IN_DELETING && in->visible_until - now < self->visibility_s * NORC_US_PER_SEC / 2
         &&  count < 10) {
-            char id [16];
+            char id [32];
             snprintf (id, sizeof id, "v%zu", count);
             json_array_append_new (entries, json_pack ("{s:s, s:s, s:i}", "Id", id, "ReceiptHandle", in->receipt,
                                                        "VisibilityTimeout", self->visibility_s));

@@ -4,11 +4,11 @@
 //  committed to the record, held by this bridge. It sends each as an
 //  SQS-TICK (SendMessageBatch, ten at a time), and keeps it, reported as
 //  running in its HELLO, until the stream says it was claimed, started or
-//  ended. One sent and not claimed within bridge.claim_deadline_ms is let
-//  go: the scheduler, finding it held by this bridge and not reported,
-//  hands it over again, and it is sent again with the same deduplication
-//  id. After a restart the same happens to everything sent before: the
-//  record is what is held, never this process's memory.
+//  ended. One sent and not claimed within bridge.claim_deadline_ms is sent
+//  again with the same deduplication id (the deadline doubling each time,
+//  at most 15 min). After a restart, what this process held waits again
+//  in the record (the dead bridge's assignments) and is handed to the next
+//  bridge: the record is what is held, never this process's memory.
 #include "bridge_internal.h"
 #include "norc_tick.h"
 #include "norc_zmq.h"
@@ -244,23 +244,35 @@ bridge_send_gone (bridge_t *self, uint64_t instance_id)
     }
 }
 
-//  Every heartbeat: what was sent long ago and never claimed is let go
-//  (the scheduler hands it over again), then HELLO
+//  How long a send waits for its claim: the deadline, doubled for each
+//  send already made, at most a quarter of an hour (a site that is down
+//  for a day gets a few copies of each tick, not thousands)
+static int64_t
+s_deadline_ms (bridge_t *self, const bridge_out_t *out)
+{
+    int64_t deadline = self->claim_deadline_ms;
+    for (int i = 1; i < out->sends && deadline < 900000; i++)
+        deadline *= 2;
+    return deadline < 900000 || self->claim_deadline_ms > 900000 ? deadline : 900000;
+}
+
+//  Every heartbeat: what was sent and not claimed by its deadline is sent
+//  again (the same deduplication id), then HELLO
 void
 bridge_send_beat (bridge_t *self)
 {
     norc_us_t now = norc_mono_us ();
-    zlist_t *late = zlist_new ();
     for (bridge_out_t *out = (bridge_out_t *) zhashx_first (self->outgoing); out;
-         out = (bridge_out_t *) zhashx_next (self->outgoing))
-        if (out->sent && now - out->sent_at > self->claim_deadline_ms * 1000)
-            zlist_append (late, (void *) zhashx_cursor (self->outgoing));
-    for (const char *key = (const char *) zlist_first (late); key; key = (const char *) zlist_next (late)) {
-        norc_log_warnx ("instance=%s: sent %lld s ago and not claimed: sent again (is a receiving site up?)", key,
-                        (long long) (self->claim_deadline_ms / 1000));
-        zhashx_delete (self->outgoing, key);
+         out = (bridge_out_t *) zhashx_next (self->outgoing)) {
+        int64_t deadline = s_deadline_ms (self, out);
+        if (out->sent && out->sends && now - out->sent_at > deadline * 1000) {
+            norc_log_warnx ("instance=%llu: sent %d times, the last %lld s ago, and not claimed: sent again "
+                            "(is a receiving site up?)", (unsigned long long) out->instance_id, out->sends,
+                            (long long) (deadline / 1000));
+            out->sent = false;
+            out->not_before = 0;
+        }
     }
-    zlist_destroy (&late);
     bridge_send_hello (self);
     bridge_send_flush (self);
 }

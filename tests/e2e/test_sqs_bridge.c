@@ -59,12 +59,19 @@ s_sites_end (void)
 }
 
 static pid_t
-s_bridge (bool sending, const char *fault)
+s_bridge_waiting (bool sending, const char *fault, const char *claim_deadline_ms)
 {
     const char *args [] = { "--bridge.queue", "Far", "--bridge.send", sending ? "true" : "false", "--bridge.receive",
                             sending ? "false" : "true", "--bridge.dispatch", s_dispatch, "--bridge.visibility_s", "5",
-                            "--bridge.claim_deadline_ms", "20000", "--bridge.fault", fault ? fault : "", NULL };
+                            "--bridge.claim_deadline_ms", claim_deadline_ms, "--bridge.fault", fault ? fault : "",
+                            NULL };
     return norc_test_system_start (s_sys, "norc-sqs-bridge", args);
+}
+
+static pid_t
+s_bridge (bool sending, const char *fault)
+{
+    return s_bridge_waiting (sending, fault, "20000");
 }
 
 //  The remote site's executor: its dispatcher is the receiving bridge
@@ -209,8 +216,36 @@ Test (sqs_bridge, a_sender_killed_after_sending_leaves_one_run_per_tick)
     s_sites_end ();
 }
 
+//  No site receives for a while: the tick is sent again after its claim
+//  deadline; once a site receives, one copy runs and the other is a
+//  duplicate (a standard queue keeps both)
+Test (sqs_bridge, a_tick_not_claimed_in_time_is_sent_again_and_runs_once)
+{
+    s_sites ("50");
+    s_bridge_waiting (true, NULL, "1000");
+    OK ("schedule", "add", "Mark", "--queue", "Far", "--period", "1", "--reps", "1");
+    char *count = NULL;
+    for (int i = 0; i < 100; i++) {
+        free (count);
+        count = norc_moto_tool (s_moto, "count", s_url, NULL);
+        if (atoi (count) >= 2)
+            break;
+        usleep (100000);
+    }
+    cr_expect_geq (atoi (count), 2, "sent again: %s", count);
+    free (count);
+    cr_expect (s_bridge_log_has ("not claimed: sent again"));
+    s_bridge (false, NULL);
+    s_remote_executor ();
+    s_exactly_once (1);
+    s_queue_empty ();
+    cr_expect (s_bridge_log_has ("copy of a tick claimed already"));
+    s_sites_end ();
+}
+
 //  A body that is not a tick: never run, never deleted by Norc, moved by
-//  SQS's redrive policy to the dead-letter queue; work goes on meanwhile
+//  SQS's redrive policy to the dead-letter queue; work goes on meanwhile.
+//  norcctl sqs dlq lists it and moves it back
 Test (sqs_bridge, a_poison_message_reaches_the_dead_letter_queue)
 {
     s_sites ("2");
@@ -232,7 +267,23 @@ Test (sqs_bridge, a_poison_message_reaches_the_dead_letter_queue)
     }
     cr_expect_str_eq (count, "1 0", "the poison message is in the dead-letter queue");
     free (count);
-    free (dlq);
     cr_expect (s_bridge_log_has ("is not a tick"));
+    //  norcctl reads it, and moves it back
+    char *out = NULL, *err = NULL;
+    cr_assert_eq (norc_test_system_ctl (s_sys, &out, &err, "sqs", "dlq", "list", "Far", NULL), 0, "%s", err);
+    cr_expect (strstr (out, "poison: ") && strstr (out, "1 messages in"), "%s", out);
+    free (out);
+    free (err);
+    count = norc_moto_tool (s_moto, "count", dlq, NULL);
+    cr_expect_str_eq (count, "1 0", "listing leaves it there, visible");
+    free (count);
+    cr_assert_eq (norc_test_system_ctl (s_sys, &out, &err, "sqs", "dlq", "redrive", "Far", NULL), 0, "%s", err);
+    cr_expect (strstr (out, "1 messages moved back"), "%s", out);
+    free (out);
+    free (err);
+    count = norc_moto_tool (s_moto, "count", dlq, NULL);
+    cr_expect_str_eq (count, "0 0", "moved out of the dead-letter queue");
+    free (count);
+    free (dlq);
     s_sites_end ();
 }
