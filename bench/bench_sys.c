@@ -56,6 +56,7 @@ bench_sys_startv (bench_sys_t *sys, const char *binary, const char *const *args)
 {
     char *path = norc_asprintf ("%s/%s", bench_bin, binary);
     char *log = norc_asprintf ("%s/%s-%d.log", bench_dir, binary, sys->serial);
+    fflush (stdout);
     pid_t pid = fork ();
     if (pid == 0) {
         int fd = open (log, O_WRONLY | O_CREAT | O_APPEND, 0644);
@@ -71,8 +72,19 @@ bench_sys_startv (bench_sys_t *sys, const char *binary, const char *const *args)
     }
     free (path);
     free (log);
-    sys->pids [sys->count++] = pid;
+    if (sys->count < (int) (sizeof sys->pids / sizeof sys->pids [0]))
+        sys->pids [sys->count++] = pid;
     return pid;
+}
+
+void
+bench_sys_kill (bench_sys_t *sys, pid_t pid)
+{
+    kill (pid, SIGKILL);
+    waitpid (pid, NULL, 0);
+    for (int i = 0; i < sys->count; i++)
+        if (sys->pids [i] == pid)
+            sys->pids [i] = sys->pids [--sys->count];
 }
 
 pid_t

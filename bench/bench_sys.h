@@ -29,6 +29,8 @@ void bench_sys_init (bench_sys_t *sys, const char *name);
 pid_t bench_sys_startv (bench_sys_t *sys, const char *binary, const char *const *args);
 pid_t bench_sys_start (bench_sys_t *sys, const char *binary, const char *a1, const char *a2, const char *a3,
                        const char *a4);
+//  Kill one of its services at once (SIGKILL) and forget it.
+void bench_sys_kill (bench_sys_t *sys, pid_t pid);
 //  Stop its services (SIGTERM, then wait) and drop its database.
 void bench_sys_stop (bench_sys_t *sys);
 

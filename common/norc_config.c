@@ -87,6 +87,8 @@ static const s_key_t s_keys [] = {
       "norc-sqs-bridge: an instance sent and not claimed within this is sent again (the same deduplication id; the wait doubles with each send, at most 15 min)" },
     { "bridge.visibility_s", T_INT, "30", 5, 43200,
       "norc-sqs-bridge: the visibility timeout of a received message while its tick is claimed (extended until its run starts)" },
+    { "bridge.batch_ms", T_INT, "10", 0, 10000,
+      "norc-sqs-bridge: how long a send, a receive or a delete waits for ten to make one SQS request (latency traded for requests, which AWS bills)" },
     { "bridge.wait_s", T_INT, "20", 0, 20, "norc-sqs-bridge: the long poll of ReceiveMessage, seconds" },
     { "bridge.attempts", T_INT, "6", 1, 100,
       "norc-sqs-bridge: tries of one SQS call that AWS says to retry (throttled, 5xx, no answer), with full-jitter backoff" },

@@ -125,6 +125,18 @@ norc_link_send (norc_link_t *self, norc_msg_t **msg_p)
 }
 
 void
+norc_link_send_tagged (norc_link_t *self, norc_msg_t **msg_p, uint64_t tag)
+{
+    norc_outbox_send_tagged (self->outbox, msg_p, tag);
+}
+
+void
+norc_link_on_acked (norc_link_t *self, norc_outbox_acked_fn *fn, void *arg)
+{
+    norc_outbox_on_acked (self->outbox, fn, arg);
+}
+
+void
 norc_link_beat (norc_link_t *self, int status, int running, int free_slots)
 {
     norc_msg_t *msg = norc_msg_new (NORC_MSG_HEARTBEAT);

@@ -13,6 +13,7 @@
 #define NORC_LINK_H_INCLUDED
 #include "norc_msg.h"
 #include "norc_config.h"
+#include "norc_outbox.h"
 
 typedef struct _norc_link_t norc_link_t;
 
@@ -67,6 +68,11 @@ zsock_t *norc_link_socket (norc_link_t *self);
 
 //  Send an event through the outbox (its seq is set here); consumes *msg_p
 void norc_link_send (norc_link_t *self, norc_msg_t **msg_p);
+
+//  The same, with a tag handed to the on_acked callback once the
+//  aggregator has committed the event (norc_outbox_send_tagged)
+void norc_link_send_tagged (norc_link_t *self, norc_msg_t **msg_p, uint64_t tag);
+void norc_link_on_acked (norc_link_t *self, norc_outbox_acked_fn *fn, void *arg);
 
 //  A HEARTBEAT with the daemon's status (and, for an executor, its running
 //  and free slots), then whatever waited too long for its ACK again.

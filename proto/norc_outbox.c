@@ -15,6 +15,7 @@
 
 typedef struct {
     uint64_t seq;
+    uint64_t tag;           //  for on_acked (0: none)
     norc_us_t sent_at;      //  monotonic
     zframe_t *frame;        //  the encoded message
 } s_entry_t;
@@ -25,6 +26,8 @@ struct _norc_outbox_t {
     uint64_t next_seq;
     zlistx_t *entries;      //  s_entry_t, least recently sent first
     zhashx_t *index;        //  &entry->seq -> the entry's handle in entries
+    norc_outbox_acked_fn *on_acked;
+    void *on_acked_arg;
 };
 
 static size_t
@@ -113,6 +116,19 @@ s_transmit (norc_outbox_t *self, s_entry_t *entry)
 uint64_t
 norc_outbox_send (norc_outbox_t *self, norc_msg_t **msg_p)
 {
+    return norc_outbox_send_tagged (self, msg_p, 0);
+}
+
+void
+norc_outbox_on_acked (norc_outbox_t *self, norc_outbox_acked_fn *fn, void *arg)
+{
+    self->on_acked = fn;
+    self->on_acked_arg = arg;
+}
+
+uint64_t
+norc_outbox_send_tagged (norc_outbox_t *self, norc_msg_t **msg_p, uint64_t tag)
+{
     norc_msg_t *msg = *msg_p;
     uint64_t *seq = s_seq_field (msg);
     assert (seq);
@@ -122,6 +138,7 @@ norc_outbox_send (norc_outbox_t *self, norc_msg_t **msg_p)
     if (norc_msg_encode (msg, buf) == NORC_OK) {
         s_entry_t *entry = (s_entry_t *) norc_calloc (1, sizeof (s_entry_t));
         entry->seq = result;
+        entry->tag = tag;
         entry->frame = zframe_new (norc_buf_data (buf), norc_buf_size (buf));
         zhashx_insert (self->index, &entry->seq, zlistx_add_end (self->entries, entry));
         s_transmit (self, entry);
@@ -138,6 +155,9 @@ norc_outbox_ack (norc_outbox_t *self, uint64_t seq)
 {
     void *handle = zhashx_lookup (self->index, &seq);
     if (handle) {
+        s_entry_t *entry = (s_entry_t *) zlistx_handle_item (handle);
+        if (entry->tag && self->on_acked)
+            self->on_acked (self->on_acked_arg, entry->tag);
         zhashx_delete (self->index, &seq);
         zlistx_delete (self->entries, handle);
     }

@@ -16,6 +16,14 @@ void           norc_outbox_destroy (norc_outbox_t **self_p);
 //  Always consumes *msg_p. Returns the sequence number.
 uint64_t norc_outbox_send (norc_outbox_t *self, norc_msg_t **msg_p);
 
+//  The same, with a tag (non-zero) handed to the on_acked callback once
+//  the peer holds the message: what the sender may let go of then.
+uint64_t norc_outbox_send_tagged (norc_outbox_t *self, norc_msg_t **msg_p, uint64_t tag);
+
+//  Called with a tagged message's tag when its acknowledgement comes.
+typedef void (norc_outbox_acked_fn) (void *arg, uint64_t tag);
+void     norc_outbox_on_acked (norc_outbox_t *self, norc_outbox_acked_fn *fn, void *arg);
+
 //  The peer holds seq: forget it. Unknown numbers are ignored.
 void     norc_outbox_ack (norc_outbox_t *self, uint64_t seq);
 

@@ -67,7 +67,12 @@ s_send_ended (executor_t *self, uint64_t instance_id, int status, int exit_code,
     }
     m->reason = reason ? norc_strdup (reason) : NULL;
     m->reason_code = why;
-    norc_link_send (self->link, &msg);
+    //  The run's record stays in the spool, with how it ended, until the
+    //  aggregator has the end (executor_on_end_acked): an executor killed
+    //  before that is followed by one that reports this end, never by a
+    //  second run of an instance the record still shows waiting
+    exec_spool_run_ended (self->spool, instance_id, status, exit_code, signal);
+    norc_link_send_tagged (self->link, &msg, instance_id);
 }
 
 //  A run's head may grow by `keep` bytes while the spool stays within
@@ -285,7 +290,6 @@ s_finish (executor_t *self, exec_run_t *run)
 {
     s_drain (self, run);
     s_output_end (self, run);
-    exec_spool_run_forget (self->spool, run->instance_id);
     if (run->timeout_timer >= 0)
         zloop_timer_end (self->loop, run->timeout_timer);
     if (run->in_cgroup) {

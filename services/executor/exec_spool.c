@@ -168,13 +168,23 @@ s_lost_runs (exec_spool_t *self, const char *path)
     char line [RUN_RECORD + 2];
     while (file && fgets (line, sizeof line, file)) {
         unsigned long long id = 0, since = 0, until = 0;
-        int pgid = 0;
-        int fields = sscanf (line, "%llu %d %llu %llu", &id, &pgid, &since, &until);
+        int pgid = 0, status = 0, exit_code = 0, signal = 0;
+        char ended = 0;
+        int fields = sscanf (line, "%llu %d %llu %llu %c %d %d %d", &id, &pgid, &since, &until, &ended, &status,
+                             &exit_code, &signal);
         if (fields < 3 || id == 0)
             continue;
         if (fields == 3)
             until = since;
         exec_spool_leftover_t *l = s_leftover (self, id);
+        if (fields == 8 && ended == 'E' && NORC_STATUS_IS_FINAL (status)) {
+            //  It had ended; its end had not reached the record
+            l->ended = true;
+            l->status = status;
+            l->exit_code = exit_code;
+            l->signal = signal;
+            continue;
+        }
         l->lost_run = true;
         //  Only the very process that was started, never a reused number:
         //  it began within the interval recorded around its spawn
@@ -470,6 +480,19 @@ exec_spool_run_record (exec_spool_t *self, uint64_t id, pid_t pgid, uint64_t sin
         return NORC_ERROR;
     self->runs [index] = id;
     return NORC_OK;
+}
+
+void
+exec_spool_run_ended (exec_spool_t *self, uint64_t id, int status, int exit_code, int signal)
+{
+    for (size_t i = 0; i < self->runs_size; i++)
+        if (self->runs [i] == id) {
+            //  (the process group is gone: 0 as pgid, never signalled)
+            char text [RUN_RECORD];
+            snprintf (text, sizeof text, "%llu 0 0 0 E %d %d %d", (unsigned long long) id, status, exit_code, signal);
+            s_run_write (self, i, text);
+            return;
+        }
 }
 
 void

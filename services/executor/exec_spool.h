@@ -23,6 +23,8 @@ typedef struct {
     uint64_t instance_id;
     bool lost_run;              //  its child was running when the executor died
     bool stopped;               //  ... and its process group was still there: SIGKILLed
+    bool ended;                 //  its child had ended, the end not yet recorded by the aggregator:
+    int status, exit_code, signal;  //  ... how it ended
     char *log;                  //  spool file of its output, NULL if none
 } exec_spool_leftover_t;
 
@@ -57,8 +59,11 @@ uint64_t exec_spool_clock (void);
 //  Remember that instance id runs as process group pgid, spawned after
 //  `since` (exec_spool_clock before the spawn) and before now: a later
 //  executor signals the group only if its leader started in that interval.
-//  Forget it.
+//  Note how it ended (kept until the aggregator has the end: a later
+//  executor reports it then, instead of a lost run). Forget it (once the
+//  aggregator has the end).
 int exec_spool_run_record (exec_spool_t *self, uint64_t id, pid_t pgid, uint64_t since);
+void exec_spool_run_ended (exec_spool_t *self, uint64_t id, int status, int exit_code, int signal);
 void exec_spool_run_forget (exec_spool_t *self, uint64_t id);
 
 //  The instances adopted at open, each once: lost runs have their process

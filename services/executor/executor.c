@@ -459,6 +459,14 @@ s_registered (void *arg, uint64_t old, uint64_t id)
     s_send_hello (self);
 }
 
+//  The aggregator has an instance's end: its run's record goes
+static void
+s_end_acked (void *arg, uint64_t instance_id)
+{
+    executor_t *self = (executor_t *) arg;
+    exec_spool_run_forget (self->spool, instance_id);
+}
+
 static int
 s_handle_events (zloop_t *loop, zsock_t *sock, void *arg)
 {
@@ -547,6 +555,23 @@ s_reconcile (executor_t *self)
             norc_log_info ("instance=%llu: its log was not spooled; its closing lines go to the end of what the "
                            "archiver holds", (unsigned long long) l->instance_id);
         }
+        if (l->ended) {
+            //  It had ended and its end was on its way: reported as it
+            //  was (its log closed by the executor that ran it)
+            if (log)
+                log->eof = true;
+            norc_msg_t *msg = norc_msg_new (NORC_MSG_INSTANCE_ENDED);
+            msg->instance_ended.instance_id = l->instance_id;
+            msg->instance_ended.status = l->status;
+            msg->instance_ended.exit_code = l->exit_code;
+            msg->instance_ended.signal = l->signal;
+            msg->instance_ended.ended_us = norc_now_us ();
+            msg->instance_ended.reason = norc_strdup ("its executor was lost before this end was recorded; "
+                                                      "reported by the next executor on this host");
+            msg->instance_ended.reason_code = l->exit_code >= 0 ? NORC_WHY_EXIT : NORC_WHY_SIGNAL;
+            norc_link_send (self->link, &msg);
+            continue;
+        }
         if (log) {
             if (l->lost_run) {
                 exec_log_line (self->spool, log, "ERROR", "Executor lost while the task ran: the run is lost%s.",
@@ -629,6 +654,7 @@ executor_start (executor_t *self)
     self->link = norc_link_new (self->config, &spec);
     if (!self->link || norc_link_register (self->link, 60) != NORC_OK)
         return NORC_ERROR;
+    norc_link_on_acked (self->link, s_end_acked, self);
     self->id = norc_link_id (self->link);
     sigset_t set;
     sigemptyset (&set);

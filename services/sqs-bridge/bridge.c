@@ -38,6 +38,7 @@ bridge_tag (bridge_t *self, bridge_call_kind_t kind, char **keys, size_t count)
     call->keys = keys;
     call->count = count;
     uint64_t tag = ++self->next_tag;
+    self->call_counts [kind]++;
     char key [32];
     zhashx_insert (self->calls, bridge_key (tag, key, sizeof key), call);
     return tag;
@@ -122,6 +123,7 @@ bridge_new (norc_config_t *config)
     self->claim_deadline_ms = norc_config_int (config, "bridge.claim_deadline_ms");
     self->visibility_s = (int) norc_config_int (config, "bridge.visibility_s");
     self->wait_s = (int) norc_config_int (config, "bridge.wait_s");
+    self->batch_ms = (int) norc_config_int (config, "bridge.batch_ms");
     self->status = NORC_ST_RUNNING;
     self->calls = zhashx_new ();     //  (no destructor: a call taken out is its taker's)
     return self;
@@ -399,8 +401,11 @@ bridge_run (bridge_t *self)
     norc_link_status (self->link, self->status, "stopped");
     norc_link_flush (self->link, 2000);
     norc_log_info ("stopped: sent %llu (again %llu); received %llu: %llu claimed, %llu duplicates, %llu cancelled, "
-                   "%llu poison", (unsigned long long) self->sent, (unsigned long long) self->resent,
+                   "%llu poison; SQS calls: %llu sends, %llu receives, %llu deletes, %llu visibility changes",
+                   (unsigned long long) self->sent, (unsigned long long) self->resent,
                    (unsigned long long) self->received, (unsigned long long) self->accepted,
                    (unsigned long long) self->duplicates, (unsigned long long) self->cancelled,
-                   (unsigned long long) self->poison);
+                   (unsigned long long) self->poison, (unsigned long long) self->call_counts [CALL_SEND],
+                   (unsigned long long) self->call_counts [CALL_RECEIVE], (unsigned long long) self->call_counts [CALL_DELETE],
+                   (unsigned long long) self->call_counts [CALL_VISIBILITY]);
 }

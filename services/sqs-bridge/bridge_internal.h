@@ -19,6 +19,7 @@ typedef struct {
     char *group;                //  FIFO group: the schedule
     char *task;
     bool sent;
+    norc_us_t ready_at;         //  monotonic: when it became ready to send
     norc_us_t sent_at;          //  monotonic, the last send
     norc_us_t not_before;       //  a failed send waits until then
     int sends;
@@ -29,6 +30,7 @@ typedef struct {
     zframe_t *routing_id;
     uint64_t executor_id;
     int credits;                //  free slots it granted
+    int concurrency;            //  its slots
     int reserved;               //  of those, promised to ticks being claimed
     norc_u64list_t running;     //  what its last HELLO said it runs
     bool wrong_queue;
@@ -71,6 +73,7 @@ struct _bridge_t {
     const char *fault;          //  bridge.fault: where it kills itself (failure tests)
     uint64_t id;                //  daemons.id
     int period_ms;
+    int batch_ms;               //  bridge.batch_ms: how long a batch (send, receive, delete) waits for ten
     int status;
     bool done;
     norc_link_t *link;
@@ -89,6 +92,7 @@ struct _bridge_t {
     int64_t claim_deadline_ms;
     zhashx_t *outgoing;         //  instance id -> bridge_out_t
     int freed;                  //  slots freed in this wake-up, given back as one CREDIT
+    int send_timer;             //  armed while fewer than ten wait to be sent (-1: none)
 
     //  Receiving
     zsock_t *dispatch;          //  ROUTER for this site's executors
@@ -98,9 +102,14 @@ struct _bridge_t {
     int visibility_s;
     int wait_s;
     bool polling;
+    norc_us_t free_since;       //  monotonic: since when a slot is free and no poll is out (0: none)
+    int poll_timer;             //  armed while fewer than ten slots are free (-1: none)
+    zlist_t *to_delete;         //  message ids waiting for a DeleteMessageBatch
+    int delete_timer;           //  armed while fewer than ten wait (-1: none)
 
     //  What happened, for the log, the metrics and the tests
     uint64_t sent, resent, send_failures;
+    uint64_t call_counts [4];   //  SQS calls made, by bridge_call_kind_t
     uint64_t received, accepted, duplicates, cancelled, poison, deleted, held_elsewhere;
 };
 

@@ -86,15 +86,42 @@ s_pick (bridge_t *self)
     return best;
 }
 
-//  Receive, when a slot is free and no poll is out
+static int
+s_on_poll_timer (zloop_t *loop, int timer_id, void *arg)
+{
+    NORC_UNUSED (loop);
+    NORC_UNUSED (timer_id);
+    bridge_t *self = (bridge_t *) arg;
+    self->poll_timer = -1;
+    bridge_recv_poll (self);
+    return 0;
+}
+
+//  Receive, when a slot is free and no poll is out: at once for ten (or
+//  every slot there is), else after bridge.batch_ms, so that slots
+//  freed one by one make one receive, not one each
 void
 bridge_recv_poll (bridge_t *self)
 {
     if (!self->receiving || self->polling || self->done)
         return;
-    int free_slots = s_free_slots (self);
-    if (free_slots <= 0)
+    int free_slots = s_free_slots (self), slots = 0;
+    if (free_slots <= 0) {
+        self->free_since = 0;
         return;
+    }
+    for (bridge_exec_t *exec = (bridge_exec_t *) zhashx_first (self->executors); exec;
+         exec = (bridge_exec_t *) zhashx_next (self->executors))
+        slots += exec->wrong_queue ? 0 : exec->concurrency;
+    norc_us_t now = norc_mono_us ();
+    if (!self->free_since)
+        self->free_since = now;
+    if (free_slots < 10 && free_slots < slots && now - self->free_since < self->batch_ms * 1000) {
+        if (self->poll_timer < 0)
+            self->poll_timer = zloop_timer (self->loop, (size_t) self->batch_ms, 1, s_on_poll_timer, self);
+        return;
+    }
+    self->free_since = 0;
     json_t *body = json_pack ("{s:i, s:i, s:i, s:[s, s], s:[s]}", "MaxNumberOfMessages",
                               free_slots < 10 ? free_slots : 10, "WaitTimeSeconds", self->wait_s,
                               "VisibilityTimeout", self->visibility_s, "AttributeNames", "ApproximateReceiveCount",
@@ -134,19 +161,64 @@ s_let_go (bridge_t *self, bridge_in_t *in)
     zhashx_delete (self->incoming, in->message_id);
 }
 
-//  Delete messages, ten to a call
+//  Delete what waits, ten to a call
+static void
+s_delete_flush (bridge_t *self)
+{
+    while (zlist_size (self->to_delete)) {
+        json_t *entries = json_array ();
+        char **keys = (char **) norc_calloc (10, sizeof (char *));
+        size_t count = 0;
+        while (count < 10 && zlist_size (self->to_delete)) {
+            char *id = (char *) zlist_pop (self->to_delete);
+            bridge_in_t *in = (bridge_in_t *) zhashx_lookup (self->incoming, id);
+            if (in) {
+                char entry_id [32];
+                snprintf (entry_id, sizeof entry_id, "m%zu", count);
+                json_array_append_new (entries, json_pack ("{s:s, s:s}", "Id", entry_id, "ReceiptHandle", in->receipt));
+                keys [count++] = id;
+            }
+            else
+                free (id);
+        }
+        if (count == 0) {
+            json_decref (entries);
+            free (keys);
+            break;
+        }
+        json_t *body = json_object ();
+        json_object_set_new (body, "Entries", entries);
+        char *json = bridge_json (self, body);
+        bridge_sqs_call (self->ops, "DeleteMessageBatch", json, bridge_tag (self, CALL_DELETE, keys, count));
+        free (json);
+    }
+}
+
+static int
+s_on_delete_timer (zloop_t *loop, int timer_id, void *arg)
+{
+    NORC_UNUSED (loop);
+    NORC_UNUSED (timer_id);
+    bridge_t *self = (bridge_t *) arg;
+    self->delete_timer = -1;
+    s_delete_flush (self);
+    return 0;
+}
+
+//  A message to delete: with others, ten to a call, or after
+//  bridge.batch_ms
 static void
 s_delete (bridge_t *self, bridge_in_t *in)
 {
+    if (in->state == IN_DELETING)
+        return;
     in->state = IN_DELETING;
-    json_t *entries = json_pack ("[{s:s, s:s}]", "Id", "m0", "ReceiptHandle", in->receipt);
-    json_t *body = json_object ();
-    json_object_set_new (body, "Entries", entries);
-    char *json = bridge_json (self, body);
-    char **keys = (char **) norc_calloc (1, sizeof (char *));
-    keys [0] = norc_strdup (in->message_id);
-    bridge_sqs_call (self->ops, "DeleteMessageBatch", json, bridge_tag (self, CALL_DELETE, keys, 1));
-    free (json);
+    zlist_append (self->to_delete, in->message_id);     //  (copied: autofree)
+    if (zlist_size (self->to_delete) >= 10)
+        s_delete_flush (self);
+    else
+    if (self->delete_timer < 0)
+        self->delete_timer = zloop_timer (self->loop, (size_t) self->batch_ms, 1, s_on_delete_timer, self);
 }
 
 //  A message received
@@ -404,6 +476,7 @@ s_on_executor (bridge_t *self, norc_msg_t *msg)
                                self->queue, h->concurrency);
             exec->wrong_queue = wrong;
             exec->executor_id = h->executor_id;
+            exec->concurrency = h->concurrency;
             exec->credits = h->concurrency - (int) h->running.count;
             norc_u64list_clear (&exec->running);
             for (size_t i = 0; i < h->running.count; i++) {
@@ -504,6 +577,10 @@ bridge_recv_start (bridge_t *self)
     zhashx_set_destructor (self->incoming, s_in_free);
     self->claims = zhashx_new ();
     zhashx_set_destructor (self->claims, s_str_free);
+    self->poll_timer = -1;
+    self->to_delete = zlist_new ();
+    zlist_autofree (self->to_delete);
+    self->delete_timer = -1;
     char *endpoint = norc_config_bind_endpoint (self->config, "bridge.dispatch");
     self->dispatch = endpoint ? norc_zmq_bind (ZMQ_ROUTER, endpoint) : NULL;
     free (endpoint);
@@ -521,5 +598,6 @@ bridge_recv_stop (bridge_t *self)
     zhashx_destroy (&self->executors);
     zhashx_destroy (&self->incoming);
     zhashx_destroy (&self->claims);
+    zlist_destroy (&self->to_delete);
     zsock_destroy (&self->dispatch);
 }

@@ -75,6 +75,7 @@ s_on_assign (bridge_t *self, const norc_assign_t *a)
         //  Handed over again (the scheduler did not hear of it): send again
         out->sent = false;
         out->not_before = 0;
+        out->ready_at = norc_mono_us ();
         return;
     }
     norc_msg_t *tick = norc_msg_new (NORC_MSG_SQS_TICK);
@@ -104,6 +105,7 @@ s_on_assign (bridge_t *self, const norc_assign_t *a)
     sodium_bin2hex (hash, sizeof hash, bin, sizeof bin);
     out->dedup = norc_strdup (hash);
     out->group = norc_strdup (self->queue);
+    out->ready_at = norc_mono_us ();
     zhashx_insert (self->outgoing, key, out);
 }
 
@@ -125,11 +127,38 @@ bridge_send_handle_upstream (zloop_t *loop, zsock_t *sock, void *arg)
     return 0;
 }
 
-//  Send what waits, ten to a call, a few calls at once
+static int
+s_on_send_timer (zloop_t *loop, int timer_id, void *arg)
+{
+    NORC_UNUSED (loop);
+    NORC_UNUSED (timer_id);
+    bridge_t *self = (bridge_t *) arg;
+    self->send_timer = -1;
+    bridge_send_flush (self);
+    return 0;
+}
+
+//  Send what waits, ten to a call, a few calls at once; fewer than ten
+//  wait up to bridge.batch_ms for more
 void
 bridge_send_flush (bridge_t *self)
 {
     norc_us_t now = norc_mono_us ();
+    size_t ready = 0;
+    norc_us_t oldest = now;
+    for (bridge_out_t *out = (bridge_out_t *) zhashx_first (self->outgoing); out && ready < 10;
+         out = (bridge_out_t *) zhashx_next (self->outgoing))
+        if (!out->sent && out->not_before <= now) {
+            ready++;
+            oldest = out->ready_at < oldest ? out->ready_at : oldest;
+        }
+    if (ready == 0)
+        return;
+    if (ready < 10 && now - oldest < self->batch_ms * 1000) {
+        if (self->send_timer < 0)
+            self->send_timer = zloop_timer (self->loop, (size_t) self->batch_ms, 1, s_on_send_timer, self);
+        return;
+    }
     while (bridge_sqs_busy (self->ops) < SEND_CALLS_MAX) {
         json_t *entries = json_array ();
         char **keys = (char **) norc_calloc (10, sizeof (char *));
@@ -178,6 +207,7 @@ s_failed (bridge_t *self, const char *key, const char *why)
     //  Tried again after a while, longer each time (at most a minute)
     int64_t wait = norc_aws_backoff_ms (out->sends, 500, 60000, randombytes_uniform (1000001) / 1e6) + 100;
     out->not_before = norc_mono_us () + wait * 1000;
+    out->ready_at = out->not_before;
     if (why)
         norc_log_warnx ("instance=%s: not sent (%s): again in %lld ms", key, why, (long long) wait);
 }
@@ -271,6 +301,7 @@ bridge_send_beat (bridge_t *self)
                             (long long) (deadline / 1000));
             out->sent = false;
             out->not_before = 0;
+            out->ready_at = 0;
         }
     }
     bridge_send_hello (self);
@@ -282,6 +313,7 @@ bridge_send_start (bridge_t *self)
 {
     self->outgoing = zhashx_new ();
     zhashx_set_destructor (self->outgoing, s_out_free);
+    self->send_timer = -1;
     self->upstream = norc_zmq_connect (ZMQ_DEALER, norc_config_str (self->config, "scheduler.dispatch"));
     if (!self->upstream)
         return NORC_ERROR;

@@ -220,6 +220,43 @@ Test (failure, executor_killed_mid_task_then_a_new_one_reconciles)
     s_check_record ();
 }
 
+//  An executor whose ends never reach the aggregator (its events endpoint
+//  leads nowhere) runs a task, and is killed -9 after the task ended and
+//  before its end was recorded. The next executor on the host finds the
+//  run's record in the spool with how it ended and reports that end: the
+//  instance is SUCCESS and ran once. (Were the record forgotten when the
+//  child ended, the instance would still wait in the record, and run again
+//  once its executor is recorded dead.)
+Test (failure, executor_killed_before_its_end_was_recorded_the_run_is_not_run_again)
+{
+    OK ("queue", "add", "Q");
+    char *runs = norc_asprintf ("%s/runs", s_sys->dir);
+    char *command = norc_asprintf ("echo $NORC_INSTANCE_ID >> %s", runs);
+    OK ("task", "add", "Mark", "--command", command);
+    char *nowhere = norc_asprintf ("ipc://%s/nowhere.ipc", s_sys->dir);
+    const char *args [] = { "Q", "-c", "1", "--aggregator.events", nowhere, NULL };
+    pid_t pid = norc_test_system_start (s_sys, "norc-executor", args);
+    norc_test_wait_count (s_sys, NORC_TEST_EXECUTORS, NORC_ST_RUNNING, 1, 10000);
+    OK ("run", "Mark", "--queue", "Q");
+    for (int i = 0; i < 200 && norc_test_file_lines (runs) < 1; i++)
+        usleep (10000);
+    cr_assert_eq (norc_test_file_lines (runs), 1, "the task ran");
+    usleep (100000);            //  its end is made (and goes nowhere)
+    norc_test_system_signal (s_sys, pid, SIGKILL);
+    cr_expect_eq (norc_test_count (s_sys, NORC_TEST_INSTANCES, NORC_ST_SUCCESS), 0, "the end was not recorded");
+    s_executor ("Q", "1");
+    s_wait ("SELECT COUNT(*) FROM instances WHERE status = 7 AND reason LIKE '%reported by the next executor%'", 1,
+            10000);
+    //  Its first executor is recorded dead meanwhile: nothing waits to run again
+    norc_test_wait_count (s_sys, NORC_TEST_EXECUTORS, NORC_ST_ERROR, 1, 10000);
+    norc_test_system_settle (s_sys);
+    cr_expect_eq (norc_test_file_lines (runs), 1, "it ran once");
+    cr_expect_eq (norc_test_count (s_sys, NORC_TEST_INSTANCES, NORC_TEST_ANY_STATUS), 1);
+    free (nowhere);
+    free (command);
+    free (runs);
+}
+
 static pid_t
 s_pid_of (const char *binary)
 {

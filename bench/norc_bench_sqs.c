@@ -1,0 +1,358 @@
+//  norc_bench_sqs - a queue carried across sites by SQS (moto's server on
+//  loopback, as norc-sqs-bridge sees AWS), measured beside a database
+//  queue in the same run:
+//
+//  1. Latency: RATE schedules each firing every second put TICKS ticks on
+//     a db queue (a local executor), then the same on an sqs queue (a
+//     sending bridge, a receiving bridge and its executor). From the
+//     record: nominal time -> the child's start, p50 / p99 / max, for each.
+//  2. SQS requests per instance, from moto's own request log, and receive
+//     calls a minute once the queue is idle (IDLE seconds, 60 by default).
+//  3. With --kill: the sqs run again while, every two seconds, one of the
+//     sending bridge, the receiving bridge and the remote executor is
+//     killed -9 and started again. From the lines the task writes (one
+//     per run) and the record: runs twice, ticks without a run, instances
+//     ended ERROR (their executor killed under them).
+//
+//  usage: norc_bench_sqs SERVER-URL BIN-DIR [--ticks N] [--rate R] [--idle S] [--batch-ms MS] [--kill] [--keep]
+//  (bench/sqs.sh starts a private MariaDB and runs it)
+#include "bench_sys.h"
+#include "norc_http.h"
+#include "norc_log.h"
+#include "norc_mem.h"
+#include <signal.h>
+#include <sys/prctl.h>
+#include <sys/wait.h>
+#include <unistd.h>
+
+static char s_endpoint [64];
+static char *s_url;
+static pid_t s_moto;
+
+static int
+s_cmp (const void *a, const void *b)
+{
+    int64_t x = *(const int64_t *) a, y = *(const int64_t *) b;
+    return x < y ? -1 : x > y;
+}
+
+static void
+s_ctl (bench_sys_t *sys, const char *const *args)
+{
+    fflush (stdout);
+    pid_t pid = fork ();
+    if (pid == 0) {
+        for (int i = 0; sys->env [i]; i++)
+            putenv (sys->env [i]);
+        if (!freopen ("/dev/null", "w", stdout))
+            _exit (127);
+        char *path = norc_asprintf ("%s/norcctl", bench_bin);
+        const char *argv [24] = { path };
+        for (int i = 0; args [i] && i < 22; i++)
+            argv [i + 1] = args [i];
+        execv (path, (char *const *) argv);
+        _exit (127);
+    }
+    int status = 0;
+    waitpid (pid, &status, 0);
+    if (!WIFEXITED (status) || WEXITSTATUS (status))
+        norc_fatalx ("norcctl %s %s failed", args [0], args [1]);
+}
+
+//  POST requests moto has answered so far (its request log)
+static int64_t
+s_requests (void)
+{
+    char *path = norc_asprintf ("%s/moto.log", bench_dir);
+    FILE *file = fopen (path, "r");
+    free (path);
+    int64_t count = 0;
+    char line [512];
+    while (file && fgets (line, sizeof line, file))
+        count += strstr (line, "\"POST / HTTP/1.1\"") != NULL;
+    if (file)
+        fclose (file);
+    return count;
+}
+
+static void
+s_moto_start (void)
+{
+    int port = bench_free_port ();
+    snprintf (s_endpoint, sizeof s_endpoint, "http://127.0.0.1:%d", port);
+    fflush (stdout);
+    s_moto = fork ();
+    if (s_moto == 0) {
+        prctl (PR_SET_PDEATHSIG, SIGKILL);
+        char *log = norc_asprintf ("%s/moto.log", bench_dir);
+        if (!freopen ("/dev/null", "w", stdout) || !freopen (log, "w", stderr))
+            _exit (127);
+        char text [16];
+        snprintf (text, sizeof text, "%d", port);
+        execlp ("python3", "python3", "-m", "moto.server", "-H", "127.0.0.1", "-p", text, (char *) NULL);
+        _exit (127);
+    }
+    setenv ("AWS_ENDPOINT_URL", s_endpoint, 1);
+    setenv ("AWS_REGION", "us-east-1", 1);
+    setenv ("AWS_ACCESS_KEY_ID", "bench", 1);
+    setenv ("AWS_SECRET_ACCESS_KEY", "bench", 1);
+    norc_aws_env_t env;
+    char why [256];
+    if (norc_aws_env ("sqs", &env, why, sizeof why) != NORC_OK)
+        norc_fatalx ("%s", why);
+    norc_aws_target_t t = { .endpoint = env.endpoint, .region = env.region, .service = "sqs",
+                            .access_key = env.access_key, .secret_key = env.secret_key };
+    norc_aws_pair_t headers [] = { { "Content-Type", "application/x-amz-json-1.0" },
+                                   { "X-Amz-Target", "AmazonSQS.CreateQueue" } };
+    const char *body = "{\"QueueName\":\"norc-bench\"}";
+    for (int i = 0; i < 100; i++) {
+        norc_http_response_t r;
+        if (norc_aws_call (&t, "POST", "/", NULL, 0, headers, 2, body, strlen (body), &r) == NORC_OK
+        &&  r.status == 200 && strstr (r.body, "QueueUrl")) {
+            char *start = strstr (r.body, "http");
+            char *end = start ? strchr (start, '"') : NULL;
+            if (end)
+                s_url = norc_strndup (start, (size_t) (end - start));
+            norc_http_response_clear (&r);
+            break;
+        }
+        norc_http_response_clear (&r);
+        usleep (100000);
+    }
+    if (!s_url)
+        norc_fatalx ("moto's server did not start");
+}
+
+//  RATE schedules on queue, each firing every second, TICKS in all, the
+//  first tick two seconds from now; returns once every instance ended
+static void
+s_ticks (bench_sys_t *sys, norc_db_t *db, const char *queue, int ticks, int rate)
+{
+    char reps [16];
+    snprintf (reps, sizeof reps, "%d", ticks / rate);
+    for (int i = 0; i < rate; i++) {
+        const char *args [] = { "schedule", "add", "Mark", "--queue", queue, "--period", "1", "--reps", reps,
+                                "--start", "+2", NULL };
+        s_ctl (sys, args);
+    }
+    char *sql = norc_asprintf ("SELECT COUNT(*) FROM instances i JOIN queues q ON q.id = i.queue_id "
+                               "WHERE q.name = '%s' AND i.status >= 7", queue);
+    int64_t want = (int64_t) (ticks / rate) * rate;
+    norc_us_t deadline = norc_mono_us () + (want / rate + 120) * NORC_US_PER_SEC;
+    while (bench_int (db, sql) < want && norc_mono_us () < deadline)
+        usleep (200000);
+    free (sql);
+}
+
+//  nominal -> start of the queue's instances, in ms: p50 / p99 / max
+static void
+s_lateness (norc_db_t *db, const char *queue, const char *what)
+{
+    char *sql = norc_asprintf ("SELECT TIMESTAMPDIFF(MICROSECOND, i.nominal, i.started_at) FROM instances i "
+                               "JOIN queues q ON q.id = i.queue_id WHERE q.name = '%s' AND i.started_at IS NOT NULL",
+                               queue);
+    norc_stmt_t *st = norc_db_stmt (db, sql);
+    int64_t *late = NULL;
+    size_t count = 0;
+    if (norc_stmt_exec (st) == NORC_OK)
+        while (norc_stmt_fetch (st) == NORC_OK) {
+            late = (int64_t *) norc_realloc (late, (count + 1) * sizeof (int64_t));
+            late [count++] = norc_stmt_i64 (st, 0);
+        }
+    free (sql);
+    if (!count) {
+        printf ("| %s | none started | | | |\n", what);
+        return;
+    }
+    qsort (late, count, sizeof (int64_t), s_cmp);
+    printf ("| %s | %zu | %.1f | %.1f | %.1f |\n", what, count, late [count / 2] / 1000.0,
+            late [(count * 99) / 100] / 1000.0, late [count - 1] / 1000.0);
+    free (late);
+}
+
+int
+main (int argc, char *argv [])
+{
+    if (argc < 3) {
+        fprintf (stderr, "usage: norc_bench_sqs SERVER-URL BIN-DIR [--ticks N] [--rate R] [--idle S] [--kill]\n");
+        return 2;
+    }
+    bench_server = argv [1];
+    bench_bin = argv [2];
+    int ticks = 2000, rate = 20, idle = 60;
+    const char *batch_ms = "10";
+    bool kills = false, keep = false;
+    for (int i = 3; i < argc; i++) {
+        if (strcmp (argv [i], "--kill") == 0)
+            kills = true;
+        else
+        if (strcmp (argv [i], "--keep") == 0)
+            keep = true;        //  the run's directory stays: the services' logs, moto's request log
+        else
+        if (strcmp (argv [i], "--ticks") == 0 && i + 1 < argc)
+            ticks = atoi (argv [++i]);
+        else
+        if (strcmp (argv [i], "--rate") == 0 && i + 1 < argc)
+            rate = atoi (argv [++i]);
+        else
+        if (strcmp (argv [i], "--idle") == 0 && i + 1 < argc)
+            idle = atoi (argv [++i]);
+        else
+        if (strcmp (argv [i], "--batch-ms") == 0 && i + 1 < argc)
+            batch_ms = argv [++i];
+        else
+            norc_fatalx ("unknown argument %s", argv [i]);
+    }
+    if (rate < 1 || ticks < rate || idle < 0)
+        norc_fatalx ("--rate from 1, --ticks from the rate, --idle from 0");
+    norc_log_init ("bench", NORC_LOG_WARN);
+    if (!mkdtemp (bench_dir))
+        norc_fatal ("mkdtemp");
+    s_moto_start ();
+    bench_sys_t sys;
+    bench_sys_init (&sys, "sqs");
+    norc_db_t *db = norc_db_new (sys.url, NULL);
+    char *dispatch = norc_asprintf ("ipc://%s/bridge.ipc", bench_dir);
+    char *runs = norc_asprintf ("%s/runs", bench_dir);
+    char *command = norc_asprintf ("echo $NORC_INSTANCE_ID >> %s", runs);
+    bench_sys_start (&sys, "norc-aggregator", NULL, NULL, NULL, NULL);
+    bench_sys_start (&sys, "norc-archiver", NULL, NULL, NULL, NULL);
+    bench_sys_start (&sys, "norc-scheduler", NULL, NULL, NULL, NULL);
+    usleep (500000);
+    const char *near [] = { "queue", "add", "Near", NULL };
+    const char *far [] = { "queue", "add", "Far", "--kind", "sqs", "--url", s_url, NULL };
+    const char *task [] = { "task", "add", "Mark", "--command", command, NULL };
+    s_ctl (&sys, near);
+    s_ctl (&sys, far);
+    s_ctl (&sys, task);
+    printf ("## A queue across sites through SQS (moto on loopback)\n\n");
+    printf ("%d ticks a queue, %d schedules each firing every second; one executor with 8 slots a site; "
+            "bridge.batch_ms %s.\n\n", ticks, rate, batch_ms);
+    printf ("| queue | instances | nominal -> start p50 (ms) | p99 (ms) | max (ms) |\n|---|---|---|---|---|\n");
+
+    //  The database queue: the floor
+    pid_t local = bench_sys_start (&sys, "norc-executor", "Near", "-c", "8", NULL);
+    s_ticks (&sys, db, "Near", ticks, rate);
+    s_lateness (db, "Near", "db (local executor)");
+    bench_sys_kill (&sys, local);
+
+    //  The sqs queue: two bridges and the remote executor
+    const char *sender_args [] = { "--bridge.queue", "Far", "--log.level", "info", "--bridge.batch_ms", batch_ms, NULL };
+    const char *receiver_args [] = { "--bridge.queue", "Far", "--bridge.send", "false", "--bridge.receive", "true",
+                                     "--bridge.dispatch", dispatch, "--log.level", "info", "--bridge.batch_ms",
+                                     batch_ms, NULL };
+    const char *remote_args [] = { "Far", "-c", "8", "--scheduler.dispatch", dispatch, NULL };
+    pid_t sender = bench_sys_startv (&sys, "norc-sqs-bridge", sender_args);
+    pid_t receiver = bench_sys_startv (&sys, "norc-sqs-bridge", receiver_args);
+    pid_t remote = bench_sys_startv (&sys, "norc-executor", remote_args);
+    usleep (1000000);
+    int64_t before = s_requests ();
+    s_ticks (&sys, db, "Far", ticks, rate);
+    int64_t requests = s_requests () - before;
+    s_lateness (db, "Far", "sqs (two bridges, remote executor)");
+    int64_t done = bench_int (db, "SELECT COUNT(*) FROM instances i JOIN queues q ON q.id = i.queue_id "
+                                  "WHERE q.name = 'Far'");
+    printf ("\n| SQS requests | instances | requests per instance |\n|---|---|---|\n");
+    printf ("| %lld | %lld | %.2f |\n", (long long) requests, (long long) done,
+            done ? (double) requests / (double) done : 0.0);
+    if (idle > 0) {
+        usleep (5 * 1000000);
+        before = s_requests ();
+        usleep ((useconds_t) idle * 1000000);
+        int64_t calls = s_requests () - before;
+        printf ("\nIdle for %d s: %lld SQS requests (%.1f a minute; the receiving bridge's long polls of %d s).\n",
+                idle, (long long) calls, calls * 60.0 / idle, 20);
+    }
+
+    if (kills) {
+        //  The same again while bridges and the executor are killed -9
+        if (truncate (runs, 0) != 0)
+            norc_fatal ("truncate %s", runs);
+        bench_exec (db, "DELETE FROM instances WHERE queue_id = (SELECT id FROM queues WHERE name = 'Near')");
+        int64_t first = bench_int (db, "SELECT COALESCE(MAX(id), 0) FROM instances");
+        char reps [16];
+        snprintf (reps, sizeof reps, "%d", ticks / rate);
+        for (int i = 0; i < rate; i++) {
+            const char *args [] = { "schedule", "add", "Mark", "--queue", "Far", "--period", "1", "--reps", reps,
+                                    "--start", "+2", NULL };
+            s_ctl (&sys, args);
+        }
+        int64_t want = (int64_t) (ticks / rate) * rate;
+        char *sql = norc_asprintf ("SELECT COUNT(*) FROM instances WHERE id > %lld AND status >= 7",
+                                   (long long) first);
+        norc_us_t deadline = norc_mono_us () + (want / rate + 300) * NORC_US_PER_SEC;
+        int killed [3] = { 0, 0, 0 };
+        srand ((unsigned) getpid ());
+        norc_us_t stop_killing = norc_mono_us () + (want / rate) * NORC_US_PER_SEC;
+        while (bench_int (db, sql) < want && norc_mono_us () < deadline) {
+            usleep (2000000);
+            if (norc_mono_us () > stop_killing)
+                continue;
+            int which = rand () % 3;
+            killed [which]++;
+            if (which == 0) {
+                bench_sys_kill (&sys, sender);
+                sender = bench_sys_startv (&sys, "norc-sqs-bridge", sender_args);
+            }
+            else
+            if (which == 1) {
+                bench_sys_kill (&sys, receiver);
+                receiver = bench_sys_startv (&sys, "norc-sqs-bridge", receiver_args);
+            }
+            else {
+                bench_sys_kill (&sys, remote);
+                remote = bench_sys_startv (&sys, "norc-executor", remote_args);
+            }
+        }
+        free (sql);
+        //  Runs counted from the task's own lines
+        FILE *file = fopen (runs, "r");
+        int64_t lines = 0, twice = 0;
+        int64_t span = bench_int (db, "SELECT COALESCE(MAX(id), 0) FROM instances") - first + 1;
+        uint8_t *seen = (uint8_t *) norc_calloc ((size_t) (span > 0 ? span : 1), 1);
+        unsigned long long id;
+        while (file && fscanf (file, "%llu", &id) == 1) {
+            lines++;
+            int64_t k = (int64_t) id - first;
+            if (k >= 0 && k < span && seen [k]++)
+                twice++;
+        }
+        if (file)
+            fclose (file);
+        free (seen);
+        char *q = norc_asprintf ("SELECT COUNT(*) FROM instances WHERE id > %lld AND status = 7", (long long) first);
+        int64_t ok = bench_int (db, q);
+        free (q);
+        q = norc_asprintf ("SELECT COUNT(*) FROM instances WHERE id > %lld AND status = 14", (long long) first);
+        int64_t errors = bench_int (db, q);
+        free (q);
+        q = norc_asprintf ("SELECT COUNT(*) FROM instances WHERE id > %lld AND status < 7", (long long) first);
+        int64_t open = bench_int (db, q);
+        free (q);
+        q = norc_asprintf ("SELECT COUNT(*) FROM instances WHERE id > %lld", (long long) first);
+        int64_t made = bench_int (db, q);
+        free (q);
+        printf ("\nWith kills (-9 every 2 s while the ticks come due: the sending bridge %d times, the receiving "
+                "bridge %d, the remote executor %d):\n\n", killed [0], killed [1], killed [2]);
+        printf ("| ticks | instances | runs (task's lines) | ran twice | SUCCESS | ERROR (executor killed) | "
+                "not final |\n|---|---|---|---|---|---|---|\n");
+        printf ("| %lld | %lld | %lld | %lld | %lld | %lld | %lld |\n", (long long) want, (long long) made,
+                (long long) lines, (long long) twice, (long long) ok, (long long) errors, (long long) open);
+    }
+    kill (s_moto, SIGTERM);
+    waitpid (s_moto, NULL, 0);
+    norc_db_destroy (&db);
+    bench_sys_stop (&sys);
+    free (dispatch);
+    free (runs);
+    free (command);
+    free (s_url);
+    char *rm = norc_asprintf ("rm -rf '%s'", bench_dir);
+    if (keep)
+        printf ("\n(kept %s)\n", bench_dir);
+    else
+    if (system (rm) != 0)
+        norc_log_warnx ("could not remove %s", bench_dir);
+    free (rm);
+    return 0;
+}
