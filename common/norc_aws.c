@@ -352,10 +352,8 @@ norc_aws_env (const char *service, norc_aws_env_t *env, char *why, size_t whysiz
     const char *endpoint = s_env (own, "AWS_ENDPOINT_URL");
     const char *key = s_env ("AWS_ACCESS_KEY_ID", NULL), *secret = s_env ("AWS_SECRET_ACCESS_KEY", NULL);
     const char *token = s_env ("AWS_SESSION_TOKEN", NULL);
-    if (!key || !secret) {
-        snprintf (why, whysize, "no credentials: set AWS_ACCESS_KEY_ID and AWS_SECRET_ACCESS_KEY");
-        return NORC_ERROR;
-    }
+    if (!key || !secret)
+        key = secret = token = NULL;        //  the credential chain finds them (norc_aws_creds.h)
     int n = endpoint ? snprintf (env->endpoint, sizeof env->endpoint, "%s", endpoint)
                      : snprintf (env->endpoint, sizeof env->endpoint, "https://%s.%s.amazonaws.com", service, region);
     //  (an endpoint's trailing '/' would double the path's)
@@ -364,8 +362,9 @@ norc_aws_env (const char *service, norc_aws_env_t *env, char *why, size_t whysiz
         env->endpoint [--len] = 0;
     if ((size_t) n >= sizeof env->endpoint
     ||  (size_t) snprintf (env->region, sizeof env->region, "%s", region) >= sizeof env->region
-    ||  (size_t) snprintf (env->access_key, sizeof env->access_key, "%s", key) >= sizeof env->access_key
-    ||  (size_t) snprintf (env->secret_key, sizeof env->secret_key, "%s", secret) >= sizeof env->secret_key
+    ||  (size_t) snprintf (env->access_key, sizeof env->access_key, "%s", key ? key : "") >= sizeof env->access_key
+    ||  (size_t) snprintf (env->secret_key, sizeof env->secret_key, "%s", secret ? secret : "")
+            >= sizeof env->secret_key
     ||  (size_t) snprintf (env->session_token, sizeof env->session_token, "%s", token ? token : "")
             >= sizeof env->session_token) {
         sodium_memzero (env, sizeof *env);

@@ -81,7 +81,9 @@ typedef struct {
 } norc_aws_env_t;
 
 //  NORC_OK with env filled; NORC_ERROR with why (never a secret) when the
-//  region, the key or its secret is missing, or a value is too long.
+//  region is missing, or a value is too long. The key is filled only when
+//  the environment holds it with its secret ("" otherwise: the rest of the
+//  credential chain, norc_aws_creds.h, finds it).
 int norc_aws_env (const char *service, norc_aws_env_t *env, char *why, size_t whysize);
 
 //  What an answer from SQS or S3 means for the caller: one taxonomy for

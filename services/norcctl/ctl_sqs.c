@@ -6,6 +6,8 @@
 //  after; nothing is deleted but what redrive moved back.
 #include "ctl_api_internal.h"
 #include "norc_http.h"
+#include "norc_aws_creds.h"
+#include <sodium.h>
 #include "norc_tick.h"
 #include "norc_mem.h"
 #include <jansson.h>
@@ -13,6 +15,7 @@
 
 typedef struct {
     norc_aws_env_t env;
+    norc_aws_creds_t creds;
     norc_aws_target_t target;
     char *url;                  //  the queue
     char *dlq;                  //  its dead-letter queue
@@ -50,6 +53,8 @@ s_close (s_sqs_t *q)
 {
     free (q->url);
     free (q->dlq);
+    sodium_memzero (&q->env, sizeof q->env);
+    sodium_memzero (&q->creds, sizeof q->creds);
 }
 
 //  The queue's URL (the record) and its dead-letter queue's (SQS)
@@ -57,14 +62,17 @@ static int
 s_open (norc_config_t *config, const char *name, s_sqs_t *q)
 {
     memset (q, 0, sizeof *q);
-    char why [256];
-    if (norc_aws_env ("sqs", &q->env, why, sizeof why) != NORC_OK) {
+    char why [512];
+    norc_aws_creds_config_t chain = { norc_config_str (config, "aws.access_key_id"),
+                                      norc_config_str (config, "aws.secret_access_key_file"), 0 };
+    if (norc_aws_env ("sqs", &q->env, why, sizeof why) != NORC_OK
+    ||  norc_aws_creds_get (&chain, &q->creds, why, sizeof why) != NORC_OK) {
         fprintf (stderr, "norcctl: AWS: %s\n", why);
         return CTL_FAIL;
     }
     q->target = (norc_aws_target_t) { .endpoint = q->env.endpoint, .region = q->env.region, .service = "sqs",
-                                      .access_key = q->env.access_key, .secret_key = q->env.secret_key,
-                                      .session_token = *q->env.session_token ? q->env.session_token : NULL };
+                                      .access_key = q->creds.access_key, .secret_key = q->creds.secret_key,
+                                      .session_token = *q->creds.session_token ? q->creds.session_token : NULL };
     norc_msg_t *reply = NULL;
     norc_strmap_t args = { 0 };
     int rc = ctl_api_request (config, "queue.list", &args, &reply);

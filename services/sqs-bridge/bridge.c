@@ -9,6 +9,7 @@
 #include "norc_metrics.h"
 #include "norc_enums.h"
 #include <signal.h>
+#include <sodium.h>
 #include <unistd.h>
 
 char *
@@ -338,7 +339,7 @@ bridge_start (bridge_t *self)
         return NORC_ERROR;
     }
     norc_aws_env_t env;
-    char why [256];
+    char why [512];
     if (norc_aws_env ("sqs", &env, why, sizeof why) != NORC_OK) {
         norc_log_error ("AWS: %s", why);
         return NORC_ERROR;
@@ -365,14 +366,23 @@ bridge_start (bridge_t *self)
     zsock_set_subscribe (self->stream, "instance.started");
     zsock_set_subscribe (self->stream, "instance.ended");
     norc_aws_target_t target = { .endpoint = env.endpoint, .region = env.region, .service = "sqs",
-                                 .access_key = env.access_key, .secret_key = env.secret_key,
-                                 .session_token = *env.session_token ? env.session_token : NULL,
                                  .insecure = !norc_config_bool (self->config, "bridge.tls_verify"),
                                  .timeout_ms = (self->wait_s + 10) * 1000L };
     int attempts = (int) norc_config_int (self->config, "bridge.attempts");
     norc_http_init ();
-    self->ops = bridge_sqs_new (&target, attempts);
-    self->poll = bridge_sqs_new (&target, 1);
+    //  Who it is to AWS: the credential chain, tried once here so that a
+    //  bridge without credentials says so and stops; each lane holds its
+    //  own and makes them again before they expire
+    norc_aws_creds_config_t creds_config = { norc_config_str (self->config, "aws.access_key_id"),
+                                             norc_config_str (self->config, "aws.secret_access_key_file"), 0 };
+    norc_aws_creds_t creds;
+    if (norc_aws_creds_get (&creds_config, &creds, why, sizeof why) != NORC_OK) {
+        norc_log_error ("AWS: %s", why);
+        return NORC_ERROR;
+    }
+    sodium_memzero (&creds, sizeof creds);
+    self->ops = bridge_sqs_new (&target, &creds_config, attempts);
+    self->poll = bridge_sqs_new (&target, &creds_config, 1);
     self->loop = zloop_new ();
     zloop_reader (self->loop, norc_link_socket (self->link), s_handle_events, self);
     zloop_reader (self->loop, self->api, s_handle_api, self);

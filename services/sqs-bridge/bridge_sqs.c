@@ -13,6 +13,10 @@ struct _bridge_sqs_t {
 typedef struct {
     norc_aws_target_t target;
     char *strings [6];          //  the target's, owned
+    norc_aws_creds_config_t creds_config;
+    char *creds_strings [2];    //  its strings, owned
+    norc_aws_creds_t creds;     //  the target's key points here
+    bool have_creds;
     int attempts;
     zlist_t *waiting;           //  requests read while a call waited to retry (zmsg_t)
     bool term;                  //  $TERM came
@@ -40,6 +44,31 @@ s_take (s_lane_t *lane, zsock_t *pipe, int timeout_ms)
     }
 }
 
+//  Credentials from the chain when there are none yet, when they are due,
+//  or when forced (AWS said they expired). False when there are none to use.
+static bool
+s_credentials (s_lane_t *lane, bool force, char *why, size_t whysize)
+{
+    norc_us_t now = norc_now_us ();
+    if (lane->have_creds && !force && !norc_aws_creds_due (&lane->creds, now))
+        return true;
+    norc_aws_creds_t fresh;
+    if (norc_aws_creds_get (&lane->creds_config, &fresh, why, whysize) == NORC_OK) {
+        if (!lane->have_creds || strcmp (fresh.source, lane->creds.source) || fresh.expires)
+            norc_log_info ("AWS credentials from %s%s", fresh.source, fresh.expires ? " (temporary)" : "");
+        lane->creds = fresh;
+        lane->have_creds = true;
+        sodium_memzero (&fresh, sizeof fresh);
+        lane->target.access_key = lane->creds.access_key;
+        lane->target.secret_key = lane->creds.secret_key;
+        lane->target.session_token = *lane->creds.session_token ? lane->creds.session_token : NULL;
+        return true;
+    }
+    //  Not made again: the ones held serve while they last
+    norc_log_warnx ("AWS credentials not made again: %s", why);
+    return lane->have_creds && (!lane->creds.expires || lane->creds.expires > now);
+}
+
 //  One call with its retries; the answer's frames go to pipe. A $TERM
 //  that comes while waiting to retry ends the wait (and the lane).
 static void
@@ -51,14 +80,28 @@ s_call (s_lane_t *lane, zsock_t *pipe, uint64_t tag, const char *action, const c
     norc_http_response_t r = { 0 };
     norc_aws_error_t error = { 0 };
     int64_t skew = 0;
-    bool term = false;
+    bool term = false, refreshed = false;
     for (int attempt = 0; attempt < lane->attempts && !term; attempt++) {
         norc_http_response_clear (&r);
+        char why [512];
+        if (!s_credentials (lane, false, why, sizeof why)) {
+            error = (norc_aws_error_t) { .outcome = NORC_AWS_AUTH, .retry = false };
+            snprintf (error.code, sizeof error.code, "NoCredentials");
+            snprintf (error.message, sizeof error.message, "%.250s", why);
+            snprintf (r.error, sizeof r.error, "%.250s", why);
+            break;
+        }
         int rc = norc_aws_call (&lane->target, "POST", "/", NULL, 0, headers, 2, json, strlen (json), &r);
         if (rc == NORC_OK) {
             norc_aws_error_parse (r.status, r.body, r.headers, &error);
             if (error.outcome == NORC_AWS_SKEWED)
                 skew = norc_aws_skew_s (r.headers, norc_now_us ());
+            //  Expired: made again, then tried once more at once
+            if (error.outcome == NORC_AWS_EXPIRED && !refreshed && s_credentials (lane, true, why, sizeof why)) {
+                refreshed = true;
+                attempt--;
+                continue;
+            }
             if (!error.retry)
                 break;
         }
@@ -117,11 +160,14 @@ s_lane (zsock_t *pipe, void *arg)
     zlist_destroy (&lane->waiting);
     for (size_t i = 0; i < 6; i++)
         free (lane->strings [i]);
+    for (size_t i = 0; i < 2; i++)
+        free (lane->creds_strings [i]);
+    sodium_memzero (&lane->creds, sizeof lane->creds);
     free (lane);
 }
 
 bridge_sqs_t *
-bridge_sqs_new (const norc_aws_target_t *target, int attempts)
+bridge_sqs_new (const norc_aws_target_t *target, const norc_aws_creds_config_t *creds, int attempts)
 {
     s_lane_t *lane = (s_lane_t *) norc_calloc (1, sizeof (s_lane_t));
     lane->target = *target;
@@ -136,6 +182,10 @@ bridge_sqs_new (const norc_aws_target_t *target, int attempts)
     lane->target.secret_key = lane->strings [4];
     lane->target.session_token = lane->strings [5];
     lane->attempts = attempts > 0 ? attempts : 1;
+    lane->creds_strings [0] = creds && creds->access_key_id ? norc_strdup (creds->access_key_id) : NULL;
+    lane->creds_strings [1] = creds && creds->secret_file ? norc_strdup (creds->secret_file) : NULL;
+    lane->creds_config = (norc_aws_creds_config_t) { lane->creds_strings [0], lane->creds_strings [1],
+                                                     creds ? creds->timeout_ms : 0 };
     bridge_sqs_t *self = (bridge_sqs_t *) norc_calloc (1, sizeof (bridge_sqs_t));
     lane->target.cancel = &self->cancel;
     self->actor = zactor_new (s_lane, lane);

@@ -10,12 +10,15 @@
 #define BRIDGE_SQS_H_INCLUDED
 #include "norc.h"
 #include "norc_http.h"
+#include "norc_aws_creds.h"
 #include <czmq.h>
 
 typedef struct _bridge_sqs_t bridge_sqs_t;
 
-//  A lane calling target (its strings are copied)
-bridge_sqs_t *bridge_sqs_new (const norc_aws_target_t *target, int attempts);
+//  A lane calling target (its strings are copied; its key is the
+//  credential chain's, made again before it expires, and at once when AWS
+//  says it expired)
+bridge_sqs_t *bridge_sqs_new (const norc_aws_target_t *target, const norc_aws_creds_config_t *creds, int attempts);
 void bridge_sqs_destroy (bridge_sqs_t **self_p);
 
 //  Ask for action (e.g. "SendMessageBatch") with its JSON body; the

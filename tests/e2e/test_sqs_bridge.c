@@ -25,20 +25,23 @@ static char *s_url;
 static char *s_dispatch;
 static char *s_runs;
 
-//  The two sites, and the queue between them
+//  The two sites, and the queue between them; keys: the IAM user's key in
+//  every program's environment (else the bridges find theirs elsewhere)
 static void
-s_sites (const char *max_receives)
+s_sites_as (const char *max_receives, bool keys)
 {
     s_moto = norc_moto_start ();
     char *entry = norc_asprintf ("AWS_ENDPOINT_URL=%s", s_moto->endpoint);
     norc_test_system_setenv (s_sys, entry);
     free (entry);
-    entry = norc_asprintf ("AWS_ACCESS_KEY_ID=%s", s_moto->key);
-    norc_test_system_setenv (s_sys, entry);
-    free (entry);
-    entry = norc_asprintf ("AWS_SECRET_ACCESS_KEY=%s", s_moto->secret);
-    norc_test_system_setenv (s_sys, entry);
-    free (entry);
+    if (keys) {
+        entry = norc_asprintf ("AWS_ACCESS_KEY_ID=%s", s_moto->key);
+        norc_test_system_setenv (s_sys, entry);
+        free (entry);
+        entry = norc_asprintf ("AWS_SECRET_ACCESS_KEY=%s", s_moto->secret);
+        norc_test_system_setenv (s_sys, entry);
+        free (entry);
+    }
     norc_test_system_setenv (s_sys, "AWS_REGION=us-east-1");
     s_url = norc_moto_tool (s_moto, "queue", "far", max_receives, NULL);
     s_dispatch = norc_asprintf ("ipc://%s/bridge-dispatch", s_sys->dir);
@@ -47,6 +50,12 @@ s_sites (const char *max_receives)
     char *command = norc_asprintf ("echo $NORC_INSTANCE_ID >> %s", s_runs);
     OK ("task", "add", "Mark", "--command", command);
     free (command);
+}
+
+static void
+s_sites (const char *max_receives)
+{
+    s_sites_as (max_receives, true);
 }
 
 static void
@@ -285,5 +294,91 @@ Test (sqs_bridge, a_poison_message_reaches_the_dead_letter_queue)
     cr_expect_str_eq (count, "0 0", "moved out of the dead-letter queue");
     free (count);
     free (dlq);
+    s_sites_end ();
+}
+
+//  --------------------------------------------------------------------------
+//  Temporary credentials: a container's and an instance's (IMDSv2), both
+//  from tests/aws/fake_metadata.py, whose credentials are a role's from
+//  moto's STS (moto checks their session token) said to expire in 4 s
+
+static pid_t s_metadata;
+static int s_metadata_port;
+
+static void
+s_metadata_start (void)
+{
+    s_metadata_port = norc_test_free_port ();
+    char port [16];
+    snprintf (port, sizeof port, "%d", s_metadata_port);
+    s_metadata = fork ();
+    cr_assert_geq (s_metadata, 0);
+    if (s_metadata == 0) {
+        if (!freopen ("/dev/null", "w", stdout))
+            _exit (127);
+        execlp ("python3", "python3", NORC_SOURCE_DIR "/tests/aws/fake_metadata.py", s_moto->endpoint, s_moto->key,
+                s_moto->secret, port, "Bearer norc-test-token", "4", (char *) NULL);
+        _exit (127);
+    }
+    char *probe = norc_asprintf ("for i in $(seq 100); do curl -sf -o /dev/null http://127.0.0.1:%d/hits && exit 0; "
+                                 "sleep 0.1; done; exit 1", s_metadata_port);
+    const char *argv [] = { "/bin/sh", "-c", probe, NULL };
+    cr_assert_eq (norc_test_run (argv, NULL, NULL, NULL), 0, "fake_metadata.py did not start");
+    free (probe);
+}
+
+static void
+s_metadata_stop (void)
+{
+    kill (s_metadata, SIGTERM);
+    waitpid (s_metadata, NULL, 0);
+}
+
+//  How many credentials one place gave ("container" or "imds")
+static int
+s_hits (const char *place)
+{
+    char *command = norc_asprintf ("curl -sf http://127.0.0.1:%d/hits", s_metadata_port);
+    const char *argv [] = { "/bin/sh", "-c", command, NULL };
+    char *out = NULL, *err = NULL;
+    cr_assert_eq (norc_test_run (argv, NULL, &out, &err), 0, "%s", err);
+    char key [32];
+    snprintf (key, sizeof key, "\"%s\": ", place);
+    const char *at = strstr (out, key);
+    int hits = at ? atoi (at + strlen (key)) : -1;
+    free (out);
+    free (err);
+    free (command);
+    return hits;
+}
+
+Test (sqs_bridge, temporary_credentials_of_a_container_and_an_instance_are_made_again_before_they_expire)
+{
+    s_sites_as ("50", false);
+    s_metadata_start ();
+    //  The sending bridge runs "in a container", the receiving one "on an instance"
+    char *full = norc_asprintf ("http://127.0.0.1:%d/creds", s_metadata_port);
+    setenv ("AWS_CONTAINER_CREDENTIALS_FULL_URI", full, 1);
+    setenv ("AWS_CONTAINER_AUTHORIZATION_TOKEN", "Bearer norc-test-token", 1);
+    s_bridge (true, NULL);
+    unsetenv ("AWS_CONTAINER_CREDENTIALS_FULL_URI");
+    unsetenv ("AWS_CONTAINER_AUTHORIZATION_TOKEN");
+    char *imds = norc_asprintf ("http://127.0.0.1:%d", s_metadata_port);
+    setenv ("AWS_EC2_METADATA_SERVICE_ENDPOINT", imds, 1);
+    s_bridge (false, NULL);
+    unsetenv ("AWS_EC2_METADATA_SERVICE_ENDPOINT");
+    s_remote_executor ();
+    OK ("schedule", "add", "Mark", "--queue", "Far", "--period", "1", "--reps", "6");
+    s_exactly_once (6);
+    s_queue_empty ();
+    cr_expect (s_bridge_log_has ("AWS credentials from container (temporary)"));
+    cr_expect (s_bridge_log_has ("AWS credentials from instance metadata (temporary)"));
+    //  Each bridge asked once to start and once for each of its two
+    //  lanes, then again before the 4 s ran out
+    cr_expect_geq (s_hits ("container"), 4, "the container's credentials were made again");
+    cr_expect_geq (s_hits ("imds"), 4, "the instance's credentials were made again");
+    s_metadata_stop ();
+    free (full);
+    free (imds);
     s_sites_end ();
 }

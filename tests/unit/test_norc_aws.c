@@ -6,6 +6,8 @@
 //  signature come from botocore, an independent signer.
 #include <criterion/criterion.h>
 #include "norc_aws.h"
+#include "norc_aws_creds.h"
+#include <unistd.h>
 
 #define S_KEY       "AKIDEXAMPLE"
 #define S_SECRET    "wJalrXUtnFEMI/K7MDENG+bPxRfiCYEXAMPLEKEY"
@@ -186,8 +188,9 @@ Test (aws, the_environment_gives_region_endpoint_and_key_as_awss_tools_read_it)
     cr_expect_eq (norc_aws_env ("sqs", &env, why, sizeof why), NORC_ERROR);
     cr_expect_not_null (strstr (why, "AWS_REGION"), "%s", why);
     setenv ("AWS_DEFAULT_REGION", "eu-west-1", 1);
-    cr_expect_eq (norc_aws_env ("sqs", &env, why, sizeof why), NORC_ERROR);
-    cr_expect_not_null (strstr (why, "AWS_ACCESS_KEY_ID"), "%s", why);
+    //  No key: where and as whom without who (the chain finds it)
+    cr_assert_eq (norc_aws_env ("sqs", &env, why, sizeof why), NORC_OK, "%s", why);
+    cr_expect_str_eq (env.access_key, "");
     setenv ("AWS_ACCESS_KEY_ID", "AKIDEXAMPLE", 1);
     setenv ("AWS_SECRET_ACCESS_KEY", S_SECRET, 1);
     cr_assert_eq (norc_aws_env ("sqs", &env, why, sizeof why), NORC_OK, "%s", why);
@@ -207,4 +210,66 @@ Test (aws, the_environment_gives_region_endpoint_and_key_as_awss_tools_read_it)
     cr_expect_str_eq (env.endpoint, "http://127.0.0.1:9000");
     for (size_t i = 0; i < sizeof names / sizeof names [0]; i++)
         unsetenv (names [i]);
+}
+
+//  The credential chain: the environment first, then the configuration (a
+//  key and its secret's file); with neither, and no container endpoint and
+//  no metadata service, one line names every source and no secret
+Test (norc_aws, the_credential_chain_takes_the_first_source_that_has_them)
+{
+    const char *names [] = { "AWS_ACCESS_KEY_ID", "AWS_SECRET_ACCESS_KEY", "AWS_SESSION_TOKEN",
+                             "AWS_CONTAINER_CREDENTIALS_FULL_URI", "AWS_CONTAINER_CREDENTIALS_RELATIVE_URI",
+                             "AWS_EC2_METADATA_SERVICE_ENDPOINT" };
+    for (size_t i = 0; i < sizeof names / sizeof names [0]; i++)
+        unsetenv (names [i]);
+    setenv ("AWS_EC2_METADATA_DISABLED", "true", 1);
+    char path [] = "/tmp/norc-aws-secret-XXXXXX";
+    int fd = mkstemp (path);
+    cr_assert_geq (fd, 0);
+    cr_assert_eq (write (fd, S_SECRET "\n", strlen (S_SECRET) + 1), (ssize_t) strlen (S_SECRET) + 1);
+    close (fd);
+    norc_aws_creds_config_t config = { "AKIDCONFIG", path, 0 };
+    norc_aws_creds_t creds;
+    char why [512];
+    cr_assert_eq (norc_aws_creds_get (&config, &creds, why, sizeof why), NORC_OK, "%s", why);
+    cr_expect_str_eq (creds.source, "configuration");
+    cr_expect_str_eq (creds.access_key, "AKIDCONFIG");
+    cr_expect_str_eq (creds.secret_key, S_SECRET, "the file's first line");
+    cr_expect_eq (creds.expires, 0);
+    cr_expect_not (norc_aws_creds_due (&creds, norc_now_us ()), "long-term credentials are never due");
+    setenv ("AWS_ACCESS_KEY_ID", "AKIDENV", 1);
+    setenv ("AWS_SECRET_ACCESS_KEY", "env-secret", 1);
+    setenv ("AWS_SESSION_TOKEN", "TOKEN", 1);
+    cr_assert_eq (norc_aws_creds_get (&config, &creds, why, sizeof why), NORC_OK, "%s", why);
+    cr_expect_str_eq (creds.source, "environment");
+    cr_expect_str_eq (creds.access_key, "AKIDENV");
+    cr_expect_str_eq (creds.session_token, "TOKEN");
+    for (size_t i = 0; i < 3; i++)
+        unsetenv (names [i]);
+    //  A key without its secret's file is said, not guessed
+    norc_aws_creds_config_t lacking = { "AKIDCONFIG", "/nonexistent/secret", 0 };
+    cr_expect_eq (norc_aws_creds_get (&lacking, &creds, why, sizeof why), NORC_ERROR);
+    cr_expect_not_null (strstr (why, "aws.secret_access_key_file"), "%s", why);
+    cr_expect_eq (norc_aws_creds_get (NULL, &creds, why, sizeof why), NORC_ERROR);
+    cr_expect_not_null (strstr (why, "AWS_ACCESS_KEY_ID") && strstr (why, "aws.access_key_id")
+                        && strstr (why, "container") && strstr (why, "metadata"), "%s", why);
+    cr_expect_null (strstr (why, S_SECRET));
+    unlink (path);
+    unsetenv ("AWS_EC2_METADATA_DISABLED");
+}
+
+//  Temporary credentials are made again before they expire: five minutes
+//  before, or at half their life when they live less than ten
+Test (norc_aws, temporary_credentials_are_due_before_they_expire)
+{
+    norc_us_t now = norc_aws_creds_time ("2026-12-04T18:00:00Z");
+    cr_assert_gt (now, 0);
+    cr_expect_eq (norc_aws_creds_time ("2026-12-04T18:00:00.123Z"), now);
+    cr_expect_eq (norc_aws_creds_time ("2026-12-04 18:00:00"), 0, "not ISO-8601 UTC");
+    norc_aws_creds_t creds = { .obtained = now, .expires = now + 3600 * NORC_US_PER_SEC };
+    cr_expect_not (norc_aws_creds_due (&creds, now + 3000 * NORC_US_PER_SEC));
+    cr_expect (norc_aws_creds_due (&creds, now + 3301 * NORC_US_PER_SEC), "within five minutes of the end");
+    creds.expires = now + 60 * NORC_US_PER_SEC;
+    cr_expect_not (norc_aws_creds_due (&creds, now + 29 * NORC_US_PER_SEC));
+    cr_expect (norc_aws_creds_due (&creds, now + 31 * NORC_US_PER_SEC), "past half of a short life");
 }
