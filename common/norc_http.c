@@ -4,7 +4,10 @@
 #include <pthread.h>
 #include "norc_buf.h"
 #include "norc_mem.h"
+#include "norc_log.h"
 #include <curl/curl.h>
+#include <sodium.h>
+#include <unistd.h>
 
 #define S_ANSWER_MAX    (64 * 1024 * 1024)  //  the most of an answer kept
 
@@ -129,4 +132,126 @@ norc_aws_call (const norc_aws_target_t *target, const char *method, const char *
     free (sigv4);
     free (url);
     return rc == CURLE_OK ? NORC_OK : NORC_ERROR;
+}
+
+//  --------------------------------------------------------------------------
+//  Sessions
+
+struct _norc_aws_session_t {
+    norc_aws_target_t target;
+    char *strings [3];          //  endpoint, region, service
+    norc_aws_creds_config_t creds_config;
+    char *creds_strings [2];
+    norc_aws_creds_t creds;     //  the target's key points here
+    bool have_creds;
+    int attempts;
+};
+
+norc_aws_session_t *
+norc_aws_session_new (const norc_aws_target_t *target, const norc_aws_creds_config_t *creds, int attempts)
+{
+    norc_aws_session_t *self = (norc_aws_session_t *) norc_calloc (1, sizeof (norc_aws_session_t));
+    self->target = *target;
+    self->strings [0] = norc_strdup (target->endpoint ? target->endpoint : "");
+    self->strings [1] = norc_strdup (target->region ? target->region : "");
+    self->strings [2] = norc_strdup (target->service ? target->service : "");
+    self->target.endpoint = self->strings [0];
+    self->target.region = self->strings [1];
+    self->target.service = self->strings [2];
+    self->target.access_key = self->target.secret_key = self->target.session_token = NULL;
+    self->creds_strings [0] = creds && creds->access_key_id ? norc_strdup (creds->access_key_id) : NULL;
+    self->creds_strings [1] = creds && creds->secret_file ? norc_strdup (creds->secret_file) : NULL;
+    self->creds_config = (norc_aws_creds_config_t) { self->creds_strings [0], self->creds_strings [1],
+                                                     creds ? creds->timeout_ms : 0 };
+    self->attempts = attempts > 0 ? attempts : 1;
+    return self;
+}
+
+void
+norc_aws_session_destroy (norc_aws_session_t **self_p)
+{
+    if (!self_p || !*self_p)
+        return;
+    norc_aws_session_t *self = *self_p;
+    for (size_t i = 0; i < 3; i++)
+        free (self->strings [i]);
+    for (size_t i = 0; i < 2; i++)
+        free (self->creds_strings [i]);
+    sodium_memzero (&self->creds, sizeof self->creds);
+    free (self);
+    *self_p = NULL;
+}
+
+//  Credentials from the chain when there are none yet, when they are due,
+//  or when forced (AWS said they expired). False when there are none to use.
+static bool
+s_credentials (norc_aws_session_t *self, bool force, char *why, size_t whysize)
+{
+    norc_us_t now = norc_now_us ();
+    if (self->have_creds && !force && !norc_aws_creds_due (&self->creds, now))
+        return true;
+    norc_aws_creds_t fresh;
+    if (norc_aws_creds_get (&self->creds_config, &fresh, why, whysize) == NORC_OK) {
+        if (!self->have_creds || strcmp (fresh.source, self->creds.source) || fresh.expires)
+            norc_log_info ("AWS credentials from %s%s", fresh.source, fresh.expires ? " (temporary)" : "");
+        self->creds = fresh;
+        self->have_creds = true;
+        sodium_memzero (&fresh, sizeof fresh);
+        self->target.access_key = self->creds.access_key;
+        self->target.secret_key = self->creds.secret_key;
+        self->target.session_token = *self->creds.session_token ? self->creds.session_token : NULL;
+        return true;
+    }
+    //  Not made again: the ones held serve while they last
+    norc_log_warnx ("AWS credentials not made again: %s", why);
+    return self->have_creds && (!self->creds.expires || self->creds.expires > now);
+}
+
+int
+norc_aws_session_call (norc_aws_session_t *self, const char *method, const char *path,
+                       const norc_aws_pair_t *query, size_t query_count, const norc_aws_pair_t *headers,
+                       size_t header_count, const void *body, size_t body_len, norc_http_response_t *response,
+                       norc_aws_error_t *error, int64_t *skew_s, norc_aws_wait_fn *wait, void *arg)
+{
+    memset (response, 0, sizeof *response);
+    memset (error, 0, sizeof *error);
+    *skew_s = 0;
+    bool refreshed = false;
+    for (int attempt = 0; attempt < self->attempts; attempt++) {
+        norc_http_response_clear (response);
+        char why [512];
+        if (!s_credentials (self, false, why, sizeof why)) {
+            *error = (norc_aws_error_t) { .outcome = NORC_AWS_AUTH, .retry = false };
+            snprintf (error->code, sizeof error->code, "NoCredentials");
+            snprintf (error->message, sizeof error->message, "%.250s", why);
+            snprintf (response->error, sizeof response->error, "%.250s", why);
+            break;
+        }
+        if (norc_aws_call (&self->target, method, path, query, query_count, headers, header_count, body, body_len,
+                           response) == NORC_OK) {
+            norc_aws_error_parse (response->status, response->body, response->headers, error);
+            if (error->outcome == NORC_AWS_SKEWED)
+                *skew_s = norc_aws_skew_s (response->headers, norc_now_us ());
+            //  Expired: made again, then tried once more at once
+            if (error->outcome == NORC_AWS_EXPIRED && !refreshed && s_credentials (self, true, why, sizeof why)) {
+                refreshed = true;
+                attempt--;
+                continue;
+            }
+            if (!error->retry)
+                break;
+        }
+        else {
+            *error = (norc_aws_error_t) { .outcome = NORC_AWS_UNAVAILABLE, .retry = true };
+            snprintf (error->message, sizeof error->message, "%s", response->error);
+        }
+        if (attempt + 1 < self->attempts) {
+            int64_t ms = norc_aws_backoff_ms (attempt, 100, 5000, randombytes_uniform (1000001) / 1e6);
+            norc_log_debug ("%s %s: %s; again in %lld ms", method, path, error->code [0] ? error->code : "no answer",
+                            (long long) ms);
+            if (wait ? !wait (arg, ms) : (usleep ((useconds_t) ms * 1000), false))
+                break;
+        }
+    }
+    return error->outcome == NORC_AWS_DONE ? NORC_OK : NORC_ERROR;
 }

@@ -41,4 +41,29 @@ int norc_aws_call (const norc_aws_target_t *target, const char *method, const ch
                    const norc_aws_pair_t *query, size_t query_count, const norc_aws_pair_t *headers,
                    size_t header_count, const void *body, size_t body_len, norc_http_response_t *response);
 
+//  A session: a target whose key is the credential chain's (norc_aws_creds.h),
+//  made again before it expires and at once when AWS says it expired, and
+//  the retries AWS's answers ask for. For one thread at a time.
+#include "norc_aws_creds.h"
+typedef struct _norc_aws_session_t norc_aws_session_t;
+
+//  target's strings and creds' are copied (target's key is ignored)
+norc_aws_session_t *norc_aws_session_new (const norc_aws_target_t *target, const norc_aws_creds_config_t *creds,
+                                          int attempts);
+void norc_aws_session_destroy (norc_aws_session_t **self_p);
+
+//  Wait ms before a retry; false to give up at once (the caller is ending)
+typedef bool (norc_aws_wait_fn) (void *arg, int64_t ms);
+
+//  One request as norc_aws_call, with credentials from the chain and, when
+//  AWS says to (throttled, 5xx, no answer), up to `attempts` tries after
+//  full-jitter backoff (100 ms doubling, at most 5 s; wait may be NULL to
+//  sleep). error gets the answer's meaning (NoCredentials, an AUTH outcome,
+//  when the chain has none), skew_s the server's clock's lead when AWS
+//  found ours skewed. NORC_OK when the outcome is DONE.
+int norc_aws_session_call (norc_aws_session_t *self, const char *method, const char *path,
+                           const norc_aws_pair_t *query, size_t query_count, const norc_aws_pair_t *headers,
+                           size_t header_count, const void *body, size_t body_len, norc_http_response_t *response,
+                           norc_aws_error_t *error, int64_t *skew_s, norc_aws_wait_fn *wait, void *arg);
+
 #endif

@@ -2,7 +2,6 @@
 #include "bridge_sqs.h"
 #include "norc_mem.h"
 #include "norc_log.h"
-#include <sodium.h>
 
 struct _bridge_sqs_t {
     zactor_t *actor;
@@ -11,13 +10,7 @@ struct _bridge_sqs_t {
 };
 
 typedef struct {
-    norc_aws_target_t target;
-    char *strings [6];          //  the target's, owned
-    norc_aws_creds_config_t creds_config;
-    char *creds_strings [2];    //  its strings, owned
-    norc_aws_creds_t creds;     //  the target's key points here
-    bool have_creds;
-    int attempts;
+    norc_aws_session_t *session;
     zlist_t *waiting;           //  requests read while a call waited to retry (zmsg_t)
     bool term;                  //  $TERM came
 } s_lane_t;
@@ -44,81 +37,36 @@ s_take (s_lane_t *lane, zsock_t *pipe, int timeout_ms)
     }
 }
 
-//  Credentials from the chain when there are none yet, when they are due,
-//  or when forced (AWS said they expired). False when there are none to use.
+typedef struct {
+    s_lane_t *lane;
+    zsock_t *pipe;
+} s_waiting_t;
+
+//  Between retries the lane keeps reading its pipe: a request waits its
+//  turn, $TERM ends the wait
 static bool
-s_credentials (s_lane_t *lane, bool force, char *why, size_t whysize)
+s_wait (void *arg, int64_t ms)
 {
-    norc_us_t now = norc_now_us ();
-    if (lane->have_creds && !force && !norc_aws_creds_due (&lane->creds, now))
-        return true;
-    norc_aws_creds_t fresh;
-    if (norc_aws_creds_get (&lane->creds_config, &fresh, why, whysize) == NORC_OK) {
-        if (!lane->have_creds || strcmp (fresh.source, lane->creds.source) || fresh.expires)
-            norc_log_info ("AWS credentials from %s%s", fresh.source, fresh.expires ? " (temporary)" : "");
-        lane->creds = fresh;
-        lane->have_creds = true;
-        sodium_memzero (&fresh, sizeof fresh);
-        lane->target.access_key = lane->creds.access_key;
-        lane->target.secret_key = lane->creds.secret_key;
-        lane->target.session_token = *lane->creds.session_token ? lane->creds.session_token : NULL;
-        return true;
-    }
-    //  Not made again: the ones held serve while they last
-    norc_log_warnx ("AWS credentials not made again: %s", why);
-    return lane->have_creds && (!lane->creds.expires || lane->creds.expires > now);
+    s_waiting_t *w = (s_waiting_t *) arg;
+    norc_us_t until = norc_mono_us () + ms * 1000;
+    while (!w->lane->term && norc_mono_us () < until)
+        s_take (w->lane, w->pipe, (int) ((until - norc_mono_us ()) / 1000) + 1);
+    return !w->lane->term;
 }
 
-//  One call with its retries; the answer's frames go to pipe. A $TERM
-//  that comes while waiting to retry ends the wait (and the lane).
+//  One call with its retries; the answer's frames go to pipe
 static void
 s_call (s_lane_t *lane, zsock_t *pipe, uint64_t tag, const char *action, const char *json)
 {
     char target [96];
     snprintf (target, sizeof target, "AmazonSQS.%s", action);
     norc_aws_pair_t headers [] = { { "Content-Type", "application/x-amz-json-1.0" }, { "X-Amz-Target", target } };
-    norc_http_response_t r = { 0 };
-    norc_aws_error_t error = { 0 };
+    norc_http_response_t r;
+    norc_aws_error_t error;
     int64_t skew = 0;
-    bool term = false, refreshed = false;
-    for (int attempt = 0; attempt < lane->attempts && !term; attempt++) {
-        norc_http_response_clear (&r);
-        char why [512];
-        if (!s_credentials (lane, false, why, sizeof why)) {
-            error = (norc_aws_error_t) { .outcome = NORC_AWS_AUTH, .retry = false };
-            snprintf (error.code, sizeof error.code, "NoCredentials");
-            snprintf (error.message, sizeof error.message, "%.250s", why);
-            snprintf (r.error, sizeof r.error, "%.250s", why);
-            break;
-        }
-        int rc = norc_aws_call (&lane->target, "POST", "/", NULL, 0, headers, 2, json, strlen (json), &r);
-        if (rc == NORC_OK) {
-            norc_aws_error_parse (r.status, r.body, r.headers, &error);
-            if (error.outcome == NORC_AWS_SKEWED)
-                skew = norc_aws_skew_s (r.headers, norc_now_us ());
-            //  Expired: made again, then tried once more at once
-            if (error.outcome == NORC_AWS_EXPIRED && !refreshed && s_credentials (lane, true, why, sizeof why)) {
-                refreshed = true;
-                attempt--;
-                continue;
-            }
-            if (!error.retry)
-                break;
-        }
-        else {
-            error = (norc_aws_error_t) { .outcome = NORC_AWS_UNAVAILABLE, .retry = true };
-            snprintf (error.message, sizeof error.message, "%s", r.error);
-        }
-        if (attempt + 1 < lane->attempts) {
-            int64_t wait = norc_aws_backoff_ms (attempt, 100, 5000, randombytes_uniform (1000001) / 1e6);
-            norc_log_debug ("%s: %s; again in %lld ms", action, error.code [0] ? error.code : "no answer",
-                            (long long) wait);
-            norc_us_t until = norc_mono_us () + wait * 1000;
-            while (!lane->term && norc_mono_us () < until)
-                s_take (lane, pipe, (int) ((until - norc_mono_us ()) / 1000) + 1);
-            term = lane->term;
-        }
-    }
+    s_waiting_t w = { lane, pipe };
+    norc_aws_session_call (lane->session, "POST", "/", NULL, 0, headers, 2, json, strlen (json), &r, &error, &skew,
+                           s_wait, &w);
     zmsg_t *answer = zmsg_new ();
     zmsg_addmem (answer, &tag, sizeof tag);
     zmsg_addmem (answer, &r.status, sizeof r.status);
@@ -158,36 +106,18 @@ s_lane (zsock_t *pipe, void *arg)
     for (zmsg_t *left = (zmsg_t *) zlist_pop (lane->waiting); left; left = (zmsg_t *) zlist_pop (lane->waiting))
         zmsg_destroy (&left);
     zlist_destroy (&lane->waiting);
-    for (size_t i = 0; i < 6; i++)
-        free (lane->strings [i]);
-    for (size_t i = 0; i < 2; i++)
-        free (lane->creds_strings [i]);
-    sodium_memzero (&lane->creds, sizeof lane->creds);
+    norc_aws_session_destroy (&lane->session);
     free (lane);
 }
 
 bridge_sqs_t *
 bridge_sqs_new (const norc_aws_target_t *target, const norc_aws_creds_config_t *creds, int attempts)
 {
-    s_lane_t *lane = (s_lane_t *) norc_calloc (1, sizeof (s_lane_t));
-    lane->target = *target;
-    const char *from [6] = { target->endpoint, target->region, target->service, target->access_key,
-                             target->secret_key, target->session_token };
-    for (size_t i = 0; i < 6; i++)
-        lane->strings [i] = from [i] ? norc_strdup (from [i]) : NULL;
-    lane->target.endpoint = lane->strings [0];
-    lane->target.region = lane->strings [1];
-    lane->target.service = lane->strings [2];
-    lane->target.access_key = lane->strings [3];
-    lane->target.secret_key = lane->strings [4];
-    lane->target.session_token = lane->strings [5];
-    lane->attempts = attempts > 0 ? attempts : 1;
-    lane->creds_strings [0] = creds && creds->access_key_id ? norc_strdup (creds->access_key_id) : NULL;
-    lane->creds_strings [1] = creds && creds->secret_file ? norc_strdup (creds->secret_file) : NULL;
-    lane->creds_config = (norc_aws_creds_config_t) { lane->creds_strings [0], lane->creds_strings [1],
-                                                     creds ? creds->timeout_ms : 0 };
     bridge_sqs_t *self = (bridge_sqs_t *) norc_calloc (1, sizeof (bridge_sqs_t));
-    lane->target.cancel = &self->cancel;
+    norc_aws_target_t t = *target;
+    t.cancel = &self->cancel;
+    s_lane_t *lane = (s_lane_t *) norc_calloc (1, sizeof (s_lane_t));
+    lane->session = norc_aws_session_new (&t, creds, attempts);
     self->actor = zactor_new (s_lane, lane);
     return self;
 }
