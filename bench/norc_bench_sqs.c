@@ -14,7 +14,8 @@
 //     per run) and the record: runs twice, ticks without a run, instances
 //     ended ERROR (their executor killed under them).
 //
-//  usage: norc_bench_sqs SERVER-URL BIN-DIR [--ticks N] [--rate R] [--idle S] [--batch-ms MS] [--kill] [--keep]
+//  usage: norc_bench_sqs SERVER-URL BIN-DIR [--ticks N] [--rate R] [--idle S] [--batch-ms MS] [--slots N]
+//                        [--kill] [--keep]
 //  (bench/sqs.sh starts a private MariaDB and runs it)
 #include "bench_sys.h"
 #include "norc_http.h"
@@ -180,7 +181,7 @@ main (int argc, char *argv [])
     bench_server = argv [1];
     bench_bin = argv [2];
     int ticks = 2000, rate = 20, idle = 60;
-    const char *batch_ms = "10";
+    const char *batch_ms = "10", *slots = "8";
     bool kills = false, keep = false;
     for (int i = 3; i < argc; i++) {
         if (strcmp (argv [i], "--kill") == 0)
@@ -200,6 +201,9 @@ main (int argc, char *argv [])
         else
         if (strcmp (argv [i], "--batch-ms") == 0 && i + 1 < argc)
             batch_ms = argv [++i];
+        else
+        if (strcmp (argv [i], "--slots") == 0 && i + 1 < argc)
+            slots = argv [++i];
         else
             norc_fatalx ("unknown argument %s", argv [i]);
     }
@@ -226,12 +230,12 @@ main (int argc, char *argv [])
     s_ctl (&sys, far);
     s_ctl (&sys, task);
     printf ("## A queue across sites through SQS (moto on loopback)\n\n");
-    printf ("%d ticks a queue, %d schedules each firing every second; one executor with 8 slots a site; "
-            "bridge.batch_ms %s.\n\n", ticks, rate, batch_ms);
+    printf ("%d ticks a queue, %d schedules each firing every second; one executor with %s slots a site; "
+            "bridge.batch_ms %s.\n\n", ticks, rate, slots, batch_ms);
     printf ("| queue | instances | nominal -> start p50 (ms) | p99 (ms) | max (ms) |\n|---|---|---|---|---|\n");
 
     //  The database queue: the floor
-    pid_t local = bench_sys_start (&sys, "norc-executor", "Near", "-c", "8", NULL);
+    pid_t local = bench_sys_start (&sys, "norc-executor", "Near", "-c", slots, NULL);
     s_ticks (&sys, db, "Near", ticks, rate);
     s_lateness (db, "Near", "db (local executor)");
     bench_sys_kill (&sys, local);
@@ -241,7 +245,7 @@ main (int argc, char *argv [])
     const char *receiver_args [] = { "--bridge.queue", "Far", "--bridge.send", "false", "--bridge.receive", "true",
                                      "--bridge.dispatch", dispatch, "--log.level", "info", "--bridge.batch_ms",
                                      batch_ms, NULL };
-    const char *remote_args [] = { "Far", "-c", "8", "--scheduler.dispatch", dispatch, NULL };
+    const char *remote_args [] = { "Far", "-c", slots, "--scheduler.dispatch", dispatch, NULL };
     pid_t sender = bench_sys_startv (&sys, "norc-sqs-bridge", sender_args);
     pid_t receiver = bench_sys_startv (&sys, "norc-sqs-bridge", receiver_args);
     pid_t remote = bench_sys_startv (&sys, "norc-executor", remote_args);

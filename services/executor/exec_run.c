@@ -522,6 +522,11 @@ exec_run_start (executor_t *self, norc_assign_t *a)
     char err [512] = "";
     run->started = norc_now_us ();
     run->spawned_after = exec_spool_clock ();
+    //  Recorded before it can run: an executor killed from here on is
+    //  followed by one that reports the run lost (or its end), never by a
+    //  second run of an instance the record still shows waiting
+    if (exec_spool_run_record (self->spool, a->instance_id, 0, run->spawned_after) != NORC_OK)
+        norc_log_warn ("instance=%llu: cannot record the run in the spool", (unsigned long long) a->instance_id);
     int cgroup_fd = -1;
     if (self->cgroup) {
         char why [512];

@@ -465,9 +465,13 @@ exec_spool_run_record (exec_spool_t *self, uint64_t id, pid_t pgid, uint64_t sin
 {
     if (self->runs_fd < 0)
         return NORC_ERROR;
+    //  Its own line again (its process group now known), else a free one
     size_t index = 0;
-    while (index < self->runs_size && self->runs [index])
+    while (index < self->runs_size && self->runs [index] != id)
         index++;
+    if (index == self->runs_size)
+        for (index = 0; index < self->runs_size && self->runs [index]; index++)
+            ;
     if (index == self->runs_size) {
         self->runs_size = self->runs_size ? self->runs_size * 2 : 16;
         self->runs = (uint64_t *) norc_realloc (self->runs, self->runs_size * sizeof (uint64_t));

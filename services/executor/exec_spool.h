@@ -56,7 +56,8 @@ int exec_spool_repair (exec_spool_t *self);
 //  Now, in clock ticks since boot (how the kernel records a process's start).
 uint64_t exec_spool_clock (void);
 
-//  Remember that instance id runs as process group pgid, spawned after
+//  Remember that instance id runs as process group pgid (0: about to be
+//  spawned; recorded again once it is), spawned after
 //  `since` (exec_spool_clock before the spawn) and before now: a later
 //  executor signals the group only if its leader started in that interval.
 //  Note how it ended (kept until the aggregator has the end: a later
