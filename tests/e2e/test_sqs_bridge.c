@@ -225,6 +225,43 @@ Test (sqs_bridge, a_sender_killed_after_sending_leaves_one_run_per_tick)
     s_sites_end ();
 }
 
+//  A claim that takes longer than half the visibility timeout (the
+//  aggregator frozen: the scheduler still fires the tick and the bridge
+//  still sends it, as neither needs the aggregator for that): the
+//  receiving bridge extends the message's visibility, so SQS never gives
+//  it to another receiver meanwhile; once the aggregator answers, the
+//  tick runs once
+Test (sqs_bridge, a_slow_claim_keeps_its_message_invisible_and_runs_once)
+{
+    s_sites ("50");
+    s_bridge (true, NULL);
+    s_bridge (false, NULL);
+    s_remote_executor ();
+    norc_test_wait_count (s_sys, NORC_TEST_DAEMONS, NORC_ST_RUNNING, 4, 10000);
+    OK ("schedule", "add", "Mark", "--queue", "Far", "--period", "60", "--reps", "1", "--start", "+2");
+    pid_t aggregator = norc_test_system_pid (s_sys, "norc-aggregator");
+    kill (aggregator, SIGSTOP);
+    char *count = NULL;
+    for (int i = 0; i < 100; i++) {
+        free (count);
+        count = norc_moto_tool (s_moto, "count", s_url, NULL);
+        if (strcmp (count, "0 1") == 0)
+            break;
+        usleep (100000);
+    }
+    cr_expect_str_eq (count, "0 1", "sent and received");
+    free (count);
+    sleep (7);                  //  past the 5 s visibility timeout
+    count = norc_moto_tool (s_moto, "count", s_url, NULL);
+    cr_expect_str_eq (count, "0 1", "still in flight, not visible again");
+    free (count);
+    kill (aggregator, SIGCONT);
+    s_exactly_once (1);
+    s_queue_empty ();
+    cr_expect_not (s_bridge_log_has ("copy of a tick"), "no copy was received");
+    s_sites_end ();
+}
+
 //  No site receives for a while: the tick is sent again after its claim
 //  deadline; once a site receives, one copy runs and the other is a
 //  duplicate (a standard queue keeps both)
