@@ -78,6 +78,37 @@ bridge_sqs_refused (bridge_t *self, const char *action, const bridge_sqs_answer_
                         answer->error.message);
 }
 
+static int
+s_on_batch_timer (zloop_t *loop, int timer_id, void *arg)
+{
+    NORC_UNUSED (loop);
+    NORC_UNUSED (timer_id);
+    bridge_batch_t *batch = (bridge_batch_t *) arg;
+    batch->timer = -1;
+    bridge_t *self = batch->bridge;
+    if (batch->kind == BATCH_SEND)
+        bridge_send_flush (self);
+    else
+    if (batch->kind == BATCH_RECEIVE)
+        bridge_recv_poll (self);
+    else
+        bridge_recv_delete_flush (self);
+    return 0;
+}
+
+bool
+bridge_batch_waits (bridge_t *self, bridge_batch_kind_t kind, size_t ready, size_t full, norc_us_t since)
+{
+    norc_us_t waited = norc_mono_us () - since;
+    if (ready >= full || waited >= self->batch_ms * 1000)
+        return false;
+    bridge_batch_t *batch = &self->batches [kind];
+    if (batch->timer < 0)
+        batch->timer = zloop_timer (self->loop, (size_t) ((self->batch_ms * 1000 - waited) / 1000 + 1), 1,
+                                    s_on_batch_timer, batch);
+    return true;
+}
+
 void
 bridge_fault (bridge_t *self, const char *point)
 {
@@ -127,6 +158,8 @@ bridge_new (norc_config_t *config)
     self->batch_ms = (int) norc_config_int (config, "bridge.batch_ms");
     self->status = NORC_ST_RUNNING;
     self->calls = zhashx_new ();     //  (no destructor: a call taken out is its taker's)
+    for (int i = 0; i < 3; i++)
+        self->batches [i] = (bridge_batch_t) { self, (bridge_batch_kind_t) i, -1 };
     return self;
 }
 

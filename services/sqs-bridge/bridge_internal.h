@@ -54,6 +54,16 @@ typedef struct {
     int assigns;
 } bridge_in_t;
 
+//  What gathers up to ten before a request: sends, receives (free slots),
+//  deletes
+typedef enum { BATCH_SEND, BATCH_RECEIVE, BATCH_DELETE } bridge_batch_kind_t;
+
+typedef struct {
+    struct _bridge_t *bridge;
+    bridge_batch_kind_t kind;
+    int timer;                  //  armed while it waits (-1: none)
+} bridge_batch_t;
+
 //  What a call on a lane was for
 typedef enum { CALL_SEND, CALL_RECEIVE, CALL_DELETE, CALL_VISIBILITY } bridge_call_kind_t;
 
@@ -74,6 +84,7 @@ struct _bridge_t {
     uint64_t id;                //  daemons.id
     int period_ms;
     int batch_ms;               //  bridge.batch_ms: how long a batch (send, receive, delete) waits for ten
+    bridge_batch_t batches [3]; //  by bridge_batch_kind_t
     int status;
     bool done;
     norc_link_t *link;
@@ -92,7 +103,6 @@ struct _bridge_t {
     int64_t claim_deadline_ms;
     zhashx_t *outgoing;         //  instance id -> bridge_out_t
     int freed;                  //  slots freed in this wake-up, given back as one CREDIT
-    int send_timer;             //  armed while fewer than ten wait to be sent (-1: none)
 
     //  Receiving
     zsock_t *dispatch;          //  ROUTER for this site's executors
@@ -103,9 +113,8 @@ struct _bridge_t {
     int wait_s;
     bool polling;
     norc_us_t free_since;       //  monotonic: since when a slot is free and no poll is out (0: none)
-    int poll_timer;             //  armed while fewer than ten slots are free (-1: none)
     zlist_t *to_delete;         //  message ids waiting for a DeleteMessageBatch
-    int delete_timer;           //  armed while fewer than ten wait (-1: none)
+    norc_us_t delete_since;     //  monotonic: since when the first of them waits
 
     //  What happened, for the log, the metrics and the tests
     uint64_t sent, resent, send_failures;
@@ -122,6 +131,11 @@ void bridge_call_destroy (bridge_call_t **call_p);
 void bridge_sqs_refused (bridge_t *self, const char *action, const bridge_sqs_answer_t *answer);
 //  At a point named by bridge.fault: SIGKILL, as a crash there would be
 void bridge_fault (bridge_t *self, const char *point);
+//  Whether a batch of `ready` (`full` make a whole one) whose oldest has
+//  waited since `since` should wait for more: it does while fewer than
+//  `full` wait and for less than bridge.batch_ms, and its flush runs again
+//  when that time is up
+bool bridge_batch_waits (bridge_t *self, bridge_batch_kind_t kind, size_t ready, size_t full, norc_us_t since);
 //  A JSON body (caller frees), with QueueUrl added
 char *bridge_json (bridge_t *self, json_t *body);
 //  Ask the aggregator (the reply comes to bridge_recv_on_api)
@@ -143,6 +157,7 @@ int bridge_recv_start (bridge_t *self);
 void bridge_recv_stop (bridge_t *self);
 int bridge_recv_handle_dispatch (zloop_t *loop, zsock_t *sock, void *arg);
 void bridge_recv_poll (bridge_t *self);
+void bridge_recv_delete_flush (bridge_t *self);
 void bridge_recv_on_answer (bridge_t *self, bridge_call_t *call, const bridge_sqs_answer_t *answer);
 void bridge_recv_on_api (bridge_t *self, norc_msg_t *reply);
 //  An instance started or ended (the stream): its message can go

@@ -86,17 +86,6 @@ s_pick (bridge_t *self)
     return best;
 }
 
-static int
-s_on_poll_timer (zloop_t *loop, int timer_id, void *arg)
-{
-    NORC_UNUSED (loop);
-    NORC_UNUSED (timer_id);
-    bridge_t *self = (bridge_t *) arg;
-    self->poll_timer = -1;
-    bridge_recv_poll (self);
-    return 0;
-}
-
 //  Receive, when a slot is free and no poll is out: at once for ten (or
 //  every slot there is), else after bridge.batch_ms, so that slots
 //  freed one by one make one receive, not one each
@@ -113,14 +102,11 @@ bridge_recv_poll (bridge_t *self)
     for (bridge_exec_t *exec = (bridge_exec_t *) zhashx_first (self->executors); exec;
          exec = (bridge_exec_t *) zhashx_next (self->executors))
         slots += exec->wrong_queue ? 0 : exec->concurrency;
-    norc_us_t now = norc_mono_us ();
     if (!self->free_since)
-        self->free_since = now;
-    if (free_slots < 10 && free_slots < slots && now - self->free_since < self->batch_ms * 1000) {
-        if (self->poll_timer < 0)
-            self->poll_timer = zloop_timer (self->loop, (size_t) self->batch_ms, 1, s_on_poll_timer, self);
+        self->free_since = norc_mono_us ();
+    if (bridge_batch_waits (self, BATCH_RECEIVE, (size_t) free_slots, (size_t) (slots < 10 ? slots : 10),
+                            self->free_since))
         return;
-    }
     self->free_since = 0;
     json_t *body = json_pack ("{s:i, s:i, s:i, s:[s, s], s:[s]}", "MaxNumberOfMessages",
                               free_slots < 10 ? free_slots : 10, "WaitTimeSeconds", self->wait_s,
@@ -162,8 +148,8 @@ s_let_go (bridge_t *self, bridge_in_t *in)
 }
 
 //  Delete what waits, ten to a call
-static void
-s_delete_flush (bridge_t *self)
+void
+bridge_recv_delete_flush (bridge_t *self)
 {
     while (zlist_size (self->to_delete)) {
         json_t *entries = json_array ();
@@ -194,17 +180,6 @@ s_delete_flush (bridge_t *self)
     }
 }
 
-static int
-s_on_delete_timer (zloop_t *loop, int timer_id, void *arg)
-{
-    NORC_UNUSED (loop);
-    NORC_UNUSED (timer_id);
-    bridge_t *self = (bridge_t *) arg;
-    self->delete_timer = -1;
-    s_delete_flush (self);
-    return 0;
-}
-
 //  A message to delete: with others, ten to a call, or after
 //  bridge.batch_ms
 static void
@@ -213,12 +188,11 @@ s_delete (bridge_t *self, bridge_in_t *in)
     if (in->state == IN_DELETING)
         return;
     in->state = IN_DELETING;
+    if (zlist_size (self->to_delete) == 0)
+        self->delete_since = norc_mono_us ();
     zlist_append (self->to_delete, in->message_id);     //  (copied: autofree)
-    if (zlist_size (self->to_delete) >= 10)
-        s_delete_flush (self);
-    else
-    if (self->delete_timer < 0)
-        self->delete_timer = zloop_timer (self->loop, (size_t) self->batch_ms, 1, s_on_delete_timer, self);
+    if (!bridge_batch_waits (self, BATCH_DELETE, zlist_size (self->to_delete), 10, self->delete_since))
+        bridge_recv_delete_flush (self);
 }
 
 //  A message received
@@ -577,10 +551,8 @@ bridge_recv_start (bridge_t *self)
     zhashx_set_destructor (self->incoming, s_in_free);
     self->claims = zhashx_new ();
     zhashx_set_destructor (self->claims, s_str_free);
-    self->poll_timer = -1;
     self->to_delete = zlist_new ();
     zlist_autofree (self->to_delete);
-    self->delete_timer = -1;
     char *endpoint = norc_config_bind_endpoint (self->config, "bridge.dispatch");
     self->dispatch = endpoint ? norc_zmq_bind (ZMQ_ROUTER, endpoint) : NULL;
     free (endpoint);

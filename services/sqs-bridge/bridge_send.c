@@ -127,17 +127,6 @@ bridge_send_handle_upstream (zloop_t *loop, zsock_t *sock, void *arg)
     return 0;
 }
 
-static int
-s_on_send_timer (zloop_t *loop, int timer_id, void *arg)
-{
-    NORC_UNUSED (loop);
-    NORC_UNUSED (timer_id);
-    bridge_t *self = (bridge_t *) arg;
-    self->send_timer = -1;
-    bridge_send_flush (self);
-    return 0;
-}
-
 //  Send what waits, ten to a call, a few calls at once; fewer than ten
 //  wait up to bridge.batch_ms for more
 void
@@ -152,13 +141,8 @@ bridge_send_flush (bridge_t *self)
             ready++;
             oldest = out->ready_at < oldest ? out->ready_at : oldest;
         }
-    if (ready == 0)
+    if (ready == 0 || bridge_batch_waits (self, BATCH_SEND, ready, 10, oldest))
         return;
-    if (ready < 10 && now - oldest < self->batch_ms * 1000) {
-        if (self->send_timer < 0)
-            self->send_timer = zloop_timer (self->loop, (size_t) self->batch_ms, 1, s_on_send_timer, self);
-        return;
-    }
     while (bridge_sqs_busy (self->ops) < SEND_CALLS_MAX) {
         json_t *entries = json_array ();
         char **keys = (char **) norc_calloc (10, sizeof (char *));
@@ -313,7 +297,6 @@ bridge_send_start (bridge_t *self)
 {
     self->outgoing = zhashx_new ();
     zhashx_set_destructor (self->outgoing, s_out_free);
-    self->send_timer = -1;
     self->upstream = norc_zmq_connect (ZMQ_DEALER, norc_config_str (self->config, "scheduler.dispatch"));
     if (!self->upstream)
         return NORC_ERROR;
