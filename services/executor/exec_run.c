@@ -68,7 +68,7 @@ s_send_ended (executor_t *self, uint64_t instance_id, int status, int exit_code,
     m->reason = reason ? norc_strdup (reason) : NULL;
     m->reason_code = why;
     //  The run's record stays in the spool, with how it ended, until the
-    //  aggregator has the end (executor_on_end_acked): an executor killed
+    //  aggregator has the end (executor.c, s_end_acked): an executor killed
     //  before that is followed by one that reports this end, never by a
     //  second run of an instance the record still shows waiting
     exec_spool_run_ended (self->spool, instance_id, status, exit_code, signal);

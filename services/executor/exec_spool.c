@@ -1,6 +1,7 @@
 //  exec_spool.c - the executor's spool slot and the reconciliation of the
 //  slots of executors that died. See exec_spool.h.
 #include "exec_spool.h"
+#include <czmq.h>
 #include "norc_log.h"
 #include "norc_mem.h"
 #include <dirent.h>
@@ -32,7 +33,34 @@ struct _exec_spool_t {
     int runs_fd;                //  the run table: `runs`, one RUN_RECORD-byte line per running child
     uint64_t *runs;             //  instance id in each record, 0 when free
     size_t runs_size;
+    zhashx_t *run_at;           //  instance id -> its record's index + 1
+    size_t *free_runs;          //  the free records' indexes (a stack)
+    size_t free_count;
 };
+
+//  The record of instance id, or runs_size when it has none
+static size_t
+s_run_index (exec_spool_t *self, uint64_t id)
+{
+    char key [32];
+    snprintf (key, sizeof key, "%llu", (unsigned long long) id);
+    uintptr_t at = self->run_at ? (uintptr_t) zhashx_lookup (self->run_at, key) : 0;
+    return at ? (size_t) at - 1 : self->runs_size;
+}
+
+//  Every record free (at open, after a repair)
+static void
+s_runs_reset (exec_spool_t *self)
+{
+    if (!self->run_at)
+        self->run_at = zhashx_new ();
+    zhashx_purge (self->run_at);
+    if (self->runs)
+        memset (self->runs, 0, self->runs_size * sizeof (uint64_t));
+    self->free_count = 0;
+    for (size_t i = self->runs_size; i > 0; i--)
+        self->free_runs [self->free_count++] = i - 1;
+}
 
 //  A run record: "ID PGID SINCE UNTIL" (the clock ticks since boot between
 //  which the child was spawned) padded with spaces to a fixed length, so
@@ -234,8 +262,7 @@ s_runs_open (exec_spool_t *self)
     if (self->runs_fd >= 0)
         close (self->runs_fd);
     self->runs_fd = fd;
-    if (self->runs)
-        memset (self->runs, 0, self->runs_size * sizeof (uint64_t));
+    s_runs_reset (self);
     return NORC_OK;
 }
 
@@ -333,6 +360,8 @@ exec_spool_destroy (exec_spool_t **self_p)
     if (self->runs_fd >= 0)
         close (self->runs_fd);
     free (self->runs);
+    free (self->free_runs);
+    zhashx_destroy (&self->run_at);
     if (self->dir && self->lock_fd >= 0) {
         //  Removed when nothing is left in it; else it stays, and the next
         //  executor to start adopts what is there (a run table with
@@ -465,17 +494,24 @@ exec_spool_run_record (exec_spool_t *self, uint64_t id, pid_t pgid, uint64_t sin
 {
     if (self->runs_fd < 0)
         return NORC_ERROR;
-    //  Its own line again (its process group now known), else a free one
-    size_t index = 0;
-    while (index < self->runs_size && self->runs [index] != id)
-        index++;
-    if (index == self->runs_size)
-        for (index = 0; index < self->runs_size && self->runs [index]; index++)
-            ;
+    //  Its own line again (its process group now known), else a free one:
+    //  one look-up each, however many records wait for their end's
+    //  acknowledgement (an aggregator away for a while)
+    size_t index = s_run_index (self, id);
     if (index == self->runs_size) {
-        self->runs_size = self->runs_size ? self->runs_size * 2 : 16;
-        self->runs = (uint64_t *) norc_realloc (self->runs, self->runs_size * sizeof (uint64_t));
-        memset (self->runs + index, 0, (self->runs_size - index) * sizeof (uint64_t));
+        if (self->free_count == 0) {
+            size_t old = self->runs_size;
+            self->runs_size = old ? old * 2 : 16;
+            self->runs = (uint64_t *) norc_realloc (self->runs, self->runs_size * sizeof (uint64_t));
+            memset (self->runs + old, 0, (self->runs_size - old) * sizeof (uint64_t));
+            self->free_runs = (size_t *) norc_realloc (self->free_runs, self->runs_size * sizeof (size_t));
+            for (size_t i = self->runs_size; i > old; i--)
+                self->free_runs [self->free_count++] = i - 1;
+        }
+        index = self->free_runs [--self->free_count];
+        char key [32];
+        snprintf (key, sizeof key, "%llu", (unsigned long long) id);
+        zhashx_insert (self->run_at, key, (void *) (uintptr_t) (index + 1));
     }
     char text [RUN_RECORD];
     snprintf (text, sizeof text, "%llu %d %llu %llu", (unsigned long long) id, (int) pgid,
@@ -489,25 +525,27 @@ exec_spool_run_record (exec_spool_t *self, uint64_t id, pid_t pgid, uint64_t sin
 void
 exec_spool_run_ended (exec_spool_t *self, uint64_t id, int status, int exit_code, int signal)
 {
-    for (size_t i = 0; i < self->runs_size; i++)
-        if (self->runs [i] == id) {
-            //  (the process group is gone: 0 as pgid, never signalled)
-            char text [RUN_RECORD];
-            snprintf (text, sizeof text, "%llu 0 0 0 E %d %d %d", (unsigned long long) id, status, exit_code, signal);
-            s_run_write (self, i, text);
-            return;
-        }
+    size_t index = s_run_index (self, id);
+    if (index == self->runs_size)
+        return;
+    //  (the process group is gone: 0 as pgid, never signalled)
+    char text [RUN_RECORD];
+    snprintf (text, sizeof text, "%llu 0 0 0 E %d %d %d", (unsigned long long) id, status, exit_code, signal);
+    s_run_write (self, index, text);
 }
 
 void
 exec_spool_run_forget (exec_spool_t *self, uint64_t id)
 {
-    for (size_t i = 0; i < self->runs_size; i++)
-        if (self->runs [i] == id) {
-            s_run_write (self, i, "");
-            self->runs [i] = 0;
-            return;
-        }
+    size_t index = s_run_index (self, id);
+    if (index == self->runs_size)
+        return;
+    s_run_write (self, index, "");
+    self->runs [index] = 0;
+    char key [32];
+    snprintf (key, sizeof key, "%llu", (unsigned long long) id);
+    zhashx_delete (self->run_at, key);
+    self->free_runs [self->free_count++] = index;
 }
 
 int

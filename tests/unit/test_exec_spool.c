@@ -247,3 +247,79 @@ Test (exec_spool, emptied_files_are_reused_and_never_adopted)
     cr_expect_neq (access (dir, F_OK), 0, "an empty slot is removed, kept files and all");
     free (dir);
 }
+
+//  A run is recorded before its spawn, noted ended with how it ended, and
+//  forgotten only when the aggregator has the end: an executor that dies
+//  before that leaves the record, and the next one finds the run ended (or,
+//  for one recorded and not ended, lost), never a run it could start again
+Test (exec_spool, an_ended_run_stays_recorded_until_its_end_is_acknowledged)
+{
+    char err [256];
+    exec_spool_t *spool = exec_spool_open (s_root, err, sizeof err);
+    cr_assert_not_null (spool, "%s", err);
+    //  Many waiting at once (an aggregator away): each record is its own
+    for (uint64_t id = 1; id <= 100; id++) {
+        cr_assert_eq (exec_spool_run_record (spool, id, 0, exec_spool_clock ()), NORC_OK);
+        cr_assert_eq (exec_spool_run_record (spool, id, getpid (), exec_spool_clock ()), NORC_OK, "the same line");
+        exec_spool_run_ended (spool, id, id % 2 ? NORC_ST_SUCCESS : NORC_ST_FAILURE, id % 2 ? 0 : 3, 0);
+    }
+    for (uint64_t id = 1; id <= 97; id++)
+        exec_spool_run_forget (spool, id);
+    //  One recorded before its spawn and never ended
+    cr_assert_eq (exec_spool_run_record (spool, 500, 0, exec_spool_clock ()), NORC_OK);
+    //  The executor dies (its slot's lock goes): the next one adopts
+    char *slot = NULL;
+    DIR *dir = opendir (s_root);
+    struct dirent *entry;
+    while (dir && (entry = readdir (dir)))
+        if (strncmp (entry->d_name, "slot-", 5) == 0)
+            slot = norc_asprintf ("%s/%s", s_root, entry->d_name);
+    closedir (dir);
+    cr_assert_not_null (slot);
+    pid_t child = fork ();
+    if (child == 0) {
+        //  Another process opens it while ours still holds it: nothing adopted
+        exec_spool_t *other = exec_spool_open (s_root, err, sizeof err);
+        exec_spool_leftover_t *list;
+        size_t count;
+        exec_spool_leftovers (other, &list, &count);
+        _exit (count == 0 ? 0 : 1);
+    }
+    int status = 0;
+    waitpid (child, &status, 0);
+    cr_expect_eq (WEXITSTATUS (status), 0, "a live executor's slot is never adopted");
+    //  Left as a dead one leaves it: the run table stays (records in it)
+    char *runs = norc_asprintf ("%s/runs", slot);
+    char *copy = norc_asprintf ("cp %s %s.keep", runs, runs);
+    cr_assert_eq (system (copy), 0);
+    exec_spool_destroy (&spool);
+    char *back = norc_asprintf ("mkdir -p %s && touch %s/lock && cp %s.keep %s", slot, slot, runs, runs);
+    cr_assert_eq (system (back), 0);
+    spool = exec_spool_open (s_root, err, sizeof err);
+    cr_assert_not_null (spool, "%s", err);
+    exec_spool_leftover_t *list;
+    size_t count;
+    exec_spool_leftovers (spool, &list, &count);
+    cr_assert_eq (count, 4, "three ended, one lost");
+    int ended = 0, lost = 0;
+    for (size_t i = 0; i < count; i++) {
+        if (list [i].ended) {
+            ended++;
+            cr_expect_eq (list [i].status, list [i].instance_id % 2 ? NORC_ST_SUCCESS : NORC_ST_FAILURE);
+            cr_expect_eq (list [i].exit_code, list [i].instance_id % 2 ? 0 : 3);
+        }
+        if (list [i].lost_run) {
+            lost++;
+            cr_expect_eq (list [i].instance_id, 500);
+            cr_expect_not (list [i].stopped, "no process group recorded: none signalled");
+        }
+    }
+    cr_expect_eq (ended, 3);
+    cr_expect_eq (lost, 1);
+    exec_spool_leftovers_free (&list, count);
+    exec_spool_destroy (&spool);
+    free (back);
+    free (copy);
+    free (runs);
+    free (slot);
+}
