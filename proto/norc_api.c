@@ -294,6 +294,28 @@ static const norc_api_col_t s_cols_status_schedulers [] = {
     { "claimed", NORC_API_INT, NULL, false, "Schedules a scheduler holds" },
     { NULL, NORC_API_STR, NULL, false, NULL }
 };
+static const norc_api_arg_t s_args_status_bridges [] = {
+    { "since", NORC_API_STR, false, false, INT64_C (0), INT64_C (0), "10m (the default), 30m, 1h, 3h, 12h, 1d, 7d or all" },
+    { NULL, NORC_API_STR, false, false, 0, 0, NULL }
+};
+static const norc_api_col_t s_cols_status_bridges [] = {
+    { "id", NORC_API_ID, NULL, false, "The daemon" },
+    { "kind", NORC_API_ENUM, &norc_enum_daemon_kind, false, "scheduler, executor or bridge" },
+    { "host", NORC_API_STR, NULL, false, "Its host" },
+    { "pid", NORC_API_INT, NULL, false, "Its process id" },
+    { "status", NORC_API_STATUS, NULL, false, "Its status" },
+    { "queue", NORC_API_STR, NULL, false, "An executor's queue or group" },
+    { "concurrency", NORC_API_INT, NULL, false, "An executor's slots" },
+    { "heartbeat", NORC_API_TIME, NULL, false, "Its last heartbeat" },
+    { "started", NORC_API_TIME, NULL, false, "When it started" },
+    { "ended", NORC_API_TIME, NULL, false, "When it ended" },
+    { "alive", NORC_API_BOOL, NULL, false, "Heard from within the failure threshold" },
+    { "running", NORC_API_INT, NULL, false, "Instances it runs" },
+    { "succeeded", NORC_API_INT, NULL, false, "Instances it ended well within the window" },
+    { "failed", NORC_API_INT, NULL, false, "Instances it ended failed within the window" },
+    { "claimed", NORC_API_INT, NULL, false, "Schedules a scheduler holds" },
+    { NULL, NORC_API_STR, NULL, false, NULL }
+};
 static const norc_api_arg_t s_args_status_queues [] = {
     { NULL, NORC_API_STR, false, false, 0, 0, NULL }
 };
@@ -761,6 +783,9 @@ static const norc_api_op_t s_ops [] = {
     { "status.schedulers", NORC_ROLE_VIEWER, false,
       "Live schedulers, and those ended within the window.",
       s_args_status_schedulers, s_cols_status_schedulers, "GET", "/schedulers", true, false, false },
+    { "status.bridges", NORC_ROLE_VIEWER, false,
+      "Live SQS bridges (norc-sqs-bridge, docs/sqs.md), and those ended within the window. A bridge's running instances are those it holds to send or has sent and not seen claimed.",
+      s_args_status_bridges, s_cols_status_bridges, "GET", "/bridges", true, false, false },
     { "status.queues", NORC_ROLE_VIEWER, false,
       "Queues with their waiting instances and executors.",
       s_args_status_queues, s_cols_status_queues, NULL, NULL, false, false, false },

@@ -159,7 +159,7 @@ norc_store_daemon_get (norc_db_t *db, uint64_t id, norc_daemon_t *daemon)
 }
 
 static const char *s_sql_daemon_list =
-    "SELECT d.id, CASE d.kind WHEN 1 THEN 'scheduler' ELSE 'executor' END AS kind, d.host, d.pid, "
+    "SELECT d.id, CASE d.kind WHEN 1 THEN 'scheduler' WHEN 3 THEN 'bridge' ELSE 'executor' END AS kind, d.host, d.pid, "
     "  d.status, COALESCE(q.name, '') AS queue, d.concurrency, d.heartbeat, d.started_at AS started, "
     "  d.ended_at AS ended, (d.status < 7 AND d.heartbeat > ?) AS alive, "
     "  (SELECT COUNT(*) FROM instances i WHERE i.executor_id = d.id AND i.ended_at IS NULL "

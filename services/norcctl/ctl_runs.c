@@ -79,15 +79,17 @@ ctl_api_status (norc_config_t *config, const ctl_command_t *cmd, int argc, char 
     }
     static const struct { const char *name, *op, *title; } sections [] = {
         { "executors", "status.executors", "Executors" }, { "schedulers", "status.schedulers", "Schedulers" },
-        { "queues", "status.queues", "Queues" },          { "instances", "status.instances", "Instances" },
+        { "bridges", "status.bridges", "Bridges" },       { "queues", "status.queues", "Queues" },
+        { "instances", "status.instances", "Instances" },
     };
+    const size_t count = sizeof sections / sizeof sections [0];
     for (int i = 0; i < npos; i++) {
         bool known = false;
-        for (size_t s = 0; s < 4; s++)
+        for (size_t s = 0; s < count; s++)
             known |= strcmp (pos [i], sections [s].name) == 0;
         if (!known) {
-            fprintf (stderr, "norcctl: unknown status section \"%s\" (executors, schedulers, queues, instances)\n",
-                     pos [i]);
+            fprintf (stderr, "norcctl: unknown status section \"%s\" (executors, schedulers, bridges, queues, "
+                     "instances)\n", pos [i]);
             norc_strmap_clear (&args);
             return CTL_USAGE;
         }
@@ -111,7 +113,7 @@ ctl_api_status (norc_config_t *config, const ctl_command_t *cmd, int argc, char 
     else
         printf ("{");
     bool first = true;
-    for (size_t s = 0; s < 4 && rc == CTL_OK; s++) {
+    for (size_t s = 0; s < count && rc == CTL_OK; s++) {
         bool wanted = npos == 0;
         for (int i = 0; i < npos; i++)
             wanted |= strcmp (pos [i], sections [s].name) == 0;
@@ -128,6 +130,11 @@ ctl_api_status (norc_config_t *config, const ctl_command_t *cmd, int argc, char 
         norc_strmap_clear (&taken);
         if (rc != CTL_OK)
             break;
+        //  Bridges are listed when asked for, or when there are some
+        if (npos == 0 && strcmp (sections [s].name, "bridges") == 0 && reply->api_reply.rows.count == 0) {
+            norc_msg_destroy (&reply);
+            continue;
+        }
         if (json) {
             printf ("%s\"%s\": ", first ? "" : ",\n ", sections [s].name);
             ctl_print_json (stdout, sections [s].op, &reply->api_reply.rows);

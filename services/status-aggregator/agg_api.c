@@ -528,11 +528,11 @@ agg_api_handle (agg_api_t *self, norc_api_request_t *request, norc_api_reply_t *
         self->probed_at = norc_mono_us ();
         down_ms = 0;
     }
-    if (down_ms && request->op && self->daemons
-    &&  (strcmp (request->op, "status.executors") == 0 || strcmp (request->op, "status.schedulers") == 0)) {
-        self->daemons (self->owner, strcmp (request->op, "status.executors") == 0 ? NORC_DAEMON_EXECUTOR
-                                                                                  : NORC_DAEMON_SCHEDULER,
-                       &reply->rows);
+    int kind = !request->op ? 0 : strcmp (request->op, "status.executors") == 0 ? NORC_DAEMON_EXECUTOR
+             : strcmp (request->op, "status.schedulers") == 0 ? NORC_DAEMON_SCHEDULER
+             : strcmp (request->op, "status.bridges") == 0 ? NORC_DAEMON_BRIDGE : 0;
+    if (down_ms && self->daemons && kind) {
+        self->daemons (self->owner, kind, &reply->rows);
         char *text = norc_asprintf ("the database is unavailable (for %lld s): the daemons heard from lately, "
                                     "from the aggregator's memory", (long long) (down_ms + 999) / 1000);
         if (!reply->rows.count)

@@ -86,6 +86,12 @@ agg_op_status_schedulers (agg_api_t *self, const norc_strmap_t *args, norc_api_r
 }
 
 void
+agg_op_status_bridges (agg_api_t *self, const norc_strmap_t *args, norc_api_reply_t *reply)
+{
+    s_status (self, args, reply, NORC_DAEMON_BRIDGE);
+}
+
+void
 agg_op_status_instances (agg_api_t *self, const norc_strmap_t *args, norc_api_reply_t *reply)
 {
     norc_us_t since = s_since (args, "all");

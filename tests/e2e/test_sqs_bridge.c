@@ -162,6 +162,16 @@ Test (sqs_bridge, each_tick_crosses_once_and_runs_on_the_remote_site)
     //  The run is recorded as any other: started and ended by the remote executor
     cr_expect_eq (norc_test_db_int (s_db, "SELECT COUNT(*) FROM instances i JOIN daemons d ON d.id = i.executor_id "
                                           "WHERE d.kind = 2 AND i.started_at IS NOT NULL"), 5);
+    //  norcctl status lists the bridges, and the queue's URL
+    char *out = NULL, *err = NULL;
+    cr_assert_eq (norc_test_system_ctl (s_sys, &out, &err, "status", NULL), 0, "%s", err);
+    cr_expect (strstr (out, "## Bridges ##"), "%s", out);
+    free (out);
+    free (err);
+    cr_assert_eq (norc_test_system_ctl (s_sys, &out, &err, "status", "bridges", "--json", NULL), 0, "%s", err);
+    cr_expect (strstr (out, "\"kind\": \"bridge\"") || strstr (out, "\"kind\":\"bridge\""), "%s", out);
+    free (out);
+    free (err);
     s_sites_end ();
 }
 
