@@ -34,6 +34,7 @@ typedef struct {
     int reserved;               //  of those, promised to ticks being claimed
     norc_u64list_t running;     //  what its last HELLO said it runs
     bool wrong_queue;
+    norc_us_t last_seen;        //  monotonic
 } bridge_exec_t;
 
 //  A message this site received and has not deleted

@@ -437,6 +437,7 @@ s_on_executor (bridge_t *self, norc_msg_t *msg)
     bridge_exec_t *exec = s_executor (self, msg->routing_id, msg->id == NORC_MSG_HELLO);
     if (!exec)
         return;
+    exec->last_seen = norc_mono_us ();
     switch (msg->id) {
         case NORC_MSG_HELLO: {
             norc_hello_t *h = &msg->hello;
@@ -539,6 +540,21 @@ bridge_recv_beat (bridge_t *self)
         json_decref (entries);
         free (keys);
     }
+    //  An executor silent for three periods is gone (killed, or connected
+    //  elsewhere): its slots are not offered, no claim is made for it
+    int64_t silent_us = (3 * self->period_ms > 3000 ? 3 * self->period_ms : 3000) * 1000LL;
+    zlist_t *gone = zlist_new ();
+    for (bridge_exec_t *exec = (bridge_exec_t *) zhashx_first (self->executors); exec;
+         exec = (bridge_exec_t *) zhashx_next (self->executors))
+        if (now - exec->last_seen > silent_us)
+            zlist_append (gone, (void *) zhashx_cursor (self->executors));
+    for (const char *key = (const char *) zlist_first (gone); key; key = (const char *) zlist_next (gone)) {
+        bridge_exec_t *exec = (bridge_exec_t *) zhashx_lookup (self->executors, key);
+        norc_log_info ("executor=%llu: silent for %lld ms, forgotten", (unsigned long long) exec->executor_id,
+                       (long long) (silent_us / 1000));
+        zhashx_delete (self->executors, key);
+    }
+    zlist_destroy (&gone);
     bridge_recv_poll (self);
 }
 
