@@ -2,7 +2,7 @@
 #include "norc_aws_creds.h"
 #include "norc_buf.h"
 #include "norc_mem.h"
-#include <curl/curl.h>
+#include "norc_http.h"
 #include <jansson.h>
 #include <sodium.h>
 #include <time.h>
@@ -46,47 +46,6 @@ norc_aws_creds_due (const norc_aws_creds_t *creds, norc_us_t now)
     if (margin > 300 * NORC_US_PER_SEC)
         margin = 300 * NORC_US_PER_SEC;
     return left <= margin;
-}
-
-static size_t
-s_collect (char *data, size_t size, size_t n, void *arg)
-{
-    return norc_buf_append ((norc_buf_t *) arg, data, size * n) == NORC_OK ? size * n : 0;
-}
-
-//  One plain HTTP request to a local endpoint: its body (caller frees) on
-//  a 200, else NULL
-static char *
-s_http (const char *method, const char *url, const char *header1, const char *header2, long timeout_ms)
-{
-    CURL *curl = curl_easy_init ();
-    norc_buf_t *answer = norc_buf_new (64 * 1024);
-    struct curl_slist *list = NULL;
-    if (header1)
-        list = curl_slist_append (list, header1);
-    if (header2)
-        list = curl_slist_append (list, header2);
-    curl_easy_setopt (curl, CURLOPT_URL, url);
-    curl_easy_setopt (curl, CURLOPT_CUSTOMREQUEST, method);
-    curl_easy_setopt (curl, CURLOPT_HTTPHEADER, list);
-    curl_easy_setopt (curl, CURLOPT_WRITEFUNCTION, s_collect);
-    curl_easy_setopt (curl, CURLOPT_WRITEDATA, answer);
-    curl_easy_setopt (curl, CURLOPT_TIMEOUT_MS, timeout_ms);
-    curl_easy_setopt (curl, CURLOPT_CONNECTTIMEOUT_MS, timeout_ms);
-    curl_easy_setopt (curl, CURLOPT_NOSIGNAL, 1L);
-    curl_easy_setopt (curl, CURLOPT_PROTOCOLS_STR, "http,https");
-    if (strcmp (method, "PUT") == 0) {
-        curl_easy_setopt (curl, CURLOPT_POSTFIELDS, "");
-        curl_easy_setopt (curl, CURLOPT_POSTFIELDSIZE, 0L);
-    }
-    long status = 0;
-    if (curl_easy_perform (curl) == CURLE_OK)
-        curl_easy_getinfo (curl, CURLINFO_RESPONSE_CODE, &status);
-    char *body = status == 200 ? (char *) norc_buf_take (answer, NULL) : NULL;
-    norc_buf_destroy (&answer);
-    curl_slist_free_all (list);
-    curl_easy_cleanup (curl);
-    return body;
 }
 
 //  {AccessKeyId, SecretAccessKey, Token, Expiration}: the answer of the
@@ -134,7 +93,7 @@ s_container (norc_aws_creds_t *creds, long timeout_ms, char *why, size_t whysize
     if (s_env ("AWS_CONTAINER_AUTHORIZATION_TOKEN"))
         token = norc_strdup (s_env ("AWS_CONTAINER_AUTHORIZATION_TOKEN"));
     char *header = token ? norc_asprintf ("Authorization: %s", token) : NULL;
-    char *body = s_http ("GET", url, header, NULL, timeout_ms);
+    char *body = norc_http_plain ("GET", url, header, NULL, timeout_ms);
     bool ok = s_from_json (body, creds, "container");
     if (!ok)
         snprintf (why, whysize, "the container credentials endpoint (%s) gave none", url);
@@ -162,19 +121,19 @@ s_instance (norc_aws_creds_t *creds, long timeout_ms, char *why, size_t whysize)
         root [--len] = 0;
     //  IMDSv2: a session token first (v1's unauthenticated GETs are never used)
     char *url = norc_asprintf ("%s/latest/api/token", root);
-    char *token = s_http ("PUT", url, "X-aws-ec2-metadata-token-ttl-seconds: 21600", NULL, timeout_ms);
+    char *token = norc_http_plain ("PUT", url, "X-aws-ec2-metadata-token-ttl-seconds: 21600", NULL, timeout_ms);
     free (url);
     bool ok = false;
     if (token) {
         token [strcspn (token, "\r\n")] = 0;
         char *header = norc_asprintf ("X-aws-ec2-metadata-token: %s", token);
         url = norc_asprintf ("%s/latest/meta-data/iam/security-credentials/", root);
-        char *role = s_http ("GET", url, header, NULL, timeout_ms);
+        char *role = norc_http_plain ("GET", url, header, NULL, timeout_ms);
         free (url);
         if (role) {
             role [strcspn (role, "\r\n")] = 0;
             url = norc_asprintf ("%s/latest/meta-data/iam/security-credentials/%s", root, role);
-            char *body = *role ? s_http ("GET", url, header, NULL, timeout_ms) : NULL;
+            char *body = *role ? norc_http_plain ("GET", url, header, NULL, timeout_ms) : NULL;
             ok = s_from_json (body, creds, "instance metadata");
             if (body)
                 sodium_memzero (body, strlen (body));

@@ -134,6 +134,39 @@ norc_aws_call (const norc_aws_target_t *target, const char *method, const char *
     return rc == CURLE_OK ? NORC_OK : NORC_ERROR;
 }
 
+char *
+norc_http_plain (const char *method, const char *url, const char *header1, const char *header2, long timeout_ms)
+{
+    CURL *curl = curl_easy_init ();
+    norc_buf_t *answer = norc_buf_new (64 * 1024);
+    struct curl_slist *list = NULL;
+    if (header1)
+        list = curl_slist_append (list, header1);
+    if (header2)
+        list = curl_slist_append (list, header2);
+    curl_easy_setopt (curl, CURLOPT_URL, url);
+    curl_easy_setopt (curl, CURLOPT_CUSTOMREQUEST, method);
+    curl_easy_setopt (curl, CURLOPT_HTTPHEADER, list);
+    curl_easy_setopt (curl, CURLOPT_WRITEFUNCTION, s_collect);
+    curl_easy_setopt (curl, CURLOPT_WRITEDATA, answer);
+    curl_easy_setopt (curl, CURLOPT_TIMEOUT_MS, timeout_ms);
+    curl_easy_setopt (curl, CURLOPT_CONNECTTIMEOUT_MS, timeout_ms);
+    curl_easy_setopt (curl, CURLOPT_NOSIGNAL, 1L);
+    curl_easy_setopt (curl, CURLOPT_PROTOCOLS_STR, "http,https");
+    if (strcmp (method, "PUT") == 0) {
+        curl_easy_setopt (curl, CURLOPT_POSTFIELDS, "");
+        curl_easy_setopt (curl, CURLOPT_POSTFIELDSIZE, 0L);
+    }
+    long status = 0;
+    if (curl_easy_perform (curl) == CURLE_OK)
+        curl_easy_getinfo (curl, CURLINFO_RESPONSE_CODE, &status);
+    char *body = status == 200 ? (char *) norc_buf_take (answer, NULL) : NULL;
+    norc_buf_destroy (&answer);
+    curl_slist_free_all (list);
+    curl_easy_cleanup (curl);
+    return body;
+}
+
 //  --------------------------------------------------------------------------
 //  Sessions
 

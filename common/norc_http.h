@@ -41,6 +41,12 @@ int norc_aws_call (const norc_aws_target_t *target, const char *method, const ch
                    const norc_aws_pair_t *query, size_t query_count, const norc_aws_pair_t *headers,
                    size_t header_count, const void *body, size_t body_len, norc_http_response_t *response);
 
+//  One plain (unsigned) request to a local endpoint (a container's
+//  credentials endpoint, the instance metadata service), with up to two
+//  header lines: its body on a 200 (caller frees), else NULL.
+char *norc_http_plain (const char *method, const char *url, const char *header1, const char *header2,
+                       long timeout_ms);
+
 //  A session: a target whose key is the credential chain's (norc_aws_creds.h),
 //  made again before it expires and at once when AWS says it expired, and
 //  the retries AWS's answers ask for. For one thread at a time.

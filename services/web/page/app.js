@@ -164,8 +164,9 @@ function go(path, params) {
 
 async function viewStatus(params) {
   const since = params.get("since") || "10m";
-  const [schedulers, executors, queues] = await Promise.all([
-    items("/schedulers?since=" + since), items("/executors?since=" + since), items("/queues")]);
+  const [schedulers, executors, bridges, queues] = await Promise.all([
+    items("/schedulers?since=" + since), items("/executors?since=" + since), items("/bridges?since=" + since),
+    items("/queues")]);
   state.executors = new Map(executors.map((e) => [e.id, e]));
   const hosts = [...new Set(executors.filter((e) => e.status < 7).map((e) => e.host))];
   return [
@@ -191,6 +192,14 @@ async function viewStatus(params) {
         { title: "Heartbeat", cell: (r) => when(r.heartbeat) },
         { title: "", cell: (r) => r.status < 7 ? daemonControls(r) : null },
       ], executors, "No executor in this timeframe.")),
+      bridges.length ? card("SQS bridges", table([
+        { title: "Id", cell: (r) => link("#/daemon/" + r.id, r.id) },
+        { title: "Host", cell: (r) => r.host },
+        { title: "Queue", cell: (r) => r.queue },
+        { title: "Status", cell: (r) => status(r, r.status < 7 && !r.alive) },
+        { title: "Held", num: true, cell: (r) => r.running },
+        { title: "Heartbeat", cell: (r) => when(r.heartbeat) },
+      ], bridges)) : null,
       card("Queues", table([
         { title: "Name", cell: (r) => link("#/instances?queue=" + encodeURIComponent(r.name), r.name) },
         { title: "Kind", cell: (r) => r.kind },
