@@ -50,6 +50,7 @@ typedef struct {
     bridge_in_state_t state;
     uint64_t executor_id;       //  the executor it is claimed for
     uint64_t request_id;        //  its claim's, while one is asked
+    norc_us_t asked_at;         //  monotonic: when it was asked
     norc_us_t deadline;         //  monotonic: ASSIGNED, claim again then unless it started
     norc_us_t visible_until;    //  monotonic: when SQS would give it to another receiver
     int assigns;

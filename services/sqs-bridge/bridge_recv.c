@@ -126,6 +126,7 @@ s_claim (bridge_t *self, bridge_in_t *in, bridge_exec_t *exec)
     in->executor_id = exec->executor_id;
     exec->reserved++;
     in->request_id = ++self->next_tag;
+    in->asked_at = norc_mono_us ();
     char key [32], text [32];
     zhashx_update (self->claims, bridge_key (in->request_id, key, sizeof key), norc_strdup (in->message_id));
     norc_strmap_t args = { 0 };
@@ -511,12 +512,28 @@ bridge_recv_beat (bridge_t *self)
     json_t *entries = json_array ();
     char **keys = (char **) norc_calloc (zhashx_size (self->incoming) + 1, sizeof (char *));
     size_t count = 0;
+    zlist_t *let_go = zlist_new ();
+    int64_t patience = (3 * self->period_ms > 5000 ? 3 * self->period_ms : 5000) * 1000LL;
     for (bridge_in_t *in = (bridge_in_t *) zhashx_first (self->incoming); in;
          in = (bridge_in_t *) zhashx_next (self->incoming)) {
-        if (in->state == IN_ASSIGNED && now > in->deadline) {
+        //  Assigned and not seen started, or a claim not answered (the
+        //  aggregator restarted and lost it): claimed again, for its
+        //  executor, or for another when that one is gone (the record
+        //  decides: the holder runs it, or it waits again once the holder
+        //  is recorded dead); with no executor at all, let go
+        bool stale = (in->state == IN_ASSIGNED && now > in->deadline)
+                  || (in->state == IN_CLAIMING && now - in->asked_at > patience);
+        if (stale) {
             bridge_exec_t *exec = s_exec_by_id (self, in->executor_id);
+            if (exec && in->state == IN_CLAIMING && exec->reserved > 0)
+                exec->reserved--;
+            exec = exec ? exec : s_pick (self);
             if (exec)
                 s_claim (self, in, exec);
+            else {
+                zlist_append (let_go, (void *) zhashx_cursor (self->incoming));
+                continue;
+            }
         }
         if (in->state != IN_DELETING && in->visible_until - now < self->visibility_s * NORC_US_PER_SEC / 2
         &&  count < 10) {
@@ -528,6 +545,9 @@ bridge_recv_beat (bridge_t *self)
             in->visible_until = now + self->visibility_s * NORC_US_PER_SEC;
         }
     }
+    for (const char *key = (const char *) zlist_first (let_go); key; key = (const char *) zlist_next (let_go))
+        zhashx_delete (self->incoming, key);
+    zlist_destroy (&let_go);
     if (count) {
         json_t *body = json_object ();
         json_object_set_new (body, "Entries", entries);
