@@ -127,6 +127,23 @@ bridge_json (bridge_t *self, json_t *body)
     return text;
 }
 
+bool
+bridge_call_batch (bridge_t *self, const char *action, bridge_call_kind_t kind, json_t *entries, char **keys,
+                   size_t count)
+{
+    if (count == 0) {
+        json_decref (entries);
+        free (keys);
+        return false;
+    }
+    json_t *body = json_object ();
+    json_object_set_new (body, "Entries", entries);
+    char *json = bridge_json (self, body);
+    bridge_sqs_call (self->ops, action, json, bridge_tag (self, kind, keys, count));
+    free (json);
+    return true;
+}
+
 void
 bridge_ask (bridge_t *self, uint64_t request_id, const char *op, const norc_strmap_t *args)
 {

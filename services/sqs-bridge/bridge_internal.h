@@ -138,6 +138,11 @@ void bridge_fault (bridge_t *self, const char *point);
 //  `full` wait and for less than bridge.batch_ms, and its flush runs again
 //  when that time is up
 bool bridge_batch_waits (bridge_t *self, bridge_batch_kind_t kind, size_t ready, size_t full, norc_us_t since);
+//  One batch call: {QueueUrl, Entries} to action on the ops lane, tagged
+//  with what it names (keys, count of them; taken). False, and nothing
+//  sent (entries and keys freed), when count is 0.
+bool bridge_call_batch (bridge_t *self, const char *action, bridge_call_kind_t kind, json_t *entries, char **keys,
+                        size_t count);
 //  A JSON body (caller frees), with QueueUrl added
 char *bridge_json (bridge_t *self, json_t *body);
 //  Ask the aggregator (the reply comes to bridge_recv_on_api)

@@ -168,16 +168,8 @@ bridge_recv_delete_flush (bridge_t *self)
             else
                 free (id);
         }
-        if (count == 0) {
-            json_decref (entries);
-            free (keys);
+        if (!bridge_call_batch (self, "DeleteMessageBatch", CALL_DELETE, entries, keys, count))
             break;
-        }
-        json_t *body = json_object ();
-        json_object_set_new (body, "Entries", entries);
-        char *json = bridge_json (self, body);
-        bridge_sqs_call (self->ops, "DeleteMessageBatch", json, bridge_tag (self, CALL_DELETE, keys, count));
-        free (json);
     }
 }
 
@@ -548,18 +540,7 @@ bridge_recv_beat (bridge_t *self)
     for (const char *key = (const char *) zlist_first (let_go); key; key = (const char *) zlist_next (let_go))
         zhashx_delete (self->incoming, key);
     zlist_destroy (&let_go);
-    if (count) {
-        json_t *body = json_object ();
-        json_object_set_new (body, "Entries", entries);
-        char *json = bridge_json (self, body);
-        bridge_sqs_call (self->ops, "ChangeMessageVisibilityBatch", json,
-                         bridge_tag (self, CALL_VISIBILITY, keys, count));
-        free (json);
-    }
-    else {
-        json_decref (entries);
-        free (keys);
-    }
+    bridge_call_batch (self, "ChangeMessageVisibilityBatch", CALL_VISIBILITY, entries, keys, count);
     //  An executor silent for three periods is gone (killed, or connected
     //  elsewhere): its slots are not offered, no claim is made for it
     int64_t silent_us = (3 * self->period_ms > 3000 ? 3 * self->period_ms : 3000) * 1000LL;

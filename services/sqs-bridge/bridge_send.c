@@ -166,16 +166,8 @@ bridge_send_flush (bridge_t *self)
             json_array_append_new (entries, entry);
             keys [count++] = norc_strdup (id + 1);
         }
-        if (count == 0) {
-            json_decref (entries);
-            free (keys);
+        if (!bridge_call_batch (self, "SendMessageBatch", CALL_SEND, entries, keys, count))
             break;
-        }
-        json_t *body = json_object ();
-        json_object_set_new (body, "Entries", entries);
-        char *json = bridge_json (self, body);
-        bridge_sqs_call (self->ops, "SendMessageBatch", json, bridge_tag (self, CALL_SEND, keys, count));
-        free (json);
     }
 }
 

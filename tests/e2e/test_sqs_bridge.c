@@ -347,7 +347,7 @@ Test (sqs_bridge, a_poison_message_reaches_the_dead_letter_queue)
 //  --------------------------------------------------------------------------
 //  Temporary credentials: a container's and an instance's (IMDSv2), both
 //  from tests/aws/fake_metadata.py, whose credentials are a role's from
-//  moto's STS (moto checks their session token) said to expire in 4 s
+//  moto's STS (moto checks their session token) said to expire in 3 s
 
 static pid_t s_metadata;
 static int s_metadata_port;
@@ -364,7 +364,7 @@ s_metadata_start (void)
         if (!freopen ("/dev/null", "w", stdout))
             _exit (127);
         execlp ("python3", "python3", NORC_SOURCE_DIR "/tests/aws/fake_metadata.py", s_moto->endpoint, s_moto->key,
-                s_moto->secret, port, "Bearer norc-test-token", "4", (char *) NULL);
+                s_moto->secret, port, "Bearer norc-test-token", "3", (char *) NULL);
         _exit (127);
     }
     char *probe = norc_asprintf ("for i in $(seq 300); do curl -sf -o /dev/null http://127.0.0.1:%d/hits && exit 0; "
@@ -415,13 +415,13 @@ Test (sqs_bridge, temporary_credentials_of_a_container_and_an_instance_are_made_
     s_bridge (false, NULL);
     unsetenv ("AWS_EC2_METADATA_SERVICE_ENDPOINT");
     s_remote_executor ();
-    OK ("schedule", "add", "Mark", "--queue", "Far", "--period", "1", "--reps", "6");
-    s_exactly_once (6);
+    OK ("schedule", "add", "Mark", "--queue", "Far", "--period", "1", "--reps", "8");
+    s_exactly_once (8);
     s_queue_empty ();
     cr_expect (s_bridge_log_has ("AWS credentials from container (temporary)"));
     cr_expect (s_bridge_log_has ("AWS credentials from instance metadata (temporary)"));
     //  Each bridge asked once to start and once for each of its two
-    //  lanes, then again before the 4 s ran out
+    //  lanes, then again before the 3 s ran out
     int by_container = s_hits ("container"), by_instance = s_hits ("imds");
     cr_expect_geq (by_container, 4, "the container's credentials were made again (%d)", by_container);
     cr_expect_geq (by_instance, 4, "the instance's credentials were made again (%d)", by_instance);
