@@ -51,6 +51,19 @@ static const s_key_t s_keys [] = {
     { "log.max_bytes", T_INT, "0", 0, INT64_C (1125899906842624),
       "Most bytes the log-archiver keeps under log.dir (0: no limit); past it the oldest complete logs are "
       "removed until nine tenths of it are used" },
+    { "archiver.s3_bucket", T_STR, "", 0, 0,
+      "The S3 bucket the log-archiver copies each finished log to (\"\": none); where and as whom from AWS_REGION, "
+      "AWS_ENDPOINT_URL_S3 (or AWS_ENDPOINT_URL) and the credential chain (aws.*)" },
+    { "archiver.s3_prefix", T_STR, "", 0, 0, "The start of every log's object key in archiver.s3_bucket (e.g. norc/)" },
+    { "archiver.s3_part_bytes", T_INT, "8388608", 5242880, INT64_C (5368709120),
+      "A log larger than this is uploaded in parts of this size while its instance runs (S3's least: 5 MiB)" },
+    { "archiver.s3_attempts", T_INT, "6", 1, 100,
+      "Tries of one S3 request when S3 throttles or fails (full-jitter backoff); then the step waits and is tried again" },
+    { "archiver.s3_tls_verify", T_BOOL, "true", 0, 0,
+      "Verify S3's TLS certificate (never turn off but for a test endpoint)" },
+    { "archiver.local_retention_s", T_INT, "0", 0, INT64_C (3153600000),
+      "With archiver.s3_bucket: remove a log's local copy this many seconds after it is archived (0: keep it; "
+      "log.max_bytes still applies); norcctl logs then reads it from S3" },
     { "aggregator.events", T_ENDPOINT, "tcp://127.0.0.1:7601", 0, 0,
       "status-aggregator ROUTER for lifecycle events, heartbeats and control" },
     { "aggregator.api", T_ENDPOINT, "tcp://127.0.0.1:7602", 0, 0, "status-aggregator ROUTER for norcctl" },
@@ -75,7 +88,7 @@ static const s_key_t s_keys [] = {
     { "security.keys_dir", T_STR, "/var/lib/norc/keys", 0, 0,
       "Where CURVE key pairs live (norcctl keys gen): NAME.key public, NAME.key_secret mode 0600" },
     { "aws.access_key_id", T_STR, "", 0, 0,
-      "The AWS access key of norc-sqs-bridge and norcctl's sqs commands when the environment has none (its secret: aws.secret_access_key_file); else the container credentials endpoint, then the instance metadata service (IMDSv2)" },
+      "The AWS access key of norc-sqs-bridge, the log-archiver's S3 copies and norcctl's sqs commands when the environment has none (its secret: aws.secret_access_key_file); else the container credentials endpoint, then the instance metadata service (IMDSv2)" },
     { "aws.secret_access_key_file", T_STR, "", 0, 0,
       "A file whose first line is aws.access_key_id's secret (kept out of the environment and the command line)" },
     { "bridge.queue", T_STR, "", 0, 0, "norc-sqs-bridge: the sqs queue it carries (its SQS URL is the queue's, in the record)" },

@@ -89,6 +89,8 @@ norc_aws_call (const norc_aws_target_t *target, const char *method, const char *
     CURL *curl = curl_easy_init ();
     curl_easy_setopt (curl, CURLOPT_URL, url);
     curl_easy_setopt (curl, CURLOPT_CUSTOMREQUEST, method);
+    if (strcmp (method, "HEAD") == 0)
+        curl_easy_setopt (curl, CURLOPT_NOBODY, 1L);    //  headers only: no body follows
     if (body_len || strcmp (method, "POST") == 0 || strcmp (method, "PUT") == 0) {
         curl_easy_setopt (curl, CURLOPT_POSTFIELDS, body ? body : "");
         curl_easy_setopt (curl, CURLOPT_POSTFIELDSIZE_LARGE, (curl_off_t) body_len);

@@ -35,5 +35,6 @@ enum { NORC_CONTROL_PENDING = 1, NORC_CONTROL_DELIVERED = 2, NORC_CONTROL_DONE =
 #include "norc_store_principals.h"
 #include "norc_store_tokens.h"
 #include "norc_store_claims.h"
+#include "norc_store_archives.h"
 
 #endif

@@ -378,6 +378,10 @@ static const norc_api_col_t s_cols_instance_show [] = {
     { "revision", NORC_API_STR, NULL, false, "The revision it ran" },
     { "reason", NORC_API_STR, NULL, false, "Why it ended so, in words" },
     { "why", NORC_API_ENUM, &norc_enum_why, false, "Why it ended so, as a code" },
+    { "archive_key", NORC_API_STR, NULL, false, "Its log's object in S3, once archived" },
+    { "archive_size", NORC_API_INT, NULL, false, "The archived log's bytes" },
+    { "archive_sha256", NORC_API_STR, NULL, false, "Their SHA-256, as the archiver computed it" },
+    { "archived", NORC_API_TIME, NULL, false, "When the archive was recorded" },
     { NULL, NORC_API_STR, NULL, false, NULL }
 };
 static const norc_api_arg_t s_args_instance_log [] = {
@@ -492,6 +496,16 @@ static const norc_api_arg_t s_args_sqs_release [] = {
     { NULL, NORC_API_STR, false, false, 0, 0, NULL }
 };
 static const norc_api_col_t s_cols_sqs_release [] = {
+    { NULL, NORC_API_STR, NULL, false, NULL }
+};
+static const norc_api_arg_t s_args_instance_archived [] = {
+    { "instance", NORC_API_ID, true, false, INT64_C (0), INT64_C (0), "The instance" },
+    { "key", NORC_API_STR, true, false, INT64_C (0), INT64_C (0), "The object's key in the archive bucket" },
+    { "size", NORC_API_INT, true, false, INT64_C (0), INT64_C (9223372036854775807), "The log's bytes" },
+    { "sha256", NORC_API_STR, true, false, INT64_C (0), INT64_C (0), "Their SHA-256, 64 hex digits" },
+    { NULL, NORC_API_STR, false, false, 0, 0, NULL }
+};
+static const norc_api_col_t s_cols_instance_archived [] = {
     { NULL, NORC_API_STR, NULL, false, NULL }
 };
 static const norc_api_arg_t s_args_audit_list [] = {
@@ -822,6 +836,9 @@ static const norc_api_op_t s_ops [] = {
     { "sqs.release", NORC_ROLE_BRIDGE, false,
       "A bridge gives back a claimed instance its executor will not start (it is draining): unassigned, it waits again and is sent again.",
       s_args_sqs_release, s_cols_sqs_release, NULL, NULL, false, false, false },
+    { "instance.archived", NORC_ROLE_ARCHIVER, false,
+      "The log-archiver copied an instance's log to S3: the object's key, its size and its SHA-256 are recorded with the instance. Asking again with the same values is answered the same (the archiver asks until it hears the answer); other values for a log already recorded are refused (a log is written once). Not audited: a service's bookkeeping.",
+      s_args_instance_archived, s_cols_instance_archived, NULL, NULL, false, false, false },
     { "audit.list", NORC_ROLE_ADMIN, false,
       "The audit, newest first.",
       s_args_audit_list, s_cols_audit_list, "GET", "/audit", true, true, false },

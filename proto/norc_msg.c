@@ -130,6 +130,8 @@ s_free_fields (norc_msg_t *self)
         case NORC_MSG_LOG_DATA:
             norc_bin_clear (&self->log_data.data);
             free (self->log_data.error);
+            free (self->log_data.source);
+            free (self->log_data.sha256);
             break;
         case NORC_MSG_API_REQUEST:
             free (self->api_request.op);
@@ -540,7 +542,7 @@ s_encode_log_chunk (const norc_log_chunk_t *m, norc_writer_t *w)
 static int
 s_encode_log_fetch (const norc_log_fetch_t *m, norc_writer_t *w)
 {
-    uint32_t count = 2 + 6;
+    uint32_t count = 2 + 7;
     if (norc_writer_map (w, count)
     ||  norc_writer_str (w, "type") || norc_writer_str (w, "LOG-FETCH")
     ||  norc_writer_str (w, "v") || norc_writer_u64 (w, NORC_PROTOCOL_VERSION))
@@ -557,13 +559,15 @@ s_encode_log_fetch (const norc_log_fetch_t *m, norc_writer_t *w)
         return NORC_ERROR;
     if ((norc_writer_str (w, "tail") || norc_writer_u64 (w, m->tail)))
         return NORC_ERROR;
+    if ((norc_writer_str (w, "archive") || norc_writer_bool (w, m->archive)))
+        return NORC_ERROR;
     return NORC_OK;
 }
 
 static int
 s_encode_log_data (const norc_log_data_t *m, norc_writer_t *w)
 {
-    uint32_t count = 2 + 6 + (m->error != NULL);
+    uint32_t count = 2 + 6 + (m->error != NULL) + (m->source != NULL) + (m->sha256 != NULL);
     if (norc_writer_map (w, count)
     ||  norc_writer_str (w, "type") || norc_writer_str (w, "LOG-DATA")
     ||  norc_writer_str (w, "v") || norc_writer_u64 (w, NORC_PROTOCOL_VERSION))
@@ -581,6 +585,10 @@ s_encode_log_data (const norc_log_data_t *m, norc_writer_t *w)
     if ((norc_writer_str (w, "request_id") || norc_writer_u64 (w, m->request_id)))
         return NORC_ERROR;
     if ((norc_writer_str (w, "size") || norc_writer_u64 (w, m->size)))
+        return NORC_ERROR;
+    if (m->source && (norc_writer_str (w, "source") || norc_writer_str (w, m->source)))
+        return NORC_ERROR;
+    if (m->sha256 && (norc_writer_str (w, "sha256") || norc_writer_str (w, m->sha256)))
         return NORC_ERROR;
     return NORC_OK;
 }
@@ -1039,6 +1047,8 @@ s_decode_log_fetch (norc_cursor_t *c, const char *key, uint32_t klen, norc_log_f
         return norc_cursor_nil (c) ? NORC_OK : norc_cursor_u64 (c, &m->request_id);
     if (S_KEY ("tail"))
         return norc_cursor_nil (c) ? NORC_OK : norc_cursor_u64 (c, &m->tail);
+    if (S_KEY ("archive"))
+        return norc_cursor_nil (c) ? NORC_OK : norc_cursor_bool (c, &m->archive);
     return norc_cursor_skip (c);
 }
 
@@ -1059,6 +1069,10 @@ s_decode_log_data (norc_cursor_t *c, const char *key, uint32_t klen, norc_log_da
         return norc_cursor_nil (c) ? NORC_OK : norc_cursor_u64 (c, &m->request_id);
     if (S_KEY ("size"))
         return norc_cursor_nil (c) ? NORC_OK : norc_cursor_u64 (c, &m->size);
+    if (S_KEY ("source"))
+        return norc_cursor_nil (c) ? NORC_OK : norc_cursor_str (c, 1024, &m->source);
+    if (S_KEY ("sha256"))
+        return norc_cursor_nil (c) ? NORC_OK : norc_cursor_str (c, 64, &m->sha256);
     return norc_cursor_skip (c);
 }
 
@@ -1412,7 +1426,8 @@ norc_msg_equal (const norc_msg_t *a, const norc_msg_t *b)
                 && a->log_fetch.max_bytes == b->log_fetch.max_bytes
                 && a->log_fetch.follow == b->log_fetch.follow
                 && a->log_fetch.request_id == b->log_fetch.request_id
-                && a->log_fetch.tail == b->log_fetch.tail;
+                && a->log_fetch.tail == b->log_fetch.tail
+                && a->log_fetch.archive == b->log_fetch.archive;
         case NORC_MSG_LOG_DATA:
             return true
                 && a->log_data.instance_id == b->log_data.instance_id
@@ -1421,7 +1436,9 @@ norc_msg_equal (const norc_msg_t *a, const norc_msg_t *b)
                 && a->log_data.complete == b->log_data.complete
                 && s_str_equal (a->log_data.error, b->log_data.error)
                 && a->log_data.request_id == b->log_data.request_id
-                && a->log_data.size == b->log_data.size;
+                && a->log_data.size == b->log_data.size
+                && s_str_equal (a->log_data.source, b->log_data.source)
+                && s_str_equal (a->log_data.sha256, b->log_data.sha256);
         case NORC_MSG_API_REQUEST:
             return true
                 && a->api_request.request_id == b->api_request.request_id

@@ -196,6 +196,7 @@ typedef struct {
     bool follow;              //  Wait for more while the instance runs
     uint64_t request_id;      //  The reader's correlation id, returned in LOG-DATA
     uint64_t tail;            //  Non-zero: the last tail bytes of what is there (offset ignor
+    bool archive;             //  Read the copy in S3 even when the local one is there (norcct
 } norc_log_fetch_t;
 
 //  LOG-DATA: Log bytes for a reader.
@@ -207,6 +208,8 @@ typedef struct {
     char *error;             //  Non-empty when the log cannot be read
     uint64_t request_id;      //  The fetch's request_id
     uint64_t size;            //  The log's size so far (all of it once complete)
+    char *source;            //  Where the bytes were read: "" the archiver's disk, else the 
+    char *sha256;            //  From S3: the SHA-256 the object's metadata holds ("" none)
 } norc_log_data_t;
 
 //  API-REQUEST: norcctl asks the aggregator for a definition change, a report or a control request. docs/protocol.md lists the operations.

@@ -27,6 +27,7 @@
 //  aggregator (REFUSAL, five a second at most), which records it in the
 //  audit: the archiver holds no database credentials.
 #include "archiver.h"
+#include "archiver_s3.h"
 #include "norc_log.h"
 #include "norc_authz.h"
 #include "norc_service.h"
@@ -47,6 +48,7 @@ typedef struct {
     uint64_t size;
     char *path;                 //  final path
     char *part;                 //  path while open
+    uint64_t announced;         //  size last told to the S3 uploader
 } s_open_t;
 
 //  A reader's fetch, answered at once or parked until there is more
@@ -83,6 +85,7 @@ struct _archiver_t {
     uint64_t held;              //  bytes under log.dir/instances (counted at start, then kept)
     uint64_t removed_through;   //  highest instance id whose log the limit removed
     norc_us_t over_said;        //  monotonic: when "still over the limit" was last logged
+    archiver_s3_t *s3;          //  copies to S3 (archiver.s3_bucket), or NULL
 };
 
 static void
@@ -142,6 +145,7 @@ archiver_destroy (archiver_t **self_p)
 {
     if (self_p && *self_p) {
         archiver_t *self = *self_p;
+        archiver_s3_destroy (&self->s3);
         zlistx_destroy (&self->closed);
         zlistx_destroy (&self->parked);
         zhashx_destroy (&self->open);
@@ -288,12 +292,42 @@ s_count_held (archiver_t *self)
 
 //  Past log.max_bytes: remove the oldest complete logs until nine tenths
 //  of it are used
+static size_t s_trim_pass (archiver_t *self, uint64_t target, bool owed_too);
+
 static void
 s_trim (archiver_t *self)
 {
     if (self->max_bytes <= 0 || self->held <= (uint64_t) self->max_bytes)
         return;
     uint64_t target = (uint64_t) self->max_bytes / 10 * 9, before = self->held;
+    //  Logs not yet copied to S3 go last, and only when the rest was not enough
+    size_t removed = s_trim_pass (self, target, false);
+    if (self->s3 && self->held > target) {
+        size_t owed = s_trim_pass (self, target, true);
+        if (owed)
+            norc_log_warnx ("log.max_bytes %lld: %zu logs not yet copied to S3 removed (S3 is behind: "
+                            "norc_archiver_s3_backlog)", (long long) self->max_bytes, owed);
+        removed += owed;
+    }
+    if (removed) {
+        s_save_removed (self);
+        norc_log_info ("log.max_bytes %lld: removed the %zu oldest logs (%llu bytes), through instance %llu",
+                       (long long) self->max_bytes, removed, (unsigned long long) (before - self->held),
+                       (unsigned long long) self->removed_through);
+    }
+    norc_us_t now = norc_mono_us ();
+    if (self->held > (uint64_t) self->max_bytes && (!self->over_said || now - self->over_said > 60 * NORC_US_PER_SEC)) {
+        self->over_said = now;
+        norc_log_warnx ("the logs still hold %llu bytes, over log.max_bytes (%lld): the rest are still being written",
+                        (unsigned long long) self->held, (long long) self->max_bytes);
+    }
+}
+
+//  Remove the oldest complete logs until target; those owed to S3 too when
+//  owed_too (forgotten by the uploader). How many were removed.
+static size_t
+s_trim_pass (archiver_t *self, uint64_t target, bool owed_too)
+{
     size_t removed = 0;
     char *instances = norc_asprintf ("%s/instances", self->dir);
     size_t buckets;
@@ -303,9 +337,14 @@ s_trim (archiver_t *self)
         size_t count;
         uint64_t *ids = s_numbered (dir, &count, NULL);
         for (size_t i = 0; i < count && self->held > target; i++) {
+            bool owed = self->s3 && archiver_s3_owed (self->s3, ids [i]);
+            if (owed && !owed_too)
+                continue;
             char *path = norc_asprintf ("%s/%llu", dir, (unsigned long long) ids [i]);
             int64_t size = s_file_size (path);
             if (size >= 0 && unlink (path) == 0) {
+                if (owed)
+                    archiver_s3_forget (self->s3, ids [i]);
                 self->held -= (uint64_t) size < self->held ? (uint64_t) size : self->held;
                 if (ids [i] > self->removed_through)
                     self->removed_through = ids [i];
@@ -322,18 +361,7 @@ s_trim (archiver_t *self)
     }
     free (bucket);
     free (instances);
-    if (removed) {
-        s_save_removed (self);
-        norc_log_info ("log.max_bytes %lld: removed the %zu oldest logs (%llu bytes), through instance %llu",
-                       (long long) self->max_bytes, removed, (unsigned long long) (before - self->held),
-                       (unsigned long long) self->removed_through);
-    }
-    norc_us_t now = norc_mono_us ();
-    if (self->held > (uint64_t) self->max_bytes && (!self->over_said || now - self->over_said > 60 * NORC_US_PER_SEC)) {
-        self->over_said = now;
-        norc_log_warnx ("the logs still hold %llu bytes, over log.max_bytes (%lld): the rest are still being written",
-                        (unsigned long long) self->held, (long long) self->max_bytes);
-    }
+    return removed;
 }
 
 static void
@@ -416,7 +444,14 @@ s_on_chunk (archiver_t *self, norc_msg_t *msg)
         self->bytes += c->data.size - skip;
     }
     self->chunks++;
+    if (self->s3 && o->size >= o->announced + archiver_s3_part_bytes (self->s3)) {
+        archiver_s3_grew (self->s3, o->instance_id, o->size);
+        o->announced = o->size;
+    }
     if (c->eof && end == o->size) {
+        //  Owed to S3 from now: the mark is made durable by the sync with the log
+        if (self->s3)
+            archiver_s3_mark (self->s3, c->instance_id);
         if (rename (o->part, o->path) != 0)
             norc_log_warn ("instance=%llu: cannot close %s", (unsigned long long) c->instance_id, o->path);
         //  The final ack lets the executor delete its spool: it waits for
@@ -471,6 +506,13 @@ s_answer (archiver_t *self, const s_parked_t *fetch, bool force)
     if (size < 0) {
         if (!force) {
             answered = false;
+            goto done;
+        }
+        if (self->s3) {
+            //  Not here (removed after it was archived, or never here): S3 answers
+            norc_log_fetch_t f = { .instance_id = instance_id, .offset = fetch->offset, .max_bytes = fetch->max,
+                                   .tail = fetch->tail, .request_id = fetch->request_id };
+            archiver_s3_fetch (self->s3, fetch->routing_id, &f);
             goto done;
         }
         if (s_removed (self, instance_id, path))
@@ -544,6 +586,18 @@ s_handle_fetch (zloop_t *loop, zsock_t *sock, void *arg)
         norc_log_fetch_t *f = &msg->log_fetch;
         s_parked_t fetch = { msg->routing_id, f->instance_id, f->offset, f->max_bytes, f->tail, f->request_id,
                              norc_mono_us () + NORC_US_PER_SEC };
+        if (f->archive && !self->s3) {
+            norc_msg_t *reply = norc_msg_new (NORC_MSG_LOG_DATA);
+            reply->log_data.instance_id = f->instance_id;
+            reply->log_data.request_id = f->request_id;
+            reply->log_data.error = norc_strdup ("this log-archiver copies no logs to S3 (archiver.s3_bucket)");
+            norc_msg_set_routing_id (reply, msg->routing_id);
+            norc_msg_send (&reply, sock);
+        }
+        else
+        if (f->archive)
+            archiver_s3_fetch (self->s3, msg->routing_id, f);
+        else
         if (!s_answer (self, &fetch, !f->follow)) {
             s_parked_t *p = (s_parked_t *) norc_malloc (sizeof fetch);
             *p = fetch;
@@ -569,8 +623,11 @@ s_sync_closed (archiver_t *self)
         close (fd);
     }
     for (s_closed_t *c = (s_closed_t *) zlistx_first (self->closed); c;
-         c = (s_closed_t *) zlistx_next (self->closed))
+         c = (s_closed_t *) zlistx_next (self->closed)) {
         s_ack (self, c->routing_id, c->instance_id, c->size + 1);
+        if (self->s3)
+            archiver_s3_closed (self->s3, c->instance_id);
+    }
     zlistx_purge (self->closed);
 }
 
@@ -580,6 +637,30 @@ s_on_sync (zloop_t *loop, int timer_id, void *arg)
     NORC_UNUSED (loop);
     NORC_UNUSED (timer_id);
     s_sync_closed ((archiver_t *) arg);
+    return 0;
+}
+
+static int
+s_handle_s3 (zloop_t *loop, zsock_t *sock, void *arg)
+{
+    NORC_UNUSED (loop);
+    NORC_UNUSED (sock);
+    archiver_t *self = (archiver_t *) arg;
+    norc_msg_t *reply = archiver_s3_answer (self->s3);
+    if (reply)
+        norc_msg_send (&reply, self->fetch);
+    return 0;
+}
+
+//  Local copies past archiver.local_retention_s, once archived, go
+static int
+s_on_retention (zloop_t *loop, int timer_id, void *arg)
+{
+    NORC_UNUSED (loop);
+    NORC_UNUSED (timer_id);
+    archiver_t *self = (archiver_t *) arg;
+    uint64_t freed = archiver_s3_expire (self->s3);
+    self->held -= freed < self->held ? freed : self->held;
     return 0;
 }
 
@@ -629,6 +710,10 @@ archiver_start (archiver_t *self)
         norc_log_warn ("cannot create the log directory %s", self->dir);
         return NORC_ERROR;
     }
+    bool failed = false;
+    self->s3 = archiver_s3_new (self->config, self->dir, &failed);
+    if (failed)
+        return NORC_ERROR;
     s_count_held (self);
     s_trim (self);
     char *logs = norc_config_bind_endpoint (self->config, "archiver.logs");
@@ -653,6 +738,11 @@ archiver_start (archiver_t *self)
     zloop_reader (self->loop, self->fetch, s_handle_fetch, self);
     zloop_timer (self->loop, 200, 0, s_on_tick, self);
     zloop_timer (self->loop, 50, 0, s_on_sync, self);
+    if (self->s3) {
+        zloop_reader (self->loop, archiver_s3_socket (self->s3), s_handle_s3, self);
+        int every = norc_config_int (self->config, "archiver.local_retention_s") < 60 ? 1000 : 60000;
+        zloop_timer (self->loop, (size_t) every, 0, s_on_retention, self);
+    }
     norc_service_on_signal (self->loop, s_on_signal, self);
     norc_service_upkeep (self->loop, self->config);
     return NORC_OK;

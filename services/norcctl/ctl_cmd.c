@@ -461,10 +461,16 @@ s_match (const char *words, int argc, char **argv)
 static const ctl_command_t *
 s_find (int argc, char **argv, int *n)
 {
-    for (size_t i = 0; i < N_COMMANDS; i++)
-        if ((*n = s_match (s_commands [i].words, argc, argv)))
-            return &s_commands [i];
-    return NULL;
+    const ctl_command_t *best = NULL;
+    *n = 0;
+    for (size_t i = 0; i < N_COMMANDS; i++) {
+        int words = s_match (s_commands [i].words, argc, argv);
+        if (words > *n) {
+            *n = words;
+            best = &s_commands [i];
+        }
+    }
+    return best;
 }
 
 bool

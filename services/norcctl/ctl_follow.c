@@ -8,6 +8,7 @@
 #include "norc_zmq.h"
 #include <errno.h>
 #include <jansson.h>
+#include <sodium.h>
 #include <time.h>
 #include <unistd.h>
 
@@ -110,6 +111,112 @@ ctl_api_logs (norc_config_t *config, const ctl_command_t *cmd, int argc, char **
     }
     zsock_set_linger (sock, 0);
     zsock_destroy (&sock);
+    return rc;
+}
+
+//  --------------------------------------------------------------------------
+//  logs verify: the copy in S3, read back through the log-archiver, against
+//  the record's size and SHA-256
+
+int
+ctl_api_logs_verify (norc_config_t *config, const ctl_command_t *cmd, int argc, char **argv)
+{
+    NORC_UNUSED (cmd);
+    uint64_t id;
+    if (argc != 1 || norc_id_parse (argv [0], &id) != NORC_OK) {
+        fprintf (stderr, "norcctl: logs verify INSTANCE-ID (a number, # allowed)\n");
+        return CTL_USAGE;
+    }
+    norc_strmap_t args = { 0 };
+    char text [32];
+    snprintf (text, sizeof text, "%llu", (unsigned long long) id);
+    norc_strmap_set (&args, "id", text);
+    norc_msg_t *shown = NULL;
+    int rc = ctl_api_request (config, "instance.show", &args, &shown);
+    norc_strmap_clear (&args);
+    if (rc)
+        return rc;
+    const norc_strmap_t *row = shown->api_reply.rows.count ? &shown->api_reply.rows.rows [0] : NULL;
+    const char *key = row ? norc_strmap_get (row, "archive_key") : NULL;
+    const char *want = row ? norc_strmap_get (row, "archive_sha256") : NULL;
+    const char *size_text = row ? norc_strmap_get (row, "archive_size") : NULL;
+    if (!key || !want || !size_text) {
+        fprintf (stderr, "norcctl: instance %llu: its log is not archived (yet): the record holds no object\n",
+                 (unsigned long long) id);
+        norc_msg_destroy (&shown);
+        return CTL_FAIL;
+    }
+    uint64_t want_size = strtoull (size_text, NULL, 10);
+    const char *endpoint = norc_config_str (config, "archiver.fetch");
+    int timeout = (int) norc_config_int (config, "api.timeout_ms");
+    zsock_t *sock = norc_zmq_connect (ZMQ_DEALER, endpoint);
+    crypto_hash_sha256_state state;
+    crypto_hash_sha256_init (&state);
+    uint64_t offset = 0, request_id = 0;
+    char meta [65] = "", error [1100] = "";
+    bool complete = false;
+    while (sock && !complete && !error [0] && !zsys_interrupted) {
+        norc_msg_t *fetch = norc_msg_new (NORC_MSG_LOG_FETCH);
+        fetch->log_fetch.instance_id = id;
+        fetch->log_fetch.offset = offset;
+        fetch->log_fetch.max_bytes = 1024 * 1024;
+        fetch->log_fetch.archive = true;
+        fetch->log_fetch.request_id = ++request_id;
+        norc_msg_send (&fetch, sock);
+        norc_msg_t *data = NULL;
+        while (!data && norc_zmq_wait (sock, timeout + 1000) == NORC_OK) {
+            data = norc_msg_recv (sock);
+            if (data && (data->id != NORC_MSG_LOG_DATA || data->log_data.request_id != request_id))
+                norc_msg_destroy (&data);
+        }
+        if (!data) {
+            snprintf (error, sizeof error, "nothing answered at %s within %d ms: is the log-archiver running?",
+                      endpoint, timeout);
+            break;
+        }
+        norc_log_data_t *d = &data->log_data;
+        if (d->error && *d->error)
+            snprintf (error, sizeof error, "%s", d->error);
+        else
+        if (d->offset != offset || (!d->data.size && !d->complete))
+            snprintf (error, sizeof error, "the archive answered bytes at %llu for %llu",
+                      (unsigned long long) d->offset, (unsigned long long) offset);
+        else {
+            crypto_hash_sha256_update (&state, d->data.data, d->data.size);
+            offset += d->data.size;
+            complete = d->complete;
+            snprintf (meta, sizeof meta, "%s", d->sha256 ? d->sha256 : "");
+        }
+        norc_msg_destroy (&data);
+    }
+    if (sock) {
+        zsock_set_linger (sock, 0);
+        zsock_destroy (&sock);
+    }
+    rc = CTL_FAIL;
+    if (error [0])
+        fprintf (stderr, "norcctl: instance %llu: %s\n", (unsigned long long) id, error);
+    else
+    if (complete) {
+        unsigned char digest [crypto_hash_sha256_BYTES];
+        char got [65];
+        crypto_hash_sha256_final (&state, digest);
+        sodium_bin2hex (got, sizeof got, digest, sizeof digest);
+        bool same = strcmp (got, want) == 0 && offset == want_size;
+        printf ("instance %llu: %s, %llu bytes, SHA-256 %s\n", (unsigned long long) id, key,
+                (unsigned long long) offset, got);
+        if (same && strcmp (meta, want) == 0) {
+            printf ("matches the record (%llu bytes, %s) and the object's metadata\n", (unsigned long long) want_size,
+                    want);
+            rc = CTL_OK;
+        }
+        else
+        if (same)
+            printf ("MISMATCH: the bytes match the record, the object's metadata says %s\n", *meta ? meta : "nothing");
+        else
+            printf ("MISMATCH: the record says %llu bytes, SHA-256 %s\n", (unsigned long long) want_size, want);
+    }
+    norc_msg_destroy (&shown);
     return rc;
 }
 

@@ -307,7 +307,52 @@ agg_op_instance_show (agg_api_t *self, const norc_strmap_t *args, norc_api_reply
         norc_strmap_set (row, "reason", inst.reason);
     if (NORC_STATUS_IS_FINAL (inst.status) && norc_why_name (inst.reason_code))
         norc_strmap_set (row, "why", norc_why_name (inst.reason_code));
+    norc_archive_t archive = { 0 };
+    if (norc_store_archive_get (self->db, inst.id, &archive) == NORC_OK) {
+        norc_strmap_set (row, "archive_key", archive.object_key);
+        snprintf (v, sizeof v, "%llu", (unsigned long long) archive.size);
+        norc_strmap_set (row, "archive_size", v);
+        norc_strmap_set (row, "archive_sha256", archive.sha256);
+        norc_strmap_set (row, "archived", norc_time_iso (archive.archived_at, v, sizeof v));
+    }
+    norc_archive_clear (&archive);
     norc_instance_clear (&inst);
+}
+
+//  The log-archiver copied a log to S3: its object, size and hash recorded
+void
+agg_op_instance_archived (agg_api_t *self, const norc_strmap_t *args, norc_api_reply_t *reply)
+{
+    norc_archive_t a = { 0 };
+    int64_t size = 0;
+    const char *id = agg_arg (args, "instance"), *key = agg_arg (args, "key"), *sha = agg_arg (args, "sha256");
+    if (norc_id_parse (id, &a.instance_id) != NORC_OK) {
+        agg_reply_error (reply, NORC_ERROR, "instance: \"%s\" is not an id (a number from 1)", id ? id : "");
+        return;
+    }
+    if (!agg_arg_int (args, "size", 0, INT64_MAX, &size, reply))
+        return;
+    bool hex = sha && strlen (sha) == 64;
+    for (const char *c = sha; hex && *c; c++)
+        hex = (*c >= '0' && *c <= '9') || (*c >= 'a' && *c <= 'f');
+    if (!key || !hex) {
+        agg_reply_error (reply, NORC_ERROR, "%s", !key ? "a key is required"
+                                                  : "sha256: 64 lower-case hex digits are required");
+        return;
+    }
+    a.size = (uint64_t) size;
+    snprintf (a.sha256, sizeof a.sha256, "%s", sha);
+    a.object_key = (char *) key;
+    int rc = norc_store_archive_put (self->db, &a);
+    if (rc == NORC_NOTFOUND)
+        agg_reply_error (reply, NORC_NOTFOUND, "no instance %llu", (unsigned long long) a.instance_id);
+    else
+    if (rc == NORC_CONFLICT)
+        agg_reply_error (reply, NORC_CONFLICT, "instance %llu's log was archived before with another size or hash",
+                         (unsigned long long) a.instance_id);
+    else
+    if (rc)
+        agg_reply_store (self, reply, rc, "cannot record the archived log");
 }
 
 //  Whether the caller may read the instance's log (the role says so); the

@@ -20,6 +20,19 @@ client of the same server.
   moto_tool.py count ENDPOINT KEY SECRET URL
                                         messages in the queue, visible and not:
                                         prints "VISIBLE INFLIGHT"
+  moto_tool.py bucket ENDPOINT KEY SECRET BUCKET
+                                        a bucket
+  moto_tool.py head ENDPOINT KEY SECRET BUCKET NAME
+                                        the object as boto3 sees it: prints
+                                        "SIZE METADATA-SHA256 ETAG" ("-" for no
+                                        metadata; a multipart object's ETag ends
+                                        in -PARTS)
+  moto_tool.py put ENDPOINT KEY SECRET BUCKET NAME BODY
+                                        an object, written by boto3 (over
+                                        whatever was there)
+  moto_tool.py uploads ENDPOINT KEY SECRET BUCKET
+                                        multipart uploads in progress: prints
+                                        "UPLOADS PARTS" (the parts of all of them)
   moto_tool.py bodies ENDPOINT KEY SECRET URL
                                         the bodies of the messages received from
                                         the queue in one second, on one line
@@ -74,6 +87,26 @@ def main():
         a = client("sqs", endpoint, key, secret).get_queue_attributes(
             QueueUrl=url, AttributeNames=["ApproximateNumberOfMessages", "ApproximateNumberOfMessagesNotVisible"])
         print(a["Attributes"]["ApproximateNumberOfMessages"], a["Attributes"]["ApproximateNumberOfMessagesNotVisible"])
+    elif what == "bucket":
+        key, secret, bucket = sys.argv[3:6]
+        client("s3", endpoint, key, secret).create_bucket(Bucket=bucket)
+        print(bucket)
+    elif what == "head":
+        key, secret, bucket, name = sys.argv[3:7]
+        h = client("s3", endpoint, key, secret).head_object(Bucket=bucket, Key=name)
+        print(h["ContentLength"], h.get("Metadata", {}).get("sha256", "-"), h["ETag"].strip('"'))
+    elif what == "put":
+        key, secret, bucket, name, body = sys.argv[3:8]
+        client("s3", endpoint, key, secret).put_object(Bucket=bucket, Key=name, Body=body.encode(),
+                                                       Metadata={"sha256": hashlib.sha256(body.encode()).hexdigest()})
+        print(name)
+    elif what == "uploads":
+        key, secret, bucket = sys.argv[3:6]
+        s3 = client("s3", endpoint, key, secret)
+        uploads = s3.list_multipart_uploads(Bucket=bucket).get("Uploads", [])
+        parts = sum(len(s3.list_parts(Bucket=bucket, Key=u["Key"], UploadId=u["UploadId"]).get("Parts", []))
+                    for u in uploads)
+        print(len(uploads), parts)
     elif what == "bodies":
         key, secret, url = sys.argv[3:6]
         messages = client("sqs", endpoint, key, secret).receive_message(

@@ -259,6 +259,25 @@ Test (agg_api, every_operation_answers_with_the_columns_the_schema_declares)
     cr_expect_str_eq (s_cell (&reply->api_reply.rows, 0, "digest"), digest);
     norc_msg_destroy (&reply);
     ASK ("sqs.release", "instance", instance, "executor", daemon); norc_msg_destroy (&reply);
+    //  Its log archived to S3: recorded (twice the same: answered the same), shown
+    static const char *sha = "0123456789abcdef0123456789abcdef0123456789abcdef0123456789abcdef";
+    ASK ("instance.archived", "instance", instance, "key", "norc/instances/0/1", "size", "12", "sha256", sha);
+    norc_msg_destroy (&reply);
+    ASK ("instance.archived", "instance", instance, "key", "norc/instances/0/1", "size", "12", "sha256", sha);
+    norc_msg_destroy (&reply);
+    reply = s_call ("instance.archived", "instance", instance, "key", "norc/instances/0/1", "size", "13",
+                    "sha256", sha, (const char *) NULL);
+    cr_expect_eq (reply->api_reply.code, NORC_CONFLICT, "another size for an archived log: %s",
+                  reply->api_reply.error);
+    norc_msg_destroy (&reply);
+    reply = s_call ("instance.archived", "instance", instance, "key", "k", "size", "1", "sha256", "xyz",
+                    (const char *) NULL);
+    cr_expect_eq (reply->api_reply.code, NORC_ERROR, "not a SHA-256");
+    norc_msg_destroy (&reply);
+    ASK ("instance.show", "id", instance);
+    cr_expect_str_eq (s_cell (&reply->api_reply.rows, 0, "archive_sha256"), sha);
+    cr_expect_str_eq (s_cell (&reply->api_reply.rows, 0, "archive_size"), "12");
+    norc_msg_destroy (&reply);
     ASK ("daemon.show", "id", daemon); norc_msg_destroy (&reply);
     ASK ("status.executors", "since", "all"); norc_msg_destroy (&reply);
     ASK ("status.schedulers", "since", "all"); norc_msg_destroy (&reply);
