@@ -508,6 +508,14 @@ static const norc_api_arg_t s_args_instance_archived [] = {
 static const norc_api_col_t s_cols_instance_archived [] = {
     { NULL, NORC_API_STR, NULL, false, NULL }
 };
+static const norc_api_arg_t s_args_sqs_waiting [] = {
+    { "instance", NORC_API_ID, true, false, INT64_C (0), INT64_C (0), "The instance" },
+    { "reason", NORC_API_STR, true, false, INT64_C (0), INT64_C (0), "Why it waits, in words" },
+    { NULL, NORC_API_STR, false, false, 0, 0, NULL }
+};
+static const norc_api_col_t s_cols_sqs_waiting [] = {
+    { NULL, NORC_API_STR, NULL, false, NULL }
+};
 static const norc_api_arg_t s_args_audit_list [] = {
     { "before", NORC_API_ID, false, false, INT64_C (0), INT64_C (0), "Ids below this one: the page after the one that ended with it" },
     { "limit", NORC_API_INT, false, false, INT64_C (0), INT64_C (100000), "Most rows" },
@@ -839,6 +847,9 @@ static const norc_api_op_t s_ops [] = {
     { "instance.archived", NORC_ROLE_ARCHIVER, false,
       "The log-archiver copied an instance's log to S3: the object's key, its size and its SHA-256 are recorded with the instance. Asking again with the same values is answered the same (the archiver asks until it hears the answer); other values for a log already recorded are refused (a log is written once). Not audited: a service's bookkeeping.",
       s_args_instance_archived, s_cols_instance_archived, NULL, NULL, false, false, false },
+    { "sqs.waiting", NORC_ROLE_BRIDGE, false,
+      "The sending bridge says why an instance it sent still waits: sent so many times and claimed by no site. Recorded as the instance's reason while it waits (norcctl instance show); its claim clears it. Not audited: a service's bookkeeping.",
+      s_args_sqs_waiting, s_cols_sqs_waiting, NULL, NULL, false, false, false },
     { "audit.list", NORC_ROLE_ADMIN, false,
       "The audit, newest first.",
       s_args_audit_list, s_cols_audit_list, "GET", "/audit", true, true, false },

@@ -39,4 +39,9 @@ typedef struct {
 int norc_store_claim (norc_db_t *db, const norc_claim_t *claim, int *outcome, uint64_t *holder, char *why,
                       size_t whysize);
 
+//  Why an instance of an sqs queue still waits (sent, not claimed), as its
+//  reason, while it waits (CREATED); NORC_NOTFOUND when it does not wait
+//  (any more). Its claim clears the reason.
+int norc_store_claim_waiting (norc_db_t *db, uint64_t instance_id, const char *reason);
+
 #endif

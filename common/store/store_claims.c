@@ -15,7 +15,7 @@ static const char *s_sql_claim_read =
     "FROM instances i JOIN queues q ON q.id = i.queue_id LEFT JOIN daemons d ON d.id = i.executor_id "
     "WHERE i.id = ? FOR UPDATE";
 static const char *s_sql_claim_take =
-    "UPDATE instances SET executor_id = ?, dispatch_epoch = NULL, assigned_at = UTC_TIMESTAMP(6) "
+    "UPDATE instances SET executor_id = ?, dispatch_epoch = NULL, assigned_at = UTC_TIMESTAMP(6), reason = NULL "
     "WHERE id = ? AND status = 1";
 static const char *s_sql_claim_refuse =
     "UPDATE instances SET status = 14, ended_at = UTC_TIMESTAMP(6), executor_id = NULL, "
@@ -97,4 +97,31 @@ norc_store_claim (norc_db_t *db, const norc_claim_t *claim, int *outcome, uint64
 {
     s_claim_args_t a = { claim, outcome, holder, why, whysize };
     return norc_db_txn (db, s_claim, &a);
+}
+
+static const char *s_sql_waiting =
+    "UPDATE instances i JOIN queues q ON q.id = i.queue_id SET i.reason = ? "
+    "WHERE i.id = ? AND i.status = 1 AND q.kind = 2";
+
+typedef struct {
+    uint64_t id;
+    const char *reason;
+} s_waiting_args_t;
+
+static int
+s_waiting (norc_db_t *db, void *arg)
+{
+    s_waiting_args_t *a = (s_waiting_args_t *) arg;
+    norc_stmt_t *st = norc_db_stmt (db, s_sql_waiting);
+    norc_stmt_bind_str (st, 0, a->reason);
+    norc_stmt_bind_u64 (st, 1, a->id);
+    int rc = norc_stmt_exec (st);
+    return rc ? rc : norc_stmt_affected (st) ? NORC_OK : NORC_NOTFOUND;
+}
+
+int
+norc_store_claim_waiting (norc_db_t *db, uint64_t instance_id, const char *reason)
+{
+    s_waiting_args_t a = { instance_id, reason };
+    return norc_db_txn (db, s_waiting, &a);
 }

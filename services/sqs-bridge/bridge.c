@@ -264,8 +264,8 @@ s_handle_api (zloop_t *loop, zsock_t *sock, void *arg)
     bridge_t *self = (bridge_t *) arg;
     for (int i = 0; i < 256 && zsock_events (sock) & ZMQ_POLLIN; i++) {
         norc_msg_t *msg = norc_msg_recv (sock);
-        if (msg && msg->id == NORC_MSG_API_REPLY)
-            bridge_recv_on_api (self, msg);
+        if (msg && msg->id == NORC_MSG_API_REPLY && msg->api_reply.request_id && self->receiving)
+            bridge_recv_on_api (self, msg);     //  (0: a note, sqs.waiting, answered for nobody)
         norc_msg_destroy (&msg);
     }
     return 0;

@@ -275,6 +275,17 @@ bridge_send_beat (bridge_t *self)
             norc_log_warnx ("instance=%llu: sent %d times, the last %lld s ago, and not claimed: sent again "
                             "(is a receiving site up?)", (unsigned long long) out->instance_id, out->sends,
                             (long long) (deadline / 1000));
+            //  ...and in the record, where a user looks (norcctl instance show)
+            norc_strmap_t args = { 0 };
+            char text [300];
+            snprintf (text, sizeof text, "%llu", (unsigned long long) out->instance_id);
+            norc_strmap_set (&args, "instance", text);
+            snprintf (text, sizeof text, "sent to SQS %d times by bridge %llu, the last %lld s ago, and claimed by no "
+                      "site yet: sent again (is a receiving bridge up?)", out->sends, (unsigned long long) self->id,
+                      (long long) (deadline / 1000));
+            norc_strmap_set (&args, "reason", text);
+            bridge_ask (self, 0, "sqs.waiting", &args);
+            norc_strmap_clear (&args);
             out->sent = false;
             out->not_before = 0;
             out->ready_at = 0;

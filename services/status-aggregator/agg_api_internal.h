@@ -75,7 +75,7 @@ agg_op_fn agg_op_keys_list, agg_op_keys_pending, agg_op_keys_add, agg_op_keys_ac
 agg_op_fn agg_op_keys_revoke, agg_op_keys_rotate, agg_op_keys_token, agg_op_keys_enrol;
 
 //  SQS bridges (agg_api_sqs.c)
-agg_op_fn agg_op_sqs_claim, agg_op_sqs_release;
+agg_op_fn agg_op_sqs_claim, agg_op_sqs_release, agg_op_sqs_waiting;
 
 //  API tokens (agg_api_tokens.c)
 agg_op_fn agg_op_token_add, agg_op_token_list, agg_op_token_revoke;

@@ -150,3 +150,22 @@ agg_op_sqs_release (agg_api_t *self, const norc_strmap_t *args, norc_api_reply_t
         agg_api_publish (self->stream, &event, "instance.requeued");
     }
 }
+
+void
+agg_op_sqs_waiting (agg_api_t *self, const norc_strmap_t *args, norc_api_reply_t *reply)
+{
+    uint64_t id = 0;
+    const char *reason = agg_arg (args, "reason");
+    if (!s_id (args, "instance", &id, reply))
+        return;
+    if (!reason) {
+        agg_reply_error (reply, NORC_ERROR, "a reason is required");
+        return;
+    }
+    int rc = norc_store_claim_waiting (self->db, id, reason);
+    if (rc == NORC_NOTFOUND)
+        agg_reply_error (reply, NORC_NOTFOUND, "instance %llu does not wait in an sqs queue", (unsigned long long) id);
+    else
+    if (rc)
+        agg_reply_store (self, reply, rc, "cannot record why the instance waits");
+}

@@ -291,10 +291,15 @@ Test (sqs_bridge, a_tick_not_claimed_in_time_is_sent_again_and_runs_once)
     cr_expect_geq (atoi (count), 2, "sent again: %s", count);
     free (count);
     cr_expect (s_bridge_log_has ("not claimed: sent again"));
+    //  ...and why it waits is in the record, until it is claimed
+    norc_test_db_wait_count (s_db, "SELECT COUNT(*) FROM instances WHERE status = 1 "
+                                   "AND reason LIKE 'sent to SQS % times by bridge %claimed by no site yet%'", 1, 10000);
     s_bridge (false, NULL);
     s_remote_executor ();
     s_exactly_once (1);
     s_queue_empty ();
+    cr_expect_eq (norc_test_db_int (s_db, "SELECT COUNT(*) FROM instances WHERE reason LIKE 'sent to SQS%'"), 0,
+                  "the claim cleared why it waited");
     cr_expect (s_bridge_log_has ("copy of a tick claimed already"));
     s_sites_end ();
 }

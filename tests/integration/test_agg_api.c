@@ -259,6 +259,11 @@ Test (agg_api, every_operation_answers_with_the_columns_the_schema_declares)
     cr_expect_str_eq (s_cell (&reply->api_reply.rows, 0, "digest"), digest);
     norc_msg_destroy (&reply);
     ASK ("sqs.release", "instance", instance, "executor", daemon); norc_msg_destroy (&reply);
+    ASK ("sqs.waiting", "instance", instance, "reason", "sent to SQS 2 times, claimed by no site yet");
+    norc_msg_destroy (&reply);
+    ASK ("instance.show", "id", instance);
+    cr_expect_str_eq (s_cell (&reply->api_reply.rows, 0, "reason"), "sent to SQS 2 times, claimed by no site yet");
+    norc_msg_destroy (&reply);
     //  Its log archived to S3: recorded (twice the same: answered the same), shown
     static const char *sha = "0123456789abcdef0123456789abcdef0123456789abcdef0123456789abcdef";
     ASK ("instance.archived", "instance", instance, "key", "norc/instances/0/1", "size", "12", "sha256", sha);
