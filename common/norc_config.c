@@ -59,6 +59,9 @@ static const s_key_t s_keys [] = {
       "A log larger than this is uploaded in parts of this size while its instance runs (S3's least: 5 MiB)" },
     { "archiver.s3_attempts", T_INT, "6", 1, 100,
       "Tries of one S3 request when S3 throttles or fails (full-jitter backoff); then the step waits and is tried again" },
+    { "archiver.s3_abandon_s", T_INT, "86400", 1, INT64_C (3153600000),
+      "A multipart upload under archiver.s3_prefix that no owed log holds and that started this long ago is aborted "
+      "(checked at start, then hourly)" },
     { "archiver.s3_tls_verify", T_BOOL, "true", 0, 0,
       "Verify S3's TLS certificate (never turn off but for a test endpoint)" },
     { "archiver.local_retention_s", T_INT, "0", 0, INT64_C (3153600000),

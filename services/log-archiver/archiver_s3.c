@@ -217,6 +217,7 @@ s_worker_new (norc_config_t *config, const char *dir, const norc_aws_target_t *t
     w->dir = norc_strdup (dir);
     w->part_bytes = (uint64_t) norc_config_int (config, "archiver.s3_part_bytes");
     w->retention_s = norc_config_int (config, "archiver.local_retention_s");
+    w->abandon_s = norc_config_int (config, "archiver.s3_abandon_s");
     w->api = norc_strdup (norc_config_str (config, "aggregator.api"));
     w->api_timeout_ms = (int) norc_config_int (config, "api.timeout_ms");
     return w;

@@ -14,6 +14,7 @@ typedef struct {
     char *dir;                  //  log.dir
     uint64_t part_bytes;
     int64_t retention_s;
+    int64_t abandon_s;          //  archiver.s3_abandon_s
     char *api;                  //  aggregator.api
     int api_timeout_ms;
     bool term;

@@ -598,6 +598,77 @@ s_enqueue (archiver_s3_worker_t *w, s_log_t *log)
     }
 }
 
+//  Multipart uploads under the prefix that no owed log holds and that
+//  started more than archiver.s3_abandon_s ago: their mark was lost (a
+//  disk replaced, a log given up): aborted, so S3 does not keep their
+//  parts for ever. Asked at start and then every hour.
+static void
+s_abort_abandoned (archiver_s3_worker_t *w, zsock_t *pipe)
+{
+    //  PREFIX/instances/0/0 -> PREFIX/instances/
+    char *prefix = archiver_s3_key (w->prefix, 0), rel [64];
+    prefix [strlen (prefix) - strlen (norc_log_path (0, rel, sizeof rel)) + strlen ("instances/")] = 0;
+    char *bucket = norc_asprintf ("/%s", w->bucket);
+    char *key_marker = norc_strdup (""), *id_marker = norc_strdup ("");
+    norc_us_t before = norc_now_us () - w->abandon_s * NORC_US_PER_SEC;
+    size_t aborted = 0;
+    bool more = true;
+    while (more && !w->term) {
+        //  Every upload in progress in the bucket (a few: finished objects
+        //  are not listed), filtered by prefix here: a prefix holding "/"
+        //  in the query is signed differently by some S3 servers (moto)
+        norc_aws_pair_t query [] = { { "uploads", "" }, { "key-marker", key_marker }, { "upload-id-marker", id_marker } };
+        norc_http_response_t r;
+        norc_aws_error_t error;
+        bool ok = s_call (w, pipe, "ListMultipartUploads", "GET", bucket, query, *key_marker ? 3 : 1, NULL, 0, NULL,
+                          0, &r, &error);
+        more = false;
+        for (const char *at = ok ? strstr (r.body, "<Upload>") : NULL; at; at = strstr (at + 1, "<Upload>")) {
+            const char *end = strstr (at, "</Upload>");
+            if (!end)
+                break;
+            char *entry = norc_strndup (at, (size_t) (end - at));
+            char *key = s_xml (entry, "Key"), *upload = s_xml (entry, "UploadId"), *when = s_xml (entry, "Initiated");
+            bool held = false;
+            for (s_log_t *log = (s_log_t *) zhashx_first (w->logs); log && upload && !held;
+                 log = (s_log_t *) zhashx_next (w->logs))
+                held = log->upload && streq (log->upload, upload);
+            norc_us_t started = when ? norc_aws_creds_time (when) : 0;
+            bool ours = key && strncmp (key, prefix, strlen (prefix)) == 0;
+            if (ours && upload && !held && started && started < before) {
+                char *path = norc_asprintf ("/%s/%s", w->bucket, key);
+                norc_aws_pair_t id [] = { { "uploadId", upload } };
+                norc_http_response_t a;
+                norc_aws_error_t aerror;
+                if (s_call (w, pipe, "AbortMultipartUpload", "DELETE", path, id, 1, NULL, 0, NULL, 0, &a, &aerror))
+                    aborted++;
+                norc_http_response_clear (&a);
+                free (path);
+            }
+            free (key);
+            free (upload);
+            free (when);
+            free (entry);
+        }
+        if (ok && strstr (r.body, "<IsTruncated>true</IsTruncated>")) {
+            char *next_key = s_xml (r.body, "NextKeyMarker"), *next_id = s_xml (r.body, "NextUploadIdMarker");
+            more = next_key && *next_key;
+            free (key_marker);
+            free (id_marker);
+            key_marker = next_key ? next_key : norc_strdup ("");
+            id_marker = next_id ? next_id : norc_strdup ("");
+        }
+        norc_http_response_clear (&r);
+    }
+    if (aborted)
+        norc_log_info ("aborted %zu multipart uploads under s3://%s/%s that no log holds, started over %lld s ago",
+                       aborted, w->bucket, prefix, (long long) w->abandon_s);
+    free (key_marker);
+    free (id_marker);
+    free (bucket);
+    free (prefix);
+}
+
 //  The logs owed when the archiver starts: each mark, its state read
 static void
 s_recover (archiver_s3_worker_t *w)
@@ -638,7 +709,12 @@ archiver_s3_uploader (zsock_t *pipe, void *arg)
     w->ready = zlistx_new ();
     s_recover (w);
     zsock_signal (pipe, 0);
+    norc_us_t sweep = norc_mono_us () + NORC_US_PER_SEC;     //  the first, once the loop has settled
     while (!w->term) {
+        if (norc_mono_us () >= sweep) {
+            s_abort_abandoned (w, pipe);
+            sweep = norc_mono_us () + 3600 * NORC_US_PER_SEC;
+        }
         //  The first log whose backoff is over
         norc_us_t now = norc_mono_us (), next = 0;
         s_log_t *log = (s_log_t *) zlistx_first (w->ready);
@@ -649,7 +725,9 @@ archiver_s3_uploader (zsock_t *pipe, void *arg)
         }
         norc_metrics_set ("norc_archiver_s3_backlog", "", (double) zhashx_size (w->logs));
         if (!log) {
-            s_read_pipe (w, pipe, next ? (int) ((next - now) / 1000) + 1 : -1);
+            if (!next || next > sweep)
+                next = sweep;
+            s_read_pipe (w, pipe, (int) ((next - now) / 1000) + 1);
             continue;
         }
         zlistx_delete (w->ready, zlistx_cursor (w->ready));

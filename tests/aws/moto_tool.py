@@ -30,9 +30,13 @@ client of the same server.
   moto_tool.py put ENDPOINT KEY SECRET BUCKET NAME BODY
                                         an object, written by boto3 (over
                                         whatever was there)
-  moto_tool.py uploads ENDPOINT KEY SECRET BUCKET
-                                        multipart uploads in progress: prints
-                                        "UPLOADS PARTS" (the parts of all of them)
+  moto_tool.py uploads ENDPOINT KEY SECRET BUCKET [PREFIX]
+                                        multipart uploads in progress (under
+                                        PREFIX): prints "UPLOADS PARTS" (the
+                                        parts of all of them)
+  moto_tool.py upload ENDPOINT KEY SECRET BUCKET NAME
+                                        a multipart upload started by boto3,
+                                        with one part, left in progress
   moto_tool.py bodies ENDPOINT KEY SECRET URL
                                         the bodies of the messages received from
                                         the queue in one second, on one line
@@ -103,10 +107,18 @@ def main():
     elif what == "uploads":
         key, secret, bucket = sys.argv[3:6]
         s3 = client("s3", endpoint, key, secret)
-        uploads = s3.list_multipart_uploads(Bucket=bucket).get("Uploads", [])
+        prefix = sys.argv[6] if len(sys.argv) > 6 else ""
+        # (filtered here: moto refuses the signature of a Prefix holding "/")
+        uploads = [u for u in s3.list_multipart_uploads(Bucket=bucket).get("Uploads", []) if u["Key"].startswith(prefix)]
         parts = sum(len(s3.list_parts(Bucket=bucket, Key=u["Key"], UploadId=u["UploadId"]).get("Parts", []))
                     for u in uploads)
         print(len(uploads), parts)
+    elif what == "upload":
+        key, secret, bucket, name = sys.argv[3:7]
+        s3 = client("s3", endpoint, key, secret)
+        upload = s3.create_multipart_upload(Bucket=bucket, Key=name)["UploadId"]
+        s3.upload_part(Bucket=bucket, Key=name, UploadId=upload, PartNumber=1, Body=b"x" * 5242880)
+        print(upload)
     elif what == "bodies":
         key, secret, url = sys.argv[3:6]
         messages = client("sqs", endpoint, key, secret).receive_message(

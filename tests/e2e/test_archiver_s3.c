@@ -219,3 +219,30 @@ Test (archiver_s3, a_large_log_goes_in_parts_while_it_runs_and_the_upload_surviv
     free (shown);
     free (local);
 }
+
+Test (archiver_s3, an_upload_no_log_holds_is_aborted_and_others_are_left_alone)
+{
+    //  Left behind under the archiver's prefix (its mark lost), and one of
+    //  another prefix (another site's archiver): only the first is its own
+    norc_test_system_signal (s_sys, norc_test_system_pid (s_sys, "norc-archiver"), SIGTERM);
+    free (norc_moto_tool (s_moto, "upload", "norc-logs", "site-a/instances/0/77", NULL));
+    free (norc_moto_tool (s_moto, "upload", "norc-logs", "site-b/instances/0/77", NULL));
+    char *uploads = norc_moto_tool (s_moto, "uploads", "norc-logs", NULL);
+    cr_assert_str_eq (uploads, "2 2");
+    free (uploads);
+    sleep (2);
+    const char *args [] = { "--archiver.s3_abandon_s", "1", NULL };
+    norc_test_system_start (s_sys, "norc-archiver", args);
+    bool gone = false;
+    for (int i = 0; i < 100 && !gone; i++) {
+        uploads = norc_moto_tool (s_moto, "uploads", "norc-logs", "site-a/", NULL);
+        gone = streq (uploads, "0 0");
+        free (uploads);
+        if (!gone)
+            usleep (100000);
+    }
+    cr_expect (gone, "the abandoned upload under site-a/ is aborted");
+    uploads = norc_moto_tool (s_moto, "uploads", "norc-logs", "site-b/", NULL);
+    cr_expect_str_eq (uploads, "1 1", "another prefix's upload is left alone");
+    free (uploads);
+}
