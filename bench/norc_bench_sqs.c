@@ -9,10 +9,12 @@
 //  2. SQS requests per instance, from moto's own request log, and receive
 //     calls a minute once the queue is idle (IDLE seconds, 60 by default).
 //  3. With --kill: the sqs run again while, every two seconds, one of the
-//     sending bridge, the receiving bridge and the remote executor is
-//     killed -9 and started again. From the lines the task writes (one
-//     per run) and the record: runs twice, ticks without a run, instances
-//     ended ERROR (their executor killed under them).
+//     sending bridge, the receiving bridge, the remote executor and the
+//     log-archiver (which copies every log to S3) is killed -9 and started
+//     again. From the lines the task writes (one per run) and the record:
+//     runs twice, ticks without a run, instances ended ERROR (their
+//     executor killed under them); then every finished instance's log in
+//     S3, read back whole, its SHA-256 the record's and the local copy's.
 //
 //  usage: norc_bench_sqs SERVER-URL BIN-DIR [--ticks N] [--rate R] [--idle S] [--batch-ms MS] [--slots N]
 //                        [--kill] [--keep]
@@ -122,6 +124,86 @@ s_moto_start (void)
     }
     if (!s_url)
         norc_fatalx ("moto's server did not start");
+    //  The bucket the log-archiver copies logs to
+    norc_aws_target_t s3 = t;
+    s3.service = "s3";
+    norc_http_response_t r;
+    if (norc_aws_call (&s3, "PUT", "/norc-bench-logs", NULL, 0, NULL, 0, NULL, 0, &r) != NORC_OK || r.status != 200)
+        norc_fatalx ("cannot make the bucket: %ld %s", r.status, r.body ? r.body : r.error);
+    norc_http_response_clear (&r);
+}
+
+//  Every finished instance after first: its log in S3 (the record's
+//  object), read back whole; its SHA-256 the record's and the local
+//  copy's. Waits up to a few minutes for the archiver to catch up.
+static void
+s_logs_in_s3 (bench_sys_t *sys, norc_db_t *db, int64_t first)
+{
+    char *final = norc_asprintf ("SELECT COUNT(*) FROM instances WHERE id > %lld AND status >= 7", (long long) first);
+    char *archived = norc_asprintf ("SELECT COUNT(*) FROM instances i JOIN log_archives a ON a.instance_id = i.id "
+                                    "WHERE i.id > %lld AND i.status >= 7", (long long) first);
+    norc_us_t t0 = norc_mono_us ();
+    while (bench_int (db, archived) < bench_int (db, final) && norc_mono_us () - t0 < 300 * NORC_US_PER_SEC)
+        usleep (200000);
+    double waited = (double) (norc_mono_us () - t0) / NORC_US_PER_SEC;
+    norc_aws_env_t env;
+    char why [256];
+    if (norc_aws_env ("s3", &env, why, sizeof why) != NORC_OK)
+        norc_fatalx ("%s", why);
+    norc_aws_target_t s3 = { .endpoint = env.endpoint, .region = env.region, .service = "s3",
+                             .access_key = env.access_key, .secret_key = env.secret_key };
+    const char *dir = NULL;
+    for (int i = 0; sys->env [i]; i++)
+        if (strncmp (sys->env [i], "NORC_LOG_DIR=", 13) == 0)
+            dir = sys->env [i] + 13;
+    char *sql = norc_asprintf ("SELECT i.id, a.object_key, a.sha256, a.size FROM instances i "
+                               "LEFT JOIN log_archives a ON a.instance_id = i.id "
+                               "WHERE i.id > %lld AND i.status >= 7 ORDER BY i.id", (long long) first);
+    norc_stmt_t *st = norc_db_stmt (db, sql);
+    int64_t logs = 0, missing = 0, in_s3 = 0, mismatched = 0;
+    if (norc_stmt_exec (st) != NORC_OK)
+        norc_fatalx ("%s: %s", sql, norc_db_errstr (db));
+    while (norc_stmt_fetch (st) == NORC_OK) {
+        logs++;
+        uint64_t id = norc_stmt_u64 (st, 0);
+        const char *key = norc_stmt_str (st, 1), *sha = norc_stmt_str (st, 2);
+        if (!key || !sha) {
+            missing++;
+            continue;
+        }
+        char *path = norc_asprintf ("/norc-bench-logs/%s", key);
+        norc_http_response_t r;
+        char got [65] = "", local [65] = "";
+        if (norc_aws_call (&s3, "GET", path, NULL, 0, NULL, 0, NULL, 0, &r) == NORC_OK && r.status == 200) {
+            in_s3++;
+            norc_aws_sha256_hex (r.body, r.body_len, got);
+        }
+        norc_http_response_clear (&r);
+        free (path);
+        char rel [64];
+        char *file = norc_asprintf ("%s/%s", dir, norc_log_path (id, rel, sizeof rel));
+        FILE *f = fopen (file, "rb");
+        if (f) {
+            fseek (f, 0, SEEK_END);
+            long size = ftell (f);
+            rewind (f);
+            char *data = (char *) norc_malloc ((size_t) size + 1);
+            if (fread (data, 1, (size_t) size, f) == (size_t) size)
+                norc_aws_sha256_hex (data, (size_t) size, local);
+            free (data);
+            fclose (f);
+        }
+        free (file);
+        if (strcmp (got, sha) || strcmp (local, sha))
+            mismatched++;
+    }
+    printf ("\n| finished instances | logs recorded as archived | objects read back from S3 | SHA-256 not the "
+            "record's or the local copy's | archived within (s) after the last end |\n|---|---|---|---|---|\n");
+    printf ("| %lld | %lld | %lld | %lld | %.1f |\n", (long long) logs, (long long) (logs - missing),
+            (long long) in_s3, (long long) mismatched, waited);
+    free (sql);
+    free (final);
+    free (archived);
 }
 
 //  RATE schedules on queue, each firing every second, TICKS in all, the
@@ -220,7 +302,8 @@ main (int argc, char *argv [])
     char *runs = norc_asprintf ("%s/runs", bench_dir);
     char *command = norc_asprintf ("echo $NORC_INSTANCE_ID >> %s", runs);
     bench_sys_start (&sys, "norc-aggregator", NULL, NULL, NULL, NULL);
-    bench_sys_start (&sys, "norc-archiver", NULL, NULL, NULL, NULL);
+    const char *archiver_args [] = { "--archiver.s3_bucket", "norc-bench-logs", NULL };
+    pid_t archiver = bench_sys_startv (&sys, "norc-archiver", archiver_args);
     bench_sys_start (&sys, "norc-scheduler", NULL, NULL, NULL, NULL);
     usleep (500000);
     const char *near [] = { "queue", "add", "Near", NULL };
@@ -285,14 +368,14 @@ main (int argc, char *argv [])
         char *sql = norc_asprintf ("SELECT COUNT(*) FROM instances WHERE id > %lld AND status >= 7",
                                    (long long) first);
         norc_us_t deadline = norc_mono_us () + (want / rate + 300) * NORC_US_PER_SEC;
-        int killed [3] = { 0, 0, 0 };
+        int killed [4] = { 0, 0, 0, 0 };
         srand ((unsigned) getpid ());
         norc_us_t stop_killing = norc_mono_us () + (want / rate) * NORC_US_PER_SEC;
         while (bench_int (db, sql) < want && norc_mono_us () < deadline) {
             usleep (2000000);
             if (norc_mono_us () > stop_killing)
                 continue;
-            int which = rand () % 3;
+            int which = rand () % 4;
             killed [which]++;
             if (which == 0) {
                 bench_sys_kill (&sys, sender);
@@ -303,9 +386,14 @@ main (int argc, char *argv [])
                 bench_sys_kill (&sys, receiver);
                 receiver = bench_sys_startv (&sys, "norc-sqs-bridge", receiver_args);
             }
-            else {
+            else
+            if (which == 2) {
                 bench_sys_kill (&sys, remote);
                 remote = bench_sys_startv (&sys, "norc-executor", remote_args);
+            }
+            else {
+                bench_sys_kill (&sys, archiver);
+                archiver = bench_sys_startv (&sys, "norc-archiver", archiver_args);
             }
         }
         free (sql);
@@ -337,11 +425,13 @@ main (int argc, char *argv [])
         int64_t made = bench_int (db, q);
         free (q);
         printf ("\nWith kills (-9 every 2 s while the ticks come due: the sending bridge %d times, the receiving "
-                "bridge %d, the remote executor %d):\n\n", killed [0], killed [1], killed [2]);
+                "bridge %d, the remote executor %d, the log-archiver %d):\n\n", killed [0], killed [1], killed [2],
+                killed [3]);
         printf ("| ticks | instances | runs (task's lines) | ran twice | SUCCESS | ERROR (executor killed) | "
                 "not final |\n|---|---|---|---|---|---|---|\n");
         printf ("| %lld | %lld | %lld | %lld | %lld | %lld | %lld |\n", (long long) want, (long long) made,
                 (long long) lines, (long long) twice, (long long) ok, (long long) errors, (long long) open);
+        s_logs_in_s3 (&sys, db, first);
     }
     kill (s_moto, SIGTERM);
     waitpid (s_moto, NULL, 0);
