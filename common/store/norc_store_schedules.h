@@ -53,23 +53,28 @@ int norc_store_schedule_list (norc_db_t *db, const norc_schedule_filter_t *filte
 int norc_store_schedule_delete (norc_db_t *db, uint64_t id, const char *reason);
 int norc_store_schedule_set_paused (norc_db_t *db, uint64_t id, bool paused);
 
-//  Leases. claim takes up to `limit` live schedules that nobody holds or
-//  whose lease expired before `now`, bumping each one's epoch; *claimed
-//  says how many. owned lists what the owner holds (caller frees each with
-//  norc_schedule_clear and the array with free; finished schedules are
-//  left out). renew extends the
-//  owner's leases; release gives them all up.
-int norc_store_schedule_claim (norc_db_t *db, uint64_t owner, norc_us_t now,
-                               norc_us_t lease_until, int limit, int *claimed);
+//  Leases (docs/scale.md). A scheduler holds one lease of its
+//  own, renewed by scheduler_lease (one row, whatever it holds); *was_live
+//  says whether it was live until now (false the first time, and after it
+//  expired: others may have taken some of its schedules meanwhile).
+int norc_store_scheduler_lease (norc_db_t *db, uint64_t owner, norc_us_t now, norc_us_t until, bool *was_live);
+//  Claim up to limit free schedules (no owner, or an owner whose lease
+//  expired before now), each one's epoch bumped, and return the rows taken
+//  (caller frees each with norc_schedule_clear and the array with free).
+int norc_store_schedule_claim (norc_db_t *db, uint64_t owner, norc_us_t now, int limit, norc_schedule_t **rows,
+                               size_t *count);
 //  Claim one schedule (as claim does, for this one only) and read it:
 //  NORC_OK with *schedule filled; NORC_CONFLICT when it cannot be claimed
 //  (another scheduler holds it, it is deleted or finished, or there is
 //  no such schedule).
 int norc_store_schedule_claim_one (norc_db_t *db, uint64_t owner, uint64_t id, norc_us_t now,
-                                   norc_us_t lease_until, norc_schedule_t *schedule);
-int norc_store_schedule_owned (norc_db_t *db, uint64_t owner,
-                               norc_schedule_t **schedules, size_t *count);
-int norc_store_schedule_renew (norc_db_t *db, uint64_t owner, norc_us_t lease_until, int *renewed);
-int norc_store_schedule_release (norc_db_t *db, uint64_t owner, int *released);
+                                   norc_schedule_t *schedule);
+//  Every live schedule an owner holds (finished ones are left out), as claim returns them
+int norc_store_schedule_owned (norc_db_t *db, uint64_t owner, norc_schedule_t **schedules, size_t *count);
+//  The ids of the schedules an owner holds that were paused, resumed or
+//  deleted at or after since (at most 10,000; caller frees)
+int norc_store_schedule_changed (norc_db_t *db, uint64_t owner, norc_us_t since, uint64_t **ids, size_t *count);
+//  End an owner's lease at once: its schedules are free for the others
+int norc_store_schedule_release (norc_db_t *db, uint64_t owner);
 
 #endif

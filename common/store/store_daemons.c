@@ -391,11 +391,16 @@ s_daemon_mark_dead (norc_db_t *db, void *arg)
             if (retry_id)
                 s_u64_push (&d->retried, &d->retried_count, retry_id);
         }
+        //  A scheduler's schedules: its lease ends (one row), the survivors claim them
+        st = norc_db_stmt (db, "SELECT COUNT(*) FROM schedules WHERE lease_owner = ?");
+        norc_stmt_bind_u64 (st, 0, d->id);
+        if ((rc = s_exec_one (st)))
+            return rc;
+        d->leases_released = (int) norc_stmt_i64 (st, 0);
         st = norc_db_stmt (db, store_sql_schedule_release);
         norc_stmt_bind_u64 (st, 0, d->id);
         if ((rc = norc_stmt_exec (st)))
             return rc;
-        d->leases_released = (int) norc_stmt_affected (st);
         st = norc_db_stmt (db, store_sql_lease_drop);
         norc_stmt_bind_u64 (st, 0, d->id);
         if ((rc = norc_stmt_exec (st)))

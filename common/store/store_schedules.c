@@ -27,6 +27,7 @@ typedef struct {
     norc_rows_t *rows;
     norc_schedule_t **list;
     size_t *list_count;
+    bool *was_live;
     const norc_schedule_filter_t *filter;
 } s_sched_args_t;
 
@@ -168,7 +169,7 @@ norc_store_schedule_list (norc_db_t *db, const norc_schedule_filter_t *filter, n
 //  A change bumps the version, so a scheduler can tell its copy is stale.
 static const char *s_sql_schedule_delete =
     "UPDATE schedules SET deleted_at = UTC_TIMESTAMP(6), deleted_reason = ?, "
-    "  version = version + 1 WHERE id = ? AND deleted_at IS NULL";
+    "  version = version + 1, changed_at = UTC_TIMESTAMP(6) WHERE id = ? AND deleted_at IS NULL";
 static const char *s_sql_schedule_exists = "SELECT id FROM schedules WHERE id = ?";
 
 static int
@@ -195,7 +196,8 @@ norc_store_schedule_delete (norc_db_t *db, uint64_t id, const char *reason)
 }
 
 static const char *s_sql_schedule_pause =
-    "UPDATE schedules SET paused = ?, version = version + 1 WHERE id = ? AND deleted_at IS NULL";
+    "UPDATE schedules SET paused = ?, version = version + 1, changed_at = UTC_TIMESTAMP(6) "
+    "WHERE id = ? AND deleted_at IS NULL";
 static const char *s_sql_schedule_live = "SELECT id FROM schedules WHERE id = ? AND deleted_at IS NULL";
 
 static int
@@ -220,73 +222,74 @@ norc_store_schedule_set_paused (norc_db_t *db, uint64_t id, bool paused)
     return norc_db_txn (db, s_schedule_pause, &a);
 }
 
-static const char *s_sql_schedule_claim =
-    "UPDATE schedules SET lease_owner = ?, lease_until = ?, lease_epoch = lease_epoch + 1 "
-    "WHERE deleted_at IS NULL AND (repetitions = 0 OR remaining > 0) "
-    "  AND (lease_owner IS NULL OR lease_until < ?) "
-    "ORDER BY id LIMIT ?";
+//  --------------------------------------------------------------------------
+//  Leases (docs/scale.md): one per scheduler, an epoch per schedule
+
+static const char *s_sql_scheduler_lease_read =
+    "SELECT until >= ? FROM scheduler_leases WHERE owner = ? FOR UPDATE";
+static const char *s_sql_scheduler_lease_write =
+    "INSERT INTO scheduler_leases (owner, until) VALUES (?, ?) ON DUPLICATE KEY UPDATE until = VALUES(until)";
 
 static int
-s_schedule_claim (norc_db_t *db, void *arg)
+s_scheduler_lease (norc_db_t *db, void *arg)
 {
     s_sched_args_t *a = (s_sched_args_t *) arg;
-    norc_stmt_t *st = norc_db_stmt (db, s_sql_schedule_claim);
+    norc_stmt_t *st = norc_db_stmt (db, s_sql_scheduler_lease_read);
+    norc_stmt_bind_time (st, 0, a->now);
+    norc_stmt_bind_u64 (st, 1, a->owner);
+    int rc = s_exec_one (st);
+    if (rc && rc != NORC_NOTFOUND)
+        return rc;
+    *a->was_live = rc == NORC_OK && norc_stmt_i64 (st, 0) != 0;
+    st = norc_db_stmt (db, s_sql_scheduler_lease_write);
     norc_stmt_bind_u64 (st, 0, a->owner);
     norc_stmt_bind_time (st, 1, a->until);
-    norc_stmt_bind_time (st, 2, a->now);
-    norc_stmt_bind_i64 (st, 3, a->limit);
-    int rc = norc_stmt_exec (st);
-    if (rc == NORC_OK)
-        *a->count = (int) norc_stmt_affected (st);
-    return rc;
+    return norc_stmt_exec (st);
 }
 
 int
-norc_store_schedule_claim (norc_db_t *db, uint64_t owner, norc_us_t now,
-                           norc_us_t lease_until, int limit, int *claimed)
+norc_store_scheduler_lease (norc_db_t *db, uint64_t owner, norc_us_t now, norc_us_t until, bool *was_live)
 {
-    int local;
-    s_sched_args_t a = { .owner = owner, .now = now, .until = lease_until, .limit = limit,
-                         .count = claimed ? claimed : &local };
-    return norc_db_txn (db, s_schedule_claim, &a);
+    bool local;
+    s_sched_args_t a = { .owner = owner, .now = now, .until = until, .was_live = was_live ? was_live : &local };
+    return norc_db_txn (db, s_scheduler_lease, &a);
 }
 
-//  One schedule (a new one, just added): claimed when nobody holds it, and
-//  read in the same transaction
-static const char *s_sql_schedule_claim_one =
-    "UPDATE schedules SET lease_owner = ?, lease_until = ?, lease_epoch = lease_epoch + 1 "
-    "WHERE id = ? AND deleted_at IS NULL AND (repetitions = 0 OR remaining > 0) "
-    "  AND (lease_owner IS NULL OR lease_until < ?)";
+//  The claim: the unowned first, then each owner whose lease expired (its
+//  lease row goes once nothing live is left under it); each statement
+//  takes rows by the lease_owner index, marks them with the claim's token,
+//  and the rows so marked are read back
+static const char *s_sql_claim_dead =
+    "SELECT owner FROM scheduler_leases WHERE until < ? AND owner <> ? ORDER BY until LIMIT 64";
+static const char *s_sql_claim_unowned =
+    "UPDATE schedules SET lease_owner = ?, lease_epoch = lease_epoch + 1, lease_claim = ? "
+    "WHERE lease_owner IS NULL AND deleted_at IS NULL AND (repetitions = 0 OR remaining > 0) ORDER BY id LIMIT ?";
+static const char *s_sql_claim_from =
+    "UPDATE schedules SET lease_owner = ?, lease_epoch = lease_epoch + 1, lease_claim = ? "
+    "WHERE lease_owner = ? AND deleted_at IS NULL AND (repetitions = 0 OR remaining > 0) ORDER BY id LIMIT ?";
+static const char *s_sql_claim_forget =
+    "DELETE FROM scheduler_leases WHERE owner = ? AND until < ?";
+static const char *s_sql_claim_read =
+    "SELECT " S_SCHEDULE_COLUMNS S_SCHEDULE_FROM "WHERE s.lease_owner = ? AND s.lease_claim = ? ORDER BY s.id";
 
 static int
-s_schedule_claim_one (norc_db_t *db, void *arg)
+s_read_list (norc_stmt_t *st, s_sched_args_t *a)
 {
-    s_sched_args_t *a = (s_sched_args_t *) arg;
-    norc_stmt_t *st = norc_db_stmt (db, s_sql_schedule_claim_one);
-    norc_stmt_bind_u64 (st, 0, a->owner);
-    norc_stmt_bind_time (st, 1, a->until);
-    norc_stmt_bind_u64 (st, 2, a->id);
-    norc_stmt_bind_time (st, 3, a->now);
     int rc = norc_stmt_exec (st);
     if (rc)
         return rc;
-    if (norc_stmt_affected (st) != 1)
-        return NORC_CONFLICT;
-    return s_schedule_get (db, a);
+    size_t cap = *a->list_count;
+    while ((rc = norc_stmt_fetch (st)) == NORC_OK) {
+        if (*a->list_count == cap) {
+            cap = cap ? cap * 2 : 64;
+            *a->list = (norc_schedule_t *) norc_realloc (*a->list, cap * sizeof (norc_schedule_t));
+        }
+        norc_schedule_t *s = &(*a->list) [(*a->list_count)++];
+        memset (s, 0, sizeof (*s));
+        s_schedule_from (st, s);
+    }
+    return rc == NORC_NOTFOUND ? NORC_OK : rc;
 }
-
-int
-norc_store_schedule_claim_one (norc_db_t *db, uint64_t owner, uint64_t id, norc_us_t now, norc_us_t lease_until,
-                               norc_schedule_t *schedule)
-{
-    s_sched_args_t a = { .owner = owner, .id = id, .now = now, .until = lease_until, .schedule = schedule };
-    return norc_db_txn (db, s_schedule_claim_one, &a);
-}
-
-static const char *s_sql_schedule_owned =
-    "SELECT " S_SCHEDULE_COLUMNS S_SCHEDULE_FROM
-    "WHERE s.lease_owner = ? AND s.deleted_at IS NULL AND (s.repetitions = 0 OR s.remaining > 0) "
-    "ORDER BY s.id";
 
 static void
 s_schedules_free (norc_schedule_t **list, size_t count)
@@ -298,6 +301,104 @@ s_schedules_free (norc_schedule_t **list, size_t count)
 }
 
 static int
+s_schedule_claim (norc_db_t *db, void *arg)
+{
+    s_sched_args_t *a = (s_sched_args_t *) arg;
+    s_schedules_free (a->list, *a->list_count);
+    *a->list_count = 0;
+    uint64_t token = (uint64_t) norc_now_us ();
+    //  The owners whose lease expired (a few rows)
+    uint64_t dead [64];
+    size_t ndead = 0;
+    norc_stmt_t *st = norc_db_stmt (db, s_sql_claim_dead);
+    norc_stmt_bind_time (st, 0, a->now);
+    norc_stmt_bind_u64 (st, 1, a->owner);
+    int rc = norc_stmt_exec (st);
+    while (rc == NORC_OK && (rc = norc_stmt_fetch (st)) == NORC_OK && ndead < 64)
+        dead [ndead++] = norc_stmt_u64 (st, 0);
+    if (rc != NORC_OK && rc != NORC_NOTFOUND)
+        return rc;
+    int64_t left = a->limit;
+    for (size_t i = 0; i <= ndead && left > 0; i++) {
+        st = norc_db_stmt (db, i == 0 ? s_sql_claim_unowned : s_sql_claim_from);
+        int k = 0;
+        norc_stmt_bind_u64 (st, k++, a->owner);
+        norc_stmt_bind_u64 (st, k++, token);
+        if (i > 0)
+            norc_stmt_bind_u64 (st, k++, dead [i - 1]);
+        norc_stmt_bind_i64 (st, k, left);
+        if ((rc = norc_stmt_exec (st)))
+            return rc;
+        int64_t taken = (int64_t) norc_stmt_affected (st);
+        left -= taken;
+        if (i > 0 && left > 0) {
+            //  Nothing live is left under that owner: its lease row goes
+            st = norc_db_stmt (db, s_sql_claim_forget);
+            norc_stmt_bind_u64 (st, 0, dead [i - 1]);
+            norc_stmt_bind_time (st, 1, a->now);
+            if ((rc = norc_stmt_exec (st)))
+                return rc;
+        }
+    }
+    if (left == a->limit)
+        return NORC_OK;
+    st = norc_db_stmt (db, s_sql_claim_read);
+    norc_stmt_bind_u64 (st, 0, a->owner);
+    norc_stmt_bind_u64 (st, 1, token);
+    return s_read_list (st, a);
+}
+
+int
+norc_store_schedule_claim (norc_db_t *db, uint64_t owner, norc_us_t now, int limit, norc_schedule_t **rows,
+                           size_t *count)
+{
+    *rows = NULL;
+    *count = 0;
+    s_sched_args_t a = { .owner = owner, .now = now, .limit = limit, .list = rows, .list_count = count };
+    int rc = norc_db_txn (db, s_schedule_claim, &a);
+    if (rc)
+        s_schedules_free (rows, *count), *count = 0;
+    return rc;
+}
+
+//  One schedule (a new one, just added): claimed when it is free, and
+//  read in the same transaction
+static const char *s_sql_schedule_claim_one =
+    "UPDATE schedules SET lease_owner = ?, lease_epoch = lease_epoch + 1 "
+    "WHERE id = ? AND deleted_at IS NULL AND (repetitions = 0 OR remaining > 0) "
+    "  AND (lease_owner IS NULL OR NOT EXISTS "
+    "       (SELECT 1 FROM scheduler_leases l WHERE l.owner = schedules.lease_owner AND l.until >= ?))";
+
+static int
+s_schedule_claim_one (norc_db_t *db, void *arg)
+{
+    s_sched_args_t *a = (s_sched_args_t *) arg;
+    norc_stmt_t *st = norc_db_stmt (db, s_sql_schedule_claim_one);
+    norc_stmt_bind_u64 (st, 0, a->owner);
+    norc_stmt_bind_u64 (st, 1, a->id);
+    norc_stmt_bind_time (st, 2, a->now);
+    int rc = norc_stmt_exec (st);
+    if (rc)
+        return rc;
+    if (norc_stmt_affected (st) != 1)
+        return NORC_CONFLICT;
+    return s_schedule_get (db, a);
+}
+
+int
+norc_store_schedule_claim_one (norc_db_t *db, uint64_t owner, uint64_t id, norc_us_t now,
+                               norc_schedule_t *schedule)
+{
+    s_sched_args_t a = { .owner = owner, .id = id, .now = now, .schedule = schedule };
+    return norc_db_txn (db, s_schedule_claim_one, &a);
+}
+
+static const char *s_sql_schedule_owned =
+    "SELECT " S_SCHEDULE_COLUMNS S_SCHEDULE_FROM
+    "WHERE s.lease_owner = ? AND s.deleted_at IS NULL AND (s.repetitions = 0 OR s.remaining > 0) "
+    "ORDER BY s.id";
+
+static int
 s_schedule_owned (norc_db_t *db, void *arg)
 {
     s_sched_args_t *a = (s_sched_args_t *) arg;
@@ -305,16 +406,7 @@ s_schedule_owned (norc_db_t *db, void *arg)
     *a->list_count = 0;
     norc_stmt_t *st = norc_db_stmt (db, s_sql_schedule_owned);
     norc_stmt_bind_u64 (st, 0, a->owner);
-    int rc = norc_stmt_exec (st);
-    if (rc)
-        return rc;
-    while ((rc = norc_stmt_fetch (st)) == NORC_OK) {
-        *a->list = (norc_schedule_t *) norc_realloc (*a->list, (*a->list_count + 1) * sizeof (norc_schedule_t));
-        norc_schedule_t *s = &(*a->list) [(*a->list_count)++];
-        memset (s, 0, sizeof (*s));
-        s_schedule_from (st, s);
-    }
-    return rc == NORC_NOTFOUND ? NORC_OK : rc;
+    return s_read_list (st, a);
 }
 
 int
@@ -329,32 +421,49 @@ norc_store_schedule_owned (norc_db_t *db, uint64_t owner, norc_schedule_t **sche
     return rc;
 }
 
-static const char *s_sql_schedule_renew =
-    "UPDATE schedules SET lease_until = ? WHERE lease_owner = ? AND deleted_at IS NULL";
+//  The schedules an owner holds that were paused, resumed or deleted at
+//  or after since: their ids (caller frees), for the scheduler to reload
+static const char *s_sql_schedule_changed =
+    "SELECT id FROM schedules WHERE lease_owner = ? AND changed_at >= ? ORDER BY id LIMIT 10000";
+
+typedef struct {
+    uint64_t owner;
+    norc_us_t since;
+    uint64_t **ids;
+    size_t *count;
+} s_changed_args_t;
 
 static int
-s_schedule_renew (norc_db_t *db, void *arg)
+s_schedule_changed (norc_db_t *db, void *arg)
 {
-    s_sched_args_t *a = (s_sched_args_t *) arg;
-    norc_stmt_t *st = norc_db_stmt (db, s_sql_schedule_renew);
-    norc_stmt_bind_time (st, 0, a->until);
-    norc_stmt_bind_u64 (st, 1, a->owner);
+    s_changed_args_t *a = (s_changed_args_t *) arg;
+    free (*a->ids);
+    *a->ids = NULL;
+    *a->count = 0;
+    norc_stmt_t *st = norc_db_stmt (db, s_sql_schedule_changed);
+    norc_stmt_bind_u64 (st, 0, a->owner);
+    norc_stmt_bind_time (st, 1, a->since);
     int rc = norc_stmt_exec (st);
-    if (rc == NORC_OK)
-        *a->count = (int) norc_stmt_affected (st);
-    return rc;
+    while (rc == NORC_OK && (rc = norc_stmt_fetch (st)) == NORC_OK) {
+        *a->ids = (uint64_t *) norc_realloc (*a->ids, (*a->count + 1) * sizeof (uint64_t));
+        (*a->ids) [(*a->count)++] = norc_stmt_u64 (st, 0);
+    }
+    return rc == NORC_NOTFOUND ? NORC_OK : rc;
 }
 
 int
-norc_store_schedule_renew (norc_db_t *db, uint64_t owner, norc_us_t lease_until, int *renewed)
+norc_store_schedule_changed (norc_db_t *db, uint64_t owner, norc_us_t since, uint64_t **ids, size_t *count)
 {
-    int local;
-    s_sched_args_t a = { .owner = owner, .until = lease_until, .count = renewed ? renewed : &local };
-    return norc_db_txn (db, s_schedule_renew, &a);
+    *ids = NULL;
+    *count = 0;
+    s_changed_args_t a = { owner, since, ids, count };
+    return norc_db_txn (db, s_schedule_changed, &a);
 }
 
+//  An owner's lease ends at once: its schedules are free for the others'
+//  next claim (one row, whatever it held)
 const char *store_sql_schedule_release =
-    "UPDATE schedules SET lease_owner = NULL, lease_until = NULL WHERE lease_owner = ?";
+    "UPDATE scheduler_leases SET until = '1970-01-01 00:00:01' WHERE owner = ?";
 
 static int
 s_schedule_release (norc_db_t *db, void *arg)
@@ -362,16 +471,12 @@ s_schedule_release (norc_db_t *db, void *arg)
     s_sched_args_t *a = (s_sched_args_t *) arg;
     norc_stmt_t *st = norc_db_stmt (db, store_sql_schedule_release);
     norc_stmt_bind_u64 (st, 0, a->owner);
-    int rc = norc_stmt_exec (st);
-    if (rc == NORC_OK)
-        *a->count = (int) norc_stmt_affected (st);
-    return rc;
+    return norc_stmt_exec (st);
 }
 
 int
-norc_store_schedule_release (norc_db_t *db, uint64_t owner, int *released)
+norc_store_schedule_release (norc_db_t *db, uint64_t owner)
 {
-    int local;
-    s_sched_args_t a = { .owner = owner, .count = released ? released : &local };
+    s_sched_args_t a = { .owner = owner };
     return norc_db_txn (db, s_schedule_release, &a);
 }

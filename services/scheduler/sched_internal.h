@@ -71,6 +71,8 @@ struct _scheduler_t {
     zsock_t *dispatch;          //  ROUTER for executors, while dispatching
     zloop_t *loop;
     int fire_timer;             //  zloop timer id, -1 when none
+    int claim_timer;            //  zloop timer id of the next claim when the last took a full batch, -1 when none
+    norc_us_t changes_since;    //  wall clock: changes to held schedules seen up to here (less a margin)
     sched_heap_t *heap;
     zhashx_t *schedules;        //  id -> sched_schedule_t
     zhashx_t *queues;           //  name -> zlistx of sched_work_t

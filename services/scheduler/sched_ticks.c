@@ -371,47 +371,91 @@ sched_ticks_arm (scheduler_t *self)
     self->fire_timer = zloop_timer (self->loop, ms, 1, s_on_fire, self);
 }
 
-//  Renew, claim, and load what is held.
+//  How many schedules one claim takes: the loop turns between claims, so
+//  ticks already held fire on time while a million are taken
+#define S_CLAIM_BATCH 50000
+
+static void s_claim (scheduler_t *self, norc_us_t now);
+
+static int
+s_on_claim_again (zloop_t *loop, int timer_id, void *arg)
+{
+    NORC_UNUSED (loop);
+    NORC_UNUSED (timer_id);
+    scheduler_t *self = (scheduler_t *) arg;
+    self->claim_timer = -1;
+    s_claim (self, norc_now_us ());
+    return 0;
+}
+
+//  Take free schedules (no owner, or an owner whose lease expired): only
+//  the rows taken are read. A full batch: the next one soon, after the
+//  loop has turned.
+static void
+s_claim (scheduler_t *self, norc_us_t now)
+{
+    norc_schedule_t *rows = NULL;
+    size_t count = 0;
+    if (norc_store_schedule_claim (self->db, self->id, now, S_CLAIM_BATCH, &rows, &count) != NORC_OK) {
+        norc_log_warnx ("db: cannot claim schedules: %s", norc_db_errstr (self->db));
+        return;
+    }
+    for (size_t i = 0; i < count; i++) {
+        s_adopt (self, &rows [i]);
+        norc_schedule_clear (&rows [i]);
+    }
+    free (rows);
+    if (count)
+        norc_log_info ("claimed %zu schedules; holding %zu", count, zhashx_size (self->schedules));
+    if (count == S_CLAIM_BATCH && self->claim_timer < 0)
+        self->claim_timer = zloop_timer (self->loop, 1, 1, s_on_claim_again, self);
+    sched_ticks_arm (self);
+}
+
+//  Every third of a lease period: renew this scheduler's lease (one row,
+//  whatever it holds), reload the held schedules changed meanwhile (a
+//  notification may have been lost), claim free ones. After a lease that
+//  had expired (a freeze, the record away), others may have taken some:
+//  everything held is read again, once.
 void
 sched_ticks_lease (scheduler_t *self)
 {
     norc_us_t now = norc_now_us ();
     norc_us_t until = now + self->lease_ms * 1000;
     sched_dispatch_lease (self, now, until);
-    int renewed = 0, claimed = 0;
-    if (norc_store_schedule_renew (self->db, self->id, until, &renewed) != NORC_OK
-    ||  norc_store_schedule_claim (self->db, self->id, now, until, 10000, &claimed) != NORC_OK) {
-        norc_log_warnx ("db: cannot renew or claim leases: %s", norc_db_errstr (self->db));
+    bool was_live = false;
+    if (norc_store_scheduler_lease (self->db, self->id, now, until, &was_live) != NORC_OK) {
+        norc_log_warnx ("db: cannot renew the scheduler's lease: %s", norc_db_errstr (self->db));
         return;
     }
-    norc_schedule_t *owned = NULL;
-    size_t count = 0;
-    if (norc_store_schedule_owned (self->db, self->id, &owned, &count) != NORC_OK)
-        return;
-    //  Forget what is no longer ours; adopt what is new
-    zhashx_t *held = zhashx_new ();
-    for (size_t i = 0; i < count; i++) {
-        char key [32];
-        sched_key (owned [i].id, key, sizeof key);
-        zhashx_insert (held, key, (void *) 1);
-        sched_schedule_t *s = (sched_schedule_t *) zhashx_lookup (self->schedules, key);
-        if (!s || s->row.lease_epoch != owned [i].lease_epoch || s->row.paused != owned [i].paused)
+    if (!was_live) {
+        norc_schedule_t *owned = NULL;
+        size_t count = 0;
+        if (norc_store_schedule_owned (self->db, self->id, &owned, &count) != NORC_OK)
+            return;
+        if (zhashx_size (self->schedules))
+            norc_log_warnx ("the scheduler's lease had expired: every schedule it held is read again");
+        sched_ticks_forget_all (self, "the lease had expired");
+        for (size_t i = 0; i < count; i++) {
             s_adopt (self, &owned [i]);
-        norc_schedule_clear (&owned [i]);
-    }
-    free (owned);
-    zlistx_t *ids = zhashx_keys (self->schedules);
-    for (char *key = (char *) zlistx_first (ids); key; key = (char *) zlistx_next (ids))
-        if (!zhashx_lookup (held, key)) {
-            sched_schedule_t *s = (sched_schedule_t *) zhashx_lookup (self->schedules, key);
-            if (s)
-                s_forget (self, s, "no longer held");
+            norc_schedule_clear (&owned [i]);
         }
-    zlistx_destroy (&ids);
-    zhashx_destroy (&held);
-    if (claimed)
-        norc_log_info ("claimed %d schedules; holding %zu", claimed, zhashx_size (self->schedules));
-    sched_ticks_arm (self);
+        free (owned);
+        self->changes_since = now;
+    }
+    else {
+        //  Changes since the last look, with a margin for the clocks
+        uint64_t *ids = NULL;
+        size_t count = 0;
+        norc_us_t since = self->changes_since - self->lease_ms * 1000;
+        if (norc_store_schedule_changed (self->db, self->id, since, &ids, &count) == NORC_OK) {
+            self->changes_since = now;
+            for (size_t i = 0; i < count; i++)
+                sched_ticks_changed (self, ids [i]);
+        }
+        free (ids);
+    }
+    s_claim (self, now);
 }
 
 int
@@ -433,7 +477,7 @@ sched_ticks_changed (scheduler_t *self, uint64_t id)
     norc_schedule_t row = { 0 };
     if (!s) {
         norc_us_t now = norc_now_us ();
-        if (norc_store_schedule_claim_one (self->db, self->id, id, now, now + self->lease_ms * 1000, &row) == NORC_OK) {
+        if (norc_store_schedule_claim_one (self->db, self->id, id, now, &row) == NORC_OK) {
             s_adopt (self, &row);
             sched_ticks_arm (self);
         }

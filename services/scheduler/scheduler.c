@@ -1,8 +1,10 @@
 //  scheduler.c - the scheduler's loop.
 //
-//  Schedules: every lease period the scheduler renews its leases and claims
-//  free or expired ones (norc_store_schedule_claim), loads what it holds and
-//  keeps each in a min-heap keyed by its next fire time. One zloop timer is
+//  Schedules: every third of a lease period the scheduler renews its own
+//  lease (one row, whatever it holds) and claims free schedules (no owner,
+//  or an owner whose lease expired: norc_store_schedule_claim), reading
+//  only the rows it took (docs/scale.md); it keeps each in a
+//  min-heap keyed by its next fire time. One zloop timer is
 //  armed for the head of the heap. When it fires, every due schedule is
 //  planned with norc_timing_plan (fire, or record as missed, per its
 //  catch-up policy) and the round's ticks are written with
@@ -12,8 +14,8 @@
 //  only a backstop.
 //
 //  Dispatch: one scheduler at a time dispatches, the holder of the
-//  "dispatch" lease (norc_store_lease_acquire, renewed with the schedule
-//  leases). Only it binds the dispatch ROUTER; executors connect to every
+//  "dispatch" lease (norc_store_lease_acquire, renewed with the
+//  scheduler's lease). Only it binds the dispatch ROUTER; executors connect to every
 //  scheduler's endpoint and so talk to whichever binds. Instances fired by
 //  the other schedulers reach it as instance.created notifications (and the
 //  periodic resync). Instances waiting for an executor sit in one FIFO per
@@ -40,6 +42,7 @@ scheduler_new (norc_config_t *config)
     scheduler_t *self = (scheduler_t *) norc_calloc (1, sizeof (scheduler_t));
     self->config = config;
     self->fire_timer = -1;
+    self->claim_timer = -1;
     self->status = NORC_ST_RUNNING;
     self->lease_ms = norc_config_int (config, "scheduler.lease_ms");
     self->period_ms = norc_config_int (config, "heartbeat.period_ms");
@@ -193,8 +196,7 @@ static void
 s_registered (void *arg, uint64_t old, uint64_t id)
 {
     scheduler_t *self = (scheduler_t *) arg;
-    int released = 0;
-    norc_store_schedule_release (self->db, old, &released);
+    norc_store_schedule_release (self->db, old);
     norc_store_lease_release (self->db, "dispatch", old);
     sched_ticks_forget_all (self, "registered again");
     self->id = id;
@@ -346,8 +348,8 @@ scheduler_run (scheduler_t *self)
 {
     zloop_start (self->loop);
     //  Give the schedules back at once so another scheduler takes them
-    int released = 0;
-    norc_store_schedule_release (self->db, self->id, &released);
+    size_t released = zhashx_size (self->schedules);
+    norc_store_schedule_release (self->db, self->id);
     if (self->dispatch)
         norc_store_lease_release (self->db, "dispatch", self->id);
     if (!NORC_STATUS_IS_FINAL (self->status))
@@ -356,6 +358,6 @@ scheduler_run (scheduler_t *self)
                               self->status == NORC_ST_KILLED ? "killed on request" : "stopped");
     //  Let the aggregator acknowledge what is still in flight (briefly)
     norc_link_flush (self->link, 1000);
-    norc_log_info ("stopped: released %d schedules, %llu ticks fired", released,
+    norc_log_info ("stopped: released %zu schedules, %llu ticks fired", released,
                    (unsigned long long) self->ticks_fired);
 }

@@ -106,9 +106,13 @@ s_claim_one (uint64_t owner, uint64_t *schedule_out)
     uint64_t queue = s_queue ("Q");
     uint64_t schedule = s_period_schedule (task, queue, 5);
     norc_us_t now = norc_now_us ();
-    int claimed = 0;
-    cr_assert_eq (norc_store_schedule_claim (s_db, owner, now, now + 60 * NORC_US_PER_SEC, 10, &claimed), NORC_OK);
+    cr_assert_eq (norc_store_scheduler_lease (s_db, owner, now, now + 60 * NORC_US_PER_SEC, NULL), NORC_OK);
+    norc_schedule_t *rows = NULL;
+    size_t claimed = 0;
+    cr_assert_eq (norc_store_schedule_claim (s_db, owner, now, 10, &rows, &claimed), NORC_OK);
     cr_assert_eq (claimed, 1);
+    norc_schedule_clear (&rows [0]);
+    free (rows);
     norc_schedule_t s = { 0 };
     cr_assert_eq (norc_store_schedule_get (s_db, schedule, &s), NORC_OK);
     norc_tick_fire_t tick = { .schedule_id = schedule, .owner = owner, .epoch = s.lease_epoch,

@@ -92,7 +92,34 @@ Test (store_schedules, schedules_add_get_list_pause_delete)
     norc_schedule_clear (&got);
 }
 
-Test (store_schedules, leases_claim_renew_release_and_expire)
+//  Claim up to limit; the rows taken come back (freed here); their count
+static size_t
+s_claim (uint64_t owner, norc_us_t now, int limit, uint64_t *first_epoch)
+{
+    norc_schedule_t *rows = NULL;
+    size_t count = 0;
+    cr_assert_eq (norc_store_schedule_claim (s_db, owner, now, limit, &rows, &count), NORC_OK, "%s",
+                  norc_db_errstr (s_db));
+    for (size_t i = 0; i < count; i++) {
+        cr_expect_eq (rows [i].lease_owner, owner);
+        if (i == 0 && first_epoch)
+            *first_epoch = rows [i].lease_epoch;
+        norc_schedule_clear (&rows [i]);
+    }
+    free (rows);
+    return count;
+}
+
+static bool
+s_lease (uint64_t owner, norc_us_t now, norc_us_t until)
+{
+    bool was_live = true;
+    cr_assert_eq (norc_store_scheduler_lease (s_db, owner, now, until, &was_live), NORC_OK, "%s",
+                  norc_db_errstr (s_db));
+    return was_live;
+}
+
+Test (store_schedules, leases_one_per_scheduler_claim_expire_and_release)
 {
     uint64_t task = s_task ("T", "true");
     uint64_t queue = s_queue ("Q");
@@ -101,41 +128,52 @@ Test (store_schedules, leases_claim_renew_release_and_expire)
     uint64_t finished = s_period_schedule (task, queue, 1);
     norc_test_db_exec (s_db, "UPDATE schedules SET remaining = 0 WHERE repetitions = 1");
     norc_us_t now = norc_now_us ();
-    int claimed = 0;
-    cr_assert_eq (norc_store_schedule_claim (s_db, 101, now, now + 10 * NORC_US_PER_SEC, 2, &claimed), NORC_OK);
-    cr_expect_eq (claimed, 2, "limit respected");
-    cr_assert_eq (norc_store_schedule_claim (s_db, 102, now, now + 10 * NORC_US_PER_SEC, 10, &claimed), NORC_OK);
-    cr_expect_eq (claimed, 1, "only the free one; the finished schedule is not claimed");
-    cr_assert_eq (norc_store_schedule_claim (s_db, 102, now, now + 10 * NORC_US_PER_SEC, 10, &claimed), NORC_OK);
-    cr_expect_eq (claimed, 0);
+    cr_expect_not (s_lease (101, now, now + 10 * NORC_US_PER_SEC), "no lease before");
+    cr_expect (s_lease (101, now, now + 10 * NORC_US_PER_SEC), "renewed while live");
+    cr_expect_not (s_lease (102, now, now + 10 * NORC_US_PER_SEC));
+    uint64_t epoch = 0;
+    cr_expect_eq (s_claim (101, now, 2, &epoch), 2, "limit respected");
+    cr_expect_eq (epoch, 1);
+    cr_expect_eq (s_claim (102, now, 10, NULL), 1, "only the free one; the finished schedule is not claimed");
+    cr_expect_eq (s_claim (102, now, 10, NULL), 0);
+    cr_expect_eq (s_claim (103, now, 10, NULL), 0, "the owners' leases are live: nothing is free");
 
     norc_schedule_t *owned = NULL;
     size_t count = 0;
     cr_assert_eq (norc_store_schedule_owned (s_db, 101, &owned, &count), NORC_OK);
     cr_expect_eq (count, 2);
     cr_expect_eq (owned [0].lease_owner, 101);
-    cr_expect_eq (owned [0].lease_epoch, 1);
     cr_expect_neq (owned [0].id, finished);
+    uint64_t paused = owned [1].id;
     for (size_t i = 0; i < count; i++)
         norc_schedule_clear (&owned [i]);
     free (owned);
 
-    int renewed = 0;
-    cr_assert_eq (norc_store_schedule_renew (s_db, 101, now + 20 * NORC_US_PER_SEC, &renewed), NORC_OK);
-    cr_expect_eq (renewed, 2);
-    //  102's lease expires: 101 takes it over, with a new epoch
-    cr_assert_eq (norc_store_schedule_claim (s_db, 101, now + 15 * NORC_US_PER_SEC,
-                                             now + 30 * NORC_US_PER_SEC, 10, &claimed), NORC_OK);
-    cr_expect_eq (claimed, 1);
-    cr_assert_eq (norc_store_schedule_owned (s_db, 101, &owned, &count), NORC_OK);
-    cr_expect_eq (count, 3);
-    cr_expect_eq (owned [2].lease_epoch, 2);
-    for (size_t i = 0; i < count; i++)
-        norc_schedule_clear (&owned [i]);
+    //  A pause is found among the changes to what 101 holds
+    cr_assert_eq (norc_store_schedule_set_paused (s_db, paused, true), NORC_OK);
+    uint64_t *ids = NULL;
+    cr_assert_eq (norc_store_schedule_changed (s_db, 101, now - 60 * NORC_US_PER_SEC, &ids, &count), NORC_OK);
+    cr_expect_eq (count, 1);
+    cr_expect_eq (count ? ids [0] : 0, paused);
+    free (ids);
+    cr_assert_eq (norc_store_schedule_changed (s_db, 102, now - 60 * NORC_US_PER_SEC, &ids, &count), NORC_OK);
+    cr_expect_eq (count, 0);
+    free (ids);
+
+    //  101 renews; 102's lease expires: 101 takes its schedule over, with a
+    //  new epoch, and 102's lease row goes (nothing is left under it)
+    cr_expect (s_lease (101, now + 5 * NORC_US_PER_SEC, now + 30 * NORC_US_PER_SEC));
+    cr_expect_eq (s_claim (101, now + 15 * NORC_US_PER_SEC, 10, &epoch), 1);
+    cr_expect_eq (epoch, 2);
+    cr_expect_eq (norc_test_db_int (s_db, "SELECT COUNT(*) FROM scheduler_leases WHERE owner = 102"), 0);
+    cr_expect_not (s_lease (102, now + 15 * NORC_US_PER_SEC, now + 40 * NORC_US_PER_SEC),
+                   "102 comes back: its lease had expired (it reads what it holds again: nothing)");
+    cr_assert_eq (norc_store_schedule_owned (s_db, 102, &owned, &count), NORC_OK);
+    cr_expect_eq (count, 0);
     free (owned);
-    int released = 0;
-    cr_assert_eq (norc_store_schedule_release (s_db, 101, &released), NORC_OK);
-    cr_expect_eq (released, 3);
+    //  101 ends: its lease ends at once, whatever it held (one row), and the others take its schedules
+    cr_assert_eq (norc_store_schedule_release (s_db, 101), NORC_OK);
+    cr_expect_eq (s_claim (103, now + 16 * NORC_US_PER_SEC, 10, &epoch), 3);
     cr_assert_eq (norc_store_schedule_owned (s_db, 101, &owned, &count), NORC_OK);
     cr_expect_eq (count, 0);
     free (owned);
@@ -150,7 +188,8 @@ Test (store_schedules, one_schedule_is_claimed_alone)
     uint64_t fresh = s_period_schedule (task, queue, 0);
     norc_us_t now = norc_now_us ();
     norc_schedule_t row = { 0 };
-    cr_assert_eq (norc_store_schedule_claim_one (s_db, 101, fresh, now, now + 10 * NORC_US_PER_SEC, &row), NORC_OK,
+    s_lease (101, now, now + 10 * NORC_US_PER_SEC);
+    cr_assert_eq (norc_store_schedule_claim_one (s_db, 101, fresh, now, &row), NORC_OK,
                   "%s", norc_db_errstr (s_db));
     cr_expect_eq (row.id, fresh);
     cr_expect_eq (row.lease_owner, 101);
@@ -159,16 +198,15 @@ Test (store_schedules, one_schedule_is_claimed_alone)
     norc_schedule_clear (&row);
     cr_expect_eq (norc_test_db_int (s_db, "SELECT COUNT(*) FROM schedules WHERE lease_owner IS NOT NULL"), 1,
                   "only that one (schedule %llu is left alone)", (unsigned long long) other);
-    cr_expect_eq (norc_store_schedule_claim_one (s_db, 102, fresh, now, now + 10 * NORC_US_PER_SEC, &row),
+    cr_expect_eq (norc_store_schedule_claim_one (s_db, 102, fresh, now, &row),
                   NORC_CONFLICT, "held by another");
-    cr_expect_eq (norc_store_schedule_claim_one (s_db, 102, 9999, now, now + 10 * NORC_US_PER_SEC, &row),
+    cr_expect_eq (norc_store_schedule_claim_one (s_db, 102, 9999, now, &row),
                   NORC_CONFLICT, "no such schedule");
     cr_assert_eq (norc_store_schedule_delete (s_db, other, "gone"), NORC_OK);
-    cr_expect_eq (norc_store_schedule_claim_one (s_db, 102, other, now, now + 10 * NORC_US_PER_SEC, &row),
+    cr_expect_eq (norc_store_schedule_claim_one (s_db, 102, other, now, &row),
                   NORC_CONFLICT, "deleted");
     //  Past the lease, another takes it over with a new epoch
-    cr_assert_eq (norc_store_schedule_claim_one (s_db, 102, fresh, now + 11 * NORC_US_PER_SEC,
-                                                 now + 20 * NORC_US_PER_SEC, &row), NORC_OK);
+    cr_assert_eq (norc_store_schedule_claim_one (s_db, 102, fresh, now + 11 * NORC_US_PER_SEC, &row), NORC_OK);
     cr_expect_eq (row.lease_epoch, 2);
     norc_schedule_clear (&row);
 }
