@@ -488,7 +488,8 @@ Test (curve, every_operation_is_audited_once_allowed_or_denied)
     zcert_t *front = norc_keys_load (s_keys, "front", true, err, sizeof err);
     zcert_t *vera = norc_keys_load (s_keys, "vera", true, err, sizeof err);
     zcert_t *carrier = norc_keys_load (s_keys, "carrier", true, err, sizeof err);
-    cr_assert (token && lena && admin && scheduler && front && vera && carrier, "%s", err);
+    zcert_t *archiver = norc_keys_load (s_keys, "archiver", true, err, sizeof err);
+    cr_assert (token && lena && admin && scheduler && front && vera && carrier && archiver, "%s", err);
     size_t ops = 0;
     for (const norc_api_op_t *each; (each = norc_api_op_at (ops)); ops++) {
         const char *op = each->name;
@@ -521,6 +522,11 @@ Test (curve, every_operation_is_audited_once_allowed_or_denied)
             who = "carrier";
         }
         else
+        if (needs == NORC_ROLE_ARCHIVER) {
+            cert = archiver;
+            who = "archiver";
+        }
+        else
         if (!(needs & (NORC_ROLE_VIEWER | NORC_ROLE_LOGS | NORC_ROLE_OPERATOR | NORC_ROLE_ADMIN)) && needs != NORC_ROLE_ANY) {
             cert = scheduler;
             who = "scheduler";
@@ -536,6 +542,7 @@ Test (curve, every_operation_is_audited_once_allowed_or_denied)
     zcert_destroy (&scheduler);
     zcert_destroy (&front);
     zcert_destroy (&carrier);
+    zcert_destroy (&archiver);
     zcert_destroy (&vera);
     OK ("audit", "verify");
 }
