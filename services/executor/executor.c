@@ -544,12 +544,18 @@ s_reconcile (executor_t *self)
     exec_spool_leftovers (self->spool, &list, &count);
     for (size_t i = 0; i < count; i++) {
         exec_spool_leftover_t *l = &list [i];
+        //  It started on this host: this executor never starts it again,
+        //  whatever asks (a copy of its tick, an assignment the record
+        //  has not yet seen ended)
+        if (l->lost_run || l->ended)
+            exec_run_remember_started (self, l->instance_id);
         const char *reason = l->stopped
             ? "executor lost while the task ran; its processes were stopped by the next executor on this host"
             : "executor lost while the task ran";
         //  A lost run whose log was still in memory: its closing lines go
         //  to the end of what the archiver holds
-        exec_log_t *log = l->log || l->lost_run ? exec_log_open (self, l->instance_id, NULL, l->log) : NULL;
+        exec_log_t *log = l->log || l->lost_run || l->ended ? exec_log_open (self, l->instance_id, NULL, l->log)
+                                                            : NULL;
         if (log && !l->log) {
             log->append = true;
             norc_log_info ("instance=%llu: its log was not spooled; its closing lines go to the end of what the "
@@ -557,7 +563,11 @@ s_reconcile (executor_t *self)
         }
         if (l->ended) {
             //  It had ended and its end was on its way: reported as it
-            //  was (its log closed by the executor that ran it)
+            //  was (its log closed by the executor that ran it; a log
+            //  that was still in memory says that its output is lost)
+            if (log && !l->log)
+                exec_log_line (self->spool, log, "WARN", "Executor lost before this log was spooled: the "
+                               "output of the run is lost; it ended with status %s.", norc_status_name (l->status));
             if (log)
                 log->eof = true;
             norc_msg_t *msg = norc_msg_new (NORC_MSG_INSTANCE_ENDED);

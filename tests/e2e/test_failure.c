@@ -259,6 +259,48 @@ Test (failure, executor_killed_before_its_end_was_recorded_the_run_is_not_run_ag
     free (runs);
 }
 
+//  The same, its log still in memory when its executor was killed (the
+//  archiver unreachable for it): the instance's log says the output is
+//  lost, rather than there being no log at all
+Test (failure, executor_killed_with_a_log_in_memory_the_log_says_its_output_is_lost)
+{
+    OK ("queue", "add", "Q");
+    char *runs = norc_asprintf ("%s/runs", s_sys->dir);
+    char *command = norc_asprintf ("echo hello; echo $NORC_INSTANCE_ID >> %s", runs);
+    OK ("task", "add", "Mark", "--command", command);
+    char *nowhere = norc_asprintf ("ipc://%s/nowhere.ipc", s_sys->dir);
+    char *no_logs = norc_asprintf ("ipc://%s/no-logs.ipc", s_sys->dir);
+    const char *args [] = { "Q", "-c", "1", "--aggregator.events", nowhere, "--archiver.logs", no_logs, NULL };
+    pid_t pid = norc_test_system_start (s_sys, "norc-executor", args);
+    norc_test_wait_count (s_sys, NORC_TEST_EXECUTORS, NORC_ST_RUNNING, 1, 10000);
+    OK ("run", "Mark", "--queue", "Q");
+    for (int i = 0; i < 200 && norc_test_file_lines (runs) < 1; i++)
+        usleep (10000);
+    cr_assert_eq (norc_test_file_lines (runs), 1, "the task ran");
+    usleep (100000);            //  its end is made; its log is in memory (less than a heartbeat old)
+    norc_test_system_signal (s_sys, pid, SIGKILL);
+    s_executor ("Q", "1");
+    s_wait ("SELECT COUNT(*) FROM instances WHERE status = 7 AND reason LIKE '%reported by the next executor%'", 1,
+            10000);
+    bool said = false;
+    for (int i = 0; i < 100 && !said; i++) {
+        char *out = NULL, *err = NULL;
+        norc_test_system_ctl (s_sys, &out, &err, "logs", "1", (const char *) NULL);
+        said = out && strstr (out, "the output of the run is lost; it ended with status SUCCESS");
+        free (out);
+        free (err);
+        if (!said)
+            usleep (100000);
+    }
+    cr_expect (said, "the log says what became of the run");
+    norc_test_system_settle (s_sys);
+    cr_expect_eq (norc_test_file_lines (runs), 1, "it ran once");
+    free (no_logs);
+    free (nowhere);
+    free (command);
+    free (runs);
+}
+
 static pid_t
 s_pid_of (const char *binary)
 {
