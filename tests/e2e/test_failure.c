@@ -222,6 +222,34 @@ Test (failure, executor_killed_mid_task_then_a_new_one_reconciles)
     s_check_record ();
 }
 
+//  A task that marks each run in DIR/runs (after prefix), run once on an
+//  executor whose events go nowhere (and its logs too, with no_logs),
+//  killed -9 once the task ran and its end was made: the runs file
+static char *
+s_run_then_kill_executor (const char *prefix, bool no_logs)
+{
+    OK ("queue", "add", "Q");
+    char *runs = norc_asprintf ("%s/runs", s_sys->dir);
+    char *command = norc_asprintf ("%secho $NORC_INSTANCE_ID >> %s", prefix, runs);
+    OK ("task", "add", "Mark", "--command", command);
+    char *nowhere = norc_asprintf ("ipc://%s/nowhere.ipc", s_sys->dir);
+    char *no_logs_at = norc_asprintf ("ipc://%s/no-logs.ipc", s_sys->dir);
+    const char *args [] = { "Q", "-c", "1", "--aggregator.events", nowhere, no_logs ? "--archiver.logs" : NULL,
+                            no_logs_at, NULL };
+    pid_t pid = norc_test_system_start (s_sys, "norc-executor", args);
+    norc_test_wait_count (s_sys, NORC_TEST_EXECUTORS, NORC_ST_RUNNING, 1, 10000);
+    OK ("run", "Mark", "--queue", "Q");
+    for (int i = 0; i < 200 && norc_test_file_lines (runs) < 1; i++)
+        usleep (10000);
+    cr_assert_eq (norc_test_file_lines (runs), 1, "the task ran");
+    usleep (100000);            //  its end is made (and goes nowhere); its log is less than a heartbeat old
+    norc_test_system_signal (s_sys, pid, SIGKILL);
+    free (no_logs_at);
+    free (nowhere);
+    free (command);
+    return runs;
+}
+
 //  An executor whose ends never reach the aggregator (its events endpoint
 //  leads nowhere) runs a task, and is killed -9 after the task ended and
 //  before its end was recorded. The next executor on the host finds the
@@ -231,20 +259,7 @@ Test (failure, executor_killed_mid_task_then_a_new_one_reconciles)
 //  once its executor is recorded dead.)
 Test (failure, executor_killed_before_its_end_was_recorded_the_run_is_not_run_again)
 {
-    OK ("queue", "add", "Q");
-    char *runs = norc_asprintf ("%s/runs", s_sys->dir);
-    char *command = norc_asprintf ("echo $NORC_INSTANCE_ID >> %s", runs);
-    OK ("task", "add", "Mark", "--command", command);
-    char *nowhere = norc_asprintf ("ipc://%s/nowhere.ipc", s_sys->dir);
-    const char *args [] = { "Q", "-c", "1", "--aggregator.events", nowhere, NULL };
-    pid_t pid = norc_test_system_start (s_sys, "norc-executor", args);
-    norc_test_wait_count (s_sys, NORC_TEST_EXECUTORS, NORC_ST_RUNNING, 1, 10000);
-    OK ("run", "Mark", "--queue", "Q");
-    for (int i = 0; i < 200 && norc_test_file_lines (runs) < 1; i++)
-        usleep (10000);
-    cr_assert_eq (norc_test_file_lines (runs), 1, "the task ran");
-    usleep (100000);            //  its end is made (and goes nowhere)
-    norc_test_system_signal (s_sys, pid, SIGKILL);
+    char *runs = s_run_then_kill_executor ("", false);
     cr_expect_eq (norc_test_count (s_sys, NORC_TEST_INSTANCES, NORC_ST_SUCCESS), 0, "the end was not recorded");
     s_executor ("Q", "1");
     s_wait ("SELECT COUNT(*) FROM instances WHERE status = 7 AND reason LIKE '%reported by the next executor%'", 1,
@@ -254,8 +269,6 @@ Test (failure, executor_killed_before_its_end_was_recorded_the_run_is_not_run_ag
     norc_test_system_settle (s_sys);
     cr_expect_eq (norc_test_file_lines (runs), 1, "it ran once");
     cr_expect_eq (norc_test_count (s_sys, NORC_TEST_INSTANCES, NORC_TEST_ANY_STATUS), 1);
-    free (nowhere);
-    free (command);
     free (runs);
 }
 
@@ -264,21 +277,7 @@ Test (failure, executor_killed_before_its_end_was_recorded_the_run_is_not_run_ag
 //  lost, rather than there being no log at all
 Test (failure, executor_killed_with_a_log_in_memory_the_log_says_its_output_is_lost)
 {
-    OK ("queue", "add", "Q");
-    char *runs = norc_asprintf ("%s/runs", s_sys->dir);
-    char *command = norc_asprintf ("echo hello; echo $NORC_INSTANCE_ID >> %s", runs);
-    OK ("task", "add", "Mark", "--command", command);
-    char *nowhere = norc_asprintf ("ipc://%s/nowhere.ipc", s_sys->dir);
-    char *no_logs = norc_asprintf ("ipc://%s/no-logs.ipc", s_sys->dir);
-    const char *args [] = { "Q", "-c", "1", "--aggregator.events", nowhere, "--archiver.logs", no_logs, NULL };
-    pid_t pid = norc_test_system_start (s_sys, "norc-executor", args);
-    norc_test_wait_count (s_sys, NORC_TEST_EXECUTORS, NORC_ST_RUNNING, 1, 10000);
-    OK ("run", "Mark", "--queue", "Q");
-    for (int i = 0; i < 200 && norc_test_file_lines (runs) < 1; i++)
-        usleep (10000);
-    cr_assert_eq (norc_test_file_lines (runs), 1, "the task ran");
-    usleep (100000);            //  its end is made; its log is in memory (less than a heartbeat old)
-    norc_test_system_signal (s_sys, pid, SIGKILL);
+    char *runs = s_run_then_kill_executor ("echo hello; ", true);
     s_executor ("Q", "1");
     s_wait ("SELECT COUNT(*) FROM instances WHERE status = 7 AND reason LIKE '%reported by the next executor%'", 1,
             10000);
@@ -295,9 +294,6 @@ Test (failure, executor_killed_with_a_log_in_memory_the_log_says_its_output_is_l
     cr_expect (said, "the log says what became of the run");
     norc_test_system_settle (s_sys);
     cr_expect_eq (norc_test_file_lines (runs), 1, "it ran once");
-    free (no_logs);
-    free (nowhere);
-    free (command);
     free (runs);
 }
 
