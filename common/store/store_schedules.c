@@ -263,10 +263,10 @@ static const char *s_sql_claim_dead =
     "SELECT owner FROM scheduler_leases WHERE until < ? AND owner <> ? ORDER BY until LIMIT 64";
 static const char *s_sql_claim_unowned =
     "UPDATE schedules SET lease_owner = ?, lease_epoch = lease_epoch + 1, lease_claim = ? "
-    "WHERE lease_owner IS NULL AND deleted_at IS NULL AND (repetitions = 0 OR remaining > 0) ORDER BY id LIMIT ?";
+    "WHERE lease_owner IS NULL AND deleted_at IS NULL AND (repetitions = 0 OR remaining > 0) LIMIT ?";
 static const char *s_sql_claim_from =
     "UPDATE schedules SET lease_owner = ?, lease_epoch = lease_epoch + 1, lease_claim = ? "
-    "WHERE lease_owner = ? AND deleted_at IS NULL AND (repetitions = 0 OR remaining > 0) ORDER BY id LIMIT ?";
+    "WHERE lease_owner = ? AND deleted_at IS NULL AND (repetitions = 0 OR remaining > 0) LIMIT ?";
 static const char *s_sql_claim_forget =
     "DELETE FROM scheduler_leases WHERE owner = ? AND until < ?";
 static const char *s_sql_claim_read =
