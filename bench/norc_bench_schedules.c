@@ -10,7 +10,10 @@
 //    updated and inserted, commits), over WINDOW seconds: what holding
 //    them costs in steady state (rows: handler updates and writes);
 //  - the lateness (nominal -> enqueued) of the every-second ticks due in
-//    that window, p50 / p99 / max.
+//    that window, p50 / p99 / max;
+//  - the takeover: a second scheduler started, the first killed -9, how
+//    long until the second holds every schedule (against the failure
+//    threshold; scheduler.lease_ms is 10 s).
 //
 //  usage: norc_bench_schedules SERVER-URL BIN-DIR [--schedules N] [--window S] [--keep]
 //  (bench/schedules.sh starts a private MariaDB and runs it)
@@ -170,17 +173,43 @@ main (int argc, char *argv [])
         }
     free (sql);
     qsort (late, n, sizeof (int64_t), s_cmp);
+    //  Takeover: a second scheduler waits; the first is killed -9; how long
+    //  until the second holds every schedule
+    pid_t second = bench_sys_start (&sys, "norc-scheduler", "--log.level", "info", NULL, NULL);
+    int64_t second_id = -1;
+    for (int i = 0; i < 100 && second_id <= 0; i++) {
+        usleep (100000);
+        char *q = norc_asprintf ("SELECT COALESCE(MAX(id), 0) FROM daemons WHERE kind = 1 AND pid = %d", (int) second);
+        second_id = bench_int (db, q);
+        free (q);
+    }
+    usleep (500000);
+    norc_us_t killed = norc_mono_us ();
+    bench_sys_kill (&sys, scheduler);
+    char *held = norc_asprintf ("SELECT COUNT(*) FROM schedules WHERE lease_owner = %lld", (long long) second_id);
+    double takeover_s = -1;
+    while (norc_mono_us () - killed < 600 * NORC_US_PER_SEC) {
+        if (bench_int (db, held) >= total) {
+            takeover_s = (double) (norc_mono_us () - killed) / NORC_US_PER_SEC;
+            break;
+        }
+        usleep (100000);
+    }
+    free (held);
+    const int64_t failure_ms = 5000;        //  heartbeat.failure_ms: the default, which the services run with
     printf ("| schedules | inserted in (s) | all claimed after (s) | all armed after (s) | scheduler RSS (MB) | "
             "peak (MB) | bytes per schedule | rows written a second, holding them | commits a second | "
-            "ticks due in %d s | nominal -> enqueued p50 / p99 / max (ms) |\n"
-            "|---|---|---|---|---|---|---|---|---|---|---|\n", window);
-    printf ("| %lld | %.1f | %s | %s | %.0f | %.0f | %.0f | %.1f | %.1f | %zu | %.1f / %.1f / %.1f |\n",
+            "ticks due in %d s | nominal -> enqueued p50 / p99 / max (ms) | takeover after a kill -9 (s) |\n"
+            "|---|---|---|---|---|---|---|---|---|---|---|---|\n", window);
+    printf ("| %lld | %.1f | %s | %s | %.0f | %.0f | %.0f | %.1f | %.1f | %zu | %.1f / %.1f / %.1f | %s |\n",
             (long long) schedules, insert_s,
             claimed_s < 0 ? "not reached" : norc_asprintf ("%.1f", claimed_s),
             armed_s < 0 ? "not reached" : norc_asprintf ("%.1f", armed_s),
             rss / 1024.0, peak / 1024.0, rss * 1024.0 / (double) total,
             (double) (updated + inserted) / window, (double) commits / window, n,
-            n ? late [n / 2] / 1000.0 : 0, n ? late [(n * 99) / 100] / 1000.0 : 0, n ? late [n - 1] / 1000.0 : 0);
+            n ? late [n / 2] / 1000.0 : 0, n ? late [(n * 99) / 100] / 1000.0 : 0, n ? late [n - 1] / 1000.0 : 0,
+            takeover_s < 0 ? "not reached" : norc_asprintf ("%.1f (%.1f x heartbeat.failure_ms)", takeover_s,
+                                                            takeover_s * 1000 / (double) failure_ms));
     free (late);
     free (log);
     norc_db_destroy (&db);
