@@ -280,6 +280,9 @@ archiver_s3_new (norc_config_t *config, const char *dir, bool *failed)
     archiver_s3_worker_t *up = s_worker_new (config, dir, &target, &creds_config);
     archiver_s3_worker_t *reader = s_worker_new (config, dir, &target, &creds_config);
     self->uploader = zactor_new (archiver_s3_uploader, up);
+    //  The loop never waits for the uploader: a message it cannot take now
+    //  is dropped (its periodic scan of the marks finds the log)
+    zsock_set_sndtimeo (zactor_sock (self->uploader), 0);
     self->reader = zactor_new (s_reader, reader);
     norc_log_info ("copying logs to s3://%s/%s (%s, parts of %llu bytes)", bucket,
                    norc_config_str (config, "archiver.s3_prefix"), env.endpoint,
@@ -298,6 +301,8 @@ archiver_s3_destroy (archiver_s3_t **self_p)
     if (!self)
         return;
     self->cancel = 1;
+    //  ($TERM waits its turn: the uploader, its request cut short, reads on)
+    zsock_set_sndtimeo (zactor_sock (self->uploader), -1);
     zactor_destroy (&self->uploader);
     zactor_destroy (&self->reader);
     s_worker_destroy (&self->workers [0]);
@@ -320,7 +325,8 @@ s_tell (archiver_s3_t *self, const char *what, uint64_t id, uint64_t size)
     zmsg_addstr (msg, what);
     zmsg_addmem (msg, &id, sizeof id);
     zmsg_addmem (msg, &size, sizeof size);
-    zmsg_send (&msg, self->uploader);
+    if (zmsg_send (&msg, self->uploader) != 0)
+        zmsg_destroy (&msg);            //  dropped: the uploader's scan finds it
 }
 
 void
@@ -381,7 +387,8 @@ archiver_s3_fetch (archiver_s3_t *self, zframe_t *routing_id, const norc_log_fet
         zframe_t *routing = zframe_dup (routing_id);
         zmsg_append (request, &routing);
         zmsg_addmem (request, norc_buf_data (out), norc_buf_size (out));
-        zmsg_send (&request, self->reader);
+        if (zmsg_send (&request, self->reader) != 0)
+            zmsg_destroy (&request);
     }
     norc_buf_destroy (&out);
 }

@@ -118,14 +118,16 @@ s_command (archiver_s3_worker_t *w, zmsg_t *msg)
     }
     else
     if (id && streq (what, "FORGET")) {
+        //  (never freed here: a step may be using it) the next step finds
+        //  the file gone and lets it go
         char key [32];
         snprintf (key, sizeof key, "%llu", (unsigned long long) id);
         s_log_t *log = (s_log_t *) zhashx_lookup (w->logs, key);
-        if (log && !log->queued)
-            zhashx_delete (w->logs, key);
-        else
-        if (log)
-            log->closed = true;     //  the next step finds the file gone and lets it go
+        if (log) {
+            log->closed = true;
+            log->retry_at = 0;
+            s_enqueue (w, log);
+        }
     }
     zframe_destroy (&id_frame);
     zframe_destroy (&size_frame);
@@ -248,6 +250,13 @@ s_finish (archiver_s3_worker_t *w, s_log_t *log, const char *outcome)
     free (pending);
     norc_metrics_add ("norc_archiver_s3_logs_total", streq (outcome, "archived") ? "outcome=\"archived\""
                                                     : "outcome=\"given_up\"", 1);
+    //  A command during the step may have queued it again
+    for (s_log_t *queued = log->queued ? (s_log_t *) zlistx_first (w->ready) : NULL; queued;
+         queued = (s_log_t *) zlistx_next (w->ready))
+        if (queued == log) {
+            zlistx_delete (w->ready, zlistx_cursor (w->ready));
+            break;
+        }
     char key [32];
     snprintf (key, sizeof key, "%llu", (unsigned long long) log->id);
     zhashx_delete (w->logs, key);
@@ -669,9 +678,12 @@ s_abort_abandoned (archiver_s3_worker_t *w, zsock_t *pipe)
     free (prefix);
 }
 
-//  The logs owed when the archiver starts: each mark, its state read
+//  The logs owed, from their marks: at start (each mark's state read),
+//  and every few seconds after, which finds a log whose end the loop's
+//  message did not bring (the loop never waits for the uploader: when its
+//  messages pile up, they are dropped)
 static void
-s_recover (archiver_s3_worker_t *w)
+s_scan (archiver_s3_worker_t *w, bool start)
 {
     char *pending = norc_asprintf ("%s/s3/pending", w->dir);
     DIR *d = opendir (pending);
@@ -685,17 +697,24 @@ s_recover (archiver_s3_worker_t *w)
                 unlinkat (dirfd (d), e->d_name, 0);
             continue;
         }
-        s_log_t *log = s_log_get (w, id);
-        s_load (w, log);
+        char key [32];
+        snprintf (key, sizeof key, "%llu", (unsigned long long) id);
+        s_log_t *log = (s_log_t *) zhashx_lookup (w->logs, key);
+        if (log && log->closed)
+            continue;
+        if (!log) {
+            log = s_log_get (w, id);
+            s_load (w, log);
+            count++;
+        }
         char *final = archiver_s3_log_file (w->dir, id, false);
         log->closed = archiver_s3_size (final) >= 0;
         free (final);
         s_enqueue (w, log);
-        count++;
     }
     if (d)
         closedir (d);
-    if (count)
+    if (count && start)
         norc_log_info ("%zu logs owed to S3 from before (%s)", count, pending);
     free (pending);
 }
@@ -707,13 +726,18 @@ archiver_s3_uploader (zsock_t *pipe, void *arg)
     w->logs = zhashx_new ();
     zhashx_set_destructor (w->logs, s_log_destroy);
     w->ready = zlistx_new ();
-    s_recover (w);
+    s_scan (w, true);
     zsock_signal (pipe, 0);
     norc_us_t sweep = norc_mono_us () + NORC_US_PER_SEC;     //  the first, once the loop has settled
+    norc_us_t scan = norc_mono_us () + 5 * NORC_US_PER_SEC;
     while (!w->term) {
         if (norc_mono_us () >= sweep) {
             s_abort_abandoned (w, pipe);
             sweep = norc_mono_us () + 3600 * NORC_US_PER_SEC;
+        }
+        if (norc_mono_us () >= scan) {
+            s_scan (w, false);
+            scan = norc_mono_us () + 5 * NORC_US_PER_SEC;
         }
         //  The first log whose backoff is over
         norc_us_t now = norc_mono_us (), next = 0;
@@ -727,6 +751,8 @@ archiver_s3_uploader (zsock_t *pipe, void *arg)
         if (!log) {
             if (!next || next > sweep)
                 next = sweep;
+            if (next > scan)
+                next = scan;
             s_read_pipe (w, pipe, (int) ((next - now) / 1000) + 1);
             continue;
         }
