@@ -396,17 +396,21 @@ s_claim (scheduler_t *self, norc_us_t now)
 {
     norc_schedule_t *rows = NULL;
     size_t count = 0;
+    norc_us_t t0 = norc_mono_us ();
     if (norc_store_schedule_claim (self->db, self->id, now, S_CLAIM_BATCH, &rows, &count) != NORC_OK) {
         norc_log_warnx ("db: cannot claim schedules: %s", norc_db_errstr (self->db));
         return;
     }
+    norc_us_t t1 = norc_mono_us ();
     for (size_t i = 0; i < count; i++) {
         s_adopt (self, &rows [i]);
         norc_schedule_clear (&rows [i]);
     }
     free (rows);
     if (count)
-        norc_log_info ("claimed %zu schedules; holding %zu", count, zhashx_size (self->schedules));
+        norc_log_info ("claimed %zu schedules (%lld ms in the record, %lld ms to arm them); holding %zu", count,
+                       (long long) (t1 - t0) / 1000, (long long) (norc_mono_us () - t1) / 1000,
+                       zhashx_size (self->schedules));
     if (count == S_CLAIM_BATCH && self->claim_timer < 0)
         self->claim_timer = zloop_timer (self->loop, 1, 1, s_on_claim_again, self);
     sched_ticks_arm (self);
