@@ -30,6 +30,7 @@
 #include <unistd.h>
 
 #define S_PARTS_MAX 10000       //  S3's limit on a multipart upload
+#define S_COPY_MAX (UINT64_C (5) << 30)    //  S3's limit on one CopyObject
 #define S_BACKOFF_MAX_MS (5 * 60 * 1000)
 
 //  A log owed to S3
@@ -569,8 +570,10 @@ s_step (archiver_s3_worker_t *w, zsock_t *pipe, s_log_t *log)
         goto done;
     char hex [65];
     uint64_t bytes = 0;
+    //  (S3 copies at most 5 GiB in one request: a larger log's hash is in the record only)
     if (log->completed)
-        ok = s_file_sha256 (final, hex, &bytes) == NORC_OK && s_set_metadata (w, pipe, path, hex);
+        ok = s_file_sha256 (final, hex, &bytes) == NORC_OK
+          && (bytes > S_COPY_MAX || s_set_metadata (w, pipe, path, hex));
     else
         ok = s_put_once (w, pipe, log, final, path, hex, &bytes);
     if (ok) {
