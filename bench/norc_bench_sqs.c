@@ -78,6 +78,19 @@ s_requests (void)
     return count;
 }
 
+//  moto as Norc's requests see it (the environment s_moto_start sets), for service
+static norc_aws_target_t
+s_target (const char *service)
+{
+    static norc_aws_env_t env;
+    char why [256];
+    if (!*env.endpoint && norc_aws_env (service, &env, why, sizeof why) != NORC_OK)
+        norc_fatalx ("%s", why);
+    norc_aws_target_t t = { .endpoint = env.endpoint, .region = env.region, .service = service,
+                            .access_key = env.access_key, .secret_key = env.secret_key };
+    return t;
+}
+
 static void
 s_moto_start (void)
 {
@@ -99,12 +112,7 @@ s_moto_start (void)
     setenv ("AWS_REGION", "us-east-1", 1);
     setenv ("AWS_ACCESS_KEY_ID", "bench", 1);
     setenv ("AWS_SECRET_ACCESS_KEY", "bench", 1);
-    norc_aws_env_t env;
-    char why [256];
-    if (norc_aws_env ("sqs", &env, why, sizeof why) != NORC_OK)
-        norc_fatalx ("%s", why);
-    norc_aws_target_t t = { .endpoint = env.endpoint, .region = env.region, .service = "sqs",
-                            .access_key = env.access_key, .secret_key = env.secret_key };
+    norc_aws_target_t t = s_target ("sqs");
     norc_aws_pair_t headers [] = { { "Content-Type", "application/x-amz-json-1.0" },
                                    { "X-Amz-Target", "AmazonSQS.CreateQueue" } };
     const char *body = "{\"QueueName\":\"norc-bench\"}";
@@ -125,8 +133,7 @@ s_moto_start (void)
     if (!s_url)
         norc_fatalx ("moto's server did not start");
     //  The bucket the log-archiver copies logs to
-    norc_aws_target_t s3 = t;
-    s3.service = "s3";
+    norc_aws_target_t s3 = s_target ("s3");
     norc_http_response_t r;
     if (norc_aws_call (&s3, "PUT", "/norc-bench-logs", NULL, 0, NULL, 0, NULL, 0, &r) != NORC_OK || r.status != 200)
         norc_fatalx ("cannot make the bucket: %ld %s", r.status, r.body ? r.body : r.error);
@@ -146,12 +153,7 @@ s_logs_in_s3 (bench_sys_t *sys, norc_db_t *db, int64_t first)
     while (bench_int (db, archived) < bench_int (db, final) && norc_mono_us () - t0 < 300 * NORC_US_PER_SEC)
         usleep (200000);
     double waited = (double) (norc_mono_us () - t0) / NORC_US_PER_SEC;
-    norc_aws_env_t env;
-    char why [256];
-    if (norc_aws_env ("s3", &env, why, sizeof why) != NORC_OK)
-        norc_fatalx ("%s", why);
-    norc_aws_target_t s3 = { .endpoint = env.endpoint, .region = env.region, .service = "s3",
-                             .access_key = env.access_key, .secret_key = env.secret_key };
+    norc_aws_target_t s3 = s_target ("s3");
     const char *dir = NULL;
     for (int i = 0; sys->env [i]; i++)
         if (strncmp (sys->env [i], "NORC_LOG_DIR=", 13) == 0)

@@ -16,6 +16,7 @@ typedef struct {
     int64_t retention_s;
     int64_t abandon_s;          //  archiver.s3_abandon_s
     char *api;                  //  aggregator.api
+    zsock_t *api_sock;          //  the uploader's DEALER to it, made at its first record
     int api_timeout_ms;
     bool term;
     //  The uploader's logs

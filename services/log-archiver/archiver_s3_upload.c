@@ -481,9 +481,9 @@ s_set_metadata (archiver_s3_worker_t *w, zsock_t *pipe, const char *path, const 
 static int
 s_record (archiver_s3_worker_t *w, uint64_t id, const char *key, uint64_t size, const char *hex)
 {
-    zsock_t *api = norc_zmq_connect (ZMQ_DEALER, w->api);
-    if (!api)
+    if (!w->api_sock && !(w->api_sock = norc_zmq_connect (ZMQ_DEALER, w->api)))
         return NORC_ERROR;
+    zsock_t *api = w->api_sock;
     static uint64_t request_id;
     norc_msg_t *msg = norc_msg_new (NORC_MSG_API_REQUEST);
     msg->api_request.request_id = ++request_id;
@@ -510,10 +510,8 @@ s_record (archiver_s3_worker_t *w, uint64_t id, const char *key, uint64_t size, 
             norc_msg_destroy (&reply);
             break;
         }
-        norc_msg_destroy (&reply);
+        norc_msg_destroy (&reply);      //  (an answer to an earlier request that timed out)
     }
-    zsock_set_linger (api, 0);
-    zsock_destroy (&api);
     return rc;
 }
 
@@ -778,4 +776,7 @@ archiver_s3_uploader (zsock_t *pipe, void *arg)
     }
     zlistx_destroy (&w->ready);
     zhashx_destroy (&w->logs);
+    if (w->api_sock)
+        zsock_set_linger (w->api_sock, 0);
+    zsock_destroy (&w->api_sock);       //  (in the thread that made it)
 }

@@ -15,6 +15,24 @@
 //  --------------------------------------------------------------------------
 //  logs: from the log-archiver
 
+//  Send one fetch and wait up to timeout_ms for its LOG-DATA (answers to
+//  earlier fetches are skipped): the answer (caller destroys), or NULL
+static norc_msg_t *
+s_fetch (zsock_t *sock, norc_msg_t **fetch_p, int timeout_ms)
+{
+    uint64_t request_id = (*fetch_p)->log_fetch.request_id;
+    norc_msg_send (fetch_p, sock);
+    norc_us_t deadline = norc_mono_us () + (norc_us_t) timeout_ms * 1000;
+    norc_msg_t *data = NULL;
+    while (!data && norc_mono_us () < deadline
+       &&  norc_zmq_wait (sock, (int) ((deadline - norc_mono_us ()) / 1000) + 1) == NORC_OK) {
+        data = norc_msg_recv (sock);
+        if (data && (data->id != NORC_MSG_LOG_DATA || data->log_data.request_id != request_id))
+            norc_msg_destroy (&data);
+    }
+    return data;
+}
+
 int
 ctl_api_logs (norc_config_t *config, const ctl_command_t *cmd, int argc, char **argv)
 {
@@ -76,20 +94,14 @@ ctl_api_logs (norc_config_t *config, const ctl_command_t *cmd, int argc, char **
         fetch->log_fetch.max_bytes = left < 1024 * 1024 ? left : 1024 * 1024;
         fetch->log_fetch.follow = follow;
         fetch->log_fetch.request_id = ++request_id;
-        norc_msg_send (&fetch, sock);
-        int waited = norc_zmq_wait (sock, timeout + 1000);
-        if (waited != NORC_OK && zsys_interrupted)
+        norc_msg_t *data = s_fetch (sock, &fetch, timeout + 1000);
+        if (!data && zsys_interrupted)
             break;              //  Ctrl-C while following: not a fault of the archiver
-        if (waited != NORC_OK) {
+        if (!data) {
             fprintf (stderr, "norcctl: nothing answered at %s within %d ms: is the log-archiver running?\n",
                      endpoint, timeout);
             rc = CTL_FAIL;
             break;
-        }
-        norc_msg_t *data = norc_msg_recv (sock);
-        if (!data || data->id != NORC_MSG_LOG_DATA || data->log_data.request_id != request_id) {
-            norc_msg_destroy (&data);
-            continue;
         }
         norc_log_data_t *d = &data->log_data;
         if (d->error && *d->error && !follow) {
@@ -162,13 +174,7 @@ ctl_api_logs_verify (norc_config_t *config, const ctl_command_t *cmd, int argc, 
         fetch->log_fetch.max_bytes = 1024 * 1024;
         fetch->log_fetch.archive = true;
         fetch->log_fetch.request_id = ++request_id;
-        norc_msg_send (&fetch, sock);
-        norc_msg_t *data = NULL;
-        while (!data && norc_zmq_wait (sock, timeout + 1000) == NORC_OK) {
-            data = norc_msg_recv (sock);
-            if (data && (data->id != NORC_MSG_LOG_DATA || data->log_data.request_id != request_id))
-                norc_msg_destroy (&data);
-        }
+        norc_msg_t *data = s_fetch (sock, &fetch, timeout + 1000);
         if (!data) {
             snprintf (error, sizeof error, "nothing answered at %s within %d ms: is the log-archiver running?",
                       endpoint, timeout);
