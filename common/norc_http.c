@@ -2,6 +2,7 @@
 //  norc_sqs.c) that includes curl.h.
 #include "norc_http.h"
 #include <pthread.h>
+#include <strings.h>
 #include "norc_buf.h"
 #include "norc_mem.h"
 #include "norc_log.h"
@@ -72,14 +73,22 @@ norc_aws_call (const norc_aws_target_t *target, const char *method, const char *
     char values [3][80];
     size_t n_extra = norc_aws_extra_headers (&r, extra, values);
     struct curl_slist *list = NULL;
+    bool typed = false;
     for (size_t i = 0; i < header_count + n_extra; i++) {
         const norc_aws_pair_t *h = i < header_count ? &headers [i] : &extra [i - header_count];
         if (strcmp (h->name, "x-amz-date") == 0)
             continue;
+        if (strcasecmp (h->name, "Content-Type") == 0)
+            typed = true;
         char *line = norc_asprintf ("%s: %s", h->name, h->value);
         list = curl_slist_append (list, line);
         free (line);
     }
+    //  A body sent without a type is bytes: else curl says it is a form
+    //  (application/x-www-form-urlencoded), which servers may try to parse
+    bool sends_body = body_len || strcmp (method, "POST") == 0 || strcmp (method, "PUT") == 0;
+    if (sends_body && !typed)
+        list = curl_slist_append (list, "Content-Type: application/octet-stream");
     //  (no "Expect:" to switch 100-continue off: curl 7.88 would sign the
     //  header it was given only to leave out, and AWS would not match)
     char *sigv4 = norc_asprintf ("aws:amz:%s:%s", target->region, target->service);
@@ -91,7 +100,7 @@ norc_aws_call (const norc_aws_target_t *target, const char *method, const char *
     curl_easy_setopt (curl, CURLOPT_CUSTOMREQUEST, method);
     if (strcmp (method, "HEAD") == 0)
         curl_easy_setopt (curl, CURLOPT_NOBODY, 1L);    //  headers only: no body follows
-    if (body_len || strcmp (method, "POST") == 0 || strcmp (method, "PUT") == 0) {
+    if (sends_body) {
         curl_easy_setopt (curl, CURLOPT_POSTFIELDS, body ? body : "");
         curl_easy_setopt (curl, CURLOPT_POSTFIELDSIZE_LARGE, (curl_off_t) body_len);
     }

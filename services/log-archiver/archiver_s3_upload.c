@@ -403,11 +403,9 @@ s_upload_part (archiver_s3_worker_t *w, zsock_t *pipe, s_log_t *log, const char 
     char number [16];
     snprintf (number, sizeof number, "%zu", log->parts + 1);
     norc_aws_pair_t query [] = { { "partNumber", number }, { "uploadId", log->upload } };
-    //  (a type of its own: else curl says the bytes are a form, which S3 servers may parse)
-    norc_aws_pair_t headers [] = { { "Content-Type", "application/octet-stream" } };
     norc_http_response_t r;
     norc_aws_error_t error;
-    bool ok = s_call (w, pipe, "UploadPart", "PUT", path, query, 2, headers, 1, body, got, &r, &error);
+    bool ok = s_call (w, pipe, "UploadPart", "PUT", path, query, 2, NULL, 0, body, got, &r, &error);
     char *etag = ok ? archiver_s3_header (r.headers, "ETag") : NULL;
     if (!ok && streq (error.code, "NoSuchUpload")) {
         free (log->upload);

@@ -24,9 +24,9 @@ client of the same server.
                                         a bucket
   moto_tool.py head ENDPOINT KEY SECRET BUCKET NAME
                                         the object as boto3 sees it: prints
-                                        "SIZE METADATA-SHA256 ETAG" ("-" for no
-                                        metadata; a multipart object's ETag ends
-                                        in -PARTS)
+                                        "SIZE METADATA-SHA256 ETAG TYPE" ("-" for
+                                        no metadata; a multipart object's ETag
+                                        ends in -PARTS)
   moto_tool.py put ENDPOINT KEY SECRET BUCKET NAME BODY
                                         an object, written by boto3 (over
                                         whatever was there)
@@ -98,7 +98,7 @@ def main():
     elif what == "head":
         key, secret, bucket, name = sys.argv[3:7]
         h = client("s3", endpoint, key, secret).head_object(Bucket=bucket, Key=name)
-        print(h["ContentLength"], h.get("Metadata", {}).get("sha256", "-"), h["ETag"].strip('"'))
+        print(h["ContentLength"], h.get("Metadata", {}).get("sha256", "-"), h["ETag"].strip('"'), h["ContentType"])
     elif what == "put":
         key, secret, bucket, name, body = sys.argv[3:8]
         client("s3", endpoint, key, secret).put_object(Bucket=bucket, Key=name, Body=body.encode(),

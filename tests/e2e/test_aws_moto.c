@@ -142,6 +142,17 @@ Test (aws_moto, s3_puts_once_starts_a_multipart_upload_and_reads_a_range)
     char *read = norc_moto_tool (s_moto, "object", "norc-logs", "instances/0/42", NULL);
     cr_expect_str_eq (read, hash);
     free (read);
+    //  Bytes sent with no type are bytes (curl's default would call them a form)
+    cr_assert_eq (norc_aws_call (&t, "PUT", "/norc-logs/instances/0/44", NULL, 0, NULL, 0, "\x01\x02", 2, &r),
+                  NORC_OK, "%s", r.error);
+    cr_expect_eq (r.status, 200, "PutObject: %ld %s", r.status, r.body);
+    norc_http_response_clear (&r);
+    char *head = norc_moto_tool (s_moto, "head", "norc-logs", "instances/0/44", NULL);
+    cr_expect (strstr (head, " application/octet-stream"), "boto3 sees %s", head);
+    free (head);
+    head = norc_moto_tool (s_moto, "head", "norc-logs", "instances/0/42", NULL);
+    cr_expect (strstr (head, " text/plain"), "the type given is kept: %s", head);
+    free (head);
     //  A byte range: the tail of a log
     norc_aws_pair_t range [] = { { "Range", "bytes=-6" } };
     cr_assert_eq (norc_aws_call (&t, "GET", "/norc-logs/instances/0/42", NULL, 0, range, 1, NULL, 0, &r), NORC_OK,
