@@ -11,6 +11,7 @@
 #include <arpa/inet.h>
 #include <netinet/in.h>
 #include <sys/socket.h>
+#include <math.h>
 
 const char *bench_server;
 const char *bench_bin;
@@ -138,4 +139,63 @@ bench_free_port (void)
         norc_fatal ("a free loopback port");
     close (fd);
     return ntohs (addr.sin_port);
+}
+
+//  --------------------------------------------------------------------------
+//  Results for bench/report.py
+
+const char *bench_out;
+
+static struct { char *key; double value; } s_results [128];
+static size_t s_result_count;
+
+void
+bench_result (const char *key, double value)
+{
+    for (size_t i = 0; i < s_result_count; i++)
+        if (strcmp (s_results [i].key, key) == 0) {
+            s_results [i].value = value;
+            return;
+        }
+    if (s_result_count < sizeof s_results / sizeof s_results [0]) {
+        s_results [s_result_count].key = norc_strdup (key);
+        s_results [s_result_count++].value = value;
+    }
+}
+
+void
+bench_results_write (const char *name)
+{
+    if (!bench_out)
+        return;
+    char *path = norc_asprintf ("%s/%s", bench_out, name);
+    FILE *file = fopen (path, "w");
+    if (!file)
+        norc_fatal ("%s", path);
+    fprintf (file, "{");
+    for (size_t i = 0; i < s_result_count; i++)
+        //  (JSON has no NaN or infinity: a figure not measured is null)
+        if (isfinite (s_results [i].value))
+            fprintf (file, "%s\n \"%s\": %.6g", i ? "," : "", s_results [i].key, s_results [i].value);
+        else
+            fprintf (file, "%s\n \"%s\": null", i ? "," : "", s_results [i].key);
+    fprintf (file, "\n}\n");
+    fclose (file);
+    free (path);
+}
+
+void
+bench_dump (norc_db_t *db, const char *sql, const char *name)
+{
+    if (!bench_out)
+        return;
+    char *path = norc_asprintf ("%s/%s", bench_out, name);
+    FILE *file = fopen (path, "w");
+    norc_stmt_t *st = norc_db_stmt (db, sql);
+    if (!file || norc_stmt_exec (st) != NORC_OK)
+        norc_fatalx ("%s: %s", path, norc_db_errstr (db));
+    while (norc_stmt_fetch (st) == NORC_OK)
+        fprintf (file, "%s\n", norc_stmt_str (st, 0) ? norc_stmt_str (st, 0) : "");
+    fclose (file);
+    free (path);
 }

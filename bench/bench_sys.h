@@ -42,4 +42,13 @@ int64_t bench_int (norc_db_t *db, const char *sql);
 //  Run sql; exit the benchmark when it fails.
 void bench_exec (norc_db_t *db, const char *sql);
 
+//  Results for bench/report.py, when bench_out (a directory) is set: a
+//  figure by name, written with the others as one JSON object to
+//  bench_out/name; and the first column of sql's rows, one a line, to
+//  bench_out/name (samples, for a distribution).
+extern const char *bench_out;
+void bench_result (const char *key, double value);
+void bench_results_write (const char *name);
+void bench_dump (norc_db_t *db, const char *sql, const char *name);
+
 #endif

@@ -10,7 +10,12 @@
 //      ticks spread evenly over the second), two executors of -c 32;
 //  (d) the pipeline without spawning: ticks created, dispatched and
 //      recorded per second, with an executor in its benchmark-only
-//      --benchmark-instant mode.
+//      --benchmark-instant mode;
+//  (e) failover of a scheduler and of an executor;
+//  (f) memory: the scheduler's and aggregator's RSS per instance queued
+//      with no executor.
+//  With --out DIR, the figures also go to DIR/norc.json and the lateness
+//  samples to DIR/norc-*.txt, for bench/report.py (Celery beside Norc).
 //
 //  usage: norc_bench SERVER-URL BIN-DIR [--lateness-seconds N]
 //  (bench/run.sh starts a private MariaDB and runs it). Prints Markdown.
@@ -22,6 +27,8 @@
 #include "norc_migrate.h"
 #include "norc_keys.h"
 #include <dirent.h>
+#include <errno.h>
+#include <math.h>
 #include <fcntl.h>
 #include <sched.h>
 #include <signal.h>
@@ -81,11 +88,18 @@ s_commit_rate (const char *url, double seconds)
     return rate;
 }
 
+//  The command of the task every part runs: `true` (one plain word: the
+//  executor execs /bin/true directly), or what a part sets
+static const char *s_command = "true";
+
 static void
 s_define (norc_db_t *db)
 {
     bench_exec (db, "INSERT INTO queues (name, kind, created_at) VALUES ('Q', 1, UTC_TIMESTAMP(6))");
-    bench_exec (db, "INSERT INTO tasks (name, kind, command, created_at) VALUES ('T', 1, 'true', UTC_TIMESTAMP(6))");
+    char *sql = norc_asprintf ("INSERT INTO tasks (name, kind, command, created_at) VALUES ('T', 1, '%s', "
+                               "UTC_TIMESTAMP(6))", s_command);
+    bench_exec (db, sql);
+    free (sql);
 }
 
 //  --------------------------------------------------------------------------
@@ -233,7 +247,8 @@ s_throughput (int executors, const char *slots, int count, int exec_cpu)
         usleep (20000);
     double seconds = (norc_mono_us () - start) / 1e6;
     s_machine_ticks (exec_cpu, &busy1, &total1);
-    s_machine_busy [exec_cpu >= 0 ? 0 : executors] = total1 > total0
+    if (exec_cpu != -2)
+        s_machine_busy [exec_cpu >= 0 ? 0 : executors] = total1 > total0
         ? (double) (busy1 - busy0) / (double) (total1 - total0) : -1;
     int64_t done = bench_int (db, "SELECT COUNT(*) FROM instances WHERE status = 7");
     if (exec_cpu >= 0) {
@@ -243,7 +258,7 @@ s_throughput (int executors, const char *slots, int count, int exec_cpu)
             s_pin (server, -1, false);
     }
     else
-    if (executors == 1 && done > 0) {
+    if (executors == 1 && done > 0 && exec_cpu == -1) {
         //  pids: aggregator, archiver, scheduler, executor
         static const int order [4] = { 2, 0, 1, 3 };
         for (int i = 0; i < 4; i++)
@@ -279,8 +294,11 @@ s_percentile (norc_db_t *db, const char *expr, const char *where, double p, int6
     return v;
 }
 
+//  With dump, the window's lateness (ms), one a line, goes to that file of
+//  bench_out, and the start times of the instances (Unix seconds) to
+//  dump-starts.txt
 static s_lateness_t
-s_schedules_run (const char *name, int schedules, int seconds, bool instant)
+s_schedules_run (const char *name, int schedules, int seconds, bool instant, const char *dump)
 {
     bench_sys_t sys;
     bench_sys_init (&sys, name);
@@ -321,6 +339,18 @@ s_schedules_run (const char *name, int schedules, int seconds, bool instant)
     r.p50 = s_percentile (db, expr, where, 0.50, r.count);
     r.p99 = s_percentile (db, expr, where, 0.99, r.count);
     r.max = s_percentile (db, expr, where, 1.0, r.count);
+    if (dump) {
+        sql = norc_asprintf ("SELECT %s / 1000 AS x FROM instances WHERE %s ORDER BY x", expr, where);
+        char *file = norc_asprintf ("%s.txt", dump);
+        bench_dump (db, sql, file);
+        free (sql);
+        free (file);
+        sql = norc_asprintf ("SELECT UNIX_TIMESTAMP(started_at) AS x FROM instances WHERE %s ORDER BY x", where);
+        file = norc_asprintf ("%s-starts.txt", dump);
+        bench_dump (db, sql, file);
+        free (sql);
+        free (file);
+    }
     int64_t span = bench_int (db, "SELECT TIMESTAMPDIFF(MICROSECOND, MIN(nominal), MAX(nominal)) FROM instances "
                               "WHERE status = 7");
     int64_t final = bench_int (db, "SELECT COUNT(*) FROM instances WHERE status = 7");
@@ -433,11 +463,69 @@ s_failover_executor (void)
     return ms;
 }
 
+//  --------------------------------------------------------------------------
+//  (f) memory: instances queued with no executor to take them
+
+static double
+s_rss_mb (pid_t pid)
+{
+    char path [64], line [256];
+    snprintf (path, sizeof path, "/proc/%d/status", (int) pid);
+    FILE *file = fopen (path, "r");
+    long kb = -1;
+    while (file && fgets (line, sizeof line, file))
+        if (sscanf (line, "VmRSS: %ld kB", &kb) == 1)
+            break;
+    if (file)
+        fclose (file);
+    return kb / 1024.0;
+}
+
+//  The scheduler and aggregator's RSS before and after `count` instances
+//  were made by their schedules (in about 20 s) and left queued, no
+//  executor serving the queue: rss [0..1] the scheduler's, [2..3] the
+//  aggregator's (MB). Returns how many were queued.
+static int64_t
+s_memory (int count, double rss [4])
+{
+    bench_sys_t sys;
+    bench_sys_init (&sys, "memory");
+    norc_db_t *db = norc_db_new (sys.url, NULL);
+    s_define (db);
+    int schedules = count / 20 > 1000 ? count / 20 : 1000, repetitions = (count + schedules - 1) / schedules;
+    char *sql = norc_asprintf (
+        "INSERT INTO schedules (task_id, queue_id, kind, start_at, period_s, repetitions, remaining, created_at) "
+        "SELECT 1, 1, 1, UTC_TIMESTAMP(6) + INTERVAL 4 SECOND + INTERVAL (seq * 1000000 DIV %d) MICROSECOND, "
+        "1, %d, %d, UTC_TIMESTAMP(6) FROM seq_1_to_%d", schedules, repetitions, repetitions, schedules);
+    bench_exec (db, sql);
+    free (sql);
+    pid_t aggregator = bench_sys_start (&sys, "norc-aggregator", NULL, NULL, NULL, NULL);
+    bench_sys_start (&sys, "norc-archiver", NULL, NULL, NULL, NULL);
+    pid_t scheduler = bench_sys_start (&sys, "norc-scheduler", NULL, NULL, NULL, NULL);
+    sleep (3);                          //  the schedules claimed, no tick yet
+    rss [0] = s_rss_mb (scheduler);
+    rss [2] = s_rss_mb (aggregator);
+    int64_t total = (int64_t) schedules * repetitions;
+    norc_us_t start = norc_mono_us ();
+    while (bench_int (db, "SELECT COUNT(*) FROM instances") < total
+       &&  norc_mono_us () - start < (norc_us_t) (repetitions + 60) * NORC_US_PER_SEC)
+        sleep (1);
+    sleep (3);                          //  what is made is dispatched (to nobody) and recorded
+    rss [1] = s_rss_mb (scheduler);
+    rss [3] = s_rss_mb (aggregator);
+    int64_t queued = bench_int (db, "SELECT COUNT(*) FROM instances WHERE status = 1");
+    norc_db_destroy (&db);
+    bench_sys_stop (&sys);
+    return queued;
+}
+
 int
 main (int argc, char *argv [])
 {
     if (argc < 3) {
-        fprintf (stderr, "usage: norc_bench SERVER-URL BIN-DIR [--lateness-seconds N] [--only pipeline|failover|throughput|lateness] [--pipeline-schedules N] [--throughput-count N] [--curve true]\n");
+        fprintf (stderr, "usage: norc_bench SERVER-URL BIN-DIR [--lateness-seconds N] [--only pipeline|failover|"
+                 "throughput|lateness|memory] [--pipeline-schedules N] [--throughput-count N] [--curve true] "
+                 "[--out DIR] [--beat-seconds N] [--queued N]\n");
         return 2;
     }
     bench_server = argv [1];
@@ -446,6 +534,8 @@ main (int argc, char *argv [])
     const char *only = NULL;
     int many = 30000;               //  (d): schedules firing every second, above capacity
     int count = 0;                  //  (b): instances per run (0: three seconds of spawning, 300 to 3000)
+    int beat_seconds = 30;          //  (c): one schedule every second, as long
+    int queued = 100000;            //  (f): instances left queued
     for (int i = 3; i + 1 < argc; i += 2) {
         if (strcmp (argv [i], "--lateness-seconds") == 0)
             lateness_seconds = atoi (argv [i + 1]);
@@ -461,8 +551,19 @@ main (int argc, char *argv [])
         else
         if (strcmp (argv [i], "--curve") == 0)
             bench_curve = strcmp (argv [i + 1], "true") == 0;
+        else
+        if (strcmp (argv [i], "--out") == 0)
+            bench_out = argv [i + 1];   //  norc.json and samples, for bench/report.py
+        else
+        if (strcmp (argv [i], "--beat-seconds") == 0)
+            beat_seconds = atoi (argv [i + 1]);
+        else
+        if (strcmp (argv [i], "--queued") == 0)
+            queued = atoi (argv [i + 1]);
     }
     norc_log_init ("bench", NORC_LOG_WARN);
+    if (bench_out && mkdir (bench_out, 0755) != 0 && errno != EEXIST)
+        norc_fatal ("%s", bench_out);
     if (!mkdtemp (bench_dir))
         norc_fatal ("mkdtemp");
     long cores = sysconf (_SC_NPROCESSORS_ONLN);
@@ -486,6 +587,11 @@ main (int argc, char *argv [])
     printf ("| posix_spawn `/bin/true` (direct exec), 8 in flight | %.0f |\n", spawn_direct);
     printf ("| MariaDB commits (one connection, one row each, durable) | %.0f |\n\n", commits);
     fflush (stdout);
+    bench_result ("cores", (double) cores);
+    bench_result ("spawn_sh_per_s", spawn_sh);
+    bench_result ("spawn_direct_per_s", spawn_direct);
+    bench_result ("commits_per_s", commits);
+    bench_results_write ("norc.json");
 
     if (only && strcmp (only, "pipeline") == 0)
         goto pipeline;
@@ -493,6 +599,8 @@ main (int argc, char *argv [])
         goto failover;
     if (only && strcmp (only, "lateness") == 0)
         goto lateness;
+    if (only && strcmp (only, "memory") == 0)
+        goto memory;
     if (count <= 0) {
         count = (int) (spawn_direct * 3);
         if (count < 300)
@@ -502,6 +610,14 @@ main (int argc, char *argv [])
     }
     double tp1 = s_throughput (1, "8", count, -1);
     double tp2 = only && strcmp (only, "throughput") == 0 ? -1 : s_throughput (2, "8", count, -1);   //  -1: not measured
+    //  The same through a shell's words: the executor execs /bin/sh -c true
+    s_command = "/bin/sh -c true";
+    double tp_sh = s_throughput (1, "8", count, -2);
+    s_command = "true";
+    bench_result ("throughput_count", count);
+    bench_result ("throughput_1x8_per_s", tp1);
+    bench_result ("throughput_2x8_per_s", tp2 >= 0 ? tp2 : NAN);
+    bench_result ("throughput_sh_1x8_per_s", tp_sh);
     //  One executor with a core of its own, against the spawn limit of one
     //  core (this program pinned to it while it measures); with 8 slots,
     //  and with 32 (enough to cover each slot's trip to the scheduler and
@@ -523,7 +639,8 @@ main (int argc, char *argv [])
     printf ("| 1 × -c 8 | %.0f | %.2f | %.0f %% |\n", tp1, tp1 / spawn_direct, 100 * s_machine_busy [1]);
     if (tp2 >= 0)
         printf ("| 2 × -c 8 | %.0f | %.2f | %.0f %% |\n", tp2, tp2 / spawn_direct, 100 * s_machine_busy [2]);
-    printf ("\n");
+    printf ("\nThe task `/bin/sh -c true` (the executor execs the shell), 1 × -c 8: %.0f instances/s, %.2f of "
+            "the `sh -c true` spawn limit.\n\n", tp_sh, tp_sh / spawn_sh);
     if (tpx [0] >= 0) {
         printf ("One executor with a core of its own (it and its children on core %ld; the other services, "
                 "MariaDB and this program on the others), against the direct spawn limit of that one core "
@@ -533,6 +650,9 @@ main (int argc, char *argv [])
         for (int i = 0; i < 2; i++)
             printf ("| 1 × -c %d | %.0f | %.2f | %.0f %% | %.0f µs | %.0f µs |\n", i ? 32 : 8, tpx [i],
                     tpx [i] / spawn_core, 100 * busy_core [i], exec_core [i], 1e6 / spawn_core);
+        bench_result ("spawn_one_core_per_s", spawn_core);
+        bench_result ("throughput_own_core_1x8_per_s", tpx [0]);
+        bench_result ("throughput_own_core_1x32_per_s", tpx [1]);
         printf ("\n");
     }
     printf ("CPU per instance, one executor (µs; the children's own CPU not counted; MariaDB's from the "
@@ -548,7 +668,7 @@ main (int argc, char *argv [])
 
 lateness:;
     int schedules = (int) (spawn_direct / 2);
-    s_lateness_t late = s_schedules_run ("late", schedules, lateness_seconds, false);
+    s_lateness_t late = s_schedules_run ("late", schedules, lateness_seconds, false, "norc-half");
     printf ("## Lateness: %d schedules every second (half the direct spawn limit) for %d s, 2 executors × -c 32\n\n",
             schedules, lateness_seconds);
     printf ("From the nominal tick to the executor starting the child, over %lld instances:\n\n",
@@ -559,21 +679,39 @@ lateness:;
 
     //  The same at a quarter of the spawn limit, for comparison
     int quarter = (int) (spawn_direct / 4);
-    s_lateness_t light = s_schedules_run ("light", quarter, lateness_seconds / 2, false);
+    s_lateness_t light = s_schedules_run ("light", quarter, lateness_seconds / 2, false, "norc-quarter");
     printf ("## Lateness at a quarter of the limit: %d schedules every second for %d s\n\n",
             quarter, lateness_seconds / 2);
     printf ("| p50 | p99 | max | completed per second | instances |\n|---|---|---|---|---|\n");
     printf ("| %.1f ms | %.1f ms | %.1f ms | %.0f | %lld |\n\n", light.p50, light.p99, light.max, light.rate,
             (long long) light.count);
+    //  One schedule every second, as a cron user has (celery beat beside it)
+    s_lateness_t beat = s_schedules_run ("beat", 1, beat_seconds, false, "norc-beat");
+    printf ("## One schedule every second for %d s\n\n| p50 | p99 | max | instances |\n|---|---|---|---|\n"
+            "| %.1f ms | %.1f ms | %.1f ms | %lld |\n\n", beat_seconds, beat.p50, beat.p99, beat.max,
+            (long long) beat.count);
     fflush (stdout);
+    const struct { const char *name; s_lateness_t *r; int rate; } runs [] = {
+        { "half", &late, schedules }, { "quarter", &light, quarter }, { "beat", &beat, 1 } };
+    for (size_t i = 0; i < 3; i++) {
+        char key [64];
+        const char *what [] = { "p50_ms", "p99_ms", "max_ms", "per_s", "rate", "count" };
+        double value [] = { runs [i].r->p50, runs [i].r->p99, runs [i].r->max, runs [i].r->rate, runs [i].rate,
+                            (double) runs [i].r->count };
+        for (size_t j = 0; j < 6; j++) {
+            snprintf (key, sizeof key, "lateness_%s_%s", runs [i].name, what [j]);
+            bench_result (key, value [j]);
+        }
+    }
+    bench_results_write ("norc.json");
     if (only)
         goto done;
 
 pipeline:;
     //  At the design goal (does it keep up, and how late is dispatch),
     //  then offered more than it takes (what it takes is its capacity)
-    s_lateness_t goal = s_schedules_run ("pipe", 20000, 10, true);
-    s_lateness_t pipe = s_schedules_run ("pipe", many, 10, true);
+    s_lateness_t goal = s_schedules_run ("pipe", 20000, 10, true, NULL);
+    s_lateness_t pipe = s_schedules_run ("pipe", many, 10, true, NULL);
     printf ("## Pipeline capacity without spawning (schedules every second for 10 s, "
             "executor in --benchmark-instant mode)\n\n");
     printf ("| schedules every second | ticks created, dispatched and recorded per second | "
@@ -584,6 +722,12 @@ pipeline:;
     printf ("Ratios: pipeline capacity / the 20,000 goal = %.2f; / MariaDB commit rate = %.2f.\n\n",
             pipe.rate / 20000, pipe.rate / commits);
     fflush (stdout);
+    bench_result ("pipeline_goal_per_s", goal.rate);
+    bench_result ("pipeline_goal_p99_ms", goal.p99);
+    bench_result ("pipeline_over_schedules", many);
+    bench_result ("pipeline_over_per_s", pipe.rate);
+    bench_result ("pipeline_over_p99_ms", pipe.p99);
+    bench_results_write ("norc.json");
     if (only)
         goto done;
 
@@ -597,6 +741,28 @@ failover:;
             gap, gap / threshold);
     printf ("| executor killed -9 with 8 instances running → all 8 final (ERROR) | %.0f ms | %.2f |\n\n",
             lost, lost / threshold);
+    bench_result ("failover_threshold_ms", threshold);
+    bench_result ("failover_scheduler_ms", gap);
+    bench_result ("failover_executor_ms", lost);
+    bench_results_write ("norc.json");
+    if (only)
+        goto done;
+
+memory:;
+    double rss [4];
+    int64_t left = s_memory (queued, rss);
+    printf ("## Memory: %lld instances queued, no executor (RSS)\n\n", (long long) left);
+    printf ("| service | before | after | per queued instance |\n|---|---|---|---|\n");
+    printf ("| scheduler | %.1f MB | %.1f MB | %.0f B |\n", rss [0], rss [1],
+            left > 0 ? (rss [1] - rss [0]) * 1048576 / (double) left : -1);
+    printf ("| aggregator | %.1f MB | %.1f MB | %.0f B |\n\n", rss [2], rss [3],
+            left > 0 ? (rss [3] - rss [2]) * 1048576 / (double) left : -1);
+    bench_result ("memory_queued", (double) left);
+    bench_result ("memory_scheduler_before_mb", rss [0]);
+    bench_result ("memory_scheduler_after_mb", rss [1]);
+    bench_result ("memory_aggregator_before_mb", rss [2]);
+    bench_result ("memory_aggregator_after_mb", rss [3]);
+    bench_results_write ("norc.json");
 done:;
     char *cmd = norc_asprintf ("rm -rf %s", bench_dir);
     if (system (cmd) != 0)

@@ -108,11 +108,12 @@ static const norc_enum_value_t s_daemon_kind [] = {
     { NORC_DAEMON_SCHEDULER, "scheduler", "Turns schedules into instances" },
     { NORC_DAEMON_EXECUTOR, "executor", "Runs instances" },
     { NORC_DAEMON_BRIDGE, "bridge", "Carries a queue's instances over Amazon SQS (norc-sqs-bridge)" },
+    { NORC_DAEMON_ARCHIVER, "archiver", "Keeps the instances' logs, and copies them to S3 (norc-log-archiver)" },
 };
 const norc_enum_t norc_enum_daemon_kind = {
     "daemon_kind",
     "A daemon's kind.",
-    s_daemon_kind, 3
+    s_daemon_kind, 4
 };
 
 static const norc_enum_value_t s_task_kind [] = {

@@ -83,7 +83,8 @@ typedef enum {
 typedef enum {
     NORC_DAEMON_SCHEDULER = 1,  //  Turns schedules into instances
     NORC_DAEMON_EXECUTOR  = 2,  //  Runs instances
-    NORC_DAEMON_BRIDGE    = 3   //  Carries a queue's instances over Amazon SQS (norc-sqs-bridge)
+    NORC_DAEMON_BRIDGE    = 3,  //  Carries a queue's instances over Amazon SQS (norc-sqs-bridge)
+    NORC_DAEMON_ARCHIVER  = 4   //  Keeps the instances' logs, and copies them to S3 (norc-log-archiver)
 } norc_daemon_kind_t;
 
 //  A task's kind.

@@ -316,6 +316,28 @@ static const norc_api_col_t s_cols_status_bridges [] = {
     { "claimed", NORC_API_INT, NULL, false, "Schedules a scheduler holds" },
     { NULL, NORC_API_STR, NULL, false, NULL }
 };
+static const norc_api_arg_t s_args_status_archivers [] = {
+    { "since", NORC_API_STR, false, false, INT64_C (0), INT64_C (0), "10m (the default), 30m, 1h, 3h, 12h, 1d, 7d or all" },
+    { NULL, NORC_API_STR, false, false, 0, 0, NULL }
+};
+static const norc_api_col_t s_cols_status_archivers [] = {
+    { "id", NORC_API_ID, NULL, false, "The daemon" },
+    { "kind", NORC_API_ENUM, &norc_enum_daemon_kind, false, "scheduler, executor, bridge or archiver" },
+    { "host", NORC_API_STR, NULL, false, "Its host" },
+    { "pid", NORC_API_INT, NULL, false, "Its process id" },
+    { "status", NORC_API_STATUS, NULL, false, "Its status" },
+    { "queue", NORC_API_STR, NULL, false, "An executor's queue or group" },
+    { "concurrency", NORC_API_INT, NULL, false, "An executor's slots" },
+    { "heartbeat", NORC_API_TIME, NULL, false, "Its last heartbeat" },
+    { "started", NORC_API_TIME, NULL, false, "When it started" },
+    { "ended", NORC_API_TIME, NULL, false, "When it ended" },
+    { "alive", NORC_API_BOOL, NULL, false, "Heard from within the failure threshold" },
+    { "running", NORC_API_INT, NULL, false, "Instances it runs" },
+    { "succeeded", NORC_API_INT, NULL, false, "Instances it ended well within the window" },
+    { "failed", NORC_API_INT, NULL, false, "Instances it ended failed within the window" },
+    { "claimed", NORC_API_INT, NULL, false, "Schedules a scheduler holds" },
+    { NULL, NORC_API_STR, NULL, false, NULL }
+};
 static const norc_api_arg_t s_args_status_queues [] = {
     { NULL, NORC_API_STR, false, false, 0, 0, NULL }
 };
@@ -454,7 +476,7 @@ static const norc_api_col_t s_cols_daemon_show [] = {
     { NULL, NORC_API_STR, NULL, false, NULL }
 };
 static const norc_api_arg_t s_args_daemon_register [] = {
-    { "kind", NORC_API_STR, false, false, INT64_C (0), INT64_C (0), "\"scheduler\", \"executor\" or \"bridge\"" },
+    { "kind", NORC_API_STR, false, false, INT64_C (0), INT64_C (0), "\"scheduler\", \"executor\", \"bridge\" or \"archiver\"" },
     { "host", NORC_API_STR, false, false, INT64_C (0), INT64_C (0), "Its host" },
     { "pid", NORC_API_INT, false, false, INT64_C (0), INT64_C (2147483647), "Its process id" },
     { "queue", NORC_API_STR, false, false, INT64_C (0), INT64_C (0), "An executor's queue or group" },
@@ -808,6 +830,9 @@ static const norc_api_op_t s_ops [] = {
     { "status.bridges", NORC_ROLE_VIEWER, false,
       "Live SQS bridges (norc-sqs-bridge, docs/sqs.md), and those ended within the window. A bridge's running instances are those it holds to send or has sent and not seen claimed.",
       s_args_status_bridges, s_cols_status_bridges, "GET", "/bridges", true, false, false },
+    { "status.archivers", NORC_ROLE_VIEWER, false,
+      "Live log-archivers, and those ended within the window. An archiver's backlog (its running column) is the logs it owes S3: written or being written, not yet archived and recorded (0 without archiver.s3_bucket).",
+      s_args_status_archivers, s_cols_status_archivers, "GET", "/archivers", true, false, false },
     { "status.queues", NORC_ROLE_VIEWER, false,
       "Queues with their waiting instances and executors.",
       s_args_status_queues, s_cols_status_queues, NULL, NULL, false, false, false },
@@ -835,7 +860,7 @@ static const norc_api_op_t s_ops [] = {
     { "daemon.show", NORC_ROLE_VIEWER, false,
       "One daemon.",
       s_args_daemon_show, s_cols_daemon_show, "GET", "/daemons/{id}", false, false, false },
-    { "daemon.register", NORC_ROLE_SCHEDULER | NORC_ROLE_EXECUTOR | NORC_ROLE_BRIDGE, true,
+    { "daemon.register", NORC_ROLE_SCHEDULER | NORC_ROLE_EXECUTOR | NORC_ROLE_BRIDGE | NORC_ROLE_ARCHIVER, true,
       "A daemon starts: its id.",
       s_args_daemon_register, s_cols_daemon_register, NULL, NULL, false, false, false },
     { "sqs.claim", NORC_ROLE_BRIDGE, false,

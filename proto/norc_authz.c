@@ -37,11 +37,11 @@ norc_authz_msg (int msg_id)
         case NORC_MSG_INSTANCE_STARTED:
         case NORC_MSG_INSTANCE_ENDED:
             return NORC_ROLE_SCHEDULER | NORC_ROLE_EXECUTOR;
-        //  every daemon reports on itself (a bridge too)
+        //  every daemon reports on itself (a bridge and a log-archiver too)
         case NORC_MSG_DAEMON_STATUS:
         case NORC_MSG_HEARTBEAT:
         case NORC_MSG_CONTROL_REPLY:
-            return NORC_ROLE_SCHEDULER | NORC_ROLE_EXECUTOR | NORC_ROLE_BRIDGE;
+            return NORC_ROLE_SCHEDULER | NORC_ROLE_EXECUTOR | NORC_ROLE_BRIDGE | NORC_ROLE_ARCHIVER;
         //  a refusal for the audit, from the one server without it
         case NORC_MSG_REFUSAL:
             return NORC_ROLE_ARCHIVER;

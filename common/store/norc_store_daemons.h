@@ -23,7 +23,9 @@ void norc_daemon_clear (norc_daemon_t *self);
 
 //  Daemons. register fills id; status RUNNING, started and heartbeat now.
 int norc_store_daemon_register (norc_db_t *db, norc_daemon_t *daemon);
-int norc_store_daemon_heartbeat (norc_db_t *db, uint64_t id, int status, norc_us_t at);
+//  reported: what the daemon said it holds (an archiver's backlog; the
+//  record counts the others' from their instances)
+int norc_store_daemon_heartbeat (norc_db_t *db, uint64_t id, int status, int reported, norc_us_t at);
 //  Set a status (ended_at too when final) with an optional reason.
 int norc_store_daemon_status (norc_db_t *db, uint64_t id, int status, const char *reason);
 int norc_store_daemon_get (norc_db_t *db, uint64_t id, norc_daemon_t *daemon);

@@ -16,7 +16,7 @@ norc_daemon_clear (norc_daemon_t *self)
 typedef struct {
     norc_daemon_t *daemon;
     uint64_t id;
-    int status, kind;
+    int status, kind, reported;
     norc_us_t time, since;
     const char *text;
     norc_rows_t *rows;
@@ -58,7 +58,7 @@ norc_store_daemon_register (norc_db_t *db, norc_daemon_t *daemon)
 
 //  A heartbeat never revives a daemon already declared dead or ended
 static const char *s_sql_daemon_heartbeat =
-    "UPDATE daemons SET heartbeat = ?, status = ? WHERE id = ? AND status < 7";
+    "UPDATE daemons SET heartbeat = ?, status = ?, reported = ? WHERE id = ? AND status < 7";
 
 static int
 s_daemon_heartbeat (norc_db_t *db, void *arg)
@@ -67,7 +67,8 @@ s_daemon_heartbeat (norc_db_t *db, void *arg)
     norc_stmt_t *st = norc_db_stmt (db, s_sql_daemon_heartbeat);
     norc_stmt_bind_time (st, 0, a->time ? a->time : norc_now_us ());
     norc_stmt_bind_i64 (st, 1, a->status);
-    norc_stmt_bind_u64 (st, 2, a->id);
+    norc_stmt_bind_i64 (st, 2, a->reported);
+    norc_stmt_bind_u64 (st, 3, a->id);
     int rc = norc_stmt_exec (st);
     if (rc || norc_stmt_affected (st) == 1)
         return rc;
@@ -80,9 +81,9 @@ s_daemon_heartbeat (norc_db_t *db, void *arg)
 }
 
 int
-norc_store_daemon_heartbeat (norc_db_t *db, uint64_t id, int status, norc_us_t at)
+norc_store_daemon_heartbeat (norc_db_t *db, uint64_t id, int status, int reported, norc_us_t at)
 {
-    s_daemon_args_t a = { .id = id, .status = status, .time = at };
+    s_daemon_args_t a = { .id = id, .status = status, .reported = reported, .time = at };
     return norc_db_txn (db, s_daemon_heartbeat, &a);
 }
 
@@ -159,11 +160,13 @@ norc_store_daemon_get (norc_db_t *db, uint64_t id, norc_daemon_t *daemon)
 }
 
 static const char *s_sql_daemon_list =
-    "SELECT d.id, CASE d.kind WHEN 1 THEN 'scheduler' WHEN 3 THEN 'bridge' ELSE 'executor' END AS kind, d.host, d.pid, "
+    "SELECT d.id, CASE d.kind WHEN 1 THEN 'scheduler' WHEN 3 THEN 'bridge' WHEN 4 THEN 'archiver' "
+    "  ELSE 'executor' END AS kind, d.host, d.pid, "
     "  d.status, COALESCE(q.name, '') AS queue, d.concurrency, d.heartbeat, d.started_at AS started, "
     "  d.ended_at AS ended, (d.status < 7 AND d.heartbeat > ?) AS alive, "
-    "  (SELECT COUNT(*) FROM instances i WHERE i.executor_id = d.id AND i.ended_at IS NULL "
-    "     AND i.status = 2) AS running, "
+    //  An archiver's: its backlog, as it last reported it
+    "  IF(d.kind = 4, d.reported, (SELECT COUNT(*) FROM instances i WHERE i.executor_id = d.id "
+    "     AND i.ended_at IS NULL AND i.status = 2)) AS running, "
     "  COALESCE(c.succeeded, 0) AS succeeded, COALESCE(c.failed, 0) AS failed, "
     "  (SELECT COUNT(*) FROM schedules s WHERE s.lease_owner = d.id AND s.deleted_at IS NULL) AS claimed "
     "FROM daemons d LEFT JOIN queues q ON q.id = d.queue_id "

@@ -28,6 +28,7 @@
 //  audit: the archiver holds no database credentials.
 #include "archiver.h"
 #include "archiver_s3.h"
+#include "archiver_link.h"
 #include "norc_log.h"
 #include "norc_authz.h"
 #include "norc_service.h"
@@ -86,6 +87,7 @@ struct _archiver_t {
     uint64_t removed_through;   //  highest instance id whose log the limit removed
     norc_us_t over_said;        //  monotonic: when "still over the limit" was last logged
     archiver_s3_t *s3;          //  copies to S3 (archiver.s3_bucket), or NULL
+    archiver_link_t *link;      //  its place in the record (status, heartbeat, backlog)
 };
 
 static void
@@ -145,6 +147,7 @@ archiver_destroy (archiver_t **self_p)
 {
     if (self_p && *self_p) {
         archiver_t *self = *self_p;
+        archiver_link_destroy (&self->link);
         archiver_s3_destroy (&self->s3);
         zlistx_destroy (&self->closed);
         zlistx_destroy (&self->parked);
@@ -745,7 +748,9 @@ archiver_start (archiver_t *self)
     }
     norc_service_on_signal (self->loop, s_on_signal, self);
     norc_service_upkeep (self->loop, self->config);
-    return NORC_OK;
+    //  Its sockets are bound: executors' logs wait in them meanwhile
+    self->link = archiver_link_new (self->config, self->loop, self->s3);
+    return self->link ? NORC_OK : NORC_ERROR;
 }
 
 void
@@ -754,6 +759,7 @@ archiver_run (archiver_t *self)
     zloop_start (self->loop);
     s_sync_closed (self);
     s_answer_parked (self, 0, true);
+    archiver_link_destroy (&self->link);    //  ENDED, once what it holds is synced
     norc_log_info ("stopped: %llu chunks, %llu bytes written", (unsigned long long) self->chunks,
                    (unsigned long long) self->bytes);
 }

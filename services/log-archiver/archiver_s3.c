@@ -22,6 +22,12 @@ struct _archiver_s3_t {
     int64_t retention_s;
 };
 
+int
+archiver_s3_backlog (archiver_s3_t *self)
+{
+    return atomic_load_explicit (&self->workers [0]->backlog, memory_order_relaxed);
+}
+
 char *
 archiver_s3_key (const char *prefix, uint64_t instance_id)
 {

@@ -61,6 +61,9 @@ norc_msg_t *archiver_s3_answer (archiver_s3_t *self);
 //  ago; the bytes removed are returned (the caller's count of what it holds)
 uint64_t archiver_s3_expire (archiver_s3_t *self);
 
+//  Logs owed to S3, as the uploader last counted them
+int archiver_s3_backlog (archiver_s3_t *self);
+
 //  The object key of an instance's log (caller frees)
 char *archiver_s3_key (const char *prefix, uint64_t instance_id);
 

@@ -5,6 +5,7 @@
 #define ARCHIVER_S3_INTERNAL_H_INCLUDED
 #include "archiver_s3.h"
 #include "norc_http.h"
+#include <stdatomic.h>
 
 //  What one thread (uploader or reader) works with
 typedef struct {
@@ -22,6 +23,7 @@ typedef struct {
     //  The uploader's logs
     zhashx_t *logs;             //  id -> a log owed (archiver_s3_upload.c)
     zlistx_t *ready;            //  logs with work to do, in order
+    atomic_int backlog;         //  the uploader's: logs owed (read by the loop for its heartbeat)
 } archiver_s3_worker_t;
 
 //  "/BUCKET/KEY" of an instance's log (caller frees)

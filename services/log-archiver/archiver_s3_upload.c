@@ -747,6 +747,7 @@ archiver_s3_uploader (zsock_t *pipe, void *arg)
             log = (s_log_t *) zlistx_next (w->ready);
         }
         norc_metrics_set ("norc_archiver_s3_backlog", "", (double) zhashx_size (w->logs));
+        atomic_store_explicit (&w->backlog, (int) zhashx_size (w->logs), memory_order_relaxed);
         if (!log) {
             if (!next || next > sweep)
                 next = sweep;

@@ -79,8 +79,8 @@ ctl_api_status (norc_config_t *config, const ctl_command_t *cmd, int argc, char 
     }
     static const struct { const char *name, *op, *title; } sections [] = {
         { "executors", "status.executors", "Executors" }, { "schedulers", "status.schedulers", "Schedulers" },
-        { "bridges", "status.bridges", "Bridges" },       { "queues", "status.queues", "Queues" },
-        { "instances", "status.instances", "Instances" },
+        { "bridges", "status.bridges", "Bridges" },       { "archivers", "status.archivers", "Log-archivers" },
+        { "queues", "status.queues", "Queues" },          { "instances", "status.instances", "Instances" },
     };
     const size_t count = sizeof sections / sizeof sections [0];
     for (int i = 0; i < npos; i++) {
@@ -88,8 +88,8 @@ ctl_api_status (norc_config_t *config, const ctl_command_t *cmd, int argc, char 
         for (size_t s = 0; s < count; s++)
             known |= strcmp (pos [i], sections [s].name) == 0;
         if (!known) {
-            fprintf (stderr, "norcctl: unknown status section \"%s\" (executors, schedulers, bridges, queues, "
-                     "instances)\n", pos [i]);
+            fprintf (stderr, "norcctl: unknown status section \"%s\" (executors, schedulers, bridges, archivers, "
+                     "queues, instances)\n", pos [i]);
             norc_strmap_clear (&args);
             return CTL_USAGE;
         }
@@ -130,8 +130,9 @@ ctl_api_status (norc_config_t *config, const ctl_command_t *cmd, int argc, char 
         norc_strmap_clear (&taken);
         if (rc != CTL_OK)
             break;
-        //  Bridges are listed when asked for, or when there are some
-        if (npos == 0 && strcmp (sections [s].name, "bridges") == 0 && reply->api_reply.rows.count == 0) {
+        //  Bridges and archivers are listed when asked for, or when there are some
+        if (npos == 0 && (strcmp (sections [s].name, "bridges") == 0 || strcmp (sections [s].name, "archivers") == 0)
+        &&  reply->api_reply.rows.count == 0) {
             norc_msg_destroy (&reply);
             continue;
         }
@@ -161,7 +162,7 @@ ctl_api_control (norc_config_t *config, const ctl_command_t *cmd, int argc, char
     NORC_UNUSED (cmd);
     if (argc < 1) {
         fprintf (stderr, "norcctl: control stop|kill|pause|resume|reload|handle "
-                         "(executor ID | scheduler ID | --host HOST) [--wait [--timeout S]]\n");
+                         "(executor|scheduler|bridge|archiver ID | --host HOST) [--wait [--timeout S]]\n");
         return CTL_USAGE;
     }
     int request = norc_request_code (argv [0]);
@@ -175,7 +176,10 @@ ctl_api_control (norc_config_t *config, const ctl_command_t *cmd, int argc, char
     long timeout_s = 30;
     const char *kind = NULL;
     for (int i = 1; i < argc; i++) {
+        //  The kind names the id for the reader; the id alone says which daemon
         if ((strcmp (argv [i], "executor") == 0 || strcmp (argv [i], "scheduler") == 0
+          || strcmp (argv [i], "bridge") == 0 || strcmp (argv [i], "archiver") == 0
+          || strcmp (argv [i], "daemon") == 0
           || strcmp (argv [i], "e") == 0 || strcmp (argv [i], "s") == 0) && i + 1 < argc) {
             kind = argv [i];
             norc_strmap_set (&args, "daemon", argv [++i]);

@@ -225,11 +225,12 @@ agg_op_daemon_register (agg_api_t *self, const norc_strmap_t *args, norc_api_rep
     bool curve = self->who.kind != NORC_PRINCIPAL_ANONYMOUS;
     if (!kind)
         kind = curve && (self->who.roles & NORC_ROLE_SCHEDULER) ? "scheduler"
-             : curve && (self->who.roles & NORC_ROLE_BRIDGE) ? "bridge" : "executor";
+             : curve && (self->who.roles & NORC_ROLE_BRIDGE) ? "bridge"
+             : curve && (self->who.roles & NORC_ROLE_ARCHIVER) ? "archiver" : "executor";
     norc_daemon_t daemon = { 0 };
     daemon.kind = norc_enum_code (&norc_enum_daemon_kind, kind);
     if (daemon.kind < 0) {
-        agg_reply_error (reply, NORC_ERROR, "bad daemon kind \"%s\": scheduler, executor or bridge", kind);
+        agg_reply_error (reply, NORC_ERROR, "bad daemon kind \"%s\": scheduler, executor, bridge or archiver", kind);
         return;
     }
     if (curve && !(self->who.roles & norc_roles_of_service (kind))) {
@@ -240,7 +241,7 @@ agg_op_daemon_register (agg_api_t *self, const norc_strmap_t *args, norc_api_rep
     daemon.pid = (int) pid;
     daemon.concurrency = (int) concurrency;
     const char *queue_name = agg_arg (args, "queue");
-    if (daemon.kind != NORC_DAEMON_SCHEDULER) {
+    if (daemon.kind == NORC_DAEMON_EXECUTOR || daemon.kind == NORC_DAEMON_BRIDGE) {
         norc_queue_t queue = { 0 };
         int rc = queue_name ? norc_store_queue_get (self->db, queue_name, &queue) : NORC_NOTFOUND;
         if (rc == NORC_NOTFOUND) {
@@ -275,6 +276,9 @@ s_refusal (const norc_daemon_t *d, int request)
     bool scheduler = d->kind == NORC_DAEMON_SCHEDULER;
     if (NORC_STATUS_IS_FINAL (d->status))
         return "it has already ended";
+    //  (a log-archiver that paused would hold up every executor's logs)
+    if (d->kind == NORC_DAEMON_ARCHIVER && request != NORC_REQ_STOP && request != NORC_REQ_KILL)
+        return "a log-archiver takes STOP and KILL only";
     if (request == NORC_REQ_RELOAD && !scheduler)
         return "RELOAD is for schedulers only";
     if (request == NORC_REQ_RESUME && d->status != NORC_ST_PAUSED
@@ -530,7 +534,8 @@ agg_api_handle (agg_api_t *self, norc_api_request_t *request, norc_api_reply_t *
     }
     int kind = !request->op ? 0 : strcmp (request->op, "status.executors") == 0 ? NORC_DAEMON_EXECUTOR
              : strcmp (request->op, "status.schedulers") == 0 ? NORC_DAEMON_SCHEDULER
-             : strcmp (request->op, "status.bridges") == 0 ? NORC_DAEMON_BRIDGE : 0;
+             : strcmp (request->op, "status.bridges") == 0 ? NORC_DAEMON_BRIDGE
+             : strcmp (request->op, "status.archivers") == 0 ? NORC_DAEMON_ARCHIVER : 0;
     if (down_ms && self->daemons && kind) {
         self->daemons (self->owner, kind, &reply->rows);
         char *text = norc_asprintf ("the database is unavailable (for %lld s): the daemons heard from lately, "

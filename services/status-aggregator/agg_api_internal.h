@@ -66,7 +66,8 @@ agg_op_fn agg_op_schedule_add, agg_op_schedule_list, agg_op_schedule_show, agg_o
 agg_op_fn agg_op_schedule_pause_op, agg_op_schedule_resume_op, agg_op_schedule_history, agg_op_cron_next;
 
 //  Runs and instances (agg_api_runs.c)
-agg_op_fn agg_op_run, agg_op_status_executors, agg_op_status_schedulers, agg_op_status_bridges, agg_op_status_instances;
+agg_op_fn agg_op_run, agg_op_status_executors, agg_op_status_schedulers, agg_op_status_bridges, agg_op_status_archivers,
+    agg_op_status_instances;
 agg_op_fn agg_op_instance_show, agg_op_instance_log, agg_op_instance_kill, agg_op_instance_handle_op, agg_op_instance_rerun,
           agg_op_instance_archived;
 

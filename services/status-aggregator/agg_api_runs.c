@@ -92,6 +92,12 @@ agg_op_status_bridges (agg_api_t *self, const norc_strmap_t *args, norc_api_repl
 }
 
 void
+agg_op_status_archivers (agg_api_t *self, const norc_strmap_t *args, norc_api_reply_t *reply)
+{
+    s_status (self, args, reply, NORC_DAEMON_ARCHIVER);
+}
+
+void
 agg_op_status_instances (agg_api_t *self, const norc_strmap_t *args, norc_api_reply_t *reply)
 {
     norc_us_t since = s_since (args, "all");

@@ -212,7 +212,7 @@ agg_live_on_heartbeat_write (zloop_t *loop, int timer_id, void *arg)
          beat = (s_beat_t *) zhashx_next (self->beats)) {
         if (!beat->dirty)
             continue;
-        int rc = norc_store_daemon_heartbeat (self->db, beat->daemon_id, beat->status, beat->at);
+        int rc = norc_store_daemon_heartbeat (self->db, beat->daemon_id, beat->status, beat->running, beat->at);
         if (rc == NORC_CONFLICT) {
             //  Recorded dead, and yet it talks (it was frozen past the
             //  threshold): it must register again before it gets any work
@@ -306,8 +306,8 @@ agg_live_on_sweep (zloop_t *loop, int timer_id, void *arg)
         norc_msg_t *event = agg_event (NULL, 0, NORC_ST_ERROR);
         event->event.daemon_id = d->id;
         event->event.time_us = norc_now_us ();
-        event->event.detail = is_executor
-            ? norc_asprintf ("no heartbeat; %zu instances ended as ERROR, %zu waiting again",
+        event->event.detail = d->kind == NORC_DAEMON_ARCHIVER ? norc_strdup ("no heartbeat")
+            : is_executor ? norc_asprintf ("no heartbeat; %zu instances ended as ERROR, %zu waiting again",
                              d->ended_count, d->requeued_count)
             : norc_asprintf ("no heartbeat; %d schedules released", d->leases_released);
         char topic [32];

@@ -470,6 +470,7 @@ s_on_event (aggregator_t *self, norc_msg_t *msg)
                 event->event.detail = m->reason ? norc_strdup (m->reason) : NULL;
                 s_publish_later (self, event, m->kind && strcmp (m->kind, "scheduler") == 0 ? "scheduler.status"
                                             : m->kind && strcmp (m->kind, "bridge") == 0 ? "bridge.status"
+                                            : m->kind && strcmp (m->kind, "archiver") == 0 ? "archiver.status"
                                             : "executor.status");
             }
             break;
@@ -658,15 +659,18 @@ s_on_metrics (zloop_t *loop, int timer_id, void *arg)
             norc_metrics_set ("norc_queue_oldest_age_seconds", labels, oldest ? strtod (oldest, NULL) / 1e6 : 0);
         }
     norc_rows_clear (&rows);
-    int up [3] = { 0, 0, 0 };
+    //  By kind (NORC_DAEMON_*, 1 to 4); bridges and archivers once there are some
+    int up [5] = { 0 };
     for (s_beat_t *beat = (s_beat_t *) zhashx_first (self->beats); beat;
          beat = (s_beat_t *) zhashx_next (self->beats))
-        if (beat->at >= alive_after)
-            up [beat->kind == NORC_DAEMON_SCHEDULER ? 0 : beat->kind == NORC_DAEMON_BRIDGE ? 2 : 1]++;
-    norc_metrics_set ("norc_daemons_up", "kind=\"scheduler\"", up [0]);
-    norc_metrics_set ("norc_daemons_up", "kind=\"executor\"", up [1]);
-    if (up [2])
-        norc_metrics_set ("norc_daemons_up", "kind=\"bridge\"", up [2]);
+        if (beat->at >= alive_after && beat->kind >= 1 && beat->kind <= 4)
+            up [beat->kind]++;
+    norc_metrics_set ("norc_daemons_up", "kind=\"scheduler\"", up [NORC_DAEMON_SCHEDULER]);
+    norc_metrics_set ("norc_daemons_up", "kind=\"executor\"", up [NORC_DAEMON_EXECUTOR]);
+    if (up [NORC_DAEMON_BRIDGE])
+        norc_metrics_set ("norc_daemons_up", "kind=\"bridge\"", up [NORC_DAEMON_BRIDGE]);
+    if (up [NORC_DAEMON_ARCHIVER])
+        norc_metrics_set ("norc_daemons_up", "kind=\"archiver\"", up [NORC_DAEMON_ARCHIVER]);
     return 0;
 }
 

@@ -8,6 +8,7 @@
 //  archiver is killed -9 mid-upload and started again: it goes on with the
 //  same upload (no upload left behind), and boto3 reads back an object
 //  whose SHA-256 is the log's.
+//  The archiver shows in norcctl status with the logs it owes S3.
 #include <criterion/criterion.h>
 #include "norc_test.h"
 #include "norc_moto.h"
@@ -239,4 +240,41 @@ Test (archiver_s3, an_upload_no_log_holds_is_aborted_and_others_are_left_alone)
     uploads = norc_moto_tool (s_moto, "uploads", "norc-logs", "site-b/", NULL);
     cr_expect_str_eq (uploads, "1 1", "another prefix's upload is left alone");
     free (uploads);
+}
+
+//  The log-archiver is a daemon of the record: norcctl status lists it,
+//  and its heartbeat says how many logs it owes S3. S3 stops answering
+//  (moto frozen): the logs stay owed and the backlog shows them; S3 back,
+//  they are archived and the backlog is 0 again.
+Test (archiver_s3, status_shows_the_archiver_and_the_logs_it_owes_s3)
+{
+    char *out, *err;
+    cr_assert_eq (norc_test_system_ctl (s_sys, &out, &err, "status", "archivers", (const char *) NULL), 0, "%s", err);
+    cr_expect_not_null (strstr (out, "Log-archivers"), "%s", out);
+    cr_expect_not_null (strstr (out, "Backlog"), "%s", out);
+    cr_expect_not_null (strstr (out, "RUNNING"), "alive: %s", out);
+    free (out);
+    free (err);
+    OK ("queue", "add", "Q");
+    OK ("task", "add", "Owed", "--command", "echo owed to S3");
+    const char *args [] = { "Q", "-c", "2", NULL };
+    norc_test_system_start (s_sys, "norc-executor", args);
+    kill (s_moto->pid, SIGSTOP);
+    OK ("run", "Owed", "--queue", "Q");
+    OK ("run", "Owed", "--queue", "Q");
+    norc_test_db_wait_count (s_db, "SELECT COUNT(*) FROM instances WHERE status = 7", 2, 30000);
+    norc_test_db_wait_count (s_db, "SELECT reported FROM daemons WHERE kind = 4 AND status = 2", 2, 30000);
+    cr_assert_eq (norc_test_system_ctl (s_sys, &out, &err, "status", "archivers", (const char *) NULL), 0, "%s", err);
+    cr_expect_not_null (strstr (out, " 2 "), "a backlog of 2: %s", out);
+    free (out);
+    free (err);
+    //  Also in the whole report, unasked
+    cr_assert_eq (norc_test_system_ctl (s_sys, &out, &err, "status", (const char *) NULL), 0, "%s", err);
+    cr_expect_not_null (strstr (out, "Log-archivers"), "%s", out);
+    free (out);
+    free (err);
+    kill (s_moto->pid, SIGCONT);
+    norc_test_db_wait_count (s_db, "SELECT COUNT(*) FROM log_archives", 2, 60000);
+    norc_test_db_wait_count (s_db, "SELECT COUNT(*) FROM daemons WHERE kind = 4 AND status = 2 AND reported = 0",
+                             1, 10000);
 }

@@ -151,9 +151,9 @@ s_demo (bool curve)
     free (out);
     free (err);
     norc_db_t *db = norc_test_db_open (url);
-    cr_expect_eq (norc_test_db_int (db, "SELECT COUNT(*) FROM daemons"), 2);
-    cr_expect_eq (norc_test_db_int (db, "SELECT COUNT(*) FROM daemons WHERE status = 8"), 2,
-                  "the executor and the scheduler ended as ENDED, not ERROR");
+    cr_expect_eq (norc_test_db_int (db, "SELECT COUNT(*) FROM daemons"), 3);
+    cr_expect_eq (norc_test_db_int (db, "SELECT COUNT(*) FROM daemons WHERE status = 8"), 3,
+                  "the executor, the scheduler and the log-archiver ended as ENDED, not ERROR");
     cr_expect_eq (norc_test_db_int (db, "SELECT COUNT(*) FROM instances WHERE status = 7"), 3);
     if (curve) {
         cr_expect_eq (norc_test_db_int (db, "SELECT COUNT(*) FROM principal WHERE state = 2 AND name IN "

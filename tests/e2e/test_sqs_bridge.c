@@ -247,7 +247,8 @@ Test (sqs_bridge, a_slow_claim_keeps_its_message_invisible_and_runs_once)
     s_bridge (true, NULL);
     s_bridge (false, NULL);
     s_remote_executor ();
-    norc_test_wait_count (s_sys, NORC_TEST_DAEMONS, NORC_ST_RUNNING, 4, 10000);
+    //  the scheduler, the log-archiver, two bridges and the remote executor
+    norc_test_wait_count (s_sys, NORC_TEST_DAEMONS, NORC_ST_RUNNING, 5, 10000);
     OK ("schedule", "add", "Mark", "--queue", "Far", "--period", "60", "--reps", "1", "--start", "+2");
     pid_t aggregator = norc_test_system_pid (s_sys, "norc-aggregator");
     kill (aggregator, SIGSTOP);

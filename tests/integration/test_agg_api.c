@@ -287,6 +287,7 @@ Test (agg_api, every_operation_answers_with_the_columns_the_schema_declares)
     ASK ("status.executors", "since", "all"); norc_msg_destroy (&reply);
     ASK ("status.schedulers", "since", "all"); norc_msg_destroy (&reply);
     ASK ("status.bridges", "since", "all"); norc_msg_destroy (&reply);
+    ASK ("status.archivers", "since", "all"); norc_msg_destroy (&reply);
     ASK ("control", "request", "pause", "daemon", daemon); norc_msg_destroy (&reply);
     //  Keys: one added, one that knocked and is accepted, one rejected
     char pub [41], secret [41], fp [41];

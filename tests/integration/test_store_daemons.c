@@ -14,7 +14,7 @@ Test (store_daemons, daemons_heartbeat_die_and_get_handled)
     cr_assert_eq (norc_store_daemon_register (s_db, &exec), NORC_OK);
     cr_expect_eq (exec.status, NORC_ST_RUNNING);
     norc_us_t now = norc_now_us ();
-    cr_assert_eq (norc_store_daemon_heartbeat (s_db, sched.id, NORC_ST_PAUSED, now), NORC_OK);
+    cr_assert_eq (norc_store_daemon_heartbeat (s_db, sched.id, NORC_ST_PAUSED, 0, now), NORC_OK);
     norc_daemon_t got = { 0 };
     cr_assert_eq (norc_store_daemon_get (s_db, exec.id, &got), NORC_OK);
     cr_expect_str_eq (got.host, "h2");
@@ -55,7 +55,7 @@ Test (store_daemons, daemons_heartbeat_die_and_get_handled)
     cr_expect_str_eq (got.reason, "heartbeat lost");
     cr_expect_neq (got.ended, 0);
     //  A late heartbeat does not revive it
-    cr_expect_eq (norc_store_daemon_heartbeat (s_db, exec.id, NORC_ST_RUNNING, now), NORC_CONFLICT);
+    cr_expect_eq (norc_store_daemon_heartbeat (s_db, exec.id, NORC_ST_RUNNING, 0, now), NORC_CONFLICT);
     norc_instance_t inst = { 0 };
     cr_assert_eq (norc_store_instance_get (s_db, id, &inst), NORC_OK);
     cr_expect_eq (inst.status, NORC_ST_ERROR);
