@@ -70,7 +70,7 @@ struct _scheduler_t {
     zsock_t *notify;            //  SUB to the aggregator's stream
     zsock_t *dispatch;          //  ROUTER for executors, while dispatching
     zloop_t *loop;
-    int fire_timer;             //  zloop timer id, -1 when none
+    int fire_fd;                //  timerfd (CLOCK_REALTIME, absolute): the head of the heap is due, -1 before start
     int claim_timer;            //  zloop timer id of the next claim when the last took a full batch, -1 when none
     norc_us_t changes_since;    //  wall clock: changes to held schedules seen up to here (less a margin)
     sched_heap_t *heap;
@@ -107,8 +107,10 @@ char *sched_key (uint64_t id, char *buf, size_t size);
 
 void sched_ticks_destroy (void **item);
 
-//  Arm the one timer for the head of the heap (wall-clock distance, slept
-//  on the loop's monotonic clock; recomputed after every fire).
+//  The one tick timer (a timerfd on the loop, on the wall clock), made at
+//  start, and set to the head of the heap (after every fire, and whenever
+//  the head may have changed)
+int  sched_ticks_start (scheduler_t *self);
 void sched_ticks_arm (scheduler_t *self);
 
 //  Renew, claim, and load what is held.

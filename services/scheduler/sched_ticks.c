@@ -4,6 +4,9 @@
 //  transaction fenced by each schedule's lease epoch. See sched_internal.h.
 #include "sched_internal.h"
 #include "norc_metrics.h"
+#include <errno.h>
+#include <sys/timerfd.h>
+#include <unistd.h>
 
 //  One planned tick of the current fire round, with its schedule.
 typedef struct {
@@ -313,11 +316,12 @@ s_apply_round (scheduler_t *self, sched_planned_t *round, size_t count, norc_us_
 }
 
 static int
-s_on_fire (zloop_t *loop, int timer_id, void *arg)
+s_on_fire (zloop_t *loop, zmq_pollitem_t *item, void *arg)
 {
-    NORC_UNUSED (timer_id);
     scheduler_t *self = (scheduler_t *) arg;
-    self->fire_timer = -1;
+    uint64_t expirations;
+    if (read (item->fd, &expirations, sizeof expirations) < 0 && errno != EAGAIN)
+        norc_log_warn ("timerfd");
     //  Credits that came during the last round first (and the waiting work
     //  they take, oldest first): the new ticks are then written assigned
     //  to the slots still free
@@ -352,23 +356,40 @@ s_on_fire (zloop_t *loop, int timer_id, void *arg)
     return 0;
 }
 
-//  Arm the one timer for the head of the heap (wall-clock distance, slept
-//  on the loop's monotonic clock; recomputed after every fire).
+//  The one timer: a timerfd on the wall clock, set to the head of the heap
+//  as an absolute time, so that the loop wakes at the nominal microsecond
+//  (a zloop timer counts whole milliseconds, rounded up, on top of the
+//  poll's own) and a clock step moves the wake-up with the clock.
+int
+sched_ticks_start (scheduler_t *self)
+{
+    self->fire_fd = timerfd_create (CLOCK_REALTIME, TFD_NONBLOCK | TFD_CLOEXEC);
+    if (self->fire_fd < 0) {
+        norc_log_warn ("timerfd_create");
+        return NORC_ERROR;
+    }
+    zmq_pollitem_t item = { NULL, self->fire_fd, ZMQ_POLLIN, 0 };
+    return zloop_poller (self->loop, &item, s_on_fire, self) == 0 ? NORC_OK : NORC_ERROR;
+}
+
+//  Set the timer to the head of the heap (recomputed after every fire)
 void
 sched_ticks_arm (scheduler_t *self)
 {
-    if (self->fire_timer >= 0) {
-        zloop_timer_end (self->loop, self->fire_timer);
-        self->fire_timer = -1;
-    }
+    if (self->fire_fd < 0)
+        return;
     sched_heap_node_t *top = sched_heap_top (self->heap);
     //  Paused: nothing fires; the ticks due meanwhile are handled at resume
-    //  by each schedule's catch-up policy
-    if (!top || self->status == NORC_ST_PAUSED)
-        return;
-    norc_us_t delay = top->key - norc_now_us ();
-    size_t ms = delay <= 0 ? 0 : (size_t) ((delay + 999) / 1000);
-    self->fire_timer = zloop_timer (self->loop, ms, 1, s_on_fire, self);
+    //  by each schedule's catch-up policy. (A zero time disarms; a time
+    //  passed fires at once.)
+    struct itimerspec at = { { 0, 0 }, { 0, 0 } };
+    if (top && self->status != NORC_ST_PAUSED) {
+        norc_us_t key = top->key > 0 ? top->key : 1;
+        at.it_value.tv_sec = (time_t) (key / NORC_US_PER_SEC);
+        at.it_value.tv_nsec = (long) (key % NORC_US_PER_SEC) * 1000;
+    }
+    if (timerfd_settime (self->fire_fd, TFD_TIMER_ABSTIME, &at, NULL) != 0)
+        norc_log_warn ("timerfd_settime");
 }
 
 //  How many schedules one claim takes: the loop turns between claims, so

@@ -41,7 +41,7 @@ scheduler_new (norc_config_t *config)
 {
     scheduler_t *self = (scheduler_t *) norc_calloc (1, sizeof (scheduler_t));
     self->config = config;
-    self->fire_timer = -1;
+    self->fire_fd = -1;
     self->claim_timer = -1;
     self->status = NORC_ST_RUNNING;
     self->lease_ms = norc_config_int (config, "scheduler.lease_ms");
@@ -86,6 +86,8 @@ scheduler_destroy (scheduler_t **self_p)
         zhashx_destroy (&self->schedules);
         sched_heap_destroy (&self->heap);
         zloop_destroy (&self->loop);
+        if (self->fire_fd >= 0)
+            close (self->fire_fd);
         norc_link_destroy (&self->link);
         zsock_destroy (&self->dispatch);
         zsock_destroy (&self->notify);
@@ -331,6 +333,8 @@ scheduler_start (scheduler_t *self)
     zloop_reader (self->loop, norc_link_socket (self->link), s_handle_events, self);
     zloop_reader (self->loop, self->notify, s_handle_notify, self);
     zloop_reader (self->loop, self->api, sched_jobs_handle_api, self);
+    if (sched_ticks_start (self) != NORC_OK)
+        return NORC_ERROR;
     zloop_timer (self->loop, (size_t) self->period_ms, 0, s_on_heartbeat, self);
     zloop_timer (self->loop, (size_t) (self->lease_ms / 3), 0, sched_ticks_on_lease, self);
     zloop_timer (self->loop, 10000, 0, s_on_resync, self);
