@@ -164,6 +164,7 @@ try:
     shot("status")
     views = [
         ("#/", "Schedulers", "status"),
+        ("#/", "Log-archivers", "status-archivers"),
         ("#/?since=all", "Executors", "status-all"),
         ("#/instances?since=all", "Bad", "instances"),
         ("#/instances?since=all&group=failed", "FAILURE", "instances-failed"),

@@ -164,9 +164,9 @@ function go(path, params) {
 
 async function viewStatus(params) {
   const since = params.get("since") || "10m";
-  const [schedulers, executors, bridges, queues] = await Promise.all([
+  const [schedulers, executors, bridges, archivers, queues] = await Promise.all([
     items("/schedulers?since=" + since), items("/executors?since=" + since), items("/bridges?since=" + since),
-    items("/queues")]);
+    items("/archivers?since=" + since), items("/queues")]);
   state.executors = new Map(executors.map((e) => [e.id, e]));
   const hosts = [...new Set(executors.filter((e) => e.status < 7).map((e) => e.host))];
   return [
@@ -200,6 +200,13 @@ async function viewStatus(params) {
         { title: "Held", num: true, cell: (r) => r.running },
         { title: "Heartbeat", cell: (r) => when(r.heartbeat) },
       ], bridges)) : null,
+      archivers.length ? card("Log-archivers", table([
+        { title: "Id", cell: (r) => link("#/daemon/" + r.id, r.id) },
+        { title: "Host", cell: (r) => r.host },
+        { title: "Status", cell: (r) => status(r, r.status < 7 && !r.alive) },
+        { title: "Owed to S3", num: true, cell: (r) => r.running },
+        { title: "Heartbeat", cell: (r) => when(r.heartbeat) },
+      ], archivers)) : null,
       card("Queues", table([
         { title: "Name", cell: (r) => link("#/instances?queue=" + encodeURIComponent(r.name), r.name) },
         { title: "Kind", cell: (r) => r.kind },
