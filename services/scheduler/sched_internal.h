@@ -119,7 +119,8 @@ void sched_ticks_lease (scheduler_t *self);
 int sched_ticks_on_lease (zloop_t *loop, int timer_id, void *arg);
 
 //  A schedule changed through norcctl: reload that one now (a new one is
-//  claimed alone: what the scheduler holds already is not read again)
+//  claimed alone: what the scheduler holds already is not read again).
+//  Id 0: a dead scheduler's schedules were released: claim them now.
 void sched_ticks_changed (scheduler_t *self, uint64_t id);
 
 //  Forget every schedule held (they are taken again from MySQL)

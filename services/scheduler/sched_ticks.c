@@ -497,6 +497,12 @@ sched_ticks_on_lease (zloop_t *loop, int timer_id, void *arg)
 void
 sched_ticks_changed (scheduler_t *self, uint64_t id)
 {
+    //  No schedule named: a dead scheduler's were released (its lease
+    //  ended): claim them now, not at the next lease renewal
+    if (id == 0) {
+        s_claim (self, norc_now_us ());
+        return;
+    }
     char key [32];
     sched_schedule_t *s = (sched_schedule_t *) zhashx_lookup (self->schedules, sched_key (id, key, sizeof key));
     norc_schedule_t row = { 0 };
