@@ -111,6 +111,10 @@ void agg_live_route (aggregator_t *self, uint64_t daemon_id, zframe_t *routing_i
 //  it shows it alive as well as a heartbeat does.
 void agg_live_heard (aggregator_t *self, zframe_t *routing_id);
 
+//  The stream topic of a daemon's status, "<kind>.status", in buf (an
+//  unknown kind, 0 or -1, is an executor's)
+const char *agg_status_topic (int kind, char *buf, size_t size);
+
 //  A heartbeat. Only daemons the record knows are kept and routed: one
 //  not seen before waits (at most PENDING_MAX of them) for one batched
 //  look-up at the next heartbeat write; one the record does not have is a

@@ -198,6 +198,16 @@ agg_live_daemons_heard (void *owner, int kind, norc_rows_t *rows)
     }
 }
 
+//  The stream topic of a daemon's status: "<kind>.status" (an unknown
+//  kind is an executor's, as a heartbeat without one is)
+const char *
+agg_status_topic (int kind, char *buf, size_t size)
+{
+    const char *name = kind > 0 ? norc_enum_name (&norc_enum_daemon_kind, kind) : NULL;
+    snprintf (buf, size, "%s.status", name ? name : "executor");
+    return buf;
+}
+
 //  --------------------------------------------------------------------------
 //  Timers: the heartbeat write and the sweep
 
@@ -311,8 +321,7 @@ agg_live_on_sweep (zloop_t *loop, int timer_id, void *arg)
                              d->ended_count, d->requeued_count)
             : norc_asprintf ("no heartbeat; %d schedules released", d->leases_released);
         char topic [32];
-        snprintf (topic, sizeof topic, "%s.status", kind);
-        agg_api_publish (self->stream, &event, topic);
+        agg_api_publish (self->stream, &event, agg_status_topic (d->kind, topic, sizeof topic));
         for (size_t j = 0; j < d->ended_count; j++) {
             event = agg_event (NULL, d->ended [j], NORC_ST_ERROR);
             event->event.daemon_id = d->id;

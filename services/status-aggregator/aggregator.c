@@ -468,10 +468,9 @@ s_on_event (aggregator_t *self, norc_msg_t *msg)
                 event = agg_event (NULL, 0, m->status);
                 event->event.daemon_id = m->daemon_id;
                 event->event.detail = m->reason ? norc_strdup (m->reason) : NULL;
-                s_publish_later (self, event, m->kind && strcmp (m->kind, "scheduler") == 0 ? "scheduler.status"
-                                            : m->kind && strcmp (m->kind, "bridge") == 0 ? "bridge.status"
-                                            : m->kind && strcmp (m->kind, "archiver") == 0 ? "archiver.status"
-                                            : "executor.status");
+                char topic [32];
+                int kind = m->kind ? norc_enum_code (&norc_enum_daemon_kind, m->kind) : -1;
+                s_publish_later (self, event, agg_status_topic (kind, topic, sizeof topic));
             }
             break;
         }
