@@ -412,7 +412,8 @@ s_failover_scheduler (double *threshold_ms)
     char *sql = norc_asprintf ("SELECT id FROM daemons WHERE pid = %d AND kind = 1", (int) victim);
     int64_t victim_id = bench_int (db, sql);
     free (sql);
-    sql = norc_asprintf ("SELECT GROUP_CONCAT(id) FROM schedules WHERE lease_owner = %lld", (long long) victim_id);
+    sql = norc_asprintf ("SELECT GROUP_CONCAT(s.id) FROM schedules s JOIN schedule_shards h ON h.shard = s.shard "
+                         "WHERE h.owner = %lld", (long long) victim_id);
     norc_stmt_t *st = norc_db_stmt (db, sql);
     char *held = NULL;
     if (norc_stmt_exec (st) == NORC_OK && norc_stmt_fetch (st) == NORC_OK && norc_stmt_str (st, 0))

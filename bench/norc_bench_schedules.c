@@ -3,8 +3,8 @@
 //  record, and ten schedules firing every second, before the scheduler
 //  starts. Measured in one run:
 //
-//  - how long until every schedule is claimed (the record) and armed (the
-//    scheduler's own count, from its log);
+//  - how long until every shard is claimed (the record) and every schedule
+//    armed (the scheduler's own count, from its log);
 //  - the scheduler's RSS then (and its peak), per schedule;
 //  - the record's writes a second once it holds them all (rows
 //    updated and inserted, commits), over WINDOW seconds: what holding
@@ -12,14 +12,15 @@
 //  - the lateness (nominal -> enqueued) of the every-second ticks due in
 //    that window, p50 / p99 / max;
 //  - the takeover: a second scheduler started, the first killed -9, how
-//    long until the second holds every schedule (against the failure
-//    threshold; scheduler.lease_ms is 10 s).
+//    long until the second has armed every schedule (its log; against the
+//    failure threshold; scheduler.lease_ms is 10 s).
 //
 //  usage: norc_bench_schedules SERVER-URL BIN-DIR [--schedules N] [--window S] [--keep]
 //  (bench/schedules.sh starts a private MariaDB and runs it)
 #include "bench_sys.h"
 #include "norc_log.h"
 #include "norc_mem.h"
+#include "norc_store.h"
 #include <signal.h>
 #include <sys/wait.h>
 #include <unistd.h>
@@ -31,11 +32,13 @@ s_cmp (const void *a, const void *b)
     return x < y ? -1 : x > y;
 }
 
-//  The last "holding N" the scheduler logged (-1: none yet)
+//  The last "holding N" a scheduler logged after offset (-1: none yet)
 static int64_t
-s_holding (const char *log)
+s_holding (const char *log, long offset)
 {
     FILE *file = fopen (log, "r");
+    if (file && offset > 0)
+        fseek (file, offset, SEEK_SET);
     char line [1024];
     int64_t holding = -1;
     while (file && fgets (line, sizeof line, file)) {
@@ -143,9 +146,10 @@ main (int argc, char *argv [])
     while ((claimed_s < 0 || armed_s < 0) && norc_mono_us () < give_up) {
         usleep (100000);
         double at = (double) (norc_mono_us () - t0) / NORC_US_PER_SEC;
-        if (claimed_s < 0 && bench_int (db, "SELECT COUNT(*) FROM schedules WHERE lease_owner IS NOT NULL") >= total)
+        if (claimed_s < 0 && bench_int (db, "SELECT COUNT(*) FROM schedule_shards WHERE owner IS NOT NULL")
+                             >= NORC_SCHEDULE_SHARDS)
             claimed_s = at;
-        if (armed_s < 0 && s_holding (log) >= total)
+        if (armed_s < 0 && s_holding (log, 0) >= total)
             armed_s = at;
     }
     int64_t rss = s_status_kb (scheduler, "VmRSS"), peak = s_status_kb (scheduler, "VmHWM");
@@ -184,18 +188,23 @@ main (int argc, char *argv [])
         free (q);
     }
     usleep (500000);
+    //  (both schedulers log to one file: what follows the kill is the second's)
     norc_us_t killed = norc_mono_us ();
     bench_sys_kill (&sys, scheduler);
-    char *held = norc_asprintf ("SELECT COUNT(*) FROM schedules WHERE lease_owner = %lld", (long long) second_id);
+    FILE *file = fopen (log, "r");
+    long offset = 0;
+    if (file && fseek (file, 0, SEEK_END) == 0)
+        offset = ftell (file);
+    if (file)
+        fclose (file);
     double takeover_s = -1;
     while (norc_mono_us () - killed < 600 * NORC_US_PER_SEC) {
-        if (bench_int (db, held) >= total) {
+        if (s_holding (log, offset) >= total) {
             takeover_s = (double) (norc_mono_us () - killed) / NORC_US_PER_SEC;
             break;
         }
         usleep (100000);
     }
-    free (held);
     const int64_t failure_ms = 5000;        //  heartbeat.failure_ms: the default, which the services run with
     printf ("| schedules | inserted in (s) | all claimed after (s) | all armed after (s) | scheduler RSS (MB) | "
             "peak (MB) | bytes per schedule | rows written a second, holding them | commits a second | "

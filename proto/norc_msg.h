@@ -127,7 +127,7 @@ typedef struct {
 typedef struct {
     uint64_t seq;             //  Sender's event sequence number
     uint64_t daemon_id;       //  daemons.id
-    char *kind;              //  "scheduler" or "executor"
+    char *kind;              //  "scheduler", "executor", "bridge" or "archiver"
     int32_t status;           //  New status code
     char *reason;            //  Why
 } norc_daemon_status_t;
@@ -152,11 +152,11 @@ typedef struct {
 //  HEARTBEAT: A daemon is alive. Sent every heartbeat period; a daemon silent for the failure threshold is marked dead.
 typedef struct {
     uint64_t daemon_id;       //  daemons.id
-    char *kind;              //  "scheduler" or "executor"
+    char *kind;              //  "scheduler", "executor", "bridge" or "archiver"
     char *host;              //  Host name
     int64_t pid;              //  Process id
     int32_t status;           //  Current status
-    int32_t running;          //  Instances running now
+    int32_t running;          //  Instances running now (a scheduler: the schedules it holds; 
     int32_t free;             //  Free slots
     int64_t sent_us;          //  Sender's clock
 } norc_heartbeat_t;

@@ -45,7 +45,8 @@ typedef struct {
     size_t ended_count;
     uint64_t *retried;          //  new attempts of those, by their task's retry policy
     size_t retried_count;
-    int leases_released;        //  schedules and named leases it held, free now
+    int leases_released;        //  schedules (as it last reported them) and named leases it held, free now
+    int shards_released;        //  a scheduler's shards, free now (docs/scale.md)
 } norc_dead_t;
 
 void norc_dead_list_free (norc_dead_t **list, size_t count);

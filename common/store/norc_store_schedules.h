@@ -24,9 +24,10 @@ typedef struct {
     bool paused;
     norc_us_t last_nominal;     //  last tick handled, 0 if none
     norc_us_t next_nominal;     //  next tick, 0 if none
-    uint64_t lease_owner;       //  scheduler holding it, 0 if none
-    norc_us_t lease_until;
-    uint64_t lease_epoch;       //  fencing token, +1 at every claim
+    int shard;                  //  the shard holding it (fixed when it is written)
+    uint64_t lease_owner;       //  scheduler holding its shard, 0 if none
+    norc_us_t lease_until;      //  not used (kept for the record's older column)
+    uint64_t lease_epoch;       //  its shard's fencing token, +1 at every claim
     norc_us_t deleted_at;       //  0 while live
     char *deleted_reason;
     char *task;                 //  task name (read only)
@@ -56,25 +57,47 @@ int norc_store_schedule_set_paused (norc_db_t *db, uint64_t id, bool paused);
 //  Leases (docs/scale.md). A scheduler holds one lease of its
 //  own, renewed by scheduler_lease (one row, whatever it holds); *was_live
 //  says whether it was live until now (false the first time, and after it
-//  expired: others may have taken some of its schedules meanwhile).
+//  expired: others may have taken some of its shards meanwhile).
 int norc_store_scheduler_lease (norc_db_t *db, uint64_t owner, norc_us_t now, norc_us_t until, bool *was_live);
-//  Claim up to limit free schedules (no owner, or an owner whose lease
-//  expired before now), each one's epoch bumped, and return the rows taken
-//  (caller frees each with norc_schedule_clear and the array with free).
-int norc_store_schedule_claim (norc_db_t *db, uint64_t owner, norc_us_t now, int limit, norc_schedule_t **rows,
+
+//  Schedules are held by shard: NORC_SCHEDULE_SHARDS of them, each owned
+//  by one scheduler at an epoch that every claim bumps. A tick is fenced
+//  by its schedule's shard (norc_store_tick_batch).
+#define NORC_SCHEDULE_SHARDS 1024
+
+typedef struct {
+    int shard;
+    uint64_t epoch;             //  the epoch the claim gave it
+} norc_shard_t;
+
+//  Claim every free shard (no owner, or an owner whose lease expired
+//  before now), each one's epoch bumped and marked with the claim's
+//  *token, and return those taken (caller frees the array). One short
+//  transaction, at most 1,024 rows, whatever the shards hold; an expired
+//  owner left with no shard loses its lease row.
+int norc_store_shard_claim (norc_db_t *db, uint64_t owner, norc_us_t now, norc_shard_t **shards, size_t *count,
+                            uint64_t *token);
+//  Mark every shard owner holds with a new *token (epochs unchanged), to
+//  load them again; *count: how many
+int norc_store_shard_mark_held (norc_db_t *db, uint64_t owner, size_t *count, uint64_t *token);
+//  A page of the live, unfinished schedules that owner holds, in id order
+//  after `after`, at most limit: those of the shards one claim took
+//  (token, which took `shards` of them), or of every shard it holds
+//  (token 0). Each comes with its shard's owner and epoch (caller frees
+//  each row with norc_schedule_clear and the array with free). A claim of
+//  many shards is read through the table in id order, of a few through
+//  the shard index.
+int norc_store_schedule_load (norc_db_t *db, uint64_t owner, uint64_t token, size_t shards, uint64_t after,
+                              int limit, norc_schedule_t **rows, size_t *nrows);
+//  Both: claim the free shards, and load every schedule they hold
+int norc_store_schedule_claim (norc_db_t *db, uint64_t owner, norc_us_t now, norc_schedule_t **rows,
                                size_t *count);
-//  Claim one schedule (as claim does, for this one only) and read it:
-//  NORC_OK with *schedule filled; NORC_CONFLICT when it cannot be claimed
-//  (another scheduler holds it, it is deleted or finished, or there is
-//  no such schedule).
-int norc_store_schedule_claim_one (norc_db_t *db, uint64_t owner, uint64_t id, norc_us_t now,
-                                   norc_schedule_t *schedule);
-//  Every live schedule an owner holds (finished ones are left out), as claim returns them
+//  Every live schedule an owner holds (finished ones are left out), as load returns them
 int norc_store_schedule_owned (norc_db_t *db, uint64_t owner, norc_schedule_t **schedules, size_t *count);
-//  The ids of the schedules an owner holds that were paused, resumed or
-//  deleted at or after since (at most 10,000; caller frees)
+//  The ids of the schedules an owner holds that were added, paused,
+//  resumed or deleted at or after since (at most 10,000; caller frees)
 int norc_store_schedule_changed (norc_db_t *db, uint64_t owner, norc_us_t since, uint64_t **ids, size_t *count);
-//  End an owner's lease at once: its schedules are free for the others
+//  End an owner's lease at once: its shards are free for the others
 int norc_store_schedule_release (norc_db_t *db, uint64_t owner);
 
 #endif

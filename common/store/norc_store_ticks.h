@@ -6,13 +6,14 @@
 #include "norc_db.h"
 #include "norc_pack.h"
 
-//  A tick, written by the holder of the schedule's current lease epoch.
+//  A tick, written by the holder of the schedule's shard at its current epoch.
 typedef struct {
     uint64_t schedule_id;
     uint64_t task_id;           //  the schedule's task
     uint64_t queue_id;          //  the schedule's queue
+    int shard;                  //  the schedule's shard
     uint64_t owner;             //  scheduler
-    uint64_t epoch;             //  lease epoch it holds
+    uint64_t epoch;             //  the shard's epoch it holds
     norc_us_t nominal;          //  the tick (a run of skipped or missed ticks: its first)
     norc_us_t last;             //  a run: its last tick (0: the tick alone)
     int64_t count;              //  a run: how many ticks (0 or 1: the tick alone)

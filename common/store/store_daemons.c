@@ -165,10 +165,11 @@ static const char *s_sql_daemon_list =
     "  d.status, COALESCE(q.name, '') AS queue, d.concurrency, d.heartbeat, d.started_at AS started, "
     "  d.ended_at AS ended, (d.status < 7 AND d.heartbeat > ?) AS alive, "
     //  An archiver's: its backlog, as it last reported it
-    "  IF(d.kind = 4, d.reported, (SELECT COUNT(*) FROM instances i WHERE i.executor_id = d.id "
-    "     AND i.ended_at IS NULL AND i.status = 2)) AS running, "
+    "  IF(d.kind = 4, d.reported, IF(d.kind = 1, 0, (SELECT COUNT(*) FROM instances i WHERE i.executor_id = d.id "
+    "     AND i.ended_at IS NULL AND i.status = 2))) AS running, "
     "  COALESCE(c.succeeded, 0) AS succeeded, COALESCE(c.failed, 0) AS failed, "
-    "  (SELECT COUNT(*) FROM schedules s WHERE s.lease_owner = d.id AND s.deleted_at IS NULL) AS claimed "
+    //  A scheduler's: the schedules it held at its last heartbeat
+    "  IF(d.kind = 1 AND d.ended_at IS NULL, d.reported, 0) AS claimed "
     "FROM daemons d LEFT JOIN queues q ON q.id = d.queue_id "
     //  What ended in the window, counted once for every executor: the
     //  window's rows alone, by (status, ended_at), whatever the table holds
@@ -394,12 +395,16 @@ s_daemon_mark_dead (norc_db_t *db, void *arg)
             if (retry_id)
                 s_u64_push (&d->retried, &d->retried_count, retry_id);
         }
-        //  A scheduler's schedules: its lease ends (one row), the survivors claim them
-        st = norc_db_stmt (db, "SELECT COUNT(*) FROM schedules WHERE lease_owner = ?");
+        //  A scheduler's schedules: its lease ends (one row), the survivors
+        //  claim its shards (counted here as the schedules it last said it held)
+        st = norc_db_stmt (db, "SELECT IF(d.kind = 1, d.reported, 0), "
+                               "  (SELECT COUNT(*) FROM schedule_shards h WHERE h.owner = d.id) "
+                               "FROM daemons d WHERE d.id = ?");
         norc_stmt_bind_u64 (st, 0, d->id);
         if ((rc = s_exec_one (st)))
             return rc;
         d->leases_released = (int) norc_stmt_i64 (st, 0);
+        d->shards_released = (int) norc_stmt_i64 (st, 1);
         st = norc_db_stmt (db, store_sql_schedule_release);
         norc_stmt_bind_u64 (st, 0, d->id);
         if ((rc = norc_stmt_exec (st)))

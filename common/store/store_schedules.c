@@ -1,6 +1,7 @@
 //  store_schedules.c - schedules and the leases schedulers hold on them.
 //  Each function is one transaction run by norc_db_txn (see store_internal.h).
 #include "store_internal.h"
+#include <limits.h>
 
 void
 norc_schedule_clear (norc_schedule_t *self)
@@ -34,8 +35,8 @@ typedef struct {
 static const char *s_sql_schedule_add =
     "INSERT INTO schedules (task_id, queue_id, kind, start_at, period_s, cron_expr, tz, "
     "  repetitions, remaining, catchup, catchup_window_s, concurrency, deadline_s, paused, "
-    "  next_nominal, created_at) "
-    "VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, UTC_TIMESTAMP(6))";
+    "  next_nominal, created_at, changed_at) "
+    "VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, UTC_TIMESTAMP(6), UTC_TIMESTAMP(6))";
 
 static int
 s_schedule_add (norc_db_t *db, void *arg)
@@ -75,10 +76,11 @@ norc_store_schedule_add (norc_db_t *db, norc_schedule_t *schedule)
 #define S_SCHEDULE_COLUMNS \
     "s.id, s.task_id, s.queue_id, s.kind, s.start_at, s.period_s, s.cron_expr, s.tz, " \
     "s.repetitions, s.remaining, s.catchup, s.catchup_window_s, s.concurrency, s.deadline_s, " \
-    "s.paused, s.last_nominal, s.next_nominal, s.lease_owner, s.lease_until, s.lease_epoch, " \
-    "s.deleted_at, s.deleted_reason, t.name, q.name, t.kind "
+    "s.paused, s.last_nominal, s.next_nominal, COALESCE(h.owner, 0), NULL, COALESCE(h.epoch, 0), " \
+    "s.deleted_at, s.deleted_reason, t.name, q.name, t.kind, s.shard "
 #define S_SCHEDULE_FROM \
-    "FROM schedules s JOIN tasks t ON t.id = s.task_id JOIN queues q ON q.id = s.queue_id "
+    "FROM schedules s JOIN tasks t ON t.id = s.task_id JOIN queues q ON q.id = s.queue_id " \
+    "LEFT JOIN schedule_shards h FORCE INDEX (PRIMARY) ON h.shard = s.shard "
 
 static void
 s_schedule_from (norc_stmt_t *st, norc_schedule_t *s)
@@ -109,6 +111,7 @@ s_schedule_from (norc_stmt_t *st, norc_schedule_t *s)
     s->task = s_dup (norc_stmt_str (st, 22));
     s->queue = s_dup (norc_stmt_str (st, 23));
     s->task_kind = (int) norc_stmt_i64 (st, 24);
+    s->shard = (int) norc_stmt_i64 (st, 25);
 }
 
 static const char *s_sql_schedule_get =
@@ -139,7 +142,7 @@ static const char *s_sql_schedule_list =
     "  s.tz, s.repetitions, s.remaining, "
     "  CASE s.catchup WHEN 0 THEN 'none' WHEN 1 THEN 'all' WHEN 2 THEN 'latest' ELSE 'within' END AS catchup, "
     "  CASE s.concurrency WHEN 0 THEN 'allow' WHEN 1 THEN 'forbid' ELSE 'replace' END AS concurrency, "
-    "  s.paused, s.next_nominal AS next, s.last_nominal AS last, s.lease_owner AS scheduler, "
+    "  s.paused, s.next_nominal AS next, s.last_nominal AS last, COALESCE(h.owner, 0) AS scheduler, "
     "  s.deleted_at AS deleted, COALESCE(s.deleted_reason, '') AS deleted_reason "
     S_SCHEDULE_FROM "WHERE (? OR s.deleted_at IS NULL) AND (? = 0 OR s.id = ?) AND s.id < ? "
     "ORDER BY s.id DESC LIMIT ?";
@@ -223,7 +226,7 @@ norc_store_schedule_set_paused (norc_db_t *db, uint64_t id, bool paused)
 }
 
 //  --------------------------------------------------------------------------
-//  Leases (docs/scale.md): one per scheduler, an epoch per schedule
+//  Leases (docs/scale.md): one per scheduler, an owner and epoch per shard
 
 static const char *s_sql_scheduler_lease_read =
     "SELECT until >= ? FROM scheduler_leases WHERE owner = ? FOR UPDATE";
@@ -255,22 +258,105 @@ norc_store_scheduler_lease (norc_db_t *db, uint64_t owner, norc_us_t now, norc_u
     return norc_db_txn (db, s_scheduler_lease, &a);
 }
 
-//  The claim: the unowned first, then each owner whose lease expired (its
-//  lease row goes once nothing live is left under it); each statement
-//  takes rows by the lease_owner index, marks them with the claim's token,
-//  and the rows so marked are read back
-static const char *s_sql_claim_dead =
-    "SELECT owner FROM scheduler_leases WHERE until < ? AND owner <> ? ORDER BY until LIMIT 64";
-static const char *s_sql_claim_unowned =
-    "UPDATE schedules SET lease_owner = ?, lease_epoch = lease_epoch + 1, lease_claim = ? "
-    "WHERE lease_owner IS NULL AND deleted_at IS NULL AND (repetitions = 0 OR remaining > 0) LIMIT ?";
-static const char *s_sql_claim_from =
-    "UPDATE schedules SET lease_owner = ?, lease_epoch = lease_epoch + 1, lease_claim = ? "
-    "WHERE lease_owner = ? AND deleted_at IS NULL AND (repetitions = 0 OR remaining > 0) LIMIT ?";
-static const char *s_sql_claim_forget =
-    "DELETE FROM scheduler_leases WHERE owner = ? AND until < ?";
-static const char *s_sql_claim_read =
-    "SELECT " S_SCHEDULE_COLUMNS S_SCHEDULE_FROM "WHERE s.lease_owner = ? AND s.lease_claim = ? ORDER BY s.id";
+//  The claim: the shards with no owner or a dead one (no lease row live
+//  now), read without locks, then taken by their keys with the condition
+//  checked again under the lock; the rows taken are marked with the
+//  claim's token and read back. Owners whose lease expired and who hold
+//  no shard any more lose their lease row.
+static const char *s_sql_shard_free =
+    "SELECT h.shard FROM schedule_shards h "
+    "LEFT JOIN scheduler_leases l ON l.owner = h.owner AND l.until >= ? "
+    "WHERE l.owner IS NULL AND (h.owner IS NULL OR h.owner <> ?) ORDER BY h.shard";
+static const char *s_sql_shard_forget =
+    "DELETE FROM scheduler_leases WHERE until < ? AND owner <> ? AND owner <> 0 "
+    "  AND NOT EXISTS (SELECT 1 FROM schedule_shards h WHERE h.owner = scheduler_leases.owner)";
+static const char *s_sql_shard_taken =
+    "SELECT shard, epoch FROM schedule_shards WHERE owner = ? AND claim = ? ORDER BY shard";
+
+typedef struct {
+    uint64_t owner;
+    norc_us_t now;
+    norc_shard_t **shards;
+    size_t *count;
+    uint64_t *token;
+} s_shard_args_t;
+
+static int
+s_shard_claim (norc_db_t *db, void *arg)
+{
+    s_shard_args_t *a = (s_shard_args_t *) arg;
+    free (*a->shards);
+    *a->shards = NULL;
+    *a->count = 0;
+    uint64_t token = (uint64_t) norc_now_us ();
+    *a->token = token;
+    int free_shards [NORC_SCHEDULE_SHARDS];
+    size_t nfree = 0;
+    norc_stmt_t *st = norc_db_stmt (db, s_sql_shard_free);
+    norc_stmt_bind_time (st, 0, a->now);
+    norc_stmt_bind_u64 (st, 1, a->owner);
+    int rc = norc_stmt_exec (st);
+    while (rc == NORC_OK && (rc = norc_stmt_fetch (st)) == NORC_OK && nfree < NORC_SCHEDULE_SHARDS)
+        free_shards [nfree++] = (int) norc_stmt_i64 (st, 0);
+    if (rc != NORC_OK && rc != NORC_NOTFOUND)
+        return rc;
+    if (nfree == 0)
+        return NORC_OK;
+    for (size_t done = 0; done < nfree; ) {
+        size_t k = s_chunk (nfree - done);
+        char *keys = s_sql_rows ("", "?", ",", k, "");
+        char *sql = norc_asprintf (
+            "UPDATE schedule_shards h LEFT JOIN scheduler_leases l ON l.owner = h.owner AND l.until >= ? "
+            "SET h.owner = ?, h.epoch = h.epoch + 1, h.claim = ? "
+            "WHERE h.shard IN (%s) AND l.owner IS NULL AND (h.owner IS NULL OR h.owner <> ?)", keys);
+        st = norc_db_stmt (db, sql);
+        free (sql);
+        free (keys);
+        norc_stmt_bind_time (st, 0, a->now);
+        norc_stmt_bind_u64 (st, 1, a->owner);
+        norc_stmt_bind_u64 (st, 2, token);
+        for (size_t j = 0; j < k; j++)
+            norc_stmt_bind_i64 (st, (int) (3 + j), free_shards [done + j]);
+        norc_stmt_bind_u64 (st, (int) (3 + k), a->owner);
+        if ((rc = norc_stmt_exec (st)))
+            return rc;
+        done += k;
+    }
+    st = norc_db_stmt (db, s_sql_shard_forget);
+    norc_stmt_bind_time (st, 0, a->now);
+    norc_stmt_bind_u64 (st, 1, a->owner);
+    if ((rc = norc_stmt_exec (st)))
+        return rc;
+    st = norc_db_stmt (db, s_sql_shard_taken);
+    norc_stmt_bind_u64 (st, 0, a->owner);
+    norc_stmt_bind_u64 (st, 1, token);
+    if ((rc = norc_stmt_exec (st)))
+        return rc;
+    *a->shards = (norc_shard_t *) norc_calloc (nfree, sizeof (norc_shard_t));
+    while ((rc = norc_stmt_fetch (st)) == NORC_OK && *a->count < nfree) {
+        norc_shard_t *shard = &(*a->shards) [(*a->count)++];
+        shard->shard = (int) norc_stmt_i64 (st, 0);
+        shard->epoch = norc_stmt_u64 (st, 1);
+    }
+    return rc == NORC_NOTFOUND ? NORC_OK : rc;
+}
+
+int
+norc_store_shard_claim (norc_db_t *db, uint64_t owner, norc_us_t now, norc_shard_t **shards, size_t *count,
+                        uint64_t *token)
+{
+    *shards = NULL;
+    *count = 0;
+    *token = 0;
+    s_shard_args_t a = { owner, now, shards, count, token };
+    int rc = norc_db_txn (db, s_shard_claim, &a);
+    if (rc) {
+        free (*shards);
+        *shards = NULL;
+        *count = 0;
+    }
+    return rc;
+}
 
 static int
 s_read_list (norc_stmt_t *st, s_sched_args_t *a)
@@ -300,131 +386,124 @@ s_schedules_free (norc_schedule_t **list, size_t count)
     *list = NULL;
 }
 
+//  Loading, a page at a time in id order: through the table (a claim of
+//  many shards, or all held), or from the claim's shards through the
+//  shard index (a few)
+#define S_SCHEDULE_LIVE "s.deleted_at IS NULL AND (s.repetitions = 0 OR s.remaining > 0) "
+#define S_SCHEDULE_JOINS \
+    "JOIN tasks t FORCE INDEX (PRIMARY) ON t.id = s.task_id JOIN queues q FORCE INDEX (PRIMARY) ON q.id = s.queue_id "
+//  (in the order written, each table by the index named: the table
+//  first, in id order, so that a page stops at its limit; left to
+//  itself, the optimizer may read every shard row for each schedule)
+static const char *s_sql_load_scan =
+    "SELECT STRAIGHT_JOIN " S_SCHEDULE_COLUMNS
+    "FROM schedules s FORCE INDEX (PRIMARY) JOIN schedule_shards h FORCE INDEX (PRIMARY) ON h.shard = s.shard "
+    S_SCHEDULE_JOINS
+    "WHERE s.id > ? AND h.owner = ? AND (? = 0 OR h.claim = ?) AND " S_SCHEDULE_LIVE "ORDER BY s.id LIMIT ?";
+static const char *s_sql_load_shards =
+    "SELECT STRAIGHT_JOIN " S_SCHEDULE_COLUMNS
+    "FROM schedule_shards h FORCE INDEX (schedule_shards_owner) "
+    "JOIN schedules s FORCE INDEX (schedules_shard) ON s.shard = h.shard " S_SCHEDULE_JOINS
+    "WHERE h.owner = ? AND h.claim = ? AND s.id > ? AND " S_SCHEDULE_LIVE "ORDER BY s.id LIMIT ?";
+
+typedef struct {
+    uint64_t owner, token, after;
+    size_t shards;
+    int limit;
+    s_sched_args_t list;
+} s_load_args_t;
+
 static int
-s_schedule_claim (norc_db_t *db, void *arg)
+s_schedule_load (norc_db_t *db, void *arg)
 {
-    s_sched_args_t *a = (s_sched_args_t *) arg;
-    s_schedules_free (a->list, *a->list_count);
-    *a->list_count = 0;
-    uint64_t token = (uint64_t) norc_now_us ();
-    //  The owners whose lease expired (a few rows)
-    uint64_t dead [64];
-    size_t ndead = 0;
-    norc_stmt_t *st = norc_db_stmt (db, s_sql_claim_dead);
-    norc_stmt_bind_time (st, 0, a->now);
-    norc_stmt_bind_u64 (st, 1, a->owner);
-    int rc = norc_stmt_exec (st);
-    while (rc == NORC_OK && (rc = norc_stmt_fetch (st)) == NORC_OK && ndead < 64)
-        dead [ndead++] = norc_stmt_u64 (st, 0);
-    if (rc != NORC_OK && rc != NORC_NOTFOUND)
-        return rc;
-    int64_t left = a->limit;
-    for (size_t i = 0; i <= ndead && left > 0; i++) {
-        st = norc_db_stmt (db, i == 0 ? s_sql_claim_unowned : s_sql_claim_from);
-        int k = 0;
-        norc_stmt_bind_u64 (st, k++, a->owner);
-        norc_stmt_bind_u64 (st, k++, token);
-        if (i > 0)
-            norc_stmt_bind_u64 (st, k++, dead [i - 1]);
-        norc_stmt_bind_i64 (st, k, left);
-        if ((rc = norc_stmt_exec (st)))
-            return rc;
-        int64_t taken = (int64_t) norc_stmt_affected (st);
-        left -= taken;
-        if (i > 0 && left > 0) {
-            //  Nothing live is left under that owner: its lease row goes
-            st = norc_db_stmt (db, s_sql_claim_forget);
-            norc_stmt_bind_u64 (st, 0, dead [i - 1]);
-            norc_stmt_bind_time (st, 1, a->now);
-            if ((rc = norc_stmt_exec (st)))
-                return rc;
-        }
+    s_load_args_t *a = (s_load_args_t *) arg;
+    s_schedules_free (a->list.list, *a->list.list_count);
+    *a->list.list_count = 0;
+    norc_stmt_t *st;
+    if (a->token == 0 || a->shards >= NORC_SCHEDULE_SHARDS / 8) {
+        st = norc_db_stmt (db, s_sql_load_scan);
+        norc_stmt_bind_u64 (st, 0, a->after);
+        norc_stmt_bind_u64 (st, 1, a->owner);
+        norc_stmt_bind_u64 (st, 2, a->token);
+        norc_stmt_bind_u64 (st, 3, a->token);
+        norc_stmt_bind_i64 (st, 4, a->limit);
     }
-    if (left == a->limit)
-        return NORC_OK;
-    st = norc_db_stmt (db, s_sql_claim_read);
-    norc_stmt_bind_u64 (st, 0, a->owner);
-    norc_stmt_bind_u64 (st, 1, token);
-    return s_read_list (st, a);
+    else {
+        st = norc_db_stmt (db, s_sql_load_shards);
+        norc_stmt_bind_u64 (st, 0, a->owner);
+        norc_stmt_bind_u64 (st, 1, a->token);
+        norc_stmt_bind_u64 (st, 2, a->after);
+        norc_stmt_bind_i64 (st, 3, a->limit);
+    }
+    return s_read_list (st, &a->list);
 }
 
 int
-norc_store_schedule_claim (norc_db_t *db, uint64_t owner, norc_us_t now, int limit, norc_schedule_t **rows,
-                           size_t *count)
+norc_store_schedule_load (norc_db_t *db, uint64_t owner, uint64_t token, size_t shards, uint64_t after,
+                          int limit, norc_schedule_t **rows, size_t *nrows)
 {
     *rows = NULL;
-    *count = 0;
-    s_sched_args_t a = { .owner = owner, .now = now, .limit = limit, .list = rows, .list_count = count };
-    int rc = norc_db_txn (db, s_schedule_claim, &a);
+    *nrows = 0;
+    s_load_args_t a = { .owner = owner, .token = token, .after = after, .shards = shards, .limit = limit,
+                        .list = { .list = rows, .list_count = nrows } };
+    int rc = norc_db_txn (db, s_schedule_load, &a);
     if (rc)
-        s_schedules_free (rows, *count), *count = 0;
+        s_schedules_free (rows, *nrows), *nrows = 0;
     return rc;
 }
 
-//  One schedule (a new one, just added): claimed when it is free, and
-//  read in the same transaction
-static const char *s_sql_schedule_claim_one =
-    "UPDATE schedules SET lease_owner = ?, lease_epoch = lease_epoch + 1 "
-    "WHERE id = ? AND deleted_at IS NULL AND (repetitions = 0 OR remaining > 0) "
-    "  AND (lease_owner IS NULL OR NOT EXISTS "
-    "       (SELECT 1 FROM scheduler_leases l WHERE l.owner = schedules.lease_owner AND l.until >= ?))";
-
+//  The shards an owner still holds, marked with a new token (their
+//  epochs unchanged), to load them again
 static int
-s_schedule_claim_one (norc_db_t *db, void *arg)
+s_shard_mark_held (norc_db_t *db, void *arg)
 {
-    s_sched_args_t *a = (s_sched_args_t *) arg;
-    norc_stmt_t *st = norc_db_stmt (db, s_sql_schedule_claim_one);
-    norc_stmt_bind_u64 (st, 0, a->owner);
-    norc_stmt_bind_u64 (st, 1, a->id);
-    norc_stmt_bind_time (st, 2, a->now);
+    s_shard_args_t *a = (s_shard_args_t *) arg;
+    *a->token = (uint64_t) norc_now_us ();
+    norc_stmt_t *st = norc_db_stmt (db, "UPDATE schedule_shards SET claim = ? WHERE owner = ?");
+    norc_stmt_bind_u64 (st, 0, *a->token);
+    norc_stmt_bind_u64 (st, 1, a->owner);
     int rc = norc_stmt_exec (st);
-    if (rc)
-        return rc;
-    if (norc_stmt_affected (st) != 1)
-        return NORC_CONFLICT;
-    return s_schedule_get (db, a);
+    *a->count = rc == NORC_OK ? (size_t) norc_stmt_affected (st) : 0;
+    return rc;
 }
 
 int
-norc_store_schedule_claim_one (norc_db_t *db, uint64_t owner, uint64_t id, norc_us_t now,
-                               norc_schedule_t *schedule)
+norc_store_shard_mark_held (norc_db_t *db, uint64_t owner, size_t *count, uint64_t *token)
 {
-    s_sched_args_t a = { .owner = owner, .id = id, .now = now, .schedule = schedule };
-    return norc_db_txn (db, s_schedule_claim_one, &a);
+    *count = 0;
+    *token = 0;
+    s_shard_args_t a = { .owner = owner, .count = count, .token = token };
+    return norc_db_txn (db, s_shard_mark_held, &a);
 }
 
-static const char *s_sql_schedule_owned =
-    "SELECT " S_SCHEDULE_COLUMNS S_SCHEDULE_FROM
-    "WHERE s.lease_owner = ? AND s.deleted_at IS NULL AND (s.repetitions = 0 OR s.remaining > 0) "
-    "ORDER BY s.id";
-
-static int
-s_schedule_owned (norc_db_t *db, void *arg)
+int
+norc_store_schedule_claim (norc_db_t *db, uint64_t owner, norc_us_t now, norc_schedule_t **rows, size_t *count)
 {
-    s_sched_args_t *a = (s_sched_args_t *) arg;
-    s_schedules_free (a->list, *a->list_count);
-    *a->list_count = 0;
-    norc_stmt_t *st = norc_db_stmt (db, s_sql_schedule_owned);
-    norc_stmt_bind_u64 (st, 0, a->owner);
-    return s_read_list (st, a);
+    *rows = NULL;
+    *count = 0;
+    norc_shard_t *shards = NULL;
+    size_t nshards = 0;
+    uint64_t token = 0;
+    int rc = norc_store_shard_claim (db, owner, now, &shards, &nshards, &token);
+    if (rc == NORC_OK && nshards)
+        rc = norc_store_schedule_load (db, owner, token, nshards, 0, INT_MAX, rows, count);
+    free (shards);
+    return rc;
 }
 
 int
 norc_store_schedule_owned (norc_db_t *db, uint64_t owner, norc_schedule_t **schedules, size_t *count)
 {
-    *schedules = NULL;
-    *count = 0;
-    s_sched_args_t a = { .owner = owner, .list = schedules, .list_count = count };
-    int rc = norc_db_txn (db, s_schedule_owned, &a);
-    if (rc)
-        s_schedules_free (schedules, *count), *count = 0;
-    return rc;
+    return norc_store_schedule_load (db, owner, 0, 0, 0, INT_MAX, schedules, count);
 }
 
-//  The schedules an owner holds that were paused, resumed or deleted at
-//  or after since: their ids (caller frees), for the scheduler to reload
+//  The schedules an owner holds that were added, paused, resumed or
+//  deleted at or after since: their ids (caller frees), for the scheduler
+//  to reload. Read by the changed_at index first, whatever the owner holds.
 static const char *s_sql_schedule_changed =
-    "SELECT id FROM schedules WHERE lease_owner = ? AND changed_at >= ? ORDER BY id LIMIT 10000";
+    "SELECT s.id FROM schedules s FORCE INDEX (schedules_changed) "
+    "STRAIGHT_JOIN schedule_shards h FORCE INDEX (PRIMARY) ON h.shard = s.shard "
+    "WHERE s.changed_at >= ? AND h.owner = ? ORDER BY s.id LIMIT 10000";
 
 typedef struct {
     uint64_t owner;
@@ -441,8 +520,8 @@ s_schedule_changed (norc_db_t *db, void *arg)
     *a->ids = NULL;
     *a->count = 0;
     norc_stmt_t *st = norc_db_stmt (db, s_sql_schedule_changed);
-    norc_stmt_bind_u64 (st, 0, a->owner);
-    norc_stmt_bind_time (st, 1, a->since);
+    norc_stmt_bind_time (st, 0, a->since);
+    norc_stmt_bind_u64 (st, 1, a->owner);
     int rc = norc_stmt_exec (st);
     while (rc == NORC_OK && (rc = norc_stmt_fetch (st)) == NORC_OK) {
         *a->ids = (uint64_t *) norc_realloc (*a->ids, (*a->count + 1) * sizeof (uint64_t));
@@ -460,7 +539,7 @@ norc_store_schedule_changed (norc_db_t *db, uint64_t owner, norc_us_t since, uin
     return norc_db_txn (db, s_schedule_changed, &a);
 }
 
-//  An owner's lease ends at once: its schedules are free for the others'
+//  An owner's lease ends at once: its shards are free for the others'
 //  next claim (one row, whatever it held)
 const char *store_sql_schedule_release =
     "UPDATE scheduler_leases SET until = '1970-01-01 00:00:01' WHERE owner = ?";

@@ -46,6 +46,14 @@ typedef struct {
     char *log_path;
 } sched_work_t;
 
+//  The schedules of one claim (or, token 0, of every shard held), loaded
+//  a page at a time
+typedef struct {
+    uint64_t token;             //  the claim's
+    size_t shards;              //  how many shards it took
+    uint64_t after;             //  loaded up to this schedule id
+} sched_load_t;
+
 typedef struct {
     zframe_t *routing_id;
     uint64_t executor_id;
@@ -71,7 +79,9 @@ struct _scheduler_t {
     zsock_t *dispatch;          //  ROUTER for executors, while dispatching
     zloop_t *loop;
     int fire_fd;                //  timerfd (CLOCK_REALTIME, absolute): the head of the heap is due, -1 before start
-    int claim_timer;            //  zloop timer id of the next claim when the last took a full batch, -1 when none
+    int load_timer;             //  zloop timer id of the next load while shards are left to load, -1 when none
+    sched_load_t *loading;      //  claims whose schedules are not all loaded yet, oldest first
+    size_t loading_count;
     norc_us_t changes_since;    //  wall clock: changes to held schedules seen up to here (less a margin)
     sched_heap_t *heap;
     zhashx_t *schedules;        //  id -> sched_schedule_t
@@ -119,7 +129,8 @@ void sched_ticks_lease (scheduler_t *self);
 int sched_ticks_on_lease (zloop_t *loop, int timer_id, void *arg);
 
 //  A schedule changed through norcctl: reload that one now (a new one is
-//  claimed alone: what the scheduler holds already is not read again).
+//  read alone, or its shard claimed when free: what the scheduler holds
+//  already is not read again).
 //  Id 0: a dead scheduler's schedules were released: claim them now.
 void sched_ticks_changed (scheduler_t *self, uint64_t id);
 

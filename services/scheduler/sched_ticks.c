@@ -1,7 +1,7 @@
 //  sched_ticks.c - the schedules a scheduler holds under lease (claimed,
 //  renewed, adopted, forgotten), kept in a min-heap by next fire time, and
 //  each round of due ticks: planned (norc_timing) and written in one
-//  transaction fenced by each schedule's lease epoch. See sched_internal.h.
+//  transaction fenced by the epoch of each schedule's shard. See sched_internal.h.
 #include "sched_internal.h"
 #include "norc_metrics.h"
 #include <errno.h>
@@ -218,6 +218,7 @@ s_plan_schedule (scheduler_t *self, sched_schedule_t *s, norc_us_t now, sched_pl
         t->schedule_id = s->row.id;
         t->task_id = s->row.task_id;
         t->queue_id = s->row.queue_id;
+        t->shard = s->row.shard;
         t->owner = self->id;
         t->epoch = s->row.lease_epoch;
         t->nominal = ticks [i].nominal;
@@ -392,49 +393,88 @@ sched_ticks_arm (scheduler_t *self)
         norc_log_warn ("timerfd_settime");
 }
 
-//  How many schedules one claim takes: the loop turns between claims, so
-//  ticks already held fire on time while a million are taken
-#define S_CLAIM_BATCH 50000
+//  How many schedules one load reads: the loop turns between loads, so
+//  ticks already held fire on time while a million are loaded
+#define S_LOAD_PAGE 65536
 
-static void s_claim (scheduler_t *self, norc_us_t now);
+static void s_load (scheduler_t *self);
 
 static int
-s_on_claim_again (zloop_t *loop, int timer_id, void *arg)
+s_on_load_again (zloop_t *loop, int timer_id, void *arg)
 {
     NORC_UNUSED (loop);
     NORC_UNUSED (timer_id);
     scheduler_t *self = (scheduler_t *) arg;
-    self->claim_timer = -1;
-    s_claim (self, norc_now_us ());
+    self->load_timer = -1;
+    s_load (self);
     return 0;
 }
 
-//  Take free schedules (no owner, or an owner whose lease expired): only
-//  the rows taken are read. A full batch: the next one soon, after the
-//  loop has turned.
+//  Load the next page of the oldest claim's schedules. A page the record
+//  could not give is asked again at the next claim.
 static void
-s_claim (scheduler_t *self, norc_us_t now)
+s_load (scheduler_t *self)
 {
+    if (self->loading_count == 0)
+        return;
+    sched_load_t *load = &self->loading [0];
     norc_schedule_t *rows = NULL;
     size_t count = 0;
     norc_us_t t0 = norc_mono_us ();
-    if (norc_store_schedule_claim (self->db, self->id, now, S_CLAIM_BATCH, &rows, &count) != NORC_OK) {
-        norc_log_warnx ("db: cannot claim schedules: %s", norc_db_errstr (self->db));
+    if (norc_store_schedule_load (self->db, self->id, load->token, load->shards, load->after, S_LOAD_PAGE,
+                                  &rows, &count) != NORC_OK) {
+        norc_log_warnx ("db: cannot load schedules: %s", norc_db_errstr (self->db));
         return;
     }
     norc_us_t t1 = norc_mono_us ();
+    if (count)
+        load->after = rows [count - 1].id;
     for (size_t i = 0; i < count; i++) {
         s_adopt (self, &rows [i]);
         norc_schedule_clear (&rows [i]);
     }
     free (rows);
-    if (count)
-        norc_log_info ("claimed %zu schedules (%lld ms in the record, %lld ms to arm them); holding %zu", count,
+    bool done = count < S_LOAD_PAGE;
+    if (done) {
+        self->loading_count--;
+        memmove (self->loading, self->loading + 1, self->loading_count * sizeof (sched_load_t));
+    }
+    if (count || done)
+        norc_log_info ("loaded %zu schedules (%lld ms in the record, %lld ms to arm them)%s; holding %zu", count,
                        (long long) (t1 - t0) / 1000, (long long) (norc_mono_us () - t1) / 1000,
-                       zhashx_size (self->schedules));
-    if (count == S_CLAIM_BATCH && self->claim_timer < 0)
-        self->claim_timer = zloop_timer (self->loop, 1, 1, s_on_claim_again, self);
+                       done ? "" : ", more to load", zhashx_size (self->schedules));
+    if (self->loading_count && self->load_timer < 0)
+        self->load_timer = zloop_timer (self->loop, 1, 1, s_on_load_again, self);
     sched_ticks_arm (self);
+}
+
+static void
+s_load_push (scheduler_t *self, uint64_t token, size_t shards)
+{
+    self->loading = (sched_load_t *) norc_realloc (self->loading, (self->loading_count + 1) * sizeof (sched_load_t));
+    self->loading [self->loading_count++] = (sched_load_t) { token, shards, 0 };
+}
+
+//  Take the free shards (no owner, or an owner whose lease expired): at
+//  most 1,024 rows, whatever they hold; their schedules are loaded next,
+//  a page at a time.
+static void
+s_claim (scheduler_t *self, norc_us_t now)
+{
+    norc_shard_t *shards = NULL;
+    size_t count = 0;
+    uint64_t token = 0;
+    if (norc_store_shard_claim (self->db, self->id, now, &shards, &count, &token) != NORC_OK) {
+        norc_log_warnx ("db: cannot claim shards: %s", norc_db_errstr (self->db));
+        return;
+    }
+    free (shards);
+    if (count) {
+        s_load_push (self, token, count);
+        norc_log_info ("claimed %zu shards", count);
+    }
+    if (self->load_timer < 0)
+        s_load (self);
 }
 
 //  Every third of a lease period: renew this scheduler's lease (one row,
@@ -454,18 +494,20 @@ sched_ticks_lease (scheduler_t *self)
         return;
     }
     if (!was_live) {
-        norc_schedule_t *owned = NULL;
-        size_t count = 0;
-        if (norc_store_schedule_owned (self->db, self->id, &owned, &count) != NORC_OK)
+        //  (Not the first time:) what is still held is read again, a page
+        //  at a time
+        bool held = zhashx_size (self->schedules) || self->loading_count;
+        size_t shards = 0;
+        uint64_t token = 0;
+        if (held && norc_store_shard_mark_held (self->db, self->id, &shards, &token) != NORC_OK)
             return;
-        if (zhashx_size (self->schedules))
-            norc_log_warnx ("the scheduler's lease had expired: every schedule it held is read again");
+        if (held)
+            norc_log_warnx ("the scheduler's lease had expired: every schedule it held is read again "
+                            "(%zu shards still held)", shards);
         sched_ticks_forget_all (self, "the lease had expired");
-        for (size_t i = 0; i < count; i++) {
-            s_adopt (self, &owned [i]);
-            norc_schedule_clear (&owned [i]);
-        }
-        free (owned);
+        self->loading_count = 0;
+        if (shards)
+            s_load_push (self, token, shards);
         self->changes_since = now;
     }
     else {
@@ -493,7 +535,8 @@ sched_ticks_on_lease (zloop_t *loop, int timer_id, void *arg)
 }
 
 //  A schedule changed through norcctl: reload that one now (a new one is
-//  claimed alone: what the scheduler holds already is not read again)
+//  read alone when its shard is held here, and its shard claimed when it
+//  is free: what the scheduler holds already is not read again)
 void
 sched_ticks_changed (scheduler_t *self, uint64_t id)
 {
@@ -507,11 +550,15 @@ sched_ticks_changed (scheduler_t *self, uint64_t id)
     sched_schedule_t *s = (sched_schedule_t *) zhashx_lookup (self->schedules, sched_key (id, key, sizeof key));
     norc_schedule_t row = { 0 };
     if (!s) {
-        norc_us_t now = norc_now_us ();
-        if (norc_store_schedule_claim_one (self->db, self->id, id, now, &row) == NORC_OK) {
+        int rc = norc_store_schedule_get (self->db, id, &row);
+        bool live = rc == NORC_OK && !row.deleted_at && (row.repetitions == 0 || row.remaining > 0);
+        if (live && row.lease_owner == self->id) {
             s_adopt (self, &row);
             sched_ticks_arm (self);
         }
+        else
+        if (live)
+            s_claim (self, norc_now_us ());     //  its shard, if it is free
         norc_schedule_clear (&row);
         return;
     }

@@ -1,15 +1,16 @@
 //  scheduler.c - the scheduler's loop.
 //
 //  Schedules: every third of a lease period the scheduler renews its own
-//  lease (one row, whatever it holds) and claims free schedules (no owner,
-//  or an owner whose lease expired: norc_store_schedule_claim), reading
-//  only the rows it took (docs/scale.md); it keeps each in a
+//  lease (one row, whatever it holds) and claims the free shards of
+//  schedules (no owner, or an owner whose lease expired:
+//  norc_store_shard_claim), then loads the schedules of the shards it took,
+//  a batch at a time (docs/scale.md); it keeps each schedule in a
 //  min-heap keyed by its next fire time. One zloop timer is
 //  armed for the head of the heap. When it fires, every due schedule is
 //  planned with norc_timing_plan (fire, or record as missed, per its
 //  catch-up policy) and the round's ticks are written with
 //  norc_store_tick_batch, which also advances the schedules and refuses a
-//  scheduler whose lease epoch is stale. Changes made through norcctl arrive as notifications on
+//  scheduler whose shard epoch is stale. Changes made through norcctl arrive as notifications on
 //  the aggregator's stream and take effect at once; the lease period is
 //  only a backstop.
 //
@@ -42,7 +43,7 @@ scheduler_new (norc_config_t *config)
     scheduler_t *self = (scheduler_t *) norc_calloc (1, sizeof (scheduler_t));
     self->config = config;
     self->fire_fd = -1;
-    self->claim_timer = -1;
+    self->load_timer = -1;
     self->status = NORC_ST_RUNNING;
     self->lease_ms = norc_config_int (config, "scheduler.lease_ms");
     self->period_ms = norc_config_int (config, "heartbeat.period_ms");
@@ -84,6 +85,7 @@ scheduler_destroy (scheduler_t **self_p)
         zhashx_destroy (&self->queues);
         zlistx_destroy (&self->delayed);
         zhashx_destroy (&self->schedules);
+        free (self->loading);
         sched_heap_destroy (&self->heap);
         zloop_destroy (&self->loop);
         if (self->fire_fd >= 0)
@@ -225,7 +227,7 @@ s_send_heartbeat (void *arg)
     if (now - self->heartbeat_sent < self->period_ms * 1000 / 2)
         return;         //  one recently enough
     self->heartbeat_sent = now;
-    norc_link_beat (self->link, self->status, 0, 0);
+    norc_link_beat (self->link, self->status, (int) zhashx_size (self->schedules), 0);
 }
 
 static int

@@ -338,7 +338,7 @@ agg_live_on_sweep (zloop_t *loop, int timer_id, void *arg)
             event->event.detail = norc_strdup ("its executor was lost before starting it");
             agg_api_publish (self->stream, &event, "instance.requeued");
         }
-        released = released || d->leases_released > 0;
+        released = released || d->leases_released > 0 || d->shards_released > 0;
         char key [32];
         snprintf (key, sizeof key, "%llu", (unsigned long long) d->id);
         zhashx_delete (self->beats, key);

@@ -139,8 +139,8 @@ Test (control, scheduler_pause_reload_host_wide_and_stop)
     cr_expect_eq (norc_test_count (s_sys, NORC_TEST_DAEMONS, NORC_ST_PAUSED), 2);
     //  STOP releases the scheduler's schedules at once
     OK ("control", "stop", "scheduler", sched, "--wait");
-    cr_expect_eq (norc_test_db_int (s_db, "SELECT COUNT(*) FROM schedules s JOIN scheduler_leases l ON l.owner = s.lease_owner "
-                  "WHERE l.until >= UTC_TIMESTAMP(6)"), 0, "no schedule held under a live lease");
+    cr_expect_eq (norc_test_db_int (s_db, "SELECT COUNT(*) FROM schedule_shards h JOIN scheduler_leases l "
+                  "ON l.owner = h.owner WHERE l.until >= UTC_TIMESTAMP(6)"), 0, "no schedule held under a live lease");
     free (sched);
 }
 

@@ -129,11 +129,12 @@ Test (failure, scheduler_sigterm_releases_its_schedules)
     OK ("queue", "add", "Q");
     OK ("task", "add", "T", "--command", "true");
     OK ("schedule", "add", "T", "--queue", "Q", "--period", "60");
-    s_wait ("SELECT COUNT(*) FROM schedules WHERE lease_owner IS NOT NULL", 1, 10000);
+    s_wait ("SELECT COUNT(*) FROM schedules s JOIN schedule_shards h ON h.shard = s.shard WHERE h.owner IS NOT NULL",
+            1, 10000);
     pid_t pid = (pid_t) s_int ("SELECT pid FROM daemons WHERE kind = 1 AND status = 2");
     norc_test_system_signal (s_sys, pid, SIGTERM);
     //  (its lease ends at once: no schedule is held under a live lease)
-    cr_expect_eq (s_int ("SELECT COUNT(*) FROM schedules s JOIN scheduler_leases l ON l.owner = s.lease_owner "
+    cr_expect_eq (s_int ("SELECT COUNT(*) FROM schedule_shards h JOIN scheduler_leases l ON l.owner = h.owner "
                   "WHERE l.until >= UTC_TIMESTAMP(6)"), 0,
                   "the lease is released at once");
     norc_test_wait_count (s_sys, NORC_TEST_SCHEDULERS, NORC_ST_ENDED, 1, 5000);
@@ -161,7 +162,8 @@ Test (failure, scheduler_killed_its_schedules_and_dispatch_move_to_the_survivor)
     char *sql = norc_asprintf ("SELECT pid FROM daemons WHERE id = %lld", (long long) holder);
     pid_t victim = (pid_t) s_int (sql);
     free (sql);
-    cr_expect_gt (s_int ("SELECT COUNT(*) FROM schedules WHERE lease_owner IS NOT NULL"), 0);
+    cr_expect_gt (s_int ("SELECT COUNT(*) FROM schedules s JOIN schedule_shards h ON h.shard = s.shard "
+                         "WHERE h.owner = (SELECT holder FROM leases WHERE name = 'dispatch')"), 0);
     norc_test_system_signal (s_sys, victim, SIGKILL);
     int64_t before = norc_test_count (s_sys, NORC_TEST_INSTANCES, NORC_ST_SUCCESS);
     //  The survivor takes the lease, the schedules, and the work
@@ -169,8 +171,8 @@ Test (failure, scheduler_killed_its_schedules_and_dispatch_move_to_the_survivor)
                          "AND holder <> %lld", (long long) holder);
     s_wait (sql, 1, 15000);
     free (sql);
-    sql = norc_asprintf ("SELECT COUNT(*) FROM schedules WHERE lease_owner IS NOT NULL AND lease_owner <> %lld",
-                         (long long) holder);
+    sql = norc_asprintf ("SELECT COUNT(*) FROM schedules s JOIN schedule_shards h ON h.shard = s.shard "
+                         "WHERE h.owner IS NOT NULL AND h.owner <> %lld", (long long) holder);
     s_wait (sql, 4, 15000);
     free (sql);
     char *more = norc_asprintf ("SELECT COUNT(*) FROM instances WHERE status = 7");

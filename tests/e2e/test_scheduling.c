@@ -75,7 +75,9 @@ Test (scheduling, an_invalid_schedule_is_soft_deleted_with_its_reason)
     OK ("schedule", "add", "T", "--queue", "Q", "--cron", "* * * * * *");
     norc_test_wait_count (s_sys, NORC_TEST_INSTANCES, NORC_TEST_ANY_STATUS, 1, 10000);
     //  Someone writes garbage into the row behind Norc's back
-    norc_test_db_exec (s_db, "UPDATE schedules SET cron_expr = 'gibberish', lease_owner = NULL, lease_until = NULL");
+    //  (and its shard is left free: the scheduler claims it again and reads the row)
+    norc_test_db_exec (s_db, "UPDATE schedules SET cron_expr = 'gibberish'");
+    norc_test_db_exec (s_db, "UPDATE schedule_shards SET owner = NULL");
     s_wait ("SELECT COUNT(*) FROM schedules WHERE deleted_at IS NOT NULL "
             "AND deleted_reason LIKE 'invalid: %'", 1, 10000);
     char *out, *err;

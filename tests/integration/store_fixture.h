@@ -109,13 +109,13 @@ s_claim_one (uint64_t owner, uint64_t *schedule_out)
     cr_assert_eq (norc_store_scheduler_lease (s_db, owner, now, now + 60 * NORC_US_PER_SEC, NULL), NORC_OK);
     norc_schedule_t *rows = NULL;
     size_t claimed = 0;
-    cr_assert_eq (norc_store_schedule_claim (s_db, owner, now, 10, &rows, &claimed), NORC_OK);
+    cr_assert_eq (norc_store_schedule_claim (s_db, owner, now, &rows, &claimed), NORC_OK);
     cr_assert_eq (claimed, 1);
     norc_schedule_clear (&rows [0]);
     free (rows);
     norc_schedule_t s = { 0 };
     cr_assert_eq (norc_store_schedule_get (s_db, schedule, &s), NORC_OK);
-    norc_tick_fire_t tick = { .schedule_id = schedule, .owner = owner, .epoch = s.lease_epoch,
+    norc_tick_fire_t tick = { .schedule_id = schedule, .shard = s.shard, .owner = owner, .epoch = s.lease_epoch,
                               .nominal = INT64_C (1777636800000000),
                               .next_nominal = INT64_C (1777636805000000), .remaining = 4 };
     norc_schedule_clear (&s);

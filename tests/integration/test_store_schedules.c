@@ -92,13 +92,13 @@ Test (store_schedules, schedules_add_get_list_pause_delete)
     norc_schedule_clear (&got);
 }
 
-//  Claim up to limit; the rows taken come back (freed here); their count
+//  Claim the free shards; the schedules loaded come back (freed here); their count
 static size_t
-s_claim (uint64_t owner, norc_us_t now, int limit, uint64_t *first_epoch)
+s_claim (uint64_t owner, norc_us_t now, uint64_t *first_epoch)
 {
     norc_schedule_t *rows = NULL;
     size_t count = 0;
-    cr_assert_eq (norc_store_schedule_claim (s_db, owner, now, limit, &rows, &count), NORC_OK, "%s",
+    cr_assert_eq (norc_store_schedule_claim (s_db, owner, now, &rows, &count), NORC_OK, "%s",
                   norc_db_errstr (s_db));
     for (size_t i = 0; i < count; i++) {
         cr_expect_eq (rows [i].lease_owner, owner);
@@ -119,7 +119,21 @@ s_lease (uint64_t owner, norc_us_t now, norc_us_t until)
     return was_live;
 }
 
-Test (store_schedules, leases_one_per_scheduler_claim_expire_and_release)
+static size_t
+s_owned (uint64_t owner)
+{
+    norc_schedule_t *owned = NULL;
+    size_t count = 0;
+    cr_assert_eq (norc_store_schedule_owned (s_db, owner, &owned, &count), NORC_OK);
+    for (size_t i = 0; i < count; i++) {
+        cr_expect_eq (owned [i].lease_owner, owner);
+        norc_schedule_clear (&owned [i]);
+    }
+    free (owned);
+    return count;
+}
+
+Test (store_schedules, shards_claimed_whatever_they_hold_expired_and_released)
 {
     uint64_t task = s_task ("T", "true");
     uint64_t queue = s_queue ("Q");
@@ -131,82 +145,110 @@ Test (store_schedules, leases_one_per_scheduler_claim_expire_and_release)
     cr_expect_not (s_lease (101, now, now + 10 * NORC_US_PER_SEC), "no lease before");
     cr_expect (s_lease (101, now, now + 10 * NORC_US_PER_SEC), "renewed while live");
     cr_expect_not (s_lease (102, now, now + 10 * NORC_US_PER_SEC));
-    uint64_t epoch = 0;
-    cr_expect_eq (s_claim (101, now, 2, &epoch), 2, "limit respected");
-    cr_expect_eq (epoch, 1);
-    cr_expect_eq (s_claim (102, now, 10, NULL), 1, "only the free one; the finished schedule is not claimed");
-    cr_expect_eq (s_claim (102, now, 10, NULL), 0);
-    cr_expect_eq (s_claim (103, now, 10, NULL), 0, "the owners' leases are live: nothing is free");
-
-    norc_schedule_t *owned = NULL;
+    //  Every shard is taken by the first claim, at epoch 1; the finished
+    //  schedule is not loaded
+    norc_shard_t *shards = NULL;
+    size_t nshards = 0;
+    uint64_t token = 0;
+    cr_assert_eq (norc_store_shard_claim (s_db, 101, now, &shards, &nshards, &token), NORC_OK);
+    cr_expect_eq (nshards, NORC_SCHEDULE_SHARDS);
+    cr_expect_eq (nshards ? shards [0].epoch : 0, 1);
+    cr_expect_neq (token, 0);
+    free (shards);
+    //  In pages, in id order
+    norc_schedule_t *rows = NULL;
     size_t count = 0;
-    cr_assert_eq (norc_store_schedule_owned (s_db, 101, &owned, &count), NORC_OK);
-    cr_expect_eq (count, 2);
-    cr_expect_eq (owned [0].lease_owner, 101);
-    cr_expect_neq (owned [0].id, finished);
-    uint64_t paused = owned [1].id;
-    for (size_t i = 0; i < count; i++)
-        norc_schedule_clear (&owned [i]);
-    free (owned);
+    cr_assert_eq (norc_store_schedule_load (s_db, 101, token, nshards, 0, 2, &rows, &count), NORC_OK);
+    cr_assert_eq (count, 2);
+    cr_expect_lt (rows [0].id, rows [1].id);
+    uint64_t after = rows [1].id;
+    for (size_t i = 0; i < count; i++) {
+        cr_expect_neq (rows [i].id, finished);
+        cr_expect_eq (rows [i].lease_epoch, 1);
+        norc_schedule_clear (&rows [i]);
+    }
+    free (rows);
+    cr_assert_eq (norc_store_schedule_load (s_db, 101, token, nshards, after, 2, &rows, &count), NORC_OK);
+    cr_assert_eq (count, 1, "the last page");
+    cr_expect_gt (rows [0].id, after);
+    cr_expect_neq (rows [0].id, finished);
+    norc_schedule_clear (&rows [0]);
+    free (rows);
+    //  Loading what 102 does not hold gives nothing
+    cr_assert_eq (norc_store_schedule_load (s_db, 102, token, nshards, 0, 10, &rows, &count), NORC_OK);
+    cr_expect_eq (count, 0);
+    free (rows);
+    cr_expect_eq (s_claim (102, now, NULL), 0, "the owner's lease is live: nothing is free");
+    cr_expect_eq (norc_test_db_int (s_db, "SELECT COUNT(*) FROM schedule_shards WHERE owner = 101"),
+                  NORC_SCHEDULE_SHARDS);
+    cr_expect_eq (s_owned (101), 3);
 
-    //  A pause is found among the changes to what 101 holds
+    //  A pause and a new schedule are found among the changes to what 101 holds
+    norc_test_db_exec (s_db, "UPDATE schedules SET changed_at = NULL");
+    uint64_t paused = norc_test_db_int (s_db, "SELECT MIN(id) FROM schedules");
     cr_assert_eq (norc_store_schedule_set_paused (s_db, paused, true), NORC_OK);
+    uint64_t fresh = s_period_schedule (task, queue, 0);
     uint64_t *ids = NULL;
     cr_assert_eq (norc_store_schedule_changed (s_db, 101, now - 60 * NORC_US_PER_SEC, &ids, &count), NORC_OK);
-    cr_expect_eq (count, 1);
-    cr_expect_eq (count ? ids [0] : 0, paused);
+    cr_expect_eq (count, 2);
+    cr_expect_eq (count == 2 ? ids [0] : 0, paused);
+    cr_expect_eq (count == 2 ? ids [1] : 0, fresh);
     free (ids);
     cr_assert_eq (norc_store_schedule_changed (s_db, 102, now - 60 * NORC_US_PER_SEC, &ids, &count), NORC_OK);
     cr_expect_eq (count, 0);
     free (ids);
 
-    //  101 renews; 102's lease expires: 101 takes its schedule over, with a
-    //  new epoch, and 102's lease row goes (nothing is left under it)
-    cr_expect (s_lease (101, now + 5 * NORC_US_PER_SEC, now + 30 * NORC_US_PER_SEC));
-    cr_expect_eq (s_claim (101, now + 15 * NORC_US_PER_SEC, 10, &epoch), 1);
+    //  102 renews; 101's lease expires: 102 takes every shard over, with a
+    //  new epoch, and 101's lease row goes (nothing is left under it)
+    uint64_t epoch = 0;
+    cr_expect (s_lease (102, now + 5 * NORC_US_PER_SEC, now + 30 * NORC_US_PER_SEC));
+    cr_expect_eq (s_claim (102, now + 15 * NORC_US_PER_SEC, &epoch), 4);
     cr_expect_eq (epoch, 2);
-    cr_expect_eq (norc_test_db_int (s_db, "SELECT COUNT(*) FROM scheduler_leases WHERE owner = 102"), 0);
-    cr_expect_not (s_lease (102, now + 15 * NORC_US_PER_SEC, now + 40 * NORC_US_PER_SEC),
-                   "102 comes back: its lease had expired (it reads what it holds again: nothing)");
-    cr_assert_eq (norc_store_schedule_owned (s_db, 102, &owned, &count), NORC_OK);
-    cr_expect_eq (count, 0);
-    free (owned);
-    //  101 ends: its lease ends at once, whatever it held (one row), and the others take its schedules
-    cr_assert_eq (norc_store_schedule_release (s_db, 101), NORC_OK);
-    cr_expect_eq (s_claim (103, now + 16 * NORC_US_PER_SEC, 10, &epoch), 3);
-    cr_assert_eq (norc_store_schedule_owned (s_db, 101, &owned, &count), NORC_OK);
-    cr_expect_eq (count, 0);
-    free (owned);
+    cr_expect_eq (norc_test_db_int (s_db, "SELECT COUNT(*) FROM scheduler_leases WHERE owner = 101"), 0);
+    cr_expect_not (s_lease (101, now + 15 * NORC_US_PER_SEC, now + 40 * NORC_US_PER_SEC),
+                   "101 comes back: its lease had expired (it reads what it holds again: nothing)");
+    cr_expect_eq (s_owned (101), 0);
+    cr_expect_eq (s_owned (102), 4);
+    //  102 ends: its lease ends at once, whatever it held (one row), and the others take its shards
+    cr_assert_eq (norc_store_schedule_release (s_db, 102), NORC_OK);
+    cr_expect_eq (s_claim (103, now + 16 * NORC_US_PER_SEC, &epoch), 4);
+    cr_expect_eq (epoch, 3);
+    cr_expect_eq (s_owned (102), 0);
 }
 
-//  A new schedule is claimed alone, and read in the same transaction
-Test (store_schedules, one_schedule_is_claimed_alone)
+//  A scheduler takes only the shards that are free, and loads only theirs
+Test (store_schedules, only_free_shards_are_claimed)
 {
     uint64_t task = s_task ("T", "true");
     uint64_t queue = s_queue ("Q");
-    uint64_t other = s_period_schedule (task, queue, 0);
-    uint64_t fresh = s_period_schedule (task, queue, 0);
+    uint64_t a = s_period_schedule (task, queue, 0);
+    uint64_t b = s_period_schedule (task, queue, 0);
+    char *sql = norc_asprintf ("UPDATE schedules SET shard = IF(id = %llu, 3, 700)", (unsigned long long) a);
+    norc_test_db_exec (s_db, sql);
+    free (sql);
     norc_us_t now = norc_now_us ();
-    norc_schedule_t row = { 0 };
     s_lease (101, now, now + 10 * NORC_US_PER_SEC);
-    cr_assert_eq (norc_store_schedule_claim_one (s_db, 101, fresh, now, &row), NORC_OK,
-                  "%s", norc_db_errstr (s_db));
-    cr_expect_eq (row.id, fresh);
+    s_lease (102, now, now + 10 * NORC_US_PER_SEC);
+    cr_expect_eq (s_claim (101, now, NULL), 2);
+    //  Shard 700 left by its owner (as if never taken): only it is claimed
+    norc_test_db_exec (s_db, "UPDATE schedule_shards SET owner = NULL WHERE shard = 700");
+    norc_schedule_t *rows = NULL;
+    size_t count = 0;
+    cr_assert_eq (norc_store_schedule_claim (s_db, 102, now, &rows, &count), NORC_OK);
+    cr_assert_eq (count, 1);
+    cr_expect_eq (rows [0].id, b);
+    cr_expect_eq (rows [0].shard, 700);
+    cr_expect_eq (rows [0].lease_owner, 102);
+    cr_expect_eq (rows [0].lease_epoch, 2);
+    norc_schedule_clear (&rows [0]);
+    free (rows);
+    //  Read alone, each schedule names its shard's holder
+    norc_schedule_t row = { 0 };
+    cr_assert_eq (norc_store_schedule_get (s_db, a, &row), NORC_OK);
+    cr_expect_eq (row.shard, 3);
     cr_expect_eq (row.lease_owner, 101);
     cr_expect_eq (row.lease_epoch, 1);
-    cr_expect_eq (row.period_s, 5);
     norc_schedule_clear (&row);
-    cr_expect_eq (norc_test_db_int (s_db, "SELECT COUNT(*) FROM schedules WHERE lease_owner IS NOT NULL"), 1,
-                  "only that one (schedule %llu is left alone)", (unsigned long long) other);
-    cr_expect_eq (norc_store_schedule_claim_one (s_db, 102, fresh, now, &row),
-                  NORC_CONFLICT, "held by another");
-    cr_expect_eq (norc_store_schedule_claim_one (s_db, 102, 9999, now, &row),
-                  NORC_CONFLICT, "no such schedule");
-    cr_assert_eq (norc_store_schedule_delete (s_db, other, "gone"), NORC_OK);
-    cr_expect_eq (norc_store_schedule_claim_one (s_db, 102, other, now, &row),
-                  NORC_CONFLICT, "deleted");
-    //  Past the lease, another takes it over with a new epoch
-    cr_assert_eq (norc_store_schedule_claim_one (s_db, 102, fresh, now + 11 * NORC_US_PER_SEC, &row), NORC_OK);
-    cr_expect_eq (row.lease_epoch, 2);
-    norc_schedule_clear (&row);
+    cr_expect_eq (s_owned (101), 1);
+    cr_expect_eq (s_owned (102), 1);
 }

@@ -45,6 +45,20 @@ Test (store_ticks, tick_fire_writes_instance_and_advances_schedule)
     cr_expect_eq (norc_store_tick_fire (s_db, &stale), NORC_NOTFOUND);
     cr_expect_eq (norc_store_tick_skip (s_db, &stale, NORC_TICK_MISSED, "down"), NORC_NOTFOUND);
     cr_expect_eq (norc_test_db_int (s_db, "SELECT COUNT(*) FROM instances"), 1);
+    //  A tick naming another shard than its schedule's writes nothing,
+    //  even when the caller holds that shard too
+    norc_tick_fire_t astray = tick;
+    astray.shard = (tick.shard + 1) % NORC_SCHEDULE_SHARDS;
+    astray.nominal = INT64_C (1777636805000000);
+    cr_expect_eq (norc_store_tick_fire (s_db, &astray), NORC_NOTFOUND);
+    //  Its shard taken by another scheduler (a new epoch): nothing either
+    char *sql = norc_asprintf ("UPDATE schedule_shards SET owner = 8, epoch = epoch + 1 WHERE shard = %d", tick.shard);
+    norc_test_db_exec (s_db, sql);
+    free (sql);
+    norc_tick_fire_t taken = tick;
+    taken.nominal = INT64_C (1777636805000000);
+    cr_expect_eq (norc_store_tick_fire (s_db, &taken), NORC_NOTFOUND);
+    cr_expect_eq (norc_test_db_int (s_db, "SELECT COUNT(*) FROM instances"), 1);
     norc_instance_clear (&inst);
     norc_schedule_clear (&s);
 }
