@@ -136,8 +136,10 @@ norc_store_schedule_get (norc_db_t *db, uint64_t id, norc_schedule_t *schedule)
     return norc_db_txn (db, s_schedule_get, &a);
 }
 
+//  (the schedules first, newest down from `before`, whatever the
+//  optimizer thinks of a record with few tasks or queues)
 static const char *s_sql_schedule_list =
-    "SELECT s.id, t.name AS task, q.name AS queue, "
+    "SELECT STRAIGHT_JOIN s.id, t.name AS task, q.name AS queue, "
     "  CASE s.kind WHEN 1 THEN CONCAT('every ', s.period_s, 's') ELSE s.cron_expr END AS timing, "
     "  s.tz, s.repetitions, s.remaining, "
     "  CASE s.catchup WHEN 0 THEN 'none' WHEN 1 THEN 'all' WHEN 2 THEN 'latest' ELSE 'within' END AS catchup, "
