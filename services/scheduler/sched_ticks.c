@@ -494,14 +494,13 @@ sched_ticks_lease (scheduler_t *self)
         return;
     }
     if (!was_live) {
-        //  (Not the first time:) what is still held is read again, a page
-        //  at a time
-        bool held = zhashx_size (self->schedules) || self->loading_count;
+        //  What is still held (nothing the first time) is read again, a
+        //  page at a time: changes made meanwhile are in it
         size_t shards = 0;
         uint64_t token = 0;
-        if (held && norc_store_shard_mark_held (self->db, self->id, &shards, &token) != NORC_OK)
+        if (norc_store_shard_mark_held (self->db, self->id, &shards, &token) != NORC_OK)
             return;
-        if (held)
+        if (zhashx_size (self->schedules) || shards)
             norc_log_warnx ("the scheduler's lease had expired: every schedule it held is read again "
                             "(%zu shards still held)", shards);
         sched_ticks_forget_all (self, "the lease had expired");
