@@ -26,6 +26,25 @@ static const norc_api_col_t s_cols_queue_list [] = {
     { "url", NORC_API_STR, NULL, false, "An sqs queue's URL (empty for the others)" },
     { NULL, NORC_API_STR, NULL, false, NULL }
 };
+static const norc_api_arg_t s_args_queue_show [] = {
+    { "name", NORC_API_STR, true, false, INT64_C (0), INT64_C (0), "The queue or group" },
+    { NULL, NORC_API_STR, false, false, 0, 0, NULL }
+};
+static const norc_api_col_t s_cols_queue_show [] = {
+    { "id", NORC_API_ID, NULL, false, "The queue's id" },
+    { "name", NORC_API_STR, NULL, false, "Its name" },
+    { "kind", NORC_API_ENUM, &norc_enum_queue_kind, false, "db, sqs or group" },
+    { "url", NORC_API_STR, NULL, false, "An sqs queue's URL (empty for the others)" },
+    { "waiting", NORC_API_INT, NULL, false, "Instances waiting in it" },
+    { "executors", NORC_API_INT, NULL, false, "Live executors (or, for an sqs queue, bridges) serving it" },
+    { "mode", NORC_API_STR, NULL, false, "How its instances reach a host: \"database\" (executors take them from the dispatching scheduler), \"connected\" (over SQS to a site whose executors also reach the control plane), or \"by member\" for a group" },
+    { "one_run_per_tick", NORC_API_STR, NULL, false, "Whether a tick can run twice, and what decides it" },
+    { "no_lost_tick", NORC_API_STR, NULL, false, "Whether a tick can be lost" },
+    { "status", NORC_API_STR, NULL, false, "How soon a run's status is in the record" },
+    { "dead_host", NORC_API_STR, NULL, false, "How soon a host that died is found" },
+    { "logs", NORC_API_STR, NULL, false, "Where a run's output goes" },
+    { NULL, NORC_API_STR, NULL, false, NULL }
+};
 static const norc_api_arg_t s_args_queue_rm [] = {
     { "name", NORC_API_STR, true, false, INT64_C (0), INT64_C (0), "The queue" },
     { NULL, NORC_API_STR, false, false, 0, 0, NULL }
@@ -770,6 +789,9 @@ static const norc_api_op_t s_ops [] = {
     { "queue.list", NORC_ROLE_VIEWER | NORC_ROLE_BRIDGE, false,
       "Every queue with its waiting instances and executors.",
       s_args_queue_list, s_cols_queue_list, "GET", "/queues", true, false, false },
+    { "queue.show", NORC_ROLE_VIEWER, false,
+      "One queue or group: where its instances wait, who serves it, and what it promises (docs/sqs.md, \"Guarantees\").",
+      s_args_queue_show, s_cols_queue_show, "GET", "/queues/{name}", false, false, false },
     { "queue.rm", NORC_ROLE_ADMIN, true,
       "Remove a queue no schedule or executor uses.",
       s_args_queue_rm, s_cols_queue_rm, "DELETE", "/queues/{name}", false, false, false },

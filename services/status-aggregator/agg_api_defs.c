@@ -58,6 +58,89 @@ agg_op_queue_list (agg_api_t *self, const norc_strmap_t *args, norc_api_reply_t 
         agg_reply_store (self, reply, rc, "cannot list queues");
 }
 
+//  What a queue promises, by the way its instances reach a host (docs/sqs.md,
+//  "Guarantees"): the same words for every queue of a kind
+typedef struct {
+    int kind;
+    const char *mode, *one_run, *no_lost, *status, *dead_host, *logs;
+} s_promise_t;
+
+static const s_promise_t s_promises [] = {
+    { NORC_QUEUE_DB, "database",
+      "yes: a tick is one row of the record (its key is unique), written only by the holder of its "
+      "schedule's shard, and handed to one executor under the dispatch lease",
+      "yes: a tick is recorded before it is dispatched, and each is an instance or a recorded skipped "
+      "or missed run",
+      "as it happens: executors report each start and end to the aggregator",
+      "after heartbeat.failure_ms: work assigned and not started waits again, runs it had started end "
+      "as ERROR with the reason",
+      "streamed to the log-archiver as the run writes them" },
+    { NORC_QUEUE_SQS, "connected",
+      "yes: a claim in the record decides which site runs a tick; SQS only carries it, and a copy it "
+      "delivers again is a counted duplicate",
+      "yes: an instance is committed before it is sent, sent again until it is claimed, and its message "
+      "deleted only once its run has started",
+      "as it happens: the site's executors report each start and end to the aggregator",
+      "after heartbeat.failure_ms, as any executor or bridge",
+      "streamed to the log-archiver as the run writes them" },
+    { NORC_QUEUE_GROUP, "by member",
+      "as each member queue's", "as each member queue's", "as each member queue's",
+      "as each member queue's", "as each member queue's" },
+};
+
+void
+agg_op_queue_show (agg_api_t *self, const norc_strmap_t *args, norc_api_reply_t *reply)
+{
+    const char *name = agg_arg (args, "name");
+    if (!name) {
+        agg_reply_error (reply, NORC_ERROR, "a queue name is required");
+        return;
+    }
+    norc_queue_t queue = { 0 };
+    int rc = norc_store_queue_get (self->db, name, &queue);
+    if (rc == NORC_NOTFOUND) {
+        agg_reply_error (reply, rc, "unknown queue \"%s\"", name);
+        return;
+    }
+    norc_rows_t rows = { 0 };
+    if (rc == NORC_OK)
+        rc = norc_store_queue_list (self->db, norc_now_us () - self->alive_ms * 1000, &rows);
+    if (rc) {
+        agg_reply_store (self, reply, rc, "cannot read the queue");
+        norc_queue_clear (&queue);
+        return;
+    }
+    norc_strmap_t *row = norc_rows_add (&reply->rows);
+    char text [32];
+    snprintf (text, sizeof text, "%llu", (unsigned long long) queue.id);
+    norc_strmap_set (row, "id", text);
+    norc_strmap_set (row, "name", queue.name);
+    const char *kind = norc_enum_name (&norc_enum_queue_kind, queue.kind);
+    norc_strmap_set (row, "kind", kind ? kind : "");
+    norc_strmap_set (row, "url", queue.url ? queue.url : "");
+    for (size_t i = 0; i < rows.count; i++) {
+        const char *listed = norc_strmap_get (&rows.rows [i], "name");
+        if (listed && strcmp (listed, queue.name) == 0) {
+            const char *waiting = norc_strmap_get (&rows.rows [i], "waiting");
+            const char *executors = norc_strmap_get (&rows.rows [i], "executors");
+            norc_strmap_set (row, "waiting", waiting ? waiting : "0");
+            norc_strmap_set (row, "executors", executors ? executors : "0");
+        }
+    }
+    for (size_t i = 0; i < sizeof s_promises / sizeof s_promises [0]; i++)
+        if (s_promises [i].kind == queue.kind) {
+            const s_promise_t *p = &s_promises [i];
+            norc_strmap_set (row, "mode", p->mode);
+            norc_strmap_set (row, "one_run_per_tick", p->one_run);
+            norc_strmap_set (row, "no_lost_tick", p->no_lost);
+            norc_strmap_set (row, "status", p->status);
+            norc_strmap_set (row, "dead_host", p->dead_host);
+            norc_strmap_set (row, "logs", p->logs);
+        }
+    norc_rows_clear (&rows);
+    norc_queue_clear (&queue);
+}
+
 void
 agg_op_queue_rm (agg_api_t *self, const norc_strmap_t *args, norc_api_reply_t *reply)
 {

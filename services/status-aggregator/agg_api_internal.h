@@ -57,7 +57,7 @@ void agg_audit_record (agg_api_t *self, const norc_api_request_t *request, const
 agg_op_fn agg_op_audit_list, agg_op_audit_verify;
 
 //  Definitions (agg_api_defs.c)
-agg_op_fn agg_op_queue_add, agg_op_queue_list, agg_op_queue_rm, agg_op_group_add;
+agg_op_fn agg_op_queue_add, agg_op_queue_list, agg_op_queue_show, agg_op_queue_rm, agg_op_group_add;
 agg_op_fn agg_op_task_add, agg_op_task_list, agg_op_task_show, agg_op_task_rm;
 agg_op_fn agg_op_job_add, agg_op_job_show;
 

@@ -66,6 +66,13 @@ Test (demo, five_runs_at_their_ticks_with_complete_logs_and_reports)
     cr_expect_eq (norc_test_db_int (db, "SELECT COUNT(*) FROM instances WHERE exit_code = 0 "
                                         "AND max_rss_kb > 0 AND cpu_user_us IS NOT NULL AND executor_id IS NOT NULL"), 5);
     cr_expect_eq (norc_test_db_int (db, "SELECT remaining FROM schedules"), 0);
+    //  The queue, and what it promises
+    cr_assert_eq (norc_test_system_ctl (s_sys, &out, &err, "queue", "show", "DemoQueue", NULL), 0, "%s", err);
+    cr_expect_not_null (strstr (out, "database"), "%s", out);
+    cr_expect_not_null (strstr (out, "yes: a tick is one row of the record"), "%s", out);
+    cr_expect_not_null (strstr (out, "streamed to the log-archiver"), "%s", out);
+    free (out);
+    free (err);
     //  Each log: start line, the command, its output, the final status line
     norc_stmt_t *st = norc_db_stmt (db, "SELECT id FROM instances ORDER BY id");
     cr_assert_eq (norc_stmt_exec (st), NORC_OK);

@@ -197,6 +197,20 @@ Test (agg_api, every_operation_answers_with_the_columns_the_schema_declares)
     ASK ("job.show", "name", "J"); norc_msg_destroy (&reply);
     ASK ("queue.list"); norc_msg_destroy (&reply);
     ASK ("status.queues"); norc_msg_destroy (&reply);
+    //  One queue, and what it promises
+    ASK ("queue.show", "name", "Q");
+    cr_expect_str_eq (s_cell (&reply->api_reply.rows, 0, "kind"), "db");
+    cr_expect_str_eq (s_cell (&reply->api_reply.rows, 0, "mode"), "database");
+    cr_expect_str_eq (s_cell (&reply->api_reply.rows, 0, "waiting"), "0");
+    cr_expect (strncmp (s_cell (&reply->api_reply.rows, 0, "one_run_per_tick"), "yes: ", 5) == 0);
+    norc_msg_destroy (&reply);
+    ASK ("queue.show", "name", "G");
+    cr_expect_str_eq (s_cell (&reply->api_reply.rows, 0, "mode"), "by member");
+    norc_msg_destroy (&reply);
+    reply = s_call ("queue.show", "name", "Nowhere", (const char *) NULL);
+    cr_expect_eq (reply->api_reply.code, NORC_NOTFOUND);
+    cr_expect_str_eq (reply->api_reply.error, "unknown queue \"Nowhere\"");
+    norc_msg_destroy (&reply);
     ASK ("schedule.add", "task", "T", "queue", "Q", "cron", "0 0 * * * *", "tz", "Europe/Paris");
     FIRST_ID (schedule);
     norc_msg_destroy (&reply);
@@ -244,6 +258,11 @@ Test (agg_api, every_operation_answers_with_the_columns_the_schema_declares)
     norc_msg_destroy (&reply);
     //  A tick carried by SQS, claimed for the executor, then given back
     ASK ("queue.add", "name", "Far", "kind", "sqs", "url", "http://127.0.0.1:1/123456789012/far");
+    norc_msg_destroy (&reply);
+    ASK ("queue.show", "name", "Far");
+    cr_expect_str_eq (s_cell (&reply->api_reply.rows, 0, "mode"), "connected");
+    cr_expect_str_eq (s_cell (&reply->api_reply.rows, 0, "url"), "http://127.0.0.1:1/123456789012/far");
+    cr_expect (strstr (s_cell (&reply->api_reply.rows, 0, "one_run_per_tick"), "a claim in the record") != NULL);
     norc_msg_destroy (&reply);
     ASK ("run", "task", "T", "queue", "Far"); FIRST_ID (instance); norc_msg_destroy (&reply);
     norc_strmap_t env = { 0 };
