@@ -12,66 +12,20 @@ typedef struct {
     norc_rows_t *rows;
 } s_tick_args_t;
 
-//  The shards a round writes under: each one's owner and epoch, read
-//  under a shared lock (a claim, which takes the row exclusively, waits
-//  for the round's commit, and the round for the claim's)
-typedef struct {
-    bool read;                  //  named by a tick of the round
-    bool found;
-    uint64_t owner, epoch;
-} s_shard_state_t;
-
-static bool
-s_shard_holds (const s_shard_state_t *shards, int shard, uint64_t owner, uint64_t epoch)
-{
-    return shard >= 0 && shard < NORC_SCHEDULE_SHARDS && shards [shard].found
-        && shards [shard].owner == owner && shards [shard].epoch == epoch;
-}
-
-static int
-s_shards_lock (norc_db_t *db, const norc_tick_fire_t *ticks, size_t n, s_shard_state_t *shards)
-{
-    int keys [NORC_SCHEDULE_SHARDS];
-    size_t nk = 0;
-    for (size_t i = 0; i < n; i++) {
-        int shard = ticks [i].shard;
-        if (shard >= 0 && shard < NORC_SCHEDULE_SHARDS && !shards [shard].read) {
-            shards [shard].read = true;
-            keys [nk++] = shard;
-        }
-    }
-    int rc = NORC_OK;
-    for (size_t done = 0; rc == NORC_OK && done < nk; ) {
-        size_t k = s_chunk (nk - done);
-        char *sql = s_sql_rows ("SELECT shard, COALESCE(owner, 0), epoch FROM schedule_shards WHERE shard IN (",
-                                "?", ",", k, ") LOCK IN SHARE MODE");
-        norc_stmt_t *st = norc_db_stmt (db, sql);
-        free (sql);
-        for (size_t j = 0; j < k; j++)
-            norc_stmt_bind_i64 (st, (int) j, keys [done + j]);
-        rc = norc_stmt_exec (st);
-        while (rc == NORC_OK && norc_stmt_fetch (st) == NORC_OK) {
-            int64_t shard = norc_stmt_i64 (st, 0);
-            if (shard >= 0 && shard < NORC_SCHEDULE_SHARDS)
-                shards [shard] = (s_shard_state_t) { true, true, norc_stmt_u64 (st, 1), norc_stmt_u64 (st, 2) };
-        }
-        done += k;
-    }
-    return rc;
-}
-
-//  A tick under another lease than its schedule's other ticks in the
-//  round: the advance alone, when its shard is held at its epoch
+//  The fence and the advance in one statement: it matches only while the
+//  caller holds the schedule's shard at this epoch and the schedule is
+//  live. A multi-table UPDATE locks the rows it reads from the other
+//  tables (shared, at every isolation level: the shard row here), so a
+//  claim, which updates the shard row, waits for this transaction's
+//  commit, and this statement for the claim's.
 static const char *s_sql_tick_advance =
-    "UPDATE schedules SET last_nominal = GREATEST(COALESCE(last_nominal, ?), ?), "
-    "  next_nominal = ?, remaining = ? "
-    "WHERE id = ? AND shard = ? AND deleted_at IS NULL";
+    "UPDATE schedules s JOIN schedule_shards h ON h.shard = s.shard "
+    "SET s.last_nominal = GREATEST(COALESCE(s.last_nominal, ?), ?), s.next_nominal = ?, s.remaining = ? "
+    "WHERE s.id = ? AND s.shard = ? AND s.deleted_at IS NULL AND h.owner = ? AND h.epoch = ?";
 
 static int
-s_tick_advance (norc_db_t *db, const norc_tick_fire_t *t, const s_shard_state_t *shards)
+s_tick_advance (norc_db_t *db, const norc_tick_fire_t *t)
 {
-    if (!s_shard_holds (shards, t->shard, t->owner, t->epoch))
-        return NORC_NOTFOUND;
     norc_stmt_t *st = norc_db_stmt (db, s_sql_tick_advance);
     norc_stmt_bind_time (st, 0, t->nominal);
     norc_stmt_bind_time (st, 1, t->nominal);
@@ -79,6 +33,8 @@ s_tick_advance (norc_db_t *db, const norc_tick_fire_t *t, const s_shard_state_t 
     norc_stmt_bind_i64 (st, 3, t->remaining < 0 ? 0 : t->remaining);
     norc_stmt_bind_u64 (st, 4, t->schedule_id);
     norc_stmt_bind_i64 (st, 5, t->shard);
+    norc_stmt_bind_u64 (st, 6, t->owner);
+    norc_stmt_bind_u64 (st, 7, t->epoch);
     int rc = norc_stmt_exec (st);
     if (rc)
         return rc;
@@ -144,8 +100,7 @@ typedef struct {
     int shard;
     uint64_t owner, epoch;      //  the lease the caller claims (its first tick's)
     bool claimed;
-    bool held;                  //  its shard is held by the caller at that epoch
-    bool fenced;                //  held, and the schedule is live
+    bool fenced;                //  its shard held by the caller at the tick's epoch, and live
     bool fires_forbid;          //  a forbid schedule already fires in this round
     norc_us_t last_nominal;     //  the latest tick of the round
     norc_us_t next_nominal;     //  from its last tick
@@ -226,58 +181,56 @@ s_tick_batch (norc_db_t *db, void *arg)
         r->next_nominal = t->next_nominal;
         r->remaining = t->remaining < 0 ? 0 : t->remaining;
     }
-    //  2. The fence: the round's shards, under a shared lock; then the
-    //  schedules whose shard the caller holds at that epoch are advanced
-    //  (live ones: a chunk that matches fewer rows than it names reads
-    //  which did)
-    s_shard_state_t *shards = (s_shard_state_t *) norc_calloc (NORC_SCHEDULE_SHARDS, sizeof (s_shard_state_t));
-    rc = s_shards_lock (db, ticks, n, shards);
-    s_round_sched_t **held = (s_round_sched_t **) norc_calloc (ns + 1, sizeof (s_round_sched_t *));
-    size_t nh = 0;
-    for (size_t i = 0; i < ns; i++)
-        if ((sched [i].held = s_shard_holds (shards, sched [i].shard, sched [i].owner, sched [i].epoch)))
-            held [nh++] = &sched [i];
-    for (size_t done = 0; rc == NORC_OK && done < nh; ) {
-        size_t k = s_chunk (nh - done);
-        char *rows = s_sql_rows ("SELECT ? AS id, ? AS shard, ? AS last, ? AS next, ? AS remaining",
-                                 " UNION ALL SELECT ?, ?, ?, ?, ?", "", k - 1, "");
-        char *sql = norc_asprintf ("UPDATE schedules s JOIN (%s) v ON v.id = s.id AND v.shard = s.shard SET "
+    //  2. Advance them, fenced in the statement itself (see
+    //  s_sql_tick_advance): a row matches only while the caller holds its
+    //  shard at that epoch. A chunk that matches fewer rows than it names
+    //  reads which did.
+    for (size_t done = 0; rc == NORC_OK && done < ns; ) {
+        size_t k = s_chunk (ns - done);
+        char *rows = s_sql_rows ("SELECT ? AS id, ? AS shard, ? AS last, ? AS next, ? AS remaining, ? AS owner, "
+                                 "? AS epoch", " UNION ALL SELECT ?, ?, ?, ?, ?, ?, ?", "", k - 1, "");
+        char *sql = norc_asprintf ("UPDATE schedules s JOIN (%s) v ON v.id = s.id AND v.shard = s.shard "
+                                   "JOIN schedule_shards h ON h.shard = v.shard SET "
                                    "s.last_nominal = COALESCE(GREATEST(s.last_nominal, v.last), v.last), "
                                    "s.next_nominal = v.next, s.remaining = v.remaining "
-                                   "WHERE s.deleted_at IS NULL", rows);
+                                   "WHERE s.deleted_at IS NULL AND h.owner = v.owner AND h.epoch = v.epoch", rows);
         norc_stmt_t *st = norc_db_stmt (db, sql);
         free (sql);
         free (rows);
         for (size_t j = 0; j < k; j++) {
-            s_round_sched_t *r = held [done + j];
-            int p = (int) (j * 5);
+            s_round_sched_t *r = &sched [done + j];
+            int p = (int) (j * 7);
             norc_stmt_bind_u64 (st, p, r->id);
             norc_stmt_bind_i64 (st, p + 1, r->shard);
             norc_stmt_bind_time (st, p + 2, r->last_nominal);
             norc_stmt_bind_time (st, p + 3, r->next_nominal);
             norc_stmt_bind_i64 (st, p + 4, r->remaining);
+            norc_stmt_bind_u64 (st, p + 5, r->owner);
+            norc_stmt_bind_u64 (st, p + 6, r->epoch);
         }
         rc = norc_stmt_exec (st);
         if (rc == NORC_OK && norc_stmt_affected (st) == k)
             for (size_t j = 0; j < k; j++)
-                held [done + j]->fenced = true;
+                sched [done + j].fenced = true;
         else
         if (rc == NORC_OK) {
-            sql = s_sql_rows ("SELECT id, shard, deleted_at IS NULL FROM schedules WHERE id IN (", "?", ",", k, ")");
+            sql = s_sql_rows ("SELECT s.id, s.shard, s.deleted_at IS NULL, COALESCE(h.owner, 0), h.epoch "
+                              "FROM schedules s JOIN schedule_shards h ON h.shard = s.shard WHERE s.id IN (",
+                              "?", ",", k, ") LOCK IN SHARE MODE");
             st = norc_db_stmt (db, sql);
             free (sql);
             for (size_t j = 0; j < k; j++)
-                norc_stmt_bind_u64 (st, (int) j, held [done + j]->id);
+                norc_stmt_bind_u64 (st, (int) j, sched [done + j].id);
             rc = norc_stmt_exec (st);
             while (rc == NORC_OK && norc_stmt_fetch (st) == NORC_OK) {
                 s_round_sched_t *r = s_round_find (sched, ns, norc_stmt_u64 (st, 0));
-                if (r && r->held)
-                    r->fenced = norc_stmt_i64 (st, 1) == r->shard && norc_stmt_i64 (st, 2) == 1;
+                if (r)
+                    r->fenced = norc_stmt_i64 (st, 1) == r->shard && norc_stmt_i64 (st, 2) == 1
+                             && norc_stmt_u64 (st, 3) == r->owner && norc_stmt_u64 (st, 4) == r->epoch;
             }
         }
         done += k;
     }
-    free (held);
     //  3. Each tick's outcome; forbid is checked against the record and
     //  against earlier ticks of the same round
     size_t fired = 0, skipped = 0;
@@ -289,7 +242,7 @@ s_tick_batch (norc_db_t *db, void *arg)
         if (t->owner != r->owner || t->epoch != r->epoch) {
             //  Another lease than the schedule's other ticks: at most one
             //  can be current
-            rc = r->fenced ? NORC_NOTFOUND : s_tick_advance (db, t, shards);
+            rc = r->fenced ? NORC_NOTFOUND : s_tick_advance (db, t);
             if (rc == NORC_NOTFOUND) {
                 t->result = NORC_NOTFOUND;
                 rc = NORC_OK;
@@ -533,7 +486,6 @@ s_tick_batch (norc_db_t *db, void *arg)
     free (runs);
     free (fire);
     free (sched);
-    free (shards);
     return rc;
 }
 

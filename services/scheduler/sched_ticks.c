@@ -563,9 +563,12 @@ sched_ticks_changed (scheduler_t *self, uint64_t id)
     }
     int rc = norc_store_schedule_get (self->db, id, &row);
     if (rc == NORC_OK && !row.deleted_at && row.lease_owner == self->id) {
-        //  Keep the tick state we hold; take the definition
+        //  Keep the tick state we hold; take the definition (a schedule
+        //  read again for nothing, a new one seen among the changes, says
+        //  nothing)
+        if (s->row.paused != row.paused)
+            norc_log_info ("schedule=%llu: %s", (unsigned long long) id, row.paused ? "paused" : "active");
         s->row.paused = row.paused;
-        norc_log_info ("schedule=%llu: %s", (unsigned long long) id, row.paused ? "paused" : "active");
     }
     else
     if (rc == NORC_OK || rc == NORC_NOTFOUND)

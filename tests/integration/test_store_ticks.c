@@ -63,6 +63,53 @@ Test (store_ticks, tick_fire_writes_instance_and_advances_schedule)
     norc_schedule_clear (&s);
 }
 
+//  Another scheduler's claim of the shard, in progress in another
+//  process: the round waits for its commit, then sees the new epoch and
+//  writes nothing. (Were the shard read without a lock, the round would
+//  see the epoch before the claim and write its tick.)
+typedef struct {
+    int shard;
+    int ready;                  //  a pipe: written once the claim holds the row
+} s_claim_hold_t;
+
+static int
+s_claim_and_hold (norc_db_t *db, void *arg)
+{
+    s_claim_hold_t *a = (s_claim_hold_t *) arg;
+    char *sql = norc_asprintf ("UPDATE schedule_shards SET owner = 8, epoch = epoch + 1 WHERE shard = %d", a->shard);
+    norc_stmt_t *st = norc_db_stmt (db, sql);
+    free (sql);
+    int rc = norc_stmt_exec (st);
+    if (rc == NORC_OK && write (a->ready, "x", 1) == 1)
+        usleep (1000000);
+    return rc;
+}
+
+Test (store_ticks, a_round_waits_for_a_claim_of_its_shard_and_is_fenced_by_it)
+{
+    norc_tick_fire_t tick = s_claim_one (7, NULL);
+    int ready [2];
+    cr_assert_eq (pipe (ready), 0);
+    pid_t pid = fork ();
+    if (pid == 0) {
+        close (ready [0]);
+        norc_db_t *db = norc_db_new (s_url, NULL);
+        s_claim_hold_t hold = { tick.shard, ready [1] };
+        int rc = db && norc_db_connect (db) == NORC_OK ? norc_db_txn (db, s_claim_and_hold, &hold) : NORC_ERROR;
+        norc_db_destroy (&db);
+        _exit (rc == NORC_OK ? 0 : 1);
+    }
+    close (ready [1]);
+    char byte;
+    cr_assert_eq (read (ready [0], &byte, 1), 1, "the claim holds the shard row");
+    cr_expect_eq (norc_store_tick_fire (s_db, &tick), NORC_NOTFOUND, "fenced by the claim that committed first");
+    int status;
+    cr_assert_eq (waitpid (pid, &status, 0), pid);
+    cr_expect (WIFEXITED (status) && WEXITSTATUS (status) == 0);
+    cr_expect_eq (norc_test_db_int (s_db, "SELECT COUNT(*) FROM instances"), 0);
+    close (ready [0]);
+}
+
 //  Two processes, two connections, one tick key: exactly one instance.
 
 Test (store_ticks, two_connections_race_for_one_tick_key)
