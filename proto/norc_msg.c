@@ -30,6 +30,8 @@ static const struct { int id; const char *name; } s_names [] = {
     { 60, "SCHEDULE-CHANGED" },
     { 70, "EVENT" },
     { 80, "SQS-TICK" },
+    { 81, "SQS-RETURN" },
+    { 82, "SQS-REPLY" },
 };
 
 const char *
@@ -158,6 +160,24 @@ s_free_fields (norc_msg_t *self)
             free (self->sqs_tick.queue);
             free (self->sqs_tick.digest);
             free (self->sqs_tick.origin);
+            break;
+        case NORC_MSG_SQS_RETURN:
+            free (self->sqs_return.site);
+            free (self->sqs_return.kind);
+            free (self->sqs_return.digest);
+            free (self->sqs_return.tick_message);
+            free (self->sqs_return.host);
+            free (self->sqs_return.reason);
+            norc_bin_clear (&self->sqs_return.data);
+            norc_u64list_clear (&self->sqs_return.running);
+            break;
+        case NORC_MSG_SQS_REPLY:
+            free (self->sqs_reply.site);
+            free (self->sqs_reply.kind);
+            free (self->sqs_reply.tick_message);
+            free (self->sqs_reply.outcome);
+            norc_strmap_clear (&self->sqs_reply.definition);
+            free (self->sqs_reply.reason);
             break;
         default:
             break;
@@ -718,6 +738,92 @@ s_encode_sqs_tick (const norc_sqs_tick_t *m, norc_writer_t *w)
     return NORC_OK;
 }
 
+static int
+s_encode_sqs_return (const norc_sqs_return_t *m, norc_writer_t *w)
+{
+    uint32_t count = 2 + 16 + (m->site != NULL) + (m->kind != NULL) + (m->digest != NULL) + (m->tick_message != NULL) + (m->host != NULL) + (m->reason != NULL);
+    if (norc_writer_map (w, count)
+    ||  norc_writer_str (w, "type") || norc_writer_str (w, "SQS-RETURN")
+    ||  norc_writer_str (w, "v") || norc_writer_u64 (w, NORC_PROTOCOL_VERSION))
+        return NORC_ERROR;
+    if ((norc_writer_str (w, "version") || norc_writer_i64 (w, m->version)))
+        return NORC_ERROR;
+    if (m->site && (norc_writer_str (w, "site") || norc_writer_str (w, m->site)))
+        return NORC_ERROR;
+    if (m->kind && (norc_writer_str (w, "kind") || norc_writer_str (w, m->kind)))
+        return NORC_ERROR;
+    if ((norc_writer_str (w, "instance_id") || norc_writer_u64 (w, m->instance_id)))
+        return NORC_ERROR;
+    if ((norc_writer_str (w, "attempt") || norc_writer_i64 (w, m->attempt)))
+        return NORC_ERROR;
+    if (m->digest && (norc_writer_str (w, "digest") || norc_writer_str (w, m->digest)))
+        return NORC_ERROR;
+    if (m->tick_message && (norc_writer_str (w, "tick_message") || norc_writer_str (w, m->tick_message)))
+        return NORC_ERROR;
+    if (m->host && (norc_writer_str (w, "host") || norc_writer_str (w, m->host)))
+        return NORC_ERROR;
+    if ((norc_writer_str (w, "pid") || norc_writer_i64 (w, m->pid)))
+        return NORC_ERROR;
+    if ((norc_writer_str (w, "status") || norc_writer_i64 (w, m->status)))
+        return NORC_ERROR;
+    if ((norc_writer_str (w, "exit_code") || norc_writer_i64 (w, m->exit_code)))
+        return NORC_ERROR;
+    if ((norc_writer_str (w, "signal") || norc_writer_i64 (w, m->signal)))
+        return NORC_ERROR;
+    if ((norc_writer_str (w, "cpu_user_us") || norc_writer_i64 (w, m->cpu_user_us)))
+        return NORC_ERROR;
+    if ((norc_writer_str (w, "cpu_sys_us") || norc_writer_i64 (w, m->cpu_sys_us)))
+        return NORC_ERROR;
+    if ((norc_writer_str (w, "max_rss_kb") || norc_writer_i64 (w, m->max_rss_kb)))
+        return NORC_ERROR;
+    if (m->reason && (norc_writer_str (w, "reason") || norc_writer_str (w, m->reason)))
+        return NORC_ERROR;
+    if ((norc_writer_str (w, "at_us") || norc_writer_i64 (w, m->at_us)))
+        return NORC_ERROR;
+    if ((norc_writer_str (w, "offset") || norc_writer_i64 (w, m->offset)))
+        return NORC_ERROR;
+    if ((norc_writer_str (w, "data") || norc_writer_bin (w, m->data.data, m->data.size)))
+        return NORC_ERROR;
+    if ((norc_writer_str (w, "last") || norc_writer_bool (w, m->last)))
+        return NORC_ERROR;
+    if ((norc_writer_str (w, "free") || norc_writer_i64 (w, m->free)))
+        return NORC_ERROR;
+    if ((norc_writer_str (w, "running") || norc_writer_u64list (w, &m->running)))
+        return NORC_ERROR;
+    return NORC_OK;
+}
+
+static int
+s_encode_sqs_reply (const norc_sqs_reply_t *m, norc_writer_t *w)
+{
+    uint32_t count = 2 + 5 + (m->site != NULL) + (m->kind != NULL) + (m->tick_message != NULL) + (m->outcome != NULL) + (m->reason != NULL);
+    if (norc_writer_map (w, count)
+    ||  norc_writer_str (w, "type") || norc_writer_str (w, "SQS-REPLY")
+    ||  norc_writer_str (w, "v") || norc_writer_u64 (w, NORC_PROTOCOL_VERSION))
+        return NORC_ERROR;
+    if ((norc_writer_str (w, "version") || norc_writer_i64 (w, m->version)))
+        return NORC_ERROR;
+    if (m->site && (norc_writer_str (w, "site") || norc_writer_str (w, m->site)))
+        return NORC_ERROR;
+    if (m->kind && (norc_writer_str (w, "kind") || norc_writer_str (w, m->kind)))
+        return NORC_ERROR;
+    if ((norc_writer_str (w, "instance_id") || norc_writer_u64 (w, m->instance_id)))
+        return NORC_ERROR;
+    if ((norc_writer_str (w, "attempt") || norc_writer_i64 (w, m->attempt)))
+        return NORC_ERROR;
+    if (m->tick_message && (norc_writer_str (w, "tick_message") || norc_writer_str (w, m->tick_message)))
+        return NORC_ERROR;
+    if (m->outcome && (norc_writer_str (w, "outcome") || norc_writer_str (w, m->outcome)))
+        return NORC_ERROR;
+    if ((norc_writer_str (w, "definition") || norc_writer_strmap (w, &m->definition)))
+        return NORC_ERROR;
+    if ((norc_writer_str (w, "request") || norc_writer_i64 (w, m->request)))
+        return NORC_ERROR;
+    if (m->reason && (norc_writer_str (w, "reason") || norc_writer_str (w, m->reason)))
+        return NORC_ERROR;
+    return NORC_OK;
+}
+
 int
 norc_msg_encode (const norc_msg_t *self, norc_buf_t *out)
 {
@@ -746,6 +852,8 @@ norc_msg_encode (const norc_msg_t *self, norc_buf_t *out)
         case NORC_MSG_SCHEDULE_CHANGED: rc = s_encode_schedule_changed (&self->schedule_changed, w); break;
         case NORC_MSG_EVENT: rc = s_encode_event (&self->event, w); break;
         case NORC_MSG_SQS_TICK: rc = s_encode_sqs_tick (&self->sqs_tick, w); break;
+        case NORC_MSG_SQS_RETURN: rc = s_encode_sqs_return (&self->sqs_return, w); break;
+        case NORC_MSG_SQS_REPLY: rc = s_encode_sqs_reply (&self->sqs_reply, w); break;
         default: rc = NORC_ERROR;
     }
     norc_writer_destroy (&w);
@@ -1177,6 +1285,82 @@ s_decode_sqs_tick (norc_cursor_t *c, const char *key, uint32_t klen, norc_sqs_ti
 }
 
 static int
+s_decode_sqs_return (norc_cursor_t *c, const char *key, uint32_t klen, norc_sqs_return_t *m)
+{
+    if (S_KEY ("version"))
+        return norc_cursor_nil (c) ? NORC_OK : norc_cursor_i32 (c, &m->version);
+    if (S_KEY ("site"))
+        return norc_cursor_nil (c) ? NORC_OK : norc_cursor_str (c, 64, &m->site);
+    if (S_KEY ("kind"))
+        return norc_cursor_nil (c) ? NORC_OK : norc_cursor_str (c, 16, &m->kind);
+    if (S_KEY ("instance_id"))
+        return norc_cursor_nil (c) ? NORC_OK : norc_cursor_u64 (c, &m->instance_id);
+    if (S_KEY ("attempt"))
+        return norc_cursor_nil (c) ? NORC_OK : norc_cursor_i32 (c, &m->attempt);
+    if (S_KEY ("digest"))
+        return norc_cursor_nil (c) ? NORC_OK : norc_cursor_str (c, 64, &m->digest);
+    if (S_KEY ("tick_message"))
+        return norc_cursor_nil (c) ? NORC_OK : norc_cursor_str (c, 128, &m->tick_message);
+    if (S_KEY ("host"))
+        return norc_cursor_nil (c) ? NORC_OK : norc_cursor_str (c, 255, &m->host);
+    if (S_KEY ("pid"))
+        return norc_cursor_nil (c) ? NORC_OK : norc_cursor_i64 (c, &m->pid);
+    if (S_KEY ("status"))
+        return norc_cursor_nil (c) ? NORC_OK : norc_cursor_i32 (c, &m->status);
+    if (S_KEY ("exit_code"))
+        return norc_cursor_nil (c) ? NORC_OK : norc_cursor_i32 (c, &m->exit_code);
+    if (S_KEY ("signal"))
+        return norc_cursor_nil (c) ? NORC_OK : norc_cursor_i32 (c, &m->signal);
+    if (S_KEY ("cpu_user_us"))
+        return norc_cursor_nil (c) ? NORC_OK : norc_cursor_i64 (c, &m->cpu_user_us);
+    if (S_KEY ("cpu_sys_us"))
+        return norc_cursor_nil (c) ? NORC_OK : norc_cursor_i64 (c, &m->cpu_sys_us);
+    if (S_KEY ("max_rss_kb"))
+        return norc_cursor_nil (c) ? NORC_OK : norc_cursor_i64 (c, &m->max_rss_kb);
+    if (S_KEY ("reason"))
+        return norc_cursor_nil (c) ? NORC_OK : norc_cursor_str (c, 1024, &m->reason);
+    if (S_KEY ("at_us"))
+        return norc_cursor_nil (c) ? NORC_OK : norc_cursor_i64 (c, &m->at_us);
+    if (S_KEY ("offset"))
+        return norc_cursor_nil (c) ? NORC_OK : norc_cursor_i64 (c, &m->offset);
+    if (S_KEY ("data"))
+        return norc_cursor_nil (c) ? NORC_OK : norc_cursor_bin (c, 163840, &m->data);
+    if (S_KEY ("last"))
+        return norc_cursor_nil (c) ? NORC_OK : norc_cursor_bool (c, &m->last);
+    if (S_KEY ("free"))
+        return norc_cursor_nil (c) ? NORC_OK : norc_cursor_i32 (c, &m->free);
+    if (S_KEY ("running"))
+        return norc_cursor_nil (c) ? NORC_OK : norc_cursor_u64list (c, 1000, &m->running);
+    return norc_cursor_skip (c);
+}
+
+static int
+s_decode_sqs_reply (norc_cursor_t *c, const char *key, uint32_t klen, norc_sqs_reply_t *m)
+{
+    if (S_KEY ("version"))
+        return norc_cursor_nil (c) ? NORC_OK : norc_cursor_i32 (c, &m->version);
+    if (S_KEY ("site"))
+        return norc_cursor_nil (c) ? NORC_OK : norc_cursor_str (c, 64, &m->site);
+    if (S_KEY ("kind"))
+        return norc_cursor_nil (c) ? NORC_OK : norc_cursor_str (c, 16, &m->kind);
+    if (S_KEY ("instance_id"))
+        return norc_cursor_nil (c) ? NORC_OK : norc_cursor_u64 (c, &m->instance_id);
+    if (S_KEY ("attempt"))
+        return norc_cursor_nil (c) ? NORC_OK : norc_cursor_i32 (c, &m->attempt);
+    if (S_KEY ("tick_message"))
+        return norc_cursor_nil (c) ? NORC_OK : norc_cursor_str (c, 128, &m->tick_message);
+    if (S_KEY ("outcome"))
+        return norc_cursor_nil (c) ? NORC_OK : norc_cursor_str (c, 16, &m->outcome);
+    if (S_KEY ("definition"))
+        return norc_cursor_nil (c) ? NORC_OK : norc_cursor_strmap (c, 1100, &m->definition);
+    if (S_KEY ("request"))
+        return norc_cursor_nil (c) ? NORC_OK : norc_cursor_i32 (c, &m->request);
+    if (S_KEY ("reason"))
+        return norc_cursor_nil (c) ? NORC_OK : norc_cursor_str (c, 1024, &m->reason);
+    return norc_cursor_skip (c);
+}
+
+static int
 s_decode_field (norc_msg_t *self, norc_cursor_t *c, const char *key, uint32_t klen)
 {
     switch (self->id) {
@@ -1202,6 +1386,8 @@ s_decode_field (norc_msg_t *self, norc_cursor_t *c, const char *key, uint32_t kl
         case NORC_MSG_SCHEDULE_CHANGED: return s_decode_schedule_changed (c, key, klen, &self->schedule_changed);
         case NORC_MSG_EVENT: return s_decode_event (c, key, klen, &self->event);
         case NORC_MSG_SQS_TICK: return s_decode_sqs_tick (c, key, klen, &self->sqs_tick);
+        case NORC_MSG_SQS_RETURN: return s_decode_sqs_return (c, key, klen, &self->sqs_return);
+        case NORC_MSG_SQS_REPLY: return s_decode_sqs_reply (c, key, klen, &self->sqs_reply);
         default: return NORC_ERROR;
     }
 }
@@ -1484,6 +1670,42 @@ norc_msg_equal (const norc_msg_t *a, const norc_msg_t *b)
                 && s_str_equal (a->sqs_tick.digest, b->sqs_tick.digest)
                 && a->sqs_tick.sent_us == b->sqs_tick.sent_us
                 && s_str_equal (a->sqs_tick.origin, b->sqs_tick.origin);
+        case NORC_MSG_SQS_RETURN:
+            return true
+                && a->sqs_return.version == b->sqs_return.version
+                && s_str_equal (a->sqs_return.site, b->sqs_return.site)
+                && s_str_equal (a->sqs_return.kind, b->sqs_return.kind)
+                && a->sqs_return.instance_id == b->sqs_return.instance_id
+                && a->sqs_return.attempt == b->sqs_return.attempt
+                && s_str_equal (a->sqs_return.digest, b->sqs_return.digest)
+                && s_str_equal (a->sqs_return.tick_message, b->sqs_return.tick_message)
+                && s_str_equal (a->sqs_return.host, b->sqs_return.host)
+                && a->sqs_return.pid == b->sqs_return.pid
+                && a->sqs_return.status == b->sqs_return.status
+                && a->sqs_return.exit_code == b->sqs_return.exit_code
+                && a->sqs_return.signal == b->sqs_return.signal
+                && a->sqs_return.cpu_user_us == b->sqs_return.cpu_user_us
+                && a->sqs_return.cpu_sys_us == b->sqs_return.cpu_sys_us
+                && a->sqs_return.max_rss_kb == b->sqs_return.max_rss_kb
+                && s_str_equal (a->sqs_return.reason, b->sqs_return.reason)
+                && a->sqs_return.at_us == b->sqs_return.at_us
+                && a->sqs_return.offset == b->sqs_return.offset
+                && a->sqs_return.data.size == b->sqs_return.data.size && (a->sqs_return.data.size == 0 || memcmp (a->sqs_return.data.data, b->sqs_return.data.data, a->sqs_return.data.size) == 0)
+                && a->sqs_return.last == b->sqs_return.last
+                && a->sqs_return.free == b->sqs_return.free
+                && a->sqs_return.running.count == b->sqs_return.running.count && (a->sqs_return.running.count == 0 || memcmp (a->sqs_return.running.items, b->sqs_return.running.items, a->sqs_return.running.count * sizeof (uint64_t)) == 0);
+        case NORC_MSG_SQS_REPLY:
+            return true
+                && a->sqs_reply.version == b->sqs_reply.version
+                && s_str_equal (a->sqs_reply.site, b->sqs_reply.site)
+                && s_str_equal (a->sqs_reply.kind, b->sqs_reply.kind)
+                && a->sqs_reply.instance_id == b->sqs_reply.instance_id
+                && a->sqs_reply.attempt == b->sqs_reply.attempt
+                && s_str_equal (a->sqs_reply.tick_message, b->sqs_reply.tick_message)
+                && s_str_equal (a->sqs_reply.outcome, b->sqs_reply.outcome)
+                && norc_strmap_equal (&a->sqs_reply.definition, &b->sqs_reply.definition)
+                && a->sqs_reply.request == b->sqs_reply.request
+                && s_str_equal (a->sqs_reply.reason, b->sqs_reply.reason);
         default:
             return false;
     }

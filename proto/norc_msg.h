@@ -32,6 +32,8 @@
 #define NORC_MSG_SCHEDULE_CHANGED 60
 #define NORC_MSG_EVENT 70
 #define NORC_MSG_SQS_TICK 80
+#define NORC_MSG_SQS_RETURN 81
+#define NORC_MSG_SQS_REPLY 82
 
 //  HELLO: An executor introduces itself to the dispatcher (and again after every reconnect), naming the queue or group it serves and the instances it is still running, so that nothing it holds is dispatched twi
 typedef struct {
@@ -267,6 +269,46 @@ typedef struct {
     char *origin;            //  The sending bridge's host
 } norc_sqs_tick_t;
 
+//  SQS-RETURN: What a site in disconnected mode sends home on its return queue (docs/sqs.md): a claim of a tick, a run's start or end, a chunk of a run's log, or the site's heartbeat. Home deletes it only once what 
+typedef struct {
+    int32_t version;          //  1
+    char *site;              //  The site bridge's principal
+    char *kind;              //  "claim", "started", "ended", "log" or "beat"
+    uint64_t instance_id;     //  The run (0 for a beat)
+    int32_t attempt;          //  Its attempt
+    char *digest;            //  claim: the digest the tick carried
+    char *tick_message;      //  claim: the SQS message id of the tick it claims
+    char *host;              //  started: the executor's host
+    int64_t pid;              //  started: the child's pid
+    int32_t status;           //  ended: the final status; beat: the site's
+    int32_t exit_code;        //  ended: exit code (-1 when signalled)
+    int32_t signal;           //  ended: the signal that ended it, 0 if none
+    int64_t cpu_user_us;      //  ended: user CPU
+    int64_t cpu_sys_us;       //  ended: system CPU
+    int64_t max_rss_kb;       //  ended: peak resident memory
+    char *reason;            //  ended: why, when it did not succeed
+    int64_t at_us;            //  When it happened (the site's clock)
+    int64_t offset;           //  log: where the chunk starts in the log
+    norc_bin_t data;          //  log: the bytes (160 KiB at most: a body stays under SQS's 25
+    bool last;                //  log: the log's last chunk
+    int32_t free;             //  beat: the site's free slots
+    norc_u64list_t running;   //  beat: instances running at the site
+} norc_sqs_return_t;
+
+//  SQS-REPLY: What home sends a site in disconnected mode on the site's reply queue (docs/sqs.md): the answer to a claim, or a control request.
+typedef struct {
+    int32_t version;          //  1
+    char *site;              //  The site bridge's principal it is for
+    char *kind;              //  "claimed" or "control"
+    uint64_t instance_id;     //  The run
+    int32_t attempt;          //  Its attempt
+    char *tick_message;      //  claimed: the tick's SQS message id the claim named
+    char *outcome;           //  claimed: "accepted", "duplicate" or "cancelled"
+    norc_strmap_t definition; //  claimed, accepted: what to run, as sqs.claim returns it
+    int32_t request;          //  control: the request (norc_control: kill, stop)
+    char *reason;            //  Why (a cancelled claim, a control request)
+} norc_sqs_reply_t;
+
 typedef struct {
     int id;                     //  NORC_MSG_*
     zframe_t *routing_id;       //  ROUTER peer or SUB topic; owned, may be NULL
@@ -294,6 +336,8 @@ typedef struct {
         norc_schedule_changed_t schedule_changed;
         norc_event_t event;
         norc_sqs_tick_t sqs_tick;
+        norc_sqs_return_t sqs_return;
+        norc_sqs_reply_t sqs_reply;
     };
 } norc_msg_t;
 
