@@ -26,7 +26,6 @@ typedef struct {
     norc_us_t next_nominal;     //  next tick, 0 if none
     int shard;                  //  the shard holding it (fixed when it is written)
     uint64_t lease_owner;       //  scheduler holding its shard, 0 if none
-    norc_us_t lease_until;      //  not used (kept for the record's older column)
     uint64_t lease_epoch;       //  its shard's fencing token, +1 at every claim
     norc_us_t deleted_at;       //  0 while live
     char *deleted_reason;
@@ -81,9 +80,9 @@ int norc_store_shard_claim (norc_db_t *db, uint64_t owner, norc_us_t now, norc_s
 //  load them again; *count: how many
 int norc_store_shard_mark_held (norc_db_t *db, uint64_t owner, size_t *count, uint64_t *token);
 //  A page of the live, unfinished schedules that owner holds, in id order
-//  after `after`, at most limit: those of the shards one claim took
-//  (token, which took `shards` of them), or of every shard it holds
-//  (token 0). Each comes with its shard's owner and epoch (caller frees
+//  after `after`, at most limit: those of the shards one claim (or
+//  shard_mark_held) marked with token, which took `shards` of them. Each
+//  comes with its shard's owner and epoch (caller frees
 //  each row with norc_schedule_clear and the array with free). A claim of
 //  many shards is read through the table in id order, of a few through
 //  the shard index.
@@ -92,8 +91,6 @@ int norc_store_schedule_load (norc_db_t *db, uint64_t owner, uint64_t token, siz
 //  Both: claim the free shards, and load every schedule they hold
 int norc_store_schedule_claim (norc_db_t *db, uint64_t owner, norc_us_t now, norc_schedule_t **rows,
                                size_t *count);
-//  Every live schedule an owner holds (finished ones are left out), as load returns them
-int norc_store_schedule_owned (norc_db_t *db, uint64_t owner, norc_schedule_t **schedules, size_t *count);
 //  The ids of the schedules an owner holds that were added, paused,
 //  resumed or deleted at or after since (at most 10,000; caller frees)
 int norc_store_schedule_changed (norc_db_t *db, uint64_t owner, norc_us_t since, uint64_t **ids, size_t *count);

@@ -21,8 +21,6 @@ typedef struct {
     uint64_t id;
     uint64_t owner;
     norc_us_t now, until;
-    int limit;
-    int *count;
     bool flag;
     const char *reason;
     norc_rows_t *rows;
@@ -76,7 +74,7 @@ norc_store_schedule_add (norc_db_t *db, norc_schedule_t *schedule)
 #define S_SCHEDULE_COLUMNS \
     "s.id, s.task_id, s.queue_id, s.kind, s.start_at, s.period_s, s.cron_expr, s.tz, " \
     "s.repetitions, s.remaining, s.catchup, s.catchup_window_s, s.concurrency, s.deadline_s, " \
-    "s.paused, s.last_nominal, s.next_nominal, COALESCE(h.owner, 0), NULL, COALESCE(h.epoch, 0), " \
+    "s.paused, s.last_nominal, s.next_nominal, COALESCE(h.owner, 0), COALESCE(h.epoch, 0), " \
     "s.deleted_at, s.deleted_reason, t.name, q.name, t.kind, s.shard "
 #define S_SCHEDULE_FROM \
     "FROM schedules s JOIN tasks t ON t.id = s.task_id JOIN queues q ON q.id = s.queue_id " \
@@ -104,14 +102,13 @@ s_schedule_from (norc_stmt_t *st, norc_schedule_t *s)
     s->last_nominal = norc_stmt_time (st, 15);
     s->next_nominal = norc_stmt_time (st, 16);
     s->lease_owner = norc_stmt_u64 (st, 17);
-    s->lease_until = norc_stmt_time (st, 18);
-    s->lease_epoch = norc_stmt_u64 (st, 19);
-    s->deleted_at = norc_stmt_time (st, 20);
-    s->deleted_reason = s_dup (norc_stmt_str (st, 21));
-    s->task = s_dup (norc_stmt_str (st, 22));
-    s->queue = s_dup (norc_stmt_str (st, 23));
-    s->task_kind = (int) norc_stmt_i64 (st, 24);
-    s->shard = (int) norc_stmt_i64 (st, 25);
+    s->lease_epoch = norc_stmt_u64 (st, 18);
+    s->deleted_at = norc_stmt_time (st, 19);
+    s->deleted_reason = s_dup (norc_stmt_str (st, 20));
+    s->task = s_dup (norc_stmt_str (st, 21));
+    s->queue = s_dup (norc_stmt_str (st, 22));
+    s->task_kind = (int) norc_stmt_i64 (st, 23);
+    s->shard = (int) norc_stmt_i64 (st, 24);
 }
 
 static const char *s_sql_schedule_get =
@@ -389,8 +386,8 @@ s_schedules_free (norc_schedule_t **list, size_t count)
 }
 
 //  Loading, a page at a time in id order: through the table (a claim of
-//  many shards, or all held), or from the claim's shards through the
-//  shard index (a few)
+//  many shards), or from the claim's shards through the shard index (a
+//  few)
 #define S_SCHEDULE_LIVE "s.deleted_at IS NULL AND (s.repetitions = 0 OR s.remaining > 0) "
 #define S_SCHEDULE_JOINS \
     "JOIN tasks t FORCE INDEX (PRIMARY) ON t.id = s.task_id JOIN queues q FORCE INDEX (PRIMARY) ON q.id = s.queue_id "
@@ -401,7 +398,7 @@ static const char *s_sql_load_scan =
     "SELECT STRAIGHT_JOIN " S_SCHEDULE_COLUMNS
     "FROM schedules s FORCE INDEX (PRIMARY) JOIN schedule_shards h FORCE INDEX (PRIMARY) ON h.shard = s.shard "
     S_SCHEDULE_JOINS
-    "WHERE s.id > ? AND h.owner = ? AND (? = 0 OR h.claim = ?) AND " S_SCHEDULE_LIVE "ORDER BY s.id LIMIT ?";
+    "WHERE s.id > ? AND h.owner = ? AND h.claim = ? AND " S_SCHEDULE_LIVE "ORDER BY s.id LIMIT ?";
 static const char *s_sql_load_shards =
     "SELECT STRAIGHT_JOIN " S_SCHEDULE_COLUMNS
     "FROM schedule_shards h FORCE INDEX (schedule_shards_owner) "
@@ -422,13 +419,12 @@ s_schedule_load (norc_db_t *db, void *arg)
     s_schedules_free (a->list.list, *a->list.list_count);
     *a->list.list_count = 0;
     norc_stmt_t *st;
-    if (a->token == 0 || a->shards >= NORC_SCHEDULE_SHARDS / 8) {
+    if (a->shards >= NORC_SCHEDULE_SHARDS / 8) {
         st = norc_db_stmt (db, s_sql_load_scan);
         norc_stmt_bind_u64 (st, 0, a->after);
         norc_stmt_bind_u64 (st, 1, a->owner);
         norc_stmt_bind_u64 (st, 2, a->token);
-        norc_stmt_bind_u64 (st, 3, a->token);
-        norc_stmt_bind_i64 (st, 4, a->limit);
+        norc_stmt_bind_i64 (st, 3, a->limit);
     }
     else {
         st = norc_db_stmt (db, s_sql_load_shards);
@@ -491,12 +487,6 @@ norc_store_schedule_claim (norc_db_t *db, uint64_t owner, norc_us_t now, norc_sc
         rc = norc_store_schedule_load (db, owner, token, nshards, 0, INT_MAX, rows, count);
     free (shards);
     return rc;
-}
-
-int
-norc_store_schedule_owned (norc_db_t *db, uint64_t owner, norc_schedule_t **schedules, size_t *count)
-{
-    return norc_store_schedule_load (db, owner, 0, 0, 0, INT_MAX, schedules, count);
 }
 
 //  The schedules an owner holds that were added, paused, resumed or
