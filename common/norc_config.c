@@ -113,7 +113,26 @@ static const s_key_t s_keys [] = {
     { "bridge.attempts", T_INT, "6", 1, 100,
       "norc-sqs-bridge: tries of one SQS call that AWS says to retry (throttled, 5xx, no answer), with full-jitter backoff" },
     { "bridge.fault", T_STR, "", 0, 0,
-      "norc-sqs-bridge, for failure tests: kill itself (SIGKILL) the first time it reaches this point: received, claim-sent, claim-answered, started (the run started, its message not deleted), deleted, sent (a send answered)" },
+      "norc-sqs-bridge, for failure tests: kill itself (SIGKILL) the first time it reaches this point: received, claim-sent, claim-answered, started (the run started, its message not deleted), deleted, sent (a send answered); disconnected mode: claim-sent (the claim sent home), replied (home sent a claim's answer, its return message not deleted)" },
+    { "bridge.mode", T_STR, "connected", 0, 0,
+      "norc-sqs-bridge, receiving: connected (claims asked of the aggregator's API) or disconnected (a site that "
+      "reaches only SQS: claims travel the return and reply queues, docs/sqs.md)" },
+    { "bridge.url", T_STR, "", 0, 0,
+      "norc-sqs-bridge: the queue's SQS URL, for a site that cannot read the record (disconnected mode); else the "
+      "record's" },
+    { "bridge.returns", T_BOOL, "false", 0, 0,
+      "norc-sqs-bridge, home's side of disconnected sites: receive their return queue (bridge.return_url), answer "
+      "their claims on their reply queues" },
+    { "bridge.return_url", T_STR, "", 0, 0,
+      "norc-sqs-bridge, disconnected mode: the return queue (FIFO) that carries the sites' messages home" },
+    { "bridge.reply_url", T_STR, "", 0, 0,
+      "norc-sqs-bridge, a disconnected site: its reply queue (FIFO), where home answers it" },
+    { "bridge.peers", T_STR, "", 0, 0,
+      "norc-sqs-bridge, disconnected mode: the key pairs (names in security.keys_dir, public part only) of those it "
+      "seals to and opens from: a site names home's bridge, home names its sites' (comma-separated)" },
+    { "bridge.claim_wait_s", T_INT, "30", 1, 3600,
+      "norc-sqs-bridge, a disconnected site: a claim not answered within this is asked again (the tick's message "
+      "kept invisible meanwhile)" },
     { "bridge.tls_verify", T_BOOL, "true", 0, 0, "norc-sqs-bridge: verify SQS's TLS certificate (never turn off but for a test endpoint)" },
     { "heartbeat.period_ms", T_INT, "1000", 50, 60000, "How often daemons send a heartbeat" },
     { "heartbeat.failure_ms", T_INT, "5000", 200, 600000, "Silence after which a daemon is marked dead" },

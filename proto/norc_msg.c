@@ -166,6 +166,7 @@ s_free_fields (norc_msg_t *self)
             free (self->sqs_return.kind);
             free (self->sqs_return.digest);
             free (self->sqs_return.tick_message);
+            free (self->sqs_return.reply_url);
             free (self->sqs_return.host);
             free (self->sqs_return.reason);
             norc_bin_clear (&self->sqs_return.data);
@@ -741,7 +742,7 @@ s_encode_sqs_tick (const norc_sqs_tick_t *m, norc_writer_t *w)
 static int
 s_encode_sqs_return (const norc_sqs_return_t *m, norc_writer_t *w)
 {
-    uint32_t count = 2 + 16 + (m->site != NULL) + (m->kind != NULL) + (m->digest != NULL) + (m->tick_message != NULL) + (m->host != NULL) + (m->reason != NULL);
+    uint32_t count = 2 + 18 + (m->site != NULL) + (m->kind != NULL) + (m->digest != NULL) + (m->tick_message != NULL) + (m->reply_url != NULL) + (m->host != NULL) + (m->reason != NULL);
     if (norc_writer_map (w, count)
     ||  norc_writer_str (w, "type") || norc_writer_str (w, "SQS-RETURN")
     ||  norc_writer_str (w, "v") || norc_writer_u64 (w, NORC_PROTOCOL_VERSION))
@@ -759,6 +760,12 @@ s_encode_sqs_return (const norc_sqs_return_t *m, norc_writer_t *w)
     if (m->digest && (norc_writer_str (w, "digest") || norc_writer_str (w, m->digest)))
         return NORC_ERROR;
     if (m->tick_message && (norc_writer_str (w, "tick_message") || norc_writer_str (w, m->tick_message)))
+        return NORC_ERROR;
+    if ((norc_writer_str (w, "request_id") || norc_writer_u64 (w, m->request_id)))
+        return NORC_ERROR;
+    if ((norc_writer_str (w, "executor_id") || norc_writer_u64 (w, m->executor_id)))
+        return NORC_ERROR;
+    if (m->reply_url && (norc_writer_str (w, "reply_url") || norc_writer_str (w, m->reply_url)))
         return NORC_ERROR;
     if (m->host && (norc_writer_str (w, "host") || norc_writer_str (w, m->host)))
         return NORC_ERROR;
@@ -796,7 +803,7 @@ s_encode_sqs_return (const norc_sqs_return_t *m, norc_writer_t *w)
 static int
 s_encode_sqs_reply (const norc_sqs_reply_t *m, norc_writer_t *w)
 {
-    uint32_t count = 2 + 5 + (m->site != NULL) + (m->kind != NULL) + (m->tick_message != NULL) + (m->outcome != NULL) + (m->reason != NULL);
+    uint32_t count = 2 + 6 + (m->site != NULL) + (m->kind != NULL) + (m->tick_message != NULL) + (m->outcome != NULL) + (m->reason != NULL);
     if (norc_writer_map (w, count)
     ||  norc_writer_str (w, "type") || norc_writer_str (w, "SQS-REPLY")
     ||  norc_writer_str (w, "v") || norc_writer_u64 (w, NORC_PROTOCOL_VERSION))
@@ -812,6 +819,8 @@ s_encode_sqs_reply (const norc_sqs_reply_t *m, norc_writer_t *w)
     if ((norc_writer_str (w, "attempt") || norc_writer_i64 (w, m->attempt)))
         return NORC_ERROR;
     if (m->tick_message && (norc_writer_str (w, "tick_message") || norc_writer_str (w, m->tick_message)))
+        return NORC_ERROR;
+    if ((norc_writer_str (w, "request_id") || norc_writer_u64 (w, m->request_id)))
         return NORC_ERROR;
     if (m->outcome && (norc_writer_str (w, "outcome") || norc_writer_str (w, m->outcome)))
         return NORC_ERROR;
@@ -1301,6 +1310,12 @@ s_decode_sqs_return (norc_cursor_t *c, const char *key, uint32_t klen, norc_sqs_
         return norc_cursor_nil (c) ? NORC_OK : norc_cursor_str (c, 64, &m->digest);
     if (S_KEY ("tick_message"))
         return norc_cursor_nil (c) ? NORC_OK : norc_cursor_str (c, 128, &m->tick_message);
+    if (S_KEY ("request_id"))
+        return norc_cursor_nil (c) ? NORC_OK : norc_cursor_u64 (c, &m->request_id);
+    if (S_KEY ("executor_id"))
+        return norc_cursor_nil (c) ? NORC_OK : norc_cursor_u64 (c, &m->executor_id);
+    if (S_KEY ("reply_url"))
+        return norc_cursor_nil (c) ? NORC_OK : norc_cursor_str (c, 1024, &m->reply_url);
     if (S_KEY ("host"))
         return norc_cursor_nil (c) ? NORC_OK : norc_cursor_str (c, 255, &m->host);
     if (S_KEY ("pid"))
@@ -1349,6 +1364,8 @@ s_decode_sqs_reply (norc_cursor_t *c, const char *key, uint32_t klen, norc_sqs_r
         return norc_cursor_nil (c) ? NORC_OK : norc_cursor_i32 (c, &m->attempt);
     if (S_KEY ("tick_message"))
         return norc_cursor_nil (c) ? NORC_OK : norc_cursor_str (c, 128, &m->tick_message);
+    if (S_KEY ("request_id"))
+        return norc_cursor_nil (c) ? NORC_OK : norc_cursor_u64 (c, &m->request_id);
     if (S_KEY ("outcome"))
         return norc_cursor_nil (c) ? NORC_OK : norc_cursor_str (c, 16, &m->outcome);
     if (S_KEY ("definition"))
@@ -1679,6 +1696,9 @@ norc_msg_equal (const norc_msg_t *a, const norc_msg_t *b)
                 && a->sqs_return.attempt == b->sqs_return.attempt
                 && s_str_equal (a->sqs_return.digest, b->sqs_return.digest)
                 && s_str_equal (a->sqs_return.tick_message, b->sqs_return.tick_message)
+                && a->sqs_return.request_id == b->sqs_return.request_id
+                && a->sqs_return.executor_id == b->sqs_return.executor_id
+                && s_str_equal (a->sqs_return.reply_url, b->sqs_return.reply_url)
                 && s_str_equal (a->sqs_return.host, b->sqs_return.host)
                 && a->sqs_return.pid == b->sqs_return.pid
                 && a->sqs_return.status == b->sqs_return.status
@@ -1702,6 +1722,7 @@ norc_msg_equal (const norc_msg_t *a, const norc_msg_t *b)
                 && a->sqs_reply.instance_id == b->sqs_reply.instance_id
                 && a->sqs_reply.attempt == b->sqs_reply.attempt
                 && s_str_equal (a->sqs_reply.tick_message, b->sqs_reply.tick_message)
+                && a->sqs_reply.request_id == b->sqs_reply.request_id
                 && s_str_equal (a->sqs_reply.outcome, b->sqs_reply.outcome)
                 && norc_strmap_equal (&a->sqs_reply.definition, &b->sqs_reply.definition)
                 && a->sqs_reply.request == b->sqs_reply.request

@@ -273,11 +273,14 @@ typedef struct {
 typedef struct {
     int32_t version;          //  1
     char *site;              //  The site bridge's principal
-    char *kind;              //  "claim", "started", "ended", "log" or "beat"
+    char *kind;              //  "claim", "release", "started", "ended", "log" or "beat"
     uint64_t instance_id;     //  The run (0 for a beat)
     int32_t attempt;          //  Its attempt
     char *digest;            //  claim: the digest the tick carried
     char *tick_message;      //  claim: the SQS message id of the tick it claims
+    uint64_t request_id;      //  claim: the site's number for this claim, said again in its a
+    uint64_t executor_id;     //  claim: the site's executor it is for
+    char *reply_url;         //  claim: the site's reply queue, where the answer goes
     char *host;              //  started: the executor's host
     int64_t pid;              //  started: the child's pid
     int32_t status;           //  ended: the final status; beat: the site's
@@ -303,8 +306,9 @@ typedef struct {
     uint64_t instance_id;     //  The run
     int32_t attempt;          //  Its attempt
     char *tick_message;      //  claimed: the tick's SQS message id the claim named
-    char *outcome;           //  claimed: "accepted", "duplicate" or "cancelled"
-    norc_strmap_t definition; //  claimed, accepted: what to run, as sqs.claim returns it
+    uint64_t request_id;      //  claimed: the claim's number, as the site gave it
+    char *outcome;           //  claimed: "accepted", "duplicate" or "cancelled"; "" when the
+    norc_strmap_t definition; //  claimed: sqs.claim's answer (outcome, reason, holder and, ac
     int32_t request;          //  control: the request (norc_control: kill, stop)
     char *reason;            //  Why (a cancelled claim, a control request)
 } norc_sqs_reply_t;

@@ -2,6 +2,7 @@
 #include "norc_tick.h"
 #include "norc_pack.h"
 #include "norc_mem.h"
+#include "norc_seal.h"
 #include <sodium.h>
 
 void
@@ -83,5 +84,44 @@ norc_tick_decode (const char *body, size_t len, const char **why)
         }
     }
     free (bin);
+    return msg;
+}
+
+char *
+norc_site_encode (const norc_msg_t *msg, const uint8_t *writer_secret, const uint8_t *reader_public)
+{
+    if (!msg || (msg->id != NORC_MSG_SQS_RETURN && msg->id != NORC_MSG_SQS_REPLY))
+        return NULL;
+    norc_buf_t *buf = norc_buf_new (NORC_SITE_BODY_MAX);
+    char *text = NULL;
+    if (norc_msg_encode (msg, buf) == NORC_OK)
+        text = norc_seal (writer_secret, reader_public, norc_buf_data (buf), norc_buf_size (buf));
+    norc_buf_destroy (&buf);
+    return text;
+}
+
+norc_msg_t *
+norc_site_decode (const char *body, int expect, const uint8_t *reader_secret, const uint8_t *writer_public,
+                  const char **why)
+{
+    *why = NULL;
+    if (!body || !*body || strlen (body) > NORC_SITE_BODY_MAX) {
+        *why = "empty, or longer than any site's message";
+        return NULL;
+    }
+    size_t size = 0;
+    uint8_t *data = (uint8_t *) norc_unseal (reader_secret, writer_public, body, &size, why);
+    if (!data)
+        return NULL;
+    const char *error = NULL;
+    norc_msg_t *msg = norc_msg_decode (data, size, &error);
+    free (data);
+    if (!msg)
+        *why = error ? error : "not a Norc message";
+    else
+    if (msg->id != expect) {
+        *why = expect == NORC_MSG_SQS_RETURN ? "a Norc message, not an SQS-RETURN" : "a Norc message, not an SQS-REPLY";
+        norc_msg_destroy (&msg);
+    }
     return msg;
 }

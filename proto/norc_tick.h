@@ -29,4 +29,21 @@ char *norc_tick_encode (const norc_msg_t *msg);
 //  deleted by Norc.
 norc_msg_t *norc_tick_decode (const char *body, size_t len, const char **why);
 
+//  A disconnected site's message (an SQS-RETURN or an SQS-REPLY) as an
+//  SQS message's body: its msgpack sealed from the writer's secret key to
+//  the reader's public key (norc_seal), a heap string; NULL when msg is
+//  neither.
+char *norc_site_encode (const norc_msg_t *msg, const uint8_t *writer_secret, const uint8_t *reader_public);
+
+//  A site's body read back: the message, of type `expect` (NORC_MSG_SQS_
+//  RETURN or NORC_MSG_SQS_REPLY), or NULL with *why set (too long, does
+//  not open with these keys: another writer, another reader, or changed;
+//  not a message; another type). Such a body is poison, as a tick's.
+norc_msg_t *norc_site_decode (const char *body, int expect, const uint8_t *reader_secret,
+                              const uint8_t *writer_public, const char **why);
+
+//  The longest body a site's message makes (a log chunk of 160 KiB,
+//  sealed, in base64): under SQS's 256 KiB
+#define NORC_SITE_BODY_MAX (256 * 1024)
+
 #endif

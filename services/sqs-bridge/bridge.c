@@ -119,12 +119,18 @@ bridge_fault (bridge_t *self, const char *point)
 }
 
 char *
-bridge_json (bridge_t *self, json_t *body)
+bridge_json_at (const char *url, json_t *body)
 {
-    json_object_set_new (body, "QueueUrl", json_string (self->url));
+    json_object_set_new (body, "QueueUrl", json_string (url));
     char *text = json_dumps (body, JSON_COMPACT);
     json_decref (body);
     return text;
+}
+
+char *
+bridge_json (bridge_t *self, json_t *body)
+{
+    return bridge_json_at (self->url, body);
 }
 
 bool
@@ -173,6 +179,9 @@ bridge_new (norc_config_t *config)
     self->visibility_s = (int) norc_config_int (config, "bridge.visibility_s");
     self->wait_s = (int) norc_config_int (config, "bridge.wait_s");
     self->batch_ms = (int) norc_config_int (config, "bridge.batch_ms");
+    self->disconnected = strcmp (norc_config_str (config, "bridge.mode"), "disconnected") == 0;
+    self->returns = norc_config_bool (config, "bridge.returns");
+    self->claim_wait_s = (int) norc_config_int (config, "bridge.claim_wait_s");
     self->status = NORC_ST_RUNNING;
     self->calls = zhashx_new ();     //  (no destructor: a call taken out is its taker's)
     for (int i = 0; i < 3; i++)
@@ -188,8 +197,11 @@ bridge_destroy (bridge_t **self_p)
     bridge_t *self = *self_p;
     bridge_send_stop (self);
     bridge_recv_stop (self);
+    bridge_home_stop (self);
+    bridge_site_stop (self);
     bridge_sqs_destroy (&self->ops);
     bridge_sqs_destroy (&self->poll);
+    bridge_sqs_destroy (&self->backchannel);
     for (bridge_call_t *call = (bridge_call_t *) zhashx_first (self->calls); call;
          call = (bridge_call_t *) zhashx_next (self->calls))
         bridge_call_destroy (&call);
@@ -233,8 +245,6 @@ s_learn_url (bridge_t *self)
                                 self->queue, self->queue);
             else {
                 self->url = norc_strdup (url);
-                size_t len = strlen (url);
-                self->fifo = len > 5 && strcmp (url + len - 5, ".fifo") == 0;
                 rc = NORC_OK;
             }
         }
@@ -264,8 +274,10 @@ s_handle_api (zloop_t *loop, zsock_t *sock, void *arg)
     bridge_t *self = (bridge_t *) arg;
     for (int i = 0; i < 256 && zsock_events (sock) & ZMQ_POLLIN; i++) {
         norc_msg_t *msg = norc_msg_recv (sock);
-        if (msg && msg->id == NORC_MSG_API_REPLY && msg->api_reply.request_id && self->receiving)
-            bridge_recv_on_api (self, msg);     //  (0: a note, sqs.waiting, answered for nobody)
+        //  (request 0: a note, sqs.waiting, answered for nobody)
+        if (msg && msg->id == NORC_MSG_API_REPLY && msg->api_reply.request_id
+        &&  !(self->returns && bridge_home_on_api (self, msg)) && self->receiving)
+            bridge_recv_on_api (self, msg);
         norc_msg_destroy (&msg);
     }
     return 0;
@@ -300,12 +312,19 @@ s_handle_lane (zloop_t *loop, zsock_t *sock, void *arg)
     NORC_UNUSED (loop);
     NORC_UNUSED (sock);
     bridge_t *self = (bridge_t *) arg;
-    bridge_sqs_t *lane = sock == bridge_sqs_socket (self->ops) ? self->ops : self->poll;
+    bridge_sqs_t *lane = sock == bridge_sqs_socket (self->ops) ? self->ops
+                       : sock == bridge_sqs_socket (self->poll) ? self->poll : self->backchannel;
     bridge_sqs_answer_t answer;
     if (bridge_sqs_read (lane, &answer) == NORC_OK) {
         bridge_call_t *call = bridge_call_take (self, answer.tag);
         if (call && call->kind == CALL_SEND)
             bridge_send_on_answer (self, call, &answer);
+        else
+        if (call && call->kind >= CALL_RETURNS_RECEIVE)
+            bridge_home_on_answer (self, call, &answer);
+        else
+        if (call && call->kind >= CALL_RETURN)
+            bridge_site_on_answer (self, call, &answer);
         else
         if (call)
             bridge_recv_on_answer (self, call, &answer);
@@ -316,6 +335,10 @@ s_handle_lane (zloop_t *loop, zsock_t *sock, void *arg)
         bridge_send_flush (self);
     if (self->receiving)
         bridge_recv_poll (self);
+    if (self->disconnected)
+        bridge_site_poll (self);
+    if (self->returns)
+        bridge_home_poll (self);
     return 0;
 }
 
@@ -388,6 +411,18 @@ bridge_start (bridge_t *self)
         norc_log_error ("neither bridge.send nor bridge.receive: nothing to do");
         return NORC_ERROR;
     }
+    const char *mode = norc_config_str (self->config, "bridge.mode");
+    if (strcmp (mode, "connected") && strcmp (mode, "disconnected")) {
+        norc_log_error ("bridge.mode is connected or disconnected, not \"%s\"", mode);
+        return NORC_ERROR;
+    }
+    if (self->disconnected && (!self->receiving || self->sending || self->returns)) {
+        norc_log_error ("bridge.mode = disconnected is a receiving site's (bridge.receive true, bridge.send and "
+                        "bridge.returns false)");
+        return NORC_ERROR;
+    }
+    if ((self->disconnected || self->returns) && bridge_site_keys (self))
+        return NORC_ERROR;
     norc_aws_env_t env;
     char why [512];
     if (norc_aws_env ("sqs", &env, why, sizeof why) != NORC_OK) {
@@ -408,10 +443,20 @@ bridge_start (bridge_t *self)
     if (!self->link || norc_link_register (self->link, 60) != NORC_OK)
         return NORC_ERROR;
     self->id = norc_link_id (self->link);
-    self->api = norc_zmq_connect (ZMQ_DEALER, norc_config_str (self->config, "aggregator.api"));
+    //  A disconnected site asks nothing of the API: its claims travel the
+    //  queues, and its queue's URL is given (bridge.url)
+    if (!self->disconnected)
+        self->api = norc_zmq_connect (ZMQ_DEALER, norc_config_str (self->config, "aggregator.api"));
     self->stream = norc_zmq_connect (ZMQ_SUB, norc_config_str (self->config, "aggregator.stream"));
-    if (!self->api || !self->stream || s_learn_url (self))
+    if ((!self->disconnected && !self->api) || !self->stream)
         return NORC_ERROR;
+    if (self->disconnected)
+        self->url = norc_strdup (norc_config_str (self->config, "bridge.url"));
+    else
+    if (s_learn_url (self))
+        return NORC_ERROR;
+    size_t url_len = strlen (self->url);
+    self->fifo = url_len > 5 && strcmp (self->url + url_len - 5, ".fifo") == 0;
     zsock_set_subscribe (self->stream, "instance.claimed");
     zsock_set_subscribe (self->stream, "instance.started");
     zsock_set_subscribe (self->stream, "instance.ended");
@@ -433,20 +478,28 @@ bridge_start (bridge_t *self)
     sodium_memzero (&creds, sizeof creds);
     self->ops = bridge_sqs_new (&target, &creds_config, attempts);
     self->poll = bridge_sqs_new (&target, &creds_config, 1);
+    if (self->disconnected || self->returns)
+        self->backchannel = bridge_sqs_new (&target, &creds_config, 1);
     self->loop = zloop_new ();
     zloop_reader (self->loop, norc_link_socket (self->link), s_handle_events, self);
-    zloop_reader (self->loop, self->api, s_handle_api, self);
+    if (self->api)
+        zloop_reader (self->loop, self->api, s_handle_api, self);
     zloop_reader (self->loop, self->stream, s_handle_stream, self);
     zloop_reader (self->loop, bridge_sqs_socket (self->ops), s_handle_lane, self);
     zloop_reader (self->loop, bridge_sqs_socket (self->poll), s_handle_lane, self);
+    if (self->backchannel)
+        zloop_reader (self->loop, bridge_sqs_socket (self->backchannel), s_handle_lane, self);
     zloop_timer (self->loop, (size_t) self->period_ms, 0, s_on_heartbeat, self);
     norc_service_on_signal (self->loop, s_on_signal, self);
     norc_service_upkeep (self->loop, self->config);
-    if ((self->sending && bridge_send_start (self)) || (self->receiving && bridge_recv_start (self)))
+    if ((self->sending && bridge_send_start (self)) || (self->receiving && bridge_recv_start (self))
+    ||  (self->returns && bridge_home_start (self)))
         return NORC_ERROR;
-    norc_log_info ("bridge=%llu on %s: carrying %s over %s (%s%s%s)", (unsigned long long) self->id, self->host,
+    norc_log_info ("bridge=%llu on %s: carrying %s over %s (%s%s%s%s)", (unsigned long long) self->id, self->host,
                    self->queue, self->url, self->sending ? "sending" : "",
-                   self->sending && self->receiving ? ", " : "", self->receiving ? "receiving" : "");
+                   self->sending && self->receiving ? ", " : "", self->receiving ? "receiving" : "",
+                   self->disconnected ? ", disconnected: claims over the return and reply queues"
+                   : self->returns ? ", answering the sites of the return queue" : "");
     s_on_heartbeat (self->loop, 0, self);
     return NORC_OK;
 }
@@ -468,4 +521,8 @@ bridge_run (bridge_t *self)
                    (unsigned long long) self->poison, (unsigned long long) self->call_counts [CALL_SEND],
                    (unsigned long long) self->call_counts [CALL_RECEIVE], (unsigned long long) self->call_counts [CALL_DELETE],
                    (unsigned long long) self->call_counts [CALL_VISIBILITY]);
+    if (self->disconnected || self->returns)
+        norc_log_info ("stopped: %llu return messages sent, %llu read; %llu replies sent, %llu read",
+                       (unsigned long long) self->returns_sent, (unsigned long long) self->returns_read,
+                       (unsigned long long) self->replies_sent, (unsigned long long) self->replies_read);
 }

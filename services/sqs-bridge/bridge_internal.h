@@ -67,7 +67,24 @@ typedef struct {
 } bridge_batch_t;
 
 //  What a call on a lane was for
-typedef enum { CALL_SEND, CALL_RECEIVE, CALL_DELETE, CALL_VISIBILITY } bridge_call_kind_t;
+typedef enum {
+    CALL_SEND, CALL_RECEIVE, CALL_DELETE, CALL_VISIBILITY,
+    CALL_RETURN, CALL_REPLY_RECEIVE, CALL_REPLY_DELETE,         //  a disconnected site (bridge_site.c)
+    CALL_RETURNS_RECEIVE, CALL_REPLY, CALL_RETURNS_DELETE,      //  home's side of the sites (bridge_home.c)
+    CALL_KINDS
+} bridge_call_kind_t;
+
+//  A return message home holds: received, asked of the aggregator,
+//  answered on the site's reply queue, then deleted
+typedef enum { RET_ASKING, RET_REPLYING, RET_DELETING } bridge_ret_state_t;
+
+typedef struct {
+    char *message_id;
+    char *receipt;
+    norc_msg_t *msg;            //  the SQS-RETURN, opened
+    uint64_t asked;             //  our API request for it (the last)
+    bridge_ret_state_t state;
+} bridge_ret_t;
 
 typedef struct {
     bridge_call_kind_t kind;
@@ -118,9 +135,25 @@ struct _bridge_t {
     zlist_t *to_delete;         //  message ids waiting for a DeleteMessageBatch
     norc_us_t delete_since;     //  monotonic: since when the first of them waits
 
+    //  Disconnected mode: a site (bridge.mode = disconnected) or home
+    //  (bridge.returns); both seal what they send to the other's key
+    bool disconnected;          //  a site: claims travel the return and reply queues
+    bool returns;               //  home: answers the sites from the return queue
+    char *return_url;
+    char *reply_url;            //  a site's own reply queue
+    char *site;                 //  this bridge's key name: a site's name
+    int claim_wait_s;
+    uint8_t own_secret [32];
+    zhashx_t *peers;            //  key name -> its public key (32 bytes)
+    bridge_sqs_t *backchannel;  //  long polls: a site's of its reply queue, home's of the return queue
+    bool backchannel_polling;
+    zhashx_t *returned;         //  home: return message id -> bridge_ret_t
+    zhashx_t *answering;        //  home: API request id -> return message id (a copy)
+
     //  What happened, for the log, the metrics and the tests
     uint64_t sent, resent, send_failures;
-    uint64_t call_counts [4];   //  SQS calls made, by bridge_call_kind_t
+    uint64_t returns_sent, replies_read, returns_read, replies_sent;
+    uint64_t call_counts [CALL_KINDS];  //  SQS calls made, by bridge_call_kind_t
     uint64_t received, accepted, duplicates, cancelled, poison, deleted, held_elsewhere;
 };
 
@@ -143,8 +176,10 @@ bool bridge_batch_waits (bridge_t *self, bridge_batch_kind_t kind, size_t ready,
 //  sent (entries and keys freed), when count is 0.
 bool bridge_call_batch (bridge_t *self, const char *action, bridge_call_kind_t kind, json_t *entries, char **keys,
                         size_t count);
-//  A JSON body (caller frees), with QueueUrl added
+//  A JSON body (caller frees), with QueueUrl added: the queue carried, or
+//  another (bridge_json_at)
 char *bridge_json (bridge_t *self, json_t *body);
+char *bridge_json_at (const char *url, json_t *body);
 //  Ask the aggregator (the reply comes to bridge_recv_on_api)
 void bridge_ask (bridge_t *self, uint64_t request_id, const char *op, const norc_strmap_t *args);
 
@@ -170,5 +205,34 @@ void bridge_recv_on_api (bridge_t *self, norc_msg_t *reply);
 //  An instance started or ended (the stream): its message can go
 void bridge_recv_started (bridge_t *self, uint64_t instance_id);
 void bridge_recv_beat (bridge_t *self);
+
+//  Disconnected mode (bridge_site.c): keys, and a site's claims over the
+//  queues (its answers come to bridge_recv_on_api as the API's would)
+int bridge_site_keys (bridge_t *self);
+void bridge_site_stop (bridge_t *self);
+//  Send home a claim of a received tick for one executor, or the release
+//  of an instance
+void bridge_site_claim (bridge_t *self, bridge_in_t *in, uint64_t executor_id);
+void bridge_site_release (bridge_t *self, uint64_t instance_id, uint64_t executor_id);
+//  Poll the reply queue while claims wait for their answers
+void bridge_site_poll (bridge_t *self);
+void bridge_site_on_answer (bridge_t *self, bridge_call_t *call, const bridge_sqs_answer_t *answer);
+//  A body sealed to a peer (bridge.peers), and a send of it: group and
+//  deduplication for a FIFO queue, the writer in attribute norc-site
+char *bridge_site_seal (bridge_t *self, const norc_msg_t *msg, const char *peer);
+//  SHA-256 (hex) of what names one message of a site: the same on every
+//  send of it, another for any other (a FIFO queue's deduplication id)
+void bridge_site_dedup (const char *site, const char *kind, uint64_t instance_id, int attempt, uint64_t number,
+                        char hex [65]);
+void bridge_site_send (bridge_t *self, const char *url, const char *body, const char *group, const char *dedup,
+                       bridge_call_kind_t kind, char *key);
+
+//  Home's side of the sites (bridge_home.c)
+int bridge_home_start (bridge_t *self);
+void bridge_home_stop (bridge_t *self);
+void bridge_home_poll (bridge_t *self);
+void bridge_home_on_answer (bridge_t *self, bridge_call_t *call, const bridge_sqs_answer_t *answer);
+//  An API reply: true when it answers a site's claim (then handled)
+bool bridge_home_on_api (bridge_t *self, norc_msg_t *reply);
 
 #endif

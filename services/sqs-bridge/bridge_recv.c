@@ -129,6 +129,10 @@ s_claim (bridge_t *self, bridge_in_t *in, bridge_exec_t *exec)
     in->asked_at = norc_mono_us ();
     char key [32], text [32];
     zhashx_update (self->claims, bridge_key (in->request_id, key, sizeof key), norc_strdup (in->message_id));
+    if (self->disconnected) {
+        bridge_site_claim (self, in, exec->executor_id);    //  (its fault point: once it is sent)
+        return;
+    }
     norc_strmap_t args = { 0 };
     norc_strmap_set (&args, "instance", bridge_key (in->instance_id, text, sizeof text));
     snprintf (text, sizeof text, "%d", in->attempt);
@@ -459,12 +463,16 @@ s_on_executor (bridge_t *self, norc_msg_t *msg)
         case NORC_MSG_RELEASE: {
             //  Given back (the executor drains): waiting again in the
             //  record, it is sent again; this copy goes
-            char text [32];
-            norc_strmap_t args = { 0 };
-            norc_strmap_set (&args, "instance", bridge_key (msg->release.instance_id, text, sizeof text));
-            norc_strmap_set (&args, "executor", bridge_key (exec->executor_id, text, sizeof text));
-            bridge_ask (self, 0, "sqs.release", &args);
-            norc_strmap_clear (&args);
+            if (self->disconnected)
+                bridge_site_release (self, msg->release.instance_id, exec->executor_id);
+            else {
+                char text [32];
+                norc_strmap_t args = { 0 };
+                norc_strmap_set (&args, "instance", bridge_key (msg->release.instance_id, text, sizeof text));
+                norc_strmap_set (&args, "executor", bridge_key (exec->executor_id, text, sizeof text));
+                bridge_ask (self, 0, "sqs.release", &args);
+                norc_strmap_clear (&args);
+            }
             exec->credits++;
             for (bridge_in_t *in = (bridge_in_t *) zhashx_first (self->incoming); in;
                  in = (bridge_in_t *) zhashx_next (self->incoming))
@@ -505,7 +513,9 @@ bridge_recv_beat (bridge_t *self)
     char **keys = (char **) norc_calloc (zhashx_size (self->incoming) + 1, sizeof (char *));
     size_t count = 0;
     zlist_t *let_go = zlist_new ();
-    int64_t patience = (3 * self->period_ms > 5000 ? 3 * self->period_ms : 5000) * 1000LL;
+    //  (a disconnected site's claim travels two queues: bridge.claim_wait_s)
+    int64_t patience = self->disconnected ? self->claim_wait_s * NORC_US_PER_SEC
+                     : (3 * self->period_ms > 5000 ? 3 * self->period_ms : 5000) * 1000LL;
     for (bridge_in_t *in = (bridge_in_t *) zhashx_first (self->incoming); in;
          in = (bridge_in_t *) zhashx_next (self->incoming)) {
         //  Assigned and not seen started, or a claim not answered (the

@@ -16,7 +16,8 @@ client of the same server.
                                         NAME-dlq (NAME-dlq.fifo) and redrive
                                         policy: prints the queue's URL
   moto_tool.py send ENDPOINT KEY SECRET URL BODY
-                                        a message, sent by boto3
+                                        a message, sent by boto3 (to a FIFO
+                                        queue: in group "test")
   moto_tool.py count ENDPOINT KEY SECRET URL
                                         messages in the queue, visible and not:
                                         prints "VISIBLE INFLIGHT"
@@ -85,7 +86,9 @@ def main():
         print(sqs.create_queue(QueueName=name, Attributes=attributes)["QueueUrl"])
     elif what == "send":
         key, secret, url, body = sys.argv[3:7]
-        print(client("sqs", endpoint, key, secret).send_message(QueueUrl=url, MessageBody=body)["MessageId"])
+        fifo = {"MessageGroupId": "test", "MessageDeduplicationId": hashlib.sha256(body.encode()).hexdigest()} \
+            if url.endswith(".fifo") else {}
+        print(client("sqs", endpoint, key, secret).send_message(QueueUrl=url, MessageBody=body, **fifo)["MessageId"])
     elif what == "count":
         key, secret, url = sys.argv[3:6]
         a = client("sqs", endpoint, key, secret).get_queue_attributes(

@@ -12,6 +12,8 @@
 #include "norc_test.h"
 #include "norc_moto.h"
 #include "norc_mem.h"
+#include "norc_keys.h"
+#include <sys/stat.h>
 #include <signal.h>
 #include <sys/wait.h>
 #include <unistd.h>
@@ -348,6 +350,156 @@ Test (sqs_bridge, a_poison_message_reaches_the_dead_letter_queue)
     free (count);
     free (dlq);
     s_sites_end ();
+}
+
+//  --------------------------------------------------------------------------
+//  Disconnected mode: the remote site's bridge reaches SQS and nothing of
+//  the control plane's API (its aggregator.api leads nowhere). Its claims
+//  travel home on a FIFO return queue, sealed to home's bridge, which asks
+//  the record and answers on the site's FIFO reply queue, sealed to the
+//  site. Each bridge has its own key pair; each names the other's public
+//  key (bridge.peers).
+
+static char *s_return_url;
+static char *s_reply_url;
+static char *s_keys;
+
+static void
+s_disconnected_sites (void)
+{
+    s_sites ("5");
+    s_return_url = norc_moto_tool (s_moto, "queue", "far-return.fifo", "5", NULL);
+    s_reply_url = norc_moto_tool (s_moto, "queue", "far-reply.fifo", "5", NULL);
+    s_keys = norc_asprintf ("%s/bridge-keys", s_sys->dir);
+    cr_assert_eq (mkdir (s_keys, 0700), 0);
+    char err [256];
+    cr_assert_eq (norc_keys_generate (s_keys, "bridge-home", NULL, NULL, err, sizeof err), NORC_OK, "%s", err);
+    cr_assert_eq (norc_keys_generate (s_keys, "bridge-far", NULL, NULL, err, sizeof err), NORC_OK, "%s", err);
+}
+
+static void
+s_disconnected_sites_end (void)
+{
+    free (s_return_url);
+    free (s_reply_url);
+    free (s_keys);
+    s_sites_end ();
+}
+
+//  Home: sends the queue's ticks and answers the site's claims
+static pid_t
+s_home (const char *fault)
+{
+    const char *args [] = { "--bridge.queue", "Far", "--bridge.returns", "true", "--bridge.return_url", s_return_url,
+                            "--security.keys_dir", s_keys, "--security.key", "bridge-home", "--bridge.peers",
+                            "bridge-far", "--bridge.visibility_s", "5", "--bridge.fault", fault ? fault : "", NULL };
+    return norc_test_system_start (s_sys, "norc-sqs-bridge", args);
+}
+
+//  The site: receives the ticks, claims them through the queues
+static pid_t
+s_site (const char *fault)
+{
+    const char *args [] = { "--bridge.queue", "Far", "--bridge.send", "false", "--bridge.receive", "true",
+                            "--bridge.mode", "disconnected", "--bridge.url", s_url, "--bridge.return_url",
+                            s_return_url, "--bridge.reply_url", s_reply_url, "--bridge.dispatch", s_dispatch,
+                            "--security.keys_dir", s_keys, "--security.key", "bridge-far", "--bridge.peers",
+                            "bridge-home", "--bridge.visibility_s", "5", "--bridge.claim_wait_s", "5",
+                            "--bridge.fault", fault ? fault : "", NULL };
+    return norc_test_system_start (s_sys, "norc-sqs-bridge", args);
+}
+
+//  The tick queue, the return queue and the reply queue are all empty
+static void
+s_all_queues_empty (void)
+{
+    s_queue_empty ();
+    char *urls [] = { s_return_url, s_reply_url };
+    for (size_t q = 0; q < 2; q++) {
+        char *count = NULL;
+        for (int i = 0; i < 100; i++) {
+            free (count);
+            count = norc_moto_tool (s_moto, "count", urls [q], NULL);
+            if (strcmp (count, "0 0") == 0)
+                break;
+            usleep (100000);
+        }
+        cr_expect_str_eq (count, "0 0", "%s: visible and in flight", urls [q]);
+        free (count);
+    }
+}
+
+Test (sqs_bridge, disconnected_claims_travel_the_queues_and_each_tick_runs_once)
+{
+    s_disconnected_sites ();
+    s_home (NULL);
+    pid_t site = s_site (NULL);
+    s_remote_executor ();
+    OK ("schedule", "add", "Mark", "--queue", "Far", "--period", "1", "--reps", "4");
+    s_exactly_once (4);
+    s_all_queues_empty ();
+    cr_expect (s_bridge_log_has ("disconnected: claims over the return and reply queues"));
+    cr_expect (s_bridge_log_has ("answering the sites of the return queue"));
+    //  The site has no API socket of its own in this mode: its claims went
+    //  home as return messages and came back as replies, as it says
+    kill (site, SIGTERM);
+    s_wait_dead (site);
+    cr_expect (s_bridge_log_has ("stopped: [1-9][0-9]* return messages sent, 0 read; 0 replies sent, [1-9][0-9]* read"));
+    s_disconnected_sites_end ();
+}
+
+//  The site killed -9 once its claim is sent, home killed -9 once it sent
+//  an answer (its return message not deleted): the message of the tick
+//  comes back and is claimed again, the return message comes back and is
+//  answered again; the record decides, and each tick runs once
+Test (sqs_bridge, disconnected_a_site_killed_after_its_claim_leaves_one_run_per_tick)
+{
+    s_disconnected_sites ();
+    s_home (NULL);
+    pid_t site = s_site ("claim-sent");
+    s_remote_executor ();
+    OK ("schedule", "add", "Mark", "--queue", "Far", "--period", "1", "--reps", "3");
+    s_wait_dead (site);
+    s_site (NULL);
+    s_exactly_once (3);
+    s_all_queues_empty ();
+    s_disconnected_sites_end ();
+}
+
+Test (sqs_bridge, disconnected_home_killed_after_its_answer_leaves_one_run_per_tick)
+{
+    s_disconnected_sites ();
+    pid_t home = s_home ("replied");
+    s_site (NULL);
+    s_remote_executor ();
+    OK ("schedule", "add", "Mark", "--queue", "Far", "--period", "1", "--reps", "3");
+    s_wait_dead (home);
+    s_home (NULL);
+    s_exactly_once (3);
+    s_all_queues_empty ();
+    s_disconnected_sites_end ();
+}
+
+//  Anyone able to send to the return queue, without the site's key:
+//  home opens nothing, answers nothing, deletes nothing; the real
+//  site's ticks run meanwhile
+Test (sqs_bridge, disconnected_a_return_message_not_sealed_by_the_site_is_poison)
+{
+    s_disconnected_sites ();
+    s_home (NULL);
+    s_site (NULL);
+    s_remote_executor ();
+    char *id = norc_moto_tool (s_moto, "send", s_return_url, "a claim from nobody", NULL);
+    free (id);
+    OK ("schedule", "add", "Mark", "--queue", "Far", "--period", "1", "--reps", "2");
+    s_exactly_once (2);
+    for (int i = 0; i < 100 && !s_bridge_log_has ("from no site of bridge.peers: left for the dead-letter queue"); i++)
+        usleep (100000);
+    cr_expect (s_bridge_log_has ("from no site of bridge.peers: left for the dead-letter queue"));
+    char *count = norc_moto_tool (s_moto, "count", s_reply_url, NULL);
+    cr_expect_str_eq (count, "0 0", "nothing answered it");
+    free (count);
+    s_disconnected_sites_end ();
 }
 
 //  --------------------------------------------------------------------------

@@ -232,6 +232,10 @@ pid_t
 norc_test_system_start (norc_test_system_t *self, const char *binary, const char *const *args)
 {
     cr_assert_lt (self->count, 32);
+    int argc = 0;
+    while (args && args [argc])
+        argc++;
+    cr_assert_lt (argc, 63, "%s: %d arguments, more than a test starts a program with", binary, argc);
     char *path = norc_test_bin (binary);
     char *log = norc_asprintf ("%s/%s-%d.log", self->dir, binary, self->count);
     pid_t parent = getpid ();
@@ -250,9 +254,9 @@ norc_test_system_start (norc_test_system_t *self, const char *binary, const char
         close (fd);
         for (int i = 0; self->env [i]; i++)
             putenv (self->env [i]);
-        const char *argv [16] = { path };
+        const char *argv [64] = { path };
         int n = 1;
-        for (int i = 0; args && args [i] && n < 15; i++)
+        for (int i = 0; args && args [i] && n < 63; i++)
             argv [n++] = args [i];
         argv [n] = NULL;
         execv (path, (char *const *) argv);

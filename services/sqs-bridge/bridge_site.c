@@ -1,0 +1,269 @@
+//  bridge_site.c - a receiving bridge in disconnected mode: a site that
+//  reaches SQS and nothing else of the control plane (docs/sqs.md). It
+//  receives ticks as any receiving bridge does; each claim, instead of
+//  the aggregator's API, travels home as an SQS-RETURN on the return queue
+//  (sealed to home's bridge, in the instance's FIFO group), and its answer
+//  comes back as an SQS-REPLY on this site's own reply queue, which is
+//  polled while claims wait. An answer is handed to the receiving side as
+//  the API's would be (bridge_recv_on_api): the record decides in both
+//  modes. Every reply read is deleted: one whose claim is no longer
+//  waiting here is stale (the tick was let go or claimed again, and the
+//  record answers the claim that counts). The keys of both modes' peers
+//  are read here too.
+#include "bridge_internal.h"
+#include "norc_tick.h"
+#include "norc_seal.h"
+#include "norc_keys.h"
+#include "norc_mem.h"
+#include "norc_log.h"
+#include <sodium.h>
+
+static void
+s_key_free (void **item)
+{
+    free (*item);
+    *item = NULL;
+}
+
+//  A site's one peer: home's bridge
+static const char *
+s_home (bridge_t *self)
+{
+    return zhashx_first (self->peers) ? (const char *) zhashx_cursor (self->peers) : "";
+}
+
+int
+bridge_site_keys (bridge_t *self)
+{
+    const char *dir = norc_config_str (self->config, "security.keys_dir");
+    const char *own = norc_config_str (self->config, "security.key");
+    const char *peers = norc_config_str (self->config, "bridge.peers");
+    self->site = norc_strdup (*own ? own : "bridge");
+    self->return_url = norc_strdup (norc_config_str (self->config, "bridge.return_url"));
+    self->reply_url = norc_strdup (norc_config_str (self->config, "bridge.reply_url"));
+    const char *missing = !*self->return_url ? "bridge.return_url"
+                        : !*peers ? "bridge.peers"
+                        : self->disconnected && !*self->reply_url ? "bridge.reply_url"
+                        : self->disconnected && !*norc_config_str (self->config, "bridge.url") ? "bridge.url" : NULL;
+    if (missing) {
+        norc_log_error ("disconnected mode needs %s (docs/sqs.md)", missing);
+        return NORC_ERROR;
+    }
+    char err [512];
+    zcert_t *cert = norc_keys_load (dir, self->site, true, err, sizeof err);
+    if (!cert) {
+        norc_log_error ("this bridge's key pair, which seals what it sends: %s", err);
+        return NORC_ERROR;
+    }
+    memcpy (self->own_secret, zcert_secret_key (cert), sizeof self->own_secret);
+    zcert_destroy (&cert);
+    self->peers = zhashx_new ();
+    zhashx_set_destructor (self->peers, s_key_free);
+    char *list = norc_strdup (peers), *save = NULL;
+    int rc = NORC_OK;
+    for (char *name = strtok_r (list, ", ", &save); name && rc == NORC_OK; name = strtok_r (NULL, ", ", &save)) {
+        cert = norc_keys_load (dir, name, false, err, sizeof err);
+        if (!cert) {
+            norc_log_error ("bridge.peers: %s", err);
+            rc = NORC_ERROR;
+            break;
+        }
+        char *key = (char *) norc_malloc (NORC_SEAL_KEY);
+        memcpy (key, zcert_public_key (cert), NORC_SEAL_KEY);
+        zhashx_update (self->peers, name, key);
+        zcert_destroy (&cert);
+    }
+    free (list);
+    if (rc == NORC_OK && self->disconnected && zhashx_size (self->peers) != 1) {
+        norc_log_error ("bridge.peers: a site names one peer, home's bridge");
+        rc = NORC_ERROR;
+    }
+    return rc;
+}
+
+void
+bridge_site_stop (bridge_t *self)
+{
+    zhashx_destroy (&self->peers);
+    sodium_memzero (self->own_secret, sizeof self->own_secret);
+    free (self->site);
+    free (self->return_url);
+    free (self->reply_url);
+    self->site = self->return_url = self->reply_url = NULL;
+}
+
+char *
+bridge_site_seal (bridge_t *self, const norc_msg_t *msg, const char *peer)
+{
+    const uint8_t *key = (const uint8_t *) zhashx_lookup (self->peers, peer);
+    return key ? norc_site_encode (msg, self->own_secret, key) : NULL;
+}
+
+void
+bridge_site_send (bridge_t *self, const char *url, const char *body, const char *group, const char *dedup,
+                  bridge_call_kind_t kind, char *key)
+{
+    json_t *request = json_pack ("{s:s, s:{s:{s:s, s:s}}}", "MessageBody", body, "MessageAttributes", "norc-site",
+                                 "DataType", "String", "StringValue", self->site);
+    size_t len = strlen (url);
+    if (len > 5 && strcmp (url + len - 5, ".fifo") == 0) {
+        json_object_set_new (request, "MessageGroupId", json_string (group));
+        json_object_set_new (request, "MessageDeduplicationId", json_string (dedup));
+    }
+    char *json = bridge_json_at (url, request);
+    char **keys = (char **) norc_calloc (1, sizeof (char *));
+    keys [0] = key;
+    bridge_sqs_call (self->ops, "SendMessage", json, bridge_tag (self, kind, keys, 1));
+    free (json);
+}
+
+void
+bridge_site_dedup (const char *site, const char *kind, uint64_t instance_id, int attempt, uint64_t number, char hex [65])
+{
+    char text [512];
+    snprintf (text, sizeof text, "%s/%s/%llu/%d/%llu", site, kind, (unsigned long long) instance_id, attempt,
+              (unsigned long long) number);
+    uint8_t hash [crypto_hash_sha256_BYTES];
+    crypto_hash_sha256 (hash, (const uint8_t *) text, strlen (text));
+    sodium_bin2hex (hex, 65, hash, sizeof hash);
+}
+
+static void
+s_return (bridge_t *self, norc_msg_t *msg, uint64_t number)
+{
+    norc_sqs_return_t *r = &msg->sqs_return;
+    r->version = 1;
+    r->site = norc_strdup (self->site);
+    r->at_us = norc_now_us ();
+    char *body = bridge_site_seal (self, msg, s_home (self));
+    char group [32], dedup [65];
+    snprintf (group, sizeof group, "%llu", (unsigned long long) r->instance_id);
+    bridge_site_dedup (self->site, r->kind, r->instance_id, r->attempt, number, dedup);
+    if (body)
+        bridge_site_send (self, self->return_url, body, group, dedup, CALL_RETURN, norc_strdup (r->kind));
+    free (body);
+    norc_msg_destroy (&msg);
+}
+
+void
+bridge_site_claim (bridge_t *self, bridge_in_t *in, uint64_t executor_id)
+{
+    norc_msg_t *msg = norc_msg_new (NORC_MSG_SQS_RETURN);
+    norc_sqs_return_t *r = &msg->sqs_return;
+    r->kind = norc_strdup ("claim");
+    r->instance_id = in->instance_id;
+    r->attempt = in->attempt;
+    r->digest = norc_strdup (in->digest);
+    r->tick_message = norc_strdup (in->message_id);
+    r->request_id = in->request_id;
+    r->executor_id = executor_id;
+    r->reply_url = norc_strdup (self->reply_url);
+    s_return (self, msg, in->request_id);
+    bridge_site_poll (self);
+}
+
+void
+bridge_site_release (bridge_t *self, uint64_t instance_id, uint64_t executor_id)
+{
+    norc_msg_t *msg = norc_msg_new (NORC_MSG_SQS_RETURN);
+    norc_sqs_return_t *r = &msg->sqs_return;
+    r->kind = norc_strdup ("release");
+    r->instance_id = instance_id;
+    r->executor_id = executor_id;
+    s_return (self, msg, executor_id);
+}
+
+//  Poll the reply queue while a claim waits for its answer
+void
+bridge_site_poll (bridge_t *self)
+{
+    if (!self->disconnected || self->backchannel_polling || self->done)
+        return;
+    bool waiting = false;
+    for (bridge_in_t *in = (bridge_in_t *) zhashx_first (self->incoming); in && !waiting;
+         in = (bridge_in_t *) zhashx_next (self->incoming))
+        waiting = in->state == IN_CLAIMING;
+    if (!waiting)
+        return;
+    json_t *body = json_pack ("{s:i, s:i, s:i, s:[s]}", "MaxNumberOfMessages", 10, "WaitTimeSeconds", self->wait_s,
+                              "VisibilityTimeout", self->visibility_s, "MessageAttributeNames", "All");
+    char *json = bridge_json_at (self->reply_url, body);
+    bridge_sqs_call (self->backchannel, "ReceiveMessage", json, bridge_tag (self, CALL_REPLY_RECEIVE, NULL, 0));
+    free (json);
+    self->backchannel_polling = true;
+}
+
+//  A reply: the claim's answer, as the API would have given it
+static void
+s_on_reply (bridge_t *self, json_t *message)
+{
+    const char *body = json_string_value (json_object_get (message, "Body"));
+    const char *home = s_home (self);
+    const char *why = NULL;
+    norc_msg_t *msg = norc_site_decode (body, NORC_MSG_SQS_REPLY, self->own_secret,
+                                        (const uint8_t *) zhashx_lookup (self->peers, home), &why);
+    self->replies_read++;
+    if (!msg) {
+        self->poison++;
+        norc_log_warnx ("reply %s: not a reply from %s (%s): left for the dead-letter queue",
+                        json_string_value (json_object_get (message, "MessageId")) ?: "?", home, why);
+        return;
+    }
+    norc_sqs_reply_t *r = &msg->sqs_reply;
+    if (r->kind && strcmp (r->kind, "claimed") == 0 && r->request_id) {
+        norc_msg_t *answer = norc_msg_new (NORC_MSG_API_REPLY);
+        answer->api_reply.request_id = r->request_id;
+        if (!r->outcome || !*r->outcome) {
+            answer->api_reply.code = NORC_ERROR;
+            answer->api_reply.error = norc_strdup (r->reason ? r->reason : "home could not decide the claim");
+        }
+        else {
+            norc_strmap_t *row = norc_rows_add (&answer->api_reply.rows);
+            for (size_t i = 0; i < r->definition.count; i++)
+                norc_strmap_set (row, r->definition.keys [i], r->definition.values [i]);
+            norc_strmap_set (row, "outcome", r->outcome);
+        }
+        bridge_recv_on_api (self, answer);
+        norc_msg_destroy (&answer);
+    }
+    norc_msg_destroy (&msg);
+    //  Read: deleted, whether its claim still waited or not
+    const char *receipt = json_string_value (json_object_get (message, "ReceiptHandle"));
+    if (receipt) {
+        char *json = bridge_json_at (self->reply_url, json_pack ("{s:s}", "ReceiptHandle", receipt));
+        bridge_sqs_call (self->ops, "DeleteMessage", json, bridge_tag (self, CALL_REPLY_DELETE, NULL, 0));
+        free (json);
+    }
+}
+
+void
+bridge_site_on_answer (bridge_t *self, bridge_call_t *call, const bridge_sqs_answer_t *answer)
+{
+    static const char *actions [] = { [CALL_RETURN] = "SendMessage (return queue)",
+                                      [CALL_REPLY_RECEIVE] = "ReceiveMessage (reply queue)",
+                                      [CALL_REPLY_DELETE] = "DeleteMessage (reply queue)" };
+    if (call->kind == CALL_REPLY_RECEIVE)
+        self->backchannel_polling = false;
+    if (answer->error.outcome != NORC_AWS_DONE) {
+        //  A claim not sent is asked again after bridge.claim_wait_s; a
+        //  reply not deleted is read again, and is stale then
+        bridge_sqs_refused (self, actions [call->kind], answer);
+        if (call->kind == CALL_REPLY_RECEIVE && answer->status)
+            zclock_sleep (200);
+        return;
+    }
+    if (call->kind == CALL_RETURN) {
+        self->returns_sent++;
+        if (call->count && strcmp (call->keys [0], "claim") == 0)
+            bridge_fault (self, "claim-sent");
+    }
+    else
+    if (call->kind == CALL_REPLY_RECEIVE) {
+        json_t *root = json_loads (answer->body, 0, NULL);
+        size_t i;
+        json_t *entry;
+        json_array_foreach (json_object_get (root, "Messages"), i, entry)
+            s_on_reply (self, entry);
+        json_decref (root);
+    }
+}
