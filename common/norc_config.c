@@ -130,6 +130,18 @@ static const s_key_t s_keys [] = {
     { "bridge.peers", T_STR, "", 0, 0,
       "norc-sqs-bridge, disconnected mode: the key pairs (names in security.keys_dir, public part only) of those it "
       "seals to and opens from: a site names home's bridge, home names its sites' (comma-separated)" },
+    { "bridge.events", T_ENDPOINT, "tcp://127.0.0.1:7608", 0, 0,
+      "norc-sqs-bridge, a disconnected site: ROUTER for its executors' events and heartbeats (their aggregator.events)" },
+    { "bridge.api", T_ENDPOINT, "tcp://127.0.0.1:7609", 0, 0,
+      "norc-sqs-bridge, a disconnected site: ROUTER for its executors' registration (their aggregator.api)" },
+    { "bridge.logs", T_ENDPOINT, "tcp://127.0.0.1:7610", 0, 0,
+      "norc-sqs-bridge, a disconnected site: ROUTER for its executors' output (their archiver.logs)" },
+    { "bridge.beat_s", T_INT, "2", 1, 3600,
+      "norc-sqs-bridge, a disconnected site: how often its beat (its executors' last heartbeats) goes home; keep it "
+      "under heartbeat.failure_ms: a home bridge started again learns the site's executors from the next beat" },
+    { "bridge.site_failure_s", T_INT, "60", 2, 86400,
+      "norc-sqs-bridge, home: a site whose beat has not come for this long is no longer said alive; its executors "
+      "are recorded dead after heartbeat.failure_ms, their runs given back or ended as any dead executor's" },
     { "bridge.claim_wait_s", T_INT, "30", 1, 3600,
       "norc-sqs-bridge, a disconnected site: a claim not answered within this is asked again (the tick's message "
       "kept invisible meanwhile)" },

@@ -37,7 +37,7 @@ static const norc_api_col_t s_cols_queue_show [] = {
     { "url", NORC_API_STR, NULL, false, "An sqs queue's URL (empty for the others)" },
     { "waiting", NORC_API_INT, NULL, false, "Instances waiting in it" },
     { "executors", NORC_API_INT, NULL, false, "Live executors (or, for an sqs queue, bridges) serving it" },
-    { "mode", NORC_API_STR, NULL, false, "How its instances reach a host: \"database\" (executors take them from the dispatching scheduler), \"connected\" (over SQS to a site whose executors also reach the control plane), or \"by member\" for a group" },
+    { "mode", NORC_API_STR, NULL, false, "How its instances reach a host: \"database\" (executors take them from the dispatching scheduler), \"connected or disconnected, by site\" (over SQS, to sites whose executors also reach the control plane or reach only SQS), or \"by member\" for a group" },
     { "one_run_per_tick", NORC_API_STR, NULL, false, "Whether a tick can run twice, and what decides it" },
     { "no_lost_tick", NORC_API_STR, NULL, false, "Whether a tick can be lost" },
     { "status", NORC_API_STR, NULL, false, "How soon a run's status is in the record" },

@@ -36,7 +36,8 @@ norc_authz_msg (int msg_id)
             return NORC_ROLE_SCHEDULER;
         case NORC_MSG_INSTANCE_STARTED:
         case NORC_MSG_INSTANCE_ENDED:
-            return NORC_ROLE_SCHEDULER | NORC_ROLE_EXECUTOR;
+            //  (a bridge relays those of a disconnected site's executors)
+            return NORC_ROLE_SCHEDULER | NORC_ROLE_EXECUTOR | NORC_ROLE_BRIDGE;
         //  every daemon reports on itself (a bridge and a log-archiver too)
         case NORC_MSG_DAEMON_STATUS:
         case NORC_MSG_HEARTBEAT:
@@ -48,7 +49,7 @@ norc_authz_msg (int msg_id)
         //  logs: an executor writes them, a reader with logs:read reads them,
         //  and norc-web for those the aggregator says may (instance.log)
         case NORC_MSG_LOG_CHUNK:
-            return NORC_ROLE_EXECUTOR;
+            return NORC_ROLE_EXECUTOR | NORC_ROLE_BRIDGE;       //  (a bridge's: its sites' executors')
         case NORC_MSG_LOG_FETCH:
             return NORC_ROLE_LOGS | NORC_ROLE_WEB;
         //  api: any principal; the operation says the rest (norc_authz_op)

@@ -15,6 +15,7 @@ struct _norc_link_t {
     int concurrency;
     norc_link_control_fn *control;
     norc_link_registered_fn *registered;
+    void (*forward) (void *arg, const norc_control_t *request);
     void *arg;
     uint64_t id;
     zsock_t *events;            //  DEALER to aggregator.events
@@ -36,6 +37,7 @@ norc_link_new (norc_config_t *config, const norc_link_spec_t *spec)
     self->concurrency = spec->concurrency;
     self->control = spec->control;
     self->registered = spec->registered;
+    self->forward = spec->forward;
     self->arg = spec->arg;
     self->events = events;
     self->outbox = norc_outbox_new (events, (int) norc_config_int (config, "heartbeat.period_ms") * 3);
@@ -168,6 +170,10 @@ static int
 s_control (norc_link_t *self, const norc_control_t *c)
 {
     const char *name = norc_request_name (c->request);
+    if (c->daemon_id && c->daemon_id != self->id && self->forward) {
+        self->forward (self->arg, c);
+        return 0;
+    }
     if (c->request == NORC_REQ_REREGISTER && !c->instance_id) {
         //  Recorded dead while it was frozen: a new id; no reply (it would
         //  go to a daemon that is no more). The aggregator asks at every

@@ -37,6 +37,10 @@ typedef struct {
     int concurrency;            //  an executor's slots
     norc_link_control_fn *control;
     norc_link_registered_fn *registered;
+    //  A control request for another daemon (a bridge's disconnected
+    //  site's executor, whose heartbeats the bridge carries): given to
+    //  forward, which sends it on; that daemon answers. NULL: ignored.
+    void (*forward) (void *arg, const norc_control_t *request);
     void *arg;
 } norc_link_spec_t;
 

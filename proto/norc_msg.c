@@ -167,6 +167,7 @@ s_free_fields (norc_msg_t *self)
             free (self->sqs_return.digest);
             free (self->sqs_return.tick_message);
             free (self->sqs_return.reply_url);
+            norc_strmap_clear (&self->sqs_return.args);
             free (self->sqs_return.host);
             free (self->sqs_return.reason);
             norc_bin_clear (&self->sqs_return.data);
@@ -178,6 +179,7 @@ s_free_fields (norc_msg_t *self)
             free (self->sqs_reply.tick_message);
             free (self->sqs_reply.outcome);
             norc_strmap_clear (&self->sqs_reply.definition);
+            free (self->sqs_reply.requested_by);
             free (self->sqs_reply.reason);
             break;
         default:
@@ -742,7 +744,7 @@ s_encode_sqs_tick (const norc_sqs_tick_t *m, norc_writer_t *w)
 static int
 s_encode_sqs_return (const norc_sqs_return_t *m, norc_writer_t *w)
 {
-    uint32_t count = 2 + 18 + (m->site != NULL) + (m->kind != NULL) + (m->digest != NULL) + (m->tick_message != NULL) + (m->reply_url != NULL) + (m->host != NULL) + (m->reason != NULL);
+    uint32_t count = 2 + 19 + (m->site != NULL) + (m->kind != NULL) + (m->digest != NULL) + (m->tick_message != NULL) + (m->reply_url != NULL) + (m->host != NULL) + (m->reason != NULL);
     if (norc_writer_map (w, count)
     ||  norc_writer_str (w, "type") || norc_writer_str (w, "SQS-RETURN")
     ||  norc_writer_str (w, "v") || norc_writer_u64 (w, NORC_PROTOCOL_VERSION))
@@ -766,6 +768,8 @@ s_encode_sqs_return (const norc_sqs_return_t *m, norc_writer_t *w)
     if ((norc_writer_str (w, "executor_id") || norc_writer_u64 (w, m->executor_id)))
         return NORC_ERROR;
     if (m->reply_url && (norc_writer_str (w, "reply_url") || norc_writer_str (w, m->reply_url)))
+        return NORC_ERROR;
+    if ((norc_writer_str (w, "args") || norc_writer_strmap (w, &m->args)))
         return NORC_ERROR;
     if (m->host && (norc_writer_str (w, "host") || norc_writer_str (w, m->host)))
         return NORC_ERROR;
@@ -803,7 +807,7 @@ s_encode_sqs_return (const norc_sqs_return_t *m, norc_writer_t *w)
 static int
 s_encode_sqs_reply (const norc_sqs_reply_t *m, norc_writer_t *w)
 {
-    uint32_t count = 2 + 6 + (m->site != NULL) + (m->kind != NULL) + (m->tick_message != NULL) + (m->outcome != NULL) + (m->reason != NULL);
+    uint32_t count = 2 + 8 + (m->site != NULL) + (m->kind != NULL) + (m->tick_message != NULL) + (m->outcome != NULL) + (m->requested_by != NULL) + (m->reason != NULL);
     if (norc_writer_map (w, count)
     ||  norc_writer_str (w, "type") || norc_writer_str (w, "SQS-REPLY")
     ||  norc_writer_str (w, "v") || norc_writer_u64 (w, NORC_PROTOCOL_VERSION))
@@ -827,6 +831,12 @@ s_encode_sqs_reply (const norc_sqs_reply_t *m, norc_writer_t *w)
     if ((norc_writer_str (w, "definition") || norc_writer_strmap (w, &m->definition)))
         return NORC_ERROR;
     if ((norc_writer_str (w, "request") || norc_writer_i64 (w, m->request)))
+        return NORC_ERROR;
+    if ((norc_writer_str (w, "daemon_id") || norc_writer_u64 (w, m->daemon_id)))
+        return NORC_ERROR;
+    if ((norc_writer_str (w, "control_id") || norc_writer_u64 (w, m->control_id)))
+        return NORC_ERROR;
+    if (m->requested_by && (norc_writer_str (w, "requested_by") || norc_writer_str (w, m->requested_by)))
         return NORC_ERROR;
     if (m->reason && (norc_writer_str (w, "reason") || norc_writer_str (w, m->reason)))
         return NORC_ERROR;
@@ -1316,6 +1326,8 @@ s_decode_sqs_return (norc_cursor_t *c, const char *key, uint32_t klen, norc_sqs_
         return norc_cursor_nil (c) ? NORC_OK : norc_cursor_u64 (c, &m->executor_id);
     if (S_KEY ("reply_url"))
         return norc_cursor_nil (c) ? NORC_OK : norc_cursor_str (c, 1024, &m->reply_url);
+    if (S_KEY ("args"))
+        return norc_cursor_nil (c) ? NORC_OK : norc_cursor_strmap (c, 64, &m->args);
     if (S_KEY ("host"))
         return norc_cursor_nil (c) ? NORC_OK : norc_cursor_str (c, 255, &m->host);
     if (S_KEY ("pid"))
@@ -1372,6 +1384,12 @@ s_decode_sqs_reply (norc_cursor_t *c, const char *key, uint32_t klen, norc_sqs_r
         return norc_cursor_nil (c) ? NORC_OK : norc_cursor_strmap (c, 1100, &m->definition);
     if (S_KEY ("request"))
         return norc_cursor_nil (c) ? NORC_OK : norc_cursor_i32 (c, &m->request);
+    if (S_KEY ("daemon_id"))
+        return norc_cursor_nil (c) ? NORC_OK : norc_cursor_u64 (c, &m->daemon_id);
+    if (S_KEY ("control_id"))
+        return norc_cursor_nil (c) ? NORC_OK : norc_cursor_u64 (c, &m->control_id);
+    if (S_KEY ("requested_by"))
+        return norc_cursor_nil (c) ? NORC_OK : norc_cursor_str (c, 255, &m->requested_by);
     if (S_KEY ("reason"))
         return norc_cursor_nil (c) ? NORC_OK : norc_cursor_str (c, 1024, &m->reason);
     return norc_cursor_skip (c);
@@ -1699,6 +1717,7 @@ norc_msg_equal (const norc_msg_t *a, const norc_msg_t *b)
                 && a->sqs_return.request_id == b->sqs_return.request_id
                 && a->sqs_return.executor_id == b->sqs_return.executor_id
                 && s_str_equal (a->sqs_return.reply_url, b->sqs_return.reply_url)
+                && norc_strmap_equal (&a->sqs_return.args, &b->sqs_return.args)
                 && s_str_equal (a->sqs_return.host, b->sqs_return.host)
                 && a->sqs_return.pid == b->sqs_return.pid
                 && a->sqs_return.status == b->sqs_return.status
@@ -1726,6 +1745,9 @@ norc_msg_equal (const norc_msg_t *a, const norc_msg_t *b)
                 && s_str_equal (a->sqs_reply.outcome, b->sqs_reply.outcome)
                 && norc_strmap_equal (&a->sqs_reply.definition, &b->sqs_reply.definition)
                 && a->sqs_reply.request == b->sqs_reply.request
+                && a->sqs_reply.daemon_id == b->sqs_reply.daemon_id
+                && a->sqs_reply.control_id == b->sqs_reply.control_id
+                && s_str_equal (a->sqs_reply.requested_by, b->sqs_reply.requested_by)
                 && s_str_equal (a->sqs_reply.reason, b->sqs_reply.reason);
         default:
             return false;

@@ -273,14 +273,15 @@ typedef struct {
 typedef struct {
     int32_t version;          //  1
     char *site;              //  The site bridge's principal
-    char *kind;              //  "claim", "release", "started", "ended", "log" or "beat"
+    char *kind;              //  "claim", "release", "register", "event", "started", "ended",
     uint64_t instance_id;     //  The run (0 for a beat)
     int32_t attempt;          //  Its attempt
     char *digest;            //  claim: the digest the tick carried
     char *tick_message;      //  claim: the SQS message id of the tick it claims
     uint64_t request_id;      //  claim: the site's number for this claim, said again in its a
     uint64_t executor_id;     //  claim: the site's executor it is for
-    char *reply_url;         //  claim: the site's reply queue, where the answer goes
+    char *reply_url;         //  claim, register: the site's reply queue, where the answer go
+    norc_strmap_t args;       //  register: an executor's daemon.register arguments
     char *host;              //  started: the executor's host
     int64_t pid;              //  started: the child's pid
     int32_t status;           //  ended: the final status; beat: the site's
@@ -302,14 +303,17 @@ typedef struct {
 typedef struct {
     int32_t version;          //  1
     char *site;              //  The site bridge's principal it is for
-    char *kind;              //  "claimed" or "control"
-    uint64_t instance_id;     //  The run
+    char *kind;              //  "claimed", "registered" or "control"
+    uint64_t instance_id;     //  The run (control: with KILL, the one instance to stop)
     int32_t attempt;          //  Its attempt
     char *tick_message;      //  claimed: the tick's SQS message id the claim named
-    uint64_t request_id;      //  claimed: the claim's number, as the site gave it
+    uint64_t request_id;      //  claimed, registered: the request's number, as the site gave 
     char *outcome;           //  claimed: "accepted", "duplicate" or "cancelled"; "" when the
     norc_strmap_t definition; //  claimed: sqs.claim's answer (outcome, reason, holder and, ac
-    int32_t request;          //  control: the request (norc_control: kill, stop)
+    int32_t request;          //  control: the request (as CONTROL's: STOP, KILL, PAUSE, RESUM
+    uint64_t daemon_id;       //  control: the site's executor it is for
+    uint64_t control_id;      //  control: control_requests.id (0 for one instance's kill)
+    char *requested_by;      //  control: who asked
     char *reason;            //  Why (a cancelled claim, a control request)
 } norc_sqs_reply_t;
 

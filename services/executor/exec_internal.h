@@ -116,7 +116,8 @@ struct _executor_t {
     int started_timer;          //  sends the STARTEDs held back, -1 when none are
     int credit_due;             //  slots freed in this wake-up, granted at its end
     zhashx_t *runs;             //  instance id -> exec_run_t
-    zhashx_t *started;          //  instance id -> 1: every instance started lately (the last STARTED_MEMORY)
+    zhashx_t *started;          //  instance id -> every instance started lately (the last STARTED_MEMORY),
+                                //  with how it ended once it did (exec_run.c)
     uint64_t *started_ring;     //  the same ids in the order they started, to forget the oldest
     size_t started_next;
     zhashx_t *logs_open;        //  instance id -> exec_log_t
@@ -173,6 +174,12 @@ void exec_run_destroy (void **item);
 bool exec_run_started_before (executor_t *self, uint64_t instance_id);
 
 void exec_run_remember_started (executor_t *self, uint64_t instance_id);
+void exec_run_remembered_free (void **item);     //  (the destructor of executor.started)
+//  An instance handed to this executor again after it ran here (the record
+//  did not take its end: it was reported by an id recorded dead since, or
+//  lost): its end reported again, as this executor's, so the record has
+//  how the one run ended. False when it has not ended here.
+bool exec_run_report_again (executor_t *self, uint64_t instance_id);
 
 //  Processes that tasks left outside their process groups (setsid) and
 //  whose parents exited are this executor's children (it is their

@@ -33,6 +33,21 @@ exec_run_started_before (executor_t *self, uint64_t instance_id)
     return zhashx_lookup (self->started, executor_key (instance_id, key, sizeof key)) != NULL;
 }
 
+//  What remembers a run that started and has not ended here (a run that
+//  ended is remembered with its end: a norc_instance_ended_t)
+static char s_started_only;
+
+void
+exec_run_remembered_free (void **item)
+{
+    norc_instance_ended_t *end = (norc_instance_ended_t *) *item;
+    if (end && *item != (void *) &s_started_only) {
+        free (end->reason);
+        free (end);
+    }
+    *item = NULL;
+}
+
 void
 exec_run_remember_started (executor_t *self, uint64_t instance_id)
 {
@@ -42,7 +57,38 @@ exec_run_remember_started (executor_t *self, uint64_t instance_id)
         zhashx_delete (self->started, executor_key (oldest, key, sizeof key));
     self->started_ring [self->started_next] = instance_id;
     self->started_next = (self->started_next + 1) % STARTED_MEMORY;
-    zhashx_insert (self->started, executor_key (instance_id, key, sizeof key), (void *) 1);
+    zhashx_update (self->started, executor_key (instance_id, key, sizeof key), &s_started_only);
+}
+
+//  Keep how a run ended with what remembers it started
+static void
+s_remember_end (executor_t *self, const norc_instance_ended_t *m)
+{
+    char key [32];
+    executor_key (m->instance_id, key, sizeof key);
+    if (!zhashx_lookup (self->started, key))
+        return;
+    norc_instance_ended_t *end = (norc_instance_ended_t *) norc_malloc (sizeof (norc_instance_ended_t));
+    *end = *m;
+    end->reason = m->reason ? norc_strdup (m->reason) : NULL;
+    zhashx_update (self->started, key, end);
+}
+
+bool
+exec_run_report_again (executor_t *self, uint64_t instance_id)
+{
+    char key [32];
+    executor_key (instance_id, key, sizeof key);
+    norc_instance_ended_t *end = (norc_instance_ended_t *) zhashx_lookup (self->started, key);
+    if (!end || (void *) end == (void *) &s_started_only || zhashx_lookup (self->runs, key))
+        return false;
+    norc_msg_t *msg = norc_msg_new (NORC_MSG_INSTANCE_ENDED);
+    norc_instance_ended_t *m = &msg->instance_ended;
+    *m = *end;
+    m->reason = end->reason ? norc_strdup (end->reason) : NULL;
+    m->executor_id = self->id;
+    norc_link_send (self->link, &msg);
+    return true;
 }
 
 static void
@@ -72,6 +118,7 @@ s_send_ended (executor_t *self, uint64_t instance_id, int status, int exit_code,
     //  before that is followed by one that reports this end, never by a
     //  second run of an instance the record still shows waiting
     exec_spool_run_ended (self->spool, instance_id, status, exit_code, signal);
+    s_remember_end (self, m);
     norc_link_send_tagged (self->link, &msg, instance_id);
 }
 

@@ -76,6 +76,7 @@ executor_new (norc_config_t *config, const char *queue, int concurrency)
     self->spool_dir = norc_strdup (norc_config_str (config, "spool.dir"));
     self->runs = zhashx_new ();
     self->started = zhashx_new ();
+    zhashx_set_destructor (self->started, exec_run_remembered_free);
     self->started_ring = (uint64_t *) norc_calloc (STARTED_MEMORY, sizeof (uint64_t));
     zhashx_set_destructor (self->runs, exec_run_destroy);
     self->logs_open = zhashx_new ();
@@ -315,9 +316,11 @@ s_on_dispatch (executor_t *self, norc_msg_t *msg)
         else
         if (zhashx_lookup (self->runs, executor_key (msg->assign.instance_id, key, sizeof key))
         ||  exec_run_started_before (self, msg->assign.instance_id)) {
-            //  Never twice: whoever sent it again, its slot is still free
-            norc_log_warnx ("instance=%llu: assigned again after it started here; not started again",
-                            (unsigned long long) msg->assign.instance_id);
+            //  Never twice: whoever sent it again, its slot is still free;
+            //  when it ended here, the record is told how again
+            bool again = exec_run_report_again (self, msg->assign.instance_id);
+            norc_log_warnx ("instance=%llu: assigned again after it started here; not started again%s",
+                            (unsigned long long) msg->assign.instance_id, again ? " (its end reported again)" : "");
             executor_send_credit (self, 1);
         }
         else

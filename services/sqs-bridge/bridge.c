@@ -182,6 +182,8 @@ bridge_new (norc_config_t *config)
     self->disconnected = strcmp (norc_config_str (config, "bridge.mode"), "disconnected") == 0;
     self->returns = norc_config_bool (config, "bridge.returns");
     self->claim_wait_s = (int) norc_config_int (config, "bridge.claim_wait_s");
+    self->beat_s = (int) norc_config_int (config, "bridge.beat_s");
+    self->site_failure_s = (int) norc_config_int (config, "bridge.site_failure_s");
     self->status = NORC_ST_RUNNING;
     self->calls = zhashx_new ();     //  (no destructor: a call taken out is its taker's)
     for (int i = 0; i < 3; i++)
@@ -198,6 +200,7 @@ bridge_destroy (bridge_t **self_p)
     bridge_send_stop (self);
     bridge_recv_stop (self);
     bridge_home_stop (self);
+    bridge_relay_stop (self);
     bridge_site_stop (self);
     bridge_sqs_destroy (&self->ops);
     bridge_sqs_destroy (&self->poll);
@@ -323,6 +326,9 @@ s_handle_lane (zloop_t *loop, zsock_t *sock, void *arg)
         if (call && call->kind >= CALL_RETURNS_RECEIVE)
             bridge_home_on_answer (self, call, &answer);
         else
+        if (call && (call->kind == CALL_RELAY || call->kind == CALL_RELAY_LOG))
+            bridge_relay_on_answer (self, call, &answer);
+        else
         if (call && call->kind >= CALL_RETURN)
             bridge_site_on_answer (self, call, &answer);
         else
@@ -349,7 +355,12 @@ s_on_heartbeat (zloop_t *loop, int timer_id, void *arg)
     NORC_UNUSED (timer_id);
     bridge_t *self = (bridge_t *) arg;
     int held = self->outgoing ? (int) zhashx_size (self->outgoing) : 0;
-    norc_link_beat (self->link, self->status, held, self->window - held);
+    if (self->link)
+        norc_link_beat (self->link, self->status, held, self->window - held);
+    if (self->disconnected)
+        bridge_relay_beat (self, false);
+    if (self->returns)
+        bridge_home_beat (self);
     if (self->sending)
         bridge_send_beat (self);
     if (self->receiving)
@@ -379,6 +390,14 @@ s_control (void *arg, const norc_control_t *request)
         return (norc_link_outcome_t) { NULL, self->status, true, true };
     }
     return (norc_link_outcome_t) { "a bridge takes STOP and KILL only", self->status, false, false };
+}
+
+static void
+s_forward (void *arg, const norc_control_t *request)
+{
+    bridge_t *self = (bridge_t *) arg;
+    if (self->returns)
+        bridge_home_forward (self, request);
 }
 
 static void
@@ -436,30 +455,30 @@ bridge_start (bridge_t *self)
                          "SQS calls that failed after their retries, or were refused.", NULL, 0);
     norc_metrics_family ("norc_bridge_clock_skew_seconds", NORC_METRIC_GAUGE,
                          "SQS's clock minus this host's, as measured when SQS refused a request as skewed.", NULL, 0);
-    norc_link_spec_t spec = { .kind = "bridge", .host = self->host, .queue = self->queue,
-                              .concurrency = self->window, .control = s_control,
-                              .registered = s_registered, .arg = self };
-    self->link = norc_link_new (self->config, &spec);
-    if (!self->link || norc_link_register (self->link, 60) != NORC_OK)
-        return NORC_ERROR;
-    self->id = norc_link_id (self->link);
-    //  A disconnected site asks nothing of the API: its claims travel the
-    //  queues, and its queue's URL is given (bridge.url)
-    if (!self->disconnected)
-        self->api = norc_zmq_connect (ZMQ_DEALER, norc_config_str (self->config, "aggregator.api"));
-    self->stream = norc_zmq_connect (ZMQ_SUB, norc_config_str (self->config, "aggregator.stream"));
-    if ((!self->disconnected && !self->api) || !self->stream)
-        return NORC_ERROR;
+    //  A disconnected site reaches nothing of the control plane: not in
+    //  the record itself, its claims, its executors' registrations and
+    //  events travel the queues (bridge_site.c, bridge_relay.c), and its
+    //  queue's URL is given (bridge.url)
     if (self->disconnected)
         self->url = norc_strdup (norc_config_str (self->config, "bridge.url"));
-    else
-    if (s_learn_url (self))
-        return NORC_ERROR;
+    else {
+        norc_link_spec_t spec = { .kind = "bridge", .host = self->host, .queue = self->queue,
+                                  .concurrency = self->window, .control = s_control,
+                                  .registered = s_registered, .forward = s_forward, .arg = self };
+        self->link = norc_link_new (self->config, &spec);
+        if (!self->link || norc_link_register (self->link, 60) != NORC_OK)
+            return NORC_ERROR;
+        self->id = norc_link_id (self->link);
+        self->api = norc_zmq_connect (ZMQ_DEALER, norc_config_str (self->config, "aggregator.api"));
+        self->stream = norc_zmq_connect (ZMQ_SUB, norc_config_str (self->config, "aggregator.stream"));
+        if (!self->api || !self->stream || s_learn_url (self))
+            return NORC_ERROR;
+        zsock_set_subscribe (self->stream, "instance.claimed");
+        zsock_set_subscribe (self->stream, "instance.started");
+        zsock_set_subscribe (self->stream, "instance.ended");
+    }
     size_t url_len = strlen (self->url);
     self->fifo = url_len > 5 && strcmp (self->url + url_len - 5, ".fifo") == 0;
-    zsock_set_subscribe (self->stream, "instance.claimed");
-    zsock_set_subscribe (self->stream, "instance.started");
-    zsock_set_subscribe (self->stream, "instance.ended");
     norc_aws_target_t target = { .endpoint = env.endpoint, .region = env.region, .service = "sqs",
                                  .insecure = !norc_config_bool (self->config, "bridge.tls_verify"),
                                  .timeout_ms = (self->wait_s + 10) * 1000L };
@@ -481,10 +500,12 @@ bridge_start (bridge_t *self)
     if (self->disconnected || self->returns)
         self->backchannel = bridge_sqs_new (&target, &creds_config, 1);
     self->loop = zloop_new ();
-    zloop_reader (self->loop, norc_link_socket (self->link), s_handle_events, self);
+    if (self->link)
+        zloop_reader (self->loop, norc_link_socket (self->link), s_handle_events, self);
     if (self->api)
         zloop_reader (self->loop, self->api, s_handle_api, self);
-    zloop_reader (self->loop, self->stream, s_handle_stream, self);
+    if (self->stream)
+        zloop_reader (self->loop, self->stream, s_handle_stream, self);
     zloop_reader (self->loop, bridge_sqs_socket (self->ops), s_handle_lane, self);
     zloop_reader (self->loop, bridge_sqs_socket (self->poll), s_handle_lane, self);
     if (self->backchannel)
@@ -493,12 +514,17 @@ bridge_start (bridge_t *self)
     norc_service_on_signal (self->loop, s_on_signal, self);
     norc_service_upkeep (self->loop, self->config);
     if ((self->sending && bridge_send_start (self)) || (self->receiving && bridge_recv_start (self))
-    ||  (self->returns && bridge_home_start (self)))
+    ||  (self->disconnected && bridge_relay_start (self)) || (self->returns && bridge_home_start (self)))
         return NORC_ERROR;
-    norc_log_info ("bridge=%llu on %s: carrying %s over %s (%s%s%s%s)", (unsigned long long) self->id, self->host,
-                   self->queue, self->url, self->sending ? "sending" : "",
+    char who [128];
+    if (self->disconnected)
+        snprintf (who, sizeof who, "site %s", self->site);
+    else
+        snprintf (who, sizeof who, "bridge=%llu", (unsigned long long) self->id);
+    norc_log_info ("%s on %s: carrying %s over %s (%s%s%s%s)", who, self->host, self->queue, self->url,
+                   self->sending ? "sending" : "",
                    self->sending && self->receiving ? ", " : "", self->receiving ? "receiving" : "",
-                   self->disconnected ? ", disconnected: claims over the return and reply queues"
+                   self->disconnected ? ", disconnected: everything else over the return and reply queues"
                    : self->returns ? ", answering the sites of the return queue" : "");
     s_on_heartbeat (self->loop, 0, self);
     return NORC_OK;
@@ -511,8 +537,10 @@ bridge_run (bridge_t *self)
     self->status = NORC_ST_ENDED;
     if (self->sending)
         bridge_send_stop (self);
-    norc_link_status (self->link, self->status, "stopped");
-    norc_link_flush (self->link, 2000);
+    if (self->link) {
+        norc_link_status (self->link, self->status, "stopped");
+        norc_link_flush (self->link, 2000);
+    }
     norc_log_info ("stopped: sent %llu (again %llu); received %llu: %llu claimed, %llu duplicates, %llu cancelled, "
                    "%llu poison; SQS calls: %llu sends, %llu receives, %llu deletes, %llu visibility changes",
                    (unsigned long long) self->sent, (unsigned long long) self->resent,

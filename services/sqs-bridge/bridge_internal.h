@@ -56,6 +56,32 @@ typedef struct {
     int assigns;
 } bridge_in_t;
 
+//  Something an executor of a disconnected site asked, answered once home
+//  has: a registration (its API request) or an event (its sequence number)
+typedef struct {
+    zframe_t *routing_id;
+    uint64_t number;            //  the executor's request id, its event's seq, or its chunk's end
+    uint64_t instance_id;       //  a chunk of output: its instance,
+    uint64_t offset;            //  where it starts,
+    bool last;                  //  and whether it closes the log
+} bridge_ask_t;
+
+//  An executor's last heartbeat, as its site heard it (or home made it
+//  when it registered it, until the site's beat brings the real one)
+typedef struct {
+    norc_msg_t *heartbeat;
+    norc_us_t heard;            //  monotonic
+} bridge_beat_t;
+
+//  A disconnected site, as home knows it from its beats
+typedef struct {
+    zhashx_t *heartbeats;       //  daemon id -> norc_msg_t (HEARTBEAT), replayed every period while it lives
+    norc_us_t beat_at;          //  monotonic: its last beat
+    bool silent;                //  said to be silent
+    char *reply_url;            //  its reply queue, as its last claim or registration named it
+    zhashx_t *reregistered;     //  daemon id -> when a "register again" was last forwarded (monotonic, boxed)
+} bridge_site_t;
+
 //  What gathers up to ten before a request: sends, receives (free slots),
 //  deletes
 typedef enum { BATCH_SEND, BATCH_RECEIVE, BATCH_DELETE } bridge_batch_kind_t;
@@ -70,19 +96,22 @@ typedef struct {
 typedef enum {
     CALL_SEND, CALL_RECEIVE, CALL_DELETE, CALL_VISIBILITY,
     CALL_RETURN, CALL_REPLY_RECEIVE, CALL_REPLY_DELETE,         //  a disconnected site (bridge_site.c)
+    CALL_RELAY, CALL_RELAY_LOG,                                 //  ... its executors' events and logs (bridge_relay.c)
     CALL_RETURNS_RECEIVE, CALL_REPLY, CALL_RETURNS_DELETE,      //  home's side of the sites (bridge_home.c)
     CALL_KINDS
 } bridge_call_kind_t;
 
 //  A return message home holds: received, asked of the aggregator,
 //  answered on the site's reply queue, then deleted
-typedef enum { RET_ASKING, RET_REPLYING, RET_DELETING } bridge_ret_state_t;
+typedef enum { RET_ASKING, RET_REPLYING, RET_RELAYING, RET_DELETING } bridge_ret_state_t;
 
 typedef struct {
     char *message_id;
     char *receipt;
     norc_msg_t *msg;            //  the SQS-RETURN, opened
     uint64_t asked;             //  our API request for it (the last)
+    uint64_t log_instance;      //  a log chunk: its instance, and the archiver's
+    uint64_t log_end;           //  acknowledgement that deletes it
     bridge_ret_state_t state;
 } bridge_ret_t;
 
@@ -147,8 +176,26 @@ struct _bridge_t {
     zhashx_t *peers;            //  key name -> its public key (32 bytes)
     bridge_sqs_t *backchannel;  //  long polls: a site's of its reply queue, home's of the return queue
     bool backchannel_polling;
+    int reply_deletes;          //  a site: replies read and not deleted yet
     zhashx_t *returned;         //  home: return message id -> bridge_ret_t
     zhashx_t *answering;        //  home: API request id -> return message id (a copy)
+    zhashx_t *relaying;         //  home: outbox tag -> return message id (a copy): an event relayed
+    zhashx_t *sites;            //  home: site name -> bridge_site_t
+    int site_failure_s;
+
+    //  A disconnected site's executors: this bridge is their aggregator
+    //  (bridge_relay.c)
+    zsock_t *site_events;       //  ROUTER: their events and heartbeats (their aggregator.events)
+    zsock_t *site_api;          //  ROUTER: their registration (their aggregator.api)
+    zsock_t *site_logs;         //  ROUTER: their output (their archiver.logs)
+    zhashx_t *log_acked;        //  instance id -> bytes of its log SQS holds, from its start (boxed uint64_t)
+    zsock_t *archiver;          //  home: DEALER to archiver.logs, for the sites' output
+    zhashx_t *relay_asks;       //  our request id -> bridge_ask_t: a registration sent home
+    zhashx_t *relay_events;     //  relay key -> bridge_ask_t: an event sent home, its ACK owed
+    zhashx_t *site_execs;       //  daemon id -> bridge_beat_t: what each executor last said of itself
+    int beat_s;
+    norc_us_t beat_at;          //  monotonic: the site's last beat sent
+    uint64_t beats;
 
     //  What happened, for the log, the metrics and the tests
     uint64_t sent, resent, send_failures;
@@ -227,6 +274,21 @@ void bridge_site_dedup (const char *site, const char *kind, uint64_t instance_id
 void bridge_site_send (bridge_t *self, const char *url, const char *body, const char *group, const char *dedup,
                        bridge_call_kind_t kind, char *key);
 
+//  A disconnected site's executors (bridge_relay.c): their registration
+//  and events go home through the return queue, their heartbeats in the
+//  site's beat
+int bridge_relay_start (bridge_t *self);
+void bridge_relay_stop (bridge_t *self);
+void bridge_relay_beat (bridge_t *self, bool now);
+void bridge_relay_on_answer (bridge_t *self, bridge_call_t *call, const bridge_sqs_answer_t *answer);
+//  home's answer to a registration (an SQS-REPLY "registered")
+void bridge_relay_registered (bridge_t *self, const norc_sqs_reply_t *reply);
+//  Send home a return message (kind and what it names set): sealed, in
+//  the group, with the deduplication id; the answer comes to call kind
+//  with key
+void bridge_site_return (bridge_t *self, norc_msg_t **msg_p, const char *group, const char *dedup,
+                         bridge_call_kind_t kind, char *key);
+
 //  Home's side of the sites (bridge_home.c)
 int bridge_home_start (bridge_t *self);
 void bridge_home_stop (bridge_t *self);
@@ -234,5 +296,12 @@ void bridge_home_poll (bridge_t *self);
 void bridge_home_on_answer (bridge_t *self, bridge_call_t *call, const bridge_sqs_answer_t *answer);
 //  An API reply: true when it answers a site's claim (then handled)
 bool bridge_home_on_api (bridge_t *self, norc_msg_t *reply);
+//  Every heartbeat period: the live sites' executors' heartbeats, replayed
+void bridge_home_beat (bridge_t *self);
+//  A control request for a site's executor: to its site's reply queue
+void bridge_home_forward (bridge_t *self, const norc_control_t *request);
+//  home's control request for one of this site's executors (an SQS-REPLY
+//  "control"): delivered to it
+void bridge_relay_control (bridge_t *self, const norc_sqs_reply_t *reply);
 
 #endif

@@ -4,7 +4,9 @@
 //  the aggregator's API, travels home as an SQS-RETURN on the return queue
 //  (sealed to home's bridge, in the instance's FIFO group), and its answer
 //  comes back as an SQS-REPLY on this site's own reply queue, which is
-//  polled while claims wait. An answer is handed to the receiving side as
+//  always polled (answers and control requests come on it; what its
+//  executors say goes home through bridge_relay.c). An answer is handed
+//  to the receiving side as
 //  the API's would be (bridge_recv_on_api): the record decides in both
 //  modes. Every reply read is deleted: one whose claim is no longer
 //  waiting here is stale (the tick was let go or claimed again, and the
@@ -128,21 +130,33 @@ bridge_site_dedup (const char *site, const char *kind, uint64_t instance_id, int
     sodium_bin2hex (hex, 65, hash, sizeof hash);
 }
 
+void
+bridge_site_return (bridge_t *self, norc_msg_t **msg_p, const char *group, const char *dedup,
+                    bridge_call_kind_t kind, char *key)
+{
+    norc_sqs_return_t *r = &(*msg_p)->sqs_return;
+    r->version = 1;
+    r->site = norc_strdup (self->site);
+    r->at_us = norc_now_us ();
+    char *body = bridge_site_seal (self, *msg_p, s_home (self));
+    if (body)
+        bridge_site_send (self, self->return_url, body, group, dedup, kind, key);
+    else
+        free (key);
+    free (body);
+    norc_msg_destroy (msg_p);
+}
+
+//  A claim or a release: in the instance's group
 static void
 s_return (bridge_t *self, norc_msg_t *msg, uint64_t number)
 {
     norc_sqs_return_t *r = &msg->sqs_return;
-    r->version = 1;
-    r->site = norc_strdup (self->site);
-    r->at_us = norc_now_us ();
-    char *body = bridge_site_seal (self, msg, s_home (self));
     char group [32], dedup [65];
     snprintf (group, sizeof group, "%llu", (unsigned long long) r->instance_id);
     bridge_site_dedup (self->site, r->kind, r->instance_id, r->attempt, number, dedup);
-    if (body)
-        bridge_site_send (self, self->return_url, body, group, dedup, CALL_RETURN, norc_strdup (r->kind));
-    free (body);
-    norc_msg_destroy (&msg);
+    char *key = norc_strdup (r->kind);
+    bridge_site_return (self, &msg, group, dedup, CALL_RETURN, key);
 }
 
 void
@@ -173,20 +187,19 @@ bridge_site_release (bridge_t *self, uint64_t instance_id, uint64_t executor_id)
     s_return (self, msg, executor_id);
 }
 
-//  Poll the reply queue while a claim waits for its answer
+//  Poll the reply queue, always: answers to claims and registrations, and
+//  control requests, come on it (a long poll: an idle site makes three
+//  receives a minute)
 void
 bridge_site_poll (bridge_t *self)
 {
     if (!self->disconnected || self->backchannel_polling || self->done)
         return;
-    bool waiting = false;
-    for (bridge_in_t *in = (bridge_in_t *) zhashx_first (self->incoming); in && !waiting;
-         in = (bridge_in_t *) zhashx_next (self->incoming))
-        waiting = in->state == IN_CLAIMING;
-    if (!waiting)
-        return;
-    json_t *body = json_pack ("{s:i, s:i, s:i, s:[s]}", "MaxNumberOfMessages", 10, "WaitTimeSeconds", self->wait_s,
-                              "VisibilityTimeout", self->visibility_s, "MessageAttributeNames", "All");
+    //  (a short poll while a reply read is not deleted yet: until it is,
+    //  its FIFO group holds back the next, and a long poll may not wake)
+    json_t *body = json_pack ("{s:i, s:i, s:i, s:[s]}", "MaxNumberOfMessages", 10, "WaitTimeSeconds",
+                              self->reply_deletes ? 1 : self->wait_s, "VisibilityTimeout", self->visibility_s,
+                              "MessageAttributeNames", "All");
     char *json = bridge_json_at (self->reply_url, body);
     bridge_sqs_call (self->backchannel, "ReceiveMessage", json, bridge_tag (self, CALL_REPLY_RECEIVE, NULL, 0));
     free (json);
@@ -226,6 +239,12 @@ s_on_reply (bridge_t *self, json_t *message)
         bridge_recv_on_api (self, answer);
         norc_msg_destroy (&answer);
     }
+    else
+    if (r->kind && strcmp (r->kind, "registered") == 0)
+        bridge_relay_registered (self, r);
+    else
+    if (r->kind && strcmp (r->kind, "control") == 0)
+        bridge_relay_control (self, r);
     norc_msg_destroy (&msg);
     //  Read: deleted, whether its claim still waited or not
     const char *receipt = json_string_value (json_object_get (message, "ReceiptHandle"));
@@ -233,6 +252,7 @@ s_on_reply (bridge_t *self, json_t *message)
         char *json = bridge_json_at (self->reply_url, json_pack ("{s:s}", "ReceiptHandle", receipt));
         bridge_sqs_call (self->ops, "DeleteMessage", json, bridge_tag (self, CALL_REPLY_DELETE, NULL, 0));
         free (json);
+        self->reply_deletes++;
     }
 }
 
@@ -244,6 +264,8 @@ bridge_site_on_answer (bridge_t *self, bridge_call_t *call, const bridge_sqs_ans
                                       [CALL_REPLY_DELETE] = "DeleteMessage (reply queue)" };
     if (call->kind == CALL_REPLY_RECEIVE)
         self->backchannel_polling = false;
+    if (call->kind == CALL_REPLY_DELETE && self->reply_deletes > 0)
+        self->reply_deletes--;
     if (answer->error.outcome != NORC_AWS_DONE) {
         //  A claim not sent is asked again after bridge.claim_wait_s; a
         //  reply not deleted is read again, and is stale then

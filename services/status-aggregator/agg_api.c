@@ -233,7 +233,9 @@ agg_op_daemon_register (agg_api_t *self, const norc_strmap_t *args, norc_api_rep
         agg_reply_error (reply, NORC_ERROR, "bad daemon kind \"%s\": scheduler, executor, bridge or archiver", kind);
         return;
     }
-    if (curve && !(self->who.roles & norc_roles_of_service (kind))) {
+    //  (a bridge registers the executors of its disconnected sites)
+    if (curve && !(self->who.roles & norc_roles_of_service (kind))
+    &&  !(daemon.kind == NORC_DAEMON_EXECUTOR && (self->who.roles & NORC_ROLE_BRIDGE))) {
         agg_reply_error (reply, NORC_DENIED, "this key's roles do not include %s", kind);
         return;
     }

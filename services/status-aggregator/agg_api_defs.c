@@ -75,14 +75,18 @@ static const s_promise_t s_promises [] = {
       "after heartbeat.failure_ms: work assigned and not started waits again, runs it had started end "
       "as ERROR with the reason",
       "streamed to the log-archiver as the run writes them" },
-    { NORC_QUEUE_SQS, "connected",
-      "yes: a claim in the record decides which site runs a tick; SQS only carries it, and a copy it "
-      "delivers again is a counted duplicate",
+    { NORC_QUEUE_SQS, "connected or disconnected, by site",
+      "yes: a claim in the record decides which site runs a tick (a disconnected site's claim travels the "
+      "return queue, decided the same way); SQS only carries it, and a copy it delivers again is a counted "
+      "duplicate",
       "yes: an instance is committed before it is sent, sent again until it is claimed, and its message "
       "deleted only once its run has started",
-      "as it happens: the site's executors report each start and end to the aggregator",
-      "after heartbeat.failure_ms, as any executor or bridge",
-      "streamed to the log-archiver as the run writes them" },
+      "as it happens for a connected site (its executors report each start and end to the aggregator); as "
+      "late as its return queue for a disconnected one (seconds)",
+      "after heartbeat.failure_ms for a connected site, as any executor or bridge; for a disconnected one, "
+      "after bridge.site_failure_s without its beat, then heartbeat.failure_ms",
+      "streamed to the log-archiver as the run writes them; from a disconnected site, in 64 KiB chunks over "
+      "its return queue" },
     { NORC_QUEUE_GROUP, "by member",
       "as each member queue's", "as each member queue's", "as each member queue's",
       "as each member queue's", "as each member queue's" },

@@ -6,6 +6,7 @@
 #include "norc_test.h"
 #include "norc_mem.h"
 #include "norc_log.h"
+#include "norc_zmq.h"
 
 NORC_TEST_E2E_SUITE (instances, 120);
 
@@ -278,4 +279,51 @@ Test (instances, tasks_run_as_the_user_the_executor_is_told)
     norc_test_wait_count (s_sys, NORC_TEST_INSTANCES, NORC_ST_SUCCESS, 1, 10000);
     cr_expect (norc_test_log_has (s_sys, 1, "who=nobody home=/nonexistent user=nobody", 5000),
                "the task ran as nobody (see %s)", s_sys->dir);
+}
+
+//  An instance handed again to the executor that ran it, the record not
+//  holding its end (an end reported under an id since recorded dead is
+//  not taken; here the record is set back by hand, and the instance given
+//  back as a bridge gives one back): the executor never runs it twice, and
+//  reports again how the one run ended, so the record ends it as it did
+Test (instances, an_instance_handed_again_after_it_ran_gets_its_end_again)
+{
+    OK ("queue", "add", "Q");
+    char *runs = norc_asprintf ("%s/runs", s_sys->dir);
+    char *command = norc_asprintf ("echo $NORC_INSTANCE_ID >> %s", runs);
+    OK ("task", "add", "Mark", "--command", command);
+    const char *args [] = { "Q", "-c", "2", NULL };
+    norc_test_system_start (s_sys, "norc-executor", args);
+    OK ("run", "Mark", "--queue", "Q");
+    s_wait ("SELECT COUNT(*) FROM instances WHERE id = 1 AND status = 7", 1);
+    norc_test_db_exec (s_db, "UPDATE instances SET status = 1, started_at = NULL, ended_at = NULL, exit_code = NULL "
+                             "WHERE id = 1");
+    char *exec = norc_asprintf ("%lld", (long long) norc_test_db_int (s_db, "SELECT executor_id FROM instances"));
+    char *endpoint = norc_asprintf ("ipc://%s/api.ipc", s_sys->dir);
+    zsock_t *api = norc_zmq_connect (ZMQ_DEALER, endpoint);
+    norc_msg_t *msg = norc_msg_new (NORC_MSG_API_REQUEST);
+    msg->api_request.request_id = 1;
+    msg->api_request.op = norc_strdup ("sqs.release");
+    norc_strmap_set (&msg->api_request.args, "instance", "1");
+    norc_strmap_set (&msg->api_request.args, "executor", exec);
+    norc_msg_send (&msg, api);
+    cr_assert_eq (norc_zmq_wait (api, 5000), NORC_OK);
+    norc_msg_t *reply = norc_msg_recv (api);
+    cr_assert (reply && reply->id == NORC_MSG_API_REPLY && reply->api_reply.code == 0, "%s",
+               reply && reply->api_reply.error ? reply->api_reply.error : "no answer");
+    norc_msg_destroy (&reply);
+    zsock_destroy (&api);
+    s_wait ("SELECT COUNT(*) FROM instances WHERE id = 1 AND status = 7 AND started_at IS NOT NULL", 1);
+    norc_test_system_settle (s_sys);
+    FILE *file = fopen (runs, "r");
+    cr_assert_not_null (file);
+    int lines = 0;
+    for (int c; (c = fgetc (file)) != EOF; )
+        lines += c == '\n';
+    fclose (file);
+    cr_expect_eq (lines, 1, "it ran once");
+    free (endpoint);
+    free (exec);
+    free (command);
+    free (runs);
 }

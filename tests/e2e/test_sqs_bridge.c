@@ -353,16 +353,21 @@ Test (sqs_bridge, a_poison_message_reaches_the_dead_letter_queue)
 }
 
 //  --------------------------------------------------------------------------
-//  Disconnected mode: the remote site's bridge reaches SQS and nothing of
-//  the control plane's API (its aggregator.api leads nowhere). Its claims
-//  travel home on a FIFO return queue, sealed to home's bridge, which asks
-//  the record and answers on the site's FIFO reply queue, sealed to the
-//  site. Each bridge has its own key pair; each names the other's public
-//  key (bridge.peers).
+//  Disconnected mode: the remote site's bridge is not connected to the
+//  control plane at all (no link, no API socket), and the site's executor
+//  takes every endpoint from it. Its claims, its executor's registration,
+//  events, heartbeats and output travel home on a FIFO return queue,
+//  sealed to home's bridge, which asks the record, relays the rest, and
+//  answers on the site's FIFO reply queue, sealed to the site. Each
+//  bridge has its own key pair; each names the other's public key
+//  (bridge.peers).
 
 static char *s_return_url;
 static char *s_reply_url;
 static char *s_keys;
+static char *s_site_events;
+static char *s_site_api;
+static char *s_site_logs;
 
 static void
 s_disconnected_sites (void)
@@ -371,6 +376,9 @@ s_disconnected_sites (void)
     s_return_url = norc_moto_tool (s_moto, "queue", "far-return.fifo", "5", NULL);
     s_reply_url = norc_moto_tool (s_moto, "queue", "far-reply.fifo", "5", NULL);
     s_keys = norc_asprintf ("%s/bridge-keys", s_sys->dir);
+    s_site_events = norc_asprintf ("ipc://%s/site-events", s_sys->dir);
+    s_site_api = norc_asprintf ("ipc://%s/site-api", s_sys->dir);
+    s_site_logs = norc_asprintf ("ipc://%s/site-logs", s_sys->dir);
     cr_assert_eq (mkdir (s_keys, 0700), 0);
     char err [256];
     cr_assert_eq (norc_keys_generate (s_keys, "bridge-home", NULL, NULL, err, sizeof err), NORC_OK, "%s", err);
@@ -383,6 +391,9 @@ s_disconnected_sites_end (void)
     free (s_return_url);
     free (s_reply_url);
     free (s_keys);
+    free (s_site_events);
+    free (s_site_api);
+    free (s_site_logs);
     s_sites_end ();
 }
 
@@ -392,7 +403,8 @@ s_home (const char *fault)
 {
     const char *args [] = { "--bridge.queue", "Far", "--bridge.returns", "true", "--bridge.return_url", s_return_url,
                             "--security.keys_dir", s_keys, "--security.key", "bridge-home", "--bridge.peers",
-                            "bridge-far", "--bridge.visibility_s", "5", "--bridge.fault", fault ? fault : "", NULL };
+                            "bridge-far", "--bridge.visibility_s", "5", "--bridge.site_failure_s", "3",
+                            "--bridge.fault", fault ? fault : "", NULL };
     return norc_test_system_start (s_sys, "norc-sqs-bridge", args);
 }
 
@@ -405,17 +417,32 @@ s_site (const char *fault)
                             s_return_url, "--bridge.reply_url", s_reply_url, "--bridge.dispatch", s_dispatch,
                             "--security.keys_dir", s_keys, "--security.key", "bridge-far", "--bridge.peers",
                             "bridge-home", "--bridge.visibility_s", "5", "--bridge.claim_wait_s", "5",
+                            "--bridge.events", s_site_events, "--bridge.api", s_site_api, "--bridge.logs",
+                            s_site_logs, "--bridge.beat_s", "1",
                             "--bridge.fault", fault ? fault : "", NULL };
     return norc_test_system_start (s_sys, "norc-sqs-bridge", args);
 }
 
-//  The tick queue, the return queue and the reply queue are all empty
+//  The site's executor: its dispatcher, its aggregator (events and
+//  registration) are the site's bridge
+static pid_t
+s_site_executor (void)
+{
+    const char *args [] = { "Far", "-c", "4", "--scheduler.dispatch", s_dispatch, "--aggregator.events",
+                            s_site_events, "--aggregator.api", s_site_api, "--archiver.logs", s_site_logs, NULL };
+    return norc_test_system_start (s_sys, "norc-executor", args);
+}
+
+//  The tick queue, the return queue and (replies: when no answer can
+//  have come late) the reply queue are empty. An answer that comes after
+//  its claim was asked again is stale: the site deletes it when it next
+//  reads its reply queue, which it does only while claims wait.
 static void
-s_all_queues_empty (void)
+s_all_queues_empty (bool replies)
 {
     s_queue_empty ();
     char *urls [] = { s_return_url, s_reply_url };
-    for (size_t q = 0; q < 2; q++) {
+    for (size_t q = 0; q < (replies ? 2 : 1); q++) {
         char *count = NULL;
         for (int i = 0; i < 100; i++) {
             free (count);
@@ -434,11 +461,45 @@ Test (sqs_bridge, disconnected_claims_travel_the_queues_and_each_tick_runs_once)
     s_disconnected_sites ();
     s_home (NULL);
     pid_t site = s_site (NULL);
-    s_remote_executor ();
+    s_site_executor ();
     OK ("schedule", "add", "Mark", "--queue", "Far", "--period", "1", "--reps", "4");
     s_exactly_once (4);
-    s_all_queues_empty ();
-    cr_expect (s_bridge_log_has ("disconnected: claims over the return and reply queues"));
+    s_all_queues_empty (true);
+    //  The site's executor is in the record, registered by home, and
+    //  started and ended every run
+    cr_expect_eq (norc_test_db_int (s_db, "SELECT COUNT(*) FROM instances i JOIN daemons d ON d.id = i.executor_id "
+                                          "WHERE d.kind = 2 AND i.started_at IS NOT NULL AND i.ended_at IS NOT NULL"), 4);
+    //  A run's output, 339 KB (six chunks, each its own SQS message),
+    //  reaches the archiver whole, in order
+    OK ("task", "add", "Count", "--command", "seq 1 60000");
+    OK ("run", "Count", "--queue", "Far");
+    norc_test_db_wait_count (s_db, "SELECT COUNT(*) FROM instances WHERE status = 7", 5, 60000);
+    char *id = norc_asprintf ("%lld", (long long) norc_test_db_int (s_db, "SELECT MAX(id) FROM instances"));
+    char *expected = NULL;
+    size_t expected_size = 0;
+    FILE *text = open_memstream (&expected, &expected_size);
+    for (int i = 1; i <= 60000; i++)
+        fprintf (text, "%d\n", i);
+    fclose (text);
+    char *out = NULL, *err = NULL;
+    for (int i = 0; i < 100; i++) {
+        free (out);
+        free (err);
+        out = err = NULL;
+        if (norc_test_system_ctl (s_sys, &out, &err, "logs", id, NULL) == 0 && strstr (out, "Task ended with"))
+            break;
+        usleep (100000);
+    }
+    //  (between the log's first lines, how it started, and its last, how it ended)
+    cr_expect (out && strstr (out, expected) && strstr (out, "Task ended with status SUCCESS"),
+               "the log read back holds the run's output (%zu bytes; the output is %zu)", out ? strlen (out) : 0,
+               expected_size);
+    free (out);
+    free (err);
+    free (expected);
+    free (id);
+    s_all_queues_empty (true);
+    cr_expect (s_bridge_log_has ("site bridge-far on .*disconnected: everything else over the return and reply queues"));
     cr_expect (s_bridge_log_has ("answering the sites of the return queue"));
     //  The site has no API socket of its own in this mode: its claims went
     //  home as return messages and came back as replies, as it says
@@ -457,12 +518,12 @@ Test (sqs_bridge, disconnected_a_site_killed_after_its_claim_leaves_one_run_per_
     s_disconnected_sites ();
     s_home (NULL);
     pid_t site = s_site ("claim-sent");
-    s_remote_executor ();
+    s_site_executor ();
     OK ("schedule", "add", "Mark", "--queue", "Far", "--period", "1", "--reps", "3");
     s_wait_dead (site);
     s_site (NULL);
     s_exactly_once (3);
-    s_all_queues_empty ();
+    s_all_queues_empty (true);
     s_disconnected_sites_end ();
 }
 
@@ -471,12 +532,57 @@ Test (sqs_bridge, disconnected_home_killed_after_its_answer_leaves_one_run_per_t
     s_disconnected_sites ();
     pid_t home = s_home ("replied");
     s_site (NULL);
-    s_remote_executor ();
+    s_site_executor ();
     OK ("schedule", "add", "Mark", "--queue", "Far", "--period", "1", "--reps", "3");
     s_wait_dead (home);
     s_home (NULL);
     s_exactly_once (3);
-    s_all_queues_empty ();
+    s_all_queues_empty (true);
+    s_disconnected_sites_end ();
+}
+
+//  The site dies whole (its bridge and its executor killed -9) while a
+//  run is in progress: home hears no beat for bridge.site_failure_s,
+//  stops saying the site's executor is alive, and the record ends the
+//  run ERROR, as any dead executor's
+Test (sqs_bridge, disconnected_a_site_gone_silent_has_its_runs_ended)
+{
+    s_disconnected_sites ();
+    s_home (NULL);
+    pid_t site = s_site (NULL);
+    pid_t executor = s_site_executor ();
+    OK ("task", "add", "Nap", "--command", "sleep 15");
+    OK ("schedule", "add", "Nap", "--queue", "Far", "--period", "60", "--reps", "1");
+    norc_test_db_wait_count (s_db, "SELECT COUNT(*) FROM instances WHERE status = 2 AND started_at IS NOT NULL", 1,
+                             30000);
+    kill (executor, SIGKILL);
+    kill (site, SIGKILL);
+    norc_test_db_wait_count (s_db, "SELECT COUNT(*) FROM instances WHERE status = 14", 1, 30000);
+    cr_expect (s_bridge_log_has ("no beat for 3 s"));
+    s_disconnected_sites_end ();
+}
+
+//  Control reaches a disconnected site through its reply queue: a run
+//  there killed from norcctl ends KILLED; the site's executor stopped
+//  from norcctl drains and is recorded ENDED
+Test (sqs_bridge, disconnected_control_requests_reach_the_site)
+{
+    s_disconnected_sites ();
+    s_home (NULL);
+    s_site (NULL);
+    s_site_executor ();
+    OK ("task", "add", "Nap", "--command", "sleep 15");
+    OK ("schedule", "add", "Nap", "--queue", "Far", "--period", "60", "--reps", "1");
+    norc_test_db_wait_count (s_db, "SELECT COUNT(*) FROM instances WHERE status = 2 AND started_at IS NOT NULL", 1,
+                             30000);
+    char *id = norc_asprintf ("%lld", (long long) norc_test_db_int (s_db, "SELECT id FROM instances"));
+    OK ("instance", "kill", id);
+    norc_test_db_wait_count (s_db, "SELECT COUNT(*) FROM instances WHERE status = 9", 1, 20000);
+    free (id);
+    char *exec = norc_asprintf ("%lld", (long long) norc_test_db_int (s_db, "SELECT MAX(id) FROM daemons WHERE kind = 2"));
+    OK ("control", "stop", "executor", exec, "--wait", "--timeout", "30");
+    norc_test_db_wait_count (s_db, "SELECT COUNT(*) FROM daemons WHERE kind = 2 AND status = 8", 1, 20000);
+    free (exec);
     s_disconnected_sites_end ();
 }
 
@@ -488,7 +594,7 @@ Test (sqs_bridge, disconnected_a_return_message_not_sealed_by_the_site_is_poison
     s_disconnected_sites ();
     s_home (NULL);
     s_site (NULL);
-    s_remote_executor ();
+    s_site_executor ();
     char *id = norc_moto_tool (s_moto, "send", s_return_url, "a claim from nobody", NULL);
     free (id);
     OK ("schedule", "add", "Mark", "--queue", "Far", "--period", "1", "--reps", "2");

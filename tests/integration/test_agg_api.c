@@ -260,7 +260,8 @@ Test (agg_api, every_operation_answers_with_the_columns_the_schema_declares)
     ASK ("queue.add", "name", "Far", "kind", "sqs", "url", "http://127.0.0.1:1/123456789012/far");
     norc_msg_destroy (&reply);
     ASK ("queue.show", "name", "Far");
-    cr_expect_str_eq (s_cell (&reply->api_reply.rows, 0, "mode"), "connected");
+    cr_expect_str_eq (s_cell (&reply->api_reply.rows, 0, "mode"), "connected or disconnected, by site");
+    cr_expect (strstr (s_cell (&reply->api_reply.rows, 0, "dead_host"), "bridge.site_failure_s") != NULL);
     cr_expect_str_eq (s_cell (&reply->api_reply.rows, 0, "url"), "http://127.0.0.1:1/123456789012/far");
     cr_expect (strstr (s_cell (&reply->api_reply.rows, 0, "one_run_per_tick"), "a claim in the record") != NULL);
     norc_msg_destroy (&reply);

@@ -66,7 +66,7 @@ norc_moto_start (void)
         _exit (127);
     }
     //  Up when its API answers
-    char *probe = norc_asprintf ("for i in $(seq 100); do curl -sf -o /dev/null %s/moto-api/ && exit 0; sleep 0.1; "
+    char *probe = norc_asprintf ("for i in $(seq 300); do curl -sf -o /dev/null %s/moto-api/ && exit 0; sleep 0.1; "
                                  "done; exit 1", self->endpoint);
     const char *argv [] = { "/bin/sh", "-c", probe, NULL };
     char *out = NULL, *err = NULL;

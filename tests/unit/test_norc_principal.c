@@ -42,7 +42,10 @@ Test (norc_principal, the_table_says_who_may_send_each_message_and_operation)
     cr_expect_eq (norc_authz_msg (NORC_MSG_INSTANCE_CREATED), NORC_ROLE_SCHEDULER);
     cr_expect_eq (norc_authz_msg (NORC_MSG_HELLO), NORC_ROLE_EXECUTOR | NORC_ROLE_BRIDGE);
     cr_expect_eq (norc_authz_msg (NORC_MSG_CREDIT), NORC_ROLE_EXECUTOR | NORC_ROLE_BRIDGE);
-    cr_expect_eq (norc_authz_msg (NORC_MSG_LOG_CHUNK), NORC_ROLE_EXECUTOR);
+    //  (a bridge relays its disconnected sites' executors' output, starts
+    //  and ends; a scheduler ends what it skips)
+    cr_expect_eq (norc_authz_msg (NORC_MSG_LOG_CHUNK), NORC_ROLE_EXECUTOR | NORC_ROLE_BRIDGE);
+    cr_expect_eq (norc_authz_msg (NORC_MSG_INSTANCE_ENDED), NORC_ROLE_SCHEDULER | NORC_ROLE_EXECUTOR | NORC_ROLE_BRIDGE);
     cr_expect_eq (norc_authz_msg (NORC_MSG_LOG_FETCH), NORC_ROLE_LOGS | NORC_ROLE_WEB);
     //  What travels from a server to its clients is never taken by a server
     int outbound [] = { NORC_MSG_ASSIGN, NORC_MSG_ACK, NORC_MSG_CONTROL, NORC_MSG_LOG_DATA, NORC_MSG_API_REPLY,
