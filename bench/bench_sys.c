@@ -55,6 +55,11 @@ bench_sys_init (bench_sys_t *sys, const char *name)
 pid_t
 bench_sys_startv (bench_sys_t *sys, const char *binary, const char *const *args)
 {
+    int argc = 0;
+    while (args [argc])
+        argc++;
+    if (argc > 62)
+        norc_fatalx ("%s: %d arguments, more than a benchmark starts a program with", binary, argc);
     char *path = norc_asprintf ("%s/%s", bench_bin, binary);
     char *log = norc_asprintf ("%s/%s-%d.log", bench_dir, binary, sys->serial);
     fflush (stdout);
@@ -65,8 +70,8 @@ bench_sys_startv (bench_sys_t *sys, const char *binary, const char *const *args)
         dup2 (fd, 2);
         for (int i = 0; sys->env [i]; i++)
             putenv (sys->env [i]);
-        const char *argv [16] = { path };
-        for (int i = 0; args [i] && i < 14; i++)
+        const char *argv [64] = { path };
+        for (int i = 0; args [i] && i < 62; i++)
             argv [i + 1] = args [i];
         execv (path, (char *const *) argv);
         _exit (127);

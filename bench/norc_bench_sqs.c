@@ -8,7 +8,11 @@
 //     record: nominal time -> the child's start, p50 / p99 / max, for each.
 //  2. SQS requests per instance, from moto's own request log, and receive
 //     calls a minute once the queue is idle (IDLE seconds, 60 by default).
-//  3. With --kill: the sqs run again while, every two seconds, one of the
+//  3. With --disconnected: the same through a site in disconnected mode
+//     (docs/sqs.md): home's bridge answers the site over a return queue
+//     and a reply queue, and the site's executor talks only to the site's
+//     bridge; its latency, its SQS requests per instance and when idle.
+//  4. With --kill: the sqs run again while, every two seconds, one of the
 //     sending bridge, the receiving bridge, the remote executor and the
 //     log-archiver (which copies every log to S3) is killed -9 and started
 //     again. From the lines the task writes (one per run) and the record:
@@ -17,14 +21,16 @@
 //     S3, read back whole, its SHA-256 the record's and the local copy's.
 //
 //  usage: norc_bench_sqs SERVER-URL BIN-DIR [--ticks N] [--rate R] [--idle S] [--batch-ms MS] [--slots N]
-//                        [--kill] [--keep]
+//                        [--disconnected] [--kill] [--keep]
 //  (bench/sqs.sh starts a private MariaDB and runs it)
 #include "bench_sys.h"
 #include "norc_http.h"
 #include "norc_log.h"
 #include "norc_mem.h"
+#include "norc_keys.h"
 #include <signal.h>
 #include <sys/prctl.h>
+#include <sys/stat.h>
 #include <sys/wait.h>
 #include <unistd.h>
 
@@ -91,6 +97,33 @@ s_target (const char *service)
     return t;
 }
 
+//  An SQS queue (FIFO when its name ends in .fifo): its URL (caller frees)
+static char *
+s_make_queue (const char *name)
+{
+    norc_aws_target_t t = s_target ("sqs");
+    norc_aws_pair_t headers [] = { { "Content-Type", "application/x-amz-json-1.0" },
+                                   { "X-Amz-Target", "AmazonSQS.CreateQueue" } };
+    bool fifo = strlen (name) > 5 && strcmp (name + strlen (name) - 5, ".fifo") == 0;
+    char *body = norc_asprintf ("{\"QueueName\":\"%s\"%s}", name, fifo ? ",\"Attributes\":{\"FifoQueue\":\"true\"}" : "");
+    char *url = NULL;
+    for (int i = 0; i < 100 && !url; i++) {
+        norc_http_response_t r;
+        if (norc_aws_call (&t, "POST", "/", NULL, 0, headers, 2, body, strlen (body), &r) == NORC_OK
+        &&  r.status == 200 && strstr (r.body, "QueueUrl")) {
+            char *start = strstr (r.body, "http");
+            char *end = start ? strchr (start, '"') : NULL;
+            if (end)
+                url = norc_strndup (start, (size_t) (end - start));
+        }
+        norc_http_response_clear (&r);
+        if (!url)
+            usleep (100000);
+    }
+    free (body);
+    return url;
+}
+
 static void
 s_moto_start (void)
 {
@@ -112,24 +145,7 @@ s_moto_start (void)
     setenv ("AWS_REGION", "us-east-1", 1);
     setenv ("AWS_ACCESS_KEY_ID", "bench", 1);
     setenv ("AWS_SECRET_ACCESS_KEY", "bench", 1);
-    norc_aws_target_t t = s_target ("sqs");
-    norc_aws_pair_t headers [] = { { "Content-Type", "application/x-amz-json-1.0" },
-                                   { "X-Amz-Target", "AmazonSQS.CreateQueue" } };
-    const char *body = "{\"QueueName\":\"norc-bench\"}";
-    for (int i = 0; i < 100; i++) {
-        norc_http_response_t r;
-        if (norc_aws_call (&t, "POST", "/", NULL, 0, headers, 2, body, strlen (body), &r) == NORC_OK
-        &&  r.status == 200 && strstr (r.body, "QueueUrl")) {
-            char *start = strstr (r.body, "http");
-            char *end = start ? strchr (start, '"') : NULL;
-            if (end)
-                s_url = norc_strndup (start, (size_t) (end - start));
-            norc_http_response_clear (&r);
-            break;
-        }
-        norc_http_response_clear (&r);
-        usleep (100000);
-    }
+    s_url = s_make_queue ("norc-bench");
     if (!s_url)
         norc_fatalx ("moto's server did not start");
     //  The bucket the log-archiver copies logs to
@@ -255,6 +271,86 @@ s_lateness (norc_db_t *db, const char *queue, const char *what)
     free (late);
 }
 
+//  TICKS on queue (RATE schedules), then its lateness, the SQS requests
+//  per instance, and with idle the requests a minute once idle (why: note)
+static void
+s_measure (bench_sys_t *sys, norc_db_t *db, const char *queue, const char *label, int ticks, int rate, int idle,
+           const char *note)
+{
+    int64_t before = s_requests ();
+    s_ticks (sys, db, queue, ticks, rate);
+    int64_t requests = s_requests () - before;
+    s_lateness (db, queue, label);
+    char *sql = norc_asprintf ("SELECT COUNT(*) FROM instances i JOIN queues q ON q.id = i.queue_id "
+                               "WHERE q.name = '%s'", queue);
+    int64_t done = bench_int (db, sql);
+    free (sql);
+    printf ("\n| SQS requests (%s) | instances | requests per instance |\n|---|---|---|\n", label);
+    printf ("| %lld | %lld | %.2f |\n", (long long) requests, (long long) done,
+            done ? (double) requests / (double) done : 0.0);
+    if (idle > 0) {
+        usleep (5 * 1000000);
+        before = s_requests ();
+        usleep ((useconds_t) idle * 1000000);
+        int64_t calls = s_requests () - before;
+        printf ("\nIdle for %d s: %lld SQS requests (%.1f a minute; %s).\n", idle, (long long) calls,
+                calls * 60.0 / idle, note);
+    }
+}
+
+//  A site that reaches only SQS: its bridge, and its executor talking to
+//  that bridge alone; home's bridge answering it
+static void
+s_disconnected (bench_sys_t *sys, norc_db_t *db, int ticks, int rate, const char *slots, const char *batch_ms,
+                int idle)
+{
+    char *url = s_make_queue ("norc-bench-far");
+    char *returns = s_make_queue ("norc-bench-return.fifo");
+    char *replies = s_make_queue ("norc-bench-reply.fifo");
+    char *keys = norc_asprintf ("%s/bridge-keys", bench_dir);
+    char err [256];
+    if (!url || !returns || !replies || mkdir (keys, 0700)
+    ||  norc_keys_generate (keys, "bridge-home", NULL, NULL, err, sizeof err)
+    ||  norc_keys_generate (keys, "bridge-far", NULL, NULL, err, sizeof err))
+        norc_fatalx ("cannot make the disconnected site's queues and keys");
+    const char *farther [] = { "queue", "add", "Farther", "--kind", "sqs", "--url", url, NULL };
+    s_ctl (sys, farther);
+    char *events = norc_asprintf ("ipc://%s/site-events.ipc", bench_dir);
+    char *api = norc_asprintf ("ipc://%s/site-api.ipc", bench_dir);
+    char *logs = norc_asprintf ("ipc://%s/site-logs.ipc", bench_dir);
+    char *dispatch = norc_asprintf ("ipc://%s/site-dispatch.ipc", bench_dir);
+    const char *home_args [] = { "--bridge.queue", "Farther", "--bridge.returns", "true", "--bridge.return_url",
+                                 returns, "--security.keys_dir", keys, "--security.key", "bridge-home",
+                                 "--bridge.peers", "bridge-far", "--bridge.batch_ms", batch_ms, NULL };
+    const char *site_args [] = { "--bridge.queue", "Farther", "--bridge.send", "false", "--bridge.receive", "true",
+                                 "--bridge.mode", "disconnected", "--bridge.url", url, "--bridge.return_url", returns,
+                                 "--bridge.reply_url", replies, "--security.keys_dir", keys, "--security.key",
+                                 "bridge-far", "--bridge.peers", "bridge-home", "--bridge.dispatch", dispatch,
+                                 "--bridge.events", events, "--bridge.api", api, "--bridge.logs", logs,
+                                 "--bridge.batch_ms", batch_ms, NULL };
+    const char *executor_args [] = { "Farther", "-c", slots, "--scheduler.dispatch", dispatch, "--aggregator.events",
+                                     events, "--aggregator.api", api, "--archiver.logs", logs, NULL };
+    pid_t home = bench_sys_startv (sys, "norc-sqs-bridge", home_args);
+    pid_t site = bench_sys_startv (sys, "norc-sqs-bridge", site_args);
+    pid_t executor = bench_sys_startv (sys, "norc-executor", executor_args);
+    usleep (3000000);
+    printf ("\n| queue | instances | nominal -> start p50 (ms) | p99 (ms) | max (ms) |\n|---|---|---|---|---|\n");
+    s_measure (sys, db, "Farther", "sqs, a disconnected site (home's bridge, the site's bridge, its executor)",
+               ticks, rate, idle, "the site's beat every bridge.beat_s, 2 s, sent, received and deleted, and the "
+               "long polls of the tick and reply queues");
+    bench_sys_kill (sys, executor);
+    bench_sys_kill (sys, site);
+    bench_sys_kill (sys, home);
+    free (events);
+    free (api);
+    free (logs);
+    free (dispatch);
+    free (keys);
+    free (url);
+    free (returns);
+    free (replies);
+}
+
 int
 main (int argc, char *argv [])
 {
@@ -266,10 +362,13 @@ main (int argc, char *argv [])
     bench_bin = argv [2];
     int ticks = 2000, rate = 20, idle = 60;
     const char *batch_ms = "10", *slots = "8";
-    bool kills = false, keep = false;
+    bool kills = false, keep = false, disconnected = false;
     for (int i = 3; i < argc; i++) {
         if (strcmp (argv [i], "--kill") == 0)
             kills = true;
+        else
+        if (strcmp (argv [i], "--disconnected") == 0)
+            disconnected = true;
         else
         if (strcmp (argv [i], "--keep") == 0)
             keep = true;        //  the run's directory stays: the services' logs, moto's request log
@@ -335,23 +434,11 @@ main (int argc, char *argv [])
     pid_t receiver = bench_sys_startv (&sys, "norc-sqs-bridge", receiver_args);
     pid_t remote = bench_sys_startv (&sys, "norc-executor", remote_args);
     usleep (1000000);
-    int64_t before = s_requests ();
-    s_ticks (&sys, db, "Far", ticks, rate);
-    int64_t requests = s_requests () - before;
-    s_lateness (db, "Far", "sqs (two bridges, remote executor)");
-    int64_t done = bench_int (db, "SELECT COUNT(*) FROM instances i JOIN queues q ON q.id = i.queue_id "
-                                  "WHERE q.name = 'Far'");
-    printf ("\n| SQS requests | instances | requests per instance |\n|---|---|---|\n");
-    printf ("| %lld | %lld | %.2f |\n", (long long) requests, (long long) done,
-            done ? (double) requests / (double) done : 0.0);
-    if (idle > 0) {
-        usleep (5 * 1000000);
-        before = s_requests ();
-        usleep ((useconds_t) idle * 1000000);
-        int64_t calls = s_requests () - before;
-        printf ("\nIdle for %d s: %lld SQS requests (%.1f a minute; the receiving bridge's long polls of %d s).\n",
-                idle, (long long) calls, calls * 60.0 / idle, 20);
-    }
+    s_measure (&sys, db, "Far", "sqs (two bridges, remote executor)", ticks, rate, idle,
+               "the receiving bridge's long polls of 20 s");
+
+    if (disconnected)
+        s_disconnected (&sys, db, ticks, rate, slots, batch_ms, idle);
 
     if (kills) {
         //  The same again while bridges and the executor are killed -9

@@ -14,6 +14,11 @@
 #                                public keys
 #                                The admin's volume also holds web_password:
 #                                the page's first login (user admin)
+#   /var/lib/norc/keys-bridge    with NORC_KEYS_SITES (deploy/two-sites.yml):
+#                                home's bridge of disconnected sites, its pair
+#                                (role bridge), the servers' public keys and
+#                                each site's bridge's public key
+#   /var/lib/norc/keys-SITE      each site's bridge's pair and home's public key
 #   /var/lib/norc/db-secret      the database's passwords: db_password (the
 #                                norc user's, for the services that keep the
 #                                record) and db_root_password (MariaDB's own)
@@ -61,6 +66,20 @@ init)
     share "$web" web "$servers"
     share "$servers" aggregator "$web"
     share "$servers" archiver "$web"
+    # Home's bridge of disconnected sites and each site's bridge: a pair
+    # each, and the other's public key (they seal what they send)
+    bridge=/var/lib/norc/keys-bridge
+    for site in ${NORC_KEYS_SITES:-}; do
+        gen "$bridge" bridge-home bridge
+        share "$bridge" bridge-home "$servers"
+        for name in aggregator scheduler archiver; do
+            share "$servers" "$name" "$bridge"
+        done
+        gen "/var/lib/norc/keys-$site" "bridge-$site"
+        share "/var/lib/norc/keys-$site" "bridge-$site" "$bridge"
+        share "$bridge" bridge-home "/var/lib/norc/keys-$site"
+        chown -R norc:norc "$bridge" "/var/lib/norc/keys-$site"
+    done
     # The page's first login: user admin (added by the setup service)
     if [ ! -e "$admin/web_password" ]; then
         head -c 96 /dev/urandom | base64 | tr -dc 'A-Za-z0-9' | head -c 20 >"$admin/web_password"

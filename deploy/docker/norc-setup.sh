@@ -1,6 +1,7 @@
 #!/bin/sh
 # The compose stack's one-shot set-up, run once the status-aggregator
-# answers: the queues executors serve (NORC_QUEUES, space-separated),
+# answers: the queues executors serve (NORC_QUEUES, space-separated; and
+# NORC_SQS_QUEUES, NAME=URL, those carried by SQS: deploy/two-sites.yml),
 # when NORC_DEMO=1 the demo task and its schedule, and the page's first
 # user (admin). Safe to run again.
 set -eu
@@ -10,6 +11,11 @@ for _ in $(seq 1 120); do
 done
 for q in ${NORC_QUEUES:-DemoQueue}; do
     norcctl queue list --json | grep -q "\"$q\"" || norcctl queue add "$q"
+done
+# Queues carried by SQS (NORC_SQS_QUEUES: NAME=URL, space-separated)
+for q in ${NORC_SQS_QUEUES:-}; do
+    name=${q%%=*} url=${q#*=}
+    norcctl queue list --json | grep -q "\"$name\"" || norcctl queue add "$name" --kind sqs --url "$url"
 done
 if [ "${NORC_DEMO:-0}" = 1 ]; then
     queue=${NORC_DEMO_QUEUE:-DemoQueue}

@@ -92,6 +92,12 @@ s_on_batch_timer (zloop_t *loop, int timer_id, void *arg)
     if (batch->kind == BATCH_RECEIVE)
         bridge_recv_poll (self);
     else
+    if (batch->kind == BATCH_RETURNS_DELETE)
+        bridge_home_delete_flush (self);
+    else
+    if (batch->kind == BATCH_RETURNS_SEND)
+        bridge_site_return_flush (self);
+    else
         bridge_recv_delete_flush (self);
     return 0;
 }
@@ -186,7 +192,7 @@ bridge_new (norc_config_t *config)
     self->site_failure_s = (int) norc_config_int (config, "bridge.site_failure_s");
     self->status = NORC_ST_RUNNING;
     self->calls = zhashx_new ();     //  (no destructor: a call taken out is its taker's)
-    for (int i = 0; i < 3; i++)
+    for (int i = 0; i < BATCH_KINDS; i++)
         self->batches [i] = (bridge_batch_t) { self, (bridge_batch_kind_t) i, -1 };
     return self;
 }
@@ -325,6 +331,9 @@ s_handle_lane (zloop_t *loop, zsock_t *sock, void *arg)
         else
         if (call && call->kind >= CALL_RETURNS_RECEIVE)
             bridge_home_on_answer (self, call, &answer);
+        else
+        if (call && call->kind == CALL_RETURN_BATCH)
+            bridge_site_on_batch (self, call, &answer);
         else
         if (call && (call->kind == CALL_RELAY || call->kind == CALL_RELAY_LOG))
             bridge_relay_on_answer (self, call, &answer);

@@ -115,6 +115,8 @@ bridge_home_start (bridge_t *self)
     zhashx_set_destructor (self->relaying, s_str_free);
     self->sites = zhashx_new ();
     zhashx_set_destructor (self->sites, s_site_free);
+    self->returns_done = zlist_new ();
+    zlist_autofree (self->returns_done);
     norc_link_on_acked (self->link, s_on_acked, self);
     self->archiver = norc_zmq_connect (ZMQ_DEALER, norc_config_str (self->config, "archiver.logs"));
     if (!self->archiver)
@@ -131,6 +133,7 @@ bridge_home_stop (bridge_t *self)
     zhashx_destroy (&self->answering);
     zhashx_destroy (&self->relaying);
     zhashx_destroy (&self->sites);
+    zlist_destroy (&self->returns_done);
     zsock_destroy (&self->archiver);
 }
 
@@ -181,15 +184,53 @@ s_ask (bridge_t *self, bridge_ret_t *ret)
     norc_strmap_clear (&args);
 }
 
+//  Delete what is done, ten to a request
+void
+bridge_home_delete_flush (bridge_t *self)
+{
+    while (zlist_size (self->returns_done)) {
+        json_t *entries = json_array ();
+        char **keys = (char **) norc_calloc (10, sizeof (char *));
+        size_t count = 0;
+        while (count < 10 && zlist_size (self->returns_done)) {
+            char *id = (char *) zlist_pop (self->returns_done);
+            bridge_ret_t *ret = (bridge_ret_t *) zhashx_lookup (self->returned, id);
+            if (ret) {
+                char entry [32];
+                snprintf (entry, sizeof entry, "r%zu", count);
+                json_array_append_new (entries, json_pack ("{s:s, s:s}", "Id", entry, "ReceiptHandle", ret->receipt));
+                keys [count++] = id;
+            }
+            else
+                free (id);
+        }
+        if (count == 0) {
+            json_decref (entries);
+            free (keys);
+            break;
+        }
+        json_t *body = json_object ();
+        json_object_set_new (body, "Entries", entries);
+        char *json = bridge_json_at (self->return_url, body);
+        bridge_sqs_call (self->ops, "DeleteMessageBatch", json, bridge_tag (self, CALL_RETURNS_DELETE, keys, count));
+        free (json);
+    }
+}
+
+//  A return message done with: deleted with others, ten to a request, or
+//  after bridge.batch_ms
 static void
 s_delete (bridge_t *self, bridge_ret_t *ret)
 {
+    if (ret->state == RET_DELETING)
+        return;
     ret->state = RET_DELETING;
-    char *json = bridge_json_at (self->return_url, json_pack ("{s:s}", "ReceiptHandle", ret->receipt));
-    char **keys = (char **) norc_calloc (1, sizeof (char *));
-    keys [0] = norc_strdup (ret->message_id);
-    bridge_sqs_call (self->ops, "DeleteMessage", json, bridge_tag (self, CALL_RETURNS_DELETE, keys, 1));
-    free (json);
+    if (zlist_size (self->returns_done) == 0)
+        self->returns_done_since = norc_mono_us ();
+    zlist_append (self->returns_done, norc_strdup (ret->message_id));
+    if (!bridge_batch_waits (self, BATCH_RETURNS_DELETE, zlist_size (self->returns_done), 10,
+                             self->returns_done_since))
+        bridge_home_delete_flush (self);
 }
 
 static void
@@ -532,15 +573,15 @@ bridge_home_on_answer (bridge_t *self, bridge_call_t *call, const bridge_sqs_ans
 {
     static const char *actions [] = { [CALL_RETURNS_RECEIVE] = "ReceiveMessage (return queue)",
                                       [CALL_REPLY] = "SendMessage (reply queue)",
-                                      [CALL_RETURNS_DELETE] = "DeleteMessage (return queue)" };
+                                      [CALL_RETURNS_DELETE] = "DeleteMessageBatch (return queue)" };
     if (call->kind == CALL_RETURNS_RECEIVE)
         self->backchannel_polling = false;
     bridge_ret_t *ret = call->count ? (bridge_ret_t *) zhashx_lookup (self->returned, call->keys [0]) : NULL;
     if (answer->error.outcome != NORC_AWS_DONE) {
         //  Not answered or not deleted: it comes back, and is asked again
         bridge_sqs_refused (self, actions [call->kind], answer);
-        if (ret)
-            zhashx_delete (self->returned, call->keys [0]);
+        for (size_t k = 0; k < call->count && call->kind != CALL_RETURNS_RECEIVE; k++)
+            zhashx_delete (self->returned, call->keys [k]);
         if (call->kind == CALL_RETURNS_RECEIVE && answer->status)
             zclock_sleep (200);
         return;
@@ -560,9 +601,18 @@ bridge_home_on_answer (bridge_t *self, bridge_call_t *call, const bridge_sqs_ans
         if (ret)
             s_delete (self, ret);
     }
-    else
-    if (ret)
-        zhashx_delete (self->returned, call->keys [0]);
+    else {
+        //  Deleted (one that failed comes back, and is found done or done again)
+        for (size_t k = 0; k < call->count; k++)
+            zhashx_delete (self->returned, call->keys [k]);
+        json_t *root = json_loads (answer->body, 0, NULL);
+        size_t i;
+        json_t *entry;
+        json_array_foreach (json_object_get (root, "Failed"), i, entry)
+            norc_log_warnx ("a return message was not deleted (%s): it comes back",
+                            json_string_value (json_object_get (entry, "Code")) ?: "?");
+        json_decref (root);
+    }
 }
 
 void

@@ -84,7 +84,8 @@ typedef struct {
 
 //  What gathers up to ten before a request: sends, receives (free slots),
 //  deletes
-typedef enum { BATCH_SEND, BATCH_RECEIVE, BATCH_DELETE } bridge_batch_kind_t;
+typedef enum { BATCH_SEND, BATCH_RECEIVE, BATCH_DELETE, BATCH_RETURNS_DELETE, BATCH_RETURNS_SEND,
+               BATCH_KINDS } bridge_batch_kind_t;
 
 typedef struct {
     struct _bridge_t *bridge;
@@ -97,6 +98,7 @@ typedef enum {
     CALL_SEND, CALL_RECEIVE, CALL_DELETE, CALL_VISIBILITY,
     CALL_RETURN, CALL_REPLY_RECEIVE, CALL_REPLY_DELETE,         //  a disconnected site (bridge_site.c)
     CALL_RELAY, CALL_RELAY_LOG,                                 //  ... its executors' events and logs (bridge_relay.c)
+    CALL_RETURN_BATCH,                                          //  ... up to ten of those in one SendMessageBatch
     CALL_RETURNS_RECEIVE, CALL_REPLY, CALL_RETURNS_DELETE,      //  home's side of the sites (bridge_home.c)
     CALL_KINDS
 } bridge_call_kind_t;
@@ -132,7 +134,7 @@ struct _bridge_t {
     uint64_t id;                //  daemons.id
     int period_ms;
     int batch_ms;               //  bridge.batch_ms: how long a batch (send, receive, delete) waits for ten
-    bridge_batch_t batches [3]; //  by bridge_batch_kind_t
+    bridge_batch_t batches [BATCH_KINDS];   //  by bridge_batch_kind_t
     int status;
     bool done;
     norc_link_t *link;
@@ -177,9 +179,13 @@ struct _bridge_t {
     bridge_sqs_t *backchannel;  //  long polls: a site's of its reply queue, home's of the return queue
     bool backchannel_polling;
     int reply_deletes;          //  a site: replies read and not deleted yet
+    zlist_t *returns_out;       //  a site: return messages to send (json entries), ten to a request
+    norc_us_t returns_out_since;    //  monotonic: since when the first of them waits
     zhashx_t *returned;         //  home: return message id -> bridge_ret_t
     zhashx_t *answering;        //  home: API request id -> return message id (a copy)
     zhashx_t *relaying;         //  home: outbox tag -> return message id (a copy): an event relayed
+    zlist_t *returns_done;      //  home: return message ids to delete, ten to a request
+    norc_us_t returns_done_since;   //  monotonic: since when the first of them waits
     zhashx_t *sites;            //  home: site name -> bridge_site_t
     int site_failure_s;
 
@@ -264,6 +270,10 @@ void bridge_site_release (bridge_t *self, uint64_t instance_id, uint64_t executo
 //  Poll the reply queue while claims wait for their answers
 void bridge_site_poll (bridge_t *self);
 void bridge_site_on_answer (bridge_t *self, bridge_call_t *call, const bridge_sqs_answer_t *answer);
+//  Send what waits for the return queue, ten (and at most 256 KiB) to a
+//  request; and the answer to such a batch, handed on entry by entry
+void bridge_site_return_flush (bridge_t *self);
+void bridge_site_on_batch (bridge_t *self, bridge_call_t *call, const bridge_sqs_answer_t *answer);
 //  A body sealed to a peer (bridge.peers), and a send of it: group and
 //  deduplication for a FIFO queue, the writer in attribute norc-site
 char *bridge_site_seal (bridge_t *self, const norc_msg_t *msg, const char *peer);
@@ -293,6 +303,7 @@ void bridge_site_return (bridge_t *self, norc_msg_t **msg_p, const char *group, 
 int bridge_home_start (bridge_t *self);
 void bridge_home_stop (bridge_t *self);
 void bridge_home_poll (bridge_t *self);
+void bridge_home_delete_flush (bridge_t *self);
 void bridge_home_on_answer (bridge_t *self, bridge_call_t *call, const bridge_sqs_answer_t *answer);
 //  An API reply: true when it answers a site's claim (then handled)
 bool bridge_home_on_api (bridge_t *self, norc_msg_t *reply);

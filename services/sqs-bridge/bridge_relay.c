@@ -6,15 +6,17 @@
 //  - a registration (daemon.register, the only operation answered here)
 //    goes home as a "register" return message; home registers the
 //    executor in the record and answers on the reply queue with its id;
-//  - an event (INSTANCE-STARTED, INSTANCE-ENDED, DAEMON-STATUS) goes home
-//    as it was sent, in an "event" return message (an instance's in its
-//    FIFO group, after its claim), and is acknowledged to the executor
-//    once SQS took it: from then on home relays it to the aggregator and
-//    deletes it only once the aggregator acknowledged it;
+//  - an event (INSTANCE-STARTED, INSTANCE-ENDED, DAEMON-STATUS, and the
+//    answer to a control request home forwarded) goes home as it was
+//    sent, in an "event" return message (an instance's in its FIFO group,
+//    after its claim), and is acknowledged to the executor once SQS took
+//    it: from then on home relays it to the aggregator and deletes it only
+//    once the aggregator acknowledged it;
 //  - heartbeats are not carried one by one: the site's beat (every
 //    bridge.beat_s, and at once when an executor appears) carries each
 //    executor's last one, and home replays them every heartbeat period
-//    while the site's beats keep coming (bridge.site_failure_s).
+//    while the site's beats keep coming (bridge.site_failure_s); a control
+//    request home forwards comes to the executor it names;
 //  - output (their archiver.logs is bridge.logs): each LOG-CHUNK goes home
 //    as it was sent, in a "log" return message in the instance's group
 //    (so in order), and is acknowledged to the executor, as the archiver

@@ -86,6 +86,11 @@ bridge_site_keys (bridge_t *self)
 void
 bridge_site_stop (bridge_t *self)
 {
+    while (self->returns_out && zlist_size (self->returns_out)) {
+        json_t *entry = (json_t *) zlist_pop (self->returns_out);
+        json_decref (entry);
+    }
+    zlist_destroy (&self->returns_out);
     zhashx_destroy (&self->peers);
     sodium_memzero (self->own_secret, sizeof self->own_secret);
     free (self->site);
@@ -101,6 +106,84 @@ bridge_site_seal (bridge_t *self, const norc_msg_t *msg, const char *peer)
     return key ? norc_site_encode (msg, self->own_secret, key) : NULL;
 }
 
+//  SendMessageBatch takes at most 256 KiB in all: a batch stops short of it
+#define RETURN_BATCH_BYTES (240 * 1024)
+
+void
+bridge_site_return_flush (bridge_t *self)
+{
+    while (self->returns_out && zlist_size (self->returns_out)) {
+        json_t *entries = json_array ();
+        char **keys = (char **) norc_calloc (10, sizeof (char *));
+        size_t count = 0, bytes = 0;
+        for (json_t *entry = (json_t *) zlist_first (self->returns_out); entry && count < 10;
+             entry = (json_t *) zlist_first (self->returns_out)) {
+            size_t size = strlen (json_string_value (json_object_get (entry, "MessageBody")));
+            if (count && bytes + size > RETURN_BATCH_BYTES)
+                break;
+            zlist_pop (self->returns_out);
+            bytes += size;
+            //  (its Id names it in the answer; what it is for travels in keys)
+            keys [count] = norc_strdup (json_string_value (json_object_get (entry, "Id")));
+            char id [16];
+            snprintf (id, sizeof id, "e%zu", count);
+            json_object_set_new (entry, "Id", json_string (id));
+            json_array_append_new (entries, entry);
+            count++;
+        }
+        json_t *body = json_object ();
+        json_object_set_new (body, "Entries", entries);
+        char *json = bridge_json_at (self->return_url, body);
+        bridge_sqs_call (self->ops, "SendMessageBatch", json, bridge_tag (self, CALL_RETURN_BATCH, keys, count));
+        free (json);
+    }
+}
+
+//  One entry of a batch answered: to its handler, as a call of its own
+static void
+s_entry_answered (bridge_t *self, const char *what, bool sent, const bridge_sqs_answer_t *batch)
+{
+    int kind = atoi (what);
+    const char *key = strchr (what, ':');
+    bridge_call_t one = { (bridge_call_kind_t) kind, NULL, 1 };
+    char *keys [1] = { norc_strdup (key ? key + 1 : "") };
+    one.keys = keys;
+    bridge_sqs_answer_t answer = *batch;
+    if (!sent && answer.error.outcome == NORC_AWS_DONE) {
+        answer.error.outcome = NORC_AWS_REFUSED;
+        snprintf (answer.error.code, sizeof answer.error.code, "its entry of SendMessageBatch failed");
+    }
+    if (kind == CALL_RETURN)
+        bridge_site_on_answer (self, &one, &answer);
+    else
+        bridge_relay_on_answer (self, &one, &answer);
+    free (keys [0]);
+}
+
+void
+bridge_site_on_batch (bridge_t *self, bridge_call_t *call, const bridge_sqs_answer_t *answer)
+{
+    bool *sent = (bool *) norc_calloc (call->count + 1, sizeof (bool));
+    if (answer->error.outcome == NORC_AWS_DONE) {
+        json_t *root = json_loads (answer->body, 0, NULL);
+        size_t i;
+        json_t *entry;
+        json_array_foreach (json_object_get (root, "Successful"), i, entry) {
+            const char *id = json_string_value (json_object_get (entry, "Id"));
+            size_t k = id && id [0] == 'e' ? (size_t) atoi (id + 1) : call->count;
+            if (k < call->count)
+                sent [k] = true;
+        }
+        json_array_foreach (json_object_get (root, "Failed"), i, entry)
+            norc_log_warnx ("a return message was not sent (%s): sent again when its sender sends it again",
+                            json_string_value (json_object_get (entry, "Code")) ?: "?");
+        json_decref (root);
+    }
+    for (size_t k = 0; k < call->count; k++)
+        s_entry_answered (self, call->keys [k], sent [k], answer);
+    free (sent);
+}
+
 void
 bridge_site_send (bridge_t *self, const char *url, const char *body, const char *group, const char *dedup,
                   bridge_call_kind_t kind, char *key)
@@ -111,6 +194,23 @@ bridge_site_send (bridge_t *self, const char *url, const char *body, const char 
     if (len > 5 && strcmp (url + len - 5, ".fifo") == 0) {
         json_object_set_new (request, "MessageGroupId", json_string (group));
         json_object_set_new (request, "MessageDeduplicationId", json_string (dedup));
+    }
+    if (self->disconnected) {
+        //  A site's return messages: with others, ten to a request, or
+        //  after bridge.batch_ms (what each is for in its Id until then)
+        char *what = norc_asprintf ("%d:%s", (int) kind, key);
+        json_object_set_new (request, "Id", json_string (what));
+        free (what);
+        free (key);
+        if (!self->returns_out)
+            self->returns_out = zlist_new ();
+        if (zlist_size (self->returns_out) == 0)
+            self->returns_out_since = norc_mono_us ();
+        zlist_append (self->returns_out, request);
+        if (!bridge_batch_waits (self, BATCH_RETURNS_SEND, zlist_size (self->returns_out), 10,
+                                 self->returns_out_since))
+            bridge_site_return_flush (self);
+        return;
     }
     char *json = bridge_json_at (url, request);
     char **keys = (char **) norc_calloc (1, sizeof (char *));

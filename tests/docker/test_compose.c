@@ -1,8 +1,12 @@
 //  End to end in containers: docker compose up with three executors, the
 //  demo schedule spread over them, scaling down (drain), an executor killed,
 //  MariaDB restarted, the event stream read from the host by the Python
-//  example, and `down -v` leaving nothing behind. Skipped, saying so, when
-//  no Docker engine answers.
+//  example, and `down -v` leaving nothing behind. With deploy/two-sites.yml,
+//  a second site on a network of its own whose executor reaches nothing of
+//  the control plane, only its bridge, which reaches only SQS (moto's
+//  server on this host, signature checking on): the queue's runs cross
+//  over and their logs come back. Skipped, saying so, when no Docker
+//  engine answers.
 #include <criterion/criterion.h>
 #include <stdarg.h>
 #include <unistd.h>
@@ -10,12 +14,14 @@
 #include <netinet/in.h>
 #include <sys/socket.h>
 #include "norc_test.h"
+#include "norc_moto.h"
 #include "norc_mem.h"
 #include "norc_log.h"
 
 static char s_project [64];
 static char *s_compose;                 //  "docker compose" or "docker-compose", with -p and -f
 static int s_api_port, s_stream_port, s_fetch_port, s_web_port;
+static norc_moto_t *s_moto;             //  SQS, for the second site
 
 //  Run a shell command (formatted); its output goes to the test's output.
 static int
@@ -139,7 +145,25 @@ s_setup (void)
         cr_skip_test ("docker: skipped (no Docker engine answers)");
     snprintf (s_project, sizeof s_project, "norctest%d", (int) getpid ());
     const char *tool = s_sh ("docker compose version >/dev/null 2>&1") == 0 ? "docker compose" : "docker-compose";
-    s_compose = norc_asprintf ("%s -p %s -f %s/docker-compose.yml", tool, s_project, NORC_SOURCE_DIR);
+    s_compose = norc_asprintf ("%s -p %s -f %s/docker-compose.yml -f %s/deploy/two-sites.yml", tool, s_project,
+                               NORC_SOURCE_DIR, NORC_SOURCE_DIR);
+    //  SQS for the second site: moto on every address of this host, which
+    //  the containers reach as host.docker.internal
+    s_moto = norc_moto_start_on ("0.0.0.0");
+    const char *queues [][3] = { { "NORC_FAR_URL", "far", "5" }, { "NORC_FAR_RETURN_URL", "far-return.fifo", "5" },
+                                 { "NORC_FAR_REPLY_URL", "far-reply.fifo", "5" } };
+    for (size_t i = 0; i < 3; i++) {
+        char *url = norc_moto_tool (s_moto, "queue", queues [i][1], queues [i][2], NULL);
+        setenv (queues [i][0], url, 1);
+        free (url);
+    }
+    char *endpoint = norc_asprintf ("http://host.docker.internal:%s", strrchr (s_moto->endpoint, ':') + 1);
+    setenv ("AWS_ENDPOINT_URL", endpoint, 1);
+    free (endpoint);
+    setenv ("AWS_ACCESS_KEY_ID", s_moto->key, 1);
+    setenv ("AWS_SECRET_ACCESS_KEY", s_moto->secret, 1);
+    setenv ("AWS_REGION", "us-east-1", 1);
+    setenv ("NORC_FAR_QUEUE", "Far", 1);
     s_pick_ports ();
     //  The images: a local base and MariaDB (no registry here), Norc built
     setenv ("NORC_MARIADB_IMAGE", "norc-test/mariadb:10.11", 1);
@@ -163,6 +187,7 @@ s_teardown (void)
     s_sh ("%s down -v --remove-orphans >/dev/null 2>&1", s_compose);
     free (s_compose);
     s_compose = NULL;
+    norc_moto_stop (&s_moto);
 }
 
 TestSuite (compose, .init = s_setup, .fini = s_teardown, .timeout = 1200);
@@ -174,7 +199,8 @@ Test (compose, up_scale_kill_restart_down)
     s_wait_sql ("SELECT COUNT(*) FROM instances WHERE status = 7", 6, 180);
     s_wait_sql ("SELECT COUNT(DISTINCT d.host) FROM instances i JOIN daemons d ON d.id = i.executor_id "
                 "WHERE i.status = 7", 3, 60);
-    cr_expect_eq (s_sql ("SELECT COUNT(*) FROM daemons WHERE kind = 2 AND status = 2"), 3);
+    cr_expect_eq (s_sql ("SELECT COUNT(*) FROM daemons d JOIN queues q ON q.id = d.queue_id "
+                         "WHERE d.kind = 2 AND d.status = 2 AND q.name = 'DemoQueue'"), 3);
 
     //  CURVE is on: a client with no key gets nothing from the published port
     char *anonymous = norc_asprintf ("%s/norcctl --aggregator.api tcp://127.0.0.1:%d --api.timeout_ms 2000 "
@@ -198,6 +224,35 @@ Test (compose, up_scale_kill_restart_down)
     cr_expect_neq (strstr (log, "done"), NULL, "the log from the host: %s", log);
     free (log);
     cr_expect_eq (s_sh ("%s run --rm --no-deps -T setup norcctl status >/dev/null", s_compose), 0);
+
+    //  The second site: its executor reaches nothing of the control plane
+    //  (not even a name), yet runs the queue's ticks, once each, and their
+    //  logs come back through the return queue
+    cr_expect_neq (s_sh ("%s exec -T executor-far getent hosts aggregator >/dev/null 2>&1", s_compose), 0,
+                   "the far site cannot even name the aggregator");
+    cr_assert_eq (s_sh ("%s task add FarTask --command 'echo far-side' >/dev/null && "
+                        "%s schedule add FarTask --queue Far --period 1 --reps 3 >/dev/null", ctl, ctl), 0);
+    s_wait_sql ("SELECT COUNT(*) FROM instances i JOIN queues q ON q.id = i.queue_id "
+                "WHERE q.name = 'Far' AND i.status = 7", 3, 180);
+    cr_expect_eq (s_sql ("SELECT COUNT(*) FROM instances i JOIN queues q ON q.id = i.queue_id WHERE q.name = 'Far'"),
+                  3, "one instance per tick");
+    int64_t far = s_sql ("SELECT MIN(i.id) FROM instances i JOIN queues q ON q.id = i.queue_id WHERE q.name = 'Far'");
+    //  run by the far site's executor, registered through the bridges
+    char *far_host = s_out ("%s exec -T executor-far hostname", s_compose);
+    char *sql_far = norc_asprintf ("SELECT COUNT(*) FROM instances i JOIN daemons d ON d.id = i.executor_id "
+                                   "WHERE i.id = %lld AND d.host = '%s'", (long long) far, far_host);
+    cr_expect_eq (s_sql (sql_far), 1, "run on %s", far_host);
+    free (sql_far);
+    free (far_host);
+    bool far_log = false;
+    for (int i = 0; i < 60 && !far_log; i++) {
+        log = s_out ("%s logs %lld 2>&1", ctl, (long long) far);
+        far_log = strstr (log, "far-side") != NULL;
+        free (log);
+        if (!far_log)
+            usleep (500000);
+    }
+    cr_expect (far_log, "the far run's log, read from the archiver");
 
     //  The page on the published port, and its first login (user admin,
     //  the password the keys service made)

@@ -47,6 +47,12 @@ norc_moto_tool (norc_moto_t *self, const char *what, ...)
 norc_moto_t *
 norc_moto_start (void)
 {
+    return norc_moto_start_on ("127.0.0.1");
+}
+
+norc_moto_t *
+norc_moto_start_on (const char *host)
+{
     norc_moto_t *self = (norc_moto_t *) norc_calloc (1, sizeof (norc_moto_t));
     int port = norc_test_free_port ();
     self->endpoint = norc_asprintf ("http://127.0.0.1:%d", port);
@@ -62,7 +68,7 @@ norc_moto_start (void)
         setenv ("INITIAL_NO_AUTH_ACTION_COUNT", "3", 1);
         if (!freopen ("/dev/null", "w", stdout) || !freopen ("/dev/null", "w", stderr))
             _exit (127);
-        execlp ("python3", "python3", "-m", "moto.server", "-H", "127.0.0.1", "-p", port_text, (char *) NULL);
+        execlp ("python3", "python3", "-m", "moto.server", "-H", host, "-p", port_text, (char *) NULL);
         _exit (127);
     }
     //  Up when its API answers

@@ -17,6 +17,9 @@ typedef struct {
 
 //  Start the server and make the user (fails the test when it cannot)
 norc_moto_t *norc_moto_start (void);
+//  The same, listening on host (containers reach "0.0.0.0" through their
+//  gateway; the endpoint still names 127.0.0.1)
+norc_moto_t *norc_moto_start_on (const char *host);
 void norc_moto_stop (norc_moto_t **self_p);
 
 //  moto_tool.py WHAT ENDPOINT KEY SECRET ARGS... (NULL-terminated): its
