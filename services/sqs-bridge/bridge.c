@@ -157,6 +157,39 @@ bridge_call_batch (bridge_t *self, const char *action, bridge_call_kind_t kind, 
 }
 
 void
+bridge_delete_batches (bridge_t *self, const char *url, zlist_t *ids, bridge_call_kind_t kind,
+                       const char *(*receipt) (bridge_t *self, const char *id))
+{
+    while (zlist_size (ids)) {
+        json_t *entries = json_array ();
+        char **keys = (char **) norc_calloc (10, sizeof (char *));
+        size_t count = 0;
+        while (count < 10 && zlist_size (ids)) {
+            char *id = (char *) zlist_pop (ids);
+            const char *handle = receipt (self, id);
+            if (handle) {
+                char entry_id [32];
+                snprintf (entry_id, sizeof entry_id, "m%zu", count);
+                json_array_append_new (entries, json_pack ("{s:s, s:s}", "Id", entry_id, "ReceiptHandle", handle));
+                keys [count++] = id;
+            }
+            else
+                free (id);
+        }
+        if (count == 0) {
+            json_decref (entries);
+            free (keys);
+            break;
+        }
+        json_t *body = json_object ();
+        json_object_set_new (body, "Entries", entries);
+        char *json = bridge_json_at (url, body);
+        bridge_sqs_call (self->ops, "DeleteMessageBatch", json, bridge_tag (self, kind, keys, count));
+        free (json);
+    }
+}
+
+void
 bridge_ask (bridge_t *self, uint64_t request_id, const char *op, const norc_strmap_t *args)
 {
     norc_msg_t *msg = norc_msg_new (NORC_MSG_API_REQUEST);

@@ -184,37 +184,18 @@ s_ask (bridge_t *self, bridge_ret_t *ret)
     norc_strmap_clear (&args);
 }
 
+static const char *
+s_ret_receipt (bridge_t *self, const char *id)
+{
+    bridge_ret_t *ret = (bridge_ret_t *) zhashx_lookup (self->returned, id);
+    return ret ? ret->receipt : NULL;
+}
+
 //  Delete what is done, ten to a request
 void
 bridge_home_delete_flush (bridge_t *self)
 {
-    while (zlist_size (self->returns_done)) {
-        json_t *entries = json_array ();
-        char **keys = (char **) norc_calloc (10, sizeof (char *));
-        size_t count = 0;
-        while (count < 10 && zlist_size (self->returns_done)) {
-            char *id = (char *) zlist_pop (self->returns_done);
-            bridge_ret_t *ret = (bridge_ret_t *) zhashx_lookup (self->returned, id);
-            if (ret) {
-                char entry [32];
-                snprintf (entry, sizeof entry, "r%zu", count);
-                json_array_append_new (entries, json_pack ("{s:s, s:s}", "Id", entry, "ReceiptHandle", ret->receipt));
-                keys [count++] = id;
-            }
-            else
-                free (id);
-        }
-        if (count == 0) {
-            json_decref (entries);
-            free (keys);
-            break;
-        }
-        json_t *body = json_object ();
-        json_object_set_new (body, "Entries", entries);
-        char *json = bridge_json_at (self->return_url, body);
-        bridge_sqs_call (self->ops, "DeleteMessageBatch", json, bridge_tag (self, CALL_RETURNS_DELETE, keys, count));
-        free (json);
-    }
+    bridge_delete_batches (self, self->return_url, self->returns_done, CALL_RETURNS_DELETE, s_ret_receipt);
 }
 
 //  A return message done with: deleted with others, ten to a request, or
@@ -227,7 +208,7 @@ s_delete (bridge_t *self, bridge_ret_t *ret)
     ret->state = RET_DELETING;
     if (zlist_size (self->returns_done) == 0)
         self->returns_done_since = norc_mono_us ();
-    zlist_append (self->returns_done, norc_strdup (ret->message_id));
+    zlist_append (self->returns_done, ret->message_id);     //  (copied: autofree)
     if (!bridge_batch_waits (self, BATCH_RETURNS_DELETE, zlist_size (self->returns_done), 10,
                              self->returns_done_since))
         bridge_home_delete_flush (self);

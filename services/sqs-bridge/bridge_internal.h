@@ -229,6 +229,11 @@ bool bridge_batch_waits (bridge_t *self, bridge_batch_kind_t kind, size_t ready,
 //  sent (entries and keys freed), when count is 0.
 bool bridge_call_batch (bridge_t *self, const char *action, bridge_call_kind_t kind, json_t *entries, char **keys,
                         size_t count);
+//  Delete the messages a list names (ids, taken from it), ten to a
+//  DeleteMessageBatch on url, the call of kind naming them; receipt says
+//  each one's receipt handle (NULL: no longer held, skipped)
+void bridge_delete_batches (bridge_t *self, const char *url, zlist_t *ids, bridge_call_kind_t kind,
+                            const char *(*receipt) (bridge_t *self, const char *id));
 //  A JSON body (caller frees), with QueueUrl added: the queue carried, or
 //  another (bridge_json_at)
 char *bridge_json (bridge_t *self, json_t *body);

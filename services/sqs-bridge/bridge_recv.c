@@ -152,29 +152,18 @@ s_let_go (bridge_t *self, bridge_in_t *in)
     zhashx_delete (self->incoming, in->message_id);
 }
 
+static const char *
+s_in_receipt (bridge_t *self, const char *id)
+{
+    bridge_in_t *in = (bridge_in_t *) zhashx_lookup (self->incoming, id);
+    return in ? in->receipt : NULL;
+}
+
 //  Delete what waits, ten to a call
 void
 bridge_recv_delete_flush (bridge_t *self)
 {
-    while (zlist_size (self->to_delete)) {
-        json_t *entries = json_array ();
-        char **keys = (char **) norc_calloc (10, sizeof (char *));
-        size_t count = 0;
-        while (count < 10 && zlist_size (self->to_delete)) {
-            char *id = (char *) zlist_pop (self->to_delete);
-            bridge_in_t *in = (bridge_in_t *) zhashx_lookup (self->incoming, id);
-            if (in) {
-                char entry_id [32];
-                snprintf (entry_id, sizeof entry_id, "m%zu", count);
-                json_array_append_new (entries, json_pack ("{s:s, s:s}", "Id", entry_id, "ReceiptHandle", in->receipt));
-                keys [count++] = id;
-            }
-            else
-                free (id);
-        }
-        if (!bridge_call_batch (self, "DeleteMessageBatch", CALL_DELETE, entries, keys, count))
-            break;
-    }
+    bridge_delete_batches (self, self->url, self->to_delete, CALL_DELETE, s_in_receipt);
 }
 
 //  A message to delete: with others, ten to a call, or after
